@@ -1,0 +1,77 @@
+// Layering rules from ../shared/DESIGN.md: cli → master | agent | frameworks → sdk → core → proto;
+// master → core; agent → core. Arrows point down only; no cycles; the allocator does no I/O.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'Import cycles make layering meaningless.', from: {}, to: { circular: true } },
+    {
+      name: 'proto-is-a-leaf',
+      severity: 'error',
+      comment: 'Generated protocol code imports nothing of ours.',
+      from: { path: '^proto/' },
+      to: { path: '^(core|master|agent|sdk|frameworks|cli|examples)/' },
+    },
+    {
+      name: 'core-only-down',
+      severity: 'error',
+      comment: 'core/ may import only core/ and proto/.',
+      from: { path: '^core/' },
+      to: { path: '^(master|agent|sdk|frameworks|cli|examples)/' },
+    },
+    {
+      name: 'master-not-up-or-sideways',
+      severity: 'error',
+      comment: 'The master never imports the agent, the SDK, a framework or the CLI.',
+      from: { path: '^master/' },
+      to: { path: '^(agent|sdk|frameworks|cli|examples)/' },
+    },
+    {
+      name: 'agent-not-up-or-sideways',
+      severity: 'error',
+      comment: 'The agent never imports the master, the SDK, a framework or the CLI.',
+      from: { path: '^agent/' },
+      to: { path: '^(master|sdk|frameworks|cli|examples)/' },
+    },
+    {
+      name: 'sdk-only-down',
+      severity: 'error',
+      comment: 'The SDK knows nothing of the master, the agent or the built-in frameworks.',
+      from: { path: '^sdk/' },
+      to: { path: '^(master|agent|frameworks|cli|examples)/' },
+    },
+    {
+      name: 'frameworks-only-on-sdk',
+      severity: 'error',
+      comment: 'Frameworks are built on the SDK; they never reach into the master or the agent.',
+      from: { path: '^frameworks/' },
+      to: { path: '^(master|agent|cli|examples)/' },
+    },
+    {
+      name: 'examples-use-public-sdk',
+      severity: 'error',
+      comment: 'Examples use only the public SDK.',
+      from: { path: '^examples/' },
+      to: { path: '^(master|agent|frameworks|cli|core)/' },
+    },
+    {
+      name: 'allocator-is-pure',
+      severity: 'error',
+      comment: 'master/allocator/ takes facts and `now` and returns offers: no gRPC, timers, logger, store or Node built-ins.',
+      from: { path: '^master/allocator/' },
+      to: {
+        pathNot: '^(master/allocator/|core/(resources|ranges|random|errors|task-state|ids)[^/]*\\.ts$)',
+      },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(dist|test|bench|node_modules)/|\\.test\\.ts$' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.d.ts'],
+    },
+  },
+};

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// The `agora` command. Each subcommand lives in its own file and registers itself on the program.
+import { Command, CommanderError } from 'commander';
+import { AgoraError } from '../core/errors.js';
+import { VERSION } from '../core/version.js';
+
+export function buildProgram(): Command {
+  const program = new Command('agora')
+    .description('Agora: a two-level cluster manager (master, agents, frameworks)')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError()
+    .exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof AgoraError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly || process.argv[1]?.endsWith('/agora')) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}
