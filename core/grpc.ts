@@ -1,0 +1,211 @@
+// gRPC plumbing every process shares: a server with the standard health service and server
+// reflection (so grpcurl and grpc-health-probe work), binding on port 0, and the mapping between
+// AgoraError and gRPC status at the edges — toGrpcError on the server, fromGrpcError on the client.
+import { dirname } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
+import { LOADER_OPTIONS, packageDefinition } from '../proto/index.js';
+import {
+  AgoraError,
+  CODE_METADATA_KEY,
+  codeForGrpcStatus,
+  FailedPreconditionError,
+  FIELD_METADATA_KEY,
+  InternalError,
+  InvalidArgumentError,
+  isErrorCode,
+  LEADER_METADATA_KEY,
+  NotLeaderError,
+  TimeoutError,
+  toAgoraError,
+  UnavailableError,
+} from './errors.js';
+
+export type { ServingStatus };
+
+export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
+
+// The health proto joins ours in the reflection index, so `grpcurl list` shows it too.
+const healthDefinition = protoLoader.loadSync('health/v1/health.proto', {
+  ...LOADER_OPTIONS,
+  includeDirs: [dirname(dirname(dirname(healthProtoPath)))],
+});
+
+export interface GrpcServerOptions {
+  /** Initial health statuses by service name; '' is the server as a whole. Default { '': 'SERVING' }. */
+  health?: Readonly<Record<string, ServingStatus>>;
+  /** Serve gRPC server reflection (default true). */
+  reflection?: boolean;
+  /** grpc-js server options (keepalive, message sizes, ...). */
+  serverOptions?: grpc.ServerOptions;
+}
+
+export interface GrpcServer {
+  readonly server: grpc.Server;
+  /** Sets what grpc.health.v1.Health answers for `service` ('' = the whole server). */
+  setServingStatus(service: string, status: ServingStatus): void;
+  /** Binds host:port (port 0 = any free port) and resolves to the port bound. */
+  bind(host: string, port: number): Promise<number>;
+  /** Marks every service NOT_SERVING, lets calls finish for up to graceMs, then forces. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
+  const server = new grpc.Server(options.serverOptions);
+  const statuses = new Map<string, ServingStatus>(Object.entries(options.health ?? { '': 'SERVING' }));
+  const health = new HealthImplementation(Object.fromEntries(statuses));
+  health.addToServer(server);
+  if (options.reflection !== false) {
+    new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
+  }
+  return {
+    server,
+    setServingStatus(service, status) {
+      statuses.set(service, status);
+      health.setStatus(service, status);
+    },
+    bind: (host, port) => bindServer(server, host, port),
+    async shutdown(graceMs) {
+      for (const service of statuses.keys()) health.setStatus(service, 'NOT_SERVING');
+      await shutdownServer(server, graceMs);
+    },
+  };
+}
+
+/** Binds `host:port` without TLS (port 0 = any free port); resolves to the actual port. */
+export function bindServer(
+  server: grpc.Server,
+  host: string,
+  port: number,
+  credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
+  const address = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (err, boundPort) => {
+      if (err) reject(new UnavailableError(`cannot bind gRPC server to ${address}: ${err.message}`, { cause: err }));
+      else resolve(boundPort);
+    });
+  });
+}
+
+/** Graceful shutdown: waits for calls in flight up to graceMs, then cancels the rest. */
+export function shutdownServer(server: grpc.Server, graceMs = 5_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+// ---- errors at the edge ----------------------------------------------------------------------
+
+/** An error carrying a gRPC status: what grpc-js gives clients, and what servers send. */
+export function isGrpcStatusError(err: unknown): err is grpc.ServiceError {
+  return (
+    err instanceof Error &&
+    typeof (err as Partial<grpc.ServiceError>).code === 'number' &&
+    (err as Partial<grpc.ServiceError>).metadata instanceof grpc.Metadata
+  );
+}
+
+/** Server side: anything thrown → a status error with the Agora code, field and leader in metadata. */
+export function toGrpcError(err: unknown): grpc.ServiceError {
+  const agora = isGrpcStatusError(err) ? fromGrpcError(err) : toAgoraError(err);
+  const metadata = new grpc.Metadata();
+  metadata.set(CODE_METADATA_KEY, agora.code);
+  if (agora.field !== undefined) metadata.set(FIELD_METADATA_KEY, agora.field);
+  if (agora instanceof NotLeaderError && agora.leader) metadata.set(LEADER_METADATA_KEY, agora.leader);
+  return Object.assign(new Error(agora.message), {
+    code: agora.grpcStatus as number as grpc.status,
+    details: agora.message,
+    metadata,
+  });
+}
+
+function metadataString(metadata: grpc.Metadata, key: string): string | undefined {
+  const value = metadata.get(key)[0];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Client side: a failed call → a typed AgoraError. The Agora code comes from metadata when the
+ * peer sent one, else from the gRPC status (so transport failures become AGORA_UNAVAILABLE etc).
+ * Check `code` rather than the class: only some codes have their own class here.
+ */
+export function fromGrpcError(err: unknown): AgoraError {
+  if (err instanceof AgoraError) return err;
+  if (!isGrpcStatusError(err)) return toAgoraError(err);
+  const sent = metadataString(err.metadata, CODE_METADATA_KEY);
+  const code = isErrorCode(sent) ? sent : codeForGrpcStatus(err.code);
+  const field = metadataString(err.metadata, FIELD_METADATA_KEY);
+  const leader = metadataString(err.metadata, LEADER_METADATA_KEY);
+  const message = err.details || err.message;
+  if (code === 'AGORA_NOT_LEADER' || (leader !== undefined && code === 'AGORA_UNAVAILABLE')) return new NotLeaderError(leader);
+  switch (code) {
+    case 'AGORA_INVALID_ARGUMENT':
+      if (field === undefined) break;
+      return new InvalidArgumentError(field, message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message);
+    case 'AGORA_FAILED_PRECONDITION':
+      return new FailedPreconditionError(message, { cause: err, ...(field === undefined ? {} : { field }) });
+    case 'AGORA_UNAVAILABLE':
+      return new UnavailableError(message, { cause: err });
+    case 'AGORA_TIMEOUT':
+      return new TimeoutError(message, { cause: err });
+    case 'AGORA_INTERNAL':
+      return new InternalError(message, { cause: err });
+    default:
+      break;
+  }
+  return new AgoraError(code, message, { cause: err, ...(field === undefined ? {} : { field }) });
+}
+
+// ---- handlers and calls ----------------------------------------------------------------------
+
+export type UnaryHandler<Req, Res> = (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res;
+
+export interface UnaryOptions {
+  /** Sees every error a handler throws (after mapping), e.g. to log AGORA_INTERNAL ones. */
+  onError?: (err: AgoraError, method: string) => void;
+}
+
+/**
+ * An async handler → a grpc-js unary handler. A thrown error (sync or async) becomes a gRPC
+ * status through toGrpcError; it never escapes to crash the server.
+ */
+export function unary<Req, Res>(handler: UnaryHandler<Req, Res>, options: UnaryOptions = {}): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const fail = (err: unknown): void => {
+      const status = toGrpcError(err);
+      try {
+        options.onError?.(fromGrpcError(status), call.getPath());
+      } finally {
+        callback(status);
+      }
+    };
+    new Promise<Res>((resolve) => resolve(handler(call.request, call))).then((response) => callback(null, response), fail).catch(() => {
+      // callback itself threw (the call is already gone); nothing is left to tell the client.
+    });
+  };
+}
+
+/**
+ * Client side: runs one unary call and settles with its response, or rejects with a typed
+ * AgoraError: `await unaryCall<Ack__Output>((cb) => client.accept(request, cb))`.
+ */
+export function unaryCall<Res>(start: (callback: grpc.requestCallback<Res>) => unknown): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    start((err, response) => {
+      if (err) reject(fromGrpcError(err));
+      else if (response === undefined) reject(new InternalError('empty gRPC response'));
+      else resolve(response);
+    });
+  });
+}
