@@ -44,6 +44,7 @@ export const PROTO_FILES: readonly string[] = Object.freeze([
   'agora/v1/common.proto',
   'agora/v1/scheduler.proto',
   'agora/v1/agent.proto',
+  'agora/v1/workload.proto',
   'agora/v1/jobs.proto',
 ]);
 
