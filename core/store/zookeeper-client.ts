@@ -1,0 +1,150 @@
+// node-zookeeper-client (1.1.3) has no type definitions: this file types the part we use and
+// converts its values (8-byte longs as Buffers, numeric error codes) into the Store's.
+
+import { createRequire } from 'node:module';
+import type { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { StoreError, badVersion, connectionLoss, noChildrenForEphemerals, noNode, nodeExists, notEmpty, sessionExpired } from './store-errors.js';
+import type { Stat } from './store.js';
+
+export interface ZkStat {
+  ctime: Buffer;
+  mtime: Buffer;
+  version: number;
+  cversion: number;
+  ephemeralOwner: Buffer;
+  dataLength: number;
+  numChildren: number;
+}
+
+export interface ZkException extends Error {
+  getCode(): number;
+}
+
+export interface ZkEvent {
+  getType(): number;
+  getPath(): string;
+}
+
+export type ZkWatcher = (event: ZkEvent) => void;
+type Cb<T extends unknown[]> = (err: ZkException | null | undefined, ...rest: T) => void;
+
+export interface ZkState {
+  getCode(): number;
+  getName(): string;
+}
+
+/** One op as node-zookeeper-client's Transaction keeps it in `ops` (we fill versions ourselves). */
+export interface ZkTxnOp {
+  type: number;
+  path: string;
+  data?: Buffer;
+  version?: number;
+  mode?: number;
+}
+
+export interface ZkTransaction {
+  ops: ZkTxnOp[];
+  create(path: string, data: Buffer, acls: unknown[], mode: number): ZkTransaction;
+  check(path: string, version: number): ZkTransaction;
+  setData(path: string, data: Buffer, version: number): ZkTransaction;
+  remove(path: string, version: number): ZkTransaction;
+  commit(cb: Cb<[Array<{ type: number; path?: string; stat?: ZkStat; err?: number }> | undefined]>): void;
+}
+
+export interface ZkClient extends EventEmitter {
+  connect(): void;
+  close(): void;
+  getSessionId(): Buffer;
+  getSessionPassword(): Buffer;
+  getSessionTimeout(): number;
+  getState(): ZkState;
+  create(path: string, data: Buffer, acls: unknown[], mode: number, cb: Cb<[string]>): void;
+  getData(path: string, watcher: ZkWatcher | undefined, cb: Cb<[Buffer | undefined, ZkStat]>): void;
+  exists(path: string, watcher: ZkWatcher | undefined, cb: Cb<[ZkStat | null]>): void;
+  getChildren(path: string, watcher: ZkWatcher | undefined, cb: Cb<[string[], ZkStat]>): void;
+  setData(path: string, data: Buffer, version: number, cb: Cb<[ZkStat]>): void;
+  remove(path: string, version: number, cb: Cb<[]>): void;
+  transaction(): ZkTransaction;
+  /** Internals we rely on to detect a silent server (the library only notices closed sockets). */
+  connectionManager: { socket?: Socket; connect(): void };
+}
+
+interface ZkModule {
+  createClient(connectionString: string, options: Record<string, unknown>): ZkClient;
+  ACL: { OPEN_ACL_UNSAFE: unknown[] };
+  CreateMode: { PERSISTENT: number; EPHEMERAL: number; PERSISTENT_SEQUENTIAL: number; EPHEMERAL_SEQUENTIAL: number };
+  State: Record<'DISCONNECTED' | 'SYNC_CONNECTED' | 'AUTH_FAILED' | 'CONNECTED_READ_ONLY' | 'EXPIRED', ZkState>;
+  Event: Record<'NODE_CREATED' | 'NODE_DELETED' | 'NODE_DATA_CHANGED' | 'NODE_CHILDREN_CHANGED', number>;
+  Exception: Record<string, number>;
+}
+
+const require = createRequire(import.meta.url);
+export const zk = require('node-zookeeper-client') as ZkModule;
+
+/** Operation codes of multi results (node-zookeeper-client's jute.OP_CODES). */
+export const OP = { CREATE: 1, DELETE: 2, SET_DATA: 5, CHECK: 13, ERROR: -1 } as const;
+export const RUNTIME_INCONSISTENCY = -2;
+
+export function longToNumber(buf: Buffer): number {
+  return Number(buf.readBigInt64BE(0));
+}
+
+export function sessionIdHex(buf: Buffer): string {
+  return buf.toString('hex');
+}
+
+export function toStat(s: ZkStat): Stat {
+  const owner = s.ephemeralOwner.toString('hex');
+  return {
+    version: s.version,
+    cversion: s.cversion,
+    ctime: longToNumber(s.ctime),
+    mtime: longToNumber(s.mtime),
+    ephemeralOwner: /^0+$/.test(owner) ? undefined : owner,
+    dataLength: s.dataLength,
+    numChildren: s.numChildren,
+  };
+}
+
+export function isConnectionLoss(err: unknown): boolean {
+  const code = zkCode(err);
+  return code === zk.Exception.CONNECTION_LOSS || code === zk.Exception.OPERATION_TIMEOUT;
+}
+
+export function zkCode(err: unknown): number | undefined {
+  return err && typeof (err as ZkException).getCode === 'function' ? (err as ZkException).getCode() : undefined;
+}
+
+/** A ZooKeeper error code as the Store's typed error. */
+export function fromZkCode(code: number, path: string | undefined, cause?: unknown, expectedVersion = -1): StoreError {
+  const E = zk.Exception;
+  const p = path ?? '';
+  switch (code) {
+    case E.NO_NODE:
+      return noNode(p);
+    case E.NODE_EXISTS:
+      return nodeExists(p);
+    case E.NOT_EMPTY:
+      return notEmpty(p);
+    case E.BAD_VERSION:
+      return badVersion(p, expectedVersion);
+    case E.NO_CHILDREN_FOR_EPHEMERALS:
+      return noChildrenForEphemerals(p);
+    case E.SESSION_EXPIRED:
+      return sessionExpired('expired');
+    case E.CONNECTION_LOSS:
+    case E.OPERATION_TIMEOUT:
+      return connectionLoss(path, cause);
+    case E.BAD_ARGUMENTS:
+      return new StoreError('AGORA_INVALID_ARGUMENT', 'ZooKeeper rejected the arguments', path, { zkCode: code }, cause);
+    default:
+      return new StoreError('AGORA_INTERNAL', `ZooKeeper error ${code}`, path, { zkCode: code }, cause);
+  }
+}
+
+export function fromZkError(err: unknown, path: string | undefined, expectedVersion = -1): StoreError {
+  const code = zkCode(err);
+  if (code === undefined) return new StoreError('AGORA_INTERNAL', err instanceof Error ? err.message : String(err), path, {}, err);
+  return fromZkCode(code, path, err, expectedVersion);
+}
