@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { AgoraError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
+import { registerMasterCommand } from './master-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('agora')
@@ -10,6 +11,7 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .showHelpAfterError()
     .exitOverride();
+  registerMasterCommand(program);
   return program;
 }
 

@@ -1,0 +1,19 @@
+// `agora master`: one master process. Every default of DESIGN.md is a flag; bad flags fail at
+// start, naming the flag.
+import type { Command } from 'commander';
+import { createLogger } from '../core/logger.js';
+import { Master } from '../master/master.js';
+import { MASTER_OPTIONS, compileMasterOptions } from '../master/options.js';
+import { addSpecOptions, runUntilSignal } from './process.js';
+
+export function registerMasterCommand(program: Command): void {
+  const cmd = program.command('master').description('run a master (several with --zk form a highly available group)');
+  addSpecOptions(cmd, MASTER_OPTIONS);
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const options = compileMasterOptions(raw);
+    const logger = createLogger({ level: options.logLevel, name: 'agora-master' });
+    const master = await Master.start(options, { logger });
+    process.stdout.write(`master ${master.masterInfo.id} listening: grpc ${master.grpcAddress}, http http://${master.httpAddress}\n`);
+    await runUntilSignal(logger, () => master.stop());
+  });
+}

@@ -1,0 +1,45 @@
+// Shared plumbing for the long-running commands: flags from an option spec, and ordered shutdown
+// on SIGINT / SIGTERM (stop intake, drain, force after a grace period).
+import type { Command } from 'commander';
+import type { Logger } from '../core/logger.js';
+import type { OptionSpec } from '../core/options.js';
+import { formatDuration } from '../core/options.js';
+
+/** Add one `--flag <value>` per option; defaults are applied by compileOptions, not commander. */
+export function addSpecOptions(cmd: Command, spec: Record<string, OptionSpec<unknown>>): void {
+  for (const option of Object.values(spec)) {
+    const def = option.default;
+    const shown = def === undefined ? '' : typeof def === 'number' && /interval|timeout|refuse|period|duration/i.test(option.flag) ? ` (default ${formatDuration(def)})` : ` (default ${String(def)})`;
+    cmd.option(`${option.flag} <value>`, `${option.description}${shown}`);
+  }
+}
+
+/** Resolve when SIGINT/SIGTERM arrives and `stop` finishes; a second signal, or the grace period, forces exit. */
+export function runUntilSignal(logger: Logger, stop: () => Promise<void>, graceMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        logger.error({ graceMs }, 'shutdown took too long: exiting');
+        process.exit(1);
+      }, graceMs);
+      force.unref();
+      stop()
+        .catch((err: unknown) => logger.error({ err }, 'shutdown failed'))
+        .finally(() => {
+          clearTimeout(force);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+          resolve();
+        });
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

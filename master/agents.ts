@@ -1,0 +1,371 @@
+// Agents: registration and re-registration over the gateway stream, pings, unreachable agents,
+// status updates from agents, draining. Each agent stream is an AgentSession that handles its
+// messages one at a time, in order.
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { isActive, isTerminal, type TaskState } from '../core/task-state.js';
+import { attributesFromWire, resourcesFromWire } from '../core/wire.js';
+import { Resources } from '../core/resources.js';
+import type { AgentInfo__Output, AgentMessage__Output, AgentTask__Output, ReregisterAgent__Output, TaskStatus } from '../proto/index.js';
+import type { UsedResources } from './allocator/types.js';
+import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
+import type { AgentEntry } from './registry.js';
+import type { MasterState } from './state.js';
+import { adoptFramework, taskRole } from './frameworks.js';
+
+export class AgentSession {
+  #agentId: string | undefined;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly state: MasterState,
+    private readonly link: AgentLink,
+  ) {}
+
+  get agentId(): string | undefined {
+    return this.#agentId;
+  }
+
+  /** Messages are handled strictly in order; a failure answers the agent and never crashes the master. */
+  receive(message: AgentMessage__Output): void {
+    this.#queue = this.#queue.then(() => this.#handle(message)).catch((err: unknown) => {
+      const fatal = this.#agentId === undefined;
+      this.state.logger.warn({ err, agentId: this.#agentId }, 'agent message rejected');
+      this.link.send({ error: { message: err instanceof Error ? err.message : String(err), fatal } });
+      if (fatal) this.link.close('registration refused');
+    });
+  }
+
+  closed(): void {
+    this.#queue = this.#queue.then(() => {
+      const agent = this.#agentId === undefined ? undefined : this.state.agents.get(this.#agentId);
+      if (agent && agent.link === this.link) agentDisconnected(this.state, agent);
+    });
+  }
+
+  async #handle(message: AgentMessage__Output): Promise<void> {
+    if (message.register) {
+      this.#agentId = await registerAgent(this.state, this.link, message.register.agentInfo, message.register.version);
+      return;
+    }
+    if (message.reregister) {
+      this.#agentId = await reregisterAgent(this.state, this.link, message.reregister);
+      return;
+    }
+    const agent = this.#agentId === undefined ? undefined : this.state.agents.get(this.#agentId);
+    if (!agent || agent.link !== this.link) throw new FailedPreconditionError('the agent must register (or re-register) first');
+    if (message.pong) agent.pongSeq = Math.max(agent.pongSeq, Number(message.pong.seq));
+    else if (message.statusUpdate) handleStatusUpdate(this.state, agent, message.statusUpdate.frameworkId, message.statusUpdate.status);
+    else if (message.resourceUpdate) updateAgentResources(this.state, agent, message.resourceUpdate.resources);
+    else if (message.frameworkMessage) {
+      const m = message.frameworkMessage;
+      this.state.sendEvent(m.frameworkId, { message: { agentId: agent.id, executorId: m.executorId, data: m.data } });
+    } else if (message.executorExited) {
+      const m = message.executorExited;
+      this.state.sendEvent(m.frameworkId, { failure: { agentId: agent.id, executorId: m.executorId, ...(m.status === undefined ? {} : { status: m.status }) } });
+    } else if (message.taskStates) {
+      for (const t of message.taskStates.tasks) reportTask(this.state, agent, t);
+    }
+  }
+}
+
+function validateAgentInfo(info: AgentInfo__Output | null | undefined): { info: AgentInfo__Output; total: Resources } {
+  if (!info) throw new InvalidArgumentError('agentInfo', 'is required');
+  if (!info.hostname) throw new InvalidArgumentError('agentInfo.hostname', 'is required');
+  const total = resourcesFromWire(info.resources, 'agentInfo.resources');
+  if (total.isEmpty()) throw new InvalidArgumentError('agentInfo.resources', 'the agent offers no resources');
+  return { info, total };
+}
+
+function registeredMessage(state: MasterState, agentId: string): { agentId: string; masterInfo: typeof state.masterInfo; pingIntervalSeconds: number; maxMissedPings: number } {
+  return { agentId, masterInfo: state.masterInfo, pingIntervalSeconds: state.options.agentPingInterval / 1000, maxMissedPings: state.options.maxAgentPingTimeouts };
+}
+
+export function agentEntry(agent: AgentRecord): AgentEntry {
+  return {
+    id: agent.id,
+    hostname: agent.hostname,
+    info: agent.info,
+    state: agent.state === 'unreachable' ? 'unreachable' : 'admitted',
+    ...(agent.drain ? { drain: agent.drain } : {}),
+    registeredAtMs: agent.registeredAtMs,
+    ...(agent.unreachableSinceMs === undefined ? {} : { unreachableSinceMs: agent.unreachableSinceMs }),
+  };
+}
+
+async function registerAgent(state: MasterState, link: AgentLink, rawInfo: AgentInfo__Output | null, version: string): Promise<string> {
+  const { info, total } = validateAgentInfo(rawInfo);
+  const id = state.ids.next('S');
+  const agent: AgentRecord = {
+    id,
+    info: { ...info, id },
+    hostname: info.hostname,
+    httpAddress: info.httpAddress,
+    total,
+    attributes: attributesFromWire(info.attributes),
+    state: 'connected',
+    drain: undefined,
+    registeredAtMs: state.now(),
+    reregisteredAtMs: undefined,
+    unreachableSinceMs: undefined,
+    link,
+    pingSeq: 0,
+    pongSeq: 0,
+    pingTimer: undefined,
+    version: version || info.version,
+  };
+  await state.registry.putAgent(agentEntry(agent));
+  state.agents.set(id, agent);
+  state.allocator.addAgent({ id, hostname: agent.hostname, total });
+  link.send({ registered: registeredMessage(state, id) });
+  startPinging(state, agent);
+  state.logger.info({ agentId: id, hostname: agent.hostname, resources: total.format() }, 'agent registered');
+  state.emit({ type: 'AGENT_ADDED', agentId: id, hostname: agent.hostname });
+  state.requestAllocation([id]);
+  return id;
+}
+
+async function reregisterAgent(state: MasterState, link: AgentLink, message: ReregisterAgent__Output): Promise<string> {
+  const id = message.agentId;
+  if (!id) throw new InvalidArgumentError('reregister.agentId', 'is required');
+  const { info, total } = validateAgentInfo(message.agentInfo);
+  let agent = state.agents.get(id);
+  const wasInAllocator = state.allocator.agent(id) !== undefined;
+  if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
+  if (!agent) {
+    agent = {
+      id,
+      info,
+      hostname: info.hostname,
+      httpAddress: info.httpAddress,
+      total,
+      attributes: attributesFromWire(info.attributes),
+      state: 'connected',
+      drain: undefined,
+      registeredAtMs: state.now(),
+      reregisteredAtMs: undefined,
+      unreachableSinceMs: undefined,
+      link,
+      pingSeq: 0,
+      pongSeq: 0,
+      pingTimer: undefined,
+      version: message.version,
+    };
+    state.agents.set(id, agent);
+  }
+  Object.assign(agent, {
+    info: { ...info, id },
+    hostname: info.hostname,
+    httpAddress: info.httpAddress,
+    total,
+    attributes: attributesFromWire(info.attributes),
+    state: 'connected',
+    link,
+    unreachableSinceMs: undefined,
+    reregisteredAtMs: state.now(),
+    pingSeq: 0,
+    pongSeq: 0,
+    version: message.version || info.version,
+  } satisfies Partial<AgentRecord>);
+  await state.registry.putAgent(agentEntry(agent));
+
+  for (const f of message.frameworks) if (f.id && !state.frameworks.has(f.id) && !state.removedFrameworks.has(f.id)) await adoptFramework(state, f);
+  const reported = new Set<string>();
+  const newlyHeld: TaskRecord[] = [];
+  for (const t of message.tasks) {
+    const task = reportTask(state, agent, t, wasInAllocator ? newlyHeld : undefined);
+    if (task) reported.add(task.taskId + '\u0000' + task.frameworkId);
+  }
+  for (const task of state.tasksOnAgent(id)) {
+    if (reported.has(task.taskId + '\u0000' + task.frameworkId)) continue;
+    const gone: TaskState = task.state === 'TASK_STAGING' ? 'TASK_DROPPED' : 'TASK_GONE';
+    const status = state.masterStatus(task, gone, 'REASON_TASK_UNKNOWN', 'the agent re-registered without this task');
+    if (state.applyStatus(task, status)) state.forwardStatus(task.frameworkId, status);
+  }
+  if (wasInAllocator) {
+    state.allocator.updateAgentTotal(id, total);
+    for (const task of newlyHeld) state.allocator.allocateUsed(usedOf(task));
+  } else {
+    const used = state.tasksOnAgent(id).filter((t) => t.holdsResources).map(usedOf);
+    state.allocator.addAgent({ id, hostname: agent.hostname, total }, used);
+  }
+  state.allocator.setAgentActive(id, agent.drain === undefined);
+  link.send({ reregistered: registeredMessage(state, id) });
+  startPinging(state, agent);
+  state.logger.info({ agentId: id, hostname: agent.hostname, tasks: message.tasks.length }, 'agent re-registered');
+  state.emit({ type: 'AGENT_REREGISTERED', agentId: id, hostname: agent.hostname });
+  checkDrained(state, agent);
+  state.requestAllocation([id]);
+  return id;
+}
+
+function usedOf(task: TaskRecord): UsedResources {
+  return { frameworkId: task.frameworkId, agentId: task.agentId, role: task.role, resources: task.resources };
+}
+
+/**
+ * A task an agent reports (on re-registration, or answering ReconcileTasks). Known tasks take the
+ * reported state; unknown ones are adopted — unless their framework is gone, or the framework has
+ * already been told the task is LOST, in which case the agent is told to kill it, so a framework
+ * never has a task running that it believes dead.
+ */
+function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, newlyHeld?: TaskRecord[]): TaskRecord | undefined {
+  const frameworkId = reported.frameworkId;
+  const info = reported.task;
+  const latest = reported.latestStatus;
+  if (!info || !latest) return undefined;
+  const taskId = info.taskId;
+  if (state.removedFrameworks.has(frameworkId) || !state.frameworks.has(frameworkId)) {
+    state.sendToAgent(agent.id, { shutdownFramework: { frameworkId } });
+    return undefined;
+  }
+  const reportedState = latest.state as TaskState;
+  let task = state.task(frameworkId, taskId);
+  if (!task) {
+    const framework = state.frameworks.get(frameworkId);
+    const wasLost = framework?.completed.some((t) => t.taskId === taskId && t.agentId === agent.id && t.state === 'TASK_LOST');
+    if (wasLost && !isTerminal(reportedState)) {
+      state.sendToAgent(agent.id, { kill: { frameworkId, taskId } });
+      return undefined;
+    }
+    if (wasLost || isTerminal(reportedState)) return undefined;
+    task = {
+      frameworkId,
+      taskId,
+      agentId: agent.id,
+      info,
+      resources: resourcesFromWire(info.resources, 'task.resources'),
+      role: taskRole(state, frameworkId, info.resources),
+      state: reportedState,
+      status: latest as TaskStatus,
+      holdsResources: isActive(reportedState),
+      launchedAtMs: state.now(),
+      updatedAtMs: state.now(),
+    };
+    state.addTask(task);
+    if (task.holdsResources) newlyHeld?.push(task);
+    return task;
+  }
+  const wasHolding = task.holdsResources;
+  if (task.state !== reportedState) {
+    if (task.state === 'TASK_UNREACHABLE' && isActive(reportedState)) task.holdsResources = true;
+    const status: TaskStatus = { ...(latest as TaskStatus), uuid: '', reason: 'REASON_AGENT_REREGISTERED' };
+    if (state.applyStatus(task, status)) state.forwardStatus(frameworkId, status);
+  }
+  if (!wasHolding && task.holdsResources) newlyHeld?.push(task);
+  return task;
+}
+
+function startPinging(state: MasterState, agent: AgentRecord): void {
+  state.clock.clearInterval(agent.pingTimer);
+  agent.pingTimer = state.clock.setInterval(() => {
+    if (agent.pingSeq - agent.pongSeq >= state.options.maxAgentPingTimeouts) {
+      markUnreachable(state, agent, `missed ${state.options.maxAgentPingTimeouts} pings`);
+      return;
+    }
+    agent.pingSeq += 1;
+    state.sendToAgent(agent.id, { ping: { seq: agent.pingSeq } });
+  }, state.options.agentPingInterval);
+}
+
+function agentDisconnected(state: MasterState, agent: AgentRecord): void {
+  agent.link = undefined;
+  if (agent.state !== 'connected') return;
+  agent.state = 'disconnected';
+  if (state.allocator.agent(agent.id)) state.allocator.setAgentActive(agent.id, false);
+  state.rescindOffersWhere((o) => o.agentId === agent.id, 'agent disconnected');
+  state.logger.warn({ agentId: agent.id }, 'agent disconnected');
+  state.emit({ type: 'AGENT_DISCONNECTED', agentId: agent.id });
+}
+
+/** The agent missed too many pings: its tasks are UNREACHABLE (LOST for frameworks that are not partition-aware). */
+export function markUnreachable(state: MasterState, agent: AgentRecord, why: string): void {
+  if (agent.state === 'unreachable') return;
+  state.clock.clearInterval(agent.pingTimer);
+  agent.pingTimer = undefined;
+  state.rescindOffersWhere((o) => o.agentId === agent.id, 'agent unreachable');
+  agent.state = 'unreachable';
+  agent.unreachableSinceMs = state.now();
+  agent.link?.close('unreachable');
+  agent.link = undefined;
+  for (const task of state.tasksOnAgent(agent.id)) {
+    const partitionAware = state.frameworks.get(task.frameworkId)?.partitionAware ?? false;
+    const to: TaskState = partitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST';
+    const status = state.masterStatus(task, to, 'REASON_AGENT_UNREACHABLE', `agent ${agent.id} is unreachable: ${why}`);
+    if (state.applyStatus(task, status)) state.forwardStatus(task.frameworkId, status);
+  }
+  if (state.allocator.agent(agent.id)) state.allocator.removeAgent(agent.id);
+  void state.registry.putAgent(agentEntry(agent)).catch((err: unknown) => state.logger.error({ err, agentId: agent.id }, 'registry write failed'));
+  for (const framework of state.frameworks.values()) state.sendEvent(framework.id, { failure: { agentId: agent.id, executorId: '' } });
+  state.logger.warn({ agentId: agent.id, why }, 'agent unreachable');
+  state.emit({ type: 'AGENT_UNREACHABLE', agentId: agent.id });
+}
+
+function handleStatusUpdate(state: MasterState, agent: AgentRecord, frameworkId: string, status: TaskStatus | null | undefined): void {
+  if (!status?.taskId || !status.uuid) throw new InvalidArgumentError('statusUpdate.status', 'needs a task id and a uuid');
+  state.stats.statusUpdates += 1;
+  const full: TaskStatus = { ...status, agentId: agent.id, source: status.source || 'SOURCE_EXECUTOR' };
+  const framework = state.frameworks.get(frameworkId);
+  if (!framework) {
+    // Nobody will ever acknowledge it: do it for the framework so the agent stops resending.
+    state.sendToAgent(agent.id, { acknowledgement: { frameworkId, taskId: status.taskId, uuid: status.uuid } });
+    return;
+  }
+  const task = state.task(frameworkId, status.taskId);
+  if (task) state.applyStatus(task, full);
+  state.forwardStatus(frameworkId, full);
+  checkDrained(state, agent);
+}
+
+function updateAgentResources(state: MasterState, agent: AgentRecord, resources: AgentInfo__Output['resources']): void {
+  const total = resourcesFromWire(resources, 'resourceUpdate.resources');
+  agent.total = total;
+  agent.info = { ...agent.info, resources };
+  if (state.allocator.agent(agent.id)) state.allocator.updateAgentTotal(agent.id, total);
+  state.requestAllocation([agent.id]);
+}
+
+// ---- draining ----
+
+export async function drainAgent(state: MasterState, agentId: string, gracePeriodMs: number): Promise<void> {
+  const agent = state.agents.get(agentId);
+  if (!agent) throw new NotFoundError('agent', agentId);
+  if (agent.drain) return;
+  agent.drain = { state: 'draining', gracePeriodMs, startedAtMs: state.now() };
+  await state.registry.putAgent(agentEntry(agent));
+  if (state.allocator.agent(agentId)) state.allocator.setAgentActive(agentId, false);
+  state.rescindOffersWhere((o) => o.agentId === agentId, 'agent draining');
+  for (const task of state.tasksOnAgent(agentId)) {
+    if (!isActive(task.state)) continue;
+    const taskGrace = task.info.killPolicy?.gracePeriodSeconds;
+    const graceSeconds = Math.min(taskGrace ?? Infinity, gracePeriodMs / 1000);
+    state.sendToAgent(agentId, { kill: { frameworkId: task.frameworkId, taskId: task.taskId, killPolicy: { gracePeriodSeconds: graceSeconds } } });
+  }
+  state.logger.info({ agentId, gracePeriodMs }, 'agent draining');
+  state.emit({ type: 'AGENT_DRAINING', agentId });
+  checkDrained(state, agent);
+}
+
+function checkDrained(state: MasterState, agent: AgentRecord): void {
+  if (agent.drain?.state !== 'draining') return;
+  if (state.tasksOnAgent(agent.id).some((t) => isActive(t.state))) return;
+  agent.drain = { ...agent.drain, state: 'drained' };
+  void state.registry.putAgent(agentEntry(agent)).catch((err: unknown) => state.logger.error({ err }, 'registry write failed'));
+  state.emit({ type: 'AGENT_DRAINED', agentId: agent.id });
+}
+
+export async function undrainAgent(state: MasterState, agentId: string): Promise<void> {
+  const agent = state.agents.get(agentId);
+  if (!agent) throw new NotFoundError('agent', agentId);
+  if (!agent.drain) return;
+  agent.drain = undefined;
+  await state.registry.putAgent(agentEntry(agent));
+  if (state.allocator.agent(agentId)) state.allocator.setAgentActive(agentId, agent.state === 'connected');
+  state.requestAllocation([agentId]);
+}
+
+export function stopAgentTimers(state: MasterState): void {
+  for (const agent of state.agents.values()) {
+    state.clock.clearInterval(agent.pingTimer);
+    agent.pingTimer = undefined;
+  }
+}

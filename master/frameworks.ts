@@ -1,0 +1,315 @@
+// Frameworks: subscription (new, re-subscription, failover of the stream), heartbeats, the
+// failover timeout, removal; and the simple scheduler calls (revive, suppress, kill, acknowledge,
+// reconcile, message, update). Accept and Decline are in accept.ts.
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { validateId } from '../core/ids.js';
+import { isActive } from '../core/task-state.js';
+import type {
+  FrameworkInfo__Output,
+  KillRequest__Output,
+  ReconcileRequest__Output,
+  Resource__Output,
+  SubscribeRequest__Output,
+  TaskStatus,
+} from '../proto/index.js';
+import type { FrameworkRecord, FrameworkStream } from './model.js';
+import type { FrameworkEntry } from './registry.js';
+import type { MasterState } from './state.js';
+
+const ROLE_PATTERN = /^(\*|[a-zA-Z0-9_][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9_][a-zA-Z0-9_.-]*)*)$/;
+
+export function validateRoles(roles: readonly string[], field: string): string[] {
+  const out = roles.length === 0 ? ['*'] : [...roles];
+  const seen = new Set<string>();
+  for (const [i, role] of out.entries()) {
+    if (!ROLE_PATTERN.test(role) || role === '.' || role === '..') throw new InvalidArgumentError(`${field}[${i}]`, `'${role}' is not a valid role`);
+    if (seen.has(role)) throw new InvalidArgumentError(`${field}[${i}]`, `role '${role}' is given twice`);
+    seen.add(role);
+  }
+  return out;
+}
+
+function validateFrameworkInfo(info: FrameworkInfo__Output | null | undefined): { info: FrameworkInfo__Output; roles: string[]; failoverTimeoutMs: number } {
+  if (!info) throw new InvalidArgumentError('frameworkInfo', 'is required');
+  if (!info.name) throw new InvalidArgumentError('frameworkInfo.name', 'is required');
+  if (info.id) validateId(info.id, 'frameworkInfo.id');
+  const roles = validateRoles(info.roles, 'frameworkInfo.roles');
+  const failover = info.failoverTimeoutSeconds;
+  if (!Number.isFinite(failover) || failover < 0) throw new InvalidArgumentError('frameworkInfo.failoverTimeoutSeconds', `must be a finite number ≥ 0, got ${failover}`);
+  return { info, roles, failoverTimeoutMs: Math.round(failover * 1000) };
+}
+
+function entryOf(f: FrameworkRecord): FrameworkEntry {
+  return {
+    id: f.id,
+    info: f.info,
+    failoverTimeoutMs: f.failoverTimeoutMs,
+    registeredAtMs: f.registeredAtMs,
+    ...(f.disconnectedAtMs === undefined ? {} : { disconnectedAtMs: f.disconnectedAtMs }),
+  };
+}
+
+function newRecord(state: MasterState, id: string, info: FrameworkInfo__Output, roles: string[], failoverTimeoutMs: number): FrameworkRecord {
+  return {
+    id,
+    info: { ...info, id, roles },
+    roles,
+    suppressedRoles: new Set(),
+    partitionAware: info.capabilities.includes('PARTITION_AWARE'),
+    failoverTimeoutMs,
+    state: 'disconnected',
+    stream: undefined,
+    registeredAtMs: state.now(),
+    reregisteredAtMs: undefined,
+    disconnectedAtMs: undefined,
+    heartbeatTimer: undefined,
+    failoverTimer: undefined,
+    completed: [],
+  };
+}
+
+/** Subscribe a framework's event stream. Resolves once SUBSCRIBED has been sent. */
+export async function subscribe(state: MasterState, request: SubscribeRequest__Output, stream: FrameworkStream): Promise<FrameworkRecord> {
+  const { info, roles, failoverTimeoutMs } = validateFrameworkInfo(request.frameworkInfo);
+  const suppressed = validateRoles(request.suppressedRoles, 'suppressedRoles').filter((r) => request.suppressedRoles.includes(r));
+  for (const [i, r] of suppressed.entries()) if (!roles.includes(r)) throw new InvalidArgumentError(`suppressedRoles[${i}]`, `'${r}' is not one of the framework's roles`);
+  if (info.id && state.removedFrameworks.has(info.id)) {
+    throw new FailedPreconditionError(`framework '${info.id}' was removed (${state.removedFrameworks.get(info.id)?.reason ?? 'torn down'}); subscribe without an id to start afresh`, { field: 'frameworkInfo.id' });
+  }
+  const id = info.id || state.ids.next('F');
+  let framework = state.frameworks.get(id);
+  const isNew = framework === undefined;
+  const candidate = framework ?? newRecord(state, id, info, roles, failoverTimeoutMs);
+  candidate.info = { ...info, id, roles };
+  candidate.roles = roles;
+  candidate.partitionAware = info.capabilities.includes('PARTITION_AWARE');
+  candidate.failoverTimeoutMs = failoverTimeoutMs;
+  candidate.disconnectedAtMs = undefined;
+  await state.registry.putFramework(entryOf(candidate));
+  framework = candidate;
+  state.frameworks.set(id, framework);
+
+  if (framework.stream) {
+    const old = framework.stream;
+    framework.stream = undefined;
+    old.send({ error: { message: 'framework failed over: a new subscription with the same id replaced this one' } });
+    old.end();
+  }
+  state.rescindOffersWhere((o) => o.frameworkId === id, 'framework re-subscribed');
+  state.clock.clearTimeout(framework.failoverTimer);
+  framework.failoverTimer = undefined;
+  framework.suppressedRoles = new Set(suppressed);
+  const facts = { id, roles, suppressedRoles: suppressed };
+  if (isNew) state.allocator.addFramework(facts);
+  else state.allocator.updateFramework(facts);
+  state.allocator.setFrameworkActive(id, true);
+
+  framework.stream = stream;
+  framework.state = 'connected';
+  if (!isNew) framework.reregisteredAtMs = state.now();
+  stream.send({ subscribed: { frameworkId: id, heartbeatIntervalSeconds: state.options.heartbeatInterval / 1000, masterInfo: state.masterInfo } });
+  state.clock.clearInterval(framework.heartbeatTimer);
+  const fw = framework;
+  framework.heartbeatTimer = state.clock.setInterval(() => fw.stream?.send({ heartbeat: {} }), state.options.heartbeatInterval);
+  state.logger.info({ frameworkId: id, name: info.name, roles, resubscribed: !isNew }, 'framework subscribed');
+  state.emit({ type: isNew ? 'FRAMEWORK_ADDED' : 'FRAMEWORK_RESUBSCRIBED', frameworkId: id, name: info.name });
+  state.requestAllocation();
+  return framework;
+}
+
+/** The framework's stream closed: keep its tasks until the failover timeout, then remove it. */
+export function streamClosed(state: MasterState, framework: FrameworkRecord, stream: FrameworkStream): void {
+  if (framework.stream !== stream) return;
+  framework.stream = undefined;
+  framework.state = 'disconnected';
+  framework.disconnectedAtMs = state.now();
+  state.clock.clearInterval(framework.heartbeatTimer);
+  framework.heartbeatTimer = undefined;
+  if (state.allocator.frameworks().some((f) => f.id === framework.id)) state.allocator.setFrameworkActive(framework.id, false);
+  state.rescindOffersWhere((o) => o.frameworkId === framework.id, 'framework disconnected');
+  state.logger.warn({ frameworkId: framework.id, failoverTimeoutMs: framework.failoverTimeoutMs }, 'framework disconnected');
+  state.emit({ type: 'FRAMEWORK_DISCONNECTED', frameworkId: framework.id });
+  void state.registry.putFramework(entryOf(framework)).catch((err: unknown) => state.logger.error({ err }, 'registry write failed'));
+  startFailoverTimer(state, framework);
+}
+
+export function startFailoverTimer(state: MasterState, framework: FrameworkRecord, remainingMs = framework.failoverTimeoutMs): void {
+  state.clock.clearTimeout(framework.failoverTimer);
+  framework.failoverTimer = state.clock.setTimeout(() => {
+    framework.failoverTimer = undefined;
+    if (framework.state === 'disconnected' && state.frameworks.get(framework.id) === framework) {
+      void removeFramework(state, framework.id, 'failover timeout expired').catch((err: unknown) => state.logger.error({ err }, 'framework removal failed'));
+    }
+  }, Math.max(0, remainingMs));
+}
+
+/** Remove a framework: kill its tasks, give back everything it holds, remember its id as removed. */
+export async function removeFramework(state: MasterState, frameworkId: string, reason: string): Promise<void> {
+  const framework = state.frameworks.get(frameworkId);
+  if (!framework) throw new NotFoundError('framework', frameworkId);
+  state.rescindOffersWhere((o) => o.frameworkId === frameworkId, 'framework removed');
+  const agentsWithTasks = new Set<string>();
+  for (const task of state.tasksOfFramework(frameworkId)) {
+    agentsWithTasks.add(task.agentId);
+    state.applyStatus(task, state.masterStatus(task, 'TASK_KILLED', 'REASON_FRAMEWORK_REMOVED', `framework removed: ${reason}`));
+  }
+  for (const agentId of agentsWithTasks) state.sendToAgent(agentId, { shutdownFramework: { frameworkId } });
+  if (state.allocator.frameworks().some((f) => f.id === frameworkId)) state.allocator.removeFramework(frameworkId);
+  state.clock.clearTimeout(framework.failoverTimer);
+  state.clock.clearInterval(framework.heartbeatTimer);
+  if (framework.stream) {
+    framework.stream.send({ error: { message: `framework removed: ${reason}` } });
+    framework.stream.end();
+    framework.stream = undefined;
+  }
+  state.frameworks.delete(frameworkId);
+  const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
+  state.removedFrameworks.set(frameworkId, removed);
+  await state.registry.removeFramework(removed);
+  state.logger.info({ frameworkId, reason }, 'framework removed');
+  state.emit({ type: 'FRAMEWORK_REMOVED', frameworkId, reason });
+  state.requestAllocation([...agentsWithTasks]);
+}
+
+/** A framework an agent reports that the master does not know (registry lost): keep it, disconnected. */
+export async function adoptFramework(state: MasterState, info: FrameworkInfo__Output): Promise<void> {
+  const roles = info.roles.length > 0 ? [...info.roles] : ['*'];
+  const failoverTimeoutMs = Math.max(0, Math.round((info.failoverTimeoutSeconds || 0) * 1000));
+  const framework = newRecord(state, info.id, info, roles, failoverTimeoutMs);
+  framework.disconnectedAtMs = state.now();
+  state.frameworks.set(info.id, framework);
+  await state.registry.putFramework(entryOf(framework));
+  state.allocator.addFramework({ id: info.id, roles });
+  state.allocator.setFrameworkActive(info.id, false);
+  startFailoverTimer(state, framework);
+}
+
+/** The role a task's resources are allocated to: the first reserved role, else the framework's first role. */
+export function taskRole(state: MasterState, frameworkId: string, resources: readonly Resource__Output[]): string {
+  const reserved = resources.find((r) => r.role && r.role !== '*')?.role;
+  return reserved ?? state.frameworks.get(frameworkId)?.roles[0] ?? '*';
+}
+
+/** The framework a call names, which must be subscribed. */
+export function subscribedFramework(state: MasterState, frameworkId: string): FrameworkRecord {
+  if (!frameworkId) throw new InvalidArgumentError('frameworkId', 'is required');
+  const framework = state.frameworks.get(frameworkId);
+  if (!framework) {
+    if (state.removedFrameworks.has(frameworkId)) throw new FailedPreconditionError(`framework '${frameworkId}' was removed`, { field: 'frameworkId' });
+    throw new NotFoundError('framework', frameworkId);
+  }
+  if (framework.state !== 'connected') throw new FailedPreconditionError(`framework '${frameworkId}' is not subscribed; subscribe first`, { field: 'frameworkId' });
+  return framework;
+}
+
+function rolesOf(framework: FrameworkRecord, roles: readonly string[], field: string): string[] {
+  for (const [i, role] of roles.entries()) if (!framework.roles.includes(role)) throw new InvalidArgumentError(`${field}[${i}]`, `'${role}' is not one of the framework's roles (${framework.roles.join(', ')})`);
+  return roles.length === 0 ? [...framework.roles] : [...roles];
+}
+
+export function revive(state: MasterState, frameworkId: string, roles: readonly string[]): void {
+  const framework = subscribedFramework(state, frameworkId);
+  const which = rolesOf(framework, roles, 'roles');
+  for (const r of which) framework.suppressedRoles.delete(r);
+  state.allocator.revive(frameworkId, roles.length === 0 ? undefined : which);
+  state.requestAllocation();
+}
+
+export function suppress(state: MasterState, frameworkId: string, roles: readonly string[]): void {
+  const framework = subscribedFramework(state, frameworkId);
+  const which = rolesOf(framework, roles, 'roles');
+  for (const r of which) framework.suppressedRoles.add(r);
+  state.allocator.suppress(frameworkId, roles.length === 0 ? undefined : which);
+  state.rescindOffersWhere((o) => o.frameworkId === frameworkId && which.includes(o.role), 'framework suppressed offers');
+}
+
+export function kill(state: MasterState, request: KillRequest__Output): void {
+  subscribedFramework(state, request.frameworkId);
+  if (!request.taskId) throw new InvalidArgumentError('taskId', 'is required');
+  const task = state.task(request.frameworkId, request.taskId);
+  if (!task) {
+    const done = state.frameworks.get(request.frameworkId)?.completed.findLast((t) => t.taskId === request.taskId);
+    if (!done) throw new NotFoundError('task', request.taskId);
+    state.forwardStatus(request.frameworkId, { ...done.status, uuid: '' });
+    return;
+  }
+  if (request.agentId && request.agentId !== task.agentId) throw new InvalidArgumentError('agentId', `task '${task.taskId}' runs on agent '${task.agentId}', not '${request.agentId}'`);
+  const agent = state.agents.get(task.agentId);
+  if (task.state === 'TASK_UNREACHABLE' || agent?.state === 'unreachable') {
+    state.forwardStatus(request.frameworkId, { ...task.status, uuid: '' });
+    return;
+  }
+  const sent = state.sendToAgent(task.agentId, {
+    kill: { frameworkId: request.frameworkId, taskId: task.taskId, ...(request.killPolicy ? { killPolicy: request.killPolicy } : {}) },
+  });
+  if (!sent) throw new FailedPreconditionError(`agent '${task.agentId}' of task '${task.taskId}' is not connected; retry the kill later`);
+}
+
+export function acknowledge(state: MasterState, frameworkId: string, agentId: string, taskId: string, uuid: string): void {
+  subscribedFramework(state, frameworkId);
+  if (!agentId) throw new InvalidArgumentError('agentId', 'is required');
+  if (!taskId) throw new InvalidArgumentError('taskId', 'is required');
+  if (!uuid) throw new InvalidArgumentError('uuid', 'is required');
+  if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
+  // Not connected: the agent resends the update after it reconnects, and it is acknowledged then.
+  state.sendToAgent(agentId, { acknowledgement: { frameworkId, taskId, uuid } });
+}
+
+/** Answer with the latest state of the named tasks (explicit) or of every live task (implicit). */
+export function reconcile(state: MasterState, request: ReconcileRequest__Output): void {
+  const framework = subscribedFramework(state, request.frameworkId);
+  const send = (status: TaskStatus): void => void state.forwardStatus(framework.id, { ...status, uuid: '', reason: 'REASON_RECONCILIATION' });
+  if (request.tasks.length === 0) {
+    for (const task of state.tasksOfFramework(framework.id)) send(task.status);
+    return;
+  }
+  for (const [i, { taskId, agentId }] of request.tasks.entries()) {
+    if (!taskId) throw new InvalidArgumentError(`tasks[${i}].taskId`, 'is required');
+    void agentId;
+  }
+  for (const { taskId, agentId } of request.tasks) {
+    const task = state.task(framework.id, taskId);
+    if (task) {
+      send(task.status);
+      continue;
+    }
+    const done = framework.completed.findLast((t) => t.taskId === taskId);
+    if (done) {
+      send(done.status);
+      continue;
+    }
+    const agent = agentId ? state.agents.get(agentId) : undefined;
+    const base = { taskId, agentId, message: '', source: 'SOURCE_MASTER' as const, timestampMs: state.now() };
+    if (agent?.state === 'unreachable') send({ ...base, state: 'TASK_UNREACHABLE', message: `agent ${agentId} is unreachable` });
+    else if (agent?.state === 'recovering') send({ ...base, state: 'TASK_UNKNOWN', message: `agent ${agentId} has not re-registered yet` });
+    else send({ ...base, state: agentId && !agent ? 'TASK_UNKNOWN' : 'TASK_GONE', message: 'the master knows nothing of this task' });
+  }
+}
+
+export function frameworkMessage(state: MasterState, frameworkId: string, agentId: string, executorId: string, data: Buffer): void {
+  subscribedFramework(state, frameworkId);
+  if (!agentId) throw new InvalidArgumentError('agentId', 'is required');
+  if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
+  if (!state.sendToAgent(agentId, { frameworkMessage: { frameworkId, executorId, data } })) {
+    throw new FailedPreconditionError(`agent '${agentId}' is not connected`);
+  }
+}
+
+export async function updateFramework(state: MasterState, info: FrameworkInfo__Output | null, suppressedRoles: readonly string[]): Promise<void> {
+  const checked = validateFrameworkInfo(info);
+  if (!checked.info.id) throw new InvalidArgumentError('frameworkInfo.id', 'is required');
+  const framework = subscribedFramework(state, checked.info.id);
+  framework.info = { ...checked.info, roles: checked.roles };
+  framework.roles = checked.roles;
+  framework.failoverTimeoutMs = checked.failoverTimeoutMs;
+  framework.partitionAware = checked.info.capabilities.includes('PARTITION_AWARE');
+  framework.suppressedRoles = new Set(rolesOf(framework, suppressedRoles, 'suppressedRoles').filter((r) => suppressedRoles.includes(r)));
+  await state.registry.putFramework(entryOf(framework));
+  state.allocator.updateFramework({ id: framework.id, roles: framework.roles, suppressedRoles: [...framework.suppressedRoles] });
+  state.rescindOffersWhere((o) => o.frameworkId === framework.id && !framework.roles.includes(o.role), 'framework roles changed');
+  state.requestAllocation();
+}
+
+export function liveTaskCount(state: MasterState, frameworkId: string): number {
+  return state.tasksOfFramework(frameworkId).filter((t) => isActive(t.state)).length;
+}

@@ -1,0 +1,125 @@
+// The master's gRPC edge: the Scheduler service (framework streams and calls) and the AgentGateway
+// (one bidirectional stream per agent). Wire ↔ master calls in one place; errors mapped by core/grpc.
+import type * as grpc from '@grpc/grpc-js';
+import { NotLeaderError } from '../core/errors.js';
+import { toGrpcError, unary } from '../core/grpc.js';
+import type {
+  AgentGatewayHandlers,
+  AgentMessage__Output,
+  Event,
+  MasterMessage,
+  SchedulerHandlers,
+  SubscribeRequest__Output,
+} from '../proto/index.js';
+import { accept, decline } from './accept.js';
+import { AgentSession } from './agents.js';
+import {
+  acknowledge,
+  frameworkMessage,
+  kill,
+  reconcile,
+  removeFramework,
+  revive,
+  streamClosed,
+  subscribe,
+  subscribedFramework,
+  suppress,
+  updateFramework,
+} from './frameworks.js';
+import type { FrameworkStream } from './model.js';
+import type { MasterState } from './state.js';
+
+/** Who may act: throws NotLeaderError (UNAVAILABLE + leader address) when this master does not lead. */
+export type LeadershipGuard = () => void;
+
+export function schedulerHandlers(state: MasterState, guard: LeadershipGuard): SchedulerHandlers {
+  const call = <Req>(fn: (req: Req) => void | Promise<void>) =>
+    unary<Req, Record<string, never>>(async (req) => {
+      guard();
+      await fn(req);
+      return {};
+    });
+  return {
+    Subscribe: (stream: grpc.ServerWritableStream<SubscribeRequest__Output, Event>) => {
+      let ended = false;
+      const adapter: FrameworkStream = {
+        send: (event) => {
+          if (!ended) stream.write(event);
+        },
+        end: () => {
+          if (ended) return;
+          ended = true;
+          stream.end();
+        },
+      };
+      const start = async (): Promise<void> => {
+        guard();
+        const framework = await subscribe(state, stream.request, adapter);
+        const onGone = (): void => {
+          ended = true;
+          streamClosed(state, framework, adapter);
+        };
+        stream.on('cancelled', onGone);
+        stream.on('close', onGone);
+        stream.on('error', onGone);
+        if (stream.cancelled) onGone();
+      };
+      start().catch((err: unknown) => {
+        ended = true;
+        stream.emit('error', toGrpcError(err));
+      });
+    },
+    Accept: call((req) => accept(state, req)),
+    Decline: call((req) => decline(state, req)),
+    Revive: call((req) => revive(state, req.frameworkId, req.roles)),
+    Suppress: call((req) => suppress(state, req.frameworkId, req.roles)),
+    Kill: call((req) => kill(state, req)),
+    Acknowledge: call((req) => acknowledge(state, req.frameworkId, req.agentId, req.taskId, req.uuid)),
+    Reconcile: call((req) => reconcile(state, req)),
+    Message: call((req) => frameworkMessage(state, req.frameworkId, req.agentId, req.executorId, req.data)),
+    UpdateFramework: call((req) => updateFramework(state, req.frameworkInfo, req.suppressedRoles)),
+    Teardown: call(async (req) => {
+      subscribedFramework(state, req.frameworkId);
+      await removeFramework(state, req.frameworkId, 'teardown requested by the framework');
+    }),
+  } as SchedulerHandlers;
+}
+
+export function agentGatewayHandlers(state: MasterState, guard: LeadershipGuard): AgentGatewayHandlers {
+  return {
+    Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
+      try {
+        guard();
+      } catch (err) {
+        stream.emit('error', toGrpcError(err instanceof NotLeaderError ? err : err));
+        return;
+      }
+      let open = true;
+      const session = new AgentSession(state, {
+        send: (message) => {
+          if (open) stream.write(message);
+        },
+        close: () => {
+          if (!open) return;
+          open = false;
+          stream.end();
+        },
+      });
+      stream.on('data', (message: AgentMessage__Output) => session.receive(message));
+      const gone = (): void => {
+        if (open) {
+          open = false;
+          try {
+            stream.end();
+          } catch {
+            // already closed
+          }
+        }
+        session.closed();
+      };
+      stream.on('end', gone);
+      stream.on('cancelled', gone);
+      stream.on('error', gone);
+    },
+  } as AgentGatewayHandlers;
+}

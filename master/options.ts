@@ -1,0 +1,32 @@
+// `agora master` options: one flag for every default in DESIGN.md. Compiled once, frozen.
+import { compileOptions, opt, type OptionsOf } from '../core/options.js';
+
+export const MASTER_OPTIONS = {
+  hostname: opt.string('--hostname', 'address advertised to agents and frameworks', '127.0.0.1'),
+  bind: opt.string('--bind', 'address to listen on', '127.0.0.1'),
+  httpPort: opt.port('--http-port', 'operator HTTP port (0 picks a free port)', 5050),
+  grpcPort: opt.port('--grpc-port', 'gRPC port for agents and frameworks (0 picks a free port)', 5051),
+  zk: opt.optionalString('--zk', 'ZooKeeper URL zk://h1:2181,h2:2181/agora (HA); else --data-dir'),
+  dataDir: opt.string('--data-dir', 'embedded store directory when --zk is not given', '.agora/master'),
+  cluster: opt.string('--cluster', 'cluster name; the store path is /agora/<cluster>', 'default', { re: /^[a-z0-9][a-z0-9-]*$/, hint: 'a lower-case name' }),
+  zkSessionTimeout: opt.duration('--zk-session-timeout', 'ZooKeeper session timeout', '10s', { minMs: 100 }),
+  allocationInterval: opt.duration('--allocation-interval', 'how often the allocator runs a full pass', '1s', { minMs: 1 }),
+  refuseSeconds: opt.duration('--default-refuse', 'decline filter when the framework gives none', '5s'),
+  offerTimeout: opt.duration('--offer-timeout', 'rescind offers held longer than this (0 = never)', '0'),
+  agentPingInterval: opt.duration('--agent-ping-interval', 'how often the master pings each agent', '15s', { minMs: 10 }),
+  maxAgentPingTimeouts: opt.int('--max-agent-ping-timeouts', 'missed pings before an agent is unreachable', 5, { min: 1 }),
+  agentReregisterTimeout: opt.duration('--agent-reregister-timeout', 'after failover, how long to wait for agents to come back', '10m', { minMs: 0 }),
+  heartbeatInterval: opt.duration('--heartbeat-interval', 'scheduler heartbeat interval', '15s', { minMs: 10 }),
+  maxCompletedTasksPerFramework: opt.int('--max-completed-tasks-per-framework', 'finished tasks kept for the endpoints', 1000, { min: 0 }),
+  minAllocatableResources: opt.string('--min-allocatable-resources', 'an agent is offered only when this much is free', 'cpus:0.01|mem:32'),
+  fairness: opt.oneOf('--fairness', 'how roles and frameworks are ordered', ['drf', 'random'] as const, 'drf'),
+  seed: opt.int('--seed', 'seed for the agent shuffle', 1),
+  drainGracePeriod: opt.duration('--drain-grace-period', 'default grace before a draining agent has its tasks killed', '30s'),
+  logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+};
+
+export type MasterOptions = OptionsOf<typeof MASTER_OPTIONS>;
+
+export function compileMasterOptions(raw: Record<string, unknown>): MasterOptions {
+  return compileOptions(MASTER_OPTIONS, raw);
+}

@@ -1,0 +1,156 @@
+// The registry: what the master must not forget across restarts and failovers. Admitted,
+// unreachable and drained agents; frameworks with their failover timeouts; removed frameworks (so
+// a torn-down id cannot come back); weights and quota. Lives in the Store under
+// /<cluster>/registry (the store's chroot is /agora). Tasks are not here: agents report them.
+import type { Store } from '../core/store/store.js';
+import { AgoraError } from '../core/errors.js';
+
+export interface AgentEntry {
+  readonly id: string;
+  readonly hostname: string;
+  /** The AgentInfo as last registered (wire JSON form). */
+  readonly info: unknown;
+  readonly state: 'admitted' | 'unreachable';
+  readonly drain?: { readonly state: 'draining' | 'drained'; readonly gracePeriodMs: number; readonly startedAtMs: number };
+  readonly registeredAtMs: number;
+  readonly unreachableSinceMs?: number;
+}
+
+export interface FrameworkEntry {
+  readonly id: string;
+  readonly info: unknown;
+  readonly failoverTimeoutMs: number;
+  readonly registeredAtMs: number;
+  readonly disconnectedAtMs?: number;
+}
+
+export interface RemovedFrameworkEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly removedAtMs: number;
+  readonly reason: string;
+}
+
+export interface QuotaEntry {
+  readonly guarantee: string;
+  readonly limit?: string;
+}
+
+export interface RegistrySnapshot {
+  readonly agents: Map<string, AgentEntry>;
+  readonly frameworks: Map<string, FrameworkEntry>;
+  readonly removedFrameworks: Map<string, RemovedFrameworkEntry>;
+  readonly weights: Record<string, number>;
+  readonly quota: Record<string, QuotaEntry>;
+}
+
+/** How many removed framework ids are remembered. */
+const MAX_REMOVED = 1000;
+
+export class Registry {
+  readonly #store: Store;
+  readonly #root: string;
+  // Writes to one path happen in order; different paths proceed in parallel.
+  readonly #queues = new Map<string, Promise<void>>();
+
+  private constructor(store: Store, root: string) {
+    this.#store = store;
+    this.#root = root;
+  }
+
+  static async open(store: Store, cluster: string): Promise<{ registry: Registry; snapshot: RegistrySnapshot }> {
+    const registry = new Registry(store, `/${cluster}/registry`);
+    for (const dir of ['agents', 'frameworks', 'removed-frameworks']) await store.mkdirp(`${registry.#root}/${dir}`);
+    return { registry, snapshot: await registry.#load() };
+  }
+
+  putAgent(entry: AgentEntry): Promise<void> {
+    return this.#write(`${this.#root}/agents/${entry.id}`, entry);
+  }
+
+  removeAgent(id: string): Promise<void> {
+    return this.#remove(`${this.#root}/agents/${id}`);
+  }
+
+  putFramework(entry: FrameworkEntry): Promise<void> {
+    return this.#write(`${this.#root}/frameworks/${entry.id}`, entry);
+  }
+
+  async removeFramework(entry: RemovedFrameworkEntry): Promise<void> {
+    await this.#write(`${this.#root}/removed-frameworks/${entry.id}`, entry);
+    await this.#remove(`${this.#root}/frameworks/${entry.id}`);
+    const removed = await this.#store.getChildren(`${this.#root}/removed-frameworks`);
+    if (removed.length > MAX_REMOVED) {
+      const all = await Promise.all(removed.map((id) => this.#store.getJson<RemovedFrameworkEntry>(`${this.#root}/removed-frameworks/${id}`)));
+      const oldest = all.map((n) => n.value).sort((a, b) => a.removedAtMs - b.removedAtMs).slice(0, removed.length - MAX_REMOVED);
+      for (const old of oldest) await this.#remove(`${this.#root}/removed-frameworks/${old.id}`);
+    }
+  }
+
+  putWeights(weights: Record<string, number>): Promise<void> {
+    return this.#write(`${this.#root}/weights`, weights);
+  }
+
+  putQuota(quota: Record<string, QuotaEntry>): Promise<void> {
+    return this.#write(`${this.#root}/quota`, quota);
+  }
+
+  async #load(): Promise<RegistrySnapshot> {
+    const agents = await this.#loadDir<AgentEntry>('agents');
+    const frameworks = await this.#loadDir<FrameworkEntry>('frameworks');
+    const removedFrameworks = await this.#loadDir<RemovedFrameworkEntry>('removed-frameworks');
+    const weights = (await this.#read<Record<string, number>>(`${this.#root}/weights`)) ?? {};
+    const quota = (await this.#read<Record<string, QuotaEntry>>(`${this.#root}/quota`)) ?? {};
+    return { agents, frameworks, removedFrameworks, weights, quota };
+  }
+
+  async #loadDir<T>(dir: string): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    for (const id of await this.#store.getChildren(`${this.#root}/${dir}`)) {
+      const value = await this.#read<T>(`${this.#root}/${dir}/${id}`);
+      if (value !== undefined) out.set(id, value);
+    }
+    return out;
+  }
+
+  async #read<T>(path: string): Promise<T | undefined> {
+    try {
+      return (await this.#store.getJson<T>(path)).value;
+    } catch (err) {
+      if (err instanceof AgoraError && err.code === 'AGORA_NO_NODE') return undefined;
+      throw err;
+    }
+  }
+
+  #write(path: string, value: unknown): Promise<void> {
+    return this.#enqueue(path, async () => {
+      try {
+        await this.#store.setJson(path, value);
+      } catch (err) {
+        if (!(err instanceof AgoraError && err.code === 'AGORA_NO_NODE')) throw err;
+        await this.#store.createJson(path, value, { createParents: true });
+      }
+    });
+  }
+
+  #remove(path: string): Promise<void> {
+    return this.#enqueue(path, async () => {
+      try {
+        await this.#store.delete(path);
+      } catch (err) {
+        if (!(err instanceof AgoraError && err.code === 'AGORA_NO_NODE')) throw err;
+      }
+    });
+  }
+
+  #enqueue(path: string, op: () => Promise<void>): Promise<void> {
+    const previous = this.#queues.get(path) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(op);
+    const tail = next.catch(() => undefined);
+    this.#queues.set(path, tail);
+    void tail.then(() => {
+      if (this.#queues.get(path) === tail) this.#queues.delete(path);
+    });
+    return next;
+  }
+}
