@@ -51,20 +51,26 @@ export class EmbeddedStore extends BaseStore {
   }
 
   private startSession(): void {
+    this.openServerSession();
+    this.sessionEvent('connected');
+  }
+
+  private openServerSession(): void {
     this.session = this.server.openSession(this.sessionTimeoutMs, {
       deliver: (type, p) => this.deliver(type, p),
       expired: () => this.onExpired(),
     });
-    this.sessionEvent('connected');
   }
 
+  /** The session is gone: fail what waited on it, open a new one, then tell listeners. */
   private onExpired(): void {
     if (this.state === 'closed') return;
     const waiters = this.waiters;
     this.waiters = [];
-    this.sessionEvent('expired');
     for (const w of waiters) w.reject(sessionExpired('expired'));
-    this.startSession();
+    this.openServerSession();
+    this.sessionEvent('expired');
+    this.sessionEvent('connected');
   }
 
   // ---- test hooks ----

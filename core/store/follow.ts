@@ -8,7 +8,7 @@ import type { NodeData, Store, SubscribeOptions, Unsubscribe, Watcher } from './
 
 const RETRY_AFTER_ERROR_MS = 1_000;
 
-function follow<T>(
+export function follow<T>(
   store: Store,
   read: (watcher: Watcher) => Promise<T>,
   keyOf: (value: T) => string,

@@ -37,6 +37,26 @@ storeContract('ZooKeeper (standalone)', (opts) => ZooKeeperStore.open(zkStandalo
 
 storeContract('ZooKeeper (ensemble)', (opts) => ZooKeeperStore.open(zkEnsemble(), opts));
 
+describe('ZooKeeper store', () => {
+  it('opens from a zk:// URL, whose chroot prefixes the chroot option', async () => {
+    const root = `/url-${randomBytes(4).toString('hex')}`;
+    const s = await openStore(`zk://${zkStandalone()}${root}`, { chroot: '/inner', sessionTimeoutMs: 2_000 });
+    const raw = await openStore(`zk://${zkStandalone()}`, { sessionTimeoutMs: 2_000 });
+    expect(s.kind).toBe('zookeeper');
+    expect(s.chroot).toBe(`${root}/inner`);
+    await s.create('/a', Buffer.from('via url'));
+    expect((await raw.get(`${root}/inner/a`)).data.toString()).toBe('via url');
+    await raw.deleteRecursive(root);
+    await Promise.all([s.close(), raw.close()]);
+  });
+
+  it('fails with AGORA_UNAVAILABLE when no server answers in time', async () => {
+    const t0 = Date.now();
+    await expectCode(ZooKeeperStore.open('127.0.0.1:1', { connectTimeoutMs: 500 }), 'AGORA_UNAVAILABLE');
+    expect(Date.now() - t0).toBeLessThan(2_000);
+  });
+});
+
 describe('embedded store on disk', () => {
   it('keeps persistent nodes across a close and reopen, but not ephemerals', async () => {
     const dir = tempDir();
