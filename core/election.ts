@@ -52,7 +52,7 @@ export interface ElectionEvents<T> {
   elected: [];
   /** This candidate no longer leads: stop acting NOW. */
   lost: [reason: LostReason];
-  /** The leader this candidate knows of changed (undefined: none known). */
+  /** The leader this candidate knows of changed (undefined once it stops: none known). */
   leaderChanged: [leader: LeaderInfo<T> | undefined];
   stateChanged: [to: ElectionState, from: ElectionState];
   /** A store error the election will retry after a pause. Only emitted if someone listens. */
@@ -122,6 +122,7 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
     if (wasLeader) this.emit('lost', 'resigned');
     this.unsubscribe?.();
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.forgetLeader();
     await this.deleteMember();
   }
 
@@ -151,6 +152,7 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
         if (this.current === 'leader') this.lose('closed', 'stopped');
         else if (this.current !== 'stopped') this.transition('stopped');
         this.unsubscribe?.();
+        this.forgetLeader();
         return;
       case 'connected':
         this.kick();
@@ -295,6 +297,13 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
     if (this.current === 'stopped') return;
     this.leaderInfo = info;
     this.emit('leaderChanged', info);
+  }
+
+  /** A stopped candidate knows no leader. */
+  private forgetLeader(): void {
+    if (this.leaderInfo === undefined) return;
+    this.leaderInfo = undefined;
+    this.emit('leaderChanged', undefined);
   }
 
   private async deleteMember(): Promise<void> {
