@@ -264,8 +264,11 @@ export class MasterState {
 
   runAllocation(agentIds?: Iterable<string>): void {
     if (!this.offering) return;
+    // An agent may have left the allocator (unreachable, removed) after the run was requested.
+    const known = agentIds === undefined ? undefined : [...agentIds].filter((id) => this.allocator.agent(id) !== undefined);
+    if (known?.length === 0) return;
     const started = performance.now();
-    const decisions = this.allocator.allocate(this.now(), agentIds);
+    const decisions = this.allocator.allocate(this.now(), known);
     const ms = performance.now() - started;
     this.stats.allocationRuns += 1;
     this.stats.lastAllocationMs = ms;

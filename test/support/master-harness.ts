@@ -1,0 +1,197 @@
+// A master in-process on loopback (gRPC and HTTP on port 0) with a `memory:` store, or a file store
+// in a temp dir, and short intervals, plus the peers tests connect to it and an invariant check.
+//
+//   const h = await MasterHarness.start({ offerTimeout: '200ms' });
+//   const agent = await h.agent({ resources: 'cpus:2;mem:1024' });
+//   const fw = await h.framework({ name: 'a' });
+//   const [offer] = await fw.nextOffers();
+//   ...
+//   h.invariant();                 // allocator's own checks + allocated + available = total, per agent
+//   await stopHarnesses();         // in afterEach: peers, masters, stores
+import { AgoraError } from '../../core/errors.js';
+import { Resources } from '../../core/resources.js';
+import { openStore, type Store } from '../../core/store/index.js';
+import { Master } from '../../master/master.js';
+import { TestAgent, type TestAgentOptions } from './test-agent.js';
+import { TestFramework, type TestFrameworkOptions } from './test-framework.js';
+import { tempDir } from './tmp.js';
+
+/** Short intervals so tests run in seconds (values as the master's flags take them). */
+// Not frozen: Master.start takes a frozen object for already-compiled options.
+export const TEST_MASTER_OPTIONS: Readonly<Record<string, unknown>> = {
+  hostname: '127.0.0.1',
+  bind: '127.0.0.1',
+  grpcPort: 0,
+  httpPort: 0,
+  allocationInterval: '50ms',
+  agentPingInterval: '100ms',
+  maxAgentPingTimeouts: 3,
+  heartbeatInterval: '200ms',
+  agentReregisterTimeout: '2s',
+  logLevel: 'silent',
+};
+
+export interface HarnessOptions {
+  /** Master flags over TEST_MASTER_OPTIONS, e.g. { offerTimeout: '200ms' }. */
+  master?: Record<string, unknown>;
+  /** 'memory' (default), 'file' (a fresh temp dir) or { dir } (an existing store directory). */
+  store?: 'memory' | 'file' | { dir: string };
+}
+
+const running = new Set<MasterHarness>();
+
+export class MasterHarness {
+  readonly agents: TestAgent[] = [];
+  readonly frameworks: TestFramework[] = [];
+  #stopped = false;
+
+  private constructor(
+    public master: Master,
+    public store: Store,
+    readonly storeDir: string | undefined,
+    readonly flags: Readonly<Record<string, unknown>>,
+  ) {}
+
+  static async start(options: HarnessOptions = {}): Promise<MasterHarness> {
+    const storeDir = options.store === 'file' ? await tempDir('master-store') : typeof options.store === 'object' ? options.store.dir : undefined;
+    const store = await openStore(storeDir ?? 'memory:', { chroot: '/agora' });
+    const flags = { ...TEST_MASTER_OPTIONS, ...options.master };
+    let master: Master;
+    try {
+      master = await Master.start(flags, { store });
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    const harness = new MasterHarness(master, store, storeDir, flags);
+    running.add(harness);
+    return harness;
+  }
+
+  /** host:port of the master's gRPC endpoint. */
+  get address(): string {
+    return this.master.grpcAddress;
+  }
+
+  get state(): Master['state'] {
+    return this.master.state;
+  }
+
+  /** A registered (or, with `agentId`, re-registered) test agent, closed by stop(). */
+  async agent(options: TestAgentOptions = {}): Promise<TestAgent> {
+    const agent = await TestAgent.connect(this.address, options);
+    this.agents.push(agent);
+    return agent;
+  }
+
+  /** A subscribed test framework, closed by stop(). */
+  async framework(options: TestFrameworkOptions = {}): Promise<TestFramework> {
+    const framework = await TestFramework.subscribe(this.address, options);
+    this.frameworks.push(framework);
+    return framework;
+  }
+
+  /** Let the harness close a peer the test made itself. */
+  track<T extends TestAgent | TestFramework>(peer: T): T {
+    if (peer instanceof TestAgent) this.agents.push(peer);
+    else this.frameworks.push(peer as TestFramework);
+    return peer;
+  }
+
+  /**
+   * The allocator's own invariants, then for every agent the allocator knows: allocated +
+   * available = total, and allocated = what the master's outstanding offers and live tasks on it
+   * hold (so nothing leaks and nothing is counted twice).
+   */
+  invariant(): void {
+    const { allocator } = this.state;
+    allocator.checkInvariants();
+    for (const agent of this.state.agents.values()) {
+      const view = allocator.agent(agent.id);
+      if (!view) continue;
+      const sum = view.allocated.add(view.available);
+      if (!sum.equals(view.total)) {
+        throw new Error(`agent ${agent.id}: allocated ${view.allocated.format()} + available ${view.available.format()} = ${sum.format()} ≠ total ${view.total.format()}`);
+      }
+      const offered = Resources.sum([...this.state.offers.values()].filter((o) => o.agentId === agent.id).map((o) => o.resources));
+      const used = Resources.sum(this.state.tasksOnAgent(agent.id).filter((t) => t.holdsResources).map((t) => t.resources));
+      const held = offered.add(used);
+      if (!held.flatten().equals(view.allocated.flatten())) {
+        throw new Error(
+          `agent ${agent.id}: allocator says allocated ${view.allocated.format()}, but offers hold ${offered.format()} and tasks ${used.format()} (${held.format()})`,
+        );
+      }
+    }
+  }
+
+  /** What the allocator counts as allocated on the agent, less the outstanding offers: what tasks hold. */
+  taskAllocation(agentId: string): Resources {
+    const view = this.state.allocator.agent(agentId);
+    if (!view) throw new Error(`the allocator does not know agent ${agentId}`);
+    const offered = Resources.sum([...this.state.offers.values()].filter((o) => o.agentId === agentId).map((o) => o.resources));
+    return view.allocated.flatten().subtract(offered.flatten());
+  }
+
+  /**
+   * Stop this master and start a new one on the same store (a file store is closed and reopened
+   * from its directory). Peers are not touched: their streams end with the old master.
+   */
+  async restart(masterFlags: Record<string, unknown> = {}): Promise<void> {
+    await this.master.stop();
+    if (this.storeDir !== undefined) {
+      await this.store.close();
+      this.store = await openStore(this.storeDir, { chroot: '/agora' });
+    }
+    this.master = await Master.start({ ...this.flags, ...masterFlags }, { store: this.store });
+  }
+
+  /** Close every peer, stop the master, close the store. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    running.delete(this);
+    await Promise.allSettled([...this.frameworks.map((f) => f.dispose()), ...this.agents.map((a) => a.close())]);
+    await this.master.stop();
+    await this.store.close();
+  }
+}
+
+/** Stop every harness still running (call in afterEach). */
+export async function stopHarnesses(): Promise<void> {
+  await Promise.allSettled([...running].map((h) => h.stop()));
+}
+
+/** Retry `check` until it stops throwing (or returns true), or fail with its last error. */
+export async function eventually<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== false) return value;
+      last = new Error('condition is false');
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      const why = last instanceof Error ? last.message : String(last);
+      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}: ${why}`, { cause: last });
+    }
+    await sleep(options.intervalMs ?? 20);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Await a call that must fail; returns the AgoraError (fails the test if it resolved). */
+export async function rejection(promise: Promise<unknown>): Promise<AgoraError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof AgoraError) return err;
+    throw new Error(`expected an AgoraError, got ${String(err)}`, { cause: err });
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
