@@ -3,6 +3,7 @@
 //
 //   npm run bench -- allocator [--agents 10000] [--frameworks 1000] [--roles 10] [--passes 100]
 //                              [--incremental-passes 200] [--fairness drf|random] [--seed 1]
+//                              [--quota]   (role0 guaranteed 5% of the cluster, role1 limited to 5%)
 //
 // Agents: cpus:32;mem:131072;disk:1000000;ports:[31000-32000]. Frameworks are spread round-robin
 // over the roles; role i has weight 1 + (i mod 3). Between timed passes every offer is recovered
@@ -26,6 +27,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
       fairness: { type: 'string', default: 'drf' },
       seed: { type: 'string', default: '1' },
       warmup: { type: 'string', default: '5' },
+      quota: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -42,6 +44,13 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
 
   const t0 = performance.now();
   const allocator = build(agents, frameworks, roles, fairness, n('seed'));
+  if (values.quota) {
+    // role0 is guaranteed 5% of the cluster and role1 limited to 5%: the quota code paths run on
+    // every grant (headroom kept, offers trimmed).
+    const share = Math.max(1, Math.round(agents * 0.05));
+    allocator.setQuota('role0', { guarantee: Resources.parse(`cpus:${share * 32};mem:${share * 131072}`) });
+    allocator.setQuota('role1', { guarantee: Resources.EMPTY, limit: Resources.parse(`cpus:${share * 32};mem:${share * 131072}`) });
+  }
   log(`built ${agents} agents × ${frameworks} frameworks in ${(performance.now() - t0).toFixed(0)} ms`);
 
   let now = 0;
@@ -85,6 +94,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
     frameworks,
     roles,
     fairness,
+    quota: values.quota,
     full_pass_ms_p50: round(percentile(full, 50)),
     full_pass_ms_p99: round(percentile(full, 99)),
     incremental_pass_ms_p50: round(percentile(incremental, 50)),

@@ -64,6 +64,11 @@ export class Ledger {
     this.quotaSorter = this.#newSorter();
   }
 
+  /** The scalars of `resources` on `agent`; the agent's cached total vector when it is the total. */
+  vectorOn(agent: AgentState, resources: Resources): MilliVector {
+    return resources === agent.total ? agent.totalVec : this.kinds.vector(resources);
+  }
+
   weight(role: string): number {
     return this.weights.get(role) ?? 1;
   }
@@ -200,7 +205,7 @@ export class Ledger {
   }
 
   /** Move `resources` (checked to be free) from `agent`'s pool to `fw` under `role`. */
-  grant(fw: FrameworkState, agent: AgentState, role: string, resources: Resources, vec: MilliVector = this.kinds.vector(resources)): void {
+  grant(fw: FrameworkState, agent: AgentState, role: string, resources: Resources, vec: readonly number[] = this.vectorOn(agent, resources)): void {
     agent.available = resources === agent.available ? Resources.EMPTY : agent.available.subtract(resources);
     let byRole = agent.allocations.get(fw.id);
     if (byRole === undefined) {
@@ -227,7 +232,7 @@ export class Ledger {
     const prev = byRole.get(role)!;
     const left = prev === resources ? Resources.EMPTY : prev.subtract(resources);
     agent.available = agent.available.add(resources);
-    const vec = this.kinds.vector(resources);
+    const vec = this.vectorOn(agent, resources);
     this.roleSorter.unallocated(role, vec);
     if (this.quotaSorter.has(role)) this.quotaSorter.unallocated(role, vec);
     this.roles.get(role)!.frameworks.unallocated(fw.id, vec);

@@ -4,6 +4,7 @@
 // non-empty offer will do.
 import { InvalidArgumentError } from '../../core/errors.js';
 import { Resources } from '../../core/resources.js';
+import type { Kinds } from './kinds.js';
 
 interface Minimum {
   readonly scalars: ReadonlyArray<readonly [string, number]>;
@@ -22,6 +23,25 @@ export class MinAllocatable {
       const rest = r.filterBy((x) => !scalarNames.has(x.name)).flatten();
       return { scalars: [...r.scalars()], rest: rest.isEmpty() ? undefined : rest };
     });
+  }
+
+  /**
+   * False when scalars `milli` (by kind index) cannot meet any minimum whatever else comes along;
+   * lets quota trimming skip building an offer that would be thrown away.
+   */
+  couldAllow(milli: readonly number[], kinds: Kinds): boolean {
+    if (this.#minimums.length === 0) return true;
+    for (const m of this.#minimums) {
+      let ok = true;
+      for (const [name, units] of m.scalars) {
+        if ((milli[kinds.index(name)] ?? 0) < Math.round(units * 1000)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return true;
+    }
+    return false;
   }
 
   allows(offer: Resources): boolean {

@@ -24,8 +24,10 @@ export function runPass(ledger: Ledger, agents: readonly AgentState[], now: numb
 
 class Pass {
   readonly #offers: OfferDecision[] = [];
-  /** (framework, agent, role) → index in #offers; only needed when two stages may both offer. */
-  #index: Map<string, number> | undefined;
+  /** agent → indexes in #offers of its stage-1 offers, which stage 2 merges into. */
+  readonly #stage1 = new Map<string, number[]>();
+  #stage: Stage = 2;
+  readonly #worth = (milli: readonly number[]): boolean => this.min.couldAllow(milli, this.ledger.kinds);
 
   constructor(
     private readonly ledger: Ledger,
@@ -35,9 +37,13 @@ class Pass {
   ) {}
 
   run(agents: readonly AgentState[]): OfferDecision[] {
-    if (this.quota?.hasUnsatisfied()) {
-      this.#index = new Map();
-      for (const agent of agents) this.#agent(agent, this.ledger.quotaSorter, 1);
+    if (this.quota !== undefined) {
+      this.#stage = 1;
+      for (const agent of agents) {
+        if (!this.quota.hasUnsatisfied()) break;
+        this.#agent(agent, this.ledger.quotaSorter, 1);
+      }
+      this.#stage = 2;
     }
     for (const agent of agents) this.#agent(agent, this.ledger.roleSorter, 2);
     return this.#offers;
@@ -50,7 +56,7 @@ class Pass {
         if (stage === 1 && !this.quota!.unsatisfied(role)) continue;
         const usable = agent.reserved ? agent.available.allocatableTo(role) : agent.available;
         if (usable.isEmpty()) continue;
-        const offer = this.quota === undefined ? usable : this.quota.trim(role, usable, stage);
+        const offer = this.quota === undefined ? usable : this.quota.trim(role, usable, stage, this.#worth, this.ledger.vectorOn(agent, usable), agent.reserved);
         if (!this.min.allows(offer)) continue;
         const rs = this.ledger.roles.get(role)!;
         const fw = this.#framework(rs, agent, offer);
@@ -77,21 +83,24 @@ class Pass {
   }
 
   #grant(fw: FrameworkState, agent: AgentState, role: string, offer: Resources): void {
-    const vec = this.ledger.kinds.vector(offer);
+    const vec = this.ledger.vectorOn(agent, offer);
     this.ledger.grant(fw, agent, role, offer, vec);
-    this.quota?.onGrant(role, offer, vec);
-    if (this.#index === undefined) {
-      this.#offers.push({ frameworkId: fw.id, agentId: agent.id, role, resources: offer });
-      return;
+    this.quota?.onGrant(role, offer, vec, agent.reserved);
+    const decision: OfferDecision = { frameworkId: fw.id, agentId: agent.id, role, resources: offer };
+    const earlier = this.#stage1.get(agent.id);
+    if (this.#stage === 1) {
+      if (earlier === undefined) this.#stage1.set(agent.id, [this.#offers.length]);
+      else earlier.push(this.#offers.length);
+    } else if (earlier !== undefined) {
+      // One offer per (framework, agent, role): add to what stage 1 offered.
+      for (const at of earlier) {
+        const prev = this.#offers[at]!;
+        if (prev.frameworkId === fw.id && prev.role === role) {
+          this.#offers[at] = { ...prev, resources: prev.resources.add(offer) };
+          return;
+        }
+      }
     }
-    const key = `${fw.id}\u0000${agent.id}\u0000${role}`;
-    const at = this.#index.get(key);
-    if (at === undefined) {
-      this.#index.set(key, this.#offers.length);
-      this.#offers.push({ frameworkId: fw.id, agentId: agent.id, role, resources: offer });
-    } else {
-      const prev = this.#offers[at]!;
-      this.#offers[at] = { ...prev, resources: prev.resources.add(offer) };
-    }
+    this.#offers.push(decision);
   }
 }

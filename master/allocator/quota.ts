@@ -44,7 +44,7 @@ export class QuotaPass {
     }
     for (const agent of ledger.agents.values()) {
       if (!agent.active) continue;
-      addInto(this.#headroom, kinds.vector(agent.available.unreserved()));
+      addInto(this.#headroom, agent.reserved ? kinds.vector(agent.available.unreserved()) : ledger.vectorOn(agent, agent.available));
       if (!agent.reserved) continue;
       for (const [role, free] of this.#reservedFree) addInto(free, kinds.vector(agent.available.reservedFor(role)));
     }
@@ -63,8 +63,19 @@ export class QuotaPass {
     return false;
   }
 
-  /** What of `available` (already restricted to what `role` may use) `role` may be offered now. */
-  trim(role: string, available: Resources, stage: Stage): Resources {
+  /**
+   * What of `available` (already restricted to what `role` may use) `role` may be offered now.
+   * `worth` sees the scalars a cut would keep, so a cut that would be thrown away is not built;
+   * `all` is the scalar vector of `available`; `reserved` says whether it may hold reservations.
+   */
+  trim(
+    role: string,
+    available: Resources,
+    stage: Stage,
+    worth: (milli: readonly number[]) => boolean,
+    all: readonly number[],
+    reserved: boolean,
+  ): Resources {
     const n = this.#ledger.kinds.size;
     const g = this.#guarantee.get(role);
     const lim = this.#limit.get(role);
@@ -78,17 +89,29 @@ export class QuotaPass {
       totalCap.push(lim === undefined ? Infinity : Math.max(0, (lim[k] ?? Infinity) - (alloc[k] ?? 0)));
     }
     const kinds = this.#ledger.kinds;
-    const unres = kinds.vector(available.unreserved());
-    const all = kinds.vector(available);
+    const unreserved = reserved ? available.unreserved() : available;
+    const unres = unreserved === available ? all : kinds.vector(unreserved);
     let fits = true;
-    for (let k = 0; k < n && fits; k++) fits = (unres[k] ?? 0) <= unresCap[k]! && (all[k] ?? 0) <= totalCap[k]!;
-    return fits ? available : this.#cut(available, unresCap, totalCap);
+    let some = false; // can any scalar be offered at all?
+    const take: number[] = []; // the scalars a cut would keep
+    for (let k = 0; k < n; k++) {
+      const u = unres[k] ?? 0;
+      const r = (all[k] ?? 0) - u;
+      if (u > unresCap[k]! || u + r > totalCap[k]!) fits = false;
+      const keepR = Math.min(r, totalCap[k]!);
+      const keepU = Math.min(u, unresCap[k]!, totalCap[k]! - keepR);
+      take.push(keepR + keepU);
+      if (keepR + keepU > 0) some = true;
+    }
+    if (fits) return available;
+    if (!some || !worth(take)) return Resources.EMPTY;
+    return this.#cut(available, unresCap, totalCap);
   }
 
   /** Account for `offer` having been granted to `role`. */
-  onGrant(role: string, offer: Resources, vec: MilliVector): void {
+  onGrant(role: string, offer: Resources, vec: readonly number[], reserved: boolean): void {
     const kinds = this.#ledger.kinds;
-    const unres = offer.unreserved();
+    const unres = reserved ? offer.unreserved() : offer;
     addInto(this.#headroom, unres === offer ? vec : kinds.vector(unres), -1);
     if (unres !== offer) {
       for (const [q, free] of this.#reservedFree) {

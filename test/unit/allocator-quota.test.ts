@@ -49,6 +49,15 @@ describe('quota guarantee', () => {
     expect(offers.map((o) => `${o.role} ${o.resources.format()}`).sort()).toEqual(['other cpus:5', 'q cpus:3;mem:80']);
   });
 
+  it('merges what both stages give one framework on one agent into a single offer', () => {
+    const a = make();
+    agents(a, 1, 'cpus:8;mem:80');
+    a.setQuota('q', { guarantee: P('cpus:3') });
+    a.addFramework({ id: 'g', roles: ['q'] });
+    // stage 1: cpus:3 (the guarantee) and mem:80; stage 2: the other cpus:5 → one offer.
+    expect(a.allocate(0).map((o) => o.resources.format())).toEqual(['cpus:8;mem:80']);
+  });
+
   it('holds back unallocated headroom for unsatisfied guarantees from other roles', () => {
     const a = make({ minAllocatable: [P('cpus:0.01')] });
     agents(a, 4, 'cpus:2;mem:20'); // 8 cpus
@@ -126,6 +135,15 @@ describe('quota limit', () => {
     expect(offers.map((o) => o.role)).toEqual(['other', 'other']);
     expect(sum(offers).format()).toBe('cpus:4;mem:40;ports:[1-2]');
     a.checkInvariants();
+  });
+
+  it('does not offer what is left under a limit when it falls short of the minimum allocatable', () => {
+    const a = make({ minAllocatable: [P('cpus:0.01')] });
+    agents(a, 2, 'cpus:2;mem:20;disk:100');
+    a.setQuota('l', { guarantee: Resources.EMPTY, limit: P('cpus:2') });
+    a.addFramework({ id: 'f', roles: ['l'] });
+    // agent 1: all of it; agent 2: only mem and disk would fit, with no cpus → not offered.
+    expect(a.allocate(0).map((o) => o.resources.format())).toEqual(['cpus:2;mem:20;disk:100']);
   });
 
   it('counts resources already in use toward the limit, reserved ones too', () => {
