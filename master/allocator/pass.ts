@@ -26,7 +26,6 @@ class Pass {
   readonly #offers: OfferDecision[] = [];
   /** agent → indexes in #offers of its stage-1 offers, which stage 2 merges into. */
   readonly #stage1 = new Map<string, number[]>();
-  #stage: Stage = 2;
   readonly #worth = (milli: readonly number[]): boolean => this.min.couldAllow(milli, this.ledger.kinds);
 
   constructor(
@@ -38,12 +37,10 @@ class Pass {
 
   run(agents: readonly AgentState[]): OfferDecision[] {
     if (this.quota !== undefined) {
-      this.#stage = 1;
       for (const agent of agents) {
         if (!this.quota.hasUnsatisfied()) break;
         this.#agent(agent, this.ledger.quotaSorter, 1);
       }
-      this.#stage = 2;
     }
     for (const agent of agents) this.#agent(agent, this.ledger.roleSorter, 2);
     return this.#offers;
@@ -61,7 +58,7 @@ class Pass {
         const rs = this.ledger.roles.get(role)!;
         const fw = this.#framework(rs, agent, offer);
         if (fw === undefined) continue;
-        this.#grant(fw, agent, role, offer);
+        this.#grant(fw, agent, role, offer, stage);
         if (agent.available.isEmpty()) break;
       }
     } finally {
@@ -82,13 +79,13 @@ class Pass {
     }
   }
 
-  #grant(fw: FrameworkState, agent: AgentState, role: string, offer: Resources): void {
+  #grant(fw: FrameworkState, agent: AgentState, role: string, offer: Resources, stage: Stage): void {
     const vec = this.ledger.vectorOn(agent, offer);
     this.ledger.grant(fw, agent, role, offer, vec);
     this.quota?.onGrant(role, offer, vec, agent.reserved);
     const decision: OfferDecision = { frameworkId: fw.id, agentId: agent.id, role, resources: offer };
     const earlier = this.#stage1.get(agent.id);
-    if (this.#stage === 1) {
+    if (stage === 1) {
       if (earlier === undefined) this.#stage1.set(agent.id, [this.#offers.length]);
       else earlier.push(this.#offers.length);
     } else if (earlier !== undefined) {

@@ -97,6 +97,10 @@ export function checkInvariants(ledger: Ledger): void {
       fail(`role ${role} quota-sorter allocation differs from the sum over agents`);
     }
     if (rs.frameworks.size === 0) fail(`role ${role} is kept with no frameworks`);
+    for (const id of rs.frameworks.clients()) {
+      const fw = ledger.frameworks.get(id);
+      if (fw === undefined || !ledger.trackedRoles(fw).has(role)) fail(`role ${role} tracks framework ${id}, which has no business there`);
+    }
     const active = rs.frameworks.activeCount > 0;
     if (ledger.roleSorter.isActive(role) !== active) fail(`role ${role} activation is stale`);
   }
