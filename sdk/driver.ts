@@ -1,0 +1,368 @@
+// The scheduler driver: one framework's connection to the leading master. It subscribes (and
+// resubscribes with its id), follows the leader, watches heartbeats, reconnects with jittered
+// backoff, hands typed events to the framework's handlers one at a time, acknowledges updates after
+// their handler resolves, and reconciles after every subscription.
+//
+//   discovery ─► SchedulerClient.Subscribe ─► events (in order) ─► handlers
+//        ▲              │ error / end / silent                    │ update resolved
+//        └── backoff ◄──┘                                          └─► Acknowledge
+import * as grpc from '@grpc/grpc-js';
+import { type TimerHandle } from '../core/clock.js';
+import { NotLeaderError, TimeoutError, type AgoraError } from '../core/errors.js';
+import { fromGrpcError, unaryCall } from '../core/grpc.js';
+import { backoffDelay } from '../core/random.js';
+import { isTerminal, type TaskState } from '../core/task-state.js';
+import {
+  SchedulerClient,
+  type Ack__Output,
+  type Event__Output,
+  type FrameworkInfo,
+  type MasterInfo__Output,
+  type Offer__Output,
+  type TaskStatus__Output,
+} from '../proto/index.js';
+import { discoverMasters, type MasterDiscovery } from './discovery.js';
+import { FrameworkRemovedError, NotSubscribedError } from './errors.js';
+import { compileDriverOptions, type CompiledDriverOptions, type DriverOptions } from './options.js';
+import { Reconciler } from './reconciler.js';
+import { SchedulerCalls } from './calls.js';
+
+export type DriverState = 'INITIALIZED' | 'CONNECTING' | 'SUBSCRIBED' | 'DISCONNECTED' | 'STOPPED' | 'FAILED';
+
+type Awaitable = void | Promise<void>;
+
+export interface FrameworkHandlers {
+  subscribed?(event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
+  offers?(offers: Offer__Output[]): Awaitable;
+  rescind?(offerId: string): Awaitable;
+  /** A task status. Acknowledged (when it has a uuid) after this resolves, unless autoAcknowledge is off. */
+  update?(status: TaskStatus__Output): Awaitable;
+  failure?(event: { agentId: string; executorId: string; status?: number }): Awaitable;
+  message?(event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
+  /** The master refused the framework for good; the driver has stopped. */
+  error?(message: string): Awaitable;
+  disconnected?(reason: string): Awaitable;
+}
+
+export interface StartOptions {
+  /** Give up (and stop) if not subscribed within this long (default 60 s). */
+  readonly waitSubscribedMs?: number;
+}
+
+export class FrameworkDriver extends SchedulerCalls {
+  #state: DriverState = 'INITIALIZED';
+  #frameworkId: string | undefined;
+  #masterInfo: MasterInfo__Output | null = null;
+  #address: string | undefined;
+  #client: SchedulerClient | undefined;
+  #stream: grpc.ClientReadableStream<Event__Output> | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #lastEventAt = 0;
+  #heartbeatMs = 15_000;
+  #watchdog: TimerHandle | undefined;
+  #reconnectTimer: TimerHandle | undefined;
+  #attempt = 0;
+  #everSubscribed = false;
+  #unwatchDiscovery: (() => void) | undefined;
+  readonly #waiters = new Set<{ resolve: () => void; reject: (err: AgoraError) => void }>();
+  readonly reconciler: Reconciler;
+
+  private constructor(
+    readonly options: CompiledDriverOptions,
+    private readonly handlers: FrameworkHandlers,
+    private readonly discovery: MasterDiscovery,
+  ) {
+    super();
+    this.#frameworkId = options.framework.id;
+    this.reconciler = new Reconciler({
+      clock: options.clock,
+      logger: options.logger,
+      initialMs: options.reconcileInitialMs,
+      maxMs: options.reconcileMaxMs,
+      periodicMs: options.reconcilePeriodicMs,
+      send: (tasks) => this.reconcile(tasks),
+    });
+  }
+
+  /** Connect and subscribe; resolves once SUBSCRIBED arrives (or rejects, having stopped). */
+  static async start(options: DriverOptions, handlers: FrameworkHandlers = {}, start: StartOptions = {}): Promise<FrameworkDriver> {
+    const compiled = compileDriverOptions(options);
+    const discovery = await discoverMasters(compiled.master, compiled.cluster);
+    const driver = new FrameworkDriver(compiled, handlers, discovery);
+    driver.#unwatchDiscovery = discovery.onChange(() => driver.#leaderChanged());
+    const subscribed = driver.waitSubscribed(start.waitSubscribedMs ?? 60_000);
+    driver.#connect();
+    try {
+      await subscribed;
+    } catch (err) {
+      await driver.stop();
+      throw err;
+    }
+    return driver;
+  }
+
+  get state(): DriverState {
+    return this.#state;
+  }
+
+  get frameworkId(): string | undefined {
+    return this.#frameworkId;
+  }
+
+  get masterInfo(): MasterInfo__Output | null {
+    return this.#masterInfo;
+  }
+
+  /** The master address currently used. */
+  get masterAddress(): string | undefined {
+    return this.#address;
+  }
+
+  /** Resolves when the driver is (again) subscribed. */
+  waitSubscribed(timeoutMs = 60_000): Promise<void> {
+    if (this.#state === 'SUBSCRIBED') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          this.options.clock.clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: AgoraError) => {
+          this.options.clock.clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = this.options.clock.setTimeout(() => {
+        this.#waiters.delete(waiter);
+        reject(new TimeoutError(`not subscribed to a master within ${timeoutMs} ms (master: ${String(this.options.master)})`));
+      }, timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  /** Tell the driver about a task the framework believes is live (e.g. from its own store), for reconciliation. */
+  trackTask(taskId: string, agentId: string): void {
+    this.reconciler.track({ taskId, agentId });
+  }
+
+  /** Close the connection. The framework stays registered until its failover timeout (use teardown() to remove it). */
+  async stop(): Promise<void> {
+    if (this.#state === 'STOPPED') return;
+    this.#state = this.#state === 'FAILED' ? 'FAILED' : 'STOPPED';
+    this.#unwatchDiscovery?.();
+    this.#closeStream();
+    this.options.clock.clearTimeout(this.#reconnectTimer);
+    this.reconciler.stop();
+    this.#client?.close();
+    this.#client = undefined;
+    await this.discovery.close();
+    for (const w of this.#waiters) w.reject(new NotSubscribedError('STOPPED'));
+    this.#waiters.clear();
+    await this.#queue.catch(() => undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  // ---- connection ----
+
+  #connect(): void {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    this.#state = 'CONNECTING';
+    const address = this.discovery.current();
+    if (address === undefined) {
+      this.#scheduleReconnect('no leading master is known yet');
+      return;
+    }
+    if (this.#address !== address || !this.#client) {
+      this.#client?.close();
+      this.#client = new SchedulerClient(address, grpc.credentials.createInsecure());
+      this.#address = address;
+    }
+    const f = this.options.framework;
+    const frameworkInfo: FrameworkInfo = {
+      id: this.#frameworkId ?? '',
+      name: f.name,
+      roles: [...f.roles],
+      user: f.user ?? '',
+      principal: f.principal ?? '',
+      failoverTimeoutSeconds: f.failoverTimeoutSeconds,
+      capabilities: [...(f.capabilities ?? [])],
+      checkpoint: f.checkpoint ?? true,
+      hostname: f.hostname ?? '',
+      webuiUrl: f.webuiUrl ?? '',
+      apiUrl: f.apiUrl ?? '',
+      labels: { ...(f.labels ?? {}) },
+    };
+    const stream = this.#client.Subscribe({ frameworkInfo, suppressedRoles: [...this.options.suppressedRoles] });
+    this.#stream = stream;
+    this.#lastEventAt = this.options.clock.now();
+    stream.on('data', (event: Event__Output) => {
+      if (this.#stream !== stream) return;
+      this.#lastEventAt = this.options.clock.now();
+      this.#queue = this.#queue.then(() => this.#handle(event)).catch((err: unknown) => this.options.logger.error({ err }, 'event handler failed'));
+    });
+    stream.on('error', (err: unknown) => {
+      if (this.#stream !== stream) return;
+      this.#streamFailed(fromGrpcError(err), address);
+    });
+    stream.on('end', () => {
+      if (this.#stream !== stream) return;
+      this.#disconnected('the master closed the stream', address);
+    });
+  }
+
+  #streamFailed(err: AgoraError, address: string): void {
+    if (err.code === 'AGORA_CANCELLED') return;
+    if (err instanceof NotLeaderError && err.leader) {
+      this.discovery.redirect(err.leader);
+      this.#disconnected(`${address} is not the leader; following it to ${err.leader}`, address, true);
+      return;
+    }
+    if (err.code === 'AGORA_FAILED_PRECONDITION' || err.code === 'AGORA_INVALID_ARGUMENT' || err.code === 'AGORA_NOT_FOUND') {
+      this.#fail(err.message);
+      return;
+    }
+    this.discovery.failed(address);
+    this.#disconnected(err.message, address);
+  }
+
+  #disconnected(reason: string, address: string | undefined, immediately = false): void {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    this.#closeStream();
+    const wasSubscribed = this.#state === 'SUBSCRIBED';
+    this.#state = 'DISCONNECTED';
+    this.reconciler.stop();
+    this.options.logger.warn({ reason, master: address }, 'disconnected from master');
+    if (wasSubscribed) void Promise.resolve(this.handlers.disconnected?.(reason)).catch(() => undefined);
+    if (immediately) this.#connect();
+    else this.#scheduleReconnect(reason);
+  }
+
+  #scheduleReconnect(reason: string): void {
+    this.options.clock.clearTimeout(this.#reconnectTimer);
+    const delay = backoffDelay(this.options.random, this.#attempt, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
+    this.#attempt += 1;
+    this.options.logger.debug({ reason, delayMs: Math.round(delay) }, 'reconnecting');
+    this.#state = 'DISCONNECTED';
+    this.#reconnectTimer = this.options.clock.setTimeout(() => this.#connect(), delay);
+  }
+
+  #leaderChanged(): void {
+    const next = this.discovery.current();
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED' || next === this.#address) return;
+    if (this.#state === 'CONNECTING' || this.#state === 'SUBSCRIBED') this.#disconnected(`leader moved to ${next ?? 'nobody'}`, this.#address, next !== undefined);
+    else if (next !== undefined) {
+      this.options.clock.clearTimeout(this.#reconnectTimer);
+      this.#connect();
+    }
+  }
+
+  #closeStream(): void {
+    this.options.clock.clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    const stream = this.#stream;
+    this.#stream = undefined;
+    stream?.cancel();
+  }
+
+  #fail(message: string): void {
+    this.options.logger.error({ message }, 'the master refused the framework');
+    this.#closeStream();
+    this.#state = 'FAILED';
+    this.reconciler.stop();
+    this.options.clock.clearTimeout(this.#reconnectTimer);
+    for (const w of this.#waiters) w.reject(new FrameworkRemovedError(message));
+    this.#waiters.clear();
+    void Promise.resolve(this.handlers.error?.(message)).catch(() => undefined);
+  }
+
+  #startWatchdog(): void {
+    this.options.clock.clearInterval(this.#watchdog);
+    const limit = this.#heartbeatMs * this.options.heartbeatMisses;
+    this.#watchdog = this.options.clock.setInterval(() => {
+      if (this.options.clock.now() - this.#lastEventAt > limit) this.#disconnected(`no heartbeat for ${limit} ms`, this.#address);
+    }, Math.max(10, Math.round(this.#heartbeatMs / 2)));
+  }
+
+  // ---- events ----
+
+  async #handle(event: Event__Output): Promise<void> {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    switch (event.type) {
+      case 'subscribed': {
+        const s = event.subscribed;
+        if (!s) return;
+        const resubscribed = this.#everSubscribed;
+        this.#frameworkId = s.frameworkId;
+        this.#masterInfo = s.masterInfo;
+        this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
+        this.#state = 'SUBSCRIBED';
+        this.#attempt = 0;
+        this.#everSubscribed = true;
+        this.#startWatchdog();
+        this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
+        for (const w of this.#waiters) w.resolve();
+        this.#waiters.clear();
+        this.reconciler.start();
+        await this.handlers.subscribed?.({ frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed });
+        return;
+      }
+      case 'offers':
+        await this.handlers.offers?.(event.offers?.offers ?? []);
+        return;
+      case 'rescind':
+        await this.handlers.rescind?.(event.rescind?.offerId ?? '');
+        return;
+      case 'update':
+        if (event.update?.status) await this.#update(event.update.status);
+        return;
+      case 'failure': {
+        const f = event.failure;
+        if (f) await this.handlers.failure?.({ agentId: f.agentId, executorId: f.executorId, ...(f.status === undefined ? {} : { status: f.status }) });
+        return;
+      }
+      case 'message': {
+        const m = event.message;
+        if (m) await this.handlers.message?.({ agentId: m.agentId, executorId: m.executorId, data: m.data });
+        return;
+      }
+      case 'error':
+        this.#fail(event.error?.message ?? 'the master refused the framework');
+        return;
+      default:
+        return; // heartbeat: only refreshes the watchdog
+    }
+  }
+
+  async #update(status: TaskStatus__Output): Promise<void> {
+    const state = status.state as TaskState;
+    if (isTerminal(state) || state === 'TASK_UNKNOWN') this.reconciler.untrack(status.taskId);
+    else this.reconciler.track({ taskId: status.taskId, agentId: status.agentId });
+    this.reconciler.confirmed(status.taskId);
+    await this.handlers.update?.(status);
+    if (status.uuid && this.options.autoAcknowledge) {
+      await this.acknowledge(status).catch((err: unknown) => this.options.logger.warn({ err, taskId: status.taskId }, 'acknowledgement failed; the agent will resend'));
+    }
+  }
+
+  // ---- calls (SchedulerCalls) ----
+
+  protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date } {
+    if (this.#state !== 'SUBSCRIBED' || !this.#client || !this.#frameworkId) throw new NotSubscribedError(this.#state);
+    return { client: this.#client, frameworkId: this.#frameworkId, deadline: new Date(Date.now() + this.options.callTimeoutMs) };
+  }
+
+  protected override async run(call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void> {
+    try {
+      await unaryCall<Ack__Output>(call);
+    } catch (err) {
+      if (err instanceof NotLeaderError && err.leader) {
+        this.discovery.redirect(err.leader);
+        this.#disconnected(`calls go to ${err.leader}, the leader`, this.#address, true);
+      }
+      throw err;
+    }
+  }
+}

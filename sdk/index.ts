@@ -1,0 +1,45 @@
+// The public API of the Agora framework SDK. Framework authors import from here (`agora/sdk`);
+// everything else in the repository is internal.
+export { FrameworkDriver, type DriverState, type FrameworkHandlers, type StartOptions } from './driver.js';
+export type { CallFilters } from './calls.js';
+export type { DriverOptions, FrameworkDescription } from './options.js';
+export { discoverMasters, masterElectionPath, StaticDiscovery, ZooKeeperDiscovery, type MasterAdvert, type MasterDiscovery } from './discovery.js';
+export { Reconciler, type KnownTask } from './reconciler.js';
+export { FrameworkState, type Versioned } from './state.js';
+export { electFrameworkLeader, frameworkElectionPath, type FrameworkLeaderOptions, type FrameworkLeadership } from './leader.js';
+export {
+  AgoraError,
+  InvalidArgumentError,
+  NotFoundError,
+  FailedPreconditionError,
+  NotLeaderError,
+  UnavailableError,
+  TimeoutError,
+  NotSubscribedError,
+  FrameworkRemovedError,
+  isAgoraError,
+} from './errors.js';
+
+// Building blocks from core that frameworks need.
+export { Resources, type Resource } from '../core/resources.js';
+export { resourcesFromWire, resourcesToWire, attributesFromWire, type Attributes } from '../core/wire.js';
+export { isTerminal, isActive, TASK_STATES, type TaskState } from '../core/task-state.js';
+export { SystemClock, FakeClock, systemClock, type Clock } from '../core/clock.js';
+export { SeededRandom, type Random } from '../core/random.js';
+export { createLogger, silentLogger, type Logger } from '../core/logger.js';
+export { newUuid } from '../core/ids.js';
+export { openStore, type Store } from '../core/store/index.js';
+
+// Wire types a framework handles.
+export type {
+  Offer__Output as Offer,
+  TaskInfo,
+  TaskStatus__Output as TaskStatus,
+  Operation,
+  KillPolicy,
+  MasterInfo__Output as MasterInfo,
+  FrameworkCapability,
+  CommandInfo,
+  ContainerInfo,
+  HealthCheck,
+} from '../proto/index.js';

@@ -1,0 +1,98 @@
+// The driver's options: compiled once into a frozen object (bad values name themselves).
+import { systemClock, type Clock } from '../core/clock.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { mathRandom, type Random } from '../core/random.js';
+import type { FrameworkCapability } from '../proto/index.js';
+
+export interface FrameworkDescription {
+  readonly name: string;
+  /** Set to resubscribe as an existing framework (after a restart or failover). */
+  readonly id?: string;
+  readonly roles?: readonly string[];
+  readonly user?: string;
+  readonly principal?: string;
+  /** How long the master keeps the tasks after the framework disconnects (default 1 week). */
+  readonly failoverTimeoutSeconds?: number;
+  readonly capabilities?: readonly FrameworkCapability[];
+  readonly checkpoint?: boolean;
+  readonly hostname?: string;
+  readonly webuiUrl?: string;
+  readonly apiUrl?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+export interface DriverOptions {
+  /** `host:port`, `h1:5051,h2:5051`, a list, or `zk://h1:2181,h2:2181/agora`. */
+  readonly master: string | readonly string[];
+  /** Cluster name, for ZooKeeper discovery (default 'default'). */
+  readonly cluster?: string;
+  readonly framework: FrameworkDescription;
+  readonly suppressedRoles?: readonly string[];
+  /** Acknowledge each update after its handler resolves (default true). */
+  readonly autoAcknowledge?: boolean;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  /** Reconnect backoff: jittered, exponential from `initialMs` to `maxMs`. */
+  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Reconnect when no event arrives for this many heartbeat intervals (default 3). */
+  readonly heartbeatMisses?: number;
+  /** Explicit reconciliation retries (truncated exponential) and the implicit period. */
+  readonly reconcile?: { readonly initialMs?: number; readonly maxMs?: number; readonly periodicMs?: number };
+  /** Deadline of each unary call (default 10 s). */
+  readonly callTimeoutMs?: number;
+}
+
+export interface CompiledDriverOptions {
+  readonly master: string | readonly string[];
+  readonly cluster: string;
+  readonly framework: FrameworkDescription & { readonly roles: readonly string[]; readonly failoverTimeoutSeconds: number };
+  readonly suppressedRoles: readonly string[];
+  readonly autoAcknowledge: boolean;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly reconnectInitialMs: number;
+  readonly reconnectMaxMs: number;
+  readonly heartbeatMisses: number;
+  readonly reconcileInitialMs: number;
+  readonly reconcileMaxMs: number;
+  readonly reconcilePeriodicMs: number;
+  readonly callTimeoutMs: number;
+}
+
+const WEEK_SECONDS = 7 * 24 * 3600;
+
+function positive(value: number | undefined, def: number, field: string): number {
+  if (value === undefined) return def;
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(field, `must be a positive number, got ${value}`);
+  return value;
+}
+
+export function compileDriverOptions(options: DriverOptions): CompiledDriverOptions {
+  if (!options.framework?.name) throw new InvalidArgumentError('framework.name', 'is required');
+  const failover = options.framework.failoverTimeoutSeconds ?? WEEK_SECONDS;
+  if (!Number.isFinite(failover) || failover < 0) throw new InvalidArgumentError('framework.failoverTimeoutSeconds', `must be ≥ 0, got ${failover}`);
+  const master = options.master;
+  if (master === undefined || (typeof master === 'string' && master.trim() === '') || (Array.isArray(master) && master.length === 0)) {
+    throw new InvalidArgumentError('master', 'is required: host:port, a list, or zk://hosts/agora');
+  }
+  return Object.freeze({
+    master,
+    cluster: options.cluster ?? 'default',
+    framework: { ...options.framework, roles: options.framework.roles?.length ? options.framework.roles : ['*'], failoverTimeoutSeconds: failover },
+    suppressedRoles: options.suppressedRoles ?? [],
+    autoAcknowledge: options.autoAcknowledge ?? true,
+    logger: options.logger ?? silentLogger(),
+    clock: options.clock ?? systemClock,
+    random: options.random ?? mathRandom,
+    reconnectInitialMs: positive(options.reconnect?.initialMs, 250, 'reconnect.initialMs'),
+    reconnectMaxMs: positive(options.reconnect?.maxMs, 15_000, 'reconnect.maxMs'),
+    heartbeatMisses: positive(options.heartbeatMisses, 3, 'heartbeatMisses'),
+    reconcileInitialMs: positive(options.reconcile?.initialMs, 1_000, 'reconcile.initialMs'),
+    reconcileMaxMs: positive(options.reconcile?.maxMs, 30_000, 'reconcile.maxMs'),
+    reconcilePeriodicMs: positive(options.reconcile?.periodicMs, 600_000, 'reconcile.periodicMs'),
+    callTimeoutMs: positive(options.callTimeoutMs, 10_000, 'callTimeoutMs'),
+  });
+}

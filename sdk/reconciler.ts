@@ -1,0 +1,93 @@
+// Reconciliation, as Mesos advises: after every (re)subscription, ask explicitly for the state of
+// every task the framework knows, retrying with truncated exponential backoff until each has been
+// answered; then ask implicitly (all tasks) every `periodicMs`.
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+
+export interface KnownTask {
+  readonly taskId: string;
+  readonly agentId: string;
+}
+
+export interface ReconcilerDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly initialMs: number;
+  readonly maxMs: number;
+  readonly periodicMs: number;
+  /** Sends a Reconcile call (empty list = implicit). */
+  readonly send: (tasks: readonly KnownTask[]) => Promise<void>;
+}
+
+export class Reconciler {
+  /** Tasks the framework believes are live, by task id. */
+  readonly #known = new Map<string, KnownTask>();
+  #pending = new Set<string>();
+  #attempt = 0;
+  #retryTimer: TimerHandle | undefined;
+  #periodicTimer: TimerHandle | undefined;
+  #generation = 0;
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  /** The framework learned (from an update, or its own store) that this task is live. */
+  track(task: KnownTask): void {
+    this.#known.set(task.taskId, task);
+  }
+
+  untrack(taskId: string): void {
+    this.#known.delete(taskId);
+    this.#pending.delete(taskId);
+  }
+
+  known(): KnownTask[] {
+    return [...this.#known.values()];
+  }
+
+  /** An update for the task arrived: its state is confirmed. */
+  confirmed(taskId: string): void {
+    this.#pending.delete(taskId);
+    if (this.#pending.size === 0) this.#settle();
+  }
+
+  /** Start over after a (re)subscription. */
+  start(): void {
+    this.stop();
+    this.#generation += 1;
+    this.#pending = new Set(this.#known.keys());
+    this.#attempt = 0;
+    if (this.#pending.size === 0) this.#settle();
+    else this.#explicit(this.#generation);
+  }
+
+  /** True while an explicit round is waiting for answers. */
+  get reconciling(): boolean {
+    return this.#pending.size > 0;
+  }
+
+  stop(): void {
+    this.deps.clock.clearTimeout(this.#retryTimer);
+    this.deps.clock.clearInterval(this.#periodicTimer);
+    this.#retryTimer = undefined;
+    this.#periodicTimer = undefined;
+    this.#generation += 1;
+  }
+
+  #explicit(generation: number): void {
+    if (generation !== this.#generation || this.#pending.size === 0) return;
+    const tasks = [...this.#pending].map((id) => this.#known.get(id)).filter((t): t is KnownTask => t !== undefined);
+    this.deps.send(tasks).catch((err: unknown) => this.deps.logger.warn({ err }, 'reconcile call failed'));
+    const delay = Math.min(this.deps.maxMs, this.deps.initialMs * 2 ** this.#attempt);
+    this.#attempt += 1;
+    this.#retryTimer = this.deps.clock.setTimeout(() => this.#explicit(generation), delay);
+  }
+
+  #settle(): void {
+    this.deps.clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    if (this.#periodicTimer) return;
+    this.#periodicTimer = this.deps.clock.setInterval(() => {
+      this.deps.send([]).catch((err: unknown) => this.deps.logger.warn({ err }, 'implicit reconcile failed'));
+    }, this.deps.periodicMs);
+  }
+}
