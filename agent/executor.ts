@@ -1,0 +1,68 @@
+// The contract between the agent's task manager and the executors (process, docker, fake).
+// An executor turns a task into a running "container" (a process group, a Docker container, or
+// nothing at all for the fake one) and reports how it ended. Status updates, checkpoints of the
+// agent's own bookkeeping and acknowledgements are the task manager's business, not the executor's.
+import type { TaskInfo__Output } from '../proto/index.js';
+
+export type ExecutorKind = 'process' | 'docker' | 'fake';
+
+export interface ContainerSpec {
+  readonly frameworkId: string;
+  readonly taskId: string;
+  readonly task: TaskInfo__Output;
+  /** The task's sandbox directory (exists; stdout and stderr files go here). */
+  readonly sandbox: string;
+  /** Everything the task sees in its environment (AGORA_TASK_ID, AGORA_SANDBOX, PORT0…, PORT_<NAME>, its own). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Limits from the task's resources. */
+  readonly cpus: number;
+  readonly memMb: number;
+  /** Host ports assigned to the task, in order, with names where the task gave them. */
+  readonly ports: readonly { readonly number: number; readonly name?: string }[];
+}
+
+export interface ExitInfo {
+  /** The process exit code, when it exited. */
+  readonly exitCode?: number;
+  /** The signal that ended it, when it was signalled (e.g. 'SIGKILL'). */
+  readonly signal?: string;
+  /** Why, when the executor knows (e.g. REASON_CONTAINER_LIMITATION_MEMORY, REASON_CONTAINER_PULL_FAILED). */
+  readonly reason?: string;
+  readonly message: string;
+  /** True when the end was a kill the agent asked for. */
+  readonly killed?: boolean;
+  /** True when the container never started (launch failed). */
+  readonly launchFailed?: boolean;
+}
+
+/** What an executor writes in the sandbox so that a restarted agent can re-adopt the container. */
+export type ContainerCheckpoint = Readonly<Record<string, unknown>>;
+
+export interface Container {
+  readonly taskId: string;
+  /** Facts for the checkpoint (pid and start time, container id, cgroup path, ...). */
+  readonly checkpoint: ContainerCheckpoint;
+  /**
+   * A health verdict the executor itself knows, when it has one: the fake executor's
+   * task.fake.healthy. The task manager reports it on RUNNING updates instead of running a check.
+   */
+  readonly healthy?: boolean;
+  /** Resolves once, when the container has ended (also after a kill). Never rejects. */
+  wait(): Promise<ExitInfo>;
+  /** SIGTERM (or docker stop), then SIGKILL after `gracePeriodMs`; resolves when it has ended. */
+  kill(gracePeriodMs: number): Promise<void>;
+}
+
+export interface Executor {
+  readonly kind: ExecutorKind;
+  /** Start the task. Rejects (or resolves a container whose wait() reports launchFailed) when it cannot start. */
+  launch(spec: ContainerSpec): Promise<Container>;
+  /**
+   * Re-adopt a container after an agent restart, from its checkpoint: a live container comes back
+   * as a Container (nothing is killed); one that ended while the agent was down comes back as its
+   * ExitInfo (the real exit status, recorded in the sandbox).
+   */
+  recover(spec: ContainerSpec, checkpoint: ContainerCheckpoint): Promise<Container | ExitInfo>;
+  /** Release what the executor holds (connections); containers keep running. */
+  close(): Promise<void>;
+}

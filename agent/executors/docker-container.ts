@@ -1,0 +1,125 @@
+// A task's Docker container once started (or re-found after an agent restart): copies its logs
+// into the sandbox as they come, waits for it to stop, reads how it ended (exit code, OOMKilled),
+// then removes it.
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { Logger } from '../../core/logger.js';
+import type { Container, ContainerCheckpoint, ExitInfo } from '../executor.js';
+import { exitFromStatus, memoryLimitExit } from './exit-status.js';
+
+/** What the docker executor checkpoints. */
+export interface DockerCheckpoint {
+  readonly executor: 'docker';
+  readonly containerId: string;
+}
+
+export interface DockerTaskFacts {
+  readonly taskId: string;
+  readonly sandbox: string;
+  readonly memMb: number;
+  readonly log: Logger;
+  /** Start the sandbox log files afresh (a recovery copies the whole log again). */
+  readonly truncateLogs: boolean;
+}
+
+/** How long to wait for the log stream to drain once the container stopped. */
+const LOG_DRAIN_MS = 5_000;
+const WAIT_RETRY_MS = 1_000;
+
+export class DockerContainer implements Container {
+  readonly taskId: string;
+  readonly checkpoint: ContainerCheckpoint;
+  private readonly ended: Promise<ExitInfo>;
+  private killRequested = false;
+  private stopped = false;
+
+  constructor(
+    private readonly docker: Docker,
+    private readonly container: Docker.Container,
+    private readonly facts: DockerTaskFacts,
+  ) {
+    this.taskId = facts.taskId;
+    this.checkpoint = { executor: 'docker', containerId: container.id } satisfies DockerCheckpoint;
+    this.ended = this.run();
+  }
+
+  wait(): Promise<ExitInfo> {
+    return this.ended;
+  }
+
+  async kill(gracePeriodMs: number): Promise<void> {
+    if (!this.killRequested && !this.stopped) {
+      this.killRequested = true;
+      // docker stop: the image's stop signal (SIGTERM), SIGKILL after t seconds.
+      const t = Math.ceil(Math.max(0, gracePeriodMs) / 1000);
+      try {
+        await this.container.stop({ t });
+      } catch (err) {
+        if (statusCode(err) !== 304) await this.container.kill().catch(() => undefined);
+      }
+    }
+    await this.ended;
+  }
+
+  private async run(): Promise<ExitInfo> {
+    const logs = this.copyLogs().catch((err: unknown) => this.facts.log.warn({ err }, 'could not copy the container logs'));
+    const waited = await this.waitForStop();
+    this.stopped = true;
+    await Promise.race([logs, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_MS).unref())]);
+    const state = await this.container.inspect().then((i) => i.State, () => undefined);
+    const exit = this.exitInfo(state?.ExitCode ?? waited, state?.OOMKilled ?? false, state?.Error);
+    await this.container.remove({ force: true }).catch((err: unknown) => this.facts.log.warn({ err }, 'could not remove the container'));
+    this.facts.log.info({ exitCode: exit.exitCode, signal: exit.signal, reason: exit.reason }, 'task container ended');
+    return exit;
+  }
+
+  /** The exit code from docker wait; retried when the engine connection drops. */
+  private async waitForStop(): Promise<number | undefined> {
+    for (;;) {
+      try {
+        const result = (await this.container.wait()) as { StatusCode?: number };
+        return result.StatusCode;
+      } catch (err) {
+        if (statusCode(err) === 404) return undefined;
+        this.facts.log.warn({ err }, 'docker wait failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, WAIT_RETRY_MS));
+      }
+    }
+  }
+
+  private exitInfo(code: number | undefined, oomKilled: boolean, error: string | undefined): ExitInfo {
+    let exit: ExitInfo =
+      code === undefined
+        ? { ...(this.killRequested ? { killed: true } : {}), message: `the container disappeared${error ? `: ${error}` : ''}` }
+        : exitFromStatus(code, this.killRequested);
+    if (oomKilled) exit = memoryLimitExit(exit, this.facts.memMb);
+    return exit;
+  }
+
+  /** Follow the logs (demuxed) into <sandbox>/stdout and stderr until the container stops. */
+  private async copyLogs(): Promise<void> {
+    const stream = await this.container.logs({ follow: true, stdout: true, stderr: true });
+    const flags = this.facts.truncateLogs ? 'w' : 'a';
+    const out = fs.createWriteStream(path.join(this.facts.sandbox, 'stdout'), { flags });
+    const err = fs.createWriteStream(path.join(this.facts.sandbox, 'stderr'), { flags });
+    try {
+      (this.docker.modem as { demuxStream(s: NodeJS.ReadableStream, o: NodeJS.WritableStream, e: NodeJS.WritableStream): void }).demuxStream(stream, out, err);
+      await new Promise<void>((resolve) => {
+        stream.once('end', resolve);
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+      });
+    } finally {
+      await Promise.all([closeStream(out), closeStream(err)]);
+    }
+  }
+}
+
+function closeStream(stream: fs.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.end(() => resolve()));
+}
+
+export function statusCode(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | undefined)?.statusCode;
+}

@@ -1,0 +1,125 @@
+// From a task to Docker's container-create options, with no I/O (so it is easy to test):
+// command, environment, working directory, limits, network, ports, volumes and labels.
+import path from 'node:path';
+import type Docker from 'dockerode';
+import type { ContainerSpec } from '../executor.js';
+
+/** Where the task's sandbox appears inside the container (as Mesos' /mnt/mesos/sandbox). */
+export const CONTAINER_SANDBOX = '/mnt/agora/sandbox';
+
+export const LABEL_TASK_ID = 'agora.task-id';
+export const LABEL_FRAMEWORK_ID = 'agora.framework-id';
+export const LABEL_SANDBOX = 'agora.sandbox';
+
+const NETWORK_MODES: Readonly<Record<string, string>> = {
+  NETWORK_HOST: 'host',
+  NETWORK_BRIDGE: 'bridge',
+  NETWORK_NONE: 'none',
+};
+
+export function containerCreateOptions(spec: ContainerSpec, image: string): Docker.ContainerCreateOptions {
+  const info = spec.task.container;
+  const docker = info?.docker;
+  // proto3 enums default to their zero value, NETWORK_HOST: like Mesos, host networking by default.
+  const network = docker?.network ?? 'NETWORK_HOST';
+  const networkMode = network === 'NETWORK_USER' ? docker?.networkName || 'bridge' : (NETWORK_MODES[network] ?? 'host');
+  const mapped = networkMode !== 'host' && networkMode !== 'none';
+  const params = parameters(docker?.parameters ?? []);
+  const env = { ...spec.env, AGORA_SANDBOX: CONTAINER_SANDBOX, ...params.env };
+  const ports = mapped ? portBindings(spec) : undefined;
+  const options: Docker.ContainerCreateOptions = {
+    Image: image,
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    WorkingDir: params.workdir ?? CONTAINER_SANDBOX,
+    Labels: {
+      ...params.labels,
+      [LABEL_TASK_ID]: spec.taskId,
+      [LABEL_FRAMEWORK_ID]: spec.frameworkId,
+      [LABEL_SANDBOX]: spec.sandbox,
+    },
+    HostConfig: {
+      NetworkMode: networkMode,
+      Binds: binds(spec),
+      Privileged: docker?.privileged ?? false,
+      ...memoryLimit(spec.memMb),
+      ...(spec.cpus > 0 ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+      ...(ports ? { PortBindings: ports } : {}),
+      ...(params.capAdd.length ? { CapAdd: params.capAdd } : {}),
+      ...(params.capDrop.length ? { CapDrop: params.capDrop } : {}),
+    },
+  };
+  const cmd = containerCmd(spec);
+  if (cmd) options.Cmd = cmd;
+  if (params.entrypoint !== undefined) options.Entrypoint = params.entrypoint;
+  if (params.user !== undefined) options.User = params.user;
+  if (ports) options.ExposedPorts = Object.fromEntries(Object.keys(ports).map((k) => [k, {}]));
+  // Docker refuses a hostname with host networking.
+  if (info?.hostname && networkMode !== 'host') options.Hostname = info.hostname;
+  return options;
+}
+
+/** `sh -c <value>` for a shell command, argv for the exec form, nothing for the image default. */
+export function containerCmd(spec: ContainerSpec): string[] | undefined {
+  const command = spec.task.command;
+  if (!command) return undefined;
+  if (command.shell !== false) return command.value ? ['sh', '-c', command.value] : undefined;
+  if (command.value) return [command.value, ...command.arguments.slice(1)];
+  // No program: the arguments go to the image's entrypoint.
+  return command.arguments.length ? [...command.arguments] : undefined;
+}
+
+function memoryLimit(memMb: number): { Memory?: number; MemorySwap?: number } {
+  if (memMb <= 0) return {};
+  const bytes = Math.round(memMb * 1024 * 1024);
+  // MemorySwap equal to Memory: no swap beyond the limit, as the process executor's memsw.
+  return { Memory: bytes, MemorySwap: bytes };
+}
+
+/** The sandbox at CONTAINER_SANDBOX, then the task's volumes (host paths relative to the sandbox). */
+function binds(spec: ContainerSpec): string[] {
+  const volumes = spec.task.container?.volumes ?? [];
+  return [
+    `${spec.sandbox}:${CONTAINER_SANDBOX}:rw`,
+    ...volumes.map((v) => `${path.resolve(spec.sandbox, v.hostPath)}:${v.containerPath}:${v.mode === 'RO' ? 'ro' : 'rw'}`),
+  ];
+}
+
+/** Bridge/user networks: container ports published on the task's host ports. */
+function portBindings(spec: ContainerSpec): Docker.PortMap {
+  const mappings = spec.task.container?.docker?.portMappings ?? [];
+  const bindings: Docker.PortMap = {};
+  mappings.forEach((m, i) => {
+    // host_port 0: the task's port of the same name, else the one at the same position.
+    const host = m.hostPort || (m.name ? spec.ports.find((p) => p.name === m.name) : undefined)?.number || spec.ports[i]?.number;
+    if (!host) return;
+    const key = `${m.containerPort}/${m.protocol || 'tcp'}`;
+    bindings[key] = [...(bindings[key] ?? []), { HostPort: String(host) }];
+  });
+  return bindings;
+}
+
+interface Params {
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  capAdd: string[];
+  capDrop: string[];
+  user?: string;
+  workdir?: string;
+  entrypoint?: string[];
+}
+
+/** The `docker run` options we understand from DockerInfo.parameters; others are ignored. */
+function parameters(list: readonly { key: string; value: string }[]): Params {
+  const p: Params = { labels: {}, env: {}, capAdd: [], capDrop: [] };
+  for (const { key, value } of list) {
+    const [k, ...rest] = value.split('=');
+    if (key === 'label' && k) p.labels[k] = rest.join('=');
+    else if ((key === 'env' || key === 'e') && k) p.env[k] = rest.join('=');
+    else if (key === 'cap-add') p.capAdd.push(value);
+    else if (key === 'cap-drop') p.capDrop.push(value);
+    else if (key === 'user' || key === 'u') p.user = value;
+    else if (key === 'workdir' || key === 'w') p.workdir = value;
+    else if (key === 'entrypoint') p.entrypoint = value ? [value] : [];
+  }
+  return p;
+}

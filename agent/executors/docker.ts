@@ -1,0 +1,124 @@
+// The docker executor: a task in a Docker container, through dockerode against the engine's
+// socket. Image present? else pull (a failure ends the launch with REASON_CONTAINER_PULL_FAILED);
+// create with limits, network, ports, volumes and agora.* labels (docker-spec.ts); start; then a
+// DockerContainer copies the logs, waits and removes it. After an agent restart the container is
+// found again by id, else by its agora.task-id and agora.sandbox labels.
+import Docker from 'dockerode';
+import type { Logger } from '../../core/logger.js';
+import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
+import { DockerContainer, statusCode } from './docker-container.js';
+import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID } from './docker-spec.js';
+import { failedLaunch } from './process.js';
+
+export const REASON_PULL_FAILED = 'REASON_CONTAINER_PULL_FAILED';
+
+export interface DockerExecutorOptions {
+  /** The engine's API socket; default /var/run/docker.sock. */
+  readonly socketPath?: string;
+  readonly log: Logger;
+}
+
+export class DockerExecutor implements Executor {
+  readonly kind = 'docker' as const;
+  private readonly docker: Docker;
+  private readonly log: Logger;
+
+  constructor(options: DockerExecutorOptions) {
+    this.docker = new Docker({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
+    this.log = options.log.child({ component: 'docker-executor' });
+  }
+
+  async launch(spec: ContainerSpec): Promise<Container> {
+    const log = this.log.child({ frameworkId: spec.frameworkId, taskId: spec.taskId });
+    const image = spec.task.container?.docker?.image;
+    if (!image) return failedLaunch(spec.taskId, 'the task has no Docker image (container.docker.image)');
+    const pullError = await this.ensureImage(image, spec.task.container?.docker?.forcePull ?? false, log);
+    if (pullError) return failedLaunch(spec.taskId, pullError, REASON_PULL_FAILED);
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(containerCreateOptions(spec, image));
+    } catch (err) {
+      return failedLaunch(spec.taskId, `could not create a container from '${image}': ${errorText(err)}`);
+    }
+    try {
+      await container.start();
+    } catch (err) {
+      await container.remove({ force: true }).catch(() => undefined);
+      return failedLaunch(spec.taskId, `could not start the container from '${image}': ${errorText(err)}`);
+    }
+    log.debug({ containerId: container.id, image }, 'task container started');
+    return new DockerContainer(this.docker, container, { ...facts(spec, log), truncateLogs: false });
+  }
+
+  /** Rejects when the engine cannot be asked: whether the task still runs is then unknown. */
+  async recover(spec: ContainerSpec, checkpoint: ContainerCheckpoint): Promise<Container | ExitInfo> {
+    const log = this.log.child({ frameworkId: spec.frameworkId, taskId: spec.taskId });
+    const id = (await this.findContainer(spec, checkpoint)) ?? undefined;
+    if (!id) return { message: 'the task container was not found after the agent restarted' };
+    const info = await this.docker.getContainer(id).inspect();
+    // Logs are copied again from the start, so the sandbox files end up whole whatever the
+    // agent had copied before it went down.
+    const container = new DockerContainer(this.docker, this.docker.getContainer(id), { ...facts(spec, log), truncateLogs: true });
+    if (info.State.Running) {
+      log.info({ containerId: id }, 'task container re-adopted');
+      return container;
+    }
+    return container.wait();
+  }
+
+  async close(): Promise<void> {
+    // dockerode holds no connection between calls; running containers are left alone.
+  }
+
+  /** undefined when the image is there (pulled if needed), else why not. */
+  private async ensureImage(image: string, forcePull: boolean, log: Logger): Promise<string | undefined> {
+    if (!forcePull) {
+      const present = await this.docker.getImage(image).inspect().then(() => true, () => false);
+      if (present) return undefined;
+    }
+    log.info({ image, forcePull }, 'pulling image');
+    try {
+      await this.pull(image);
+      return undefined;
+    } catch (err) {
+      return `failed to pull image '${image}': ${errorText(err)}`;
+    }
+  }
+
+  private async pull(image: string): Promise<void> {
+    const stream = await this.docker.pull(image);
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null, events: { error?: string }[] = []) => {
+        const failed = err ?? events.find((e) => e.error)?.error;
+        if (failed) reject(failed instanceof Error ? failed : new Error(failed));
+        else resolve();
+      });
+    });
+  }
+
+  private async findContainer(spec: ContainerSpec, checkpoint: ContainerCheckpoint): Promise<string | undefined> {
+    const id = typeof checkpoint['containerId'] === 'string' ? checkpoint['containerId'] : undefined;
+    if (id) {
+      try {
+        return (await this.docker.getContainer(id).inspect()).Id;
+      } catch (err) {
+        if (statusCode(err) !== 404) throw err;
+      }
+    }
+    const found = await this.docker.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_TASK_ID}=${spec.taskId}`, `${LABEL_SANDBOX}=${spec.sandbox}`] },
+    });
+    return found[0]?.Id;
+  }
+}
+
+function facts(spec: ContainerSpec, log: Logger): { taskId: string; sandbox: string; memMb: number; log: Logger } {
+  return { taskId: spec.taskId, sandbox: spec.sandbox, memMb: spec.memMb, log };
+}
+
+/** Docker's own message when it gave one (`json.message`), not the HTTP wrapper's. */
+function errorText(err: unknown): string {
+  const e = err as { json?: { message?: string }; message?: string } | undefined;
+  return (e?.json?.message ?? e?.message ?? String(err)).trim();
+}

@@ -1,0 +1,49 @@
+// The executors, chosen by kind:
+//
+//   createExecutor('process', { cgroups })      ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
+//   createExecutor('docker', { dockerSocket })  DockerExecutor   (docker*.ts)
+//   createExecutor('fake', { clock })           FakeExecutor     (fake.ts)
+//
+// All implement agent/executor.ts; the task manager never needs to know which one runs a task.
+import { systemClock, type Clock } from '../../core/clock.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Executor, ExecutorKind } from '../executor.js';
+import { detectCgroups, type Cgroups, type CgroupsOptions } from './cgroups.js';
+import { DockerExecutor } from './docker.js';
+import { FakeExecutor } from './fake.js';
+import { ProcessExecutor } from './process.js';
+
+export interface ExecutorOptions {
+  readonly log?: Logger;
+  /** Fake executor: the clock its tasks run on; default the system clock. */
+  readonly clock?: Clock;
+  /** Docker executor: the engine's API socket; default /var/run/docker.sock. */
+  readonly dockerSocket?: string;
+  /** Process executor: cgroup detection options, or a ready Cgroups (tests). */
+  readonly cgroups?: CgroupsOptions | Cgroups;
+}
+
+export function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}): Executor {
+  const log = options.log ?? silentLogger();
+  switch (kind) {
+    case 'process':
+      return new ProcessExecutor({ cgroups: resolveCgroups(options.cgroups), log });
+    case 'docker':
+      return new DockerExecutor({ log, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) });
+    case 'fake':
+      return new FakeExecutor(options.clock ?? systemClock);
+  }
+}
+
+function resolveCgroups(option: CgroupsOptions | Cgroups | undefined): Cgroups {
+  if (option && 'create' in option) return option;
+  return detectCgroups(option);
+}
+
+export { detectCgroups, cgroupName } from './cgroups.js';
+export type { Cgroups, CgroupsOptions, CgroupRef, TaskCgroup } from './cgroups.js';
+export { ProcessExecutor } from './process.js';
+export { DockerExecutor } from './docker.js';
+export { FakeExecutor } from './fake.js';
+export { REASON_MEMORY, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
+export { REASON_PULL_FAILED } from './docker.js';

@@ -1,0 +1,151 @@
+// The process executor: a task's command in its sandbox directory, under the wrapper shell
+// (wrapper.ts) in a process group of its own, stdout and stderr appended to sandbox files, limits
+// from cgroups. The agent is not needed for the task to keep running: the output goes straight to
+// files (no pipe through Node), the child is unref'd, and the wrapper records the exit status.
+// The sandbox is expected fresh (no exit_status of an earlier run).
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from '../../core/logger.js';
+import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
+import type { CgroupRef, Cgroups, TaskCgroup } from './cgroup-types.js';
+import { cgroupName } from './cgroups.js';
+import { exitFromStatus, memoryLimitExit, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
+import { isSameProcessAlive, processStartTime, signalGroup } from './proc.js';
+import { ProcessContainer, readStatusFile, type ProcessCheckpoint } from './process-container.js';
+import { SHELL, wrapperArgs } from './wrapper.js';
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface ProcessExecutorOptions {
+  readonly cgroups: Cgroups;
+  readonly log: Logger;
+}
+
+export class ProcessExecutor implements Executor {
+  readonly kind = 'process' as const;
+  private readonly cgroups: Cgroups;
+  private readonly log: Logger;
+
+  constructor(options: ProcessExecutorOptions) {
+    this.cgroups = options.cgroups;
+    this.log = options.log.child({ component: 'process-executor' });
+    if (options.cgroups.disabledReason) {
+      this.log.warn({ reason: options.cgroups.disabledReason }, 'cgroup limits are off; tasks run without memory or CPU limits');
+    }
+  }
+
+  async launch(spec: ContainerSpec): Promise<Container> {
+    const log = this.log.child({ frameworkId: spec.frameworkId, taskId: spec.taskId });
+    const command = taskCommand(spec);
+    if (typeof command === 'string') return failedLaunch(spec.taskId, command);
+    const cgroup = this.createCgroup(spec, log);
+    const child = spawnWrapper(spec, cgroup, command);
+    const error = await spawned(child);
+    const pid = child.pid;
+    if (error || pid === undefined) {
+      await cgroup?.remove();
+      return failedLaunch(spec.taskId, `could not start the task: ${error?.message ?? 'no pid'}`);
+    }
+    const checkpoint: ProcessCheckpoint = {
+      executor: 'process',
+      pid,
+      pgid: pid, // detached: the wrapper leads a new session and process group
+      startTime: processStartTime(pid) ?? 0,
+      ...(cgroup ? { cgroup: cgroup.ref } : {}),
+    };
+    log.debug({ pid }, 'task process started');
+    return new ProcessContainer({ ...facts(spec, log), checkpoint, cgroup }).watchChild(child);
+  }
+
+  async recover(spec: ContainerSpec, checkpoint: ContainerCheckpoint): Promise<Container | ExitInfo> {
+    const log = this.log.child({ frameworkId: spec.frameworkId, taskId: spec.taskId });
+    const cp = parseCheckpoint(checkpoint);
+    if (!cp) return { message: `cannot recover the task: unreadable checkpoint ${JSON.stringify(checkpoint)}` };
+    const cgroup = cp.cgroup ? this.cgroups.attach(cp.cgroup) : undefined;
+    if (isSameProcessAlive(cp.pid, cp.startTime)) {
+      log.info({ pid: cp.pid }, 'task process re-adopted');
+      return new ProcessContainer({ ...facts(spec, log), checkpoint: cp, cgroup }).watchProc();
+    }
+    return endedWhileAway(spec, cp, cgroup, log);
+  }
+
+  async close(): Promise<void> {
+    // Nothing held: tasks keep running and their watchers are unref'd.
+  }
+
+  private createCgroup(spec: ContainerSpec, log: Logger): TaskCgroup | undefined {
+    const name = cgroupName(spec.taskId, spec.sandbox);
+    try {
+      return this.cgroups.create(name, { cpus: spec.cpus, memMb: spec.memMb });
+    } catch (err) {
+      log.warn({ err, name }, 'could not set up the task cgroup; running without limits');
+      return undefined;
+    }
+  }
+}
+
+/** argv of the task, or why there is none. */
+export function taskCommand(spec: ContainerSpec): string[] | string {
+  const command = spec.task.command;
+  if (!command || (command.value === '' && command.arguments.length === 0)) return 'the task has no command';
+  if (command.shell !== false) return [SHELL, '-c', command.value];
+  // Exec form: `value` is the program, `arguments` its argv with argv[0] (sh cannot set argv[0]).
+  return command.value === '' ? [...command.arguments] : [command.value, ...command.arguments.slice(1)];
+}
+
+/** The wrapper opens stdout and stderr itself (wrapper.ts says why); the agent passes no pipes. */
+function spawnWrapper(spec: ContainerSpec, cgroup: TaskCgroup | undefined, command: string[]): ChildProcess {
+  const child = spawn(SHELL, wrapperArgs(spec.sandbox, cgroup?.procsFiles ?? [], command), {
+    cwd: spec.sandbox,
+    env: { PATH: DEFAULT_PATH, ...spec.env },
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.unref();
+  return child;
+}
+
+/** Resolves when the child is running (undefined) or could not start (the error). */
+function spawned(child: ChildProcess): Promise<Error | undefined> {
+  return new Promise((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', (err) => resolve(err));
+  });
+}
+
+function facts(spec: ContainerSpec, log: Logger): { taskId: string; sandbox: string; memMb: number; log: Logger } {
+  return { taskId: spec.taskId, sandbox: spec.sandbox, memMb: spec.memMb, log };
+}
+
+/** The task ended while no agent watched: its status is in the sandbox, its cgroup still there. */
+async function endedWhileAway(spec: ContainerSpec, cp: ProcessCheckpoint, cgroup: TaskCgroup | undefined, log: Logger): Promise<ExitInfo> {
+  const status = readStatusFile(spec.sandbox);
+  let exit: ExitInfo = status === undefined ? { message: UNKNOWN_EXIT_MESSAGE } : exitFromStatus(status, false);
+  if (cgroup?.oomKilled(exit.signal)) exit = memoryLimitExit(exit, spec.memMb);
+  signalGroup(cp.pgid, 'SIGKILL');
+  await cgroup?.remove();
+  log.info({ exitCode: exit.exitCode, signal: exit.signal }, 'task ended while the agent was down');
+  return exit;
+}
+
+function parseCheckpoint(cp: ContainerCheckpoint): ProcessCheckpoint | undefined {
+  const { pid, pgid, startTime, cgroup } = cp as Partial<ProcessCheckpoint>;
+  if (typeof pid !== 'number' || typeof startTime !== 'number') return undefined;
+  return {
+    executor: 'process',
+    pid,
+    pgid: typeof pgid === 'number' ? pgid : pid,
+    startTime,
+    ...(isCgroupRef(cgroup) ? { cgroup } : {}),
+  };
+}
+
+function isCgroupRef(value: unknown): value is CgroupRef {
+  const ref = value as CgroupRef | undefined;
+  return !!ref && (ref.version === 1 || ref.version === 2) && typeof ref.paths === 'object' && ref.paths !== null;
+}
+
+/** A container that never started: wait() reports why. */
+export function failedLaunch(taskId: string, message: string, reason = 'REASON_CONTAINER_LAUNCH_FAILED'): Container {
+  const exit: ExitInfo = { launchFailed: true, reason, message };
+  return { taskId, checkpoint: {}, wait: async () => exit, kill: async () => undefined };
+}
