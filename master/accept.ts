@@ -41,6 +41,12 @@ function checkOffers(state: MasterState, frameworkId: string, offerIds: readonly
 }
 
 function taskResourcesOf(task: TaskInfo__Output, field: string): Resources {
+  // Checked on the wire list: Resources drops zero-valued entries, so `cpus: 0` would pass unseen.
+  for (const [i, r] of task.resources.entries()) {
+    if (r.type === 'SCALAR' && !(r.scalar > 0 && Number.isFinite(r.scalar))) {
+      throw new InvalidArgumentError(`${field}.resources[${i}].scalar`, `'${r.name}' must be positive and finite, got ${r.scalar}`);
+    }
+  }
   const resources = resourcesFromWire(task.resources, `${field}.resources`);
   if (resources.isEmpty()) throw new InvalidArgumentError(`${field}.resources`, 'a task needs resources');
   for (const [name, value] of resources.scalars()) {
