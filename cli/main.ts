@@ -3,7 +3,9 @@
 import { Command, CommanderError } from 'commander';
 import { AgoraError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
+import { registerAgentCommand } from './agent-command.js';
 import { registerMasterCommand } from './master-command.js';
+import { registerUpCommand } from './up-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('agora')
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerMasterCommand(program);
+  registerAgentCommand(program);
+  registerUpCommand(program);
   return program;
 }
 

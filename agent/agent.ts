@@ -1,0 +1,287 @@
+// The agent process: composes detection, the checkpoint, the task manager, the status-update
+// manager, the master connection and the HTTP endpoints (see agent/README.md for the picture).
+//
+// Lifecycle: INITIALIZED → RECOVERING (checkpoint read, containers re-adopted) → REGISTERING
+// (HTTP up, stream to the master) ⇄ RUNNING (registered) → STOPPING → STOPPED.
+import { systemClock, type Clock } from '../core/clock.js';
+import { AgoraError } from '../core/errors.js';
+import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import type { Random } from '../core/random.js';
+import type { Resources } from '../core/resources.js';
+import { VERSION } from '../core/version.js';
+import { attributesToWire, resourcesToWire } from '../core/wire.js';
+import type { AgentInfo, AgentMessage, AgentRegistered__Output, MasterMessage__Output, TaskStatus } from '../proto/index.js';
+import { Checkpoint } from './checkpoint.js';
+import { MasterConnection } from './connection.js';
+import type { AgentContext, AgentLifecycle } from './context.js';
+import type { Executor, ExecutorKind } from './executor.js';
+import { createExecutor } from './executors/index.js';
+import { registerAgentRoutes } from './http.js';
+import { compileAgentOptions, type AgentOptions } from './options.js';
+import { detectResources, type MachineFacts } from './resources-detect.js';
+import { StatusUpdateManager } from './status-updates.js';
+import { TaskManager, type HealthCheckStarter } from './task-manager.js';
+import { recoverTasks } from './task-recovery.js';
+import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.js';
+
+export type { AgentLifecycle } from './context.js';
+
+/** Makes the executor of a kind; the agent calls it once per kind, on first use. */
+export type ExecutorFactory = (kind: ExecutorKind, options: AgentOptions, logger: Logger) => Executor;
+
+export interface AgentDeps {
+  /** Default: agent/executors' createExecutor. */
+  createExecutor?: ExecutorFactory;
+  startHealthCheck?: HealthCheckStarter;
+  clock?: Clock;
+  random?: Random;
+  logger?: Logger;
+  /** Facts instead of probing the machine (tests). */
+  machine?: MachineFacts;
+}
+
+const TRANSITIONS: Readonly<Record<AgentLifecycle, readonly AgentLifecycle[]>> = {
+  INITIALIZED: ['RECOVERING', 'STOPPING'],
+  RECOVERING: ['REGISTERING', 'STOPPING'],
+  REGISTERING: ['RUNNING', 'STOPPING'],
+  RUNNING: ['REGISTERING', 'STOPPING'],
+  STOPPING: ['STOPPED'],
+  STOPPED: [],
+};
+
+export class Agent implements AgentContext {
+  #lifecycle: AgentLifecycle = 'INITIALIZED';
+  #agentId: string | undefined;
+  #httpPort = 0;
+  #http: HttpServer | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveStopped!: () => void;
+  readonly stopped: Promise<void> = new Promise((resolve) => (this.#resolveStopped = resolve));
+  readonly tasks: TaskManager;
+  readonly updates: StatusUpdateManager;
+  readonly checkpoint: Checkpoint;
+  readonly #connection: MasterConnection;
+  readonly #executors = new Map<ExecutorKind, Executor>();
+
+  private constructor(
+    readonly options: AgentOptions,
+    readonly total: Resources,
+    readonly logger: Logger,
+    private readonly deps: AgentDeps & { clock: Clock },
+  ) {
+    this.checkpoint = new Checkpoint(options.workDir);
+    const checkpoint = this.checkpoint;
+    this.updates = new StatusUpdateManager({
+      clock: deps.clock,
+      retryMs: options.statusUpdateRetry,
+      retryMaxMs: options.statusUpdateRetryMax,
+      logger: logger.child({ component: 'status-updates' }),
+      journal: {
+        recordUpdate: (fw, task, status) => checkpoint.journal(fw, task).append({ update: status }, true),
+        recordAck: (fw, task, uuid) => checkpoint.journal(fw, task).append({ ack: uuid }, false),
+      },
+      send: (frameworkId, status) => this.#sendUpdate(frameworkId, status),
+      onTerminalAcknowledged: (fw, task) => void this.tasks.forget(fw, task).catch((err: unknown) => logger.error({ err }, 'could not forget a task')),
+    });
+    this.tasks = new TaskManager({
+      checkpoint,
+      updates: this.updates,
+      executor: (kind) => this.#executor(kind),
+      defaultExecutor: options.executor,
+      clock: deps.clock,
+      logger: logger.child({ component: 'tasks' }),
+      hostname: options.hostname,
+      agentId: () => this.#agentId ?? '',
+      killGracePeriodMs: options.killGracePeriod,
+      startHealthCheck: deps.startHealthCheck,
+    });
+    this.#connection = new MasterConnection(
+      {
+        addresses: options.master.kind === 'addresses' ? options.master.addresses : [],
+        clock: deps.clock,
+        ...(deps.random ? { random: deps.random } : {}),
+        backoffMs: options.reconnectBackoff,
+        backoffMaxMs: options.reconnectBackoffMax,
+        registrationTimeoutMs: options.registrationTimeout,
+        logger: logger.child({ component: 'connection' }),
+      },
+      {
+        hello: () => this.#hello(),
+        onRegistered: (answer, master) => this.#onRegistered(answer, master),
+        onConnected: () => this.#onConnected(),
+        onMessage: (message) => this.#onMessage(message),
+        onDisconnected: () => this.#onDisconnected(),
+      },
+    );
+  }
+
+  /** Detect resources, recover from the work dir, serve HTTP, and start registering. */
+  static async start(raw: Record<string, unknown> | AgentOptions, deps: AgentDeps = {}): Promise<Agent> {
+    const options = Object.isFrozen(raw) ? (raw as AgentOptions) : compileAgentOptions(raw);
+    if (options.master.kind === 'zk') throw zkNotYetSupported(options.master.url);
+    const logger = (deps.logger ?? createLogger({ level: options.logLevel, name: 'agent' })).child({ component: 'agent' });
+    const total = await detectResources({ flag: options.resources, memReserve: options.memReserve, workDir: options.workDir }, deps.machine);
+    const agent = new Agent(options, total, logger, { ...deps, clock: deps.clock ?? systemClock });
+    try {
+      await agent.#recover();
+      await agent.#serveHttp();
+    } catch (err) {
+      await agent.stop();
+      throw err;
+    }
+    agent.#transition('REGISTERING');
+    agent.#connection.start();
+    return agent;
+  }
+
+  get lifecycle(): AgentLifecycle {
+    return this.#lifecycle;
+  }
+
+  get agentId(): string | undefined {
+    return this.#agentId;
+  }
+
+  get master(): string | undefined {
+    return this.#connection.master;
+  }
+
+  get hostname(): string {
+    return this.options.hostname;
+  }
+
+  get httpPort(): number {
+    return this.#httpPort;
+  }
+
+  get httpAddress(): string {
+    return `${this.options.hostname}:${this.#httpPort}`;
+  }
+
+  agentInfo(): AgentInfo {
+    return {
+      id: this.#agentId ?? '',
+      hostname: this.options.hostname,
+      resources: resourcesToWire(this.total),
+      attributes: attributesToWire(this.options.attributes),
+      httpAddress: this.httpAddress,
+      port: this.#httpPort,
+      version: VERSION,
+    };
+  }
+
+  /** Stop intake (the stream), then either leave the tasks running (default) or kill them; close. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  async #stop(): Promise<void> {
+    this.#transition('STOPPING');
+    this.#connection.stop();
+    if (this.options.killTasksOnStop) await this.tasks.killAll(AGENT_STOPPING);
+    this.tasks.detach();
+    await this.tasks.idle();
+    this.updates.close();
+    await this.#http?.close();
+    await Promise.allSettled([...this.#executors.values()].map((e) => e.close()));
+    this.#transition('STOPPED');
+    this.#resolveStopped();
+  }
+
+  #transition(to: AgentLifecycle): void {
+    const from = this.#lifecycle;
+    if (from === to) return;
+    if (!TRANSITIONS[from].includes(to)) throw new Error(`agent cannot go from ${from} to ${to}`);
+    this.#lifecycle = to;
+    this.logger.info({ from, to, agentId: this.#agentId }, 'agent lifecycle');
+  }
+
+  async #recover(): Promise<void> {
+    this.#transition('RECOVERING');
+    const state = await this.checkpoint.recover();
+    this.#agentId = state.agentId;
+    const summary = await recoverTasks(this.tasks, state);
+    this.logger.info({ agentId: this.#agentId, tasks: state.tasks.length, ...summary, resources: this.total.format() }, 'agent recovered');
+  }
+
+  async #serveHttp(): Promise<void> {
+    this.#http = createHttpServer({ logger: this.logger });
+    registerAgentRoutes(this.#http, this);
+    this.#httpPort = await listenHttp(this.#http, this.options.bind, this.options.httpPort);
+  }
+
+  #executor(kind: ExecutorKind): Executor {
+    let executor = this.#executors.get(kind);
+    if (!executor) {
+      const log = this.logger.child({ component: 'executor', executor: kind });
+      executor = this.deps.createExecutor?.(kind, this.options, log) ?? createExecutor(kind, { log, clock: this.deps.clock, ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}) });
+      this.#executors.set(kind, executor);
+    }
+    return executor;
+  }
+
+  #hello(): AgentMessage {
+    const agentInfo = this.agentInfo();
+    if (this.#agentId === undefined) return { register: { agentInfo, version: VERSION } };
+    return {
+      reregister: { agentId: this.#agentId, agentInfo, tasks: this.tasks.agentTasks(), frameworks: this.tasks.frameworkInfos(), version: VERSION },
+    };
+  }
+
+  async #onRegistered(answer: AgentRegistered__Output, master: string): Promise<void> {
+    if (answer.agentId !== this.#agentId) {
+      if (this.#agentId !== undefined) this.logger.warn({ old: this.#agentId, new: answer.agentId }, 'the master gave the agent a new id');
+      this.#agentId = answer.agentId;
+      // Durable before any launch is handled: tasks are only ever reported under this id.
+      await this.checkpoint.writeAgentId(answer.agentId);
+    }
+    this.logger.info({ agentId: this.#agentId, master, pingIntervalSeconds: answer.pingIntervalSeconds }, 'agent registered');
+  }
+
+  #onConnected(): void {
+    if (this.#lifecycle === 'REGISTERING') this.#transition('RUNNING');
+    this.updates.connected();
+  }
+
+  #onDisconnected(): void {
+    this.updates.disconnected();
+    if (this.#lifecycle === 'RUNNING') this.#transition('REGISTERING');
+  }
+
+  #sendUpdate(frameworkId: string, status: TaskStatus): void {
+    this.#connection.send({ statusUpdate: { frameworkId, status } });
+  }
+
+  #onMessage(m: MasterMessage__Output): void {
+    if (this.#lifecycle !== 'RUNNING') return;
+    if (m.launch) for (const task of m.launch.tasks) this.tasks.launch(m.launch.frameworkId, m.launch.frameworkInfo, task);
+    // A group's tasks run side by side; Agora has no shared executor to put them in.
+    else if (m.launchGroup) for (const task of m.launchGroup.taskGroup?.tasks ?? []) this.tasks.launch(m.launchGroup.frameworkId, m.launchGroup.frameworkInfo, task);
+    else if (m.kill) this.tasks.kill(m.kill.frameworkId, m.kill.taskId, m.kill.killPolicy);
+    else if (m.acknowledgement) void this.updates.acknowledge(m.acknowledgement.frameworkId, m.acknowledgement.taskId, m.acknowledgement.uuid);
+    else if (m.reconcile) this.#connection.send({ taskStates: { seq: m.reconcile.seq, tasks: this.tasks.agentTasks(m.reconcile.frameworkId, m.reconcile.taskIds) } });
+    else if (m.shutdownFramework) this.tasks.killFramework(m.shutdownFramework.frameworkId, FRAMEWORK_REMOVED);
+    else if (m.updateFramework?.frameworkInfo) void this.tasks.updateFramework(m.updateFramework.frameworkInfo);
+    else if (m.shutdown) void this.#shutdown(m.shutdown.reason);
+    else if (m.frameworkMessage) this.logger.debug({ frameworkId: m.frameworkMessage.frameworkId }, 'framework message dropped: no custom executors');
+  }
+
+  /** The master removed this agent: kill everything, forget the id, and stop. */
+  async #shutdown(reason: string): Promise<void> {
+    this.logger.warn({ reason }, 'the master shut this agent down');
+    await this.tasks.killAll(AGENT_SHUTDOWN);
+    await this.checkpoint.clearAgentId();
+    await this.stop();
+  }
+}
+
+/** zk:// discovery needs the HA issue's leader election; until then masters are given by address. */
+export function zkNotYetSupported(url: string): AgoraError {
+  return new AgoraError('AGORA_UNIMPLEMENTED', `--master ${url}: zk:// discovery arrives with the HA issue; give the master as host:port[,host:port] for now`, { field: '--master' });
+}

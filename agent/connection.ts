@@ -1,0 +1,236 @@
+// The agent's one stream to the leading master, kept up for the agent's whole life.
+//
+//   CONNECTING ──hello (register | reregister)──► REGISTERING ──registered──► REGISTERED
+//        ▲                                             │ error / end / timeout     │ stream ends,
+//        └──────────── BACKOFF (jittered, doubling) ◄──┴───────────────────────────┘ pings stop
+//
+// Masters from --master are tried in turn. The first message on every new stream comes from
+// `hello()`, so the agent decides between register and reregister (with its tasks) each time. While
+// registered, the master's pings are answered with pongs; if they stop for longer than the master
+// said it would wait (interval × (misses + 1)), the stream is presumed dead and replaced.
+import * as grpc from '@grpc/grpc-js';
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { backoffDelay, mathRandom, type Random } from '../core/random.js';
+import { AgentGatewayClient, type AgentMessage, type AgentRegistered__Output, type MasterMessage__Output } from '../proto/index.js';
+
+export type ConnectionState = 'IDLE' | 'CONNECTING' | 'REGISTERING' | 'REGISTERED' | 'BACKOFF' | 'CLOSED';
+
+export interface ConnectionHandlers {
+  /** The first message of a new stream: register or reregister. */
+  hello(): AgentMessage | Promise<AgentMessage>;
+  /** The master answered registered / reregistered; messages wait until this resolves. */
+  onRegistered(answer: AgentRegistered__Output, master: string): void | Promise<void>;
+  /** The stream is registered and messages flow (after onRegistered). */
+  onConnected?(): void;
+  /** Any other message from the master, while registered. */
+  onMessage(message: MasterMessage__Output): void;
+  /** The registered stream is gone (the agent reconnects by itself). */
+  onDisconnected(reason: string): void;
+}
+
+export interface ConnectionOptions {
+  readonly addresses: readonly string[];
+  readonly clock: Clock;
+  readonly random?: Random;
+  readonly backoffMs: number;
+  readonly backoffMaxMs: number;
+  readonly registrationTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+type Call = grpc.ClientDuplexStream<AgentMessage, MasterMessage__Output>;
+
+export class MasterConnection {
+  #state: ConnectionState = 'IDLE';
+  #call: Call | undefined;
+  #address: string | undefined;
+  #attempt = 0;
+  #next = 0;
+  #timer: TimerHandle | undefined;
+  #pingTimer: TimerHandle | undefined;
+  #pingTimeoutMs = 0;
+  /** Messages that arrive while onRegistered runs (it checkpoints the agent id first). */
+  #held: MasterMessage__Output[] | undefined;
+  readonly #clients = new Map<string, InstanceType<typeof AgentGatewayClient>>();
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {}
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** host:port of the master the agent is registered with. */
+  get master(): string | undefined {
+    return this.#state === 'REGISTERED' ? this.#address : undefined;
+  }
+
+  start(): void {
+    if (this.#state !== 'IDLE') return;
+    void this.#connect();
+  }
+
+  /** Send on the registered stream; false (nothing sent) when not registered. */
+  send(message: AgentMessage): boolean {
+    if (this.#state !== 'REGISTERED' || !this.#call) return false;
+    this.#call.write(message);
+    return true;
+  }
+
+  /** Drop the current stream and connect again after a backoff (e.g. after a fatal error). */
+  reconnect(reason: string): void {
+    if (this.#state === 'CLOSED') return;
+    this.#drop(reason);
+  }
+
+  stop(): void {
+    if (this.#state === 'CLOSED') return;
+    const wasRegistered = this.#state === 'REGISTERED';
+    this.#state = 'CLOSED';
+    this.#clearTimers();
+    const call = this.#call;
+    this.#call = undefined;
+    if (call) {
+      call.end();
+      call.cancel();
+    }
+    for (const client of this.#clients.values()) client.close();
+    this.#clients.clear();
+    if (wasRegistered) this.handlers.onDisconnected('agent stopping');
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#state === 'CLOSED') return;
+    const addresses = this.options.addresses;
+    const address = addresses[this.#next % addresses.length] as string;
+    this.#next += 1;
+    this.#address = address;
+    this.#state = 'CONNECTING';
+    let hello: AgentMessage;
+    try {
+      hello = await this.handlers.hello();
+    } catch (err) {
+      this.options.logger.error({ err }, 'could not build the registration message');
+      this.#backoff();
+      return;
+    }
+    if (this.#state !== 'CONNECTING') return;
+    const call = this.#client(address).connect();
+    this.#call = call;
+    call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
+    call.on('error', (err: grpc.ServiceError) => this.#ended(call, `stream error: ${err.details || err.message}`));
+    call.on('end', () => this.#ended(call, 'the master closed the stream'));
+    call.on('close', () => this.#ended(call, 'stream closed'));
+    this.#state = 'REGISTERING';
+    this.options.logger.debug({ master: address, type: hello.register ? 'register' : 'reregister' }, 'registering with the master');
+    call.write(hello);
+    this.#timer = this.options.clock.setTimeout(() => this.#drop(`no answer to registration within ${this.options.registrationTimeoutMs} ms`), this.options.registrationTimeoutMs);
+  }
+
+  #client(address: string): InstanceType<typeof AgentGatewayClient> {
+    let client = this.#clients.get(address);
+    if (!client) {
+      client = new AgentGatewayClient(address, grpc.credentials.createInsecure());
+      this.#clients.set(address, client);
+    }
+    return client;
+  }
+
+  #receive(call: Call, message: MasterMessage__Output): void {
+    if (call !== this.#call) return;
+    if (message.error) {
+      this.options.logger.warn({ master: this.#address, message: message.error.message, fatal: message.error.fatal }, 'the master rejected a message');
+      if (message.error.fatal) this.#drop(`fatal error from the master: ${message.error.message}`);
+      return;
+    }
+    const answer = message.registered ?? message.reregistered;
+    if (answer && this.#state === 'REGISTERING' && !this.#held) {
+      void this.#registered(call, answer);
+      return;
+    }
+    if (this.#held) {
+      this.#held.push(message);
+      return;
+    }
+    if (this.#state !== 'REGISTERED') return;
+    this.#dispatch(call, message);
+  }
+
+  #dispatch(call: Call, message: MasterMessage__Output): void {
+    if (message.ping) {
+      this.#armPingWatchdog();
+      call.write({ pong: { seq: message.ping.seq } });
+      return;
+    }
+    this.handlers.onMessage(message);
+  }
+
+  async #registered(call: Call, answer: AgentRegistered__Output): Promise<void> {
+    this.options.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#held = [];
+    try {
+      await this.handlers.onRegistered(answer, this.#address ?? '');
+    } catch (err) {
+      this.#held = undefined;
+      this.options.logger.error({ err }, 'handling registration failed');
+      if (call === this.#call) this.#drop('handling registration failed');
+      return;
+    }
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    if (call !== this.#call || this.#state !== 'REGISTERING') return;
+    this.#state = 'REGISTERED';
+    this.#attempt = 0;
+    this.#next -= 1; // stay with this master next time
+    this.#pingTimeoutMs = answer.pingIntervalSeconds > 0 ? answer.pingIntervalSeconds * 1000 * (Math.max(1, answer.maxMissedPings) + 1) : 0;
+    this.#armPingWatchdog();
+    this.handlers.onConnected?.();
+    for (const message of held) this.#dispatch(call, message);
+  }
+
+  #armPingWatchdog(): void {
+    this.options.clock.clearTimeout(this.#pingTimer);
+    if (this.#pingTimeoutMs <= 0) return;
+    this.#pingTimer = this.options.clock.setTimeout(() => this.#drop(`no ping from the master for ${this.#pingTimeoutMs} ms`), this.#pingTimeoutMs);
+  }
+
+  #ended(call: Call, reason: string): void {
+    if (call !== this.#call) return;
+    this.#drop(reason);
+  }
+
+  #drop(reason: string): void {
+    if (this.#state === 'CLOSED' || this.#state === 'BACKOFF') return;
+    this.#held = undefined;
+    const wasRegistered = this.#state === 'REGISTERED';
+    const call = this.#call;
+    this.#call = undefined;
+    this.#clearTimers();
+    call?.cancel();
+    this.options.logger.warn({ master: this.#address, reason }, wasRegistered ? 'disconnected from the master' : 'could not register with the master');
+    if (wasRegistered) this.handlers.onDisconnected(reason);
+    this.#backoff();
+  }
+
+  #backoff(): void {
+    if (this.#state === 'CLOSED') return;
+    this.#state = 'BACKOFF';
+    const delay = backoffDelay(this.options.random ?? mathRandom, this.#attempt, this.options.backoffMs, this.options.backoffMaxMs);
+    this.#attempt += 1;
+    this.#timer = this.options.clock.setTimeout(() => {
+      this.#timer = undefined;
+      void this.#connect();
+    }, delay);
+  }
+
+  #clearTimers(): void {
+    this.options.clock.clearTimeout(this.#timer);
+    this.options.clock.clearTimeout(this.#pingTimer);
+    this.#timer = undefined;
+    this.#pingTimer = undefined;
+  }
+}

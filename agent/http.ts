@@ -1,0 +1,140 @@
+// The agent's HTTP endpoints (JSON, camelCase), on the shared fastify edge of core/http.ts:
+//
+//   GET /health                                  lifecycle and whether the agent is registered
+//   GET /metrics                                 Prometheus text
+//   GET /api/v1/state                            id, master, resources total/used/free, tasks
+//   GET /api/v1/tasks/:id/logs?stream=stdout|stderr&offset=&length=&follow=1
+//   GET /api/v1/tasks/:id/files?path=            a sandbox directory
+//   GET /api/v1/tasks/:id/files/download?path=  a sandbox file (paths outside the sandbox: 400)
+//
+// Tasks are named by task id alone (every framework is searched; live tasks first, then the
+// completed ones, newest first; `frameworkId=` picks one when ids collide).
+import path from 'node:path';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { queryInt, type HttpServer } from '../core/http.js';
+import { formatRanges } from '../core/ranges.js';
+import type { Resources } from '../core/resources.js';
+import { isTerminal } from '../core/task-state.js';
+import { VERSION } from '../core/version.js';
+import { taskResources, usedResources, type AgentContext } from './context.js';
+import { createAgentMetrics } from './metrics.js';
+import { followFile, listDirectory, openDownload, readRange } from './sandbox-files.js';
+import type { TaskEntry } from './task-manager.js';
+
+/** Largest log slice one request returns without `follow`. */
+export const MAX_LOG_LENGTH = 16 * 1024 * 1024;
+const FOLLOW_POLL_MS = 100;
+
+interface TaskRef {
+  frameworkId: string;
+  taskId: string;
+  sandbox: string;
+  /** True once nothing more will be written to its sandbox by the task. */
+  ended: () => boolean;
+}
+
+type Query = Record<string, unknown>;
+
+export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void {
+  const metrics = createAgentMetrics(agent);
+  app.get('/health', async () => ({ status: 'ok', lifecycle: agent.lifecycle, agentId: agent.agentId ?? null, registered: agent.master !== undefined }));
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.scrape()));
+  app.get('/api/v1/state', async () => stateJson(agent));
+
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/logs', async (req, reply) => {
+    const query = req.query as Query;
+    const task = findTask(agent, req.params.id, query);
+    const stream = query['stream'] === undefined || query['stream'] === '' ? 'stdout' : String(query['stream']);
+    if (stream !== 'stdout' && stream !== 'stderr') throw new InvalidArgumentError('stream', `expected stdout or stderr, got '${stream}'`);
+    const offset = queryInt(query, 'offset', 0);
+    const file = path.join(task.sandbox, stream);
+    if (flag(query, 'follow')) {
+      const length = queryInt(query, 'length', Number.MAX_SAFE_INTEGER);
+      const abort = new AbortController();
+      req.raw.on('close', () => abort.abort());
+      const body = followFile(file, { offset, length, ended: task.ended, pollMs: FOLLOW_POLL_MS, signal: abort.signal });
+      return reply.header('content-type', 'text/plain; charset=utf-8').header('x-agora-log-offset', String(offset)).send(body);
+    }
+    const length = queryInt(query, 'length', MAX_LOG_LENGTH, MAX_LOG_LENGTH);
+    const { data, size } = await readRange(file, offset, length);
+    return reply
+      .header('content-type', 'text/plain; charset=utf-8')
+      .header('x-agora-log-offset', String(offset))
+      .header('x-agora-log-size', String(size))
+      .header('x-agora-log-next-offset', String(offset + data.length))
+      .send(data);
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/files', async (req) => {
+    const query = req.query as Query;
+    const task = findTask(agent, req.params.id, query);
+    const relative = typeof query['path'] === 'string' ? query['path'] : '';
+    return { frameworkId: task.frameworkId, taskId: task.taskId, sandbox: task.sandbox, path: relative, files: await listDirectory(task.sandbox, relative) };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/files/download', async (req, reply) => {
+    const query = req.query as Query;
+    const task = findTask(agent, req.params.id, query);
+    const relative = typeof query['path'] === 'string' ? query['path'] : '';
+    const { stream, size, name } = await openDownload(task.sandbox, relative);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-length', String(size))
+      .header('content-disposition', `attachment; filename="${name.replace(/[^A-Za-z0-9._-]/g, '_')}"`)
+      .send(stream);
+  });
+}
+
+function flag(query: Query, name: string): boolean {
+  const v = query[name];
+  return v === '1' || v === 'true' || v === '';
+}
+
+function findTask(agent: AgentContext, taskId: string, query: Query): TaskRef {
+  const frameworkId = typeof query['frameworkId'] === 'string' && query['frameworkId'] !== '' ? query['frameworkId'] : undefined;
+  const matches = (t: { frameworkId: string; taskId: string }): boolean => t.taskId === taskId && (frameworkId === undefined || t.frameworkId === frameworkId);
+  const live = [...agent.tasks.tasks.values()].find(matches);
+  if (live) {
+    const key = { frameworkId: live.frameworkId, taskId: live.taskId };
+    const ended = (): boolean => {
+      const now = agent.tasks.task(key.frameworkId, key.taskId);
+      return now === undefined || isTerminal(now.state);
+    };
+    return { ...key, sandbox: live.sandbox, ended };
+  }
+  const done = agent.tasks.completed.findLast(matches);
+  if (done) return { frameworkId: done.frameworkId, taskId: done.taskId, sandbox: done.sandbox, ended: () => true };
+  throw new NotFoundError('task', taskId);
+}
+
+function resourcesJson(r: Resources): Record<string, unknown> {
+  return { cpus: r.scalar('cpus'), mem: r.scalar('mem'), disk: r.scalar('disk'), gpus: r.scalar('gpus'), ports: formatRanges(r.ranges('ports')).slice(1, -1), text: r.format() };
+}
+
+function taskJson(t: TaskEntry): Record<string, unknown> {
+  return {
+    frameworkId: t.frameworkId,
+    taskId: t.taskId,
+    name: t.info.name,
+    state: t.state,
+    healthy: t.healthy ?? null,
+    executor: t.executorKind,
+    sandbox: t.sandbox,
+    launchedAtMs: t.launchedAtMs,
+    pid: typeof t.container?.checkpoint['pid'] === 'number' ? t.container.checkpoint['pid'] : null,
+    resources: resourcesJson(taskResources(t.info)),
+    latest: t.latest ? { state: t.latest.state, reason: t.latest.reason, message: t.latest.message, uuid: t.latest.uuid, timestampMs: Number(t.latest.timestampMs ?? 0) } : null,
+  };
+}
+
+export function stateJson(agent: AgentContext): Record<string, unknown> {
+  const used = usedResources(agent.tasks);
+  const free = agent.total.subtractOrUndefined(used) ?? agent.total;
+  return {
+    agent: { id: agent.agentId ?? null, hostname: agent.hostname, httpAddress: agent.httpAddress, master: agent.master ?? null, lifecycle: agent.lifecycle, version: VERSION },
+    resources: { total: resourcesJson(agent.total), used: resourcesJson(used), free: resourcesJson(free) },
+    tasks: [...agent.tasks.tasks.values()].map(taskJson),
+    completedTasks: agent.tasks.completed.map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId, name: t.name, state: t.state, sandbox: t.sandbox })),
+    statusUpdates: { pending: agent.updates.pendingCount(), ...agent.updates.stats },
+  };
+}

@@ -1,0 +1,85 @@
+// `agora agent` options: every timeout of DESIGN.md's defaults is a flag, so tests run in seconds.
+// Compiled once into a frozen object; a bad flag fails at start and names itself.
+import { InvalidArgumentError } from '../core/errors.js';
+import { compileOptions, opt, parseAddress, type OptionSpec, type OptionsOf } from '../core/options.js';
+import { Resources } from '../core/resources.js';
+import { parseAttributes, type Attributes } from '../core/wire.js';
+import type { ExecutorKind } from './executor.js';
+
+/** Where the masters are: a list of host:port (tried in turn), or a ZooKeeper URL. */
+export type MasterLocation = { readonly kind: 'addresses'; readonly addresses: readonly string[] } | { readonly kind: 'zk'; readonly url: string };
+
+/** Memory kept back for the OS and the agent: MiB, or a percentage of the total. */
+export type MemReserve = { readonly mib: number } | { readonly percent: number };
+
+export const EXECUTOR_KINDS: readonly ExecutorKind[] = ['process', 'docker', 'fake'];
+
+export function parseMasterLocation(raw: unknown, flag: string): MasterLocation {
+  const text = String(raw).trim();
+  if (text.startsWith('zk://')) {
+    if (!/^zk:\/\/[^/]+(\/.*)?$/.test(text)) throw new InvalidArgumentError(flag, `expected zk://host:port[,host:port]/path, got '${text}'`);
+    return Object.freeze({ kind: 'zk', url: text });
+  }
+  const addresses = text.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  if (addresses.length === 0) throw new InvalidArgumentError(flag, 'expected host:port[,host:port] or zk://…');
+  return Object.freeze({ kind: 'addresses', addresses: Object.freeze(addresses.map((a) => parseAddress(a, flag))) });
+}
+
+export function parseMemReserve(raw: unknown, flag: string): MemReserve {
+  const text = String(raw).trim();
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (percent) {
+    const p = Number(percent[1]);
+    if (p >= 100) throw new InvalidArgumentError(flag, `a percentage must be below 100, got '${text}'`);
+    return Object.freeze({ percent: p });
+  }
+  if (!/^\d+(?:\.\d+)?$/.test(text)) throw new InvalidArgumentError(flag, `expected MiB (e.g. 1024) or a percentage (e.g. 10%), got '${text}'`);
+  return Object.freeze({ mib: Number(text) });
+}
+
+function parseResourcesFlag(raw: unknown, flag: string): Resources {
+  return Resources.parse(String(raw), flag);
+}
+
+function parseAttributesFlag(raw: unknown, flag: string): Attributes {
+  return parseAttributes(String(raw), flag);
+}
+
+/** An option whose absence means "detect" / "not set" (opt.custom without a default is required). */
+function optional<T>(flag: string, description: string, parse: (raw: unknown, flag: string) => T): OptionSpec<T | undefined> {
+  return { flag, description, parse, default: undefined };
+}
+
+export const AGENT_OPTIONS = {
+  master: opt.custom<MasterLocation>('--master', 'the masters: host:port[,host:port] (or zk://h1:2181,h2:2181/agora)', parseMasterLocation),
+  hostname: opt.string('--hostname', 'hostname advertised to the master (and in http_address)', '127.0.0.1'),
+  bind: opt.string('--bind', 'address the agent HTTP server listens on', '127.0.0.1'),
+  httpPort: opt.port('--http-port', 'agent HTTP port (0 picks a free port)', 5052),
+  workDir: opt.string('--work-dir', 'checkpoints and task sandboxes', '.agora/agent'),
+  resources: optional('--resources', 'resources to offer, e.g. cpus:4;mem:8192;ports:[31000-32000] (overrides detection per name)', parseResourcesFlag),
+  memReserve: optional('--mem-reserve', 'memory kept back from detection: MiB or a percentage (default 1024 MiB, half below 2 GiB)', parseMemReserve),
+  attributes: opt.custom<Attributes>('--attributes', 'attributes, e.g. rack:r1;zone:a', parseAttributesFlag, Object.freeze({})),
+  executor: opt.oneOf<ExecutorKind>('--executor', 'how tasks run (a task with a container image always uses docker)', EXECUTOR_KINDS, 'process'),
+  dockerSocket: opt.optionalString('--docker-socket', 'Docker engine socket (default /var/run/docker.sock)'),
+  statusUpdateRetry: opt.duration('--status-update-retry', 'first resend of an unacknowledged status update (then doubling)', '10s', { minMs: 1 }),
+  statusUpdateRetryMax: opt.duration('--status-update-retry-max', 'longest interval between resends', '10m', { minMs: 1 }),
+  reconnectBackoff: opt.duration('--reconnect-backoff', 'first delay before reconnecting to the master (jittered, doubling)', '1s', { minMs: 1 }),
+  reconnectBackoffMax: opt.duration('--reconnect-backoff-max', 'longest delay between reconnection attempts', '30s', { minMs: 1 }),
+  registrationTimeout: opt.duration('--registration-timeout', 'how long to wait for the master to answer register / reregister', '10s', { minMs: 10 }),
+  killGracePeriod: opt.duration('--kill-grace-period', 'SIGTERM → SIGKILL when the task has no kill policy', '5s'),
+  killTasksOnStop: opt.bool('--kill-tasks-on-stop', 'kill every task when the agent stops (default: leave them running; a restart re-adopts them)', false),
+  logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+};
+
+export type AgentOptions = OptionsOf<typeof AGENT_OPTIONS>;
+
+export function compileAgentOptions(raw: Record<string, unknown>): AgentOptions {
+  const options = compileOptions(AGENT_OPTIONS, raw);
+  if (options.statusUpdateRetryMax < options.statusUpdateRetry) {
+    throw new InvalidArgumentError('--status-update-retry-max', `must be at least --status-update-retry (${options.statusUpdateRetry} ms)`);
+  }
+  if (options.reconnectBackoffMax < options.reconnectBackoff) {
+    throw new InvalidArgumentError('--reconnect-backoff-max', `must be at least --reconnect-backoff (${options.reconnectBackoff} ms)`);
+  }
+  return options;
+}

@@ -1,0 +1,353 @@
+// The task manager: runs the tasks the master sends, through an executor, and turns what happens
+// to them into status updates.
+//
+//   launch ─► sandbox + journal ─► TASK_STARTING (durable) ─► executor.launch ─► TASK_RUNNING
+//                                                                  │ health checks ─► RUNNING(healthy)
+//   kill / health failure / max completion time ─► (TASK_KILLING) ─► container.kill(grace)
+//   container.wait() ─► ExitInfo ─► terminal update ─► … acknowledged ─► bookkeeping removed
+//
+// A task's record stays until its terminal update is acknowledged; then only its sandbox remains
+// (listed among the completed tasks for the HTTP endpoints). Recovery lives in task-recovery.ts.
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import { isTerminal, type TaskState } from '../core/task-state.js';
+import type { AgentTask, FrameworkInfo__Output, KillPolicy__Output, TaskInfo__Output, TaskStatus } from '../proto/index.js';
+import type { Checkpoint, TaskJournal } from './checkpoint.js';
+import type { Container, ContainerSpec, ExecutorKind, ExitInfo, Executor } from './executor.js';
+import type { StatusUpdateManager } from './status-updates.js';
+import {
+  buildSpec,
+  HEALTH_CHECK_FAILED,
+  inheritedEnv,
+  isDockerTask,
+  KILLED_BY_FRAMEWORK,
+  maxCompletionCause,
+  terminalStatus,
+  type KillCause,
+} from './task-spec.js';
+
+/** Starts a task's health checks; the task manager stops them when the task ends. */
+export type HealthCheckStarter = (task: TaskInfo__Output, spec: ContainerSpec, events: HealthEvents) => { stop(): void };
+
+export interface HealthEvents {
+  /** The check result changed (the first result counts as a change). */
+  onHealthChanged(healthy: boolean): void;
+  /** Consecutive failures reached the limit: the task is to be killed. */
+  onFailed(message?: string): void;
+}
+
+export interface TaskManagerDeps {
+  readonly checkpoint: Checkpoint;
+  readonly updates: StatusUpdateManager;
+  /** The executor of a kind (created once, on first use). */
+  readonly executor: (kind: ExecutorKind) => Executor;
+  readonly defaultExecutor: ExecutorKind;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly hostname: string;
+  readonly agentId: () => string;
+  readonly killGracePeriodMs: number;
+  readonly startHealthCheck?: HealthCheckStarter | undefined;
+}
+
+export interface TaskEntry {
+  readonly frameworkId: string;
+  readonly taskId: string;
+  readonly info: TaskInfo__Output;
+  readonly sandbox: string;
+  readonly launchedAtMs: number;
+  readonly executorKind: ExecutorKind;
+  spec: ContainerSpec;
+  /** The latest state generated (set at once, so nothing reports twice). */
+  state: TaskState;
+  /** The latest update made durable. */
+  latest: TaskStatus | undefined;
+  container: Container | undefined;
+  /** Why the agent is ending the task; decides the terminal state. */
+  cause: KillCause | undefined;
+  killing: boolean;
+  healthy: boolean | undefined;
+  health: { stop(): void } | undefined;
+  completionTimer: TimerHandle | undefined;
+}
+
+export interface CompletedTask {
+  readonly frameworkId: string;
+  readonly taskId: string;
+  readonly name: string;
+  readonly sandbox: string;
+  readonly state: TaskState;
+  readonly latest: TaskStatus | undefined;
+}
+
+const MAX_COMPLETED = 1000;
+
+export class TaskManager {
+  readonly tasks = new Map<string, TaskEntry>();
+  readonly completed: CompletedTask[] = [];
+  readonly frameworks = new Map<string, FrameworkInfo__Output>();
+  readonly #baseEnv = inheritedEnv();
+  readonly #pending = new Set<Promise<unknown>>();
+
+  constructor(readonly deps: TaskManagerDeps) {}
+
+  // ---- queries ----
+
+  task(frameworkId: string, taskId: string): TaskEntry | undefined {
+    return this.tasks.get(taskKey(frameworkId, taskId));
+  }
+
+  /** What the agent reports when re-registering (and answering ReconcileTasks). */
+  agentTasks(frameworkId = '', taskIds: readonly string[] = []): AgentTask[] {
+    return [...this.tasks.values()]
+      .filter((t) => (frameworkId === '' || t.frameworkId === frameworkId) && (taskIds.length === 0 || taskIds.includes(t.taskId)))
+      .map((t) => ({
+        frameworkId: t.frameworkId,
+        task: t.info as AgentTask['task'],
+        latestStatus: t.latest ?? this.#status(t, { state: 'TASK_STAGING', reason: 'REASON_UNSPECIFIED', message: '' }),
+        unacknowledged: this.deps.updates.unacknowledged(t.frameworkId, t.taskId),
+      }));
+  }
+
+  frameworkInfos(): FrameworkInfo__Output[] {
+    const live = new Set([...this.tasks.values()].map((t) => t.frameworkId));
+    return [...this.frameworks.values()].filter((f) => live.has(f.id));
+  }
+
+  /** Resolves when launches and endings in progress have finished their updates. */
+  async idle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.deps.updates.idle();
+  }
+
+  // ---- commands from the master ----
+
+  async updateFramework(info: FrameworkInfo__Output): Promise<void> {
+    if (!info.id) return;
+    this.frameworks.set(info.id, info);
+    await this.deps.checkpoint.writeFramework(info);
+  }
+
+  launch(frameworkId: string, frameworkInfo: FrameworkInfo__Output | null, info: TaskInfo__Output): void {
+    if (this.task(frameworkId, info.taskId)) {
+      this.deps.logger.warn({ frameworkId, taskId: info.taskId }, 'launch of a task the agent already has ignored');
+      return;
+    }
+    const sandbox = this.deps.checkpoint.sandboxDir(frameworkId, info.taskId);
+    // The entry exists at once, so a kill that arrives during the launch finds it.
+    const entry = this.newEntry(frameworkId, info, sandbox, this.deps.clock.now(), this.executorKindOf(info));
+    this.#track(this.#launch(entry, frameworkInfo));
+  }
+
+  kill(frameworkId: string, taskId: string, policy?: KillPolicy__Output | null, cause: KillCause = KILLED_BY_FRAMEWORK): void {
+    const entry = this.task(frameworkId, taskId);
+    if (!entry) {
+      this.deps.logger.warn({ frameworkId, taskId }, 'kill for an unknown task ignored');
+      return;
+    }
+    this.#track(this.#kill(entry, cause, this.#graceMs(entry, policy)));
+  }
+
+  killFramework(frameworkId: string, cause: KillCause): void {
+    for (const entry of this.tasks.values()) if (entry.frameworkId === frameworkId) this.#track(this.#kill(entry, cause, this.#graceMs(entry)));
+  }
+
+  /** Kill every task and wait until each has ended and its terminal update is durable. */
+  async killAll(cause: KillCause): Promise<void> {
+    for (const entry of this.tasks.values()) this.#track(this.#kill(entry, cause, this.#graceMs(entry)));
+    await this.idle();
+  }
+
+  /** Stop watching (health checks, timers) without touching the containers: they outlive the agent. */
+  detach(): void {
+    for (const entry of this.tasks.values()) this.#unwatch(entry);
+  }
+
+  /** The terminal update was acknowledged: forget the task, keep its sandbox. */
+  async forget(frameworkId: string, taskId: string): Promise<void> {
+    const entry = this.task(frameworkId, taskId);
+    if (!entry) return;
+    this.tasks.delete(taskKey(frameworkId, taskId));
+    this.#unwatch(entry);
+    this.completed.push({ frameworkId, taskId, name: entry.info.name, sandbox: entry.sandbox, state: entry.state, latest: entry.latest });
+    if (this.completed.length > MAX_COMPLETED) this.completed.splice(0, this.completed.length - MAX_COMPLETED);
+    await this.deps.checkpoint.removeTask(frameworkId, taskId);
+  }
+
+  // ---- shared with recovery ----
+
+  executorKindOf(task: TaskInfo__Output): ExecutorKind {
+    return isDockerTask(task) ? 'docker' : this.deps.defaultExecutor;
+  }
+
+  specFor(frameworkId: string, task: TaskInfo__Output, sandbox: string): ContainerSpec {
+    return buildSpec(task, { frameworkId, agentId: this.deps.agentId(), hostname: this.deps.hostname, sandbox, baseEnv: this.#baseEnv });
+  }
+
+  newEntry(frameworkId: string, info: TaskInfo__Output, sandbox: string, launchedAtMs: number, kind: ExecutorKind): TaskEntry {
+    const entry: TaskEntry = {
+      frameworkId,
+      taskId: info.taskId,
+      info,
+      sandbox,
+      launchedAtMs,
+      executorKind: kind,
+      spec: this.specFor(frameworkId, info, sandbox),
+      state: 'TASK_STAGING',
+      latest: undefined,
+      container: undefined,
+      cause: undefined,
+      killing: false,
+      healthy: undefined,
+      health: undefined,
+      completionTimer: undefined,
+    };
+    this.tasks.set(taskKey(frameworkId, info.taskId), entry);
+    return entry;
+  }
+
+  /** Make `fields` the task's next update: journaled (durably) and queued for the master. */
+  async report(entry: TaskEntry, fields: Pick<TaskStatus, 'state' | 'reason' | 'message'> & Partial<TaskStatus>): Promise<void> {
+    entry.state = fields.state as TaskState;
+    const status = this.#status(entry, fields);
+    entry.latest = await this.deps.updates.update(entry.frameworkId, status);
+  }
+
+  /** A container is running the task: report RUNNING (unless already), watch health, time and the exit. */
+  adopt(entry: TaskEntry, container: Container, reportRunning: boolean): void {
+    entry.container = container;
+    this.#track(this.#adopt(entry, container, reportRunning));
+  }
+
+  /** The container ended (or never started): report how, unless the task is already over. */
+  async finish(entry: TaskEntry, exit: ExitInfo): Promise<void> {
+    if (isTerminal(entry.state)) return;
+    this.#unwatch(entry);
+    const fields = terminalStatus(exit, entry.cause);
+    this.deps.logger.info({ frameworkId: entry.frameworkId, taskId: entry.taskId, state: fields.state, exitCode: exit.exitCode, signal: exit.signal }, 'task ended');
+    await this.report(entry, fields);
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const p = promise.catch((err: unknown) => this.deps.logger.error({ err }, 'task operation failed'));
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  async #launch(entry: TaskEntry, frameworkInfo: FrameworkInfo__Output | null): Promise<void> {
+    const { frameworkId, taskId, info } = entry;
+    if (frameworkInfo?.id) await this.updateFramework(frameworkInfo);
+    let journal: TaskJournal;
+    try {
+      ({ journal } = await this.deps.checkpoint.createTask(frameworkId, taskId));
+    } catch (err) {
+      // Without a sandbox and a journal nothing can be run or reported durably.
+      this.tasks.delete(taskKey(frameworkId, taskId));
+      throw err;
+    }
+    // Written before the launch; made durable by the fsync of TASK_STARTING, which follows it.
+    journal.append({ task: { frameworkId, info, launchedAtMs: entry.launchedAtMs } }, false).catch(() => undefined);
+    await this.report(entry, { state: 'TASK_STARTING', reason: 'REASON_UNSPECIFIED', message: '' });
+    if (entry.cause) {
+      await this.report(entry, { state: entry.cause.state, reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: `${entry.cause.message} (before it started)` });
+      return;
+    }
+    let container: Container;
+    try {
+      container = await this.deps.executor(entry.executorKind).launch(entry.spec);
+    } catch (err) {
+      this.deps.logger.warn({ err, frameworkId, taskId }, 'task launch failed');
+      await this.finish(entry, { launchFailed: true, reason: errorReason(err), message: err instanceof Error ? err.message : String(err) });
+      return;
+    }
+    journal.append({ container: { kind: entry.executorKind, checkpoint: container.checkpoint } }, false).catch(() => undefined);
+    this.adopt(entry, container, true);
+  }
+
+  async #adopt(entry: TaskEntry, container: Container, reportRunning: boolean): Promise<void> {
+    const ended = container.wait();
+    // A container that never started has already ended: no RUNNING for it.
+    const early = await Promise.race([ended, Promise.resolve(undefined)]);
+    if (early?.launchFailed) {
+      await this.finish(entry, early);
+      return;
+    }
+    const carried = (container as { healthy?: unknown }).healthy;
+    if (typeof carried === 'boolean') entry.healthy = carried; // the fake executor's stand-in for a health check
+    if (reportRunning && !entry.cause) {
+      const pid = container.checkpoint['pid'];
+      const containerStatus = { containerId: String(container.checkpoint['containerId'] ?? entry.taskId), ...(typeof pid === 'number' ? { executorPid: pid } : {}) };
+      await this.report(entry, { state: 'TASK_RUNNING', reason: 'REASON_UNSPECIFIED', message: '', containerStatus });
+    }
+    if (entry.cause) void this.#kill(entry, entry.cause, this.#graceMs(entry));
+    else this.#watch(entry);
+    await this.finish(entry, await ended);
+  }
+
+  async #kill(entry: TaskEntry, cause: KillCause, graceMs: number): Promise<void> {
+    if (isTerminal(entry.state) || entry.killing) return;
+    entry.cause ??= cause;
+    if (!entry.container) return; // still launching: #launch sees the cause
+    entry.killing = true;
+    this.#unwatch(entry);
+    const framework = this.frameworks.get(entry.frameworkId);
+    if (framework?.capabilities.includes('TASK_KILLING_STATE')) {
+      await this.report(entry, { state: 'TASK_KILLING', reason: entry.cause.reason, message: entry.cause.message });
+    }
+    this.deps.logger.info({ frameworkId: entry.frameworkId, taskId: entry.taskId, reason: entry.cause.reason, graceMs }, 'killing task');
+    await entry.container.kill(graceMs);
+  }
+
+  #watch(entry: TaskEntry): void {
+    const seconds = entry.info.maxCompletionTimeSeconds;
+    if (seconds !== undefined && seconds !== null && seconds > 0) {
+      const leftMs = entry.launchedAtMs + seconds * 1000 - this.deps.clock.now();
+      entry.completionTimer = this.deps.clock.setTimeout(() => void this.#kill(entry, maxCompletionCause(seconds), this.#graceMs(entry)), Math.max(0, leftMs));
+    }
+    const check = entry.info.healthCheck;
+    if (!check || !this.deps.startHealthCheck || check.type === 'CHECK_TYPE_UNSPECIFIED') return;
+    entry.health = this.deps.startHealthCheck(entry.info, entry.spec, {
+      onHealthChanged: (healthy) => {
+        if (entry.killing || isTerminal(entry.state) || entry.healthy === healthy) return;
+        entry.healthy = healthy;
+        this.#track(this.report(entry, { state: 'TASK_RUNNING', reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message: healthy ? 'healthy' : 'unhealthy', healthy }));
+      },
+      onFailed: () => this.#track(this.#kill(entry, HEALTH_CHECK_FAILED, this.#graceMs(entry))),
+    });
+  }
+
+  #unwatch(entry: TaskEntry): void {
+    entry.health?.stop();
+    entry.health = undefined;
+    this.deps.clock.clearTimeout(entry.completionTimer);
+    entry.completionTimer = undefined;
+  }
+
+  #graceMs(entry: TaskEntry, policy?: KillPolicy__Output | null): number {
+    const seconds = policy?.gracePeriodSeconds ?? entry.info.killPolicy?.gracePeriodSeconds;
+    return seconds === undefined || seconds === null ? this.deps.killGracePeriodMs : Math.max(0, seconds * 1000);
+  }
+
+  #status(entry: TaskEntry, fields: Pick<TaskStatus, 'state' | 'reason' | 'message'> & Partial<TaskStatus>): TaskStatus {
+    const healthy = fields.healthy ?? (fields.state === 'TASK_RUNNING' ? entry.healthy : undefined);
+    return {
+      taskId: entry.taskId,
+      source: 'SOURCE_EXECUTOR',
+      timestampMs: this.deps.clock.now(),
+      agentId: this.deps.agentId(),
+      executorId: entry.info.executorId || entry.taskId,
+      ...fields,
+      ...(healthy === undefined ? {} : { healthy }),
+      uuid: '',
+    };
+  }
+}
+
+export function taskKey(frameworkId: string, taskId: string): string {
+  return `${frameworkId}/${taskId}`;
+}
+
+function errorReason(err: unknown): string | undefined {
+  const reason = (err as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' && reason.startsWith('REASON_') ? reason : undefined;
+}

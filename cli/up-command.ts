@@ -1,0 +1,80 @@
+// `agora up`: everything in one process on the embedded store — a master and one agent (later
+// issues add the built-in frameworks and the dashboard). The master's store is <data-dir>/store,
+// the agent's work dir <data-dir>/agent. Port 0 picks a free port; the addresses are printed one
+// per line. SIGINT/SIGTERM stop the agent first (no new updates), then the master.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { createLogger } from '../core/logger.js';
+import { compileOptions, opt, type OptionsOf } from '../core/options.js';
+import { Agent } from '../agent/agent.js';
+import { EXECUTOR_KINDS } from '../agent/options.js';
+import { Master } from '../master/master.js';
+import { addSpecOptions, runUntilSignal } from './process.js';
+
+export const UP_OPTIONS = {
+  httpPort: opt.port('--http-port', 'master HTTP port (0 picks a free port)', 5050),
+  grpcPort: opt.port('--grpc-port', 'master gRPC port (0 picks a free port)', 5051),
+  agentHttpPort: opt.port('--agent-http-port', 'agent HTTP port (0 picks a free port)', 5052),
+  dataDir: opt.string('--data-dir', 'where the store (store/) and the agent work dir (agent/) live', '.agora'),
+  executor: opt.oneOf('--executor', 'how tasks run', EXECUTOR_KINDS, 'process'),
+  resources: opt.optionalString('--resources', 'the agent\u2019s resources instead of detecting them, e.g. cpus:4;mem:8192'),
+  hostname: opt.string('--hostname', 'hostname the master and agent advertise', '127.0.0.1'),
+  logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+};
+
+export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
+
+export interface Up {
+  readonly master: Master;
+  readonly agent: Agent;
+  stop(): Promise<void>;
+}
+
+/** Start a master and an agent in this process (also used by the launch benchmark). */
+export async function startUp(options: UpOptions, extra: { agent?: Record<string, unknown>; master?: Record<string, unknown> } = {}): Promise<Up> {
+  const logger = createLogger({ level: options.logLevel, name: 'agora' });
+  const dataDir = path.resolve(options.dataDir);
+  const master = await Master.start(
+    { hostname: options.hostname, bind: options.hostname, httpPort: String(options.httpPort), grpcPort: String(options.grpcPort), dataDir: path.join(dataDir, 'store'), logLevel: options.logLevel, ...extra.master },
+    { logger },
+  );
+  let agent: Agent;
+  try {
+    agent = await Agent.start(
+      {
+        master: master.grpcAddress,
+        hostname: options.hostname,
+        bind: options.hostname,
+        httpPort: String(options.agentHttpPort),
+        workDir: path.join(dataDir, 'agent'),
+        executor: options.executor,
+        logLevel: options.logLevel,
+        ...(options.resources ? { resources: options.resources } : {}),
+        ...extra.agent,
+      },
+      { logger },
+    );
+  } catch (err) {
+    await master.stop();
+    throw err;
+  }
+  const stop = async (): Promise<void> => {
+    await agent.stop();
+    await master.stop();
+  };
+  return { master, agent, stop };
+}
+
+export function registerUpCommand(program: Command): void {
+  const cmd = program.command('up').description('run a master and an agent in one process (embedded store, no ZooKeeper)');
+  addSpecOptions(cmd, UP_OPTIONS);
+  cmd.action(async (raw: Record<string, unknown>) => {
+    const options = compileOptions(UP_OPTIONS, raw);
+    const up = await startUp(options);
+    const logger = createLogger({ level: options.logLevel, name: 'agora' });
+    process.stdout.write(
+      [`master http: http://${up.master.httpAddress}`, `master grpc: ${up.master.grpcAddress}`, `agent http: http://${up.agent.httpAddress}`, `data dir: ${path.resolve(options.dataDir)}`, ''].join('\n'),
+    );
+    await Promise.race([runUntilSignal(logger, () => up.stop()), up.agent.stopped.then(() => up.master.stop())]);
+  });
+}
