@@ -117,8 +117,9 @@ function facts(spec: ContainerSpec, log: Logger): { taskId: string; sandbox: str
   return { taskId: spec.taskId, sandbox: spec.sandbox, memMb: spec.memMb, log };
 }
 
-/** Docker's own message when it gave one (`json.message`), not the HTTP wrapper's. */
+/** Docker's own message (`json.message`, else the error's without dockerode's HTTP prefix). */
 function errorText(err: unknown): string {
   const e = err as { json?: { message?: string }; message?: string } | undefined;
-  return (e?.json?.message ?? e?.message ?? String(err)).trim();
+  const text = e?.json?.message ?? e?.message ?? String(err);
+  return text.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
 }

@@ -1,0 +1,172 @@
+// The docker executor against the test run's own dockerd (no bridge network, no registry): logs
+// into the sandbox, limits and labels on the container, kills with a grace period, recovery by
+// label after the launching "agent" was SIGKILLed, and pull failures with a clear reason.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Container, ContainerCheckpoint, ContainerSpec, Executor } from '../../agent/executor.js';
+import { createExecutor } from '../../agent/executors/index.js';
+import type { DockerInfo__Output, TaskInfo__Output } from '../../proto/index.js';
+import { testServices } from '../support/services.js';
+import { removeDir, tempDir } from '../support/tmp.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let root: string;
+let executor: Executor;
+let docker: Docker;
+let counter = 0;
+
+beforeAll(async () => {
+  root = await tempDir('executor-docker');
+  executor = createExecutor('docker', { dockerSocket: testServices().dockerSocket });
+  docker = new Docker({ socketPath: testServices().dockerSocket });
+});
+
+afterAll(async () => {
+  await executor.close();
+  removeDir(root);
+});
+
+function dockerInfo(overrides: Partial<DockerInfo__Output>): DockerInfo__Output {
+  return { image: testServices().busyboxImage, forcePull: false, network: 'NETWORK_HOST', networkName: '', portMappings: [], parameters: [], privileged: false, ...overrides };
+}
+
+function makeSpec(command: string, opts: { memMb?: number; cpus?: number; docker?: Partial<DockerInfo__Output> } = {}): ContainerSpec {
+  const taskId = `d${++counter}-${process.pid}`;
+  const sandbox = path.join(root, taskId);
+  fs.mkdirSync(sandbox, { recursive: true });
+  const task: TaskInfo__Output = {
+    name: taskId, taskId, agentId: 'agent-1', resources: [],
+    command: { value: command, arguments: [], environment: null, user: '', uris: [] },
+    container: { type: 'CONTAINER_DOCKER', docker: dockerInfo(opts.docker ?? {}), volumes: [], hostname: '' },
+    healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
+    data: Buffer.alloc(0), fake: null, executorId: '',
+  };
+  return { frameworkId: 'fw-d', taskId, task, sandbox, env: { AGORA_TASK_ID: taskId, GREETING: 'hello' }, cpus: opts.cpus ?? 0, memMb: opts.memMb ?? 0, ports: [] };
+}
+
+const read = (spec: ContainerSpec, file: string): string => {
+  const p = path.join(spec.sandbox, file);
+  return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
+};
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const containerId = (c: Container | ContainerCheckpoint): string => String(('checkpoint' in c ? c.checkpoint : c)['containerId']);
+const gone = (id: string): Promise<boolean> => docker.getContainer(id).inspect().then(() => false, (err: { statusCode?: number }) => err.statusCode === 404);
+
+describe('docker executor', () => {
+  it('runs the command with limits and labels, copies its logs, stops it and removes it', async () => {
+    const spec = makeSpec('echo "$GREETING from $(pwd)"; echo oops >&2; sleep 30', { memMb: 64, cpus: 0.5 });
+    const container = await executor.launch(spec);
+    const info = await docker.getContainer(containerId(container)).inspect();
+    expect(info.HostConfig).toMatchObject({ Memory: 64 * 1024 * 1024, NanoCpus: 500_000_000, NetworkMode: 'host' });
+    expect(info.Config.Labels).toMatchObject({ 'agora.task-id': spec.taskId, 'agora.framework-id': 'fw-d', 'agora.sandbox': spec.sandbox });
+    await eventually(() => read(spec, 'stdout') === 'hello from /mnt/agora/sandbox\n' && read(spec, 'stderr') === 'oops\n', 'the logs');
+    // sh is PID 1 in the container and ignores SIGTERM: docker stop escalates after 1 s.
+    const t0 = Date.now();
+    await container.kill(1_000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(await container.wait()).toMatchObject({ signal: 'SIGKILL', killed: true });
+    expect(await gone(containerId(container))).toBe(true);
+  });
+
+  it("reports the command's exit code (network none)", async () => {
+    const spec = makeSpec('echo bye; exit 3', { docker: { network: 'NETWORK_NONE' } });
+    const container = await executor.launch(spec);
+    expect(await container.wait()).toEqual({ exitCode: 3, message: 'Command exited with status 3' });
+    expect(read(spec, 'stdout')).toBe('bye\n');
+  });
+
+  it('gives a task that handles SIGTERM its grace period', async () => {
+    const spec = makeSpec("trap 'echo stopping; exit 0' TERM; echo ready; while :; do sleep 0.1; done");
+    const container = await executor.launch(spec);
+    await eventually(() => read(spec, 'stdout').includes('ready'), 'the task to start');
+    const t0 = Date.now();
+    await container.kill(10_000);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(await container.wait()).toMatchObject({ exitCode: 0, killed: true });
+    expect(read(spec, 'stdout')).toBe('ready\nstopping\n');
+  });
+
+  it('reports an OOM kill by the memory limit', async () => {
+    const spec = makeSpec("x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}", { memMb: 16 });
+    const exit = await (await executor.launch(spec)).wait();
+    expect(exit).toMatchObject({ reason: 'REASON_CONTAINER_LIMITATION_MEMORY', message: 'memory limit of 16 MB exceeded' });
+  });
+
+  it('fails the launch with a clear reason when the image cannot be pulled', async () => {
+    const missing = makeSpec('true', { docker: { image: 'agora-test/no-such-image:1' } });
+    const exit = await (await executor.launch(missing)).wait();
+    expect(exit).toMatchObject({ launchFailed: true, reason: 'REASON_CONTAINER_PULL_FAILED' });
+    expect(exit.message).toContain("failed to pull image 'agora-test/no-such-image:1'");
+  });
+
+  it('honours force_pull even when the image is present', async () => {
+    const exit = await (await executor.launch(makeSpec('true', { docker: { forcePull: true } }))).wait();
+    expect(exit).toMatchObject({ launchFailed: true, reason: 'REASON_CONTAINER_PULL_FAILED' });
+    expect(exit.message).toContain(testServices().busyboxImage);
+  });
+
+  it('re-finds containers by label after the agent was SIGKILLed: a running one and an ended one', async () => {
+    const lasting = makeSpec('echo started; sleep 1.5; echo finished; exit 5');
+    const ending = makeSpec('echo quick; exit 4');
+    const checkpoints = await launchFromDoomedAgent([lasting, ending]);
+    const endingId = containerId(checkpoints[1] ?? {});
+    for (let i = 0; (await docker.getContainer(endingId).inspect()).State.Running; i++) {
+      if (i > 200) throw new Error('the quick task did not end');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const fresh = createExecutor('docker', { dockerSocket: testServices().dockerSocket });
+    // No container id: found by its agora.task-id and agora.sandbox labels.
+    const live = await fresh.recover(lasting, {});
+    expect('wait' in live).toBe(true);
+    expect(await (live as Container).wait()).toMatchObject({ exitCode: 5 });
+    expect(read(lasting, 'stdout')).toBe('started\nfinished\n');
+    const ended = await fresh.recover(ending, checkpoints[1] ?? {});
+    expect(ended).toEqual({ exitCode: 4, message: 'Command exited with status 4' });
+    expect(read(ending, 'stdout')).toBe('quick\n');
+    expect(await gone(containerId(checkpoints[0] ?? {}))).toBe(true);
+    expect(await gone(containerId(checkpoints[1] ?? {}))).toBe(true);
+  });
+});
+
+/** Launches the tasks from a separate node process (the "agent"), then SIGKILLs it. */
+async function launchFromDoomedAgent(specs: ContainerSpec[]): Promise<ContainerCheckpoint[]> {
+  const script = path.join(root, `agent-${++counter}.mts`);
+  fs.writeFileSync(
+    script,
+    `import { createExecutor } from ${JSON.stringify(path.join(REPO, 'agent/executors/index.ts'))};\n` +
+      `const specs = JSON.parse(process.argv[2]);\n` +
+      `const executor = createExecutor('docker', { dockerSocket: process.argv[3] });\n` +
+      `const containers = [];\n` +
+      `for (const spec of specs) containers.push(await executor.launch(spec));\n` +
+      `process.stdout.write(JSON.stringify(containers.map((c) => c.checkpoint)) + '\\n');\n` +
+      `setInterval(() => {}, 1000);\n`,
+  );
+  const args = ['--import', 'tsx', script, JSON.stringify(specs), testServices().dockerSocket];
+  const agent = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      agent.stdout.on('data', (c: Buffer) => {
+        buf += c.toString();
+        if (buf.includes('\n')) resolve(buf.split('\n')[0] ?? '');
+      });
+      agent.once('exit', (code) => reject(new Error(`the agent process exited (${code}) before launching`)));
+    });
+    return JSON.parse(line) as ContainerCheckpoint[];
+  } finally {
+    agent.kill('SIGKILL');
+    await new Promise((resolve) => (agent.exitCode !== null || agent.signalCode !== null ? resolve(undefined) : agent.once('exit', resolve)));
+  }
+}
