@@ -280,8 +280,11 @@ export function reconcile(state: MasterState, request: ReconcileRequest__Output)
     }
     const agent = agentId ? state.agents.get(agentId) : undefined;
     const base = { taskId, agentId, message: '', source: 'SOURCE_MASTER' as const, timestampMs: state.now() };
+    // While the agent (or, with no agent named, any agent) has yet to re-register after a master
+    // start, the master cannot know: it stays silent and the framework asks again (as Mesos does).
+    const recovering = agent ? agent.state === 'recovering' : [...state.agents.values()].some((a) => a.state === 'recovering');
+    if (recovering) continue;
     if (agent?.state === 'unreachable') send({ ...base, state: 'TASK_UNREACHABLE', message: `agent ${agentId} is unreachable` });
-    else if (agent?.state === 'recovering') send({ ...base, state: 'TASK_UNKNOWN', message: `agent ${agentId} has not re-registered yet` });
     else send({ ...base, state: agentId && !agent ? 'TASK_UNKNOWN' : 'TASK_GONE', message: 'the master knows nothing of this task' });
   }
 }

@@ -1,0 +1,165 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameworkDriver, FrameworkRemovedError, FrameworkState, Resources, electFrameworkLeader, openStore, resourcesToWire, type Offer, type TaskStatus } from '../../sdk/index.js';
+import { MasterHarness, eventually, stopHarnesses } from '../support/master-harness.js';
+import { reportedTask } from '../support/test-agent.js';
+import { freePort } from '../support/ports.js';
+
+const drivers: FrameworkDriver[] = [];
+
+/** Wait until `fn` returns something (not undefined / false). */
+function found<T>(fn: () => T | undefined | false, options: { timeoutMs?: number; what?: string } = {}): Promise<T> {
+  return eventually(() => {
+    const value = fn();
+    if (value === undefined || value === false) throw new Error('not yet');
+    return value;
+  }, options);
+}
+afterEach(async () => {
+  await Promise.allSettled(drivers.splice(0).map((d) => d.stop()));
+  await stopHarnesses();
+});
+
+function task(taskId: string, agentId: string) {
+  return { taskId, name: taskId, agentId, resources: resourcesToWire(Resources.parse('cpus:0.5;mem:64')), command: { shell: true, value: 'sleep 60' } };
+}
+
+/** A driver that records what it sees and launches one task per wanted id on the first offers. */
+async function startDriver(master: string, wanted: string[], extra: Partial<Parameters<typeof FrameworkDriver.start>[0]> = {}) {
+  const updates: TaskStatus[] = [];
+  const offers: Offer[] = [];
+  const handlerDone: Array<{ uuid: string; at: number }> = [];
+  const subscribed: Array<{ frameworkId: string; resubscribed: boolean }> = [];
+  const driver: FrameworkDriver = await FrameworkDriver.start(
+    { master, framework: { name: 'sdk-test', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 }, reconcile: { initialMs: 100, maxMs: 400 }, ...extra },
+    {
+      subscribed: (s) => void subscribed.push(s),
+      offers: async (list) => {
+        offers.push(...list);
+        for (const offer of list) {
+          const ids = wanted.splice(0);
+          if (ids.length > 0) await driver.launch([offer], ids.map((id) => task(id, offer.agentId)));
+          else await driver.decline([offer], { refuseSeconds: 60 });
+        }
+      },
+      update: async (status) => {
+        updates.push(status);
+        await new Promise((r) => setTimeout(r, 50)); // a slow handler: the ack must wait for it
+        handlerDone.push({ uuid: status.uuid, at: Date.now() });
+      },
+    },
+  );
+  drivers.push(driver);
+  return { driver, updates, offers, handlerDone, subscribed };
+}
+
+describe('FrameworkDriver against a real master', () => {
+  it('subscribes, launches on an offer, and acknowledges each update after its handler resolves', async () => {
+    const h = await MasterHarness.start();
+    const agent = await h.agent({ autoRun: true });
+    const { driver, updates, handlerDone } = await startDriver(h.address, ['t1']);
+    expect(driver.state).toBe('SUBSCRIBED');
+    expect(driver.frameworkId).toMatch(/F\d+$/);
+    const running = await found(() => updates.find((u) => u.taskId === 't1' && u.state === 'TASK_RUNNING'), { what: 't1 RUNNING' });
+    const ack = await agent.waitForAck(running.uuid);
+    expect(ack.acknowledgement?.taskId).toBe('t1');
+    const done = handlerDone.find((d) => d.uuid === running.uuid);
+    expect(done).toBeDefined();
+    h.invariant();
+  });
+
+  it('does not acknowledge in manual mode until asked', async () => {
+    const h = await MasterHarness.start();
+    const agent = await h.agent({ autoRun: true });
+    const { driver, updates } = await startDriver(h.address, ['m1'], { autoAcknowledge: false });
+    const running = await found(() => updates.find((u) => u.taskId === 'm1' && u.state === 'TASK_RUNNING'));
+    await agent.messages.expectNone((m) => m.acknowledgement?.uuid === running.uuid, 300);
+    await driver.acknowledge(running);
+    await agent.waitForAck(running.uuid);
+  });
+
+  it('rejects bad calls with typed errors', async () => {
+    const h = await MasterHarness.start();
+    const { driver } = await startDriver(h.address, []);
+    await expect(driver.decline(['no-such-offer'])).rejects.toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
+    await expect(driver.revive(['not-my-role'])).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'roles[0]' });
+    expect(() => driver.launch(['x'], [])).toThrow(/at least one task/);
+  });
+
+  it('reconnects after the master restarts, resubscribes with its id, and reconciles its running task', async () => {
+    const port = await freePort();
+    const h = await MasterHarness.start({ store: 'file', master: { grpcPort: port } });
+    const agent = await h.agent({ autoRun: true });
+    const { driver, updates, subscribed } = await startDriver(h.address, ['r1']);
+    const frameworkId = driver.frameworkId;
+    const running = await found(() => updates.find((u) => u.taskId === 'r1' && u.state === 'TASK_RUNNING'));
+    await agent.waitForAck(running.uuid);
+    const tracked = [...agent.tasks.values()].find((t) => t.task.taskId === 'r1');
+    expect(tracked).toBeDefined();
+    const agentId = agent.agentId;
+    await agent.close();
+    const before = updates.length;
+    await h.restart();
+    // The agent comes back with its task (as a real agent does after a master failover).
+    await h.agent({ agentId, tasks: [reportedTask(frameworkId ?? '', tracked!.task, 'TASK_RUNNING', agentId)], autoRun: true });
+    await found(() => subscribed.find((s) => s.resubscribed), { timeoutMs: 8000, what: 'resubscribed' });
+    expect(driver.frameworkId).toBe(frameworkId);
+    // Reconciliation after resubscription confirms the task is still RUNNING.
+    await found(() => updates.slice(before).find((u) => u.taskId === 'r1' && u.state === 'TASK_RUNNING' && u.reason === 'REASON_RECONCILIATION'), { timeoutMs: 8000, what: 'reconciled r1' });
+    expect(h.state.task(frameworkId ?? '', 'r1')?.state).toBe('TASK_RUNNING');
+  });
+
+  it('stops for good when the framework is torn down', async () => {
+    const h = await MasterHarness.start();
+    const errors: string[] = [];
+    const driver = await FrameworkDriver.start({ master: h.address, framework: { name: 'doomed' } }, { error: (m) => void errors.push(m) });
+    drivers.push(driver);
+    await driver.teardown();
+    await found(() => driver.state === 'FAILED', { what: 'driver FAILED' });
+    expect(errors[0]).toMatch(/removed/);
+    const again = FrameworkDriver.start({ master: h.address, framework: { name: 'doomed', id: driver.frameworkId ?? '' }, reconnect: { initialMs: 20, maxMs: 50 } }, {}, { waitSubscribedMs: 2000 });
+    await expect(again).rejects.toBeInstanceOf(FrameworkRemovedError);
+  });
+});
+
+describe('framework state and leadership', () => {
+  it('keeps versioned JSON with compare-and-set, lists and watches', async () => {
+    const store = await openStore('memory:');
+    const state = new FrameworkState(store, 'c1', 'services');
+    expect(await state.get('specs/web')).toBeUndefined();
+    expect(await state.set('specs/web', { instances: 3 })).toBe(0);
+    const got = await state.get<{ instances: number }>('specs/web');
+    expect(got).toEqual({ value: { instances: 3 }, version: 0 });
+    expect(await state.compareAndSet('specs/web', { instances: 4 }, 0)).toBe(1);
+    await expect(state.compareAndSet('specs/web', { instances: 5 }, 0)).rejects.toMatchObject({ code: 'AGORA_BAD_VERSION' });
+    expect((await state.get('specs/web'))?.value).toEqual({ instances: 4 });
+    await state.set('specs/api', {});
+    expect(await state.list('specs')).toEqual(['api', 'web']);
+    const seen: unknown[] = [];
+    const stop = state.watch('specs/web', (v) => seen.push(v?.value));
+    await state.set('specs/web', { instances: 9 });
+    await found(() => seen.some((v) => (v as { instances?: number } | undefined)?.instances === 9));
+    stop();
+    await expect(state.transaction([{ op: 'create', key: 'specs/db', value: 1 }, { op: 'check', key: 'specs/web', version: 0 }])).rejects.toMatchObject({ code: 'AGORA_BAD_VERSION' });
+    expect(await state.get('specs/db')).toBeUndefined();
+    await expect(state.get('../escape')).rejects.toThrow(/not a valid state key/);
+    await store.close();
+  });
+
+  it('elects one active instance and hands over when it resigns', async () => {
+    const name = `mem-${Date.now()}`;
+    const a = await openStore(`memory://${name}`);
+    const b = await openStore(`memory://${name}`);
+    const events: string[] = [];
+    const first = await electFrameworkLeader({ store: a, cluster: 'c1', framework: 'cron', data: { api: 'a' }, onElected: () => void events.push('a elected'), onLost: () => void events.push('a lost') });
+    const second = await electFrameworkLeader({ store: b, cluster: 'c1', framework: 'cron', data: { api: 'b' }, onElected: () => void events.push('b elected'), onLost: () => void events.push('b lost') });
+    await found(() => first.isLeader);
+    expect(second.isLeader).toBe(false);
+    expect(second.leader?.data).toEqual({ api: 'a' });
+    await first.resign();
+    await found(() => second.isLeader, { what: 'b leads' });
+    expect(events).toEqual(['a elected', 'a lost', 'b elected']);
+    await second.resign();
+    await a.close();
+    await b.close();
+  });
+});
