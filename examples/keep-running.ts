@@ -1,0 +1,47 @@
+// Run N copies of a command somewhere in the cluster and keep them running.
+//
+//   node --import tsx examples/keep-running.ts [master] [copies] [command...]
+//   node --import tsx examples/keep-running.ts 127.0.0.1:5051 3 'while true; do date; sleep 5; done'
+import { FrameworkDriver, Resources, createLogger, isTerminal, resourcesFromWire, resourcesToWire, type TaskStatus } from '../sdk/index.js';
+
+const [master = '127.0.0.1:5051', copies = '3', ...words] = process.argv.slice(2);
+const wanted = Number(copies);
+const command = words.join(' ') || 'sleep 3600';
+const perTask = Resources.parse('cpus:0.1;mem:32');
+const live = new Set<string>(); // tasks launched and not yet ended
+let launchedCount = 0;
+
+const driver = await FrameworkDriver.start(
+  { master, framework: { name: 'keep-running', failoverTimeoutSeconds: 60 }, logger: createLogger({ name: 'keep-running' }) },
+  {
+    // Each offer is one agent's free resources: launch as many copies as fit and are missing.
+    async offers(offers) {
+      for (const offer of offers) {
+        let free = resourcesFromWire(offer.resources).unreserved();
+        const tasks = [];
+        while (live.size < wanted && free.contains(perTask)) {
+          const taskId = `copy-${++launchedCount}`;
+          live.add(taskId);
+          free = free.subtract(perTask);
+          tasks.push({ taskId, name: taskId, agentId: offer.agentId, resources: resourcesToWire(perTask), command: { shell: true, value: command } });
+        }
+        if (tasks.length > 0) await driver.launch([offer], tasks);
+        else await driver.decline([offer], { refuseSeconds: 120 }); // nothing to do: don't hog offers
+      }
+      if (live.size >= wanted) await driver.suppress();
+    },
+    // A copy ended (failed, killed, lost with its agent): forget it and ask for offers again.
+    async update(status: TaskStatus) {
+      console.log(`${status.taskId} ${status.state}${status.message ? `: ${status.message}` : ''}`);
+      if (isTerminal(status.state as never) && live.delete(status.taskId)) await driver.revive();
+    },
+    // After a reconnect, reconciliation reports every live task again; nothing else to do.
+    subscribed: ({ frameworkId, resubscribed }) => console.log(`${resubscribed ? 're' : ''}subscribed as ${frameworkId}`),
+    error: (message) => {
+      console.error(`refused by the master: ${message}`);
+      process.exit(1);
+    },
+  },
+);
+
+process.on('SIGINT', () => void driver.teardown().finally(() => driver.stop().then(() => process.exit(0))));
