@@ -249,7 +249,10 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
   if (task.state !== reportedState) {
     if (task.state === 'TASK_UNREACHABLE' && isActive(reportedState)) task.holdsResources = true;
     const status: TaskStatus = { ...(latest as TaskStatus), uuid: '', reason: 'REASON_AGENT_REREGISTERED' };
-    if (state.applyStatus(task, status)) state.forwardStatus(frameworkId, status);
+    // An update the agent has not had acknowledged is resent by the agent itself, with its uuid:
+    // forwarding a uuid-less copy too would show the framework the same update twice.
+    const agentWillSend = reported.unacknowledged.some((u) => u.uuid !== '' && u.uuid === latest.uuid);
+    if (state.applyStatus(task, status) && !agentWillSend) state.forwardStatus(frameworkId, status);
   }
   if (!wasHolding && task.holdsResources) newlyHeld?.push(task);
   return task;

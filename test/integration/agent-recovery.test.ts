@@ -1,0 +1,139 @@
+// The agent as a real child process, SIGKILLed while its tasks run and started again on the same
+// work dir: running tasks are re-adopted (same pid, not relaunched), a task that ended meanwhile is
+// reported with its real exit code, every update reaches an acking framework exactly once, and
+// updates that were never acknowledged are resent after the restart.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TaskStatus__Output } from '../../proto/index.js';
+import { AgentProcess, getJson, launchTask, processAlive } from '../support/agent-harness.js';
+import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { taskInfo, type TestFramework } from '../support/test-framework.js';
+import { tempDir } from '../support/tmp.js';
+
+// Pings slow enough that the master does not declare the agent unreachable while it is down
+// (it would then tell the agent to kill the tasks it comes back with).
+const MASTER = { agentPingInterval: '1s', maxAgentPingTimeouts: 20 };
+
+const children: AgentProcess[] = [];
+const taskPids: number[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    child.kill('SIGKILL');
+    await child.exited;
+  }
+  for (const pid of taskPids.splice(0)) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await stopHarnesses();
+});
+
+async function startAgent(master: string, workDir: string, flags: Record<string, string> = {}): Promise<AgentProcess> {
+  const child = await AgentProcess.start(master, { workDir, flags });
+  children.push(child);
+  return child;
+}
+
+interface StateJson {
+  agent: { id: string | null };
+  tasks: { taskId: string; state: string; pid: number | null }[];
+  statusUpdates: { pending: number };
+}
+
+async function agentState(child: AgentProcess): Promise<StateJson> {
+  return (await getJson<StateJson>(`http://${child.httpAddress}/api/v1/state`)).body;
+}
+
+function countByUuid(fw: TestFramework): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const u of fw.updates()) counts.set(u.uuid, (counts.get(u.uuid) ?? 0) + 1);
+  return counts;
+}
+
+function statesOf(fw: TestFramework, taskId: string): string[] {
+  return fw.updates(taskId).map((u: TaskStatus__Output) => u.state);
+}
+
+describe('agent: restart and recovery', () => {
+  it('re-adopts running tasks after a SIGKILL, reports those that ended meanwhile, and delivers every update exactly once', async () => {
+    const h = await MasterHarness.start({ master: MASTER });
+    const workDir = await tempDir('agent-recovery');
+    const first = await startAgent(h.address, workDir);
+    const fw = await h.framework({ autoAck: true, failoverTimeoutSeconds: 60 });
+    await launchTask(
+      fw,
+      taskInfo('survivor', 'cpus:0.1;mem:32', { command: { value: 'sleep 60' }, killPolicy: { gracePeriodSeconds: 0.3 } }),
+      taskInfo('finisher', 'cpus:0.1;mem:32', { command: { value: 'sleep 1.5; exit 3' } }),
+    );
+    await fw.waitForUpdate('survivor', 'TASK_RUNNING', { timeoutMs: 15_000 });
+    await fw.waitForUpdate('finisher', 'TASK_RUNNING', { timeoutMs: 15_000 });
+    // Every update so far acknowledged and recorded, so the crash leaves nothing in flight.
+    const before = await eventually(async () => {
+      const s = await agentState(first);
+      return s.statusUpdates.pending === 0 ? s : false;
+    }, { what: 'no update pending' });
+    const pidOf = (s: StateJson, id: string): number => s.tasks.find((t) => t.taskId === id)?.pid ?? -1;
+    const survivorPid = pidOf(before, 'survivor');
+    taskPids.push(survivorPid, pidOf(before, 'finisher'));
+    expect(await processAlive(survivorPid)).toBe(true);
+
+    first.kill('SIGKILL');
+    await first.exited;
+    await eventually(() => h.state.agents.get(before.agent.id ?? '')?.state === 'disconnected', { what: 'master saw the agent go' });
+    await sleep(2000); // the finisher ends while no agent watches
+    expect(await processAlive(survivorPid)).toBe(true);
+
+    const second = await startAgent(h.address, workDir);
+    const failed = await fw.waitForUpdate('finisher', 'TASK_FAILED', { timeoutMs: 15_000 });
+    expect(failed.exitCode).toBe(3);
+    const after = await agentState(second);
+    expect(after.agent.id).toBe(before.agent.id);
+    expect(pidOf(after, 'survivor')).toBe(survivorPid);
+    expect(h.state.agents.get(before.agent.id ?? '')?.state).toBe('connected');
+    expect(h.state.task(fw.frameworkId, 'survivor')?.state).toBe('TASK_RUNNING');
+
+    // The re-adopted task is still under control: a kill ends it.
+    await fw.kill('survivor');
+    await fw.waitForUpdate('survivor', 'TASK_KILLED', { timeoutMs: 10_000 });
+    await eventually(async () => !(await processAlive(survivorPid)), { what: 'survivor gone' });
+    await eventually(async () => (await agentState(second)).statusUpdates.pending === 0, { what: 'all acknowledged' });
+
+    expect(statesOf(fw, 'survivor')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLED']);
+    expect(statesOf(fw, 'finisher')).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
+    const counts = countByUuid(fw);
+    expect(counts.size).toBe(6);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+
+    second.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('resends updates that were never acknowledged after the agent restarts', async () => {
+    const h = await MasterHarness.start({ master: MASTER });
+    const workDir = await tempDir('agent-unacked');
+    const flags = { statusUpdateRetry: '30s', statusUpdateRetryMax: '30s' };
+    const first = await startAgent(h.address, workDir, flags);
+    const fw = await h.framework({ autoAck: false, failoverTimeoutSeconds: 60 });
+    await launchTask(fw, taskInfo('patient', 'cpus:0.1;mem:32', { command: { value: 'sleep 60' }, killPolicy: { gracePeriodSeconds: 0.2 } }));
+    const starting = await fw.waitForUpdate('patient', 'TASK_STARTING', { timeoutMs: 15_000 });
+    const s = await eventually(async () => {
+      const state = await agentState(first);
+      return state.tasks.some((t) => t.state === 'TASK_RUNNING' && t.pid !== null) ? state : false;
+    }, { what: 'task running on the agent' });
+    taskPids.push(s.tasks[0]?.pid ?? -1);
+
+    first.kill('SIGKILL');
+    await first.exited;
+    const mark = fw.events.mark();
+    await startAgent(h.address, workDir, flags);
+    // Long before the 30 s retry: the resend comes from the re-registration.
+    const again = await fw.waitForUpdate('patient', 'TASK_STARTING', { since: mark, timeoutMs: 15_000 });
+    expect(again.uuid).toBe(starting.uuid);
+    await fw.acknowledge(again);
+    const running = await fw.waitForUpdate('patient', 'TASK_RUNNING', { timeoutMs: 5000 });
+    expect(running.uuid).not.toBe(starting.uuid);
+  });
+});
