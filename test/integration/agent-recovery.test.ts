@@ -73,7 +73,8 @@ describe('agent: restart and recovery', () => {
     // Every update so far acknowledged and recorded, so the crash leaves nothing in flight.
     const before = await eventually(async () => {
       const s = await agentState(first);
-      return s.statusUpdates.pending === 0 ? s : false;
+      if (s.statusUpdates.pending !== 0) throw new Error(`${s.statusUpdates.pending} updates pending`);
+      return s;
     }, { what: 'no update pending' });
     const pidOf = (s: StateJson, id: string): number => s.tasks.find((t) => t.taskId === id)?.pid ?? -1;
     const survivorPid = pidOf(before, 'survivor');
@@ -121,7 +122,8 @@ describe('agent: restart and recovery', () => {
     const starting = await fw.waitForUpdate('patient', 'TASK_STARTING', { timeoutMs: 15_000 });
     const s = await eventually(async () => {
       const state = await agentState(first);
-      return state.tasks.some((t) => t.state === 'TASK_RUNNING' && t.pid !== null) ? state : false;
+      if (!state.tasks.some((t) => t.state === 'TASK_RUNNING' && t.pid !== null)) throw new Error('not running yet');
+      return state;
     }, { what: 'task running on the agent' });
     taskPids.push(s.tasks[0]?.pid ?? -1);
 
