@@ -43,6 +43,10 @@ export class AgentSession {
   }
 
   async #handle(message: AgentMessage__Output): Promise<void> {
+    if ((message.register || message.reregister) && this.#agentId !== undefined) {
+      // A second registration on one stream would make a second record of the same agent.
+      throw new FailedPreconditionError(`this stream is already registered as agent '${this.#agentId}'`);
+    }
     if (message.register) {
       this.#agentId = await registerAgent(this.state, this.link, message.register.agentInfo, message.register.version);
       return;
@@ -131,6 +135,8 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
   let agent = state.agents.get(id);
   const wasInAllocator = state.allocator.agent(id) !== undefined;
   if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
+  // Offers made before are void: what the agent now reports (tasks, total) replaces them.
+  state.rescindOffersWhere((o) => o.agentId === id, 'agent re-registered');
   if (!agent) {
     agent = {
       id,
@@ -314,16 +320,19 @@ function handleStatusUpdate(state: MasterState, agent: AgentRecord, frameworkId:
     return;
   }
   const task = state.task(frameworkId, status.taskId);
-  if (task) state.applyStatus(task, full);
+  // Only the agent running a task may move it (as Mesos, the update is still forwarded).
+  if (task && task.agentId === agent.id) state.applyStatus(task, full);
   state.forwardStatus(frameworkId, full);
   checkDrained(state, agent);
 }
 
 function updateAgentResources(state: MasterState, agent: AgentRecord, resources: AgentInfo__Output['resources']): void {
   const total = resourcesFromWire(resources, 'resourceUpdate.resources');
+  // Offers are given back first, so only tasks must fit; the allocator checks before anything changes.
+  state.rescindOffersWhere((o) => o.agentId === agent.id, 'agent resources changed');
+  if (state.allocator.agent(agent.id)) state.allocator.updateAgentTotal(agent.id, total);
   agent.total = total;
   agent.info = { ...agent.info, resources };
-  if (state.allocator.agent(agent.id)) state.allocator.updateAgentTotal(agent.id, total);
   state.requestAllocation([agent.id]);
 }
 

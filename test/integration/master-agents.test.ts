@@ -2,6 +2,8 @@
 // with tasks (kept or adopted), a second connection with the same id, and bad registrations.
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { Resources } from '../../core/resources.js';
+import { resourcesToWire } from '../../core/wire.js';
 import { reportedTask, TestAgent } from '../support/test-agent.js';
 import { offerResources, taskInfo } from '../support/test-framework.js';
 
@@ -53,6 +55,43 @@ describe('agent registration', () => {
     second.send({ register: { agentInfo: { ...second.agentInfo(), hostname: '' }, version: 'test' } });
     expect((await second.waitFor((m) => m.type === 'error')).error?.message).toMatch(/hostname/);
     expect(h.state.agents.size).toBe(0);
+  });
+
+  it('refuses a second registration on the same stream (no second record of one agent)', async () => {
+    const h = await MasterHarness.start();
+    const agent = await h.agent();
+    agent.send({ register: { agentInfo: agent.agentInfo(), version: 'test' } });
+    const error = await agent.waitFor((m) => m.type === 'error', { what: 'error' });
+    expect(error.error).toMatchObject({ fatal: false });
+    expect(error.error?.message).toMatch(/already registered/);
+    expect(h.state.agents.size).toBe(1);
+    expect(agent.isClosed).toBe(false);
+    h.invariant();
+  });
+
+  it('takes a resource update: offers are rescinded and the new total offered; a total below what tasks use is refused', async () => {
+    const h = await MasterHarness.start();
+    const agent = await h.agent({ resources: 'cpus:4;mem:4096' });
+    const fw = await h.framework({ autoAck: true });
+    const offer = await fw.nextOffer();
+    await fw.launch(offer, [taskInfo('t1', 'cpus:2;mem:1024')], { refuseSeconds: 0 });
+    const held = await fw.nextOffer();
+    expect(offerResources(held).format()).toBe('cpus:2;mem:3072');
+
+    agent.send({ resourceUpdate: { resources: resourcesToWire(Resources.parse('cpus:3;mem:2048')) } });
+    await fw.waitFor((e) => e.rescind?.offerId === held.id, { what: 'RESCIND of the offer on the changed agent' });
+    expect(offerResources(await fw.nextOffer()).format()).toBe('cpus:1;mem:1024');
+    expect(h.state.agents.get(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
+    h.invariant();
+
+    // Less than the task holds: refused, and nothing changes.
+    const mark = agent.messages.mark();
+    agent.send({ resourceUpdate: { resources: resourcesToWire(Resources.parse('cpus:1;mem:512')) } });
+    const error = await agent.waitFor((m) => m.type === 'error', { since: mark });
+    expect(error.error?.fatal).toBe(false);
+    expect(h.state.agents.get(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
+    expect(h.state.allocator.agent(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
+    h.invariant();
   });
 
   it('rejects messages before registration', async () => {
@@ -162,6 +201,25 @@ describe('agent re-registration', () => {
     await second.waitFor((m) => m.type === 'ping', { since: mark, what: 'a ping on the new connection' });
     await sleep(350);
     expect(h.state.agents.get(first.agentId)?.state).toBe('connected');
+    h.invariant();
+  });
+
+  it('a replacing connection that reports a new task: outstanding offers are rescinded and the task adopted, counted once', async () => {
+    const h = await MasterHarness.start();
+    const first = await h.agent({ resources: 'cpus:4;mem:4096' });
+    const fw = await h.framework();
+    const offer = await fw.nextOffer();
+    const second = await h.agent({
+      agentId: first.agentId,
+      hostname: first.hostname,
+      resources: first.resources,
+      tasks: [reportedTask(fw.frameworkId, taskInfo('x', 'cpus:1;mem:128'), 'TASK_RUNNING', first.agentId)],
+    });
+    expect(second.agentId).toBe(first.agentId);
+    await fw.waitFor((e) => e.rescind?.offerId === offer.id, { what: 'RESCIND' });
+    expect(h.state.task(fw.frameworkId, 'x')?.state).toBe('TASK_RUNNING');
+    expect(offerResources(await fw.nextOffer()).format()).toBe('cpus:3;mem:3968');
+    expect(h.taskAllocation(first.agentId).format()).toBe('cpus:1;mem:128');
     h.invariant();
   });
 

@@ -186,6 +186,21 @@ describe('bad tasks', () => {
     h.invariant();
   });
 
+  it('ignores an agent\'s update for a task that runs on another agent (nothing is freed twice)', async () => {
+    const h = await MasterHarness.start();
+    const a = await h.agent({ resources: 'cpus:4;mem:4096' });
+    const b = await h.agent({ resources: 'cpus:4;mem:4096' });
+    const fw = await h.framework({ autoAck: true });
+    const offer = await fw.nextOffer({ agentId: a.agentId });
+    await fw.launch(offer, [taskInfo('t1', 'cpus:1;mem:128')]);
+    await a.waitForLaunch('t1');
+    const bogus = b.update(fw.frameworkId, 't1', 'TASK_FINISHED');
+    await b.waitForAck(bogus.uuid as string);
+    expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ state: 'TASK_STAGING', agentId: a.agentId, holdsResources: true });
+    expect(h.taskAllocation(a.agentId).format()).toBe('cpus:1;mem:128');
+    h.invariant();
+  });
+
   it('refuses an offer for an agent that went away after the offer was made', async () => {
     const { h, agent, fw } = await setup();
     const offer = await fw.nextOffer();

@@ -1,0 +1,110 @@
+// A master restarted on the same file store: it reads the registry, waits for the agents it knew to
+// re-register (up to agentReregisterTimeout) before offering, adopts their tasks, and frameworks
+// re-subscribe with their ids and reconcile. Tasks are not persisted by the master.
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually, MasterHarness, rejection, stopHarnesses } from '../support/master-harness.js';
+import { TestAgent } from '../support/test-agent.js';
+import { offerResources, taskInfo, TestFramework } from '../support/test-framework.js';
+
+afterEach(stopHarnesses);
+
+/** A master on a file store with one agent running `t1` for one framework. */
+async function running(master: Record<string, unknown> = {}) {
+  const h = await MasterHarness.start({ store: 'file', master });
+  const agent = await h.agent({ resources: 'cpus:4;mem:4096' });
+  const fw = await h.framework({ name: 'svc', failoverTimeoutSeconds: 30, autoAck: true, capabilities: ['PARTITION_AWARE'] });
+  const offer = await fw.nextOffer();
+  await fw.launch(offer, [taskInfo('t1', 'cpus:1;mem:1024')]);
+  await agent.waitForLaunch('t1');
+  const status = agent.update(fw.frameworkId, 't1', 'TASK_RUNNING');
+  await agent.waitForAck(status.uuid as string);
+  return { h, agent, fw };
+}
+
+describe('master restart on a file store', () => {
+  it('waits for the agent to re-register, adopts its tasks, and the framework re-subscribes and reconciles', async () => {
+    const { h, agent, fw } = await running();
+    const oldAddress = h.address;
+    await h.restart();
+    expect(h.address).not.toBe(oldAddress);
+    await agent.closed;
+    await fw.closed;
+
+    // Recovered from the registry: the agent is expected back, the framework is known but away.
+    expect(h.master.lifecycle).toBe('RECOVERING');
+    expect(h.state.agents.get(agent.agentId)?.state).toBe('recovering');
+    expect(h.state.frameworks.get(fw.frameworkId)?.state).toBe('disconnected');
+    expect(h.state.tasks.size).toBe(0);
+
+    // The framework comes back first: it is confirmed, but nothing is offered while recovering.
+    const again = await h.framework({ name: 'svc', id: fw.frameworkId, failoverTimeoutSeconds: 30, autoAck: true, capabilities: ['PARTITION_AWARE'] });
+    expect(again.frameworkId).toBe(fw.frameworkId);
+    // Reconciliation cannot be answered yet (the agent may still bring the task back): the master
+    // stays silent, as Mesos does, and the framework asks again later.
+    const mark = again.events.mark();
+    await again.reconcile([{ taskId: 't1', agentId: agent.agentId }]);
+    await again.reconcile([{ taskId: 't1' }]);
+    await again.events.expectNone((e) => e.type === 'offers' || e.type === 'update', 200, { since: mark, what: 'offers or answers while the master recovers' });
+
+    // The agent re-registers with its task: adopted, the master leads, offers resume.
+    const back = await h.agent({ agentId: agent.agentId, hostname: agent.hostname, resources: agent.resources, tasks: agent.trackedTasks() });
+    expect(back.messages.find((m) => m.type === 'reregistered')?.reregistered?.agentId).toBe(agent.agentId);
+    await eventually(() => expect(h.master.lifecycle).toBe('LEADING'));
+    expect(h.state.agents.size).toBe(1);
+    expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ state: 'TASK_RUNNING', agentId: agent.agentId, holdsResources: true });
+    const reconciled = again.events.mark();
+    await again.reconcile();
+    expect((await again.waitForUpdate('t1', undefined, { since: reconciled })).state).toBe('TASK_RUNNING');
+    const [offer] = await again.nextOffers();
+    expect(offerResources(offer!).format()).toBe('cpus:3;mem:3072');
+    h.invariant();
+
+    // And the task goes on as before: updates reach the framework and acknowledgements the agent.
+    const finished = back.update(fw.frameworkId, 't1', 'TASK_FINISHED');
+    await again.waitForUpdate('t1', 'TASK_FINISHED');
+    await back.waitForAck(finished.uuid as string);
+    expect(h.taskAllocation(agent.agentId).isEmpty()).toBe(true);
+    h.invariant();
+  });
+
+  it('marks agents that do not return within agentReregisterTimeout unreachable and starts offering', async () => {
+    const { h, agent, fw } = await running({ agentReregisterTimeout: '400ms' });
+    const other = await h.agent({ resources: 'cpus:1;mem:512' });
+    await h.restart();
+    const restartedAt = Date.now();
+    expect(h.master.lifecycle).toBe('RECOVERING');
+    const again = await h.framework({ name: 'svc', id: fw.frameworkId, failoverTimeoutSeconds: 30, autoAck: true, capabilities: ['PARTITION_AWARE'] });
+    // Only the second agent comes back.
+    await h.agent({ agentId: other.agentId, hostname: other.hostname, resources: other.resources });
+    await eventually(() => expect(h.master.lifecycle).toBe('LEADING'), { timeoutMs: 3000 });
+    expect(Date.now() - restartedAt).toBeGreaterThanOrEqual(300);
+    expect(h.state.agents.get(agent.agentId)?.state).toBe('unreachable');
+    expect(h.state.agents.get(other.agentId)?.state).toBe('connected');
+    const [offer] = await again.nextOffers();
+    expect(offer?.agentId).toBe(other.agentId);
+    const mark = again.events.mark();
+    await again.reconcile([{ taskId: 't1', agentId: agent.agentId }]);
+    expect((await again.waitForUpdate('t1', undefined, { since: mark })).state).toBe('TASK_UNREACHABLE');
+    h.invariant();
+
+    // Late, but welcome: the agent re-registers and its task is adopted.
+    await h.agent({ agentId: agent.agentId, hostname: agent.hostname, resources: agent.resources, tasks: agent.trackedTasks() });
+    expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
+    expect(h.state.agents.get(agent.agentId)?.state).toBe('connected');
+    h.invariant();
+  });
+
+  it('remembers removed frameworks and agents\' ids across the restart', async () => {
+    const { h, agent, fw } = await running();
+    const doomed = await h.framework({ name: 'doomed' });
+    await doomed.teardown();
+    await h.restart();
+    const err = await rejection(TestFramework.subscribe(h.address, { name: 'doomed', id: doomed.frameworkId }));
+    expect(err).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'frameworkInfo.id' });
+    // A new agent gets a new id, distinct from the recovered one.
+    const fresh = h.track(await TestAgent.connect(h.address, { resources: 'cpus:1;mem:128' }));
+    expect(fresh.agentId).not.toBe(agent.agentId);
+    expect(h.state.agents.size).toBe(2);
+    expect(h.state.frameworks.has(fw.frameworkId)).toBe(true);
+  });
+});
