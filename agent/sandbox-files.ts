@@ -24,14 +24,24 @@ export async function resolveInSandbox(sandbox: string, relative: string, field 
   });
   const target = path.resolve(root, relative.replace(/^\/+/, ''));
   if (!inside(root, target)) throw new InvalidArgumentError(field, `'${relative}' is outside the task's sandbox`);
-  let real: string;
-  try {
-    real = await fs.realpath(target);
-  } catch {
-    throw new NotFoundError('file', relative);
-  }
+  const { real, exists } = await realpathOfExisting(target);
   if (!inside(root, real)) throw new InvalidArgumentError(field, `'${relative}' leads outside the task's sandbox`);
+  if (!exists) throw new NotFoundError('file', relative);
   return real;
+}
+
+/** The real path of `target`, or of its longest existing ancestor with the rest appended (a symlink may point out). */
+async function realpathOfExisting(target: string): Promise<{ real: string; exists: boolean }> {
+  let rest = '';
+  for (let dir = target; ; dir = path.dirname(dir)) {
+    try {
+      const real = await fs.realpath(dir);
+      return { real: rest === '' ? real : path.join(real, rest), exists: rest === '' };
+    } catch {
+      if (path.dirname(dir) === dir) return { real: target, exists: false };
+      rest = rest === '' ? path.basename(dir) : path.join(path.basename(dir), rest);
+    }
+  }
 }
 
 function inside(root: string, target: string): boolean {
