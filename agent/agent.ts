@@ -17,11 +17,12 @@ import { MasterConnection } from './connection.js';
 import type { AgentContext, AgentLifecycle } from './context.js';
 import type { Executor, ExecutorKind } from './executor.js';
 import { createExecutor } from './executors/index.js';
+import { startHealthChecker } from './health/index.js';
 import { registerAgentRoutes } from './http.js';
 import { compileAgentOptions, type AgentOptions } from './options.js';
 import { detectResources, type MachineFacts } from './resources-detect.js';
 import { StatusUpdateManager } from './status-updates.js';
-import { TaskManager, type HealthCheckStarter } from './task-manager.js';
+import { TaskManager, type CheckEvents, type CheckStarter } from './task-manager.js';
 import { recoverTasks } from './task-recovery.js';
 import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.js';
 
@@ -33,7 +34,8 @@ export type ExecutorFactory = (kind: ExecutorKind, options: AgentOptions, logger
 export interface AgentDeps {
   /** Default: agent/executors' createExecutor. */
   createExecutor?: ExecutorFactory;
-  startHealthCheck?: HealthCheckStarter;
+  /** Default: agent/health's HealthChecker. */
+  startCheck?: CheckStarter;
   clock?: Clock;
   random?: Random;
   logger?: Logger;
@@ -94,7 +96,7 @@ export class Agent implements AgentContext {
       hostname: options.hostname,
       agentId: () => this.#agentId ?? '',
       killGracePeriodMs: options.killGracePeriod,
-      startHealthCheck: deps.startHealthCheck,
+      startCheck: deps.startCheck ?? ((check, spec, events) => startHealthChecker({ check, target: spec, clock: deps.clock, log: logger.child({ component: 'checks', taskId: spec.taskId }), ...checkCallbacks(events) })),
     });
     this.#connection = new MasterConnection(
       {
@@ -279,6 +281,11 @@ export class Agent implements AgentContext {
     await this.checkpoint.clearAgentId();
     await this.stop();
   }
+}
+
+function checkCallbacks(events: CheckEvents): { onResult: (ok: boolean, message: string) => void; onFailed?: (message: string) => void } {
+  const onFailed = events.onFailed?.bind(events);
+  return { onResult: (ok, message) => events.onResult(ok, message), ...(onFailed ? { onFailed } : {}) };
 }
 
 /** zk:// discovery needs the HA issue's leader election; until then masters are given by address. */

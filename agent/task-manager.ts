@@ -11,7 +11,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
-import type { AgentTask, FrameworkInfo__Output, KillPolicy__Output, TaskInfo__Output, TaskStatus } from '../proto/index.js';
+import type { AgentTask, FrameworkInfo__Output, HealthCheck__Output, KillPolicy__Output, TaskInfo__Output, TaskStatus } from '../proto/index.js';
 import type { Checkpoint, TaskJournal } from './checkpoint.js';
 import type { Container, ContainerSpec, ExecutorKind, ExitInfo, Executor } from './executor.js';
 import type { StatusUpdateManager } from './status-updates.js';
@@ -26,14 +26,14 @@ import {
   type KillCause,
 } from './task-spec.js';
 
-/** Starts a task's health checks; the task manager stops them when the task ends. */
-export type HealthCheckStarter = (task: TaskInfo__Output, spec: ContainerSpec, events: HealthEvents) => { stop(): void };
+/** Starts one check of a task (its health check or its readiness check); stopped when the task ends. */
+export type CheckStarter = (check: HealthCheck__Output, spec: ContainerSpec, events: CheckEvents) => { stop(): void };
 
-export interface HealthEvents {
-  /** The check result changed (the first result counts as a change). */
-  onHealthChanged(healthy: boolean): void;
-  /** Consecutive failures reached the limit: the task is to be killed. */
-  onFailed(message?: string): void;
+export interface CheckEvents {
+  /** The first result, and every change. */
+  onResult(ok: boolean, message: string): void;
+  /** Consecutive failures reached the limit (health checks only): the task is to be killed. */
+  onFailed?(message: string): void;
 }
 
 export interface TaskManagerDeps {
@@ -47,7 +47,7 @@ export interface TaskManagerDeps {
   readonly hostname: string;
   readonly agentId: () => string;
   readonly killGracePeriodMs: number;
-  readonly startHealthCheck?: HealthCheckStarter | undefined;
+  readonly startCheck?: CheckStarter | undefined;
 }
 
 export interface TaskEntry {
@@ -67,7 +67,8 @@ export interface TaskEntry {
   cause: KillCause | undefined;
   killing: boolean;
   healthy: boolean | undefined;
-  health: { stop(): void } | undefined;
+  ready: boolean | undefined;
+  checks: { stop(): void }[];
   completionTimer: TimerHandle | undefined;
 }
 
@@ -199,7 +200,8 @@ export class TaskManager {
       cause: undefined,
       killing: false,
       healthy: undefined,
-      health: undefined,
+      ready: undefined,
+      checks: [],
       completionTimer: undefined,
     };
     this.tasks.set(taskKey(frameworkId, info.taskId), entry);
@@ -304,21 +306,32 @@ export class TaskManager {
       const leftMs = entry.launchedAtMs + seconds * 1000 - this.deps.clock.now();
       entry.completionTimer = this.deps.clock.setTimeout(() => void this.#kill(entry, maxCompletionCause(seconds), this.#graceMs(entry)), Math.max(0, leftMs));
     }
-    const check = entry.info.healthCheck;
-    if (!check || !this.deps.startHealthCheck || check.type === 'CHECK_TYPE_UNSPECIFIED') return;
-    entry.health = this.deps.startHealthCheck(entry.info, entry.spec, {
-      onHealthChanged: (healthy) => {
-        if (entry.killing || isTerminal(entry.state) || entry.healthy === healthy) return;
-        entry.healthy = healthy;
-        this.#track(this.report(entry, { state: 'TASK_RUNNING', reason: 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED', message: healthy ? 'healthy' : 'unhealthy', healthy }));
-      },
-      onFailed: () => this.#track(this.#kill(entry, HEALTH_CHECK_FAILED, this.#graceMs(entry))),
-    });
+    const start = this.deps.startCheck;
+    if (!start) return;
+    const health = entry.info.healthCheck;
+    if (health && isConfigured(health)) {
+      entry.checks.push(
+        start(health, entry.spec, {
+          onResult: (healthy) => this.#checkChanged(entry, 'healthy', healthy),
+          onFailed: () => this.#track(this.#kill(entry, HEALTH_CHECK_FAILED, this.#graceMs(entry))),
+        }),
+      );
+    }
+    const readiness = entry.info.readinessCheck;
+    if (readiness && isConfigured(readiness)) entry.checks.push(start(readiness, entry.spec, { onResult: (ready) => this.#checkChanged(entry, 'ready', ready) }));
+  }
+
+  /** Health and readiness ride on RUNNING updates, one update per change. */
+  #checkChanged(entry: TaskEntry, field: 'healthy' | 'ready', value: boolean): void {
+    if (entry.killing || entry.state !== 'TASK_RUNNING' || entry[field] === value) return;
+    entry[field] = value;
+    const reason = field === 'healthy' ? 'REASON_TASK_HEALTH_CHECK_STATUS_UPDATED' : 'REASON_TASK_CHECK_STATUS_UPDATED';
+    const message = field === 'healthy' ? (value ? 'healthy' : 'unhealthy') : value ? 'ready' : 'not ready';
+    this.#track(this.report(entry, { state: 'TASK_RUNNING', reason, message }));
   }
 
   #unwatch(entry: TaskEntry): void {
-    entry.health?.stop();
-    entry.health = undefined;
+    for (const check of entry.checks.splice(0)) check.stop();
     this.deps.clock.clearTimeout(entry.completionTimer);
     entry.completionTimer = undefined;
   }
@@ -329,7 +342,9 @@ export class TaskManager {
   }
 
   #status(entry: TaskEntry, fields: Pick<TaskStatus, 'state' | 'reason' | 'message'> & Partial<TaskStatus>): TaskStatus {
-    const healthy = fields.healthy ?? (fields.state === 'TASK_RUNNING' ? entry.healthy : undefined);
+    const running = fields.state === 'TASK_RUNNING';
+    const healthy = fields.healthy ?? (running ? entry.healthy : undefined);
+    const ready = fields.ready ?? (running ? entry.ready : undefined);
     return {
       taskId: entry.taskId,
       source: 'SOURCE_EXECUTOR',
@@ -338,6 +353,7 @@ export class TaskManager {
       executorId: entry.info.executorId || entry.taskId,
       ...fields,
       ...(healthy === undefined ? {} : { healthy }),
+      ...(ready === undefined ? {} : { ready }),
       uuid: '',
     };
   }
@@ -345,6 +361,11 @@ export class TaskManager {
 
 export function taskKey(frameworkId: string, taskId: string): string {
   return `${frameworkId}/${taskId}`;
+}
+
+/** A check with a type, or with the settings of one. */
+function isConfigured(check: HealthCheck__Output): boolean {
+  return check.type !== 'CHECK_TYPE_UNSPECIFIED' || Boolean(check.http ?? check.tcp ?? check.command);
 }
 
 function errorReason(err: unknown): string | undefined {

@@ -38,6 +38,7 @@ async function recoverTask(manager: TaskManager, recovered: RecoveredTask): Prom
   entry.latest = latest;
   entry.state = (latest?.state as TaskState | undefined) ?? 'TASK_STAGING';
   entry.healthy = latest?.healthy ?? undefined;
+  entry.ready = latest?.ready ?? undefined;
   deps.updates.recover(frameworkId, taskId, recovered.unacknowledged);
 
   if (isTerminal(entry.state)) {

@@ -79,6 +79,25 @@ describe('agent: tasks', () => {
     expect(await readFile(path.join(agent.checkpoint.sandboxDir(fw.frameworkId, 'polite'), 'stdout'), 'utf8')).toContain('bye');
   });
 
+  it('reports health changes on RUNNING updates and kills a task that keeps failing its health check', async () => {
+    const h = await MasterHarness.start();
+    await startTestAgent(h.address);
+    const fw = await h.framework({ autoAck: true });
+    await launchTask(
+      fw,
+      taskInfo('sickly', 'cpus:0.1;mem:32', {
+        command: { value: 'touch healthy; sleep 0.8; rm healthy; sleep 30' },
+        healthCheck: { type: 'COMMAND', command: { value: 'test -f healthy' }, delaySeconds: 0.1, intervalSeconds: 0.15, timeoutSeconds: 2, consecutiveFailures: 3, gracePeriodSeconds: 0.6 },
+        killPolicy: { gracePeriodSeconds: 0.2 },
+      }),
+    );
+    const killed = await fw.waitForUpdate('sickly', 'TASK_KILLED', { timeoutMs: 10_000 });
+    expect(killed.reason).toBe('REASON_HEALTH_CHECK_FAILED');
+    expect(killed.message).toBe('health check failed');
+    const seen = fw.updates('sickly').map((u) => `${u.state}${u.healthy === undefined || u.healthy === null ? '' : u.healthy ? '+' : '-'}`);
+    expect(seen).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_RUNNING+', 'TASK_RUNNING-', 'TASK_KILLED']);
+  });
+
   it('fails a task that outlives its max completion time', async () => {
     const h = await MasterHarness.start();
     await startTestAgent(h.address);
