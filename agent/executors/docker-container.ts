@@ -33,6 +33,8 @@ export class DockerContainer implements Container {
   private readonly ended: Promise<ExitInfo>;
   private killRequested = false;
   private stopped = false;
+  /** Aborted by detach(): the engine calls in flight end, the container keeps running. */
+  private readonly detachment = new AbortController();
 
   constructor(
     private readonly docker: Docker,
@@ -46,6 +48,14 @@ export class DockerContainer implements Container {
 
   wait(): Promise<ExitInfo> {
     return this.ended;
+  }
+
+  /**
+   * Stop watching (the agent is shutting down): the log copy and docker wait end so that nothing
+   * holds the event loop; the container keeps running and wait() stays pending.
+   */
+  detach(): void {
+    this.detachment.abort();
   }
 
   async kill(gracePeriodMs: number): Promise<void> {
@@ -65,6 +75,7 @@ export class DockerContainer implements Container {
   private async run(): Promise<ExitInfo> {
     const logs = this.copyLogs().catch((err: unknown) => this.facts.log.warn({ err }, 'could not copy the container logs'));
     const waited = await this.waitForStop();
+    if (this.detachment.signal.aborted) return new Promise<ExitInfo>(() => undefined);
     this.stopped = true;
     await Promise.race([logs, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_MS).unref())]);
     const state = await this.container.inspect().then((i) => i.State, () => undefined);
@@ -78,10 +89,10 @@ export class DockerContainer implements Container {
   private async waitForStop(): Promise<number | undefined> {
     for (;;) {
       try {
-        const result = (await this.container.wait()) as { StatusCode?: number };
+        const result = (await this.container.wait({ abortSignal: this.detachment.signal })) as { StatusCode?: number };
         return result.StatusCode;
       } catch (err) {
-        if (statusCode(err) === 404) return undefined;
+        if (statusCode(err) === 404 || this.detachment.signal.aborted) return undefined;
         this.facts.log.warn({ err }, 'docker wait failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, WAIT_RETRY_MS));
       }
@@ -99,7 +110,7 @@ export class DockerContainer implements Container {
 
   /** Follow the logs (demuxed) into <sandbox>/stdout and stderr until the container stops. */
   private async copyLogs(): Promise<void> {
-    const stream = await this.container.logs({ follow: true, stdout: true, stderr: true });
+    const stream = await this.container.logs({ follow: true, stdout: true, stderr: true, abortSignal: this.detachment.signal });
     const flags = this.facts.truncateLogs ? 'w' : 'a';
     const out = fs.createWriteStream(path.join(this.facts.sandbox, 'stdout'), { flags });
     const err = fs.createWriteStream(path.join(this.facts.sandbox, 'stderr'), { flags });

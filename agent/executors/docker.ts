@@ -22,6 +22,7 @@ export class DockerExecutor implements Executor {
   readonly kind = 'docker' as const;
   private readonly docker: Docker;
   private readonly log: Logger;
+  private readonly watching = new Set<DockerContainer>();
 
   constructor(options: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
@@ -47,7 +48,7 @@ export class DockerExecutor implements Executor {
       return failedLaunch(spec.taskId, `could not start the container from '${image}': ${errorText(err)}`);
     }
     log.debug({ containerId: container.id, image }, 'task container started');
-    return new DockerContainer(this.docker, container, { ...facts(spec, log), truncateLogs: false });
+    return this.watch(new DockerContainer(this.docker, container, { ...facts(spec, log), truncateLogs: false }));
   }
 
   /** Rejects when the engine cannot be asked: whether the task still runs is then unknown. */
@@ -58,7 +59,7 @@ export class DockerExecutor implements Executor {
     const info = await this.docker.getContainer(id).inspect();
     // Logs are copied again from the start, so the sandbox files end up whole whatever the
     // agent had copied before it went down.
-    const container = new DockerContainer(this.docker, this.docker.getContainer(id), { ...facts(spec, log), truncateLogs: true });
+    const container = this.watch(new DockerContainer(this.docker, this.docker.getContainer(id), { ...facts(spec, log), truncateLogs: true }));
     if (info.State.Running) {
       log.info({ containerId: id }, 'task container re-adopted');
       return container;
@@ -66,8 +67,16 @@ export class DockerExecutor implements Executor {
     return container.wait();
   }
 
+  /** Stop watching: open docker wait and log requests end; running containers are left alone. */
   async close(): Promise<void> {
-    // dockerode holds no connection between calls; running containers are left alone.
+    for (const container of this.watching) container.detach();
+    this.watching.clear();
+  }
+
+  private watch(container: DockerContainer): DockerContainer {
+    this.watching.add(container);
+    void container.wait().then(() => this.watching.delete(container));
+    return container;
   }
 
   /** undefined when the image is there (pulled if needed), else why not. */

@@ -9,6 +9,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor } from '../../agent/executor.js';
 import { createExecutor } from '../../agent/executors/index.js';
+import { containerCreateOptions } from '../../agent/executors/docker-spec.js';
 import type { DockerInfo__Output, TaskInfo__Output } from '../../proto/index.js';
 import { testServices } from '../support/services.js';
 import { removeDir, tempDir } from '../support/tmp.js';
@@ -61,7 +62,10 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 10_000
   }
 }
 
-const containerId = (c: Container | ContainerCheckpoint): string => String(('checkpoint' in c ? c.checkpoint : c)['containerId']);
+const containerId = (c: Container | ContainerCheckpoint): string => {
+  const checkpoint = typeof c['wait'] === 'function' ? (c as Container).checkpoint : (c as ContainerCheckpoint);
+  return String(checkpoint['containerId']);
+};
 const gone = (id: string): Promise<boolean> => docker.getContainer(id).inspect().then(() => false, (err: { statusCode?: number }) => err.statusCode === 404);
 
 describe('docker executor', () => {
@@ -137,6 +141,64 @@ describe('docker executor', () => {
     expect(read(ending, 'stdout')).toBe('quick\n');
     expect(await gone(containerId(checkpoints[0] ?? {}))).toBe(true);
     expect(await gone(containerId(checkpoints[1] ?? {}))).toBe(true);
+  });
+});
+
+describe('docker executor close()', () => {
+  it('stops watching but leaves the container running for a later recovery', async () => {
+    const own = createExecutor('docker', { dockerSocket: testServices().dockerSocket });
+    const spec = makeSpec('echo up; sleep 30');
+    const container = await own.launch(spec);
+    await own.close();
+    expect((await docker.getContainer(containerId(container)).inspect()).State.Running).toBe(true);
+    const recovered = (await executor.recover(spec, container.checkpoint)) as Container;
+    await recovered.kill(0);
+    expect(await recovered.wait()).toMatchObject({ signal: 'SIGKILL', killed: true });
+    expect(read(spec, 'stdout')).toBe('up\n');
+  });
+});
+
+describe('docker create options', () => {
+  it('publishes mapped ports on the task ports for bridge and user networks', () => {
+    const spec = makeSpec('true', {
+      docker: {
+        network: 'NETWORK_BRIDGE',
+        portMappings: [
+          { hostPort: 0, containerPort: 80, protocol: '', name: 'admin' },
+          { hostPort: 0, containerPort: 53, protocol: 'udp', name: '' },
+          { hostPort: 31999, containerPort: 443, protocol: 'tcp', name: '' },
+        ],
+      },
+    });
+    const options = containerCreateOptions({ ...spec, ports: [{ number: 31000, name: 'web' }, { number: 31001 }, { number: 31002, name: 'admin' }] }, 'img');
+    expect(options.HostConfig?.NetworkMode).toBe('bridge');
+    expect(options.HostConfig?.PortBindings).toEqual({
+      '80/tcp': [{ HostPort: '31002' }],
+      '53/udp': [{ HostPort: '31001' }],
+      '443/tcp': [{ HostPort: '31999' }],
+    });
+    expect(Object.keys(options.ExposedPorts ?? {})).toEqual(['80/tcp', '53/udp', '443/tcp']);
+    const user = containerCreateOptions(makeSpec('true', { docker: { network: 'NETWORK_USER', networkName: 'backend' } }), 'img');
+    expect(user.HostConfig?.NetworkMode).toBe('backend');
+  });
+
+  it('binds the sandbox and the volumes (host paths relative to the sandbox), and takes the exec form as argv', () => {
+    const spec = makeSpec('');
+    const task = {
+      ...spec.task,
+      command: { value: '', arguments: ['--port', '80'], environment: null, user: '', uris: [], shell: false },
+      container: {
+        type: 'CONTAINER_DOCKER' as const, hostname: '', docker: dockerInfo({ parameters: [{ key: 'label', value: 'team=a=b' }, { key: 'env', value: 'X=1' }] }),
+        volumes: [{ containerPath: '/data', hostPath: 'data', mode: 'RO' as const }, { containerPath: '/etc/x', hostPath: '/srv/x', mode: 'RW' as const }],
+      },
+    };
+    const options = containerCreateOptions({ ...spec, task }, 'img');
+    expect(options.Cmd).toEqual(['--port', '80']);
+    expect(options.HostConfig?.Binds).toEqual([`${spec.sandbox}:/mnt/agora/sandbox:rw`, `${spec.sandbox}/data:/data:ro`, '/srv/x:/etc/x:rw']);
+    expect(options.Labels).toMatchObject({ team: 'a=b', 'agora.task-id': spec.taskId });
+    expect(options.Env).toContain('X=1');
+    expect(options.Env).toContain('AGORA_SANDBOX=/mnt/agora/sandbox');
+    expect(options.HostConfig?.Memory).toBeUndefined();
   });
 });
 
