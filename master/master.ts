@@ -199,14 +199,20 @@ export class Master {
     state.cancelAllocation();
     state.clock.clearInterval(this.#allocationTimer);
     state.clock.clearTimeout(this.#reregisterTimer);
+    // Links and streams are detached before they close, so their close handlers see a replaced
+    // connection and do nothing: no failover timers, offers or registry writes after stop.
     for (const agent of state.agents.values()) {
       state.clock.clearInterval(agent.pingTimer);
-      agent.link?.close('master stopping');
+      const link = agent.link;
+      agent.link = undefined;
+      link?.close('master stopping');
     }
     for (const framework of state.frameworks.values()) {
       state.clock.clearInterval(framework.heartbeatTimer);
       state.clock.clearTimeout(framework.failoverTimer);
-      framework.stream?.end();
+      const stream = framework.stream;
+      framework.stream = undefined;
+      stream?.end();
     }
     for (const offer of state.offers.values()) state.clock.clearTimeout(offer.timer);
     await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);

@@ -2,7 +2,7 @@
 // re-register (up to agentReregisterTimeout) before offering, adopts their tasks, and frameworks
 // re-subscribe with their ids and reconcile. Tasks are not persisted by the master.
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, MasterHarness, rejection, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, rejection, sleep, stopHarnesses } from '../support/master-harness.js';
 import { TestAgent } from '../support/test-agent.js';
 import { offerResources, taskInfo, TestFramework } from '../support/test-framework.js';
 
@@ -95,6 +95,18 @@ describe('master restart on a file store', () => {
     expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
     expect(h.state.agents.get(agent.agentId)?.state).toBe('connected');
     h.invariant();
+  });
+
+  it('stopping the master starts no timers and writes nothing as its streams close', async () => {
+    const { h, fw } = await running();
+    const old = h.master;
+    await old.stop();
+    await sleep(100);
+    const record = old.state.frameworks.get(fw.frameworkId);
+    expect(record?.failoverTimer).toBeUndefined();
+    const entry = await h.store.getJson<{ disconnectedAtMs?: number }>(`/default/registry/frameworks/${fw.frameworkId}`);
+    expect(entry.value.disconnectedAtMs).toBeUndefined();
+    expect(old.lifecycle).toBe('STOPPED');
   });
 
   it('remembers removed frameworks and agents\' ids across the restart', async () => {

@@ -160,6 +160,20 @@ describe('killing a task', () => {
     h.invariant();
   });
 
+  it('with an agent that runs what it is given (autoRun): RUNNING on launch, KILLED on kill', async () => {
+    const h = await MasterHarness.start();
+    const agent = await h.agent({ autoRun: true });
+    const fw = await h.framework({ autoAck: true });
+    await fw.launch(await fw.nextOffer(), [taskInfo('auto', 'cpus:1;mem:128')]);
+    const running = await fw.waitForUpdate('auto', 'TASK_RUNNING');
+    await agent.waitForAck(running.uuid);
+    await fw.kill('auto');
+    expect((await fw.waitForUpdate('auto', 'TASK_KILLED')).reason).toBe('REASON_KILLED_BY_FRAMEWORK');
+    await eventually(() => expect(agent.tasks.size).toBe(0));
+    expect(h.state.tasks.size).toBe(0);
+    h.invariant();
+  });
+
   it('answers a kill of a finished task with its terminal state, and of an unknown task with NOT_FOUND', async () => {
     const { h, agent, fw } = await setup({ autoAck: true });
     await runTask(fw, agent, 't1');
