@@ -14,7 +14,11 @@ const CFS_MIN_QUOTA_US = 1_000;
 /** Throws when the parent directories cannot be made (not root, read-only cgroupfs). */
 export function createV1Cgroups(mounts: V1Mounts, parent: string, attach: (ref: CgroupRef) => TaskCgroup): Cgroups {
   const controllers = Object.entries(mounts) as [V1Controller, string][];
-  for (const [, mount] of controllers) makeDir(path.join(mount, parent));
+  for (const [, mount] of controllers) {
+    makeDir(path.join(mount, parent));
+    // An existing parent (made by root earlier) is no proof that we may write below it.
+    fs.accessSync(path.join(mount, parent), fs.constants.W_OK);
+  }
   return {
     version: 1,
     disabledReason: undefined,

@@ -13,6 +13,7 @@ const WANTED = ['memory', 'cpu', 'pids'];
 export function createV2Cgroups(mountPoint: string, parent: string, attach: (ref: CgroupRef) => TaskCgroup): Cgroups {
   const parentDir = path.join(mountPoint, parent);
   makeDir(parentDir);
+  fs.accessSync(parentDir, fs.constants.W_OK);
   // A controller reaches a child only if every ancestor lists it in cgroup.subtree_control.
   const available = (readText(path.join(mountPoint, 'cgroup.controllers')) ?? '').split(/\s+/);
   const enable = WANTED.filter((c) => available.includes(c));

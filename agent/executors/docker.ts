@@ -8,7 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
 import { DockerContainer, statusCode } from './docker-container.js';
 import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID } from './docker-spec.js';
-import { failedLaunch } from './process.js';
+import { failedLaunch } from './failed-launch.js';
 
 export const REASON_PULL_FAILED = 'REASON_CONTAINER_PULL_FAILED';
 

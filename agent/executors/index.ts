@@ -47,3 +47,4 @@ export { DockerExecutor } from './docker.js';
 export { FakeExecutor } from './fake.js';
 export { REASON_MEMORY, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
 export { REASON_PULL_FAILED } from './docker.js';
+export { REASON_LAUNCH_FAILED } from './failed-launch.js';

@@ -10,6 +10,7 @@ import type { Logger } from '../../core/logger.js';
 import type { Container, ContainerCheckpoint, ExitInfo } from '../executor.js';
 import type { CgroupRef, TaskCgroup } from './cgroup-types.js';
 import { exitFromSignal, exitFromStatus, memoryLimitExit, parseStatusFile, signalNumber, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
+import { REASON_LAUNCH_FAILED } from './failed-launch.js';
 import { isSameProcessAlive, signalGroup } from './proc.js';
 
 export const STATUS_DIR = '.agora';
@@ -115,7 +116,7 @@ export class ProcessContainer implements Container {
   private exitInfo(status: number | undefined, wrapperSignal: string | undefined): ExitInfo {
     let exit: ExitInfo;
     if (status !== undefined && !fs.existsSync(statusFile(this.facts.sandbox))) {
-      exit = { exitCode: status, reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: `the task's wrapper shell failed with status ${status} before recording an exit status (is the sandbox writable?)` };
+      exit = { exitCode: status, reason: REASON_LAUNCH_FAILED, message: `the task's wrapper shell failed with status ${status} before recording an exit status (is the sandbox writable?)` };
     } else if (status !== undefined) {
       exit = exitFromStatus(status, this.killRequested);
     } else if (wrapperSignal) {

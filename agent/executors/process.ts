@@ -9,6 +9,7 @@ import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo 
 import type { CgroupRef, Cgroups, TaskCgroup } from './cgroup-types.js';
 import { cgroupName } from './cgroups.js';
 import { exitFromStatus, memoryLimitExit, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
+import { failedLaunch } from './failed-launch.js';
 import { isSameProcessAlive, processStartTime, signalGroup } from './proc.js';
 import { ProcessContainer, readStatusFile, type ProcessCheckpoint } from './process-container.js';
 import { SHELL, wrapperArgs } from './wrapper.js';
@@ -22,7 +23,8 @@ export interface ProcessExecutorOptions {
 
 export class ProcessExecutor implements Executor {
   readonly kind = 'process' as const;
-  private readonly cgroups: Cgroups;
+  /** The limits in force: `cgroups.version`, or `cgroups.disabledReason` when there are none. */
+  readonly cgroups: Cgroups;
   private readonly log: Logger;
 
   constructor(options: ProcessExecutorOptions) {
@@ -142,10 +144,4 @@ function parseCheckpoint(cp: ContainerCheckpoint): ProcessCheckpoint | undefined
 function isCgroupRef(value: unknown): value is CgroupRef {
   const ref = value as CgroupRef | undefined;
   return !!ref && (ref.version === 1 || ref.version === 2) && typeof ref.paths === 'object' && ref.paths !== null;
-}
-
-/** A container that never started: wait() reports why. */
-export function failedLaunch(taskId: string, message: string, reason = 'REASON_CONTAINER_LAUNCH_FAILED'): Container {
-  const exit: ExitInfo = { launchFailed: true, reason, message };
-  return { taskId, checkpoint: {}, wait: async () => exit, kill: async () => undefined };
 }

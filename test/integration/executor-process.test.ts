@@ -15,13 +15,26 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 let root: string;
 let executor: Executor;
 let counter = 0;
+/** Every container a test launched: a failed test still leaves no process or cgroup behind. */
+const launched: Container[] = [];
 
 beforeAll(async () => {
   root = await tempDir('executor-process');
-  executor = createExecutor('process');
+  const real = createExecutor('process');
+  executor = {
+    kind: real.kind,
+    launch: async (spec) => {
+      const container = await real.launch(spec);
+      launched.push(container);
+      return container;
+    },
+    recover: (spec, checkpoint) => real.recover(spec, checkpoint),
+    close: () => real.close(),
+  };
 });
 
 afterAll(async () => {
+  await Promise.all(launched.map((c) => c.kill(0)));
   await executor.close();
   removeDir(root);
 });
