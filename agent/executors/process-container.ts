@@ -57,6 +57,8 @@ export class ProcessContainer implements Container {
   private killRequested = false;
   private escalation: NodeJS.Timeout | undefined;
   private poller: NodeJS.Timeout | undefined;
+  /** True when we spawned the wrapper and saw it exit at once, so its group id cannot be reused yet. */
+  private ownChild = false;
 
   constructor(private readonly facts: ProcessTaskFacts) {
     this.taskId = facts.taskId;
@@ -66,6 +68,7 @@ export class ProcessContainer implements Container {
 
   /** Learn the end from the child we spawned. */
   watchChild(child: ChildProcess): this {
+    this.ownChild = true;
     child.once('exit', (code, signal) => void this.finish(code ?? undefined, signal ?? undefined));
     return this;
   }
@@ -141,9 +144,13 @@ export class ProcessContainer implements Container {
     }
   }
 
-  /** A task ends with its wrapper: kill what it left behind and remove its cgroup. */
+  /**
+   * A task ends with its wrapper: kill what it left behind and remove its cgroup. The group is
+   * signalled only right after our own child's exit: a re-adopted task's group id may have been
+   * reused by the time the poll noticed; its cgroup is the safe handle.
+   */
   private async cleanUp(): Promise<void> {
-    signalGroup(this.facts.checkpoint.pgid, 'SIGKILL');
+    if (this.ownChild) signalGroup(this.facts.checkpoint.pgid, 'SIGKILL');
     const cgroup = this.facts.cgroup;
     if (cgroup && !(await cgroup.remove())) {
       this.facts.log.warn({ cgroup: cgroup.ref.paths }, 'could not remove the task cgroup');

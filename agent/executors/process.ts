@@ -10,7 +10,7 @@ import type { CgroupRef, Cgroups, TaskCgroup } from './cgroup-types.js';
 import { cgroupName } from './cgroups.js';
 import { exitFromStatus, memoryLimitExit, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
 import { failedLaunch } from './failed-launch.js';
-import { isSameProcessAlive, processStartTime, signalGroup } from './proc.js';
+import { isSameProcessAlive, processStartTime } from './proc.js';
 import { ProcessContainer, readStatusFile, type ProcessCheckpoint } from './process-container.js';
 import { SHELL, wrapperArgs } from './wrapper.js';
 
@@ -67,7 +67,7 @@ export class ProcessExecutor implements Executor {
       log.info({ pid: cp.pid }, 'task process re-adopted');
       return new ProcessContainer({ ...facts(spec, log), checkpoint: cp, cgroup }).watchProc();
     }
-    return endedWhileAway(spec, cp, cgroup, log);
+    return endedWhileAway(spec, cgroup, log);
   }
 
   async close(): Promise<void> {
@@ -119,11 +119,11 @@ function facts(spec: ContainerSpec, log: Logger): { taskId: string; sandbox: str
 }
 
 /** The task ended while no agent watched: its status is in the sandbox, its cgroup still there. */
-async function endedWhileAway(spec: ContainerSpec, cp: ProcessCheckpoint, cgroup: TaskCgroup | undefined, log: Logger): Promise<ExitInfo> {
+async function endedWhileAway(spec: ContainerSpec, cgroup: TaskCgroup | undefined, log: Logger): Promise<ExitInfo> {
   const status = readStatusFile(spec.sandbox);
   let exit: ExitInfo = status === undefined ? { message: UNKNOWN_EXIT_MESSAGE } : exitFromStatus(status, false);
   if (cgroup?.oomKilled(exit.signal)) exit = memoryLimitExit(exit, spec.memMb);
-  signalGroup(cp.pgid, 'SIGKILL');
+  // Leftovers die with the cgroup; the pid and group id may belong to someone else by now.
   await cgroup?.remove();
   log.info({ exitCode: exit.exitCode, signal: exit.signal }, 'task ended while the agent was down');
   return exit;
