@@ -132,11 +132,21 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
   const id = message.agentId;
   if (!id) throw new InvalidArgumentError('reregister.agentId', 'is required');
   const { info, total } = validateAgentInfo(message.agentInfo);
+  // Every await happens first; from the registry write on, the agent's record, its tasks and the
+  // allocator change in one synchronous step, so no call (a reconcile, an accept) sees half of it.
+  for (const f of message.frameworks) if (f.id && !state.frameworks.has(f.id) && !state.removedFrameworks.has(f.id)) await adoptFramework(state, f);
+  const known = state.agents.get(id);
+  await state.registry.putAgent({
+    id,
+    hostname: info.hostname,
+    info: { ...info, id },
+    state: 'admitted',
+    ...(known?.drain ? { drain: known.drain } : {}),
+    registeredAtMs: known?.registeredAtMs ?? state.now(),
+  });
   let agent = state.agents.get(id);
   const wasInAllocator = state.allocator.agent(id) !== undefined;
   if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
-  // Offers made before are void: what the agent now reports (tasks, total) replaces them.
-  state.rescindOffersWhere((o) => o.agentId === id, 'agent re-registered');
   if (!agent) {
     agent = {
       id,
@@ -172,9 +182,9 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
     pongSeq: 0,
     version: message.version || info.version,
   } satisfies Partial<AgentRecord>);
-  await state.registry.putAgent(agentEntry(agent));
+  // Offers made before are void: what the agent now reports (tasks, total) replaces them.
+  state.rescindOffersWhere((o) => o.agentId === id, 'agent re-registered');
 
-  for (const f of message.frameworks) if (f.id && !state.frameworks.has(f.id) && !state.removedFrameworks.has(f.id)) await adoptFramework(state, f);
   const reported = new Set<string>();
   const newlyHeld: TaskRecord[] = [];
   for (const t of message.tasks) {

@@ -87,7 +87,7 @@ describe('FrameworkDriver against a real master', () => {
 
   it('reconnects after the master restarts, resubscribes with its id, and reconciles its running task', async () => {
     const port = await freePort();
-    const h = await MasterHarness.start({ store: 'file', master: { grpcPort: port } });
+    const h = await MasterHarness.start({ store: 'file', master: { grpcPort: port, agentReregisterTimeout: '20s' } });
     const agent = await h.agent({ autoRun: true });
     const { driver, updates, subscribed } = await startDriver(h.address, ['r1']);
     const frameworkId = driver.frameworkId;
@@ -100,7 +100,8 @@ describe('FrameworkDriver against a real master', () => {
     const before = updates.length;
     await h.restart();
     // The agent comes back with its task (as a real agent does after a master failover).
-    await h.agent({ agentId, tasks: [reportedTask(frameworkId ?? '', tracked!.task, 'TASK_RUNNING', agentId)], autoRun: true });
+    // (gRPC may refuse the first try while its channel to the old master backs off: retry, as an agent does.)
+    await eventually(() => h.agent({ agentId, tasks: [reportedTask(frameworkId ?? '', tracked!.task, 'TASK_RUNNING', agentId)], autoRun: true }), { timeoutMs: 8000, what: 'agent re-registered' });
     await found(() => subscribed.find((s) => s.resubscribed), { timeoutMs: 8000, what: 'resubscribed' });
     expect(driver.frameworkId).toBe(frameworkId);
     // Reconciliation after resubscription confirms the task is still RUNNING.
