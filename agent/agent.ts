@@ -190,6 +190,7 @@ export class Agent implements AgentContext {
     this.tasks.detach();
     await this.tasks.idle();
     this.updates.close();
+    await this.checkpoint.close();
     await this.#http?.close();
     await Promise.allSettled([...this.#executors.values()].map((e) => e.close()));
     this.#transition('STOPPED');

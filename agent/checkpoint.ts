@@ -90,8 +90,12 @@ export class Checkpoint {
   async createTask(frameworkId: string, taskId: string): Promise<{ sandbox: string; journal: TaskJournal }> {
     const sandbox = this.sandboxDir(frameworkId, taskId);
     const meta = this.taskMetaDir(frameworkId, taskId);
-    await fs.rm(sandbox, { recursive: true, force: true });
-    await Promise.all([fs.mkdir(sandbox, { recursive: true }), fs.mkdir(meta, { recursive: true })]);
+    const [created] = await Promise.all([fs.mkdir(sandbox, { recursive: true }), fs.mkdir(meta, { recursive: true })]);
+    if (created === undefined) {
+      // The id was used before (its bookkeeping is gone, its sandbox kept): start from empty.
+      await fs.rm(sandbox, { recursive: true, force: true });
+      await fs.mkdir(sandbox, { recursive: true });
+    }
     const journal = new TaskJournal(path.join(meta, 'journal.jsonl'));
     this.#journals.set(meta, journal);
     return { sandbox, journal };
@@ -107,9 +111,14 @@ export class Checkpoint {
   /** Forget a task's bookkeeping (its terminal update was acknowledged); the sandbox stays. */
   async removeTask(frameworkId: string, taskId: string): Promise<void> {
     const meta = this.taskMetaDir(frameworkId, taskId);
-    await this.#journals.get(meta)?.idle();
+    await this.#journals.get(meta)?.close();
     this.#journals.delete(meta);
     await fs.rm(meta, { recursive: true, force: true });
+  }
+
+  /** Finish pending writes and release every journal's file. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#journals.values()].map((j) => j.close()));
   }
 
   /** Everything a restarted agent needs: its id, its frameworks and its tasks' journals. */
@@ -131,10 +140,15 @@ export class Checkpoint {
   }
 }
 
+const JOURNAL_IDLE_CLOSE_MS = 2000;
+
 /** One task's append-only journal with group commit. */
 export class TaskJournal {
   #queue: { line: string; durable: boolean; done: () => void; fail: (err: unknown) => void }[] = [];
   #flushing: Promise<void> | undefined;
+  #soon = false;
+  #handle: fs.FileHandle | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly file: string) {}
 
@@ -142,33 +156,65 @@ export class TaskJournal {
   append(record: JournalRecord, durable: boolean): Promise<void> {
     return new Promise((done, fail) => {
       this.#queue.push({ line: serialize(record) + '\n', durable, done, fail });
-      this.#flushing ??= this.#flush();
+      // A durable record is written at once, taking everything queued with it; a record that need
+      // not be durable waits a turn of the event loop for one to share its write and fsync.
+      if (durable) this.#flushing ??= this.#flush();
+      else this.#flushSoon();
+    });
+  }
+
+  #flushSoon(): void {
+    if (this.#soon) return;
+    this.#soon = true;
+    setImmediate(() => {
+      this.#soon = false;
+      if (this.#queue.length > 0) this.#flushing ??= this.#flush();
     });
   }
 
   /** Resolves when nothing is queued or being written. */
   async idle(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
+    while (this.#flushing || this.#queue.length > 0) {
+      this.#flushing ??= this.#flush();
+      await this.#flushing;
+    }
+  }
+
+  /** Wait for pending writes and release the file. */
+  async close(): Promise<void> {
+    await this.idle();
+    clearTimeout(this.#closeTimer);
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
   }
 
   async #flush(): Promise<void> {
+    clearTimeout(this.#closeTimer);
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
       try {
-        const handle = await fs.open(this.file, 'a');
-        try {
-          await handle.write(batch.map((b) => b.line).join(''));
-          if (batch.some((b) => b.durable)) await handle.datasync();
-        } finally {
-          await handle.close();
-        }
+        // The file stays open while records keep coming (a launch writes several in a few ms).
+        this.#handle ??= await fs.open(this.file, 'a');
+        await this.#handle.write(batch.map((b) => b.line).join(''));
+        if (batch.some((b) => b.durable)) await this.#handle.datasync();
         for (const b of batch) b.done();
       } catch (err) {
         for (const b of batch) b.fail(err);
       }
     }
     this.#flushing = undefined;
+    // Idle journals give their descriptor back, so thousands of quiet tasks hold no files open.
+    this.#closeTimer = setTimeout(() => void this.#closeIfIdle(), JOURNAL_IDLE_CLOSE_MS);
+    this.#closeTimer.unref();
+  }
+
+  async #closeIfIdle(): Promise<void> {
+    if (this.#flushing || this.#queue.length > 0 || !this.#handle) return;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle.close().catch(() => undefined);
   }
 }
 

@@ -9,6 +9,7 @@ export interface Bench {
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   allocator: () => import('./allocator.js'),
+  launch: () => import('./launch.js'),
 };
 
 async function main(): Promise<void> {
