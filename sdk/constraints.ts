@@ -219,9 +219,15 @@ function groupBy(c: Constraint, value: string, tally: PlacementTally, known: Ite
     if (!explain) return '';
     return `${formatConstraint(c)}: tasks cover ${counts.size} of at least ${minimum} ${c.field} values and ${where(c.field, value)} already has ${tasks(own)}`;
   }
-  let [least, leastCount] = tally.least(c.field) ?? [value, own];
-  for (const k of known ?? []) {
-    if (!counts.has(k) && (leastCount > 0 || k < least)) [least, leastCount] = [k, 0];
+  const fewest = tally.least(c.field);
+  let least = fewest === undefined ? value : fewest[0];
+  let leastCount = fewest === undefined ? own : fewest[1];
+  if (known !== undefined) {
+    for (const k of known) {
+      if (counts.has(k) || (leastCount === 0 && k >= least)) continue;
+      least = k;
+      leastCount = 0;
+    }
   }
   if (own <= leastCount) return undefined;
   if (!explain) return '';

@@ -14,9 +14,12 @@ import type { TaskNeed } from './offer-tasks.js';
 
 /** What a task in one role may use on the agent right now. */
 interface Usable {
+  readonly role: string;
   readonly resources: Resources;
   /** Scalar totals in milli-units. */
   readonly milli: ReadonlyMap<string, number>;
+  readonly cpus: number;
+  readonly mem: number;
   readonly ports: number;
   flat?: Resources;
 }
@@ -34,7 +37,9 @@ export class AgentSlot {
   #total: Resources = Resources.EMPTY;
   #remaining: Resources = Resources.EMPTY;
   #usable = new Map<string, Usable>();
-  #totalMilli: ReadonlyMap<string, number> | undefined;
+  #last: Usable | undefined; // the last role asked about: almost always the only one
+  #totalCpus = 0;
+  #totalMem = 0;
 
   /** `role` is the offers' allocation role ('' when they do not say). */
   constructor(
@@ -58,16 +63,19 @@ export class AgentSlot {
     this.offers.push(offer);
     this.#total = this.#total.add(r);
     this.#remaining = this.#remaining.add(r);
-    this.#usable.clear();
-    this.#totalMilli = undefined;
+    this.#totalCpus = milliOf(this.#total, 'cpus');
+    this.#totalMem = milliOf(this.#total, 'mem');
+    this.#forget();
   }
 
   /** Why `need` does not fit in what `role` may use here, or undefined when it fits ('' unless `explain`). */
   misfit(need: TaskNeed, role: string, explain: boolean): string | undefined {
     const u = this.#usableFor(role);
-    for (const [name, milli] of need.scalars) {
-      const have = u.milli.get(name) ?? 0;
-      if (have < milli) return explain ? `insufficient ${name}: need ${units(milli)}, offer has ${units(have)}` : '';
+    const names = need.scalarNames;
+    for (let i = 0; i < names.length; i++) {
+      const have = u.milli.get(names[i]!) ?? 0;
+      const milli = need.scalarMilli[i]!;
+      if (have < milli) return explain ? `insufficient ${names[i]}: need ${units(milli)}, offer has ${units(have)}` : '';
     }
     const wanted = need.portSlots.length;
     if (wanted > u.ports) return explain ? `insufficient ports: need ${wanted}, offer has ${u.ports}` : '';
@@ -85,13 +93,14 @@ export class AgentSlot {
   /** How full the agent would be after taking `need`: the mean free fraction of its scalars, 0..1. */
   freeAfter(need: TaskNeed, role: string): number {
     const u = this.#usableFor(role);
-    const total = this.#scalarTotals();
     let sum = 0;
     let n = 0;
-    for (const [name, all] of total) {
-      if (all <= 0 || (name !== 'cpus' && name !== 'mem')) continue;
-      const used = need.scalars.find(([k]) => k === name)?.[1] ?? 0;
-      sum += ((u.milli.get(name) ?? 0) - used) / all;
+    if (this.#totalCpus > 0) {
+      sum += (u.cpus - need.cpus) / this.#totalCpus;
+      n++;
+    }
+    if (this.#totalMem > 0) {
+      sum += (u.mem - need.mem) / this.#totalMem;
       n++;
     }
     return n === 0 ? 0 : sum / n;
@@ -102,43 +111,45 @@ export class AgentSlot {
     const u = this.#usableFor(role);
     const parts = preferenceOrder(u.resources, role).map((r) => ({ role: r, res: u.resources.reservedFor(r) }));
     const list: Resource[] = [];
-    for (const [name, milli] of need.scalars) {
-      let rest = milli;
-      for (const p of parts) {
-        const got = Math.min(rest, Math.round(p.res.scalar(name) * 1000));
-        if (got > 0) list.push({ name, type: 'scalar', scalar: got / 1000, role: p.role });
-        rest -= got;
-        if (rest === 0) break;
-      }
-    }
     const ports = takePorts(parts, need, list);
-    for (const r of need.other.toList()) takeExact(parts, r, list);
-    const resources = Resources.fromList(list);
+    let resources: Resources;
+    if (parts.length === 1) {
+      // One role holds everything usable (the common case): the need, in that role.
+      const only = parts[0]!.role;
+      resources = only === UNRESERVED ? need.resources : need.resources.flatten(only);
+    } else {
+      resources = Resources.EMPTY;
+      need.scalarNames.forEach((name, i) => takeScalar(parts, name, need.scalarMilli[i]!, list));
+      for (const r of need.other.toList()) takeExact(parts, r, list);
+    }
+    if (list.length > 0) resources = resources.add(Resources.fromList(list));
     this.#remaining = this.#remaining.subtract(resources);
-    this.#usable.clear();
+    this.#forget();
     return { resources, ...ports };
   }
 
   #usableFor(role: string): Usable {
+    if (this.#last?.role === role) return this.#last;
     let u = this.#usable.get(role);
     if (u === undefined) {
       const resources = this.#remaining.allocatableTo(role);
       const milli = new Map<string, number>();
       for (const [name, v] of resources.scalars()) milli.set(name, Math.round(v * 1000));
-      u = { resources, milli, ports: resources.count('ports') };
+      u = { role, resources, milli, cpus: milli.get('cpus') ?? 0, mem: milli.get('mem') ?? 0, ports: resources.count('ports') };
       this.#usable.set(role, u);
     }
+    this.#last = u;
     return u;
   }
 
-  #scalarTotals(): ReadonlyMap<string, number> {
-    if (this.#totalMilli === undefined) {
-      const m = new Map<string, number>();
-      for (const [name, v] of this.#total.scalars()) m.set(name, Math.round(v * 1000));
-      this.#totalMilli = m;
-    }
-    return this.#totalMilli;
+  #forget(): void {
+    this.#usable.clear();
+    this.#last = undefined;
   }
+}
+
+function milliOf(r: Resources, name: string): number {
+  return Math.round(r.scalar(name) * 1000);
 }
 
 interface Part {
@@ -181,6 +192,16 @@ function takePorts(parts: readonly Part[], need: TaskNeed, list: Resource[]): Om
     if (slot.name !== undefined) namedPorts[slot.name] = port;
   }
   return { ports, namedPorts };
+}
+
+function takeScalar(parts: readonly Part[], name: string, milli: number, list: Resource[]): void {
+  let rest = milli;
+  for (const p of parts) {
+    const got = Math.min(rest, Math.round(p.res.scalar(name) * 1000));
+    if (got > 0) list.push({ name, type: 'scalar', scalar: got / 1000, role: p.role });
+    rest -= got;
+    if (rest === 0) return;
+  }
 }
 
 // Sets and non-port ranges the task names exactly: from the preferred role that holds each value.

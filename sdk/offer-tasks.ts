@@ -32,8 +32,12 @@ export interface PortSlot {
 export interface TaskNeed {
   /** Everything but ports, without roles. */
   readonly resources: Resources;
-  /** [name, milli-units], for the feasibility check. */
-  readonly scalars: readonly (readonly [string, number])[];
+  /** Scalar names and their amounts in milli-units (parallel arrays), for the feasibility check. */
+  readonly scalarNames: readonly string[];
+  readonly scalarMilli: readonly number[];
+  /** cpus and mem in milli-units (0 when not asked for), for scoring. */
+  readonly cpus: number;
+  readonly mem: number;
   /** Sets and non-port ranges, without roles (rare). */
   readonly other: Resources;
   readonly portSlots: readonly PortSlot[];
@@ -51,28 +55,40 @@ export interface TaskNeed {
 // Ranges of exact ports written into the resources text beyond this are refused: nobody means it.
 const MAX_FIXED_PORTS = 1024;
 
-/** Compiles tasks; caches by resources text and constraint list, which many tasks share. */
+/** The resource part of a need, derived once per resources text or `Resources` value. */
+interface ResourceNeed {
+  readonly resources: Resources;
+  readonly other: Resources;
+  readonly scalarNames: readonly string[];
+  readonly scalarMilli: readonly number[];
+  readonly cpus: number;
+  readonly mem: number;
+  readonly ports: readonly Range[];
+}
+
+/** Compiles tasks; caches by resources and constraint list, which many tasks share. */
 export class TaskCompiler {
-  readonly #resources = new Map<string, Resources>();
+  readonly #byText = new Map<string, ResourceNeed>();
+  readonly #byValue = new WeakMap<Resources, ResourceNeed>();
   readonly #constraintKeys = new WeakMap<readonly Constraint[], string>();
 
   compile(task: PendingTask, field: string): TaskNeed {
     if (typeof task !== 'object' || task === null) throw new InvalidArgumentError(field, 'must be an object');
-    const all = this.#resourcesOf(task.resources, `${field}.resources`);
+    const need = this.#resourcesOf(task.resources, `${field}.resources`);
     const constraints = parseConstraints(task.constraints, `${field}.constraints`);
     const role = roleOf(task.role, `${field}.role`);
     const group = groupOf(task.group, `${field}.group`);
-    const ports = portSlotsOf(task.ports, all.ranges('ports'), `${field}.ports`);
-    const resources = all.filter(all.names().filter((n) => n !== 'ports'));
-    const other = resources.filterBy((r) => r.type !== 'scalar');
-    const scalars = [...resources.scalars()].map(([name, units]) => [name, Math.round(units * 1000)] as const);
+    const ports = portSlotsOf(task.ports, need.ports, `${field}.ports`);
     const fixedPorts = ports.flatMap((p) => (p.number === undefined ? [] : [p.number])).sort((a, b) => a - b);
     const constraintKey = this.#constraintKey(constraints);
     const portKey = ports.map((p) => `${p.name ?? ''}=${p.number ?? ''}`).join(',');
     return {
-      resources,
-      scalars,
-      other,
+      resources: need.resources,
+      scalarNames: need.scalarNames,
+      scalarMilli: need.scalarMilli,
+      cpus: need.cpus,
+      mem: need.mem,
+      other: need.other,
       portSlots: ports,
       fixedPorts,
       dynamicPorts: ports.length - fixedPorts.length,
@@ -81,19 +97,26 @@ export class TaskCompiler {
       constraints,
       hasGroupBy: constraints.some((c) => c.operator === 'GROUP_BY'),
       // Constraint-free tasks do not depend on their group, so the group stays out of their key.
-      key: [resources.format(), portKey, role ?? '', constraintKey === '' ? '' : group, constraintKey].join('\u0000'),
+      key: [need.resources.format(), portKey, role ?? '', constraintKey === '' ? '' : group, constraintKey].join('\u0000'),
     };
   }
 
-  #resourcesOf(input: Resources | string, field: string): Resources {
-    if (input instanceof Resources) return Resources.forTask(input, field).flatten();
-    if (typeof input !== 'string') throw new InvalidArgumentError(field, 'must be Resources or text like cpus:1;mem:128');
-    let r = this.#resources.get(input);
-    if (r === undefined) {
-      r = Resources.forTask(input, field).flatten();
-      this.#resources.set(input, r);
+  #resourcesOf(input: Resources | string, field: string): ResourceNeed {
+    if (input instanceof Resources) {
+      let need = this.#byValue.get(input);
+      if (need === undefined) {
+        need = resourceNeed(Resources.forTask(input, field));
+        this.#byValue.set(input, need);
+      }
+      return need;
     }
-    return r;
+    if (typeof input !== 'string') throw new InvalidArgumentError(field, 'must be Resources or text like cpus:1;mem:128');
+    let need = this.#byText.get(input);
+    if (need === undefined) {
+      need = resourceNeed(Resources.forTask(input, field));
+      this.#byText.set(input, need);
+    }
+    return need;
   }
 
   #constraintKey(list: readonly Constraint[]): string {
@@ -105,6 +128,26 @@ export class TaskCompiler {
     }
     return key;
   }
+}
+
+function resourceNeed(asked: Resources): ResourceNeed {
+  const all = asked.flatten();
+  const resources = all.filter(all.names().filter((n) => n !== 'ports'));
+  const scalars = resources.scalars();
+  const scalarNames = [...scalars.keys()];
+  return {
+    resources,
+    other: resources.filterBy((r) => r.type !== 'scalar'),
+    scalarNames,
+    scalarMilli: scalarNames.map((n) => toMilli(scalars.get(n))),
+    cpus: toMilli(scalars.get('cpus')),
+    mem: toMilli(scalars.get('mem')),
+    ports: all.ranges('ports'),
+  };
+}
+
+function toMilli(units: number | undefined): number {
+  return Math.round((units ?? 0) * 1000);
 }
 
 function roleOf(role: unknown, field: string): string | undefined {

@@ -227,15 +227,19 @@ class Matcher {
 
   #best(candidates: readonly AgentSlot[], need: TaskNeed, tally: PlacementTally): AgentSlot | undefined {
     if (this.opts.strategy === 'first-fit' || candidates.length <= 1) return candidates[0];
+    // Lower is better: bin-pack wants the least left free; spread the fewest of the group, then the most free.
+    const spread = this.opts.strategy === 'spread';
     let best: AgentSlot | undefined;
-    let bestScore = [Infinity, Infinity];
+    let best1 = Infinity;
+    let best2 = Infinity;
     for (const s of candidates) {
       const free = s.freeAfter(need, this.#roleOf(s, need));
-      // Lower is better: bin-pack wants the least left free; spread the fewest of the group, then the most free.
-      const score = this.opts.strategy === 'bin-pack' ? [free, 0] : [tally.count('hostname', s.hostname), -free];
-      if (score[0]! < bestScore[0]! || (score[0] === bestScore[0] && score[1]! < bestScore[1]!)) {
+      const score1 = spread ? tally.count('hostname', s.hostname) : free;
+      const score2 = spread ? -free : 0;
+      if (score1 < best1 || (score1 === best1 && score2 < best2)) {
         best = s;
-        bestScore = score;
+        best1 = score1;
+        best2 = score2;
       }
     }
     return best;
