@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import { launchTask, processAlive, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
 
 afterEach(async () => {
@@ -96,6 +97,25 @@ describe('agent: tasks', () => {
     expect(killed.message).toBe('health check failed');
     const seen = fw.updates('sickly').map((u) => `${u.state}${u.healthy === undefined || u.healthy === null ? '' : u.healthy ? '+' : '-'}`);
     expect(seen).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_RUNNING+', 'TASK_RUNNING-', 'TASK_KILLED']);
+  });
+
+  it('runs a task with a container image in Docker, whatever the default executor', async () => {
+    const { dockerSocket, busyboxImage } = testServices();
+    const h = await MasterHarness.start();
+    const agent = await startTestAgent(h.address, { dockerSocket, executor: 'process' });
+    const fw = await h.framework({ autoAck: true });
+    await launchTask(
+      fw,
+      taskInfo('boxed', 'cpus:0.1;mem:64', {
+        command: { value: 'echo "in docker $AGORA_TASK_ID at $AGORA_SANDBOX"; exit 4' },
+        container: { type: 'CONTAINER_DOCKER', docker: { image: busyboxImage, network: 'NETWORK_NONE' } },
+      }),
+    );
+    const failed = await fw.waitForUpdate('boxed', 'TASK_FAILED', { timeoutMs: 30_000 });
+    expect(failed.exitCode).toBe(4);
+    expect(states(fw.updates('boxed'))).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
+    const stdout = await readFile(path.join(agent.checkpoint.sandboxDir(fw.frameworkId, 'boxed'), 'stdout'), 'utf8');
+    expect(stdout).toBe('in docker boxed at /mnt/agora/sandbox\n');
   });
 
   it('fails a task that outlives its max completion time', async () => {
