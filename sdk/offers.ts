@@ -21,7 +21,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { Resources, UNRESERVED } from '../core/resources.js';
 import type { Offer__Output } from '../proto/index.js';
 import { PlacementTally, checkConstraint, fieldValue, type AgentFacts } from './constraints.js';
-import { AgentSlot } from './offer-slots.js';
+import { AgentSlot, type Taken } from './offer-slots.js';
 import { TaskCompiler, type PendingTask, type TaskNeed } from './offer-tasks.js';
 
 export type { PendingTask, PortRequest } from './offer-tasks.js';
@@ -174,7 +174,7 @@ function mergeOffers(offers: readonly Offer__Output[]): AgentSlot[] {
   return slots;
 }
 
-type Placed = { slot: AgentSlot; taken: ReturnType<AgentSlot['take']> } | { slot: undefined; reasons: readonly Rejection[] };
+type Placed = { slot: AgentSlot; taken: Taken } | { slot: undefined; reasons: readonly Rejection[] };
 
 /** GROUP_BY constraints are skipped (first pass), or checked with these zero-task values per field. */
 type GroupByMode = 'skip' | ReadonlyMap<string, readonly string[]>;
