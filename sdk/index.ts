@@ -6,6 +6,21 @@ export type { DriverOptions, FrameworkDescription } from './options.js';
 export { discoverMasters, masterElectionPath, StaticDiscovery, ZooKeeperDiscovery, type MasterAdvert, type MasterDiscovery } from './discovery.js';
 export { Reconciler, type KnownTask } from './reconciler.js';
 export { FrameworkState, type Versioned } from './state.js';
+export {
+  matchOffers,
+  PLACEMENT_STRATEGIES,
+  type PlacementStrategy,
+  type PendingTask,
+  type PortRequest,
+  type MatchOptions,
+  type MatchResult,
+  type Launch,
+  type Unplaced,
+  type Rejection,
+  type TaskPlacement,
+} from './offers.js';
+export * from './constraints.js';
+export * from './decline.js';
 export { electFrameworkLeader, frameworkElectionPath, type FrameworkLeaderOptions, type FrameworkLeadership } from './leader.js';
 export {
   AgoraError,
