@@ -12,8 +12,15 @@ export function registerMasterCommand(program: Command): void {
   cmd.action(async (raw: Record<string, unknown>) => {
     const options = compileMasterOptions(raw);
     const logger = createLogger({ level: options.logLevel, name: 'agora-master' });
-    const master = await Master.start(options, { logger });
-    process.stdout.write(`master ${master.masterInfo.id} listening: grpc ${master.grpcAddress}, http http://${master.httpAddress}\n`);
+    const master = await Master.start(options, {
+      logger,
+      // As Mesos: a master that lost leadership exits; its supervisor starts a fresh standby.
+      onLostLeadership: (reason) => {
+        logger.error({ reason }, 'lost leadership: exiting');
+        process.exit(1);
+      },
+    });
+    process.stdout.write(`master ${master.masterInfo.id} ${master.isLeader ? 'leading' : 'standing by'}: grpc ${master.grpcAddress}, http http://${master.httpAddress}\n`);
     await runUntilSignal(logger, () => master.stop());
   });
 }

@@ -1,6 +1,18 @@
-// The master process: composes the store, registry, allocator, gRPC services and operator HTTP.
-// Lifecycle: INITIALIZED → RECOVERING (registry read, waiting for agents) → LEADING → STOPPING → STOPPED.
+// The master process: composes the store, registry, allocator, gRPC services and operator HTTP,
+// and takes part in the master election.
+//
+//   INITIALIZED ─► STANDBY ─(elected)─► RECOVERING ─(agents back or timeout)─► LEADING
+//        any ─(stop, or leadership lost)─► STOPPING ─► STOPPED
+//
+// A standby serves /health, /version, /metrics and /api/v1/leader; every other HTTP request is
+// redirected (307) to the leader (503 when none is known), and every gRPC call fails with
+// UNAVAILABLE carrying the leader's address. A master that loses leadership stops at once — it
+// never leads again in this process (as Mesos, it is for a supervisor to start a fresh one) — and
+// even before it hears of the loss it acts only while its store session is fresh (a lease), and
+// its registry writes are fenced on its election node.
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
+import { LeaderElection } from '../core/election.js';
+import { NotLeaderError } from '../core/errors.js';
 import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
 import { shortId } from '../core/ids.js';
@@ -8,25 +20,41 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { Resources } from '../core/resources.js';
 import { openStore, type Store } from '../core/store/index.js';
 import { VERSION } from '../core/version.js';
-import { AgentGatewayService, SchedulerService, SERVICE_NAMES, type AgentInfo__Output, type FrameworkInfo__Output, type MasterInfo } from '../proto/index.js';
+import { AgentGatewayService, SchedulerService, SERVICE_NAMES, type MasterInfo } from '../proto/index.js';
 import { createAllocator } from './allocator/index.js';
 import { markUnreachable } from './agents.js';
-import { startFailoverTimer } from './frameworks.js';
 import { agentGatewayHandlers, schedulerHandlers } from './grpc-services.js';
+import type { LeaderView } from './http/context.js';
 import { registerOperatorRoutes } from './http/routes.js';
-import { attributesFromWire, resourcesFromWire } from '../core/wire.js';
 import { compileMasterOptions, type MasterOptions } from './options.js';
-import { Registry, type RegistrySnapshot } from './registry.js';
+import { recoverFromRegistry } from './recovery.js';
+import { Registry } from './registry.js';
 import { MasterState } from './state.js';
 
-export type MasterLifecycle = 'INITIALIZED' | 'RECOVERING' | 'LEADING' | 'STOPPING' | 'STOPPED';
+export type MasterLifecycle = 'INITIALIZED' | 'STANDBY' | 'RECOVERING' | 'LEADING' | 'STOPPING' | 'STOPPED';
+
+/** What a master advertises in its election node (the SDK and agents read grpcAddress). */
+export interface MasterAdvert {
+  readonly id: string;
+  readonly hostname: string;
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  readonly version: string;
+}
 
 export interface MasterDeps {
   /** An open store (its chroot is the Agora root, /agora); else opened from --zk / --data-dir. */
   store?: Store;
   clock?: Clock;
   logger?: Logger;
+  /** Called once if this master loses leadership (it has stopped by then). */
+  onLostLeadership?: (reason: string) => void;
+  /** Extra HTTP routes on the master's port (the Jobs API mirror in `agora up`). */
+  routes?: (app: HttpServer) => void;
 }
+
+/** Paths a standby answers itself; everything else goes to the leader. */
+const STANDBY_PATHS = new Set(['/health', '/version', '/metrics', '/api/v1/leader']);
 
 export class Master {
   lifecycle: MasterLifecycle = 'INITIALIZED';
@@ -35,43 +63,45 @@ export class Master {
   readonly #ownsStore: boolean;
   #grpc: GrpcServer | undefined;
   #http: HttpServer | undefined;
+  #election: LeaderElection<MasterAdvert> | undefined;
   #allocationTimer: TimerHandle | undefined;
   #reregisterTimer: TimerHandle | undefined;
+  #stopped: Promise<void> | undefined;
+  #resolveSettled: (() => void) | undefined;
+  /** Resolves once this master leads (recovering) or knows another leader: start() waits for it. */
+  readonly #settled = new Promise<void>((resolve) => {
+    this.#resolveSettled = resolve;
+  });
 
   private constructor(
     readonly options: MasterOptions,
     readonly state: MasterState,
     readonly store: Store,
     ownsStore: boolean,
+    private readonly deps: MasterDeps,
   ) {
     this.#ownsStore = ownsStore;
   }
 
-  /** Open the store, read the registry, and start serving. */
+  /** Open the store, start serving as a standby, and stand for election. Resolves once elected or standing by. */
   static async start(raw: Record<string, unknown> | MasterOptions, deps: MasterDeps = {}): Promise<Master> {
     const options = Object.isFrozen(raw) ? (raw as MasterOptions) : compileMasterOptions(raw);
     const clock = deps.clock ?? systemClock;
     const logger = (deps.logger ?? createLogger({ level: options.logLevel, name: 'master' })).child({ component: 'master' });
     const store = deps.store ?? (await openStore(options.zk ?? options.dataDir, { chroot: options.zk ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout }));
-    const { registry, snapshot } = await Registry.open(store, options.cluster);
+    const registry = await Registry.create(store, options.cluster);
     const allocator = createAllocator({
       fairness: options.fairness,
       seed: options.seed,
       minAllocatable: options.minAllocatableResources.split('|').filter((s) => s.trim() !== '').map((s) => Resources.parse(s, '--min-allocatable-resources')),
     });
-    const masterInfo: MasterInfo = {
-      id: shortId(8),
-      hostname: options.hostname,
-      ip: options.hostname,
-      version: VERSION,
-      cluster: options.cluster,
-      startedAtMs: clock.now(),
-      electedAtMs: clock.now(),
-    };
+    const masterInfo: MasterInfo = { id: shortId(8), hostname: options.hostname, ip: options.hostname, version: VERSION, cluster: options.cluster, startedAtMs: clock.now() };
     const state = new MasterState(options, clock, logger, allocator, registry, masterInfo);
-    const master = new Master(options, state, store, deps.store === undefined);
+    const master = new Master(options, state, store, deps.store === undefined, deps);
+    state.canAct = () => master.#acting();
     await master.#serve();
-    master.#recover(snapshot);
+    await master.#stand();
+    await master.#settled;
     return master;
   }
 
@@ -87,81 +117,92 @@ export class Master {
     return `${this.options.hostname}:${this.httpPort}`;
   }
 
+  get isLeader(): boolean {
+    return this.lifecycle === 'RECOVERING' || this.lifecycle === 'LEADING';
+  }
+
+  /** The leader as this master knows it (itself when leading). */
+  leader(): LeaderView {
+    const data = this.#election?.leader?.data;
+    return { self: this.isLeader, ...(data ? { leader: data } : {}) };
+  }
+
+  /**
+   * May this master act as leader right now? Elected, not stopping, and its store session heard
+   * from within 2/3 of the session timeout (after a long freeze the session may already be gone).
+   */
+  #acting(): boolean {
+    if (!this.isLeader || !this.#election?.isLeader) return false;
+    return this.store.contactAgeMs() < (this.store.sessionTimeoutMs * 2) / 3;
+  }
+
+  #guard = (): void => {
+    if (this.#acting()) return;
+    throw new NotLeaderError(this.isLeader ? undefined : this.#election?.leader?.data.grpcAddress);
+  };
+
   async #serve(): Promise<void> {
-    const guard = (): void => {
-      // Single master for now; HA adds the leadership check here.
-    };
     this.#grpc = createGrpcServer({ health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING', [SERVICE_NAMES.AgentGateway]: 'SERVING' } });
-    this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, guard));
-    this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, guard));
+    this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, this.#guard));
+    this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, this.#guard));
     this.grpcPort = await this.#grpc.bind(this.options.bind, this.options.grpcPort);
-    this.#http = createHttpServer({ logger: this.state.logger });
-    registerOperatorRoutes(this.#http, this);
-    this.httpPort = await listenHttp(this.#http, this.options.bind, this.options.httpPort);
+    const http = createHttpServer({ logger: this.state.logger });
+    this.#http = http;
+    http.addHook('onRequest', async (request, reply) => {
+      const path = request.url.split('?')[0] ?? '';
+      if (this.isLeader || STANDBY_PATHS.has(path)) return;
+      const leader = this.#election?.leader?.data.httpAddress;
+      if (leader && leader !== this.httpAddress) return reply.redirect(`http://${leader}${request.url}`, 307);
+      return reply.status(503).send(new NotLeaderError(undefined).toJSON());
+    });
+    registerOperatorRoutes(http, this);
+    this.deps.routes?.(http);
+    this.httpPort = await listenHttp(http, this.options.bind, this.options.httpPort);
     this.state.masterInfo.grpcAddress = this.grpcAddress;
     this.state.masterInfo.httpAddress = this.httpAddress;
     this.state.logger.info({ grpc: this.grpcAddress, http: this.httpAddress, masterId: this.state.masterInfo.id }, 'master listening');
   }
 
-  /** Rebuild from the registry; offer only once the agents we knew are back (or the timeout passes). */
-  #recover(snapshot: RegistrySnapshot): void {
-    const { state } = this;
-    this.lifecycle = 'RECOVERING';
-    state.weights = { ...snapshot.weights };
-    for (const [role, weight] of Object.entries(snapshot.weights)) state.allocator.setWeight(role, weight);
-    state.quota = { ...snapshot.quota };
-    for (const [role, q] of Object.entries(snapshot.quota)) {
-      state.allocator.setQuota(role, { guarantee: Resources.parse(q.guarantee), ...(q.limit ? { limit: Resources.parse(q.limit) } : {}) });
-    }
-    for (const [id, entry] of snapshot.removedFrameworks) state.removedFrameworks.set(id, entry);
-    for (const entry of snapshot.frameworks.values()) {
-      const info = entry.info as FrameworkInfo__Output;
-      const roles = info.roles.length > 0 ? [...info.roles] : ['*'];
-      const framework = {
-        id: entry.id,
-        info,
-        roles,
-        suppressedRoles: new Set<string>(),
-        partitionAware: info.capabilities.includes('PARTITION_AWARE'),
-        failoverTimeoutMs: entry.failoverTimeoutMs,
-        state: 'disconnected' as const,
-        stream: undefined,
-        registeredAtMs: entry.registeredAtMs,
-        reregisteredAtMs: undefined,
-        disconnectedAtMs: state.now(),
-        heartbeatTimer: undefined,
-        failoverTimer: undefined,
-        completed: [],
-      };
-      state.frameworks.set(entry.id, framework);
-      state.allocator.addFramework({ id: entry.id, roles });
-      state.allocator.setFrameworkActive(entry.id, false);
-      startFailoverTimer(state, framework);
-    }
-    let waiting = 0;
-    for (const entry of snapshot.agents.values()) {
-      const info = entry.info as AgentInfo__Output;
-      const recovering = entry.state === 'admitted';
-      if (recovering) waiting += 1;
-      state.agents.set(entry.id, {
-        id: entry.id,
-        info,
-        hostname: entry.hostname,
-        httpAddress: info.httpAddress,
-        total: safeResources(info),
-        attributes: attributesFromWire(info.attributes),
-        state: recovering ? 'recovering' : 'unreachable',
-        drain: entry.drain,
-        registeredAtMs: entry.registeredAtMs,
-        reregisteredAtMs: undefined,
-        unreachableSinceMs: entry.unreachableSinceMs,
-        link: undefined,
-        pingSeq: 0,
-        pongSeq: 0,
-        pingTimer: undefined,
-        version: info.version,
+  /** Stand for election; the lowest candidate leads. */
+  async #stand(): Promise<void> {
+    this.lifecycle = 'STANDBY';
+    const advert: MasterAdvert = {
+      id: this.state.masterInfo.id ?? '',
+      hostname: this.options.hostname,
+      grpcAddress: this.grpcAddress,
+      httpAddress: this.httpAddress,
+      version: VERSION,
+    };
+    const election = new LeaderElection<MasterAdvert>({ store: this.store, path: `/${this.options.cluster}/master/election`, data: advert, logger: this.state.logger });
+    this.#election = election;
+    election.on('elected', () => {
+      void this.#takeOver().catch((err: unknown) => {
+        this.state.logger.error({ err }, 'taking over failed; stepping down');
+        this.#lose('taking over failed');
       });
-    }
+    });
+    election.on('lost', (reason) => this.#lose(String(reason)));
+    election.on('leaderChanged', (leader) => {
+      this.state.logger.info({ leader: leader?.data }, 'leader changed');
+      if (leader && leader.data.id !== advert.id) this.#resolveSettled?.();
+    });
+    await election.start();
+    const current = election.leader;
+    if (current && current.data.id !== advert.id) this.#resolveSettled?.();
+  }
+
+  /** Elected: read the registry, wait for the agents we knew, then offer. */
+  async #takeOver(): Promise<void> {
+    if (this.lifecycle !== 'STANDBY') return;
+    const { state } = this;
+    state.registry.fence(this.#election?.memberPath);
+    const snapshot = await state.registry.load();
+    if (this.lifecycle !== 'STANDBY' || !this.#election?.isLeader) return;
+    this.lifecycle = 'RECOVERING';
+    this.#resolveSettled?.();
+    state.masterInfo.electedAtMs = state.now();
+    state.logger.info({ masterId: state.masterInfo.id }, 'elected: recovering from the registry');
+    const waiting = recoverFromRegistry(state, snapshot);
     this.#allocationTimer = state.clock.setInterval(() => state.runAllocation(), this.options.allocationInterval);
     if (waiting === 0) {
       this.#lead();
@@ -176,7 +217,7 @@ export class Master {
     });
     this.#reregisterTimer = state.clock.setTimeout(() => {
       unsubscribe();
-      for (const agent of state.agents.values()) if (agent.state === 'recovering') markUnreachable(state, agent, 'did not re-register after the master started');
+      for (const agent of state.agents.values()) if (agent.state === 'recovering') markUnreachable(state, agent, 'did not re-register after the master was elected');
       this.#lead();
     }, this.options.agentReregisterTimeout);
   }
@@ -190,10 +231,26 @@ export class Master {
     this.state.requestAllocation();
   }
 
-  /** Stop intake, close streams, stop timers, close the store (when ours). */
-  async stop(): Promise<void> {
-    if (this.lifecycle === 'STOPPED' || this.lifecycle === 'STOPPING') return;
+  /** Leadership is gone (or in doubt): stop acting now, then stop the process's master. */
+  #lose(reason: string): void {
+    if (this.lifecycle === 'STOPPING' || this.lifecycle === 'STOPPED') return;
+    const wasLeader = this.isLeader;
+    this.state.offering = false;
+    this.state.cancelAllocation();
+    this.state.logger.error({ reason, wasLeader }, 'lost leadership: stopping');
+    this.#resolveSettled?.();
+    void this.stop().finally(() => this.deps.onLostLeadership?.(reason));
+  }
+
+  /** Stop intake, close streams, stop timers, leave the election, close the store (when ours). */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
     this.lifecycle = 'STOPPING';
+    this.#resolveSettled?.();
     const { state } = this;
     state.offering = false;
     state.cancelAllocation();
@@ -215,6 +272,7 @@ export class Master {
       stream?.end();
     }
     for (const offer of state.offers.values()) state.clock.clearTimeout(offer.timer);
+    await this.#election?.resign().catch(() => undefined);
     await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);
     if (this.#ownsStore) await this.store.close();
     this.lifecycle = 'STOPPED';
@@ -222,13 +280,5 @@ export class Master {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-}
-
-function safeResources(info: AgentInfo__Output): Resources {
-  try {
-    return resourcesFromWire(info.resources);
-  } catch {
-    return Resources.EMPTY;
   }
 }

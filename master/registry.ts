@@ -52,6 +52,7 @@ export class Registry {
   readonly #root: string;
   // Writes to one path happen in order; different paths proceed in parallel.
   readonly #queues = new Map<string, Promise<void>>();
+  #fence: string | undefined;
 
   private constructor(store: Store, root: string) {
     this.#store = store;
@@ -59,9 +60,23 @@ export class Registry {
   }
 
   static async open(store: Store, cluster: string): Promise<{ registry: Registry; snapshot: RegistrySnapshot }> {
+    const registry = await Registry.create(store, cluster);
+    return { registry, snapshot: await registry.load() };
+  }
+
+  static async create(store: Store, cluster: string): Promise<Registry> {
     const registry = new Registry(store, `/${cluster}/registry`);
     for (const dir of ['agents', 'frameworks', 'removed-frameworks']) await store.mkdirp(`${registry.#root}/${dir}`);
-    return { registry, snapshot: await registry.#load() };
+    return registry;
+  }
+
+  /**
+   * Fence every later write on this store node (the leader's election node): a write is applied
+   * only while the node exists, so a master whose session has expired — and whose node is gone —
+   * cannot overwrite what the new leader wrote.
+   */
+  fence(path: string | undefined): void {
+    this.#fence = path;
   }
 
   putAgent(entry: AgentEntry): Promise<void> {
@@ -95,7 +110,7 @@ export class Registry {
     return this.#write(`${this.#root}/quota`, quota);
   }
 
-  async #load(): Promise<RegistrySnapshot> {
+  async load(): Promise<RegistrySnapshot> {
     const agents = await this.#loadDir<AgentEntry>('agents');
     const frameworks = await this.#loadDir<FrameworkEntry>('frameworks');
     const removedFrameworks = await this.#loadDir<RemovedFrameworkEntry>('removed-frameworks');
@@ -124,23 +139,28 @@ export class Registry {
 
   #write(path: string, value: unknown): Promise<void> {
     return this.#enqueue(path, async () => {
-      try {
-        await this.#store.setJson(path, value);
-      } catch (err) {
-        if (!(err instanceof AgoraError && err.code === 'AGORA_NO_NODE')) throw err;
-        await this.#store.createJson(path, value, { createParents: true });
-      }
+      const data = Buffer.from(JSON.stringify(value));
+      const exists = (await this.#store.exists(path)) !== undefined;
+      const op = exists ? ({ op: 'set', path, data, version: -1 } as const) : ({ op: 'create', path, data } as const);
+      await this.#store.multi([...this.#fenceOps(), op]);
     });
   }
 
   #remove(path: string): Promise<void> {
     return this.#enqueue(path, async () => {
+      if ((await this.#store.exists(path)) === undefined) return;
       try {
-        await this.#store.delete(path);
+        await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
       } catch (err) {
-        if (!(err instanceof AgoraError && err.code === 'AGORA_NO_NODE')) throw err;
+        // Gone meanwhile is fine; a missing fence (index 0 when fenced) is not.
+        const gone = err instanceof AgoraError && err.code === 'AGORA_NO_NODE' && err.details['index'] === this.#fenceOps().length;
+        if (!gone) throw err;
       }
     });
+  }
+
+  #fenceOps(): Array<{ op: 'check'; path: string; version: number }> {
+    return this.#fence === undefined ? [] : [{ op: 'check', path: this.#fence, version: -1 }];
   }
 
   #enqueue(path: string, op: () => Promise<void>): Promise<void> {

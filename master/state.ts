@@ -40,6 +40,8 @@ export class MasterState {
   readonly ids: IdMinter;
   /** Offers are made only while this is true (leading, recovered). */
   offering = false;
+  /** May this master act as leader right now (elected, store session fresh)? Set by Master. */
+  canAct: () => boolean = () => true;
   #allocationTimer: TimerHandle | undefined;
   #pendingAgents: Set<string> | 'all' | undefined;
 
@@ -65,6 +67,7 @@ export class MasterState {
   // ---- frameworks ----
 
   sendEvent(frameworkId: string, event: Event): boolean {
+    if (!this.canAct()) return false;
     const framework = this.frameworks.get(frameworkId);
     if (!framework?.stream) return false;
     framework.stream.send(event);
@@ -72,6 +75,7 @@ export class MasterState {
   }
 
   sendToAgent(agentId: string, message: MasterMessage): boolean {
+    if (!this.canAct()) return false;
     const agent = this.agents.get(agentId);
     if (!agent?.link || agent.state !== 'connected') return false;
     agent.link.send(message);
@@ -263,7 +267,7 @@ export class MasterState {
   }
 
   runAllocation(agentIds?: Iterable<string>): void {
-    if (!this.offering) return;
+    if (!this.offering || !this.canAct()) return;
     // An agent may have left the allocator (unreachable, removed) after the run was requested.
     const known = agentIds === undefined ? undefined : [...agentIds].filter((id) => this.allocator.agent(id) !== undefined);
     if (known?.length === 0) return;

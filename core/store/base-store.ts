@@ -71,6 +71,15 @@ export abstract class BaseStore implements Store {
     return this.currentState;
   }
 
+  contactAgeMs(): number {
+    return this.currentState === 'connected' ? this.lastContactAge() : Infinity;
+  }
+
+  /** How long since the server was last heard from (backends that talk to a server override it). */
+  protected lastContactAge(): number {
+    return 0;
+  }
+
   onSession(listener: SessionListener): Unsubscribe {
     this.sessionListeners.add(listener);
     return () => this.sessionListeners.delete(listener);

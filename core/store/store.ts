@@ -118,6 +118,13 @@ export interface Store extends AsyncDisposable {
   readonly sessionId: string;
   /** The negotiated session timeout. */
   readonly sessionTimeoutMs: number;
+  /**
+   * Milliseconds since the server last gave a sign of life on this session (0 for the embedded
+   * store while connected; Infinity when not connected). A leader acts only while this is well
+   * under the session timeout: after a long pause (SIGSTOP, a partition) its session may already
+   * have expired, and another leader may have been elected, before the client has noticed.
+   */
+  contactAgeMs(): number;
 
   onSession(listener: SessionListener): Unsubscribe;
 

@@ -163,6 +163,10 @@ export class ZooKeeperStore extends BaseStore {
     }
   }
 
+  protected override lastContactAge(): number {
+    return Date.now() - this.lastHeard;
+  }
+
   /** No bytes for 2/3 of the session timeout while "connected": the server is gone silent. */
   private checkLiveness(): void {
     if (this.state !== 'connected') return;

@@ -2,9 +2,16 @@
 // imports master.ts (the Master class satisfies it).
 import type { MasterState } from '../state.js';
 
+/** Who leads: this master (`self`), and the leader's advertised addresses when known. */
+export interface LeaderView {
+  readonly self: boolean;
+  readonly leader?: { readonly id: string; readonly hostname: string; readonly grpcAddress: string; readonly httpAddress: string; readonly version: string };
+}
+
 export interface OperatorContext {
   readonly state: MasterState;
   readonly lifecycle: string;
   readonly grpcAddress: string;
   readonly httpAddress: string;
+  leader(): LeaderView;
 }

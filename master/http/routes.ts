@@ -55,7 +55,11 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
     offers: offersJson(state),
   }));
   app.get('/api/v1/state-summary', async () => summaryJson(master));
-  app.get('/api/v1/leader', async () => ({ leader: masterJson(master), self: true }));
+  app.get('/api/v1/leader', async (_req, reply) => {
+    const view = master.leader();
+    if (!view.leader) return reply.status(503).send({ code: 'AGORA_NOT_LEADER', message: 'no leading master is known', self: view.self });
+    return { leader: view.leader, self: view.self };
+  });
 
   app.get('/api/v1/agents', async () => ({ agents: agentsJson(state) }));
   app.get<{ Params: { id: string } }>('/api/v1/agents/:id', async (req) => {

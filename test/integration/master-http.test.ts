@@ -94,7 +94,7 @@ describe('master operator HTTP: reads', () => {
     expect(roles).toEqual([
       { role: '*', weight: 1, quota: null, allocated: expect.objectContaining({ cpus: 4, mem: 4096 }), dominantShare: 1, frameworks: [fw.frameworkId] },
     ]);
-    expect(await get(h, '/api/v1/leader')).toEqual({ leader: state.master, self: true });
+    expect(await get(h, '/api/v1/leader')).toEqual({ self: true, leader: { id: state.master.id, hostname: '127.0.0.1', grpcAddress: h.address, httpAddress: h.master.httpAddress, version: state.master.version } });
     const tasks = await get(h, '/api/v1/tasks');
     expect(tasks).toMatchObject({ total: 1, offset: 0, limit: 100 });
     expect(tasks.tasks).toEqual(f.tasks);
