@@ -51,7 +51,7 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
     if (flag(query, 'follow')) {
       const length = queryInt(query, 'length', Number.MAX_SAFE_INTEGER);
       const abort = new AbortController();
-      req.raw.on('close', () => abort.abort());
+      reply.raw.on('close', () => abort.abort());
       const body = followFile(file, { offset, length, ended: task.ended, pollMs: FOLLOW_POLL_MS, signal: abort.signal });
       return reply.header('content-type', 'text/plain; charset=utf-8').header('x-agora-log-offset', String(offset)).send(body);
     }
