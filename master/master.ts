@@ -51,6 +51,8 @@ export interface MasterDeps {
   onLostLeadership?: (reason: string) => void;
   /** Extra HTTP routes on the master's port (the Jobs API mirror in `agora up`). */
   routes?: (app: HttpServer) => void;
+  /** Extra gRPC services on the master's server (the Jobs API in `agora up`). */
+  grpcServices?: (server: GrpcServer) => void;
 }
 
 /** Paths a standby answers itself; everything else goes to the leader. */
@@ -145,6 +147,7 @@ export class Master {
     this.#grpc = createGrpcServer({ health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING', [SERVICE_NAMES.AgentGateway]: 'SERVING' } });
     this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, this.#guard));
     this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, this.#guard));
+    this.deps.grpcServices?.(this.#grpc);
     this.grpcPort = await this.#grpc.bind(this.options.bind, this.options.grpcPort);
     const http = createHttpServer({ logger: this.state.logger });
     this.#http = http;

@@ -175,6 +175,7 @@ export function frameworkJson(state: MasterState, f: FrameworkRecord, index = in
     principal: f.info.principal,
     hostname: f.info.hostname,
     webuiUrl: f.info.webuiUrl,
+    apiUrl: f.info.apiUrl,
     roles: [...f.roles],
     suppressedRoles: [...f.suppressedRoles].sort(),
     capabilities: [...f.info.capabilities],
