@@ -1,0 +1,88 @@
+// The Jobs gRPC service: proto requests → JobsApi calls → proto responses. Errors become gRPC
+// statuses at this edge (core/grpc toGrpcError: INVALID_ARGUMENT with the field, NOT_FOUND,
+// FAILED_PRECONDITION, UNAVAILABLE with the leader on a standby).
+import type * as grpc from '@grpc/grpc-js';
+import { toGrpcError, unary } from '../../core/grpc.js';
+import type { Logger } from '../../core/logger.js';
+import type { JobsHandlers, LogChunk, TaskLogsRequest__Output, WatchEvent, WatchRequest__Output } from '../../proto/index.js';
+import type { WorkloadKind } from '../workload.js';
+import { checkServing, type ServingGate } from './gate.js';
+import type { JobsApi } from './jobs-api.js';
+import { kindFromWire } from './kinds.js';
+
+export function jobsGrpcHandlers(api: JobsApi, gate: ServingGate, logger?: Logger): JobsHandlers {
+  const onError = (err: { code: string }, method: string): void => {
+    if (err.code === 'AGORA_INTERNAL') logger?.error({ err, method }, 'jobs call failed');
+  };
+  const call = <Req, Res>(fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> =>
+    unary<Req, Res>((req) => {
+      checkServing(gate);
+      return fn(req);
+    }, { onError });
+  return {
+    Apply: call(async (req) => {
+      const dryRun = req.dryRun;
+      if (req.spec === 'document') return api.apply({ document: req.document ?? '', format: req.format }, dryRun);
+      if (req.spec === 'service' && req.service) return api.apply({ structured: 'SERVICE', spec: { ...req.service } }, dryRun);
+      if (req.spec === 'cronjob' && req.cronjob) return api.apply({ structured: 'CRONJOB', spec: { ...req.cronjob } }, dryRun);
+      if (req.spec === 'job' && req.job) return api.apply({ structured: 'JOB', spec: { ...req.job } }, dryRun);
+      return api.apply({ document: '' }, dryRun);
+    }),
+    Get: call((req) => api.get(kindFromWire(req.kind), req.name)),
+    List: call(async (req) => ({ items: await api.list(req.kinds.map((k, i) => kindFromWire(k, `kinds[${i}]`)), req.labels) })),
+    Delete: call((req) => api.delete(kindFromWire(req.kind), req.name)),
+    Scale: call((req) => api.scale(req.name, req.instances)),
+    Rollback: call((req) => api.rollback(req.name, req.toVersion)),
+    Restart: call((req) => api.restart(req.name)),
+    KillTasks: call((req) => api.killTasks(req.name, req.taskIds, req.scale)),
+    Promote: call((req) => api.promote(req.name)),
+    Abort: call((req) => api.abort(req.name)),
+    Trigger: call((req) => api.trigger(kindFromWire(req.kind), req.name)),
+    Suspend: call(async (req) => {
+      await api.suspend(kindFromWire(req.kind), req.name, req.suspend);
+      return {};
+    }),
+    Watch: (stream) => watchStream(api, gate, stream),
+    TaskLogs: (stream) => void logsStream(api, gate, stream),
+  };
+}
+
+function watchStream(api: JobsApi, gate: ServingGate, stream: grpc.ServerWritableStream<WatchRequest__Output, WatchEvent>): void {
+  let stop: (() => void) | undefined;
+  try {
+    checkServing(gate);
+    const kinds: WorkloadKind[] = stream.request.kinds.map((k, i) => kindFromWire(k, `kinds[${i}]`));
+    stop = api.watch(
+      { kinds, names: stream.request.names, sendInitial: stream.request.sendInitial },
+      {
+        send: (event) => stream.write(event),
+        end: (err) => (err ? stream.destroy(toGrpcError(err)) : stream.end()),
+      },
+    );
+  } catch (err) {
+    stream.destroy(toGrpcError(err));
+    return;
+  }
+  stream.on('cancelled', () => stop?.());
+  stream.on('close', () => stop?.());
+}
+
+async function logsStream(api: JobsApi, gate: ServingGate, stream: grpc.ServerWritableStream<TaskLogsRequest__Output, LogChunk>): Promise<void> {
+  const abort = new AbortController();
+  stream.on('cancelled', () => abort.abort());
+  stream.on('close', () => abort.abort());
+  try {
+    checkServing(gate);
+    const req = stream.request;
+    const logs = api.logs(
+      { taskId: req.taskId, stream: req.stream === 'STDERR' ? 'stderr' : 'stdout', offset: req.offset, length: req.length, follow: req.follow },
+      abort.signal,
+    );
+    for await (const chunk of logs) {
+      if (!stream.write({ data: chunk.data, offset: chunk.offset })) await new Promise((resolve) => stream.once('drain', resolve));
+    }
+    stream.end();
+  } catch (err) {
+    if (!abort.signal.aborted) stream.destroy(toGrpcError(err));
+  }
+}

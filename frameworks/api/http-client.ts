@@ -1,0 +1,74 @@
+// A small JSON-over-HTTP client for Agora's own endpoints (the master's operator API, an agent's
+// logs, the Jobs API mirror): errors the peer sends as { code, message, field } come back as the
+// same typed AgoraError; a peer that cannot be reached is AGORA_UNAVAILABLE naming it.
+import { AgoraError, InvalidArgumentError, isErrorCode, NotLeaderError, UnavailableError } from '../../core/errors.js';
+
+/** `host:port` or a URL → a base URL without a trailing slash. */
+export function httpBase(address: string): string {
+  const trimmed = address.trim().replace(/\/+$/, '');
+  return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
+}
+
+export interface RequestOptions {
+  readonly method?: string;
+  /** A string is sent as is (YAML with content-type application/yaml), anything else as JSON. */
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** One request; resolves to the response when it is 2xx, rejects with the peer's AgoraError. */
+export async function request(url: string, options: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = {};
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['content-type'] = options.contentType ?? (typeof options.body === 'string' ? 'application/yaml' : 'application/json');
+  }
+  const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter((s) => s !== undefined);
+  let res: Response;
+  try {
+    res = await fetch(url, { method: options.method ?? 'GET', headers, ...(body === undefined ? {} : { body }), ...(signals.length ? { signal: AbortSignal.any(signals) } : {}) });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError' && options.signal?.aborted) throw new AgoraError('AGORA_CANCELLED', 'cancelled', { cause: err });
+    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    throw new UnavailableError(`cannot reach ${new URL(url).host}: ${why}`, { cause: err });
+  }
+  if (!res.ok) throw await errorFromResponse(res);
+  return res;
+}
+
+export async function requestJson<T>(url: string, options: RequestOptions = {}): Promise<T> {
+  const res = await request(url, options);
+  const text = await res.text();
+  return (text === '' ? {} : JSON.parse(text)) as T;
+}
+
+/** A non-2xx response → the AgoraError its body describes (or one made from the status). */
+export async function errorFromResponse(res: Response): Promise<AgoraError> {
+  const text = await res.text().catch(() => '');
+  let body: { code?: unknown; message?: unknown; field?: unknown; details?: Record<string, unknown> } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // not JSON: use the status line
+  }
+  const message = typeof body.message === 'string' ? body.message : `${res.status} ${res.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`;
+  const field = typeof body.field === 'string' ? body.field : undefined;
+  if (body.code === 'AGORA_NOT_LEADER') return new NotLeaderError(typeof body.details?.['leader'] === 'string' ? body.details['leader'] : undefined);
+  if (body.code === 'AGORA_INVALID_ARGUMENT' && field !== undefined) {
+    return new InvalidArgumentError(field, message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message);
+  }
+  const code = isErrorCode(body.code) ? body.code : statusCode(res.status);
+  return new AgoraError(code, message, { ...(field === undefined ? {} : { field }), details: { status: res.status, ...(body.details ?? {}) } });
+}
+
+function statusCode(status: number): AgoraError['code'] {
+  if (status === 400) return 'AGORA_INVALID_ARGUMENT';
+  if (status === 404) return 'AGORA_NOT_FOUND';
+  if (status === 409) return 'AGORA_FAILED_PRECONDITION';
+  if (status === 503) return 'AGORA_UNAVAILABLE';
+  if (status === 504) return 'AGORA_TIMEOUT';
+  return 'AGORA_INTERNAL';
+}

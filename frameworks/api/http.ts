@@ -1,0 +1,192 @@
+// The Jobs API's HTTP/JSON mirror. Same operations and errors as gRPC (AgoraError → HTTP status
+// with { code, message, field }); bodies are YAML or JSON. A standby answers 307 to the leader.
+//
+//   POST /api/v1/apply                       any kind (the document's `kind`), ?dryRun=1
+//   POST|PUT /api/v1/{services,cronjobs,jobs} a spec of that kind (`kind` optional)
+//   GET /api/v1/{plural}[/NAME]  DELETE /api/v1/{plural}/NAME
+//   POST /api/v1/services/NAME/{scale {instances}, rollback {toVersion}, restart, promote, abort, kill {taskIds, scale}}
+//   GET /api/v1/services/NAME/endpoints[?watch=1]   GET /api/v1/services/NAME/endpoints/watch   (SSE)
+//   POST /api/v1/{cronjobs,jobs}/NAME/{trigger, suspend, resume}
+//   GET /api/v1/watch?kinds=service,job&names=a,b&initial=1   (SSE: one event per WatchEvent)
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidArgumentError, toAgoraError, UnavailableError } from '../../core/errors.js';
+import { queryInt, type HttpServer } from '../../core/http.js';
+import type { WatchEvent } from '../../proto/index.js';
+import type { WorkloadKind } from '../workload.js';
+import { fromObject } from './document.js';
+import type { ServingGate } from './gate.js';
+import { httpBase } from './http-client.js';
+import type { ApplyInput, JobsApi } from './jobs-api.js';
+import { kindFromAlias, kindFromDocument, KINDS } from './kinds.js';
+import { openSse } from './sse.js';
+
+export interface JobsHttpOptions {
+  /** SSE heartbeat (ms); a client may ask for another with ?heartbeatMs=. Default 15 s. */
+  readonly heartbeatMs?: number;
+}
+
+type Req = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>;
+type Body = Record<string, unknown>;
+
+export function registerJobsHttp(app: HttpServer, api: JobsApi, gate: ServingGate, options: JobsHttpOptions = {}): void {
+  void app.register(async (scope: FastifyInstance) => {
+    scope.addHook('onRequest', async (req, reply) => redirectUnlessServing(gate, req, reply));
+    routes(scope, api, options.heartbeatMs ?? 15_000);
+  });
+}
+
+async function redirectUnlessServing(gate: ServingGate, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  if (gate.serving()) return;
+  const leader = gate.leader()?.httpAddress;
+  if (leader === undefined) throw new UnavailableError('the frameworks are not running here yet (no leader elected, or starting); retry shortly');
+  await reply.header('x-agora-leader', leader).redirect(`${httpBase(leader)}${req.url}`, 307);
+}
+
+function routes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
+  app.post('/api/v1/apply', async (req: Req, reply) => sendApply(reply, await api.apply(applyInput(req.body), dryRun(req))));
+  for (const { kind, plural } of KINDS) {
+    const base = `/api/v1/${plural}`;
+    const apply = async (req: Req, reply: FastifyReply): Promise<unknown> => sendApply(reply, await api.apply(applyInput(req.body, kind), dryRun(req)));
+    app.post(base, apply);
+    app.put(base, apply);
+    app.get(base, async () => ({ items: await api.list([kind]) }));
+    app.get(`${base}/:name`, async (req: Req) => api.get(kind, req.params.name));
+    app.delete(`${base}/:name`, async (req: Req) => api.delete(kind, req.params.name));
+  }
+  serviceRoutes(app, api, heartbeatMs);
+  for (const kind of ['CRONJOB', 'JOB'] as const) {
+    const base = `/api/v1/${kind === 'JOB' ? 'jobs' : 'cronjobs'}/:name`;
+    app.post(`${base}/trigger`, async (req: Req) => api.trigger(kind, req.params.name));
+    app.post(`${base}/suspend`, async (req: Req) => {
+      await api.suspend(kind, req.params.name, bool(body(req)['suspend'], 'suspend', true));
+      return {};
+    });
+    app.post(`${base}/resume`, async (req: Req) => {
+      await api.suspend(kind, req.params.name, false);
+      return {};
+    });
+  }
+  app.get('/api/v1/watch', async (req: Req, reply) => watchAll(api, req, reply, heartbeatMs));
+}
+
+function serviceRoutes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
+  const base = '/api/v1/services/:name';
+  app.post(`${base}/scale`, async (req: Req) => api.scale(req.params.name, integer(body(req)['instances'], 'instances')));
+  app.post(`${base}/rollback`, async (req: Req) => api.rollback(req.params.name, optionalString(body(req)['toVersion'], 'toVersion')));
+  app.post(`${base}/restart`, async (req: Req) => api.restart(req.params.name));
+  app.post(`${base}/promote`, async (req: Req) => api.promote(req.params.name));
+  app.post(`${base}/abort`, async (req: Req) => api.abort(req.params.name));
+  app.post(`${base}/kill`, async (req: Req) => {
+    const b = body(req);
+    return api.killTasks(req.params.name, stringList(b['taskIds'], 'taskIds'), bool(b['scale'], 'scale', false));
+  });
+  app.get(`${base}/endpoints`, async (req: Req, reply) => {
+    if (req.query['watch'] === undefined || req.query['watch'] === '0' || req.query['watch'] === 'false') return { endpoints: await api.endpoints(req.params.name) };
+    return watchEndpoints(api, req, reply, heartbeatMs);
+  });
+  app.get(`${base}/endpoints/watch`, async (req: Req, reply) => watchEndpoints(api, req, reply, heartbeatMs));
+}
+
+/** SSE: `event: endpoints` with the current list at once and after every change; `deleted` ends it. */
+async function watchEndpoints(api: JobsApi, req: Req, reply: FastifyReply, defaultHeartbeatMs: number): Promise<void> {
+  const name = req.params.name;
+  const heartbeatMs = heartbeat(req, defaultHeartbeatMs);
+  const initial = await api.endpoints(name);
+  const sse = openSse(reply, heartbeatMs);
+  sse.send('endpoints', { name, endpoints: initial });
+  const stop = api.watch(
+    { kinds: ['SERVICE'], names: [name], sendInitial: false },
+    {
+      send: (e) => {
+        if (e.type === 'ENDPOINTS') sse.send('endpoints', { name, endpoints: e.endpoints ?? [] });
+        if (e.type === 'DELETED') {
+          sse.send('deleted', { name });
+          sse.close();
+        }
+      },
+      end: (err) => {
+        if (err) sse.send('error', toAgoraError(err).toJSON());
+        sse.close();
+      },
+    },
+  );
+  sse.onClose(stop);
+}
+
+/** SSE: one frame per WatchEvent, named after its type in lower case (added, modified, ...). */
+async function watchAll(api: JobsApi, req: Req, reply: FastifyReply, defaultHeartbeatMs: number): Promise<void> {
+  const kinds = list(req.query['kinds']).map((k, i) => kindFromAlias(k) ?? kindFromDocument(k, `kinds[${i}]`));
+  const filter = { kinds, names: list(req.query['names']), sendInitial: ['1', 'true', ''].includes(req.query['initial'] ?? 'no') };
+  const heartbeatMs = heartbeat(req, defaultHeartbeatMs);
+  let sse: ReturnType<typeof openSse> | undefined;
+  const early: WatchEvent[] = [];
+  // Opening the watch validates the kinds: do it before answering 200.
+  const stop = api.watch(filter, {
+    send: (e) => (sse ? sse.send(String(e.type).toLowerCase(), e) : early.push(e)),
+    end: (err) => {
+      if (err) sse?.send('error', toAgoraError(err).toJSON());
+      sse?.close();
+    },
+  });
+  sse = openSse(reply, heartbeatMs);
+  sse.send('subscribed', { kinds: kinds.length > 0 ? kinds : null, names: filter.names, heartbeatMs });
+  for (const e of early) sse.send(String(e.type).toLowerCase(), e);
+  sse.onClose(stop);
+}
+
+// ---- request parsing ------------------------------------------------------------------------
+
+function applyInput(raw: unknown, expected?: WorkloadKind): ApplyInput {
+  if (typeof raw === 'string') return expected ? { document: raw, expected } : { document: raw };
+  if (raw === undefined || raw === null) throw new InvalidArgumentError('body', 'send the spec as YAML or JSON');
+  return { parsed: fromObject(raw, expected) };
+}
+
+function sendApply(reply: FastifyReply, response: { result?: unknown }): unknown {
+  return reply.status(response.result === 'CREATED' ? 201 : 200).send(response);
+}
+
+function dryRun(req: Req): boolean {
+  const v = req.query['dryRun'] ?? req.query['dry_run'];
+  return v === '1' || v === 'true' || v === '';
+}
+
+function body(req: Req): Body {
+  const b = req.body;
+  if (b === undefined || b === null || b === '') return {};
+  if (typeof b !== 'object' || Array.isArray(b)) throw new InvalidArgumentError('body', 'must be a JSON object');
+  return b as Body;
+}
+
+function integer(v: unknown, field: string): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError(field, `must be a non-negative integer, got ${JSON.stringify(v) ?? 'nothing'}`);
+  return n;
+}
+
+function optionalString(v: unknown, field: string): string | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw new InvalidArgumentError(field, 'must be a string');
+  return v;
+}
+
+function stringList(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) throw new InvalidArgumentError(field, 'must be a list of strings');
+  return v as string[];
+}
+
+function bool(v: unknown, field: string, def: boolean): boolean {
+  if (v === undefined || v === null) return def;
+  if (typeof v !== 'boolean') throw new InvalidArgumentError(field, 'must be true or false');
+  return v;
+}
+
+function list(v: string | undefined): string[] {
+  return v === undefined || v === '' ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+}
+
+function heartbeat(req: Req, def: number): number {
+  const ms = queryInt(req.query, 'heartbeatMs', def, 3_600_000);
+  if (ms < 10) throw new InvalidArgumentError('heartbeatMs', `must be at least 10, got ${ms}`);
+  return ms;
+}

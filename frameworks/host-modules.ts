@@ -1,0 +1,55 @@
+// The built-in frameworks the host starts when elected, one module per kind of workload. Cron
+// and batch add themselves here when they exist; until then their kinds answer "not served yet".
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../core/store/index.js';
+import { FrameworkState } from '../sdk/state.js';
+import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
+import type { WorkloadController, WorkloadKind } from './workload.js';
+
+export interface ModuleContext {
+  /** The masters: host:port list or zk:// URL. */
+  readonly master: string;
+  readonly store: Store;
+  readonly cluster: string;
+  readonly role: string;
+  /** Where the Jobs API is served (advertised to the master as FrameworkInfo.apiUrl). */
+  readonly apiUrl: string;
+  readonly clock?: Clock;
+  readonly logger: Logger;
+}
+
+export type RunningController = WorkloadController & { stop(): Promise<void> };
+
+export interface FrameworkModule {
+  /** The framework's name with the master; its state lives under /<cluster>/frameworks/<name>. */
+  readonly name: string;
+  readonly kind: WorkloadKind;
+  start(ctx: ModuleContext): Promise<RunningController>;
+}
+
+/** Its own namespace of the store for one framework. */
+export async function frameworkState(ctx: ModuleContext, name: string): Promise<FrameworkState> {
+  const state = new FrameworkState(ctx.store, ctx.cluster, name);
+  await ctx.store.mkdirp(state.root);
+  return state;
+}
+
+export const servicesModule: FrameworkModule = {
+  name: SERVICES_FRAMEWORK_NAME,
+  kind: 'SERVICE',
+  async start(ctx) {
+    return startServices({
+      master: ctx.master,
+      state: await frameworkState(ctx, SERVICES_FRAMEWORK_NAME),
+      cluster: ctx.cluster,
+      role: ctx.role,
+      apiUrl: ctx.apiUrl,
+      logger: ctx.logger.child({ component: 'services' }),
+      ...(ctx.clock ? { clock: ctx.clock } : {}),
+    });
+  },
+};
+
+/** Started in this order, stopped in reverse. */
+export const FRAMEWORK_MODULES: readonly FrameworkModule[] = Object.freeze([servicesModule]);

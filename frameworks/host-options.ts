@@ -1,0 +1,29 @@
+// `agora frameworks` options (also what `agora up` passes to the in-process host). Compiled once,
+// frozen; a bad flag names itself.
+import { compileOptions, opt, type OptionsOf } from '../core/options.js';
+
+export const FRAMEWORKS_OPTIONS = {
+  master: opt.string('--master', 'the masters: host:port[,host:port] or zk://h1:2181,h2:2181/agora'),
+  masterHttp: opt.optionalString('--master-http', "the master's HTTP address, to find tasks' logs (default: from ZooKeeper, else the --master host on port 5050)"),
+  store: opt.optionalString('--store', 'framework state and the election: zk://h1:2181/agora or a directory (default: --master when it is zk://, else .agora/frameworks)'),
+  cluster: opt.string('--cluster', 'cluster name; state lives under /agora/<cluster>/frameworks', 'default', { re: /^[a-z0-9][a-z0-9-]*$/, hint: 'a lower-case name' }),
+  role: opt.string('--role', 'the role the built-in frameworks run tasks as unless a spec names one', '*'),
+  hostname: opt.string('--hostname', 'address advertised to clients and to the other instances', '127.0.0.1'),
+  bind: opt.string('--bind', 'address to listen on', '127.0.0.1'),
+  grpcPort: opt.port('--grpc-port', 'Jobs API gRPC port (0 picks a free port)', 5061),
+  httpPort: opt.port('--http-port', 'Jobs API HTTP/JSON port (0 picks a free port)', 5060),
+  zkSessionTimeout: opt.duration('--zk-session-timeout', 'ZooKeeper session timeout', '10s', { minMs: 100 }),
+  retryDelay: opt.duration('--retry-delay', 'after the frameworks fail to start, wait this long and stand for election again', '2s', { minMs: 1 }),
+  logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+};
+
+export type FrameworksOptions = OptionsOf<typeof FRAMEWORKS_OPTIONS>;
+
+export function compileFrameworksOptions(raw: Record<string, unknown>): FrameworksOptions {
+  return compileOptions(FRAMEWORKS_OPTIONS, raw);
+}
+
+/** The store URL: --store, else --master when it is a ZooKeeper URL, else a local directory. */
+export function storeUrl(options: FrameworksOptions): string {
+  return options.store ?? (options.master.startsWith('zk://') ? options.master : '.agora/frameworks');
+}

@@ -1,0 +1,244 @@
+// The frameworks host: what `agora frameworks` runs (and `agora up` runs in-process). It serves
+// the Jobs API at once, stands for election among its instances ('agora-frameworks'), and only
+// the elected one starts the built-in frameworks (host-modules.ts); standbys point clients at it.
+//
+//   store ─ electFrameworkLeader ─► onElected: start modules ─► ControllerRegistry ◄─ JobsApi ◄─ gRPC / HTTP
+//                                 └► onLost:    clear registry, stop modules      (standby: UNAVAILABLE + leader / 307)
+//
+// Lifecycle: INITIALIZED → STANDBY ⇄ STARTING → LEADING → STANDBY …; any → STOPPING → STOPPED.
+import type { Clock } from '../core/clock.js';
+import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
+import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
+import { createLogger, type Logger } from '../core/logger.js';
+import { openStore, type Store } from '../core/store/index.js';
+import { JobsService, SERVICE_NAMES } from '../proto/index.js';
+import { electFrameworkLeader, type FrameworkLeadership } from '../sdk/leader.js';
+import { ControllerRegistry, JobsApi, jobsGrpcHandlers, MasterTaskLocator, registerJobsHttp, type LeaderAddresses, type ServingGate } from './api/index.js';
+import { masterHttpFinder, type MasterHttpFinder } from './host-master.js';
+import { FRAMEWORK_MODULES, type FrameworkModule, type RunningController } from './host-modules.js';
+import { storeUrl, type FrameworksOptions } from './host-options.js';
+
+export const FRAMEWORKS_ELECTION_NAME = 'agora-frameworks';
+
+export type HostLifecycle = 'INITIALIZED' | 'STANDBY' | 'STARTING' | 'LEADING' | 'STOPPING' | 'STOPPED';
+
+export interface HostDeps {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Default FRAMEWORK_MODULES. */
+  readonly modules?: readonly FrameworkModule[];
+  /** SSE heartbeat of the HTTP mirror (ms). */
+  readonly heartbeatMs?: number;
+}
+
+export interface StartOverrides {
+  /** An open store (chroot /agora) to use instead of opening options.store; not closed by stop(). */
+  readonly store?: Store;
+  /** Where this instance's Jobs API is reached, when it is served on someone else's servers. */
+  readonly advertise?: Required<LeaderAddresses>;
+}
+
+export class FrameworksHost {
+  lifecycle: HostLifecycle = 'INITIALIZED';
+  readonly registry = new ControllerRegistry();
+  readonly api: JobsApi;
+  readonly gate: ServingGate;
+  readonly logger: Logger;
+  #options: FrameworksOptions | undefined;
+  #store: Store | undefined;
+  #ownsStore = false;
+  #grpc: GrpcServer | undefined;
+  #http: HttpServer | undefined;
+  #advertise: Required<LeaderAddresses> | undefined;
+  #leadership: FrameworkLeadership<Required<LeaderAddresses>> | undefined;
+  #masterHttp: MasterHttpFinder | undefined;
+  #running: RunningController[] = [];
+  #term = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #leadingWaiters: (() => void)[] = [];
+
+  private constructor(readonly deps: HostDeps) {
+    this.logger = (deps.logger ?? createLogger({ name: 'agora-frameworks' })).child({ component: 'frameworks-host' });
+    this.api = new JobsApi(this.registry, new MasterTaskLocator(() => this.#masterHttp?.current()));
+    this.gate = {
+      serving: () => this.lifecycle === 'LEADING',
+      leader: () => (this.#leadership?.isLeader ? undefined : this.#leadership?.leader?.data),
+    };
+  }
+
+  /** A host that serves nothing yet: register it on servers (registerHttp / registerGrpc), then start(). */
+  static create(deps: HostDeps = {}): FrameworksHost {
+    return new FrameworksHost(deps);
+  }
+
+  /** `agora frameworks`: its own gRPC and HTTP servers, its own store. */
+  static async run(options: FrameworksOptions, deps: HostDeps = {}): Promise<FrameworksHost> {
+    const host = FrameworksHost.create(deps);
+    await host.#serve(options);
+    try {
+      await host.start(options);
+    } catch (err) {
+      await host.stop();
+      throw err;
+    }
+    return host;
+  }
+
+  /** Serve the HTTP mirror on `app` (before it listens). */
+  registerHttp(app: HttpServer): void {
+    registerJobsHttp(app, this.api, this.gate, this.deps.heartbeatMs === undefined ? {} : { heartbeatMs: this.deps.heartbeatMs });
+  }
+
+  /** Serve the Jobs gRPC service on `grpc`. */
+  registerGrpc(grpc: GrpcServer): void {
+    grpc.server.addService(JobsService, jobsGrpcHandlers(this.api, this.gate, this.logger));
+    grpc.setServingStatus(SERVICE_NAMES.Jobs, 'SERVING');
+  }
+
+  get grpcAddress(): string | undefined {
+    return this.#advertise?.grpcAddress;
+  }
+
+  get httpAddress(): string | undefined {
+    return this.#advertise?.httpAddress;
+  }
+
+  /** Open the store (unless given) and stand for election. Resolves after the first round. */
+  async start(options: FrameworksOptions, overrides: StartOverrides = {}): Promise<void> {
+    if (this.lifecycle !== 'INITIALIZED') throw new Error(`cannot start a frameworks host that is ${this.lifecycle}`);
+    this.#options = options;
+    this.#advertise = overrides.advertise ?? this.#advertise;
+    if (!this.#advertise) throw new Error('frameworks host: no address to advertise (register on servers and pass advertise, or use run())');
+    this.#ownsStore = overrides.store === undefined;
+    const url = storeUrl(options);
+    this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout }));
+    this.#masterHttp = await masterHttpFinder(options);
+    this.lifecycle = 'STANDBY';
+    await this.#join();
+  }
+
+  /** Resolves once this instance leads with every framework started (or rejects after timeoutMs). */
+  waitLeading(timeoutMs: number): Promise<void> {
+    if (this.lifecycle === 'LEADING') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the frameworks did not start within ${timeoutMs} ms (lifecycle ${this.lifecycle})`)), timeoutMs);
+      this.#leadingWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async #serve(options: FrameworksOptions): Promise<void> {
+    this.#grpc = createGrpcServer({ health: { '': 'SERVING' } });
+    this.registerGrpc(this.#grpc);
+    const grpcPort = await this.#grpc.bind(options.bind, options.grpcPort);
+    this.#http = createHttpServer({ logger: this.logger });
+    this.#http.get('/health', async () => ({ status: 'ok', lifecycle: this.lifecycle, leader: this.gate.leader() ?? null }));
+    this.registerHttp(this.#http);
+    const httpPort = await listenHttp(this.#http, options.bind, options.httpPort);
+    this.#advertise = { grpcAddress: `${options.hostname}:${grpcPort}`, httpAddress: `${options.hostname}:${httpPort}` };
+  }
+
+  async #join(): Promise<void> {
+    const options = this.#options as FrameworksOptions;
+    this.#leadership = await electFrameworkLeader({
+      store: this.#store as Store,
+      cluster: options.cluster,
+      framework: FRAMEWORKS_ELECTION_NAME,
+      data: this.#advertise as Required<LeaderAddresses>,
+      onElected: () => this.#lead(),
+      onLost: (reason) => this.#standDown(reason),
+      logger: this.logger,
+    });
+  }
+
+  async #lead(): Promise<void> {
+    if (this.lifecycle !== 'STANDBY') return;
+    const term = ++this.#term;
+    this.lifecycle = 'STARTING';
+    this.logger.info({ modules: this.#modules().map((m) => m.name) }, 'elected: starting the frameworks');
+    try {
+      for (const module of this.#modules()) {
+        const controller = await module.start(this.#moduleContext());
+        if (term !== this.#term) {
+          await controller.stop();
+          return;
+        }
+        this.#running.push(controller);
+        this.registry.set(controller);
+      }
+    } catch (err) {
+      if (term !== this.#term) return;
+      this.logger.error({ err, retryMs: this.#options?.retryDelay }, 'the frameworks failed to start: resigning');
+      await this.#resignAndRetry();
+      return;
+    }
+    this.lifecycle = 'LEADING';
+    this.logger.info({ grpc: this.grpcAddress, http: this.httpAddress }, 'frameworks leading');
+    for (const waiter of this.#leadingWaiters.splice(0)) waiter();
+  }
+
+  #moduleContext(): Parameters<FrameworkModule['start']>[0] {
+    const options = this.#options as FrameworksOptions;
+    return {
+      master: options.master,
+      store: this.#store as Store,
+      cluster: options.cluster,
+      role: options.role,
+      apiUrl: `http://${this.httpAddress ?? ''}`,
+      logger: this.logger,
+      ...(this.deps.clock ? { clock: this.deps.clock } : {}),
+    };
+  }
+
+  #modules(): readonly FrameworkModule[] {
+    return this.deps.modules ?? FRAMEWORK_MODULES;
+  }
+
+  async #standDown(reason: string): Promise<void> {
+    this.#term += 1;
+    if (this.lifecycle === 'STARTING' || this.lifecycle === 'LEADING') {
+      this.logger.warn({ reason }, 'lost leadership: stopping the frameworks');
+      this.lifecycle = 'STANDBY';
+    }
+    await this.#stopControllers();
+  }
+
+  async #stopControllers(): Promise<void> {
+    this.registry.clear();
+    const running = this.#running.splice(0).reverse();
+    for (const controller of running) {
+      await controller.stop().catch((err: unknown) => this.logger.error({ err, kind: controller.kind }, 'stopping a framework failed'));
+    }
+  }
+
+  async #resignAndRetry(): Promise<void> {
+    await this.#leadership?.resign();
+    await this.#stopControllers();
+    if (this.lifecycle === 'STOPPING' || this.lifecycle === 'STOPPED') return;
+    this.lifecycle = 'STANDBY';
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.lifecycle === 'STANDBY') void this.#join().catch((err: unknown) => this.logger.error({ err }, 'cannot rejoin the election'));
+    }, this.#options?.retryDelay ?? 2_000);
+  }
+
+  /** Leave the election, stop the frameworks, close the servers we own and the store if ours. */
+  async stop(): Promise<void> {
+    if (this.lifecycle === 'STOPPING' || this.lifecycle === 'STOPPED') return;
+    this.lifecycle = 'STOPPING';
+    this.#term += 1;
+    clearTimeout(this.#retryTimer);
+    await this.#leadership?.resign().catch((err: unknown) => this.logger.warn({ err }, 'resign failed'));
+    await this.#stopControllers();
+    await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);
+    await this.#masterHttp?.close();
+    if (this.#ownsStore) await this.#store?.close();
+    this.lifecycle = 'STOPPED';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
