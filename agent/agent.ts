@@ -4,7 +4,7 @@
 // Lifecycle: INITIALIZED → RECOVERING (checkpoint read, containers re-adopted) → REGISTERING
 // (HTTP up, stream to the master) ⇄ RUNNING (registered) → STOPPING → STOPPED.
 import { systemClock, type Clock } from '../core/clock.js';
-import { AgoraError } from '../core/errors.js';
+import { discoverMasters, type MasterDiscovery } from '../core/discovery.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
@@ -71,6 +71,7 @@ export class Agent implements AgentContext {
     readonly total: Resources,
     readonly logger: Logger,
     private readonly deps: AgentDeps & { clock: Clock },
+    readonly discovery: MasterDiscovery,
   ) {
     this.checkpoint = new Checkpoint(options.workDir);
     const checkpoint = this.checkpoint;
@@ -100,7 +101,7 @@ export class Agent implements AgentContext {
     });
     this.#connection = new MasterConnection(
       {
-        addresses: options.master.kind === 'addresses' ? options.master.addresses : [],
+        discovery,
         clock: deps.clock,
         ...(deps.random ? { random: deps.random } : {}),
         backoffMs: options.reconnectBackoff,
@@ -121,10 +122,10 @@ export class Agent implements AgentContext {
   /** Detect resources, recover from the work dir, serve HTTP, and start registering. */
   static async start(raw: Record<string, unknown> | AgentOptions, deps: AgentDeps = {}): Promise<Agent> {
     const options = Object.isFrozen(raw) ? (raw as AgentOptions) : compileAgentOptions(raw);
-    if (options.master.kind === 'zk') throw zkNotYetSupported(options.master.url);
     const logger = (deps.logger ?? createLogger({ level: options.logLevel, name: 'agent' })).child({ component: 'agent' });
     const total = await detectResources({ flag: options.resources, memReserve: options.memReserve, workDir: options.workDir }, deps.machine);
-    const agent = new Agent(options, total, logger, { ...deps, clock: deps.clock ?? systemClock });
+    const discovery = await discoverMasters(options.master.kind === 'zk' ? options.master.url : options.master.addresses, options.cluster);
+    const agent = new Agent(options, total, logger, { ...deps, clock: deps.clock ?? systemClock }, discovery);
     try {
       await agent.#recover();
       await agent.#serveHttp();
@@ -193,6 +194,7 @@ export class Agent implements AgentContext {
     await this.checkpoint.close();
     await this.#http?.close();
     await Promise.allSettled([...this.#executors.values()].map((e) => e.close()));
+    await this.discovery.close().catch((err: unknown) => this.logger.warn({ err }, 'closing master discovery failed'));
     this.#transition('STOPPED');
     this.#resolveStopped();
   }
@@ -287,9 +289,4 @@ export class Agent implements AgentContext {
 function checkCallbacks(events: CheckEvents): { onResult: (ok: boolean, message: string) => void; onFailed?: (message: string) => void } {
   const onFailed = events.onFailed?.bind(events);
   return { onResult: (ok, message) => events.onResult(ok, message), ...(onFailed ? { onFailed } : {}) };
-}
-
-/** zk:// discovery needs the HA issue's leader election; until then masters are given by address. */
-export function zkNotYetSupported(url: string): AgoraError {
-  return new AgoraError('AGORA_UNIMPLEMENTED', `--master ${url}: zk:// discovery arrives with the HA issue; give the master as host:port[,host:port] for now`, { field: '--master' });
 }

@@ -4,12 +4,17 @@
 //        ▲                                             │ error / end / timeout     │ stream ends,
 //        └──────────── BACKOFF (jittered, doubling) ◄──┴───────────────────────────┘ pings stop
 //
-// Masters from --master are tried in turn. The first message on every new stream comes from
-// `hello()`, so the agent decides between register and reregister (with its tasks) each time. While
-// registered, the master's pings are answered with pongs; if they stop for longer than the master
-// said it would wait (interval × (misses + 1)), the stream is presumed dead and replaced.
+// Where the leader is comes from core/discovery: a list of masters tried in turn, where a standby's
+// UNAVAILABLE names the leader to follow, or the ZooKeeper election, whose every change of leader
+// moves the stream. The first message on every new stream comes from `hello()`, so the agent
+// decides between register and reregister (with its tasks) each time. While registered, the
+// master's pings are answered with pongs; if they stop for longer than the master said it would
+// wait (interval × (misses + 1)), the stream is presumed dead and replaced.
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../core/clock.js';
+import type { MasterDiscovery } from '../core/discovery.js';
+import { NotLeaderError } from '../core/errors.js';
+import { fromGrpcError } from '../core/grpc.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelay, mathRandom, type Random } from '../core/random.js';
 import { AgentGatewayClient, type AgentMessage, type AgentRegistered__Output, type MasterMessage__Output } from '../proto/index.js';
@@ -30,7 +35,7 @@ export interface ConnectionHandlers {
 }
 
 export interface ConnectionOptions {
-  readonly addresses: readonly string[];
+  readonly discovery: MasterDiscovery;
   readonly clock: Clock;
   readonly random?: Random;
   readonly backoffMs: number;
@@ -46,7 +51,7 @@ export class MasterConnection {
   #call: Call | undefined;
   #address: string | undefined;
   #attempt = 0;
-  #next = 0;
+  #unwatch: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #pingTimer: TimerHandle | undefined;
   #pingTimeoutMs = 0;
@@ -70,6 +75,7 @@ export class MasterConnection {
 
   start(): void {
     if (this.#state !== 'IDLE') return;
+    this.#unwatch = this.options.discovery.onChange(() => this.#leaderChanged());
     void this.#connect();
   }
 
@@ -90,6 +96,7 @@ export class MasterConnection {
     if (this.#state === 'CLOSED') return;
     const wasRegistered = this.#state === 'REGISTERED';
     this.#state = 'CLOSED';
+    this.#unwatch?.();
     this.#clearTimers();
     const call = this.#call;
     this.#call = undefined;
@@ -104,9 +111,12 @@ export class MasterConnection {
 
   async #connect(): Promise<void> {
     if (this.#state === 'CLOSED') return;
-    const addresses = this.options.addresses;
-    const address = addresses[this.#next % addresses.length] as string;
-    this.#next += 1;
+    const address = this.options.discovery.current();
+    if (address === undefined) {
+      this.options.logger.debug('no leading master known yet');
+      this.#backoff();
+      return;
+    }
     this.#address = address;
     this.#state = 'CONNECTING';
     let hello: AgentMessage;
@@ -121,7 +131,7 @@ export class MasterConnection {
     const call = this.#client(address).connect();
     this.#call = call;
     call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
-    call.on('error', (err: grpc.ServiceError) => this.#ended(call, `stream error: ${err.details || err.message}`));
+    call.on('error', (err: grpc.ServiceError) => this.#failed(call, address, err));
     call.on('end', () => this.#ended(call, 'the master closed the stream'));
     call.on('close', () => this.#ended(call, 'stream closed'));
     this.#state = 'REGISTERING';
@@ -185,7 +195,6 @@ export class MasterConnection {
     if (call !== this.#call || this.#state !== 'REGISTERING') return;
     this.#state = 'REGISTERED';
     this.#attempt = 0;
-    this.#next -= 1; // stay with this master next time
     this.#pingTimeoutMs = answer.pingIntervalSeconds > 0 ? answer.pingIntervalSeconds * 1000 * (Math.max(1, answer.maxMissedPings) + 1) : 0;
     this.#armPingWatchdog();
     this.handlers.onConnected?.();
@@ -198,12 +207,38 @@ export class MasterConnection {
     this.#pingTimer = this.options.clock.setTimeout(() => this.#drop(`no ping from the master for ${this.#pingTimeoutMs} ms`), this.#pingTimeoutMs);
   }
 
+  #failed(call: Call, address: string, err: grpc.ServiceError): void {
+    if (call !== this.#call) return;
+    const error = fromGrpcError(err);
+    if (error instanceof NotLeaderError && error.leader) {
+      this.options.discovery.redirect(error.leader);
+      this.#drop(`${address} is not the leader; following it to ${error.leader}`, true);
+      return;
+    }
+    this.options.discovery.failed(address);
+    this.#drop(`stream error: ${error.message}`);
+  }
+
+  /** The election moved: leave a master that no longer leads. */
+  #leaderChanged(): void {
+    const leader = this.options.discovery.current();
+    if (this.#state === 'BACKOFF' && leader !== undefined) {
+      this.options.clock.clearTimeout(this.#timer);
+      this.#attempt = 0;
+      this.#timer = this.options.clock.setTimeout(() => void this.#connect(), 0);
+      return;
+    }
+    if ((this.#state === 'REGISTERED' || this.#state === 'REGISTERING') && leader !== this.#address) {
+      this.#drop(`the leading master is now ${leader ?? 'unknown'}`, true);
+    }
+  }
+
   #ended(call: Call, reason: string): void {
     if (call !== this.#call) return;
     this.#drop(reason);
   }
 
-  #drop(reason: string): void {
+  #drop(reason: string, immediately = false): void {
     if (this.#state === 'CLOSED' || this.#state === 'BACKOFF') return;
     this.#held = undefined;
     const wasRegistered = this.#state === 'REGISTERED';
@@ -213,13 +248,14 @@ export class MasterConnection {
     call?.cancel();
     this.options.logger.warn({ master: this.#address, reason }, wasRegistered ? 'disconnected from the master' : 'could not register with the master');
     if (wasRegistered) this.handlers.onDisconnected(reason);
-    this.#backoff();
+    this.#backoff(immediately);
   }
 
-  #backoff(): void {
+  #backoff(immediately = false): void {
     if (this.#state === 'CLOSED') return;
     this.#state = 'BACKOFF';
-    const delay = backoffDelay(this.options.random ?? mathRandom, this.#attempt, this.options.backoffMs, this.options.backoffMaxMs);
+    // Following a new leader is immediate once; masters that keep sending us on are backed off from.
+    const delay = immediately && this.#attempt === 0 ? 0 : backoffDelay(this.options.random ?? mathRandom, this.#attempt, this.options.backoffMs, this.options.backoffMaxMs);
     this.#attempt += 1;
     this.#timer = this.options.clock.setTimeout(() => {
       this.#timer = undefined;

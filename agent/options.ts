@@ -52,6 +52,7 @@ function optional<T>(flag: string, description: string, parse: (raw: unknown, fl
 
 export const AGENT_OPTIONS = {
   master: opt.custom<MasterLocation>('--master', 'the masters: host:port[,host:port] (or zk://h1:2181,h2:2181/agora)', parseMasterLocation),
+  cluster: opt.string('--cluster', 'cluster name (with zk://, the election read is /agora/<cluster>/master/election)', 'default', { re: /^[a-z0-9][a-z0-9-]*$/, hint: 'a lower-case name' }),
   hostname: opt.string('--hostname', 'hostname advertised to the master (and in http_address)', '127.0.0.1'),
   bind: opt.string('--bind', 'address the agent HTTP server listens on', '127.0.0.1'),
   httpPort: opt.port('--http-port', 'agent HTTP port (0 picks a free port)', 5052),
