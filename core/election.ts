@@ -17,6 +17,7 @@
 import { EventEmitter } from 'node:events';
 import { InternalError, isErrorCode, type AgoraError } from './errors.js';
 import type { Logger } from './logger.js';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { follow } from './store/follow.js';
 import { bySequence, joinPath, sequenceOf } from './store/paths.js';
 import type { SessionEvent, Store, SubscribeOptions, Unsubscribe, Watcher } from './store/store.js';
@@ -44,6 +45,14 @@ export interface ElectionOptions<T> {
   readonly prefix?: string;
   /** Also watch the leader's node to keep `leader` current. Default true. */
   readonly trackLeader?: boolean;
+  /**
+   * How long a leader keeps leading while its session is suspended (contact lost, session maybe
+   * alive), waiting to reconnect — e.g. to another server of the ensemble. Default 0: lose at once.
+   * Only safe when the leader also stops acting once its store contact is older than a lease
+   * shorter than the session timeout (Store.contactAgeMs), as the master does.
+   */
+  readonly suspendedGraceMs?: number;
+  readonly clock?: Clock;
   readonly logger?: Logger;
 }
 
@@ -135,14 +144,16 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
   private onSession(event: SessionEvent): void {
     switch (event) {
       case 'suspended':
-        if (this.current === 'leader') this.lose('suspended', 'suspended');
+        if (this.current === 'leader') this.suspendLeader();
         else if (this.current === 'candidate') this.transition('suspended');
         return;
       case 'reconnected':
+        this.clearGrace();
         if (this.current === 'suspended') this.transition('candidate');
         this.kick();
         return;
       case 'expired':
+        this.clearGrace();
         this.member = undefined; // gone with the session
         if (this.current === 'leader') this.lose('expired', 'candidate');
         else if (this.current === 'suspended') this.transition('candidate');
@@ -158,6 +169,29 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
         this.kick();
         return;
     }
+  }
+
+  private graceTimer: TimerHandle | undefined;
+
+  /** A leader lost contact: lose at once, or after the grace period unless contact comes back. */
+  private suspendLeader(): void {
+    const grace = this.options.suspendedGraceMs ?? 0;
+    if (grace <= 0) {
+      this.lose('suspended', 'suspended');
+      return;
+    }
+    const clock = this.options.clock ?? systemClock;
+    this.clearGrace();
+    this.options.logger?.warn({ graceMs: grace, path: this.options.path }, 'leader lost contact with the store; waiting to reconnect');
+    this.graceTimer = clock.setTimeout(() => {
+      this.graceTimer = undefined;
+      if (this.current === 'leader' && this.options.store.state !== 'connected') this.lose('suspended', 'suspended');
+    }, grace);
+  }
+
+  private clearGrace(): void {
+    (this.options.clock ?? systemClock).clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
   }
 
   /** Read the state afresh (after an await, TypeScript's narrowing of `current` is stale). */

@@ -138,6 +138,11 @@ export class Master {
     return this.store.contactAgeMs() < (this.store.sessionTimeoutMs * 2) / 3;
   }
 
+  /** For tests and operators: is this master acting as leader right now? */
+  get acting(): boolean {
+    return this.#acting();
+  }
+
   #guard = (): void => {
     if (this.#acting()) return;
     throw new NotLeaderError(this.isLeader ? undefined : this.#election?.leader?.data.grpcAddress);
@@ -176,7 +181,16 @@ export class Master {
       httpAddress: this.httpAddress,
       version: VERSION,
     };
-    const election = new LeaderElection<MasterAdvert>({ store: this.store, path: `/${this.options.cluster}/master/election`, data: advert, logger: this.state.logger });
+    const election = new LeaderElection<MasterAdvert>({
+      store: this.store,
+      path: `/${this.options.cluster}/master/election`,
+      data: advert,
+      logger: this.state.logger,
+      clock: this.state.clock,
+      // Losing one ZooKeeper server moves the session to another in well under this; meanwhile
+      // the lease in #acting() keeps the master from acting on a session it cannot vouch for.
+      suspendedGraceMs: (this.store.sessionTimeoutMs * 2) / 3,
+    });
     this.#election = election;
     election.on('elected', () => {
       void this.#takeOver().catch((err: unknown) => {
@@ -242,7 +256,9 @@ export class Master {
     this.state.cancelAllocation();
     this.state.logger.error({ reason, wasLeader }, 'lost leadership: stopping');
     this.#resolveSettled?.();
-    void this.stop().finally(() => this.deps.onLostLeadership?.(reason));
+    // Stop acting now; the rest of stop() may wait on a store without quorum, so it is bounded.
+    const stopped = this.stop();
+    void Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000).unref())]).finally(() => this.deps.onLostLeadership?.(reason));
   }
 
   /** Stop intake, close streams, stop timers, leave the election, close the store (when ours). */
@@ -275,13 +291,23 @@ export class Master {
       stream?.end();
     }
     for (const offer of state.offers.values()) state.clock.clearTimeout(offer.timer);
-    await this.#election?.resign().catch(() => undefined);
+    // Leaving the election and closing the store need the store; without quorum they would wait
+    // forever, so each gets a bounded wait (the session's ephemerals expire on their own).
+    await bounded(this.#election?.resign(), 1000);
     await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);
-    if (this.#ownsStore) await this.store.close();
+    if (this.#ownsStore) await bounded(this.store.close(), 1000);
     this.lifecycle = 'STOPPED';
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+/** Wait for `work` at most `ms`; its failure is ignored. */
+async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!work) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -72,12 +72,19 @@ export abstract class BaseStore implements Store {
   }
 
   contactAgeMs(): number {
-    return this.currentState === 'connected' ? this.lastContactAge() : Infinity;
+    if (this.currentState === 'connected') return this.lastContactAge();
+    if (this.currentState === 'suspended') return this.suspendedContactAge();
+    return Infinity;
   }
 
   /** How long since the server was last heard from (backends that talk to a server override it). */
   protected lastContactAge(): number {
     return 0;
+  }
+
+  /** The same while suspended: unknown (Infinity) unless the backend keeps the time of last contact. */
+  protected suspendedContactAge(): number {
+    return Infinity;
   }
 
   onSession(listener: SessionListener): Unsubscribe {

@@ -167,6 +167,10 @@ export class ZooKeeperStore extends BaseStore {
     return Date.now() - this.lastHeard;
   }
 
+  protected override suspendedContactAge(): number {
+    return Date.now() - this.lastHeard;
+  }
+
   /** No bytes for 2/3 of the session timeout while "connected": the server is gone silent. */
   private checkLiveness(): void {
     if (this.state !== 'connected') return;

@@ -1,0 +1,101 @@
+// A master in its own process (`agora master --zk …`), for tests that SIGKILL, SIGSTOP and
+// SIGCONT it. Its first stdout line says where it listens and whether it leads.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface MasterProcess {
+  readonly child: ChildProcess;
+  readonly id: string;
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  readonly exited: Promise<number | string>;
+  /** Everything it wrote to stderr (JSON log lines). */
+  log(): string;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Flags every test master gets: short timeouts so failover takes seconds. */
+export const FAST_MASTER_FLAGS: Readonly<Record<string, string>> = {
+  '--http-port': '0',
+  '--grpc-port': '0',
+  '--zk-session-timeout': '2s',
+  '--allocation-interval': '100ms',
+  '--agent-ping-interval': '200ms',
+  '--max-agent-ping-timeouts': '5',
+  '--heartbeat-interval': '250ms',
+  '--agent-reregister-timeout': '5s',
+  '--log-level': 'info',
+};
+
+export async function spawnMaster(zk: string, cluster: string, flags: Record<string, string> = {}): Promise<MasterProcess> {
+  const args = ['--import', 'tsx', join(ROOT, 'cli/main.ts'), 'master', '--zk', zk, '--cluster', cluster];
+  for (const [flag, value] of Object.entries({ ...FAST_MASTER_FLAGS, ...flags })) args.push(flag, value);
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`master did not start in 20 s; stderr:\n${stderr.slice(-2000)}`)), 20_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(out.slice(0, nl));
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`master exited (${code}) before starting; stderr:\n${stderr.slice(-2000)}`));
+    });
+  });
+  const match = /^master (\S+) .*: grpc (\S+), http http:\/\/(\S+)$/.exec(line);
+  if (!match) throw new Error(`unexpected first line from the master: ${line}`);
+  running.add(child);
+  void exited.then(() => running.delete(child));
+  return {
+    child,
+    id: match[1] as string,
+    grpcAddress: match[2] as string,
+    httpAddress: match[3] as string,
+    exited,
+    log: () => stderr,
+    kill: (signal = 'SIGKILL') => {
+      child.kill(signal);
+    },
+  };
+}
+
+const running = new Set<ChildProcess>();
+
+/** Kill every master process still running (afterEach). */
+export async function killMasters(): Promise<void> {
+  const waits = [...running].map((child) => new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGCONT');
+    child.kill('SIGKILL');
+  }));
+  await Promise.all(waits);
+}
+
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/** GET a JSON endpoint (no redirects followed). */
+export async function getJson(address: string, path: string): Promise<{ status: number; body: unknown; location: string | null }> {
+  const res = await fetch(`http://${address}${path}`, { redirect: 'manual' });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, body, location: res.headers.get('location') };
+}
