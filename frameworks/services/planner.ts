@@ -1,0 +1,180 @@
+// The rolling-update planner: pure policy. Given a service (its target version and count, its
+// versions' specs, its active deployment, its restart backoff), its tasks as last reported, and
+// `now`, it decides what to launch, what to kill, and where the deployment stands. No I/O, no
+// clock: the scheduler executes the plan and calls again when something changes.
+//
+//   tasks ──► live (not terminal) ──► killing (asked to die) | active ──► target version | old
+//   canary stage: start `canary` new tasks, keep every old one, then PAUSE until promote
+//   otherwise:    kill surplus new (not running first, then youngest), kill unavailable old,
+//                 kill available old only down to minimumHealthCapacity × instances available,
+//                 start new ones while live tasks ≤ instances × (1 + maximumOverCapacity)
+//   launches wait out the restart backoff; a deployment whose version failed too often FAILS
+//   and the service returns to the version it came from.
+import { isTerminal } from '../../core/task-state.js';
+import { activeDeployment, specOf, type BackoffState, type DeploymentRecord, type ServiceRecord, type TaskView } from './model.js';
+import { backoffDelayMs, maybeResetBackoff } from './backoff.js';
+import type { ServiceSpecDoc } from './spec.js';
+
+export { backoffDelayMs, isFailure, taskEnded } from './backoff.js';
+
+export interface PlanOptions {
+  /** A task of the target version healthy this long (and started after the last failure) resets the backoff. */
+  readonly backoffResetMs: number;
+}
+
+export interface Kill {
+  readonly taskId: string;
+  readonly reason: string;
+}
+
+export interface Plan {
+  /** Start `count` tasks of `version` now. */
+  readonly launch: { readonly version: string; readonly count: number; readonly canary: boolean } | undefined;
+  readonly kill: readonly Kill[];
+  /** The active deployment as it now stands; its phase may have become SUCCEEDED, PAUSED or FAILED. */
+  readonly deployment: DeploymentRecord | undefined;
+  /** The deployment failed: the service goes back to this version and count. */
+  readonly revert: { readonly version: string; readonly instances: number } | undefined;
+  readonly backoff: BackoffState;
+  /** Plan again at this time even if nothing else happens (the backoff ends). */
+  readonly wakeAtMs: number | undefined;
+  /** Why missing instances are not launched now, for people ('' when nothing waits). */
+  readonly waiting: string;
+}
+
+/** Counts of a service's tasks against its target, for plans and for status views. */
+export interface RolloutCounts {
+  readonly live: number;
+  readonly liveNew: number;
+  readonly availableNew: number;
+  readonly available: number;
+  readonly oldLive: number;
+  readonly killing: number;
+}
+
+/** Running, and passing its health check and readiness check where it has them. */
+export function isAvailable(task: TaskView, spec: ServiceSpecDoc | undefined): boolean {
+  if (task.state !== 'TASK_RUNNING') return false;
+  if (spec?.healthCheck && task.healthy !== true) return false;
+  if (spec?.readinessCheck && task.ready !== true) return false;
+  return true;
+}
+
+/** Still there (or maybe there): not terminal, not unreachable or unknown (those are replaced). */
+export function isLive(task: TaskView): boolean {
+  return !isTerminal(task.state) && task.state !== 'TASK_UNREACHABLE' && task.state !== 'TASK_UNKNOWN';
+}
+
+export function rolloutCounts(record: ServiceRecord, tasks: readonly TaskView[]): RolloutCounts {
+  const live = tasks.filter(isLive);
+  const avail = (t: TaskView): boolean => t.killRequestedAtMs === undefined && isAvailable(t, specOf(record, t.version));
+  const liveNew = live.filter((t) => t.version === record.version);
+  return {
+    live: live.length,
+    liveNew: liveNew.length,
+    availableNew: liveNew.filter(avail).length,
+    available: live.filter(avail).length,
+    oldLive: live.length - liveNew.length,
+    killing: live.filter((t) => t.killRequestedAtMs !== undefined).length,
+  };
+}
+
+export function plan(record: ServiceRecord, tasks: readonly TaskView[], now: number, options: PlanOptions): Plan {
+  const dep = activeDeployment(record);
+  const live = tasks.filter(isLive);
+  if (live.some((t) => !t.confirmed)) {
+    return { launch: undefined, kill: [], deployment: dep, revert: undefined, backoff: record.backoff, wakeAtMs: undefined, waiting: 'reconciling task states with the master' };
+  }
+  const backoff = maybeResetBackoff(record.backoff, live, record, now, options.backoffResetMs);
+  const failed = dep !== undefined && dep.failures >= dep.failureLimit ? failDeployment(dep, now) : undefined;
+  if (failed !== undefined) {
+    const revert = failed.fromVersion !== '' && failed.fromVersion !== failed.version ? { version: failed.fromVersion, instances: failed.fromInstances } : undefined;
+    return { launch: undefined, kill: [], deployment: failed, revert, backoff, wakeAtMs: undefined, waiting: '' };
+  }
+  const decision = decide(record, live, dep);
+  const gated = gateOnBackoff(decision.launch, backoff, now);
+  const deployment = dep === undefined ? undefined : advance(dep, record, tasks, now);
+  const waiting = gated.waiting || (deployment?.phase === 'DEPLOYMENT_PAUSED' ? deployment.message : decision.waiting);
+  return { launch: gated.launch, kill: decision.kill, deployment, revert: undefined, backoff, wakeAtMs: gated.wakeAtMs, waiting };
+}
+
+interface Decision {
+  launch: Plan['launch'];
+  kill: Kill[];
+  waiting: string;
+}
+
+function decide(record: ServiceRecord, live: readonly TaskView[], dep: DeploymentRecord | undefined): Decision {
+  const target = record.version;
+  const n = record.instances;
+  const strategy = specOf(record, target)?.upgradeStrategy ?? { minimumHealthCapacity: 1, maximumOverCapacity: 1 };
+  const available = (t: TaskView): boolean => isAvailable(t, specOf(record, t.version));
+  const active = live.filter((t) => t.killRequestedAtMs === undefined);
+  const fresh = active.filter((t) => t.version === target);
+  const old = active.filter((t) => t.version !== target);
+  const canaryStage = dep !== undefined && dep.canary > 0 && !dep.promoted && dep.version === target && old.length > 0;
+  const wanted = canaryStage ? Math.min(dep.canary, n) : n;
+
+  const kill: Kill[] = [];
+  const surplus = victims(fresh, fresh.length - wanted, available);
+  for (const t of surplus) kill.push({ taskId: t.taskId, reason: `scaling down to ${wanted} instance(s)` });
+  const minHealthy = Math.ceil(n * strategy.minimumHealthCapacity - 1e-9);
+  if (!canaryStage) {
+    const stillAvailable = active.filter((t) => !surplus.includes(t) && available(t)).length;
+    for (const t of old.filter((o) => !available(o))) kill.push({ taskId: t.taskId, reason: `replaced by version ${target}` });
+    const budget = Math.max(0, stillAvailable - minHealthy);
+    for (const t of victims(old.filter(available), budget, available)) kill.push({ taskId: t.taskId, reason: `replaced by version ${target}` });
+  }
+
+  const missing = Math.max(0, wanted - fresh.length);
+  const oldRemain = live.some((t) => t.version !== target);
+  let room = missing;
+  if (oldRemain && !canaryStage) {
+    let maxTotal = Math.floor(n * (1 + strategy.maximumOverCapacity) + 1e-9);
+    // Marathon's way out when no over-capacity is allowed and no health may be lost: one extra.
+    if (maxTotal <= minHealthy) maxTotal = minHealthy + 1;
+    room = Math.min(missing, Math.max(0, maxTotal - live.length));
+  }
+  const launch = room > 0 ? { version: target, count: room, canary: canaryStage } : undefined;
+  const waiting = room < missing ? `waiting for old instances to stop before starting ${missing - room} more of version ${target} (at most ${live.length} running)` : '';
+  return { launch, kill, waiting };
+}
+
+/** `count` tasks to stop: those not yet running first, then unavailable ones, then the youngest. */
+export function victims(tasks: readonly TaskView[], count: number, available: (t: TaskView) => boolean): TaskView[] {
+  if (count <= 0) return [];
+  const rank = (t: TaskView): number => (t.state !== 'TASK_RUNNING' ? 0 : available(t) ? 2 : 1);
+  return [...tasks]
+    .sort((a, b) => rank(a) - rank(b) || b.stagedAtMs - a.stagedAtMs || (a.taskId < b.taskId ? 1 : a.taskId > b.taskId ? -1 : 0))
+    .slice(0, count);
+}
+
+function gateOnBackoff(launch: Plan['launch'], backoff: BackoffState, now: number): { launch: Plan['launch']; wakeAtMs: number | undefined; waiting: string } {
+  if (launch === undefined || now >= backoff.untilMs) return { launch, wakeAtMs: undefined, waiting: '' };
+  const seconds = ((backoff.untilMs - now) / 1000).toFixed(1);
+  return { launch: undefined, wakeAtMs: backoff.untilMs, waiting: `restart backoff after ${backoff.failures} failed launch(es): next launch in ${seconds} s` };
+}
+
+function failDeployment(dep: DeploymentRecord, now: number): DeploymentRecord {
+  const back = dep.fromVersion !== '' && dep.fromVersion !== dep.version ? `; the service returns to version ${dep.fromVersion}` : '';
+  return { ...dep, phase: 'DEPLOYMENT_FAILED', finishedAtMs: now, message: `version ${dep.version} failed ${dep.failures} launch(es)${back}` };
+}
+
+/** Phase and progress of the active deployment after this plan. */
+function advance(dep: DeploymentRecord, record: ServiceRecord, tasks: readonly TaskView[], now: number): DeploymentRecord {
+  const n = record.instances;
+  const c = rolloutCounts(record, tasks);
+  const total = n + dep.initialOld + dep.initialSurplus;
+  const surplus = Math.max(0, c.liveNew - n);
+  const done = Math.min(c.availableNew, n) + Math.max(0, dep.initialOld - c.oldLive) + Math.max(0, dep.initialSurplus - surplus);
+  const progress = total === 0 ? 1 : Math.min(1, done / total);
+  if (c.oldLive === 0 && c.killing === 0 && c.liveNew === n && c.availableNew === n) {
+    return { ...dep, phase: 'DEPLOYMENT_SUCCEEDED', progress: 1, finishedAtMs: now, message: `version ${dep.version}: ${n} instance(s) available` };
+  }
+  const canary = Math.min(dep.canary, n);
+  if (dep.canary > 0 && !dep.promoted && c.oldLive > 0 && c.availableNew >= canary) {
+    return { ...dep, phase: 'DEPLOYMENT_PAUSED', progress, message: `${canary} canary instance(s) of version ${dep.version} available: promote to continue, or abort` };
+  }
+  const message = `${c.availableNew} of ${n} instance(s) of version ${dep.version} available${c.oldLive > 0 ? `, ${c.oldLive} of other versions still running` : ''}`;
+  return { ...dep, phase: 'DEPLOYMENT_IN_PROGRESS', progress, message };
+}

@@ -1,0 +1,117 @@
+// A tiny simulation of the services scheduler around the pure planner, for unit tests: plans are
+// applied at once (launches become STAGING tasks, kills mark tasks), and tests move tasks through
+// their states by hand. Time is a number the test advances; nothing sleeps.
+import type { TaskState } from '../../core/task-state.js';
+import * as d from '../../frameworks/services/deployments.js';
+import type { DeploymentRecord, ServiceRecord, TaskView } from '../../frameworks/services/model.js';
+import { isAvailable, isLive, plan, taskEnded, type Plan } from '../../frameworks/services/planner.js';
+import { parseServiceSpec } from '../../frameworks/services/spec.js';
+import { specOf } from '../../frameworks/services/model.js';
+
+export const BASE = { name: 'web', instances: 3, command: 'sleep 600', resources: { cpus: 0.1, mem: 32 } };
+
+export class Sim {
+  record: ServiceRecord | undefined;
+  readonly tasks = new Map<string, TaskView>();
+  now = Date.UTC(2026, 0, 1);
+  #n = 0;
+  #deployments = 0;
+  backoffResetMs = 60_000;
+  last: Plan | undefined;
+
+  get service(): ServiceRecord {
+    if (!this.record) throw new Error('no service');
+    return this.record;
+  }
+
+  get deployment(): DeploymentRecord | undefined {
+    return this.record?.deployments.at(-1);
+  }
+
+  ctx(): d.Context {
+    return { now: this.now, tasks: [...this.tasks.values()], newId: () => `d${++this.#deployments}` };
+  }
+
+  apply(spec: Record<string, unknown>): d.ApplyChange {
+    const out = d.applySpec(this.record, parseServiceSpec({ ...BASE, ...spec }), this.ctx());
+    this.record = out.record;
+    return out;
+  }
+
+  change(fn: (r: ServiceRecord, ctx: d.Context) => d.Outcome): d.Outcome {
+    const out = fn(this.service, this.ctx());
+    this.record = out.record;
+    return out;
+  }
+
+  /** Plan and carry the plan out (again after a revert, as the scheduler does). */
+  step(): Plan {
+    const p = plan(this.service, [...this.tasks.values()], this.now, { backoffResetMs: this.backoffResetMs });
+    this.record = d.settle({ ...this.service, backoff: p.backoff }, p.deployment, p.revert, this.now);
+    for (const k of p.kill) this.set(k.taskId, { killRequestedAtMs: this.now });
+    for (let i = 0; i < (p.launch?.count ?? 0); i++) this.#launch(p.launch!.version, p.launch!.canary);
+    this.last = p;
+    return p.revert ? this.step() : p;
+  }
+
+  #launch(version: string, canary: boolean): void {
+    const taskId = `web.${version}.${++this.#n}`;
+    const task: TaskView = { taskId, version, agentId: 'a1', hostname: 'h1', attributes: {}, ports: [], stagedAtMs: this.now, canary, state: 'TASK_STAGING', confirmed: true, startedAtMs: 0, message: '' };
+    this.tasks.set(taskId, task);
+    this.record = { ...this.service, tasks: { ...this.service.tasks, [taskId]: task } };
+  }
+
+  set(taskId: string, fields: Partial<TaskView>): void {
+    const t = this.tasks.get(taskId);
+    if (!t) throw new Error(`no task ${taskId}`);
+    this.tasks.set(taskId, { ...t, ...fields });
+  }
+
+  /** STAGING tasks start RUNNING (healthy when `healthy` is given). */
+  run(healthy?: boolean, which: (t: TaskView) => boolean = () => true): void {
+    for (const t of this.liveTasks()) {
+      if (!which(t) || t.killRequestedAtMs !== undefined) continue;
+      if (t.state === 'TASK_STAGING') this.set(t.taskId, { state: 'TASK_RUNNING', startedAtMs: this.now });
+      if (healthy !== undefined && t.healthy !== healthy) this.set(t.taskId, { healthy, ...(healthy ? { healthySinceMs: this.now } : {}) });
+    }
+  }
+
+  /** Tasks asked to die are gone. */
+  reap(): void {
+    for (const t of this.liveTasks()) if (t.killRequestedAtMs !== undefined) this.end(t.taskId, 'TASK_KILLED', 'REASON_KILLED_BY_FRAMEWORK');
+  }
+
+  end(taskId: string, state: TaskState, reason = 'REASON_COMMAND_EXECUTOR_FAILED'): void {
+    const t = this.tasks.get(taskId)!;
+    const out = taskEnded(this.service, t, { state, reason }, this.now);
+    const { [taskId]: _gone, ...rest } = this.service.tasks;
+    this.record = { ...this.service, backoff: out.backoff, tasks: rest };
+    if (out.deployment) this.record = d.settle(this.record, out.deployment, undefined, this.now);
+    this.tasks.delete(taskId);
+  }
+
+  liveTasks(): TaskView[] {
+    return [...this.tasks.values()].filter(isLive);
+  }
+
+  available(version?: string): TaskView[] {
+    return this.liveTasks().filter((t) => t.killRequestedAtMs === undefined && (version === undefined || t.version === version) && isAvailable(t, specOf(this.service, t.version)));
+  }
+
+  byVersion(version: string): TaskView[] {
+    return this.liveTasks().filter((t) => t.version === version && t.killRequestedAtMs === undefined);
+  }
+
+  /** Run to a steady state: plan, start everything healthy, reap kills, until nothing changes. */
+  settle(healthy = true, rounds = 50): void {
+    for (let i = 0; i < rounds; i++) {
+      const p = this.step();
+      const staging = this.liveTasks().some((t) => t.state === 'TASK_STAGING' || (t.state === 'TASK_RUNNING' && t.healthy !== healthy));
+      const killing = this.liveTasks().some((t) => t.killRequestedAtMs !== undefined);
+      if (!p.launch && p.kill.length === 0 && !staging && !killing) return;
+      this.run(healthy);
+      this.reap();
+    }
+    throw new Error('no steady state');
+  }
+}
