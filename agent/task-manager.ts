@@ -89,6 +89,7 @@ export class TaskManager {
   readonly frameworks = new Map<string, FrameworkInfo__Output>();
   readonly #baseEnv = inheritedEnv();
   readonly #pending = new Set<Promise<unknown>>();
+  #detached = false;
 
   constructor(readonly deps: TaskManagerDeps) {}
 
@@ -161,6 +162,7 @@ export class TaskManager {
 
   /** Stop watching (health checks, timers) without touching the containers: they outlive the agent. */
   detach(): void {
+    this.#detached = true;
     for (const entry of this.tasks.values()) this.#unwatch(entry);
   }
 
@@ -223,7 +225,8 @@ export class TaskManager {
 
   /** The container ended (or never started): report how, unless the task is already over. */
   async finish(entry: TaskEntry, exit: ExitInfo): Promise<void> {
-    if (isTerminal(entry.state)) return;
+    // A detached manager has handed its tasks to the next agent on this work dir, which reports them.
+    if (isTerminal(entry.state) || this.#detached) return;
     this.#unwatch(entry);
     const fields = terminalStatus(exit, entry.cause);
     this.deps.logger.info({ frameworkId: entry.frameworkId, taskId: entry.taskId, state: fields.state, exitCode: exit.exitCode, signal: exit.signal }, 'task ended');
@@ -283,7 +286,8 @@ export class TaskManager {
     }
     if (entry.cause) void this.#kill(entry, entry.cause, this.#graceMs(entry));
     else this.#watch(entry);
-    await this.finish(entry, await ended);
+    // Not awaited: idle() waits for launches and kills, not for containers to end by themselves.
+    void ended.then((exit) => this.#track(this.finish(entry, exit)));
   }
 
   async #kill(entry: TaskEntry, cause: KillCause, graceMs: number): Promise<void> {

@@ -4,7 +4,7 @@
 // updates that were never acknowledged are resent after the restart.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskStatus__Output } from '../../proto/index.js';
-import { AgentProcess, getJson, launchTask, processAlive } from '../support/agent-harness.js';
+import { AgentProcess, getJson, launchTask, processAlive, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
 import { tempDir } from '../support/tmp.js';
@@ -28,6 +28,7 @@ afterEach(async () => {
       // already gone
     }
   }
+  await stopTestAgents();
   await stopHarnesses();
 });
 
@@ -110,6 +111,32 @@ describe('agent: restart and recovery', () => {
 
     second.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
+  });
+
+  it('stops without waiting for its tasks, leaving them running for the next agent on the work dir', async () => {
+    const h = await MasterHarness.start({ master: MASTER });
+    const workDir = await tempDir('agent-stop');
+    const first = await startTestAgent(h.address, { workDir });
+    const fw = await h.framework({ autoAck: true, failoverTimeoutSeconds: 60 });
+    await launchTask(fw, taskInfo('lasting', 'cpus:0.1;mem:32', { command: { value: 'sleep 60' }, killPolicy: { gracePeriodSeconds: 0.2 } }));
+    await fw.waitForUpdate('lasting', 'TASK_RUNNING', { timeoutMs: 10_000 });
+    const pid = first.tasks.task(fw.frameworkId, 'lasting')?.container?.checkpoint['pid'] as number;
+    taskPids.push(pid);
+    await eventually(() => first.updates.pendingCount() === 0, { what: 'updates acknowledged' });
+    const started = Date.now();
+    await first.stop();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(first.lifecycle).toBe('STOPPED');
+    expect(await processAlive(pid)).toBe(true);
+
+    const second = await startTestAgent(h.address, { workDir });
+    expect(second.agentId).toBe(first.agentId);
+    expect(second.tasks.task(fw.frameworkId, 'lasting')?.container?.checkpoint['pid']).toBe(pid);
+    await eventually(() => second.lifecycle === 'RUNNING', { what: 'second agent registered' });
+    process.kill(-pid, 'SIGTERM');
+    const failed = await fw.waitForUpdate('lasting', 'TASK_FAILED', { timeoutMs: 10_000 });
+    expect(failed.termSignal).toBe(15);
+    expect(fw.updates('lasting').map((u) => u.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
   });
 
   it('resends updates that were never acknowledged after the agent restarts', async () => {
