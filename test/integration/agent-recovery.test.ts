@@ -2,10 +2,12 @@
 // work dir: running tasks are re-adopted (same pid, not relaunched), a task that ended meanwhile is
 // reported with its real exit code, every update reaches an acking framework exactly once, and
 // updates that were never acknowledged are resent after the restart.
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import { AgentProcess, getJson, launchTask, processAlive, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
 import { tempDir } from '../support/tmp.js';
 
@@ -67,7 +69,8 @@ describe('agent: restart and recovery', () => {
     await launchTask(
       fw,
       taskInfo('survivor', 'cpus:0.1;mem:32', { command: { value: 'sleep 60' }, killPolicy: { gracePeriodSeconds: 0.3 } }),
-      taskInfo('finisher', 'cpus:0.1;mem:32', { command: { value: 'sleep 1.5; exit 3' } }),
+      // Ends with 3 once the test, with no agent running, creates `go` in its sandbox.
+      taskInfo('finisher', 'cpus:0.1;mem:32', { command: { value: 'while [ ! -f go ]; do sleep 0.05; done; exit 3' } }),
     );
     await fw.waitForUpdate('survivor', 'TASK_RUNNING', { timeoutMs: 15_000 });
     await fw.waitForUpdate('finisher', 'TASK_RUNNING', { timeoutMs: 15_000 });
@@ -85,7 +88,10 @@ describe('agent: restart and recovery', () => {
     first.kill('SIGKILL');
     await first.exited;
     await eventually(() => h.state.agents.get(before.agent.id ?? '')?.state === 'disconnected', { what: 'master saw the agent go' });
-    await sleep(2000); // the finisher ends while no agent watches
+    // The finisher ends while no agent watches.
+    const finisherPid = pidOf(before, 'finisher');
+    await writeFile(path.join(workDir, 'frameworks', fw.frameworkId, 'tasks', 'finisher', 'go'), '');
+    await eventually(async () => !(await processAlive(finisherPid)), { what: 'finisher ended' });
     expect(await processAlive(survivorPid)).toBe(true);
 
     const second = await startAgent(h.address, workDir);

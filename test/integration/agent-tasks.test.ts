@@ -87,8 +87,8 @@ describe('agent: tasks', () => {
     await launchTask(
       fw,
       taskInfo('sickly', 'cpus:0.1;mem:32', {
-        command: { value: 'touch healthy; sleep 0.8; rm healthy; sleep 30' },
-        healthCheck: { type: 'COMMAND', command: { value: 'test -f healthy' }, delaySeconds: 0.1, intervalSeconds: 0.15, timeoutSeconds: 2, consecutiveFailures: 3, gracePeriodSeconds: 0.6 },
+        command: { value: 'touch healthy; sleep 1.5; rm healthy; sleep 30' },
+        healthCheck: { type: 'COMMAND', command: { value: 'test -f healthy' }, delaySeconds: 0.1, intervalSeconds: 0.15, timeoutSeconds: 2, consecutiveFailures: 3, gracePeriodSeconds: 1 },
         killPolicy: { gracePeriodSeconds: 0.2 },
       }),
     );
@@ -136,7 +136,8 @@ describe('agent: tasks', () => {
     await eventually(() => fw.updates('quiet').filter((u) => u.uuid === starting.uuid).length >= 3, { timeoutMs: 5000, what: 'STARTING resent' });
     // Nothing after STARTING is sent while STARTING is unacknowledged (though the task has ended).
     expect(new Set(states(fw.updates('quiet')))).toEqual(new Set(['TASK_STARTING']));
-    expect(agent.updates.pendingCount()).toBe(3);
+    await eventually(() => agent.updates.pendingCount() === 3, { what: 'STARTING, RUNNING and FINISHED queued' });
+    expect(new Set(states(fw.updates('quiet')))).toEqual(new Set(['TASK_STARTING']));
     await fw.acknowledge(starting);
     const running = await fw.waitForUpdate('quiet', 'TASK_RUNNING', { timeoutMs: 5000 });
     await fw.acknowledge(running);
