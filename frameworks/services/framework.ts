@@ -1,9 +1,331 @@
-// Placeholder while the scheduler is written: the factory's shape is fixed in index.ts.
-import { AgoraError } from '../../core/errors.js';
-import type { ServicesHandle, ServicesOptions } from './options.js';
+// The services framework: one FrameworkDriver ('agora-services'), the book of services, the
+// scheduler and the launcher, and the ServiceController API over them. Every change — an API call,
+// a status update, offers, a timer — runs in one serial section, one at a time, so the book and the
+// plans never interleave.
+//
+//   startServices ─► ServiceBook.load (FrameworkState) ─► FrameworkDriver.start (id from the book)
+//        └─► after subscribing: track + reconcile every known task, implicit reconcile, replan
+//   API (apply, scale, …) ─► deployments.ts (pure) ─► book.put ─► scheduler.replan ─► watch
+import { FrameworkDriver } from '../../sdk/driver.js';
+import { FrameworkRemovedError } from '../../sdk/errors.js';
+import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
+import { shortId } from '../../core/ids.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Deployment, Endpoint, Workload } from '../../proto/index.js';
+import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
+import { ServiceBook } from './book.js';
+import * as change from './deployments.js';
+import { Launcher } from './launcher.js';
+import type { ServiceRecord } from './model.js';
+import { SERVICES_FRAMEWORK_NAME, type ServicesHandle, type ServicesOptions } from './options.js';
+import { isLive } from './planner.js';
+import { Scheduler } from './scheduler.js';
+import { parseServiceSpec } from './spec.js';
+import { deploymentView, endpointsOf, workloadView } from './views.js';
+import { WatchHub } from './watch.js';
 
-export class ServicesFramework {
-  static async start(_options: ServicesOptions): Promise<ServicesHandle> {
-    throw new AgoraError('AGORA_UNIMPLEMENTED', 'the services framework is being written');
+const WEEK_SECONDS = 7 * 24 * 3600;
+const MAX_INSTANCES = 10_000;
+
+type Lifecycle = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+interface Compiled {
+  readonly options: ServicesOptions;
+  readonly role: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly tickMs: number;
+  readonly backoffResetMs: number;
+}
+
+function compile(options: ServicesOptions): Compiled {
+  if (!options?.state) throw new InvalidArgumentError('state', 'the services framework needs its FrameworkState');
+  const tickMs = options.tickMs ?? 1000;
+  if (!Number.isFinite(tickMs) || tickMs <= 0) throw new InvalidArgumentError('tickMs', `must be a positive number, got ${tickMs}`);
+  const reset = options.backoffResetSeconds ?? 60;
+  if (!Number.isFinite(reset) || reset < 0) throw new InvalidArgumentError('backoffResetSeconds', `must be ≥ 0, got ${reset}`);
+  const logger = (options.logger ?? silentLogger()).child({ component: 'services' });
+  return { options, role: options.role || '*', clock: options.clock ?? systemClock, logger, tickMs, backoffResetMs: reset * 1000 };
+}
+
+export class ServicesFramework implements ServicesHandle {
+  readonly kind = 'SERVICE' as const;
+  #lifecycle: Lifecycle = 'STARTING';
+  #driver: FrameworkDriver | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #ready!: Promise<void>;
+  #markReady!: () => void;
+  #tick: TimerHandle | undefined;
+  #wake: { at: number; timer: TimerHandle } | undefined;
+  readonly #hub: WatchHub;
+  readonly #scheduler: Scheduler;
+  readonly #launcher: Launcher;
+
+  private constructor(
+    private readonly o: Compiled,
+    private readonly book: ServiceBook,
+  ) {
+    this.#resetReady();
+    this.#hub = new WatchHub(o.clock, o.logger);
+    this.#scheduler = new Scheduler({
+      book,
+      clock: o.clock,
+      logger: o.logger,
+      role: o.role,
+      backoffResetMs: o.backoffResetMs,
+      driver: () => this.#driver,
+      wake: (at) => this.#wakeAt(at),
+      publish: () => this.#publish(),
+    });
+    this.#launcher = new Launcher({ book, scheduler: this.#scheduler, clock: o.clock, logger: o.logger, role: o.role });
+  }
+
+  static async start(options: ServicesOptions): Promise<ServicesFramework> {
+    const o = compile(options);
+    const fw = new ServicesFramework(o, await ServiceBook.load(options.state));
+    try {
+      await fw.#connect();
+    } catch (err) {
+      await fw.stop();
+      throw err;
+    }
+    fw.#lifecycle = 'RUNNING';
+    fw.#tick = o.clock.setInterval(() => void fw.#gate(() => fw.#scheduler.tick()).catch((err: unknown) => o.logger.error({ err }, 'tick failed')), o.tickMs);
+    o.logger.info({ frameworkId: fw.#driver?.frameworkId, services: fw.book.records.size }, 'services framework started');
+    return fw;
+  }
+
+  // ---- the driver ----
+
+  async #connect(): Promise<void> {
+    const id = this.book.frameworkId;
+    let driver: FrameworkDriver;
+    try {
+      driver = await this.#startDriver(id);
+    } catch (err) {
+      if (!(err instanceof FrameworkRemovedError) || id === undefined) throw err;
+      this.o.logger.warn({ frameworkId: id, message: err.message }, 'the master removed this framework; subscribing afresh');
+      driver = await this.#startDriver(undefined);
+    }
+    this.#driver = driver;
+    // Queued before the handlers waiting on #ready, so the first plan precedes the first offers.
+    const first = this.#serial(() => this.#afterSubscribe(driver.frameworkId!));
+    this.#markReady();
+    await first;
+  }
+
+  #startDriver(id: string | undefined): Promise<FrameworkDriver> {
+    const { options, clock, logger, role } = this.o;
+    return FrameworkDriver.start(
+      {
+        ...options.driver,
+        master: options.master,
+        ...(options.cluster ? { cluster: options.cluster } : {}),
+        framework: {
+          name: SERVICES_FRAMEWORK_NAME,
+          ...(id ? { id } : {}),
+          roles: [role],
+          failoverTimeoutSeconds: WEEK_SECONDS,
+          checkpoint: true,
+          ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
+        },
+        clock,
+        logger,
+      },
+      {
+        subscribed: (e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(e.frameworkId)) : undefined),
+        offers: (offers) => this.#gate(() => this.#launcher.offers(this.#driver!, offers)),
+        update: (status) => this.#gate(() => this.#scheduler.update(status)),
+        error: (message) => logger.error({ message }, 'the master refused the services framework; restart it to subscribe afresh'),
+      },
+      { waitSubscribedMs: options.waitSubscribedMs ?? 60_000 },
+    );
+  }
+
+  /** After each subscription: remember the id, reconcile every task the book knows, and plan. */
+  async #afterSubscribe(frameworkId: string): Promise<void> {
+    const driver = this.#driver!;
+    await this.book.setFrameworkId(frameworkId);
+    this.#scheduler.subscribed();
+    for (const record of this.book.records.values()) for (const t of Object.values(record.tasks)) driver.trackTask(t.taskId, t.agentId);
+    driver.reconciler.start(); // explicit, retried until every task is answered
+    driver.reconcile([]).catch((err: unknown) => this.o.logger.warn({ err }, 'implicit reconcile failed')); // finds tasks no service owns
+    await this.#scheduler.replan();
+  }
+
+  #resetReady(): void {
+    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
+  }
+
+  /** Run in the serial section once the driver is there; nothing after stop(). */
+  async #gate<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    await this.#ready;
+    if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return undefined;
+    return this.#serial(fn);
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#wake !== undefined && this.#wake.at <= at) return;
+    this.o.clock.clearTimeout(this.#wake?.timer);
+    const timer = this.o.clock.setTimeout(() => {
+      this.#wake = undefined;
+      void this.#gate(() => this.#scheduler.replan()).catch((err: unknown) => this.o.logger.error({ err }, 'replan failed'));
+    }, Math.max(0, at - this.o.clock.now()));
+    this.#wake = { at, timer };
+  }
+
+  #publish(): void {
+    for (const record of this.book.records.values()) {
+      const tasks = this.book.tasksOf(record);
+      const latest = record.deployments.at(-1);
+      this.#hub.publish(record.name, this.#view(record), endpointsOf(record, tasks), latest && deploymentView(latest, record, tasks));
+    }
+  }
+
+  // ---- ServiceController ----
+
+  async apply(spec: Record<string, unknown>, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const parsed = parseServiceSpec(spec);
+    if (parsed.role !== '' && parsed.role !== this.o.role) {
+      throw new InvalidArgumentError('role', `the services framework runs as role '${this.o.role}': omit role, or set it to '${this.o.role}'`);
+    }
+    return this.#act(async () => {
+      const existing = this.book.records.get(parsed.name);
+      const out = change.applySpec(existing, parsed, this.#ctx(existing, parsed.name));
+      if (!options.dryRun && out.result !== 'UNCHANGED') await this.#commit(out.record);
+      const deploymentId = out.deployment?.id;
+      return { kind: 'SERVICE', name: parsed.name, version: out.record.version, result: out.result, ...(deploymentId ? { deploymentId } : {}) };
+    });
+  }
+
+  async get(name: string): Promise<Workload> {
+    return this.#view(this.#record(name));
+  }
+
+  async list(): Promise<Workload[]> {
+    return [...this.book.records.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => this.#view(r));
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.#act(async () => {
+      const record = this.#record(name);
+      const tasks = this.book.tasksOf(record);
+      const last = this.#view(record);
+      await this.book.remove(name);
+      this.#scheduler.notes.delete(name);
+      for (const t of tasks.filter(isLive)) this.#scheduler.killOrphan(t.taskId, t.agentId, this.#graceOf(record, t.version));
+      this.#hub.deleted(name, last);
+      this.o.logger.info({ service: name, tasks: tasks.length }, 'service deleted');
+      await this.#scheduler.replan();
+    });
+  }
+
+  async scale(name: string, instances: number): Promise<Deployment> {
+    if (typeof instances !== 'number' || !Number.isInteger(instances) || instances < 0 || instances > MAX_INSTANCES) {
+      throw new InvalidArgumentError('instances', `must be a whole number from 0 to ${MAX_INSTANCES}, got ${String(instances)}`);
+    }
+    return this.#deploy(name, (r, ctx) => change.scale(r, instances, ctx));
+  }
+
+  async rollback(name: string, toVersion?: string): Promise<Deployment> {
+    return this.#deploy(name, (r, ctx) => change.rollback(r, toVersion || undefined, ctx));
+  }
+
+  async restart(name: string): Promise<Deployment> {
+    return this.#deploy(name, (r, ctx) => change.restart(r, ctx));
+  }
+
+  async killTasks(name: string, taskIds: readonly string[], scale: boolean): Promise<Deployment> {
+    if (!Array.isArray(taskIds) || taskIds.length === 0) throw new InvalidArgumentError('taskIds', 'name at least one task');
+    return this.#deploy(name, (r, ctx) => {
+      const out = change.killTasks(r, taskIds, scale, ctx);
+      for (const id of out.kill) this.#scheduler.killTask(r, id, scale ? 'killed and scaled down on request' : 'killed on request');
+      return out;
+    });
+  }
+
+  async promote(name: string): Promise<Deployment> {
+    return this.#deploy(name, (r, ctx) => change.promote(r, ctx.now));
+  }
+
+  async abort(name: string): Promise<Deployment> {
+    return this.#deploy(name, (r, ctx) => change.abort(r, ctx.now));
+  }
+
+  async endpoints(name: string): Promise<Endpoint[]> {
+    const record = this.#record(name);
+    return endpointsOf(record, this.book.tasksOf(record));
+  }
+
+  watch(listener: WatchListener): () => void {
+    return this.#hub.subscribe(listener);
+  }
+
+  /** Stop intake, let the running step finish, close the driver. The framework stays registered. */
+  async stop(): Promise<void> {
+    if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return;
+    this.#lifecycle = 'STOPPING';
+    this.o.clock.clearInterval(this.#tick);
+    this.o.clock.clearTimeout(this.#wake?.timer);
+    this.#markReady();
+    await this.#queue;
+    await this.#driver?.stop();
+    this.#hub.clear();
+    this.#lifecycle = 'STOPPED';
+    this.o.logger.info('services framework stopped');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  // ---- helpers ----
+
+  async #act<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#lifecycle !== 'RUNNING') throw new UnavailableError(`the services framework is ${this.#lifecycle.toLowerCase()}`);
+    return this.#serial(fn);
+  }
+
+  /** Run a deployment-making change and return the deployment as it stands after planning. */
+  async #deploy(name: string, fn: (r: ServiceRecord, ctx: change.Context) => change.Outcome): Promise<Deployment> {
+    return this.#act(async () => {
+      const record = this.#record(name);
+      const out = fn(record, this.#ctx(record, name));
+      await this.#commit(out.record);
+      const now = this.#record(name);
+      const dep = now.deployments.find((d) => d.id === out.deployment?.id) ?? now.deployments.at(-1);
+      if (dep === undefined) throw new NotFoundError('deployment', name);
+      return deploymentView(dep, now, this.book.tasksOf(now));
+    });
+  }
+
+  async #commit(record: ServiceRecord): Promise<void> {
+    await this.book.put(record);
+    await this.#scheduler.replan();
+  }
+
+  #ctx(record: ServiceRecord | undefined, name: string): change.Context {
+    return { now: this.o.clock.now(), tasks: record ? this.book.tasksOf(record) : [], newId: () => `${name}-${shortId(8)}` };
+  }
+
+  #record(name: string): ServiceRecord {
+    const record = typeof name === 'string' ? this.book.records.get(name) : undefined;
+    if (record === undefined) throw new NotFoundError('service', String(name));
+    return record;
+  }
+
+  #view(record: ServiceRecord): Workload {
+    return workloadView(record, this.book.tasksOf(record), this.#scheduler.notes.get(record.name));
+  }
+
+  #graceOf(record: ServiceRecord, version: string): number {
+    return record.versions.find((v) => v.version === version)?.spec.killGracePeriodSeconds ?? 5;
   }
 }

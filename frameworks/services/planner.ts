@@ -151,8 +151,7 @@ export function victims(tasks: readonly TaskView[], count: number, available: (t
 
 function gateOnBackoff(launch: Plan['launch'], backoff: BackoffState, now: number): { launch: Plan['launch']; wakeAtMs: number | undefined; waiting: string } {
   if (launch === undefined || now >= backoff.untilMs) return { launch, wakeAtMs: undefined, waiting: '' };
-  const seconds = ((backoff.untilMs - now) / 1000).toFixed(1);
-  return { launch: undefined, wakeAtMs: backoff.untilMs, waiting: `restart backoff after ${backoff.failures} failed launch(es): next launch in ${seconds} s` };
+  return { launch: undefined, wakeAtMs: backoff.untilMs, waiting: `restart backoff after ${backoff.failures} failed launch(es)` };
 }
 
 function failDeployment(dep: DeploymentRecord, now: number): DeploymentRecord {

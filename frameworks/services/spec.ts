@@ -147,8 +147,9 @@ function parseResources(value: unknown): ServiceSpecDoc['resources'] {
   const doc = objectAt(value, 'resources');
   if (doc === undefined) throw new InvalidArgumentError('resources', 'is required, e.g. { cpus: 0.1, mem: 64 }');
   onlyKeys(doc, ['cpus', 'mem', 'disk', 'gpus'], 'resources');
-  const cpus = numberAt(doc['cpus'], 'resources.cpus', { min: 0, exclusive: true });
-  const mem = numberAt(doc['mem'], 'resources.mem', { min: 0, exclusive: true });
+  // Resources are fixed-point to the thousandth: anything smaller than that is zero.
+  const cpus = numberAt(doc['cpus'], 'resources.cpus', { min: 0.001 });
+  const mem = numberAt(doc['mem'], 'resources.mem', { min: 0.001 });
   if (cpus === undefined) throw new InvalidArgumentError('resources.cpus', 'is required and must be greater than 0');
   if (mem === undefined) throw new InvalidArgumentError('resources.mem', 'is required and must be greater than 0 (MiB)');
   return {

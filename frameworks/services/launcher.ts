@@ -1,0 +1,118 @@
+// Offers → launches. The instances the planner wants started are matched against the offers with
+// sdk matchOffers (spread over agents, constraints counted against the service's running tasks);
+// each placed instance is written to the book *before* it is launched, so a restart never loses a
+// task it started; offers nothing was placed on are declined (short filter while instances wait,
+// long when none do); and why the rest did not fit is kept for "why is this pending?".
+import { shortId } from '../../core/ids.js';
+import { agentFactsOf, type AgentFacts } from '../../sdk/constraints.js';
+import { declinePolicy } from '../../sdk/decline.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import { matchOffers, type Launch, type MatchResult, type Unplaced } from '../../sdk/offers.js';
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import type { Offer__Output, TaskInfo } from '../../proto/index.js';
+import type { ServiceBook } from './book.js';
+import type { TaskRecord } from './model.js';
+import { isLive } from './planner.js';
+import type { Scheduler } from './scheduler.js';
+import { taskInfo, type PendingLaunch } from './tasks.js';
+
+export interface LauncherDeps {
+  readonly book: ServiceBook;
+  readonly scheduler: Scheduler;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly role: string;
+}
+
+const MAX_REASONS = 3;
+
+export class Launcher {
+  readonly #decline = declinePolicy();
+
+  constructor(private readonly deps: LauncherDeps) {}
+
+  async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
+    const pending = this.deps.scheduler.pending;
+    if (pending.length === 0) {
+      await this.#declineAll(driver, offers.map((o) => o.id), false);
+      return;
+    }
+    let result: MatchResult<PendingLaunch>;
+    try {
+      result = matchOffers(offers, pending, { strategy: 'spread', placed: (group) => this.#placed(group), role: this.deps.role });
+    } catch (err) {
+      this.deps.logger.error({ err }, 'offer matching refused the pending instances');
+      await this.#declineAll(driver, offers.map((o) => o.id), true);
+      return;
+    }
+    this.#noteUnplaced(result.unplaced);
+    const waiting = result.unplaced.length > 0;
+    for (const launch of result.launches) await this.#launch(driver, launch, waiting);
+    await this.#declineAll(driver, result.declined, waiting);
+    await this.deps.scheduler.replan();
+  }
+
+  /** Where the service's live tasks run, for its constraints. */
+  #placed(group: string): AgentFacts[] {
+    const record = this.deps.book.records.get(group);
+    if (record === undefined) return [];
+    return this.deps.book.tasksOf(record).filter(isLive).map((t) => ({ agentId: t.agentId, hostname: t.hostname, attributes: t.attributes, ...zoneOf(t) }));
+  }
+
+  async #launch(driver: FrameworkDriver, launch: Launch<PendingLaunch>, waiting: boolean): Promise<void> {
+    const { book, clock } = this.deps;
+    const now = clock.now();
+    const facts = agentFactsOf(launch.offers[0]!);
+    const infos: TaskInfo[] = [];
+    const byService = new Map<string, TaskRecord[]>();
+    for (const placement of launch.tasks) {
+      const { service, version, canary, spec } = placement.task;
+      const taskId = `${service}.${version}.${shortId(8)}`;
+      const ports = placement.ports.map((number, i) => ({ number, name: spec.ports[i]?.name ?? '' }));
+      const record: TaskRecord = { taskId, version, agentId: launch.agentId, hostname: launch.hostname, attributes: facts.attributes, ...zoneOf(facts), ports, stagedAtMs: now, canary };
+      byService.set(service, [...(byService.get(service) ?? []), record]);
+      infos.push(taskInfo(taskId, launch.agentId, version, placement));
+    }
+    for (const [service, tasks] of byService) {
+      const current = book.records.get(service);
+      if (current === undefined) continue;
+      for (const t of tasks) book.runtime.set(t.taskId, { state: 'TASK_STAGING', confirmed: true, startedAtMs: 0, message: 'launching' });
+      await book.put({ ...current, tasks: { ...current.tasks, ...Object.fromEntries(tasks.map((t) => [t.taskId, t])) } });
+    }
+    try {
+      await driver.launch(launch.offerIds, infos, this.#decline.filter(waiting));
+      this.deps.logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: infos.map((t) => t.taskId) }, 'launched');
+    } catch (err) {
+      // Never launched: forget the tasks (no failure: the offer went away, not the task).
+      this.deps.logger.warn({ err, agentId: launch.agentId }, 'launch failed; the instances wait for another offer');
+      for (const info of infos) await this.deps.scheduler.unknownTask(info.taskId!);
+    }
+  }
+
+  async #declineAll(driver: FrameworkDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
+    if (offerIds.length === 0) return;
+    if (!waiting) this.deps.scheduler.declinedIdle();
+    await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
+  }
+
+  /** For each service, why its first unplaced instance fitted no offer: one line per distinct reason. */
+  #noteUnplaced(unplaced: readonly Unplaced<PendingLaunch>[]): void {
+    const notes = this.deps.scheduler.notes;
+    for (const [service, note] of notes) if (note.unplaced !== '') notes.set(service, { ...note, unplaced: '' });
+    const seen = new Set<string>();
+    for (const u of unplaced) {
+      const service = u.task.service;
+      if (seen.has(service)) continue;
+      seen.add(service);
+      const reasons = [...new Set(u.reasons.map((r) => r.reason))];
+      const shown = reasons.slice(0, MAX_REASONS).join('; ') + (reasons.length > MAX_REASONS ? `; and ${reasons.length - MAX_REASONS} more` : '');
+      const note = this.deps.scheduler.notes.get(service);
+      this.deps.scheduler.notes.set(service, { waiting: note?.waiting ?? '', unplaced: `no offer fits: ${shown}` });
+    }
+  }
+}
+
+function zoneOf(f: { readonly region?: string | undefined; readonly zone?: string | undefined }): { region?: string; zone?: string } {
+  return { ...(f.region ? { region: f.region } : {}), ...(f.zone ? { zone: f.zone } : {}) };
+}

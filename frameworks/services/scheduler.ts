@@ -1,0 +1,233 @@
+// The effectful half of the services framework: it runs the planner over every service, carries
+// out the plans through the FrameworkDriver (kills, and launches via offers — see launcher.ts),
+// turns status updates into task state, and keeps offers flowing only while something waits.
+// Every method runs inside the framework's serial section, so the book is never changed twice at once.
+//
+//   update ──► runtime / record ──┐
+//   apply, scale, … (framework) ──┼──► replan ──► plan per service ──► kills ──► driver.kill
+//   timers (tick, backoff end) ───┘                     │ launches ──► pending ──► offers ──► launcher
+//                                                       └ deployment phase, revert ──► book.put ──► watch
+import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import { isTerminal, type TaskState } from '../../core/task-state.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import type { TaskStatus__Output } from '../../proto/index.js';
+import { settle } from './deployments.js';
+import { UNCONFIRMED, type ServiceBook } from './book.js';
+import { specOf, type ServiceRecord, type TaskRuntime, type TaskView } from './model.js';
+import { isAvailable, plan, taskEnded } from './planner.js';
+import { pendingLaunch, type PendingLaunch } from './tasks.js';
+import type { Notes } from './views.js';
+
+export interface SchedulerDeps {
+  readonly book: ServiceBook;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The role of services whose spec names none. */
+  readonly role: string;
+  readonly backoffResetMs: number;
+  readonly driver: () => FrameworkDriver | undefined;
+  /** Plan again later (through the serial section). */
+  readonly wake: (atMs: number) => void;
+  /** The views of these services may have changed. */
+  readonly publish: () => void;
+}
+
+interface Orphan {
+  readonly agentId: string;
+  readonly graceSeconds: number;
+  killedAtMs: number;
+}
+
+// A kill not answered by a terminal update within the grace period and this much more is sent again.
+const KILL_RETRY_MS = 10_000;
+
+export class Scheduler {
+  /** Instances the last plans want started, in priority order. */
+  pending: readonly PendingLaunch[] = [];
+  readonly notes = new Map<string, Notes>();
+  /** Tasks of deleted services, or unknown to the book, being killed. */
+  readonly orphans = new Map<string, Orphan>();
+  #suppressed = false;
+  /** Offers were declined with the long filter: a revive must clear it before instances can wait for offers. */
+  #declinedIdle = false;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** After every (re)subscription offers flow again (the driver subscribes unsuppressed). */
+  subscribed(): void {
+    this.#suppressed = false;
+    this.#declinedIdle = false;
+  }
+
+  declinedIdle(): void {
+    this.#declinedIdle = true;
+  }
+
+  /** Plan every service and carry the plans out. */
+  async replan(): Promise<void> {
+    const { book, clock } = this.deps;
+    const now = clock.now();
+    const pending: PendingLaunch[] = [];
+    let wakeAt: number | undefined;
+    for (const name of [...book.records.keys()].sort()) {
+      const launches = await this.#planService(name, now, (at) => (wakeAt = Math.min(wakeAt ?? at, at)));
+      pending.push(...launches);
+    }
+    this.pending = pending;
+    await this.#wantOffers(pending.length > 0);
+    if (wakeAt !== undefined) this.deps.wake(wakeAt);
+    this.deps.publish();
+  }
+
+  async #planService(name: string, now: number, wakeAt: (at: number) => void): Promise<PendingLaunch[]> {
+    const { book, logger } = this.deps;
+    let record = book.records.get(name)!;
+    for (let round = 0; round < 2; round++) {
+      const p = plan(record, book.tasksOf(record), now, { backoffResetMs: this.deps.backoffResetMs });
+      const next = settle({ ...record, backoff: p.backoff }, p.deployment, p.revert, now);
+      await this.#save(next);
+      if (p.revert !== undefined) {
+        logger.warn({ service: name, deployment: p.deployment?.id, version: p.revert.version }, 'deployment failed; returning to the previous version');
+        record = book.records.get(name) ?? next;
+        continue;
+      }
+      for (const k of p.kill) this.killTask(next, k.taskId, k.reason);
+      if (p.wakeAtMs !== undefined) wakeAt(p.wakeAtMs);
+      const unplaced = p.launch === undefined ? '' : this.notes.get(name)?.unplaced || 'waiting for offers';
+      this.notes.set(name, { waiting: p.waiting, unplaced });
+      if (p.launch === undefined) return [];
+      const spec = specOf(next, p.launch.version)!;
+      return Array.from({ length: p.launch.count }, () => pendingLaunch(spec, p.launch!.version, p.launch!.canary, this.deps.role));
+    }
+    return [];
+  }
+
+  async #save(record: ServiceRecord): Promise<void> {
+    try {
+      await this.deps.book.put(record);
+    } catch (err) {
+      this.deps.logger.error({ err, service: record.name }, 'could not save the service');
+    }
+  }
+
+  /** Ask the master to kill a task with its version's grace period (again if it was asked before). */
+  killTask(record: ServiceRecord, taskId: string, reason: string): void {
+    const { book, clock, logger } = this.deps;
+    const task = record.tasks[taskId];
+    if (task === undefined) return;
+    book.runtime.set(taskId, { ...(book.runtime.get(taskId) ?? UNCONFIRMED), killRequestedAtMs: clock.now() });
+    const grace = (specOf(record, task.version) ?? specOf(record, record.version))!.killGracePeriodSeconds;
+    logger.info({ service: record.name, taskId, reason }, 'killing task');
+    this.#sendKill(taskId, task.agentId, grace);
+  }
+
+  /** Kill a task no service owns (its service was deleted, or the book never knew it). */
+  killOrphan(taskId: string, agentId: string, graceSeconds: number): void {
+    this.orphans.set(taskId, { agentId, graceSeconds, killedAtMs: this.deps.clock.now() });
+    this.#sendKill(taskId, agentId, graceSeconds);
+  }
+
+  #sendKill(taskId: string, agentId: string, graceSeconds: number): void {
+    const driver = this.deps.driver();
+    if (driver === undefined || driver.state !== 'SUBSCRIBED') return; // retried by tick()
+    driver.kill(taskId, agentId, { gracePeriodSeconds: graceSeconds }).catch((err: unknown) => {
+      this.deps.logger.warn({ err, taskId }, 'kill failed; it will be retried');
+    });
+  }
+
+  /** Periodic: send again kills that got no answer, then plan (backoff ends, lost events). */
+  async tick(): Promise<void> {
+    const { book, clock } = this.deps;
+    const now = clock.now();
+    for (const record of book.records.values()) {
+      for (const t of book.tasksOf(record)) {
+        if (t.killRequestedAtMs === undefined || isTerminal(t.state)) continue;
+        const grace = (specOf(record, t.version) ?? specOf(record, record.version))!.killGracePeriodSeconds;
+        if (now - t.killRequestedAtMs > grace * 1000 + KILL_RETRY_MS) this.killTask(record, t.taskId, 'no answer to the previous kill');
+      }
+    }
+    for (const [taskId, o] of this.orphans) {
+      if (now - o.killedAtMs > o.graceSeconds * 1000 + KILL_RETRY_MS) this.killOrphan(taskId, o.agentId, o.graceSeconds);
+    }
+    await this.replan();
+  }
+
+  /** A status update: the task's new state, its end accounted for, and a new plan. */
+  async update(status: TaskStatus__Output): Promise<void> {
+    const { book, clock, logger } = this.deps;
+    const state = status.state as TaskState;
+    const gone = isTerminal(state) || state === 'TASK_UNKNOWN' || state === 'TASK_UNREACHABLE';
+    const name = book.owner.get(status.taskId);
+    const record = name === undefined ? undefined : book.records.get(name);
+    if (record === undefined || record.tasks[status.taskId] === undefined) {
+      if (gone) this.orphans.delete(status.taskId);
+      else if (!this.orphans.has(status.taskId)) {
+        logger.warn({ taskId: status.taskId, state }, 'killing a task no service owns');
+        this.killOrphan(status.taskId, status.agentId, 0);
+      }
+      return;
+    }
+    const view = book.tasksOf(record).find((t) => t.taskId === status.taskId)!;
+    const runtime = nextRuntime(view, status, state, specOf(record, view.version), clock.now());
+    book.runtime.set(status.taskId, runtime);
+    if (gone) await this.#ended(record, { ...view, ...runtime }, state, status.reason, status.message);
+    await this.replan();
+  }
+
+  /** Forget a task that ended (or that the master does not know); count the failure if it was one. */
+  async #ended(record: ServiceRecord, task: TaskView, state: TaskState, reason: string, message: string): Promise<void> {
+    const now = this.deps.clock.now();
+    const out = taskEnded(record, task, { state, reason }, now);
+    const { [task.taskId]: _ended, ...tasks } = record.tasks;
+    const next = settle({ ...record, tasks, backoff: out.backoff }, out.deployment, undefined, now);
+    const level = out.failure ? 'warn' : 'info';
+    this.deps.logger[level]({ service: record.name, taskId: task.taskId, state, reason, message, failures: out.backoff.failures }, 'task ended');
+    await this.#save(next);
+  }
+
+  /** The master says it does not know a task the book has: it is gone. */
+  async unknownTask(taskId: string): Promise<void> {
+    const name = this.deps.book.owner.get(taskId);
+    const record = name === undefined ? undefined : this.deps.book.records.get(name);
+    const view = record === undefined ? undefined : this.deps.book.tasksOf(record).find((t) => t.taskId === taskId);
+    if (record === undefined || view === undefined) return;
+    await this.#ended(record, view, 'TASK_UNKNOWN', 'REASON_TASK_UNKNOWN', 'the master does not know the task');
+    await this.replan();
+  }
+
+  async #wantOffers(want: boolean): Promise<void> {
+    const driver = this.deps.driver();
+    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
+    if (want ? !this.#suppressed && !this.#declinedIdle : this.#suppressed) return;
+    try {
+      if (want) await driver.revive();
+      else await driver.suppress();
+      this.#suppressed = !want;
+      if (want) this.#declinedIdle = false;
+    } catch (err) {
+      this.deps.logger.warn({ err, want }, 'could not change offer suppression; will retry');
+    }
+  }
+}
+
+function nextRuntime(prev: TaskView, status: TaskStatus__Output, state: TaskState, spec: Parameters<typeof isAvailable>[1], now: number): TaskRuntime {
+  const running = state === 'TASK_RUNNING';
+  // Health rides on RUNNING updates; one without it keeps what the last one said.
+  const healthy = status.healthy ?? (running && prev.confirmed ? prev.healthy : undefined);
+  const ready = status.ready ?? (running && prev.confirmed ? prev.ready : undefined);
+  const base: TaskRuntime = {
+    state,
+    confirmed: true,
+    startedAtMs: prev.startedAtMs || (running ? now : 0),
+    message: status.message,
+    ...(healthy === undefined ? {} : { healthy }),
+    ...(ready === undefined ? {} : { ready }),
+    ...(status.exitCode === undefined ? {} : { exitCode: status.exitCode }),
+    ...(prev.killRequestedAtMs === undefined ? {} : { killRequestedAtMs: prev.killRequestedAtMs }),
+  };
+  const was = prev.confirmed && isAvailable(prev, spec);
+  const is = isAvailable({ ...prev, ...base }, spec);
+  if (!is) return base;
+  return { ...base, healthySinceMs: was && prev.healthySinceMs !== undefined ? prev.healthySinceMs : now };
+}

@@ -1,0 +1,96 @@
+// A cluster for the services framework's integration tests: an in-process master (memory store),
+// real agents in-process (process executor, real tasks), and the services framework on the
+// master's store, with short intervals. Plus the specs the tests share and an HTTP probe.
+import http from 'node:http';
+import type { Agent } from '../../agent/agent.js';
+import { startServices, SERVICES_FRAMEWORK_NAME, type ServicesHandle } from '../../frameworks/services/index.js';
+import type { Endpoint } from '../../proto/index.js';
+import { FrameworkState } from '../../sdk/state.js';
+import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
+import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
+
+export interface ServicesCluster {
+  readonly master: MasterHarness;
+  readonly agents: Agent[];
+  readonly state: FrameworkState;
+  services: ServicesHandle;
+  /** Stop the services framework and start a new one on the same state. */
+  restartServices(): Promise<ServicesHandle>;
+}
+
+const running = new Set<ServicesHandle>();
+
+export async function startCluster(options: { agents?: readonly Record<string, string>[] } = {}): Promise<ServicesCluster> {
+  const master = await MasterHarness.start();
+  const agents: Agent[] = [];
+  for (const flags of options.agents ?? [{}]) agents.push(await startTestAgent(master.address, flags));
+  const state = new FrameworkState(master.store, 'default', SERVICES_FRAMEWORK_NAME);
+  const start = async (): Promise<ServicesHandle> => {
+    const s = await startServices({
+      master: master.address,
+      state,
+      tickMs: 100,
+      backoffResetSeconds: 5,
+      driver: { reconnect: { initialMs: 50, maxMs: 300 }, reconcile: { initialMs: 200, maxMs: 1000 } },
+      waitSubscribedMs: 10_000,
+    });
+    running.add(s);
+    return s;
+  };
+  const cluster: ServicesCluster = {
+    master,
+    agents,
+    state,
+    services: await start(),
+    restartServices: async () => {
+      await cluster.services.stop();
+      running.delete(cluster.services);
+      cluster.services = await start();
+      return cluster.services;
+    },
+  };
+  return cluster;
+}
+
+export async function stopClusters(): Promise<void> {
+  await Promise.allSettled([...running].map((s) => s.stop()));
+  running.clear();
+  await stopTestAgents();
+  await stopHarnesses();
+}
+
+/** A tiny web server on $PORT0 (busybox httpd serving 'ok'), with an HTTP health check on it. */
+export function webSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'web',
+    instances: 3,
+    command: 'mkdir -p www && echo "ok $AGORA_SERVICE_VERSION" > www/index.html && exec busybox httpd -f -p $PORT0 -h www',
+    resources: { cpus: 0.05, mem: 32 },
+    ports: [{ name: 'http' }],
+    healthCheck: { http: { port: 'http', path: '/' }, delaySeconds: 0, intervalSeconds: 0.2, timeoutSeconds: 1, gracePeriodSeconds: 1, consecutiveFailures: 2 },
+    killGracePeriodSeconds: 0.5,
+    backoff: { seconds: 0.1 },
+    ...extra,
+  };
+}
+
+/** A service of `sleep 600` tasks (no ports, no checks). */
+export function sleepSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: 'sleepy', instances: 3, command: 'exec sleep 600', resources: { cpus: 0.05, mem: 16 }, killGracePeriodSeconds: 0.5, backoff: { seconds: 0.1 }, ...extra };
+}
+
+export function get(port: number, path = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+export function portOf(e: Endpoint): number {
+  return Number(e.ports?.[0]?.number ?? 0);
+}
