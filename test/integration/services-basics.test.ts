@@ -2,7 +2,7 @@
 // with healthy endpoints, a killed task is replaced, scaling up and down, bad specs change nothing.
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../support/master-harness.js';
-import { get, portOf, sleepSpec, startCluster, stopClusters, webSpec } from './services-harness.js';
+import { get, portOf, sleepSpec, startCluster, stopClusters, until, webSpec } from './services-harness.js';
 
 afterEach(stopClusters);
 
@@ -11,10 +11,10 @@ describe('services: basics', () => {
     const c = await startCluster();
     const out = await c.services.apply(webSpec());
     expect(out).toMatchObject({ kind: 'SERVICE', name: 'web', version: 'v1', result: 'CREATED' });
-    const endpoints = await eventually(async () => {
+    const endpoints = await until(async () => {
       const e = await c.services.endpoints('web');
       return e.length === 3 && e;
-    }, { timeoutMs: 15_000, what: '3 endpoints' });
+    }, '3 endpoints');
     for (const e of endpoints) expect((await get(portOf(e))).body).toBe('ok v1\n');
     const w = await c.services.get('web');
     expect(w.serviceStatus).toMatchObject({ instances: 3, running: 3, healthy: 3, version: 'v1' });
@@ -35,10 +35,10 @@ describe('services: basics', () => {
     const c = await startCluster();
     await c.services.apply(sleepSpec());
     const running = async (n: number) =>
-      eventually(async () => {
+      until(async () => {
         const s = (await c.services.get('sleepy')).serviceStatus!;
         return s.running === n && s.tasks!.length === n && s;
-      }, { timeoutMs: 15_000, what: `${n} running` });
+      }, `${n} running`);
     const first = await running(3);
     const oldest = first.tasks![0]!.taskId;
     const up = await c.services.scale('sleepy', 6);

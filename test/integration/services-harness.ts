@@ -94,3 +94,19 @@ export function get(port: number, path = '/'): Promise<{ status: number; body: s
 export function portOf(e: Endpoint): number {
   return Number(e.ports?.[0]?.number ?? 0);
 }
+
+/** Poll until `check` returns a value (not false/undefined); fails with `what` after the timeout. */
+export async function until<T>(check: () => Promise<T | false | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== false && value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
