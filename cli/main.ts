@@ -4,6 +4,8 @@ import { Command, CommanderError } from 'commander';
 import { AgoraError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerAgentCommand } from './agent-command.js';
+import { registerClientCommands } from './commands/index.js';
+import { registerFrameworksCommand } from './frameworks-command.js';
 import { registerMasterCommand } from './master-command.js';
 import { registerUpCommand } from './up-command.js';
 
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
   registerMasterCommand(program);
   registerAgentCommand(program);
   registerUpCommand(program);
+  registerFrameworksCommand(program);
+  registerClientCommands(program);
   return program;
 }
 
@@ -25,10 +29,11 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Usage errors (commander has printed them) and bad input exit 2; other failures exit 1.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof AgoraError) {
       process.stderr.write(`error: ${err.message}\n`);
-      return 2;
+      return err.code === 'AGORA_INVALID_ARGUMENT' ? 2 : 1;
     }
     process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return 1;

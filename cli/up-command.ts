@@ -9,6 +9,7 @@ import { compileOptions, opt, type OptionsOf } from '../core/options.js';
 import { Agent } from '../agent/agent.js';
 import { EXECUTOR_KINDS } from '../agent/options.js';
 import { Master } from '../master/master.js';
+import { FrameworksHost } from '../frameworks/host.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
 
 export const UP_OPTIONS = {
@@ -27,16 +28,22 @@ export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
 export interface Up {
   readonly master: Master;
   readonly agent: Agent;
+  readonly frameworks: FrameworksHost;
   stop(): Promise<void>;
 }
 
 /** Start a master and an agent in this process (also used by the launch benchmark). */
-export async function startUp(options: UpOptions, extra: { agent?: Record<string, unknown>; master?: Record<string, unknown> } = {}): Promise<Up> {
+export async function startUp(
+  options: UpOptions,
+  extra: { agent?: Record<string, unknown>; master?: Record<string, unknown>; frameworks?: Record<string, unknown> } = {},
+): Promise<Up> {
   const logger = createLogger({ level: options.logLevel, name: 'agora' });
   const dataDir = path.resolve(options.dataDir);
+  // The Jobs API is served on the master's own ports (HTTP mirror and gRPC).
+  const frameworks = FrameworksHost.create({ logger });
   const master = await Master.start(
     { hostname: options.hostname, bind: options.hostname, httpPort: String(options.httpPort), grpcPort: String(options.grpcPort), dataDir: path.join(dataDir, 'store'), logLevel: options.logLevel, ...extra.master },
-    { logger },
+    { logger, ...frameworks.masterHooks },
   );
   let agent: Agent;
   try {
@@ -58,11 +65,20 @@ export async function startUp(options: UpOptions, extra: { agent?: Record<string
     await master.stop();
     throw err;
   }
+  try {
+    await frameworks.startEmbedded(master, { hostname: options.hostname, logLevel: options.logLevel, ...extra.frameworks });
+  } catch (err) {
+    await frameworks.stop();
+    await agent.stop();
+    await master.stop();
+    throw err;
+  }
   const stop = async (): Promise<void> => {
+    await frameworks.stop();
     await agent.stop();
     await master.stop();
   };
-  return { master, agent, stop };
+  return { master, agent, frameworks, stop };
 }
 
 export function registerUpCommand(program: Command): void {

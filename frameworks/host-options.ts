@@ -13,7 +13,7 @@ export const FRAMEWORKS_OPTIONS = {
   grpcPort: opt.port('--grpc-port', 'Jobs API gRPC port (0 picks a free port)', 5061),
   httpPort: opt.port('--http-port', 'Jobs API HTTP/JSON port (0 picks a free port)', 5060),
   zkSessionTimeout: opt.duration('--zk-session-timeout', 'ZooKeeper session timeout', '10s', { minMs: 100 }),
-  retryDelay: opt.duration('--retry-delay', 'after the frameworks fail to start, wait this long and stand for election again', '2s', { minMs: 1 }),
+  retryDelay: opt.duration('--retry-delay', 'after the frameworks fail to start, wait this long (doubling, to 1m) and stand for election again', '2s', { minMs: 1 }),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
 };
 

@@ -16,9 +16,10 @@ import { electFrameworkLeader, type FrameworkLeadership } from '../sdk/leader.js
 import { ControllerRegistry, JobsApi, jobsGrpcHandlers, MasterTaskLocator, registerJobsHttp, type LeaderAddresses, type ServingGate } from './api/index.js';
 import { masterHttpFinder, type MasterHttpFinder } from './host-master.js';
 import { FRAMEWORK_MODULES, type FrameworkModule, type RunningController } from './host-modules.js';
-import { storeUrl, type FrameworksOptions } from './host-options.js';
+import { compileFrameworksOptions, storeUrl, type FrameworksOptions } from './host-options.js';
 
 export const FRAMEWORKS_ELECTION_NAME = 'agora-frameworks';
+const MAX_RETRY_MS = 60_000;
 
 export type HostLifecycle = 'INITIALIZED' | 'STANDBY' | 'STARTING' | 'LEADING' | 'STOPPING' | 'STOPPED';
 
@@ -38,6 +39,14 @@ export interface StartOverrides {
   readonly advertise?: Required<LeaderAddresses>;
 }
 
+/** The master a host is embedded in (agora up). */
+export interface EmbeddingMaster {
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  /** Its open store (chroot /agora). */
+  readonly store: Store;
+}
+
 export class FrameworksHost {
   lifecycle: HostLifecycle = 'INITIALIZED';
   readonly registry = new ControllerRegistry();
@@ -55,6 +64,8 @@ export class FrameworksHost {
   #running: RunningController[] = [];
   #term = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  /** Consecutive failed starts: the retry delay doubles with each, up to MAX_RETRY_MS. */
+  #failures = 0;
   #leadingWaiters: (() => void)[] = [];
 
   private constructor(readonly deps: HostDeps) {
@@ -93,6 +104,21 @@ export class FrameworksHost {
   registerGrpc(grpc: GrpcServer): void {
     grpc.server.addService(JobsService, jobsGrpcHandlers(this.api, this.gate, this.logger));
     grpc.setServingStatus(SERVICE_NAMES.Jobs, 'SERVING');
+  }
+
+  /** For `Master.start(…, { ...host.masterHooks })`: serve the Jobs API on the master's own servers. */
+  get masterHooks(): { routes: (app: HttpServer) => void; grpcServices: (grpc: GrpcServer) => void } {
+    return { routes: (app) => this.registerHttp(app), grpcServices: (grpc) => this.registerGrpc(grpc) };
+  }
+
+  /**
+   * `agora up`: run against the master in this process — its store, its addresses. Resolves after
+   * the first election round; the frameworks start in the background (waitLeading() to wait), and
+   * the API answers UNAVAILABLE until they have. `raw` holds more FRAMEWORKS_OPTIONS.
+   */
+  async startEmbedded(master: EmbeddingMaster, raw: Record<string, unknown> = {}): Promise<void> {
+    const options = compileFrameworksOptions({ master: master.grpcAddress, masterHttp: master.httpAddress, ...raw });
+    await this.start(options, { store: master.store, advertise: { grpcAddress: master.grpcAddress, httpAddress: master.httpAddress } });
   }
 
   get grpcAddress(): string | undefined {
@@ -170,11 +196,14 @@ export class FrameworksHost {
       }
     } catch (err) {
       if (term !== this.#term) return;
-      this.logger.error({ err, retryMs: this.#options?.retryDelay }, 'the frameworks failed to start: resigning');
-      await this.#resignAndRetry();
+      this.#failures += 1;
+      const retryMs = Math.min(MAX_RETRY_MS, (this.#options?.retryDelay ?? 2_000) * 2 ** (this.#failures - 1));
+      this.logger.error({ err, retryMs }, 'the frameworks failed to start: resigning');
+      await this.#resignAndRetry(retryMs);
       return;
     }
     this.lifecycle = 'LEADING';
+    this.#failures = 0;
     this.logger.info({ grpc: this.grpcAddress, http: this.httpAddress }, 'frameworks leading');
     for (const waiter of this.#leadingWaiters.splice(0)) waiter();
   }
@@ -213,7 +242,7 @@ export class FrameworksHost {
     }
   }
 
-  async #resignAndRetry(): Promise<void> {
+  async #resignAndRetry(retryMs: number): Promise<void> {
     await this.#leadership?.resign();
     await this.#stopControllers();
     if (this.lifecycle === 'STOPPING' || this.lifecycle === 'STOPPED') return;
@@ -221,7 +250,7 @@ export class FrameworksHost {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (this.lifecycle === 'STANDBY') void this.#join().catch((err: unknown) => this.logger.error({ err }, 'cannot rejoin the election'));
-    }, this.#options?.retryDelay ?? 2_000);
+    }, retryMs);
   }
 
   /** Leave the election, stop the frameworks, close the servers we own and the store if ours. */

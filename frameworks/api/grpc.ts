@@ -56,11 +56,11 @@ function watchStream(api: JobsApi, gate: ServingGate, stream: grpc.ServerWritabl
       { kinds, names: stream.request.names, sendInitial: stream.request.sendInitial },
       {
         send: (event) => stream.write(event),
-        end: (err) => (err ? stream.destroy(toGrpcError(err)) : stream.end()),
+        end: (err) => (err ? fail(stream, err) : stream.end()),
       },
     );
   } catch (err) {
-    stream.destroy(toGrpcError(err));
+    fail(stream, err);
     return;
   }
   stream.on('cancelled', () => stop?.());
@@ -83,6 +83,11 @@ async function logsStream(api: JobsApi, gate: ServingGate, stream: grpc.ServerWr
     }
     stream.end();
   } catch (err) {
-    if (!abort.signal.aborted) stream.destroy(toGrpcError(err));
+    if (!abort.signal.aborted) fail(stream, err);
   }
+}
+
+/** End a server stream with an error status (grpc-js sends it from the stream's 'error' event). */
+function fail(stream: grpc.ServerWritableStream<unknown, unknown>, err: unknown): void {
+  stream.emit('error', toGrpcError(err));
 }

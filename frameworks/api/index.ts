@@ -13,5 +13,5 @@ export { ALWAYS_SERVING, checkServing, type LeaderAddresses, type ServingGate } 
 export { MasterTaskLocator, readTaskLogs, type LogChunk, type LogRequest } from './task-logs.js';
 export { parseDocument, fromObject, specFromWire, type ParsedSpec } from './document.js';
 export { KINDS, kindFromAlias, kindFromDocument, kindFromWire, namesOf, type KindNames } from './kinds.js';
-export { httpBase, request, requestJson, errorFromResponse } from './http-client.js';
+export { httpBase, request, requestJson, errorFromResponse, type RequestOptions } from './http-client.js';
 export type { WatchFilter, WatchSink } from './watch.js';

@@ -1,0 +1,109 @@
+// The master's operator API as the CLI reads it (the JSON of master/http/views.ts), and the tables
+// `agora get agents|frameworks|tasks` and `agora top` print from it.
+import { age, mebibytes, percent, pretty, table, trim, type Cell } from '../table.js';
+
+export interface ResourcesJson {
+  cpus: number;
+  mem: number;
+  disk: number;
+  gpus: number;
+  ports: string;
+  text: string;
+}
+
+export interface AgentJson {
+  id: string;
+  hostname: string;
+  httpAddress: string;
+  state: string;
+  drain: { state: string } | null;
+  version: string;
+  resources: { total: ResourcesJson; allocated: ResourcesJson; used: ResourcesJson; offered: ResourcesJson; available: ResourcesJson };
+  activeTasks: number;
+  registeredAtMs: number;
+}
+
+export interface FrameworkJson {
+  id: string;
+  name: string;
+  state: string;
+  roles: string[];
+  principal: string;
+  apiUrl?: string;
+  webuiUrl?: string;
+  resources: { allocated: ResourcesJson; used: ResourcesJson; offered: ResourcesJson };
+  dominantShare: number;
+  tasks: unknown[];
+  registeredAtMs: number;
+}
+
+export interface TaskJson {
+  id: string;
+  name: string;
+  frameworkId: string;
+  agentId: string;
+  state: string;
+  role: string;
+  resources: ResourcesJson;
+  status: { message: string; healthy?: boolean; reason: string };
+  launchedAtMs: number;
+}
+
+export interface RoleJson {
+  role: string;
+  weight: number;
+  allocated: ResourcesJson;
+  dominantShare: number;
+  frameworks: string[];
+  quota: { guarantee: ResourcesJson } | null;
+}
+
+export function agentsTable(agents: readonly AgentJson[], wide: boolean): string {
+  const headers = ['id', 'hostname', 'state', 'cpus', 'mem', 'tasks', 'age', ...(wide ? ['address', 'disk', 'ports', 'version'] : [])];
+  return table(
+    headers,
+    agents.map((a) => {
+      const r = a.resources;
+      const state = a.drain ? `${a.state},${a.drain.state}` : a.state;
+      const row: Cell[] = [a.id, a.hostname, state, `${trim(r.used.cpus)}/${trim(r.total.cpus)}`, `${mebibytes(r.used.mem)}/${mebibytes(r.total.mem)}`, a.activeTasks, age(a.registeredAtMs)];
+      return wide ? [...row, a.httpAddress, `${mebibytes(r.used.disk)}/${mebibytes(r.total.disk)}`, r.total.ports, a.version] : row;
+    }),
+  );
+}
+
+export function frameworksTable(frameworks: readonly FrameworkJson[], wide: boolean): string {
+  const headers = ['id', 'name', 'state', 'roles', 'tasks', 'cpus', 'mem', 'age', ...(wide ? ['share', 'api', 'principal'] : [])];
+  return table(
+    headers,
+    frameworks.map((f) => {
+      const used = f.resources.used;
+      const row: Cell[] = [f.id, f.name, f.state, f.roles.join(','), f.tasks.length, trim(used.cpus), mebibytes(used.mem), age(f.registeredAtMs)];
+      return wide ? [...row, trim(f.dominantShare, 3), f.apiUrl, f.principal] : row;
+    }),
+  );
+}
+
+export function tasksTable(tasks: readonly TaskJson[], frameworkNames: ReadonlyMap<string, string>, wide: boolean): string {
+  const headers = ['id', 'name', 'state', 'framework', 'agent', 'age', ...(wide ? ['cpus', 'mem', 'healthy', 'message'] : [])];
+  return table(
+    headers,
+    tasks.map((t) => {
+      const row: Cell[] = [t.id, t.name, pretty(t.state, 'TASK_'), frameworkNames.get(t.frameworkId) ?? t.frameworkId, t.agentId, age(t.launchedAtMs)];
+      return wide ? [...row, trim(t.resources.cpus), mebibytes(t.resources.mem), t.status.healthy, t.status.message] : row;
+    }),
+  );
+}
+
+/** `agora top`: what each agent has in use, then what each role holds. */
+export function topTables(agents: readonly AgentJson[], roles: readonly RoleJson[]): string {
+  const agentRows = agents.map((a) => {
+    const { used, total } = a.resources;
+    return [a.hostname, a.id, `${trim(used.cpus)}/${trim(total.cpus)}`, percent(used.cpus, total.cpus), `${mebibytes(used.mem)}/${mebibytes(total.mem)}`, percent(used.mem, total.mem), `${mebibytes(used.disk)}/${mebibytes(total.disk)}`, a.activeTasks];
+  });
+  const roleRows = roles.map((r) => [r.role, trim(r.weight), trim(r.allocated.cpus), mebibytes(r.allocated.mem), mebibytes(r.allocated.disk), trim(r.dominantShare, 3), r.quota?.guarantee.text, r.frameworks.length]);
+  return (
+    table(['agent', 'id', 'cpus', 'cpu%', 'mem', 'mem%', 'disk', 'tasks'], agentRows) +
+    '\n' +
+    table(['role', 'weight', 'cpus', 'mem', 'disk', 'share', 'quota', 'frameworks'], roleRows)
+  );
+}

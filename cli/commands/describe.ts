@@ -1,0 +1,109 @@
+// `agora describe service/NAME`: everything about one workload for people — spec, versions,
+// deployments, tasks, endpoints, and why instances are still pending. Cron jobs and jobs show
+// their spec and status as YAML until they get their own pages.
+import type { Command } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import { namesOf } from '../../frameworks/api/index.js';
+import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
+import { withClientFlags } from '../client.js';
+import { age, mebibytes, pretty, table, trim, type Cell } from '../table.js';
+import { clientFor, parseRef } from './shared.js';
+
+export function registerDescribeCommand(program: Command): void {
+  const cmd = program
+    .command('describe')
+    .description('show a service, cron job or job in detail (e.g. agora describe service/web)')
+    .argument('<ref>', 'KIND/NAME, or KIND')
+    .argument('[name]', 'NAME, when KIND is given alone');
+  withClientFlags(cmd).action(async (first: string, second: string | undefined) => {
+    const ref = parseRef(first, second);
+    const w = await clientFor(cmd).jobs<Workload>('GET', `/api/v1/${namesOf(ref.kind).plural}/${encodeURIComponent(ref.name)}`);
+    process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : describeOther(w));
+  });
+}
+
+const n = (v: unknown): number => Number(v ?? 0);
+
+export function describeService(w: Workload): string {
+  const spec: ServiceSpec = w.service ?? {};
+  const s: ServiceStatus = w.serviceStatus ?? {};
+  const lines: [string, Cell][] = [
+    ['Name', w.name],
+    ['Kind', 'Service'],
+    ['Version', `${w.version ?? ''} (${(s.versions ?? []).length} versions)`],
+    ['Created', n(w.createdAtMs) ? `${new Date(n(w.createdAtMs)).toISOString()} (${age(n(w.createdAtMs))} ago)` : ''],
+    ['Instances', `${n(s.instances)} desired | ${n(s.staged)} staged | ${n(s.running)} running | ${n(s.healthy)} healthy | ${n(s.unhealthy)} unhealthy | ${n(s.ready)} ready`],
+    ['Command', spec.command || (spec.args ?? []).join(' ')],
+    ['Image', spec.container?.image],
+    ['Resources', resources(spec)],
+    ['Ports', (spec.ports ?? []).map((p) => (p.number ? `${p.name ?? ''}:${String(p.number)}` : p.name)).join(', ')],
+    ['Health check', healthCheck(spec.healthCheck)],
+    ['Role', spec.role || '(default)'],
+    ['Labels', Object.entries(spec.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')],
+  ];
+  if (s.pendingReason) lines.push(['Pending', `${pendingCount(s)} instance(s) waiting: ${s.pendingReason}`]);
+  if (n(s.backoffUntilMs) > Date.now()) lines.push(['Backoff', `relaunches delayed until ${new Date(n(s.backoffUntilMs)).toISOString()}`]);
+  const width = Math.max(...lines.map(([k]) => k.length)) + 2;
+  let out = lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v === undefined || v === null || v === '' ? '<none>' : String(v)}`).join('\n') + '\n';
+  out += section('Versions', ['version', 'created', 'change'], (s.versions ?? []).map((v) => [v.version, `${age(n(v.createdAtMs))} ago`, v.change]));
+  out += section(
+    'Deployments',
+    ['id', 'version', 'from', 'phase', 'progress', 'started', 'message'],
+    (s.deployments ?? []).map((d) => [d.id, d.version, d.fromVersion, pretty(d.phase, 'DEPLOYMENT_'), `${Math.round(n(d.progress) * 100)}%`, `${age(n(d.startedAtMs))} ago`, d.message]),
+  );
+  out += section(
+    'Tasks',
+    ['id', 'state', 'healthy', 'ready', 'version', 'host', 'ports', 'age', 'message'],
+    (s.tasks ?? []).map((t) => taskRow(t, s.pendingReason)),
+  );
+  out += section('Endpoints', ['task', 'host', 'ports', 'ready', 'healthy'], (s.endpoints ?? []).map((e) => [e.taskId, e.host, ports(e.ports), e.ready, e.healthy]));
+  return out;
+}
+
+function taskRow(t: Instance, pendingReason: string | undefined): Cell[] {
+  const pending = !t.agentId && String(t.state ?? '') === 'TASK_STAGING';
+  const message = pending && pendingReason ? `pending: ${pendingReason}` : t.message;
+  return [t.taskId, pretty(t.state, 'TASK_'), t.healthy, t.ready, t.version, t.hostname, ports(t.ports), n(t.stagedAtMs) ? age(n(t.stagedAtMs)) : '', message];
+}
+
+function pendingCount(s: ServiceStatus): number {
+  const placed = (s.tasks ?? []).filter((t) => t.agentId).length;
+  return Math.max(0, n(s.instances) - placed) || 1;
+}
+
+function section(title: string, headers: string[], rows: Cell[][]): string {
+  if (rows.length === 0) return `${title}: <none>\n`;
+  return `${title}:\n${table(headers, rows)
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => `  ${l}`)
+    .join('\n')}\n`;
+}
+
+function ports(list: readonly { number?: number | null; name?: string | null }[] | undefined): string {
+  return (list ?? []).map((p) => (p.name ? `${p.name}=${String(p.number ?? '')}` : String(p.number ?? ''))).join(',');
+}
+
+function resources(spec: ServiceSpec): string {
+  const r = spec.resources;
+  if (!r) return '';
+  return [r.cpus ? `cpus ${trim(n(r.cpus))}` : '', r.mem ? `mem ${mebibytes(n(r.mem))}` : '', r.disk ? `disk ${mebibytes(n(r.disk))}` : '', r.gpus ? `gpus ${String(r.gpus)}` : '']
+    .filter(Boolean)
+    .join(', ');
+}
+
+function healthCheck(h: ServiceSpec['healthCheck']): string {
+  if (!h) return '';
+  const every = h.intervalSeconds === undefined || h.intervalSeconds === null ? '' : ` every ${String(h.intervalSeconds)}s`;
+  const type = String(h.type ?? '');
+  if (h.http) return `${type || 'HTTP'} ${JSON.stringify(h.http)}${every}`;
+  if (h.tcp) return `${type || 'TCP'} ${JSON.stringify(h.tcp)}${every}`;
+  return `${type}${every}`;
+}
+
+function describeOther(w: Workload): string {
+  const { kind, name, version, createdAtMs, updatedAtMs } = w;
+  const spec = w.cronjob ?? w.job;
+  const status = w.cronjobStatus ?? w.jobStatus;
+  return toYaml({ kind, name, version, createdAtMs, updatedAtMs, spec, status });
+}
