@@ -16,9 +16,12 @@ describe('services: basics', () => {
       return e.length === 3 && e;
     }, '3 endpoints');
     for (const e of endpoints) expect((await get(portOf(e))).body).toBe('ok v1\n');
-    const w = await c.services.get('web');
-    expect(w.serviceStatus).toMatchObject({ instances: 3, running: 3, healthy: 3, version: 'v1' });
-    expect(w.serviceStatus?.deployments?.[0]).toMatchObject({ phase: 'DEPLOYMENT_SUCCEEDED', progress: 1 });
+    const status = await until(async () => {
+      const s = (await c.services.get('web')).serviceStatus!;
+      return s.deployments?.[0]?.phase === 'DEPLOYMENT_SUCCEEDED' && s;
+    }, 'the deployment to succeed');
+    expect(status).toMatchObject({ instances: 3, running: 3, healthy: 3, ready: 3, version: 'v1', pendingReason: '' });
+    expect(status.deployments?.[0]).toMatchObject({ progress: 1, steps: [{ action: 'start', done: true }, { action: 'wait-healthy', done: true }] });
 
     const victim = endpoints[0]!.taskId!;
     const frameworkId = (await c.state.get<{ id: string }>('framework'))!.value.id;

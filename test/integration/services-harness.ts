@@ -8,6 +8,7 @@ import type { Endpoint } from '../../proto/index.js';
 import { FrameworkState } from '../../sdk/state.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
+import { freePorts } from '../support/ports.js';
 
 export interface ServicesCluster {
   readonly master: MasterHarness;
@@ -23,7 +24,7 @@ const running = new Set<ServicesHandle>();
 export async function startCluster(options: { agents?: readonly Record<string, string>[] } = {}): Promise<ServicesCluster> {
   const master = await MasterHarness.start();
   const agents: Agent[] = [];
-  for (const flags of options.agents ?? [{}]) agents.push(await startTestAgent(master.address, flags));
+  for (const flags of options.agents ?? [{}]) agents.push(await startTestAgent(master.address, { resources: await agentResources(), ...flags }));
   const state = new FrameworkState(master.store, 'default', SERVICES_FRAMEWORK_NAME);
   const start = async (): Promise<ServicesHandle> => {
     const s = await startServices({
@@ -50,6 +51,13 @@ export async function startCluster(options: { agents?: readonly Record<string, s
     },
   };
   return cluster;
+}
+
+// Ports the OS says are free now, rather than the fixed 31000-31099 that other tests running in
+// parallel hand to their own tasks: a task must not find its port taken by someone else's server.
+async function agentResources(): Promise<string> {
+  const ports = await freePorts(16);
+  return `cpus:4;mem:4096;disk:4096;ports:[${ports.map((p) => `${p}-${p}`).join(',')}]`;
 }
 
 export async function stopClusters(): Promise<void> {
