@@ -45,7 +45,7 @@ export const servicesModule: FrameworkModule = {
       cluster: ctx.cluster,
       role: ctx.role,
       apiUrl: ctx.apiUrl,
-      logger: ctx.logger.child({ component: 'services' }),
+      logger: ctx.logger,
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     });
   },

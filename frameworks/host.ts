@@ -53,6 +53,8 @@ export class FrameworksHost {
   readonly api: JobsApi;
   readonly gate: ServingGate;
   readonly logger: Logger;
+  /** The logger modules get (each binds its own component). */
+  readonly #baseLogger: Logger;
   #options: FrameworksOptions | undefined;
   #store: Store | undefined;
   #ownsStore = false;
@@ -69,7 +71,8 @@ export class FrameworksHost {
   #leadingWaiters: (() => void)[] = [];
 
   private constructor(readonly deps: HostDeps) {
-    this.logger = (deps.logger ?? createLogger({ name: 'agora-frameworks' })).child({ component: 'frameworks-host' });
+    this.#baseLogger = deps.logger ?? createLogger({ name: 'agora-frameworks' });
+    this.logger = this.#baseLogger.child({ component: 'frameworks-host' });
     this.api = new JobsApi(this.registry, new MasterTaskLocator(() => this.#masterHttp?.current()));
     this.gate = {
       serving: () => this.lifecycle === 'LEADING',
@@ -216,7 +219,7 @@ export class FrameworksHost {
       cluster: options.cluster,
       role: options.role,
       apiUrl: `http://${this.httpAddress ?? ''}`,
-      logger: this.logger,
+      logger: this.#baseLogger,
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     };
   }

@@ -94,11 +94,14 @@ function resources(spec: ServiceSpec): string {
 
 function healthCheck(h: ServiceSpec['healthCheck']): string {
   if (!h) return '';
-  const every = h.intervalSeconds === undefined || h.intervalSeconds === null ? '' : ` every ${String(h.intervalSeconds)}s`;
-  const type = String(h.type ?? '');
-  if (h.http) return `${type || 'HTTP'} ${JSON.stringify(h.http)}${every}`;
-  if (h.tcp) return `${type || 'TCP'} ${JSON.stringify(h.tcp)}${every}`;
-  return `${type}${every}`;
+  const seconds = (v: unknown, what: string): string => (v === undefined || v === null ? '' : `${what} ${String(v)}s`);
+  const timing = [seconds(h.delaySeconds, 'delay'), seconds(h.intervalSeconds, 'every'), seconds(h.timeoutSeconds, 'timeout')].filter(Boolean).join(', ');
+  const port = (c: { port?: number | null; portName?: string | null; portIndex?: number | null }): string => (c.port ? String(c.port) : c.portName || `$PORT${String(c.portIndex ?? 0)}`);
+  let probe = String(h.type ?? '');
+  if (h.http) probe = `HTTP GET ${h.http.scheme || 'http'}://:${port(h.http)}${h.http.path || '/'}`;
+  else if (h.tcp) probe = `TCP :${port(h.tcp)}`;
+  else if (h.command) probe = `command ${h.command.value ?? ''}`;
+  return timing ? `${probe} (${timing})` : probe;
 }
 
 function describeOther(w: Workload): string {
