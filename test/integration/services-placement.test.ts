@@ -58,4 +58,22 @@ describe('services: placement and failover', () => {
     await services.scale('sleepy', 4);
     await running(services, 'sleepy', 4);
   });
+
+  it('when the master removed the framework while it was away, it subscribes afresh and starts its services again', async () => {
+    const c = await startCluster();
+    await c.services.apply(sleepSpec({ instances: 2 }));
+    const before = await running(c.services, 'sleepy', 2);
+    const oldId = (await c.state.get<{ id: string }>('framework'))!.value.id;
+    await c.services.stop();
+    const impostor = await c.master.framework({ id: oldId, name: 'agora-services' });
+    await impostor.teardown();
+    const services = await c.restartServices();
+    const newId = (await c.state.get<{ id: string }>('framework'))!.value.id;
+    expect(newId).not.toBe(oldId);
+    const after = await until(async () => {
+      const s = (await services.get('sleepy')).serviceStatus!;
+      return s.running === 2 && s.tasks!.every((t) => !before.tasks!.some((b) => b.taskId === t.taskId)) && s;
+    }, 'two new instances under the new framework id');
+    expect(after.tasks).toHaveLength(2);
+  });
 });
