@@ -5,7 +5,7 @@
 // that is the master's own port; with a separate `agora frameworks` process it is that process
 // (standbys redirect to the leader). `--api URL` / $AGORA_API skips the lookup.
 import type { Command } from 'commander';
-import { httpBase, request, requestJson, type RequestOptions } from '../frameworks/api/index.js';
+import { httpBase, request, requestJson, type RequestOptions } from '../frameworks/api/http-client.js';
 
 export const DEFAULT_MASTER = 'http://localhost:5050';
 /** The framework whose apiUrl serves the Jobs API. */

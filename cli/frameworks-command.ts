@@ -2,7 +2,6 @@
 // against one store: they elect a leader ('agora-frameworks'); the others redirect to it.
 import type { Command } from 'commander';
 import { createLogger } from '../core/logger.js';
-import { FrameworksHost } from '../frameworks/host.js';
 import { compileFrameworksOptions, FRAMEWORKS_OPTIONS } from '../frameworks/host-options.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
 
@@ -12,6 +11,8 @@ export function registerFrameworksCommand(program: Command): void {
   cmd.action(async (raw: Record<string, unknown>) => {
     const options = compileFrameworksOptions(raw);
     const logger = createLogger({ level: options.logLevel, name: 'agora-frameworks' });
+    // Loaded here, not at start-up: the client commands need none of it.
+    const { FrameworksHost } = await import('../frameworks/host.js');
     const host = await FrameworksHost.run(options, { logger });
     process.stdout.write(`frameworks listening: grpc ${host.grpcAddress ?? ''}, http http://${host.httpAddress ?? ''}\n`);
     await runUntilSignal(logger, () => host.stop());

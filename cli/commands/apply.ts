@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { parseDuration } from '../../core/options.js';
-import { namesOf } from '../../frameworks/api/index.js';
+import { namesOf } from '../../frameworks/api/kinds.js';
 import type { ApplyResponse } from '../../proto/index.js';
 import type { WorkloadKind } from '../../frameworks/workload.js';
 import { withClientFlags } from '../client.js';

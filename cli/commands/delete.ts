@@ -1,6 +1,6 @@
 // `agora delete KIND/NAME`: delete a service (its tasks are killed), a cron job or a job.
 import type { Command } from 'commander';
-import { namesOf } from '../../frameworks/api/index.js';
+import { namesOf } from '../../frameworks/api/kinds.js';
 import { withClientFlags } from '../client.js';
 import { clientFor, parseRef } from './shared.js';
 

@@ -3,7 +3,7 @@
 // their spec and status as YAML until they get their own pages.
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { namesOf } from '../../frameworks/api/index.js';
+import { namesOf } from '../../frameworks/api/kinds.js';
 import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
 import { withClientFlags } from '../client.js';
 import { age, mebibytes, pretty, table, trim, type Cell } from '../table.js';

@@ -3,7 +3,7 @@
 // services, cron jobs and jobs from the Jobs API.
 import type { Command } from 'commander';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import { kindFromAlias, namesOf } from '../../frameworks/api/index.js';
+import { kindFromAlias, namesOf } from '../../frameworks/api/kinds.js';
 import type { Workload } from '../../proto/index.js';
 import type { AgoraClient } from '../client.js';
 import { withClientFlags } from '../client.js';

@@ -2,7 +2,7 @@
 // ran it (found through the master's /api/v1/tasks and /api/v1/agents).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { MasterTaskLocator, readTaskLogs } from '../../frameworks/api/index.js';
+import { MasterTaskLocator, readTaskLogs } from '../../frameworks/api/task-logs.js';
 import { withClientFlags } from '../client.js';
 import { clientFor } from './shared.js';
 

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { kindFromAlias, namesOf } from '../../frameworks/api/index.js';
+import { kindFromAlias, namesOf } from '../../frameworks/api/kinds.js';
 import type { WorkloadKind } from '../../frameworks/workload.js';
 import { AgoraClient, type ClientFlags } from '../client.js';
 

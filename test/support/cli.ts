@@ -1,0 +1,102 @@
+// The `agora` command as a user runs it, for the e2e tests: an `agora up` child process (port 0s,
+// addresses read from what it prints) and one-shot CLI runs with their exit code and output.
+//
+//   const up = await startUpProcess(await tempDir('up'));      // killed by stopUpProcesses()
+//   const r = await runCli(['get', 'services', '--master', up.masterUrl]);
+//   expect(r.code).toBe(0);
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { REPO_ROOT } from './agent-harness.js';
+import { freePorts } from './ports.js';
+
+const CLI = ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts')];
+const children = new Set<ChildProcess>();
+
+export interface UpProcess {
+  readonly masterUrl: string;
+  readonly grpc: string;
+  readonly agentUrl: string;
+  output(): string;
+  readonly exited: Promise<number | null>;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** `agora up` on port 0s with a few free task ports; resolves once it prints its addresses. */
+export async function startUpProcess(dataDir: string, timeoutMs = 30_000): Promise<UpProcess> {
+  // Free ports as one-port ranges, so tasks never collide with other tests' servers.
+  const ports = (await freePorts(8)).sort((a, b) => a - b).map((p) => `${p}-${p}`);
+  const resources = `cpus:2;mem:2048;disk:1024;ports:[${ports.join(',')}]`;
+  const args = [...CLI, 'up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--resources', resources, '--log-level', 'warn'];
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const http = /master http: (\S+)/.exec(out)?.[1];
+    const grpc = /master grpc: (\S+)/.exec(out)?.[1];
+    const agent = /agent http: (\S+)/.exec(out)?.[1];
+    if (http && grpc && agent) return { masterUrl: http, grpc, agentUrl: agent, output: () => out, exited, kill: (s) => child.kill(s) };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agora up printed no addresses:\n${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Run `agora ARGS…` to completion (killed after timeoutMs). */
+export function runCli(args: readonly string[], options: { stdin?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin?.end(options.stdin ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** SIGKILL whatever is still running (call in afterEach / afterAll). */
+export async function stopCliProcesses(): Promise<void> {
+  await Promise.all(
+    [...children].map(async (child) => {
+      children.delete(child);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }),
+  );
+}
+
+/** SIGKILL every process whose working directory is under `dir` (tasks left in sandboxes). */
+export async function killProcessesUnder(dir: string): Promise<number> {
+  const { readdir, readlink } = await import('node:fs/promises');
+  let killed = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => '');
+    if (cwd === dir || cwd.startsWith(`${dir}/`)) {
+      try {
+        process.kill(Number(entry), 'SIGKILL');
+        killed += 1;
+      } catch {
+        // gone already
+      }
+    }
+  }
+  return killed;
+}
