@@ -100,3 +100,28 @@ export async function killProcessesUnder(dir: string): Promise<number> {
   }
   return killed;
 }
+
+export interface FrameworksProcess {
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  readonly exited: Promise<number | null>;
+  output(): string;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** `agora frameworks …` on port 0s; resolves once it prints where it listens. */
+export async function startFrameworksProcess(args: readonly string[], timeoutMs = 30_000): Promise<FrameworksProcess> {
+  const child = spawn(process.execPath, [...CLI, 'frameworks', '--grpc-port', '0', '--http-port', '0', '--retry-delay', '200ms', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = /frameworks listening: grpc (\S+), http http:\/\/(\S+)/.exec(out);
+    if (match) return { grpcAddress: match[1] ?? '', httpAddress: match[2] ?? '', exited, output: () => out, kill: (s) => child.kill(s) };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agora frameworks did not start:\n${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
