@@ -44,7 +44,12 @@ export class InsufficientResourcesError extends FailedPreconditionError {
 }
 
 export class Resources {
-  static readonly EMPTY: Resources = new Resources(new Map());
+  // A getter, not a static field: tsc's emit for a static field that constructs its own class
+  // (with static private members) runs before the class binding exists, and crashes dist/.
+  static #empty: Resources | undefined;
+  static get EMPTY(): Resources {
+    return (Resources.#empty ??= new Resources(new Map()));
+  }
 
   readonly #entries: ReadonlyMap<string, Entry>;
   #totals: Map<string, number> | undefined; // name → milli-units across roles, for scalars

@@ -102,8 +102,10 @@ export class Master {
     const master = new Master(options, state, store, deps.store === undefined, deps);
     state.canAct = () => master.#acting();
     await master.#serve();
-    await master.#stand();
-    await master.#settled;
+    master.#stand();
+    // Usually settled within one election round; a master that cannot tell yet (the store is
+    // slow, no leader is known) is still a working standby, so start() does not wait forever.
+    await Promise.race([master.#settled, clock.sleep(Math.max(1000, store.sessionTimeoutMs))]);
     return master;
   }
 
@@ -172,7 +174,7 @@ export class Master {
   }
 
   /** Stand for election; the lowest candidate leads. */
-  async #stand(): Promise<void> {
+  #stand(): void {
     this.lifecycle = 'STANDBY';
     const advert: MasterAdvert = {
       id: this.state.masterInfo.id ?? '',
@@ -203,9 +205,13 @@ export class Master {
       this.state.logger.info({ leader: leader?.data }, 'leader changed');
       if (leader && leader.data.id !== advert.id) this.#resolveSettled?.();
     });
-    await election.start();
-    const current = election.leader;
-    if (current && current.data.id !== advert.id) this.#resolveSettled?.();
+    election.start().then(
+      () => {
+        const current = election.leader;
+        if (current && current.data.id !== advert.id) this.#resolveSettled?.();
+      },
+      (err: unknown) => this.state.logger.error({ err }, 'election failed to start'),
+    );
   }
 
   /** Elected: read the registry, wait for the agents we knew, then offer. */

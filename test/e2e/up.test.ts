@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getJson, REPO_ROOT } from '../support/agent-harness.js';
 import { TestFramework, taskInfo } from '../support/test-framework.js';
 import { tempDir } from '../support/tmp.js';
+import { agoraArgv } from '../support/build.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -15,7 +16,7 @@ afterEach(async () => {
 });
 
 function startUp(dataDir: string): { output: () => string; exited: Promise<number | null>; kill: (signal: NodeJS.Signals) => void } {
-  const args = ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), 'up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir];
+  const args = agoraArgv('up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir);
   const child = spawn(process.execPath, [...args, '--resources', 'cpus:2;mem:2048;disk:1024;ports:[31000-31010]', '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -68,7 +68,7 @@ describe('a ZooKeeper-backed master group', () => {
     const viaZk = await FrameworkDriver.start({ master: `zk://${zkEnsemble}/agora`, cluster: name, framework: { name: 'via-zk' } });
     closers.push(() => viaZk.stop());
     expect(viaZk.masterAddress).toBe(leader.grpcAddress);
-  });
+  }, 90_000);
 
   it('replaces a SIGKILLed leader within the session timeout + 2 s, keeping the registry; frameworks follow', async () => {
     const { zkEnsemble } = testServices();
@@ -95,7 +95,7 @@ describe('a ZooKeeper-backed master group', () => {
     expect(driver.masterAddress).toBe(next.grpcAddress);
     const frameworks = (await getJson(next.httpAddress, '/api/v1/frameworks')).body as { frameworks: Array<{ id: string; state: string }> };
     expect(frameworks.frameworks.find((f) => f.id === frameworkId)?.state).toBe('connected');
-  });
+  }, 90_000);
 
   it('a leader frozen past its session never acts again: no offers, no launches, and it exits', async () => {
     const { zkEnsemble } = testServices();
@@ -127,7 +127,7 @@ describe('a ZooKeeper-backed master group', () => {
     expect(framework.events.items.filter((e) => e.type === 'offers').length).toBe(offersBefore);
     expect(agent.messages.items.slice(messagesBefore).filter((m) => m.type === 'launch' || m.type === 'launchGroup')).toEqual([]);
     expect(old.log()).toMatch(/lost leadership/);
-  });
+  }, 90_000);
 
   it('survives losing one ZooKeeper node; stops leading without quorum; elects again when quorum returns', async () => {
     const ensemble: ZkEnsemble = await startZkEnsemble(3);
@@ -160,5 +160,5 @@ describe('a ZooKeeper-backed master group', () => {
     const next = await leaderOf(standbys, 30_000);
     const frameworks = (await getJson(next.httpAddress, '/api/v1/frameworks')).body as { frameworks: Array<{ id: string }> };
     expect(frameworks.frameworks.map((f) => f.id)).toContain(frameworkId);
-  });
+  }, 90_000);
 });

@@ -17,7 +17,7 @@ describe('agent registration', () => {
     const registered = agent.messages.find((m) => m.type === 'registered')?.registered;
     expect(registered?.agentId).toBe(agent.agentId);
     expect(registered?.pingIntervalSeconds).toBe(0.1);
-    expect(registered?.maxMissedPings).toBe(3);
+    expect(registered?.maxMissedPings).toBe(10);
     expect(registered?.masterInfo?.grpcAddress).toBe(h.address);
 
     const entry = await h.store.getJson<{ id: string; hostname: string; state: string }>(`/default/registry/agents/${agent.agentId}`);

@@ -1,5 +1,5 @@
 // Real agents for tests: in-process (Agent.start on a temp work dir, short timeouts) or as a child
-// process (`node --import tsx cli/main.ts agent …`) that a test can SIGKILL and start again on the
+// process (the built CLI: `node dist/cli/main.js agent …`) that a test can SIGKILL and start again on the
 // same work dir. Plus the framework-side helpers the agent tests share.
 //
 //   const h = await MasterHarness.start();
@@ -14,6 +14,7 @@ import { Agent } from '../../agent/agent.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import type { TestFramework } from './test-framework.js';
 import { tempDir } from './tmp.js';
+import { agoraArgv } from './build.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -70,7 +71,7 @@ export class AgentProcess {
   static async start(master: string, options: { workDir: string; flags?: Record<string, string> }): Promise<AgentProcess> {
     const flags = { ...TEST_AGENT_FLAGS, master, workDir: options.workDir, ...options.flags };
     const argv = Object.entries(flags).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, v]);
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts'), 'agent', ...argv], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, agoraArgv('agent', ...argv), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const agent = new AgentProcess(child, options.workDir);
     await agent.waitForOutput(/agent listening: http http:\/\/(\S+)/, 20_000);
     return agent;

@@ -9,6 +9,7 @@ import type { TestProject } from 'vitest/node';
 import { ensureBusyboxImage, startDockerd, type Dockerd } from './docker.js';
 import { servicesToEnv, type TestServices } from './services.js';
 import { reapRuns } from './tmp.js';
+import { ensureFreshBuild } from './build.js';
 import { startZkEnsemble, startZooKeeper } from './zookeeper.js';
 
 interface Stoppable {
@@ -19,6 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const leftovers = reapRuns();
   if (leftovers.length > 0) log(`reaped ${leftovers.length} run(s) left by dead processes`);
 
+  if (ensureFreshBuild()) log('rebuilt dist/ (sources were newer)');
   const started = Date.now();
   const [zk, ensemble, docker] = await Promise.allSettled([
     timed(startZooKeeper()),

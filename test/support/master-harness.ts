@@ -25,7 +25,8 @@ export const TEST_MASTER_OPTIONS: Readonly<Record<string, unknown>> = {
   httpPort: 0,
   allocationInterval: '50ms',
   agentPingInterval: '100ms',
-  maxAgentPingTimeouts: 3,
+  // 1 s of silence: short, yet not so short that a loaded test machine looks like a partition.
+  maxAgentPingTimeouts: 10,
   heartbeatInterval: '200ms',
   agentReregisterTimeout: '2s',
   logLevel: 'silent',

@@ -1,8 +1,9 @@
-// A master in its own process (`agora master --zk …`), for tests that SIGKILL, SIGSTOP and
+// A master in its own process (`agora master --zk …`, the built CLI), for tests that SIGKILL, SIGSTOP and
 // SIGCONT it. Its first stdout line says where it listens and whether it leads.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { agoraArgv } from './build.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -32,7 +33,7 @@ export const FAST_MASTER_FLAGS: Readonly<Record<string, string>> = {
 };
 
 export async function spawnMaster(zk: string, cluster: string, flags: Record<string, string> = {}): Promise<MasterProcess> {
-  const args = ['--import', 'tsx', join(ROOT, 'cli/main.ts'), 'master', '--zk', zk, '--cluster', cluster];
+  const args = agoraArgv('master', '--zk', zk, '--cluster', cluster);
   for (const [flag, value] of Object.entries({ ...FAST_MASTER_FLAGS, ...flags })) args.push(flag, value);
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
