@@ -19,12 +19,16 @@ async function endpointsAt(services: ServicesHandle, version: string, n: number)
   }, `${n} endpoints of version ${version} only`);
 }
 
-/** Sample the endpoints until `done`: each sample, how many answer over HTTP. */
+/**
+ * Sample until `done`: each sample, how many of the service's tasks (any version, any state) answer
+ * over HTTP — what clients see, rather than the framework's own list, which a kill may have just
+ * changed between reading it and probing it.
+ */
 async function sampleWhile(services: ServicesHandle, done: () => Promise<boolean>): Promise<number[]> {
   const samples: number[] = [];
   while (!(await done())) {
-    const endpoints = await services.endpoints('web');
-    const answers = await Promise.all(endpoints.map((e) => get(portOf(e)).then((r) => r.status === 200, () => false)));
+    const tasks = (await services.get('web')).serviceStatus?.tasks ?? [];
+    const answers = await Promise.all(tasks.map((t) => get(Number(t.ports?.[0]?.number ?? 0)).then((r) => r.status === 200, () => false)));
     samples.push(answers.filter(Boolean).length);
     await new Promise((resolve) => setTimeout(resolve, 30));
   }
