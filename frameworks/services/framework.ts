@@ -200,7 +200,8 @@ export class ServicesFramework implements ServicesHandle {
       const existing = this.book.records.get(parsed.name);
       const out = change.applySpec(existing, parsed, this.#ctx(existing, parsed.name));
       if (!options.dryRun && out.result !== 'UNCHANGED') await this.#commit(out.record);
-      const deploymentId = out.deployment?.id;
+      // A dry run started nothing: no deployment to follow.
+      const deploymentId = options.dryRun ? undefined : out.deployment?.id;
       return { kind: 'SERVICE', name: parsed.name, version: out.record.version, result: out.result, ...(deploymentId ? { deploymentId } : {}) };
     });
   }

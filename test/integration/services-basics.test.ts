@@ -50,6 +50,13 @@ describe('services: basics', () => {
     await c.services.scale('sleepy', 1);
     const last = await running(1);
     expect(last.tasks![0]!.taskId).toBe(oldest);
+    await c.services.scale('sleepy', 2);
+    await running(2);
+    const killed = await c.services.killTasks('sleepy', [oldest], true);
+    expect(killed).toMatchObject({ version: 'v1' });
+    const after = await running(1);
+    expect(after).toMatchObject({ instances: 1 });
+    expect(after.tasks![0]!.taskId).not.toBe(oldest);
     expect((await c.services.get('sleepy')).serviceStatus?.versions?.map((v) => v.version)).toEqual(['v1']);
   });
 
@@ -70,6 +77,9 @@ describe('services: basics', () => {
       await expect(c.services.apply(spec)).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field });
     }
     expect(JSON.stringify(await c.services.list())).toBe(before);
+    const dry = await c.services.apply(sleepSpec({ instances: 1, env: { X: '1' } }), { dryRun: true });
+    expect(dry).toMatchObject({ result: 'UPDATED', version: 'v2' });
+    expect((await c.services.get('sleepy')).version).toBe('v1');
     await expect(c.services.get('nope')).rejects.toMatchObject({ code: 'AGORA_NOT_FOUND' });
     await expect(c.services.scale('sleepy', -1)).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'instances' });
   });
