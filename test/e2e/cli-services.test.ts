@@ -108,7 +108,7 @@ describe('agora CLI with services', () => {
     expect(expectOk(await agora('get', 'services')).stdout).toBe('No services found.\n');
     const missing = await agora('describe', 'service/web');
     expect([missing.code, missing.stderr]).toEqual([1, "error: service 'web' not found\n"]);
-  });
+  }, 150_000);
 
   it('rejects an invalid spec with a clear message naming the field, and bad usage with exit 2', async () => {
     const invalid = await agora('apply', '-f', await specFile('bad.yaml', 'kind: Service\nname: bad\ninstances: lots\ncommand: "true"\n'));

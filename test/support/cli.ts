@@ -5,12 +5,31 @@
 //   const r = await runCli(['get', 'services', '--master', up.masterUrl]);
 //   expect(r.code).toBe(0);
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './agent-harness.js';
 import { freePorts } from './ports.js';
 
-const CLI = ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts')];
 const children = new Set<ChildProcess>();
+
+/**
+ * How to run `agora`: the build (dist/cli/main.js, as users run it, and it starts in a fraction
+ * of the time) when it is newer than every source file — `npm test` builds first — else the
+ * sources through tsx.
+ */
+export const CLI: readonly string[] = builtIsFresh() ? [path.join(REPO_ROOT, 'dist/cli/main.js')] : ['--import', 'tsx', path.join(REPO_ROOT, 'cli/main.ts')];
+
+function builtIsFresh(): boolean {
+  const built = path.join(REPO_ROOT, 'dist/cli/main.js');
+  if (!existsSync(built)) return false;
+  const builtAt = statSync(built).mtimeMs;
+  for (const dir of ['proto', 'core', 'master', 'agent', 'sdk', 'frameworks', 'cli']) {
+    for (const file of readdirSync(path.join(REPO_ROOT, dir), { recursive: true, encoding: 'utf8' })) {
+      if (file.endsWith('.ts') && statSync(path.join(REPO_ROOT, dir, file)).mtimeMs > builtAt) return false;
+    }
+  }
+  return true;
+}
 
 export interface UpProcess {
   readonly masterUrl: string;
