@@ -43,7 +43,7 @@ describe('services: basics', () => {
         return s.running === n && s.tasks!.length === n && s;
       }, `${n} running`);
     const first = await running(3);
-    const oldest = first.tasks![0]!.taskId;
+    const oldest = String(first.tasks![0]!.taskId);
     const up = await c.services.scale('sleepy', 6);
     expect(up).toMatchObject({ version: 'v1', fromVersion: 'v1' });
     await running(6);
