@@ -53,6 +53,13 @@ describe('services: deployments', () => {
     expect([...types].sort()).toEqual(['ADDED', 'DEPLOYMENT_PROGRESS', 'ENDPOINTS', 'MODIFIED']);
     const progress = events.filter((e) => e.type === 'DEPLOYMENT_PROGRESS' && e.deployment?.version === 'v2');
     expect(progress.at(-1)?.deployment).toMatchObject({ phase: 'DEPLOYMENT_SUCCEEDED', progress: 1, fromVersion: 'v1' });
+    expect(progress.some((e) => (e.deployment?.progress as number) > 0 && (e.deployment?.progress as number) < 1)).toBe(true);
+
+    const ports = (await c.services.endpoints('web')).map(portOf);
+    await c.services.delete('web');
+    expect(events.at(-1)).toMatchObject({ type: 'DELETED', name: 'web', kind: 'SERVICE' });
+    await expect(c.services.get('web')).rejects.toMatchObject({ code: 'AGORA_NOT_FOUND' });
+    await until(async () => (await Promise.all(ports.map((p) => get(p).then(() => true, () => false)))).every((up) => !up), 'the deleted service to stop serving');
   });
 
   it('fails a version whose health check fails and returns to the old version', async () => {

@@ -1,6 +1,7 @@
 // A tiny simulation of the services scheduler around the pure planner, for unit tests: plans are
 // applied at once (launches become STAGING tasks, kills mark tasks), and tests move tasks through
 // their states by hand. Time is a number the test advances; nothing sleeps.
+import { FakeClock } from '../../core/clock.js';
 import type { TaskState } from '../../core/task-state.js';
 import * as d from '../../frameworks/services/deployments.js';
 import type { DeploymentRecord, ServiceRecord, TaskView } from '../../frameworks/services/model.js';
@@ -13,11 +14,20 @@ export const BASE = { name: 'web', instances: 3, command: 'sleep 600', resources
 export class Sim {
   record: ServiceRecord | undefined;
   readonly tasks = new Map<string, TaskView>();
-  now = Date.UTC(2026, 0, 1);
+  readonly clock = new FakeClock(Date.UTC(2026, 0, 1));
   #n = 0;
   #deployments = 0;
   backoffResetMs = 60_000;
   last: Plan | undefined;
+
+  /** The fake clock's time; tests move it forward (`sim.now += 1000`). */
+  get now(): number {
+    return this.clock.now();
+  }
+
+  set now(ms: number) {
+    this.clock.setTime(ms);
+  }
 
   get service(): ServiceRecord {
     if (!this.record) throw new Error('no service');
