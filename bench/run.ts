@@ -9,6 +9,7 @@ export interface Bench {
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   allocator: () => import('./allocator.js'),
+  failover: () => import('./failover.js'),
   launch: () => import('./launch.js'),
 };
 

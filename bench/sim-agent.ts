@@ -1,0 +1,331 @@
+// Simulated agents for the failover benchmark: many lean agents in one process, each speaking the
+// real AgentGateway protocol (one Connect stream each) with a "fake executor" that runs nothing.
+//
+//   SimAgentPool ── one ZooKeeperDiscovery (one ZooKeeper session) ── leader changes ──┐
+//     │  one AgentGatewayClient per master address (grpc-js multiplexes the streams)   │
+//     └─ SimAgent × N: register | reregister ─► registered ─► pong, launch → RUNNING,  ◄┘
+//          ack → drop the update, reconcile → taskStates; stream gone ─► jittered backoff
+//
+// A SimAgent keeps what a real agent checkpoints (its id, its tasks with the latest status and the
+// updates not yet acknowledged) in memory, re-registers with it after a failover, and resends the
+// unacknowledged updates (same uuids) once re-registered.
+import * as grpc from '@grpc/grpc-js';
+import { ZooKeeperDiscovery } from '../core/discovery.js';
+import { NotLeaderError } from '../core/errors.js';
+import { fromGrpcError } from '../core/grpc.js';
+import { newUuid } from '../core/ids.js';
+import { Resources } from '../core/resources.js';
+import { isTerminal, type TaskState } from '../core/task-state.js';
+import { resourcesToWire } from '../core/wire.js';
+import {
+  AgentGatewayClient,
+  type AgentInfo,
+  type AgentMessage,
+  type AgentTask,
+  type FrameworkInfo,
+  type MasterMessage__Output,
+  type TaskInfo,
+  type TaskStatus,
+} from '../proto/index.js';
+
+type Call = grpc.ClientDuplexStream<AgentMessage, MasterMessage__Output>;
+
+export interface SimTask {
+  readonly frameworkId: string;
+  readonly task: TaskInfo;
+  latest: TaskStatus;
+  unacknowledged: TaskStatus[];
+}
+
+/** A (re)registration answered by a master. */
+export interface Registration {
+  readonly agent: SimAgent;
+  readonly kind: 'registered' | 'reregistered';
+  /** The master's gRPC address the stream went to. */
+  readonly master: string;
+  readonly atMs: number;
+  /** From sending register / reregister on this stream to the answer. */
+  readonly rttMs: number;
+}
+
+export interface SimPoolOptions {
+  /** Resource text every agent advertises. */
+  readonly resources: string;
+  /**
+   * Reconnect backoff, jittered and doubling, for a master that answers but does not lead yet
+   * (UNAVAILABLE naming a leader: it is taking over): retry soon.
+   */
+  readonly retryInitialMs: number;
+  readonly retryMaxMs: number;
+  /**
+   * Backoff after a stream failed otherwise (the master is gone): slow, since the shared leader
+   * watch wakes every agent at once when the leader changes.
+   */
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  /** Drop a stream whose register / reregister is not answered within this long. */
+  readonly registrationTimeoutMs: number;
+  readonly onRegistered?: (r: Registration) => void;
+  readonly onLeaderChange?: (leader: string | undefined, atMs: number) => void;
+}
+
+type SimState = 'idle' | 'backoff' | 'registering' | 'registered' | 'closed';
+
+/** The shared parts: the leader watch, one client per master, the options. */
+export class SimAgentPool {
+  readonly agents: SimAgent[] = [];
+  /** Streams refused by a master that does not lead (yet), and streams that failed otherwise. */
+  readonly failures = { notLeader: 0, other: 0 };
+  readonly #clients = new Map<string, InstanceType<typeof AgentGatewayClient>>();
+  readonly #unwatch: () => void;
+  readonly resourcesWire: AgentInfo['resources'];
+
+  private constructor(
+    readonly discovery: ZooKeeperDiscovery,
+    readonly options: SimPoolOptions,
+  ) {
+    this.resourcesWire = resourcesToWire(Resources.parse(options.resources));
+    this.#unwatch = discovery.onChange(() => {
+      const leader = discovery.current();
+      options.onLeaderChange?.(leader, Date.now());
+      for (const a of this.agents) a.leaderChanged(leader);
+    });
+  }
+
+  static async open(zkUrl: string, cluster: string, options: SimPoolOptions): Promise<SimAgentPool> {
+    return new SimAgentPool(await ZooKeeperDiscovery.open(zkUrl, cluster), options);
+  }
+
+  /** Create and connect `count` agents. */
+  start(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const agent = new SimAgent(this, this.agents.length);
+      this.agents.push(agent);
+      agent.connect();
+    }
+  }
+
+  client(address: string): InstanceType<typeof AgentGatewayClient> {
+    let client = this.#clients.get(address);
+    if (!client) {
+      client = new AgentGatewayClient(address, grpc.credentials.createInsecure());
+      this.#clients.set(address, client);
+    }
+    return client;
+  }
+
+  registeredCount(): number {
+    return this.agents.filter((a) => a.state === 'registered').length;
+  }
+
+  unacknowledgedCount(): number {
+    let n = 0;
+    for (const a of this.agents) for (const t of a.tasks.values()) n += t.unacknowledged.length;
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.#unwatch();
+    for (const a of this.agents) a.close();
+    for (const c of this.#clients.values()) c.close();
+    this.#clients.clear();
+    await this.discovery.close();
+  }
+}
+
+export class SimAgent {
+  state: SimState = 'idle';
+  agentId: string | undefined;
+  readonly hostname: string;
+  /** Tasks by `frameworkId/taskId`; a task leaves once terminal and acknowledged. */
+  readonly tasks = new Map<string, SimTask>();
+  readonly frameworks = new Map<string, FrameworkInfo>();
+  /** The master this agent last sent its hello to. */
+  address: string | undefined;
+  #call: Call | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #attempt = 0;
+  #helloAt = 0;
+
+  constructor(
+    private readonly pool: SimAgentPool,
+    readonly index: number,
+  ) {
+    this.hostname = `sim-${index}.bench`;
+  }
+
+  connect(): void {
+    if (this.state === 'closed') return;
+    this.#clearTimer();
+    const address = this.pool.discovery.current();
+    if (address === undefined) {
+      this.#backoff();
+      return;
+    }
+    this.address = address;
+    this.state = 'registering';
+    const call = this.pool.client(address).connect();
+    this.#call = call;
+    call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
+    call.on('error', (err: grpc.ServiceError) => this.#gone(call, `stream error: ${err.details || err.message}`, fromGrpcError(err) instanceof NotLeaderError));
+    call.on('end', () => this.#gone(call, 'the master ended the stream'));
+    call.on('close', () => this.#gone(call, 'stream closed'));
+    this.#helloAt = Date.now();
+    call.write(this.#hello());
+    this.#timer = setTimeout(() => this.#drop(`no answer to registration within ${this.pool.options.registrationTimeoutMs} ms`), this.pool.options.registrationTimeoutMs);
+  }
+
+  /** The shared leader watch moved: leave a master that no longer leads, or stop waiting. */
+  leaderChanged(leader: string | undefined): void {
+    if (this.state === 'closed' || leader === undefined) return;
+    if (this.state === 'backoff') {
+      this.#attempt = 0;
+      this.#clearTimer();
+      // A little jitter so a thousand streams do not open in the same tick.
+      this.#timer = setTimeout(() => this.connect(), Math.random() * 20);
+    } else if (leader !== this.address) {
+      this.#drop(`the leading master is now ${leader}`, true);
+    }
+  }
+
+  close(): void {
+    this.state = 'closed';
+    this.#clearTimer();
+    const call = this.#call;
+    this.#call = undefined;
+    call?.cancel();
+  }
+
+  agentTasks(): AgentTask[] {
+    return [...this.tasks.values()].map((t) => ({ frameworkId: t.frameworkId, task: t.task, latestStatus: t.latest, unacknowledged: [...t.unacknowledged] }));
+  }
+
+  #hello(): AgentMessage {
+    const agentInfo: AgentInfo = {
+      id: this.agentId ?? '',
+      hostname: this.hostname,
+      resources: this.pool.resourcesWire,
+      attributes: [],
+      httpAddress: `${this.hostname}:5052`,
+      port: 5052,
+      version: 'bench',
+    };
+    if (this.agentId === undefined) return { register: { agentInfo, version: 'bench' } };
+    return { reregister: { agentId: this.agentId, agentInfo, tasks: this.agentTasks(), frameworks: [...this.frameworks.values()], version: 'bench' } };
+  }
+
+  #receive(call: Call, m: MasterMessage__Output): void {
+    if (call !== this.#call) return;
+    if (m.error) {
+      if (m.error.fatal) this.#drop(`fatal error from the master: ${m.error.message}`);
+      return;
+    }
+    const answer = m.registered ?? m.reregistered;
+    if (answer) {
+      this.#clearTimer();
+      this.agentId = answer.agentId;
+      this.state = 'registered';
+      this.#attempt = 0;
+      const now = Date.now();
+      this.pool.options.onRegistered?.({ agent: this, kind: m.registered ? 'registered' : 'reregistered', master: this.address ?? '', atMs: now, rttMs: now - this.#helloAt });
+      for (const t of this.tasks.values()) for (const status of t.unacknowledged) this.#send({ statusUpdate: { frameworkId: t.frameworkId, status } });
+      return;
+    }
+    if (this.state !== 'registered') return;
+    if (m.ping) this.#send({ pong: { seq: m.ping.seq } });
+    else if (m.launch) this.#launch(m.launch.frameworkId, m.launch.frameworkInfo, m.launch.tasks);
+    else if (m.launchGroup) this.#launch(m.launchGroup.frameworkId, m.launchGroup.frameworkInfo, m.launchGroup.taskGroup?.tasks ?? []);
+    else if (m.acknowledgement) this.#acknowledged(m.acknowledgement.frameworkId, m.acknowledgement.taskId, m.acknowledgement.uuid);
+    else if (m.kill) {
+      const t = this.tasks.get(`${m.kill.frameworkId}/${m.kill.taskId}`);
+      if (t && !isTerminal(t.latest.state as TaskState)) this.#update(t, 'TASK_KILLED');
+    } else if (m.shutdownFramework) {
+      for (const [key, t] of this.tasks) if (t.frameworkId === m.shutdownFramework.frameworkId) this.tasks.delete(key);
+      this.frameworks.delete(m.shutdownFramework.frameworkId);
+    } else if (m.reconcile) {
+      const { frameworkId, taskIds, seq } = m.reconcile;
+      const tasks = this.agentTasks().filter((t) => (!frameworkId || t.frameworkId === frameworkId) && (taskIds.length === 0 || taskIds.includes(t.task?.taskId ?? '')));
+      this.#send({ taskStates: { seq, tasks } });
+    } else if (m.shutdown) {
+      process.stderr.write(`failover: agent ${this.hostname} told to shut down: ${m.shutdown.reason}\n`);
+    }
+  }
+
+  /** The fake executor: a task costs nothing and is RUNNING at once. */
+  #launch(frameworkId: string, frameworkInfo: FrameworkInfo | null, tasks: readonly TaskInfo[]): void {
+    if (frameworkInfo) this.frameworks.set(frameworkId, frameworkInfo);
+    for (const task of tasks) {
+      const taskId = task.taskId ?? '';
+      const t: SimTask = {
+        frameworkId,
+        task,
+        latest: { taskId, state: 'TASK_STAGING', agentId: this.agentId ?? '', source: 'SOURCE_AGENT', uuid: '', timestampMs: Date.now() },
+        unacknowledged: [],
+      };
+      this.tasks.set(`${frameworkId}/${taskId}`, t);
+      this.#update(t, 'TASK_RUNNING');
+    }
+  }
+
+  #update(t: SimTask, state: TaskState): void {
+    const taskId = t.task.taskId ?? '';
+    const status: TaskStatus = {
+      taskId,
+      state,
+      reason: state === 'TASK_KILLED' ? 'REASON_KILLED_BY_FRAMEWORK' : 'REASON_UNSPECIFIED',
+      message: '',
+      source: 'SOURCE_EXECUTOR',
+      uuid: newUuid(),
+      timestampMs: Date.now(),
+      agentId: this.agentId ?? '',
+      executorId: taskId,
+    };
+    t.latest = status;
+    t.unacknowledged.push(status);
+    this.#send({ statusUpdate: { frameworkId: t.frameworkId, status } });
+  }
+
+  #acknowledged(frameworkId: string, taskId: string, uuid: string): void {
+    const key = `${frameworkId}/${taskId}`;
+    const t = this.tasks.get(key);
+    if (!t) return;
+    t.unacknowledged = t.unacknowledged.filter((s) => s.uuid !== uuid);
+    if (t.unacknowledged.length === 0 && isTerminal(t.latest.state as TaskState)) this.tasks.delete(key);
+  }
+
+  #send(message: AgentMessage): void {
+    if (this.state === 'registered') this.#call?.write(message);
+  }
+
+  #gone(call: Call, reason: string, masterAlive = false): void {
+    if (call !== this.#call) return;
+    if (masterAlive) this.pool.failures.notLeader += 1;
+    else this.pool.failures.other += 1;
+    this.#drop(reason, false, masterAlive);
+  }
+
+  #drop(_reason: string, immediately = false, masterAlive = false): void {
+    if (this.state === 'closed' || this.state === 'backoff') return;
+    const call = this.#call;
+    this.#call = undefined;
+    this.#clearTimer();
+    call?.cancel();
+    this.#backoff(immediately, masterAlive);
+  }
+
+  #backoff(immediately = false, masterAlive = false): void {
+    if (this.state === 'closed') return;
+    this.state = 'backoff';
+    const o = this.pool.options;
+    const [initial, max] = masterAlive ? [o.retryInitialMs, o.retryMaxMs] : [o.backoffInitialMs, o.backoffMaxMs];
+    const raw = Math.min(max, initial * 2 ** this.#attempt);
+    const delay = immediately && this.#attempt === 0 ? Math.random() * 20 : raw * (0.8 + 0.4 * Math.random());
+    this.#attempt += 1;
+    this.#timer = setTimeout(() => this.connect(), delay);
+  }
+
+  #clearTimer(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
