@@ -2,6 +2,7 @@
 // statuses at this edge (core/grpc toGrpcError: INVALID_ARGUMENT with the field, NOT_FOUND,
 // FAILED_PRECONDITION, UNAVAILABLE with the leader on a standby).
 import type * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError } from '../../core/errors.js';
 import { toGrpcError, unary } from '../../core/grpc.js';
 import type { Logger } from '../../core/logger.js';
 import type { JobsHandlers, LogChunk, TaskLogsRequest__Output, WatchEvent, WatchRequest__Output } from '../../proto/index.js';
@@ -26,7 +27,7 @@ export function jobsGrpcHandlers(api: JobsApi, gate: ServingGate, logger?: Logge
       if (req.spec === 'service' && req.service) return api.apply({ structured: 'SERVICE', spec: { ...req.service } }, dryRun);
       if (req.spec === 'cronjob' && req.cronjob) return api.apply({ structured: 'CRONJOB', spec: { ...req.cronjob } }, dryRun);
       if (req.spec === 'job' && req.job) return api.apply({ structured: 'JOB', spec: { ...req.job } }, dryRun);
-      return api.apply({ document: '' }, dryRun);
+      throw new InvalidArgumentError('document', 'give a document (YAML or JSON), or a service, cronjob or job spec');
     }),
     Get: call((req) => api.get(kindFromWire(req.kind), req.name)),
     List: call(async (req) => ({ items: await api.list(req.kinds.map((k, i) => kindFromWire(k, `kinds[${i}]`)), req.labels) })),
