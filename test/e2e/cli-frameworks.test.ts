@@ -49,5 +49,5 @@ describe('agora frameworks', () => {
     await eventually(async () => /\nbig\s+0\/1\s/.test((await agora('get', 'services')).stdout), { timeoutMs: 20_000, what: 'the service through the new leader' });
     expect((await agora('get', 'frameworks', '-o', 'wide')).stdout).toMatch(new RegExp(`http://${second.httpAddress}`));
     expect((await agora('delete', 'service/big')).code).toBe(0);
-  });
+  }, 120_000);
 });
