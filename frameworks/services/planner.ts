@@ -22,14 +22,20 @@ export interface PlanOptions {
   readonly backoffResetMs: number;
 }
 
+export interface LaunchDecision {
+  readonly version: string;
+  readonly count: number;
+  readonly canary: boolean;
+}
+
 export interface Kill {
   readonly taskId: string;
   readonly reason: string;
 }
 
 export interface Plan {
-  /** Start `count` tasks of `version` now. */
-  readonly launch: { readonly version: string; readonly count: number; readonly canary: boolean } | undefined;
+  /** Start these now: the target version, and during a canary pause replacements of the old one. */
+  readonly launches: readonly LaunchDecision[];
   readonly kill: readonly Kill[];
   /** The active deployment as it now stands; its phase may have become SUCCEEDED, PAUSED or FAILED. */
   readonly deployment: DeploymentRecord | undefined;
@@ -83,23 +89,23 @@ export function plan(record: ServiceRecord, tasks: readonly TaskView[], now: num
   const dep = activeDeployment(record);
   const live = tasks.filter(isLive);
   if (live.some((t) => !t.confirmed)) {
-    return { launch: undefined, kill: [], deployment: dep, revert: undefined, backoff: record.backoff, wakeAtMs: undefined, waiting: 'reconciling task states with the master' };
+    return { launches: [], kill: [], deployment: dep, revert: undefined, backoff: record.backoff, wakeAtMs: undefined, waiting: 'reconciling task states with the master' };
   }
   const backoff = maybeResetBackoff(record.backoff, live, record, now, options.backoffResetMs);
   const failed = dep !== undefined && dep.failures >= dep.failureLimit ? failDeployment(dep, now) : undefined;
   if (failed !== undefined) {
     const revert = failed.fromVersion !== '' && failed.fromVersion !== failed.version ? { version: failed.fromVersion, instances: failed.fromInstances } : undefined;
-    return { launch: undefined, kill: [], deployment: failed, revert, backoff, wakeAtMs: undefined, waiting: '' };
+    return { launches: [], kill: [], deployment: failed, revert, backoff, wakeAtMs: undefined, waiting: '' };
   }
   const decision = decide(record, live, dep);
-  const gated = gateOnBackoff(decision.launch, backoff, now);
+  const gated = gateOnBackoff(decision.launches, backoff, now);
   const deployment = dep === undefined ? undefined : advance(dep, record, tasks, now);
   const waiting = gated.waiting || (deployment?.phase === 'DEPLOYMENT_PAUSED' ? deployment.message : decision.waiting);
-  return { launch: gated.launch, kill: decision.kill, deployment, revert: undefined, backoff, wakeAtMs: gated.wakeAtMs, waiting };
+  return { launches: gated.launches, kill: decision.kill, deployment, revert: undefined, backoff, wakeAtMs: gated.wakeAtMs, waiting };
 }
 
 interface Decision {
-  launch: Plan['launch'];
+  launches: LaunchDecision[];
   kill: Kill[];
   waiting: string;
 }
@@ -135,9 +141,13 @@ function decide(record: ServiceRecord, live: readonly TaskView[], dep: Deploymen
     if (maxTotal <= minHealthy) maxTotal = minHealthy + 1;
     room = Math.min(missing, Math.max(0, maxTotal - live.length));
   }
-  const launch = room > 0 ? { version: target, count: room, canary: canaryStage } : undefined;
+  const launches: LaunchDecision[] = room > 0 ? [{ version: target, count: room, canary: canaryStage }] : [];
+  // While canaries wait for promote, the old version keeps its count: a failed old task is
+  // replaced by the old version, not by the one still on trial.
+  const oldMissing = canaryStage && specOf(record, dep.fromVersion) !== undefined ? Math.max(0, n - old.length) : 0;
+  if (canaryStage && oldMissing > 0) launches.push({ version: dep.fromVersion, count: oldMissing, canary: false });
   const waiting = room < missing ? `waiting for old instances to stop before starting ${missing - room} more of version ${target} (at most ${live.length} running)` : '';
-  return { launch, kill, waiting };
+  return { launches, kill, waiting };
 }
 
 /** `count` tasks to stop: those not yet running first, then unavailable ones, then the youngest. */
@@ -149,9 +159,9 @@ export function victims(tasks: readonly TaskView[], count: number, available: (t
     .slice(0, count);
 }
 
-function gateOnBackoff(launch: Plan['launch'], backoff: BackoffState, now: number): { launch: Plan['launch']; wakeAtMs: number | undefined; waiting: string } {
-  if (launch === undefined || now >= backoff.untilMs) return { launch, wakeAtMs: undefined, waiting: '' };
-  return { launch: undefined, wakeAtMs: backoff.untilMs, waiting: `restart backoff after ${backoff.failures} failed launch(es)` };
+function gateOnBackoff(launches: LaunchDecision[], backoff: BackoffState, now: number): { launches: LaunchDecision[]; wakeAtMs: number | undefined; waiting: string } {
+  if (launches.length === 0 || now >= backoff.untilMs) return { launches, wakeAtMs: undefined, waiting: '' };
+  return { launches: [], wakeAtMs: backoff.untilMs, waiting: `restart backoff after ${backoff.failures} failed launch(es)` };
 }
 
 function failDeployment(dep: DeploymentRecord, now: number): DeploymentRecord {

@@ -94,11 +94,12 @@ export class Scheduler {
       }
       for (const k of p.kill) this.killTask(next, k.taskId, k.reason);
       if (p.wakeAtMs !== undefined) wakeAt(p.wakeAtMs);
-      const unplaced = p.launch === undefined ? '' : this.notes.get(name)?.unplaced || 'waiting for offers';
+      const unplaced = p.launches.length === 0 ? '' : this.notes.get(name)?.unplaced || 'waiting for offers';
       this.notes.set(name, { waiting: p.waiting, unplaced });
-      if (p.launch === undefined) return [];
-      const spec = specOf(next, p.launch.version)!;
-      return Array.from({ length: p.launch.count }, () => pendingLaunch(spec, p.launch!.version, p.launch!.canary, this.deps.role));
+      return p.launches.flatMap((l) => {
+        const spec = specOf(next, l.version)!;
+        return Array.from({ length: l.count }, () => pendingLaunch(spec, l.version, l.canary, this.deps.role));
+      });
     }
     return [];
   }

@@ -21,9 +21,9 @@ describe('service planner: keeping instances running', () => {
     expect(out.result).toBe('CREATED');
     expect(out.deployment).toMatchObject({ version: 'v1', fromVersion: '', phase: 'DEPLOYMENT_PENDING', change: 'create' });
     const first = sim.step();
-    expect(first.launch).toEqual({ version: 'v1', count: 3, canary: false });
+    expect(first.launches).toEqual([{ version: 'v1', count: 3, canary: false }]);
     expect(sim.deployment?.phase).toBe('DEPLOYMENT_IN_PROGRESS');
-    expect(sim.step().launch).toBeUndefined(); // STAGING tasks count: nothing launched twice
+    expect(sim.step().launches).toEqual([]); // STAGING tasks count: nothing launched twice
     sim.run();
     sim.step();
     expect(sim.deployment).toMatchObject({ phase: 'DEPLOYMENT_SUCCEEDED', progress: 1 });
@@ -51,7 +51,7 @@ describe('service planner: keeping instances running', () => {
     sim.now += 1000;
     const up = sim.change((r, ctx) => d.scale(r, 6, ctx));
     expect(up.deployment).toMatchObject({ change: 'scale', version: 'v1', fromVersion: 'v1', fromInstances: 3 });
-    expect(sim.step().launch?.count).toBe(3);
+    expect(sim.step().launches[0]?.count).toBe(3);
     sim.settle();
     expect(sim.liveTasks()).toHaveLength(6);
     sim.now += 1000;
@@ -88,13 +88,13 @@ describe('service planner: keeping instances running', () => {
       const [task] = sim.liveTasks();
       sim.end(task!.taskId, 'TASK_FAILED');
       const p = sim.step();
-      expect(p.launch).toBeUndefined();
+      expect(p.launches).toEqual([]);
       expect(p.waiting).toMatch(/restart backoff/);
       delays.push(p.wakeAtMs! - sim.now);
       sim.now = p.wakeAtMs! - 1;
-      expect(sim.step().launch).toBeUndefined();
+      expect(sim.step().launches).toEqual([]);
       sim.now += 1;
-      expect(sim.step().launch).toEqual({ version: 'v1', count: 1, canary: false });
+      expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false }]);
       sim.run();
     }
     expect(delays).toEqual([0, 1, 2, 3].map((k) => Math.round(1000 * 1.15 ** k))); // 1000, 1150, 1322, 1521
@@ -106,7 +106,7 @@ describe('service planner: keeping instances running', () => {
   it('replaces a lost task at once, with no backoff', () => {
     const sim = created(2);
     sim.end(sim.liveTasks()[0]!.taskId, 'TASK_LOST', 'REASON_AGENT_DISCONNECTED');
-    expect(sim.step().launch?.count).toBe(1);
+    expect(sim.step().launches[0]?.count).toBe(1);
     expect(sim.service.backoff.failures).toBe(0);
   });
 
@@ -136,7 +136,7 @@ describe('service planner: keeping instances running', () => {
     for (const t of sim.liveTasks()) sim.set(t.taskId, { confirmed: false, state: 'TASK_STAGING' });
     sim.change((r, ctx) => d.scale(r, 1, ctx));
     const p = sim.step();
-    expect(p).toMatchObject({ launch: undefined, kill: [], waiting: 'reconciling task states with the master' });
+    expect(p).toMatchObject({ launches: [], kill: [], waiting: 'reconciling task states with the master' });
   });
 });
 
@@ -174,7 +174,7 @@ describe('service planner: rolling updates', () => {
     const strategy = { upgradeStrategy: { minimumHealthCapacity: 1, maximumOverCapacity: 0 } };
     const sim = created(3, { ...HEALTH, ...strategy });
     sim.apply({ ...HEALTH, ...strategy, env: { V: '2' } });
-    expect(sim.step().launch?.count).toBe(1);
+    expect(sim.step().launches[0]?.count).toBe(1);
     rollOut(sim, 'v2', 3, 3, 4);
   });
 
@@ -184,9 +184,9 @@ describe('service planner: rolling updates', () => {
     sim.apply({ instances: 4, ...HEALTH, ...strategy, env: { V: '2' } });
     const p = sim.step();
     expect(p.kill).toHaveLength(2);
-    expect(p.launch).toBeUndefined(); // 4 live = the maximum; the two killed still hold resources
+    expect(p.launches).toEqual([]); // 4 live = the maximum; the two killed still hold resources
     sim.reap();
-    expect(sim.step().launch?.count).toBe(2);
+    expect(sim.step().launches[0]?.count).toBe(2);
     rollOut(sim, 'v2', 4, 2, 4);
   });
 
@@ -253,7 +253,7 @@ describe('service planner: rolling updates', () => {
     const out = sim.change((r, ctx) => d.killTasks(r, [a!.taskId], false, ctx)) as ReturnType<typeof d.killTasks>;
     expect(out.kill).toEqual([a!.taskId]);
     sim.set(a!.taskId, { killRequestedAtMs: sim.now });
-    expect(sim.step().launch?.count).toBe(1);
+    expect(sim.step().launches[0]?.count).toBe(1);
     sim.settle();
     const scaled = d.killTasks(sim.service, [b!.taskId], true, sim.ctx());
     expect(scaled.record.instances).toBe(2);
@@ -267,18 +267,31 @@ describe('service planner: canaries and failures', () => {
     sim.apply({ ...HEALTH, canary: { instances: 1 }, env: { V: '2' } });
     expect(sim.deployment).toMatchObject({ canary: 1 });
     const p = sim.step();
-    expect(p.launch).toEqual({ version: 'v2', count: 1, canary: true });
+    expect(p.launches).toEqual([{ version: 'v2', count: 1, canary: true }]);
     expect(p.kill).toEqual([]);
     sim.run(true);
     sim.step();
     expect(sim.deployment?.phase).toBe('DEPLOYMENT_PAUSED');
-    for (let i = 0; i < 3; i++) expect(sim.step()).toMatchObject({ launch: undefined, kill: [] });
+    for (let i = 0; i < 3; i++) expect(sim.step()).toMatchObject({ launches: [], kill: [] });
     expect(sim.available()).toHaveLength(4);
     sim.change((r) => d.promote(r, sim.now));
     expect(() => d.promote(sim.service, sim.now)).toThrow(/no canary/);
     sim.settle();
     expect(sim.deployment?.phase).toBe('DEPLOYMENT_SUCCEEDED');
     expect(sim.byVersion('v2')).toHaveLength(3);
+  });
+
+  it('while paused, an old instance that fails is replaced by the old version', () => {
+    const sim = created(3, HEALTH);
+    sim.apply({ ...HEALTH, canary: { instances: 1 }, env: { V: '2' } });
+    sim.settle();
+    expect(sim.deployment?.phase).toBe('DEPLOYMENT_PAUSED');
+    sim.end(sim.byVersion('v1')[0]!.taskId, 'TASK_LOST', 'REASON_AGENT_DISCONNECTED');
+    expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false }]);
+    sim.settle();
+    expect(sim.byVersion('v1')).toHaveLength(3);
+    expect(sim.byVersion('v2')).toHaveLength(1);
+    expect(sim.deployment?.phase).toBe('DEPLOYMENT_PAUSED');
   });
 
   it('abort kills the canaries and returns to the old version', () => {
@@ -328,6 +341,6 @@ describe('service planner: canaries and failures', () => {
     sim.step();
     expect(sim.deployment).toMatchObject({ phase: 'DEPLOYMENT_FAILED' });
     expect(sim.service.version).toBe('v1');
-    expect(sim.step().launch?.count).toBe(1);
+    expect(sim.step().launches[0]?.count).toBe(1);
   });
 });

@@ -59,7 +59,7 @@ export class Sim {
     const p = plan(this.service, [...this.tasks.values()], this.now, { backoffResetMs: this.backoffResetMs });
     this.record = d.settle({ ...this.service, backoff: p.backoff }, p.deployment, p.revert, this.now);
     for (const k of p.kill) this.set(k.taskId, { killRequestedAtMs: this.now });
-    for (let i = 0; i < (p.launch?.count ?? 0); i++) this.#launch(p.launch!.version, p.launch!.canary);
+    for (const l of p.launches) for (let i = 0; i < l.count; i++) this.#launch(l.version, l.canary);
     this.last = p;
     return p.revert ? this.step() : p;
   }
@@ -118,7 +118,7 @@ export class Sim {
       const p = this.step();
       const staging = this.liveTasks().some((t) => t.state === 'TASK_STAGING' || (t.state === 'TASK_RUNNING' && t.healthy !== healthy));
       const killing = this.liveTasks().some((t) => t.killRequestedAtMs !== undefined);
-      if (!p.launch && p.kill.length === 0 && !staging && !killing) return;
+      if (p.launches.length === 0 && p.kill.length === 0 && !staging && !killing) return;
       this.run(healthy);
       this.reap();
     }
