@@ -5,12 +5,15 @@
 // that is the master's own port; with a separate `agora frameworks` process it is that process
 // (standbys redirect to the leader). `--api URL` / $AGORA_API skips the lookup.
 import type { Command } from 'commander';
+import { AgoraError } from '../core/errors.js';
 import { httpBase, request, requestJson, type RequestOptions } from '../frameworks/api/http-client.js';
 
 export const DEFAULT_MASTER = 'http://localhost:5050';
 /** The framework whose apiUrl serves the Jobs API. */
 const JOBS_FRAMEWORKS = ['agora-services', 'agora-cron', 'agora-batch'];
 const DEFAULT_TIMEOUT_MS = 30_000;
+const STARTING_RETRIES = 20;
+const STARTING_RETRY_MS = 250;
 
 export interface ClientFlags {
   readonly master?: string;
@@ -48,7 +51,16 @@ export class AgoraClient {
   /** Call the Jobs API's HTTP mirror. */
   async jobs<T>(method: string, path: string, body?: unknown, options: Omit<RequestOptions, 'method' | 'body'> = {}): Promise<T> {
     const base = await this.jobsUrl();
-    return requestJson<T>(`${base}${path}`, { timeoutMs: DEFAULT_TIMEOUT_MS, ...options, method, ...(body === undefined ? {} : { body }) });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await requestJson<T>(`${base}${path}`, { timeoutMs: DEFAULT_TIMEOUT_MS, ...options, method, ...(body === undefined ? {} : { body }) });
+      } catch (err) {
+        // 503 from a reachable API: the frameworks are (re)starting or electing; give them a moment.
+        const starting = err instanceof AgoraError && err.code === 'AGORA_UNAVAILABLE' && err.details['status'] === 503;
+        if (!starting || attempt >= STARTING_RETRIES) throw err;
+        await new Promise((resolve) => setTimeout(resolve, STARTING_RETRY_MS));
+      }
+    }
   }
 
   /** A raw response from the Jobs API (streams). */

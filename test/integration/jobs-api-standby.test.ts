@@ -1,7 +1,9 @@
 // Two frameworks hosts on one store: one is elected and serves; the other answers gRPC with
 // UNAVAILABLE naming the leader, and HTTP with 307 to the leader. When the leader goes, the
-// standby takes over and starts its frameworks.
+// standby takes over and starts its frameworks. While they start, the API answers 503 and the CLI's
+// client waits.
 import { afterEach, describe, expect, it } from 'vitest';
+import { AgoraClient } from '../../cli/client.js';
 import { NotLeaderError } from '../../core/errors.js';
 import { FakeServiceController, fakeServicesModule } from '../support/fake-service-controller.js';
 import { call, jobsClient, startJobsHost, stopJobsHosts, uniqueStore } from '../support/jobs-host.js';
@@ -41,5 +43,19 @@ describe('frameworks host standby', () => {
     expect(await call((cb) => jobsClient(standby).apply({ document: 'kind: Service\nname: web\ncommand: x\n' }, cb))).toMatchObject({ result: 'CREATED' });
     expect([...second.entries.keys()]).toEqual(['web']);
     expect((await fetch(`http://${standby.httpAddress}/health`).then((r) => r.json())) as unknown).toMatchObject({ lifecycle: 'LEADING', leader: null });
+  });
+
+  it('answers 503 while its frameworks start, and the CLI client waits for them', async () => {
+    const fake = new FakeServiceController();
+    let release: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (release = resolve));
+    const slow = { ...fakeServicesModule(fake), start: async () => (await started, fake) };
+    const host = await startJobsHost({ modules: [slow], lead: false });
+    const res = await fetch(`http://${host.httpAddress}/api/v1/services`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ code: 'AGORA_UNAVAILABLE' });
+    const listing = new AgoraClient({ api: `http://${host.httpAddress}` }).jobs<{ items: unknown[] }>('GET', '/api/v1/services');
+    setTimeout(release, 600);
+    expect(await listing).toEqual({ items: [] });
   });
 });
