@@ -1,0 +1,158 @@
+// A cron job spec (kind: CronJob, camelCase as workload.proto's CronJobSpec), validated into a
+// frozen domain object with defaults filled in. Every error names the field path at fault. The
+// task template reuses the service validator (same fields, same rules) with paths under `task.`.
+import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
+import { validateName } from '../../core/ids.js';
+import { parseServiceSpec, type ServiceSpecDoc } from '../services/spec.js';
+import {
+  boolAt, compact, describe, enumAt, join, listAt, numberAt, objectAt, onlyKeys, stringAt, stringMapAt, type Doc,
+} from '../services/spec-fields.js';
+import { CronSchedule, validateTimeZone } from './schedule.js';
+
+export type ConcurrencyPolicy = 'ALLOW' | 'FORBID' | 'REPLACE';
+
+/** What one run's task runs: workload.proto's TaskTemplate, normalized. */
+export type TaskTemplate = Pick<
+  ServiceSpecDoc,
+  'command' | 'args' | 'container' | 'resources' | 'ports' | 'env' | 'labels' | 'constraints' | 'role' | 'killGracePeriodSeconds' | 'fetch' | 'user' | 'healthCheck'
+>;
+
+export interface RetryBackoff {
+  readonly seconds: number;
+  readonly factor: number;
+  readonly maxLaunchDelaySeconds: number;
+}
+
+export interface CronJobSpec {
+  readonly name: string;
+  /** '' for a dependency-driven job (then `after` is not empty). */
+  readonly schedule: string;
+  readonly timeZone: string;
+  readonly concurrencyPolicy: ConcurrencyPolicy;
+  readonly startingDeadlineSeconds?: number;
+  readonly retries: number;
+  readonly backoff: RetryBackoff;
+  readonly activeDeadlineSeconds?: number;
+  readonly successfulJobsHistoryLimit: number;
+  readonly failedJobsHistoryLimit: number;
+  readonly suspend: boolean;
+  readonly after: readonly string[];
+  readonly task: TaskTemplate;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Kubernetes' defaults for CronJob and Job (backoff: 10 s doubling, up to 6 min). */
+export const CRON_DEFAULTS = Object.freeze({
+  timeZone: 'UTC',
+  concurrencyPolicy: 'ALLOW' as ConcurrencyPolicy,
+  retries: 0,
+  backoff: Object.freeze({ seconds: 10, factor: 2, maxLaunchDelaySeconds: 360 }),
+  successfulJobsHistoryLimit: 3,
+  failedJobsHistoryLimit: 1,
+  suspend: false,
+});
+
+const SPEC_KEYS = [
+  'kind', 'name', 'schedule', 'timeZone', 'concurrencyPolicy', 'startingDeadlineSeconds', 'retries', 'backoff', 'activeDeadlineSeconds',
+  'successfulJobsHistoryLimit', 'failedJobsHistoryLimit', 'suspend', 'after', 'task', 'labels',
+];
+const TASK_KEYS = [
+  'command', 'args', 'container', 'resources', 'ports', 'env', 'labels', 'constraints', 'role', 'killGracePeriodSeconds', 'fetch', 'user', 'healthCheck',
+];
+
+/** Validate a parsed CronJob document into a frozen spec; throws InvalidArgumentError naming the field. */
+export function validateCronJobSpec(input: Record<string, unknown>): CronJobSpec {
+  const doc = objectAt(input, '');
+  if (doc === undefined) throw new InvalidArgumentError('spec', 'a cron job spec is required');
+  onlyKeys(doc, SPEC_KEYS, '');
+  if (doc['kind'] !== undefined && !/^cronjob$/i.test(String(doc['kind']))) throw new InvalidArgumentError('kind', `must be CronJob, got ${describe(doc['kind'])}`);
+  const name = validateName(doc['name'], 'name');
+  const timeZone = validateTimeZone(stringAt(doc['timeZone'], 'timeZone') ?? '');
+  const after = parseAfter(doc['after'], name);
+  const schedule = parseSchedule(doc['schedule'], timeZone, after);
+  return deepFreeze(compact({
+    name,
+    schedule,
+    timeZone,
+    concurrencyPolicy: enumAt(doc['concurrencyPolicy'], 'concurrencyPolicy', ['ALLOW', 'FORBID', 'REPLACE'] as const) ?? CRON_DEFAULTS.concurrencyPolicy,
+    startingDeadlineSeconds: numberAt(doc['startingDeadlineSeconds'], 'startingDeadlineSeconds', { min: 0 }),
+    retries: numberAt(doc['retries'], 'retries', { min: 0, integer: true, max: 1000 }) ?? CRON_DEFAULTS.retries,
+    backoff: parseBackoff(doc['backoff']),
+    activeDeadlineSeconds: numberAt(doc['activeDeadlineSeconds'], 'activeDeadlineSeconds', { min: 0, exclusive: true }),
+    successfulJobsHistoryLimit: limitAt(doc, 'successfulJobsHistoryLimit') ?? CRON_DEFAULTS.successfulJobsHistoryLimit,
+    failedJobsHistoryLimit: limitAt(doc, 'failedJobsHistoryLimit') ?? CRON_DEFAULTS.failedJobsHistoryLimit,
+    suspend: boolAt(doc['suspend'], 'suspend') ?? CRON_DEFAULTS.suspend,
+    after,
+    task: parseTask(doc['task']),
+    labels: stringMapAt(doc['labels'], 'labels'),
+  }));
+}
+
+/** The spec's schedule compiled (undefined for a dependency-driven job). */
+export function scheduleOf(spec: CronJobSpec): CronSchedule | undefined {
+  return spec.schedule === '' ? undefined : CronSchedule.parse(spec.schedule, spec.timeZone);
+}
+
+function parseSchedule(value: unknown, timeZone: string, after: readonly string[]): string {
+  const text = stringAt(value, 'schedule');
+  if (after.length > 0) {
+    if (text !== undefined) throw new InvalidArgumentError('schedule', 'must be empty when after is given: a dependent job runs when its parents succeed, not on a schedule');
+    return '';
+  }
+  if (text === undefined) throw new InvalidArgumentError('schedule', "is required, e.g. '*/5 * * * *' or @daily (or give after: [parents])");
+  return CronSchedule.parse(text, timeZone).pattern;
+}
+
+function parseAfter(value: unknown, self: string): string[] {
+  const names = listAt(value, 'after').map((v, i) => validateName(v, join('after', i)));
+  names.forEach((n, i) => {
+    if (n === self) throw new InvalidArgumentError(join('after', i), `a cron job cannot depend on itself ('${n}')`);
+    if (names.indexOf(n) !== i) throw new InvalidArgumentError(join('after', i), `'${n}' is listed twice`);
+  });
+  return [...names].sort();
+}
+
+function limitAt(doc: Doc, key: string): number | undefined {
+  return numberAt(doc[key], key, { min: 0, integer: true, max: 1000 });
+}
+
+function parseBackoff(value: unknown): RetryBackoff {
+  const doc = objectAt(value, 'backoff') ?? {};
+  onlyKeys(doc, ['seconds', 'factor', 'maxLaunchDelaySeconds'], 'backoff');
+  const d = CRON_DEFAULTS.backoff;
+  return {
+    seconds: numberAt(doc['seconds'], 'backoff.seconds', { min: 0 }) ?? d.seconds,
+    factor: numberAt(doc['factor'], 'backoff.factor', { min: 1 }) ?? d.factor,
+    maxLaunchDelaySeconds: numberAt(doc['maxLaunchDelaySeconds'], 'backoff.maxLaunchDelaySeconds', { min: 0 }) ?? d.maxLaunchDelaySeconds,
+  };
+}
+
+function parseTask(value: unknown): TaskTemplate {
+  const doc = objectAt(value, 'task');
+  if (doc === undefined) throw new InvalidArgumentError('task', 'is required: { command or container.image, resources: { cpus, mem } }');
+  onlyKeys(doc, TASK_KEYS, 'task');
+  const container = objectAt(doc['container'], 'task.container');
+  if (stringAt(doc['command'], 'task.command') === undefined && listAt(doc['args'], 'task.args').length === 0 && container === undefined) {
+    throw new InvalidArgumentError('task.command', 'a task needs a command (or args, exec form) or a container.image');
+  }
+  let parsed: ServiceSpecDoc;
+  try {
+    parsed = parseServiceSpec({ ...doc, name: 'task' });
+  } catch (err) {
+    if (err instanceof AgoraError && err.code === 'AGORA_INVALID_ARGUMENT') {
+      const field = join('task', err.field ?? '');
+      throw new InvalidArgumentError(field, err.message.replace(/^[^:]*: /, ''));
+    }
+    throw err;
+  }
+  const { name: _n, instances: _i, readinessCheck: _r, backoff: _b, upgradeStrategy: _u, canary: _c, ...task } = parsed;
+  return task;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
