@@ -1,0 +1,217 @@
+// A job spec (kind: Job), validated and normalized with Kubernetes Job semantics: defaults filled
+// (completions 1, parallelism 1, backoffLimit 6), parallelism trimmed to completions, keys in a
+// fixed order, and the whole value frozen. Every error names the field path at fault.
+//
+//   document ──► validateJobSpec ──► JobSpecDoc (frozen) ──► planner / gang / queue
+//                                         └─► taskShape(spec): what one task needs, for matchOffers
+import { InvalidArgumentError } from '../../core/errors.js';
+import { validateName } from '../../core/ids.js';
+import { parseConstraints, type Constraint } from '../../sdk/constraint-spec.js';
+import {
+  boolAt,
+  compact,
+  describe,
+  listAt,
+  numberAt,
+  objectAt,
+  onlyKeys,
+  stringAt,
+  stringListAt,
+  stringMapAt,
+  type Doc,
+  type NumberRule,
+} from '../services/spec-fields.js';
+
+export type CompletionModeName = 'NON_INDEXED' | 'INDEXED';
+
+export interface TaskResourcesDoc {
+  readonly cpus: number;
+  readonly mem: number;
+  readonly disk: number;
+  readonly gpus: number;
+}
+
+/** What each task of the job runs: a command (process) or a container image, never both. */
+export interface TaskTemplateDoc {
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly container?: { readonly image: string; readonly forcePull: boolean };
+  readonly resources: TaskResourcesDoc;
+  readonly env: Readonly<Record<string, string>>;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly constraints: readonly Constraint[];
+  /** '' = the framework's role. */
+  readonly role: string;
+  readonly killGracePeriodSeconds: number;
+  readonly user: string;
+}
+
+export interface JobSpecDoc {
+  readonly name: string;
+  readonly completions: number;
+  /** Tasks at once, already trimmed to `completions` (Kubernetes never runs more than are left). */
+  readonly parallelism: number;
+  readonly backoffLimit: number;
+  readonly activeDeadlineSeconds?: number;
+  readonly ttlSecondsAfterFinished?: number;
+  readonly completionMode: CompletionModeName;
+  readonly gang: boolean;
+  readonly priority: number;
+  readonly suspend: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly task: TaskTemplateDoc;
+}
+
+/** Kubernetes' defaults (backoffLimit 6), Agora's kill grace (5 s). */
+export const JOB_DEFAULTS = Object.freeze({ completions: 1, parallelism: 1, backoffLimit: 6, killGracePeriodSeconds: 5 });
+
+// Far beyond any real job; refuses typos like 1e9 before the planner allocates per-index state.
+const MAX_COMPLETIONS = 100_000;
+const JOB_KEYS = [
+  'kind', 'name', 'completions', 'parallelism', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished',
+  'completionMode', 'gang', 'priority', 'suspend', 'labels', 'task',
+];
+const TASK_KEYS = ['command', 'args', 'container', 'resources', 'env', 'labels', 'constraints', 'role', 'killGracePeriodSeconds', 'user'];
+const ROLE = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$/;
+
+/** Validate a parsed document (camelCase, proto3 JSON form) into a frozen, normalized job spec. */
+export function validateJobSpec(input: unknown): JobSpecDoc {
+  const doc = objectAt(input, '');
+  if (doc === undefined) throw new InvalidArgumentError('spec', 'a job spec is required');
+  onlyKeys(doc, JOB_KEYS, '');
+  if (doc['kind'] !== undefined && !/^job$/i.test(String(doc['kind']))) throw new InvalidArgumentError('kind', `must be Job, got ${describe(doc['kind'])}`);
+  const name = validateName(doc['name'], 'name');
+  const completionMode = parseMode(doc['completionMode']);
+  const gang = boolAt(doc['gang'], 'gang') ?? false;
+  const given = strictNumber(doc['completions'], 'completions', { min: 1, integer: true, max: MAX_COMPLETIONS });
+  if (completionMode === 'INDEXED' && given === undefined) {
+    throw new InvalidArgumentError('completions', 'is required with completionMode Indexed (one task per index 0..completions-1)');
+  }
+  const completions = given ?? JOB_DEFAULTS.completions;
+  const parallelism = strictNumber(doc['parallelism'], 'parallelism', { min: 1, integer: true, max: MAX_COMPLETIONS }) ?? JOB_DEFAULTS.parallelism;
+  if (gang && completions < parallelism) {
+    throw new InvalidArgumentError('completions', `must be ≥ parallelism when gang is true (a gang launches ${parallelism} tasks together, got completions ${completions})`);
+  }
+  const spec: JobSpecDoc = compact({
+    name,
+    completions,
+    parallelism: Math.min(parallelism, completions),
+    backoffLimit: strictNumber(doc['backoffLimit'], 'backoffLimit', { min: 0, integer: true }) ?? JOB_DEFAULTS.backoffLimit,
+    activeDeadlineSeconds: strictNumber(doc['activeDeadlineSeconds'], 'activeDeadlineSeconds', { min: 0, exclusive: true }),
+    ttlSecondsAfterFinished: strictNumber(doc['ttlSecondsAfterFinished'], 'ttlSecondsAfterFinished', { min: 0 }),
+    completionMode,
+    gang,
+    priority: strictNumber(doc['priority'], 'priority', { integer: true, min: -(2 ** 31), max: 2 ** 31 - 1 }) ?? 0,
+    suspend: boolAt(doc['suspend'], 'suspend') ?? false,
+    labels: stringMapAt(doc['labels'], 'labels'),
+    task: parseTask(doc['task']),
+  });
+  return deepFreeze(spec);
+}
+
+/** What one task of `spec` needs, in the form sdk matchOffers takes (`group` = the job). */
+export interface TaskShape {
+  readonly resources: string;
+  readonly constraints: readonly Constraint[];
+  readonly role?: string;
+  readonly group: string;
+}
+
+export function taskShape(spec: JobSpecDoc): TaskShape {
+  return compact({
+    resources: resourcesText(spec.task.resources),
+    constraints: spec.task.constraints,
+    role: spec.task.role === '' ? undefined : spec.task.role,
+    group: `job:${spec.name}`,
+  });
+}
+
+/** `cpus:1;mem:128` (disk and gpus only when asked for). */
+export function resourcesText(r: TaskResourcesDoc): string {
+  const parts = [`cpus:${r.cpus}`, `mem:${r.mem}`];
+  if (r.disk > 0) parts.push(`disk:${r.disk}`);
+  if (r.gpus > 0) parts.push(`gpus:${r.gpus}`);
+  return parts.join(';');
+}
+
+// 'NonIndexed' / 'Indexed' as Kubernetes spells them, the proto names (NON_INDEXED) or numbers.
+function parseMode(value: unknown): CompletionModeName {
+  if (value === undefined || value === null || value === '' || value === 0) return 'NON_INDEXED';
+  if (value === 1) return 'INDEXED';
+  const key = typeof value === 'string' ? value.replace(/[-_\s]/g, '').toUpperCase() : '';
+  if (key === 'NONINDEXED') return 'NON_INDEXED';
+  if (key === 'INDEXED') return 'INDEXED';
+  throw new InvalidArgumentError('completionMode', `must be NonIndexed or Indexed, got ${describe(value)}`);
+}
+
+/** Numbers only: a quoted "5" is a wrong type here (YAML users get numbers by not quoting). */
+function strictNumber(value: unknown, path: string, rule: NumberRule): number | undefined {
+  if (value !== undefined && value !== null && typeof value !== 'number') {
+    throw new InvalidArgumentError(path, `must be a number, got ${describe(value)}`);
+  }
+  return numberAt(value, path, rule);
+}
+
+function parseTask(value: unknown): TaskTemplateDoc {
+  const doc = objectAt(value, 'task');
+  if (doc === undefined) throw new InvalidArgumentError('task', 'is required: what each task runs, e.g. { command: "./work.sh", resources: { cpus: 1, mem: 128 } }');
+  onlyKeys(doc, TASK_KEYS, 'task');
+  const container = parseContainer(doc['container']);
+  const command = stringAt(doc['command'], 'task.command') ?? '';
+  const args = stringListAt(doc['args'], 'task.args');
+  if (container === undefined && command === '' && args.length === 0) {
+    throw new InvalidArgumentError('task.command', 'a task needs a command (or args, exec form) or container.image');
+  }
+  if (container !== undefined && command !== '') {
+    throw new InvalidArgumentError('task.command', 'give either command or container.image, not both (args go to the image\'s entrypoint)');
+  }
+  if (command !== '' && args.length > 0) throw new InvalidArgumentError('task.args', 'give either command (a shell command) or args (exec form), not both');
+  const role = stringAt(doc['role'], 'task.role') ?? '';
+  if (role !== '' && !ROLE.test(role)) throw new InvalidArgumentError('task.role', `'${role}' is not a valid role name`);
+  return compact({
+    command,
+    args,
+    container,
+    resources: parseResources(doc['resources']),
+    env: stringMapAt(doc['env'], 'task.env', 'env'),
+    labels: stringMapAt(doc['labels'], 'task.labels'),
+    constraints: parseConstraints(listAt(doc['constraints'], 'task.constraints'), 'task.constraints').map((c) => compact({ ...c })),
+    role,
+    killGracePeriodSeconds: strictNumber(doc['killGracePeriodSeconds'], 'task.killGracePeriodSeconds', { min: 0 }) ?? JOB_DEFAULTS.killGracePeriodSeconds,
+    user: stringAt(doc['user'], 'task.user') ?? '',
+  });
+}
+
+function parseContainer(value: unknown): TaskTemplateDoc['container'] {
+  const doc: Doc | undefined = objectAt(value, 'task.container');
+  if (doc === undefined) return undefined;
+  onlyKeys(doc, ['image', 'forcePull'], 'task.container');
+  const image = stringAt(doc['image'], 'task.container.image');
+  if (image === undefined) throw new InvalidArgumentError('task.container.image', 'is required with a container (omit container to run a command as a process)');
+  return { image, forcePull: boolAt(doc['forcePull'], 'task.container.forcePull') ?? false };
+}
+
+function parseResources(value: unknown): TaskResourcesDoc {
+  const doc = objectAt(value, 'task.resources');
+  if (doc === undefined) throw new InvalidArgumentError('task.resources', 'is required, e.g. { cpus: 1, mem: 128 }');
+  onlyKeys(doc, ['cpus', 'mem', 'disk', 'gpus'], 'task.resources');
+  // Resources are fixed-point to the thousandth: anything smaller than that is zero.
+  const cpus = strictNumber(doc['cpus'], 'task.resources.cpus', { min: 0.001 });
+  const mem = strictNumber(doc['mem'], 'task.resources.mem', { min: 0.001 });
+  if (cpus === undefined) throw new InvalidArgumentError('task.resources.cpus', 'is required and must be greater than 0');
+  if (mem === undefined) throw new InvalidArgumentError('task.resources.mem', 'is required and must be greater than 0 (MiB)');
+  return {
+    cpus,
+    mem,
+    disk: strictNumber(doc['disk'], 'task.resources.disk', { min: 0 }) ?? 0,
+    gpus: strictNumber(doc['gpus'], 'task.resources.gpus', { min: 0, integer: true }) ?? 0,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
