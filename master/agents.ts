@@ -136,14 +136,19 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
   // allocator change in one synchronous step, so no call (a reconcile, an accept) sees half of it.
   for (const f of message.frameworks) if (f.id && !state.frameworks.has(f.id) && !state.removedFrameworks.has(f.id)) await adoptFramework(state, f);
   const known = state.agents.get(id);
-  await state.registry.putAgent({
-    id,
-    hostname: info.hostname,
-    info: { ...info, id },
-    state: 'admitted',
-    ...(known?.drain ? { drain: known.drain } : {}),
-    registeredAtMs: known?.registeredAtMs ?? state.now(),
-  });
+  // The registry already says "admitted, with this info" unless the agent was unreachable or
+  // unknown or changed: then (only then) it is written — a failover re-registers thousands.
+  const unchanged = known !== undefined && known.state !== 'unreachable' && JSON.stringify(known.info) === JSON.stringify({ ...info, id });
+  if (!unchanged) {
+    await state.registry.putAgent({
+      id,
+      hostname: info.hostname,
+      info: { ...info, id },
+      state: 'admitted',
+      ...(known?.drain ? { drain: known.drain } : {}),
+      registeredAtMs: known?.registeredAtMs ?? state.now(),
+    });
+  }
   let agent = state.agents.get(id);
   const wasInAllocator = state.allocator.agent(id) !== undefined;
   if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
@@ -259,6 +264,10 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
     };
     state.addTask(task);
     if (task.holdsResources) newlyHeld?.push(task);
+    // After a failover the framework is reconciling: tell it at once rather than at its next
+    // retry — unless the agent will resend this very update itself (still unacknowledged).
+    const pending = reported.unacknowledged.some((u) => u.uuid === latest.uuid);
+    if (!pending) state.forwardStatus(frameworkId, { ...(latest as TaskStatus), uuid: '', reason: 'REASON_RECONCILIATION' });
     return task;
   }
   const wasHolding = task.holdsResources;

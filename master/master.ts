@@ -147,7 +147,10 @@ export class Master {
 
   #guard = (): void => {
     if (this.#acting()) return;
-    throw new NotLeaderError(this.isLeader ? undefined : this.#election?.leader?.data.grpcAddress);
+    // Elected but still reading the registry (or our own lease lapsed): name no leader, so
+    // clients back off instead of bouncing straight back here.
+    const leader = this.#election?.leader?.data.grpcAddress;
+    throw new NotLeaderError(this.isLeader || this.#election?.isLeader || leader === this.grpcAddress ? undefined : leader);
   };
 
   async #serve(): Promise<void> {

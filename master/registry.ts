@@ -119,12 +119,20 @@ export class Registry {
     return { agents, frameworks, removedFrameworks, weights, quota };
   }
 
+  /** Read every entry of a directory, many requests in flight at once (a failover reads thousands). */
   async #loadDir<T>(dir: string): Promise<Map<string, T>> {
+    const ids = await this.#store.getChildren(`${this.#root}/${dir}`);
+    const values: Array<T | undefined> = new Array(ids.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < ids.length; i = next++) values[i] = await this.#read<T>(`${this.#root}/${dir}/${ids[i]}`);
+    };
+    await Promise.all(Array.from({ length: Math.min(64, ids.length) }, worker));
     const out = new Map<string, T>();
-    for (const id of await this.#store.getChildren(`${this.#root}/${dir}`)) {
-      const value = await this.#read<T>(`${this.#root}/${dir}/${id}`);
+    ids.forEach((id, i) => {
+      const value = values[i];
       if (value !== undefined) out.set(id, value);
-    }
+    });
     return out;
   }
 

@@ -215,7 +215,7 @@ export class FrameworkDriver extends SchedulerCalls {
 
   #streamFailed(err: AgoraError, address: string): void {
     if (err.code === 'AGORA_CANCELLED') return;
-    if (err instanceof NotLeaderError && err.leader) {
+    if (err instanceof NotLeaderError && err.leader && err.leader !== address) {
       this.discovery.redirect(err.leader);
       this.#disconnected(`${address} is not the leader; following it to ${err.leader}`, address, true);
       return;
@@ -342,8 +342,10 @@ export class FrameworkDriver extends SchedulerCalls {
     else this.reconciler.track({ taskId: status.taskId, agentId: status.agentId });
     this.reconciler.confirmed(status.taskId);
     await this.handlers.update?.(status);
-    if (status.uuid && this.options.autoAcknowledge) {
-      await this.acknowledge(status).catch((err: unknown) => this.options.logger.warn({ err, taskId: status.taskId }, 'acknowledgement failed; the agent will resend'));
+    if (status.uuid && this.options.autoAcknowledge && this.#state === 'SUBSCRIBED') {
+      // Sent once the handler is done, but not awaited: the next event need not wait for the
+      // round trip (a failed acknowledgement only means the agent resends the update).
+      this.acknowledge(status).catch((err: unknown) => this.options.logger.warn({ err, taskId: status.taskId }, 'acknowledgement failed; the agent will resend'));
     }
   }
 

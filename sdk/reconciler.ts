@@ -46,8 +46,22 @@ export class Reconciler {
 
   /** An update for the task arrived: its state is confirmed. */
   confirmed(taskId: string): void {
-    this.#pending.delete(taskId);
-    if (this.#pending.size === 0) this.#settle();
+    if (!this.#pending.delete(taskId)) return;
+    if (this.#pending.size === 0) {
+      this.#settle();
+      return;
+    }
+    // Answers are still arriving: ask again only once they have stopped for a full interval,
+    // rather than re-asking for thousands of tasks whose answers are already on their way.
+    if (this.#retryTimer) {
+      const generation = this.#generation;
+      this.deps.clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = this.deps.clock.setTimeout(() => this.#explicit(generation), this.#currentDelay());
+    }
+  }
+
+  #currentDelay(): number {
+    return Math.min(this.deps.maxMs, this.deps.initialMs * 2 ** Math.max(0, this.#attempt - 1));
   }
 
   /** Start over after a (re)subscription. */

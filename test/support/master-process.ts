@@ -41,7 +41,10 @@ export async function spawnMaster(zk: string, cluster: string, flags: Record<str
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
   const line = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`master did not start in 20 s; stderr:\n${stderr.slice(-2000)}`)), 20_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`master did not start in 20 s; stderr:\n${stderr.slice(-2000)}`));
+    }, 20_000);
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
@@ -56,7 +59,10 @@ export async function spawnMaster(zk: string, cluster: string, flags: Record<str
     });
   });
   const match = /^master (\S+) .*: grpc (\S+), http http:\/\/(\S+)$/.exec(line);
-  if (!match) throw new Error(`unexpected first line from the master: ${line}`);
+  if (!match) {
+    child.kill('SIGKILL');
+    throw new Error(`unexpected first line from the master: ${line}`);
+  }
   running.add(child);
   void exited.then(() => running.delete(child));
   return {
