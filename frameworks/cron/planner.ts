@@ -98,8 +98,8 @@ export interface PlanInput {
   readonly now: number;
 }
 
-/** Missed times listed one by one at most this many (the rest are only counted). */
-export const MAX_COUNTED_MISSES = 1000;
+/** Missed times are counted up to this many (Kubernetes' figure); past it a skip says `truncated`. */
+export const MAX_COUNTED_MISSES = 100;
 
 /** The id of the run for a scheduled time: `<name>-<epoch seconds>`. */
 export function runId(name: string, scheduledTime: number): string {
@@ -137,7 +137,7 @@ export function plan(input: PlanInput): CronPlan {
   const skip = [...(due?.skip ?? [])];
   if (due?.candidate !== undefined) {
     const c = due.candidate;
-    const active = activeRuns(spec, state.runs, now).filter((r) => !kills.some((k) => k.runId === r.id));
+    const active = activeRuns(spec, state.runs).filter((r) => !kills.some((k) => k.runId === r.id));
     if (state.runs.some((r) => r.id === c.runId)) {
       // Planned before (the persisted record is the source of truth): never twice.
     } else if (active.length > 0 && spec.concurrencyPolicy === 'FORBID') {
@@ -157,7 +157,7 @@ export function plan(input: PlanInput): CronPlan {
     skip,
     retry: spec.suspend ? [] : retry,
     kill: kills,
-    delete: planHistory(spec, state.runs, now),
+    delete: planHistory(spec, state.runs),
     lastScheduleTime,
     wakeAt: wakeAt(input, lastScheduleTime, spec.suspend ? [] : retries.later),
   };
@@ -230,7 +230,7 @@ function planRetries(spec: CronJobSpec, runs: readonly CronRun[], now: number): 
 }
 
 /** Runs not finished for good: pending, running, or failed with a retry to come. */
-function activeRuns(spec: CronJobSpec, runs: readonly CronRun[], _now: number): CronRun[] {
+function activeRuns(spec: CronJobSpec, runs: readonly CronRun[]): CronRun[] {
   return runs.filter((r) => r.state === 'pending' || r.state === 'running' || retryAt(spec, r) !== undefined);
 }
 
@@ -243,8 +243,8 @@ function planActiveDeadline(spec: CronJobSpec, runs: readonly CronRun[], now: nu
 }
 
 /** Finished runs beyond the history limits, oldest first; active runs are never deleted. */
-function planHistory(spec: CronJobSpec, runs: readonly CronRun[], now: number): DeleteDecision[] {
-  const active = new Set(activeRuns(spec, runs, now).map((r) => r.id));
+function planHistory(spec: CronJobSpec, runs: readonly CronRun[]): DeleteDecision[] {
+  const active = new Set(activeRuns(spec, runs).map((r) => r.id));
   const finished = runs.filter((r) => !active.has(r.id)).sort((a, b) => b.scheduledTime - a.scheduledTime || (a.id < b.id ? -1 : 1));
   const succeeded = finished.filter((r) => r.state === 'succeeded').slice(spec.successfulJobsHistoryLimit);
   const failed = finished.filter((r) => r.state === 'failed').slice(spec.failedJobsHistoryLimit);

@@ -60,6 +60,7 @@ export class CronSchedule {
 
   /** The first scheduled instant strictly after `afterMs`, or undefined if there is none. */
   nextAfter(afterMs: number): number | undefined {
+    if (this.timeZone === 'UTC' || this.timeZone === 'Etc/UTC') return this.cron.nextRun(new Date(afterMs))?.getTime() ?? undefined;
     // Wall times up to one offset change before the wall time of `afterMs` may map after it.
     const shift = Math.abs(offsetAt(afterMs + DAY, this.timeZone) - offsetAt(afterMs - DAY, this.timeZone));
     let wall = afterMs + offsetAt(afterMs, this.timeZone) - shift - 1000;
