@@ -62,11 +62,18 @@ describe('agent: tasks', () => {
     // One task leaves politely on SIGTERM; the other ignores it and is SIGKILLed after its grace.
     await launchTask(
       fw,
-      taskInfo('polite', 'cpus:0.1;mem:32', { command: { value: 'trap "echo bye; exit 0" TERM; while true; do sleep 0.05; done' } }),
-      taskInfo('stubborn', 'cpus:0.1;mem:32', { command: { value: 'trap "" TERM; while true; do sleep 0.05; done' }, killPolicy: { gracePeriodSeconds: 0.6 } }),
+      taskInfo('polite', 'cpus:0.1;mem:32', { command: { value: 'trap "echo bye; exit 0" TERM; echo ready; while true; do sleep 0.05; done' } }),
+      taskInfo('stubborn', 'cpus:0.1;mem:32', { command: { value: 'trap "" TERM; echo ready; while true; do sleep 0.05; done' }, killPolicy: { gracePeriodSeconds: 0.6 } }),
     );
     await fw.waitForUpdate('polite', 'TASK_RUNNING', { timeoutMs: 10_000 });
     await fw.waitForUpdate('stubborn', 'TASK_RUNNING', { timeoutMs: 10_000 });
+    // RUNNING means started, not that the shell has set its trap yet: wait until each says so.
+    for (const id of ['polite', 'stubborn']) {
+      await eventually(async () => {
+        const out = await readFile(path.join(agent.checkpoint.sandboxDir(fw.frameworkId, id), 'stdout'), 'utf8').catch(() => '');
+        if (!out.includes('ready')) throw new Error(`${id} not ready`);
+      }, { timeoutMs: 10_000, what: `${id} trapped SIGTERM` });
+    }
     const started = Date.now();
     await fw.kill('polite');
     await fw.kill('stubborn');
