@@ -1,7 +1,8 @@
-// `agora up`: everything in one process on the embedded store — a master and one agent (later
-// issues add the built-in frameworks and the dashboard). The master's store is <data-dir>/store,
-// the agent's work dir <data-dir>/agent. Port 0 picks a free port; the addresses are printed one
-// per line. SIGINT/SIGTERM stop the agent first (no new updates), then the master.
+// `agora up`: everything in one process on the embedded store — a master, one agent, and the
+// built-in frameworks with the Jobs API on the master's ports. The master's store is
+// <data-dir>/store, the agent's work dir <data-dir>/agent. Port 0 picks a free port; the addresses
+// are printed one per line. SIGINT/SIGTERM stop the frameworks, then the agent (tasks keep running
+// and are re-adopted by the next `agora up` on the same data dir), then the master.
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/logger.js';
@@ -82,7 +83,7 @@ export async function startUp(
 }
 
 export function registerUpCommand(program: Command): void {
-  const cmd = program.command('up').description('run a master and an agent in one process (embedded store, no ZooKeeper)');
+  const cmd = program.command('up').description('run a master, an agent and the built-in frameworks in one process (embedded store, no ZooKeeper)');
   addSpecOptions(cmd, UP_OPTIONS);
   cmd.action(async (raw: Record<string, unknown>) => {
     const options = compileOptions(UP_OPTIONS, raw);
