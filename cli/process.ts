@@ -9,7 +9,7 @@ import { formatDuration } from '../core/options.js';
 export function addSpecOptions(cmd: Command, spec: Record<string, OptionSpec<unknown>>): void {
   for (const option of Object.values(spec)) {
     const def = option.default;
-    const shown = def === undefined ? '' : typeof def === 'number' && /interval|timeout|refuse|period|duration/i.test(option.flag) ? ` (default ${formatDuration(def)})` : ` (default ${String(def)})`;
+    const shown = def === undefined ? '' : typeof def === 'number' && /interval|timeout|refuse|period|duration|delay|backoff|retry/i.test(option.flag) ? ` (default ${formatDuration(def)})` : ` (default ${String(def)})`;
     cmd.option(`${option.flag} <value>`, `${option.description}${shown}`);
   }
 }
