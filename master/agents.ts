@@ -96,10 +96,8 @@ export function agentEntry(agent: AgentRecord): AgentEntry {
   };
 }
 
-async function registerAgent(state: MasterState, link: AgentLink, rawInfo: AgentInfo__Output | null, version: string): Promise<string> {
-  const { info, total } = validateAgentInfo(rawInfo);
-  const id = state.ids.next('S');
-  const agent: AgentRecord = {
+function newAgentRecord(state: MasterState, id: string, info: AgentInfo__Output, total: Resources, link: AgentLink, version: string): AgentRecord {
+  return {
     id,
     info: { ...info, id },
     hostname: info.hostname,
@@ -117,6 +115,12 @@ async function registerAgent(state: MasterState, link: AgentLink, rawInfo: Agent
     pingTimer: undefined,
     version: version || info.version,
   };
+}
+
+async function registerAgent(state: MasterState, link: AgentLink, rawInfo: AgentInfo__Output | null, version: string): Promise<string> {
+  const { info, total } = validateAgentInfo(rawInfo);
+  const id = state.ids.next('S');
+  const agent = newAgentRecord(state, id, info, total, link, version);
   await state.registry.putAgent(agentEntry(agent));
   state.agents.set(id, agent);
   state.allocator.addAgent({ id, hostname: agent.hostname, total });
@@ -153,24 +157,7 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
   const wasInAllocator = state.allocator.agent(id) !== undefined;
   if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
   if (!agent) {
-    agent = {
-      id,
-      info,
-      hostname: info.hostname,
-      httpAddress: info.httpAddress,
-      total,
-      attributes: attributesFromWire(info.attributes),
-      state: 'connected',
-      drain: undefined,
-      registeredAtMs: state.now(),
-      reregisteredAtMs: undefined,
-      unreachableSinceMs: undefined,
-      link,
-      pingSeq: 0,
-      pongSeq: 0,
-      pingTimer: undefined,
-      version: message.version,
-    };
+    agent = newAgentRecord(state, id, info, total, link, message.version);
     state.agents.set(id, agent);
   }
   Object.assign(agent, {
