@@ -18,7 +18,7 @@ import type { ServingGate } from './gate.js';
 import { httpBase } from './http-client.js';
 import type { ApplyInput, JobsApi } from './jobs-api.js';
 import { kindFromAlias, kindFromDocument, KINDS } from './kinds.js';
-import { openSse } from './sse.js';
+import { openSse } from '../../core/sse.js';
 
 export interface JobsHttpOptions {
   /** SSE heartbeat (ms); a client may ask for another with ?heartbeatMs=. Default 15 s. */

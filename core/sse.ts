@@ -2,6 +2,7 @@
 // line every heartbeat (proxies keep the connection; clients notice a dead one), and a slow reader
 // (more than MAX_BUFFERED bytes queued) is disconnected rather than buffered without bound.
 import type { FastifyReply } from 'fastify';
+import { systemClock, type Clock } from './clock.js';
 
 const MAX_BUFFERED = 4 * 1024 * 1024;
 
@@ -12,7 +13,12 @@ export interface SseStream {
   onClose(listener: () => void): void;
 }
 
-export function openSse(reply: FastifyReply, heartbeatMs: number): SseStream {
+/** One frame: `event: <name>` and the data as JSON. */
+export function sseFrame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export function openSse(reply: FastifyReply, heartbeatMs: number, clock: Clock = systemClock): SseStream {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {
@@ -26,7 +32,7 @@ export function openSse(reply: FastifyReply, heartbeatMs: number): SseStream {
   const close = (): void => {
     if (closed) return;
     closed = true;
-    clearInterval(heartbeat);
+    clock.clearInterval(heartbeat);
     if (!res.writableEnded) res.end();
     for (const l of listeners.splice(0)) l();
   };
@@ -35,12 +41,11 @@ export function openSse(reply: FastifyReply, heartbeatMs: number): SseStream {
     res.write(chunk);
     if (res.writableLength > MAX_BUFFERED) close();
   };
-  const heartbeat = setInterval(() => write(`: heartbeat ${Date.now()}\n\n`), heartbeatMs);
-  heartbeat.unref();
+  const heartbeat = clock.setInterval(() => write(`: heartbeat ${clock.now()}\n\n`), heartbeatMs);
   res.on('close', close);
   res.on('error', close);
   return {
-    send: (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    send: (event, data) => write(sseFrame(event, data)),
     close,
     onClose: (listener) => {
       if (closed) listener();
