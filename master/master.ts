@@ -235,8 +235,12 @@ export class Master {
       return;
     }
     state.logger.info({ agents: waiting, timeoutMs: this.options.agentReregisterTimeout }, 'waiting for agents to re-register');
+    // Checked on each of (possibly thousands of) re-registrations: only the last one scans.
+    const recovering = new Set([...state.agents.values()].filter((a) => a.state === 'recovering').map((a) => a.id));
     const unsubscribe = state.events.subscribe((e) => {
-      if (e.type === 'AGENT_REREGISTERED' && ![...state.agents.values()].some((a) => a.state === 'recovering')) {
+      if (e.type !== 'AGENT_REREGISTERED') return;
+      recovering.delete(e.agentId);
+      if (recovering.size === 0 && ![...state.agents.values()].some((a) => a.state === 'recovering')) {
         unsubscribe();
         this.#lead();
       }

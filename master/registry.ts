@@ -111,12 +111,15 @@ export class Registry {
   }
 
   async load(): Promise<RegistrySnapshot> {
-    const agents = await this.#loadDir<AgentEntry>('agents');
-    const frameworks = await this.#loadDir<FrameworkEntry>('frameworks');
-    const removedFrameworks = await this.#loadDir<RemovedFrameworkEntry>('removed-frameworks');
-    const weights = (await this.#read<Record<string, number>>(`${this.#root}/weights`)) ?? {};
-    const quota = (await this.#read<Record<string, QuotaEntry>>(`${this.#root}/quota`)) ?? {};
-    return { agents, frameworks, removedFrameworks, weights, quota };
+    // All at once: a failover waits on this read.
+    const [agents, frameworks, removedFrameworks, weights, quota] = await Promise.all([
+      this.#loadDir<AgentEntry>('agents'),
+      this.#loadDir<FrameworkEntry>('frameworks'),
+      this.#loadDir<RemovedFrameworkEntry>('removed-frameworks'),
+      this.#read<Record<string, number>>(`${this.#root}/weights`),
+      this.#read<Record<string, QuotaEntry>>(`${this.#root}/quota`),
+    ]);
+    return { agents, frameworks, removedFrameworks, weights: weights ?? {}, quota: quota ?? {} };
   }
 
   /** Read every entry of a directory, many requests in flight at once (a failover reads thousands). */
@@ -127,7 +130,7 @@ export class Registry {
     const worker = async (): Promise<void> => {
       for (let i = next++; i < ids.length; i = next++) values[i] = await this.#read<T>(`${this.#root}/${dir}/${ids[i]}`);
     };
-    await Promise.all(Array.from({ length: Math.min(64, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(256, ids.length) }, worker));
     const out = new Map<string, T>();
     ids.forEach((id, i) => {
       const value = values[i];

@@ -27,6 +27,10 @@ import { compileDriverOptions, type CompiledDriverOptions, type DriverOptions } 
 import { Reconciler } from './reconciler.js';
 import { SchedulerCalls } from './calls.js';
 
+/** After "not the leader, no leader known": ask again this soon, at most this many times in a row. */
+const NOT_LEADER_RETRY_MS = 100;
+const NOT_LEADER_FAST_RETRIES = 50;
+
 export type DriverState = 'INITIALIZED' | 'CONNECTING' | 'SUBSCRIBED' | 'DISCONNECTED' | 'STOPPED' | 'FAILED';
 
 type Awaitable = void | Promise<void>;
@@ -62,6 +66,8 @@ export class FrameworkDriver extends SchedulerCalls {
   #watchdog: TimerHandle | undefined;
   #reconnectTimer: TimerHandle | undefined;
   #attempt = 0;
+  /** Consecutive quick retries after "not the leader" with no leader named. */
+  #notLeaderRetries = 0;
   #everSubscribed = false;
   #unwatchDiscovery: (() => void) | undefined;
   readonly #waiters = new Set<{ resolve: () => void; reject: (err: AgoraError) => void }>();
@@ -225,10 +231,18 @@ export class FrameworkDriver extends SchedulerCalls {
       return;
     }
     this.discovery.failed(address);
+    // "Not the leader" naming no leader: a master just elected and still reading its registry (or
+    // an election under way). It is ready within moments, so ask again soon, for a while, rather
+    // than after a backoff that grew while the old leader was unreachable.
+    if (err instanceof NotLeaderError && this.#notLeaderRetries < NOT_LEADER_FAST_RETRIES) {
+      this.#notLeaderRetries += 1;
+      this.#disconnected(err.message, address, false, Math.min(NOT_LEADER_RETRY_MS, this.options.reconnectInitialMs));
+      return;
+    }
     this.#disconnected(err.message, address);
   }
 
-  #disconnected(reason: string, address: string | undefined, immediately = false): void {
+  #disconnected(reason: string, address: string | undefined, immediately = false, delayMs?: number): void {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     this.#closeStream();
     const wasSubscribed = this.#state === 'SUBSCRIBED';
@@ -237,13 +251,16 @@ export class FrameworkDriver extends SchedulerCalls {
     this.options.logger.warn({ reason, master: address }, 'disconnected from master');
     if (wasSubscribed) void Promise.resolve(this.handlers.disconnected?.(reason)).catch(() => undefined);
     if (immediately) this.#connect();
-    else this.#scheduleReconnect(reason);
+    else this.#scheduleReconnect(reason, delayMs);
   }
 
-  #scheduleReconnect(reason: string): void {
+  #scheduleReconnect(reason: string, fixedDelayMs?: number): void {
     this.options.clock.clearTimeout(this.#reconnectTimer);
-    const delay = backoffDelay(this.options.random, this.#attempt, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
-    this.#attempt += 1;
+    let delay = fixedDelayMs;
+    if (delay === undefined) {
+      delay = backoffDelay(this.options.random, this.#attempt, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
+      this.#attempt += 1;
+    }
     this.options.logger.debug({ reason, delayMs: Math.round(delay) }, 'reconnecting');
     this.#state = 'DISCONNECTED';
     this.#reconnectTimer = this.options.clock.setTimeout(() => this.#connect(), delay);
@@ -300,6 +317,7 @@ export class FrameworkDriver extends SchedulerCalls {
         this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
         this.#state = 'SUBSCRIBED';
         this.#attempt = 0;
+        this.#notLeaderRetries = 0;
         this.#everSubscribed = true;
         this.#startWatchdog();
         this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
