@@ -52,6 +52,8 @@ export class Registry {
   readonly #root: string;
   // Writes to one path happen in order; different paths proceed in parallel.
   readonly #queues = new Map<string, Promise<void>>();
+  /** What this master read or wrote last at each path (JSON): writing the same again is skipped. */
+  readonly #stored = new Map<string, string>();
   #fence: string | undefined;
 
   private constructor(store: Store, root: string) {
@@ -111,6 +113,8 @@ export class Registry {
   }
 
   async load(): Promise<RegistrySnapshot> {
+    // What another leader wrote since is unknown: forget what was cached, read afresh.
+    this.#stored.clear();
     // All at once: a failover waits on this read.
     const [agents, frameworks, removedFrameworks, weights, quota] = await Promise.all([
       this.#loadDir<AgentEntry>('agents'),
@@ -140,8 +144,11 @@ export class Registry {
   }
 
   async #read<T>(path: string): Promise<T | undefined> {
+    this.#stored.delete(path);
     try {
-      return (await this.#store.getJson<T>(path)).value;
+      const { value } = await this.#store.getJson<T>(path);
+      if (!this.#queues.has(path)) this.#stored.set(path, JSON.stringify(value));
+      return value;
     } catch (err) {
       if (err instanceof AgoraError && err.code === 'AGORA_NO_NODE') return undefined;
       throw err;
@@ -149,16 +156,23 @@ export class Registry {
   }
 
   #write(path: string, value: unknown): Promise<void> {
+    const json = JSON.stringify(value);
+    // A framework re-subscribing after a failover with the same info need not wait on the store.
+    if (this.#stored.get(path) === json && !this.#queues.has(path)) return Promise.resolve();
     return this.#enqueue(path, async () => {
-      const data = Buffer.from(JSON.stringify(value));
+      this.#stored.delete(path);
+      const data = Buffer.from(json);
       const exists = (await this.#store.exists(path)) !== undefined;
       const op = exists ? ({ op: 'set', path, data, version: -1 } as const) : ({ op: 'create', path, data } as const);
       await this.#store.multi([...this.#fenceOps(), op]);
+      this.#stored.set(path, json);
     });
   }
 
   #remove(path: string): Promise<void> {
+    this.#stored.delete(path);
     return this.#enqueue(path, async () => {
+      this.#stored.delete(path);
       if ((await this.#store.exists(path)) === undefined) return;
       try {
         await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
