@@ -12,48 +12,6 @@ import type { AgentEntry } from './registry.js';
 import type { MasterState } from './state.js';
 import { adoptFramework, taskRole } from './frameworks.js';
 
-/**
- * After a failover thousands of agents re-register at once, each handled in one synchronous step.
- * At most BATCH run per turn of the event loop; the rest wait for the next turn, so a framework's
- * Subscribe and Reconcile calls (and the store's replies) are served in between, not after all.
- */
-class ReregistrationPacer {
-  static readonly BATCH = 8;
-  #used = 0;
-  #waiting: Array<() => void> = [];
-  #scheduled = false;
-
-  /** Resolves (at once while this turn has room) when a re-registration may run. */
-  turn(): Promise<void> | undefined {
-    this.#schedule();
-    if (this.#waiting.length === 0 && this.#used < ReregistrationPacer.BATCH) {
-      this.#used += 1;
-      return undefined;
-    }
-    return new Promise((resolve) => this.#waiting.push(resolve));
-  }
-
-  #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => {
-      this.#scheduled = false;
-      const batch = this.#waiting.splice(0, ReregistrationPacer.BATCH);
-      this.#used = batch.length;
-      for (const resolve of batch) resolve();
-      if (this.#waiting.length > 0 || this.#used > 0) this.#schedule();
-    });
-  }
-}
-
-const pacers = new WeakMap<MasterState, ReregistrationPacer>();
-
-function pacerOf(state: MasterState): ReregistrationPacer {
-  let pacer = pacers.get(state);
-  if (!pacer) pacers.set(state, (pacer = new ReregistrationPacer()));
-  return pacer;
-}
-
 export class AgentSession {
   #agentId: string | undefined;
   #queue: Promise<void> = Promise.resolve();
@@ -94,8 +52,6 @@ export class AgentSession {
       return;
     }
     if (message.reregister) {
-      const turn = pacerOf(this.state).turn();
-      if (turn) await turn;
       this.#agentId = await reregisterAgent(this.state, this.link, message.reregister);
       return;
     }
