@@ -15,6 +15,7 @@ import {
   numberAt,
   objectAt,
   onlyKeys,
+  resourcesAt,
   stringAt,
   stringListAt,
   stringMapAt,
@@ -192,20 +193,7 @@ function parseContainer(value: unknown): TaskTemplateDoc['container'] {
 }
 
 function parseResources(value: unknown): TaskResourcesDoc {
-  const doc = objectAt(value, 'task.resources');
-  if (doc === undefined) throw new InvalidArgumentError('task.resources', 'is required, e.g. { cpus: 1, mem: 128 }');
-  onlyKeys(doc, ['cpus', 'mem', 'disk', 'gpus'], 'task.resources');
-  // Resources are fixed-point to the thousandth: anything smaller than that is zero.
-  const cpus = strictNumber(doc['cpus'], 'task.resources.cpus', { min: 0.001 });
-  const mem = strictNumber(doc['mem'], 'task.resources.mem', { min: 0.001 });
-  if (cpus === undefined) throw new InvalidArgumentError('task.resources.cpus', 'is required and must be greater than 0');
-  if (mem === undefined) throw new InvalidArgumentError('task.resources.mem', 'is required and must be greater than 0 (MiB)');
-  return {
-    cpus,
-    mem,
-    disk: strictNumber(doc['disk'], 'task.resources.disk', { min: 0 }) ?? 0,
-    gpus: strictNumber(doc['gpus'], 'task.resources.gpus', { min: 0, integer: true }) ?? 0,
-  };
+  return resourcesAt(value, 'task.resources', '{ cpus: 1, mem: 128 }', strictNumber);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -56,6 +56,33 @@ export function numberAt(value: unknown, path: string, rule: NumberRule = {}): n
   return n;
 }
 
+export type NumberReader = (value: unknown, path: string, rule: NumberRule) => number | undefined;
+
+export interface ResourcesDoc {
+  readonly cpus: number;
+  readonly mem: number;
+  readonly disk: number;
+  readonly gpus: number;
+}
+
+/** `{ cpus, mem, disk?, gpus? }` at `path`: cpus and mem required and > 0, gpus whole. */
+export function resourcesAt(value: unknown, path: string, example: string, read: NumberReader = numberAt): ResourcesDoc {
+  const doc = objectAt(value, path);
+  if (doc === undefined) throw new InvalidArgumentError(path, `is required, e.g. ${example}`);
+  onlyKeys(doc, ['cpus', 'mem', 'disk', 'gpus'], path);
+  // Resources are fixed-point to the thousandth: anything smaller than that is zero.
+  const cpus = read(doc['cpus'], `${path}.cpus`, { min: 0.001 });
+  const mem = read(doc['mem'], `${path}.mem`, { min: 0.001 });
+  if (cpus === undefined) throw new InvalidArgumentError(`${path}.cpus`, 'is required and must be greater than 0');
+  if (mem === undefined) throw new InvalidArgumentError(`${path}.mem`, 'is required and must be greater than 0 (MiB)');
+  return {
+    cpus,
+    mem,
+    disk: read(doc['disk'], `${path}.disk`, { min: 0 }) ?? 0,
+    gpus: read(doc['gpus'], `${path}.gpus`, { min: 0, integer: true }) ?? 0,
+  };
+}
+
 export function listAt(value: unknown, path: string): readonly unknown[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new InvalidArgumentError(path, `must be a list, got ${describe(value)}`);

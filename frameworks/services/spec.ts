@@ -17,6 +17,7 @@ import {
   numberAt,
   objectAt,
   onlyKeys,
+  resourcesAt,
   stringAt,
   stringListAt,
   stringMapAt,
@@ -144,20 +145,7 @@ function parseCommand(doc: Doc, container: ContainerDoc | undefined): { command:
 }
 
 function parseResources(value: unknown): ServiceSpecDoc['resources'] {
-  const doc = objectAt(value, 'resources');
-  if (doc === undefined) throw new InvalidArgumentError('resources', 'is required, e.g. { cpus: 0.1, mem: 64 }');
-  onlyKeys(doc, ['cpus', 'mem', 'disk', 'gpus'], 'resources');
-  // Resources are fixed-point to the thousandth: anything smaller than that is zero.
-  const cpus = numberAt(doc['cpus'], 'resources.cpus', { min: 0.001 });
-  const mem = numberAt(doc['mem'], 'resources.mem', { min: 0.001 });
-  if (cpus === undefined) throw new InvalidArgumentError('resources.cpus', 'is required and must be greater than 0');
-  if (mem === undefined) throw new InvalidArgumentError('resources.mem', 'is required and must be greater than 0 (MiB)');
-  return {
-    cpus,
-    mem,
-    disk: numberAt(doc['disk'], 'resources.disk', { min: 0 }) ?? 0,
-    gpus: numberAt(doc['gpus'], 'resources.gpus', { min: 0, integer: true }) ?? 0,
-  };
+  return resourcesAt(value, 'resources', '{ cpus: 0.1, mem: 64 }');
 }
 
 function parsePorts(value: unknown): PortDoc[] {
