@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   allocator: () => import('./allocator.js'),
   failover: () => import('./failover.js'),
   launch: () => import('./launch.js'),
+  offers: () => import('./offers.js'),
 };
 
 async function main(): Promise<void> {

@@ -268,8 +268,8 @@ describe('matchOffers: input', () => {
   });
 });
 
-describe('matchOffers: speed', () => {
-  it('200 offers × 2000 tasks, with constraints, in well under a second', () => {
+describe('matchOffers: at scale', () => {
+  it('places 2000 tasks with constraints on 200 offers without overcommitting any (speed: npm run bench -- offers)', () => {
     const offers = Array.from({ length: 200 }, (_, i) =>
       offer(`o${i}`, 'cpus:8;mem:16384;ports:[31000-31099]', { host: `h${i}`, attrs: { zone: `z${i % 4}`, rack: `r${i % 20}` } }),
     );
@@ -278,13 +278,7 @@ describe('matchOffers: speed', () => {
       task(`t${i}`, i % 3 === 0 ? 'cpus:1;mem:1024' : 'cpus:0.5;mem:512', { group: `g${i % 20}`, ports: 1 + (i % 2), constraints: constraintsByGroup[i % 5]! }),
     );
     for (const strategy of ['first-fit', 'bin-pack', 'spread'] as const) {
-      // CPU time, not wall time, so a machine busy with other tests does not fail this. Typically
-      // 100 ms warm and 300 ms cold (the first call compiles the code); the bound is generous.
-      const started = process.cpuUsage();
       const result = matchOffers(offers, pending, { strategy });
-      const used = process.cpuUsage(started);
-      const ms = (used.user + used.system) / 1000;
-      expect(ms, `${strategy} took ${ms.toFixed(0)} ms of CPU`).toBeLessThan(1500);
       const placed = result.launches.reduce((n, l) => n + l.tasks.length, 0);
       expect(placed + result.unplaced.length).toBe(2000);
       expect(placed).toBeGreaterThan(1500);
