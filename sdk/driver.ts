@@ -148,7 +148,8 @@ export class FrameworkDriver extends SchedulerCalls {
 
   /** Tell the driver about a task the framework believes is live (e.g. from its own store), for reconciliation. */
   trackTask(taskId: string, agentId: string): void {
-    this.reconciler.track({ taskId, agentId });
+    // Once subscribed, the task joins the explicit reconciliation (retried until answered).
+    this.reconciler.ask({ taskId, agentId });
   }
 
   /** Close the connection. The framework stays registered until its failover timeout (use teardown() to remove it). */

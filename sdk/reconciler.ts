@@ -27,8 +27,31 @@ export class Reconciler {
   #retryTimer: TimerHandle | undefined;
   #periodicTimer: TimerHandle | undefined;
   #generation = 0;
+  /** A round has begun (start() since the last stop()): newly asked-for tasks join it. */
+  #active = false;
+  #askQueued = false;
 
   constructor(private readonly deps: ReconcilerDeps) {}
+
+  /**
+   * Track a task and, once a round has begun, ask the master about it too — for tasks a framework
+   * learns from its own store after it has subscribed. Tasks asked for in the same turn go in one call.
+   */
+  ask(task: KnownTask): void {
+    this.track(task);
+    if (!this.#active || this.#pending.has(task.taskId)) return;
+    this.#pending.add(task.taskId);
+    if (this.#askQueued) return;
+    this.#askQueued = true;
+    const generation = this.#generation;
+    queueMicrotask(() => {
+      this.#askQueued = false;
+      if (generation !== this.#generation || this.#pending.size === 0) return;
+      this.deps.clock.clearTimeout(this.#retryTimer);
+      this.#attempt = 0;
+      this.#explicit(generation);
+    });
+  }
 
   /** The framework learned (from an update, or its own store) that this task is live. */
   track(task: KnownTask): void {
@@ -67,6 +90,7 @@ export class Reconciler {
   /** Start over after a (re)subscription. */
   start(): void {
     this.stop();
+    this.#active = true;
     this.#generation += 1;
     this.#pending = new Set(this.#known.keys());
     this.#attempt = 0;
@@ -80,6 +104,7 @@ export class Reconciler {
   }
 
   stop(): void {
+    this.#active = false;
     this.deps.clock.clearTimeout(this.#retryTimer);
     this.deps.clock.clearInterval(this.#periodicTimer);
     this.#retryTimer = undefined;

@@ -148,8 +148,8 @@ export class ServicesFramework implements ServicesHandle {
     const driver = this.#driver!;
     await this.book.setFrameworkId(frameworkId);
     this.#scheduler.subscribed();
+    // Explicit reconciliation of every task the book knows, retried by the driver until answered.
     for (const record of this.book.records.values()) for (const t of Object.values(record.tasks)) driver.trackTask(t.taskId, t.agentId);
-    driver.reconciler.start(); // explicit, retried until every task is answered
     driver.reconcile([]).catch((err: unknown) => this.o.logger.warn({ err }, 'implicit reconcile failed')); // finds tasks no service owns
     await this.#scheduler.replan();
   }

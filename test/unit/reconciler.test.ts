@@ -71,4 +71,25 @@ describe('Reconciler', () => {
     clock.advance(200_000);
     expect(calls.length).toBe(2);
   });
+
+  it('asks about tasks tracked after a round began, in one call, and retries them', async () => {
+    const { clock, calls, reconciler } = setup();
+    reconciler.ask({ taskId: 'early', agentId: 's1' }); // before any round: only remembered
+    await flushMicrotasks();
+    expect(calls).toEqual([]);
+    reconciler.start();
+    expect(calls.at(-1)?.tasks).toEqual(['early']);
+    reconciler.confirmed('early');
+    reconciler.ask({ taskId: 'a', agentId: 's1' });
+    reconciler.ask({ taskId: 'b', agentId: 's1' });
+    await flushMicrotasks();
+    expect(calls.at(-1)).toEqual({ at: 0, tasks: ['a', 'b'] });
+    clock.advance(1000);
+    expect(calls.at(-1)).toEqual({ at: 1000, tasks: ['a', 'b'] }); // unanswered: asked again
+    reconciler.confirmed('a');
+    reconciler.confirmed('b');
+    const before = calls.length;
+    clock.advance(30_000);
+    expect(calls.length).toBe(before);
+  });
 });
