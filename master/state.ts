@@ -123,11 +123,11 @@ export class MasterState {
   applyStatus(task: TaskRecord, status: TaskStatus): boolean {
     const to = status.state as TaskState;
     const from = task.state;
-    if (from !== to && !canTransition(from, to)) {
-      this.logger.warn({ frameworkId: task.frameworkId, taskId: task.taskId, from, to }, 'illegal task transition ignored');
+    // A repeat of the current state refreshes the status (health, message) unless the task is over.
+    if (from === to ? isTerminal(from) : !canTransition(from, to)) {
+      if (from !== to) this.logger.warn({ frameworkId: task.frameworkId, taskId: task.taskId, from, to }, 'illegal task transition ignored');
       return false;
     }
-    if (from === to && !canTransition(from, to) && isTerminal(from)) return false;
     task.state = to;
     task.status = status;
     task.updatedAtMs = this.now();
