@@ -1,0 +1,200 @@
+// The part every built-in run-to-completion framework (cron, batch) shares: its FrameworkDriver
+// (subscribing with the id kept in its FrameworkState, afresh if the master removed it), one serial
+// section through which every change passes — an API call, a status update, offers, a timer — and
+// one wake-up timer at the earliest moment the policy asked for.
+//
+//   FrameworkShell.start(options, handlers)
+//      ├─ framework id ◄── state key 'framework' ──► FrameworkDriver.start (with it, else afresh)
+//      ├─ subscribed ─► handlers.subscribed(driver)     (track + reconcile known tasks, plan)
+//      ├─ offers     ─► handlers.offers(driver, offers) ┐
+//      ├─ update     ─► handlers.update(status)         ├─ serial: one at a time, in order
+//      ├─ wakeAt(t)  ─► handlers.wake() at t            │
+//      └─ act(fn)    ─► API calls (UnavailableError unless running)
+//
+// The services framework keeps its own copy of this shell (it predates it).
+import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
+import { UnavailableError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { Offer__Output, TaskStatus__Output } from '../proto/index.js';
+import { FrameworkDriver } from '../sdk/driver.js';
+import { FrameworkRemovedError } from '../sdk/errors.js';
+import type { DriverOptions } from '../sdk/options.js';
+import type { FrameworkState } from '../sdk/state.js';
+
+const WEEK_SECONDS = 7 * 24 * 3600;
+const FRAMEWORK_KEY = 'framework';
+
+export type DriverTuning = Pick<DriverOptions, 'reconnect' | 'heartbeatMisses' | 'reconcile' | 'callTimeoutMs' | 'random'>;
+
+export interface ShellOptions {
+  /** The framework's name with the master. */
+  readonly name: string;
+  /** The masters: `host:port`, a list, or `zk://h1:2181,h2:2181/agora`. */
+  readonly master: string | readonly string[];
+  readonly cluster?: string;
+  /** The role its tasks run as unless a spec names one (default '*'). */
+  readonly role?: string;
+  /** Where the Jobs API is served, advertised in FrameworkInfo.apiUrl. */
+  readonly apiUrl?: string;
+  /** The framework's own namespace; the framework id is kept under the key 'framework'. */
+  readonly state: FrameworkState;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly driver?: DriverTuning;
+  /** Give up starting if not subscribed within this long (default 60 s). */
+  readonly waitSubscribedMs?: number;
+}
+
+export interface ShellHandlers {
+  /**
+   * After every subscription (the first and each resubscription), in the serial section: track
+   * the tasks the framework knows (driver.trackTask) so they are reconciled, then plan.
+   */
+  subscribed(driver: FrameworkDriver): Promise<void>;
+  offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void>;
+  update(status: TaskStatus__Output): Promise<void>;
+  /** The moment asked for with wakeAt() has come. */
+  wake(): Promise<void>;
+}
+
+type Lifecycle = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+export class FrameworkShell {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly role: string;
+  #lifecycle: Lifecycle = 'STARTING';
+  #driver: FrameworkDriver | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #ready!: Promise<void>;
+  #markReady!: () => void;
+  #wake: { at: number; timer: TimerHandle } | undefined;
+
+  private constructor(
+    private readonly o: ShellOptions,
+    private readonly handlers: ShellHandlers,
+  ) {
+    this.clock = o.clock ?? systemClock;
+    this.logger = o.logger ?? silentLogger();
+    this.role = o.role || '*';
+    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
+  }
+
+  /** Subscribe and run the first `subscribed` handler; throws (and cleans up) when that fails. */
+  static async start(options: ShellOptions, handlers: ShellHandlers): Promise<FrameworkShell> {
+    const shell = new FrameworkShell(options, handlers);
+    try {
+      await shell.#connect();
+    } catch (err) {
+      await shell.stop();
+      throw err;
+    }
+    shell.#lifecycle = 'RUNNING';
+    return shell;
+  }
+
+  get driver(): FrameworkDriver {
+    if (this.#driver === undefined) throw new UnavailableError(`the ${this.o.name} framework is not subscribed`);
+    return this.#driver;
+  }
+
+  get running(): boolean {
+    return this.#lifecycle === 'RUNNING';
+  }
+
+  /** An API call: refused unless running, then run in the serial section. */
+  act<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#lifecycle !== 'RUNNING') return Promise.reject(new UnavailableError(`the ${this.o.name} framework is ${this.#lifecycle.toLowerCase()}`));
+    return this.#serial(fn);
+  }
+
+  /** Call handlers.wake() at `at` (epoch ms) — or earlier, if an earlier wake-up is already set. */
+  wakeAt(at: number): void {
+    if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return;
+    if (this.#wake !== undefined && this.#wake.at <= at) return;
+    this.clock.clearTimeout(this.#wake?.timer);
+    const timer = this.clock.setTimeout(() => {
+      this.#wake = undefined;
+      void this.#gate(() => this.handlers.wake()).catch((err: unknown) => this.logger.error({ err }, 'wake-up failed'));
+    }, Math.max(0, at - this.clock.now()));
+    this.#wake = { at, timer };
+  }
+
+  /** Stop intake, let the running step finish, close the driver. The framework stays registered. */
+  async stop(): Promise<void> {
+    if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return;
+    this.#lifecycle = 'STOPPING';
+    this.clock.clearTimeout(this.#wake?.timer);
+    this.#wake = undefined;
+    this.#markReady();
+    await this.#queue;
+    await this.#driver?.stop();
+    this.#lifecycle = 'STOPPED';
+  }
+
+  async #connect(): Promise<void> {
+    const stored = await this.o.state.get<{ id?: string }>(FRAMEWORK_KEY);
+    const id = stored?.value.id || undefined;
+    let driver: FrameworkDriver;
+    try {
+      driver = await this.#startDriver(id);
+    } catch (err) {
+      if (!(err instanceof FrameworkRemovedError) || id === undefined) throw err;
+      this.logger.warn({ frameworkId: id, message: err.message }, 'the master removed this framework; subscribing afresh');
+      driver = await this.#startDriver(undefined);
+    }
+    this.#driver = driver;
+    // Queued before the handlers waiting on #ready, so the first plan precedes the first offers.
+    const first = this.#serial(() => this.#afterSubscribe(driver));
+    this.#markReady();
+    await first;
+  }
+
+  #startDriver(id: string | undefined): Promise<FrameworkDriver> {
+    const { o, clock, logger, role } = this;
+    return FrameworkDriver.start(
+      {
+        ...o.driver,
+        master: o.master,
+        ...(o.cluster ? { cluster: o.cluster } : {}),
+        framework: {
+          name: o.name,
+          ...(id ? { id } : {}),
+          roles: [role],
+          failoverTimeoutSeconds: WEEK_SECONDS,
+          checkpoint: true,
+          ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}),
+        },
+        clock,
+        logger,
+      },
+      {
+        subscribed: (e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(this.#driver!)) : undefined),
+        offers: (offers) => this.#gate(() => this.handlers.offers(this.#driver!, offers)),
+        update: (status) => this.#gate(() => this.handlers.update(status)),
+        error: (message) => logger.error({ message }, `the master refused the ${o.name} framework; restart it to subscribe afresh`),
+      },
+      { waitSubscribedMs: o.waitSubscribedMs ?? 60_000 },
+    );
+  }
+
+  async #afterSubscribe(driver: FrameworkDriver): Promise<void> {
+    const id = driver.frameworkId!;
+    const stored = await this.o.state.get<{ id?: string }>(FRAMEWORK_KEY);
+    if (stored?.value.id !== id) await this.o.state.set(FRAMEWORK_KEY, { id });
+    await this.handlers.subscribed(driver);
+  }
+
+  /** Run in the serial section once the driver is there; nothing after stop(). */
+  async #gate<T>(fn: () => Promise<T>): Promise<T | undefined> {
+    await this.#ready;
+    if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return undefined;
+    return this.#serial(fn);
+  }
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
