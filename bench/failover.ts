@@ -12,6 +12,7 @@
 //   npm run bench -- failover [--agents 1000] [--tasks 10000] [--zk-session-timeout 2s]
 //                             [--reregister-timeout 10s] [--phase-timeout 120s]
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/options.js';
@@ -162,6 +163,9 @@ class FailoverBench {
     await sleep(500);
     const lost = this.#lostTasks();
     const timeline = leaderTimeline(elected, t0);
+    // For digging into a run: the new leader's log (JSON lines), with t0 on the first line.
+    const dump = process.env['AGORA_BENCH_FAILOVER_LOG'];
+    if (dump) writeFileSync(dump, `{"t0":${t0}}\n${elected.log()}`);
     return {
       agents: this.agents,
       tasks: this.taskCount,

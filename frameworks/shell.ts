@@ -53,6 +53,8 @@ export interface ShellHandlers {
   subscribed(driver: FrameworkDriver): Promise<void>;
   offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void>;
   update(status: TaskStatus__Output): Promise<void>;
+  /** An offer the framework still holds was taken back by the master (optional). */
+  rescind?(offerId: string): Promise<void>;
   /** The moment asked for with wakeAt() has come. */
   wake(): Promise<void>;
 }
@@ -172,6 +174,7 @@ export class FrameworkShell {
         subscribed: (e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(this.#driver!)) : undefined),
         offers: (offers) => this.#gate(() => this.handlers.offers(this.#driver!, offers)),
         update: (status) => this.#gate(() => this.handlers.update(status)),
+        rescind: (offerId) => (this.handlers.rescind ? this.#gate(() => this.handlers.rescind!(offerId)) : undefined),
         error: (message) => logger.error({ message }, `the master refused the ${o.name} framework; restart it to subscribe afresh`),
       },
       { waitSubscribedMs: o.waitSubscribedMs ?? 60_000 },
