@@ -1,9 +1,10 @@
-// The built-in frameworks the host starts when elected, one module per kind of workload. Cron
-// and batch add themselves here when they exist; until then their kinds answer "not served yet".
+// The built-in frameworks the host starts when elected, one module per kind of workload: services
+// and cron; batch adds itself here when it exists (until then its kind answers "not served yet").
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store/index.js';
 import { FrameworkState } from '../sdk/state.js';
+import { CRON_FRAMEWORK_NAME, startCron } from './cron/index.js';
 import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
 import type { WorkloadController, WorkloadKind } from './workload.js';
 
@@ -51,5 +52,21 @@ export const servicesModule: FrameworkModule = {
   },
 };
 
+export const cronModule: FrameworkModule = {
+  name: CRON_FRAMEWORK_NAME,
+  kind: 'CRONJOB',
+  async start(ctx) {
+    return startCron({
+      master: ctx.master,
+      state: await frameworkState(ctx, CRON_FRAMEWORK_NAME),
+      cluster: ctx.cluster,
+      role: ctx.role,
+      apiUrl: ctx.apiUrl,
+      logger: ctx.logger,
+      ...(ctx.clock ? { clock: ctx.clock } : {}),
+    });
+  },
+};
+
 /** Started in this order, stopped in reverse. */
-export const FRAMEWORK_MODULES: readonly FrameworkModule[] = Object.freeze([servicesModule]);
+export const FRAMEWORK_MODULES: readonly FrameworkModule[] = Object.freeze([servicesModule, cronModule]);

@@ -230,7 +230,7 @@ function planRetries(spec: CronJobSpec, runs: readonly CronRun[], now: number): 
 }
 
 /** Runs not finished for good: pending, running, or failed with a retry to come. */
-function activeRuns(spec: CronJobSpec, runs: readonly CronRun[]): CronRun[] {
+export function activeRuns(spec: CronJobSpec, runs: readonly CronRun[]): CronRun[] {
   return runs.filter((r) => r.state === 'pending' || r.state === 'running' || retryAt(spec, r) !== undefined);
 }
 

@@ -73,7 +73,8 @@ function command(spec: ServiceSpecDoc, version: string): CommandInfo {
   return { ...base, shell: false, value: '', arguments: [...spec.args] };
 }
 
-function container(spec: ServiceSpecDoc, hostPorts: readonly number[]): ContainerInfo {
+/** The Docker container of a spec with an image (cron and batch tasks use it too). */
+export function container(spec: Pick<ServiceSpecDoc, 'container' | 'ports'>, hostPorts: readonly number[]): ContainerInfo {
   const c = spec.container!;
   const mapped = c.network === 'NETWORK_BRIDGE' || c.network === 'NETWORK_USER';
   return {

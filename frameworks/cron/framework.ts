@@ -1,0 +1,240 @@
+// The cron framework ('agora-cron'): the RunnableController for kind CronJob, on the shared
+// FrameworkShell (frameworks/shell.ts: driver with the stored framework id, one serial section,
+// one wake-up timer). The book persists every plan before the scheduler acts on it, and every
+// launch before the launcher makes it, so restarts and failovers neither skip nor double a run.
+//
+//   startCron ─► CronBook.load ─► FrameworkShell.start ─► subscribed: track + reconcile, replan
+//   apply / trigger / suspend / delete ─► shell.act ─► book.put ─► scheduler.replan ─► watch
+//   offers ─► launcher   updates ─► scheduler.update   wake-up ─► scheduler.replan
+import { systemClock, type Clock } from '../../core/clock.js';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import type { Workload } from '../../proto/index.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import type { FrameworkState } from '../../sdk/state.js';
+import { FrameworkShell, type DriverTuning } from '../shell.js';
+import type { ApplyOptions, ApplyOutcome, RunnableController, WatchListener } from '../workload.js';
+import { CronBook } from './book.js';
+import { Launcher } from './launcher.js';
+import { liveTasks, nextVersion, type CronJobRecord } from './model.js';
+import { initialState } from './planner.js';
+import { manualRun } from './runs.js';
+import { Scheduler } from './scheduler.js';
+import { validateCronJobSpec, type CronJobSpec } from './spec.js';
+import { workloadView } from './views.js';
+import { CronWatchHub } from './watch.js';
+
+export const CRON_FRAMEWORK_NAME = 'agora-cron';
+
+export interface CronOptions {
+  readonly master: string | readonly string[];
+  readonly state: FrameworkState;
+  readonly cluster?: string;
+  /** The role tasks run as; a spec may name only this one (default '*'). */
+  readonly role?: string;
+  readonly apiUrl?: string;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly driver?: DriverTuning;
+  readonly waitSubscribedMs?: number;
+}
+
+export class CronFramework implements RunnableController {
+  readonly kind = 'CRONJOB' as const;
+  readonly #hub: CronWatchHub;
+  readonly #scheduler: Scheduler;
+  readonly #launcher: Launcher;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  #shell: FrameworkShell | undefined;
+  #driver: FrameworkDriver | undefined;
+
+  private constructor(
+    private readonly book: CronBook,
+    readonly role: string,
+    clock: Clock,
+    logger: Logger,
+  ) {
+    this.#clock = clock;
+    this.#logger = logger;
+    this.#hub = new CronWatchHub(clock, logger);
+    this.#scheduler = new Scheduler({
+      book,
+      clock,
+      logger,
+      role,
+      driver: () => this.#driver,
+      wake: (at) => this.#shell?.wakeAt(at),
+      publish: () => this.#publish(),
+    });
+    this.#launcher = new Launcher({
+      book,
+      clock,
+      logger,
+      role,
+      pending: () => this.#scheduler.pending,
+      declinedIdle: () => this.#scheduler.declinedIdle(),
+      replan: () => this.#scheduler.replan(),
+    });
+  }
+
+  static async start(options: CronOptions): Promise<CronFramework> {
+    if (!options?.state) throw new InvalidArgumentError('state', 'the cron framework needs its FrameworkState');
+    const logger = (options.logger ?? silentLogger()).child({ component: 'cron' });
+    const clock = options.clock ?? systemClock;
+    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger);
+    // The wake-up and driver callbacks reach the shell through #shell, set before the first plan runs.
+    fw.#shell = await FrameworkShell.start(
+      {
+        name: CRON_FRAMEWORK_NAME,
+        master: options.master,
+        state: options.state,
+        role: fw.role,
+        clock,
+        logger,
+        ...(options.cluster ? { cluster: options.cluster } : {}),
+        ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
+        ...(options.driver ? { driver: options.driver } : {}),
+        ...(options.waitSubscribedMs ? { waitSubscribedMs: options.waitSubscribedMs } : {}),
+      },
+      {
+        subscribed: (driver) => {
+          fw.#driver = driver;
+          return fw.#scheduler.subscribed(driver);
+        },
+        offers: (driver, offers) => fw.#launcher.offers(driver, offers),
+        update: (status) => fw.#scheduler.update(status),
+        wake: () => fw.#scheduler.replan(),
+      },
+    );
+    // The first plan ran inside start(), before the shell could take its wake-up: plan once more.
+    await fw.#shell.act(() => fw.#scheduler.replan());
+    logger.info({ cronjobs: fw.book.records.size }, 'cron framework started');
+    return fw;
+  }
+
+  // ---- RunnableController ----
+
+  async apply(doc: Record<string, unknown>, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const spec = validateCronJobSpec(doc);
+    if (spec.task.role !== '' && spec.task.role !== this.role) {
+      throw new InvalidArgumentError('task.role', `the cron framework runs as role '${this.role}': omit role, or set it to '${this.role}'`);
+    }
+    return this.#act(async () => {
+      this.#checkCycle(spec);
+      const existing = this.book.records.get(spec.name);
+      const now = this.#clock.now();
+      if (existing !== undefined && JSON.stringify(existing.spec) === JSON.stringify(spec)) {
+        return { kind: 'CRONJOB', name: spec.name, version: existing.version, result: 'UNCHANGED' };
+      }
+      const version = nextVersion(existing?.version);
+      const result = existing === undefined ? 'CREATED' : 'UPDATED';
+      if (!options.dryRun) {
+        const state = initialState(now);
+        const base: CronJobRecord = existing ?? { name: spec.name, spec, version, createdAtMs: now, updatedAtMs: now, lastScheduleTime: state.lastScheduleTime, lastSuccessfulMs: 0, runs: [], skipped: [] };
+        await this.book.put({ ...base, spec, version, updatedAtMs: now });
+        this.#logger.info({ cronjob: spec.name, version, result }, 'cron job applied');
+        await this.#scheduler.replan();
+      }
+      return { kind: 'CRONJOB', name: spec.name, version, result };
+    });
+  }
+
+  async get(name: string): Promise<Workload> {
+    return this.#view(this.#record(name));
+  }
+
+  async list(): Promise<Workload[]> {
+    return [...this.book.records.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => this.#view(r));
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.#act(async () => {
+      const record = this.#record(name);
+      const last = this.#view(record);
+      await this.book.remove(name);
+      for (const run of record.runs) for (const t of liveTasks(run)) this.#scheduler.killTask(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds, 'its cron job was deleted');
+      this.#hub.deleted(name, last);
+      this.#logger.info({ cronjob: name }, 'cron job deleted');
+      await this.#scheduler.replan();
+    });
+  }
+
+  /**
+   * Start a run now, like `kubectl create job --from=cronjob/NAME`: it ignores the concurrency
+   * policy and suspend, and scheduled runs do not count it as active; retries, the active
+   * deadline and the history limits apply to it.
+   */
+  async trigger(name: string): Promise<{ runId: string }> {
+    return this.#act(async () => {
+      const record = this.#record(name);
+      const run = manualRun(record, this.#clock.now());
+      await this.book.put({ ...record, runs: [...record.runs, run] });
+      this.#logger.info({ cronjob: name, runId: run.id }, 'run started by hand');
+      await this.#scheduler.replan();
+      return { runId: run.id };
+    });
+  }
+
+  async suspend(name: string, suspended: boolean): Promise<void> {
+    if (typeof suspended !== 'boolean') throw new InvalidArgumentError('suspend', 'must be true or false');
+    await this.#act(async () => {
+      const record = this.#record(name);
+      if (record.spec.suspend === suspended) return;
+      const spec = Object.freeze({ ...record.spec, suspend: suspended });
+      await this.book.put({ ...record, spec, version: nextVersion(record.version), updatedAtMs: this.#clock.now() });
+      this.#logger.info({ cronjob: name, suspended }, suspended ? 'cron job suspended' : 'cron job resumed');
+      await this.#scheduler.replan();
+    });
+  }
+
+  watch(listener: WatchListener): () => void {
+    return this.#hub.subscribe(listener);
+  }
+
+  async stop(): Promise<void> {
+    await this.#shell?.stop();
+    this.#hub.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  // ---- helpers ----
+
+  #act<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#shell === undefined) return Promise.reject(new UnavailableError('the cron framework is starting'));
+    return this.#shell.act(fn);
+  }
+
+  #record(name: string): CronJobRecord {
+    const record = typeof name === 'string' ? this.book.records.get(name) : undefined;
+    if (record === undefined) throw new NotFoundError('cronjob', String(name));
+    return record;
+  }
+
+  #view(record: CronJobRecord): Workload {
+    return workloadView(record, this.#clock.now(), this.#launcher.unplaced.get(record.name));
+  }
+
+  #publish(): void {
+    for (const record of this.book.records.values()) this.#hub.publish(record.name, this.#view(record));
+  }
+
+  /** `after` may not lead back to the job itself through other jobs' `after`. */
+  #checkCycle(spec: CronJobSpec): void {
+    const afterOf = (name: string): readonly string[] => (name === spec.name ? spec.after : (this.book.records.get(name)?.spec.after ?? []));
+    const path: string[] = [];
+    const visit = (name: string): void => {
+      if (path.includes(name)) {
+        const i = spec.after.indexOf(path[1] ?? name);
+        throw new InvalidArgumentError(i >= 0 ? `after[${i}]` : 'after', `a dependency cycle: ${[...path, name].join(' → ')}`);
+      }
+      path.push(name);
+      for (const parent of afterOf(name)) visit(parent);
+      path.pop();
+    };
+    visit(spec.name);
+  }
+}

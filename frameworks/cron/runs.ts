@@ -1,0 +1,157 @@
+// A cron job's runs through their lives (pure; no I/O): the plan for one job (scheduled runs,
+// with manual runs outside the concurrency policy), carrying a plan out on the record, and what a
+// task's status update does to its run. The framework persists each new record before acting.
+//
+//   record + parents + now ─► planJob ─► applyPlan ─► { record to persist, tasks to kill }
+//   record + TaskStatus    ─► taskUpdate ─► { record to persist, effect: none | ended | relaunch | kill }
+import type { TaskStatus__Output } from '../../proto/index.js';
+import { currentTask, liveTasks, MAX_SKIPS_KEPT, type AttemptTask, type CronJobRecord, type RunRecord } from './model.js';
+import { plan, type CronPlan, type ParentOutcome, type RunState } from './planner.js';
+import { scheduleOf } from './spec.js';
+
+/**
+ * The plan for one job. Manual runs (`agora run`) are outside the concurrency policy, as jobs
+ * made with `kubectl create job --from=cronjob/…` are: the scheduled plan sees only scheduled and
+ * dependency runs. A second plan over every run, with no schedule, gives the manual runs' retries
+ * and active deadlines and the history limits (which count manual runs too).
+ */
+export function planJob(record: CronJobRecord, parents: Readonly<Record<string, ParentOutcome | undefined>>, now: number): CronPlan {
+  const { spec } = record;
+  const scheduled = plan({
+    spec,
+    schedule: scheduleOf(spec),
+    state: { lastScheduleTime: record.lastScheduleTime, runs: record.runs.filter((r) => !r.manual) },
+    parents,
+    now,
+  });
+  const manual = new Set(record.runs.filter((r) => r.manual).map((r) => r.id));
+  const all = plan({ spec: { ...spec, after: [] }, schedule: undefined, state: { lastScheduleTime: record.lastScheduleTime, runs: record.runs }, now });
+  const wakes = [scheduled.wakeAt, all.wakeAt].filter((t): t is number => t !== undefined);
+  return {
+    ...scheduled,
+    retry: [...scheduled.retry, ...all.retry.filter((r) => manual.has(r.runId))],
+    kill: [...scheduled.kill, ...all.kill.filter((k) => manual.has(k.runId))],
+    delete: all.delete,
+    wakeAt: wakes.length === 0 ? undefined : Math.min(...wakes),
+  };
+}
+
+export interface TaskToKill {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly agentId: string;
+  readonly reason: string;
+}
+
+/** Carry a plan out on the record: new runs, retries, killed runs, trimmed history, skips. */
+export function applyPlan(record: CronJobRecord, p: CronPlan, now: number): { record: CronJobRecord; kill: TaskToKill[] } {
+  const kill: TaskToKill[] = [];
+  const killed = new Map(p.kill.map((k) => [k.runId, k]));
+  const retried = new Map(p.retry.map((r) => [r.runId, r]));
+  const deleted = new Set(p.delete.map((d) => d.runId));
+  const runs: RunRecord[] = [];
+  for (const run of record.runs) {
+    if (deleted.has(run.id)) continue;
+    const k = killed.get(run.id);
+    const r = retried.get(run.id);
+    if (k !== undefined) {
+      for (const t of liveTasks(run)) kill.push({ runId: run.id, taskId: t.taskId, agentId: t.agentId, reason: k.message });
+      runs.push(finish(run, 'failed', now, k.message, { gaveUp: true }));
+    } else if (r !== undefined) {
+      const { finishedAt: _f, exitCode: _e, ...rest } = run;
+      runs.push({ ...rest, state: 'pending', attempts: r.attempt, message: `retry ${r.attempt - 1} of ${record.spec.retries}: waiting for an offer` });
+    } else {
+      runs.push(run);
+    }
+  }
+  for (const s of p.start) {
+    runs.push({
+      id: s.runId,
+      scheduledTime: s.scheduledTime,
+      state: 'pending',
+      attempts: 1,
+      startedAt: now,
+      ...(s.parents ? { parents: s.parents } : {}),
+      tasks: [],
+      message: s.trigger === 'after' ? `after ${record.spec.after.join(', ')}: waiting for an offer` : 'waiting for an offer',
+    });
+  }
+  const skips = p.skip.map((s) => ({ reason: s.reason, first: s.first, last: s.last, count: s.count, message: s.message, at: now }));
+  const skipped = skips.length === 0 ? record.skipped : [...record.skipped, ...skips].slice(-MAX_SKIPS_KEPT);
+  return { record: { ...record, runs, skipped, lastScheduleTime: p.lastScheduleTime }, kill };
+}
+
+/** A manual run (`agora run cronjob/NAME`), with its own id. */
+export function manualRun(record: CronJobRecord, now: number): RunRecord {
+  let at = now;
+  while (record.runs.some((r) => r.id === manualRunId(record.name, at))) at += 1;
+  return { id: manualRunId(record.name, at), scheduledTime: now, state: 'pending', attempts: 1, startedAt: now, manual: true, tasks: [], message: 'started by hand: waiting for an offer' };
+}
+
+export function manualRunId(name: string, at: number): string {
+  return `${name}-manual-${at}`;
+}
+
+/** A parent's latest run (the one started last), as the planner's `after` rule reads it. */
+export function latestOutcome(record: CronJobRecord | undefined): ParentOutcome | undefined {
+  if (record === undefined || record.runs.length === 0) return undefined;
+  const latest = record.runs.reduce((a, b) => (b.startedAt > a.startedAt || (b.startedAt === a.startedAt && b.id > a.id) ? b : a));
+  return { runId: latest.id, state: latest.state, ...(latest.finishedAt === undefined ? {} : { finishedAt: latest.finishedAt }) };
+}
+
+/**
+ * - `none`: nothing to do (a duplicate, or a non-final state).
+ * - `changed`: persist the record (the run started running, or a dead task's end was recorded).
+ * - `ended`: the run's attempt ended (succeeded or failed): persist, and plan (retries, dependents).
+ * - `relaunch`: the master never ran the attempt's task: persist; the same attempt waits for an offer.
+ * - `kill`: the task is live but its run is over (killed, replaced, given up): kill it again.
+ */
+export type UpdateEffect = 'none' | 'changed' | 'ended' | 'relaunch' | 'kill';
+
+const NEVER_RAN = new Set(['TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
+const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
+
+/** What a status update of one of the record's tasks does to its run. */
+export function taskUpdate(record: CronJobRecord, status: TaskStatus__Output, now: number): { record: CronJobRecord; effect: UpdateEffect; run?: RunRecord } {
+  const index = record.runs.findIndex((r) => r.tasks.some((t) => t.taskId === status.taskId));
+  if (index < 0) return { record, effect: 'none' };
+  const run = record.runs[index]!;
+  const task = run.tasks.find((t) => t.taskId === status.taskId)!;
+  const state = String(status.state);
+  const put = (next: RunRecord, effect: UpdateEffect): { record: CronJobRecord; effect: UpdateEffect; run: RunRecord } => {
+    const runs = [...record.runs];
+    runs[index] = next;
+    const ok = next.state === 'succeeded' && effect === 'ended' ? Math.max(record.lastSuccessfulMs, next.finishedAt ?? now) : record.lastSuccessfulMs;
+    return { record: { ...record, runs, lastSuccessfulMs: ok }, effect, run: next };
+  };
+  if (task.finishedAt !== undefined) return { record, effect: 'none' }; // its end is known already
+  const current = currentTask(run)?.taskId === task.taskId && (run.state === 'pending' || run.state === 'running');
+  if (!TERMINAL.has(state)) {
+    if (!current) return { record, effect: 'kill', run };
+    if (state !== 'TASK_RUNNING' || run.state === 'running') return { record, effect: 'none' };
+    return put({ ...withTask(run, { ...task, runningAt: now }), state: 'running', message: `running on ${task.agentId}` }, 'changed');
+  }
+  const exitCode = status.exitCode ?? undefined;
+  const ended: AttemptTask = { ...task, finishedAt: now, state, message: status.message, ...(exitCode === undefined || exitCode === null ? {} : { exitCode }) };
+  if (!current) return put(withTask(run, ended), 'changed');
+  const neverRan = task.runningAt === undefined && (NEVER_RAN.has(state) || (state === 'TASK_LOST' && status.reason === 'REASON_RECONCILIATION'));
+  if (neverRan) {
+    // The master never ran it: the same attempt goes again (a new task id), never a second run.
+    const tasks = run.tasks.filter((t) => t.taskId !== task.taskId);
+    return put({ ...run, tasks, state: 'pending', message: `task ${task.taskId} never ran (${state}); relaunching attempt ${run.attempts}` }, 'relaunch');
+  }
+  const succeeded = state === 'TASK_FINISHED';
+  const why = succeeded ? 'succeeded' : `${state.replace(/^TASK_/, '').toLowerCase()}${exitCode === undefined || exitCode === null ? '' : ` with exit code ${exitCode}`}${status.message ? `: ${status.message}` : ''}`;
+  const done = finish(withTask(run, ended), succeeded ? 'succeeded' : 'failed', now, `attempt ${run.attempts} ${why}`);
+  return put({ ...done, ...(ended.exitCode === undefined ? {} : { exitCode: ended.exitCode }) }, 'ended');
+}
+
+/** The run with its task after a launch (the launcher persists this before launching). */
+export function withTask(run: RunRecord, task: AttemptTask): RunRecord {
+  const tasks = run.tasks.some((t) => t.taskId === task.taskId) ? run.tasks.map((t) => (t.taskId === task.taskId ? task : t)) : [...run.tasks, task];
+  return { ...run, tasks };
+}
+
+function finish(run: RunRecord, state: RunState, now: number, message: string, extra: { gaveUp?: boolean } = {}): RunRecord {
+  return { ...run, state, finishedAt: now, message, ...extra };
+}

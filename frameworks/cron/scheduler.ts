@@ -1,0 +1,161 @@
+// The effectful half of the cron framework: it plans every cron job (runs.ts over the pure
+// planner), persists each plan *before* acting on it, then kills what the plan kills, lists the
+// runs waiting for an offer (launcher.ts launches them), sets one wake-up, and turns status
+// updates into run state. Every method runs inside the shell's serial section.
+//
+//   wake-up, update, API call ─► replan ─► per job: planJob ─► applyPlan ─► book.put ─► kills
+//                                              └─► pending runs ─► revive / suppress ─► offers ─► launcher
+//   update ─► taskUpdate ─► book.put ─► (ended: replan — retries, dependents)
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import type { TaskStatus__Output } from '../../proto/index.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import type { CronBook } from './book.js';
+import { liveTasks, needsLaunch, type CronJobRecord } from './model.js';
+import type { ParentOutcome } from './planner.js';
+import { applyPlan, latestOutcome, planJob, taskUpdate } from './runs.js';
+import { pendingRun, type PendingRun } from './tasks.js';
+
+export interface SchedulerDeps {
+  readonly book: CronBook;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly role: string;
+  readonly driver: () => FrameworkDriver | undefined;
+  /** Plan again at this time (one timer: frameworks/shell.ts wakeAt). */
+  readonly wake: (at: number) => void;
+  /** The views may have changed. */
+  readonly publish: () => void;
+}
+
+interface Killing {
+  readonly agentId: string;
+  readonly graceSeconds: number;
+  readonly at: number;
+}
+
+/** A kill not answered by a terminal update within the grace period and this much more is sent again. */
+const KILL_RETRY_MS = 10_000;
+const NON_TERMINAL = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE']);
+
+export class Scheduler {
+  pending: readonly PendingRun[] = [];
+  readonly #killing = new Map<string, Killing>();
+  #suppressed = false;
+  #declinedIdle = false;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** After each (re)subscription: reconcile every task that may be live, then plan. */
+  async subscribed(driver: FrameworkDriver): Promise<void> {
+    this.#suppressed = false;
+    this.#declinedIdle = false;
+    for (const record of this.deps.book.records.values()) for (const run of record.runs) for (const t of liveTasks(run)) driver.trackTask(t.taskId, t.agentId);
+    driver.reconcile([]).catch((err: unknown) => this.deps.logger.warn({ err }, 'implicit reconcile failed'));
+    await this.replan();
+  }
+
+  declinedIdle(): void {
+    this.#declinedIdle = true;
+  }
+
+  /** Plan every job (parents before their dependents see them), persist, act, and wake up when needed. */
+  async replan(): Promise<void> {
+    const { book, clock } = this.deps;
+    const now = clock.now();
+    let wakeAt: number | undefined;
+    for (const name of this.#order()) {
+      const record = book.records.get(name);
+      if (record === undefined) continue;
+      const p = planJob(record, this.#parents(record), now);
+      const { record: next, kill } = applyPlan(record, p, now);
+      for (const s of p.skip) this.deps.logger.info({ cronjob: name, reason: s.reason, count: s.count, first: new Date(s.first).toISOString() }, 'scheduled times skipped');
+      try {
+        await book.put(next); // the new runs and lastScheduleTime, before anything is launched or killed
+      } catch (err) {
+        this.deps.logger.error({ err, cronjob: name }, 'could not save the plan; nothing of it is carried out');
+        continue;
+      }
+      for (const s of p.start) this.deps.logger.info({ cronjob: name, runId: s.runId, scheduledTime: new Date(s.scheduledTime).toISOString() }, 'run planned');
+      for (const k of kill) this.killTask(k.taskId, k.agentId, next.spec.task.killGracePeriodSeconds, k.reason);
+      if (p.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? p.wakeAt, p.wakeAt);
+    }
+    for (const [taskId, k] of this.#killing) {
+      const due = k.at + k.graceSeconds * 1000 + KILL_RETRY_MS;
+      if (now >= due) this.killTask(taskId, k.agentId, k.graceSeconds, 'no answer to the previous kill');
+      else wakeAt = Math.min(wakeAt ?? due, due);
+    }
+    this.pending = [...book.records.values()].flatMap((r) => r.runs.filter(needsLaunch).map((run) => pendingRun(r.spec, run, this.deps.role)));
+    await this.#wantOffers(this.pending.length > 0);
+    if (wakeAt !== undefined) this.deps.wake(wakeAt);
+    this.deps.publish();
+  }
+
+  /** A status update: the run's new state; a run that ended replans (retries, dependents). */
+  async update(status: TaskStatus__Output): Promise<void> {
+    const { book, clock, logger } = this.deps;
+    const state = String(status.state);
+    if (!NON_TERMINAL.has(state)) this.#killing.delete(status.taskId);
+    const name = book.owner.get(status.taskId);
+    const record = name === undefined ? undefined : book.records.get(name);
+    if (record === undefined) {
+      if (NON_TERMINAL.has(state) && state !== 'TASK_UNREACHABLE' && !this.#killing.has(status.taskId)) {
+        logger.warn({ taskId: status.taskId, state }, 'killing a task no cron job owns');
+        this.killTask(status.taskId, status.agentId, 0, 'no cron job owns it');
+      }
+      return;
+    }
+    const out = taskUpdate(record, status, clock.now());
+    if (out.effect === 'none') return;
+    if (out.effect === 'kill') {
+      if (!this.#killing.has(status.taskId)) this.killTask(status.taskId, status.agentId, record.spec.task.killGracePeriodSeconds, `run ${out.run?.id ?? ''} is over`);
+      return;
+    }
+    await book.put(out.record);
+    if (out.effect === 'ended') logger.info({ cronjob: record.name, runId: out.run?.id, state: out.run?.state, exitCode: out.run?.exitCode, taskId: status.taskId }, 'run attempt ended');
+    if (out.effect === 'relaunch') logger.warn({ cronjob: record.name, runId: out.run?.id, taskId: status.taskId, state }, 'the master never ran the task; launching the attempt again');
+    await this.replan();
+  }
+
+  /** Ask the master to kill a task (again after the grace period and KILL_RETRY_MS without an answer). */
+  killTask(taskId: string, agentId: string, graceSeconds: number, reason: string): void {
+    this.#killing.set(taskId, { agentId, graceSeconds, at: this.deps.clock.now() });
+    this.deps.logger.info({ taskId, reason }, 'killing task');
+    const driver = this.deps.driver();
+    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
+    driver.kill(taskId, agentId, { gracePeriodSeconds: graceSeconds }).catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'kill failed; it will be sent again'));
+  }
+
+  /** Jobs by name, parents first where they are cron jobs here (a dependent sees its parents' plans). */
+  #order(): string[] {
+    const { records } = this.deps.book;
+    const out: string[] = [];
+    const seen = new Set<string>();
+    const visit = (name: string): void => {
+      if (seen.has(name) || !records.has(name)) return;
+      seen.add(name);
+      for (const parent of records.get(name)!.spec.after) visit(parent);
+      out.push(name);
+    };
+    for (const name of [...records.keys()].sort()) visit(name);
+    return out;
+  }
+
+  #parents(record: CronJobRecord): Record<string, ParentOutcome | undefined> {
+    return Object.fromEntries(record.spec.after.map((p) => [p, latestOutcome(this.deps.book.records.get(p))]));
+  }
+
+  async #wantOffers(want: boolean): Promise<void> {
+    const driver = this.deps.driver();
+    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
+    if (want ? !this.#suppressed && !this.#declinedIdle : this.#suppressed) return;
+    try {
+      if (want) await driver.revive();
+      else await driver.suppress();
+      this.#suppressed = !want;
+      if (want) this.#declinedIdle = false;
+    } catch (err) {
+      this.deps.logger.warn({ err, want }, 'could not change offer suppression; will retry');
+    }
+  }
+}
