@@ -36,6 +36,8 @@ interface Killing {
 
 /** A kill not answered by a terminal update within the grace period and this much more is sent again. */
 const KILL_RETRY_MS = 10_000;
+/** Wake up at least this often (timers cannot span more than ~24 days; a yearly job's next time can). */
+const MAX_SLEEP_MS = 3_600_000;
 const NON_TERMINAL = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE']);
 
 export class Scheduler {
@@ -87,7 +89,7 @@ export class Scheduler {
     }
     this.pending = [...book.records.values()].flatMap((r) => r.runs.filter(needsLaunch).map((run) => pendingRun(r.spec, run, this.deps.role)));
     await this.#wantOffers(this.pending.length > 0);
-    if (wakeAt !== undefined) this.deps.wake(wakeAt);
+    this.deps.wake(Math.min(wakeAt ?? Infinity, now + MAX_SLEEP_MS));
     this.deps.publish();
   }
 

@@ -14,8 +14,8 @@ export interface CronCluster {
   readonly agent: Agent;
   readonly state: FrameworkState;
   cron: CronFramework;
-  /** Stop the cron framework and start a new one on the same state (a restart, or a failover). */
-  restartCron(): Promise<CronFramework>;
+  /** Stop the cron framework and start a new one on the same state (a restart, or a failover); `between` runs while none runs. */
+  restartCron(between?: () => Promise<void>): Promise<CronFramework>;
 }
 
 const running = new Set<CronFramework>();
@@ -39,9 +39,10 @@ export async function startCronCluster(): Promise<CronCluster> {
     agent,
     state,
     cron: await start(),
-    restartCron: async () => {
+    restartCron: async (between) => {
       await cluster.cron.stop();
       running.delete(cluster.cron);
+      await between?.();
       cluster.cron = await start();
       return cluster.cron;
     },
@@ -69,6 +70,18 @@ export async function statusOf(cron: CronFramework, name: string): Promise<CronJ
 export async function runsOf(cron: CronFramework, name: string): Promise<CronJobRun[]> {
   const s = await statusOf(cron, name);
   return [...(s.active ?? []), ...(s.history ?? [])].filter((r) => r.phase !== 'JOB_SKIPPED');
+}
+
+export interface MasterTask {
+  readonly id: string;
+  readonly state: string;
+  readonly frameworkId: string;
+}
+
+/** Every task the master knows (live and completed), from its operator API, in launch order. */
+export async function masterTasks(master: MasterHarness): Promise<MasterTask[]> {
+  const res = await fetch(`http://${master.master.httpAddress}/api/v1/tasks?limit=10000`);
+  return ((await res.json()) as { tasks: MasterTask[] }).tasks;
 }
 
 /** Poll until `check` returns a value (not false/undefined); fails with `what` after the timeout. */

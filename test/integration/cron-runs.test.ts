@@ -28,3 +28,31 @@ describe('cron framework: scheduled runs', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
+
+describe('cron framework: retries and dependencies', () => {
+  it('retries a failed run with backoff as the same run, up to retries, keeping each exit code', async () => {
+    const { cron } = await startCronCluster();
+    await cron.apply(cronSpec('flaky', 'echo "attempt of $AGORA_RUN_ID" >&2; exit 3', { retries: 2, backoff: { seconds: 0.2, factor: 2 }, concurrencyPolicy: 'Forbid' }));
+    const failed = await until(async () => (await statusOf(cron, 'flaky')).history?.find((r) => r.phase === 'JOB_FAILED'), 'a run to fail for good');
+    expect(failed).toMatchObject({ attempts: 3, exitCode: 3, manual: false });
+    expect(failed.taskIds).toHaveLength(3);
+    expect(failed.taskIds!.every((id) => id.startsWith(`${failed.id}.`))).toBe(true);
+    expect(failed.message).toMatch(/attempt 3 failed with exit code 3/);
+    await cron.suspend('flaky', true);
+  });
+
+  it('runs a dependent job after its parent succeeds, and not after a parent that fails', async () => {
+    const { cron } = await startCronCluster();
+    await cron.apply(cronSpec('child', 'echo child', { schedule: undefined, after: ['parent'] }));
+    await cron.apply(cronSpec('parent', 'echo parent'));
+    await cron.apply(cronSpec('orphan', 'echo never', { schedule: undefined, after: ['broken'] }));
+    await cron.apply(cronSpec('broken', 'exit 1'));
+    const child = await until(async () => (await runsOf(cron, 'child')).find((r) => r.phase === 'JOB_SUCCEEDED'), 'the child to run');
+    expect(child.id).toMatch(/^child-after-[0-9a-f]{8}$/);
+    const parentRuns = await runsOf(cron, 'parent');
+    const parent = parentRuns.find((r) => r.phase === 'JOB_SUCCEEDED' && Number(r.finishedAtMs) <= Number(child.startedAtMs));
+    expect(parent).toBeDefined();
+    await until(async () => (await runsOf(cron, 'broken')).some((r) => r.phase === 'JOB_FAILED'), 'the broken parent to fail');
+    expect(await runsOf(cron, 'orphan')).toEqual([]);
+  });
+});
