@@ -190,3 +190,56 @@ describe('dependencies', () => {
     expect(dependentRunId('job', ['a-2', 'b-1'])).not.toBe(dependentRunId('job', ['a-1', 'b-1']));
   });
 });
+
+describe('DST on a fake clock (real time zones)', () => {
+  /** Wake the planner at each wakeAt from `from` to `to`, persisting its plans; the starts, as ISO times. */
+  function simulate(doc: Record<string, unknown>, from: string, to: string): string[] {
+    const clock = new FakeClock(Date.parse(from));
+    let state = initialState(clock.now());
+    const started: string[] = [];
+    for (;;) {
+      const p = plan(input(doc, state, clock.now()));
+      started.push(...p.start.map((s) => new Date(s.scheduledTime).toISOString()));
+      expect(p.skip).toEqual([]); // woken on time: nothing missed
+      state = apply(state, p, clock.now());
+      state = { ...state, runs: state.runs.map((r) => ({ ...r, state: 'succeeded', finishedAt: clock.now() })) };
+      if (p.wakeAt === undefined || p.wakeAt > Date.parse(to)) return started;
+      expect(p.wakeAt).toBeGreaterThan(clock.now());
+      clock.setTime(p.wakeAt);
+    }
+  }
+
+  it('America/New_York spring forward: 02:30 daily runs once that day, at 03:00 EDT', () => {
+    expect(simulate({ schedule: '30 2 * * *', timeZone: 'America/New_York' }, '2026-03-07T00:00:00Z', '2026-03-10T00:00:00Z')).toEqual([
+      '2026-03-07T07:30:00.000Z',
+      '2026-03-08T07:00:00.000Z',
+      '2026-03-09T06:30:00.000Z',
+    ]);
+  });
+
+  it('America/New_York fall back: 01:30 daily runs once, and an hourly job does not run the repeated hour twice', () => {
+    expect(simulate({ schedule: '30 1 * * *', timeZone: 'America/New_York' }, '2026-10-31T12:00:00Z', '2026-11-02T12:00:00Z')).toEqual([
+      '2026-11-01T05:30:00.000Z',
+      '2026-11-02T06:30:00.000Z',
+    ]);
+    const hourly = simulate({ schedule: '0 * * * *', timeZone: 'America/New_York' }, '2026-11-01T04:30:00Z', '2026-11-01T08:30:00Z');
+    // 01:00 EDT (05:00Z) runs; 01:00 EST (06:00Z) is the same wall time and does not; 02:00 EST (07:00Z) does.
+    expect(hourly).toEqual(['2026-11-01T05:00:00.000Z', '2026-11-01T07:00:00.000Z', '2026-11-01T08:00:00.000Z']);
+  });
+
+  it('Europe/Berlin spring forward: every 30 minutes across the gap, one run at 03:00 CEST', () => {
+    expect(simulate({ schedule: '*/30 * * * *', timeZone: 'Europe/Berlin' }, '2026-03-29T00:15:00Z', '2026-03-29T01:45:00Z')).toEqual([
+      '2026-03-29T00:30:00.000Z', // 01:30 CET
+      '2026-03-29T01:00:00.000Z', // 02:00 and 02:30 do not exist, and 03:00 CEST: one run
+      '2026-03-29T01:30:00.000Z', // 03:30 CEST
+    ]);
+  });
+
+  it('a fall-back day missed within startingDeadlineSeconds still runs its time once', () => {
+    const doc = { schedule: '30 1 * * *', timeZone: 'America/New_York', startingDeadlineSeconds: 7200 };
+    // Down from before 01:30 EDT until 01:10 EST (06:10Z): 01:30 EDT (05:30Z) was 40 minutes ago.
+    const p = plan(input(doc, initialState(Date.parse('2026-11-01T05:00:00Z')), Date.parse('2026-11-01T06:10:00Z')));
+    expect(p.start.map((s) => new Date(s.scheduledTime).toISOString())).toEqual(['2026-11-01T05:30:00.000Z']);
+    expect(p.wakeAt).toBe(Date.parse('2026-11-02T06:30:00Z'));
+  });
+});
