@@ -30,7 +30,7 @@ describe('cron framework: restarts', () => {
   it('after a restart, a planned run is launched once and an attempt the master never saw runs again as the same attempt', async () => {
     const cluster = await startCronCluster();
     await cluster.cron.apply(cronSpec('once', 'echo "$AGORA_RUN_ID"', { schedule: '0 0 1 1 *' }));
-    const agentId = cluster.agent.id;
+    const agentId = cluster.agent.agentId!;
     const cron = await cluster.restartCron(async () => {
       // What a leader that died at the wrong moment leaves behind: a run planned but not launched,
       // and a run whose attempt's task id was written but whose launch never reached the master.

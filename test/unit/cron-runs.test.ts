@@ -103,8 +103,14 @@ describe('taskUpdate', () => {
 
   it('a task the master never ran goes again as the same attempt, not a new run', () => {
     const r = record({}, [launched('job-1', 'pending')]);
-    for (const [state, reason] of [['TASK_LOST', 'REASON_RECONCILIATION'], ['TASK_GONE', 'REASON_RECONCILIATION'], ['TASK_UNKNOWN', 'REASON_RECONCILIATION'], ['TASK_DROPPED', 'REASON_TASK_UNKNOWN']]) {
-      const out = taskUpdate(r, status('job-1.1.abc', state!, { reason: reason! }), T0 + 1000);
+    const answers: [string, TaskStatus__Output['reason']][] = [
+      ['TASK_LOST', 'REASON_RECONCILIATION'],
+      ['TASK_GONE', 'REASON_RECONCILIATION'],
+      ['TASK_UNKNOWN', 'REASON_RECONCILIATION'],
+      ['TASK_DROPPED', 'REASON_TASK_UNKNOWN'],
+    ];
+    for (const [state, reason] of answers) {
+      const out = taskUpdate(r, status('job-1.1.abc', state, { reason }), T0 + 1000);
       expect(out.effect).toBe('relaunch');
       expect(out.record.runs).toHaveLength(1);
       expect(out.record.runs[0]).toMatchObject({ id: 'job-1', state: 'pending', attempts: 1, tasks: [] });
