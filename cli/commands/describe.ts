@@ -1,12 +1,13 @@
 // `agora describe service/NAME`: everything about one workload for people — spec, versions,
-// deployments, tasks, endpoints, and why instances are still pending. Cron jobs and jobs show
-// their spec and status as YAML until they get their own pages.
+// deployments, tasks, endpoints, and why instances are still pending. Cron jobs: cron-views.ts.
+// Jobs show their spec and status as YAML until they get their own page.
 import type { Command } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { namesOf } from '../../frameworks/api/kinds.js';
 import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
 import { withClientFlags } from '../client.js';
 import { age, mebibytes, pretty, table, trim, type Cell } from '../table.js';
+import { describeCronJob } from './cron-views.js';
 import { clientFor, parseRef } from './shared.js';
 
 export function registerDescribeCommand(program: Command): void {
@@ -18,7 +19,7 @@ export function registerDescribeCommand(program: Command): void {
   withClientFlags(cmd).action(async (first: string, second: string | undefined) => {
     const ref = parseRef(first, second);
     const w = await clientFor(cmd).jobs<Workload>('GET', `/api/v1/${namesOf(ref.kind).plural}/${encodeURIComponent(ref.name)}`);
-    process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : describeOther(w));
+    process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : ref.kind === 'CRONJOB' ? describeCronJob(w) : describeOther(w));
   });
 }
 

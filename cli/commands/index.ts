@@ -6,6 +6,7 @@ import { registerDescribeCommand } from './describe.js';
 import { registerGetCommand } from './get.js';
 import { registerLogsCommand } from './logs.js';
 import { registerRolloutCommand } from './rollout.js';
+import { registerRunnableCommands } from './runnable.js';
 import { registerScaleCommand } from './scale.js';
 import { registerTopCommand } from './top.js';
 
@@ -16,6 +17,7 @@ export function registerClientCommands(program: Command): void {
   registerScaleCommand(program);
   registerRolloutCommand(program);
   registerDeleteCommand(program);
+  registerRunnableCommands(program);
   registerLogsCommand(program);
   registerTopCommand(program);
 }
