@@ -93,7 +93,7 @@ describe('agora CLI: cron jobs', () => {
     await eventually(async () => (await health(first)) === 'LEADING', { timeoutMs: 20_000, what: 'the first instance to lead' });
     const second = await startFrameworksProcess(flags);
     const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `http://${master.httpAddress}`]);
-    const spec = 'kind: CronJob\nname: tick\nschedule: "*/5 * * * * *"\nconcurrencyPolicy: Forbid\nsuccessfulJobsHistoryLimit: 10\ntask: { command: "sleep 3; echo done", resources: { cpus: 0.05, mem: 16 } }\n';
+    const spec = 'kind: CronJob\nname: tick\nschedule: "*/5 * * * * *"\nconcurrencyPolicy: Forbid\nsuccessfulJobsHistoryLimit: 10\ntask: { command: "sleep 3; echo done $AGORA_CRONJOB $AGORA_SCHEDULED_TIME", resources: { cpus: 0.05, mem: 16 } }\n';
     expect((await runCli(['apply', '-f', '-', '--master', `http://${master.httpAddress}`], { stdin: spec })).code).toBe(0);
 
     const status = async (): Promise<{ active: Run[]; history: Run[] }> => {
@@ -107,7 +107,7 @@ describe('agora CLI: cron jobs', () => {
     const done = await waitFor(async () => (await status()).history.find((r) => r.id === running.id), 'the interrupted run to be recorded');
     expect(done).toMatchObject({ phase: 'JOB_SUCCEEDED', attempts: 1, exitCode: 0, taskIds: running.taskIds });
     const next = await waitFor(async () => (await status()).history.find((r) => Number(r.scheduledForMs) > Number(running.scheduledForMs) && r.phase === 'JOB_SUCCEEDED'), 'the next run');
-    expect((await agora('logs', 'cronjob/tick', '--run', next.id)).stdout).toBe('done\n');
+    expect((await agora('logs', 'cronjob/tick', '--run', next.id)).stdout).toBe(`done tick ${new Date(Number(next.scheduledForMs)).toISOString()}\n`);
     expect((await agora('suspend', 'cronjob/tick')).code).toBe(0);
 
     const { active, history } = await status();
