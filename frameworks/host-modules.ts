@@ -1,9 +1,10 @@
-// The built-in frameworks the host starts when elected, one module per kind of workload: services
-// and cron; batch adds itself here when it exists (until then its kind answers "not served yet").
+// The built-in frameworks the host starts when elected, one module per kind of workload: services,
+// cron and batch.
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store/index.js';
 import { FrameworkState } from '../sdk/state.js';
+import { BATCH_FRAMEWORK_NAME, startBatch } from './batch/index.js';
 import { CRON_FRAMEWORK_NAME, startCron } from './cron/index.js';
 import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
 import type { WorkloadController, WorkloadKind } from './workload.js';
@@ -68,5 +69,22 @@ export const cronModule: FrameworkModule = {
   },
 };
 
+/** Run-to-completion jobs (kind Job), with the host's defaults (retry backoff, gang hold). */
+export const batchModule: FrameworkModule = {
+  name: BATCH_FRAMEWORK_NAME,
+  kind: 'JOB',
+  async start(ctx) {
+    return startBatch({
+      master: ctx.master,
+      state: await frameworkState(ctx, BATCH_FRAMEWORK_NAME),
+      cluster: ctx.cluster,
+      role: ctx.role,
+      apiUrl: ctx.apiUrl,
+      logger: ctx.logger,
+      ...(ctx.clock ? { clock: ctx.clock } : {}),
+    });
+  },
+};
+
 /** Started in this order, stopped in reverse. */
-export const FRAMEWORK_MODULES: readonly FrameworkModule[] = Object.freeze([servicesModule, cronModule]);
+export const FRAMEWORK_MODULES: readonly FrameworkModule[] = Object.freeze([servicesModule, cronModule, batchModule]);

@@ -25,6 +25,12 @@ export interface JobTaskRecord {
   readonly finishedAtMs?: number;
   /** The framework killed it (suspend, deadline, job done): a KILLED end is then no failure. */
   readonly killRequested?: boolean;
+  /**
+   * It never ran: the launch was refused, or it ended LOST/GONE/DROPPED/UNKNOWN before it was ever
+   * RUNNING (e.g. persisted by a leader that died before launching it). Not a failure; its index
+   * (or its place) is launched again, as the next attempt.
+   */
+  readonly voided?: boolean;
 }
 
 export type JobPhaseName = 'JOB_PENDING' | 'JOB_RUNNING' | 'JOB_SUCCEEDED' | 'JOB_FAILED' | 'JOB_SUSPENDED';
@@ -78,14 +84,25 @@ export const RETRY_BACKOFF = Object.freeze({ initialMs: 10_000, maxMs: 360_000 }
 /** The env var an Indexed task gets; AGORA_JOB_INDEX (the proto's name) carries the same value. */
 export const INDEX_ENV = 'AGORA_TASK_INDEX';
 
-export function retryDelayMs(consecutiveFailures: number): number {
+/** The retry backoff (options of the framework; tests shorten it). */
+export interface RetryBackoff {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+export interface PlanOptions {
+  /** Default RETRY_BACKOFF (Kubernetes' 10 s doubling to 6 min). */
+  readonly backoff?: RetryBackoff;
+}
+
+export function retryDelayMs(consecutiveFailures: number, backoff: RetryBackoff = RETRY_BACKOFF): number {
   if (consecutiveFailures <= 0) return 0;
-  return Math.min(RETRY_BACKOFF.maxMs, RETRY_BACKOFF.initialMs * 2 ** Math.min(consecutiveFailures - 1, 30));
+  return Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(consecutiveFailures - 1, 30));
 }
 
 /** Did this task fail (count against backoffLimit)? Kills the framework asked for do not. */
 export function isTaskFailure(task: JobTaskRecord): boolean {
-  if (!isTerminal(task.state) || task.state === 'TASK_FINISHED') return false;
+  if (!isTerminal(task.state) || task.state === 'TASK_FINISHED' || task.voided === true) return false;
   return !(task.state === 'TASK_KILLED' && task.killRequested === true);
 }
 
@@ -145,7 +162,7 @@ function latest(tasks: readonly JobTaskRecord[]): number {
 }
 
 /** Decide what to do for one job now. */
-export function planJob(spec: JobSpecDoc, state: JobState, now: number): JobPlan {
+export function planJob(spec: JobSpecDoc, state: JobState, now: number, options: PlanOptions = {}): JobPlan {
   const t = tally(spec, state.tasks);
   const counts = {
     active: t.active.length,
@@ -172,7 +189,7 @@ export function planJob(spec: JobSpecDoc, state: JobState, now: number): JobPlan
   if (t.succeeded >= spec.completions) {
     return finished(spec, 'JOB_SUCCEEDED', undefined, now, startedAtMs, activeIds, now, counts);
   }
-  const backoffUntil = t.consecutiveFailures > 0 ? t.lastFailureMs + retryDelayMs(t.consecutiveFailures) : undefined;
+  const backoffUntil = t.consecutiveFailures > 0 ? t.lastFailureMs + retryDelayMs(t.consecutiveFailures, options.backoff) : undefined;
   const waiting = backoffUntil !== undefined && now < backoffUntil;
   const launch = waiting ? [] : launches(spec, t, state.tasks);
   const wakeAtMs = minOf(waiting ? backoffUntil : undefined, deadlineMs);

@@ -52,7 +52,29 @@ class Sim {
 
 describe('retry backoff', () => {
   it('is Kubernetes: 10 s doubling to 6 min', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 7, 20].map(retryDelayMs)).toEqual([0, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 360_000, 360_000]);
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 20].map((n) => retryDelayMs(n))).toEqual([0, 10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 360_000, 360_000]);
+  });
+
+  it('takes the framework\'s backoff option', () => {
+    const backoff = { initialMs: 100, maxMs: 300 };
+    expect([1, 2, 3, 4].map((n) => retryDelayMs(n, backoff))).toEqual([100, 200, 300, 300]);
+    const spec = job();
+    const failed: JobTaskRecord = { taskId: 't1', attempt: 0, state: 'TASK_FAILED', launchedAtMs: 0, finishedAtMs: 1000 };
+    expect(planJob(spec, { submittedAtMs: 0, tasks: [failed] }, 1000, { backoff })).toMatchObject({ backoffUntilMs: 1100, launch: [] });
+    expect(planJob(spec, { submittedAtMs: 0, tasks: [failed] }, 1100, { backoff }).launch).toEqual([{ attempt: 1, env: {} }]);
+  });
+});
+
+describe('voided tasks (never ran)', () => {
+  it('are no failure, and their index is launched again as the next attempt', () => {
+    const spec = job({ completions: 2, parallelism: 2, completionMode: 'Indexed', backoffLimit: 0 });
+    const voided: JobTaskRecord = { taskId: 't1', index: 1, attempt: 0, state: 'TASK_GONE', launchedAtMs: 0, finishedAtMs: 10, voided: true };
+    const running: JobTaskRecord = { taskId: 't0', index: 0, attempt: 0, state: 'TASK_RUNNING', launchedAtMs: 0 };
+    const plan = planJob(spec, { submittedAtMs: 0, tasks: [running, voided] }, 20);
+    expect(plan).toMatchObject({ phase: 'JOB_RUNNING', failed: 0, failedIndexes: [], launch: [{ index: 1, attempt: 1 }] });
+    expect(plan.backoffUntilMs).toBeUndefined();
+    // The same end without `voided` is a failure, and backoffLimit 0 fails the job.
+    expect(planJob(spec, { submittedAtMs: 0, tasks: [running, { ...voided, voided: false }] }, 20)).toMatchObject({ phase: 'JOB_FAILED', reason: 'BackoffLimitExceeded' });
   });
 });
 

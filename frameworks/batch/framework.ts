@@ -1,0 +1,253 @@
+// The batch framework ('agora-batch'): the book of jobs, the scheduler, the launcher and the gang
+// holds on the shared FrameworkShell, and the RunnableController API (kind JOB) over them. Every
+// change — an API call, a status update, offers, a wake-up — runs in the shell's serial section.
+//
+//   startBatch ─► JobBook.load ─► FrameworkShell.start ─► subscribed: trackTask every live task
+//                                                          (reconciled), forget held offers, replan
+//   apply / trigger / suspend / delete ─► book.put ─► scheduler.replan ─► watch
+//   offers ─► launcher   update ─► scheduler.update   rescind ─► holds   wake ─► replan + offer round
+//
+// Spec changes (Kubernetes makes most Job fields immutable): while a run is active, `task`,
+// `completions`, `completionMode` and `gang` cannot change (InvalidArgumentError naming the field);
+// parallelism, suspend, priority, backoffLimit, activeDeadlineSeconds, ttlSecondsAfterFinished and
+// labels can. A changed run-defining field of a finished job starts a new run.
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import { isTerminal } from '../../core/task-state.js';
+import type { Workload } from '../../proto/index.js';
+import { FrameworkShell } from '../shell.js';
+import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
+import { JobBook, type JobRecord } from './book.js';
+import { GangHolds } from './holds.js';
+import { Launcher } from './launcher.js';
+import { BATCH_FRAMEWORK_NAME, compileBatchOptions, type BatchHandle, type BatchOptions, type CompiledBatchOptions } from './options.js';
+import { planJob } from './planner.js';
+import { Scheduler } from './scheduler.js';
+import { validateJobSpec, type JobSpecDoc } from './spec.js';
+import { workloadView } from './views.js';
+import { JobWatchHub } from './watch.js';
+
+// Fields a running job cannot change (what its tasks are and how many must succeed).
+const IMMUTABLE_WHILE_ACTIVE = ['task', 'completions', 'completionMode', 'gang'] as const;
+// Fields whose change makes a finished job run again; the rest (labels, priority, suspend, ttl) do not.
+const RUN_DEFINING = [...IMMUTABLE_WHILE_ACTIVE, 'parallelism', 'backoffLimit', 'activeDeadlineSeconds'] as const;
+
+export class BatchFramework implements BatchHandle {
+  readonly kind = 'JOB' as const;
+  #shell!: FrameworkShell;
+  readonly #hub: JobWatchHub;
+  readonly #holds = new GangHolds();
+  readonly #scheduler: Scheduler;
+  readonly #launcher: Launcher;
+  readonly #role: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+
+  private constructor(
+    private readonly o: BatchOptions,
+    private readonly c: CompiledBatchOptions,
+    private readonly book: JobBook,
+  ) {
+    this.clock = o.clock ?? systemClock;
+    this.logger = (o.logger ?? silentLogger()).child({ component: 'batch' });
+    const { clock, logger } = this;
+    this.#role = o.role || '*';
+    this.#hub = new JobWatchHub(clock, logger);
+    this.#scheduler = new Scheduler({
+      book,
+      holds: this.#holds,
+      clock,
+      logger,
+      options: c,
+      driver: () => this.#driverOrUndefined(),
+      wake: (at) => this.#shell.wakeAt(at),
+      publish: () => this.#publish(),
+      deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
+      decline: (ids) => this.#declineNow(ids),
+    });
+    this.#launcher = new Launcher({ book, holds: this.#holds, scheduler: this.#scheduler, clock, logger, role: this.#role, options: c });
+  }
+
+  static async start(options: BatchOptions): Promise<BatchFramework> {
+    const compiled = compileBatchOptions(options);
+    const fw = new BatchFramework(options, compiled, await JobBook.load(options.state));
+    const { clock, logger } = fw;
+    fw.#shell = await FrameworkShell.start(
+      {
+        name: BATCH_FRAMEWORK_NAME,
+        master: options.master,
+        state: options.state,
+        ...(options.cluster ? { cluster: options.cluster } : {}),
+        role: fw.#role,
+        ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
+        clock,
+        logger,
+        ...(options.driver ? { driver: options.driver } : {}),
+        ...(options.waitSubscribedMs === undefined ? {} : { waitSubscribedMs: options.waitSubscribedMs }),
+      },
+      {
+        subscribed: async (driver) => {
+          fw.#holds.clear();
+          fw.#scheduler.subscribed();
+          for (const record of fw.book.records.values()) for (const t of record.run.tasks) if (!isTerminal(t.state)) driver.trackTask(t.taskId, t.agentId);
+          await fw.#scheduler.replan();
+        },
+        offers: (driver, offers) => fw.#launcher.offers(driver, offers),
+        update: (status) => fw.#scheduler.update(status),
+        rescind: async (offerId) => void fw.#holds.rescind(offerId),
+        wake: async () => {
+          await fw.#scheduler.replan();
+          const driver = fw.#driverOrUndefined();
+          if (driver !== undefined && fw.#holds.size > 0) await fw.#launcher.offers(driver, []);
+        },
+      },
+    );
+    logger.info({ frameworkId: fw.#shell.driver.frameworkId, jobs: fw.book.records.size }, 'batch framework started');
+    return fw;
+  }
+
+  #driverOrUndefined(): FrameworkDriver | undefined {
+    try {
+      return this.#shell?.driver;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #declineNow(offerIds: readonly string[]): void {
+    const driver = this.#driverOrUndefined();
+    if (offerIds.length === 0 || driver === undefined || driver.state !== 'SUBSCRIBED') return;
+    driver.decline(offerIds, { refuseSeconds: 0 }).catch(() => undefined);
+  }
+
+  #publish(): void {
+    for (const record of this.book.records.values()) this.#hub.publish(record.name, this.#view(record));
+  }
+
+  #view(record: JobRecord): Workload {
+    const plan = this.#scheduler.plans.get(record.name) ?? planJob(record.spec, record.run, this.#now(), { backoff: this.c.retryBackoff });
+    return workloadView(record, plan, this.#scheduler.reasons.get(record.name));
+  }
+
+  #now(): number {
+    return this.clock.now();
+  }
+
+  #record(name: string): JobRecord {
+    const record = typeof name === 'string' ? this.book.get(name) : undefined;
+    if (record === undefined) throw new NotFoundError('job', String(name));
+    return record;
+  }
+
+  // ---- RunnableController ----
+
+  async apply(input: Record<string, unknown>, options: ApplyOptions = {}): Promise<ApplyOutcome> {
+    const spec = validateJobSpec(input);
+    if (spec.task.role !== '' && spec.task.role !== this.#role) {
+      throw new InvalidArgumentError('task.role', `the batch framework runs as role '${this.#role}': omit role, or set it to '${this.#role}'`);
+    }
+    return this.#shell.act(async () => {
+      const now = this.#now();
+      const existing = this.book.get(spec.name);
+      const out = changeOf(existing, spec, now);
+      if (!options.dryRun && out.result !== 'UNCHANGED') {
+        await this.book.put(out.record);
+        if (existing !== undefined && out.record.runs !== existing.runs) this.#newRun(spec.name);
+        await this.#scheduler.replan();
+      }
+      return { kind: 'JOB', name: spec.name, version: `v${out.record.version}`, result: out.result };
+    });
+  }
+
+  async get(name: string): Promise<Workload> {
+    return this.#view(this.#record(name));
+  }
+
+  async list(): Promise<Workload[]> {
+    return [...this.book.records.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => this.#view(r));
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.#shell.act(async () => {
+      const record = this.#record(name);
+      const last = this.#view(record);
+      await this.#scheduler.deleteJob(record, 'deleted on request');
+      this.#hub.deleted(name, last);
+      await this.#scheduler.replan();
+    });
+  }
+
+  /** Run a finished job again: a fresh run (runs + 1). Refused while the job is still active. */
+  async trigger(name: string): Promise<{ runId: string }> {
+    return this.#shell.act(async () => {
+      const record = this.#record(name);
+      if (record.run.finishedAtMs === undefined) {
+        const phase = this.#scheduler.plans.get(name)?.phase ?? 'JOB_PENDING';
+        throw new FailedPreconditionError(`job ${name} is still active (${phase}): trigger runs a finished job again; delete it, or wait for it to finish`);
+      }
+      const now = this.#now();
+      const next: JobRecord = { ...record, runs: record.runs + 1, updatedAtMs: now, run: { submittedAtMs: now, tasks: [] } };
+      await this.book.put(next);
+      this.#newRun(name);
+      await this.#scheduler.replan();
+      return { runId: `${name}.r${next.runs}` };
+    });
+  }
+
+  async suspend(name: string, suspended: boolean): Promise<void> {
+    if (typeof suspended !== 'boolean') throw new InvalidArgumentError('suspend', 'must be true or false');
+    await this.#shell.act(async () => {
+      const record = this.#record(name);
+      if (record.spec.suspend === suspended) return;
+      const spec: JobSpecDoc = Object.freeze({ ...record.spec, suspend: suspended });
+      await this.book.put({ ...record, spec, version: record.version + 1, updatedAtMs: this.#now() });
+      await this.#scheduler.replan();
+    });
+  }
+
+  watch(listener: WatchListener): () => void {
+    return this.#hub.subscribe(listener);
+  }
+
+  async stop(): Promise<void> {
+    await this.#shell?.stop();
+    this.#hub.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** A new run: the previous run's gang memory and plan go. */
+  #newRun(name: string): void {
+    this.#declineNow(this.#holds.forget(name).map((h) => h.offer.id));
+    this.#scheduler.plans.delete(name);
+    this.#scheduler.reasons.delete(name);
+  }
+}
+
+interface Change {
+  readonly result: ApplyOutcome['result'];
+  readonly record: JobRecord;
+}
+
+/** What applying `spec` does to the job (pure): create it, refuse, store a new version, or start a new run. */
+export function changeOf(existing: JobRecord | undefined, spec: JobSpecDoc, now: number): Change {
+  if (existing === undefined) {
+    return { result: 'CREATED', record: { name: spec.name, version: 1, spec, createdAtMs: now, updatedAtMs: now, runs: 1, run: { submittedAtMs: now, tasks: [] } } };
+  }
+  if (JSON.stringify(existing.spec) === JSON.stringify(spec)) return { result: 'UNCHANGED', record: existing };
+  const differs = (field: keyof JobSpecDoc): boolean => JSON.stringify(existing.spec[field]) !== JSON.stringify(spec[field]);
+  const updated = { ...existing, spec, version: existing.version + 1, updatedAtMs: now };
+  if (existing.run.finishedAtMs === undefined) {
+    const locked = IMMUTABLE_WHILE_ACTIVE.find(differs);
+    if (locked !== undefined) {
+      throw new InvalidArgumentError(locked, `cannot change ${locked} of job ${spec.name} while it is active: wait for it to finish (or delete it), then apply; parallelism, suspend, priority, backoffLimit, activeDeadlineSeconds, ttlSecondsAfterFinished and labels may change`);
+    }
+    return { result: 'UPDATED', record: updated };
+  }
+  if (!RUN_DEFINING.some(differs)) return { result: 'UPDATED', record: updated };
+  return { result: 'UPDATED', record: { ...updated, runs: existing.runs + 1, run: { submittedAtMs: now, tasks: [] } } };
+}

@@ -1,0 +1,171 @@
+// Offers → launches, for the jobs of the queue in order (priority, then submission).
+//
+//   pool = this round's new offers (and offers a gang gave up)
+//   for each queued job, in order:
+//     consecutive non-gang jobs ─► one matchOffers(pool, their tasks in queue order) ─► launch
+//     a gang job ─► decideGang(its held offers + pool) ─► accept: launch the whole wave at once,
+//                                                          the rest back to the pool
+//                                                    ─► hold: keep the offers its partial placement
+//                                                          uses, the rest back to the pool
+//                                                    ─► release: all back to the pool, cool down
+//   what is left of the pool ─► decline (short filter while anything waits, long when idle)
+//
+// Priority: a job's tasks are placed before those of every job after it in the queue, so a
+// lower-priority job only gets what no higher-priority job of the round could use (backfill); a
+// gang job keeps what it holds until it launches or gives up (bounded by maxHoldMs). No preemption.
+// Every task is persisted (STAGING) before its launch is sent; a launch the master refuses voids its
+// tasks (no failure), and they are placed again.
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import type { Offer__Output, TaskInfo } from '../../proto/index.js';
+import { declinePolicy } from '../../sdk/decline.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import { matchOffers, type Launch } from '../../sdk/offers.js';
+import type { JobBook, JobTaskEntry } from './book.js';
+import { decideGang, type HeldOffer } from './gang.js';
+import type { GangHolds } from './holds.js';
+import type { CompiledBatchOptions } from './options.js';
+import { explainPending } from './queue.js';
+import type { QueueEntry, Scheduler } from './scheduler.js';
+import { jobTasks, mintTaskId, taskInfo, type JobTask } from './tasks.js';
+
+export interface LauncherDeps {
+  readonly book: JobBook;
+  readonly holds: GangHolds;
+  readonly scheduler: Scheduler;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly role: string;
+  readonly options: CompiledBatchOptions;
+}
+
+export class Launcher {
+  readonly #decline = declinePolicy();
+
+  constructor(private readonly deps: LauncherDeps) {}
+
+  /** One offer round: new offers (none on a wake-up: held offers are looked at again). */
+  async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
+    const { scheduler, holds, clock } = this.deps;
+    const now = clock.now();
+    const queue = scheduler.queue;
+    if (queue.length === 0 && holds.size === 0) {
+      await this.#declineAll(driver, offers.map((o) => o.id), false);
+      return;
+    }
+    let pool: HeldOffer[] = offers.map((offer) => ({ offer, receivedAtMs: now }));
+    let batch: QueueEntry[] = [];
+    let launched = false;
+    for (const entry of queue) {
+      if (!entry.spec.gang) {
+        batch.push(entry);
+        continue;
+      }
+      [pool, launched] = await this.#place(driver, batch, pool, launched);
+      batch = [];
+      [pool, launched] = await this.#gang(driver, entry, pool, now, launched);
+    }
+    [pool, launched] = await this.#place(driver, batch, pool, launched);
+    const waiting = queue.some((q) => this.deps.scheduler.reasons.get(q.spec.name) !== '') || holds.size > 0;
+    await this.#declineAll(driver, pool.map((h) => h.offer.id), waiting);
+    if (launched || holds.size > 0 || offers.length > 0) await scheduler.replan();
+  }
+
+  /** Consecutive non-gang jobs: their tasks, in queue order, in one match. */
+  async #place(driver: FrameworkDriver, entries: readonly QueueEntry[], pool: HeldOffer[], launched: boolean): Promise<[HeldOffer[], boolean]> {
+    if (entries.length === 0) return [pool, launched];
+    const { scheduler, options, role } = this.deps;
+    const offers = pool.map((h) => h.offer);
+    const tasks = entries.flatMap((e) => jobTasks(e.spec, e.decisions, role));
+    const result = matchOffers(offers, tasks, { strategy: options.placement, role });
+    const unplaced = new Map<string, number>();
+    for (const u of result.unplaced) unplaced.set(u.task.job, (unplaced.get(u.task.job) ?? 0) + 1);
+    for (const e of entries) {
+      const left = unplaced.get(e.spec.name) ?? 0;
+      const why = left === 0 ? '' : explainPending({ ...e, pending: left }, offers) || 'waiting for offers: higher-priority jobs took the ones that fit';
+      scheduler.reasons.set(e.spec.name, why);
+    }
+    if (result.launches.length > 0) {
+      await this.#launch(driver, result.launches, unplaced.size > 0);
+      launched = true;
+    }
+    const used = new Set(result.launches.flatMap((l) => l.offerIds));
+    return [pool.filter((h) => !used.has(h.offer.id)), launched];
+  }
+
+  async #gang(driver: FrameworkDriver, entry: QueueEntry, pool: HeldOffer[], now: number, launched: boolean): Promise<[HeldOffer[], boolean]> {
+    const { holds, scheduler, options, role, logger } = this.deps;
+    const name = entry.spec.name;
+    const group = jobTasks(entry.spec, entry.decisions, role);
+    const candidates = [...holds.take(name), ...pool];
+    const match = { strategy: options.placement, role };
+    const decision = decideGang(group, candidates, now, { maxHoldMs: options.maxHoldMs, coolDownMs: options.coolDownMs, match }, holds.memory(name));
+    if (decision.action === 'accept') {
+      scheduler.reasons.set(name, '');
+      logger.info({ job: name, tasks: group.length, reason: decision.reason }, 'gang accepted');
+      await this.#launch(driver, decision.launches, false);
+      const used = new Set(decision.launches.flatMap((l) => l.offerIds));
+      return [candidates.filter((h) => !used.has(h.offer.id)), true];
+    }
+    if (decision.action === 'hold') {
+      // Hold only the offers the partial placement uses; the rest may serve other jobs.
+      const partial = candidates.length === 0 ? [] : matchOffers(candidates.map((h) => h.offer), group, match).launches;
+      const keep = new Set(partial.flatMap((l) => l.offerIds));
+      holds.hold(name, candidates.filter((h) => keep.has(h.offer.id)));
+      scheduler.reasons.set(name, decision.reason);
+      return [candidates.filter((h) => !keep.has(h.offer.id)), launched];
+    }
+    if (candidates.length > 0 && holds.memory(name).coolDownUntilMs !== decision.coolDownUntilMs) {
+      logger.info({ job: name, offers: candidates.length, reason: decision.reason }, 'gang released its offers');
+    }
+    holds.remember(name, { coolDownUntilMs: decision.coolDownUntilMs });
+    scheduler.reasons.set(name, decision.reason);
+    return [candidates, launched];
+  }
+
+  /** Persist every task (STAGING) first, one write per job; then send every accept at once. */
+  async #launch(driver: FrameworkDriver, launches: readonly Launch<JobTask>[], waiting: boolean): Promise<void> {
+    const { book, clock, logger } = this.deps;
+    const now = clock.now();
+    const sends: { launch: Launch<JobTask>; infos: TaskInfo[]; job: Map<string, string> }[] = [];
+    const added = new Map<string, JobTaskEntry[]>();
+    for (const launch of launches) {
+      const infos: TaskInfo[] = [];
+      const job = new Map<string, string>();
+      for (const placement of launch.tasks) {
+        const record = book.get(placement.task.job);
+        if (record === undefined) continue;
+        const d = placement.task.decision;
+        const taskId = mintTaskId(record.name, record.runs, d);
+        const entry: JobTaskEntry = { taskId, attempt: d.attempt, ...(d.index === undefined ? {} : { index: d.index }), state: 'TASK_STAGING', launchedAtMs: now, agentId: launch.agentId, hostname: launch.hostname };
+        added.set(record.name, [...(added.get(record.name) ?? []), entry]);
+        infos.push(taskInfo(record.spec, record.runs, taskId, launch.agentId, placement));
+        job.set(taskId, record.name);
+      }
+      if (infos.length > 0) sends.push({ launch, infos, job });
+    }
+    for (const [name, entries] of added) {
+      const record = book.get(name)!;
+      await book.put({ ...record, run: { ...record.run, tasks: [...record.run.tasks, ...entries] } });
+    }
+    const results = await Promise.allSettled(sends.map((s) => driver.launch(s.launch.offerIds, s.infos, this.#decline.filter(waiting))));
+    for (const [i, result] of results.entries()) {
+      const s = sends[i]!;
+      if (result.status === 'fulfilled') {
+        logger.info({ agentId: s.launch.agentId, hostname: s.launch.hostname, tasks: s.infos.map((t) => t.taskId) }, 'launched');
+        continue;
+      }
+      // Never launched: void the tasks (no failure: the offer went away, not the task).
+      logger.warn({ err: result.reason, agentId: s.launch.agentId }, 'launch failed; the tasks wait for another offer');
+      for (const [taskId, name] of s.job) {
+        await book.updateTask(name, taskId, (t) => ({ ...t, state: 'TASK_DROPPED', voided: true, finishedAtMs: clock.now(), message: `launch refused: ${String((result.reason as Error)?.message ?? result.reason)}` }));
+      }
+    }
+  }
+
+  async #declineAll(driver: FrameworkDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
+    if (offerIds.length === 0) return;
+    if (!waiting) this.deps.scheduler.declinedIdle();
+    await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
+  }
+}

@@ -1,0 +1,244 @@
+// The effectful half of the batch framework: it runs the planner over every job, carries the plans
+// out (persist started/finished, kill, delete after the TTL), keeps the queue of jobs waiting for
+// offers (in orderQueue order) for the launcher, and turns status updates into persisted task
+// state. Every method runs inside the shell's serial section.
+//
+//   update ──► book (task state) ──┐
+//   API (apply, trigger, …) ───────┼──► replan ──► planJob per job ──► kill / delete / persist run
+//   wake-ups (backoff, deadline, ──┘                    └─► queue (pending launches) ──► launcher
+//            ttl, kill retry)
+import type { Clock } from '../../core/clock.js';
+import type { Logger } from '../../core/logger.js';
+import { isTerminal, type TaskState } from '../../core/task-state.js';
+import type { TaskStatus__Output } from '../../proto/index.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import type { JobBook, JobRecord, JobRun, JobTaskEntry } from './book.js';
+import type { GangHolds } from './holds.js';
+import type { CompiledBatchOptions } from './options.js';
+import { planJob, type JobPlan, type LaunchDecision } from './planner.js';
+import { orderQueue } from './queue.js';
+import type { JobSpecDoc } from './spec.js';
+
+export interface SchedulerDeps {
+  readonly book: JobBook;
+  readonly holds: GangHolds;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly options: CompiledBatchOptions;
+  readonly driver: () => FrameworkDriver | undefined;
+  readonly wake: (atMs: number) => void;
+  /** The views may have changed. */
+  readonly publish: () => void;
+  /** A job was deleted (its TTL passed): publish DELETED with its last view. */
+  readonly deleted: (record: JobRecord) => void;
+  /** Offers to give back at once (held by a job that no longer waits). */
+  readonly decline: (offerIds: readonly string[]) => void;
+}
+
+/** A job with tasks to launch now, in queue order. */
+export interface QueueEntry {
+  readonly spec: JobSpecDoc;
+  readonly submittedAtMs: number;
+  readonly pending: number;
+  readonly record: JobRecord;
+  readonly decisions: readonly LaunchDecision[];
+}
+
+// A lost task that never ran ends in one of these (UNKNOWN is stored as LOST).
+const NEVER_RAN_ENDS: ReadonlySet<string> = new Set(['TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_UNKNOWN']);
+
+export class Scheduler {
+  queue: readonly QueueEntry[] = [];
+  readonly plans = new Map<string, JobPlan>();
+  /** Why each queued job still waits, from the last offer round. */
+  readonly reasons = new Map<string, string>();
+  /** Kills sent: task id → when (to send again when unanswered). */
+  readonly #killsSent = new Map<string, number>();
+  readonly #orphans = new Map<string, { agentId: string; sentAtMs: number }>();
+  #suppressed = false;
+  #declinedIdle = false;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** After every (re)subscription offers flow again (the driver subscribes unsuppressed). */
+  subscribed(): void {
+    this.#suppressed = false;
+    this.#declinedIdle = false;
+    this.#killsSent.clear();
+  }
+
+  declinedIdle(): void {
+    this.#declinedIdle = true;
+  }
+
+  /** Plan every job and carry the plans out. */
+  async replan(): Promise<void> {
+    const { book, clock, options } = this.deps;
+    const now = clock.now();
+    const queue: QueueEntry[] = [];
+    let wakeAt: number | undefined;
+    const wake = (at: number | undefined): void => void (at !== undefined && (wakeAt = Math.min(wakeAt ?? at, at)));
+    for (const name of [...book.records.keys()].sort()) {
+      let record = book.records.get(name)!;
+      const plan = planJob(record.spec, record.run, now, { backoff: options.retryBackoff });
+      if (plan.delete) {
+        await this.deleteJob(record, 'its ttlSecondsAfterFinished passed');
+        this.deps.deleted(record);
+        continue;
+      }
+      record = await this.#persistRun(record, plan);
+      this.plans.set(name, plan);
+      wake(plan.wakeAtMs);
+      wake(await this.#kill(record, plan.kill, now));
+      if (plan.launch.length > 0) queue.push({ spec: record.spec, submittedAtMs: record.run.submittedAtMs, pending: plan.launch.length, record, decisions: plan.launch });
+      else this.reasons.delete(name);
+    }
+    this.queue = orderQueue(queue);
+    // Offers held for a gang job that no longer waits for a wave go back.
+    const waiting = new Set(this.queue.map((q) => q.spec.name));
+    for (const job of this.deps.holds.jobs()) if (!waiting.has(job)) this.deps.decline(this.deps.holds.take(job).map((h) => h.offer.id));
+    wake(this.#retryOrphans(now));
+    wake(this.deps.holds.nextExpiry(options.maxHoldMs));
+    await this.#wantOffers(this.queue.length > 0 || this.deps.holds.size > 0);
+    if (wakeAt !== undefined) this.deps.wake(wakeAt);
+    this.deps.publish();
+  }
+
+  /** Write what the plan decided about the run (started, finished, phase), only when it changed. */
+  async #persistRun(record: JobRecord, plan: JobPlan): Promise<JobRecord> {
+    const { startedAtMs: _s, finishedAtMs: _f, phase: _p, reason: _r, ...rest } = record.run;
+    const run: JobRun = {
+      ...rest,
+      ...(plan.startedAtMs === undefined ? {} : { startedAtMs: plan.startedAtMs }),
+      ...(plan.finishedAtMs === undefined ? {} : { finishedAtMs: plan.finishedAtMs, phase: plan.phase }),
+      ...(plan.finishedAtMs !== undefined && plan.reason !== undefined ? { reason: plan.reason } : {}),
+    };
+    if (record.run.finishedAtMs === undefined && run.finishedAtMs !== undefined) {
+      const level = plan.phase === 'JOB_FAILED' ? 'warn' : 'info';
+      this.deps.logger[level]({ job: record.name, phase: plan.phase, reason: plan.reason, message: plan.message }, 'job finished');
+    }
+    const next = { ...record, run };
+    await this.deps.book.put(next);
+    return next;
+  }
+
+  /** Kill what the plan says (marking killRequested first); send again what went unanswered. Returns when to look again. */
+  async #kill(record: JobRecord, taskIds: readonly string[], now: number): Promise<number | undefined> {
+    if (taskIds.length === 0) return undefined;
+    const ids = new Set(taskIds);
+    if (record.run.tasks.some((t) => ids.has(t.taskId) && t.killRequested !== true)) {
+      const tasks = record.run.tasks.map((t) => (ids.has(t.taskId) && t.killRequested !== true ? { ...t, killRequested: true } : t));
+      await this.deps.book.put({ ...record, run: { ...record.run, tasks } });
+    }
+    const graceMs = record.spec.task.killGracePeriodSeconds * 1000;
+    const retryMs = graceMs + this.deps.options.killRetryMs;
+    let next: number | undefined;
+    for (const t of record.run.tasks) {
+      if (!ids.has(t.taskId)) continue;
+      const sent = this.#killsSent.get(t.taskId);
+      if (sent === undefined || now - sent >= retryMs) {
+        this.#sendKill(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds);
+        this.#killsSent.set(t.taskId, now);
+        next = Math.min(next ?? Infinity, now + retryMs);
+      } else next = Math.min(next ?? Infinity, sent + retryMs);
+    }
+    return next;
+  }
+
+  #sendKill(taskId: string, agentId: string, graceSeconds: number): void {
+    const driver = this.deps.driver();
+    if (driver === undefined || driver.state !== 'SUBSCRIBED') return; // sent again at the next plan
+    this.deps.logger.info({ taskId }, 'killing task');
+    driver.kill(taskId, agentId, { gracePeriodSeconds: graceSeconds }).catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'kill failed; it will be retried'));
+  }
+
+  /** Kill the active tasks of a job that goes away, and forget it (state, holds). */
+  async deleteJob(record: JobRecord, why: string): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const t of record.run.tasks) if (!isTerminal(t.state)) this.killOrphan(t.taskId, t.agentId, now, record.spec.task.killGracePeriodSeconds);
+    await this.deps.book.remove(record.name);
+    this.deps.decline(this.deps.holds.forget(record.name).map((h) => h.offer.id));
+    this.plans.delete(record.name);
+    this.reasons.delete(record.name);
+    this.deps.logger.info({ job: record.name, why }, 'job deleted');
+  }
+
+  /** Kill a task no job owns (its job was deleted, or the book never knew it). */
+  killOrphan(taskId: string, agentId: string, now: number, graceSeconds = 0): void {
+    this.#orphans.set(taskId, { agentId, sentAtMs: now });
+    this.#sendKill(taskId, agentId, graceSeconds);
+  }
+
+  #retryOrphans(now: number): number | undefined {
+    let next: number | undefined;
+    for (const [taskId, o] of this.#orphans) {
+      if (now - o.sentAtMs >= this.deps.options.killRetryMs) this.killOrphan(taskId, o.agentId, now);
+      next = Math.min(next ?? Infinity, (this.#orphans.get(taskId)?.sentAtMs ?? now) + this.deps.options.killRetryMs);
+    }
+    return next;
+  }
+
+  /** A status update: the task's new state persisted (a task that never ran is voided), then a new plan. */
+  async update(status: TaskStatus__Output): Promise<void> {
+    const { book, clock, logger } = this.deps;
+    const state = status.state as TaskState;
+    const ended = isTerminal(state) || state === 'TASK_UNKNOWN';
+    const name = book.owner.get(status.taskId);
+    const record = name === undefined ? undefined : book.get(name);
+    const task = record?.run.tasks.find((t) => t.taskId === status.taskId);
+    if (record === undefined || task === undefined) {
+      if (ended) this.#orphans.delete(status.taskId);
+      else if (!this.#orphans.has(status.taskId)) {
+        logger.warn({ taskId: status.taskId, state }, 'killing a task no job owns');
+        this.killOrphan(status.taskId, status.agentId, clock.now());
+      }
+      return;
+    }
+    // A terminal state is final: a repeated or late update (at-least-once delivery) changes nothing.
+    if (isTerminal(task.state)) return;
+    const next = nextEntry(task, status, state, clock.now());
+    if (next === task) return;
+    if (isTerminal(next.state)) {
+      this.#killsSent.delete(task.taskId);
+      const level = next.voided ? 'info' : next.state === 'TASK_FINISHED' ? 'debug' : 'warn';
+      logger[level]({ job: record.name, taskId: task.taskId, index: task.index, attempt: task.attempt, state: next.state, voided: next.voided, message: status.message }, 'task ended');
+    }
+    await book.updateTask(record.name, task.taskId, () => next);
+    await this.replan();
+  }
+
+  async #wantOffers(want: boolean): Promise<void> {
+    const driver = this.deps.driver();
+    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
+    if (want ? !this.#suppressed && !this.#declinedIdle : this.#suppressed) return;
+    try {
+      if (want) await driver.revive();
+      else await driver.suppress();
+      this.#suppressed = !want;
+      if (want) this.#declinedIdle = false;
+    } catch (err) {
+      this.deps.logger.warn({ err, want }, 'could not change offer suppression; will retry');
+    }
+  }
+}
+
+/** The task after an update; the same object when nothing worth persisting changed. */
+export function nextEntry(task: JobTaskEntry, status: TaskStatus__Output, state: TaskState, now: number): JobTaskEntry {
+  const message = status.message || task.message || '';
+  const exit = status.exitCode === undefined || status.exitCode === null ? {} : { exitCode: status.exitCode };
+  if (NEVER_RAN_ENDS.has(state) && task.runningAtMs === undefined && state !== 'TASK_RUNNING') {
+    // Never reached RUNNING: it did not run, so it is no failure; its index is launched again.
+    return { ...task, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state, voided: true, finishedAtMs: now, message: message || 'never ran' };
+  }
+  const to: TaskState = state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state;
+  const runningAtMs = task.runningAtMs ?? (to === 'TASK_RUNNING' ? now : undefined);
+  if (to === task.state && runningAtMs === task.runningAtMs) return task;
+  return {
+    ...task,
+    state: to,
+    ...(runningAtMs === undefined ? {} : { runningAtMs }),
+    ...(isTerminal(to) ? { finishedAtMs: now } : {}),
+    ...exit,
+    message,
+  };
+}

@@ -1,0 +1,124 @@
+// The batch framework with a real master, a real agent and real processes: NonIndexed and Indexed
+// jobs complete (retried indexes exactly once), backoffLimit and activeDeadlineSeconds fail a job,
+// bad specs and changes to an active job are refused with the field at fault and change nothing.
+import { readFile, readdir } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../support/tmp.js';
+import { finished, jobSpec, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
+
+afterEach(stopBatchClusters);
+
+describe('batch: jobs run to completion', () => {
+  it('NonIndexed: completions 3, parallelism 2 — never more than 2 at once, 3 successes', async () => {
+    const c = await startBatchCluster();
+    const dir = await tempDir('batch-nonindexed');
+    const out = await c.batch.apply(jobSpec('three', 'echo run >> "$OUT/runs"; sleep 0.3', { completions: 3, parallelism: 2, task: { env: { OUT: dir } } }));
+    expect(out).toEqual({ kind: 'JOB', name: 'three', version: 'v1', result: 'CREATED' });
+    let maxActive = 0;
+    const status = await until(async () => {
+      const s = await c.status('three');
+      maxActive = Math.max(maxActive, s.active ?? 0);
+      return s.phase === 'JOB_SUCCEEDED' && s;
+    }, 'the job to succeed');
+    expect(status).toMatchObject({ succeeded: 3, failed: 0, active: 0, pendingReason: '', message: '3 of 3 succeeded', runs: 1 });
+    expect(Number(status.completedAtMs)).toBeGreaterThanOrEqual(Number(status.startedAtMs));
+    expect(maxActive).toBeLessThanOrEqual(2);
+    expect(status.tasks).toHaveLength(3);
+    expect(status.tasks!.every((t) => t.state === 'TASK_FINISHED' && t.exitCode === 0)).toBe(true);
+    expect((await readFile(`${dir}/runs`, 'utf8')).trim().split('\n')).toHaveLength(3);
+    // The master saw exactly these three tasks of the framework.
+    const fwId = await c.frameworkId();
+    const seen = c.master.state.frameworks.get(fwId)?.completed.map((t) => t.taskId).sort();
+    expect(seen).toEqual(status.tasks!.map((t) => t.taskId).sort());
+  });
+
+  it('Indexed: indexes 1 and 3 fail their first attempt; every index succeeds exactly once, retries included', async () => {
+    const c = await startBatchCluster();
+    const dir = await tempDir('batch-indexed');
+    const command = [
+      'test "$AGORA_TASK_INDEX" = "$AGORA_JOB_INDEX" || exit 9',
+      'case $AGORA_TASK_INDEX in 1|3) test -f "$OUT/tried-$AGORA_TASK_INDEX" || { touch "$OUT/tried-$AGORA_TASK_INDEX"; exit 3; } ;; esac',
+      'echo ok >> "$OUT/ok-$AGORA_TASK_INDEX"',
+    ].join('; ');
+    await c.batch.apply(jobSpec('idx', command, { completions: 5, parallelism: 2, completionMode: 'Indexed', task: { env: { OUT: dir } } }));
+    const status = await finished(c, 'idx');
+    expect(status).toMatchObject({ phase: 'JOB_SUCCEEDED', succeeded: 5, failed: 2, completedIndexes: [0, 1, 2, 3, 4], failedIndexes: [] });
+    // Each index ran to success exactly once (its output file has one line).
+    const files = (await readdir(dir)).filter((f) => f.startsWith('ok-')).sort();
+    expect(files).toEqual(['ok-0', 'ok-1', 'ok-2', 'ok-3', 'ok-4']);
+    for (const f of files) expect(await readFile(`${dir}/${f}`, 'utf8')).toBe('ok\n');
+    const tasks = (await c.record('idx'))!.run.tasks;
+    const byIndex = (i: number) => tasks.filter((t) => t.index === i).map((t) => `${t.attempt}:${t.state}:${t.exitCode ?? ''}`);
+    expect([0, 2, 4].map(byIndex)).toEqual([['0:TASK_FINISHED:0'], ['0:TASK_FINISHED:0'], ['0:TASK_FINISHED:0']]);
+    expect([1, 3].map(byIndex)).toEqual([
+      ['0:TASK_FAILED:3', '1:TASK_FINISHED:0'],
+      ['0:TASK_FAILED:3', '1:TASK_FINISHED:0'],
+    ]);
+    expect(status.tasks!.find((t) => t.index === 3 && t.attempt === 1)).toMatchObject({ state: 'TASK_FINISHED', exitCode: 0 });
+  });
+
+  it('more failures than backoffLimit fail the job (BackoffLimitExceeded)', async () => {
+    const c = await startBatchCluster();
+    await c.batch.apply(jobSpec('doomed', 'exit 2', { backoffLimit: 1 }));
+    const status = await finished(c, 'doomed');
+    expect(status).toMatchObject({ phase: 'JOB_FAILED', failed: 2, succeeded: 0, pendingReason: '' });
+    expect(status.message).toMatch(/^BackoffLimitExceeded: backoff limit 1 exceeded: 2 failed tasks/);
+    expect(status.tasks!.map((t) => t.attempt)).toEqual([0, 1]);
+  });
+
+  it('activeDeadlineSeconds fails the job (DeadlineExceeded) and kills its tasks', async () => {
+    const c = await startBatchCluster();
+    await c.batch.apply(jobSpec('slow', 'exec sleep 600', { completions: 2, parallelism: 2, activeDeadlineSeconds: 1 }));
+    await until(async () => (await c.status('slow')).active === 2, 'two tasks running');
+    const status = await finished(c, 'slow');
+    expect(status).toMatchObject({ phase: 'JOB_FAILED', failed: 0 });
+    expect(status.message).toMatch(/^DeadlineExceeded: deadline exceeded/);
+    const fwId = await c.frameworkId();
+    await until(async () => c.master.state.tasksOfFramework(fwId).length === 0, 'the tasks killed');
+    const tasks = (await c.record('slow'))!.run.tasks;
+    expect(tasks.map((t) => [t.state, t.killRequested])).toEqual([
+      ['TASK_KILLED', true],
+      ['TASK_KILLED', true],
+    ]);
+  });
+});
+
+describe('batch: specs', () => {
+  it('refuses bad specs naming the field, and changes nothing; a dry run changes nothing; equal is UNCHANGED', async () => {
+    const c = await startBatchCluster();
+    await c.batch.apply(jobSpec('keep', 'exec sleep 600', { completions: 2 }));
+    await until(async () => (await c.status('keep')).active === 1, 'the task running');
+    const before = JSON.stringify(await c.record('keep'));
+    const cases: [Record<string, unknown>, string][] = [
+      [jobSpec('g', 'true', { gang: true, completions: 2, parallelism: 3 }), 'completions'],
+      [jobSpec('n', 'true', { parallelism: -1 }), 'parallelism'],
+      [jobSpec('n', 'true', { backoffLimit: -2 }), 'backoffLimit'],
+      [jobSpec('n', 'true', { completions: '3' }), 'completions'],
+      [jobSpec('n', 'true', { activeDeadlineSeconds: 0 }), 'activeDeadlineSeconds'],
+      [jobSpec('n', 'true', { completionMode: 'Sometimes' }), 'completionMode'],
+      [jobSpec('n', 'true', {}, { cpus: 1 }), 'task.resources.mem'],
+      [jobSpec('n', 'true', { task: { role: 'other' } }), 'task.role'],
+      [jobSpec('keep', 'exec sleep 601', { completions: 2 }), 'task'],
+      [jobSpec('keep', 'exec sleep 600', { completions: 3 }), 'completions'],
+    ];
+    for (const [spec, field] of cases) {
+      await expect(c.batch.apply(spec), field).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field });
+    }
+    const err = (await c.batch.apply(jobSpec('keep', 'exec sleep 601', { completions: 2 })).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/cannot change task of job keep while it is active/);
+    expect(JSON.stringify(await c.record('keep'))).toBe(before);
+    expect((await c.batch.list()).map((w) => w.name)).toEqual(['keep']);
+
+    expect(await c.batch.apply(jobSpec('keep', 'exec sleep 600', { completions: 2 }))).toMatchObject({ result: 'UNCHANGED', version: 'v1' });
+    expect(await c.batch.apply(jobSpec('keep', 'exec sleep 600', { completions: 2, parallelism: 2 }), { dryRun: true })).toMatchObject({ result: 'UPDATED', version: 'v2' });
+    expect(await c.batch.apply(jobSpec('fresh', 'true'), { dryRun: true })).toMatchObject({ result: 'CREATED' });
+    expect(JSON.stringify(await c.record('keep'))).toBe(before);
+    expect(await c.record('fresh')).toBeUndefined();
+
+    // parallelism may change while active: the second task starts.
+    expect(await c.batch.apply(jobSpec('keep', 'exec sleep 600', { completions: 2, parallelism: 2 }))).toMatchObject({ result: 'UPDATED', version: 'v2' });
+    await until(async () => (await c.status('keep')).active === 2, 'the second task running');
+    await expect(c.batch.trigger('keep')).rejects.toMatchObject({ code: 'AGORA_FAILED_PRECONDITION' });
+    await expect(c.batch.get('nope')).rejects.toMatchObject({ code: 'AGORA_NOT_FOUND' });
+  });
+});

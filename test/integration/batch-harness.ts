@@ -1,0 +1,107 @@
+// A cluster for the batch framework's integration tests: an in-process master (memory store), real
+// agents in-process (process executor, real tasks), and the batch framework on the master's store
+// with short timings (retry backoff, gang hold and cool-down). Plus job specs and probes of the
+// master's view of the framework's tasks.
+import type { Agent } from '../../agent/agent.js';
+import { BATCH_FRAMEWORK_NAME, startBatch, type BatchHandle, type BatchOptions } from '../../frameworks/batch/index.js';
+import type { JobRecord } from '../../frameworks/batch/book.js';
+import type { JobStatus, Workload } from '../../proto/index.js';
+import { FrameworkState } from '../../sdk/state.js';
+import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
+import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
+
+export interface BatchCluster {
+  readonly master: MasterHarness;
+  readonly agents: Agent[];
+  readonly state: FrameworkState;
+  batch: BatchHandle;
+  /** Stop the batch framework (its tasks keep running) … */
+  stopBatch(): Promise<void>;
+  /** … and start a new one on the same state. */
+  startBatch(): Promise<BatchHandle>;
+  frameworkId(): Promise<string>;
+  /** The job's record as persisted. */
+  record(name: string): Promise<JobRecord | undefined>;
+  status(name: string): Promise<JobStatus>;
+}
+
+export type BatchTuning = Omit<BatchOptions, 'master' | 'state'>;
+
+export const FAST: BatchTuning = {
+  retryBackoff: { initialMs: 100, maxMs: 400 },
+  gang: { maxHoldMs: 10_000, coolDownMs: 1_000 },
+  killRetryMs: 2_000,
+  driver: { reconnect: { initialMs: 50, maxMs: 300 }, reconcile: { initialMs: 200, maxMs: 1000 } },
+  waitSubscribedMs: 10_000,
+};
+
+const running = new Set<BatchHandle>();
+
+export async function startBatchCluster(options: { agents?: readonly Record<string, string>[]; batch?: BatchTuning } = {}): Promise<BatchCluster> {
+  const master = await MasterHarness.start();
+  const agents: Agent[] = [];
+  for (const flags of options.agents ?? [{}]) agents.push(await startTestAgent(master.address, { resources: 'cpus:4;mem:4096;disk:4096', ...flags }));
+  const state = new FrameworkState(master.store, 'default', BATCH_FRAMEWORK_NAME);
+  const tuning = { ...FAST, ...options.batch };
+  const start = async (): Promise<BatchHandle> => {
+    const b = await startBatch({ master: master.address, state, ...tuning });
+    running.add(b);
+    return b;
+  };
+  const cluster: BatchCluster = {
+    master,
+    agents,
+    state,
+    batch: await start(),
+    stopBatch: async () => {
+      await cluster.batch.stop();
+      running.delete(cluster.batch);
+    },
+    startBatch: async () => (cluster.batch = await start()),
+    frameworkId: async () => (await state.get<{ id: string }>('framework'))!.value.id,
+    record: async (name) => (await state.get<JobRecord>(`jobs/${name}`))?.value,
+    status: async (name) => (await cluster.batch.get(name)).jobStatus!,
+  };
+  return cluster;
+}
+
+export async function stopBatchClusters(): Promise<void> {
+  await Promise.allSettled([...running].map((b) => b.stop()));
+  running.clear();
+  await stopTestAgents();
+  await stopHarnesses();
+}
+
+/** A job of `command` tasks (0.1 cpu, 16 MiB). */
+export function jobSpec(name: string, command: string, extra: Record<string, unknown> = {}, resources: Record<string, number> = { cpus: 0.1, mem: 16 }): Record<string, unknown> {
+  const { task, ...rest } = extra as { task?: Record<string, unknown> };
+  return { name, ...rest, task: { command, resources, killGracePeriodSeconds: 0.2, ...task } };
+}
+
+export function phaseOf(w: Workload): string {
+  return String(w.jobStatus?.phase ?? '');
+}
+
+/** Poll until `check` returns a value (not false/undefined); fails with `what` after the timeout. */
+export async function until<T>(check: () => Promise<T | false | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== false && value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Wait for a finished phase (JOB_SUCCEEDED / JOB_FAILED) and return the status. */
+export async function finished(c: BatchCluster, name: string, timeoutMs = 20_000): Promise<JobStatus> {
+  return until(async () => {
+    const s = await c.status(name);
+    return (s.phase === 'JOB_SUCCEEDED' || s.phase === 'JOB_FAILED') && s;
+  }, `job ${name} to finish`, timeoutMs);
+}
