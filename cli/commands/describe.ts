@@ -1,13 +1,13 @@
 // `agora describe service/NAME`: everything about one workload for people — spec, versions,
-// deployments, tasks, endpoints, and why instances are still pending. Cron jobs: cron-views.ts.
-// Jobs show their spec and status as YAML until they get their own page.
+// deployments, tasks, endpoints, and why instances are still pending. Cron jobs: cron-views.ts;
+// jobs: describe-job.ts.
 import type { Command } from 'commander';
-import { stringify as toYaml } from 'yaml';
 import { namesOf } from '../../frameworks/api/kinds.js';
 import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
 import { withClientFlags } from '../client.js';
 import { age, mebibytes, pretty, table, trim, type Cell } from '../table.js';
 import { describeCronJob } from './cron-views.js';
+import { describeJob } from './describe-job.js';
 import { clientFor, parseRef } from './shared.js';
 
 export function registerDescribeCommand(program: Command): void {
@@ -19,7 +19,7 @@ export function registerDescribeCommand(program: Command): void {
   withClientFlags(cmd).action(async (first: string, second: string | undefined) => {
     const ref = parseRef(first, second);
     const w = await clientFor(cmd).jobs<Workload>('GET', `/api/v1/${namesOf(ref.kind).plural}/${encodeURIComponent(ref.name)}`);
-    process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : ref.kind === 'CRONJOB' ? describeCronJob(w) : describeOther(w));
+    process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : ref.kind === 'CRONJOB' ? describeCronJob(w) : describeJob(w));
   });
 }
 
@@ -103,11 +103,4 @@ function healthCheck(h: ServiceSpec['healthCheck']): string {
   else if (h.tcp) probe = `TCP :${port(h.tcp)}`;
   else if (h.command) probe = `command ${h.command.value ?? ''}`;
   return timing ? `${probe} (${timing})` : probe;
-}
-
-function describeOther(w: Workload): string {
-  const { kind, name, version, createdAtMs, updatedAtMs } = w;
-  const spec = w.cronjob ?? w.job;
-  const status = w.cronjobStatus ?? w.jobStatus;
-  return toYaml({ kind, name, version, createdAtMs, updatedAtMs, spec, status });
 }

@@ -43,15 +43,17 @@ export function cronJobsTable(items: readonly Workload[], wide: boolean): string
   );
 }
 
+/** Jobs as a queue: pending ones show their priority and why they wait (JobStatus.pending_reason). */
 export function jobsTable(items: readonly Workload[], wide: boolean): string {
-  const headers = ['name', 'completions', 'phase', 'active', 'failed', 'age', ...(wide ? ['parallelism', 'message'] : [])];
+  const headers = ['name', 'completions', 'phase', 'active', 'failed', 'priority', 'age', ...(wide ? ['parallelism', 'mode', 'runs', 'message'] : []), 'waiting for'];
   return table(
     headers,
     items.map((w) => {
       const spec = w.job ?? {};
       const s = w.jobStatus ?? {};
-      const row: Cell[] = [w.name, `${n(s.succeeded)}/${spec.completions ?? 1}`, pretty(s.phase, 'JOB_'), n(s.active), n(s.failed), age(n(w.createdAtMs))];
-      return wide ? [...row, spec.parallelism ?? 1, s.message] : row;
+      const row: Cell[] = [w.name, `${n(s.succeeded)}/${spec.completions ?? 1}`, pretty(s.phase, 'JOB_'), n(s.active), n(s.failed), n(spec.priority), age(n(w.createdAtMs))];
+      const mode = String(spec.completionMode ?? '') === 'INDEXED' ? 'Indexed' : 'NonIndexed';
+      return [...row, ...(wide ? [spec.parallelism ?? 1, spec.gang ? `${mode},gang` : mode, n(s.runs), s.message] : []), s.pendingReason || '-'];
     }),
   );
 }

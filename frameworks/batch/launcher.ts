@@ -22,7 +22,7 @@ import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
 import type { JobBook, JobTaskEntry } from './book.js';
-import { decideGang, type HeldOffer } from './gang.js';
+import { decideGang, describeGang, type HeldOffer } from './gang.js';
 import type { GangHolds } from './holds.js';
 import type { CompiledBatchOptions } from './options.js';
 import { explainPending } from './queue.js';
@@ -111,8 +111,9 @@ export class Launcher {
       // Hold only the offers the partial placement uses; the rest may serve other jobs.
       const partial = candidates.length === 0 ? [] : matchOffers(candidates.map((h) => h.offer), group, match).launches;
       const keep = new Set(partial.flatMap((l) => l.offerIds));
-      holds.hold(name, candidates.filter((h) => keep.has(h.offer.id)));
-      scheduler.reasons.set(name, decision.reason);
+      const kept = candidates.filter((h) => keep.has(h.offer.id));
+      holds.hold(name, kept);
+      scheduler.reasons.set(name, describeGang(group, kept.length, decision.covered));
       return [candidates.filter((h) => !keep.has(h.offer.id)), launched];
     }
     if (candidates.length > 0 && holds.memory(name).coolDownUntilMs !== decision.coolDownUntilMs) {

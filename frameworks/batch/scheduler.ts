@@ -60,10 +60,14 @@ export class Scheduler {
 
   constructor(private readonly deps: SchedulerDeps) {}
 
-  /** After every (re)subscription offers flow again (the driver subscribes unsuppressed). */
+  /**
+   * After every (re)subscription offers flow again (the driver subscribes unsuppressed), but the
+   * master keeps the refuse filters a previous instance declined with (120 s when idle): assume
+   * there are some, so the first job waiting revives (which clears them).
+   */
   subscribed(): void {
     this.#suppressed = false;
-    this.#declinedIdle = false;
+    this.#declinedIdle = true;
     this.#killsSent.clear();
   }
 
