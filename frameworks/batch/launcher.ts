@@ -14,12 +14,14 @@
 // lower-priority job only gets what no higher-priority job of the round could use (backfill); a
 // gang job keeps what it holds until it launches or gives up (bounded by maxHoldMs). No preemption.
 // Every task is persisted (STAGING) before its launch is sent; a launch the master refuses voids its
-// tasks (no failure), and they are placed again.
+// tasks (no failure), and they are placed again; an unanswered one is left to reconciliation.
 import type { Clock } from '../../core/clock.js';
+import { AgoraError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
+import { NotSubscribedError } from '../../sdk/errors.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
 import type { JobBook, JobTaskEntry } from './book.js';
 import { decideGang, describeGang, type HeldOffer } from './gang.js';
@@ -86,7 +88,7 @@ export class Launcher {
       scheduler.reasons.set(e.spec.name, why);
     }
     if (result.launches.length > 0) {
-      await this.#launch(driver, result.launches, unplaced.size > 0);
+      await this.#launch(driver, result.launches);
       launched = true;
     }
     const used = new Set(result.launches.flatMap((l) => l.offerIds));
@@ -103,7 +105,7 @@ export class Launcher {
     if (decision.action === 'accept') {
       scheduler.reasons.set(name, '');
       logger.info({ job: name, tasks: group.length, reason: decision.reason }, 'gang accepted');
-      await this.#launch(driver, decision.launches, false);
+      await this.#launch(driver, decision.launches);
       const used = new Set(decision.launches.flatMap((l) => l.offerIds));
       return [candidates.filter((h) => !used.has(h.offer.id)), true];
     }
@@ -125,7 +127,7 @@ export class Launcher {
   }
 
   /** Persist every task (STAGING) first, one write per job; then send every accept at once. */
-  async #launch(driver: FrameworkDriver, launches: readonly Launch<JobTask>[], waiting: boolean): Promise<void> {
+  async #launch(driver: FrameworkDriver, launches: readonly Launch<JobTask>[]): Promise<void> {
     const { book, clock, logger } = this.deps;
     const now = clock.now();
     const sends: { launch: Launch<JobTask>; infos: TaskInfo[]; job: Map<string, string> }[] = [];
@@ -149,17 +151,25 @@ export class Launcher {
       const record = book.get(name)!;
       await book.put({ ...record, run: { ...record.run, tasks: [...record.run.tasks, ...entries] } });
     }
-    const results = await Promise.allSettled(sends.map((s) => driver.launch(s.launch.offerIds, s.infos, this.#decline.filter(waiting))));
+    // Accepts leave the unused part of their offers with the short filter: the framework is busy.
+    const results = await Promise.allSettled(sends.map((s) => driver.launch(s.launch.offerIds, s.infos, this.#decline.filter(true))));
     for (const [i, result] of results.entries()) {
       const s = sends[i]!;
       if (result.status === 'fulfilled') {
         logger.info({ agentId: s.launch.agentId, hostname: s.launch.hostname, tasks: s.infos.map((t) => t.taskId) }, 'launched');
         continue;
       }
-      // Never launched: void the tasks (no failure: the offer went away, not the task).
-      logger.warn({ err: result.reason, agentId: s.launch.agentId }, 'launch failed; the tasks wait for another offer');
+      const err = result.reason as unknown;
+      if (!isRefusal(err)) {
+        // The master may have launched them (a timeout, a lost connection): reconciliation says.
+        logger.warn({ err, agentId: s.launch.agentId }, 'launch unanswered; reconciling its tasks');
+        for (const taskId of s.job.keys()) driver.trackTask(taskId, s.launch.agentId);
+        continue;
+      }
+      // Refused, so never launched: void the tasks (no failure: the offer went away, not the task).
+      logger.warn({ err, agentId: s.launch.agentId }, 'launch refused; the tasks wait for another offer');
       for (const [taskId, name] of s.job) {
-        await book.updateTask(name, taskId, (t) => ({ ...t, state: 'TASK_DROPPED', voided: true, finishedAtMs: clock.now(), message: `launch refused: ${String((result.reason as Error)?.message ?? result.reason)}` }));
+        await book.updateTask(name, taskId, (t) => ({ ...t, state: 'TASK_DROPPED', voided: true, finishedAtMs: clock.now(), message: `launch refused: ${(err as Error).message}` }));
       }
     }
   }
@@ -169,4 +179,11 @@ export class Launcher {
     if (!waiting) this.deps.scheduler.declinedIdle();
     await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
   }
+}
+
+// The master answered and said no (the offer was gone or used, the request was invalid), or the call
+// never left (not subscribed): the tasks certainly did not start.
+function isRefusal(err: unknown): boolean {
+  if (err instanceof NotSubscribedError) return true;
+  return err instanceof AgoraError && ['AGORA_INVALID_ARGUMENT', 'AGORA_FAILED_PRECONDITION', 'AGORA_NOT_FOUND', 'AGORA_ALREADY_EXISTS'].includes(err.code);
 }

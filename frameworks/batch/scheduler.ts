@@ -199,7 +199,16 @@ export class Scheduler {
       return;
     }
     // A terminal state is final: a repeated or late update (at-least-once delivery) changes nothing.
-    if (isTerminal(task.state)) return;
+    if (isTerminal(task.state)) {
+      // Voided, yet alive after all (an unanswered launch that did happen): its index was launched
+      // again, so this one goes.
+      if (ended) this.#orphans.delete(task.taskId);
+      else if (task.voided === true && !this.#orphans.has(task.taskId)) {
+        logger.warn({ job: record.name, taskId: task.taskId, state }, 'killing a task that was taken for never launched');
+        this.killOrphan(task.taskId, status.agentId, clock.now(), record.spec.task.killGracePeriodSeconds);
+      }
+      return;
+    }
     const next = nextEntry(task, status, state, clock.now());
     if (next === task) return;
     if (isTerminal(next.state)) {

@@ -4,7 +4,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../support/tmp.js';
-import { finished, jobSpec, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
+import { finished, jobSpec, ran, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
 
 afterEach(stopBatchClusters);
 
@@ -23,13 +23,15 @@ describe('batch: jobs run to completion', () => {
     expect(status).toMatchObject({ succeeded: 3, failed: 0, active: 0, pendingReason: '', message: '3 of 3 succeeded', runs: 1 });
     expect(Number(status.completedAtMs)).toBeGreaterThanOrEqual(Number(status.startedAtMs));
     expect(maxActive).toBeLessThanOrEqual(2);
-    expect(status.tasks).toHaveLength(3);
-    expect(status.tasks!.every((t) => t.state === 'TASK_FINISHED' && t.exitCode === 0)).toBe(true);
+    // Three tasks ran and finished; any other was a refused launch that never ran (voided).
+    const finishedIds = status.tasks!.filter((t) => t.state === 'TASK_FINISHED' && t.exitCode === 0).map((t) => t.taskId!);
+    expect(finishedIds).toHaveLength(3);
+    expect((await c.record('three'))!.run.tasks.filter((t) => t.state !== 'TASK_FINISHED').every((t) => t.voided === true)).toBe(true);
     expect((await readFile(`${dir}/runs`, 'utf8')).trim().split('\n')).toHaveLength(3);
-    // The master saw exactly these three tasks of the framework.
+    // The master saw these three finish.
     const fwId = await c.frameworkId();
-    const seen = c.master.state.frameworks.get(fwId)?.completed.map((t) => t.taskId).sort();
-    expect(seen).toEqual(status.tasks!.map((t) => t.taskId).sort());
+    const seen = c.master.state.frameworks.get(fwId)!.completed.filter((t) => t.state === 'TASK_FINISHED').map((t) => t.taskId);
+    expect(seen.sort()).toEqual(finishedIds.sort());
   });
 
   it('Indexed: indexes 1 and 3 fail their first attempt; every index succeeds exactly once, retries included', async () => {
@@ -48,13 +50,21 @@ describe('batch: jobs run to completion', () => {
     expect(files).toEqual(['ok-0', 'ok-1', 'ok-2', 'ok-3', 'ok-4']);
     for (const f of files) expect(await readFile(`${dir}/${f}`, 'utf8')).toBe('ok\n');
     const tasks = (await c.record('idx'))!.run.tasks;
-    const byIndex = (i: number) => tasks.filter((t) => t.index === i).map((t) => `${t.attempt}:${t.state}:${t.exitCode ?? ''}`);
-    expect([0, 2, 4].map(byIndex)).toEqual([['0:TASK_FINISHED:0'], ['0:TASK_FINISHED:0'], ['0:TASK_FINISHED:0']]);
+    // A launch the master refused (an offer rescinded on a loaded machine) is voided and never ran:
+    // no exit code, no failure, and the index is simply launched again.
+    const voided = tasks.filter((t) => t.voided === true);
+    for (const t of voided) expect([t.state, t.exitCode, t.runningAtMs]).toEqual([expect.stringMatching(/^TASK_(DROPPED|LOST|GONE)$/), undefined, undefined]);
+    const ran = tasks.filter((t) => t.voided !== true);
+    const byIndex = (i: number) => ran.filter((t) => t.index === i).map((t) => `${t.state}:${t.exitCode ?? ''}`);
+    expect([0, 2, 4].map(byIndex)).toEqual([['TASK_FINISHED:0'], ['TASK_FINISHED:0'], ['TASK_FINISHED:0']]);
     expect([1, 3].map(byIndex)).toEqual([
-      ['0:TASK_FAILED:3', '1:TASK_FINISHED:0'],
-      ['0:TASK_FAILED:3', '1:TASK_FINISHED:0'],
+      ['TASK_FAILED:3', 'TASK_FINISHED:0'],
+      ['TASK_FAILED:3', 'TASK_FINISHED:0'],
     ]);
-    expect(status.tasks!.find((t) => t.index === 3 && t.attempt === 1)).toMatchObject({ state: 'TASK_FINISHED', exitCode: 0 });
+    // Attempts count every launch of the index, so (index, attempt) never repeats.
+    const keys = tasks.map((t) => `${t.index}/${t.attempt}`);
+    expect(new Set(keys).size).toBe(keys.length);
+    expect(status.tasks!.find((t) => t.index === 3 && t.state === 'TASK_FINISHED')).toMatchObject({ exitCode: 0, attempt: expect.any(Number) });
   });
 
   it('more failures than backoffLimit fail the job (BackoffLimitExceeded)', async () => {
@@ -63,7 +73,10 @@ describe('batch: jobs run to completion', () => {
     const status = await finished(c, 'doomed');
     expect(status).toMatchObject({ phase: 'JOB_FAILED', failed: 2, succeeded: 0, pendingReason: '' });
     expect(status.message).toMatch(/^BackoffLimitExceeded: backoff limit 1 exceeded: 2 failed tasks/);
-    expect(status.tasks!.map((t) => t.attempt)).toEqual([0, 1]);
+    expect((await c.record('doomed'))!.run.tasks.filter((t) => t.voided !== true).map((t) => [t.attempt, t.state])).toEqual([
+      [0, 'TASK_FAILED'],
+      [1, 'TASK_FAILED'],
+    ]);
   });
 
   it('activeDeadlineSeconds fails the job (DeadlineExceeded) and kills its tasks', async () => {
@@ -75,7 +88,7 @@ describe('batch: jobs run to completion', () => {
     expect(status.message).toMatch(/^DeadlineExceeded: deadline exceeded/);
     const fwId = await c.frameworkId();
     await until(async () => c.master.state.tasksOfFramework(fwId).length === 0, 'the tasks killed');
-    const tasks = (await c.record('slow'))!.run.tasks;
+    const tasks = ran(await c.record('slow'));
     expect(tasks.map((t) => [t.state, t.killRequested])).toEqual([
       ['TASK_KILLED', true],
       ['TASK_KILLED', true],

@@ -78,6 +78,11 @@ export function jobSpec(name: string, command: string, extra: Record<string, unk
   return { name, ...rest, task: { command, resources, killGracePeriodSeconds: 0.2, ...task } };
 }
 
+/** The tasks that were launched for real: a launch the master refused (voided) never ran. */
+export function ran(record: JobRecord | undefined): JobRecord['run']['tasks'] {
+  return (record?.run.tasks ?? []).filter((t) => t.voided !== true);
+}
+
 export function phaseOf(w: Workload): string {
   return String(w.jobStatus?.phase ?? '');
 }

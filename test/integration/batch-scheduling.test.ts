@@ -3,7 +3,7 @@
 // offers), higher priority goes first, and pending jobs say why they wait.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MasterEventWithTime } from '../../master/events.js';
-import { finished, jobSpec, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
+import { finished, jobSpec, ran, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
 
 afterEach(stopBatchClusters);
 
@@ -29,8 +29,8 @@ describe('batch: gang jobs', () => {
     expect(status).toMatchObject({ phase: 'JOB_SUCCEEDED', succeeded: 3, failed: 0 });
     expect((await c.status('first')).phase).toBe('JOB_SUCCEEDED');
 
-    const firstTask = (await c.record('first'))!.run.tasks[0]!.taskId;
-    const waveTasks = new Set((await c.record('wave'))!.run.tasks.map((t) => t.taskId));
+    const firstTask = ran(await c.record('first'))[0]!.taskId;
+    const waveTasks = new Set(ran(await c.record('wave')).map((t) => t.taskId));
     expect(waveTasks.size).toBe(3);
     const at = (pred: (e: MasterEventWithTime) => boolean): number => events.findIndex(pred);
     const firstEnded = at((e) => e.type === 'TASK_UPDATED' && e.taskId === firstTask && e.state === 'TASK_FINISHED');
@@ -41,7 +41,7 @@ describe('batch: gang jobs', () => {
     expect(Math.min(...added)).toBeGreaterThan(firstEnded);
     // … and all three were launched before any of them started: never 1 or 2 running.
     expect(Math.max(...added)).toBeLessThan(firstStarted);
-    expect(new Set((await c.record('wave'))!.run.tasks.map((t) => t.agentId)).size).toBe(3);
+    expect(new Set(ran(await c.record('wave')).map((t) => t.agentId)).size).toBe(3);
   });
 
   it('gives held offers back after maxHoldMs: a lower-priority job gets them, the gang launches nothing', async () => {
@@ -72,8 +72,8 @@ describe('batch: the queue', () => {
     await c.batch.delete('blocker');
     const [high, low] = [await finished(c, 'high'), await finished(c, 'low')];
     expect([high.phase, low.phase]).toEqual(['JOB_SUCCEEDED', 'JOB_SUCCEEDED']);
-    const highTask = (await c.record('high'))!.run.tasks[0]!;
-    const lowTask = (await c.record('low'))!.run.tasks[0]!;
+    const highTask = ran(await c.record('high'))[0]!;
+    const lowTask = ran(await c.record('low'))[0]!;
     // One cpu: `low` could start only once `high` had ended.
     expect(lowTask.launchedAtMs).toBeGreaterThanOrEqual(highTask.finishedAtMs!);
   });

@@ -1,0 +1,95 @@
+// The pure parts of the batch framework's scheduler: what a status update does to a persisted task
+// (a task that never ran is voided, terminal states are final), what applying a spec does to a job
+// (immutable fields while active, a new run for a finished job), the task id and environment, the
+// CLI's index ranges and jobs table.
+import { describe, expect, it } from 'vitest';
+import { jobsTable } from '../../cli/commands/workload-views.js';
+import { ranges } from '../../cli/commands/describe-job.js';
+import type { JobRecord, JobTaskEntry } from '../../frameworks/batch/book.js';
+import { changeOf } from '../../frameworks/batch/framework.js';
+import { nextEntry } from '../../frameworks/batch/scheduler.js';
+import { validateJobSpec } from '../../frameworks/batch/spec.js';
+import { mintTaskId } from '../../frameworks/batch/tasks.js';
+import type { TaskStatus__Output } from '../../proto/index.js';
+
+const STAGING: JobTaskEntry = { taskId: 't', index: 2, attempt: 0, state: 'TASK_STAGING', launchedAtMs: 100, agentId: 'a1', hostname: 'h' };
+
+function status(state: string, extra: Partial<TaskStatus__Output> = {}): TaskStatus__Output {
+  return { taskId: 't', agentId: 'a1', state, message: '', ...extra } as TaskStatus__Output;
+}
+
+describe('nextEntry', () => {
+  it('voids a task lost, gone, dropped or unknown before it was ever RUNNING', () => {
+    for (const state of ['TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_UNKNOWN']) {
+      const next = nextEntry(STAGING, status(state), state as never, 500);
+      expect(next).toMatchObject({ voided: true, finishedAtMs: 500, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state });
+    }
+  });
+
+  it('a task seen RUNNING that is lost is a failure (not voided); UNKNOWN becomes LOST', () => {
+    const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
+    expect(running).toMatchObject({ state: 'TASK_RUNNING', runningAtMs: 200 });
+    const lost = nextEntry(running, status('TASK_UNKNOWN'), 'TASK_UNKNOWN', 300);
+    expect(lost).toMatchObject({ state: 'TASK_LOST', finishedAtMs: 300, runningAtMs: 200 });
+    expect(lost.voided).toBeUndefined();
+  });
+
+  it('keeps the exit code; a repeated RUNNING changes nothing (same object: nothing to persist)', () => {
+    const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
+    expect(nextEntry(running, status('TASK_RUNNING', { message: 'healthy' }), 'TASK_RUNNING', 250)).toBe(running);
+    expect(nextEntry(running, status('TASK_FAILED', { exitCode: 3, message: 'exit 3' }), 'TASK_FAILED', 400)).toMatchObject({ state: 'TASK_FAILED', exitCode: 3, message: 'exit 3', finishedAtMs: 400 });
+  });
+});
+
+describe('changeOf (apply)', () => {
+  const spec = (patch: Record<string, unknown> = {}) => validateJobSpec({ name: 'j', completions: 4, task: { command: 'x', resources: { cpus: 1, mem: 8 } }, ...patch });
+  const created = changeOf(undefined, spec(), 1000).record;
+  const finished: JobRecord = { ...created, run: { ...created.run, finishedAtMs: 2000, phase: 'JOB_SUCCEEDED' } };
+
+  it('creates v1 with run 1; an equal spec is UNCHANGED', () => {
+    expect(created).toMatchObject({ version: 1, runs: 1, createdAtMs: 1000, run: { submittedAtMs: 1000, tasks: [] } });
+    expect(changeOf(created, spec(), 1500)).toMatchObject({ result: 'UNCHANGED', record: created });
+  });
+
+  it('while active: refuses task, completions, completionMode, gang; takes parallelism, priority, suspend', () => {
+    for (const [patch, field] of [
+      [{ task: { command: 'y', resources: { cpus: 1, mem: 8 } } }, 'task'],
+      [{ completions: 5 }, 'completions'],
+      [{ completionMode: 'Indexed' }, 'completionMode'],
+      [{ gang: true }, 'gang'],
+    ] as const) {
+      expect(() => changeOf(created, spec(patch), 1500)).toThrow(expect.objectContaining({ field }));
+    }
+    const out = changeOf(created, spec({ parallelism: 2, priority: 3, suspend: true }), 1500);
+    expect(out).toMatchObject({ result: 'UPDATED', record: { version: 2, runs: 1, updatedAtMs: 1500, run: created.run } });
+  });
+
+  it('finished: a run-defining change starts a new run; a label or priority change does not', () => {
+    expect(changeOf(finished, spec({ completions: 5 }), 3000).record).toMatchObject({ version: 2, runs: 2, run: { submittedAtMs: 3000, tasks: [] } });
+    expect(changeOf(finished, spec({ priority: 9, labels: { team: 'x' } }), 3000).record).toMatchObject({ version: 2, runs: 1, run: finished.run });
+  });
+});
+
+describe('task ids, the CLI', () => {
+  it('task ids name the job, the run, the index and the attempt', () => {
+    expect(mintTaskId('crunch', 2, { index: 7, attempt: 1, env: {} })).toMatch(/^crunch\.r2\.i7\.a1\.[0-9a-f]{6}$/);
+    expect(mintTaskId('crunch', 1, { attempt: 0, env: {} })).toMatch(/^crunch\.r1\.a0\.[0-9a-f]{8}$/);
+  });
+
+  it('index ranges read like Kubernetes completedIndexes', () => {
+    expect([ranges([]), ranges([3]), ranges([0, 1, 2, 4, 6, 7]), ranges([5, 1, 2])]).toEqual(['', '3', '0-2,4,6-7', '1-2,5']);
+  });
+
+  it('get jobs: the queue with priority and what each job waits for', () => {
+    const text = jobsTable(
+      [
+        { name: 'big', createdAtMs: Date.now(), job: { completions: 1, priority: 10 }, jobStatus: { phase: 'JOB_PENDING', succeeded: 0, pendingReason: 'insufficient cpus: need 64, largest offer has 2' } },
+        { name: 'done', createdAtMs: Date.now(), job: { completions: 2 }, jobStatus: { phase: 'JOB_SUCCEEDED', succeeded: 2 } },
+      ],
+      false,
+    );
+    expect(text.split('\n')[0]).toMatch(/^NAME\s+COMPLETIONS\s+PHASE\s+ACTIVE\s+FAILED\s+PRIORITY\s+AGE\s+WAITING FOR$/);
+    expect(text).toMatch(/\nbig\s+0\/1\s+Pending\s+0\s+0\s+10\s+\S+\s+insufficient cpus: need 64, largest offer has 2\n/);
+    expect(text).toMatch(/\ndone\s+2\/2\s+Succeeded\s+0\s+0\s+0\s+\S+\s+-\n/);
+  });
+});
