@@ -23,6 +23,8 @@ import type { FrameworkState } from '../sdk/state.js';
 
 const WEEK_SECONDS = 7 * 24 * 3600;
 const FRAMEWORK_KEY = 'framework';
+/** The longest single sleep of the wake-up timer (a day). */
+const MAX_SLEEP_MS = 24 * 3600 * 1000;
 
 export type DriverTuning = Pick<DriverOptions, 'reconnect' | 'heartbeatMisses' | 'reconcile' | 'callTimeoutMs' | 'random'>;
 
@@ -113,13 +115,16 @@ export class FrameworkShell {
   /** Call handlers.wake() at `at` (epoch ms) — or earlier, if an earlier wake-up is already set. */
   wakeAt(at: number): void {
     if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return;
-    if (this.#wake !== undefined && this.#wake.at <= at) return;
+    // Timers cannot span more than ~24.8 days (Node fires at once past 2^31-1 ms): wake up at
+    // most MAX_SLEEP_MS from now; the handler plans again and asks for the rest.
+    const due = Math.min(at, this.clock.now() + MAX_SLEEP_MS);
+    if (this.#wake !== undefined && this.#wake.at <= due) return;
     this.clock.clearTimeout(this.#wake?.timer);
     const timer = this.clock.setTimeout(() => {
       this.#wake = undefined;
       void this.#gate(() => this.handlers.wake()).catch((err: unknown) => this.logger.error({ err }, 'wake-up failed'));
-    }, Math.max(0, at - this.clock.now()));
-    this.#wake = { at, timer };
+    }, Math.max(0, due - this.clock.now()));
+    this.#wake = { at: due, timer };
   }
 
   /** Stop intake, let the running step finish, close the driver. The framework stays registered. */

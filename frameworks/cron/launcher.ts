@@ -1,9 +1,11 @@
 // Offers → launches for the cron framework. The runs waiting for a task are matched against the
 // offers with sdk matchOffers; each placed attempt's task id is minted and written to the book
 // *before* it is launched, so a new leader reconciles it rather than launching it again; when the
-// launch call fails the attempt waits for another offer (same run, same attempt, a new task id).
+// master refuses the launch the attempt waits for another offer (same run, same attempt, a new task
+// id); when the outcome is unknown (timeout, connection lost) the task is reconciled instead.
 // Offers nothing was placed on are declined (sdk/decline.ts: short while runs wait, long when not).
 import type { Clock } from '../../core/clock.js';
+import { AgoraError } from '../../core/errors.js';
 import { shortId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
@@ -29,6 +31,11 @@ export interface LauncherDeps {
 }
 
 const MAX_REASONS = 3;
+
+/** The master answered and said no: nothing was launched. */
+function refused(err: unknown): boolean {
+  return err instanceof AgoraError && ['AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND', 'AGORA_FAILED_PRECONDITION'].includes(err.code);
+}
 
 export class Launcher {
   readonly #decline = declinePolicy();
@@ -98,8 +105,16 @@ export class Launcher {
       await driver.launch(launch.offerIds, persisted, this.#decline.filter(waiting));
       logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: persisted.map((t) => t.taskId) }, 'launched');
     } catch (err) {
-      logger.warn({ err, agentId: launch.agentId }, 'launch failed; the runs wait for another offer');
-      await this.#forget(persisted.map((t) => t.taskId!));
+      if (refused(err)) {
+        logger.warn({ err, agentId: launch.agentId }, 'the master refused the launch; the runs wait for another offer');
+        await this.#forget(persisted.map((t) => t.taskId!));
+        return;
+      }
+      // A timeout or a lost connection: the master may have launched them. Forgetting the tasks
+      // could run the attempt twice; asking the master settles it (never ran → the same attempt
+      // is launched again, see runs.ts taskUpdate).
+      logger.warn({ err, agentId: launch.agentId }, 'launch outcome unknown; reconciling the tasks');
+      for (const info of persisted) driver.trackTask(info.taskId!, launch.agentId);
     }
   }
 
