@@ -69,6 +69,7 @@ export class Master {
   #allocationTimer: TimerHandle | undefined;
   #reregisterTimer: TimerHandle | undefined;
   #stopped: Promise<void> | undefined;
+  #recoveredFrom: 'warm' | 'store' | undefined;
   #resolveSettled: (() => void) | undefined;
   /** Resolves once this master leads (recovering) or knows another leader: start() waits for it. */
   readonly #settled = new Promise<void>((resolve) => {
@@ -119,6 +120,11 @@ export class Master {
 
   get httpAddress(): string {
     return `${this.options.hostname}:${this.httpPort}`;
+  }
+
+  /** Where this master's take-over read the registry: its warm copy as a standby, or the store. */
+  get recoveredFrom(): 'warm' | 'store' | undefined {
+    return this.#recoveredFrom;
   }
 
   get isLeader(): boolean {
@@ -206,7 +212,10 @@ export class Master {
     election.on('lost', (reason) => this.#lose(String(reason)));
     election.on('leaderChanged', (leader) => {
       this.state.logger.info({ leader: leader?.data }, 'leader changed');
-      if (leader && leader.data.id !== advert.id) this.#resolveSettled?.();
+      if (!leader || leader.data.id === advert.id) return;
+      this.#resolveSettled?.();
+      // Another master leads: keep a warm copy of its registry, to take over from memory.
+      if (this.lifecycle === 'STANDBY') this.state.registry.follow();
     });
     election.start().then(
       () => {
@@ -223,11 +232,13 @@ export class Master {
     const { state } = this;
     state.registry.fence(this.#election?.memberPath);
     const snapshot = await state.registry.load();
+    state.registry.unfollow();
     if (this.lifecycle !== 'STANDBY' || !this.#election?.isLeader) return;
     this.lifecycle = 'RECOVERING';
+    this.#recoveredFrom = snapshot.source;
     this.#resolveSettled?.();
     state.masterInfo.electedAtMs = state.now();
-    state.logger.info({ masterId: state.masterInfo.id }, 'elected: recovering from the registry');
+    state.logger.info({ masterId: state.masterInfo.id, registry: snapshot.source, agents: snapshot.agents.size }, 'elected: recovering from the registry');
     const waiting = recoverFromRegistry(state, snapshot);
     this.#allocationTimer = state.clock.setInterval(() => state.runAllocation(), this.options.allocationInterval);
     if (waiting === 0) {
@@ -288,6 +299,7 @@ export class Master {
     state.cancelAllocation();
     state.clock.clearInterval(this.#allocationTimer);
     state.clock.clearTimeout(this.#reregisterTimer);
+    state.registry.unfollow();
     // Links and streams are detached before they close, so their close handlers see a replaced
     // connection and do nothing: no failover timers, offers or registry writes after stop.
     for (const agent of state.agents.values()) {

@@ -3,6 +3,8 @@
 // a torn-down id cannot come back); weights and quota. Lives in the Store under
 // /<cluster>/registry (the store's chroot is /agora). Tasks are not here: agents report them.
 import type { Store } from '../core/store/store.js';
+import { decodeJson } from '../core/store/base-store.js';
+import { StoreMirror } from '../core/store/mirror.js';
 import { AgoraError } from '../core/errors.js';
 
 export interface AgentEntry {
@@ -42,10 +44,14 @@ export interface RegistrySnapshot {
   readonly removedFrameworks: Map<string, RemovedFrameworkEntry>;
   readonly weights: Record<string, number>;
   readonly quota: Record<string, QuotaEntry>;
+  /** Where it came from: the standby's warm copy, or reads of the store. */
+  readonly source: 'warm' | 'store';
 }
 
 /** How many removed framework ids are remembered. */
 const MAX_REMOVED = 1000;
+
+const DIRS = ['agents', 'frameworks', 'removed-frameworks'] as const;
 
 export class Registry {
   readonly #store: Store;
@@ -55,10 +61,13 @@ export class Registry {
   /** What this master read or wrote last at each path (JSON): writing the same again is skipped. */
   readonly #stored = new Map<string, string>();
   #fence: string | undefined;
+  /** A standby's warm copy of the registry (see follow()). */
+  readonly #mirror: StoreMirror;
 
   private constructor(store: Store, root: string) {
     this.#store = store;
     this.#root = root;
+    this.#mirror = new StoreMirror(store, { dirs: DIRS.map((d) => `${root}/${d}`), nodes: [`${root}/weights`, `${root}/quota`] });
   }
 
   static async open(store: Store, cluster: string): Promise<{ registry: Registry; snapshot: RegistrySnapshot }> {
@@ -68,7 +77,7 @@ export class Registry {
 
   static async create(store: Store, cluster: string): Promise<Registry> {
     const registry = new Registry(store, `/${cluster}/registry`);
-    for (const dir of ['agents', 'frameworks', 'removed-frameworks']) await store.mkdirp(`${registry.#root}/${dir}`);
+    for (const dir of DIRS) await store.mkdirp(`${registry.#root}/${dir}`);
     return registry;
   }
 
@@ -112,9 +121,33 @@ export class Registry {
     return this.#write(`${this.#root}/quota`, quota);
   }
 
+  /**
+   * Keep a warm copy of the registry while another master leads (a standby), so that load() — on
+   * taking over — need not read thousands of nodes with the whole cluster waiting.
+   */
+  follow(): void {
+    this.#mirror.start();
+  }
+
+  /** Stop keeping the warm copy (on taking over, or stopping). */
+  unfollow(): void {
+    this.#mirror.stop();
+  }
+
+  /** Is the warm copy primed (for tests and metrics)? */
+  get warm(): boolean {
+    return this.#mirror.warm;
+  }
+
+  /**
+   * Everything the registry holds, as of now: from the warm copy when there is one (once it has
+   * caught up with every change made before this call), else read from the store.
+   */
   async load(): Promise<RegistrySnapshot> {
     // What another leader wrote since is unknown: forget what was cached, read afresh.
     this.#stored.clear();
+    const nodes = await this.#mirror.settle(Math.max(500, this.#store.sessionTimeoutMs / 2));
+    if (nodes) return this.#fromNodes(nodes);
     // All at once: a failover waits on this read.
     const [agents, frameworks, removedFrameworks, weights, quota] = await Promise.all([
       this.#loadDir<AgentEntry>('agents'),
@@ -123,7 +156,29 @@ export class Registry {
       this.#read<Record<string, number>>(`${this.#root}/weights`),
       this.#read<Record<string, QuotaEntry>>(`${this.#root}/quota`),
     ]);
-    return { agents, frameworks, removedFrameworks, weights: weights ?? {}, quota: quota ?? {} };
+    return { agents, frameworks, removedFrameworks, weights: weights ?? {}, quota: quota ?? {}, source: 'store' };
+  }
+
+  /** A snapshot from the warm copy's nodes (path → JSON data); remembers them as stored. */
+  #fromNodes(nodes: ReadonlyMap<string, Buffer>): RegistrySnapshot {
+    const parse = <T>(path: string, data: Buffer): T => {
+      const value = decodeJson<T>(data, path);
+      if (!this.#queues.has(path)) this.#stored.set(path, JSON.stringify(value));
+      return value;
+    };
+    const dirs = new Map<string, Map<string, unknown>>(DIRS.map((d) => [`${this.#root}/${d}/`, new Map()]));
+    let weights: Record<string, number> = {};
+    let quota: Record<string, QuotaEntry> = {};
+    for (const [path, data] of nodes) {
+      if (path === `${this.#root}/weights`) weights = parse(path, data);
+      else if (path === `${this.#root}/quota`) quota = parse(path, data);
+      else {
+        const slash = path.lastIndexOf('/') + 1;
+        dirs.get(path.slice(0, slash))?.set(path.slice(slash), parse(path, data));
+      }
+    }
+    const dir = <T>(name: (typeof DIRS)[number]): Map<string, T> => (dirs.get(`${this.#root}/${name}/`) ?? new Map()) as Map<string, T>;
+    return { agents: dir('agents'), frameworks: dir('frameworks'), removedFrameworks: dir('removed-frameworks'), weights, quota, source: 'warm' };
   }
 
   /** Read every entry of a directory, many requests in flight at once (a failover reads thousands). */
