@@ -8,9 +8,11 @@ import { Resources } from '../core/resources.js';
 import type { AgentInfo__Output, AgentMessage__Output, AgentTask__Output, ReregisterAgent__Output, TaskStatus } from '../proto/index.js';
 import type { UsedResources } from './allocator/types.js';
 import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
+import { taskKey } from './model.js';
 import type { AgentEntry } from './registry.js';
 import type { MasterState } from './state.js';
 import { adoptFramework, taskRole } from './frameworks.js';
+import { agentBack } from './reconciliation.js';
 
 export class AgentSession {
   #agentId: string | undefined;
@@ -154,6 +156,7 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
     });
   }
   let agent = state.agents.get(id);
+  const wasRecovering = agent?.state === 'recovering';
   const wasInAllocator = state.allocator.agent(id) !== undefined;
   if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
   if (!agent) {
@@ -177,27 +180,31 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
   // Offers made before are void: what the agent now reports (tasks, total) replaces them.
   state.rescindOffersWhere((o) => o.agentId === id, 'agent re-registered');
 
-  const reported = new Set<string>();
-  const newlyHeld: TaskRecord[] = [];
+  const reported = new Set<TaskRecord>();
+  // After a master start the frameworks ask for their tasks (answered as agents come back, see
+  // reconciliation.ts). An agent back from anything else — unreachable, unknown — may bring tasks
+  // a framework was told are UNREACHABLE or LOST, or never heard of: those it is told at once.
+  const context: ReregistrationContext = { newlyHeld: wasInAllocator ? [] : undefined, told: new Set(), tell: !wasRecovering };
   for (const t of message.tasks) {
-    const task = reportTask(state, agent, t, wasInAllocator ? newlyHeld : undefined);
-    if (task) reported.add(task.taskId + '\u0000' + task.frameworkId);
+    const task = reportTask(state, agent, t, context);
+    if (task) reported.add(task);
   }
   for (const task of state.tasksOnAgent(id)) {
-    if (reported.has(task.taskId + '\u0000' + task.frameworkId)) continue;
+    if (reported.has(task)) continue;
     const gone: TaskState = task.state === 'TASK_STAGING' ? 'TASK_DROPPED' : 'TASK_GONE';
     const status = state.masterStatus(task, gone, 'REASON_TASK_UNKNOWN', 'the agent re-registered without this task');
     if (state.applyStatus(task, status)) state.forwardStatus(task.frameworkId, status);
   }
   if (wasInAllocator) {
     state.allocator.updateAgentTotal(id, total);
-    for (const task of newlyHeld) state.allocator.allocateUsed(usedOf(task));
+    for (const task of context.newlyHeld ?? []) state.allocator.allocateUsed(usedOf(task));
   } else {
     const used = state.tasksOnAgent(id).filter((t) => t.holdsResources).map(usedOf);
     state.allocator.addAgent({ id, hostname: agent.hostname, total }, used);
   }
   state.allocator.setAgentActive(id, agent.drain === undefined);
   link.send({ reregistered: registeredMessage(state, id) });
+  agentBack(state, id, reported, context.told);
   startPinging(state, agent);
   state.logger.info({ agentId: id, hostname: agent.hostname, tasks: message.tasks.length }, 'agent re-registered');
   state.emit({ type: 'AGENT_REREGISTERED', agentId: id, hostname: agent.hostname });
@@ -210,13 +217,23 @@ function usedOf(task: TaskRecord): UsedResources {
   return { frameworkId: task.frameworkId, agentId: task.agentId, role: task.role, resources: task.resources };
 }
 
+/** What a re-registration collects from its reported tasks. */
+interface ReregistrationContext {
+  /** Tasks that hold resources the allocator does not count yet (when the agent was in it). */
+  readonly newlyHeld: TaskRecord[] | undefined;
+  /** Tasks (taskKey) whose framework hears of them because of this report: forwarded, or resent by the agent. */
+  readonly told: Set<string>;
+  /** Tell frameworks of tasks the master adopts (else they learn when they reconcile). */
+  readonly tell: boolean;
+}
+
 /**
  * A task an agent reports (on re-registration, or answering ReconcileTasks). Known tasks take the
  * reported state; unknown ones are adopted — unless their framework is gone, or the framework has
  * already been told the task is LOST, in which case the agent is told to kill it, so a framework
  * never has a task running that it believes dead.
  */
-function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, newlyHeld?: TaskRecord[]): TaskRecord | undefined {
+function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, rereg?: ReregistrationContext): TaskRecord | undefined {
   const frameworkId = reported.frameworkId;
   const info = reported.task;
   const latest = reported.latestStatus;
@@ -235,7 +252,12 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
       state.sendToAgent(agent.id, { kill: { frameworkId, taskId } });
       return undefined;
     }
-    if (wasLost || isTerminal(reportedState)) return undefined;
+    if (wasLost) return undefined;
+    if (isTerminal(reportedState)) {
+      // Over, and unknown here: the agent resends its final update if it is not acknowledged yet.
+      if (agentWillResend(reported)) rereg?.told.add(taskKey(frameworkId, taskId));
+      return undefined;
+    }
     task = {
       frameworkId,
       taskId,
@@ -250,11 +272,14 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
       updatedAtMs: state.now(),
     };
     state.addTask(task);
-    if (task.holdsResources) newlyHeld?.push(task);
-    // After a failover the framework is reconciling: tell it at once rather than at its next
-    // retry — unless the agent will resend this very update itself (still unacknowledged).
-    const pending = reported.unacknowledged.some((u) => u.uuid === latest.uuid);
-    if (!pending) state.forwardStatus(frameworkId, { ...(latest as TaskStatus), uuid: '', reason: 'REASON_RECONCILIATION' });
+    if (task.holdsResources) rereg?.newlyHeld?.push(task);
+    // The agent resends an update not yet acknowledged itself; else the framework is told now, or
+    // (after a master start) when it reconciles.
+    if (agentWillResend(reported)) rereg?.told.add(taskKey(frameworkId, taskId));
+    else if (rereg?.tell || !rereg) {
+      state.forwardStatus(frameworkId, { ...(latest as TaskStatus), uuid: '', reason: 'REASON_RECONCILIATION' });
+      rereg?.told.add(taskKey(frameworkId, taskId));
+    }
     return task;
   }
   const wasHolding = task.holdsResources;
@@ -263,11 +288,19 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
     const status: TaskStatus = { ...(latest as TaskStatus), uuid: '', reason: 'REASON_AGENT_REREGISTERED' };
     // An update the agent has not had acknowledged is resent by the agent itself, with its uuid:
     // forwarding a uuid-less copy too would show the framework the same update twice.
-    const agentWillSend = reported.unacknowledged.some((u) => u.uuid !== '' && u.uuid === latest.uuid);
-    if (state.applyStatus(task, status) && !agentWillSend) state.forwardStatus(frameworkId, status);
+    if (state.applyStatus(task, status)) {
+      if (!agentWillResend(reported)) state.forwardStatus(frameworkId, status);
+      rereg?.told.add(taskKey(frameworkId, taskId));
+    }
   }
-  if (!wasHolding && task.holdsResources) newlyHeld?.push(task);
+  if (!wasHolding && task.holdsResources) rereg?.newlyHeld?.push(task);
   return task;
+}
+
+/** The agent's latest update for this task is not acknowledged yet: it will send it again itself. */
+function agentWillResend(reported: AgentTask__Output): boolean {
+  const uuid = reported.latestStatus?.uuid ?? '';
+  return uuid !== '' && reported.unacknowledged.some((u) => u.uuid === uuid);
 }
 
 function startPinging(state: MasterState, agent: AgentRecord): void {

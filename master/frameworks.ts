@@ -96,6 +96,8 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
     old.end();
   }
   state.rescindOffersWhere((o) => o.frameworkId === id, 'framework re-subscribed');
+  // Answers owed to the old subscription are not sent to the new one: it reconciles afresh.
+  state.owed.dropFramework(id);
   state.clock.clearTimeout(framework.failoverTimer);
   framework.failoverTimer = undefined;
   framework.suppressedRoles = new Set(suppressed);
@@ -123,6 +125,7 @@ export function streamClosed(state: MasterState, framework: FrameworkRecord, str
   framework.stream = undefined;
   framework.state = 'disconnected';
   framework.disconnectedAtMs = state.now();
+  state.owed.dropFramework(framework.id);
   state.clock.clearInterval(framework.heartbeatTimer);
   framework.heartbeatTimer = undefined;
   if (state.allocator.frameworks().some((f) => f.id === framework.id)) state.allocator.setFrameworkActive(framework.id, false);
@@ -163,6 +166,7 @@ export async function removeFramework(state: MasterState, frameworkId: string, r
     framework.stream = undefined;
   }
   state.frameworks.delete(frameworkId);
+  state.owed.dropFramework(frameworkId);
   const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
   state.removedFrameworks.set(frameworkId, removed);
   await state.registry.removeFramework(removed);
@@ -253,40 +257,6 @@ export function acknowledge(state: MasterState, frameworkId: string, agentId: st
   if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
   // Not connected: the agent resends the update after it reconnects, and it is acknowledged then.
   state.sendToAgent(agentId, { acknowledgement: { frameworkId, taskId, uuid } });
-}
-
-/** Answer with the latest state of the named tasks (explicit) or of every live task (implicit). */
-export function reconcile(state: MasterState, request: ReconcileRequest__Output): void {
-  const framework = subscribedFramework(state, request.frameworkId);
-  const send = (status: TaskStatus): void => void state.forwardStatus(framework.id, { ...status, uuid: '', reason: 'REASON_RECONCILIATION' });
-  if (request.tasks.length === 0) {
-    for (const task of state.tasksOfFramework(framework.id)) send(task.status);
-    return;
-  }
-  for (const [i, { taskId, agentId }] of request.tasks.entries()) {
-    if (!taskId) throw new InvalidArgumentError(`tasks[${i}].taskId`, 'is required');
-    void agentId;
-  }
-  for (const { taskId, agentId } of request.tasks) {
-    const task = state.task(framework.id, taskId);
-    if (task) {
-      send(task.status);
-      continue;
-    }
-    const done = framework.completed.findLast((t) => t.taskId === taskId);
-    if (done) {
-      send(done.status);
-      continue;
-    }
-    const agent = agentId ? state.agents.get(agentId) : undefined;
-    const base = { taskId, agentId, message: '', source: 'SOURCE_MASTER' as const, timestampMs: state.now() };
-    // While the agent (or, with no agent named, any agent) has yet to re-register after a master
-    // start, the master cannot know: it stays silent and the framework asks again (as Mesos does).
-    const recovering = agent ? agent.state === 'recovering' : [...state.agents.values()].some((a) => a.state === 'recovering');
-    if (recovering) continue;
-    if (agent?.state === 'unreachable') send({ ...base, state: 'TASK_UNREACHABLE', message: `agent ${agentId} is unreachable` });
-    else send({ ...base, state: agentId && !agent ? 'TASK_UNKNOWN' : 'TASK_GONE', message: 'the master knows nothing of this task' });
-  }
 }
 
 export function frameworkMessage(state: MasterState, frameworkId: string, agentId: string, executorId: string, data: Buffer): void {

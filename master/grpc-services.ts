@@ -17,7 +17,6 @@ import {
   acknowledge,
   frameworkMessage,
   kill,
-  reconcile,
   removeFramework,
   revive,
   streamClosed,
@@ -27,6 +26,7 @@ import {
   updateFramework,
 } from './frameworks.js';
 import type { FrameworkStream } from './model.js';
+import { reconcile } from './reconciliation.js';
 import type { MasterState } from './state.js';
 
 /** Who may act: throws NotLeaderError (UNAVAILABLE + leader address) when this master does not lead. */

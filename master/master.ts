@@ -27,6 +27,7 @@ import { agentGatewayHandlers, schedulerHandlers } from './grpc-services.js';
 import type { LeaderView } from './http/context.js';
 import { registerOperatorRoutes } from './http/routes.js';
 import { compileMasterOptions, type MasterOptions } from './options.js';
+import { recoveryOver } from './reconciliation.js';
 import { recoverFromRegistry } from './recovery.js';
 import { Registry } from './registry.js';
 import { MasterState } from './state.js';
@@ -267,6 +268,7 @@ export class Master {
     if (this.lifecycle !== 'RECOVERING') return;
     this.state.clock.clearTimeout(this.#reregisterTimer);
     this.lifecycle = 'LEADING';
+    recoveryOver(this.state);
     this.state.offering = true;
     this.state.logger.info({ masterId: this.state.masterInfo.id }, 'master leading');
     this.state.requestAllocation();

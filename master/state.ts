@@ -13,6 +13,7 @@ import { MasterEvents, type MasterEvent } from './events.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './model.js';
 import { taskKey } from './model.js';
 import type { MasterOptions } from './options.js';
+import { OwedAnswers } from './owed-answers.js';
 import type { Registry, RemovedFrameworkEntry } from './registry.js';
 
 export interface MasterStats {
@@ -33,6 +34,8 @@ export class MasterState {
   readonly tasks = new Map<string, TaskRecord>();
   readonly tasksByAgent = new Map<string, Set<TaskRecord>>();
   readonly offers = new Map<string, OfferRecord>();
+  /** Reconciliation asks to answer once the agents are back (reconciliation.ts). */
+  readonly owed = new OwedAnswers();
   readonly events = new MasterEvents();
   readonly stats: MasterStats = { allocationRuns: 0, lastAllocationMs: 0, offersSent: 0, offersRescinded: 0, tasksLaunched: 0, statusUpdates: 0 };
   weights: Record<string, number> = {};
