@@ -5,7 +5,7 @@ import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '..
 import { isActive, isTerminal, type TaskState } from '../core/task-state.js';
 import { attributesFromWire, resourcesFromWire } from '../core/wire.js';
 import { Resources } from '../core/resources.js';
-import type { AgentInfo__Output, AgentMessage__Output, AgentTask__Output, ReregisterAgent__Output, TaskStatus } from '../proto/index.js';
+import type { AgentInfo__Output, AgentMessage__Output, AgentTask__Output, ReregisterAgent__Output, Resource__Output, TaskStatus } from '../proto/index.js';
 import type { UsedResources } from './allocator/types.js';
 import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
 import { taskKey } from './model.js';
@@ -137,14 +137,19 @@ async function registerAgent(state: MasterState, link: AgentLink, rawInfo: Agent
 async function reregisterAgent(state: MasterState, link: AgentLink, message: ReregisterAgent__Output): Promise<string> {
   const id = message.agentId;
   if (!id) throw new InvalidArgumentError('reregister.agentId', 'is required');
-  const { info, total } = validateAgentInfo(message.agentInfo);
+  // A failover re-registers thousands of agents just as the registry remembers them: the registry
+  // already says "admitted, with this info", and their resources need not be parsed again.
+  const infoJson = message.agentInfo ? JSON.stringify({ ...message.agentInfo, id }) : undefined;
+  const asRemembered = (a: AgentRecord | undefined): a is AgentRecord => a !== undefined && a.state !== 'unreachable' && infoJson !== undefined && JSON.stringify(a.info) === infoJson;
+  const prior = state.agents.get(id);
+  const priorSame = asRemembered(prior) && !prior.total.isEmpty();
+  const { info, total } = priorSame && message.agentInfo ? { info: message.agentInfo, total: prior.total } : validateAgentInfo(message.agentInfo);
   // Every await happens first; from the registry write on, the agent's record, its tasks and the
   // allocator change in one synchronous step, so no call (a reconcile, an accept) sees half of it.
   for (const f of message.frameworks) if (f.id && !state.frameworks.has(f.id) && !state.removedFrameworks.has(f.id)) await adoptFramework(state, f);
   const known = state.agents.get(id);
-  // The registry already says "admitted, with this info" unless the agent was unreachable or
-  // unknown or changed: then (only then) it is written — a failover re-registers thousands.
-  const unchanged = known !== undefined && known.state !== 'unreachable' && JSON.stringify(known.info) === JSON.stringify({ ...info, id });
+  // Written only when the agent was unreachable, unknown or has changed.
+  const unchanged = known === prior ? priorSame : asRemembered(known);
   if (!unchanged) {
     await state.registry.putAgent({
       id,
@@ -263,7 +268,7 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
       taskId,
       agentId: agent.id,
       info,
-      resources: resourcesFromWire(info.resources, 'task.resources'),
+      resources: taskResources(info.resources),
       role: taskRole(state, frameworkId, info.resources),
       state: reportedState,
       status: latest as TaskStatus,
@@ -295,6 +300,27 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
   }
   if (!wasHolding && task.holdsResources) rereg?.newlyHeld?.push(task);
   return task;
+}
+
+/** Parsed task resources by their wire form: a failover adopts thousands of tasks, mostly alike. */
+const parsedTaskResources = new Map<string, Resources>();
+const MAX_PARSED_TASK_RESOURCES = 4096;
+
+function taskResources(list: readonly Resource__Output[]): Resources {
+  // Everything resourcesFromWire reads, in order.
+  let key = '';
+  for (const r of list) {
+    key += `${r.name}\u0000${String(r.type)}\u0000${r.role ?? ''}\u0000${r.scalar}\u0000`;
+    for (const x of r.ranges ?? []) key += `${x.begin}-${x.end},`;
+    key += `\u0000${(r.set ?? []).join('\u0001')}\u0002`;
+  }
+  let parsed = parsedTaskResources.get(key);
+  if (!parsed) {
+    parsed = resourcesFromWire(list, 'task.resources');
+    if (parsedTaskResources.size >= MAX_PARSED_TASK_RESOURCES) parsedTaskResources.clear();
+    parsedTaskResources.set(key, parsed);
+  }
+  return parsed;
 }
 
 /** The agent's latest update for this task is not acknowledged yet: it will send it again itself. */
