@@ -46,11 +46,21 @@ export interface ConnectionOptions {
 
 type Call = grpc.ClientDuplexStream<AgentMessage, MasterMessage__Output>;
 
+/**
+ * After "not the leader, no leader known" — a master just elected and still taking over, or an
+ * election under way — ask again this soon, at most this many times in a row, rather than after a
+ * backoff that grew while the old leader was unreachable.
+ */
+const NOT_LEADER_RETRY_MS = 50;
+const NOT_LEADER_FAST_RETRIES = 40;
+
 export class MasterConnection {
   #state: ConnectionState = 'IDLE';
   #call: Call | undefined;
   #address: string | undefined;
   #attempt = 0;
+  /** Consecutive quick retries after "not the leader" naming no leader. */
+  #notLeaderRetries = 0;
   #unwatch: (() => void) | undefined;
   #timer: TimerHandle | undefined;
   #pingTimer: TimerHandle | undefined;
@@ -195,6 +205,7 @@ export class MasterConnection {
     if (call !== this.#call || this.#state !== 'REGISTERING') return;
     this.#state = 'REGISTERED';
     this.#attempt = 0;
+    this.#notLeaderRetries = 0;
     this.#pingTimeoutMs = answer.pingIntervalSeconds > 0 ? answer.pingIntervalSeconds * 1000 * (Math.max(1, answer.maxMissedPings) + 1) : 0;
     this.#armPingWatchdog();
     this.handlers.onConnected?.();
@@ -216,12 +227,18 @@ export class MasterConnection {
       return;
     }
     this.options.discovery.failed(address);
+    if (error instanceof NotLeaderError && this.#notLeaderRetries < NOT_LEADER_FAST_RETRIES) {
+      this.#notLeaderRetries += 1;
+      this.#drop(`${address} does not lead yet`, false, Math.min(NOT_LEADER_RETRY_MS, this.options.backoffMs));
+      return;
+    }
     this.#drop(`stream error: ${error.message}`);
   }
 
   /** The election moved: leave a master that no longer leads. */
   #leaderChanged(): void {
     const leader = this.options.discovery.current();
+    this.#notLeaderRetries = 0;
     if (this.#state === 'BACKOFF' && leader !== undefined) {
       this.options.clock.clearTimeout(this.#timer);
       this.#attempt = 0;
@@ -238,7 +255,7 @@ export class MasterConnection {
     this.#drop(reason);
   }
 
-  #drop(reason: string, immediately = false): void {
+  #drop(reason: string, immediately = false, delayMs?: number): void {
     if (this.#state === 'CLOSED' || this.#state === 'BACKOFF') return;
     this.#held = undefined;
     const wasRegistered = this.#state === 'REGISTERED';
@@ -248,15 +265,18 @@ export class MasterConnection {
     call?.cancel();
     this.options.logger.warn({ master: this.#address, reason }, wasRegistered ? 'disconnected from the master' : 'could not register with the master');
     if (wasRegistered) this.handlers.onDisconnected(reason);
-    this.#backoff(immediately);
+    this.#backoff(immediately, delayMs);
   }
 
-  #backoff(immediately = false): void {
+  #backoff(immediately = false, fixedDelayMs?: number): void {
     if (this.#state === 'CLOSED') return;
     this.#state = 'BACKOFF';
     // Following a new leader is immediate once; masters that keep sending us on are backed off from.
-    const delay = immediately && this.#attempt === 0 ? 0 : backoffDelay(this.options.random ?? mathRandom, this.#attempt, this.options.backoffMs, this.options.backoffMaxMs);
-    this.#attempt += 1;
+    let delay = fixedDelayMs;
+    if (delay === undefined) {
+      delay = immediately && this.#attempt === 0 ? 0 : backoffDelay(this.options.random ?? mathRandom, this.#attempt, this.options.backoffMs, this.options.backoffMaxMs);
+      this.#attempt += 1;
+    }
     this.#timer = this.options.clock.setTimeout(() => {
       this.#timer = undefined;
       void this.#connect();

@@ -1,0 +1,64 @@
+// The agent's stream to the master (agent/connection.ts) against a real gRPC AgentGateway on
+// loopback that answers like a master just elected and still taking over: UNAVAILABLE, "not the
+// leader, no leader known", a few times, then `registered`. The agent asks again within moments
+// rather than after its (here 1 s, doubling) reconnect backoff.
+import type * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../core/clock.js';
+import { StaticDiscovery } from '../../core/discovery.js';
+import { NotLeaderError } from '../../core/errors.js';
+import { createGrpcServer, toGrpcError, type GrpcServer } from '../../core/grpc.js';
+import { silentLogger } from '../../core/logger.js';
+import { MasterConnection } from '../../agent/connection.js';
+import { AgentGatewayService, type AgentGatewayHandlers, type AgentMessage__Output, type MasterMessage } from '../../proto/index.js';
+import { eventually } from '../support/master-harness.js';
+
+const closers: Array<() => Promise<unknown> | void> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** A gateway that refuses the first `refusals` streams as a master still taking over would. */
+async function takingOverGateway(refusals: number): Promise<{ address: string; attempts: number[] }> {
+  const attempts: number[] = [];
+  const grpcServer: GrpcServer = createGrpcServer();
+  grpcServer.server.addService(AgentGatewayService, {
+    Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
+      attempts.push(Date.now());
+      if (attempts.length <= refusals) {
+        stream.emit('error', toGrpcError(new NotLeaderError(undefined)));
+        return;
+      }
+      stream.on('data', (m: AgentMessage__Output) => {
+        if (m.register) stream.write({ registered: { agentId: 'S1', pingIntervalSeconds: 0, maxMissedPings: 0 } });
+      });
+      stream.on('error', () => undefined);
+    },
+  } as AgentGatewayHandlers);
+  const port = await grpcServer.bind('127.0.0.1', 0);
+  closers.push(() => grpcServer.shutdown(100));
+  return { address: `127.0.0.1:${port}`, attempts };
+}
+
+describe('agent connection', () => {
+  it('asks a master that is still taking over again within moments, not after its backoff', async () => {
+    const gateway = await takingOverGateway(3);
+    const registered: string[] = [];
+    const connection = new MasterConnection(
+      { discovery: new StaticDiscovery([gateway.address]), clock: systemClock, backoffMs: 1000, backoffMaxMs: 30_000, registrationTimeoutMs: 5000, logger: silentLogger() },
+      {
+        hello: () => ({ register: { agentInfo: { hostname: 'h', resources: [{ name: 'cpus', type: 'SCALAR', scalar: 1 }] }, version: 'test' } }),
+        onRegistered: (answer) => void registered.push(answer.agentId),
+        onMessage: () => undefined,
+        onDisconnected: () => undefined,
+      },
+    );
+    closers.push(() => connection.stop());
+    const started = Date.now();
+    connection.start();
+    await eventually(() => expect(registered).toEqual(['S1']), { timeoutMs: 5000 });
+    expect(gateway.attempts).toHaveLength(4);
+    // Three quick retries (50 ms each); the backoff alone would have waited 1 + 2 + 4 s.
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
