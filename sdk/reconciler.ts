@@ -79,7 +79,7 @@ export class Reconciler {
     if (this.#retryTimer) {
       const generation = this.#generation;
       this.deps.clock.clearTimeout(this.#retryTimer);
-      this.#retryTimer = this.deps.clock.setTimeout(() => this.#explicit(generation), this.#currentDelay());
+      this.#retryTimer = this.deps.clock.setTimeout(() => this.#retry(generation), this.#currentDelay());
     }
   }
 
@@ -118,7 +118,17 @@ export class Reconciler {
     this.deps.send(tasks).catch((err: unknown) => this.deps.logger.warn({ err }, 'reconcile call failed'));
     const delay = Math.min(this.deps.maxMs, this.deps.initialMs * 2 ** this.#attempt);
     this.#attempt += 1;
-    this.#retryTimer = this.deps.clock.setTimeout(() => this.#explicit(generation), delay);
+    this.#retryTimer = this.deps.clock.setTimeout(() => this.#retry(generation), delay);
+  }
+
+  /**
+   * The retry is due. After a busy spell, timers run before the I/O that piled up meanwhile — which
+   * may hold the very answers the retry would ask for again — so read that first (a zero timer runs
+   * after the next poll for I/O) and ask only if no answer came in.
+   */
+  #retry(generation: number): void {
+    if (generation !== this.#generation) return;
+    this.#retryTimer = this.deps.clock.setTimeout(() => this.#explicit(generation), 0);
   }
 
   #settle(): void {
