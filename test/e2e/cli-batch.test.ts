@@ -4,7 +4,10 @@
 // frameworks instance in the middle of the job: the standby takes over, every index completes
 // exactly once and no (index, attempt) is launched twice. Invalid specs are refused naming the field.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { unaryCall } from '../../core/grpc.js';
+import { JobsClient, type Workload__Output } from '../../proto/index.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { runCli, startFrameworksProcess, stopCliProcesses, type CliResult, type FrameworksProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
@@ -91,6 +94,16 @@ describe('agora CLI with jobs', () => {
     const keys = mine.map((t) => `${t.labels['agora.job.index']}/${t.labels['agora.job.attempt']}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(mine.filter((t) => t.state === 'TASK_FINISHED').map((t) => Number(t.labels['agora.job.index'])).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+
+    // The same job over gRPC (proto3 JSON field names, enums by name).
+    const grpcClient = new JobsClient(second.grpcAddress, grpc.credentials.createInsecure());
+    try {
+      const w = await unaryCall<Workload__Output>((cb) => grpcClient.get({ kind: 'JOB', name: 'crunch' }, cb));
+      expect(w).toMatchObject({ kind: 'JOB', name: 'crunch', job: { completions: 8, parallelism: 2, completionMode: 'INDEXED' }, jobStatus: { phase: 'JOB_SUCCEEDED', succeeded: 8, completedIndexes: [0, 1, 2, 3, 4, 5, 6, 7], runs: 1 } });
+      expect(w.jobStatus?.tasks.filter((t) => t.state === 'TASK_FINISHED').map((t) => t.index).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    } finally {
+      grpcClient.close();
+    }
 
     const task3 = mine.find((t) => t.labels['agora.job.index'] === '3' && t.state === 'TASK_FINISHED')!;
     const logs = await agora('logs', task3.id);
