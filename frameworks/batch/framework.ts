@@ -11,7 +11,7 @@
 // `completions`, `completionMode` and `gang` cannot change (InvalidArgumentError naming the field);
 // parallelism, suspend, priority, backoffLimit, activeDeadlineSeconds, ttlSecondsAfterFinished and
 // labels can. A changed run-defining field of a finished job starts a new run.
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
@@ -36,17 +36,21 @@ const RUN_DEFINING = [...IMMUTABLE_WHILE_ACTIVE, 'parallelism', 'backoffLimit', 
 
 export class BatchFramework implements BatchHandle {
   readonly kind = 'JOB' as const;
-  #shell!: FrameworkShell;
+  #shell: FrameworkShell | undefined;
   readonly #hub: JobWatchHub;
   readonly #holds = new GangHolds();
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
   readonly #role: string;
+  /** The driver of the latest subscription (the first one's arrives before the shell is returned). */
+  #driver: FrameworkDriver | undefined;
+  /** A wake-up asked for before the shell existed (during the first subscription). */
+  #earlyWake: number | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 
   private constructor(
-    private readonly o: BatchOptions,
+    o: BatchOptions,
     private readonly c: CompiledBatchOptions,
     private readonly book: JobBook,
   ) {
@@ -62,7 +66,7 @@ export class BatchFramework implements BatchHandle {
       logger,
       options: c,
       driver: () => this.#driverOrUndefined(),
-      wake: (at) => this.#shell.wakeAt(at),
+      wake: (at) => this.#wakeAt(at),
       publish: () => this.#publish(),
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
       decline: (ids) => this.#declineNow(ids),
@@ -89,6 +93,7 @@ export class BatchFramework implements BatchHandle {
       },
       {
         subscribed: async (driver) => {
+          fw.#driver = driver;
           fw.#holds.clear();
           fw.#scheduler.subscribed();
           for (const record of fw.book.records.values()) for (const t of record.run.tasks) if (!isTerminal(t.state)) driver.trackTask(t.taskId, t.agentId);
@@ -104,16 +109,24 @@ export class BatchFramework implements BatchHandle {
         },
       },
     );
+    if (fw.#earlyWake !== undefined) fw.#shell.wakeAt(fw.#earlyWake);
     logger.info({ frameworkId: fw.#shell.driver.frameworkId, jobs: fw.book.records.size }, 'batch framework started');
     return fw;
   }
 
   #driverOrUndefined(): FrameworkDriver | undefined {
-    try {
-      return this.#shell?.driver;
-    } catch {
-      return undefined;
-    }
+    return this.#driver;
+  }
+
+  /** An API call, in the serial section (UnavailableError before the shell runs). */
+  #act<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#shell === undefined) return Promise.reject(new UnavailableError('the batch framework is starting'));
+    return this.#shell.act(fn);
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#shell === undefined) this.#earlyWake = Math.min(this.#earlyWake ?? at, at);
+    else this.#shell.wakeAt(at);
   }
 
   #declineNow(offerIds: readonly string[]): void {
@@ -148,7 +161,7 @@ export class BatchFramework implements BatchHandle {
     if (spec.task.role !== '' && spec.task.role !== this.#role) {
       throw new InvalidArgumentError('task.role', `the batch framework runs as role '${this.#role}': omit role, or set it to '${this.#role}'`);
     }
-    return this.#shell.act(async () => {
+    return this.#act(async () => {
       const now = this.#now();
       const existing = this.book.get(spec.name);
       const out = changeOf(existing, spec, now);
@@ -170,7 +183,7 @@ export class BatchFramework implements BatchHandle {
   }
 
   async delete(name: string): Promise<void> {
-    await this.#shell.act(async () => {
+    await this.#act(async () => {
       const record = this.#record(name);
       const last = this.#view(record);
       await this.#scheduler.deleteJob(record, 'deleted on request');
@@ -181,7 +194,7 @@ export class BatchFramework implements BatchHandle {
 
   /** Run a finished job again: a fresh run (runs + 1). Refused while the job is still active. */
   async trigger(name: string): Promise<{ runId: string }> {
-    return this.#shell.act(async () => {
+    return this.#act(async () => {
       const record = this.#record(name);
       if (record.run.finishedAtMs === undefined) {
         const phase = this.#scheduler.plans.get(name)?.phase ?? 'JOB_PENDING';
@@ -198,7 +211,7 @@ export class BatchFramework implements BatchHandle {
 
   async suspend(name: string, suspended: boolean): Promise<void> {
     if (typeof suspended !== 'boolean') throw new InvalidArgumentError('suspend', 'must be true or false');
-    await this.#shell.act(async () => {
+    await this.#act(async () => {
       const record = this.#record(name);
       if (record.spec.suspend === suspended) return;
       const spec: JobSpecDoc = Object.freeze({ ...record.spec, suspend: suspended });

@@ -5,7 +5,7 @@
 import type { Agent } from '../../agent/agent.js';
 import { BATCH_FRAMEWORK_NAME, startBatch, type BatchHandle, type BatchOptions } from '../../frameworks/batch/index.js';
 import type { JobRecord } from '../../frameworks/batch/book.js';
-import type { JobStatus, Workload } from '../../proto/index.js';
+import type { JobStatus } from '../../proto/index.js';
 import { FrameworkState } from '../../sdk/state.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
@@ -81,10 +81,6 @@ export function jobSpec(name: string, command: string, extra: Record<string, unk
 /** The tasks that were launched for real: a launch the master refused (voided) never ran. */
 export function ran(record: JobRecord | undefined): JobRecord['run']['tasks'] {
   return (record?.run.tasks ?? []).filter((t) => t.voided !== true);
-}
-
-export function phaseOf(w: Workload): string {
-  return String(w.jobStatus?.phase ?? '');
 }
 
 /** Poll until `check` returns a value (not false/undefined); fails with `what` after the timeout. */

@@ -94,6 +94,19 @@ describe('batch: restarts on the same state', () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
 
+  it('a restart keeps the timers: a deadline that falls after the restart still fails the job', async () => {
+    const c = await startBatchCluster();
+    await c.batch.apply(jobSpec('bounded', 'exec sleep 600', { activeDeadlineSeconds: 1.5 }));
+    await until(async () => (await c.status('bounded')).active === 1, 'the task running');
+    await c.stopBatch();
+    await c.startBatch();
+    const status = await finished(c, 'bounded');
+    expect(status).toMatchObject({ phase: 'JOB_FAILED', failed: 0 });
+    expect(status.message).toMatch(/^DeadlineExceeded/);
+    const fwId = await c.frameworkId();
+    await until(async () => c.master.state.tasksOfFramework(fwId).length === 0, 'the task killed');
+  });
+
   it('a task persisted by a leader that died before launching it is relaunched, not counted as a failure', async () => {
     const c = await startBatchCluster();
     const dir = await tempDir('batch-ghost');
