@@ -79,7 +79,15 @@ export class Launcher {
     const { scheduler, options, role } = this.deps;
     const offers = pool.map((h) => h.offer);
     const tasks = entries.flatMap((e) => jobTasks(e.spec, e.decisions, role));
-    const result = matchOffers(offers, tasks, { strategy: options.placement, role });
+    let result: ReturnType<typeof matchOffers<JobTask>>;
+    try {
+      result = matchOffers(offers, tasks, { strategy: options.placement, role });
+    } catch (err) {
+      // Specs are validated, so this is a bug; the offers go back rather than leak.
+      this.deps.logger.error({ err, jobs: entries.map((e) => e.spec.name) }, 'offer matching refused the pending tasks');
+      for (const e of entries) scheduler.reasons.set(e.spec.name, `cannot be matched: ${(err as Error).message}`);
+      return [pool, launched];
+    }
     const unplaced = new Map<string, number>();
     for (const u of result.unplaced) unplaced.set(u.task.job, (unplaced.get(u.task.job) ?? 0) + 1);
     for (const e of entries) {
@@ -101,7 +109,14 @@ export class Launcher {
     const group = jobTasks(entry.spec, entry.decisions, role);
     const candidates = [...holds.take(name), ...pool];
     const match = { strategy: options.placement, role };
-    const decision = decideGang(group, candidates, now, { maxHoldMs: options.maxHoldMs, coolDownMs: options.coolDownMs, match }, holds.memory(name));
+    let decision: ReturnType<typeof decideGang<JobTask>>;
+    try {
+      decision = decideGang(group, candidates, now, { maxHoldMs: options.maxHoldMs, coolDownMs: options.coolDownMs, match }, holds.memory(name));
+    } catch (err) {
+      logger.error({ err, job: name }, 'gang matching refused the group');
+      scheduler.reasons.set(name, `cannot be matched: ${(err as Error).message}`);
+      return [candidates, launched];
+    }
     if (decision.action === 'accept') {
       scheduler.reasons.set(name, '');
       logger.info({ job: name, tasks: group.length, reason: decision.reason }, 'gang accepted');
