@@ -7,10 +7,11 @@ import { jobsTable } from '../../cli/commands/workload-views.js';
 import { ranges } from '../../cli/commands/describe-job.js';
 import type { JobRecord, JobTaskEntry } from '../../frameworks/batch/book.js';
 import { changeOf } from '../../frameworks/batch/framework.js';
+import { GangHolds } from '../../frameworks/batch/holds.js';
 import { nextEntry } from '../../frameworks/batch/scheduler.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import { mintTaskId } from '../../frameworks/batch/tasks.js';
-import type { TaskStatus__Output } from '../../proto/index.js';
+import type { Offer__Output, TaskStatus__Output } from '../../proto/index.js';
 
 const STAGING: JobTaskEntry = { taskId: 't', index: 2, attempt: 0, state: 'TASK_STAGING', launchedAtMs: 100, agentId: 'a1', hostname: 'h' };
 
@@ -67,6 +68,29 @@ describe('changeOf (apply)', () => {
   it('finished: a run-defining change starts a new run; a label or priority change does not', () => {
     expect(changeOf(finished, spec({ completions: 5 }), 3000).record).toMatchObject({ version: 2, runs: 2, run: { submittedAtMs: 3000, tasks: [] } });
     expect(changeOf(finished, spec({ priority: 9, labels: { team: 'x' } }), 3000).record).toMatchObject({ version: 2, runs: 1, run: finished.run });
+  });
+});
+
+describe('GangHolds', () => {
+  const held = (id: string, at: number) => ({ offer: { id } as Offer__Output, receivedAtMs: at });
+
+  it('holds per job, takes back, drops a rescinded offer, forgets on resubscription', () => {
+    const holds = new GangHolds();
+    holds.hold('a', [held('o1', 100), held('o2', 300)]);
+    holds.hold('b', [held('o3', 200)]);
+    expect([holds.size, holds.jobs().sort(), holds.nextExpiry(1000)]).toEqual([3, ['a', 'b'], 1100]);
+    expect(holds.rescind('o1')).toBe(true);
+    expect(holds.rescind('nope')).toBe(false);
+    expect(holds.heldBy('a').map((h) => h.offer.id)).toEqual(['o2']);
+    // Taking is removing: an offer handed to one job's decision is no longer anyone's.
+    expect(holds.take('a').map((h) => h.offer.id)).toEqual(['o2']);
+    expect([holds.heldBy('a'), holds.size, holds.nextExpiry(1000)]).toEqual([[], 1, 1200]);
+    holds.remember('b', { coolDownUntilMs: 5000 });
+    expect(holds.forget('b').map((h) => h.offer.id)).toEqual(['o3']);
+    expect([holds.memory('b'), holds.size, holds.nextExpiry(1000)]).toEqual([{}, 0, undefined]);
+    holds.hold('c', [held('o4', 1)]);
+    holds.clear();
+    expect(holds.size).toBe(0);
   });
 });
 
