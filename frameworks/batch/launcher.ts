@@ -77,6 +77,11 @@ export class Launcher {
   async #place(driver: FrameworkDriver, entries: readonly QueueEntry[], pool: HeldOffer[], launched: boolean): Promise<[HeldOffer[], boolean]> {
     if (entries.length === 0) return [pool, launched];
     const { scheduler, options, role } = this.deps;
+    if (pool.length === 0) {
+      // Nothing to place on (a wake-up round, or others took it all): keep what the last offers said.
+      for (const e of entries) if (!scheduler.reasons.get(e.spec.name)) scheduler.reasons.set(e.spec.name, 'waiting for offers');
+      return [pool, launched];
+    }
     const offers = pool.map((h) => h.offer);
     const tasks = entries.flatMap((e) => jobTasks(e.spec, e.decisions, role));
     let result: ReturnType<typeof matchOffers<JobTask>>;
