@@ -41,6 +41,7 @@ export function schedulerHandlers(state: MasterState, guard: LeadershipGuard): S
     });
   return {
     Subscribe: (stream: grpc.ServerWritableStream<SubscribeRequest__Output, Event>) => {
+      writeQueuedTogether(stream);
       let ended = false;
       const adapter: FrameworkStream = {
         send: (event) => {
@@ -83,6 +84,30 @@ export function schedulerHandlers(state: MasterState, guard: LeadershipGuard): S
       await removeFramework(state, req.frameworkId, 'teardown requested by the framework');
     }),
   } as SchedulerHandlers;
+}
+
+/**
+ * grpc-js hands a server stream's messages to HTTP/2 one at a time, each once the previous one's
+ * write has completed — a turn of the event loop per message. While the master is busy (a
+ * failover: a thousand re-registrations, in time slices) that is a couple of messages per slice,
+ * and ten thousand reconciliation answers would wait until it is done. Writing every queued
+ * message at once (HTTP/2 then sends them together) keeps them flowing. The stream's `call` is
+ * grpc-js's own (1.x); should it not be there, its one-at-a-time writing stays.
+ */
+function writeQueuedTogether(stream: grpc.ServerWritableStream<unknown, unknown>): void {
+  type Chunk = { chunk: unknown };
+  const writable = stream as unknown as { call?: { sendMessage?: (message: unknown, done: () => void) => void }; _writev?: (chunks: Chunk[], done: () => void) => void };
+  const call = writable.call;
+  if (typeof call?.sendMessage !== 'function') return;
+  writable._writev = (chunks, done) => {
+    let left = chunks.length;
+    for (const { chunk } of chunks) {
+      call.sendMessage?.(chunk, () => {
+        left -= 1;
+        if (left === 0) done();
+      });
+    }
+  };
 }
 
 export function agentGatewayHandlers(state: MasterState, guard: LeadershipGuard): AgentGatewayHandlers {
