@@ -49,12 +49,13 @@ export class AgentSession {
       // A second registration on one stream would make a second record of the same agent.
       throw new FailedPreconditionError(`this stream is already registered as agent '${this.#agentId}'`);
     }
-    if (message.register) {
-      this.#agentId = await registerAgent(this.state, this.link, message.register.agentInfo, message.register.version);
+    const { register, reregister } = message;
+    if (register) {
+      this.#agentId = await this.state.slices.run(() => registerAgent(this.state, this.link, register.agentInfo, register.version));
       return;
     }
-    if (message.reregister) {
-      this.#agentId = await reregisterAgent(this.state, this.link, message.reregister);
+    if (reregister) {
+      this.#agentId = await this.state.slices.run(() => reregisterAgent(this.state, this.link, reregister));
       return;
     }
     const agent = this.#agentId === undefined ? undefined : this.state.agents.get(this.#agentId);

@@ -14,6 +14,7 @@ import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './mo
 import { taskKey } from './model.js';
 import type { MasterOptions } from './options.js';
 import { OwedAnswers } from './owed-answers.js';
+import { TimeSlices } from './time-slices.js';
 import type { Registry, RemovedFrameworkEntry } from './registry.js';
 
 export interface MasterStats {
@@ -36,6 +37,8 @@ export class MasterState {
   readonly offers = new Map<string, OfferRecord>();
   /** Reconciliation asks to answer once the agents are back (reconciliation.ts). */
   readonly owed = new OwedAnswers();
+  /** (Re-)registrations run in time slices, so a storm of them does not hold back everything else. */
+  readonly slices = new TimeSlices();
   readonly events = new MasterEvents();
   readonly stats: MasterStats = { allocationRuns: 0, lastAllocationMs: 0, offersSent: 0, offersRescinded: 0, tasksLaunched: 0, statusUpdates: 0 };
   weights: Record<string, number> = {};
