@@ -161,7 +161,12 @@ export class Master {
   };
 
   async #serve(): Promise<void> {
-    this.#grpc = createGrpcServer({ health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING', [SERVICE_NAMES.AgentGateway]: 'SERVING' } });
+    this.#grpc = createGrpcServer({
+      health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING', [SERVICE_NAMES.AgentGateway]: 'SERVING' },
+      // Channelz (gRPC's own introspection) costs work on every call and stream — a failover opens
+      // thousands at once — and nothing here reads it.
+      serverOptions: { 'grpc.enable_channelz': 0 },
+    });
     this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, this.#guard));
     this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, this.#guard));
     this.deps.grpcServices?.(this.#grpc);
