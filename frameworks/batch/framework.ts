@@ -18,6 +18,7 @@ import type { FrameworkDriver } from '../../sdk/driver.js';
 import { isTerminal } from '../../core/task-state.js';
 import type { Workload } from '../../proto/index.js';
 import { FrameworkShell } from '../shell.js';
+import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { JobBook, type JobRecord } from './book.js';
 import { GangHolds } from './holds.js';
@@ -27,7 +28,6 @@ import { planJob } from './planner.js';
 import { Scheduler } from './scheduler.js';
 import { validateJobSpec, type JobSpecDoc } from './spec.js';
 import { workloadView } from './views.js';
-import { JobWatchHub } from './watch.js';
 
 // Fields a running job cannot change (what its tasks are and how many must succeed).
 const IMMUTABLE_WHILE_ACTIVE = ['task', 'completions', 'completionMode', 'gang'] as const;
@@ -37,7 +37,7 @@ const RUN_DEFINING = [...IMMUTABLE_WHILE_ACTIVE, 'parallelism', 'backoffLimit', 
 export class BatchFramework implements BatchHandle {
   readonly kind = 'JOB' as const;
   #shell: FrameworkShell | undefined;
-  readonly #hub: JobWatchHub;
+  readonly #hub: WatchHub;
   readonly #holds = new GangHolds();
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
@@ -58,7 +58,7 @@ export class BatchFramework implements BatchHandle {
     this.logger = (o.logger ?? silentLogger()).child({ component: 'batch' });
     const { clock, logger } = this;
     this.#role = o.role || '*';
-    this.#hub = new JobWatchHub(clock, logger);
+    this.#hub = new WatchHub('JOB', clock, logger);
     this.#scheduler = new Scheduler({
       book,
       holds: this.#holds,

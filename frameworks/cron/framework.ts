@@ -13,6 +13,7 @@ import type { Workload } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import type { FrameworkState } from '../../sdk/state.js';
 import { FrameworkShell, type DriverTuning } from '../shell.js';
+import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, RunnableController, WatchListener } from '../workload.js';
 import { CronBook } from './book.js';
 import { Launcher } from './launcher.js';
@@ -22,7 +23,6 @@ import { manualRun } from './runs.js';
 import { Scheduler } from './scheduler.js';
 import { validateCronJobSpec, type CronJobSpec } from './spec.js';
 import { workloadView } from './views.js';
-import { CronWatchHub } from './watch.js';
 
 export const CRON_FRAMEWORK_NAME = 'agora-cron';
 
@@ -41,7 +41,7 @@ export interface CronOptions {
 
 export class CronFramework implements RunnableController {
   readonly kind = 'CRONJOB' as const;
-  readonly #hub: CronWatchHub;
+  readonly #hub: WatchHub;
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
   readonly #clock: Clock;
@@ -57,7 +57,7 @@ export class CronFramework implements RunnableController {
   ) {
     this.#clock = clock;
     this.#logger = logger;
-    this.#hub = new CronWatchHub(clock, logger);
+    this.#hub = new WatchHub('CRONJOB', clock, logger);
     this.#scheduler = new Scheduler({
       book,
       clock,

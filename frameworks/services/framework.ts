@@ -23,7 +23,7 @@ import { isLive } from './planner.js';
 import { Scheduler } from './scheduler.js';
 import { parseServiceSpec } from './spec.js';
 import { deploymentView, endpointsOf, workloadView } from './views.js';
-import { WatchHub } from './watch.js';
+import { ServiceWatchHub } from './watch.js';
 
 const WEEK_SECONDS = 7 * 24 * 3600;
 const MAX_INSTANCES = 10_000;
@@ -58,7 +58,7 @@ export class ServicesFramework implements ServicesHandle {
   #markReady!: () => void;
   #tick: TimerHandle | undefined;
   #wake: { at: number; timer: TimerHandle } | undefined;
-  readonly #hub: WatchHub;
+  readonly #hub: ServiceWatchHub;
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
 
@@ -67,7 +67,7 @@ export class ServicesFramework implements ServicesHandle {
     private readonly book: ServiceBook,
   ) {
     this.#resetReady();
-    this.#hub = new WatchHub(o.clock, o.logger);
+    this.#hub = new ServiceWatchHub(o.clock, o.logger);
     this.#scheduler = new Scheduler({
       book,
       clock: o.clock,
