@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
+import { OfferInterest } from '../offer-interest.js';
 import type { JobBook, JobRecord, JobRun, JobTaskEntry } from './book.js';
 import type { GangHolds } from './holds.js';
 import type { CompiledBatchOptions } from './options.js';
@@ -55,10 +56,11 @@ export class Scheduler {
   /** Kills sent: task id → when (to send again when unanswered). */
   readonly #killsSent = new Map<string, number>();
   readonly #orphans = new Map<string, { agentId: string; sentAtMs: number }>();
-  #suppressed = false;
-  #declinedIdle = false;
+  readonly #offers: OfferInterest;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps) {
+    this.#offers = new OfferInterest(deps.driver, deps.logger);
+  }
 
   /**
    * After every (re)subscription offers flow again (the driver subscribes unsuppressed), but the
@@ -66,13 +68,12 @@ export class Scheduler {
    * there are some, so the first job waiting revives (which clears them).
    */
   subscribed(): void {
-    this.#suppressed = false;
-    this.#declinedIdle = true;
+    this.#offers.subscribed(true);
     this.#killsSent.clear();
   }
 
   declinedIdle(): void {
-    this.#declinedIdle = true;
+    this.#offers.declinedIdle();
   }
 
   /** Plan every job and carry the plans out. */
@@ -103,7 +104,7 @@ export class Scheduler {
     for (const job of this.deps.holds.jobs()) if (!waiting.has(job)) this.deps.decline(this.deps.holds.take(job).map((h) => h.offer.id));
     wake(this.#retryOrphans(now));
     wake(this.deps.holds.nextExpiry(options.maxHoldMs));
-    await this.#wantOffers(this.queue.length > 0 || this.deps.holds.size > 0);
+    await this.#offers.want(this.queue.length > 0 || this.deps.holds.size > 0);
     if (wakeAt !== undefined) this.deps.wake(wakeAt);
     this.deps.publish();
   }
@@ -218,20 +219,6 @@ export class Scheduler {
     }
     await book.updateTask(record.name, task.taskId, () => next);
     await this.replan();
-  }
-
-  async #wantOffers(want: boolean): Promise<void> {
-    const driver = this.deps.driver();
-    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
-    if (want ? !this.#suppressed && !this.#declinedIdle : this.#suppressed) return;
-    try {
-      if (want) await driver.revive();
-      else await driver.suppress();
-      this.#suppressed = !want;
-      if (want) this.#declinedIdle = false;
-    } catch (err) {
-      this.deps.logger.warn({ err, want }, 'could not change offer suppression; will retry');
-    }
   }
 }
 

@@ -10,6 +10,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
+import { OfferInterest } from '../offer-interest.js';
 import type { CronBook } from './book.js';
 import { liveTasks, needsLaunch, type CronJobRecord } from './model.js';
 import type { ParentOutcome } from './planner.js';
@@ -43,22 +44,22 @@ const NON_TERMINAL = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', '
 export class Scheduler {
   pending: readonly PendingRun[] = [];
   readonly #killing = new Map<string, Killing>();
-  #suppressed = false;
-  #declinedIdle = false;
+  readonly #offers: OfferInterest;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps) {
+    this.#offers = new OfferInterest(deps.driver, deps.logger);
+  }
 
   /** After each (re)subscription: reconcile every task that may be live, then plan. */
   async subscribed(driver: FrameworkDriver): Promise<void> {
-    this.#suppressed = false;
-    this.#declinedIdle = false;
+    this.#offers.subscribed();
     for (const record of this.deps.book.records.values()) for (const run of record.runs) for (const t of liveTasks(run)) driver.trackTask(t.taskId, t.agentId);
     driver.reconcile([]).catch((err: unknown) => this.deps.logger.warn({ err }, 'implicit reconcile failed'));
     await this.replan();
   }
 
   declinedIdle(): void {
-    this.#declinedIdle = true;
+    this.#offers.declinedIdle();
   }
 
   /** Plan every job (parents before their dependents see them), persist, act, and wake up when needed. */
@@ -88,7 +89,7 @@ export class Scheduler {
       else wakeAt = Math.min(wakeAt ?? due, due);
     }
     this.pending = [...book.records.values()].flatMap((r) => r.runs.filter(needsLaunch).map((run) => pendingRun(r.spec, run, this.deps.role)));
-    await this.#wantOffers(this.pending.length > 0);
+    await this.#offers.want(this.pending.length > 0);
     this.deps.wake(Math.min(wakeAt ?? Infinity, now + MAX_SLEEP_MS));
     this.deps.publish();
   }
@@ -145,19 +146,5 @@ export class Scheduler {
 
   #parents(record: CronJobRecord): Record<string, ParentOutcome | undefined> {
     return Object.fromEntries(record.spec.after.map((p) => [p, latestOutcome(this.deps.book.records.get(p))]));
-  }
-
-  async #wantOffers(want: boolean): Promise<void> {
-    const driver = this.deps.driver();
-    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
-    if (want ? !this.#suppressed && !this.#declinedIdle : this.#suppressed) return;
-    try {
-      if (want) await driver.revive();
-      else await driver.suppress();
-      this.#suppressed = !want;
-      if (want) this.#declinedIdle = false;
-    } catch (err) {
-      this.deps.logger.warn({ err, want }, 'could not change offer suppression; will retry');
-    }
   }
 }

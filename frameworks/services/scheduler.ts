@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
+import { OfferInterest } from '../offer-interest.js';
 import { settle } from './deployments.js';
 import { UNCONFIRMED, type ServiceBook } from './book.js';
 import { specOf, type ServiceRecord, type TaskRuntime, type TaskView } from './model.js';
@@ -48,20 +49,19 @@ export class Scheduler {
   readonly notes = new Map<string, Notes>();
   /** Tasks of deleted services, or unknown to the book, being killed. */
   readonly orphans = new Map<string, Orphan>();
-  #suppressed = false;
-  /** Offers were declined with the long filter: a revive must clear it before instances can wait for offers. */
-  #declinedIdle = false;
+  readonly #offers: OfferInterest;
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps) {
+    this.#offers = new OfferInterest(deps.driver, deps.logger);
+  }
 
   /** After every (re)subscription offers flow again (the driver subscribes unsuppressed). */
   subscribed(): void {
-    this.#suppressed = false;
-    this.#declinedIdle = false;
+    this.#offers.subscribed();
   }
 
   declinedIdle(): void {
-    this.#declinedIdle = true;
+    this.#offers.declinedIdle();
   }
 
   /** Plan every service and carry the plans out. */
@@ -75,7 +75,7 @@ export class Scheduler {
       pending.push(...launches);
     }
     this.pending = pending;
-    await this.#wantOffers(pending.length > 0);
+    await this.#offers.want(pending.length > 0);
     if (wakeAt !== undefined) this.deps.wake(wakeAt);
     this.deps.publish();
   }
@@ -195,20 +195,6 @@ export class Scheduler {
     if (record === undefined || view === undefined) return;
     await this.#ended(record, view, 'TASK_UNKNOWN', 'REASON_TASK_UNKNOWN', 'the master does not know the task');
     await this.replan();
-  }
-
-  async #wantOffers(want: boolean): Promise<void> {
-    const driver = this.deps.driver();
-    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
-    if (want ? !this.#suppressed && !this.#declinedIdle : this.#suppressed) return;
-    try {
-      if (want) await driver.revive();
-      else await driver.suppress();
-      this.#suppressed = !want;
-      if (want) this.#declinedIdle = false;
-    } catch (err) {
-      this.deps.logger.warn({ err, want }, 'could not change offer suppression; will retry');
-    }
   }
 }
 
