@@ -1,7 +1,7 @@
 // The batch framework's book: every job's record — its spec (with a version), and its current run
 // (JobState: tasks with index, attempt, state and times; started/finished; phase) — persisted in
 // FrameworkState, one key per job, written with compare-and-set so a stale leader cannot overwrite
-// a newer one; plus which job owns which task.
+// a newer one (the shared frameworks/record-book.ts); plus which job owns which task.
 //
 //   FrameworkState  /…/frameworks/agora-batch/state/
 //     framework      { id }      the framework id (FrameworkShell)
@@ -9,12 +9,10 @@
 //
 // A task is written here (STAGING) before it is launched, so a leader that dies between the two
 // leaves a task the next one reconciles rather than launches again.
-import { AgoraError, UnavailableError } from '../../core/errors.js';
 import type { FrameworkState } from '../../sdk/state.js';
+import { RecordBook, type RecordKind } from '../record-book.js';
 import type { JobState, JobTaskRecord } from './planner.js';
 import type { JobSpecDoc } from './spec.js';
-
-const JOBS = 'jobs';
 
 /** A task as persisted: what the planner reads, plus where it ran and what it said. */
 export interface JobTaskEntry extends JobTaskRecord {
@@ -42,49 +40,17 @@ export interface JobRecord {
   readonly run: JobRun;
 }
 
-export class JobBook {
-  readonly records = new Map<string, JobRecord>();
-  /** task id → job name. */
-  readonly owner = new Map<string, string>();
-  readonly #versions = new Map<string, number>();
+const JOB: RecordKind<JobRecord> = { dir: 'jobs', noun: 'job', framework: 'batch', taskIds: (r) => r.run.tasks.map((t) => t.taskId) };
 
-  private constructor(private readonly state: FrameworkState) {}
+export class JobBook extends RecordBook<JobRecord> {
+  private constructor(state: FrameworkState) {
+    super(state, JOB);
+  }
 
   static async load(state: FrameworkState): Promise<JobBook> {
     const book = new JobBook(state);
-    for (const name of await state.list(JOBS)) {
-      const entry = await state.get<JobRecord>(`${JOBS}/${name}`);
-      if (entry === undefined) continue;
-      book.#versions.set(name, entry.version);
-      book.#index(entry.value);
-    }
+    await book.loadRecords();
     return book;
-  }
-
-  get(name: string): JobRecord | undefined {
-    return this.records.get(name);
-  }
-
-  /** Persist a record (only when it changed), then make it the book's. */
-  async put(record: JobRecord): Promise<void> {
-    const before = this.records.get(record.name);
-    if (before !== undefined && JSON.stringify(before) === JSON.stringify(record)) return;
-    const key = `${JOBS}/${record.name}`;
-    const version = this.#versions.get(record.name);
-    try {
-      const next = version === undefined ? await this.state.create(key, record) : await this.state.compareAndSet(key, record, version);
-      this.#versions.set(record.name, next);
-    } catch (err) {
-      if (err instanceof AgoraError && (err.code === 'AGORA_BAD_VERSION' || err.code === 'AGORA_NODE_EXISTS')) {
-        throw new UnavailableError(`job ${record.name} was changed by another instance of the batch framework; this one is stale`, { cause: err });
-      }
-      throw err;
-    }
-    if (before !== undefined) {
-      const kept = new Set(record.run.tasks.map((t) => t.taskId));
-      for (const t of before.run.tasks) if (!kept.has(t.taskId)) this.owner.delete(t.taskId);
-    }
-    this.#index(record);
   }
 
   /** Change one task of a job (persisted); a no-op when the job or task is gone. */
@@ -94,20 +60,5 @@ export class JobBook {
     const next = { ...record, run: { ...record.run, tasks: record.run.tasks.map((t) => (t.taskId === taskId ? fn(t) : t)) } };
     await this.put(next);
     return next;
-  }
-
-  async remove(name: string): Promise<JobRecord | undefined> {
-    const record = this.records.get(name);
-    if (record === undefined) return undefined;
-    await this.state.delete(`${JOBS}/${name}`);
-    this.#versions.delete(name);
-    this.records.delete(name);
-    for (const t of record.run.tasks) this.owner.delete(t.taskId);
-    return record;
-  }
-
-  #index(record: JobRecord): void {
-    this.records.set(record.name, record);
-    for (const t of record.run.tasks) this.owner.set(t.taskId, record.name);
   }
 }

@@ -1,0 +1,81 @@
+// RecordBook (frameworks/record-book.ts), the part of the three books that is the same: one key per
+// record, written only when changed, compare-and-set (a stale instance's write is UNAVAILABLE), the
+// task → record index kept through puts and removes, and the records read back on load.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameworkState } from '../../sdk/state.js';
+import { RecordBook, type RecordKind } from '../../frameworks/record-book.js';
+
+interface Thing {
+  readonly name: string;
+  readonly tasks: readonly string[];
+}
+
+const THING: RecordKind<Thing> = { dir: 'things', noun: 'thing', framework: 'test', taskIds: (r) => r.tasks };
+
+class ThingBook extends RecordBook<Thing> {
+  readonly forgotten: string[] = [];
+
+  private constructor(state: FrameworkState) {
+    super(state, THING);
+  }
+
+  static async load(state: FrameworkState): Promise<ThingBook> {
+    const book = new ThingBook(state);
+    await book.loadRecords();
+    return book;
+  }
+
+  protected override forget(taskId: string): void {
+    super.forget(taskId);
+    this.forgotten.push(taskId);
+  }
+}
+
+const opened: FrameworkState[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.store.close()));
+});
+
+async function state(): Promise<FrameworkState> {
+  const s = await FrameworkState.open('memory:', 'default', 'agora-test');
+  opened.push(s);
+  return s;
+}
+
+describe('RecordBook', () => {
+  it('indexes tasks through put and remove, and reads the records back', async () => {
+    const s = await state();
+    const book = await ThingBook.load(s);
+    await book.put({ name: 'a', tasks: ['t1', 't2'] });
+    await book.put({ name: 'a', tasks: ['t2', 't3'] });
+    expect([...book.owner]).toEqual([
+      ['t2', 'a'],
+      ['t3', 'a'],
+    ]);
+    expect(book.forgotten).toEqual(['t1']);
+    expect(book.get('a')).toEqual({ name: 'a', tasks: ['t2', 't3'] });
+    const again = await ThingBook.load(s);
+    expect(again.get('a')).toEqual({ name: 'a', tasks: ['t2', 't3'] });
+    expect(again.owner.get('t3')).toBe('a');
+    expect(await book.remove('a')).toEqual({ name: 'a', tasks: ['t2', 't3'] });
+    expect(book.owner.size).toBe(0);
+    expect(await book.remove('a')).toBeUndefined();
+    expect(await s.get('things/a')).toBeUndefined();
+  });
+
+  it('a stale instance cannot overwrite a newer one (UNAVAILABLE); an unchanged record is not written', async () => {
+    const s = await state();
+    const a = await ThingBook.load(s);
+    await a.put({ name: 'x', tasks: [] });
+    const b = await ThingBook.load(new FrameworkState(s.store, 'default', 'agora-test'));
+    await b.put({ name: 'x', tasks: ['t9'] });
+    await a.put({ name: 'x', tasks: [] }); // unchanged for a: no write, no conflict
+    await expect(a.put({ name: 'x', tasks: ['t1'] })).rejects.toMatchObject({
+      code: 'AGORA_UNAVAILABLE',
+      message: 'thing x was changed by another instance of the test framework; this one is stale',
+    });
+    const fresh = await ThingBook.load(s);
+    await expect(fresh.put({ name: 'y', tasks: [] })).resolves.toBeUndefined();
+    await expect(a.put({ name: 'y', tasks: ['t2'] })).rejects.toMatchObject({ code: 'AGORA_UNAVAILABLE' });
+  });
+});
