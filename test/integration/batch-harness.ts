@@ -6,9 +6,11 @@ import type { Agent } from '../../agent/agent.js';
 import { BATCH_FRAMEWORK_NAME, startBatch, type BatchHandle, type BatchOptions } from '../../frameworks/batch/index.js';
 import type { JobRecord } from '../../frameworks/batch/book.js';
 import type { JobStatus } from '../../proto/index.js';
-import { FrameworkState } from '../../sdk/state.js';
-import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
+import type { FrameworkState } from '../../sdk/state.js';
+import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne, until } from '../support/framework-cluster.js';
+import type { MasterHarness } from '../support/master-harness.js';
+
+export { until };
 
 export interface BatchCluster {
   readonly master: MasterHarness;
@@ -31,32 +33,20 @@ export const FAST: BatchTuning = {
   retryBackoff: { initialMs: 100, maxMs: 400 },
   gang: { maxHoldMs: 10_000, coolDownMs: 1_000 },
   killRetryMs: 2_000,
-  driver: { reconnect: { initialMs: 50, maxMs: 300 }, reconcile: { initialMs: 200, maxMs: 1000 } },
+  driver: FAST_DRIVER,
   waitSubscribedMs: 10_000,
 };
 
-const running = new Set<BatchHandle>();
-
 export async function startBatchCluster(options: { agents?: readonly Record<string, string>[]; batch?: BatchTuning } = {}): Promise<BatchCluster> {
-  const master = await MasterHarness.start();
-  const agents: Agent[] = [];
-  for (const flags of options.agents ?? [{}]) agents.push(await startTestAgent(master.address, { resources: 'cpus:4;mem:4096;disk:4096', ...flags }));
-  const state = new FrameworkState(master.store, 'default', BATCH_FRAMEWORK_NAME);
+  const { master, agents, state } = await startClusterBase(BATCH_FRAMEWORK_NAME, { agents: options.agents });
   const tuning = { ...FAST, ...options.batch };
-  const start = async (): Promise<BatchHandle> => {
-    const b = await startBatch({ master: master.address, state, ...tuning });
-    running.add(b);
-    return b;
-  };
+  const start = (): Promise<BatchHandle> => started(startBatch({ master: master.address, state, ...tuning }));
   const cluster: BatchCluster = {
     master,
     agents,
     state,
     batch: await start(),
-    stopBatch: async () => {
-      await cluster.batch.stop();
-      running.delete(cluster.batch);
-    },
+    stopBatch: () => stopOne(cluster.batch),
     startBatch: async () => (cluster.batch = await start()),
     frameworkId: async () => (await state.get<{ id: string }>('framework'))!.value.id,
     record: async (name) => (await state.get<JobRecord>(`jobs/${name}`))?.value,
@@ -65,12 +55,7 @@ export async function startBatchCluster(options: { agents?: readonly Record<stri
   return cluster;
 }
 
-export async function stopBatchClusters(): Promise<void> {
-  await Promise.allSettled([...running].map((b) => b.stop()));
-  running.clear();
-  await stopTestAgents();
-  await stopHarnesses();
-}
+export const stopBatchClusters = stopFrameworkClusters;
 
 /** A job of `command` tasks (0.1 cpu, 16 MiB). */
 export function jobSpec(name: string, command: string, extra: Record<string, unknown> = {}, resources: Record<string, number> = { cpus: 0.1, mem: 16 }): Record<string, unknown> {
@@ -83,21 +68,6 @@ export function ran(record: JobRecord | undefined): JobRecord['run']['tasks'] {
   return (record?.run.tasks ?? []).filter((t) => t.voided !== true);
 }
 
-/** Poll until `check` returns a value (not false/undefined); fails with `what` after the timeout. */
-export async function until<T>(check: () => Promise<T | false | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false && value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Wait for a finished phase (JOB_SUCCEEDED / JOB_FAILED) and return the status. */
 export async function finished(c: BatchCluster, name: string, timeoutMs = 20_000): Promise<JobStatus> {

@@ -5,9 +5,11 @@
 import type { Agent } from '../../agent/agent.js';
 import { CRON_FRAMEWORK_NAME, startCron, type CronFramework } from '../../frameworks/cron/index.js';
 import type { CronJobRun, CronJobStatus } from '../../proto/index.js';
-import { FrameworkState } from '../../sdk/state.js';
-import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
+import type { FrameworkState } from '../../sdk/state.js';
+import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne } from '../support/framework-cluster.js';
+import type { MasterHarness } from '../support/master-harness.js';
+
+export { until } from '../support/framework-cluster.js';
 
 export interface CronCluster {
   readonly master: MasterHarness;
@@ -18,30 +20,16 @@ export interface CronCluster {
   restartCron(between?: () => Promise<void>): Promise<CronFramework>;
 }
 
-const running = new Set<CronFramework>();
-
 export async function startCronCluster(): Promise<CronCluster> {
-  const master = await MasterHarness.start();
-  const agent = await startTestAgent(master.address, { resources: 'cpus:4;mem:4096;disk:4096' });
-  const state = new FrameworkState(master.store, 'default', CRON_FRAMEWORK_NAME);
-  const start = async (): Promise<CronFramework> => {
-    const c = await startCron({
-      master: master.address,
-      state,
-      driver: { reconnect: { initialMs: 50, maxMs: 300 }, reconcile: { initialMs: 200, maxMs: 1000 } },
-      waitSubscribedMs: 10_000,
-    });
-    running.add(c);
-    return c;
-  };
+  const { master, agents, state } = await startClusterBase(CRON_FRAMEWORK_NAME);
+  const start = (): Promise<CronFramework> => started(startCron({ master: master.address, state, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }));
   const cluster: CronCluster = {
     master,
-    agent,
+    agent: agents[0]!,
     state,
     cron: await start(),
     restartCron: async (between) => {
-      await cluster.cron.stop();
-      running.delete(cluster.cron);
+      await stopOne(cluster.cron);
       await between?.();
       cluster.cron = await start();
       return cluster.cron;
@@ -50,12 +38,7 @@ export async function startCronCluster(): Promise<CronCluster> {
   return cluster;
 }
 
-export async function stopCronClusters(): Promise<void> {
-  await Promise.allSettled([...running].map((c) => c.stop()));
-  running.clear();
-  await stopTestAgents();
-  await stopHarnesses();
-}
+export const stopCronClusters = stopFrameworkClusters;
 
 /** A cron job of `sh -c` tasks with small resources and a short kill grace period. */
 export function cronSpec(name: string, command: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -84,18 +67,3 @@ export async function masterTasks(master: MasterHarness): Promise<MasterTask[]> 
   return ((await res.json()) as { tasks: MasterTask[] }).tasks;
 }
 
-/** Poll until `check` returns a value (not false/undefined); fails with `what` after the timeout. */
-export async function until<T>(check: () => Promise<T | false | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false && value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -1,14 +1,17 @@
 // A cluster for the services framework's integration tests: an in-process master (memory store),
 // real agents in-process (process executor, real tasks), and the services framework on the
-// master's store, with short intervals. Plus the specs the tests share and an HTTP probe.
+// master's store, with short intervals (test/support/framework-cluster.ts). Plus the specs the tests
+// share and an HTTP probe.
 import http from 'node:http';
 import type { Agent } from '../../agent/agent.js';
 import { startServices, SERVICES_FRAMEWORK_NAME, type ServicesHandle } from '../../frameworks/services/index.js';
 import type { Endpoint } from '../../proto/index.js';
-import { FrameworkState } from '../../sdk/state.js';
-import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
+import type { FrameworkState } from '../../sdk/state.js';
+import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne } from '../support/framework-cluster.js';
+import type { MasterHarness } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
+
+export { until } from '../support/framework-cluster.js';
 
 export interface ServicesCluster {
   readonly master: MasterHarness;
@@ -19,33 +22,17 @@ export interface ServicesCluster {
   restartServices(): Promise<ServicesHandle>;
 }
 
-const running = new Set<ServicesHandle>();
-
 export async function startCluster(options: { agents?: readonly Record<string, string>[] } = {}): Promise<ServicesCluster> {
-  const master = await MasterHarness.start();
-  const agents: Agent[] = [];
-  for (const flags of options.agents ?? [{}]) agents.push(await startTestAgent(master.address, { resources: await agentResources(), ...flags }));
-  const state = new FrameworkState(master.store, 'default', SERVICES_FRAMEWORK_NAME);
-  const start = async (): Promise<ServicesHandle> => {
-    const s = await startServices({
-      master: master.address,
-      state,
-      tickMs: 100,
-      backoffResetSeconds: 5,
-      driver: { reconnect: { initialMs: 50, maxMs: 300 }, reconcile: { initialMs: 200, maxMs: 1000 } },
-      waitSubscribedMs: 10_000,
-    });
-    running.add(s);
-    return s;
-  };
+  const { master, agents, state } = await startClusterBase(SERVICES_FRAMEWORK_NAME, { agents: options.agents, resources: agentResources });
+  const start = (): Promise<ServicesHandle> =>
+    started(startServices({ master: master.address, state, tickMs: 100, backoffResetSeconds: 5, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }));
   const cluster: ServicesCluster = {
     master,
     agents,
     state,
     services: await start(),
     restartServices: async () => {
-      await cluster.services.stop();
-      running.delete(cluster.services);
+      await stopOne(cluster.services);
       cluster.services = await start();
       return cluster.services;
     },
@@ -60,12 +47,7 @@ async function agentResources(): Promise<string> {
   return `cpus:4;mem:4096;disk:4096;ports:[${ports.map((p) => `${p}-${p}`).join(',')}]`;
 }
 
-export async function stopClusters(): Promise<void> {
-  await Promise.allSettled([...running].map((s) => s.stop()));
-  running.clear();
-  await stopTestAgents();
-  await stopHarnesses();
-}
+export const stopClusters = stopFrameworkClusters;
 
 /** A tiny web server on $PORT0 (busybox httpd serving 'ok'), with an HTTP health check on it. */
 export function webSpec(extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -103,18 +85,3 @@ export function portOf(e: Endpoint): number {
   return Number(e.ports?.[0]?.number ?? 0);
 }
 
-/** Poll until `check` returns a value (not false/undefined); fails with `what` after the timeout. */
-export async function until<T>(check: () => Promise<T | false | undefined>, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false && value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
