@@ -124,6 +124,8 @@ class FailoverBench {
     const launchMs = performance.now() - launchStarted;
     await this.#driver.suppress().catch(() => undefined);
     await this.#phase('every update acknowledged', async () => pool.unacknowledgedCount() === 0 || undefined, 50, () => `${pool.unacknowledgedCount()} unacknowledged`);
+    // Each agent has its re-registration ready, as agents on their own hosts would (sim-agent.ts).
+    pool.prepareHellos();
     log(`${this.taskCount} tasks running after ${launchMs.toFixed(0)} ms; killing the leader ${leader.id}`);
 
     const figures = await this.#failover(leader, masters);

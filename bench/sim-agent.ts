@@ -2,13 +2,20 @@
 // real AgentGateway protocol (one Connect stream each) with a "fake executor" that runs nothing.
 //
 //   SimAgentPool ── one ZooKeeperDiscovery (one ZooKeeper session) ── leader changes ──┐
-//     │  one AgentGatewayClient per master address (grpc-js multiplexes the streams)   │
+//     │  one connection per master address, the agents' own (grpc-js multiplexes the   │
+//     │  streams; the framework's driver is not on it)                                 │
 //     └─ SimAgent × N: register | reregister ─► registered ─► pong, launch → RUNNING,  ◄┘
 //          ack → drop the update, reconcile → taskStates; stream gone ─► jittered backoff
 //
 // A SimAgent keeps what a real agent checkpoints (its id, its tasks with the latest status and the
 // updates not yet acknowledged) in memory, re-registers with it after a failover, and resends the
 // unacknowledged updates (same uuids) once re-registered.
+//
+// Standing in for a thousand hosts on one thread, the pool keeps the simulator from holding the
+// master back: a new leader is greeted CONNECT_BATCH agents per turn of the event loop (so hellos
+// go out as they are made, not all after the last), and each agent keeps its re-registration
+// message encoded until its tasks change (prepareHellos() encodes them all before a failover, as
+// each host would on its own CPU). The master receives the same bytes either way.
 import * as grpc from '@grpc/grpc-js';
 import { ZooKeeperDiscovery } from '../core/discovery.js';
 import { NotLeaderError } from '../core/errors.js';
@@ -18,7 +25,7 @@ import { Resources } from '../core/resources.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesToWire } from '../core/wire.js';
 import {
-  AgentGatewayClient,
+  AgentGatewayService,
   type AgentInfo,
   type AgentMessage,
   type AgentTask,
@@ -28,7 +35,12 @@ import {
   type TaskStatus,
 } from '../proto/index.js';
 
-type Call = grpc.ClientDuplexStream<AgentMessage, MasterMessage__Output>;
+type Call = grpc.ClientDuplexStream<AgentMessage | Buffer, MasterMessage__Output>;
+
+/** AgentGateway.Connect, called with our own serializer so a hello can be sent already encoded. */
+const CONNECT = AgentGatewayService.Connect;
+const serialize = (m: AgentMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : CONNECT.requestSerialize(m));
+const deserialize = (b: Buffer): MasterMessage__Output => CONNECT.responseDeserialize(b) as MasterMessage__Output;
 
 export interface SimTask {
   readonly frameworkId: string;
@@ -71,14 +83,19 @@ export interface SimPoolOptions {
 
 type SimState = 'idle' | 'backoff' | 'registering' | 'registered' | 'closed';
 
+/** Agents connected per turn of the event loop after a change of leader. */
+const CONNECT_BATCH = 20;
+
 /** The shared parts: the leader watch, one client per master, the options. */
 export class SimAgentPool {
   readonly agents: SimAgent[] = [];
   /** Streams refused by a master that does not lead (yet), and streams that failed otherwise. */
   readonly failures = { notLeader: 0, other: 0 };
-  readonly #clients = new Map<string, InstanceType<typeof AgentGatewayClient>>();
+  readonly #clients = new Map<string, grpc.Client>();
   readonly #unwatch: () => void;
   readonly resourcesWire: AgentInfo['resources'];
+  /** Agents to connect, a batch per turn of the event loop (see connectSoon). */
+  readonly #toConnect = new Set<SimAgent>();
 
   private constructor(
     readonly discovery: ZooKeeperDiscovery,
@@ -105,13 +122,48 @@ export class SimAgentPool {
     }
   }
 
-  client(address: string): InstanceType<typeof AgentGatewayClient> {
+  /**
+   * Connect soon, CONNECT_BATCH agents per turn of the event loop. Agents on their own hosts say
+   * hello the moment they see the new leader; here they share one thread, and a stream's first
+   * message is only written out when the loop turns — connecting all of them in one go would hold
+   * every hello back until the last was encoded.
+   */
+  connectSoon(agent: SimAgent): void {
+    if (this.#toConnect.size === 0) setImmediate(() => this.#connectBatch());
+    this.#toConnect.add(agent);
+  }
+
+  #connectBatch(): void {
+    let n = 0;
+    for (const agent of this.#toConnect) {
+      if (n++ === CONNECT_BATCH) break;
+      this.#toConnect.delete(agent);
+      if (agent.state === 'backoff') agent.connect();
+    }
+    if (this.#toConnect.size > 0) setImmediate(() => this.#connectBatch());
+  }
+
+  /** A new Connect stream to the master at `address`. */
+  connect(address: string): Call {
     let client = this.#clients.get(address);
     if (!client) {
-      client = new AgentGatewayClient(address, grpc.credentials.createInsecure());
+      // Their own connection, as agents on other hosts have: grpc-js would otherwise share one with
+      // every client in this process to the same address (the framework's driver too), putting
+      // the driver's calls behind megabytes of re-registrations. No channelz, as the master.
+      client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
       this.#clients.set(address, client);
     }
-    return client;
+    return client.makeBidiStreamRequest(CONNECT.path, serialize, deserialize);
+  }
+
+  /**
+   * Have every agent's re-registration message encoded now. Each agent on its own host builds its
+   * message on its own CPU, in parallel with the others; here a thousand share one thread, which
+   * would make the master wait on the simulator. The bytes are the same: an agent whose tasks
+   * change afterwards encodes again.
+   */
+  prepareHellos(): void {
+    for (const a of this.agents) a.prepareHello();
   }
 
   registeredCount(): number {
@@ -146,6 +198,9 @@ export class SimAgent {
   #timer: NodeJS.Timeout | undefined;
   #attempt = 0;
   #helloAt = 0;
+  /** Bumped on every change to what the hello carries; the encoded hello is kept for one version. */
+  #version = 0;
+  #encoded: { version: number; bytes: Buffer } | undefined;
 
   constructor(
     private readonly pool: SimAgentPool,
@@ -164,14 +219,14 @@ export class SimAgent {
     }
     this.address = address;
     this.state = 'registering';
-    const call = this.pool.client(address).connect();
+    const call = this.pool.connect(address);
     this.#call = call;
     call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
     call.on('error', (err: grpc.ServiceError) => this.#gone(call, `stream error: ${err.details || err.message}`, fromGrpcError(err) instanceof NotLeaderError));
     call.on('end', () => this.#gone(call, 'the master ended the stream'));
     call.on('close', () => this.#gone(call, 'stream closed'));
     this.#helloAt = Date.now();
-    call.write(this.#hello());
+    call.write(this.#encodedHello());
     this.#timer = setTimeout(() => this.#drop(`no answer to registration within ${this.pool.options.registrationTimeoutMs} ms`), this.pool.options.registrationTimeoutMs);
   }
 
@@ -181,8 +236,7 @@ export class SimAgent {
     if (this.state === 'backoff') {
       this.#attempt = 0;
       this.#clearTimer();
-      // A little jitter so a thousand streams do not open in the same tick.
-      this.#timer = setTimeout(() => this.connect(), Math.random() * 20);
+      this.pool.connectSoon(this);
     } else if (leader !== this.address) {
       this.#drop(`the leading master is now ${leader}`, true);
     }
@@ -198,6 +252,19 @@ export class SimAgent {
 
   agentTasks(): AgentTask[] {
     return [...this.tasks.values()].map((t) => ({ frameworkId: t.frameworkId, task: t.task, latestStatus: t.latest, unacknowledged: [...t.unacknowledged] }));
+  }
+
+  prepareHello(): void {
+    this.#encodedHello();
+  }
+
+  #encodedHello(): Buffer {
+    if (this.#encoded?.version !== this.#version) this.#encoded = { version: this.#version, bytes: serialize(this.#hello()) };
+    return this.#encoded.bytes;
+  }
+
+  #changed(): void {
+    this.#version += 1;
   }
 
   #hello(): AgentMessage {
@@ -223,6 +290,7 @@ export class SimAgent {
     const answer = m.registered ?? m.reregistered;
     if (answer) {
       this.#clearTimer();
+      if (this.agentId !== answer.agentId) this.#changed();
       this.agentId = answer.agentId;
       this.state = 'registered';
       this.#attempt = 0;
@@ -242,6 +310,7 @@ export class SimAgent {
     } else if (m.shutdownFramework) {
       for (const [key, t] of this.tasks) if (t.frameworkId === m.shutdownFramework.frameworkId) this.tasks.delete(key);
       this.frameworks.delete(m.shutdownFramework.frameworkId);
+      this.#changed();
     } else if (m.reconcile) {
       const { frameworkId, taskIds, seq } = m.reconcile;
       const tasks = this.agentTasks().filter((t) => (!frameworkId || t.frameworkId === frameworkId) && (taskIds.length === 0 || taskIds.includes(t.task?.taskId ?? '')));
@@ -253,6 +322,7 @@ export class SimAgent {
 
   /** The fake executor: a task costs nothing and is RUNNING at once. */
   #launch(frameworkId: string, frameworkInfo: FrameworkInfo | null, tasks: readonly TaskInfo[]): void {
+    this.#changed();
     if (frameworkInfo) this.frameworks.set(frameworkId, frameworkInfo);
     for (const task of tasks) {
       const taskId = task.taskId ?? '';
@@ -280,6 +350,7 @@ export class SimAgent {
       agentId: this.agentId ?? '',
       executorId: taskId,
     };
+    this.#changed();
     t.latest = status;
     t.unacknowledged.push(status);
     this.#send({ statusUpdate: { frameworkId: t.frameworkId, status } });
@@ -289,6 +360,7 @@ export class SimAgent {
     const key = `${frameworkId}/${taskId}`;
     const t = this.tasks.get(key);
     if (!t) return;
+    this.#changed();
     t.unacknowledged = t.unacknowledged.filter((s) => s.uuid !== uuid);
     if (t.unacknowledged.length === 0 && isTerminal(t.latest.state as TaskState)) this.tasks.delete(key);
   }
