@@ -20,6 +20,8 @@ export class OwedAnswers {
 
   add(ask: Ask): void {
     const key = taskKey(ask.frameworkId, ask.taskId);
+    // Asked again (a retry): nothing changes unless it names another agent.
+    if (this.#asks.get(key)?.agentId === ask.agentId) return;
     this.#forget(key);
     this.#asks.set(key, ask);
     let keys = this.#byAgent.get(ask.agentId);

@@ -32,11 +32,14 @@ export function reconcile(state: MasterState, request: ReconcileRequest__Output)
   for (const [i, { taskId }] of request.tasks.entries()) {
     if (!taskId) throw new InvalidArgumentError(`tasks[${i}].taskId`, 'is required');
   }
-  // Whether any agent is still expected back: counted once per call, not once per task.
+  // Whether any agent is still expected back, and the finished tasks by id: once per call, not
+  // once per task (a framework asks for thousands).
   let anyRecovering: boolean | undefined;
   const recoveringAnywhere = (): boolean => (anyRecovering ??= [...state.agents.values()].some((a) => a.state === 'recovering'));
+  let completed: Map<string, TaskRecord> | undefined;
+  const finished = (taskId: string): TaskRecord | undefined => (completed ??= new Map(framework.completed.map((t) => [t.taskId, t]))).get(taskId);
   for (const { taskId, agentId } of request.tasks) {
-    const status = answerFor(state, framework, taskId, agentId, recoveringAnywhere);
+    const status = answerFor(state, framework, taskId, agentId, recoveringAnywhere, finished);
     if (status) sendAnswer(state, framework.id, status);
     else state.owed.add({ frameworkId: framework.id, taskId, agentId });
   }
@@ -69,10 +72,17 @@ function answerOwed(state: MasterState, ask: Ask, recoveringAnywhere: () => bool
 }
 
 /** The answer for one task, or undefined while the master cannot know yet. */
-function answerFor(state: MasterState, framework: FrameworkRecord, taskId: string, agentId: string, recoveringAnywhere: () => boolean): TaskStatus | undefined {
+function answerFor(
+  state: MasterState,
+  framework: FrameworkRecord,
+  taskId: string,
+  agentId: string,
+  recoveringAnywhere: () => boolean,
+  finished: (taskId: string) => TaskRecord | undefined = (id) => framework.completed.findLast((t) => t.taskId === id),
+): TaskStatus | undefined {
   const task = state.task(framework.id, taskId);
   if (task) return task.status;
-  const done = framework.completed.findLast((t) => t.taskId === taskId);
+  const done = finished(taskId);
   if (done) return done.status;
   const agent = agentId ? state.agents.get(agentId) : undefined;
   // While the agent (or, with no agent named, any agent) has yet to re-register after a master
