@@ -9,7 +9,7 @@
 //
 // A SimAgent keeps what a real agent checkpoints (its id, its tasks with the latest status and the
 // updates not yet acknowledged) in memory, re-registers with it after a failover, and resends the
-// unacknowledged updates (same uuids) once re-registered.
+// unacknowledged updates (same uuids) once re-registered and every 10 s.
 //
 // Standing in for a thousand hosts on one thread, the pool keeps the simulator from holding the
 // master back: a new leader is greeted CONNECT_BATCH agents per turn of the event loop (so hellos
@@ -83,6 +83,9 @@ export interface SimPoolOptions {
 
 type SimState = 'idle' | 'backoff' | 'registering' | 'registered' | 'closed';
 
+/** Unacknowledged updates are sent again this often (a real agent starts at 10 s and doubles). */
+const RESEND_MS = 10_000;
+
 /** Agents connected per turn of the event loop after a change of leader. */
 const CONNECT_BATCH = 20;
 
@@ -93,6 +96,8 @@ export class SimAgentPool {
   readonly failures = { notLeader: 0, other: 0 };
   readonly #clients = new Map<string, grpc.Client>();
   readonly #unwatch: () => void;
+  /** Resends what is not acknowledged, as a real agent's status-update manager does. */
+  readonly #resendTimer: NodeJS.Timeout;
   readonly resourcesWire: AgentInfo['resources'];
   /** Agents to connect, a batch per turn of the event loop (see connectSoon). */
   readonly #toConnect = new Set<SimAgent>();
@@ -102,6 +107,10 @@ export class SimAgentPool {
     readonly options: SimPoolOptions,
   ) {
     this.resourcesWire = resourcesToWire(Resources.parse(options.resources));
+    this.#resendTimer = setInterval(() => {
+      for (const a of this.agents) a.resendUnacknowledged();
+    }, RESEND_MS);
+    this.#resendTimer.unref();
     this.#unwatch = discovery.onChange(() => {
       const leader = discovery.current();
       options.onLeaderChange?.(leader, Date.now());
@@ -177,6 +186,7 @@ export class SimAgentPool {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#resendTimer);
     this.#unwatch();
     for (const a of this.agents) a.close();
     for (const c of this.#clients.values()) c.close();
@@ -248,6 +258,11 @@ export class SimAgent {
     const call = this.#call;
     this.#call = undefined;
     call?.cancel();
+  }
+
+  /** Send the unacknowledged updates again (same uuids), if registered. */
+  resendUnacknowledged(): void {
+    for (const t of this.tasks.values()) for (const status of t.unacknowledged) this.#send({ statusUpdate: { frameworkId: t.frameworkId, status } });
   }
 
   agentTasks(): AgentTask[] {
