@@ -3,7 +3,7 @@
 // wrote (its write fails UNAVAILABLE: "… this one is stale"), and which record owns which task.
 // Each book (services/book.ts, cron/book.ts, batch/book.ts) extends it with its record type and
 // says where a record's task ids are.
-import { AgoraError, UnavailableError } from '../core/errors.js';
+import { AgoraError, NotFoundError, UnavailableError } from '../core/errors.js';
 import type { FrameworkState } from '../sdk/state.js';
 
 export interface RecordKind<T> {
@@ -13,6 +13,8 @@ export interface RecordKind<T> {
   readonly noun: string;
   /** The framework's name in errors: "services", "cron", "batch". */
   readonly framework: string;
+  /** What NOT_FOUND calls a record: "service", "cronjob", "job". */
+  readonly resource: string;
   /** The ids of the tasks a record holds. */
   readonly taskIds: (record: T) => Iterable<string>;
 }
@@ -41,6 +43,18 @@ export abstract class RecordBook<T extends { readonly name: string }> {
 
   get(name: string): T | undefined {
     return this.records.get(name);
+  }
+
+  /** The record, or NotFoundError (a name that is no string, from a request, is not found either). */
+  need(name: string): T {
+    const record = typeof name === 'string' ? this.records.get(name) : undefined;
+    if (record === undefined) throw new NotFoundError(this.kind.resource, String(name));
+    return record;
+  }
+
+  /** Every record, by name (the order the API lists them in). */
+  sorted(): T[] {
+    return [...this.records.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
   /** Persist a record (only when it changed), then make it the book's. */

@@ -40,7 +40,7 @@ export interface JobRecord {
   readonly run: JobRun;
 }
 
-const JOB: RecordKind<JobRecord> = { dir: 'jobs', noun: 'job', framework: 'batch', taskIds: (r) => r.run.tasks.map((t) => t.taskId) };
+const JOB: RecordKind<JobRecord> = { dir: 'jobs', noun: 'job', framework: 'batch', resource: 'job', taskIds: (r) => r.run.tasks.map((t) => t.taskId) };
 
 export class JobBook extends RecordBook<JobRecord> {
   private constructor(state: FrameworkState) {

@@ -11,7 +11,7 @@
 // `completions`, `completionMode` and `gang` cannot change (InvalidArgumentError naming the field);
 // parallelism, suspend, priority, backoffLimit, activeDeadlineSeconds, ttlSecondsAfterFinished and
 // labels can. A changed run-defining field of a finished job starts a new run.
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
@@ -148,12 +148,6 @@ export class BatchFramework implements BatchHandle {
     return this.clock.now();
   }
 
-  #record(name: string): JobRecord {
-    const record = typeof name === 'string' ? this.book.get(name) : undefined;
-    if (record === undefined) throw new NotFoundError('job', String(name));
-    return record;
-  }
-
   // ---- RunnableController ----
 
   async apply(input: Record<string, unknown>, options: ApplyOptions = {}): Promise<ApplyOutcome> {
@@ -175,16 +169,16 @@ export class BatchFramework implements BatchHandle {
   }
 
   async get(name: string): Promise<Workload> {
-    return this.#view(this.#record(name));
+    return this.#view(this.book.need(name));
   }
 
   async list(): Promise<Workload[]> {
-    return [...this.book.records.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => this.#view(r));
+    return this.book.sorted().map((r) => this.#view(r));
   }
 
   async delete(name: string): Promise<void> {
     await this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       const last = this.#view(record);
       await this.#scheduler.deleteJob(record, 'deleted on request');
       this.#hub.deleted(name, last);
@@ -195,7 +189,7 @@ export class BatchFramework implements BatchHandle {
   /** Run a finished job again: a fresh run (runs + 1). Refused while the job is still active. */
   async trigger(name: string): Promise<{ runId: string }> {
     return this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       if (record.run.finishedAtMs === undefined) {
         const phase = this.#scheduler.plans.get(name)?.phase ?? 'JOB_PENDING';
         throw new FailedPreconditionError(`job ${name} is still active (${phase}): trigger runs a finished job again; delete it, or wait for it to finish`);
@@ -212,7 +206,7 @@ export class BatchFramework implements BatchHandle {
   async suspend(name: string, suspended: boolean): Promise<void> {
     if (typeof suspended !== 'boolean') throw new InvalidArgumentError('suspend', 'must be true or false');
     await this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       if (record.spec.suspend === suspended) return;
       const spec: JobSpecDoc = Object.freeze({ ...record.spec, suspend: suspended });
       await this.book.put({ ...record, spec, version: record.version + 1, updatedAtMs: this.#now() });

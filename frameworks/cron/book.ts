@@ -14,6 +14,7 @@ const CRON_JOB: RecordKind<CronJobRecord> = {
   dir: 'cronjobs',
   noun: 'cron job',
   framework: 'cron',
+  resource: 'cronjob',
   taskIds: (r) => r.runs.flatMap((run) => run.tasks.map((t) => t.taskId)),
 };
 

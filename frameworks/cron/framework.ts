@@ -7,7 +7,7 @@
 //   apply / trigger / suspend / delete ─► shell.act ─► book.put ─► scheduler.replan ─► watch
 //   offers ─► launcher   updates ─► scheduler.update   wake-up ─► scheduler.replan
 import { systemClock, type Clock } from '../../core/clock.js';
-import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
+import { InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Workload } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
@@ -141,16 +141,16 @@ export class CronFramework implements RunnableController {
   }
 
   async get(name: string): Promise<Workload> {
-    return this.#view(this.#record(name));
+    return this.#view(this.book.need(name));
   }
 
   async list(): Promise<Workload[]> {
-    return [...this.book.records.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => this.#view(r));
+    return this.book.sorted().map((r) => this.#view(r));
   }
 
   async delete(name: string): Promise<void> {
     await this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       const last = this.#view(record);
       await this.book.remove(name);
       for (const run of record.runs) for (const t of liveTasks(run)) this.#scheduler.killTask(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds, 'its cron job was deleted');
@@ -167,7 +167,7 @@ export class CronFramework implements RunnableController {
    */
   async trigger(name: string): Promise<{ runId: string }> {
     return this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       const run = manualRun(record, this.#clock.now());
       await this.book.put({ ...record, runs: [...record.runs, run] });
       this.#logger.info({ cronjob: name, runId: run.id }, 'run started by hand');
@@ -179,7 +179,7 @@ export class CronFramework implements RunnableController {
   async suspend(name: string, suspended: boolean): Promise<void> {
     if (typeof suspended !== 'boolean') throw new InvalidArgumentError('suspend', 'must be true or false');
     await this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       if (record.spec.suspend === suspended) return;
       const spec = Object.freeze({ ...record.spec, suspend: suspended });
       await this.book.put({ ...record, spec, version: nextVersion(record.version), updatedAtMs: this.#clock.now() });
@@ -206,12 +206,6 @@ export class CronFramework implements RunnableController {
   #act<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#shell === undefined) return Promise.reject(new UnavailableError('the cron framework is starting'));
     return this.#shell.act(fn);
-  }
-
-  #record(name: string): CronJobRecord {
-    const record = typeof name === 'string' ? this.book.records.get(name) : undefined;
-    if (record === undefined) throw new NotFoundError('cronjob', String(name));
-    return record;
   }
 
   #view(record: CronJobRecord): Workload {

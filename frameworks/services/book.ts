@@ -15,7 +15,7 @@ const FRAMEWORK = 'framework';
 /** A task the book has not heard about since this process started: adopted, waiting for reconciliation. */
 export const UNCONFIRMED: TaskRuntime = Object.freeze({ state: 'TASK_STAGING', confirmed: false, startedAtMs: 0, message: 'waiting for reconciliation' });
 
-const SERVICE: RecordKind<ServiceRecord> = { dir: 'services', noun: 'service', framework: 'services', taskIds: (r) => Object.keys(r.tasks) };
+const SERVICE: RecordKind<ServiceRecord> = { dir: 'services', noun: 'service', framework: 'services', resource: 'service', taskIds: (r) => Object.keys(r.tasks) };
 
 export class ServiceBook extends RecordBook<ServiceRecord> {
   readonly runtime = new Map<string, TaskRuntime>();

@@ -207,16 +207,16 @@ export class ServicesFramework implements ServicesHandle {
   }
 
   async get(name: string): Promise<Workload> {
-    return this.#view(this.#record(name));
+    return this.#view(this.book.need(name));
   }
 
   async list(): Promise<Workload[]> {
-    return [...this.book.records.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => this.#view(r));
+    return this.book.sorted().map((r) => this.#view(r));
   }
 
   async delete(name: string): Promise<void> {
     await this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       const tasks = this.book.tasksOf(record);
       const last = this.#view(record);
       await this.book.remove(name);
@@ -261,7 +261,7 @@ export class ServicesFramework implements ServicesHandle {
   }
 
   async endpoints(name: string): Promise<Endpoint[]> {
-    const record = this.#record(name);
+    const record = this.book.need(name);
     return endpointsOf(record, this.book.tasksOf(record));
   }
 
@@ -297,10 +297,10 @@ export class ServicesFramework implements ServicesHandle {
   /** Run a deployment-making change and return the deployment as it stands after planning. */
   async #deploy(name: string, fn: (r: ServiceRecord, ctx: change.Context) => change.Outcome): Promise<Deployment> {
     return this.#act(async () => {
-      const record = this.#record(name);
+      const record = this.book.need(name);
       const out = fn(record, this.#ctx(record, name));
       await this.#commit(out.record);
-      const now = this.#record(name);
+      const now = this.book.need(name);
       const dep = now.deployments.find((d) => d.id === out.deployment?.id) ?? now.deployments.at(-1);
       if (dep === undefined) throw new NotFoundError('deployment', name);
       return deploymentView(dep, now, this.book.tasksOf(now));
@@ -314,12 +314,6 @@ export class ServicesFramework implements ServicesHandle {
 
   #ctx(record: ServiceRecord | undefined, name: string): change.Context {
     return { now: this.o.clock.now(), tasks: record ? this.book.tasksOf(record) : [], newId: () => `${name}-${shortId(8)}` };
-  }
-
-  #record(name: string): ServiceRecord {
-    const record = typeof name === 'string' ? this.book.records.get(name) : undefined;
-    if (record === undefined) throw new NotFoundError('service', String(name));
-    return record;
   }
 
   #view(record: ServiceRecord): Workload {

@@ -1,6 +1,7 @@
 // RecordBook (frameworks/record-book.ts), the part of the three books that is the same: one key per
 // record, written only when changed, compare-and-set (a stale instance's write is UNAVAILABLE), the
-// task → record index kept through puts and removes, and the records read back on load.
+// task → record index kept through puts and removes, the records read back on load, need() and
+// sorted() for the API.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameworkState } from '../../sdk/state.js';
 import { RecordBook, type RecordKind } from '../../frameworks/record-book.js';
@@ -10,7 +11,7 @@ interface Thing {
   readonly tasks: readonly string[];
 }
 
-const THING: RecordKind<Thing> = { dir: 'things', noun: 'thing', framework: 'test', taskIds: (r) => r.tasks };
+const THING: RecordKind<Thing> = { dir: 'things', noun: 'thing', framework: 'test', resource: 'thing', taskIds: (r) => r.tasks };
 
 class ThingBook extends RecordBook<Thing> {
   readonly forgotten: string[] = [];
@@ -54,6 +55,11 @@ describe('RecordBook', () => {
     ]);
     expect(book.forgotten).toEqual(['t1']);
     expect(book.get('a')).toEqual({ name: 'a', tasks: ['t2', 't3'] });
+    await book.put({ name: 'B', tasks: [] });
+    expect(book.sorted().map((r) => r.name)).toEqual(['B', 'a']);
+    expect(book.need('a').name).toBe('a');
+    expect(() => book.need('zz')).toThrow(expect.objectContaining({ code: 'AGORA_NOT_FOUND', message: "thing 'zz' not found" }));
+    await book.remove('B');
     const again = await ThingBook.load(s);
     expect(again.get('a')).toEqual({ name: 'a', tasks: ['t2', 't3'] });
     expect(again.owner.get('t3')).toBe('a');
