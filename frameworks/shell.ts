@@ -18,33 +18,16 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { Offer__Output, TaskStatus__Output } from '../proto/index.js';
 import { FrameworkDriver } from '../sdk/driver.js';
 import { FrameworkRemovedError } from '../sdk/errors.js';
-import type { DriverOptions } from '../sdk/options.js';
-import type { FrameworkState } from '../sdk/state.js';
+import type { FrameworkOptions } from './framework-options.js';
 
 const WEEK_SECONDS = 7 * 24 * 3600;
 const FRAMEWORK_KEY = 'framework';
 /** The longest single sleep of the wake-up timer (a day). */
 const MAX_SLEEP_MS = 24 * 3600 * 1000;
 
-export type DriverTuning = Pick<DriverOptions, 'reconnect' | 'heartbeatMisses' | 'reconcile' | 'callTimeoutMs' | 'random'>;
-
-export interface ShellOptions {
+export interface ShellOptions extends FrameworkOptions {
   /** The framework's name with the master. */
   readonly name: string;
-  /** The masters: `host:port`, a list, or `zk://h1:2181,h2:2181/agora`. */
-  readonly master: string | readonly string[];
-  readonly cluster?: string;
-  /** The role its tasks run as unless a spec names one (default '*'). */
-  readonly role?: string;
-  /** Where the Jobs API is served, advertised in FrameworkInfo.apiUrl. */
-  readonly apiUrl?: string;
-  /** The framework's own namespace; the framework id is kept under the key 'framework'. */
-  readonly state: FrameworkState;
-  readonly clock?: Clock;
-  readonly logger?: Logger;
-  readonly driver?: DriverTuning;
-  /** Give up starting if not subscribed within this long (default 60 s). */
-  readonly waitSubscribedMs?: number;
 }
 
 export interface ShellHandlers {

@@ -1,12 +1,10 @@
 // The batch framework's options, as its host (`agora frameworks`, `agora up`) passes them, compiled
 // once into a frozen object. Every duration is an option so integration tests run in seconds; the
 // host uses the defaults (Kubernetes' retry backoff, gang.ts' hold and cool-down).
-import type { Clock } from '../../core/clock.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { Logger } from '../../core/logger.js';
 import type { PlacementStrategy } from '../../sdk/offers.js';
 import type { FrameworkState } from '../../sdk/state.js';
-import type { DriverTuning } from '../shell.js';
+import type { FrameworkOptions } from '../framework-options.js';
 import type { RunnableController } from '../workload.js';
 import { GANG_DEFAULTS } from './gang.js';
 import { RETRY_BACKOFF, type RetryBackoff } from './planner.js';
@@ -14,18 +12,11 @@ import { RETRY_BACKOFF, type RetryBackoff } from './planner.js';
 /** The name the batch framework registers with (and its state lives under). */
 export const BATCH_FRAMEWORK_NAME = 'agora-batch';
 
-export interface BatchOptions {
-  /** The masters: `host:port`, a list, or `zk://h1:2181,h2:2181/agora`. */
-  readonly master: string | readonly string[];
+export interface BatchOptions extends FrameworkOptions {
   /** This framework's state (job specs, runs and their tasks); shared by its instances. */
   readonly state: FrameworkState;
-  readonly cluster?: string;
   /** The role tasks run as unless their spec names one (default '*'). */
   readonly role?: string;
-  readonly clock?: Clock;
-  readonly logger?: Logger;
-  /** Where the Jobs API is served, advertised in FrameworkInfo.apiUrl. */
-  readonly apiUrl?: string;
   /** Retries wait initialMs × 2^(n-1), at most maxMs (default 10 s, 6 min: Kubernetes). */
   readonly retryBackoff?: Partial<RetryBackoff>;
   /** A gang job gives its held offers back after maxHoldMs (30 s) and holds none for coolDownMs (60 s). */
@@ -34,9 +25,6 @@ export interface BatchOptions {
   readonly placement?: PlacementStrategy;
   /** A kill not answered within the task's grace period and this much more is sent again (10 s). */
   readonly killRetryMs?: number;
-  readonly driver?: DriverTuning;
-  /** Give up starting if not subscribed within this long (default 60 s). */
-  readonly waitSubscribedMs?: number;
 }
 
 export interface CompiledBatchOptions {

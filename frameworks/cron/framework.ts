@@ -11,8 +11,8 @@ import { InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Workload } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
-import type { FrameworkState } from '../../sdk/state.js';
-import { FrameworkShell, type DriverTuning } from '../shell.js';
+import type { FrameworkOptions } from '../framework-options.js';
+import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, RunnableController, WatchListener } from '../workload.js';
 import { CronBook } from './book.js';
@@ -26,17 +26,9 @@ import { workloadView } from './views.js';
 
 export const CRON_FRAMEWORK_NAME = 'agora-cron';
 
-export interface CronOptions {
-  readonly master: string | readonly string[];
-  readonly state: FrameworkState;
-  readonly cluster?: string;
+export interface CronOptions extends FrameworkOptions {
   /** The role tasks run as; a spec may name only this one (default '*'). */
   readonly role?: string;
-  readonly apiUrl?: string;
-  readonly clock?: Clock;
-  readonly logger?: Logger;
-  readonly driver?: DriverTuning;
-  readonly waitSubscribedMs?: number;
 }
 
 export class CronFramework implements RunnableController {

@@ -1,0 +1,28 @@
+// The options every built-in framework (services, cron, batch) takes from its host (`agora
+// frameworks`, `agora up`), documented once; each framework's options extend them
+// (services/options.ts, cron/framework.ts, batch/options.ts), and so do the shell's (shell.ts).
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { DriverOptions } from '../sdk/options.js';
+import type { FrameworkState } from '../sdk/state.js';
+
+/** Driver settings for tests and tuning (reconnect, heartbeats, reconciliation, call timeout). */
+export type DriverTuning = Pick<DriverOptions, 'reconnect' | 'heartbeatMisses' | 'reconcile' | 'callTimeoutMs' | 'random'>;
+
+export interface FrameworkOptions {
+  /** The masters: `host:port`, a list, or `zk://h1:2181,h2:2181/agora`. */
+  readonly master: string | readonly string[];
+  /** The framework's own namespace, shared by its instances; the framework id is kept under the key 'framework'. */
+  readonly state: FrameworkState;
+  /** Cluster name, for ZooKeeper discovery (default 'default'). */
+  readonly cluster?: string;
+  /** The role its tasks run as (default '*'); what a spec may name is the framework's rule. */
+  readonly role?: string;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Where the Jobs API is served, advertised in FrameworkInfo.apiUrl. */
+  readonly apiUrl?: string;
+  readonly driver?: DriverTuning;
+  /** Give up starting if not subscribed within this long (default 60 s). */
+  readonly waitSubscribedMs?: number;
+}
