@@ -3,11 +3,11 @@
 // AGORA_SCHEDULED_TIME (ISO 8601), and carries the labels agora.cronjob and agora.run.
 import { Resources } from '../../core/resources.js';
 import { resourcesToWire } from '../../core/wire.js';
-import type { CommandInfo, TaskInfo } from '../../proto/index.js';
+import type { TaskInfo } from '../../proto/index.js';
 import type { PendingTask, PortRequest, TaskPlacement } from '../../sdk/offers.js';
 import { checkToWire } from '../services/spec-checks.js';
 import { compact } from '../services/spec-fields.js';
-import { container } from '../services/tasks.js';
+import { commandInfo, container, discoveryPorts } from '../services/tasks.js';
 import type { RunRecord } from './model.js';
 import type { CronJobSpec } from './spec.js';
 
@@ -46,32 +46,17 @@ export function attemptTaskId(runId: string, attempt: number, random: string): s
 export function taskInfo(taskId: string, agentId: string, placement: TaskPlacement<PendingRun>): TaskInfo {
   const { spec, runId } = placement.task;
   const task = spec.task;
-  const ports = placement.ports.map((number, i) => {
-    const p = task.ports[i]!;
-    return { number, name: p.name, protocol: p.protocol, labels: { ...p.labels } };
-  });
+  const ports = discoveryPorts(task, placement.ports);
   return {
     name: spec.name,
     taskId,
     agentId,
     resources: resourcesToWire(placement.resources),
-    command: command(placement.task),
+    command: commandInfo(task, { ...task.env, AGORA_CRONJOB: spec.name, AGORA_RUN_ID: runId, AGORA_SCHEDULED_TIME: new Date(placement.task.scheduledTime).toISOString() }),
     ...(task.container ? { container: container(task, placement.ports) } : {}),
     ...(task.healthCheck ? { healthCheck: checkToWire(task.healthCheck) } : {}),
     killPolicy: { gracePeriodSeconds: task.killGracePeriodSeconds },
     labels: { ...task.labels, 'agora.cronjob': spec.name, 'agora.run': runId },
     ...(ports.length > 0 ? { discovery: { name: spec.name, ports, labels: {} } } : {}),
   };
-}
-
-function command(p: PendingRun): CommandInfo {
-  const task = p.spec.task;
-  const env = { ...task.env, AGORA_CRONJOB: p.spec.name, AGORA_RUN_ID: p.runId, AGORA_SCHEDULED_TIME: new Date(p.scheduledTime).toISOString() };
-  const base = {
-    environment: { variables: Object.entries(env).map(([name, value]) => ({ name, value })) },
-    user: task.user,
-    uris: task.fetch.map((f) => ({ ...f })),
-  };
-  if (task.command !== '') return { ...base, shell: true, value: task.command };
-  return { ...base, shell: false, value: '', arguments: [...task.args] };
 }

@@ -4,7 +4,7 @@
 import { Resources } from '../../core/resources.js';
 import { resourcesToWire } from '../../core/wire.js';
 import type { PendingTask, PortRequest, TaskPlacement } from '../../sdk/offers.js';
-import type { CommandInfo, ContainerInfo, TaskInfo } from '../../proto/index.js';
+import type { CommandInfo, ContainerInfo, Port, TaskInfo } from '../../proto/index.js';
 import { checkToWire } from './spec-checks.js';
 import { compact } from './spec-fields.js';
 import type { ServiceSpecDoc } from './spec.js';
@@ -42,16 +42,13 @@ export function pendingLaunch(spec: ServiceSpecDoc, version: string, canary: boo
 
 export function taskInfo(taskId: string, agentId: string, version: string, placement: TaskPlacement<PendingLaunch>): TaskInfo {
   const spec = placement.task.spec;
-  const ports = placement.ports.map((number, i) => {
-    const p = spec.ports[i]!;
-    return { number, name: p.name, protocol: p.protocol, labels: { ...p.labels } };
-  });
+  const ports = discoveryPorts(spec, placement.ports);
   return {
     name: spec.name,
     taskId,
     agentId,
     resources: resourcesToWire(placement.resources),
-    command: command(spec, version),
+    command: commandInfo(spec, { ...spec.env, AGORA_SERVICE: spec.name, AGORA_SERVICE_VERSION: version }),
     ...(spec.container ? { container: container(spec, placement.ports) } : {}),
     ...(spec.healthCheck ? { healthCheck: checkToWire(spec.healthCheck) } : {}),
     ...(spec.readinessCheck ? { readinessCheck: checkToWire(spec.readinessCheck) } : {}),
@@ -61,10 +58,18 @@ export function taskInfo(taskId: string, agentId: string, version: string, place
   };
 }
 
-function command(spec: ServiceSpecDoc, version: string): CommandInfo {
-  const variables = Object.entries({ ...spec.env, AGORA_SERVICE: spec.name, AGORA_SERVICE_VERSION: version }).map(([name, value]) => ({ name, value }));
+/** The spec's ports with the numbers the offer gave them, for DiscoveryInfo (cron tasks use it too). */
+export function discoveryPorts(spec: Pick<ServiceSpecDoc, 'ports'>, numbers: readonly number[]): Port[] {
+  return numbers.map((number, i) => {
+    const p = spec.ports[i]!;
+    return { number, name: p.name, protocol: p.protocol, labels: { ...p.labels } };
+  });
+}
+
+/** The command (shell or exec form) with `env` as its environment, the spec's user and fetch URIs (cron tasks use it too). */
+export function commandInfo(spec: Pick<ServiceSpecDoc, 'command' | 'args' | 'user' | 'fetch'>, env: Record<string, string>): CommandInfo {
   const base = {
-    environment: { variables },
+    environment: { variables: Object.entries(env).map(([name, value]) => ({ name, value })) },
     user: spec.user,
     uris: spec.fetch.map((f) => ({ ...f })),
   };
