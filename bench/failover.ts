@@ -9,13 +9,14 @@
 //   tasks_lost               tasks with a terminal / LOST / GONE / UNKNOWN update after t0, or not
 //                            heard of after t0, or no longer RUNNING on exactly one agent
 //
-//   npm run bench -- failover [--agents 1000] [--tasks 10000] [--zk-session-timeout 2s]
+//   npm run bench -- failover [--agents 1000] [--tasks 10000] [--zk-session-timeout 2s] [--zk-tick 100ms]
 //                             [--reregister-timeout 10s] [--phase-timeout 120s]
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/options.js';
+import { InvalidArgumentError } from '../core/errors.js';
 import { Resources } from '../core/resources.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesFromWire, resourcesToWire } from '../core/wire.js';
@@ -37,6 +38,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
       agents: { type: 'string', default: '1000' },
       tasks: { type: 'string', default: '10000' },
       'zk-session-timeout': { type: 'string', default: '2s' },
+      'zk-tick': { type: 'string', default: '100ms' },
       'reregister-timeout': { type: 'string', default: '10s' },
       'phase-timeout': { type: 'string', default: '120s' },
     },
@@ -45,9 +47,11 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const agents = positiveInt(values.agents, '--agents');
   const tasks = positiveInt(values.tasks, '--tasks');
   const sessionMs = parseDuration(values['zk-session-timeout'], '--zk-session-timeout');
+  const tickMs = parseDuration(values['zk-tick'], '--zk-tick');
+  if (tickMs * 2 > sessionMs) throw new InvalidArgumentError('--zk-tick', `ZooKeeper needs a session timeout of at least 2 ticks: ${tickMs} ms ticks allow sessions from ${tickMs * 2} ms`);
   const reregisterMs = parseDuration(values['reregister-timeout'], '--reregister-timeout');
   const phaseMs = parseDuration(values['phase-timeout'], '--phase-timeout');
-  const bench = new FailoverBench(agents, tasks, sessionMs, reregisterMs, phaseMs);
+  const bench = new FailoverBench(agents, tasks, sessionMs, tickMs, reregisterMs, phaseMs);
   try {
     return await bench.run();
   } finally {
@@ -78,6 +82,7 @@ class FailoverBench {
     private readonly agents: number,
     private readonly taskCount: number,
     private readonly sessionMs: number,
+    private readonly tickMs: number,
     private readonly reregisterMs: number,
     private readonly phaseMs: number,
   ) {
@@ -88,7 +93,7 @@ class FailoverBench {
   async run(): Promise<Record<string, unknown>> {
     const started = performance.now();
     log(`starting a 3-node ZooKeeper ensemble`);
-    this.#ensemble = await startZkEnsemble(3);
+    this.#ensemble = await startZkEnsemble(3, { tickTime: this.tickMs });
     const zk = `zk://${this.#ensemble.connectString}/agora`;
     log(`ensemble ${this.#ensemble.connectString}; starting 3 masters`);
     // One at a time: three cold `node --import tsx` starts at once can take spawnMaster past its 20 s.
@@ -172,6 +177,7 @@ class FailoverBench {
       agents: this.agents,
       tasks: this.taskCount,
       zk_session_timeout_ms: this.sessionMs,
+      zk_tick_ms: this.tickMs,
       elected_ms: electedMs,
       agents_reregistered_ms: agentsMs,
       framework_reconciled_ms: frameworkMs,
@@ -217,7 +223,6 @@ class FailoverBench {
         cluster: CLUSTER,
         framework: { name: 'bench-failover', failoverTimeoutSeconds: 3600 },
         reconnect: { initialMs: 50, maxMs: 500 },
-        reconcile: { initialMs: 200, maxMs: 1000 },
         logger: createLogger({ level: 'error', name: 'sdk' }),
       },
       {
