@@ -43,6 +43,11 @@ async function startAgent(zk: string, cluster: string, workDir?: string): Promis
 
 interface Tracker {
   launched: string[];
+  /**
+   * Launched tasks the master reported gone before they ever ran (the old leader acknowledged the
+   * launch and died before its agent got it): told to the framework, and launched again.
+   */
+  neverRan: Set<string>;
   /** Agents the master reported gone (FAILURE events). */
   failedAgents: string[];
   updates: Map<string, TaskStatus[]>;
@@ -53,11 +58,13 @@ interface Tracker {
 async function launchingFramework(zk: string, cluster: string, total: number, capabilities: Array<'PARTITION_AWARE'> = []): Promise<{ driver: FrameworkDriver; tracker: Tracker }> {
   const tracker: Tracker = {
     launched: [],
+    neverRan: new Set(),
     failedAgents: [],
     updates: new Map(),
     latest: (id) => tracker.updates.get(id)?.at(-1)?.state,
   };
   const perTask = Resources.parse('cpus:0.1;mem:16');
+  let launches = 0;
   const driver: FrameworkDriver = await FrameworkDriver.start(
     { master: zk, cluster, framework: { name: 'ha-launcher', failoverTimeoutSeconds: 600, capabilities }, reconnect: { initialMs: 50, maxMs: 400 }, reconcile: { initialMs: 200, maxMs: 800 } },
     {
@@ -67,18 +74,25 @@ async function launchingFramework(zk: string, cluster: string, total: number, ca
             await driver.decline([offer], { refuseSeconds: 1 }).catch(() => undefined);
             continue;
           }
-          const taskId = `t${tracker.launched.length + 1}`;
+          const taskId = `t${++launches}`; // never reused: a task launched again gets a new id
           tracker.launched.push(taskId);
           await driver
             .launch([offer], [{ taskId, name: taskId, agentId: offer.agentId, resources: resourcesToWire(perTask), command: { value: 'sleep 600' }, killPolicy: { gracePeriodSeconds: 0.2 } }], { refuseSeconds: 0.05 })
+            // As a framework must: remember what it launched, so a new leader is asked about it.
+            .then(() => driver.reconciler.track({ taskId, agentId: offer.agentId }))
             .catch(() => tracker.launched.splice(tracker.launched.indexOf(taskId), 1)); // rescinded: try again later
         }
       },
       failure: (event) => void tracker.failedAgents.push(event.agentId),
       update: (status) => {
         const list = tracker.updates.get(status.taskId) ?? [];
+        const ran = list.some((u) => u.state === 'TASK_RUNNING');
         list.push(status);
         tracker.updates.set(status.taskId, list);
+        if (!ran && ['TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_UNKNOWN'].includes(String(status.state)) && tracker.launched.includes(status.taskId)) {
+          tracker.neverRan.add(status.taskId);
+          tracker.launched.splice(tracker.launched.indexOf(status.taskId), 1);
+        }
       },
     },
   );
@@ -124,7 +138,8 @@ describe('HA with real processes', () => {
     expect(tasks.total).toBe(total);
     // No update lost: the framework saw every task reach RUNNING and nothing terminal; every update is acknowledged.
     for (const id of tracker.launched) expect(tracker.updates.get(id)?.some((u) => u.state === 'TASK_RUNNING'), id).toBe(true);
-    expect([...tracker.updates.values()].flat().filter((u) => isTerminal(u.state as never))).toEqual([]);
+    expect([...tracker.updates.values()].flat().filter((u) => isTerminal(u.state as never) && !tracker.neverRan.has(u.taskId))).toEqual([]);
+    for (const id of tracker.neverRan) expect(onAgents, `${id} was reported gone before it ran`).not.toContain(id);
     await eventually(async () => {
       const pending = (await Promise.all(agents.map(agentState))).reduce((n, s) => n + s.statusUpdates.pending, 0);
       if (pending !== 0) throw new Error(`${pending} updates unacknowledged`);
