@@ -126,7 +126,10 @@ describe('HA with real processes', () => {
 
     await eventually(() => {
       const running = tracker.launched.filter((id) => tracker.latest(id) === 'TASK_RUNNING').length;
-      if (tracker.launched.length < total || running < total) throw new Error(`${tracker.launched.length} launched, ${running} running`);
+      if (tracker.launched.length < total || running < total) {
+        const waiting = tracker.launched.filter((id) => tracker.latest(id) !== 'TASK_RUNNING').map((id) => `${id}: ${(tracker.updates.get(id) ?? []).map((u) => `${u.state}/${u.reason}`).join(' ') || 'no update'}`);
+        throw new Error(`${tracker.launched.length} launched, ${running} running; waiting: ${waiting.join('; ')}; gone before running: ${[...tracker.neverRan].join(' ')}`);
+      }
     }, { timeoutMs: 40_000, what: `all ${total} tasks running` });
     expect(driver.masterAddress).toBe(next.grpcAddress);
 
