@@ -1,7 +1,7 @@
 // The agent's pure parts: flags, resource detection arithmetic, a task's environment and ports,
 // and which terminal status an ending becomes.
 import { describe, expect, it } from 'vitest';
-import { AgoraError } from '../../core/errors.js';
+import { thrown } from '../support/thrown.js';
 import { Resources } from '../../core/resources.js';
 import { resourcesToWire } from '../../core/wire.js';
 import type { TaskInfo__Output } from '../../proto/index.js';
@@ -14,15 +14,6 @@ function task(extra: Partial<TaskInfo__Output> = {}, resources = 'cpus:0.5;mem:1
   return { name: 't', taskId: 't1', resources: resourcesToWire(Resources.parse(resources)), command: { value: 'true' }, ...extra } as unknown as TaskInfo__Output;
 }
 
-function thrown(fn: () => unknown): AgoraError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AgoraError) return err;
-    throw err;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('agent options', () => {
   it('parses masters, reserves and timeouts, and names bad flags', () => {

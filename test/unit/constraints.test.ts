@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { thrown } from '../support/thrown.js';
 import {
   PlacementTally,
   agentFactsOf,
@@ -19,15 +20,6 @@ function agent(hostname: string, attributes: Record<string, string> = {}): Agent
 const onRack = (rack: string, host = `h-${rack}`): AgentFacts => agent(host, { rack });
 const inZone = (zone: string, host = `h-${zone}`): AgentFacts => agent(host, { zone });
 
-function thrown(fn: () => unknown): AgoraError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AgoraError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 function reasonOf(constraints: ConstraintInput[], a: AgentFacts, placed: AgentFacts[], knownValues?: Record<string, string[]>): string | undefined {
   const v = evaluate(constraints, a, placed, knownValues ? { knownValues } : {});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { thrown } from '../support/thrown.js';
 import { Resources } from '../../core/resources.js';
 import { attributesToWire, resourcesFromWire, resourcesToWire } from '../../core/wire.js';
 import type { Offer__Output } from '../../proto/index.js';
@@ -54,15 +55,6 @@ function reasons(result: MatchResult<Task>, id: string): string[] {
   return u.reasons.map((r) => `${r.hostname}: ${r.reason}`);
 }
 
-function thrown(fn: () => unknown): AgoraError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AgoraError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('matchOffers: packing', () => {
   it('packs 3 small tasks into one offer and declines the untouched one', () => {

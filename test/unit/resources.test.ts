@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { thrown } from '../support/thrown.js';
 import {
   InsufficientResourcesError,
   Resources,
@@ -20,15 +21,6 @@ function seeded(seed: number): () => number {
   };
 }
 
-function thrown(fn: () => unknown): AgoraError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AgoraError) return err;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
 
 describe('parse', () => {
   it('reads the full grammar', () => {
