@@ -1,15 +1,9 @@
 // The master's operator API as the CLI reads it (the JSON of master/http/views.ts), and the tables
 // `agora get agents|frameworks|tasks` and `agora top` print from it.
+import type { ResourcesJson } from '../../master/http/views.js';
 import { age, mebibytes, percent, pretty, table, trim, type Cell } from '../table.js';
 
-export interface ResourcesJson {
-  cpus: number;
-  mem: number;
-  disk: number;
-  gpus: number;
-  ports: string;
-  text: string;
-}
+export type { ResourcesJson };
 
 export interface AgentJson {
   id: string;
