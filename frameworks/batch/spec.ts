@@ -10,12 +10,14 @@ import { parseConstraints, type Constraint } from '../../sdk/constraint-spec.js'
 import {
   boolAt,
   compact,
+  deepFreeze,
   describe,
   listAt,
   numberAt,
   objectAt,
   onlyKeys,
   resourcesAt,
+  roleAt,
   stringAt,
   stringListAt,
   stringMapAt,
@@ -73,7 +75,6 @@ const JOB_KEYS = [
   'completionMode', 'gang', 'priority', 'suspend', 'labels', 'task',
 ];
 const TASK_KEYS = ['command', 'args', 'container', 'resources', 'env', 'labels', 'constraints', 'role', 'killGracePeriodSeconds', 'user'];
-const ROLE = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$/;
 
 /** Validate a parsed document (camelCase, proto3 JSON form) into a frozen, normalized job spec. */
 export function validateJobSpec(input: unknown): JobSpecDoc {
@@ -167,8 +168,7 @@ function parseTask(value: unknown): TaskTemplateDoc {
     throw new InvalidArgumentError('task.command', 'give either command or container.image, not both (args go to the image\'s entrypoint)');
   }
   if (command !== '' && args.length > 0) throw new InvalidArgumentError('task.args', 'give either command (a shell command) or args (exec form), not both');
-  const role = stringAt(doc['role'], 'task.role') ?? '';
-  if (role !== '' && !ROLE.test(role)) throw new InvalidArgumentError('task.role', `'${role}' is not a valid role name`);
+  const role = roleAt(doc['role'], 'task.role');
   return compact({
     command,
     args,
@@ -194,12 +194,4 @@ function parseContainer(value: unknown): TaskTemplateDoc['container'] {
 
 function parseResources(value: unknown): TaskResourcesDoc {
   return resourcesAt(value, 'task.resources', '{ cpus: 1, mem: 128 }', strictNumber);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

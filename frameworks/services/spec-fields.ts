@@ -112,6 +112,15 @@ export function stringMapAt(value: unknown, path: string, keys: 'env' | 'labels'
   return out;
 }
 
+const ROLE = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$/;
+
+/** A role name (`*`, `web`, `eng/batch`), or '' when not set (= the framework's role). */
+export function roleAt(value: unknown, path: string): string {
+  const role = stringAt(value, path) ?? '';
+  if (role !== '' && !ROLE.test(role)) throw new InvalidArgumentError(path, `'${role}' is not a valid role name`);
+  return role;
+}
+
 /** One of `choices`, case-insensitively, with an optional prefix the proto enum names carry. */
 export function enumAt<T extends string>(value: unknown, path: string, choices: readonly T[], prefix = ''): T | undefined {
   if (value === undefined || value === null || value === '') return undefined;
@@ -129,6 +138,15 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'object') return 'an object';
   return String(value);
+}
+
+/** Freeze `value` and everything it holds (validated specs are shared, never changed). */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 /** A copy without the keys whose value is undefined (stored specs compare and hash as JSON). */

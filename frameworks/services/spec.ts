@@ -18,6 +18,7 @@ import {
   objectAt,
   onlyKeys,
   resourcesAt,
+  roleAt,
   stringAt,
   stringListAt,
   stringMapAt,
@@ -87,7 +88,6 @@ const SPEC_KEYS = [
   'readinessCheck', 'constraints', 'role', 'killGracePeriodSeconds', 'backoff', 'upgradeStrategy', 'canary', 'fetch', 'user',
 ];
 const PORT_NAME = /^[a-z]([a-z0-9-_]{0,61}[a-z0-9])?$/i;
-const ROLE = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$/;
 
 /** Validate a parsed document (camelCase, proto3 JSON form) into a normalized spec. */
 export function parseServiceSpec(input: unknown): ServiceSpecDoc {
@@ -116,7 +116,7 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
     healthCheck: parseCheck(doc['healthCheck'], 'healthCheck', portNames),
     readinessCheck: parseCheck(doc['readinessCheck'], 'readinessCheck', portNames),
     constraints: parseConstraints(listAt(doc['constraints'], 'constraints'), 'constraints').map((c) => compact({ ...c })),
-    role: parseRole(doc['role']),
+    role: roleAt(doc['role'], 'role'),
     killGracePeriodSeconds: numberAt(doc['killGracePeriodSeconds'], 'killGracePeriodSeconds', { min: 0 }) ?? SPEC_DEFAULTS.killGracePeriodSeconds,
     backoff: parseBackoff(doc['backoff']),
     upgradeStrategy: parseUpgrade(doc['upgradeStrategy']),
@@ -218,12 +218,6 @@ function parseVolume(value: unknown, path: string): ContainerDoc['volumes'][numb
   const hostPath = stringAt(doc['hostPath'], join(path, 'hostPath'));
   if (hostPath === undefined) throw new InvalidArgumentError(join(path, 'hostPath'), 'is required');
   return { containerPath, hostPath, mode: enumAt(doc['mode'], join(path, 'mode'), ['RW', 'RO'] as const) ?? 'RW' };
-}
-
-function parseRole(value: unknown): string {
-  const role = stringAt(value, 'role') ?? '';
-  if (role !== '' && !ROLE.test(role)) throw new InvalidArgumentError('role', `'${role}' is not a valid role name`);
-  return role;
 }
 
 function parseBackoff(value: unknown): ServiceSpecDoc['backoff'] {

@@ -87,11 +87,17 @@ describe('validateJobSpec', () => {
     ['task with string mem', { task: { command: 'x', resources: { cpus: 1, mem: 'lots' } } }, 'task.resources.mem', /must be a number/],
     ['task with a bad constraint', { task: { ...task, constraints: [['rack', 'NEAR']] } }, 'task.constraints[0].operator', /./],
     ['task with a bad env name', { task: { ...task, env: { '1X': 'a' } } }, 'task.env.1X', /environment variable/],
+    ['task with a bad role', { task: { ...task, role: 'eng//batch' } }, 'task.role', /not a valid role name/],
   ])('rejects %s', (_what, patch, field, message) => {
     const err = error({ ...base, ...patch });
     expect(err.field).toBe(field);
     expect(err.message).toMatch(message);
     expect(err.message.startsWith(`${field}: `)).toBe(true);
+  });
+
+  it('reads a role name, or none', () => {
+    expect(validateJobSpec({ ...base, task: { ...task, role: 'eng/batch' } }).task.role).toBe('eng/batch');
+    expect(validateJobSpec(base).task.role).toBe('');
   });
 
   it('rejects a document that is not an object', () => {
