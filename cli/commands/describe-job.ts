@@ -1,7 +1,8 @@
 // `agora describe job/NAME`: one job for people — its spec, where the run stands (phase, counts,
 // completed and failed indexes), why it waits, and every task with its index and attempt.
 import type { Instance, JobSpec, JobStatus, Workload } from '../../proto/index.js';
-import { age, mebibytes, pretty, table, trim, type Cell } from '../table.js';
+import { age, pretty, type Cell } from '../table.js';
+import { fields, resourcesLine, section } from './describe-format.js';
 
 const n = (v: unknown): number => Number(v ?? 0);
 
@@ -26,7 +27,7 @@ export function describeJob(w: Workload): string {
     ['TTL after finished', spec.ttlSecondsAfterFinished === undefined ? '' : `${String(spec.ttlSecondsAfterFinished)}s`],
     ['Command', spec.task?.command || (spec.task?.args ?? []).join(' ')],
     ['Image', spec.task?.container?.image],
-    ['Resources', resources(spec)],
+    ['Resources', resourcesLine(spec.task?.resources)],
     ['Constraints', (spec.task?.constraints ?? []).map((c) => [c.field, c.operator, c.value].filter(Boolean).join(':')).join(', ')],
     ['Started', when(n(s.startedAtMs))],
     ['Completed', when(n(s.completedAtMs))],
@@ -36,17 +37,8 @@ export function describeJob(w: Workload): string {
     lines.push(['Failed indexes', ranges(s.failedIndexes ?? [])]);
   }
   if (s.pendingReason) lines.push(['Pending', s.pendingReason]);
-  const width = Math.max(...lines.map(([k]) => k.length)) + 2;
-  let out = lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v === undefined || v === null || v === '' ? '<none>' : String(v)}`).join('\n') + '\n';
-  const tasks = s.tasks ?? [];
-  if (tasks.length === 0) return `${out}Tasks: <none>\n`;
-  const rows = tasks.map((t: Instance): Cell[] => [t.taskId, indexed ? n(t.index) : '-', n(t.attempt), pretty(t.state, 'TASK_'), t.exitCode ?? '', t.hostname, n(t.stagedAtMs) ? age(n(t.stagedAtMs)) : '', t.message]);
-  out += `Tasks:\n${table(['id', 'index', 'attempt', 'state', 'exit', 'host', 'age', 'message'], rows)
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => `  ${l}`)
-    .join('\n')}\n`;
-  return out;
+  const rows = (s.tasks ?? []).map((t: Instance): Cell[] => [t.taskId, indexed ? n(t.index) : '-', n(t.attempt), pretty(t.state, 'TASK_'), t.exitCode ?? '', t.hostname, n(t.stagedAtMs) ? age(n(t.stagedAtMs)) : '', t.message]);
+  return fields(lines) + section('Tasks', ['id', 'index', 'attempt', 'state', 'exit', 'host', 'age', 'message'], rows);
 }
 
 function when(ms: number): string {
@@ -63,12 +55,4 @@ export function ranges(indexes: readonly number[]): string {
     parts.push(start === sorted[i] ? String(start) : `${start}-${sorted[i]}`);
   }
   return parts.join(',');
-}
-
-function resources(spec: JobSpec): string {
-  const r = spec.task?.resources;
-  if (!r) return '';
-  return [r.cpus ? `cpus ${trim(n(r.cpus))}` : '', r.mem ? `mem ${mebibytes(n(r.mem))}` : '', r.disk ? `disk ${mebibytes(n(r.disk))}` : '', r.gpus ? `gpus ${String(r.gpus)}` : '']
-    .filter(Boolean)
-    .join(', ');
 }

@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { namesOf } from '../../frameworks/api/kinds.js';
 import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
 import { withClientFlags } from '../client.js';
-import { age, mebibytes, pretty, table, trim, type Cell } from '../table.js';
+import { age, pretty, type Cell } from '../table.js';
 import { describeCronJob } from './cron-views.js';
+import { fields, resourcesLine, section } from './describe-format.js';
 import { describeJob } from './describe-job.js';
 import { clientFor, parseRef } from './shared.js';
 
@@ -36,7 +37,7 @@ export function describeService(w: Workload): string {
     ['Instances', `${n(s.instances)} desired | ${n(s.staged)} staged | ${n(s.running)} running | ${n(s.healthy)} healthy | ${n(s.unhealthy)} unhealthy | ${n(s.ready)} ready`],
     ['Command', spec.command || (spec.args ?? []).join(' ')],
     ['Image', spec.container?.image],
-    ['Resources', resources(spec)],
+    ['Resources', resourcesLine(spec.resources)],
     ['Ports', (spec.ports ?? []).map((p) => (p.number ? `${p.name ?? ''}:${String(p.number)}` : p.name)).join(', ')],
     ['Health check', healthCheck(spec.healthCheck)],
     ['Role', spec.role || '(default)'],
@@ -44,8 +45,7 @@ export function describeService(w: Workload): string {
   ];
   if (s.pendingReason) lines.push(['Pending', `${pendingCount(s)} instance(s) waiting: ${s.pendingReason}`]);
   if (n(s.backoffUntilMs) > Date.now()) lines.push(['Backoff', `relaunches delayed until ${new Date(n(s.backoffUntilMs)).toISOString()}`]);
-  const width = Math.max(...lines.map(([k]) => k.length)) + 2;
-  let out = lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v === undefined || v === null || v === '' ? '<none>' : String(v)}`).join('\n') + '\n';
+  let out = fields(lines);
   out += section('Versions', ['version', 'created', 'change'], (s.versions ?? []).map((v) => [v.version, `${age(n(v.createdAtMs))} ago`, v.change]));
   out += section(
     'Deployments',
@@ -72,25 +72,8 @@ function pendingCount(s: ServiceStatus): number {
   return Math.max(0, n(s.instances) - placed) || 1;
 }
 
-function section(title: string, headers: string[], rows: Cell[][]): string {
-  if (rows.length === 0) return `${title}: <none>\n`;
-  return `${title}:\n${table(headers, rows)
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => `  ${l}`)
-    .join('\n')}\n`;
-}
-
 function ports(list: readonly { number?: number | null; name?: string | null }[] | undefined): string {
   return (list ?? []).map((p) => (p.name ? `${p.name}=${String(p.number ?? '')}` : String(p.number ?? ''))).join(',');
-}
-
-function resources(spec: ServiceSpec): string {
-  const r = spec.resources;
-  if (!r) return '';
-  return [r.cpus ? `cpus ${trim(n(r.cpus))}` : '', r.mem ? `mem ${mebibytes(n(r.mem))}` : '', r.disk ? `disk ${mebibytes(n(r.disk))}` : '', r.gpus ? `gpus ${String(r.gpus)}` : '']
-    .filter(Boolean)
-    .join(', ');
 }
 
 function healthCheck(h: ServiceSpec['healthCheck']): string {
