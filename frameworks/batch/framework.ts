@@ -65,7 +65,7 @@ export class BatchFramework implements BatchHandle {
       clock,
       logger,
       options: c,
-      driver: () => this.#driverOrUndefined(),
+      driver: () => this.#driver,
       wake: (at) => this.#wakeAt(at),
       publish: () => this.#publish(),
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
@@ -104,7 +104,7 @@ export class BatchFramework implements BatchHandle {
         rescind: async (offerId) => void fw.#holds.rescind(offerId),
         wake: async () => {
           await fw.#scheduler.replan();
-          const driver = fw.#driverOrUndefined();
+          const driver = fw.#driver;
           if (driver !== undefined && fw.#holds.size > 0) await fw.#launcher.offers(driver, []);
         },
       },
@@ -112,10 +112,6 @@ export class BatchFramework implements BatchHandle {
     if (fw.#earlyWake !== undefined) fw.#shell.wakeAt(fw.#earlyWake);
     logger.info({ frameworkId: fw.#shell.driver.frameworkId, jobs: fw.book.records.size }, 'batch framework started');
     return fw;
-  }
-
-  #driverOrUndefined(): FrameworkDriver | undefined {
-    return this.#driver;
   }
 
   /** An API call, in the serial section (UnavailableError before the shell runs). */
@@ -130,7 +126,7 @@ export class BatchFramework implements BatchHandle {
   }
 
   #declineNow(offerIds: readonly string[]): void {
-    const driver = this.#driverOrUndefined();
+    const driver = this.#driver;
     if (offerIds.length === 0 || driver === undefined || driver.state !== 'SUBSCRIBED') return;
     driver.decline(offerIds, { refuseSeconds: 0 }).catch(() => undefined);
   }
