@@ -226,7 +226,7 @@ export class Scheduler {
 export function nextEntry(task: JobTaskEntry, status: TaskStatus__Output, state: TaskState, now: number): JobTaskEntry {
   const message = status.message || task.message || '';
   const exit = status.exitCode === undefined || status.exitCode === null ? {} : { exitCode: status.exitCode };
-  if (NEVER_RAN_ENDS.has(state) && task.runningAtMs === undefined && state !== 'TASK_RUNNING') {
+  if (NEVER_RAN_ENDS.has(state) && task.runningAtMs === undefined) {
     // Never reached RUNNING: it did not run, so it is no failure; its index is launched again.
     return { ...task, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state, voided: true, finishedAtMs: now, message: message || 'never ran' };
   }
