@@ -3,7 +3,8 @@
 // section through which every change passes — an API call, a status update, offers, a timer — and
 // one wake-up timer at the earliest moment the policy asked for.
 //
-//   FrameworkShell.start(options, handlers)
+//   FrameworkShell.start(options, (shell) => handlers)   (handlers may keep the shell: wakeAt works
+//                                                          already in the first `subscribed`)
 //      ├─ framework id ◄── state key 'framework' ──► FrameworkDriver.start (with it, else afresh)
 //      ├─ subscribed ─► handlers.subscribed(driver)     (track + reconcile known tasks, plan)
 //      ├─ offers     ─► handlers.offers(driver, offers) ┐
@@ -56,19 +57,25 @@ export class FrameworkShell {
   #ready!: Promise<void>;
   #markReady!: () => void;
   #wake: { at: number; timer: TimerHandle } | undefined;
+  private readonly handlers: ShellHandlers;
 
   private constructor(
     private readonly o: ShellOptions,
-    private readonly handlers: ShellHandlers,
+    handlers: ShellHandlers | ((shell: FrameworkShell) => ShellHandlers),
   ) {
     this.clock = o.clock ?? systemClock;
     this.logger = o.logger ?? silentLogger();
     this.role = o.role || '*';
     this.#ready = new Promise((resolve) => (this.#markReady = resolve));
+    this.handlers = typeof handlers === 'function' ? handlers(this) : handlers;
   }
 
-  /** Subscribe and run the first `subscribed` handler; throws (and cleans up) when that fails. */
-  static async start(options: ShellOptions, handlers: ShellHandlers): Promise<FrameworkShell> {
+  /**
+   * Subscribe and run the first `subscribed` handler; throws (and cleans up) when that fails.
+   * Given a function, the shell calls it with itself before subscribing, so the handlers can hold
+   * the shell — wakeAt() asked for during the first `subscribed` is kept, not lost.
+   */
+  static async start(options: ShellOptions, handlers: ShellHandlers | ((shell: FrameworkShell) => ShellHandlers)): Promise<FrameworkShell> {
     const shell = new FrameworkShell(options, handlers);
     try {
       await shell.#connect();

@@ -75,8 +75,8 @@ export class CronFramework implements RunnableController {
     const logger = (options.logger ?? silentLogger()).child({ component: 'cron' });
     const clock = options.clock ?? systemClock;
     const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger);
-    // The wake-up and driver callbacks reach the shell through #shell, set before the first plan runs.
-    fw.#shell = await FrameworkShell.start(
+    // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
+    await FrameworkShell.start(
       {
         name: CRON_FRAMEWORK_NAME,
         master: options.master,
@@ -89,18 +89,19 @@ export class CronFramework implements RunnableController {
         ...(options.driver ? { driver: options.driver } : {}),
         ...(options.waitSubscribedMs ? { waitSubscribedMs: options.waitSubscribedMs } : {}),
       },
-      {
-        subscribed: (driver) => {
-          fw.#driver = driver;
-          return fw.#scheduler.subscribed(driver);
-        },
-        offers: (driver, offers) => fw.#launcher.offers(driver, offers),
-        update: (status) => fw.#scheduler.update(status),
-        wake: () => fw.#scheduler.replan(),
+      (shell) => {
+        fw.#shell = shell;
+        return {
+          subscribed: (driver) => {
+            fw.#driver = driver;
+            return fw.#scheduler.subscribed(driver);
+          },
+          offers: (driver, offers) => fw.#launcher.offers(driver, offers),
+          update: (status) => fw.#scheduler.update(status),
+          wake: () => fw.#scheduler.replan(),
+        };
       },
     );
-    // The first plan ran inside start(), before the shell could take its wake-up: plan once more.
-    await fw.#shell.act(() => fw.#scheduler.replan());
     logger.info({ cronjobs: fw.book.records.size }, 'cron framework started');
     return fw;
   }
