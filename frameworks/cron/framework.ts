@@ -26,10 +26,8 @@ import { workloadView } from './views.js';
 
 export const CRON_FRAMEWORK_NAME = 'agora-cron';
 
-export interface CronOptions extends FrameworkOptions {
-  /** The role tasks run as; a spec may name only this one (default '*'). */
-  readonly role?: string;
-}
+/** The host's options (frameworks/framework-options.ts); a spec may name only `role` (default '*'). */
+export type CronOptions = FrameworkOptions;
 
 export class CronFramework implements RunnableController {
   readonly kind = 'CRONJOB' as const;
@@ -77,18 +75,7 @@ export class CronFramework implements RunnableController {
     const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger);
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
     await FrameworkShell.start(
-      {
-        name: CRON_FRAMEWORK_NAME,
-        master: options.master,
-        state: options.state,
-        role: fw.role,
-        clock,
-        logger,
-        ...(options.cluster ? { cluster: options.cluster } : {}),
-        ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
-        ...(options.driver ? { driver: options.driver } : {}),
-        ...(options.waitSubscribedMs ? { waitSubscribedMs: options.waitSubscribedMs } : {}),
-      },
+      { ...options, name: CRON_FRAMEWORK_NAME, role: fw.role, clock, logger },
       (shell) => {
         fw.#shell = shell;
         return {
