@@ -37,7 +37,10 @@ interface Killing {
 
 /** A kill not answered by a terminal update within the grace period and this much more is sent again. */
 const KILL_RETRY_MS = 10_000;
-/** Wake up at least this often (timers cannot span more than ~24 days; a yearly job's next time can). */
+/**
+ * Plan at least this often. The shell already splits a long sleep (a yearly job's next time) into
+ * day-long ones; this shorter bound is a safety net, e.g. against a wall-clock step while asleep.
+ */
 const MAX_SLEEP_MS = 3_600_000;
 const NON_TERMINAL = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE']);
 
