@@ -92,9 +92,12 @@ export function schedulerHandlers(state: MasterState, guard: LeadershipGuard): S
  * failover: a thousand re-registrations, in time slices) that is a couple of messages per slice,
  * and ten thousand reconciliation answers would wait until it is done. Writing every queued
  * message at once (HTTP/2 then sends them together) keeps them flowing. The stream's `call` is
- * grpc-js's own (1.x); should it not be there, its one-at-a-time writing stays.
+ * grpc-js's own (pinned in package.json; test/unit/write-queued-together.test.ts holds it to that
+ * version); should it not be there, its one-at-a-time writing stays. Only sound while the server
+ * has no interceptors: grpc-js's ServerInterceptingCall holds one pending message while metadata
+ * is being intercepted, and a second message sent meanwhile would replace the first.
  */
-function writeQueuedTogether(stream: grpc.ServerWritableStream<unknown, unknown>): void {
+export function writeQueuedTogether(stream: grpc.ServerWritableStream<unknown, unknown>): void {
   type Chunk = { chunk: unknown };
   const writable = stream as unknown as { call?: { sendMessage?: (message: unknown, done: () => void) => void }; _writev?: (chunks: Chunk[], done: () => void) => void };
   const call = writable.call;
