@@ -289,7 +289,7 @@ export class Master {
     this.#resolveSettled?.();
     // Stop acting now; the rest of stop() may wait on a store without quorum, so it is bounded.
     const stopped = this.stop();
-    void Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 2000).unref())]).finally(() => this.deps.onLostLeadership?.(reason));
+    void bounded(stopped, 2000).finally(() => this.deps.onLostLeadership?.(reason));
   }
 
   /** Stop intake, close streams, stop timers, leave the election, close the store (when ours). */
