@@ -22,6 +22,31 @@ export function resourcesFromWire(list: readonly (WireResource | Resource__Outpu
   return Resources.fromList(domain, field);
 }
 
+/** Parsed resources by their wire form (see resourcesFromWireCached). */
+const parsedFromWire = new Map<string, Resources>();
+const MAX_PARSED_FROM_WIRE = 4096;
+
+/**
+ * resourcesFromWire, remembered by the list's wire form: a failover adopts thousands of tasks,
+ * mostly alike (Resources are immutable, so one value serves them all). The key holds everything
+ * resourcesFromWire reads, in order: keep the two together.
+ */
+export function resourcesFromWireCached(list: readonly Resource__Output[], field = 'resources'): Resources {
+  let key = '';
+  for (const r of list) {
+    key += `${r.name}\u0000${String(r.type)}\u0000${r.role ?? ''}\u0000${r.scalar}\u0000`;
+    for (const x of r.ranges ?? []) key += `${x.begin}-${x.end},`;
+    key += `\u0000${(r.set ?? []).join('\u0001')}\u0002`;
+  }
+  let parsed = parsedFromWire.get(key);
+  if (!parsed) {
+    parsed = resourcesFromWire(list, field);
+    if (parsedFromWire.size >= MAX_PARSED_FROM_WIRE) parsedFromWire.clear();
+    parsedFromWire.set(key, parsed);
+  }
+  return parsed;
+}
+
 /** Resources → wire resources. */
 export function resourcesToWire(resources: Resources): WireResource[] {
   return resources.toList().map((r) => {

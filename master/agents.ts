@@ -3,9 +3,9 @@
 // messages one at a time, in order.
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { isActive, isTerminal, type TaskState } from '../core/task-state.js';
-import { attributesFromWire, resourcesFromWire } from '../core/wire.js';
+import { attributesFromWire, resourcesFromWire, resourcesFromWireCached } from '../core/wire.js';
 import { Resources } from '../core/resources.js';
-import type { AgentInfo__Output, AgentMessage__Output, AgentTask__Output, ReregisterAgent__Output, Resource__Output, TaskStatus } from '../proto/index.js';
+import type { AgentInfo__Output, AgentMessage__Output, AgentTask__Output, ReregisterAgent__Output, TaskStatus } from '../proto/index.js';
 import type { UsedResources } from './allocator/types.js';
 import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
 import { taskKey } from './model.js';
@@ -269,7 +269,7 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
       taskId,
       agentId: agent.id,
       info,
-      resources: taskResources(info.resources),
+      resources: resourcesFromWireCached(info.resources, 'task.resources'),
       role: taskRole(state, frameworkId, info.resources),
       state: reportedState,
       status: latest as TaskStatus,
@@ -301,27 +301,6 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
   }
   if (!wasHolding && task.holdsResources) rereg?.newlyHeld?.push(task);
   return task;
-}
-
-/** Parsed task resources by their wire form: a failover adopts thousands of tasks, mostly alike. */
-const parsedTaskResources = new Map<string, Resources>();
-const MAX_PARSED_TASK_RESOURCES = 4096;
-
-function taskResources(list: readonly Resource__Output[]): Resources {
-  // Everything resourcesFromWire reads, in order.
-  let key = '';
-  for (const r of list) {
-    key += `${r.name}\u0000${String(r.type)}\u0000${r.role ?? ''}\u0000${r.scalar}\u0000`;
-    for (const x of r.ranges ?? []) key += `${x.begin}-${x.end},`;
-    key += `\u0000${(r.set ?? []).join('\u0001')}\u0002`;
-  }
-  let parsed = parsedTaskResources.get(key);
-  if (!parsed) {
-    parsed = resourcesFromWire(list, 'task.resources');
-    if (parsedTaskResources.size >= MAX_PARSED_TASK_RESOURCES) parsedTaskResources.clear();
-    parsedTaskResources.set(key, parsed);
-  }
-  return parsed;
 }
 
 /** The agent's latest update for this task is not acknowledged yet: it will send it again itself. */
