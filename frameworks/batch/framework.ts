@@ -44,8 +44,6 @@ export class BatchFramework implements BatchHandle {
   readonly #role: string;
   /** The driver of the latest subscription (the first one's arrives before the shell is returned). */
   #driver: FrameworkDriver | undefined;
-  /** A wake-up asked for before the shell existed (during the first subscription). */
-  #earlyWake: number | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 
@@ -78,7 +76,8 @@ export class BatchFramework implements BatchHandle {
     const compiled = compileBatchOptions(options);
     const fw = new BatchFramework(options, compiled, await JobBook.load(options.state));
     const { clock, logger } = fw;
-    fw.#shell = await FrameworkShell.start(
+    // The handlers get the shell before the first subscription, so its first plan can set a wake-up.
+    await FrameworkShell.start(
       {
         name: BATCH_FRAMEWORK_NAME,
         master: options.master,
@@ -91,26 +90,28 @@ export class BatchFramework implements BatchHandle {
         ...(options.driver ? { driver: options.driver } : {}),
         ...(options.waitSubscribedMs === undefined ? {} : { waitSubscribedMs: options.waitSubscribedMs }),
       },
-      {
-        subscribed: async (driver) => {
-          fw.#driver = driver;
-          fw.#holds.clear();
-          fw.#scheduler.subscribed();
-          for (const record of fw.book.records.values()) for (const t of record.run.tasks) if (!isTerminal(t.state)) driver.trackTask(t.taskId, t.agentId);
-          await fw.#scheduler.replan();
-        },
-        offers: (driver, offers) => fw.#launcher.offers(driver, offers),
-        update: (status) => fw.#scheduler.update(status),
-        rescind: async (offerId) => void fw.#holds.rescind(offerId),
-        wake: async () => {
-          await fw.#scheduler.replan();
-          const driver = fw.#driver;
-          if (driver !== undefined && fw.#holds.size > 0) await fw.#launcher.offers(driver, []);
-        },
+      (shell) => {
+        fw.#shell = shell;
+        return {
+          subscribed: async (driver) => {
+            fw.#driver = driver;
+            fw.#holds.clear();
+            fw.#scheduler.subscribed();
+            for (const record of fw.book.records.values()) for (const t of record.run.tasks) if (!isTerminal(t.state)) driver.trackTask(t.taskId, t.agentId);
+            await fw.#scheduler.replan();
+          },
+          offers: (driver, offers) => fw.#launcher.offers(driver, offers),
+          update: (status) => fw.#scheduler.update(status),
+          rescind: async (offerId) => void fw.#holds.rescind(offerId),
+          wake: async () => {
+            await fw.#scheduler.replan();
+            const driver = fw.#driver;
+            if (driver !== undefined && fw.#holds.size > 0) await fw.#launcher.offers(driver, []);
+          },
+        };
       },
     );
-    if (fw.#earlyWake !== undefined) fw.#shell.wakeAt(fw.#earlyWake);
-    logger.info({ frameworkId: fw.#shell.driver.frameworkId, jobs: fw.book.records.size }, 'batch framework started');
+    logger.info({ frameworkId: fw.#shell!.driver.frameworkId, jobs: fw.book.records.size }, 'batch framework started');
     return fw;
   }
 
@@ -121,8 +122,7 @@ export class BatchFramework implements BatchHandle {
   }
 
   #wakeAt(at: number): void {
-    if (this.#shell === undefined) this.#earlyWake = Math.min(this.#earlyWake ?? at, at);
-    else this.#shell.wakeAt(at);
+    this.#shell?.wakeAt(at);
   }
 
   #declineNow(offerIds: readonly string[]): void {
