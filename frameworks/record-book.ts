@@ -83,7 +83,17 @@ export abstract class RecordBook<T extends { readonly name: string }> {
   async remove(name: string): Promise<T | undefined> {
     const record = this.records.get(name);
     if (record === undefined) return undefined;
-    await this.state.delete(`${this.kind.dir}/${name}`);
+    const { dir, noun, framework } = this.kind;
+    try {
+      // As put(): only the version this instance last read or wrote, so a stale leader cannot
+      // delete what a newer one has written since.
+      await this.state.delete(`${dir}/${name}`, this.#versions.get(name) ?? -1);
+    } catch (err) {
+      if (err instanceof AgoraError && err.code === 'AGORA_BAD_VERSION') {
+        throw new UnavailableError(`${noun} ${name} was changed by another instance of the ${framework} framework; this one is stale`, { cause: err });
+      }
+      throw err;
+    }
     this.#versions.delete(name);
     this.records.delete(name);
     for (const id of this.kind.taskIds(record)) this.forget(id);

@@ -84,4 +84,16 @@ describe('RecordBook', () => {
     await expect(fresh.put({ name: 'y', tasks: [] })).resolves.toBeUndefined();
     await expect(a.put({ name: 'y', tasks: ['t2'] })).rejects.toMatchObject({ code: 'AGORA_UNAVAILABLE' });
   });
+  it('a stale instance cannot delete what a newer one wrote (UNAVAILABLE); the record stays', async () => {
+    const s = await state();
+    const a = await ThingBook.load(s);
+    await a.put({ name: 'x', tasks: ['t1'] });
+    const b = await ThingBook.load(new FrameworkState(s.store, 'default', 'agora-test'));
+    await b.put({ name: 'x', tasks: ['t9'] });
+    await expect(a.remove('x')).rejects.toMatchObject({ code: 'AGORA_UNAVAILABLE', message: 'thing x was changed by another instance of the test framework; this one is stale' });
+    expect(a.need('x')).toEqual({ name: 'x', tasks: ['t1'] }); // the stale book is unchanged too
+    expect((await ThingBook.load(s)).need('x')).toEqual({ name: 'x', tasks: ['t9'] });
+    await expect(b.remove('x')).resolves.toEqual({ name: 'x', tasks: ['t9'] });
+    expect((await ThingBook.load(s)).records.has('x')).toBe(false);
+  });
 });
