@@ -84,6 +84,8 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
   private leaderInfo: LeaderInfo<T> | undefined;
   private running = false;
   private dirty = false;
+  /** recheck() callers, answered when the rounds running now are done. */
+  private rechecks: Array<() => void> = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private unsubscribe: Unsubscribe | undefined;
   private readonly prefix: string;
@@ -137,6 +139,19 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.resign();
+  }
+
+  /**
+   * Look at the members now rather than at the next watch; resolves once a round has run, so
+   * `state` and `leader` are current. For a hint from outside: an agent that already sees this
+   * candidate as the leader need not wait for this session's own watch to fire.
+   */
+  recheck(): Promise<void> {
+    if (this.current === 'stopped' || this.current === 'idle') return Promise.resolve();
+    return new Promise((resolve) => {
+      this.rechecks.push(resolve);
+      this.kick();
+    });
   }
 
   // ---- session ----
@@ -235,6 +250,7 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
       }
     } finally {
       this.running = false;
+      for (const resolve of this.rechecks.splice(0)) resolve();
     }
   }
 

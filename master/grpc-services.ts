@@ -1,7 +1,6 @@
 // The master's gRPC edge: the Scheduler service (framework streams and calls) and the AgentGateway
 // (one bidirectional stream per agent). Wire ↔ master calls in one place; errors mapped by core/grpc.
 import type * as grpc from '@grpc/grpc-js';
-import { NotLeaderError } from '../core/errors.js';
 import { toGrpcError, unary } from '../core/grpc.js';
 import type {
   AgentGatewayHandlers,
@@ -29,10 +28,15 @@ import type { FrameworkStream } from './model.js';
 import { reconcile } from './reconciliation.js';
 import type { MasterState } from './state.js';
 
-/** Who may act: throws NotLeaderError (UNAVAILABLE + leader address) when this master does not lead. */
-export type LeadershipGuard = () => void;
+/** Who may act: NotLeaderError (UNAVAILABLE + leader address) when this master does not lead. */
+export interface LeadershipGuard {
+  /** Throws at once. */
+  guard(): void;
+  /** For a new stream: waits (bounded) while this master is being elected, then as guard(). */
+  admit(): Promise<void>;
+}
 
-export function schedulerHandlers(state: MasterState, guard: LeadershipGuard): SchedulerHandlers {
+export function schedulerHandlers(state: MasterState, { guard, admit }: LeadershipGuard): SchedulerHandlers {
   const call = <Req>(fn: (req: Req) => void | Promise<void>) =>
     unary<Req, Record<string, never>>(async (req) => {
       guard();
@@ -54,7 +58,7 @@ export function schedulerHandlers(state: MasterState, guard: LeadershipGuard): S
         },
       };
       const start = async (): Promise<void> => {
-        guard();
+        await admit();
         const framework = await subscribe(state, stream.request, adapter);
         const onGone = (): void => {
           ended = true;
@@ -113,41 +117,47 @@ export function writeQueuedTogether(stream: grpc.ServerWritableStream<unknown, u
   };
 }
 
-export function agentGatewayHandlers(state: MasterState, guard: LeadershipGuard): AgentGatewayHandlers {
+export function agentGatewayHandlers(state: MasterState, { admit }: LeadershipGuard): AgentGatewayHandlers {
   return {
     Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
-      try {
-        guard();
-      } catch (err) {
-        stream.emit('error', toGrpcError(err instanceof NotLeaderError ? err : err));
-        return;
-      }
-      let open = true;
-      const session = new AgentSession(state, {
-        send: (message) => {
-          if (open) stream.write(message);
+      // Until admitted, the stream's messages wait in it (no 'data' listener yet).
+      admit().then(
+        () => {
+          if (!stream.cancelled) serveAgent(state, stream);
         },
-        close: () => {
-          if (!open) return;
-          open = false;
-          stream.end();
+        (err: unknown) => {
+          if (!stream.cancelled) stream.emit('error', toGrpcError(err));
         },
-      });
-      stream.on('data', (message: AgentMessage__Output) => session.receive(message));
-      const gone = (): void => {
-        if (open) {
-          open = false;
-          try {
-            stream.end();
-          } catch {
-            // already closed
-          }
-        }
-        session.closed();
-      };
-      stream.on('end', gone);
-      stream.on('cancelled', gone);
-      stream.on('error', gone);
+      );
     },
   } as AgentGatewayHandlers;
+}
+
+function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>): void {
+  let open = true;
+  const session = new AgentSession(state, {
+    send: (message) => {
+      if (open) stream.write(message);
+    },
+    close: () => {
+      if (!open) return;
+      open = false;
+      stream.end();
+    },
+  });
+  stream.on('data', (message: AgentMessage__Output) => session.receive(message));
+  const gone = (): void => {
+    if (open) {
+      open = false;
+      try {
+        stream.end();
+      } catch {
+        // already closed
+      }
+    }
+    session.closed();
+  };
+  stream.on('end', gone);
+  stream.on('cancelled', gone);
+  stream.on('error', gone);
 }

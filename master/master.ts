@@ -60,7 +60,9 @@ export interface MasterDeps {
 const STANDBY_PATHS = new Set(['/health', '/version', '/metrics', '/api/v1/leader']);
 
 export class Master {
-  lifecycle: MasterLifecycle = 'INITIALIZED';
+  #lifecycle: MasterLifecycle = 'INITIALIZED';
+  /** Resolved (and replaced) whenever the lifecycle changes: streams held in #admit wait on it. */
+  #lifecycleChanged = signal();
   grpcPort = 0;
   httpPort = 0;
   readonly #ownsStore: boolean;
@@ -128,6 +130,16 @@ export class Master {
     return this.#recoveredFrom;
   }
 
+  get lifecycle(): MasterLifecycle {
+    return this.#lifecycle;
+  }
+
+  #setLifecycle(to: MasterLifecycle): void {
+    this.#lifecycle = to;
+    this.#lifecycleChanged.resolve();
+    this.#lifecycleChanged = signal();
+  }
+
   get isLeader(): boolean {
     return this.lifecycle === 'RECOVERING' || this.lifecycle === 'LEADING';
   }
@@ -160,6 +172,28 @@ export class Master {
     throw new NotLeaderError(this.isLeader || this.#election?.isLeader || leader === this.grpcAddress ? undefined : leader);
   };
 
+  /**
+   * Let a stream in (an agent's Connect, a framework's Subscribe), or throw as #guard does. Agents
+   * and frameworks find the leader in the store, often before the elected master has read the
+   * registry, or even before its own election watch has fired. Refused, each would back off and
+   * come back at random later — a thousand of them is what makes a failover slow — so such a
+   * stream is held, up to --takeover-hold, until this master leads. A standby that looks again
+   * and finds another leader refuses at once, naming it.
+   */
+  #admit = async (): Promise<void> => {
+    if (this.#acting()) return;
+    const election = this.#election;
+    const { clock } = this.state;
+    const deadline = clock.now() + this.options.takeoverHold;
+    if (election && this.lifecycle === 'STANDBY' && !election.isLeader) await bounded(election.recheck(), this.options.takeoverHold);
+    while (this.lifecycle === 'STANDBY' && election?.isLeader && clock.now() < deadline) {
+      let timer: TimerHandle | undefined;
+      await Promise.race([this.#lifecycleChanged.promise, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, deadline - clock.now())))]);
+      clock.clearTimeout(timer);
+    }
+    this.#guard();
+  };
+
   async #serve(): Promise<void> {
     this.#grpc = createGrpcServer({
       health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING', [SERVICE_NAMES.AgentGateway]: 'SERVING' },
@@ -167,8 +201,8 @@ export class Master {
       // thousands at once — and nothing here reads it.
       serverOptions: { 'grpc.enable_channelz': 0 },
     });
-    this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, this.#guard));
-    this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, this.#guard));
+    this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, { guard: this.#guard, admit: this.#admit }));
+    this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, { guard: this.#guard, admit: this.#admit }));
     this.deps.grpcServices?.(this.#grpc);
     this.grpcPort = await this.#grpc.bind(this.options.bind, this.options.grpcPort);
     const http = createHttpServer({ logger: this.state.logger });
@@ -190,7 +224,7 @@ export class Master {
 
   /** Stand for election; the lowest candidate leads. */
   #stand(): void {
-    this.lifecycle = 'STANDBY';
+    this.#setLifecycle('STANDBY');
     const advert: MasterAdvert = {
       id: this.state.masterInfo.id ?? '',
       hostname: this.options.hostname,
@@ -240,7 +274,7 @@ export class Master {
     const snapshot = await state.registry.load();
     state.registry.unfollow();
     if (this.lifecycle !== 'STANDBY' || !this.#election?.isLeader) return;
-    this.lifecycle = 'RECOVERING';
+    this.#setLifecycle('RECOVERING');
     this.#recoveredFrom = snapshot.source;
     this.#resolveSettled?.();
     state.masterInfo.electedAtMs = state.now();
@@ -272,7 +306,7 @@ export class Master {
   #lead(): void {
     if (this.lifecycle !== 'RECOVERING') return;
     this.state.clock.clearTimeout(this.#reregisterTimer);
-    this.lifecycle = 'LEADING';
+    this.#setLifecycle('LEADING');
     recoveryOver(this.state);
     this.state.offering = true;
     this.state.logger.info({ masterId: this.state.masterInfo.id }, 'master leading');
@@ -299,7 +333,7 @@ export class Master {
   }
 
   async #stop(): Promise<void> {
-    this.lifecycle = 'STOPPING';
+    this.#setLifecycle('STOPPING');
     this.#resolveSettled?.();
     const { state } = this;
     state.offering = false;
@@ -328,7 +362,7 @@ export class Master {
     await bounded(this.#election?.resign(), 1000);
     await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);
     if (this.#ownsStore) await bounded(this.store.close(), 1000);
-    this.lifecycle = 'STOPPED';
+    this.#setLifecycle('STOPPED');
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -337,6 +371,12 @@ export class Master {
 }
 
 /** Wait for `work` at most `ms`; its failure is ignored. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
   if (!work) return;
   let timer: NodeJS.Timeout | undefined;

@@ -16,6 +16,7 @@ export const MASTER_OPTIONS = {
   agentPingInterval: opt.duration('--agent-ping-interval', 'how often the master pings each agent', '15s', { minMs: 10 }),
   maxAgentPingTimeouts: opt.int('--max-agent-ping-timeouts', 'missed pings before an agent is unreachable', 5, { min: 1 }),
   agentReregisterTimeout: opt.duration('--agent-reregister-timeout', 'after failover, how long to wait for agents to come back', '10m', { minMs: 0 }),
+  takeoverHold: opt.duration('--takeover-hold', 'how long a master being elected holds agent and framework streams before refusing them', '2s'),
   heartbeatInterval: opt.duration('--heartbeat-interval', 'scheduler heartbeat interval', '15s', { minMs: 10 }),
   maxCompletedTasksPerFramework: opt.int('--max-completed-tasks-per-framework', 'finished tasks kept for the endpoints', 1000, { min: 0 }),
   minAllocatableResources: opt.string('--min-allocatable-resources', 'an agent is offered only when this much is free', 'cpus:0.01|mem:32'),
