@@ -21,7 +21,7 @@ import { Resources } from '../core/resources.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesFromWire, resourcesToWire } from '../core/wire.js';
 import { createLogger, FrameworkDriver, isAgoraError, type Offer, type TaskInfo, type TaskStatus } from '../sdk/index.js';
-import { getJson, killMasters, spawnMaster, type MasterProcess } from '../test/support/master-process.js';
+import { getJson, killMasters, spawnMaster, stopMasters, type MasterProcess } from '../test/support/master-process.js';
 import { startZkEnsemble, type ZkEnsemble } from '../test/support/zookeeper.js';
 import { SimAgentPool, type Registration } from './sim-agent.js';
 
@@ -283,7 +283,14 @@ class FailoverBench {
     const steps: Array<[string, () => Promise<unknown> | undefined]> = [
       ['framework', () => this.#driver?.stop()],
       ['agents', () => this.#pool?.close()],
-      ['masters', () => killMasters()],
+      // With AGORA_MASTER_NODE_ARGS (say, --cpu-prof) the masters get to exit on their own first.
+      [
+        'masters',
+        async () => {
+          if (process.env['AGORA_MASTER_NODE_ARGS']) await stopMasters(10_000);
+          await killMasters();
+        },
+      ],
       ['ZooKeeper', () => this.#ensemble?.stop()],
     ];
     for (const [what, step] of steps) {

@@ -35,7 +35,10 @@ export const FAST_MASTER_FLAGS: Readonly<Record<string, string>> = {
 export async function spawnMaster(zk: string, cluster: string, flags: Record<string, string> = {}): Promise<MasterProcess> {
   const args = agoraArgv('master', '--zk', zk, '--cluster', cluster);
   for (const [flag, value] of Object.entries({ ...FAST_MASTER_FLAGS, ...flags })) args.push(flag, value);
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // For digging into a benchmark: e.g. AGORA_MASTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
+  // (a profile is written when the master exits on SIGTERM, not on SIGKILL).
+  const nodeArgs = (process.env['AGORA_MASTER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
@@ -79,6 +82,20 @@ export async function spawnMaster(zk: string, cluster: string, flags: Record<str
 }
 
 const running = new Set<ChildProcess>();
+
+/** SIGTERM every master still running and wait up to `graceMs` for it to exit. */
+export async function stopMasters(graceMs: number): Promise<void> {
+  const waits = [...running].map((child) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, graceMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGCONT');
+    child.kill('SIGTERM');
+  }));
+  await Promise.all(waits);
+}
 
 /** Kill every master process still running (afterEach). */
 export async function killMasters(): Promise<void> {
