@@ -12,7 +12,7 @@
 //   npm run bench -- failover [--agents 1000] [--tasks 10000] [--zk-session-timeout 2s] [--zk-tick 100ms]
 //                             [--reregister-timeout 10s] [--phase-timeout 120s]
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/options.js';
@@ -74,6 +74,8 @@ class FailoverBench {
   readonly #reregistered = new Map<number, number>();
   /** Round trips of those re-registrations (reregister sent → reregistered). */
   readonly #reregisterRtts: number[] = [];
+  /** When those re-registrations were sent, from t0: is the simulator or the master behind? */
+  readonly #hellosSent: number[] = [];
   #leaderSeenAt: number | undefined;
   #resubscribedAt: number | undefined;
   #disconnectedAt: number | undefined;
@@ -145,6 +147,7 @@ class FailoverBench {
     const pool = this.#pool!;
     pool.failures.notLeader = 0;
     pool.failures.other = 0;
+    const cpuAtT0 = new Map(standbys.map((m) => [m, cpuMs(m.child.pid)]));
     const t0 = Date.now();
     this.#t0 = t0;
     this.#tasks.mark(t0);
@@ -165,6 +168,8 @@ class FailoverBench {
       this.#phase('the framework reconciled every task', async () => (reconciled() ? Date.now() - t0 : undefined), 5, () => `resubscribed: ${this.#resubscribedAt !== undefined}, reconciling: ${driver.reconciler.reconciling}, heard from ${this.#tasks.heardSince.size}/${this.taskCount}`),
     ]);
     loop.disable();
+    const cpuAtReconciled = cpuMs(elected.child.pid);
+    const cpuAtStart = cpuAtT0.get(elected);
     log(`agents back after ${agentsMs} ms, framework reconciled after ${frameworkMs} ms; checking tasks`);
     // A short grace so late bad news (LOST, GONE) is counted too.
     await sleep(500);
@@ -186,6 +191,9 @@ class FailoverBench {
       leader_watch_ms: this.#leaderSeenAt === undefined ? null : this.#leaderSeenAt - t0,
       ...timeline,
       first_agent_reregistered_ms: this.#reregistered.size > 0 ? Math.min(...this.#reregistered.values()) - t0 : null,
+      agent_hello_sent_ms_first: percentile(this.#hellosSent, 0),
+      agent_hello_sent_ms_p50: percentile(this.#hellosSent, 50),
+      agent_hello_sent_ms_last: percentile(this.#hellosSent, 100),
       agent_reregister_rtt_ms_p50: percentile(this.#reregisterRtts, 50),
       agent_reregister_rtt_ms_max: percentile(this.#reregisterRtts, 100),
       agent_streams_refused_not_leader: pool.failures.notLeader,
@@ -193,6 +201,9 @@ class FailoverBench {
       framework_disconnected_ms: this.#disconnectedAt === undefined ? null : this.#disconnectedAt - t0,
       framework_resubscribed_ms: this.#resubscribedAt === undefined ? null : this.#resubscribedAt - t0,
       reconcile_updates: this.#tasks.reconcileUpdates,
+      // CPU the new leader used from t0 to the framework reconciled (from /proc, in 10 ms steps):
+      // unlike the times above, hardly moved by other work on the machine.
+      master_takeover_cpu_ms: cpuAtStart === undefined || cpuAtReconciled === undefined ? null : cpuAtReconciled - cpuAtStart,
       bench_loop_delay_p99_ms: round(loop.percentile(99) / 1e6),
       bench_loop_delay_max_ms: round(loop.max / 1e6),
       reregister_timeout_ms: this.reregisterMs,
@@ -250,6 +261,7 @@ class FailoverBench {
     if (this.#reregistered.has(r.agent.index)) return;
     this.#reregistered.set(r.agent.index, r.atMs);
     this.#reregisterRtts.push(r.rttMs);
+    this.#hellosSent.push(r.atMs - r.rttMs - (this.#t0 ?? 0));
   }
 
   /** Tasks the framework heard bad news of, did not hear of, or that no agent runs (exactly once). */
@@ -446,6 +458,20 @@ function leaderTimeline(master: MasterProcess, t0: number): Record<string, numbe
     master_leading_ms: at('master leading'),
     master_framework_subscribed_ms: at('framework subscribed'),
   };
+}
+
+/** User + system CPU time of a process so far, from /proc (Linux), in ms. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name (in parentheses, which may hold spaces): field 14 utime, 15 stime.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function positiveInt(raw: string | undefined, flag: string): number {
