@@ -246,6 +246,9 @@ export class MasterConnection {
       return;
     }
     if ((this.#state === 'REGISTERED' || this.#state === 'REGISTERING') && leader !== this.#address) {
+      // A new leader is a new target: attempts on the old one (often still failing — a dead host)
+      // must not make the agent wait out their backoff before it says hello.
+      if (leader !== undefined) this.#attempt = 0;
       this.#drop(`the leading master is now ${leader ?? 'unknown'}`, true);
     }
   }

@@ -248,6 +248,7 @@ export class SimAgent {
       this.#clearTimer();
       this.pool.connectSoon(this);
     } else if (leader !== this.address) {
+      this.#attempt = 0;
       this.#drop(`the leading master is now ${leader}`, true);
     }
   }
