@@ -1,5 +1,8 @@
-// Every scheduler call as an async method that rejects with a typed AgoraError. The driver
-// supplies the connection (callContext) and the error handling around each call (run).
+// Every scheduler call as an async method that rejects with a typed AgoraError — and never throws:
+// a framework writes `driver.launch(…).then(remember).catch(forget)`, so a call made while not
+// subscribed (the master just went away while the framework handled its offers) or with bad
+// arguments must reach that catch too. The driver supplies the connection (callContext) and the
+// error handling around each call (run).
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type {
@@ -31,72 +34,72 @@ export abstract class SchedulerCalls {
   protected abstract run(call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void>;
 
   /** Use offers (all on one agent) for these operations; what they don't use is declined with `filters`. */
-  accept(offers: readonly (string | Offer__Output)[], operations: readonly Operation[], filters?: CallFilters): Promise<void> {
+  async accept(offers: readonly (string | Offer__Output)[], operations: readonly Operation[], filters?: CallFilters): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     const request = { frameworkId, offerIds: offerIdsOf(offers), operations: [...operations], filters: filtersOf(filters) };
     return this.run((cb) => client.Accept(request, { deadline }, cb));
   }
 
   /** Launch tasks on offers of one agent. */
-  launch(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters): Promise<void> {
+  async launch(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters): Promise<void> {
     if (tasks.length === 0) throw new InvalidArgumentError('tasks', 'at least one task is required (use decline to give offers back)');
     return this.accept(offers, [{ launch: { taskInfos: [...tasks] } }], filters);
   }
 
   /** Launch tasks together, all or none, on one agent. */
-  launchGroup(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters, executorId = ''): Promise<void> {
+  async launchGroup(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters, executorId = ''): Promise<void> {
     return this.accept(offers, [{ launchGroup: { executorId, taskGroup: { tasks: [...tasks] } } }], filters);
   }
 
-  decline(offers: readonly (string | Offer__Output)[], filters?: CallFilters): Promise<void> {
+  async decline(offers: readonly (string | Offer__Output)[], filters?: CallFilters): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     const request = { frameworkId, offerIds: offerIdsOf(offers), filters: filtersOf(filters) };
     return this.run((cb) => client.Decline(request, { deadline }, cb));
   }
 
   /** Offers again for these roles (all when empty), and clears refuse filters. */
-  revive(roles: readonly string[] = []): Promise<void> {
+  async revive(roles: readonly string[] = []): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     return this.run((cb) => client.Revive({ frameworkId, roles: [...roles] }, { deadline }, cb));
   }
 
   /** No offers for these roles (all when empty) until revive. */
-  suppress(roles: readonly string[] = []): Promise<void> {
+  async suppress(roles: readonly string[] = []): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     return this.run((cb) => client.Suppress({ frameworkId, roles: [...roles] }, { deadline }, cb));
   }
 
-  kill(taskId: string, agentId = '', killPolicy?: KillPolicy): Promise<void> {
+  async kill(taskId: string, agentId = '', killPolicy?: KillPolicy): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     return this.run((cb) => client.Kill({ frameworkId, taskId, agentId, ...(killPolicy ? { killPolicy } : {}) }, { deadline }, cb));
   }
 
   /** Acknowledge an update (only needed with autoAcknowledge off). */
-  acknowledge(status: Pick<TaskStatus__Output, 'agentId' | 'taskId' | 'uuid'>): Promise<void> {
+  async acknowledge(status: Pick<TaskStatus__Output, 'agentId' | 'taskId' | 'uuid'>): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     const request = { frameworkId, agentId: status.agentId, taskId: status.taskId, uuid: status.uuid };
     return this.run((cb) => client.Acknowledge(request, { deadline }, cb));
   }
 
   /** Ask for task states: the listed tasks (explicit) or, with none, every task (implicit). Answers arrive as updates. */
-  reconcile(tasks: readonly { taskId: string; agentId?: string }[] = []): Promise<void> {
+  async reconcile(tasks: readonly { taskId: string; agentId?: string }[] = []): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     const request = { frameworkId, tasks: tasks.map((t) => ({ taskId: t.taskId, agentId: t.agentId ?? '' })) };
     return this.run((cb) => client.Reconcile(request, { deadline }, cb));
   }
 
-  message(agentId: string, executorId: string, data: Buffer): Promise<void> {
+  async message(agentId: string, executorId: string, data: Buffer): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     return this.run((cb) => client.Message({ frameworkId, agentId, executorId, data }, { deadline }, cb));
   }
 
-  updateFramework(info: Omit<FrameworkInfo, 'id'>, suppressedRoles: readonly string[] = []): Promise<void> {
+  async updateFramework(info: Omit<FrameworkInfo, 'id'>, suppressedRoles: readonly string[] = []): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     return this.run((cb) => client.UpdateFramework({ frameworkInfo: { ...info, id: frameworkId }, suppressedRoles: [...suppressedRoles] }, { deadline }, cb));
   }
 
   /** Remove the framework: the master kills all its tasks and forgets it. */
-  teardown(): Promise<void> {
+  async teardown(): Promise<void> {
     const { client, frameworkId, deadline } = this.callContext();
     return this.run((cb) => client.Teardown({ frameworkId }, { deadline }, cb));
   }

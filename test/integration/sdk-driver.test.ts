@@ -82,7 +82,7 @@ describe('FrameworkDriver against a real master', () => {
     const { driver } = await startDriver(h.address, []);
     await expect(driver.decline(['no-such-offer'])).rejects.toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
     await expect(driver.revive(['not-my-role'])).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'roles[0]' });
-    expect(() => driver.launch(['x'], [])).toThrow(/at least one task/);
+    await expect(driver.launch(['x'], [])).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'tasks' });
   });
 
   it('reconnects after the master restarts, resubscribes with its id, and reconciles its running task', async () => {

@@ -1,0 +1,69 @@
+// The SDK's scheduler calls fail by rejecting, never by throwing: a framework writes
+// `driver.launch(…).then(remember).catch(forget)` and must get to its catch whatever goes wrong —
+// here, the driver has lost its subscription (the leading master just died) while the framework
+// was still handling that master's offers.
+import type * as grpc from '@grpc/grpc-js';
+import { describe, expect, it } from 'vitest';
+import type { Ack__Output, SchedulerClient } from '../../proto/index.js';
+import { SchedulerCalls } from '../../sdk/calls.js';
+import { NotSubscribedError } from '../../sdk/errors.js';
+
+/** Calls made while the driver is DISCONNECTED: its callContext throws, as the driver's does. */
+class Disconnected extends SchedulerCalls {
+  sent = 0;
+  protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date } {
+    throw new NotSubscribedError('DISCONNECTED');
+  }
+  protected override run(_call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void> {
+    this.sent += 1;
+    return Promise.resolve();
+  }
+}
+
+const task = { taskId: 't1', name: 't1', agentId: 'S1', resources: [], command: { value: 'true' } };
+const calls: Record<string, (c: SchedulerCalls) => Promise<void>> = {
+  accept: (c) => c.accept(['o1'], [{ launch: { taskInfos: [task] } }]),
+  launch: (c) => c.launch(['o1'], [task]),
+  launchGroup: (c) => c.launchGroup(['o1'], [task]),
+  decline: (c) => c.decline(['o1']),
+  revive: (c) => c.revive(),
+  suppress: (c) => c.suppress(),
+  kill: (c) => c.kill('t1', 'S1'),
+  acknowledge: (c) => c.acknowledge({ agentId: 'S1', taskId: 't1', uuid: 'u1' }),
+  reconcile: (c) => c.reconcile([{ taskId: 't1', agentId: 'S1' }]),
+  message: (c) => c.message('S1', 'e1', Buffer.from('hi')),
+  updateFramework: (c) => c.updateFramework({ name: 'fw' }),
+  teardown: (c) => c.teardown(),
+};
+
+describe('SchedulerCalls', () => {
+  for (const [name, call] of Object.entries(calls)) {
+    it(`${name} rejects with NotSubscribedError when not subscribed, and sends nothing`, async () => {
+      const driver = new Disconnected();
+      let promise: Promise<void> | undefined;
+      expect(() => (promise = call(driver))).not.toThrow();
+      await expect(promise).rejects.toBeInstanceOf(NotSubscribedError);
+      expect(driver.sent).toBe(0);
+    });
+  }
+
+  it('launch with no tasks rejects with INVALID_ARGUMENT', async () => {
+    const driver = new Disconnected();
+    let promise: Promise<void> | undefined;
+    expect(() => (promise = driver.launch(['o1'], []))).not.toThrow();
+    await expect(promise).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'tasks' });
+  });
+
+  it('a framework handling offers it got before the disconnection reaches its catch for every one', async () => {
+    // As the HA test's framework does: remember a launch, forget it if the launch fails.
+    const driver = new Disconnected();
+    const launched: string[] = [];
+    for (const taskId of ['t1', 't2']) {
+      launched.push(taskId);
+      await driver
+        .launch([`offer-${taskId}`], [{ ...task, taskId }])
+        .catch(() => launched.splice(launched.indexOf(taskId), 1));
+    }
+    expect(launched).toEqual([]);
+  });
+});
