@@ -216,7 +216,7 @@ export class FrameworkDriver extends SchedulerCalls {
     stream.on('data', (event: Event__Output) => {
       if (this.#stream !== stream) return;
       this.#lastEventAt = this.options.clock.now();
-      this.#queue = this.#queue.then(() => this.#handle(event)).catch((err: unknown) => this.options.logger.error({ err }, 'event handler failed'));
+      this.#queue = this.#queue.then(() => this.#handle(event, stream)).catch((err: unknown) => this.options.logger.error({ err }, 'event handler failed'));
     });
     stream.on('error', (err: unknown) => {
       if (this.#stream !== stream) return;
@@ -314,7 +314,7 @@ export class FrameworkDriver extends SchedulerCalls {
 
   // ---- events ----
 
-  async #handle(event: Event__Output): Promise<void> {
+  async #handle(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): Promise<void> {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     switch (event.type) {
       case 'subscribed': {
@@ -337,6 +337,12 @@ export class FrameworkDriver extends SchedulerCalls {
         return;
       }
       case 'offers':
+        // Offers die with the subscription they came on (as Mesos drops offers while its driver is
+        // disconnected): ones still queued when the stream failed are not handed to the framework.
+        if (stream !== this.#stream) {
+          this.options.logger.debug({ offers: event.offers?.offers.length ?? 0 }, 'offers from a closed subscription dropped');
+          return;
+        }
         await this.handlers.offers?.(event.offers?.offers ?? []);
         return;
       case 'rescind':

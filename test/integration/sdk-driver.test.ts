@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameworkDriver, FrameworkRemovedError, FrameworkState, Resources, electFrameworkLeader, openStore, resourcesToWire, type Offer, type TaskStatus } from '../../sdk/index.js';
-import { MasterHarness, eventually, stopHarnesses } from '../support/master-harness.js';
+import { MasterHarness, eventually, sleep, stopHarnesses } from '../support/master-harness.js';
 import { reportedTask } from '../support/test-agent.js';
 import { freePort } from '../support/ports.js';
 
@@ -107,6 +107,42 @@ describe('FrameworkDriver against a real master', () => {
     // Reconciliation after resubscription confirms the task is still RUNNING.
     await found(() => updates.slice(before).find((u) => u.taskId === 'r1' && u.state === 'TASK_RUNNING' && u.reason === 'REASON_RECONCILIATION'), { timeoutMs: 8000, what: 'reconciled r1' });
     expect(h.state.task(frameworkId ?? '', 'r1')?.state).toBe('TASK_RUNNING');
+  });
+
+  it('does not hand the framework offers still queued when their master went away', async () => {
+    const port = await freePort();
+    const h = await MasterHarness.start({ store: 'file', master: { grpcPort: port } });
+    const first = await h.agent();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const seen: string[][] = [];
+    const launches: unknown[] = [];
+    const driver: FrameworkDriver = await FrameworkDriver.start(
+      { master: h.address, framework: { name: 'slow-offers', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 } },
+      {
+        offers: async (list) => {
+          seen.push(list.map((o) => o.agentId));
+          await gate; // a busy framework: later events wait in the driver's queue
+          for (const offer of list) launches.push(await driver.launch([offer], [task(`t-${offer.id}`, offer.agentId)]).then(() => 'launched', (err: unknown) => err));
+        },
+      },
+    );
+    drivers.push(driver);
+    await found(() => seen.length === 1, { what: 'the first offers' });
+    // A second agent: its offer is sent while the framework is still busy with the first.
+    const second = await h.agent();
+    await found(() => [...h.state.offers.values()].some((o) => o.agentId === second.agentId), { what: 'an offer for the second agent' });
+    await sleep(100); // on its way to the driver, and queued there
+    await h.restart(); // the subscription, and every offer it carried, ends
+    await found(() => driver.state !== 'SUBSCRIBED', { what: 'the driver disconnected' });
+    release();
+    // The offers it was handling when the master went: the framework learns by a rejection.
+    await found(() => launches.length >= 1, { what: 'the first offers handled' });
+    expect(launches[0]).toMatchObject({ code: 'AGORA_UNAVAILABLE' });
+    await found(() => driver.state === 'SUBSCRIBED', { timeoutMs: 8000, what: 'resubscribed' });
+    await sleep(200);
+    // The second agent's offer came on the closed subscription: never handed to the framework.
+    expect(seen).toEqual([[first.agentId]]);
   });
 
   it('stops for good when the framework is torn down', async () => {
