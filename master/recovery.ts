@@ -2,8 +2,8 @@
 // frameworks with their failover timeouts, agents to wait for). Tasks come back later, from the
 // agents that re-register.
 import { Resources } from '../core/resources.js';
-import { attributesFromWire, resourcesFromWire } from '../core/wire.js';
-import type { AgentInfo__Output, FrameworkInfo__Output } from '../proto/index.js';
+import { attributesFromWire, resourcesFromWireCached } from '../core/wire.js';
+import type { AgentInfo__Output, FrameworkInfo__Output, Resource__Output } from '../proto/index.js';
 import { startFailoverTimer } from './frameworks.js';
 import type { RegistrySnapshot } from './registry.js';
 import type { MasterState } from './state.js';
@@ -68,9 +68,10 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
   return waiting;
 }
 
+/** Agents are mostly alike (a few machine types): their resources are parsed once per kind. */
 function safeResources(info: AgentInfo__Output): Resources {
   try {
-    return resourcesFromWire(info.resources);
+    return resourcesFromWireCached((info.resources ?? []) as Resource__Output[]);
   } catch {
     return Resources.EMPTY;
   }
