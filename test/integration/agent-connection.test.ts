@@ -40,21 +40,27 @@ async function takingOverGateway(refusals: number): Promise<{ address: string; a
   return { address: `127.0.0.1:${port}`, attempts };
 }
 
+/** A started MasterConnection that registers a small agent; `registered` collects the ids it is given. */
+function startConnection(options: Omit<ConstructorParameters<typeof MasterConnection>[0], 'logger'>): { registered: string[] } {
+  const registered: string[] = [];
+  const connection = new MasterConnection(
+    { ...options, logger: silentLogger() },
+    {
+      hello: () => ({ register: { agentInfo: { hostname: 'h', resources: [{ name: 'cpus', type: 'SCALAR', scalar: 1 }] }, version: 'test' } }),
+      onRegistered: (answer) => void registered.push(answer.agentId),
+      onMessage: () => undefined,
+      onDisconnected: () => undefined,
+    },
+  );
+  closers.push(() => connection.stop());
+  connection.start();
+  return { registered };
+}
+
 describe('agent connection', () => {
   it('asks a master that is still taking over again within moments, not after its backoff', async () => {
     const gateway = await takingOverGateway(3);
-    const registered: string[] = [];
-    const connection = new MasterConnection(
-      { discovery: new StaticDiscovery([gateway.address]), clock: systemClock, backoffMs: 10_000, backoffMaxMs: 30_000, registrationTimeoutMs: 5000, logger: silentLogger() },
-      {
-        hello: () => ({ register: { agentInfo: { hostname: 'h', resources: [{ name: 'cpus', type: 'SCALAR', scalar: 1 }] }, version: 'test' } }),
-        onRegistered: (answer) => void registered.push(answer.agentId),
-        onMessage: () => undefined,
-        onDisconnected: () => undefined,
-      },
-    );
-    closers.push(() => connection.stop());
-    connection.start();
+    const { registered } = startConnection({ discovery: new StaticDiscovery([gateway.address]), clock: systemClock, backoffMs: 10_000, backoffMaxMs: 30_000, registrationTimeoutMs: 5000 });
     await eventually(() => expect(registered).toEqual(['S1']), { timeoutMs: 5000 });
     // Three quick retries (50 ms each) within the 5 s wait; the 10 s backoff would have missed it.
     expect(gateway.attempts).toHaveLength(4);
@@ -103,18 +109,7 @@ describe('agent connection, leader moves', () => {
     const next = await takingOverGateway(0);
     const discovery = new MovableDiscovery(old.address);
     const clock = new FakeClock();
-    const registered: string[] = [];
-    const connection = new MasterConnection(
-      { discovery, clock, backoffMs: 1000, backoffMaxMs: 30_000, registrationTimeoutMs: 60_000, logger: silentLogger() },
-      {
-        hello: () => ({ register: { agentInfo: { hostname: 'h', resources: [{ name: 'cpus', type: 'SCALAR', scalar: 1 }] }, version: 'test' } }),
-        onRegistered: (answer) => void registered.push(answer.agentId),
-        onMessage: () => undefined,
-        onDisconnected: () => undefined,
-      },
-    );
-    closers.push(() => connection.stop());
-    connection.start();
+    const { registered } = startConnection({ discovery, clock, backoffMs: 1000, backoffMaxMs: 30_000, registrationTimeoutMs: 60_000 });
     clock.advance(0);
     // The old leader fails the first stream: backoff (attempt 1); the second stream hangs there.
     await eventually(() => expect(old.streams()).toBe(1), { timeoutMs: 5000 });
