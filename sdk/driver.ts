@@ -76,6 +76,8 @@ export class FrameworkDriver extends SchedulerCalls {
   #attempt = 0;
   /** Consecutive quick retries after "not the leader" with no leader named. */
   #notLeaderRetries = 0;
+  /** teardown() was asked for: the master's "framework removed" that follows is expected. */
+  #tearingDown = false;
   #everSubscribed = false;
   #unwatchDiscovery: (() => void) | undefined;
   readonly #waiters = new Set<{ resolve: () => void; reject: (err: AgoraError) => void }>();
@@ -293,8 +295,20 @@ export class FrameworkDriver extends SchedulerCalls {
     stream?.cancel();
   }
 
+  /** Remove the framework (see SchedulerCalls.teardown); the driver then stops as FAILED. */
+  override async teardown(): Promise<void> {
+    this.#tearingDown = true;
+    try {
+      await super.teardown();
+    } catch (err) {
+      this.#tearingDown = false;
+      throw err;
+    }
+  }
+
   #fail(message: string): void {
-    this.options.logger.error({ message }, 'the master refused the framework');
+    if (this.#tearingDown) this.options.logger.info({ message }, 'the framework was torn down');
+    else this.options.logger.error({ message }, 'the master refused the framework');
     this.#closeStream();
     this.#state = 'FAILED';
     this.reconciler.stop();

@@ -1,7 +1,7 @@
 // The driver's options: compiled once into a frozen object (bad values name themselves).
 import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/logger.js';
+import { createLogger, type Logger } from '../core/logger.js';
 import { mathRandom, type Random } from '../core/random.js';
 import type { FrameworkCapability } from '../proto/index.js';
 
@@ -31,6 +31,10 @@ export interface DriverOptions {
   readonly suppressedRoles?: readonly string[];
   /** Acknowledge each update after its handler resolves (default true). */
   readonly autoAcknowledge?: boolean;
+  /**
+   * Default: errors only, on stderr — a handler that throws, or the master refusing the framework
+   * for good, is never silent. Pass `silentLogger()` to hear nothing.
+   */
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly random?: Random;
@@ -84,7 +88,7 @@ export function compileDriverOptions(options: DriverOptions): CompiledDriverOpti
     framework: { ...options.framework, roles: options.framework.roles?.length ? options.framework.roles : ['*'], failoverTimeoutSeconds: failover },
     suppressedRoles: options.suppressedRoles ?? [],
     autoAcknowledge: options.autoAcknowledge ?? true,
-    logger: options.logger ?? silentLogger(),
+    logger: options.logger ?? createLogger({ level: 'error', name: 'agora-sdk' }),
     clock: options.clock ?? systemClock,
     random: options.random ?? mathRandom,
     reconnectInitialMs: positive(options.reconnect?.initialMs, 250, 'reconnect.initialMs'),
