@@ -1,7 +1,7 @@
 // The HA promise end to end, with real processes: masters (on a real ZooKeeper ensemble) and agents
 // in their own processes, a framework launching all the while.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Resources, resourcesToWire, FrameworkDriver, isTerminal, type TaskStatus } from '../../sdk/index.js';
+import { Resources, resourcesToWire, FrameworkDriver, isAgoraError, isTerminal, NotSubscribedError, type TaskStatus } from '../../sdk/index.js';
 import { AgentProcess } from '../support/agent-harness.js';
 import { eventually, sleep } from '../support/master-harness.js';
 import { getJson, killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
@@ -9,6 +9,8 @@ import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
 
 const SESSION_MS = 2000;
+/** Errors by which the master refused a call outright: nothing was done. */
+const REFUSED = new Set(['AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND', 'AGORA_FAILED_PRECONDITION']);
 const agents: AgentProcess[] = [];
 const drivers: FrameworkDriver[] = [];
 afterEach(async () => {
@@ -80,7 +82,13 @@ async function launchingFramework(zk: string, cluster: string, total: number, ca
             .launch([offer], [{ taskId, name: taskId, agentId: offer.agentId, resources: resourcesToWire(perTask), command: { value: 'sleep 600' }, killPolicy: { gracePeriodSeconds: 0.2 } }], { refuseSeconds: 0.05 })
             // As a framework must: remember what it launched, so a new leader is asked about it.
             .then(() => driver.reconciler.track({ taskId, agentId: offer.agentId }))
-            .catch(() => tracker.launched.splice(tracker.launched.indexOf(taskId), 1)); // rescinded: try again later
+            .catch((err: unknown) => {
+              // Refused (never sent, or the offer is gone): not launched, try again later. Else the
+              // outcome is unknown — the old leader may have launched it and died before answering —
+              // so it is asked about like the others: RUNNING, or gone before it ran (see update).
+              if (err instanceof NotSubscribedError || (isAgoraError(err) && REFUSED.has(err.code))) tracker.launched.splice(tracker.launched.indexOf(taskId), 1);
+              else driver.reconciler.ask({ taskId, agentId: offer.agentId });
+            });
         }
       },
       failure: (event) => void tracker.failedAgents.push(event.agentId),
