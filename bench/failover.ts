@@ -20,7 +20,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import { Resources } from '../core/resources.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesFromWire, resourcesToWire } from '../core/wire.js';
-import { createLogger, FrameworkDriver, isAgoraError, type Offer, type TaskInfo, type TaskStatus } from '../sdk/index.js';
+import { createLogger, FrameworkDriver, wasRefused, type Offer, type TaskInfo, type TaskStatus } from '../sdk/index.js';
 import { getJson, killMasters, spawnMaster, stopMasters, type MasterProcess } from '../test/support/master-process.js';
 import { startZkEnsemble, type ZkEnsemble } from '../test/support/zookeeper.js';
 import { SimAgentPool, type Registration } from './sim-agent.js';
@@ -382,8 +382,7 @@ class Launcher {
     for (const offer of this.#unused.splice(0)) {
       driver.decline([offer], { refuseSeconds: 0 }).catch((err: unknown) => {
         // Gone (used, rescinded) or refused for good: nothing to give back. Else try again.
-        const final = isAgoraError(err) && ['AGORA_FAILED_PRECONDITION', 'AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND'].includes(err.code);
-        if (!final) this.#unused.push(offer);
+        if (!wasRefused(err)) this.#unused.push(offer);
       });
     }
     void driver.revive().catch(() => undefined);

@@ -21,3 +21,16 @@ export class FrameworkRemovedError extends FailedPreconditionError {
 export function isAgoraError(err: unknown): err is AgoraError {
   return err instanceof AgoraError;
 }
+
+/** Codes by which the master refuses a call outright, having done nothing. */
+const REFUSALS: ReadonlySet<string> = new Set(['AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND', 'AGORA_FAILED_PRECONDITION']);
+
+/**
+ * Did this call certainly do nothing? True when the master refused it (the offer was gone or
+ * used, the request invalid) or it was never sent (not subscribed). Any other failure — UNAVAILABLE,
+ * a deadline, a lost connection — leaves the outcome unknown: a launch may have happened, so the
+ * task is to be reconciled, not forgotten.
+ */
+export function wasRefused(err: unknown): boolean {
+  return err instanceof NotSubscribedError || (err instanceof AgoraError && REFUSALS.has(err.code));
+}

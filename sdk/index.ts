@@ -33,6 +33,7 @@ export {
   NotSubscribedError,
   FrameworkRemovedError,
   isAgoraError,
+  wasRefused,
 } from './errors.js';
 
 // Building blocks from core that frameworks need.

@@ -1,7 +1,7 @@
 // The HA promise end to end, with real processes: masters (on a real ZooKeeper ensemble) and agents
 // in their own processes, a framework launching all the while.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Resources, resourcesToWire, FrameworkDriver, isAgoraError, isTerminal, NotSubscribedError, type TaskStatus } from '../../sdk/index.js';
+import { Resources, resourcesToWire, FrameworkDriver, isTerminal, wasRefused, type TaskStatus } from '../../sdk/index.js';
 import { AgentProcess } from '../support/agent-harness.js';
 import { eventually, sleep } from '../support/master-harness.js';
 import { getJson, killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
@@ -9,8 +9,6 @@ import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
 
 const SESSION_MS = 2000;
-/** Errors by which the master refused a call outright: nothing was done. */
-const REFUSED = new Set(['AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND', 'AGORA_FAILED_PRECONDITION']);
 const agents: AgentProcess[] = [];
 const drivers: FrameworkDriver[] = [];
 afterEach(async () => {
@@ -86,7 +84,7 @@ async function launchingFramework(zk: string, cluster: string, total: number, ca
               // Refused (never sent, or the offer is gone): not launched, try again later. Else the
               // outcome is unknown — the old leader may have launched it and died before answering —
               // so it is asked about like the others: RUNNING, or gone before it ran (see update).
-              if (err instanceof NotSubscribedError || (isAgoraError(err) && REFUSED.has(err.code))) tracker.launched.splice(tracker.launched.indexOf(taskId), 1);
+              if (wasRefused(err)) tracker.launched.splice(tracker.launched.indexOf(taskId), 1);
               else driver.reconciler.ask({ taskId, agentId: offer.agentId });
             });
         }
