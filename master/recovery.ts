@@ -3,7 +3,7 @@
 // agents that re-register.
 import { Resources } from '../core/resources.js';
 import { attributesFromWire, resourcesFromWireCached } from '../core/wire.js';
-import type { AgentInfo__Output, FrameworkInfo__Output, Resource__Output } from '../proto/index.js';
+import type { AgentInfo__Output, FrameworkInfo__Output } from '../proto/index.js';
 import { startFailoverTimer } from './frameworks.js';
 import type { RegistrySnapshot } from './registry.js';
 import type { MasterState } from './state.js';
@@ -71,7 +71,7 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
 /** Agents are mostly alike (a few machine types): their resources are parsed once per kind. */
 function safeResources(info: AgentInfo__Output): Resources {
   try {
-    return resourcesFromWireCached((info.resources ?? []) as Resource__Output[]);
+    return resourcesFromWireCached(info.resources ?? []);
   } catch {
     return Resources.EMPTY;
   }
