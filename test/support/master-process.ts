@@ -85,26 +85,25 @@ const running = new Set<ChildProcess>();
 
 /** SIGTERM every master still running and wait up to `graceMs` for it to exit. */
 export async function stopMasters(graceMs: number): Promise<void> {
-  const waits = [...running].map((child) => new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, graceMs);
+  await signalAll('SIGTERM', graceMs);
+}
+
+/** Kill every master process still running (afterEach). */
+export async function killMasters(): Promise<void> {
+  await signalAll('SIGKILL');
+}
+
+/** Wake (SIGCONT: a test may have frozen one) and signal every running master; wait for each to exit, up to `waitMs`. */
+async function signalAll(signal: NodeJS.Signals, waitMs = Infinity): Promise<void> {
+  await Promise.all([...running].map((child) => new Promise<void>((resolve) => {
+    const timer = Number.isFinite(waitMs) ? setTimeout(resolve, waitMs) : undefined;
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
     child.kill('SIGCONT');
-    child.kill('SIGTERM');
-  }));
-  await Promise.all(waits);
-}
-
-/** Kill every master process still running (afterEach). */
-export async function killMasters(): Promise<void> {
-  const waits = [...running].map((child) => new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGCONT');
-    child.kill('SIGKILL');
-  }));
-  await Promise.all(waits);
+    child.kill(signal);
+  })));
 }
 
 process.on('exit', () => {
