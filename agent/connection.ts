@@ -239,16 +239,15 @@ export class MasterConnection {
   #leaderChanged(): void {
     const leader = this.options.discovery.current();
     this.#notLeaderRetries = 0;
+    // A new leader is a new target: attempts on the old one (often still failing — a dead host)
+    // must not make the agent wait out their backoff before it says hello.
+    if (leader !== undefined) this.#attempt = 0;
     if (this.#state === 'BACKOFF' && leader !== undefined) {
       this.options.clock.clearTimeout(this.#timer);
-      this.#attempt = 0;
       this.#timer = this.options.clock.setTimeout(() => void this.#connect(), 0);
       return;
     }
     if ((this.#state === 'REGISTERED' || this.#state === 'REGISTERING') && leader !== this.#address) {
-      // A new leader is a new target: attempts on the old one (often still failing — a dead host)
-      // must not make the agent wait out their backoff before it says hello.
-      if (leader !== undefined) this.#attempt = 0;
       this.#drop(`the leading master is now ${leader ?? 'unknown'}`, true);
     }
   }
