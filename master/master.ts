@@ -185,12 +185,13 @@ export class Master {
     const election = this.#election;
     const { clock } = this.state;
     const deadline = clock.now() + this.options.takeoverHold;
-    if (election && this.lifecycle === 'STANDBY' && !election.isLeader) await bounded(election.recheck(), this.options.takeoverHold);
-    while (this.lifecycle === 'STANDBY' && election?.isLeader && clock.now() < deadline) {
+    const until = async (event: Promise<unknown>): Promise<void> => {
       let timer: TimerHandle | undefined;
-      await Promise.race([this.#lifecycleChanged.promise, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, deadline - clock.now())))]);
+      await Promise.race([event, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, Math.max(0, deadline - clock.now()))))]);
       clock.clearTimeout(timer);
-    }
+    };
+    if (election && this.lifecycle === 'STANDBY' && !election.isLeader) await until(election.recheck());
+    while (this.lifecycle === 'STANDBY' && election?.isLeader && clock.now() < deadline) await until(this.#lifecycleChanged.promise);
     this.#guard();
   };
 
