@@ -1,7 +1,7 @@
-// The part every built-in run-to-completion framework (cron, batch) shares: its FrameworkDriver
+// The part every built-in framework (services, cron, batch) shares: its FrameworkDriver
 // (subscribing with the id kept in its FrameworkState, afresh if the master removed it), one serial
-// section through which every change passes — an API call, a status update, offers, a timer — and
-// one wake-up timer at the earliest moment the policy asked for.
+// section through which every change passes — an API call, a status update, offers, a timer — one
+// wake-up timer at the earliest moment the policy asked for, and an optional periodic tick.
 //
 //   FrameworkShell.start(options, (shell) => handlers)   (handlers may keep the shell: wakeAt works
 //                                                          already in the first `subscribed`)
@@ -10,9 +10,8 @@
 //      ├─ offers     ─► handlers.offers(driver, offers) ┐
 //      ├─ update     ─► handlers.update(status)         ├─ serial: one at a time, in order
 //      ├─ wakeAt(t)  ─► handlers.wake() at t            │
+//      ├─ tickMs     ─► handlers.tick(), if given       ┘
 //      └─ act(fn)    ─► API calls (UnavailableError unless running)
-//
-// The services framework keeps its own copy of this shell (it predates it).
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { UnavailableError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
@@ -29,6 +28,8 @@ const MAX_SLEEP_MS = 24 * 3600 * 1000;
 export interface ShellOptions extends FrameworkOptions {
   /** The framework's name with the master. */
   readonly name: string;
+  /** With a `tick` handler: how often it runs, once started (default 1000 ms). */
+  readonly tickMs?: number;
 }
 
 export interface ShellHandlers {
@@ -43,6 +44,8 @@ export interface ShellHandlers {
   rescind?(offerId: string): Promise<void>;
   /** The moment asked for with wakeAt() has come. */
   wake(): Promise<void>;
+  /** Periodic, every `tickMs` from the end of start() until stop() (optional). */
+  tick?(): Promise<void>;
 }
 
 type Lifecycle = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
@@ -57,6 +60,7 @@ export class FrameworkShell {
   #ready!: Promise<void>;
   #markReady!: () => void;
   #wake: { at: number; timer: TimerHandle } | undefined;
+  #tick: TimerHandle | undefined;
   private readonly handlers: ShellHandlers;
 
   private constructor(
@@ -84,6 +88,7 @@ export class FrameworkShell {
       throw err;
     }
     shell.#lifecycle = 'RUNNING';
+    shell.#startTick();
     return shell;
   }
 
@@ -121,12 +126,20 @@ export class FrameworkShell {
   async stop(): Promise<void> {
     if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return;
     this.#lifecycle = 'STOPPING';
+    this.clock.clearInterval(this.#tick);
     this.clock.clearTimeout(this.#wake?.timer);
     this.#wake = undefined;
     this.#markReady();
     await this.#queue;
     await this.#driver?.stop();
     this.#lifecycle = 'STOPPED';
+  }
+
+  #startTick(): void {
+    const tick = this.handlers.tick?.bind(this.handlers);
+    if (tick === undefined) return;
+    const run = (): void => void this.#gate(tick).catch((err: unknown) => this.logger.error({ err }, 'tick failed'));
+    this.#tick = this.clock.setInterval(run, this.o.tickMs ?? 1000);
   }
 
   async #connect(): Promise<void> {

@@ -1,5 +1,6 @@
 // The FrameworkShell hands itself to the handlers before it subscribes: a wake-up asked for during
-// the first `subscribed` (before start() returns) fires, with no second plan needed.
+// the first `subscribed` (before start() returns) fires, with no second plan needed. A `tick`
+// handler runs every tickMs once started, and no more after stop().
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameworkShell } from '../../frameworks/shell.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, until } from '../support/framework-cluster.js';
@@ -26,5 +27,30 @@ describe('FrameworkShell', () => {
     );
     expect(subscribedWithShell).toBe(shell);
     await until(async () => wakes === 1, 'the wake-up asked for while subscribing');
+  });
+
+  it('a tick handler runs every tickMs from start until stop', async () => {
+    const { master, state } = await startClusterBase('agora-shell-tick', { agents: [] });
+    let ticks = 0;
+    let ticksBeforeStart = -1;
+    const shell = await started(
+      FrameworkShell.start({ name: 'agora-shell-tick', master: master.address, state, driver: FAST_DRIVER, waitSubscribedMs: 10_000, tickMs: 20 }, {
+        subscribed: async () => {
+          ticksBeforeStart = ticks;
+        },
+        offers: async () => undefined,
+        update: async () => undefined,
+        wake: async () => undefined,
+        tick: async () => {
+          ticks++;
+        },
+      }),
+    );
+    expect(ticksBeforeStart).toBe(0);
+    await until(async () => ticks >= 3, 'three ticks');
+    await shell.stop();
+    const atStop = ticks;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(ticks).toBe(atStop);
   });
 });
