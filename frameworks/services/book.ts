@@ -4,13 +4,11 @@
 // service owns which task.
 //
 //   FrameworkState  /…/frameworks/agora-services/state/
-//     framework          { id }            the framework id, to resubscribe as the same framework
+//     framework          { id }            the framework id (kept by frameworks/shell.ts, not here)
 //     services/<name>    ServiceRecord     spec versions, deployments, tasks (id, version, agent, ports)
 import type { FrameworkState } from '../../sdk/state.js';
 import { RecordBook, type RecordKind } from '../record-book.js';
 import type { ServiceRecord, TaskRuntime, TaskView } from './model.js';
-
-const FRAMEWORK = 'framework';
 
 /** A task the book has not heard about since this process started: adopted, waiting for reconciliation. */
 export const UNCONFIRMED: TaskRuntime = Object.freeze({ state: 'TASK_STAGING', confirmed: false, startedAtMs: 0, message: 'waiting for reconciliation' });
@@ -19,7 +17,6 @@ const SERVICE: RecordKind<ServiceRecord> = { dir: 'services', noun: 'service', f
 
 export class ServiceBook extends RecordBook<ServiceRecord> {
   readonly runtime = new Map<string, TaskRuntime>();
-  #frameworkId: string | undefined;
 
   private constructor(state: FrameworkState) {
     super(state, SERVICE);
@@ -27,20 +24,8 @@ export class ServiceBook extends RecordBook<ServiceRecord> {
 
   static async load(state: FrameworkState): Promise<ServiceBook> {
     const book = new ServiceBook(state);
-    const fw = await state.get<{ id?: string }>(FRAMEWORK);
-    book.#frameworkId = fw?.value.id || undefined;
     await book.loadRecords();
     return book;
-  }
-
-  get frameworkId(): string | undefined {
-    return this.#frameworkId;
-  }
-
-  async setFrameworkId(id: string): Promise<void> {
-    if (id === this.#frameworkId) return;
-    await this.state.set(FRAMEWORK, { id });
-    this.#frameworkId = id;
   }
 
   /** The service's tasks with what updates said about them. */

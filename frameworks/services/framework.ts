@@ -1,18 +1,20 @@
-// The services framework: one FrameworkDriver ('agora-services'), the book of services, the
-// scheduler and the launcher, and the ServiceController API over them. Every change — an API call,
-// a status update, offers, a timer — runs in one serial section, one at a time, so the book and the
-// plans never interleave.
+// The services framework ('agora-services'): the book of services, the scheduler and the
+// launcher on the shared FrameworkShell (frameworks/shell.ts: driver with the stored framework id,
+// one serial section, one wake-up timer, a periodic tick), and the ServiceController API over them.
+// Every change — an API call, a status update, offers, a timer — runs in the shell's serial section,
+// one at a time, so the book and the plans never interleave.
 //
-//   startServices ─► ServiceBook.load (FrameworkState) ─► FrameworkDriver.start (id from the book)
-//        └─► after subscribing: track + reconcile every known task, implicit reconcile, replan
+//   startServices ─► ServiceBook.load (FrameworkState) ─► FrameworkShell.start
+//        └─► subscribed: track + reconcile every known task, implicit reconcile, replan
 //   API (apply, scale, …) ─► deployments.ts (pure) ─► book.put ─► scheduler.replan ─► watch
-import { FrameworkDriver } from '../../sdk/driver.js';
-import { FrameworkRemovedError } from '../../sdk/errors.js';
-import { systemClock, type Clock, type TimerHandle } from '../../core/clock.js';
+//   offers ─► launcher   update ─► scheduler.update   wake-up ─► replan   tick ─► kill retries + replan
+import { systemClock, type Clock } from '../../core/clock.js';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
 import { shortId } from '../../core/ids.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Deployment, Endpoint, Workload } from '../../proto/index.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import { FrameworkShell, type ShellHandlers } from '../shell.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { ServiceBook } from './book.js';
 import * as change from './deployments.js';
@@ -25,10 +27,7 @@ import { parseServiceSpec } from './spec.js';
 import { deploymentView, endpointsOf, workloadView } from './views.js';
 import { ServiceWatchHub } from './watch.js';
 
-const WEEK_SECONDS = 7 * 24 * 3600;
 const MAX_INSTANCES = 10_000;
-
-type Lifecycle = 'STARTING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
 interface Compiled {
   readonly options: ServicesOptions;
@@ -51,13 +50,9 @@ function compile(options: ServicesOptions): Compiled {
 
 export class ServicesFramework implements ServicesHandle {
   readonly kind = 'SERVICE' as const;
-  #lifecycle: Lifecycle = 'STARTING';
+  #shell: FrameworkShell | undefined;
+  /** The driver of the latest subscription (the first one's arrives before the shell is returned). */
   #driver: FrameworkDriver | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-  #ready!: Promise<void>;
-  #markReady!: () => void;
-  #tick: TimerHandle | undefined;
-  #wake: { at: number; timer: TimerHandle } | undefined;
   readonly #hub: ServiceWatchHub;
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
@@ -66,7 +61,6 @@ export class ServicesFramework implements ServicesHandle {
     private readonly o: Compiled,
     private readonly book: ServiceBook,
   ) {
-    this.#resetReady();
     this.#hub = new ServiceWatchHub(o.clock, o.logger);
     this.#scheduler = new Scheduler({
       book,
@@ -75,7 +69,7 @@ export class ServicesFramework implements ServicesHandle {
       role: o.role,
       backoffResetMs: o.backoffResetMs,
       driver: () => this.#driver,
-      wake: (at) => this.#wakeAt(at),
+      wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
     });
     this.#launcher = new Launcher({ book, scheduler: this.#scheduler, clock: o.clock, logger: o.logger, role: o.role });
@@ -84,101 +78,33 @@ export class ServicesFramework implements ServicesHandle {
   static async start(options: ServicesOptions): Promise<ServicesFramework> {
     const o = compile(options);
     const fw = new ServicesFramework(o, await ServiceBook.load(options.state));
-    try {
-      await fw.#connect();
-    } catch (err) {
-      await fw.stop();
-      throw err;
-    }
-    fw.#lifecycle = 'RUNNING';
-    fw.#tick = o.clock.setInterval(() => void fw.#gate(() => fw.#scheduler.tick()).catch((err: unknown) => o.logger.error({ err }, 'tick failed')), o.tickMs);
+    // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
+    await FrameworkShell.start({ ...options, name: SERVICES_FRAMEWORK_NAME, role: o.role, clock: o.clock, logger: o.logger, tickMs: o.tickMs }, (shell) => {
+      fw.#shell = shell;
+      return fw.#handlers();
+    });
     o.logger.info({ frameworkId: fw.#driver?.frameworkId, services: fw.book.records.size }, 'services framework started');
     return fw;
   }
 
-  // ---- the driver ----
+  #handlers(): ShellHandlers {
+    return {
+      subscribed: (driver) => this.#subscribed(driver),
+      offers: (driver, offers) => this.#launcher.offers(driver, offers),
+      update: (status) => this.#scheduler.update(status),
+      wake: () => this.#scheduler.replan(),
+      tick: () => this.#scheduler.tick(),
+    };
+  }
 
-  async #connect(): Promise<void> {
-    const id = this.book.frameworkId;
-    let driver: FrameworkDriver;
-    try {
-      driver = await this.#startDriver(id);
-    } catch (err) {
-      if (!(err instanceof FrameworkRemovedError) || id === undefined) throw err;
-      this.o.logger.warn({ frameworkId: id, message: err.message }, 'the master removed this framework; subscribing afresh');
-      driver = await this.#startDriver(undefined);
-    }
+  /** After each subscription (the shell has stored the id): reconcile every task the book knows, and plan. */
+  async #subscribed(driver: FrameworkDriver): Promise<void> {
     this.#driver = driver;
-    // Queued before the handlers waiting on #ready, so the first plan precedes the first offers.
-    const first = this.#serial(() => this.#afterSubscribe(driver.frameworkId!));
-    this.#markReady();
-    await first;
-  }
-
-  #startDriver(id: string | undefined): Promise<FrameworkDriver> {
-    const { options, clock, logger, role } = this.o;
-    return FrameworkDriver.start(
-      {
-        ...options.driver,
-        master: options.master,
-        ...(options.cluster ? { cluster: options.cluster } : {}),
-        framework: {
-          name: SERVICES_FRAMEWORK_NAME,
-          ...(id ? { id } : {}),
-          roles: [role],
-          failoverTimeoutSeconds: WEEK_SECONDS,
-          checkpoint: true,
-          ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
-        },
-        clock,
-        logger,
-      },
-      {
-        subscribed: (e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(e.frameworkId)) : undefined),
-        offers: (offers) => this.#gate(() => this.#launcher.offers(this.#driver!, offers)),
-        update: (status) => this.#gate(() => this.#scheduler.update(status)),
-        error: (message) => logger.error({ message }, 'the master refused the services framework; restart it to subscribe afresh'),
-      },
-      { waitSubscribedMs: options.waitSubscribedMs ?? 60_000 },
-    );
-  }
-
-  /** After each subscription: remember the id, reconcile every task the book knows, and plan. */
-  async #afterSubscribe(frameworkId: string): Promise<void> {
-    const driver = this.#driver!;
-    await this.book.setFrameworkId(frameworkId);
     this.#scheduler.subscribed();
     // Explicit reconciliation of every task the book knows, retried by the driver until answered.
     for (const record of this.book.records.values()) for (const t of Object.values(record.tasks)) driver.trackTask(t.taskId, t.agentId);
     driver.reconcile([]).catch((err: unknown) => this.o.logger.warn({ err }, 'implicit reconcile failed')); // finds tasks no service owns
     await this.#scheduler.replan();
-  }
-
-  #resetReady(): void {
-    this.#ready = new Promise((resolve) => (this.#markReady = resolve));
-  }
-
-  /** Run in the serial section once the driver is there; nothing after stop(). */
-  async #gate<T>(fn: () => Promise<T>): Promise<T | undefined> {
-    await this.#ready;
-    if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return undefined;
-    return this.#serial(fn);
-  }
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(fn);
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  #wakeAt(at: number): void {
-    if (this.#wake !== undefined && this.#wake.at <= at) return;
-    this.o.clock.clearTimeout(this.#wake?.timer);
-    const timer = this.o.clock.setTimeout(() => {
-      this.#wake = undefined;
-      void this.#gate(() => this.#scheduler.replan()).catch((err: unknown) => this.o.logger.error({ err }, 'replan failed'));
-    }, Math.max(0, at - this.o.clock.now()));
-    this.#wake = { at, timer };
   }
 
   #publish(): void {
@@ -271,15 +197,10 @@ export class ServicesFramework implements ServicesHandle {
 
   /** Stop intake, let the running step finish, close the driver. The framework stays registered. */
   async stop(): Promise<void> {
-    if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return;
-    this.#lifecycle = 'STOPPING';
-    this.o.clock.clearInterval(this.#tick);
-    this.o.clock.clearTimeout(this.#wake?.timer);
-    this.#markReady();
-    await this.#queue;
-    await this.#driver?.stop();
+    const shell = this.#shell;
+    if (shell === undefined || !shell.running) return;
+    await shell.stop();
     this.#hub.clear();
-    this.#lifecycle = 'STOPPED';
     this.o.logger.info('services framework stopped');
   }
 
@@ -289,9 +210,10 @@ export class ServicesFramework implements ServicesHandle {
 
   // ---- helpers ----
 
+  /** An API call, in the serial section (UnavailableError unless running). */
   async #act<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#lifecycle !== 'RUNNING') throw new UnavailableError(`the services framework is ${this.#lifecycle.toLowerCase()}`);
-    return this.#serial(fn);
+    if (this.#shell === undefined) throw new UnavailableError('the services framework is starting');
+    return this.#shell.act(fn);
   }
 
   /** Run a deployment-making change and return the deployment as it stands after planning. */
