@@ -1,7 +1,9 @@
 // Whether a framework wants offers, kept in step with the master: revive when something waits for
 // an offer, suppress when nothing does, and only when that changes. "Declined idle" is the state
 // after offers were declined with the long (idle) refuse filter: a revive must clear that filter
-// before anything can wait for offers, even though offers are not suppressed.
+// before anything can wait for offers, even though offers are not suppressed. The master keeps a
+// framework's refuse filters across its resubscriptions (and a failover to another instance of it),
+// so every subscription starts in that state.
 // Shared by the services, cron and batch schedulers.
 import type { Logger } from '../core/logger.js';
 import type { FrameworkDriver } from '../sdk/driver.js';
@@ -16,13 +18,13 @@ export class OfferInterest {
   ) {}
 
   /**
-   * After every (re)subscription offers flow again (the driver subscribes unsuppressed).
-   * `declinedIdle`: assume refuse filters are left on the master (a previous instance's), so the
-   * first want revives.
+   * After every (re)subscription offers flow again (the driver subscribes unsuppressed), but the
+   * refuse filters declined with before (by this instance or a previous one, up to 120 s when
+   * idle) are still on the master: the first want revives, which clears them.
    */
-  subscribed(declinedIdle = false): void {
+  subscribed(): void {
     this.#suppressed = false;
-    this.#declinedIdle = declinedIdle;
+    this.#declinedIdle = true;
   }
 
   /** Offers were declined with the long filter. */

@@ -62,13 +62,9 @@ export class Scheduler {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
   }
 
-  /**
-   * After every (re)subscription offers flow again (the driver subscribes unsuppressed), but the
-   * master keeps the refuse filters a previous instance declined with (120 s when idle): assume
-   * there are some, so the first job waiting revives (which clears them).
-   */
+  /** After every (re)subscription: offer interest starts afresh (offer-interest.ts), kills are sent again. */
   subscribed(): void {
-    this.#offers.subscribed(true);
+    this.#offers.subscribed();
     this.#killsSent.clear();
   }
 

@@ -1,5 +1,6 @@
 // OfferInterest (frameworks/offer-interest.ts): revive/suppress only on a change, the declined-idle
-// state that needs a revive, nothing while unsubscribed, and a failed call tried again next time.
+// state that needs a revive (declined with the long filter, or just subscribed), nothing while
+// unsubscribed, and a failed call tried again next time.
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../core/logger.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
@@ -38,15 +39,22 @@ describe('OfferInterest', () => {
     expect(calls).toEqual(['suppress', 'revive']);
   });
 
-  it('revives after offers were declined idle, and after a subscription that assumes so', async () => {
+  it('revives after offers were declined idle', async () => {
     const { driver, calls } = fakeDriver();
     const offers = new OfferInterest(() => driver, silentLogger());
     offers.declinedIdle();
     await offers.want(true);
     await offers.want(true);
-    offers.subscribed(true);
-    await offers.want(true);
+    expect(calls).toEqual(['revive']);
+  });
+
+  it('revives first after every subscription: the master keeps refuse filters across resubscriptions and failovers', async () => {
+    const { driver, calls } = fakeDriver();
+    const offers = new OfferInterest(() => driver, silentLogger());
     offers.subscribed();
+    await offers.want(true);
+    await offers.want(true);
+    offers.subscribed(); // a reconnection, or another instance taking over
     await offers.want(true);
     expect(calls).toEqual(['revive', 'revive']);
   });
