@@ -16,13 +16,12 @@
 // Every task is persisted (STAGING) before its launch is sent; a launch the master refuses voids its
 // tasks (no failure), and they are placed again; an unanswered one is left to reconciliation.
 import type { Clock } from '../../core/clock.js';
-import { AgoraError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
-import { NotSubscribedError } from '../../sdk/errors.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
+import { launchRefused } from '../launch-refused.js';
 import type { JobBook, JobTaskEntry } from './book.js';
 import { decideGang, describeGang, type HeldOffer } from './gang.js';
 import type { GangHolds } from './holds.js';
@@ -180,7 +179,7 @@ export class Launcher {
         continue;
       }
       const err = result.reason as unknown;
-      if (!isRefusal(err)) {
+      if (!launchRefused(err)) {
         // The master may have launched them (a timeout, a lost connection): reconciliation says.
         logger.warn({ err, agentId: s.launch.agentId }, 'launch unanswered; reconciling its tasks');
         for (const taskId of s.job.keys()) driver.trackTask(taskId, s.launch.agentId);
@@ -199,11 +198,4 @@ export class Launcher {
     if (!waiting) this.deps.scheduler.declinedIdle();
     await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
   }
-}
-
-// The master answered and said no (the offer was gone or used, the request was invalid), or the call
-// never left (not subscribed): the tasks certainly did not start.
-function isRefusal(err: unknown): boolean {
-  if (err instanceof NotSubscribedError) return true;
-  return err instanceof AgoraError && ['AGORA_INVALID_ARGUMENT', 'AGORA_FAILED_PRECONDITION', 'AGORA_NOT_FOUND', 'AGORA_ALREADY_EXISTS'].includes(err.code);
 }
