@@ -1,12 +1,12 @@
 // `agora describe service/NAME`: everything about one workload for people — spec, versions,
-// deployments, tasks, endpoints, and why instances are still pending. Cron jobs: cron-views.ts;
+// deployments, tasks, endpoints, and why instances are still pending. Cron jobs: describe-cronjob.ts;
 // jobs: describe-job.ts.
 import type { Command } from 'commander';
 import { namesOf } from '../../frameworks/api/kinds.js';
 import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
 import { withClientFlags } from '../client.js';
 import { age, pretty, type Cell } from '../table.js';
-import { describeCronJob } from './cron-views.js';
+import { describeCronJob } from './describe-cronjob.js';
 import { fields, resourcesLine, section } from './describe-format.js';
 import { describeJob } from './describe-job.js';
 import { clientFor, parseRef } from './shared.js';

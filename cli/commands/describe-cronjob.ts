@@ -1,7 +1,8 @@
 // `agora describe cronjob/NAME`: a cron job for people — its schedule and policies, the active runs
 // and the history, each run with its task ids, exit code, start and end.
 import type { CronJobRun, CronJobSpec, CronJobStatus, Workload } from '../../proto/index.js';
-import { age, mebibytes, pretty, table, trim, type Cell } from '../table.js';
+import { age, pretty, type Cell } from '../table.js';
+import { fields, resourcesLine, section } from './describe-format.js';
 
 const n = (v: unknown): number => Number(v ?? 0);
 const when = (ms: unknown): string => (n(ms) ? new Date(n(ms)).toISOString() : '');
@@ -9,7 +10,6 @@ const when = (ms: unknown): string => (n(ms) ? new Date(n(ms)).toISOString() : '
 export function describeCronJob(w: Workload): string {
   const spec: CronJobSpec = w.cronjob ?? {};
   const s: CronJobStatus = w.cronjobStatus ?? {};
-  const r = spec.task?.resources;
   const lines: [string, Cell][] = [
     ['Name', w.name],
     ['Kind', 'CronJob'],
@@ -24,20 +24,15 @@ export function describeCronJob(w: Workload): string {
     ['History limits', `${n(spec.successfulJobsHistoryLimit)} successful, ${n(spec.failedJobsHistoryLimit)} failed`],
     ['Command', spec.task?.command || (spec.task?.args ?? []).join(' ')],
     ['Image', spec.task?.container?.image],
-    ['Resources', r ? [r.cpus ? `cpus ${trim(n(r.cpus))}` : '', r.mem ? `mem ${mebibytes(n(r.mem))}` : ''].filter(Boolean).join(', ') : ''],
+    ['Resources', resourcesLine(spec.task?.resources)],
     ['Last schedule', when(s.lastScheduleMs)],
     ['Next schedule', when(s.nextScheduleMs)],
     ['Last successful', when(s.lastSuccessfulMs)],
   ];
-  const width = Math.max(...lines.map(([k]) => k.length)) + 2;
-  let out = lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v === undefined || v === null || v === '' ? '<none>' : String(v)}`).join('\n') + '\n';
-  out += runs('Active runs', s.active ?? []);
-  out += runs('History', s.history ?? []);
-  return out;
+  return fields(lines) + runs('Active runs', s.active ?? []) + runs('History', s.history ?? []);
 }
 
 function runs(title: string, list: readonly CronJobRun[]): string {
-  if (list.length === 0) return `${title}: <none>\n`;
   const headers = ['run', 'phase', 'attempts', 'exit', 'started', 'finished', 'tasks', 'message'];
   const rows = list.map((r): Cell[] => [
     `${r.id ?? ''}${r.manual ? ' (manual)' : ''}`,
@@ -49,10 +44,5 @@ function runs(title: string, list: readonly CronJobRun[]): string {
     (r.taskIds ?? []).join(','),
     r.message,
   ]);
-  const body = table(headers, rows)
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => `  ${l}`)
-    .join('\n');
-  return `${title}:\n${body}\n`;
+  return section(title, headers, rows);
 }
