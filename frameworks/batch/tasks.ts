@@ -8,6 +8,7 @@ import { shortId } from '../../core/ids.js';
 import { resourcesToWire } from '../../core/wire.js';
 import type { PendingTask, TaskPlacement } from '../../sdk/offers.js';
 import type { CommandInfo, ContainerInfo, TaskInfo } from '../../proto/index.js';
+import { commandInfo } from '../services/tasks.js';
 import type { LaunchDecision } from './planner.js';
 import { taskShape, type JobSpecDoc } from './spec.js';
 
@@ -44,11 +45,8 @@ export function taskInfo(spec: JobSpecDoc, run: number, taskId: string, agentId:
 }
 
 function command(spec: JobSpecDoc, run: number, d: LaunchDecision): CommandInfo {
-  const env = { ...spec.task.env, AGORA_JOB: spec.name, AGORA_JOB_RUN: String(run), ...d.env };
-  const base = { environment: { variables: Object.entries(env).map(([name, value]) => ({ name, value })) }, user: spec.task.user };
-  if (spec.task.command !== '') return { ...base, shell: true, value: spec.task.command };
-  // Exec form: `arguments` is the whole argv; with an image and no args, the image's own command.
-  return { ...base, shell: false, value: '', arguments: [...spec.task.args] };
+  // A job's task fetches nothing: the rest is a service's command (shell or exec form).
+  return commandInfo({ ...spec.task, fetch: [] }, { ...spec.task.env, AGORA_JOB: spec.name, AGORA_JOB_RUN: String(run), ...d.env });
 }
 
 function container(spec: JobSpecDoc): ContainerInfo {
