@@ -78,18 +78,7 @@ export class BatchFramework implements BatchHandle {
     const { clock, logger } = fw;
     // The handlers get the shell before the first subscription, so its first plan can set a wake-up.
     await FrameworkShell.start(
-      {
-        name: BATCH_FRAMEWORK_NAME,
-        master: options.master,
-        state: options.state,
-        ...(options.cluster ? { cluster: options.cluster } : {}),
-        role: fw.#role,
-        ...(options.apiUrl ? { apiUrl: options.apiUrl } : {}),
-        clock,
-        logger,
-        ...(options.driver ? { driver: options.driver } : {}),
-        ...(options.waitSubscribedMs === undefined ? {} : { waitSubscribedMs: options.waitSubscribedMs }),
-      },
+      { ...options, name: BATCH_FRAMEWORK_NAME, role: fw.#role, clock, logger },
       (shell) => {
         fw.#shell = shell;
         return {
@@ -157,7 +146,7 @@ export class BatchFramework implements BatchHandle {
       const out = changeOf(existing, spec, now);
       if (!options.dryRun && out.result !== 'UNCHANGED') {
         await this.book.put(out.record);
-        if (existing !== undefined && out.record.runs !== existing.runs) this.#newRun(spec.name);
+        if (existing !== undefined && out.record.runs !== existing.runs) this.#scheduler.forgetRun(spec.name);
         await this.#scheduler.replan();
       }
       return { kind: 'JOB', name: spec.name, version: `v${out.record.version}`, result: out.result };
@@ -193,7 +182,7 @@ export class BatchFramework implements BatchHandle {
       const now = this.#now();
       const next: JobRecord = { ...record, runs: record.runs + 1, updatedAtMs: now, run: { submittedAtMs: now, tasks: [] } };
       await this.book.put(next);
-      this.#newRun(name);
+      this.#scheduler.forgetRun(name);
       await this.#scheduler.replan();
       return { runId: `${name}.r${next.runs}` };
     });
@@ -221,13 +210,6 @@ export class BatchFramework implements BatchHandle {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-
-  /** A new run: the previous run's gang memory and plan go. */
-  #newRun(name: string): void {
-    this.#declineNow(this.#holds.forget(name).map((h) => h.offer.id));
-    this.#scheduler.plans.delete(name);
-    this.#scheduler.reasons.delete(name);
   }
 }
 

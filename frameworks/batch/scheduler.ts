@@ -158,10 +158,15 @@ export class Scheduler {
     const now = this.deps.clock.now();
     for (const t of record.run.tasks) if (!isTerminal(t.state)) this.killOrphan(t.taskId, t.agentId, now, record.spec.task.killGracePeriodSeconds);
     await this.deps.book.remove(record.name);
-    this.deps.decline(this.deps.holds.forget(record.name).map((h) => h.offer.id));
-    this.plans.delete(record.name);
-    this.reasons.delete(record.name);
+    this.forgetRun(record.name);
     this.deps.logger.info({ job: record.name, why }, 'job deleted');
+  }
+
+  /** The job's run is over for good (deleted, or a new run starts): its held offers go back; its gang memory, plan and reason go. */
+  forgetRun(name: string): void {
+    this.deps.decline(this.deps.holds.forget(name).map((h) => h.offer.id));
+    this.plans.delete(name);
+    this.reasons.delete(name);
   }
 
   /** Kill a task no job owns (its job was deleted, or the book never knew it). */

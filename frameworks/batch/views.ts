@@ -47,7 +47,7 @@ export function jobSpecToWire(spec: JobSpecDoc): JobSpec {
 }
 
 /** Why the job is not running (more) tasks now; '' when nothing waits. */
-export function pendingReason(record: JobRecord, plan: JobPlan, waitReason: string | undefined): string {
+export function pendingReason(plan: JobPlan, waitReason: string | undefined): string {
   if (plan.phase === 'JOB_SUCCEEDED' || plan.phase === 'JOB_FAILED') return '';
   if (plan.phase === 'JOB_SUSPENDED') return 'suspended';
   if (plan.backoffUntilMs !== undefined) return plan.message;
@@ -65,7 +65,7 @@ function statusView(record: JobRecord, plan: JobPlan, waitReason: string | undef
     failed: plan.failed,
     completedIndexes: [...plan.completedIndexes],
     failedIndexes: [...plan.failedIndexes],
-    pendingReason: pendingReason(record, plan, waitReason),
+    pendingReason: pendingReason(plan, waitReason),
     startedAtMs: run.startedAtMs ?? 0,
     completedAtMs: run.finishedAtMs ?? 0,
     tasks: [...run.tasks].sort((a, b) => a.launchedAtMs - b.launchedAtMs || (a.index ?? 0) - (b.index ?? 0) || (a.taskId < b.taskId ? -1 : 1)).map(instanceView),
