@@ -5,7 +5,7 @@ import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
 import { validateName } from '../../core/ids.js';
 import { parseServiceSpec, type ServiceSpecDoc } from '../services/spec.js';
 import {
-  boolAt, compact, describe, enumAt, join, listAt, numberAt, objectAt, onlyKeys, stringAt, stringMapAt, type Doc,
+  boolAt, compact, deepFreeze, describe, enumAt, join, listAt, numberAt, objectAt, onlyKeys, stringAt, stringMapAt, type Doc,
 } from '../services/spec-fields.js';
 import { CronSchedule, validateTimeZone } from './schedule.js';
 
@@ -147,12 +147,4 @@ function parseTask(value: unknown): TaskTemplate {
   }
   const { name: _n, instances: _i, readinessCheck: _r, backoff: _b, upgradeStrategy: _u, canary: _c, ...task } = parsed;
   return task;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

@@ -3,7 +3,7 @@
 // active runs and the history (finished runs and recent skips, newest first).
 import type { CronJobRun, CronJobSpec as WireSpec, CronJobStatus, JobPhase, TaskTemplate as WireTask, Workload } from '../../proto/index.js';
 import { checkToWire } from '../services/spec-checks.js';
-import type { CronJobRecord, RunRecord, SkipRecord } from './model.js';
+import { needsLaunch, type CronJobRecord, type RunRecord, type SkipRecord } from './model.js';
 import { activeRuns } from './planner.js';
 import { scheduleOf, type CronJobSpec, type TaskTemplate } from './spec.js';
 
@@ -45,7 +45,7 @@ const PHASES: Record<RunRecord['state'], JobPhase> = { pending: 'JOB_PENDING', r
 export function runView(run: RunRecord, active: boolean, unplaced?: string): CronJobRun {
   // A failed run with a retry to come is still active: pending its next attempt.
   const phase = active && run.state === 'failed' ? 'JOB_PENDING' : PHASES[run.state];
-  const waiting = run.state === 'pending' && !run.tasks.some((t) => t.attempt === run.attempts) && unplaced;
+  const waiting = needsLaunch(run) && unplaced;
   return {
     id: run.id,
     scheduledForMs: run.scheduledTime,
