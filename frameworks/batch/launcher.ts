@@ -13,8 +13,9 @@
 // Priority: a job's tasks are placed before those of every job after it in the queue, so a
 // lower-priority job only gets what no higher-priority job of the round could use (backfill); a
 // gang job keeps what it holds until it launches or gives up (bounded by maxHoldMs). No preemption.
-// Every task is persisted (STAGING) before its launch is sent; a launch the master refuses voids its
-// tasks (no failure), and they are placed again; an unanswered one is left to reconciliation.
+// Every task is persisted (STAGING) before its launch is sent (a job whose write fails launches
+// nothing; its offers are declined); a launch the master refuses voids its tasks (no failure), and
+// they are placed again; an unanswered one is left to reconciliation.
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
@@ -145,11 +146,15 @@ export class Launcher {
     return [candidates, launched];
   }
 
-  /** Persist every task (STAGING) first, one write per job; then send every accept at once. */
+  /**
+   * Persist every task (STAGING) first, one write per job; then send every accept at once. A job
+   * whose write fails launches nothing (the tasks wait for another round), and offers left with
+   * nothing to launch are declined, never kept.
+   */
   async #launch(driver: FrameworkDriver, launches: readonly Launch<JobTask>[]): Promise<void> {
     const { book, clock, logger } = this.deps;
     const now = clock.now();
-    const sends: { launch: Launch<JobTask>; infos: TaskInfo[]; job: Map<string, string> }[] = [];
+    const planned: { launch: Launch<JobTask>; infos: TaskInfo[]; job: Map<string, string> }[] = [];
     const added = new Map<string, JobTaskEntry[]>();
     for (const launch of launches) {
       const infos: TaskInfo[] = [];
@@ -164,12 +169,21 @@ export class Launcher {
         infos.push(taskInfo(record.spec, record.runs, taskId, launch.agentId, placement));
         job.set(taskId, record.name);
       }
-      if (infos.length > 0) sends.push({ launch, infos, job });
+      planned.push({ launch, infos, job });
     }
+    const saved = new Set<string>();
     for (const [name, entries] of added) {
       const record = book.get(name)!;
-      await book.put({ ...record, run: { ...record.run, tasks: [...record.run.tasks, ...entries] } });
+      try {
+        await book.put({ ...record, run: { ...record.run, tasks: [...record.run.tasks, ...entries] } });
+        saved.add(name);
+      } catch (err) {
+        logger.error({ err, job: name }, 'could not record the launch; not launching');
+      }
     }
+    const ready = planned.map(({ launch, infos, job }) => ({ launch, infos: infos.filter((i) => saved.has(job.get(i.taskId!)!)), job: new Map([...job].filter(([, name]) => saved.has(name))) }));
+    const sends = ready.filter((s) => s.infos.length > 0);
+    await this.#declineAll(driver, ready.filter((s) => s.infos.length === 0).flatMap((s) => s.launch.offerIds), true);
     // Accepts leave the unused part of their offers with the short filter: the framework is busy.
     const results = await Promise.allSettled(sends.map((s) => driver.launch(s.launch.offerIds, s.infos, this.#decline.filter(true))));
     for (const [i, result] of results.entries()) {

@@ -1,0 +1,75 @@
+// The batch launcher (frameworks/batch/launcher.ts) when the launch cannot be recorded first (a
+// stale instance, a store error): nothing is launched, and the offers go back to the master
+// rather than staying with the framework (no offer timeout by default: they would be held for good).
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.js';
+import { silentLogger } from '../../core/logger.js';
+import { Resources } from '../../core/resources.js';
+import { attributesToWire, resourcesToWire } from '../../core/wire.js';
+import { JobBook, type JobRecord } from '../../frameworks/batch/book.js';
+import { changeOf } from '../../frameworks/batch/framework.js';
+import { GangHolds } from '../../frameworks/batch/holds.js';
+import { Launcher } from '../../frameworks/batch/launcher.js';
+import { compileBatchOptions } from '../../frameworks/batch/options.js';
+import { planJob } from '../../frameworks/batch/planner.js';
+import type { QueueEntry, Scheduler } from '../../frameworks/batch/scheduler.js';
+import { validateJobSpec } from '../../frameworks/batch/spec.js';
+import type { Offer__Output } from '../../proto/index.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import { FrameworkState } from '../../sdk/state.js';
+
+const T0 = Date.parse('2026-01-01T00:00:00Z');
+
+const opened: FrameworkState[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.store.close()));
+});
+
+function offer(id: string): Offer__Output {
+  return {
+    id,
+    frameworkId: 'fw',
+    agentId: `agent-${id}`,
+    hostname: `host-${id}`,
+    resources: resourcesToWire(Resources.parse('cpus:1;mem:512')),
+    attributes: attributesToWire({}),
+    agentHttpAddress: '',
+    allocationRole: '',
+    unavailability: null,
+    domain: null,
+  } as unknown as Offer__Output;
+}
+
+describe('batch launcher: a launch that cannot be recorded', () => {
+  it('launches nothing and declines the offers it would have used', async () => {
+    const state = await FrameworkState.open('memory:', 'default', 'agora-batch');
+    opened.push(state);
+    const book = await JobBook.load(state);
+    const spec = validateJobSpec({ name: 'j', completions: 2, parallelism: 2, task: { command: 'true', resources: { cpus: 1, mem: 16 } } });
+    const record: JobRecord = changeOf(undefined, spec, T0).record;
+    await book.put(record);
+    // Another instance has written the job since: this one's next write is refused (stale).
+    const newer = await JobBook.load(new FrameworkState(state.store, 'default', 'agora-batch'));
+    await newer.put({ ...record, updatedAtMs: T0 + 1 });
+
+    const decisions = planJob(spec, record.run, T0).launch;
+    expect(decisions).toHaveLength(2);
+    const entry: QueueEntry = { spec, submittedAtMs: T0, pending: decisions.length, record, decisions };
+    const scheduler = { queue: [entry], reasons: new Map<string, string>(), replan: async () => undefined, declinedIdle: () => undefined } as unknown as Scheduler;
+    const launched: string[][] = [];
+    const declined: string[][] = [];
+    const driver = {
+      state: 'SUBSCRIBED',
+      launch: async (offerIds: string[]) => void launched.push(offerIds),
+      decline: async (offerIds: string[]) => void declined.push(offerIds),
+      trackTask: () => undefined,
+    } as unknown as FrameworkDriver;
+    const options = compileBatchOptions({ master: 'localhost:1', state });
+    const launcher = new Launcher({ book, holds: new GangHolds(), scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
+
+    await launcher.offers(driver, [offer('o1'), offer('o2'), offer('o3')]);
+    expect(launched).toEqual([]);
+    expect(declined.flat().sort()).toEqual(['o1', 'o2', 'o3']);
+    expect(book.need('j').run.tasks).toEqual([]);
+  });
+});
