@@ -22,7 +22,7 @@ import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
-import { launchRefused } from '../launch-refused.js';
+import { wasRefused } from '../../sdk/errors.js';
 import type { JobBook, JobTaskEntry } from './book.js';
 import { decideGang, describeGang, type HeldOffer } from './gang.js';
 import type { GangHolds } from './holds.js';
@@ -193,7 +193,7 @@ export class Launcher {
         continue;
       }
       const err = result.reason as unknown;
-      if (!launchRefused(err)) {
+      if (!wasRefused(err)) {
         // The master may have launched them (a timeout, a lost connection): reconciliation says.
         logger.warn({ err, agentId: s.launch.agentId }, 'launch unanswered; reconciling its tasks');
         for (const taskId of s.job.keys()) driver.trackTask(taskId, s.launch.agentId);

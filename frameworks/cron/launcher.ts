@@ -1,7 +1,7 @@
 // Offers → launches for the cron framework. The runs waiting for a task are matched against the
 // offers with sdk matchOffers; each placed attempt's task id is minted and written to the book
 // *before* it is launched, so a new leader reconciles it rather than launching it again; when the
-// master refuses the launch, or the call never left (../launch-refused.ts), the attempt waits for
+// master refuses the launch, or the call never left (sdk wasRefused), the attempt waits for
 // another offer (same run, same attempt, a new task id); when the outcome is unknown (timeout,
 // connection lost) the task is reconciled instead.
 // Offers nothing was placed on are declined (sdk/decline.ts: short while runs wait, long when not).
@@ -12,7 +12,7 @@ import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch, type MatchResult } from '../../sdk/offers.js';
-import { launchRefused } from '../launch-refused.js';
+import { wasRefused } from '../../sdk/errors.js';
 import type { CronBook } from './book.js';
 import type { AttemptTask } from './model.js';
 import { withTask } from './runs.js';
@@ -101,7 +101,7 @@ export class Launcher {
       await driver.launch(launch.offerIds, persisted, this.#decline.filter(waiting));
       logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: persisted.map((t) => t.taskId) }, 'launched');
     } catch (err) {
-      if (launchRefused(err)) {
+      if (wasRefused(err)) {
         logger.warn({ err, agentId: launch.agentId }, 'the master refused the launch; the runs wait for another offer');
         await this.#forget(persisted.map((t) => t.taskId!));
         return;
