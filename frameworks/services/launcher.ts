@@ -6,6 +6,7 @@
 import { shortId } from '../../core/ids.js';
 import { agentFactsOf, type AgentFacts } from '../../sdk/constraints.js';
 import { declinePolicy } from '../../sdk/decline.js';
+import { wasRefused } from '../../sdk/errors.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch, type MatchResult, type Unplaced } from '../../sdk/offers.js';
 import type { Clock } from '../../core/clock.js';
@@ -74,19 +75,40 @@ export class Launcher {
       byService.set(service, [...(byService.get(service) ?? []), record]);
       infos.push(taskInfo(taskId, launch.agentId, version, placement));
     }
-    for (const [service, tasks] of byService) {
-      const current = book.records.get(service);
-      if (current === undefined) continue;
-      for (const t of tasks) book.runtime.set(t.taskId, { state: 'TASK_STAGING', confirmed: true, startedAtMs: 0, message: 'launching' });
-      await book.put({ ...current, tasks: { ...current.tasks, ...Object.fromEntries(tasks.map((t) => [t.taskId, t])) } });
+    // Each task is in the book before it is launched, so a new leader reconciles it rather than
+    // launching it again. A launch that cannot be recorded (a stale instance, a store error) is not
+    // made, and its offers go back rather than stay with this framework.
+    try {
+      for (const [service, tasks] of byService) {
+        const current = book.records.get(service);
+        if (current === undefined) continue;
+        for (const t of tasks) book.runtime.set(t.taskId, { state: 'TASK_STAGING', confirmed: true, startedAtMs: 0, message: 'launching' });
+        await book.put({ ...current, tasks: { ...current.tasks, ...Object.fromEntries(tasks.map((t) => [t.taskId, t])) } });
+      }
+    } catch (err) {
+      // Tasks recorded for another service of this launch are asked about (the master will say it
+      // never saw them); the others are dropped.
+      for (const info of infos) {
+        if (book.owner.has(info.taskId!)) driver.reconciler.ask({ taskId: info.taskId!, agentId: launch.agentId });
+        else book.runtime.delete(info.taskId!);
+      }
+      this.deps.logger.warn({ err, agentId: launch.agentId }, 'could not record the launch; its offers go back');
+      await this.#declineAll(driver, launch.offerIds, waiting);
+      return;
     }
     try {
       await driver.launch(launch.offerIds, infos, this.#decline.filter(waiting));
       this.deps.logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: infos.map((t) => t.taskId) }, 'launched');
     } catch (err) {
-      // Never launched: forget the tasks (no failure: the offer went away, not the task).
-      this.deps.logger.warn({ err, agentId: launch.agentId }, 'launch failed; the instances wait for another offer');
-      for (const info of infos) await this.deps.scheduler.unknownTask(info.taskId!);
+      if (wasRefused(err)) {
+        // Never launched: forget the tasks (no failure: the offer went away, not the task).
+        this.deps.logger.warn({ err, agentId: launch.agentId }, 'launch refused; the instances wait for another offer');
+        for (const info of infos) await this.deps.scheduler.unknownTask(info.taskId!);
+        return;
+      }
+      // The outcome is unknown (the master may have launched them and gone): ask, do not guess.
+      this.deps.logger.warn({ err, agentId: launch.agentId }, 'launch outcome unknown; reconciling its tasks');
+      for (const info of infos) driver.reconciler.ask({ taskId: info.taskId!, agentId: launch.agentId });
     }
   }
 

@@ -1,0 +1,94 @@
+// The services launcher (frameworks/services/launcher.ts) when a launch fails:
+// - the master refused it (or it was never sent): the tasks are forgotten, the instances wait;
+// - the outcome is unknown (the master may have launched them and gone): they are reconciled, not
+//   forgotten — forgetting would start a second copy of each;
+// - it cannot be recorded first (a stale instance): nothing is launched and the offers go back.
+import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.js';
+import { FailedPreconditionError, UnavailableError } from '../../core/errors.js';
+import { silentLogger } from '../../core/logger.js';
+import { Resources } from '../../core/resources.js';
+import { attributesToWire, resourcesToWire } from '../../core/wire.js';
+import { ServiceBook } from '../../frameworks/services/book.js';
+import { applySpec } from '../../frameworks/services/deployments.js';
+import { Launcher } from '../../frameworks/services/launcher.js';
+import type { Scheduler } from '../../frameworks/services/scheduler.js';
+import { parseServiceSpec } from '../../frameworks/services/spec.js';
+import { pendingLaunch } from '../../frameworks/services/tasks.js';
+import type { Offer__Output } from '../../proto/index.js';
+import type { FrameworkDriver } from '../../sdk/driver.js';
+import { FrameworkState } from '../../sdk/state.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const opened: FrameworkState[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((s) => s.store.close()));
+});
+
+function offer(id: string): Offer__Output {
+  return {
+    id,
+    frameworkId: 'fw',
+    agentId: `agent-${id}`,
+    hostname: `host-${id}`,
+    resources: resourcesToWire(Resources.parse('cpus:1;mem:512')),
+    attributes: attributesToWire({}),
+  } as unknown as Offer__Output;
+}
+
+async function setUp(launchError: Error | undefined, stale = false) {
+  const state = await FrameworkState.open('memory:', 'default', 'agora-services');
+  opened.push(state);
+  const book = await ServiceBook.load(state);
+  const spec = parseServiceSpec({ name: 'web', instances: 1, command: 'serve', resources: { cpus: 0.5, mem: 64 } });
+  const { record } = applySpec(undefined, spec, { now: T0, tasks: [], newId: () => 'd1' });
+  await book.put(record);
+  if (stale) await (await ServiceBook.load(new FrameworkState(state.store, 'default', 'agora-services'))).put({ ...record, updatedAtMs: T0 + 1 });
+  const forgotten: string[] = [];
+  const asked: string[] = [];
+  const launched: string[] = [];
+  const declined: string[] = [];
+  const scheduler = {
+    pending: [pendingLaunch(spec, record.version, false, '*')],
+    notes: new Map(),
+    replan: async () => undefined,
+    declinedIdle: () => undefined,
+    unknownTask: async (taskId: string) => void forgotten.push(taskId),
+  } as unknown as Scheduler;
+  const driver = {
+    launch: async (offerIds: string[]) => {
+      launched.push(...offerIds);
+      if (launchError) throw launchError;
+    },
+    decline: async (offerIds: string[]) => void declined.push(...offerIds),
+    reconciler: { ask: (t: { taskId: string }) => void asked.push(t.taskId) },
+  } as unknown as FrameworkDriver;
+  const launcher = new Launcher({ book, scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*' });
+  await launcher.offers(driver, [offer('o1')]);
+  const taskIds = Object.keys(book.need('web').tasks);
+  return { forgotten, asked, launched, declined, taskIds };
+}
+
+describe('services launcher: a launch that fails', () => {
+  it('forgets the tasks when the master refused the launch', async () => {
+    const r = await setUp(new FailedPreconditionError('offer o1 is gone'));
+    expect(r.launched).toEqual(['o1']);
+    expect(r.taskIds).toHaveLength(1);
+    expect(r.forgotten).toEqual(r.taskIds);
+    expect(r.asked).toEqual([]);
+  });
+
+  it('reconciles the tasks when the outcome is unknown', async () => {
+    const r = await setUp(new UnavailableError('connection dropped'));
+    expect(r.taskIds).toHaveLength(1);
+    expect(r.asked).toEqual(r.taskIds);
+    expect(r.forgotten).toEqual([]);
+  });
+
+  it('launches nothing and gives the offers back when the launch cannot be recorded', async () => {
+    const r = await setUp(undefined, true);
+    expect(r.launched).toEqual([]);
+    expect(r.declined).toEqual(['o1']);
+    expect(r.taskIds).toEqual([]);
+  });
+});
