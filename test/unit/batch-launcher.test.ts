@@ -4,8 +4,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
-import { Resources } from '../../core/resources.js';
-import { attributesToWire, resourcesToWire } from '../../core/wire.js';
 import { JobBook, type JobRecord } from '../../frameworks/batch/book.js';
 import { changeOf } from '../../frameworks/batch/framework.js';
 import { GangHolds } from '../../frameworks/batch/holds.js';
@@ -14,36 +12,17 @@ import { compileBatchOptions } from '../../frameworks/batch/options.js';
 import { planJob } from '../../frameworks/batch/planner.js';
 import type { QueueEntry, Scheduler } from '../../frameworks/batch/scheduler.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
-import type { Offer__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { FrameworkState } from '../../sdk/state.js';
+import { closeStates, memoryState, wireOffer } from '../support/framework-unit.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-const opened: FrameworkState[] = [];
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((s) => s.store.close()));
-});
-
-function offer(id: string): Offer__Output {
-  return {
-    id,
-    frameworkId: 'fw',
-    agentId: `agent-${id}`,
-    hostname: `host-${id}`,
-    resources: resourcesToWire(Resources.parse('cpus:1;mem:512')),
-    attributes: attributesToWire({}),
-    agentHttpAddress: '',
-    allocationRole: '',
-    unavailability: null,
-    domain: null,
-  } as unknown as Offer__Output;
-}
+afterEach(closeStates);
 
 describe('batch launcher: a launch that cannot be recorded', () => {
   it('launches nothing and declines the offers it would have used', async () => {
-    const state = await FrameworkState.open('memory:', 'default', 'agora-batch');
-    opened.push(state);
+    const state = await memoryState('agora-batch');
     const book = await JobBook.load(state);
     const spec = validateJobSpec({ name: 'j', completions: 2, parallelism: 2, task: { command: 'true', resources: { cpus: 1, mem: 16 } } });
     const record: JobRecord = changeOf(undefined, spec, T0).record;
@@ -67,7 +46,7 @@ describe('batch launcher: a launch that cannot be recorded', () => {
     const options = compileBatchOptions({ master: 'localhost:1', state });
     const launcher = new Launcher({ book, holds: new GangHolds(), scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
 
-    await launcher.offers(driver, [offer('o1'), offer('o2'), offer('o3')]);
+    await launcher.offers(driver, [wireOffer('o1'), wireOffer('o2'), wireOffer('o3')]);
     expect(launched).toEqual([]);
     expect(declined.flat().sort()).toEqual(['o1', 'o2', 'o3']);
     expect(book.need('j').run.tasks).toEqual([]);

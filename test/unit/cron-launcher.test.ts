@@ -5,45 +5,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { FailedPreconditionError, TimeoutError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
-import { Resources } from '../../core/resources.js';
-import { attributesToWire, resourcesToWire } from '../../core/wire.js';
 import { CronBook } from '../../frameworks/cron/book.js';
 import { Launcher } from '../../frameworks/cron/launcher.js';
 import { needsLaunch, type CronJobRecord } from '../../frameworks/cron/model.js';
 import { manualRun } from '../../frameworks/cron/runs.js';
 import { validateCronJobSpec } from '../../frameworks/cron/spec.js';
 import { pendingRun } from '../../frameworks/cron/tasks.js';
-import type { Offer__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { NotSubscribedError } from '../../sdk/errors.js';
-import { FrameworkState } from '../../sdk/state.js';
+import { closeStates, memoryState, wireOffer } from '../support/framework-unit.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
-const opened: FrameworkState[] = [];
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((s) => s.store.close()));
-});
-
-function offer(id: string): Offer__Output {
-  return {
-    id,
-    frameworkId: 'fw',
-    agentId: 'agent-1',
-    hostname: 'host-1',
-    resources: resourcesToWire(Resources.parse('cpus:1;mem:512')),
-    attributes: attributesToWire({}),
-    agentHttpAddress: '',
-    allocationRole: '',
-    unavailability: null,
-    domain: null,
-  } as unknown as Offer__Output;
-}
+afterEach(closeStates);
 
 /** A book with one cron job and one run waiting for its task; a launcher whose driver's launch fails with `err`. */
 async function launchFailing(err: Error): Promise<{ book: CronBook; tracked: string[]; launcher: Launcher; driver: FrameworkDriver }> {
-  const state = await FrameworkState.open('memory:', 'default', 'agora-cron');
-  opened.push(state);
+  const state = await memoryState('agora-cron');
   const book = await CronBook.load(state);
   const spec = validateCronJobSpec({ name: 'job', schedule: '0 0 1 1 *', task: { command: 'true', resources: { cpus: 0.1, mem: 16 } } });
   const base: CronJobRecord = { name: 'job', spec, version: 'v1', createdAtMs: T0, updatedAtMs: T0, lastScheduleTime: T0, lastSuccessfulMs: 0, runs: [], skipped: [] };
@@ -66,7 +44,7 @@ describe('cron launcher: a launch that is not accepted', () => {
     ['never sent: the driver was not subscribed', new NotSubscribedError('DISCONNECTED')],
   ])('%s: the attempt waits for another offer, nothing is reconciled', async (_what, err) => {
     const { book, tracked, launcher, driver } = await launchFailing(err);
-    await launcher.offers(driver, [offer('o1')]);
+    await launcher.offers(driver, [wireOffer('o1', { agentId: 'agent-1' })]);
     const run = book.need('job').runs[0]!;
     expect(run.tasks).toEqual([]);
     expect(needsLaunch(run)).toBe(true);
@@ -76,7 +54,7 @@ describe('cron launcher: a launch that is not accepted', () => {
 
   it('unanswered: the task stays recorded and is reconciled', async () => {
     const { book, tracked, launcher, driver } = await launchFailing(new TimeoutError('the accept call timed out'));
-    await launcher.offers(driver, [offer('o1')]);
+    await launcher.offers(driver, [wireOffer('o1', { agentId: 'agent-1' })]);
     const run = book.need('job').runs[0]!;
     expect(run.tasks).toHaveLength(1);
     expect(needsLaunch(run)).toBe(false);

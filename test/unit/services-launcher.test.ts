@@ -7,38 +7,21 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { FailedPreconditionError, UnavailableError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
-import { Resources } from '../../core/resources.js';
-import { attributesToWire, resourcesToWire } from '../../core/wire.js';
 import { ServiceBook } from '../../frameworks/services/book.js';
 import { applySpec } from '../../frameworks/services/deployments.js';
 import { Launcher } from '../../frameworks/services/launcher.js';
 import type { Scheduler } from '../../frameworks/services/scheduler.js';
 import { parseServiceSpec } from '../../frameworks/services/spec.js';
 import { pendingLaunch } from '../../frameworks/services/tasks.js';
-import type { Offer__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { FrameworkState } from '../../sdk/state.js';
+import { closeStates, memoryState, wireOffer } from '../support/framework-unit.js';
 
 const T0 = Date.UTC(2026, 0, 1);
-const opened: FrameworkState[] = [];
-afterEach(async () => {
-  await Promise.allSettled(opened.splice(0).map((s) => s.store.close()));
-});
-
-function offer(id: string): Offer__Output {
-  return {
-    id,
-    frameworkId: 'fw',
-    agentId: `agent-${id}`,
-    hostname: `host-${id}`,
-    resources: resourcesToWire(Resources.parse('cpus:1;mem:512')),
-    attributes: attributesToWire({}),
-  } as unknown as Offer__Output;
-}
+afterEach(closeStates);
 
 async function setUp(launchError: Error | undefined, stale = false) {
-  const state = await FrameworkState.open('memory:', 'default', 'agora-services');
-  opened.push(state);
+  const state = await memoryState('agora-services');
   const book = await ServiceBook.load(state);
   const spec = parseServiceSpec({ name: 'web', instances: 1, command: 'serve', resources: { cpus: 0.5, mem: 64 } });
   const { record } = applySpec(undefined, spec, { now: T0, tasks: [], newId: () => 'd1' });
@@ -64,7 +47,7 @@ async function setUp(launchError: Error | undefined, stale = false) {
     reconciler: { ask: (t: { taskId: string }) => void asked.push(t.taskId) },
   } as unknown as FrameworkDriver;
   const launcher = new Launcher({ book, scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*' });
-  await launcher.offers(driver, [offer('o1')]);
+  await launcher.offers(driver, [wireOffer('o1')]);
   const taskIds = Object.keys(book.need('web').tasks);
   return { forgotten, asked, launched, declined, taskIds };
 }
