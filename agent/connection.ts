@@ -10,9 +10,16 @@
 // decides between register and reregister (with its tasks) each time. While registered, the
 // master's pings are answered with pongs; if they stop for longer than the master said it would
 // wait (interval × (misses + 1)), the stream is presumed dead and replaced.
+//
+// When the stream to the leader breaks, the agent also says hello at once to the master next in
+// line (read from the election), marking the stream "my stream to the leader broke"
+// (LEADER_LOST_HEADER). That master holds it while the old leader still holds the election: if the
+// leader is dead, its session expires and the successor, elected, answers the hello it has already
+// read — no backoff, no reconnect storm. Meanwhile the agent keeps trying the leader as before;
+// whichever answers first is kept and the other stream is cancelled.
 import * as grpc from '@grpc/grpc-js';
 import type { Clock, TimerHandle } from '../core/clock.js';
-import type { MasterDiscovery } from '../core/discovery.js';
+import { LEADER_LOST_HEADER, type MasterDiscovery } from '../core/discovery.js';
 import { NotLeaderError } from '../core/errors.js';
 import { fromGrpcError } from '../core/grpc.js';
 import type { Logger } from '../core/logger.js';
@@ -68,6 +75,8 @@ export class MasterConnection {
   /** Messages that arrive while onRegistered runs (it checkpoints the agent id first). */
   #held: MasterMessage__Output[] | undefined;
   readonly #clients = new Map<string, InstanceType<typeof AgentGatewayClient>>();
+  /** A hello waiting at the successor since the stream to the leader broke (see the top). */
+  #standby: { readonly call: Call; readonly address: string } | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -108,6 +117,7 @@ export class MasterConnection {
     this.#state = 'CLOSED';
     this.#unwatch?.();
     this.#clearTimers();
+    this.#cancelStandby();
     const call = this.#call;
     this.#call = undefined;
     if (call) {
@@ -192,6 +202,8 @@ export class MasterConnection {
     this.options.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#held = [];
+    // The first answer wins: a hello still waiting at the successor can no longer be adopted.
+    if (call === this.#call) this.#cancelStandby();
     try {
       await this.handlers.onRegistered(answer, this.#address ?? '');
     } catch (err) {
@@ -206,6 +218,7 @@ export class MasterConnection {
     this.#state = 'REGISTERED';
     this.#attempt = 0;
     this.#notLeaderRetries = 0;
+    this.#cancelStandby();
     this.#pingTimeoutMs = answer.pingIntervalSeconds > 0 ? answer.pingIntervalSeconds * 1000 * (Math.max(1, answer.maxMissedPings) + 1) : 0;
     this.#armPingWatchdog();
     this.handlers.onConnected?.();
@@ -215,7 +228,7 @@ export class MasterConnection {
   #armPingWatchdog(): void {
     this.options.clock.clearTimeout(this.#pingTimer);
     if (this.#pingTimeoutMs <= 0) return;
-    this.#pingTimer = this.options.clock.setTimeout(() => this.#drop(`no ping from the master for ${this.#pingTimeoutMs} ms`), this.#pingTimeoutMs);
+    this.#pingTimer = this.options.clock.setTimeout(() => this.#lost(`no ping from the master for ${this.#pingTimeoutMs} ms`), this.#pingTimeoutMs);
   }
 
   #failed(call: Call, address: string, err: grpc.ServiceError): void {
@@ -232,7 +245,7 @@ export class MasterConnection {
       this.#drop(`${address} does not lead yet`, false, Math.min(NOT_LEADER_RETRY_MS, this.options.backoffMs));
       return;
     }
-    this.#drop(`stream error: ${error.message}`);
+    this.#lost(`stream error: ${error.message}`);
   }
 
   /** The election moved: leave a master that no longer leads. */
@@ -242,6 +255,13 @@ export class MasterConnection {
     // A new leader is a new target: attempts on the old one (often still failing — a dead host)
     // must not make the agent wait out their backoff before it says hello.
     if (leader !== undefined) this.#attempt = 0;
+    const standby = this.#standby;
+    if (standby && standby.address === leader && this.#state !== 'REGISTERED' && this.#state !== 'CLOSED') {
+      // Its hello is already there (read while the old leader's session expired): keep waiting on it.
+      this.#adopt(standby);
+      return;
+    }
+    if (standby) this.#cancelStandby();
     if (this.#state === 'BACKOFF' && leader !== undefined) {
       this.options.clock.clearTimeout(this.#timer);
       this.#timer = this.options.clock.setTimeout(() => void this.#connect(), 0);
@@ -254,7 +274,74 @@ export class MasterConnection {
 
   #ended(call: Call, reason: string): void {
     if (call !== this.#call) return;
+    this.#lost(reason);
+  }
+
+  /** The stream to the master broke (not a refusal, not a move): reconnect, and wait at the successor. */
+  #lost(reason: string): void {
+    const lost = this.#address;
     this.#drop(reason);
+    if (lost !== undefined) void this.#waitAtSuccessor(lost);
+  }
+
+  async #waitAtSuccessor(lost: string): Promise<void> {
+    const { discovery } = this.options;
+    if (!discovery.successor || this.#standby || discovery.current() !== lost) return;
+    const address = await discovery.successor();
+    if (address === undefined || address === lost || !this.#mayWait(lost)) return;
+    let hello: AgentMessage;
+    try {
+      hello = await this.handlers.hello();
+    } catch {
+      return; // the stream to the leader reports it
+    }
+    if (!this.#mayWait(lost)) return;
+    const metadata = new grpc.Metadata();
+    metadata.set(LEADER_LOST_HEADER, lost);
+    const call = this.#client(address).connect(metadata);
+    const standby = { call, address };
+    this.#standby = standby;
+    const gone = (): void => {
+      if (this.#standby === standby) this.#standby = undefined;
+    };
+    // Until adopted (the successor answers, or the election names it), its events are its own.
+    call.on('data', (m: MasterMessage__Output) => {
+      if (call === this.#call) this.#receive(call, m);
+      else if (this.#standby === standby && (m.registered ?? m.reregistered)) {
+        this.#adopt(standby);
+        this.#receive(call, m);
+      }
+    });
+    call.on('error', (err: grpc.ServiceError) => (call === this.#call ? this.#failed(call, address, err) : gone()));
+    call.on('end', () => (call === this.#call ? this.#ended(call, 'the master closed the stream') : gone()));
+    call.on('close', () => (call === this.#call ? this.#ended(call, 'stream closed') : gone()));
+    this.options.logger.info({ leader: lost, successor: address }, 'lost the stream to the leader; waiting at the master next in line');
+    call.write(hello);
+  }
+
+  /** Still looking for a master, `lost` still leads, and nothing waits at the successor yet? */
+  #mayWait(lost: string): boolean {
+    const state: ConnectionState = this.#state;
+    return !this.#standby && this.options.discovery.current() === lost && state !== 'CLOSED' && state !== 'REGISTERED';
+  }
+
+  /** The stream waiting at the successor becomes the agent's stream (registering). */
+  #adopt(standby: { readonly call: Call; readonly address: string }): void {
+    this.#standby = undefined;
+    const old = this.#call;
+    this.#clearTimers();
+    this.#held = undefined;
+    this.#call = standby.call;
+    this.#address = standby.address;
+    this.#state = 'REGISTERING';
+    old?.cancel();
+    this.#timer = this.options.clock.setTimeout(() => this.#drop(`no answer to registration within ${this.options.registrationTimeoutMs} ms`), this.options.registrationTimeoutMs);
+  }
+
+  #cancelStandby(): void {
+    const standby = this.#standby;
+    this.#standby = undefined;
+    standby?.call.cancel();
   }
 
   #drop(reason: string, immediately = false, delayMs?: number): void {

@@ -2,7 +2,7 @@
 // UNAVAILABLE reply names the leader, which is tried next), or a ZooKeeper URL, where the SDK reads
 // the master election and follows every change of leader.
 import { InvalidArgumentError } from './errors.js';
-import { watchLeader } from './election.js';
+import { readSuccessor, watchLeader } from './election.js';
 import { parseAddress } from './options.js';
 import { openStore, type Store } from './store/index.js';
 
@@ -18,6 +18,12 @@ export function masterElectionPath(cluster: string): string {
   return `/${cluster}/master/election`;
 }
 
+/**
+ * gRPC metadata on an agent's stream to the successor: "my stream to this leader (host:port)
+ * broke". The successor holds such a stream while that master still holds the election.
+ */
+export const LEADER_LOST_HEADER = 'agora-leader-lost';
+
 export interface MasterDiscovery {
   /** The address to try now (host:port), or undefined when no master is known yet. */
   current(): string | undefined;
@@ -25,6 +31,11 @@ export interface MasterDiscovery {
   failed(address: string): void;
   /** A master said the leader is elsewhere. */
   redirect(address: string): void;
+  /**
+   * The master next in line after the leader (zk), read afresh: where to wait when the stream to
+   * the leader breaks. Undefined when not known (a plain address list).
+   */
+  successor?(): Promise<string | undefined>;
   /** Called when the leader changes (zk) so a connected driver can move. */
   onChange(listener: () => void): () => void;
   close(): Promise<void>;
@@ -64,12 +75,17 @@ export class ZooKeeperDiscovery implements MasterDiscovery {
   #leader: string | undefined;
   readonly #listeners = new Set<() => void>();
   #unwatch: (() => void) | undefined;
+  /** One read at a time, shared by all who ask meanwhile. */
+  #successor: Promise<string | undefined> | undefined;
 
-  private constructor(private readonly store: Store) {}
+  private constructor(
+    private readonly store: Store,
+    private readonly cluster: string,
+  ) {}
 
   static async open(url: string, cluster: string, sessionTimeoutMs?: number): Promise<ZooKeeperDiscovery> {
     const store = await openStore(url, sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs });
-    const discovery = new ZooKeeperDiscovery(store);
+    const discovery = new ZooKeeperDiscovery(store, cluster);
     discovery.#unwatch = watchLeader<MasterAdvert>(store, masterElectionPath(cluster), (leader) => {
       const next = leader?.data?.grpcAddress;
       if (next === discovery.#leader) return;
@@ -86,6 +102,13 @@ export class ZooKeeperDiscovery implements MasterDiscovery {
   failed(): void {}
 
   redirect(): void {}
+
+  successor(): Promise<string | undefined> {
+    this.#successor ??= readSuccessor<MasterAdvert>(this.store, masterElectionPath(this.cluster))
+      .then((s) => s?.data?.grpcAddress, () => undefined)
+      .finally(() => (this.#successor = undefined));
+    return this.#successor;
+  }
 
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);

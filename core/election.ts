@@ -82,6 +82,8 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
   private current: ElectionState = 'idle';
   private member: string | undefined;
   private leaderInfo: LeaderInfo<T> | undefined;
+  /** This candidate's place in line at the last round (0 leads, 1 is next), or undefined. */
+  private place: number | undefined;
   private running = false;
   private dirty = false;
   /** recheck() callers, answered when the rounds running now are done. */
@@ -110,6 +112,16 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
   /** The current leader as this candidate knows it (itself when leading). */
   get leader(): LeaderInfo<T> | undefined {
     return this.leaderInfo;
+  }
+
+  /**
+   * This candidate's place in line as of the last round: 0 leads, 1 is next (the successor, which
+   * takes over when the leader's node goes), undefined when not in the election. Kept current by
+   * the leader watch: with `trackLeader: false` a candidate further back learns of a move only when
+   * its predecessor goes.
+   */
+  get position(): number | undefined {
+    return this.member !== undefined && (this.current === 'candidate' || this.current === 'leader') ? this.place : undefined;
   }
 
   /** This candidate's member node path, once created. */
@@ -275,6 +287,7 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
 
     const members = await this.members();
     const me = members.indexOf(this.member);
+    this.place = me === -1 ? undefined : me;
     if (me === -1) {
       // Our node was deleted under us (by an operator, or with an expired session): rejoin.
       this.member = undefined;
@@ -405,6 +418,30 @@ export function watchLeader<T = unknown>(
     listener,
     options,
   );
+}
+
+/**
+ * The candidate next in line after the leader (the second member) of the election at `path`, or
+ * undefined when there is none: the master that takes over should the leader go.
+ */
+export async function readSuccessor<T = unknown>(store: Store, path: string, prefix = 'member-'): Promise<LeaderInfo<T> | undefined> {
+  for (;;) {
+    let children: string[];
+    try {
+      children = await store.getChildren(path);
+    } catch (err) {
+      if (codeOf(err) === 'AGORA_NO_NODE') return undefined;
+      throw err;
+    }
+    const second = children.filter((c) => c.startsWith(prefix) && sequenceOf(c) !== undefined).sort(bySequence)[1];
+    if (second === undefined) return undefined;
+    try {
+      const node = await store.get(joinPath(path, second));
+      return { id: second, data: parseMember<T>(node.data), sessionId: node.stat.ephemeralOwner };
+    } catch (err) {
+      if (codeOf(err) !== 'AGORA_NO_NODE') throw err; // it left meanwhile: look again
+    }
+  }
 }
 
 async function readLeaderOnce<T>(store: Store, path: string, prefix: string, watch: Watcher | undefined): Promise<LeaderInfo<T> | undefined> {

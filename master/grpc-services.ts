@@ -1,6 +1,7 @@
 // The master's gRPC edge: the Scheduler service (framework streams and calls) and the AgentGateway
 // (one bidirectional stream per agent). Wire ↔ master calls in one place; errors mapped by core/grpc.
 import type * as grpc from '@grpc/grpc-js';
+import { LEADER_LOST_HEADER } from '../core/discovery.js';
 import { toGrpcError, unary } from '../core/grpc.js';
 import type {
   AgentGatewayHandlers,
@@ -32,8 +33,12 @@ import type { MasterState } from './state.js';
 export interface LeadershipGuard {
   /** Throws at once. */
   guard(): void;
-  /** For a new stream: waits (bounded) while this master is being elected, then as guard(). */
-  admit(): Promise<void>;
+  /**
+   * For a new stream: waits (bounded) while this master is being elected — or, given the client's
+   * word that its stream to `lostLeader` broke, while this master is next in line behind it —
+   * then as guard().
+   */
+  admit(lostLeader?: string): Promise<void>;
 }
 
 export function schedulerHandlers(state: MasterState, { guard, admit }: LeadershipGuard): SchedulerHandlers {
@@ -120,10 +125,21 @@ export function writeQueuedTogether(stream: grpc.ServerWritableStream<unknown, u
 export function agentGatewayHandlers(state: MasterState, { admit }: LeadershipGuard): AgentGatewayHandlers {
   return {
     Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
-      // Until admitted, the stream's messages wait in it (no 'data' listener yet).
-      admit().then(
+      // While held, the stream's first messages (the agent's hello) are read and decoded already —
+      // on a successor, in the quiet seconds before it is elected — and handed over once admitted.
+      const early: AgentMessage__Output[] = [];
+      let ended = false;
+      const keep = (message: AgentMessage__Output): void => void early.push(message);
+      const end = (): void => void (ended = true);
+      stream.on('data', keep);
+      stream.on('end', end);
+      stream.on('error', () => undefined); // a held stream the client gives up on
+      const lost = stream.metadata.get(LEADER_LOST_HEADER)[0];
+      admit(typeof lost === 'string' ? lost : undefined).then(
         () => {
-          if (!stream.cancelled) serveAgent(state, stream);
+          stream.off('data', keep);
+          stream.off('end', end);
+          if (!stream.cancelled) serveAgent(state, stream, early, ended);
         },
         (err: unknown) => {
           if (!stream.cancelled) stream.emit('error', toGrpcError(err));
@@ -133,7 +149,7 @@ export function agentGatewayHandlers(state: MasterState, { admit }: LeadershipGu
   } as AgentGatewayHandlers;
 }
 
-function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>): void {
+function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>, early: readonly AgentMessage__Output[], ended: boolean): void {
   let open = true;
   const session = new AgentSession(state, {
     send: (message) => {
@@ -145,6 +161,7 @@ function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMes
       stream.end();
     },
   });
+  for (const message of early) session.receive(message);
   stream.on('data', (message: AgentMessage__Output) => session.receive(message));
   const gone = (): void => {
     if (open) {
@@ -160,4 +177,5 @@ function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMes
   stream.on('end', gone);
   stream.on('cancelled', gone);
   stream.on('error', gone);
+  if (ended) gone();
 }

@@ -61,8 +61,8 @@ const STANDBY_PATHS = new Set(['/health', '/version', '/metrics', '/api/v1/leade
 
 export class Master {
   #lifecycle: MasterLifecycle = 'INITIALIZED';
-  /** Resolved (and replaced) whenever the lifecycle changes: streams held in #admit wait on it. */
-  #lifecycleChanged = signal();
+  /** Resolved (and replaced) whenever the lifecycle or the known leader changes: streams held in #admit wait on it. */
+  #changed = signal();
   grpcPort = 0;
   httpPort = 0;
   readonly #ownsStore: boolean;
@@ -136,8 +136,12 @@ export class Master {
 
   #setLifecycle(to: MasterLifecycle): void {
     this.#lifecycle = to;
-    this.#lifecycleChanged.resolve();
-    this.#lifecycleChanged = signal();
+    this.#wake();
+  }
+
+  #wake(): void {
+    this.#changed.resolve();
+    this.#changed = signal();
   }
 
   get isLeader(): boolean {
@@ -179,21 +183,49 @@ export class Master {
    * come back at random later — a thousand of them is what makes a failover slow — so such a
    * stream is held, up to --takeover-hold, until this master leads. A standby that looks again
    * and finds another leader refuses at once, naming it.
+   *
+   * `lostLeader` is the client's word that its stream to that master broke. The master next in
+   * line (the successor) then holds the stream while that master still holds the election: if it
+   * is dead, its session expires within the session timeout and the successor takes over, and
+   * the stream (its hello already read) is served at once. Held at most the session timeout plus
+   * --takeover-hold; should the leader be alive after all, the client finds it meanwhile on its
+   * own stream, cancelling this one, or is refused here naming it.
    */
-  #admit = async (): Promise<void> => {
+  #admit = async (lostLeader?: string): Promise<void> => {
     if (this.#acting()) return;
     const election = this.#election;
     const { clock } = this.state;
-    const deadline = clock.now() + this.options.takeoverHold;
+    const start = clock.now();
+    let holdUntil = start + this.options.takeoverHold;
     const until = async (event: Promise<unknown>): Promise<void> => {
       let timer: TimerHandle | undefined;
-      await Promise.race([event, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, Math.max(0, deadline - clock.now()))))]);
+      await Promise.race([event, new Promise<void>((resolve) => (timer = clock.setTimeout(resolve, Math.max(0, holdUntil - clock.now()))))]);
       clock.clearTimeout(timer);
     };
     if (election && this.lifecycle === 'STANDBY' && !election.isLeader) await until(election.recheck());
-    while (this.lifecycle === 'STANDBY' && election?.isLeader && clock.now() < deadline) await until(this.#lifecycleChanged.promise);
+    let elected = false;
+    while (election && this.lifecycle === 'STANDBY') {
+      // Elected, or about to be (the election names us before it says so): hold while taking over.
+      if (election.isLeader || election.leader?.data.grpcAddress === this.grpcAddress) {
+        if (!elected) holdUntil = Math.max(holdUntil, clock.now() + this.options.takeoverHold);
+        elected = true;
+      } else if (this.#succeeds(lostLeader)) {
+        holdUntil = Math.max(holdUntil, start + this.store.sessionTimeoutMs + this.options.takeoverHold);
+      } else {
+        break;
+      }
+      if (clock.now() >= holdUntil) break;
+      await until(this.#changed.promise);
+    }
     this.#guard();
   };
+
+  /** Is this master next in line behind `lostLeader`, which (as far as it knows) still leads? */
+  #succeeds(lostLeader: string | undefined): boolean {
+    const election = this.#election;
+    if (lostLeader === undefined || lostLeader === this.grpcAddress || !election) return false;
+    return election.position === 1 && election.leader?.data.grpcAddress === lostLeader;
+  }
 
   async #serve(): Promise<void> {
     this.#grpc = createGrpcServer({
@@ -253,6 +285,7 @@ export class Master {
     election.on('lost', (reason) => this.#lose(String(reason)));
     election.on('leaderChanged', (leader) => {
       this.state.logger.info({ leader: leader?.data }, 'leader changed');
+      this.#wake();
       if (!leader || leader.data.id === advert.id) return;
       this.#resolveSettled?.();
       // Another master leads: keep a warm copy of its registry, to take over from memory.

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LeaderElection, readLeader, watchLeader, type LeaderInfo, type LostReason } from '../../core/election.js';
+import { LeaderElection, readLeader, readSuccessor, watchLeader, type LeaderInfo, type LostReason } from '../../core/election.js';
 import { EmbeddedStore, EmbeddedStoreServer, ZooKeeperStore, type Store, type Watcher } from '../../core/store/index.js';
 import { eventually, sleep } from '../support/store-contract.js';
 import { testServices } from '../support/services.js';
@@ -126,6 +126,20 @@ function electionSuite(backend: Backend): void {
       const follower = await open();
       expect((await readLeader<Addr>(follower, p))?.data).toEqual({ http: 'a:5050' });
       expect(await follower.getChildren(p)).toHaveLength(3);
+    });
+
+    it('each candidate knows its place in line, and followers read the successor', async () => {
+      const p = electionPath();
+      const cs = [await candidate(await open(), p, 'a'), await candidate(await open(), p, 'b'), await candidate(await open(), p, 'c')];
+      await eventually(() => expect(cs.map((c) => c.election.position)).toEqual([0, 1, 2]));
+      const follower = await open();
+      expect((await readSuccessor<Addr>(follower, p))?.data).toEqual({ http: 'b:5050' });
+      await cs[0]!.election.resign();
+      expect(cs[0]!.election.position).toBeUndefined();
+      await eventually(() => expect(cs.slice(1).map((c) => c.election.position)).toEqual([0, 1]));
+      expect((await readSuccessor<Addr>(follower, p))?.data).toEqual({ http: 'c:5050' });
+      await cs[2]!.election.resign();
+      expect(await readSuccessor(follower, p)).toBeUndefined();
     });
 
     for (const trackLeader of [false, true]) {

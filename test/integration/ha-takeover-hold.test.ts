@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type ReadOptions, type Store } from '../../core/store/index.js';
 import { Master } from '../../master/master.js';
 import { TEST_MASTER_OPTIONS } from '../support/master-harness.js';
+import { spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
@@ -85,5 +86,62 @@ describe('a master being elected holds streams instead of refusing them', () => 
     // Not held for the 20 s hold (the agent waits 5 s for an answer): the second look found the leader.
     expect(err?.message).toContain(leader.grpcAddress);
     expect(standby.lifecycle).toBe('STANDBY');
+  }, 60_000);
+});
+
+// When an agent's stream to the leader breaks, it also says hello to the master next in line,
+// marked with the leader it lost (LEADER_LOST_HEADER). That master holds the stream while the old
+// leader still holds the election, and answers it the moment it leads. Here the leader is a
+// separate process, SIGKILLed: its election node stays until its session expires.
+describe('the master next in line holds an agent whose stream to the leader broke', () => {
+  it('holds it while the dead leader’s session expires, then answers the hello it already has', async () => {
+    const cluster = `succ${process.pid}x${++clusters}`;
+    const leader = await spawnMaster(zk(), cluster, { '--agent-reregister-timeout': '20s' });
+    closers.push(async () => leader.kill());
+    const successor = await startMaster(cluster);
+    const third = await startMaster(cluster);
+    expect([successor.lifecycle, third.lifecycle]).toEqual(['STANDBY', 'STANDBY']);
+    const agent = await TestAgent.connect(leader.grpcAddress, { hostname: 'succ-0', resources: 'cpus:2;mem:1024' });
+    closers.push(async () => agent.close());
+
+    const opts = { hostname: 'succ-0', resources: 'cpus:2;mem:1024', agentId: agent.agentId, timeoutMs: 30_000 };
+    // Not next in line, or naming a master that does not lead: refused at once, naming the leader.
+    for (const [address, lost] of [
+      [third.grpcAddress, leader.grpcAddress],
+      [successor.grpcAddress, '127.0.0.1:1'],
+    ] as const) {
+      const err = await TestAgent.connect(address, { ...opts, leaderLost: lost, timeoutMs: 5000 }).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(err?.message).toContain(leader.grpcAddress);
+    }
+
+    const held = TestAgent.open(successor.grpcAddress, { ...opts, leaderLost: leader.grpcAddress });
+    closers.push(async () => held.close());
+    const answered = held.register();
+    // The leader lives: the stream is neither answered nor refused.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(held.messages.items).toEqual([]);
+    expect(held.isClosed).toBe(false);
+
+    leader.kill('SIGKILL');
+    expect(await answered).toBe(agent.agentId);
+    expect(successor.isLeader).toBe(true);
+    expect(successor.state.agents.get(agent.agentId)?.state).toBe('connected');
+  }, 60_000);
+
+  it('refuses it, naming the leader, once the hold is over and the leader still leads', async () => {
+    const cluster = `succ${process.pid}x${++clusters}`;
+    const leader = await startMaster(cluster);
+    const successor = await Master.start({ ...TEST_MASTER_OPTIONS, zk: zk(), cluster, zkSessionTimeout: '1s', takeoverHold: '500ms' });
+    closers.push(() => successor.stop());
+    const err = await TestAgent.connect(successor.grpcAddress, { hostname: 'succ-1', resources: 'cpus:1;mem:128', leaderLost: leader.grpcAddress, timeoutMs: 20_000 }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toContain(leader.grpcAddress);
+    expect(leader.isLeader).toBe(true);
+    expect(successor.lifecycle).toBe('STANDBY');
   }, 60_000);
 });

@@ -11,6 +11,7 @@
 //
 // Recorder, the waiting machinery, is shared with test-framework.ts.
 import * as grpc from '@grpc/grpc-js';
+import { LEADER_LOST_HEADER } from '../../core/discovery.js';
 import { newUuid } from '../../core/ids.js';
 import { fromGrpcError } from '../../core/grpc.js';
 import { Resources } from '../../core/resources.js';
@@ -193,6 +194,8 @@ export interface TestAgentOptions {
   autoRun?: boolean;
   /** How long connect() waits for registered / reregistered (default 5000 ms). */
   timeoutMs?: number;
+  /** Mark the stream "my stream to this leader broke" (LEADER_LOST_HEADER), as an agent does at the successor. */
+  leaderLost?: string;
 }
 
 /** What the agent knows of a task: as it reports it when re-registering. */
@@ -246,7 +249,9 @@ export class TestAgent {
     for (const t of this.tasks.values()) if (t.frameworkInfo?.id) this.frameworks.set(t.frameworkInfo.id, t.frameworkInfo);
     this.messages = new Recorder(`agent ${this.hostname}`, describeMasterMessage);
     this.#client = new AgentGatewayClient(address, grpc.credentials.createInsecure());
-    this.#call = this.#client.connect();
+    const metadata = new grpc.Metadata();
+    if (options.leaderLost !== undefined) metadata.set(LEADER_LOST_HEADER, options.leaderLost);
+    this.#call = this.#client.connect(metadata);
     this.#closed = new Promise((resolve) => {
       this.#call.on('data', (m: MasterMessage__Output) => this.#receive(m));
       this.#call.on('error', (err) => {
