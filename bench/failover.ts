@@ -81,6 +81,7 @@ class FailoverBench {
   readonly #reregisterRtts: number[] = [];
   /** When those re-registrations were sent, from t0: is the simulator or the master behind? */
   readonly #hellosSent: number[] = [];
+  #viaSuccessor = 0;
   #leaderSeenAt: number | undefined;
   #resubscribedAt: number | undefined;
   #disconnectedAt: number | undefined;
@@ -203,6 +204,8 @@ class FailoverBench {
       agent_hello_sent_ms_last: percentile(this.#hellosSent, 100),
       agent_reregister_rtt_ms_p50: percentile(this.#reregisterRtts, 50),
       agent_reregister_rtt_ms_max: percentile(this.#reregisterRtts, 100),
+      // Agents whose hello had waited at the successor since their stream to the old leader broke.
+      agents_via_successor: this.#viaSuccessor,
       agent_streams_refused_not_leader: pool.failures.notLeader,
       agent_streams_failed: pool.failures.other,
       framework_disconnected_ms: this.#disconnectedAt === undefined ? null : this.#disconnectedAt - t0,
@@ -271,6 +274,7 @@ class FailoverBench {
     this.#reregistered.set(r.agent.index, r.atMs);
     this.#reregisterRtts.push(r.rttMs);
     this.#hellosSent.push(r.atMs - r.rttMs - (this.#t0 ?? 0));
+    if (r.viaSuccessor) this.#viaSuccessor += 1;
   }
 
   /** Tasks the framework heard bad news of, did not hear of, or that no agent runs (exactly once). */

@@ -7,6 +7,10 @@
 //     └─ SimAgent × N: register | reregister ─► registered ─► pong, launch → RUNNING,  ◄┘
 //          ack → drop the update, reconcile → taskStates; stream gone ─► jittered backoff
 //
+// As a real agent (agent/connection.ts), a SimAgent whose stream to the leader breaks also says
+// hello at once to the master next in line, marked LEADER_LOST_HEADER, and keeps whichever of the
+// two streams is answered (or named leader) first.
+//
 // A SimAgent keeps what a real agent checkpoints (its id, its tasks with the latest status and the
 // updates not yet acknowledged) in memory, re-registers with it after a failover, and resends the
 // unacknowledged updates (same uuids) once re-registered and every 10 s.
@@ -17,7 +21,7 @@
 // message encoded until its tasks change (prepareHellos() encodes them all before a failover, as
 // each host would on its own CPU). The master receives the same bytes either way.
 import * as grpc from '@grpc/grpc-js';
-import { ZooKeeperDiscovery } from '../core/discovery.js';
+import { LEADER_LOST_HEADER, ZooKeeperDiscovery } from '../core/discovery.js';
 import { NotLeaderError } from '../core/errors.js';
 import { fromGrpcError } from '../core/grpc.js';
 import { newUuid } from '../core/ids.js';
@@ -58,6 +62,8 @@ export interface Registration {
   readonly atMs: number;
   /** From sending register / reregister on this stream to the answer. */
   readonly rttMs: number;
+  /** The hello had waited at the successor (sent when the stream to the old leader broke). */
+  readonly viaSuccessor: boolean;
 }
 
 export interface SimPoolOptions {
@@ -152,8 +158,8 @@ export class SimAgentPool {
     if (this.#toConnect.size > 0) setImmediate(() => this.#connectBatch());
   }
 
-  /** A new Connect stream to the master at `address`. */
-  connect(address: string): Call {
+  /** A new Connect stream to the master at `address`; `lostLeader` marks it LEADER_LOST_HEADER. */
+  connect(address: string, lostLeader?: string): Call {
     let client = this.#clients.get(address);
     if (!client) {
       // Their own connection, as agents on other hosts have: grpc-js would otherwise share one with
@@ -162,7 +168,9 @@ export class SimAgentPool {
       client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
       this.#clients.set(address, client);
     }
-    return client.makeBidiStreamRequest(CONNECT.path, serialize, deserialize);
+    const metadata = new grpc.Metadata();
+    if (lostLeader !== undefined) metadata.set(LEADER_LOST_HEADER, lostLeader);
+    return client.makeBidiStreamRequest(CONNECT.path, serialize, deserialize, metadata);
   }
 
   /**
@@ -211,6 +219,9 @@ export class SimAgent {
   /** Bumped on every change to what the hello carries; the encoded hello is kept for one version. */
   #version = 0;
   #encoded: { version: number; bytes: Buffer } | undefined;
+  /** A hello waiting at the successor since the stream to the leader broke. */
+  #standby: { readonly call: Call; readonly address: string; readonly helloAt: number } | undefined;
+  #viaSuccessor = false;
 
   constructor(
     private readonly pool: SimAgentPool,
@@ -236,6 +247,7 @@ export class SimAgent {
     call.on('end', () => this.#gone(call, 'the master ended the stream'));
     call.on('close', () => this.#gone(call, 'stream closed'));
     this.#helloAt = Date.now();
+    this.#viaSuccessor = false;
     call.write(this.#encodedHello());
     this.#timer = setTimeout(() => this.#drop(`no answer to registration within ${this.pool.options.registrationTimeoutMs} ms`), this.pool.options.registrationTimeoutMs);
   }
@@ -243,6 +255,13 @@ export class SimAgent {
   /** The shared leader watch moved: leave a master that no longer leads, or stop waiting. */
   leaderChanged(leader: string | undefined): void {
     if (this.state === 'closed' || leader === undefined) return;
+    const standby = this.#standby;
+    if (standby && standby.address === leader && this.state !== 'registered') {
+      this.#attempt = 0;
+      this.#adopt(standby);
+      return;
+    }
+    if (standby) this.#cancelStandby();
     if (this.state === 'backoff') {
       this.#attempt = 0;
       this.#clearTimer();
@@ -256,6 +275,7 @@ export class SimAgent {
   close(): void {
     this.state = 'closed';
     this.#clearTimer();
+    this.#cancelStandby();
     const call = this.#call;
     this.#call = undefined;
     call?.cancel();
@@ -310,8 +330,9 @@ export class SimAgent {
       this.agentId = answer.agentId;
       this.state = 'registered';
       this.#attempt = 0;
+      this.#cancelStandby();
       const now = Date.now();
-      this.pool.options.onRegistered?.({ agent: this, kind: m.registered ? 'registered' : 'reregistered', master: this.address ?? '', atMs: now, rttMs: now - this.#helloAt });
+      this.pool.options.onRegistered?.({ agent: this, kind: m.registered ? 'registered' : 'reregistered', master: this.address ?? '', atMs: now, rttMs: now - this.#helloAt, viaSuccessor: this.#viaSuccessor });
       for (const t of this.tasks.values()) for (const status of t.unacknowledged) this.#send({ statusUpdate: { frameworkId: t.frameworkId, status } });
       return;
     }
@@ -389,7 +410,58 @@ export class SimAgent {
     if (call !== this.#call) return;
     if (masterAlive) this.pool.failures.notLeader += 1;
     else this.pool.failures.other += 1;
+    const lost = this.address;
     this.#drop(reason, false, masterAlive);
+    if (!masterAlive && lost !== undefined) void this.#waitAtSuccessor(lost);
+  }
+
+  async #waitAtSuccessor(lost: string): Promise<void> {
+    const discovery = this.pool.discovery;
+    if (!this.#mayWait(lost)) return;
+    const address = await discovery.successor();
+    if (address === undefined || address === lost || !this.#mayWait(lost)) return;
+    const call = this.pool.connect(address, lost);
+    const standby = { call, address, helloAt: Date.now() };
+    this.#standby = standby;
+    const gone = (): void => {
+      if (this.#standby === standby) this.#standby = undefined;
+    };
+    call.on('data', (m: MasterMessage__Output) => {
+      if (call === this.#call) this.#receive(call, m);
+      else if (this.#standby === standby && (m.registered ?? m.reregistered)) {
+        this.#adopt(standby);
+        this.#receive(call, m);
+      }
+    });
+    call.on('error', (err: grpc.ServiceError) => (call === this.#call ? this.#gone(call, `stream error: ${err.details || err.message}`, fromGrpcError(err) instanceof NotLeaderError) : gone()));
+    call.on('end', () => (call === this.#call ? this.#gone(call, 'the master ended the stream') : gone()));
+    call.on('close', () => (call === this.#call ? this.#gone(call, 'stream closed') : gone()));
+    call.write(this.#encodedHello());
+  }
+
+  #mayWait(lost: string): boolean {
+    const state: SimState = this.state;
+    return !this.#standby && this.pool.discovery.current() === lost && state !== 'closed' && state !== 'registered';
+  }
+
+  /** The stream waiting at the successor becomes this agent's stream (registering). */
+  #adopt(standby: { readonly call: Call; readonly address: string; readonly helloAt: number }): void {
+    this.#standby = undefined;
+    const old = this.#call;
+    this.#clearTimer();
+    this.#call = standby.call;
+    this.address = standby.address;
+    this.state = 'registering';
+    this.#helloAt = standby.helloAt;
+    this.#viaSuccessor = true;
+    old?.cancel();
+    this.#timer = setTimeout(() => this.#drop(`no answer to registration within ${this.pool.options.registrationTimeoutMs} ms`), this.pool.options.registrationTimeoutMs);
+  }
+
+  #cancelStandby(): void {
+    const standby = this.#standby;
+    this.#standby = undefined;
+    standby?.call.cancel();
   }
 
   #drop(_reason: string, immediately = false, masterAlive = false): void {
