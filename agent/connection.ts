@@ -148,16 +148,42 @@ export class MasterConnection {
       return;
     }
     if (this.#state !== 'CONNECTING') return;
-    const call = this.#client(address).connect();
+    const call = this.#open(address);
     this.#call = call;
+    this.#state = 'REGISTERING';
+    this.options.logger.debug({ master: address, type: hello.register ? 'register' : 'reregister' }, 'registering with the master');
+    call.write(hello);
+    this.#armRegistrationTimeout();
+  }
+
+  /**
+   * A Connect stream whose events go to #receive, #failed and #ended: those act on the agent's
+   * stream (#call) and, for the stream waiting at the successor, adopt it or forget it.
+   */
+  #open(address: string, metadata?: grpc.Metadata): Call {
+    const call = this.#client(address).connect(metadata ?? new grpc.Metadata());
     call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
     call.on('error', (err: grpc.ServiceError) => this.#failed(call, address, err));
     call.on('end', () => this.#ended(call, 'the master closed the stream'));
     call.on('close', () => this.#ended(call, 'stream closed'));
-    this.#state = 'REGISTERING';
-    this.options.logger.debug({ master: address, type: hello.register ? 'register' : 'reregister' }, 'registering with the master');
-    call.write(hello);
+    return call;
+  }
+
+  #armRegistrationTimeout(): void {
     this.#timer = this.options.clock.setTimeout(() => this.#drop(`no answer to registration within ${this.options.registrationTimeoutMs} ms`), this.options.registrationTimeoutMs);
+  }
+
+  /** Not the agent's stream: the stream waiting at the successor is adopted once answered, or forgotten once gone. */
+  #notCurrent(call: Call, message?: MasterMessage__Output): boolean {
+    if (call === this.#call) return false;
+    const standby = this.#standby;
+    if (call !== standby?.call) return true;
+    if (message === undefined) this.#standby = undefined;
+    else if (message.registered ?? message.reregistered) {
+      this.#adopt(standby);
+      return false;
+    }
+    return true;
   }
 
   #client(address: string): InstanceType<typeof AgentGatewayClient> {
@@ -170,7 +196,7 @@ export class MasterConnection {
   }
 
   #receive(call: Call, message: MasterMessage__Output): void {
-    if (call !== this.#call) return;
+    if (this.#notCurrent(call, message)) return;
     if (message.error) {
       this.options.logger.warn({ master: this.#address, message: message.error.message, fatal: message.error.fatal }, 'the master rejected a message');
       if (message.error.fatal) this.#drop(`fatal error from the master: ${message.error.message}`);
@@ -218,7 +244,6 @@ export class MasterConnection {
     this.#state = 'REGISTERED';
     this.#attempt = 0;
     this.#notLeaderRetries = 0;
-    this.#cancelStandby();
     this.#pingTimeoutMs = answer.pingIntervalSeconds > 0 ? answer.pingIntervalSeconds * 1000 * (Math.max(1, answer.maxMissedPings) + 1) : 0;
     this.#armPingWatchdog();
     this.handlers.onConnected?.();
@@ -232,7 +257,7 @@ export class MasterConnection {
   }
 
   #failed(call: Call, address: string, err: grpc.ServiceError): void {
-    if (call !== this.#call) return;
+    if (this.#notCurrent(call)) return;
     const error = fromGrpcError(err);
     if (error instanceof NotLeaderError && error.leader) {
       this.options.discovery.redirect(error.leader);
@@ -273,7 +298,7 @@ export class MasterConnection {
   }
 
   #ended(call: Call, reason: string): void {
-    if (call !== this.#call) return;
+    if (this.#notCurrent(call)) return;
     this.#lost(reason);
   }
 
@@ -298,23 +323,8 @@ export class MasterConnection {
     if (!this.#mayWait(lost)) return;
     const metadata = new grpc.Metadata();
     metadata.set(LEADER_LOST_HEADER, lost);
-    const call = this.#client(address).connect(metadata);
-    const standby = { call, address };
-    this.#standby = standby;
-    const gone = (): void => {
-      if (this.#standby === standby) this.#standby = undefined;
-    };
-    // Until adopted (the successor answers, or the election names it), its events are its own.
-    call.on('data', (m: MasterMessage__Output) => {
-      if (call === this.#call) this.#receive(call, m);
-      else if (this.#standby === standby && (m.registered ?? m.reregistered)) {
-        this.#adopt(standby);
-        this.#receive(call, m);
-      }
-    });
-    call.on('error', (err: grpc.ServiceError) => (call === this.#call ? this.#failed(call, address, err) : gone()));
-    call.on('end', () => (call === this.#call ? this.#ended(call, 'the master closed the stream') : gone()));
-    call.on('close', () => (call === this.#call ? this.#ended(call, 'stream closed') : gone()));
+    const call = this.#open(address, metadata);
+    this.#standby = { call, address };
     this.options.logger.info({ leader: lost, successor: address }, 'lost the stream to the leader; waiting at the master next in line');
     call.write(hello);
   }
@@ -335,7 +345,7 @@ export class MasterConnection {
     this.#address = standby.address;
     this.#state = 'REGISTERING';
     old?.cancel();
-    this.#timer = this.options.clock.setTimeout(() => this.#drop(`no answer to registration within ${this.options.registrationTimeoutMs} ms`), this.options.registrationTimeoutMs);
+    this.#armRegistrationTimeout();
   }
 
   #cancelStandby(): void {
