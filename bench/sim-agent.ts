@@ -240,16 +240,39 @@ export class SimAgent {
     }
     this.address = address;
     this.state = 'registering';
-    const call = this.pool.connect(address);
+    const call = this.#open(address);
     this.#call = call;
+    this.#helloAt = Date.now();
+    this.#viaSuccessor = false;
+    call.write(this.#encodedHello());
+    this.#armRegistrationTimeout();
+  }
+
+  /** A Connect stream whose events go to #receive and #gone (which see whether it is this agent's). */
+  #open(address: string, lostLeader?: string): Call {
+    const call = this.pool.connect(address, lostLeader);
     call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
     call.on('error', (err: grpc.ServiceError) => this.#gone(call, `stream error: ${err.details || err.message}`, fromGrpcError(err) instanceof NotLeaderError));
     call.on('end', () => this.#gone(call, 'the master ended the stream'));
     call.on('close', () => this.#gone(call, 'stream closed'));
-    this.#helloAt = Date.now();
-    this.#viaSuccessor = false;
-    call.write(this.#encodedHello());
+    return call;
+  }
+
+  #armRegistrationTimeout(): void {
     this.#timer = setTimeout(() => this.#drop(`no answer to registration within ${this.pool.options.registrationTimeoutMs} ms`), this.pool.options.registrationTimeoutMs);
+  }
+
+  /** Not this agent's stream: the one waiting at the successor is adopted once answered, or forgotten once gone. */
+  #notCurrent(call: Call, m?: MasterMessage__Output): boolean {
+    if (call === this.#call) return false;
+    const standby = this.#standby;
+    if (call !== standby?.call) return true;
+    if (m === undefined) this.#standby = undefined;
+    else if (m.registered ?? m.reregistered) {
+      this.#adopt(standby);
+      return false;
+    }
+    return true;
   }
 
   /** The shared leader watch moved: leave a master that no longer leads, or stop waiting. */
@@ -318,7 +341,7 @@ export class SimAgent {
   }
 
   #receive(call: Call, m: MasterMessage__Output): void {
-    if (call !== this.#call) return;
+    if (this.#notCurrent(call, m)) return;
     if (m.error) {
       if (m.error.fatal) this.#drop(`fatal error from the master: ${m.error.message}`);
       return;
@@ -407,7 +430,7 @@ export class SimAgent {
   }
 
   #gone(call: Call, reason: string, masterAlive = false): void {
-    if (call !== this.#call) return;
+    if (this.#notCurrent(call)) return;
     if (masterAlive) this.pool.failures.notLeader += 1;
     else this.pool.failures.other += 1;
     const lost = this.address;
@@ -420,22 +443,8 @@ export class SimAgent {
     if (!this.#mayWait(lost)) return;
     const address = await discovery.successor();
     if (address === undefined || address === lost || !this.#mayWait(lost)) return;
-    const call = this.pool.connect(address, lost);
-    const standby = { call, address, helloAt: Date.now() };
-    this.#standby = standby;
-    const gone = (): void => {
-      if (this.#standby === standby) this.#standby = undefined;
-    };
-    call.on('data', (m: MasterMessage__Output) => {
-      if (call === this.#call) this.#receive(call, m);
-      else if (this.#standby === standby && (m.registered ?? m.reregistered)) {
-        this.#adopt(standby);
-        this.#receive(call, m);
-      }
-    });
-    call.on('error', (err: grpc.ServiceError) => (call === this.#call ? this.#gone(call, `stream error: ${err.details || err.message}`, fromGrpcError(err) instanceof NotLeaderError) : gone()));
-    call.on('end', () => (call === this.#call ? this.#gone(call, 'the master ended the stream') : gone()));
-    call.on('close', () => (call === this.#call ? this.#gone(call, 'stream closed') : gone()));
+    const call = this.#open(address, lost);
+    this.#standby = { call, address, helloAt: Date.now() };
     call.write(this.#encodedHello());
   }
 
@@ -455,7 +464,7 @@ export class SimAgent {
     this.#helloAt = standby.helloAt;
     this.#viaSuccessor = true;
     old?.cancel();
-    this.#timer = setTimeout(() => this.#drop(`no answer to registration within ${this.pool.options.registrationTimeoutMs} ms`), this.pool.options.registrationTimeoutMs);
+    this.#armRegistrationTimeout();
   }
 
   #cancelStandby(): void {
