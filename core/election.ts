@@ -316,7 +316,7 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
   /** Member names in election order. */
   private async members(): Promise<string[]> {
     const children = await this.options.store.getChildren(this.options.path);
-    return children.filter((c) => c.startsWith(this.prefix) && sequenceOf(c) !== undefined).sort(bySequence);
+    return inLine(children, this.prefix);
   }
 
   private async join(): Promise<void> {
@@ -433,7 +433,7 @@ export async function readSuccessor<T = unknown>(store: Store, path: string, pre
       if (codeOf(err) === 'AGORA_NO_NODE') return undefined;
       throw err;
     }
-    const second = children.filter((c) => c.startsWith(prefix) && sequenceOf(c) !== undefined).sort(bySequence)[1];
+    const second = inLine(children, prefix)[1];
     if (second === undefined) return undefined;
     try {
       const node = await store.get(joinPath(path, second));
@@ -454,12 +454,12 @@ async function readLeaderOnce<T>(store: Store, path: string, prefix: string, wat
       if (await store.exists(path, watch ? { watch } : {})) continue; // created meanwhile
       return undefined;
     }
-    const members = children.filter((c) => c.startsWith(prefix) && sequenceOf(c) !== undefined).sort(bySequence);
+    const members = inLine(children, prefix);
     const lowest = members[0];
     if (lowest === undefined) {
       // Nobody yet: watch the directory for the first member.
       const again = await store.getChildren(path, watch ? { watch } : {});
-      if (again.some((c) => c.startsWith(prefix) && sequenceOf(c) !== undefined)) continue;
+      if (inLine(again, prefix).length > 0) continue;
       return undefined;
     }
     try {
@@ -469,6 +469,11 @@ async function readLeaderOnce<T>(store: Store, path: string, prefix: string, wat
       if (codeOf(err) !== 'AGORA_NO_NODE') throw err; // it left meanwhile: look again
     }
   }
+}
+
+/** The election's member nodes among `children`, in election order (the leader first). */
+function inLine(children: readonly string[], prefix: string): string[] {
+  return children.filter((c) => c.startsWith(prefix) && sequenceOf(c) !== undefined).sort(bySequence);
 }
 
 function parseMember<T>(data: Buffer): T {
