@@ -404,13 +404,14 @@ export class Master {
   }
 }
 
-/** Wait for `work` at most `ms`; its failure is ignored. */
+/** A promise and the function that resolves it. */
 function signal(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
   return { promise, resolve };
 }
 
+/** Wait for `work` at most `ms`; its failure is ignored. */
 async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
   if (!work) return;
   let timer: NodeJS.Timeout | undefined;
