@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { Resources } from '../../core/resources.js';
-import { attributesToWire, resourcesToWire } from '../../core/wire.js';
 import { decideGang, neverFits, type GangMemory, type HeldOffer } from '../../frameworks/batch/gang.js';
 import { explainPending, orderQueue, pendingTasks, type QueuedJob } from '../../frameworks/batch/queue.js';
 import { validateJobSpec, type JobSpecDoc } from '../../frameworks/batch/spec.js';
 import type { Offer__Output } from '../../proto/index.js';
+import { wireOffer } from '../support/framework-unit.js';
 
-function offer(id: string, resources: string, host = `host-${id}`): Offer__Output {
-  return {
-    id,
-    frameworkId: 'fw',
-    agentId: `agent-${host}`,
-    hostname: host,
-    resources: resourcesToWire(Resources.parse(resources)),
-    attributes: attributesToWire({}),
-    agentHttpAddress: '',
-    allocationRole: '',
-    unavailability: null,
-    domain: null,
-  } as unknown as Offer__Output;
+/** An offer on its own agent; `hostname` for the constraint tests. */
+function offer(id: string, resources: string, hostname?: string): Offer__Output {
+  return wireOffer(id, { resources, hostname });
 }
 
 function job(patch: Record<string, unknown> = {}, task: Record<string, unknown> = {}): JobSpecDoc {
