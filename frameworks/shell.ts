@@ -92,8 +92,8 @@ export class FrameworkShell {
     return shell;
   }
 
-  get driver(): FrameworkDriver {
-    if (this.#driver === undefined) throw new UnavailableError(`the ${this.o.name} framework is not subscribed`);
+  /** The driver, from the first subscription on (one driver for the shell's life: it resubscribes itself). */
+  get driver(): FrameworkDriver | undefined {
     return this.#driver;
   }
 

@@ -14,7 +14,6 @@
 import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
-import type { FrameworkDriver } from '../../sdk/driver.js';
 import { isTerminal } from '../../core/task-state.js';
 import type { Workload } from '../../proto/index.js';
 import { FrameworkShell } from '../shell.js';
@@ -42,8 +41,6 @@ export class BatchFramework implements BatchHandle {
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
   readonly #role: string;
-  /** The driver of the latest subscription (the first one's arrives before the shell is returned). */
-  #driver: FrameworkDriver | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 
@@ -63,7 +60,7 @@ export class BatchFramework implements BatchHandle {
       clock,
       logger,
       options: c,
-      driver: () => this.#driver,
+      driver: () => this.#shell?.driver,
       wake: (at) => this.#wakeAt(at),
       publish: () => this.#publish(),
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
@@ -83,7 +80,6 @@ export class BatchFramework implements BatchHandle {
         fw.#shell = shell;
         return {
           subscribed: async (driver) => {
-            fw.#driver = driver;
             fw.#holds.clear();
             fw.#scheduler.subscribed();
             for (const record of fw.book.records.values()) for (const t of record.run.tasks) if (!isTerminal(t.state)) driver.trackTask(t.taskId, t.agentId);
@@ -94,13 +90,13 @@ export class BatchFramework implements BatchHandle {
           rescind: async (offerId) => void fw.#holds.rescind(offerId),
           wake: async () => {
             await fw.#scheduler.replan();
-            const driver = fw.#driver;
+            const driver = fw.#shell?.driver;
             if (driver !== undefined && fw.#holds.size > 0) await fw.#launcher.offers(driver, []);
           },
         };
       },
     );
-    logger.info({ frameworkId: fw.#shell!.driver.frameworkId, jobs: fw.book.records.size }, 'batch framework started');
+    logger.info({ frameworkId: fw.#shell?.driver?.frameworkId, jobs: fw.book.records.size }, 'batch framework started');
     return fw;
   }
 
@@ -115,7 +111,7 @@ export class BatchFramework implements BatchHandle {
   }
 
   #declineNow(offerIds: readonly string[]): void {
-    const driver = this.#driver;
+    const driver = this.#shell?.driver;
     if (offerIds.length === 0 || driver === undefined || driver.state !== 'SUBSCRIBED') return;
     driver.decline(offerIds, { refuseSeconds: 0 }).catch(() => undefined);
   }

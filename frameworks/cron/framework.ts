@@ -10,7 +10,6 @@ import { systemClock, type Clock } from '../../core/clock.js';
 import { InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Workload } from '../../proto/index.js';
-import type { FrameworkDriver } from '../../sdk/driver.js';
 import type { FrameworkOptions } from '../framework-options.js';
 import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
@@ -37,7 +36,6 @@ export class CronFramework implements RunnableController {
   readonly #clock: Clock;
   readonly #logger: Logger;
   #shell: FrameworkShell | undefined;
-  #driver: FrameworkDriver | undefined;
 
   private constructor(
     private readonly book: CronBook,
@@ -53,7 +51,7 @@ export class CronFramework implements RunnableController {
       clock,
       logger,
       role,
-      driver: () => this.#driver,
+      driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
     });
@@ -79,10 +77,7 @@ export class CronFramework implements RunnableController {
       (shell) => {
         fw.#shell = shell;
         return {
-          subscribed: (driver) => {
-            fw.#driver = driver;
-            return fw.#scheduler.subscribed(driver);
-          },
+          subscribed: (driver) => fw.#scheduler.subscribed(driver),
           offers: (driver, offers) => fw.#launcher.offers(driver, offers),
           update: (status) => fw.#scheduler.update(status),
           wake: () => fw.#scheduler.replan(),

@@ -51,8 +51,6 @@ function compile(options: ServicesOptions): Compiled {
 export class ServicesFramework implements ServicesHandle {
   readonly kind = 'SERVICE' as const;
   #shell: FrameworkShell | undefined;
-  /** The driver of the latest subscription (the first one's arrives before the shell is returned). */
-  #driver: FrameworkDriver | undefined;
   readonly #hub: ServiceWatchHub;
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
@@ -68,7 +66,7 @@ export class ServicesFramework implements ServicesHandle {
       logger: o.logger,
       role: o.role,
       backoffResetMs: o.backoffResetMs,
-      driver: () => this.#driver,
+      driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
     });
@@ -83,7 +81,7 @@ export class ServicesFramework implements ServicesHandle {
       fw.#shell = shell;
       return fw.#handlers();
     });
-    o.logger.info({ frameworkId: fw.#driver?.frameworkId, services: fw.book.records.size }, 'services framework started');
+    o.logger.info({ frameworkId: fw.#shell?.driver?.frameworkId, services: fw.book.records.size }, 'services framework started');
     return fw;
   }
 
@@ -99,7 +97,6 @@ export class ServicesFramework implements ServicesHandle {
 
   /** After each subscription (the shell has stored the id): reconcile every task the book knows, and plan. */
   async #subscribed(driver: FrameworkDriver): Promise<void> {
-    this.#driver = driver;
     this.#scheduler.subscribed();
     // Explicit reconciliation of every task the book knows, retried by the driver until answered.
     for (const record of this.book.records.values()) for (const t of Object.values(record.tasks)) driver.trackTask(t.taskId, t.agentId);
