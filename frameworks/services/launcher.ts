@@ -89,7 +89,7 @@ export class Launcher {
       // Tasks recorded for another service of this launch are asked about (the master will say it
       // never saw them); the others are dropped.
       for (const info of infos) {
-        if (book.owner.has(info.taskId!)) driver.reconciler.ask({ taskId: info.taskId!, agentId: launch.agentId });
+        if (book.owner.has(info.taskId!)) driver.trackTask(info.taskId!, launch.agentId);
         else book.runtime.delete(info.taskId!);
       }
       this.deps.logger.warn({ err, agentId: launch.agentId }, 'could not record the launch; its offers go back');
@@ -108,7 +108,7 @@ export class Launcher {
       }
       // The outcome is unknown (the master may have launched them and gone): ask, do not guess.
       this.deps.logger.warn({ err, agentId: launch.agentId }, 'launch outcome unknown; reconciling its tasks');
-      for (const info of infos) driver.reconciler.ask({ taskId: info.taskId!, agentId: launch.agentId });
+      for (const info of infos) driver.trackTask(info.taskId!, launch.agentId);
     }
   }
 

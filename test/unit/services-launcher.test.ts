@@ -44,7 +44,7 @@ async function setUp(launchError: Error | undefined, stale = false) {
       if (launchError) throw launchError;
     },
     decline: async (offerIds: string[]) => void declined.push(...offerIds),
-    reconciler: { ask: (t: { taskId: string }) => void asked.push(t.taskId) },
+    trackTask: (taskId: string) => void asked.push(taskId),
   } as unknown as FrameworkDriver;
   const launcher = new Launcher({ book, scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*' });
   await launcher.offers(driver, [wireOffer('o1')]);
