@@ -61,17 +61,13 @@ export abstract class RecordBook<T extends { readonly name: string }> {
   async put(record: T): Promise<void> {
     const before = this.records.get(record.name);
     if (before !== undefined && JSON.stringify(before) === JSON.stringify(record)) return;
-    const { dir, noun, framework } = this.kind;
-    const key = `${dir}/${record.name}`;
+    const key = `${this.kind.dir}/${record.name}`;
     const version = this.#versions.get(record.name);
     try {
       const next = version === undefined ? await this.state.create(key, record) : await this.state.compareAndSet(key, record, version);
       this.#versions.set(record.name, next);
     } catch (err) {
-      if (err instanceof AgoraError && (err.code === 'AGORA_BAD_VERSION' || err.code === 'AGORA_NODE_EXISTS')) {
-        throw new UnavailableError(`${noun} ${record.name} was changed by another instance of the ${framework} framework; this one is stale`, { cause: err });
-      }
-      throw err;
+      throw this.#staleOr(record.name, err);
     }
     if (before !== undefined) {
       const kept = new Set(this.kind.taskIds(record));
@@ -83,16 +79,12 @@ export abstract class RecordBook<T extends { readonly name: string }> {
   async remove(name: string): Promise<T | undefined> {
     const record = this.records.get(name);
     if (record === undefined) return undefined;
-    const { dir, noun, framework } = this.kind;
     try {
       // As put(): only the version this instance last read or wrote, so a stale leader cannot
       // delete what a newer one has written since.
-      await this.state.delete(`${dir}/${name}`, this.#versions.get(name) ?? -1);
+      await this.state.delete(`${this.kind.dir}/${name}`, this.#versions.get(name) ?? -1);
     } catch (err) {
-      if (err instanceof AgoraError && err.code === 'AGORA_BAD_VERSION') {
-        throw new UnavailableError(`${noun} ${name} was changed by another instance of the ${framework} framework; this one is stale`, { cause: err });
-      }
-      throw err;
+      throw this.#staleOr(name, err);
     }
     this.#versions.delete(name);
     this.records.delete(name);
@@ -103,6 +95,13 @@ export abstract class RecordBook<T extends { readonly name: string }> {
   /** A task its record no longer holds; a book that keeps more per task forgets that too. */
   protected forget(taskId: string): void {
     this.owner.delete(taskId);
+  }
+
+  /** A write refused because another instance wrote the record since: UNAVAILABLE, naming it; any other error as it is. */
+  #staleOr(name: string, err: unknown): unknown {
+    if (!(err instanceof AgoraError) || (err.code !== 'AGORA_BAD_VERSION' && err.code !== 'AGORA_NODE_EXISTS')) return err;
+    const { noun, framework } = this.kind;
+    return new UnavailableError(`${noun} ${name} was changed by another instance of the ${framework} framework; this one is stale`, { cause: err });
   }
 
   #index(record: T): void {
