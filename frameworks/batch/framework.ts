@@ -61,7 +61,7 @@ export class BatchFramework implements BatchHandle {
       logger,
       options: c,
       driver: () => this.#shell?.driver,
-      wake: (at) => this.#wakeAt(at),
+      wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
       decline: (ids) => this.#declineNow(ids),
@@ -104,10 +104,6 @@ export class BatchFramework implements BatchHandle {
   #act<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#shell === undefined) return Promise.reject(new UnavailableError('the batch framework is starting'));
     return this.#shell.act(fn);
-  }
-
-  #wakeAt(at: number): void {
-    this.#shell?.wakeAt(at);
   }
 
   #declineNow(offerIds: readonly string[]): void {
