@@ -1,7 +1,8 @@
 // The part every built-in framework (services, cron, batch) shares: its FrameworkDriver
 // (subscribing with the id kept in its FrameworkState, afresh if the master removed it), one serial
 // section through which every change passes — an API call, a status update, offers, a timer — one
-// wake-up timer at the earliest moment the policy asked for, and an optional periodic tick.
+// wake-up timer at the earliest moment the policy asked for, and an optional periodic tick. An
+// offer round that throws gives its offers back.
 //
 //   FrameworkShell.start(options, (shell) => handlers)   (handlers may keep the shell: wakeAt works
 //                                                          already in the first `subscribed`)
@@ -180,7 +181,7 @@ export class FrameworkShell {
       },
       {
         subscribed: (e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(this.#driver!)) : undefined),
-        offers: (offers) => this.#gate(() => this.handlers.offers(this.#driver!, offers)),
+        offers: (offers) => this.#gate(() => this.#offerRound(offers)),
         update: (status) => this.#gate(() => this.handlers.update(status)),
         rescind: (offerId) => (this.handlers.rescind ? this.#gate(() => this.handlers.rescind!(offerId)) : undefined),
         error: (message) => logger.error({ message }, `the master refused the ${o.name} framework; restart it to subscribe afresh`),
@@ -194,6 +195,21 @@ export class FrameworkShell {
     const stored = await this.o.state.get<{ id?: string }>(FRAMEWORK_KEY);
     if (stored?.value.id !== id) await this.o.state.set(FRAMEWORK_KEY, { id });
     await this.handlers.subscribed(driver);
+  }
+
+  /**
+   * One round of offers. A round that fails (a store write, a bug) gives its offers back: the master
+   * has no offer timeout by default, so an offer left with the framework would be held for good.
+   */
+  async #offerRound(offers: readonly Offer__Output[]): Promise<void> {
+    const driver = this.#driver!;
+    try {
+      await this.handlers.offers(driver, offers);
+    } catch (err) {
+      this.logger.error({ err, offers: offers.length }, 'offer round failed; its offers go back');
+      // One call per offer: a decline naming an offer the round had already used is refused whole.
+      await Promise.allSettled(offers.map((o) => driver.decline([o.id])));
+    }
   }
 
   /** Run in the serial section once the driver is there; nothing after stop(). */

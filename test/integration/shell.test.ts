@@ -1,6 +1,7 @@
 // The FrameworkShell hands itself to the handlers before it subscribes: a wake-up asked for during
 // the first `subscribed` (before start() returns) fires, with no second plan needed. A `tick`
-// handler runs every tickMs once started, and no more after stop().
+// handler runs every tickMs once started, and no more after stop(). An offer round that throws
+// declines its offers.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameworkShell } from '../../frameworks/shell.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, until } from '../support/framework-cluster.js';
@@ -27,6 +28,25 @@ describe('FrameworkShell', () => {
     );
     expect(subscribedWithShell).toBe(shell);
     await until(async () => wakes === 1, 'the wake-up asked for while subscribing');
+  });
+
+  it('an offer round that throws gives its offers back to the master', async () => {
+    const { master, state } = await startClusterBase('agora-shell-offers');
+    let rounds = 0;
+    await started(
+      FrameworkShell.start({ name: 'agora-shell-offers', master: master.address, state, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }, {
+        subscribed: async () => undefined,
+        offers: async () => {
+          rounds++;
+          throw new Error('the store is down');
+        },
+        update: async () => undefined,
+        wake: async () => undefined,
+      }),
+    );
+    await until(async () => rounds >= 1, 'an offer round');
+    // Without an offer timeout, an offer the framework neither used nor declined would stay out for good.
+    await until(async () => master.state.offers.size === 0, 'the offers declined');
   });
 
   it('a tick handler runs every tickMs from start until stop', async () => {
