@@ -27,7 +27,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   return pino(base, pinoDestination({ dest: 2, sync: false }));
 }
 
-/** A logger that drops everything: the SDK's default. */
+/** A logger that drops everything (pass it to the SDK to hear nothing; its default logs errors). */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
