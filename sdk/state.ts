@@ -82,14 +82,22 @@ export class FrameworkState {
     return (await this.store.setJson(this.#path(key), value, expectedVersion)).version;
   }
 
-  /** Delete the key and everything under it; `version` guards the key itself. */
+  /**
+   * Delete the key and everything under it; `version` guards the key itself (AGORA_BAD_VERSION when
+   * it was written since). The key goes last, in one guarded delete: a write that lands between
+   * the look and the delete fails the delete instead of being lost.
+   */
   async delete(key: string, version = -1): Promise<void> {
     const path = this.#path(key);
-    if (version !== -1) {
-      const stat = await this.store.exists(path);
-      if (stat && stat.version !== version) await this.store.delete(path, version);
+    if (version === -1) {
+      await this.store.deleteRecursive(path);
+      return;
     }
-    await this.store.deleteRecursive(path);
+    const stat = await this.store.exists(path);
+    if (!stat) return;
+    if (stat.version !== version) await this.store.delete(path, version); // refused: AGORA_BAD_VERSION
+    if (stat.numChildren > 0) for (const child of await this.store.getChildren(path)) await this.store.deleteRecursive(`${path}/${child}`);
+    await this.store.delete(path, version);
   }
 
   /** Names directly under `prefix` (or the root), sorted. */

@@ -96,4 +96,26 @@ describe('RecordBook', () => {
     await expect(b.remove('x')).resolves.toEqual({ name: 'x', tasks: ['t9'] });
     expect((await ThingBook.load(s)).records.has('x')).toBe(false);
   });
+
+  it('a write that lands between the version check and the delete is not lost', async () => {
+    const s = await state();
+    const a = await ThingBook.load(s);
+    await a.put({ name: 'x', tasks: ['t1'] });
+    const b = await ThingBook.load(new FrameworkState(s.store, 'default', 'agora-test'));
+    // The other instance writes right after `a` has looked at the record's version.
+    const racing = new Proxy(s.store, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (prop !== 'exists') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return async (...args: unknown[]) => {
+          const stat: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          await b.put({ name: 'x', tasks: ['t9'] });
+          return stat;
+        };
+      },
+    });
+    const stale = await ThingBook.load(new FrameworkState(racing, 'default', 'agora-test'));
+    await expect(stale.remove('x')).rejects.toMatchObject({ code: 'AGORA_UNAVAILABLE' });
+    expect((await ThingBook.load(s)).need('x')).toEqual({ name: 'x', tasks: ['t9'] });
+  });
 });
