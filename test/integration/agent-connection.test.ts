@@ -141,7 +141,7 @@ describe('agent connection, leader moves', () => {
 
 /** MovableDiscovery that also names the master next in line, as the election would. */
 class SuccessorDiscovery extends MovableDiscovery {
-  /** How many times the agent asked for the successor. */
+  /** How many times the agent asked for the successor: its first step, taken at once, towards waiting there. */
   asked = 0;
   /** When set, a failed leader makes current() move here silently (as an address list rotates). */
   rotateTo: string | undefined;
@@ -353,9 +353,9 @@ describe('agent connection, waiting at the successor', () => {
     if (discovery instanceof SuccessorDiscovery) await eventually(() => expect(discovery.asked).toBe(1), { timeoutMs: 5000, what: 'the successor asked for' });
     // Only the backoff timer: nothing else waits anywhere.
     expect(clock.pending()).toBe(1);
+    // A timer that fires starts connecting at once, so the state tells.
     clock.advance(BACKOFF_MS - 1);
-    await settle();
-    expect(leader.streams).toHaveLength(1);
+    expect(connection.state).toBe('BACKOFF');
     clock.advance(1);
     await eventually(() => expect(masters).toEqual([leader.address, leader.address]), { timeoutMs: 5000, what: 'registered with the leader again' });
     expect(leader.streams).toHaveLength(2);
@@ -374,8 +374,7 @@ describe('agent connection, waiting at the successor', () => {
     // The stream error marks the leader failed: discovery now names another master.
     leader.streams[0]!.stream.emit('error', toGrpcError(new UnavailableError('connection reset')));
     await eventually(() => expect(discovery.current()).toBe(other.address), { timeoutMs: 5000 });
-    await settle();
-    expect(successor.streams).toHaveLength(0);
+    expect(discovery.asked).toBe(0);
 
     clock.advance(BACKOFF_MS);
     await eventually(() => expect(masters).toEqual([leader.address, other.address]), { timeoutMs: 5000, what: 'registered with the next master' });
@@ -387,11 +386,11 @@ describe('agent connection, waiting at the successor', () => {
     const successor = await recordingGateway('S', () => false);
     const discovery = new SuccessorDiscovery(leader.address, successor.address);
     const clock = new FakeClock();
-    const { masters } = await registeredWithLeader(leader.address, discovery, clock);
+    const { masters, connection } = await registeredWithLeader(leader.address, discovery, clock);
 
     leader.streams[0]!.stream.emit('error', toGrpcError(new NotLeaderError(undefined)));
-    await settle();
-    expect(successor.streams).toHaveLength(0);
+    await eventually(() => expect(connection.state).toBe('BACKOFF'), { timeoutMs: 5000, what: 'the refusal' });
+    expect(discovery.asked).toBe(0);
     // Asked again shortly (a master still taking over), and answered.
     clock.advance(50);
     await eventually(() => expect(masters).toEqual([leader.address, leader.address]), { timeoutMs: 5000, what: 'registered with the leader again' });
