@@ -14,7 +14,6 @@ function task(extra: Partial<TaskInfo__Output> = {}, resources = 'cpus:0.5;mem:1
   return { name: 't', taskId: 't1', resources: resourcesToWire(Resources.parse(resources)), command: { value: 'true' }, ...extra } as unknown as TaskInfo__Output;
 }
 
-
 describe('agent options', () => {
   it('parses masters, reserves and timeouts, and names bad flags', () => {
     expect(parseMasterLocation('a:1, b:2', '--master')).toEqual({ kind: 'addresses', addresses: ['a:1', 'b:2'] });

@@ -20,7 +20,6 @@ function agent(hostname: string, attributes: Record<string, string> = {}): Agent
 const onRack = (rack: string, host = `h-${rack}`): AgentFacts => agent(host, { rack });
 const inZone = (zone: string, host = `h-${zone}`): AgentFacts => agent(host, { zone });
 
-
 function reasonOf(constraints: ConstraintInput[], a: AgentFacts, placed: AgentFacts[], knownValues?: Record<string, string[]>): string | undefined {
   const v = evaluate(constraints, a, placed, knownValues ? { knownValues } : {});
   return v.ok ? undefined : v.reason;

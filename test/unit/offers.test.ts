@@ -55,7 +55,6 @@ function reasons(result: MatchResult<Task>, id: string): string[] {
   return u.reasons.map((r) => `${r.hostname}: ${r.reason}`);
 }
 
-
 describe('matchOffers: packing', () => {
   it('packs 3 small tasks into one offer and declines the untouched one', () => {
     const result = matchOffers([offer('o1', 'cpus:4;mem:4096', { host: 'a1' }), offer('o2', 'cpus:4;mem:4096', { host: 'a2' })], tasks(3, 'cpus:1;mem:512'));

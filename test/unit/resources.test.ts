@@ -21,7 +21,6 @@ function seeded(seed: number): () => number {
   };
 }
 
-
 describe('parse', () => {
   it('reads the full grammar', () => {
     const r = P('cpus:4;mem:8192;disk:10000;gpus:1;ports:[31000-32000,33000-33010]');
