@@ -139,7 +139,8 @@ describe('HA with real processes', () => {
     }, { timeoutMs: 40_000, what: `all ${total} tasks running` });
     expect(driver.masterAddress).toBe(next.grpcAddress);
 
-    // Every task runs exactly once across the agents, and the new leader knows each as RUNNING.
+    // Every task runs exactly once across the agents, and the new leader knows each as RUNNING. A task
+    // reported gone before it ran left `launched` then, so this also says that none of those runs.
     const states = await Promise.all(agents.map(agentState));
     const onAgents = states.flatMap((s) => s.tasks.filter((t) => !isTerminal(t.state as never)).map((t) => t.taskId)).sort();
     expect(onAgents).toEqual([...tracker.launched].sort());
@@ -148,7 +149,6 @@ describe('HA with real processes', () => {
     // No update lost: the framework saw every task reach RUNNING and nothing terminal; every update is acknowledged.
     for (const id of tracker.launched) expect(tracker.updates.get(id)?.some((u) => u.state === 'TASK_RUNNING'), id).toBe(true);
     expect([...tracker.updates.values()].flat().filter((u) => isTerminal(u.state as never) && !tracker.neverRan.has(u.taskId))).toEqual([]);
-    for (const id of tracker.neverRan) expect(onAgents, `${id} was reported gone before it ran`).not.toContain(id);
     await eventually(async () => {
       const pending = (await Promise.all(agents.map(agentState))).reduce((n, s) => n + s.statusUpdates.pending, 0);
       if (pending !== 0) throw new Error(`${pending} updates unacknowledged`);
