@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type ReadOptions, type Store } from '../../core/store/index.js';
 import { Master } from '../../master/master.js';
-import { TEST_MASTER_OPTIONS } from '../support/master-harness.js';
+import { sleep, TEST_MASTER_OPTIONS } from '../support/master-harness.js';
 import { spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { TestAgent } from '../support/test-agent.js';
@@ -121,7 +121,7 @@ describe('the master next in line holds an agent whose stream to the leader brok
     closers.push(async () => held.close());
     const answered = held.register();
     // The leader lives: the stream is neither answered nor refused.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     expect(held.messages.items).toEqual([]);
     expect(held.isClosed).toBe(false);
 
