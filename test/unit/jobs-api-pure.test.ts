@@ -5,17 +5,9 @@ import { parseRef } from '../../cli/commands/shared.js';
 import { age, mebibytes, pretty, table } from '../../cli/table.js';
 import { fromObject, parseDocument, specFromWire } from '../../frameworks/api/document.js';
 import { kindFromAlias, kindFromDocument, kindFromWire } from '../../frameworks/api/kinds.js';
-import { AgoraError } from '../../core/errors.js';
+import { thrown } from '../support/thrown.js';
 
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof AgoraError) return err.field;
-    throw err;
-  }
-  throw new Error('expected an error');
-}
+const fieldOf = (fn: () => unknown): string | undefined => thrown(fn).field;
 
 describe('documents', () => {
   it('route by kind (any case) and hand the rest to the controller', () => {
