@@ -132,6 +132,25 @@ export class TimeoutError extends AgoraError {
   }
 }
 
+/** No credentials, or credentials that are not valid (unknown, revoked, expired, another CA). */
+export class UnauthenticatedError extends AgoraError {
+  constructor(message: string, options: AgoraErrorOptions = {}) {
+    super('AGORA_UNAUTHENTICATED', message, options);
+  }
+}
+
+/** The principal is known but lacks `permission` (on `object`, when the permission has objects). */
+export class PermissionDeniedError extends AgoraError {
+  readonly permission: string;
+  constructor(principal: string, permission: string, object?: string, why?: string) {
+    const on = object === undefined ? '' : ` on '${object}'`;
+    super('AGORA_PERMISSION_DENIED', why ?? `principal '${principal}' lacks permission '${permission}'${on}`, {
+      details: { principal, permission, ...(object === undefined ? {} : { object }) },
+    });
+    this.permission = permission;
+  }
+}
+
 export class InternalError extends AgoraError {
   constructor(message: string, options: AgoraErrorOptions = {}) {
     super('AGORA_INTERNAL', message, options);

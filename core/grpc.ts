@@ -7,6 +7,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import { LOADER_OPTIONS, packageDefinition } from '../proto/index.js';
+import { grpcCredentials, type Authenticator } from './security/authenticate.js';
+import { grpcServerCredentials, type ServerTls } from './security/tls.js';
 import {
   AgoraError,
   CODE_METADATA_KEY,
@@ -27,6 +29,9 @@ export type { ServingStatus };
 
 export const HEALTH_SERVICE_NAME = 'grpc.health.v1.Health';
 
+/** gRPC metadata on every scheduler call after Subscribe: the subscription's id (as Mesos-Stream-Id). */
+export const STREAM_ID_METADATA_KEY = 'agora-stream-id';
+
 // The health proto joins ours in the reflection index, so `grpcurl list` shows it too.
 const healthDefinition = protoLoader.loadSync('health/v1/health.proto', {
   ...LOADER_OPTIONS,
@@ -34,6 +39,10 @@ const healthDefinition = protoLoader.loadSync('health/v1/health.proto', {
 });
 
 export interface GrpcServerOptions {
+  /** Serve TLS with this certificate (asking clients for theirs); plaintext when absent. */
+  tls?: ServerTls;
+  /** Who may use server reflection (health checks stay open, like /health). Default: anyone. */
+  reflectionAuth?: Authenticator;
   /** Initial health statuses by service name; '' is the server as a whole. Default { '': 'SERVING' }. */
   health?: Readonly<Record<string, ServingStatus>>;
   /** Serve gRPC server reflection (default true). */
@@ -58,15 +67,18 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
   const health = new HealthImplementation(Object.fromEntries(statuses));
   health.addToServer(server);
   if (options.reflection !== false) {
-    new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
+    const auth = options.reflectionAuth;
+    const target = auth === undefined || auth.insecure ? server : guardedServices(server, auth);
+    new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(target as grpc.Server);
   }
+  const credentials = options.tls ? grpcServerCredentials(options.tls) : grpc.ServerCredentials.createInsecure();
   return {
     server,
     setServingStatus(service, status) {
       statuses.set(service, status);
       health.setStatus(service, status);
     },
-    bind: (host, port) => bindServer(server, host, port),
+    bind: (host, port) => bindServer(server, host, port, credentials),
     async shutdown(graceMs) {
       for (const service of statuses.keys()) health.setStatus(service, 'NOT_SERVING');
       await shutdownServer(server, graceMs);
@@ -74,7 +86,28 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
   };
 }
 
-/** Binds `host:port` without TLS (port 0 = any free port); resolves to the actual port. */
+/** Something services are added to: a server, or a guard in front of one. */
+type ServiceTarget = Pick<grpc.Server, 'addService'>;
+
+/** Adds services to `server` with every handler behind `auth` (for services we do not write). */
+function guardedServices(server: grpc.Server, auth: Authenticator): ServiceTarget {
+  return {
+    addService(definition, implementation) {
+      const guarded: grpc.UntypedServiceImplementation = {};
+      for (const [name, handler] of Object.entries(implementation)) {
+        guarded[name] = ((call: { metadata: grpc.Metadata; emit: (event: 'error', err: unknown) => void }, callback?: (err: unknown) => void) => {
+          Promise.resolve(auth.authenticate(grpcCredentials(call))).then(
+            () => (handler as (...args: unknown[]) => void)(call, callback),
+            (err: unknown) => (callback ? callback(toGrpcError(err)) : call.emit('error', toGrpcError(err))),
+          );
+        }) as grpc.UntypedHandleCall;
+      }
+      server.addService(definition, guarded);
+    },
+  };
+}
+
+/** Binds `host:port` (port 0 = any free port) with the given credentials (default: plaintext); resolves to the actual port. */
 export function bindServer(
   server: grpc.Server,
   host: string,

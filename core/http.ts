@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { AgoraError, InvalidArgumentError, toAgoraError } from './errors.js';
 import type { Logger } from './logger.js';
+import { httpsServerOptions, type ServerTls } from './security/tls.js';
 
 export type HttpServer = FastifyInstance;
 
@@ -10,6 +11,8 @@ export interface HttpServerOptions {
   logger?: Logger;
   /** Largest request body accepted (bytes). */
   bodyLimit?: number;
+  /** Serve HTTPS with this certificate, asking clients for theirs (see core/security/tls.ts). */
+  tls?: ServerTls;
 }
 
 export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
@@ -17,6 +20,7 @@ export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
     bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
     disableRequestLogging: true,
     forceCloseConnections: true,
+    ...(options.tls ? { https: httpsServerOptions(options.tls) } : {}),
   };
   const app = Fastify(fastifyOptions);
   // YAML bodies are passed through as text; handlers parse them.

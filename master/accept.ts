@@ -8,7 +8,9 @@ import { validateId } from '../core/ids.js';
 import { Resources } from '../core/resources.js';
 import { resourcesFromWire } from '../core/wire.js';
 import type { AcceptRequest__Output, DeclineRequest__Output, Filters__Output, TaskInfo__Output, TaskStatus } from '../proto/index.js';
+import { INSECURE_PRINCIPAL, type Principal } from '../core/security/principal.js';
 import { subscribedFramework } from './frameworks.js';
+import { authorizeLaunch } from './launch-policy.js';
 import type { OfferRecord, TaskRecord } from './model.js';
 import type { MasterState } from './state.js';
 
@@ -73,7 +75,7 @@ function checkTask(state: MasterState, frameworkId: string, task: TaskInfo__Outp
   return resources;
 }
 
-export function accept(state: MasterState, request: AcceptRequest__Output): void {
+export function accept(state: MasterState, request: AcceptRequest__Output, principal: Principal = INSECURE_PRINCIPAL): void {
   const framework = subscribedFramework(state, request.frameworkId);
   const offers = checkOffers(state, framework.id, request.offerIds);
   const filterMs = refuseMs(state, request.filters, 'filters.refuseSeconds');
@@ -102,24 +104,27 @@ export function accept(state: MasterState, request: AcceptRequest__Output): void
     }
     let groupPool = pool;
     const ok: Array<{ task: TaskInfo__Output; resources: Resources }> = [];
-    let groupError: string | undefined;
+    let groupError: { message: string; unauthorized: boolean } | undefined;
     for (const [j, task] of group.entries()) {
       try {
         const resources = checkTask(state, framework.id, task, `${field}[${j}]`, groupPool, batchIds);
+        const authorized = authorizeLaunch(principal, framework.info, task, state.options.defaultTaskUser);
         groupPool = groupPool.subtract(resources);
         batchIds.add(task.taskId);
-        ok.push({ task, resources });
+        ok.push({ task: authorized, resources });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
+        const unauthorized = (err as { code?: string }).code === 'AGORA_PERMISSION_DENIED';
         if (isGroup) {
-          groupError = message;
+          groupError = { message, unauthorized };
           break;
         }
-        failed.push({ task, state: 'TASK_ERROR', reason: 'REASON_TASK_INVALID', message });
+        failed.push({ task, state: 'TASK_ERROR', reason: unauthorized ? 'REASON_TASK_UNAUTHORIZED' : 'REASON_TASK_INVALID', message });
       }
     }
     if (groupError !== undefined) {
-      for (const task of group) failed.push({ task, state: 'TASK_ERROR', reason: 'REASON_TASK_GROUP_INVALID', message: `task group is invalid: ${groupError}` });
+      const reason = groupError.unauthorized ? 'REASON_TASK_GROUP_UNAUTHORIZED' : 'REASON_TASK_GROUP_INVALID';
+      for (const task of group) failed.push({ task, state: 'TASK_ERROR', reason, message: `task group is invalid: ${groupError.message}` });
       continue;
     }
     if (!agentConnected) {

@@ -1,7 +1,8 @@
 // Agents: registration and re-registration over the gateway stream, pings, unreachable agents,
 // status updates from agents, draining. Each agent stream is an AgentSession that handles its
 // messages one at a time, in order.
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
+import { INSECURE_PRINCIPAL, requirePermission, type Principal } from '../core/security/principal.js';
 import { isActive, isTerminal, type TaskState } from '../core/task-state.js';
 import { attributesFromWire, resourcesFromWire, resourcesFromWireCached } from '../core/wire.js';
 import { Resources } from '../core/resources.js';
@@ -21,6 +22,8 @@ export class AgentSession {
   constructor(
     private readonly state: MasterState,
     private readonly link: AgentLink,
+    /** Who opened the stream (an agent's client certificate, or a token). */
+    private readonly principal: Principal = INSECURE_PRINCIPAL,
   ) {}
 
   get agentId(): string | undefined {
@@ -50,12 +53,13 @@ export class AgentSession {
       throw new FailedPreconditionError(`this stream is already registered as agent '${this.#agentId}'`);
     }
     const { register, reregister } = message;
+    if (register || reregister) requirePermission(this.principal, 'agents.register');
     if (register) {
-      this.#agentId = await this.state.slices.run(() => registerAgent(this.state, this.link, register.agentInfo, register.version));
+      this.#agentId = await this.state.slices.run(() => registerAgent(this.state, this.link, register.agentInfo, register.version, this.principal));
       return;
     }
     if (reregister) {
-      this.#agentId = await this.state.slices.run(() => reregisterAgent(this.state, this.link, reregister));
+      this.#agentId = await this.state.slices.run(() => reregisterAgent(this.state, this.link, reregister, this.principal));
       return;
     }
     const agent = this.#agentId === undefined ? undefined : this.state.agents.get(this.#agentId);
@@ -96,10 +100,16 @@ export function agentEntry(agent: AgentRecord): AgentEntry {
     ...(agent.drain ? { drain: agent.drain } : {}),
     registeredAtMs: agent.registeredAtMs,
     ...(agent.unreachableSinceMs === undefined ? {} : { unreachableSinceMs: agent.unreachableSinceMs }),
+    ...(agent.principal === undefined ? {} : { principal: agent.principal }),
   };
 }
 
-function newAgentRecord(state: MasterState, id: string, info: AgentInfo__Output, total: Resources, link: AgentLink, version: string): AgentRecord {
+/** The principal an agent id is bound to (security off: nobody can be told apart). */
+function agentPrincipal(principal: Principal): string | undefined {
+  return principal.via === 'insecure' ? undefined : principal.name;
+}
+
+function newAgentRecord(state: MasterState, id: string, info: AgentInfo__Output, total: Resources, link: AgentLink, version: string, principal: string | undefined): AgentRecord {
   return {
     id,
     info: { ...info, id },
@@ -117,13 +127,14 @@ function newAgentRecord(state: MasterState, id: string, info: AgentInfo__Output,
     pongSeq: 0,
     pingTimer: undefined,
     version: version || info.version,
+    principal,
   };
 }
 
-async function registerAgent(state: MasterState, link: AgentLink, rawInfo: AgentInfo__Output | null, version: string): Promise<string> {
+async function registerAgent(state: MasterState, link: AgentLink, rawInfo: AgentInfo__Output | null, version: string, principal: Principal): Promise<string> {
   const { info, total } = validateAgentInfo(rawInfo);
   const id = state.ids.next('S');
-  const agent = newAgentRecord(state, id, info, total, link, version);
+  const agent = newAgentRecord(state, id, info, total, link, version, agentPrincipal(principal));
   await state.registry.putAgent(agentEntry(agent));
   state.agents.set(id, agent);
   state.allocator.addAgent({ id, hostname: agent.hostname, total });
@@ -135,9 +146,16 @@ async function registerAgent(state: MasterState, link: AgentLink, rawInfo: Agent
   return id;
 }
 
-async function reregisterAgent(state: MasterState, link: AgentLink, message: ReregisterAgent__Output): Promise<string> {
+async function reregisterAgent(state: MasterState, link: AgentLink, message: ReregisterAgent__Output, principal: Principal): Promise<string> {
   const id = message.agentId;
   if (!id) throw new InvalidArgumentError('reregister.agentId', 'is required');
+  const owner = agentPrincipal(principal);
+  const bound = state.agents.get(id)?.principal;
+  // An agent id belongs to the credential that registered it: nobody else may take its place
+  // (and with it its tasks' fate and its launches).
+  if (bound !== undefined && owner !== undefined && bound !== owner) {
+    throw new PermissionDeniedError(principal.name, 'agents.register', undefined, `agent '${id}' was registered by principal '${bound}'; principal '${principal.name}' cannot re-register it`);
+  }
   // A failover re-registers thousands of agents just as the registry remembers them: the registry
   // already says "admitted, with this info", and their resources need not be parsed again.
   const infoJson = message.agentInfo ? JSON.stringify({ ...message.agentInfo, id }) : undefined;
@@ -150,7 +168,7 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
   for (const f of message.frameworks) if (f.id && !state.frameworks.has(f.id) && !state.removedFrameworks.has(f.id)) await adoptFramework(state, f);
   const known = state.agents.get(id);
   // Written only when the agent was unreachable, unknown or has changed.
-  const unchanged = known === prior ? priorSame : asRemembered(known);
+  const unchanged = (known === prior ? priorSame : asRemembered(known)) && (known?.principal !== undefined || owner === undefined);
   if (!unchanged) {
     await state.registry.putAgent({
       id,
@@ -159,16 +177,21 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
       state: 'admitted',
       ...(known?.drain ? { drain: known.drain } : {}),
       registeredAtMs: known?.registeredAtMs ?? state.now(),
+      ...(bound ?? owner ? { principal: (bound ?? owner) as string } : {}),
     });
   }
   let agent = state.agents.get(id);
+  if (agent?.principal !== undefined && owner !== undefined && agent.principal !== owner) {
+    throw new PermissionDeniedError(principal.name, 'agents.register', undefined, `agent '${id}' was registered by principal '${agent.principal}'; principal '${principal.name}' cannot re-register it`);
+  }
   const wasRecovering = agent?.state === 'recovering';
   const wasInAllocator = state.allocator.agent(id) !== undefined;
   if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
   if (!agent) {
-    agent = newAgentRecord(state, id, info, total, link, message.version);
+    agent = newAgentRecord(state, id, info, total, link, message.version, owner);
     state.agents.set(id, agent);
   }
+  agent.principal ??= owner;
   Object.assign(agent, {
     info: { ...info, id },
     hostname: info.hostname,
@@ -251,6 +274,11 @@ function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask_
   }
   const reportedState = latest.state as TaskState;
   let task = state.task(frameworkId, taskId);
+  // A task the master knows on another agent is not this agent's to report (nor to end).
+  if (task && task.agentId !== agent.id) {
+    state.logger.warn({ agentId: agent.id, frameworkId, taskId, runsOn: task.agentId }, 'agent reported a task that runs on another agent; ignored');
+    return undefined;
+  }
   if (!task) {
     const framework = state.frameworks.get(frameworkId);
     const wasLost = framework?.completed.some((t) => t.taskId === taskId && t.agentId === agent.id && t.state === 'TASK_LOST');
@@ -365,8 +393,14 @@ function handleStatusUpdate(state: MasterState, agent: AgentRecord, frameworkId:
     return;
   }
   const task = state.task(frameworkId, status.taskId);
-  // Only the agent running a task may move it (as Mesos, the update is still forwarded).
-  if (task && task.agentId === agent.id) state.applyStatus(task, full);
+  // Only the agent running a task may move it or speak for it: an update about a task the master
+  // knows on another agent is dropped (acknowledged, so the sender stops resending).
+  if (task && task.agentId !== agent.id) {
+    state.logger.warn({ agentId: agent.id, frameworkId, taskId: status.taskId, runsOn: task.agentId }, 'status update for a task on another agent; dropped');
+    state.sendToAgent(agent.id, { acknowledgement: { frameworkId, taskId: status.taskId, uuid: status.uuid } });
+    return;
+  }
+  if (task) state.applyStatus(task, full);
   state.forwardStatus(frameworkId, full);
   checkDrained(state, agent);
 }

@@ -1,8 +1,10 @@
 // Frameworks: subscription (new, re-subscription, failover of the stream), heartbeats, the
 // failover timeout, removal; and the simple scheduler calls (revive, suppress, kill, acknowledge,
 // reconcile, message, update). Accept and Decline are in accept.ts.
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import { validateId } from '../core/ids.js';
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
+import { STREAM_ID_METADATA_KEY } from '../core/grpc.js';
+import { newUuid, validateId } from '../core/ids.js';
+import { requirePermission, type Principal } from '../core/security/principal.js';
 import { isActive } from '../core/task-state.js';
 import type {
   FrameworkInfo__Output,
@@ -46,13 +48,14 @@ function entryOf(f: FrameworkRecord): FrameworkEntry {
     failoverTimeoutMs: f.failoverTimeoutMs,
     registeredAtMs: f.registeredAtMs,
     ...(f.disconnectedAtMs === undefined ? {} : { disconnectedAtMs: f.disconnectedAtMs }),
+    ...(f.principal === undefined ? {} : { principal: f.principal }),
   };
 }
 
-function newRecord(state: MasterState, id: string, info: FrameworkInfo__Output, roles: string[], failoverTimeoutMs: number): FrameworkRecord {
+function newRecord(state: MasterState, id: string, info: FrameworkInfo__Output, roles: string[], failoverTimeoutMs: number, principal: string | undefined): FrameworkRecord {
   return {
     id,
-    info: { ...info, id, roles },
+    info: { ...info, id, roles, principal: principal ?? '' },
     roles,
     suppressedRoles: new Set(),
     partitionAware: info.capabilities.includes('PARTITION_AWARE'),
@@ -65,12 +68,57 @@ function newRecord(state: MasterState, id: string, info: FrameworkInfo__Output, 
     heartbeatTimer: undefined,
     failoverTimer: undefined,
     completed: [],
+    principal,
+    streamId: undefined,
   };
 }
 
+/**
+ * The principal a framework is bound to: whoever authenticated. With security off nobody can be
+ * verified, so the framework's own claim (or `anonymous`) stands.
+ */
+function principalName(principal: Principal, info: FrameworkInfo__Output): string {
+  if (principal.via === 'insecure') return info.principal || principal.name;
+  if (info.principal && info.principal !== principal.name) {
+    throw new InvalidArgumentError('frameworkInfo.principal', `'${info.principal}' is not the principal this call authenticated as ('${principal.name}'); leave it empty`);
+  }
+  return principal.name;
+}
+
+/** The framework id belongs to another principal: refuse, naming the owner. */
+function foreign(principal: Principal, framework: FrameworkRecord): PermissionDeniedError {
+  return new PermissionDeniedError(principal.name, 'frameworks.register', undefined, `framework '${framework.id}' belongs to principal '${framework.principal}'; principal '${principal.name}' cannot act as it`);
+}
+
+function owns(principal: Principal, framework: FrameworkRecord): boolean {
+  return principal.via === 'insecure' || framework.principal === undefined || framework.principal === principal.name;
+}
+
+
+/**
+ * The framework a scheduler call names, bound to its caller: subscribed, registered by this
+ * principal, and the call made on behalf of its current subscription (Mesos-Stream-Id).
+ */
+export function boundFramework(state: MasterState, frameworkId: string, principal: Principal, streamId: string | undefined): FrameworkRecord {
+  const framework = subscribedFramework(state, frameworkId);
+  if (!owns(principal, framework)) throw foreign(principal, framework);
+  if (streamId === undefined || streamId === '') throw new InvalidArgumentError(STREAM_ID_METADATA_KEY, "calls after Subscribe carry the subscription's stream id (agora-stream-id metadata, from the SUBSCRIBED event)");
+  if (streamId !== framework.streamId) {
+    throw new FailedPreconditionError(`the call's stream id is not framework '${frameworkId}''s current subscription (a newer subscription replaced it); use the current one`, { field: STREAM_ID_METADATA_KEY });
+  }
+  return framework;
+}
+
+/** May `principal` act on this framework as an operator (view, kill, tear down)? */
+export function ownsOr(principal: Principal, framework: { principal: string | undefined }): boolean {
+  return principal.via === 'insecure' || (framework.principal !== undefined && framework.principal === principal.name);
+}
+
 /** Subscribe a framework's event stream. Resolves once SUBSCRIBED has been sent. */
-export async function subscribe(state: MasterState, request: SubscribeRequest__Output, stream: FrameworkStream): Promise<FrameworkRecord> {
+export async function subscribe(state: MasterState, request: SubscribeRequest__Output, stream: FrameworkStream, principal: Principal): Promise<FrameworkRecord> {
   const { info, roles, failoverTimeoutMs } = validateFrameworkInfo(request.frameworkInfo);
+  const owner = principalName(principal, info);
+  for (const role of roles) requirePermission(principal, 'frameworks.register', role);
   const suppressed = validateRoles(request.suppressedRoles, 'suppressedRoles').filter((r) => request.suppressedRoles.includes(r));
   for (const [i, r] of suppressed.entries()) if (!roles.includes(r)) throw new InvalidArgumentError(`suppressedRoles[${i}]`, `'${r}' is not one of the framework's roles`);
   if (info.id && state.removedFrameworks.has(info.id)) {
@@ -78,9 +126,11 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
   }
   const id = info.id || state.ids.next('F');
   let framework = state.frameworks.get(id);
+  if (framework && !owns(principal, framework)) throw foreign(principal, framework);
   const isNew = framework === undefined;
-  const candidate = framework ?? newRecord(state, id, info, roles, failoverTimeoutMs);
-  candidate.info = { ...info, id, roles };
+  const candidate = framework ?? newRecord(state, id, info, roles, failoverTimeoutMs, owner);
+  candidate.principal = owner;
+  candidate.info = { ...info, id, roles, principal: owner };
   candidate.roles = roles;
   candidate.partitionAware = info.capabilities.includes('PARTITION_AWARE');
   candidate.failoverTimeoutMs = failoverTimeoutMs;
@@ -107,9 +157,10 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
   state.allocator.setFrameworkActive(id, true);
 
   framework.stream = stream;
+  framework.streamId = newUuid();
   framework.state = 'connected';
   if (!isNew) framework.reregisteredAtMs = state.now();
-  stream.send({ subscribed: { frameworkId: id, heartbeatIntervalSeconds: state.options.heartbeatInterval / 1000, masterInfo: state.masterInfo } });
+  stream.send({ subscribed: { frameworkId: id, heartbeatIntervalSeconds: state.options.heartbeatInterval / 1000, masterInfo: state.masterInfo, streamId: framework.streamId } });
   state.clock.clearInterval(framework.heartbeatTimer);
   const fw = framework;
   framework.heartbeatTimer = state.clock.setInterval(() => fw.stream?.send({ heartbeat: {} }), state.options.heartbeatInterval);
@@ -123,6 +174,7 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
 export function streamClosed(state: MasterState, framework: FrameworkRecord, stream: FrameworkStream): void {
   if (framework.stream !== stream) return;
   framework.stream = undefined;
+  framework.streamId = undefined;
   framework.state = 'disconnected';
   framework.disconnectedAtMs = state.now();
   state.owed.dropFramework(framework.id);
@@ -179,7 +231,7 @@ export async function removeFramework(state: MasterState, frameworkId: string, r
 export async function adoptFramework(state: MasterState, info: FrameworkInfo__Output): Promise<void> {
   const roles = info.roles.length > 0 ? [...info.roles] : ['*'];
   const failoverTimeoutMs = Math.max(0, Math.round((info.failoverTimeoutSeconds || 0) * 1000));
-  const framework = newRecord(state, info.id, info, roles, failoverTimeoutMs);
+  const framework = newRecord(state, info.id, info, roles, failoverTimeoutMs, info.principal || undefined);
   framework.disconnectedAtMs = state.now();
   state.frameworks.set(info.id, framework);
   await state.registry.putFramework(entryOf(framework));
@@ -227,8 +279,9 @@ export function suppress(state: MasterState, frameworkId: string, roles: readonl
   state.rescindOffersWhere((o) => o.frameworkId === frameworkId && which.includes(o.role), 'framework suppressed offers');
 }
 
-export function kill(state: MasterState, request: KillRequest__Output): void {
-  subscribedFramework(state, request.frameworkId);
+/** A framework's kill (it must be subscribed), or an operator's (`subscribed: false`). */
+export function kill(state: MasterState, request: KillRequest__Output, options: { subscribed: boolean } = { subscribed: true }): void {
+  if (options.subscribed) subscribedFramework(state, request.frameworkId);
   if (!request.taskId) throw new InvalidArgumentError('taskId', 'is required');
   const task = state.task(request.frameworkId, request.taskId);
   if (!task) {
@@ -268,11 +321,14 @@ export function frameworkMessage(state: MasterState, frameworkId: string, agentI
   }
 }
 
-export async function updateFramework(state: MasterState, info: FrameworkInfo__Output | null, suppressedRoles: readonly string[]): Promise<void> {
+export async function updateFramework(state: MasterState, info: FrameworkInfo__Output | null, suppressedRoles: readonly string[], principal: Principal): Promise<void> {
   const checked = validateFrameworkInfo(info);
   if (!checked.info.id) throw new InvalidArgumentError('frameworkInfo.id', 'is required');
   const framework = subscribedFramework(state, checked.info.id);
-  framework.info = { ...checked.info, roles: checked.roles };
+  const owner = principalName(principal, { ...checked.info, principal: checked.info.principal || (framework.principal ?? '') });
+  if (framework.principal !== undefined && owner !== framework.principal) throw new InvalidArgumentError('frameworkInfo.principal', `a framework's principal cannot change (it is '${framework.principal}')`);
+  for (const role of checked.roles) requirePermission(principal, 'frameworks.register', role);
+  framework.info = { ...checked.info, roles: checked.roles, principal: owner };
   framework.roles = checked.roles;
   framework.failoverTimeoutMs = checked.failoverTimeoutMs;
   framework.partitionAware = checked.info.capabilities.includes('PARTITION_AWARE');

@@ -2,7 +2,10 @@
 // (one bidirectional stream per agent). Wire ↔ master calls in one place; errors mapped by core/grpc.
 import type * as grpc from '@grpc/grpc-js';
 import { LEADER_LOST_HEADER } from '../core/discovery.js';
-import { toGrpcError, unary } from '../core/grpc.js';
+import { STREAM_ID_METADATA_KEY, toGrpcError } from '../core/grpc.js';
+import type { Authenticator } from '../core/security/authenticate.js';
+import { authenticateCall, authenticatedUnary } from '../core/security/edge.js';
+import { requirePermission, type Principal } from '../core/security/principal.js';
 import type {
   AgentGatewayHandlers,
   AgentMessage__Output,
@@ -15,13 +18,13 @@ import { accept, decline } from './accept.js';
 import { AgentSession } from './agents.js';
 import {
   acknowledge,
+  boundFramework,
   frameworkMessage,
   kill,
   removeFramework,
   revive,
   streamClosed,
   subscribe,
-  subscribedFramework,
   suppress,
   updateFramework,
 } from './frameworks.js';
@@ -41,11 +44,17 @@ export interface LeadershipGuard {
   admit(lostLeader?: string): Promise<void>;
 }
 
-export function schedulerHandlers(state: MasterState, { guard, admit }: LeadershipGuard): SchedulerHandlers {
-  const call = <Req>(fn: (req: Req) => void | Promise<void>) =>
-    unary<Req, Record<string, never>>(async (req) => {
+/**
+ * Every call is authenticated; every call after Subscribe is bound to its framework — registered by
+ * the same principal — and to the framework's current subscription (agora-stream-id).
+ */
+export function schedulerHandlers(state: MasterState, { guard, admit }: LeadershipGuard, auth: Authenticator): SchedulerHandlers {
+  const call = <Req extends { frameworkId?: string; frameworkInfo?: { id?: string } | null }>(fn: (req: Req, principal: Principal) => void | Promise<void>) =>
+    authenticatedUnary<Req, Record<string, never>>(auth, async (req, principal, c) => {
       guard();
-      await fn(req);
+      const streamId = c.metadata.get(STREAM_ID_METADATA_KEY)[0];
+      boundFramework(state, req.frameworkId ?? req.frameworkInfo?.id ?? '', principal, typeof streamId === 'string' ? streamId : undefined);
+      await fn(req, principal);
       return {};
     });
   return {
@@ -63,8 +72,9 @@ export function schedulerHandlers(state: MasterState, { guard, admit }: Leadersh
         },
       };
       const start = async (): Promise<void> => {
+        const principal = await authenticateCall(auth, stream);
         await admit();
-        const framework = await subscribe(state, stream.request, adapter);
+        const framework = await subscribe(state, stream.request, adapter, principal);
         const onGone = (): void => {
           ended = true;
           streamClosed(state, framework, adapter);
@@ -79,17 +89,16 @@ export function schedulerHandlers(state: MasterState, { guard, admit }: Leadersh
         stream.emit('error', toGrpcError(err));
       });
     },
-    Accept: call((req) => accept(state, req)),
-    Decline: call((req) => decline(state, req)),
-    Revive: call((req) => revive(state, req.frameworkId, req.roles)),
-    Suppress: call((req) => suppress(state, req.frameworkId, req.roles)),
-    Kill: call((req) => kill(state, req)),
-    Acknowledge: call((req) => acknowledge(state, req.frameworkId, req.agentId, req.taskId, req.uuid)),
-    Reconcile: call((req) => reconcile(state, req)),
-    Message: call((req) => frameworkMessage(state, req.frameworkId, req.agentId, req.executorId, req.data)),
-    UpdateFramework: call((req) => updateFramework(state, req.frameworkInfo, req.suppressedRoles)),
-    Teardown: call(async (req) => {
-      subscribedFramework(state, req.frameworkId);
+    Accept: call((req: Parameters<typeof accept>[1], principal) => accept(state, req, principal)),
+    Decline: call((req: Parameters<typeof decline>[1]) => decline(state, req)),
+    Revive: call((req: { frameworkId: string; roles: string[] }) => revive(state, req.frameworkId, req.roles)),
+    Suppress: call((req: { frameworkId: string; roles: string[] }) => suppress(state, req.frameworkId, req.roles)),
+    Kill: call((req: Parameters<typeof kill>[1]) => kill(state, req)),
+    Acknowledge: call((req: { frameworkId: string; agentId: string; taskId: string; uuid: string }) => acknowledge(state, req.frameworkId, req.agentId, req.taskId, req.uuid)),
+    Reconcile: call((req: Parameters<typeof reconcile>[1]) => reconcile(state, req)),
+    Message: call((req: { frameworkId: string; agentId: string; executorId: string; data: Buffer }) => frameworkMessage(state, req.frameworkId, req.agentId, req.executorId, req.data)),
+    UpdateFramework: call((req: { frameworkInfo: Parameters<typeof updateFramework>[1]; suppressedRoles: string[] }, principal) => updateFramework(state, req.frameworkInfo, req.suppressedRoles, principal)),
+    Teardown: call(async (req: { frameworkId: string }) => {
       await removeFramework(state, req.frameworkId, 'teardown requested by the framework');
     }),
   } as SchedulerHandlers;
@@ -122,7 +131,8 @@ export function writeQueuedTogether(stream: grpc.ServerWritableStream<unknown, u
   };
 }
 
-export function agentGatewayHandlers(state: MasterState, { admit }: LeadershipGuard): AgentGatewayHandlers {
+/** Agents authenticate when the stream opens (a client certificate, or a token) and need agents.register. */
+export function agentGatewayHandlers(state: MasterState, { admit }: LeadershipGuard, auth: Authenticator): AgentGatewayHandlers {
   return {
     Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
       // While held, the stream's first messages (the agent's hello) are read and decoded already —
@@ -135,11 +145,17 @@ export function agentGatewayHandlers(state: MasterState, { admit }: LeadershipGu
       stream.on('end', end);
       stream.on('error', () => undefined); // a held stream the client gives up on
       const lost = stream.metadata.get(LEADER_LOST_HEADER)[0];
-      admit(typeof lost === 'string' ? lost : undefined).then(
-        () => {
+      const admitted = async (): Promise<Principal> => {
+        const principal = await authenticateCall(auth, stream);
+        requirePermission(principal, 'agents.register');
+        await admit(typeof lost === 'string' ? lost : undefined);
+        return principal;
+      };
+      admitted().then(
+        (principal) => {
           stream.off('data', keep);
           stream.off('end', end);
-          if (!stream.cancelled) serveAgent(state, stream, early, ended);
+          if (!stream.cancelled) serveAgent(state, stream, early, ended, principal);
         },
         (err: unknown) => {
           if (!stream.cancelled) stream.emit('error', toGrpcError(err));
@@ -149,7 +165,7 @@ export function agentGatewayHandlers(state: MasterState, { admit }: LeadershipGu
   } as AgentGatewayHandlers;
 }
 
-function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>, early: readonly AgentMessage__Output[], ended: boolean): void {
+function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>, early: readonly AgentMessage__Output[], ended: boolean, principal: Principal): void {
   let open = true;
   const session = new AgentSession(state, {
     send: (message) => {
@@ -160,7 +176,7 @@ function serveAgent(state: MasterState, stream: grpc.ServerDuplexStream<AgentMes
       open = false;
       stream.end();
     },
-  });
+  }, principal);
   for (const message of early) session.receive(message);
   stream.on('data', (message: AgentMessage__Output) => session.receive(message));
   const gone = (): void => {

@@ -20,7 +20,11 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { Resources } from '../core/resources.js';
 import { openStore, type Store } from '../core/store/index.js';
 import { VERSION } from '../core/version.js';
-import { AgentGatewayService, SchedulerService, SERVICE_NAMES, type MasterInfo } from '../proto/index.js';
+import { requireAuthentication } from '../core/security/edge.js';
+import type { Authenticator } from '../core/security/authenticate.js';
+import type { ServerTls } from '../core/security/tls.js';
+import { AccessService, AgentGatewayService, SchedulerService, SERVICE_NAMES, type MasterInfo } from '../proto/index.js';
+import { accessHandlers } from './access.js';
 import { createAllocator } from './allocator/index.js';
 import { markUnreachable } from './agents.js';
 import { agentGatewayHandlers, schedulerHandlers } from './grpc-services.js';
@@ -30,6 +34,7 @@ import { compileMasterOptions, type MasterOptions } from './options.js';
 import { recoveryOver } from './reconciliation.js';
 import { recoverFromRegistry } from './recovery.js';
 import { Registry } from './registry.js';
+import { openMasterSecurity, type MasterSecurity, type MasterSecurityDeps } from './security.js';
 import { MasterState } from './state.js';
 
 export type MasterLifecycle = 'INITIALIZED' | 'STANDBY' | 'RECOVERING' | 'LEADING' | 'STOPPING' | 'STOPPED';
@@ -50,10 +55,19 @@ export interface MasterDeps {
   logger?: Logger;
   /** Called once if this master loses leadership (it has stopped by then). */
   onLostLeadership?: (reason: string) => void;
-  /** Extra HTTP routes on the master's port (the Jobs API mirror in `agora up`). */
-  routes?: (app: HttpServer) => void;
-  /** Extra gRPC services on the master's server (the Jobs API in `agora up`). */
-  grpcServices?: (server: GrpcServer) => void;
+  /** Extra HTTP routes on the master's port (the Jobs API mirror in `agora up`); behind its authentication. */
+  routes?: (app: HttpServer, edge: MasterEdge) => void;
+  /** Extra gRPC services on the master's server (the Jobs API in `agora up`); they authenticate with `edge`. */
+  grpcServices?: (server: GrpcServer, edge: MasterEdge) => void;
+  /** TLS material and tokens given in memory (agora up, tests) rather than by flags. */
+  security?: MasterSecurityDeps;
+}
+
+/** What services sharing the master's ports use to know their callers. */
+export interface MasterEdge {
+  readonly authenticator: Authenticator;
+  /** Undefined when the master is --insecure (plaintext). */
+  readonly tls: ServerTls | undefined;
 }
 
 /** Paths a standby answers itself; everything else goes to the leader. */
@@ -85,6 +99,7 @@ export class Master {
     readonly store: Store,
     ownsStore: boolean,
     private readonly deps: MasterDeps,
+    readonly security: MasterSecurity,
   ) {
     this.#ownsStore = ownsStore;
   }
@@ -103,7 +118,14 @@ export class Master {
     });
     const masterInfo: MasterInfo = { id: shortId(8), hostname: options.hostname, ip: options.hostname, version: VERSION, cluster: options.cluster, startedAtMs: clock.now() };
     const state = new MasterState(options, clock, logger, allocator, registry, masterInfo);
-    const master = new Master(options, state, store, deps.store === undefined, deps);
+    let security: MasterSecurity;
+    try {
+      security = await openMasterSecurity(options, store, logger, clock, deps.security);
+    } catch (err) {
+      if (deps.store === undefined) await store.close();
+      throw err;
+    }
+    const master = new Master(options, state, store, deps.store === undefined, deps, security);
     state.canAct = () => master.#acting();
     await master.#serve();
     master.#stand();
@@ -119,6 +141,16 @@ export class Master {
 
   get grpcAddress(): string {
     return `${this.options.hostname}:${this.grpcPort}`;
+  }
+
+  /** How services on the master's ports authenticate callers. */
+  get edge(): MasterEdge {
+    return { authenticator: this.security.authenticator, tls: this.security.tls };
+  }
+
+  /** `https` unless --insecure. */
+  get httpScheme(): 'http' | 'https' {
+    return this.security.tls ? 'https' : 'http';
   }
 
   get httpAddress(): string {
@@ -228,27 +260,32 @@ export class Master {
   }
 
   async #serve(): Promise<void> {
+    const { authenticator, tls } = this.security;
     this.#grpc = createGrpcServer({
-      health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING', [SERVICE_NAMES.AgentGateway]: 'SERVING' },
+      health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING', [SERVICE_NAMES.AgentGateway]: 'SERVING', [SERVICE_NAMES.Access]: 'SERVING' },
       // Channelz (gRPC's own introspection) costs work on every call and stream — a failover opens
       // thousands at once — and nothing here reads it.
       serverOptions: { 'grpc.enable_channelz': 0 },
+      ...(tls ? { tls } : {}),
+      reflectionAuth: authenticator,
     });
-    this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, { guard: this.#guard, admit: this.#admit }));
-    this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, { guard: this.#guard, admit: this.#admit }));
-    this.deps.grpcServices?.(this.#grpc);
+    this.#grpc.server.addService(SchedulerService, schedulerHandlers(this.state, { guard: this.#guard, admit: this.#admit }, authenticator));
+    this.#grpc.server.addService(AgentGatewayService, agentGatewayHandlers(this.state, { guard: this.#guard, admit: this.#admit }, authenticator));
+    this.#grpc.server.addService(AccessService, accessHandlers(authenticator, this.options.authCache));
+    this.deps.grpcServices?.(this.#grpc, this.edge);
     this.grpcPort = await this.#grpc.bind(this.options.bind, this.options.grpcPort);
-    const http = createHttpServer({ logger: this.state.logger });
+    const http = createHttpServer({ logger: this.state.logger, ...(tls ? { tls } : {}) });
     this.#http = http;
+    requireAuthentication(http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
     http.addHook('onRequest', async (request, reply) => {
       const path = request.url.split('?')[0] ?? '';
       if (this.isLeader || STANDBY_PATHS.has(path)) return;
       const leader = this.#election?.leader?.data.httpAddress;
-      if (leader && leader !== this.httpAddress) return reply.redirect(`http://${leader}${request.url}`, 307);
+      if (leader && leader !== this.httpAddress) return reply.redirect(`${this.httpScheme}://${leader}${request.url}`, 307);
       return reply.status(503).send(new NotLeaderError(undefined).toJSON());
     });
     registerOperatorRoutes(http, this);
-    this.deps.routes?.(http);
+    this.deps.routes?.(http, this.edge);
     this.httpPort = await listenHttp(http, this.options.bind, this.options.httpPort);
     this.state.masterInfo.grpcAddress = this.grpcAddress;
     this.state.masterInfo.httpAddress = this.httpAddress;
@@ -395,6 +432,7 @@ export class Master {
     // forever, so each gets a bounded wait (the session's ephemerals expire on their own).
     await bounded(this.#election?.resign(), 1000);
     await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);
+    this.security.close();
     if (this.#ownsStore) await bounded(this.store.close(), 1000);
     this.#setLifecycle('STOPPED');
   }

@@ -39,6 +39,8 @@ export interface AgentRecord {
   pongSeq: number;
   pingTimer: TimerHandle | undefined;
   version: string;
+  /** The credential's principal that registered this agent id: only it may re-register it. */
+  principal: string | undefined;
 }
 
 export interface FrameworkStream {
@@ -64,6 +66,10 @@ export interface FrameworkRecord {
   failoverTimer: TimerHandle | undefined;
   /** Finished tasks, oldest first, bounded by --max-completed-tasks-per-framework. */
   completed: TaskRecord[];
+  /** The principal that registered this framework id: only it may subscribe as it. */
+  principal: string | undefined;
+  /** The current subscription's id: calls must carry it (agora-stream-id). */
+  streamId: string | undefined;
 }
 
 export interface TaskRecord {

@@ -1,4 +1,5 @@
 // `agora master` options: one flag for every default in DESIGN.md. Compiled once, frozen.
+import { InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, type OptionsOf } from '../core/options.js';
 
 export const MASTER_OPTIONS = {
@@ -23,6 +24,14 @@ export const MASTER_OPTIONS = {
   fairness: opt.oneOf('--fairness', 'how roles and frameworks are ordered', ['drf', 'random'] as const, 'drf'),
   seed: opt.int('--seed', 'seed for the agent shuffle', 1),
   drainGracePeriod: opt.duration('--drain-grace-period', 'default grace before a draining agent has its tasks killed', '30s'),
+  insecure: opt.bool('--insecure', 'turn off TLS, authentication and authorisation: every caller may do anything (a warning is logged at every start)', false),
+  tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): clients certificates are checked against it'),
+  tlsCert: opt.optionalString('--tls-cert', "this master's certificate (PEM), for its gRPC and HTTP ports"),
+  tlsKey: opt.optionalString('--tls-key', "this master's private key (PEM)"),
+  bootstrapTokenFile: opt.optionalString('--bootstrap-token-file', 'an admin token for the first operator: registered if it is not yet, created (mode 0600) if the file does not exist'),
+  openMetrics: opt.bool('--open-metrics', 'serve /metrics without credentials (for a Prometheus without a token)', false),
+  defaultTaskUser: opt.string('--default-task-user', 'user a task runs as when neither it nor its framework names one', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),
+  authCache: opt.duration('--auth-cache', 'how long agents and frameworks may reuse an answer of the Access service (a revoked token stops working there within this)', '5s'),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
 };
 
@@ -30,4 +39,13 @@ export type MasterOptions = OptionsOf<typeof MASTER_OPTIONS>;
 
 export function compileMasterOptions(raw: Record<string, unknown>): MasterOptions {
   return compileOptions(MASTER_OPTIONS, raw);
+}
+
+/** The TLS files a secure master needs; a missing one names its flag. */
+export function requiredTlsFiles(options: MasterOptions): { ca: string; cert: string; key: string } {
+  const { tlsCa, tlsCert, tlsKey } = options;
+  for (const [flag, value] of [['--tls-ca', tlsCa], ['--tls-cert', tlsCert], ['--tls-key', tlsKey]] as const) {
+    if (value === undefined) throw new InvalidArgumentError(flag, 'is required unless --insecure (make them with `agora tls ca create` and `agora tls cert create --server`)');
+  }
+  return { ca: tlsCa as string, cert: tlsCert as string, key: tlsKey as string };
 }

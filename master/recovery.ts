@@ -35,6 +35,8 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
         heartbeatTimer: undefined,
         failoverTimer: undefined,
         completed: [],
+        principal: entry.principal ?? (info.principal || undefined),
+        streamId: undefined,
       };
       state.frameworks.set(entry.id, framework);
       state.allocator.addFramework({ id: entry.id, roles });
@@ -63,6 +65,7 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
         pongSeq: 0,
         pingTimer: undefined,
         version: info.version,
+        principal: entry.principal,
       });
     }
   return waiting;

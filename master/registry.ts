@@ -16,6 +16,8 @@ export interface AgentEntry {
   readonly drain?: { readonly state: 'draining' | 'drained'; readonly gracePeriodMs: number; readonly startedAtMs: number };
   readonly registeredAtMs: number;
   readonly unreachableSinceMs?: number;
+  /** Whose credential registered it (absent in registries written before authentication). */
+  readonly principal?: string;
 }
 
 export interface FrameworkEntry {
@@ -24,6 +26,8 @@ export interface FrameworkEntry {
   readonly failoverTimeoutMs: number;
   readonly registeredAtMs: number;
   readonly disconnectedAtMs?: number;
+  /** The principal that registered it (absent in registries written before authentication). */
+  readonly principal?: string;
 }
 
 export interface RemovedFrameworkEntry {

@@ -6,10 +6,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as AccessRoot } from './gen/access.js';
 import type { ProtoGrpcType as AgentRoot } from './gen/agent.js';
 import type { ProtoGrpcType as CommonRoot } from './gen/common.js';
 import type { ProtoGrpcType as JobsRoot } from './gen/jobs.js';
 import type { ProtoGrpcType as SchedulerRoot } from './gen/scheduler.js';
+import type { AccessClient as AccessClientInstance } from './gen/agora/v1/Access.js';
 import type { AgentGatewayClient as AgentGatewayClientInstance } from './gen/agora/v1/AgentGateway.js';
 import type { JobsClient as JobsClientInstance } from './gen/agora/v1/Jobs.js';
 import type { SchedulerClient as SchedulerClientInstance } from './gen/agora/v1/Scheduler.js';
@@ -37,6 +39,7 @@ export const SERVICE_NAMES = Object.freeze({
   Scheduler: 'agora.v1.Scheduler',
   AgentGateway: 'agora.v1.AgentGateway',
   Jobs: 'agora.v1.Jobs',
+  Access: 'agora.v1.Access',
 } as const);
 
 /** The .proto files, relative to PROTO_ROOT. */
@@ -46,6 +49,7 @@ export const PROTO_FILES: readonly string[] = Object.freeze([
   'agora/v1/agent.proto',
   'agora/v1/workload.proto',
   'agora/v1/jobs.proto',
+  'agora/v1/access.proto',
 ]);
 
 /**
@@ -63,7 +67,7 @@ function findProtoRoot(start: string): string {
 }
 
 /** Everything in package agora.v1, as loaded. */
-export type AgoraProtoGrpcType = CommonRoot & SchedulerRoot & AgentRoot & JobsRoot;
+export type AgoraProtoGrpcType = CommonRoot & SchedulerRoot & AgentRoot & JobsRoot & AccessRoot;
 
 /** The package definition (for grpc.loadPackageDefinition and server reflection). */
 export const packageDefinition: protoLoader.PackageDefinition = protoLoader.loadSync([...PROTO_FILES], {
@@ -85,8 +89,12 @@ export type AgentGatewayClient = AgentGatewayClientInstance;
 /** `new JobsClient(address, credentials)`. */
 export const JobsClient = agoraV1.Jobs;
 export type JobsClient = JobsClientInstance;
+/** `new AccessClient(address, credentials)`. */
+export const AccessClient = agoraV1.Access;
+export type AccessClient = AccessClientInstance;
 
 /** Service definitions, for `server.addService(SchedulerService, handlers)`. */
 export const SchedulerService = agoraV1.Scheduler.service;
 export const AgentGatewayService = agoraV1.AgentGateway.service;
 export const JobsService = agoraV1.Jobs.service;
+export const AccessService = agoraV1.Access.service;

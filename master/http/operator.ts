@@ -7,8 +7,11 @@ import type { HttpServer } from '../../core/http.js';
 import { Resources } from '../../core/resources.js';
 import { resourcesFromWire } from '../../core/wire.js';
 import type { Resource } from '../../proto/index.js';
+import { principalOf } from '../../core/security/edge.js';
+import { may, requirePermission, type Principal } from '../../core/security/principal.js';
 import { drainAgent, undrainAgent } from '../agents.js';
-import { removeFramework, validateRoles } from '../frameworks.js';
+import { kill, ownsOr, removeFramework, validateRoles } from '../frameworks.js';
+import type { FrameworkRecord } from '../model.js';
 import type { QuotaEntry } from '../registry.js';
 import type { MasterState } from '../state.js';
 import type { OperatorContext } from './context.js';
@@ -16,19 +19,39 @@ import { agentJson, resourcesJson } from './views.js';
 
 type Json = Record<string, unknown>;
 
+/** Its own principal may act on a framework; anyone else needs `action`. */
+function requireOwnerOr(principal: Principal, framework: FrameworkRecord, action: 'frameworks.teardown' | 'tasks.kill'): void {
+  if (!ownsOr(principal, framework)) requirePermission(principal, action);
+}
+
 export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): void {
   const { state } = ctx;
 
   app.post('/api/v1/teardown', async (req) => {
+    const principal = principalOf(req);
     const body = objectBody(req.body);
     const frameworkId = body['frameworkId'];
     if (typeof frameworkId !== 'string' || frameworkId === '') throw new InvalidArgumentError('frameworkId', 'is required (a framework id)');
-    if (!state.frameworks.has(frameworkId)) throw new NotFoundError('framework', frameworkId);
-    await removeFramework(state, frameworkId, 'teardown requested by an operator');
+    const framework = state.frameworks.get(frameworkId);
+    if (!framework || !(ownsOr(principal, framework) || may(principal, 'cluster.view'))) throw new NotFoundError('framework', frameworkId);
+    requireOwnerOr(principal, framework, 'frameworks.teardown');
+    await removeFramework(state, frameworkId, `teardown requested by ${principal.name}`);
     return { frameworkId, removed: true };
   });
 
+  // Kill one task of any framework (as `kubectl delete pod`): its framework hears TASK_KILLED.
+  app.post<{ Params: { id: string; taskId: string } }>('/api/v1/frameworks/:id/tasks/:taskId/kill', async (req) => {
+    const principal = principalOf(req);
+    const framework = state.frameworks.get(req.params.id);
+    if (!framework || !(ownsOr(principal, framework) || may(principal, 'cluster.view'))) throw new NotFoundError('framework', req.params.id);
+    requireOwnerOr(principal, framework, 'tasks.kill');
+    if (framework.state !== 'connected' && !state.task(framework.id, req.params.taskId)) throw new NotFoundError('task', req.params.taskId);
+    kill(state, { frameworkId: framework.id, taskId: req.params.taskId, agentId: '', killPolicy: null }, { subscribed: false });
+    return { frameworkId: framework.id, taskId: req.params.taskId, killing: true };
+  });
+
   app.put('/api/v1/weights', async (req) => {
+    requirePermission(principalOf(req), 'weights.update');
     const updates = parseWeights(req.body);
     const next = { ...state.weights, ...Object.fromEntries(updates) };
     await state.registry.putWeights(next);
@@ -39,6 +62,7 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
   });
 
   app.put('/api/v1/quota', async (req) => {
+    requirePermission(principalOf(req), 'quota.update');
     const { role, guarantee, limit } = parseQuota(req.body);
     const entry: QuotaEntry = { guarantee: guarantee.format(), ...(limit ? { limit: limit.format() } : {}) };
     const next = { ...state.quota, [role]: entry };
@@ -50,6 +74,7 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
   });
 
   app.delete<{ Params: { role: string } }>('/api/v1/quota/:role', async (req) => {
+    requirePermission(principalOf(req), 'quota.update');
     const role = checkRole(req.params.role, 'role');
     if (!Object.hasOwn(state.quota, role)) throw new NotFoundError('quota for role', role);
     const next = { ...state.quota };
@@ -62,6 +87,7 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/agents/:id/drain', async (req) => {
+    requirePermission(principalOf(req), 'agents.drain');
     const agent = knownAgent(state, req.params.id);
     const body = objectBody(req.body);
     const grace = body['gracePeriodSeconds'];
@@ -77,18 +103,25 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/agents/:id/undrain', async (req) => {
+    requirePermission(principalOf(req), 'agents.drain');
     const agent = knownAgent(state, req.params.id);
     await undrainAgent(state, agent);
     return { agent: agentJson(state, state.agents.get(agent)!) };
   });
 
   // What the write endpoints changed, read back (also served by GET /api/v1/roles).
-  app.get('/api/v1/weights', async () => ({ weights: { ...state.weights } }));
-  app.get('/api/v1/quota', async () => ({
+  app.get('/api/v1/weights', async (req) => {
+    requirePermission(principalOf(req), 'cluster.view');
+    return { weights: { ...state.weights } };
+  });
+  app.get('/api/v1/quota', async (req) => {
+    requirePermission(principalOf(req), 'cluster.view');
+    return {
     quota: Object.entries(state.quota)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([role, q]) => ({ role, guarantee: resourcesJson(Resources.parse(q.guarantee)), limit: q.limit ? resourcesJson(Resources.parse(q.limit)) : null })),
-  }));
+    };
+  });
 }
 
 function knownAgent(state: MasterState, id: string): string {

@@ -8,6 +8,11 @@ import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { queryInt, type HttpServer } from '../../core/http.js';
 import { parseTaskState } from '../../core/task-state.js';
 import { VERSION } from '../../core/version.js';
+import { principalOf } from '../../core/security/edge.js';
+import { may, requirePermission, type Principal } from '../../core/security/principal.js';
+import { ownsOr } from '../frameworks.js';
+import type { FrameworkRecord } from '../model.js';
+import { registerAclRoutes } from './acl.js';
 import { createMasterMetrics } from '../metrics.js';
 import type { OperatorContext } from './context.js';
 import { registerOperatorWrites } from './operator.js';
@@ -35,62 +40,116 @@ export interface OperatorRouteOptions {
 const DEFAULT_TASK_LIMIT = 100;
 const MAX_TASK_LIMIT = 10_000;
 
+/**
+ * Who sees what: `cluster.view` reads agents, roles, offers, metrics, events and the frameworks'
+ * list; a framework's tasks are seen by its own principal and by holders of `frameworks.view`.
+ * Every route but /health (and /metrics with --open-metrics) needs credentials.
+ */
 export function registerOperatorRoutes(app: HttpServer, master: OperatorContext, options: OperatorRouteOptions = {}): void {
   const { state } = master;
   const metrics = createMasterMetrics(state);
   app.addHook('onClose', async () => metrics.close());
+  const viewer = (req: Parameters<typeof principalOf>[0]): Principal => {
+    const principal = principalOf(req);
+    requirePermission(principal, 'cluster.view');
+    return principal;
+  };
 
   app.get('/health', async () => ({ status: 'ok', lifecycle: master.lifecycle }));
   app.get('/version', async () => ({ version: VERSION }));
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    if (req.agoraPrincipal) requirePermission(req.agoraPrincipal, 'cluster.view');
     const text = await metrics.scrape();
     return reply.header('content-type', metrics.contentType).send(text);
   });
 
-  app.get('/api/v1/state', async () => ({
-    master: masterJson(master),
-    agents: agentsJson(state),
-    frameworks: frameworksJson(state),
-    removedFrameworks: removedFrameworksJson(state),
-    offers: offersJson(state),
-  }));
-  app.get('/api/v1/state-summary', async () => summaryJson(master));
+  app.get('/api/v1/state', async (req) => {
+    const principal = viewer(req);
+    return {
+      master: masterJson(master),
+      agents: agentsJson(state),
+      frameworks: visibleFrameworks(state, principal),
+      removedFrameworks: removedFrameworksJson(state),
+      offers: offersJson(state),
+    };
+  });
+  app.get('/api/v1/state-summary', async (req) => {
+    viewer(req);
+    return summaryJson(master);
+  });
   app.get('/api/v1/leader', async (_req, reply) => {
     const view = master.leader();
     if (!view.leader) return reply.status(503).send({ code: 'AGORA_NOT_LEADER', message: 'no leading master is known', self: view.self });
     return { leader: view.leader, self: view.self };
   });
 
-  app.get('/api/v1/agents', async () => ({ agents: agentsJson(state) }));
+  app.get('/api/v1/agents', async (req) => {
+    viewer(req);
+    return { agents: agentsJson(state) };
+  });
   app.get<{ Params: { id: string } }>('/api/v1/agents/:id', async (req) => {
+    viewer(req);
     const agent = state.agents.get(req.params.id);
     if (!agent) throw new NotFoundError('agent', req.params.id);
     return { agent: agentJson(state, agent) };
   });
-  app.get('/api/v1/frameworks', async () => ({ frameworks: frameworksJson(state), removedFrameworks: removedFrameworksJson(state) }));
-  app.get<{ Params: { id: string } }>('/api/v1/frameworks/:id', async (req) => {
-    const framework = state.frameworks.get(req.params.id);
-    if (!framework) throw new NotFoundError('framework', req.params.id);
-    return { framework: frameworkJson(state, framework) };
+  app.get('/api/v1/frameworks', async (req) => {
+    const principal = principalOf(req);
+    return { frameworks: visibleFrameworks(state, principal), removedFrameworks: may(principal, 'cluster.view') ? removedFrameworksJson(state) : [] };
   });
-  app.get('/api/v1/offers', async () => ({ offers: offersJson(state) }));
-  app.get('/api/v1/roles', async () => ({ roles: state.allocator.roles().map(roleJson) }));
+  app.get<{ Params: { id: string } }>('/api/v1/frameworks/:id', async (req) => {
+    const principal = principalOf(req);
+    const framework = state.frameworks.get(req.params.id);
+    if (!framework || !(may(principal, 'cluster.view') || ownsOr(principal, framework))) throw new NotFoundError('framework', req.params.id);
+    return { framework: frameworkView(state, framework, principal) };
+  });
+  app.get('/api/v1/offers', async (req) => {
+    viewer(req);
+    return { offers: offersJson(state) };
+  });
+  app.get('/api/v1/roles', async (req) => {
+    viewer(req);
+    return { roles: state.allocator.roles().map(roleJson) };
+  });
 
   app.get('/api/v1/tasks', async (req) => {
+    const principal = principalOf(req);
     const query = req.query as Record<string, unknown>;
     const limit = queryInt(query, 'limit', DEFAULT_TASK_LIMIT, MAX_TASK_LIMIT);
     const offset = queryInt(query, 'offset', 0);
     const frameworkId = queryString(query, 'frameworkId');
     const agentId = queryString(query, 'agentId');
     const stateFilter = query['state'] === undefined || query['state'] === '' ? undefined : parseTaskState(queryString(query, 'state'), 'state');
+    const seeAll = may(principal, 'frameworks.view');
+    const visible = (id: string): boolean => seeAll || canViewTasks(principal, state.frameworks.get(id));
     const matching = allTasks(state).filter(
-      (t) => (frameworkId === undefined || t.frameworkId === frameworkId) && (agentId === undefined || t.agentId === agentId) && (stateFilter === undefined || t.state === stateFilter),
+      (t) => (frameworkId === undefined || t.frameworkId === frameworkId) && (agentId === undefined || t.agentId === agentId) && (stateFilter === undefined || t.state === stateFilter) && visible(t.frameworkId),
     );
     return { tasks: matching.slice(offset, offset + limit).map(taskJson), total: matching.length, offset, limit };
   });
 
   registerOperatorWrites(app, master);
+  registerAclRoutes(app, master);
   registerEventStream(app, master, options.events);
+}
+
+/** May `principal` see this framework's tasks (its own, or with frameworks.view)? */
+export function canViewTasks(principal: Principal, framework: Pick<FrameworkRecord, 'principal'> | undefined): boolean {
+  return may(principal, 'frameworks.view') || (framework !== undefined && ownsOr(principal, framework));
+}
+
+function frameworkView(state: OperatorContext['state'], framework: FrameworkRecord, principal: Principal): Record<string, unknown> {
+  const json = frameworkJson(state, framework);
+  return canViewTasks(principal, framework) ? json : { ...json, tasks: [], completedTasks: [] };
+}
+
+/** cluster.view lists every framework; anyone else their own. Tasks only where they may see them. */
+function visibleFrameworks(state: OperatorContext['state'], principal: Principal): Record<string, unknown>[] {
+  const all = may(principal, 'cluster.view');
+  const byId = new Map([...state.frameworks.values()].map((f) => [f.id, f]));
+  return frameworksJson(state)
+    .filter((json) => all || ownsOr(principal, byId.get(json['id'] as string) ?? { principal: undefined }))
+    .map((json) => (canViewTasks(principal, byId.get(json['id'] as string)) ? json : { ...json, tasks: [], completedTasks: [] }));
 }
 
 function queryString(query: Record<string, unknown>, name: string): string | undefined {

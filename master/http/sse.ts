@@ -5,6 +5,8 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { queryInt, type HttpServer } from '../../core/http.js';
 import { openSse } from '../../core/sse.js';
+import { principalOf } from '../../core/security/edge.js';
+import { requirePermission } from '../../core/security/principal.js';
 import type { OperatorContext } from './context.js';
 import { masterJson } from './views.js';
 
@@ -22,6 +24,7 @@ export function registerEventStream(app: HttpServer, ctx: OperatorContext, optio
   });
 
   app.get('/api/v1/events', async (req, reply) => {
+    requirePermission(principalOf(req), 'cluster.view');
     const heartbeatMs = queryInt(req.query as Record<string, unknown>, 'heartbeatMs', options.heartbeatMs ?? 15_000, 3_600_000);
     if (heartbeatMs < 10) throw new InvalidArgumentError('heartbeatMs', `must be at least 10, got ${heartbeatMs}`);
     const stream = openSse(reply, heartbeatMs, state.clock);

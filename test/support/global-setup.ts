@@ -8,7 +8,8 @@
 import type { TestProject } from 'vitest/node';
 import { ensureBusyboxImage, startDockerd, type Dockerd } from './docker.js';
 import { servicesToEnv, type TestServices } from './services.js';
-import { reapRuns } from './tmp.js';
+import { makeTestPki } from './pki.js';
+import { reapRuns, tempDir } from './tmp.js';
 import { ensureFreshBuild } from './build.js';
 import { startZkEnsemble, startZooKeeper } from './zookeeper.js';
 
@@ -22,6 +23,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   if (ensureFreshBuild()) log('rebuilt dist/ (sources were newer)');
   const started = Date.now();
+  const pki = await tempDir('pki');
+  await makeTestPki(pki);
   const [zk, ensemble, docker] = await Promise.allSettled([
     timed(startZooKeeper()),
     timed(startZkEnsemble(3)),
@@ -39,6 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     zkEnsemble: ensemble.value.value.connectString,
     dockerSocket: docker.value.value.dockerd.socketPath,
     busyboxImage: docker.value.value.image,
+    pki,
   };
   Object.assign(process.env, servicesToEnv(services));
   project.provide('agoraServices', services);
@@ -46,6 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   log(`zookeeper standalone  ${services.zk}  (${zk.value.seconds} s)  ${zk.value.value.dir}`);
   log(`zookeeper ensemble    ${services.zkEnsemble}  (${ensemble.value.seconds} s)`);
   log(`dockerd               unix://${services.dockerSocket}  image ${services.busyboxImage}  (${docker.value.seconds} s)`);
+  log(`certificates, tokens  ${pki}`);
   log(`services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   return async () => {

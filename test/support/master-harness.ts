@@ -12,6 +12,7 @@ import { AgoraError } from '../../core/errors.js';
 import { Resources } from '../../core/resources.js';
 import { openStore, type Store } from '../../core/store/index.js';
 import { Master } from '../../master/master.js';
+import { testMasterSecurity } from './security.js';
 import { TestAgent, type TestAgentOptions } from './test-agent.js';
 import { TestFramework, type TestFrameworkOptions } from './test-framework.js';
 import { tempDir } from './tmp.js';
@@ -59,7 +60,7 @@ export class MasterHarness {
     const flags = { ...TEST_MASTER_OPTIONS, ...options.master };
     let master: Master;
     try {
-      master = await Master.start(flags, { store });
+      master = await Master.start(flags, { store, security: testMasterSecurity() });
     } catch (err) {
       await store.close();
       throw err;
@@ -143,7 +144,7 @@ export class MasterHarness {
       await this.store.close();
       this.store = await openStore(this.storeDir, { chroot: '/agora' });
     }
-    this.master = await Master.start({ ...this.flags, ...masterFlags }, { store: this.store });
+    this.master = await Master.start({ ...this.flags, ...masterFlags }, { store: this.store, security: testMasterSecurity() });
   }
 
   /** Close every peer, stop the master, close the store. */

@@ -15,6 +15,8 @@ export interface TestServices {
   dockerSocket: string;
   /** An image with busybox and a link per applet (sh, sleep, nc, httpd, …). */
   busyboxImage: string;
+  /** The run's certificates and tokens (test/support/pki.ts; read them with security.ts). */
+  pki: string;
 }
 
 declare module 'vitest' {
@@ -29,6 +31,7 @@ export const SERVICE_ENV: Readonly<Record<keyof TestServices, string>> = Object.
   zkEnsemble: 'AGORA_TEST_ZK_ENSEMBLE',
   dockerSocket: 'AGORA_TEST_DOCKER_SOCKET',
   busyboxImage: 'AGORA_TEST_BUSYBOX_IMAGE',
+  pki: 'AGORA_TEST_PKI',
 });
 
 /** The services of this test run; throws when the global setup did not run. */
@@ -50,8 +53,9 @@ export function servicesFromEnv(env: NodeJS.ProcessEnv = process.env): TestServi
   const zkEnsemble = env[SERVICE_ENV.zkEnsemble];
   const dockerSocket = env[SERVICE_ENV.dockerSocket];
   const busyboxImage = env[SERVICE_ENV.busyboxImage];
-  if (!zk || !zkEnsemble || !dockerSocket || !busyboxImage) return undefined;
-  return { zk, zkEnsemble, dockerSocket, busyboxImage };
+  const pki = env[SERVICE_ENV.pki];
+  if (!zk || !zkEnsemble || !dockerSocket || !busyboxImage || !pki) return undefined;
+  return { zk, zkEnsemble, dockerSocket, busyboxImage, pki };
 }
 
 /** The environment variables for `services`. */

@@ -17,6 +17,7 @@ import { fromGrpcError } from '../../core/grpc.js';
 import { Resources } from '../../core/resources.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import { attributesToWire, parseAttributes, resourcesToWire } from '../../core/wire.js';
+import { agentChannel } from './security.js';
 import {
   AgentGatewayClient,
   type AgentInfo,
@@ -196,6 +197,8 @@ export interface TestAgentOptions {
   timeoutMs?: number;
   /** Mark the stream "my stream to this leader broke" (LEADER_LOST_HEADER), as an agent does at the successor. */
   leaderLost?: string;
+  /** How the agent authenticates (default: the test agent certificate). */
+  credentials?: grpc.ChannelCredentials;
 }
 
 /** What the agent knows of a task: as it reports it when re-registering. */
@@ -248,7 +251,7 @@ export class TestAgent {
     for (const f of options.frameworks ?? []) if (f.id) this.frameworks.set(f.id, f);
     for (const t of this.tasks.values()) if (t.frameworkInfo?.id) this.frameworks.set(t.frameworkInfo.id, t.frameworkInfo);
     this.messages = new Recorder(`agent ${this.hostname}`, describeMasterMessage);
-    this.#client = new AgentGatewayClient(address, grpc.credentials.createInsecure());
+    this.#client = new AgentGatewayClient(address, options.credentials ?? agentChannel());
     const metadata = new grpc.Metadata();
     if (options.leaderLost !== undefined) metadata.set(LEADER_LOST_HEADER, options.leaderLost);
     this.#call = this.#client.connect(metadata);

@@ -9,7 +9,7 @@
 //          message / updateFramework / teardown ──► unary calls; close() cancels the stream
 import * as grpc from '@grpc/grpc-js';
 import { AgoraError } from '../../core/errors.js';
-import { fromGrpcError, unaryCall } from '../../core/grpc.js';
+import { fromGrpcError, STREAM_ID_METADATA_KEY, unaryCall } from '../../core/grpc.js';
 import { Resources } from '../../core/resources.js';
 import type { TaskState } from '../../core/task-state.js';
 import { resourcesFromWire, resourcesToWire } from '../../core/wire.js';
@@ -33,6 +33,7 @@ import {
   type TaskStatus__Output,
   type UpdateFrameworkRequest,
 } from '../../proto/index.js';
+import { adminChannel } from './security.js';
 import { Recorder, type WaitOptions } from './test-agent.js';
 
 export interface TestFrameworkOptions {
@@ -50,6 +51,8 @@ export interface TestFrameworkOptions {
   info?: Partial<FrameworkInfo>;
   /** How long subscribe() waits for SUBSCRIBED (default 5000 ms). */
   timeoutMs?: number;
+  /** How the framework authenticates (default: TLS and the test admin token). */
+  credentials?: grpc.ChannelCredentials;
 }
 
 type Without<T, K extends keyof T> = Omit<T, K> & { frameworkId?: string };
@@ -61,6 +64,8 @@ export class TestFramework {
   /** Errors from automatic acknowledgements. */
   readonly ackErrors: AgoraError[] = [];
   #frameworkId: string | undefined;
+  /** The subscription's stream id, sent on every call (a test may change it to play a stale stream). */
+  streamId: string | undefined;
   #offerCursor = 0;
   #error: AgoraError | undefined;
   readonly #client: InstanceType<typeof SchedulerClient>;
@@ -82,7 +87,7 @@ export class TestFramework {
     };
     this.autoAck = options.autoAck ?? false;
     this.events = new Recorder(`framework ${this.info.name}`, describeEvent);
-    this.#client = new SchedulerClient(address, grpc.credentials.createInsecure());
+    this.#client = new SchedulerClient(address, options.credentials ?? adminChannel());
     const request: SubscribeRequest = { frameworkInfo: this.info, suppressedRoles: options.suppressedRoles ?? [] };
     this.#stream = this.#client.subscribe(request);
     this.#closed = new Promise((resolve) => {
@@ -182,7 +187,7 @@ export class TestFramework {
   // ---- calls ----
 
   accept(request: Without<AcceptRequest, 'frameworkId'>): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.accept({ frameworkId: this.#frameworkId, ...request }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.accept({ frameworkId: this.#frameworkId, ...request }, this.#meta(), cb));
   }
 
   /** Accept `offers` launching `tasks` (one LAUNCH operation). */
@@ -204,44 +209,44 @@ export class TestFramework {
   }
 
   declineRaw(request: Without<DeclineRequest, 'frameworkId'>): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.decline({ frameworkId: this.#frameworkId, ...request }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.decline({ frameworkId: this.#frameworkId, ...request }, this.#meta(), cb));
   }
 
   revive(roles: string[] = [], frameworkId = this.#frameworkId): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.revive({ frameworkId, roles }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.revive({ frameworkId, roles }, this.#meta(), cb));
   }
 
   suppress(roles: string[] = [], frameworkId = this.#frameworkId): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.suppress({ frameworkId, roles }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.suppress({ frameworkId, roles }, this.#meta(), cb));
   }
 
   kill(taskId: string, agentId = '', extra: Partial<KillRequest> = {}): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.kill({ frameworkId: this.#frameworkId, taskId, agentId, ...extra }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.kill({ frameworkId: this.#frameworkId, taskId, agentId, ...extra }, this.#meta(), cb));
   }
 
   /** Acknowledge an update (its agent, task and uuid). */
   acknowledge(status: Pick<TaskStatus__Output, 'agentId' | 'taskId' | 'uuid'>, extra: Partial<AcknowledgeRequest> = {}): Promise<Ack__Output> {
     const request: AcknowledgeRequest = { frameworkId: this.#frameworkId, agentId: status.agentId, taskId: status.taskId, uuid: status.uuid, ...extra };
-    return unaryCall<Ack__Output>((cb) => this.#client.acknowledge(request, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.acknowledge(request, this.#meta(), cb));
   }
 
   /** Explicit reconciliation of `tasks`, or implicit (all tasks) when empty. */
   reconcile(tasks: ReconcileTask[] = [], extra: Partial<ReconcileRequest> = {}): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.reconcile({ frameworkId: this.#frameworkId, tasks, ...extra }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.reconcile({ frameworkId: this.#frameworkId, tasks, ...extra }, this.#meta(), cb));
   }
 
   message(agentId: string, executorId: string, data: Buffer, extra: Partial<MessageRequest> = {}): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.message({ frameworkId: this.#frameworkId, agentId, executorId, data, ...extra }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.message({ frameworkId: this.#frameworkId, agentId, executorId, data, ...extra }, this.#meta(), cb));
   }
 
   /** Update the framework's info (merged over what it subscribed with; the id is filled in). */
   updateFramework(info: Partial<FrameworkInfo>, suppressedRoles: string[] = []): Promise<Ack__Output> {
     const request: UpdateFrameworkRequest = { frameworkInfo: { ...this.info, id: this.#frameworkId ?? '', ...info }, suppressedRoles };
-    return unaryCall<Ack__Output>((cb) => this.#client.updateFramework(request, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.updateFramework(request, this.#meta(), cb));
   }
 
   teardown(frameworkId = this.#frameworkId): Promise<Ack__Output> {
-    return unaryCall<Ack__Output>((cb) => this.#client.teardown({ frameworkId }, cb));
+    return unaryCall<Ack__Output>((cb) => this.#client.teardown({ frameworkId }, this.#meta(), cb));
   }
 
   /** Cancel the stream (the master sees the framework disconnect). Calls still work until dispose(). */
@@ -256,8 +261,17 @@ export class TestFramework {
     this.#client.close();
   }
 
+  #meta(): grpc.Metadata {
+    const metadata = new grpc.Metadata();
+    if (this.streamId !== undefined) metadata.set(STREAM_ID_METADATA_KEY, this.streamId);
+    return metadata;
+  }
+
   #receive(e: Event__Output): void {
-    if (e.subscribed) this.#frameworkId = e.subscribed.frameworkId;
+    if (e.subscribed) {
+      this.#frameworkId = e.subscribed.frameworkId;
+      this.streamId = e.subscribed.streamId;
+    }
     this.events.push(e);
     const status = e.update?.status;
     if (this.autoAck && status?.uuid && this.#frameworkId) {

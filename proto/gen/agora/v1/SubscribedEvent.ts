@@ -11,6 +11,11 @@ export interface SubscribedEvent {
    */
   'heartbeatIntervalSeconds'?: (number | string);
   'masterInfo'?: (_agora_v1_MasterInfo | null);
+  /**
+   * Identifies this subscription. Every later call carries it as `agora-stream-id` metadata (as
+   * Mesos-Stream-Id); a call from an older or another subscription is refused.
+   */
+  'streamId'?: (string);
 }
 
 export interface SubscribedEvent__Output {
@@ -21,4 +26,9 @@ export interface SubscribedEvent__Output {
    */
   'heartbeatIntervalSeconds': (number);
   'masterInfo': (_agora_v1_MasterInfo__Output | null);
+  /**
+   * Identifies this subscription. Every later call carries it as `agora-stream-id` metadata (as
+   * Mesos-Stream-Id); a call from an older or another subscription is refused.
+   */
+  'streamId': (string);
 }
