@@ -1,12 +1,31 @@
 // A small JSON-over-HTTP client for Agora's own endpoints (the master's operator API, an agent's
 // logs, the Jobs API mirror): errors the peer sends as { code, message, field } come back as the
 // same typed AgoraError; a peer that cannot be reached is AGORA_UNAVAILABLE naming it.
+import { fetch, type Dispatcher, type Response } from 'undici';
 import { AgoraError, InvalidArgumentError, isErrorCode, NotLeaderError, UnavailableError } from '../../core/errors.js';
+import { httpsDispatcher, type TlsMaterial } from '../../core/security/tls.js';
 
-/** `host:port` or a URL → a base URL without a trailing slash. */
-export function httpBase(address: string): string {
+export type { Response } from 'undici';
+
+/**
+ * `host:port` or a URL → a base URL without a trailing slash. A bare address gets `scheme`
+ * (https unless the caller runs --insecure).
+ */
+export function httpBase(address: string, scheme: 'http' | 'https' = 'https'): string {
   const trimmed = address.trim().replace(/\/+$/, '');
-  return /^https?:\/\//.test(trimmed) ? trimmed : `http://${trimmed}`;
+  return /^https?:\/\//.test(trimmed) ? trimmed : `${scheme}://${trimmed}`;
+}
+
+/** How a client proves who it is to Agora's HTTP endpoints: a token, and TLS trusting the cluster CA. */
+export interface HttpAuth {
+  readonly token?: string | undefined;
+  /** From `httpAuth()`: trusts the cluster CA (and presents a certificate when there is one). */
+  readonly dispatcher?: Dispatcher | undefined;
+}
+
+/** HttpAuth for a token and TLS material (undefined material: the system's CAs, or plain http). */
+export function httpAuth(token: string | undefined, tls: TlsMaterial | undefined): HttpAuth {
+  return { ...(token ? { token } : {}), ...(tls ? { dispatcher: httpsDispatcher(tls) } : {}) };
 }
 
 export interface RequestOptions {
@@ -16,11 +35,13 @@ export interface RequestOptions {
   readonly contentType?: string;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  readonly auth?: HttpAuth;
 }
 
 /** One request; resolves to the response when it is 2xx, rejects with the peer's AgoraError. */
 export async function request(url: string, options: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = {};
+  if (options.auth?.token) headers['authorization'] = `Bearer ${options.auth.token}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
@@ -29,7 +50,13 @@ export async function request(url: string, options: RequestOptions = {}): Promis
   const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter((s) => s !== undefined);
   let res: Response;
   try {
-    res = await fetch(url, { method: options.method ?? 'GET', headers, ...(body === undefined ? {} : { body }), ...(signals.length ? { signal: AbortSignal.any(signals) } : {}) });
+    res = await fetch(url, {
+      method: options.method ?? 'GET',
+      headers,
+      ...(body === undefined ? {} : { body }),
+      ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
+      ...(options.auth?.dispatcher ? { dispatcher: options.auth.dispatcher } : {}),
+    });
   } catch (err) {
     if ((err as Error).name === 'AbortError' && options.signal?.aborted) throw new AgoraError('AGORA_CANCELLED', 'cancelled', { cause: err });
     const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
