@@ -25,6 +25,9 @@ import { StatusUpdateManager } from './status-updates.js';
 import { TaskManager, type CheckEvents, type CheckStarter } from './task-manager.js';
 import { recoverTasks } from './task-recovery.js';
 import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.js';
+import { requireAuthentication } from '../core/security/edge.js';
+import type { ServerTls } from '../core/security/tls.js';
+import { agentSecurity, type AgentSecurity } from './security.js';
 
 export type { AgentLifecycle } from './context.js';
 
@@ -41,6 +44,8 @@ export interface AgentDeps {
   logger?: Logger;
   /** Facts instead of probing the machine (tests). */
   machine?: MachineFacts;
+  /** TLS material in memory (agora up, tests) instead of --tls-* files. */
+  tls?: ServerTls;
 }
 
 const TRANSITIONS: Readonly<Record<AgentLifecycle, readonly AgentLifecycle[]>> = {
@@ -65,6 +70,7 @@ export class Agent implements AgentContext {
   readonly checkpoint: Checkpoint;
   readonly #connection: MasterConnection;
   readonly #executors = new Map<ExecutorKind, Executor>();
+  readonly security: AgentSecurity;
 
   private constructor(
     readonly options: AgentOptions,
@@ -73,6 +79,9 @@ export class Agent implements AgentContext {
     private readonly deps: AgentDeps & { clock: Clock },
     readonly discovery: MasterDiscovery,
   ) {
+    // Callers of the HTTP endpoints are checked with the master the agent is registered with (any
+    // master can answer; before registration, the one discovery names).
+    this.security = agentSecurity(options, logger, () => this.#connection.master ?? discovery.current(), deps.tls);
     this.checkpoint = new Checkpoint(options.workDir);
     const checkpoint = this.checkpoint;
     this.updates = new StatusUpdateManager({
@@ -108,6 +117,7 @@ export class Agent implements AgentContext {
         backoffMaxMs: options.reconnectBackoffMax,
         registrationTimeoutMs: options.registrationTimeout,
         logger: logger.child({ component: 'connection' }),
+        credentials: this.security.channel,
       },
       {
         hello: () => this.#hello(),
@@ -193,6 +203,7 @@ export class Agent implements AgentContext {
     this.updates.close();
     await this.checkpoint.close();
     await this.#http?.close();
+    this.security.authenticator.close?.();
     await Promise.allSettled([...this.#executors.values()].map((e) => e.close()));
     await this.discovery.close().catch((err: unknown) => this.logger.warn({ err }, 'closing master discovery failed'));
     this.#transition('STOPPED');
@@ -216,7 +227,9 @@ export class Agent implements AgentContext {
   }
 
   async #serveHttp(): Promise<void> {
-    this.#http = createHttpServer({ logger: this.logger });
+    const { tls, authenticator } = this.security;
+    this.#http = createHttpServer({ logger: this.logger, ...(tls ? { tls } : {}) });
+    requireAuthentication(this.#http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
     registerAgentRoutes(this.#http, this);
     this.#httpPort = await listenHttp(this.#http, this.options.bind, this.options.httpPort);
   }

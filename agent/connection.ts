@@ -49,6 +49,8 @@ export interface ConnectionOptions {
   readonly backoffMaxMs: number;
   readonly registrationTimeoutMs: number;
   readonly logger: Logger;
+  /** How to reach the master: TLS with the agent's certificate (plaintext only when --insecure). */
+  readonly credentials: grpc.ChannelCredentials;
 }
 
 type Call = grpc.ClientDuplexStream<AgentMessage, MasterMessage__Output>;
@@ -189,7 +191,7 @@ export class MasterConnection {
   #client(address: string): InstanceType<typeof AgentGatewayClient> {
     let client = this.#clients.get(address);
     if (!client) {
-      client = new AgentGatewayClient(address, grpc.credentials.createInsecure());
+      client = new AgentGatewayClient(address, this.options.credentials);
       this.#clients.set(address, client);
     }
     return client;

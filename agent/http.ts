@@ -9,6 +9,10 @@
 //
 // Tasks are named by task id alone (every framework is searched; live tasks first, then the
 // completed ones, newest first; `frameworkId=` picks one when ids collide).
+//
+// Who may read: /health is open (and /metrics with --open-metrics); the state and metrics need
+// `cluster.view`; a task's logs and files belong to its framework's principal, and to holders of
+// `frameworks.view` (callers are authenticated by the master's Access service: security.ts).
 import path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { queryInt, type HttpServer } from '../core/http.js';
@@ -20,6 +24,9 @@ import { taskResources, usedResources, type AgentContext } from './context.js';
 import { createAgentMetrics } from './metrics.js';
 import { followFile, listDirectory, openDownload, readRange } from './sandbox-files.js';
 import type { TaskEntry } from './task-manager.js';
+import { principalOf } from '../core/security/edge.js';
+import { may, requirePermission, type Principal } from '../core/security/principal.js';
+import type { FastifyRequest } from 'fastify';
 
 /** Largest log slice one request returns without `follow`. */
 export const MAX_LOG_LENGTH = 16 * 1024 * 1024;
@@ -38,12 +45,19 @@ type Query = Record<string, unknown>;
 export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void {
   const metrics = createAgentMetrics(agent);
   app.get('/health', async () => ({ status: 'ok', lifecycle: agent.lifecycle, agentId: agent.agentId ?? null, registered: agent.master !== undefined }));
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', metrics.contentType).send(await metrics.scrape()));
-  app.get('/api/v1/state', async () => stateJson(agent));
+  app.get('/metrics', async (req, reply) => {
+    if (req.agoraPrincipal) requirePermission(req.agoraPrincipal, 'cluster.view');
+    return reply.header('content-type', metrics.contentType).send(await metrics.scrape());
+  });
+  app.get('/api/v1/state', async (req) => {
+    const principal = principalOf(req);
+    requirePermission(principal, 'cluster.view');
+    return stateJson(agent, (frameworkId) => canView(agent, principal, frameworkId));
+  });
 
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/logs', async (req, reply) => {
     const query = req.query as Query;
-    const task = findTask(agent, req.params.id, query);
+    const task = findTask(agent, req.params.id, query, req);
     const stream = query['stream'] === undefined || query['stream'] === '' ? 'stdout' : String(query['stream']);
     if (stream !== 'stdout' && stream !== 'stderr') throw new InvalidArgumentError('stream', `expected stdout or stderr, got '${stream}'`);
     const offset = queryInt(query, 'offset', 0);
@@ -67,14 +81,14 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
 
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/files', async (req) => {
     const query = req.query as Query;
-    const task = findTask(agent, req.params.id, query);
+    const task = findTask(agent, req.params.id, query, req);
     const relative = typeof query['path'] === 'string' ? query['path'] : '';
     return { frameworkId: task.frameworkId, taskId: task.taskId, sandbox: task.sandbox, path: relative, files: await listDirectory(task.sandbox, relative) };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/files/download', async (req, reply) => {
     const query = req.query as Query;
-    const task = findTask(agent, req.params.id, query);
+    const task = findTask(agent, req.params.id, query, req);
     const relative = typeof query['path'] === 'string' ? query['path'] : '';
     const { stream, size, name } = await openDownload(task.sandbox, relative);
     return reply
@@ -90,9 +104,19 @@ function flag(query: Query, name: string): boolean {
   return v === '1' || v === 'true' || v === '';
 }
 
-function findTask(agent: AgentContext, taskId: string, query: Query): TaskRef {
+/** A framework's tasks are its principal's to read, and anyone's with frameworks.view. */
+function canView(agent: AgentContext, principal: Principal, frameworkId: string): boolean {
+  if (principal.via === 'insecure' || may(principal, 'frameworks.view')) return true;
+  const owner = agent.tasks.frameworks.get(frameworkId)?.principal;
+  return owner !== undefined && owner !== '' && owner === principal.name;
+}
+
+/** The task the caller names, among those it may read (others are not found, as if not there). */
+function findTask(agent: AgentContext, taskId: string, query: Query, req: FastifyRequest): TaskRef {
+  const principal = principalOf(req);
   const frameworkId = typeof query['frameworkId'] === 'string' && query['frameworkId'] !== '' ? query['frameworkId'] : undefined;
-  const matches = (t: { frameworkId: string; taskId: string }): boolean => t.taskId === taskId && (frameworkId === undefined || t.frameworkId === frameworkId);
+  const matches = (t: { frameworkId: string; taskId: string }): boolean =>
+    t.taskId === taskId && (frameworkId === undefined || t.frameworkId === frameworkId) && canView(agent, principal, t.frameworkId);
   const live = [...agent.tasks.tasks.values()].find(matches);
   if (live) {
     const key = { frameworkId: live.frameworkId, taskId: live.taskId };
@@ -127,14 +151,14 @@ function taskJson(t: TaskEntry): Record<string, unknown> {
   };
 }
 
-export function stateJson(agent: AgentContext): Record<string, unknown> {
+export function stateJson(agent: AgentContext, visible: (frameworkId: string) => boolean = () => true): Record<string, unknown> {
   const used = usedResources(agent.tasks);
   const free = agent.total.subtractOrUndefined(used) ?? agent.total;
   return {
     agent: { id: agent.agentId ?? null, hostname: agent.hostname, httpAddress: agent.httpAddress, master: agent.master ?? null, lifecycle: agent.lifecycle, version: VERSION },
     resources: { total: resourcesJson(agent.total), used: resourcesJson(used), free: resourcesJson(free) },
-    tasks: [...agent.tasks.tasks.values()].map(taskJson),
-    completedTasks: agent.tasks.completed.map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId, name: t.name, state: t.state, sandbox: t.sandbox })),
+    tasks: [...agent.tasks.tasks.values()].filter((t) => visible(t.frameworkId)).map(taskJson),
+    completedTasks: agent.tasks.completed.filter((t) => visible(t.frameworkId)).map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId, name: t.name, state: t.state, sandbox: t.sandbox })),
     statusUpdates: { pending: agent.updates.pendingCount(), ...agent.updates.stats },
   };
 }

@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { TaskJournal } from '../agent/checkpoint.js';
 import { startUp } from '../cli/up-command.js';
+import { grpcChannelCredentials } from '../core/security/tls.js';
 import { TestFramework, taskInfo } from '../test/support/test-framework.js';
 
 export async function run(argv: string[]): Promise<Record<string, unknown>> {
@@ -23,8 +24,12 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const warmup = Number(values.warmup);
   const executor = values.executor === 'fake' ? 'fake' : 'process';
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'agora-bench-launch-'));
-  const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor, resources: 'cpus:8;mem:8192;disk:8192;ports:[31000-31100]', hostname: '127.0.0.1', logLevel: 'silent' });
-  const fw = await TestFramework.subscribe(up.master.grpcAddress, { name: 'bench-launch', autoAck: true });
+  // Secured as `agora up` is by default: TLS on every link, the framework authenticated by token.
+  const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor, resources: 'cpus:8;mem:8192;disk:8192;ports:[31000-31100]', hostname: '127.0.0.1', logLevel: 'silent', insecure: false });
+  const security = up.security;
+  if (!security) throw new Error('agora up started without security');
+  const credentials = grpcChannelCredentials({ ca: security.masterTls.ca }, security.adminToken);
+  const fw = await TestFramework.subscribe(up.master.grpcAddress, { name: 'bench-launch', autoAck: true, credentials });
   const spawnMs: number[] = [];
   const runningMs: number[] = [];
   const finishedMs: number[] = [];
@@ -57,6 +62,8 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
     finished_ms_p50: round(percentile(finishedMs, 50)),
     finished_ms_p99: round(percentile(finishedMs, 99)),
     ratio_running_to_spawn_p50: round(runningP50 / spawnP50),
+    tls: true,
+    authenticated: true,
     journal_fsync_ms_p50: round(percentile(fsyncMs, 50)),
   };
 }

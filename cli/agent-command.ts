@@ -14,7 +14,7 @@ export function registerAgentCommand(program: Command): void {
     const options = compileAgentOptions(raw);
     const logger = createLogger({ level: options.logLevel, name: 'agora-agent' });
     const agent = await Agent.start(options, { logger });
-    process.stdout.write(`agent listening: http http://${agent.httpAddress}, work dir ${agent.checkpoint.workDir}\n`);
+    process.stdout.write(`agent listening: http ${agent.security.tls ? 'https' : 'http'}://${agent.httpAddress}, work dir ${agent.checkpoint.workDir}\n`);
     await Promise.race([runUntilSignal(logger, () => agent.stop()), agent.stopped]);
   });
 }

@@ -6,7 +6,7 @@
 // (standbys redirect to the leader). `--api URL` / $AGORA_API skips the lookup.
 import type { Command } from 'commander';
 import { AgoraError } from '../core/errors.js';
-import { httpBase, request, requestJson, type RequestOptions } from '../frameworks/api/http-client.js';
+import { httpBase, request, requestJson, type HttpAuth, type RequestOptions } from '../frameworks/api/http-client.js';
 
 export const DEFAULT_MASTER = 'http://localhost:5050';
 /** The framework whose apiUrl serves the Jobs API. */
@@ -35,6 +35,9 @@ interface FrameworkRow {
 
 export class AgoraClient {
   readonly masterUrl: string;
+  /** Credentials for every request (set up by cli/config.ts). */
+  readonly http: HttpAuth = {};
+  readonly scheme: 'http' | 'https' = 'https';
   #jobsUrl: Promise<string> | undefined;
 
   constructor(flags: ClientFlags = {}, env: NodeJS.ProcessEnv = process.env) {

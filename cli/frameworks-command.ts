@@ -14,7 +14,7 @@ export function registerFrameworksCommand(program: Command): void {
     // Loaded here, not at start-up: the client commands need none of it.
     const { FrameworksHost } = await import('../frameworks/host.js');
     const host = await FrameworksHost.run(options, { logger });
-    process.stdout.write(`frameworks listening: grpc ${host.grpcAddress ?? ''}, http http://${host.httpAddress ?? ''}\n`);
+    process.stdout.write(`frameworks listening: grpc ${host.grpcAddress ?? ''}, http ${options.insecure ? 'http' : 'https'}://${host.httpAddress ?? ''}\n`);
     await runUntilSignal(logger, () => host.stop());
   });
 }

@@ -20,7 +20,7 @@ export function registerMasterCommand(program: Command): void {
         process.exit(1);
       },
     });
-    process.stdout.write(`master ${master.masterInfo.id} ${master.isLeader ? 'leading' : 'standing by'}: grpc ${master.grpcAddress}, http http://${master.httpAddress}\n`);
+    process.stdout.write(`master ${master.masterInfo.id} ${master.isLeader ? 'leading' : 'standing by'}: grpc ${master.grpcAddress}, http ${master.httpScheme}://${master.httpAddress}\n`);
     await runUntilSignal(logger, () => master.stop());
   });
 }

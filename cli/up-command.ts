@@ -12,6 +12,7 @@ import { EXECUTOR_KINDS } from '../agent/options.js';
 import { Master } from '../master/master.js';
 import { FrameworksHost } from '../frameworks/host.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
+import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
 
 export const UP_OPTIONS = {
   httpPort: opt.port('--http-port', 'master HTTP port (0 picks a free port)', 5050),
@@ -22,6 +23,7 @@ export const UP_OPTIONS = {
   resources: opt.optionalString('--resources', 'the agent\u2019s resources instead of detecting them, e.g. cpus:4;mem:8192'),
   hostname: opt.string('--hostname', 'hostname the master and agent advertise', '127.0.0.1'),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
 };
 
 export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
@@ -30,6 +32,8 @@ export interface Up {
   readonly master: Master;
   readonly agent: Agent;
   readonly frameworks: FrameworksHost;
+  /** What the first start bootstrapped (undefined with --insecure). */
+  readonly security: UpSecurity | undefined;
   stop(): Promise<void>;
 }
 
@@ -40,11 +44,35 @@ export async function startUp(
 ): Promise<Up> {
   const logger = createLogger({ level: options.logLevel, name: 'agora' });
   const dataDir = path.resolve(options.dataDir);
+  const security = options.insecure ? undefined : await bootstrapUpSecurity(dataDir, options.hostname);
   // The Jobs API is served on the master's own ports (HTTP mirror and gRPC).
   const frameworks = FrameworksHost.create({ logger });
   const master = await Master.start(
-    { hostname: options.hostname, bind: options.hostname, httpPort: String(options.httpPort), grpcPort: String(options.grpcPort), dataDir: path.join(dataDir, 'store'), logLevel: options.logLevel, ...extra.master },
-    { logger, ...frameworks.masterHooks },
+    {
+      hostname: options.hostname,
+      bind: options.hostname,
+      httpPort: String(options.httpPort),
+      grpcPort: String(options.grpcPort),
+      dataDir: path.join(dataDir, 'store'),
+      logLevel: options.logLevel,
+      insecure: options.insecure,
+      ...extra.master,
+    },
+    {
+      logger,
+      ...frameworks.masterHooks,
+      ...(security
+        ? {
+            security: {
+              tls: security.masterTls,
+              tokens: [
+                { token: security.adminToken, principal: 'admin', policies: ['admin'], description: `agora up: the admin token in ${security.files.adminToken}` },
+                { token: security.frameworksToken, principal: FRAMEWORKS_PRINCIPAL, policies: ['frameworks'], description: 'agora up: the built-in frameworks' },
+              ],
+            },
+          }
+        : {}),
+    },
   );
   let agent: Agent;
   try {
@@ -57,17 +85,19 @@ export async function startUp(
         workDir: path.join(dataDir, 'agent'),
         executor: options.executor,
         logLevel: options.logLevel,
+        insecure: options.insecure,
         ...(options.resources ? { resources: options.resources } : {}),
         ...extra.agent,
       },
-      { logger },
+      { logger, ...(security ? { tls: security.agentTls } : {}) },
     );
   } catch (err) {
     await master.stop();
     throw err;
   }
   try {
-    await frameworks.startEmbedded(master, { hostname: options.hostname, logLevel: options.logLevel, ...extra.frameworks });
+    const credentials = security ? { token: security.frameworksToken, tls: { ca: security.masterTls.ca } } : undefined;
+    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...extra.frameworks });
   } catch (err) {
     await frameworks.stop();
     await agent.stop();
@@ -79,7 +109,7 @@ export async function startUp(
     await agent.stop();
     await master.stop();
   };
-  return { master, agent, frameworks, stop };
+  return { master, agent, frameworks, security, stop };
 }
 
 export function registerUpCommand(program: Command): void {
@@ -89,8 +119,16 @@ export function registerUpCommand(program: Command): void {
     const options = compileOptions(UP_OPTIONS, raw);
     const up = await startUp(options);
     const logger = createLogger({ level: options.logLevel, name: 'agora' });
+    const scheme = up.security ? 'https' : 'http';
     process.stdout.write(
-      [`master http: http://${up.master.httpAddress}`, `master grpc: ${up.master.grpcAddress}`, `agent http: http://${up.agent.httpAddress}`, `data dir: ${path.resolve(options.dataDir)}`, ''].join('\n'),
+      [
+        `master http: ${scheme}://${up.master.httpAddress}`,
+        `master grpc: ${up.master.grpcAddress}`,
+        `agent http: ${scheme}://${up.agent.httpAddress}`,
+        `data dir: ${path.resolve(options.dataDir)}`,
+        ...(up.security ? [`admin token: ${up.security.files.adminToken}`, `cluster CA: ${up.security.files.ca}`] : ['security: OFF (--insecure)']),
+        '',
+      ].join('\n'),
     );
     await Promise.race([runUntilSignal(logger, () => up.stop()), up.agent.stopped.then(() => up.master.stop())]);
   });

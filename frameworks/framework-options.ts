@@ -25,4 +25,11 @@ export interface FrameworkOptions {
   readonly driver?: DriverTuning;
   /** Give up starting if not subscribed within this long (default 60 s). */
   readonly waitSubscribedMs?: number;
+  /** How the framework reaches the master: TLS and its token (required unless `insecure`). */
+  readonly access: FrameworkAccess;
+  /** The user its tasks run as when a spec names none (FrameworkInfo.user; default the master's, nobody). */
+  readonly taskUser?: string;
 }
+
+/** The driver's credentials, or plaintext for a master started with --insecure. */
+export type FrameworkAccess = Pick<DriverOptions, 'credentials' | 'insecure'>;

@@ -4,6 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store/index.js';
 import { FrameworkState } from '../sdk/state.js';
+import type { FrameworkAccess } from './framework-options.js';
 import { BATCH_FRAMEWORK_NAME, startBatch } from './batch/index.js';
 import { CRON_FRAMEWORK_NAME, startCron } from './cron/index.js';
 import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
@@ -19,6 +20,10 @@ export interface ModuleContext {
   readonly apiUrl: string;
   readonly clock?: Clock;
   readonly logger: Logger;
+  /** How the frameworks reach the master (TLS and the host's token). */
+  readonly access: FrameworkAccess;
+  /** Who tasks run as when a spec names nobody. */
+  readonly taskUser: string;
 }
 
 export type RunningController = WorkloadController & { stop(): Promise<void> };
@@ -48,6 +53,8 @@ export const servicesModule: FrameworkModule = {
       role: ctx.role,
       apiUrl: ctx.apiUrl,
       logger: ctx.logger,
+      access: ctx.access,
+      taskUser: ctx.taskUser,
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     });
   },
@@ -64,6 +71,8 @@ export const cronModule: FrameworkModule = {
       role: ctx.role,
       apiUrl: ctx.apiUrl,
       logger: ctx.logger,
+      access: ctx.access,
+      taskUser: ctx.taskUser,
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     });
   },
@@ -81,6 +90,8 @@ export const batchModule: FrameworkModule = {
       role: ctx.role,
       apiUrl: ctx.apiUrl,
       logger: ctx.logger,
+      access: ctx.access,
+      taskUser: ctx.taskUser,
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     });
   },

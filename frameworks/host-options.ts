@@ -14,6 +14,12 @@ export const FRAMEWORKS_OPTIONS = {
   httpPort: opt.port('--http-port', 'Jobs API HTTP/JSON port (0 picks a free port)', 5060),
   zkSessionTimeout: opt.duration('--zk-session-timeout', 'ZooKeeper session timeout', '10s', { minMs: 100 }),
   retryDelay: opt.duration('--retry-delay', 'after the frameworks fail to start, wait this long (doubling, to 1m) and stand for election again', '2s', { minMs: 1 }),
+  insecure: opt.bool('--insecure', 'turn off TLS and authentication (for masters started with --insecure); a warning is logged at every start', false),
+  tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): the masters, agents and callers are checked against it'),
+  tlsCert: opt.optionalString('--tls-cert', "the Jobs API's certificate (PEM)"),
+  tlsKey: opt.optionalString('--tls-key', "the Jobs API's private key (PEM)"),
+  tokenFile: opt.optionalString('--token-file', "a file holding the built-in frameworks' token (a principal with the `frameworks` policy: agora acl token create --principal agora-frameworks --policy frameworks)"),
+  taskUser: opt.string('--task-user', 'the user tasks run as when a spec names none', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
 };
 

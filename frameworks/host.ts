@@ -10,6 +10,9 @@ import type { Clock } from '../core/clock.js';
 import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
 import { createLogger, type Logger } from '../core/logger.js';
+import { discoverMasters, type MasterDiscovery } from '../core/discovery.js';
+import type { Authenticator } from '../core/security/authenticate.js';
+import { requireAuthentication } from '../core/security/edge.js';
 import { openStore, type Store } from '../core/store/index.js';
 import { JobsService, SERVICE_NAMES } from '../proto/index.js';
 import { electFrameworkLeader, type FrameworkLeadership } from '../sdk/leader.js';
@@ -17,8 +20,15 @@ import { ControllerRegistry, JobsApi, jobsGrpcHandlers, MasterTaskLocator, regis
 import { masterHttpFinder, type MasterHttpFinder } from './host-master.js';
 import { FRAMEWORK_MODULES, type FrameworkModule, type RunningController } from './host-modules.js';
 import { compileFrameworksOptions, storeUrl, type FrameworksOptions } from './host-options.js';
+import { embeddedHostSecurity, hostSecurityFromOptions, type HostCredentials, type HostSecurity } from './host-security.js';
+import type { TaskLocator, WorkloadKind } from './workload.js';
 
 export const FRAMEWORKS_ELECTION_NAME = 'agora-frameworks';
+
+/** The kind of workload a built-in framework runs, by its name with the master. */
+function kindOfFramework(name: string): WorkloadKind | undefined {
+  return FRAMEWORK_MODULES.find((m) => m.name === name)?.kind;
+}
 const MAX_RETRY_MS = 60_000;
 
 export type HostLifecycle = 'INITIALIZED' | 'STANDBY' | 'STARTING' | 'LEADING' | 'STOPPING' | 'STOPPED';
@@ -30,6 +40,8 @@ export interface HostDeps {
   readonly modules?: readonly FrameworkModule[];
   /** SSE heartbeat of the HTTP mirror (ms). */
   readonly heartbeatMs?: number;
+  /** Who calls the Jobs API, instead of asking the master (a host with no master: tests). */
+  readonly authenticator?: Authenticator;
 }
 
 export interface StartOverrides {
@@ -37,6 +49,8 @@ export interface StartOverrides {
   readonly store?: Store;
   /** Where this instance's Jobs API is reached, when it is served on someone else's servers. */
   readonly advertise?: Required<LeaderAddresses>;
+  /** Trust as the embedding master gives it (instead of the host's flags). */
+  readonly security?: HostSecurity;
 }
 
 /** The master a host is embedded in (agora up). */
@@ -45,6 +59,8 @@ export interface EmbeddingMaster {
   readonly httpAddress: string;
   /** Its open store (chroot /agora). */
   readonly store: Store;
+  /** How callers of the master's ports are authenticated (the Jobs API is served there too). */
+  readonly edge: { readonly authenticator: Authenticator };
 }
 
 export class FrameworksHost {
@@ -69,11 +85,21 @@ export class FrameworksHost {
   /** Consecutive failed starts: the retry delay doubles with each, up to MAX_RETRY_MS. */
   #failures = 0;
   #leadingWaiters: (() => void)[] = [];
+  #security: HostSecurity | undefined;
+  #discovery: MasterDiscovery | undefined;
 
   private constructor(readonly deps: HostDeps) {
     this.#baseLogger = deps.logger ?? createLogger({ name: 'agora-frameworks' });
     this.logger = this.#baseLogger.child({ component: 'frameworks-host' });
-    this.api = new JobsApi(this.registry, new MasterTaskLocator(() => this.#masterHttp?.current()));
+    // The locator learns the master's address and the host's credentials at start.
+    const host = this;
+    const locator: TaskLocator = {
+      locate: (taskId) => host.#locator()?.locate(taskId) ?? Promise.resolve(undefined),
+      get http() {
+        return host.#security?.http ?? {};
+      },
+    };
+    this.api = new JobsApi(this.registry, locator);
     this.gate = {
       serving: () => this.lifecycle === 'LEADING',
       leader: () => (this.#leadership?.isLeader ? undefined : this.#leadership?.leader?.data),
@@ -98,30 +124,40 @@ export class FrameworksHost {
     return host;
   }
 
-  /** Serve the HTTP mirror on `app` (before it listens). */
+  /** Serve the HTTP mirror on `app` (before it listens), behind `app`'s authentication. */
   registerHttp(app: HttpServer): void {
     registerJobsHttp(app, this.api, this.gate, this.deps.heartbeatMs === undefined ? {} : { heartbeatMs: this.deps.heartbeatMs });
   }
 
-  /** Serve the Jobs gRPC service on `grpc`. */
-  registerGrpc(grpc: GrpcServer): void {
-    grpc.server.addService(JobsService, jobsGrpcHandlers(this.api, this.gate, this.logger));
+  /** Serve the Jobs gRPC service on `grpc`; callers are authenticated by `auth`. */
+  registerGrpc(grpc: GrpcServer, auth: Authenticator): void {
+    grpc.server.addService(JobsService, jobsGrpcHandlers(this.api, this.gate, auth, this.logger));
     grpc.setServingStatus(SERVICE_NAMES.Jobs, 'SERVING');
   }
 
   /** For `Master.start(…, { ...host.masterHooks })`: serve the Jobs API on the master's own servers. */
-  get masterHooks(): { routes: (app: HttpServer) => void; grpcServices: (grpc: GrpcServer) => void } {
-    return { routes: (app) => this.registerHttp(app), grpcServices: (grpc) => this.registerGrpc(grpc) };
+  get masterHooks(): { routes: (app: HttpServer) => void; grpcServices: (grpc: GrpcServer, edge: { authenticator: Authenticator }) => void } {
+    return { routes: (app) => this.registerHttp(app), grpcServices: (grpc, edge) => this.registerGrpc(grpc, edge.authenticator) };
   }
 
   /**
-   * `agora up`: run against the master in this process — its store, its addresses. Resolves after
-   * the first election round; the frameworks start in the background (waitLeading() to wait), and
-   * the API answers UNAVAILABLE until they have. `raw` holds more FRAMEWORKS_OPTIONS.
+   * `agora up`: run against the master in this process — its store, its addresses, its
+   * authenticator; the frameworks subscribe with `credentials` (undefined: the master is
+   * --insecure). Resolves after the first election round; the frameworks start in the background
+   * (waitLeading() to wait), and the API answers UNAVAILABLE until they have. `raw` holds more
+   * FRAMEWORKS_OPTIONS.
    */
-  async startEmbedded(master: EmbeddingMaster, raw: Record<string, unknown> = {}): Promise<void> {
+  async startEmbedded(master: EmbeddingMaster, credentials: HostCredentials | undefined, raw: Record<string, unknown> = {}): Promise<void> {
     const options = compileFrameworksOptions({ master: master.grpcAddress, masterHttp: master.httpAddress, ...raw });
-    await this.start(options, { store: master.store, advertise: { grpcAddress: master.grpcAddress, httpAddress: master.httpAddress } });
+    const security = embeddedHostSecurity(master.edge.authenticator, credentials);
+    await this.start(options, { store: master.store, advertise: { grpcAddress: master.grpcAddress, httpAddress: master.httpAddress }, security });
+  }
+
+  #locator(): MasterTaskLocator | undefined {
+    const security = this.#security;
+    const finder = this.#masterHttp;
+    if (!security || !finder) return undefined;
+    return new MasterTaskLocator({ masterHttp: () => finder.current(), http: security.http, scheme: security.scheme, kindOf: kindOfFramework });
   }
 
   get grpcAddress(): string | undefined {
@@ -139,6 +175,8 @@ export class FrameworksHost {
     this.#advertise = overrides.advertise ?? this.#advertise;
     if (!this.#advertise) throw new Error('frameworks host: no address to advertise (register on servers and pass advertise, or use run())');
     this.#ownsStore = overrides.store === undefined;
+    this.#security ??= overrides.security ?? hostSecurityFromOptions(options, () => this.#discovery?.current(), this.logger);
+    this.api.taskUser = options.taskUser;
     const url = storeUrl(options);
     this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout }));
     this.#masterHttp = await masterHttpFinder(options);
@@ -159,10 +197,17 @@ export class FrameworksHost {
   }
 
   async #serve(options: FrameworksOptions): Promise<void> {
-    this.#grpc = createGrpcServer({ health: { '': 'SERVING' } });
-    this.registerGrpc(this.#grpc);
+    const fromFlags = hostSecurityFromOptions(options, () => this.#discovery?.current(), this.logger);
+    const security = this.deps.authenticator ? { ...fromFlags, authenticator: this.deps.authenticator } : fromFlags;
+    this.#security = security;
+    // The master to ask about callers' credentials: any will do (standbys know the tokens too).
+    this.#discovery = await discoverMasters(options.master, options.cluster);
+    const tls = security.serverTls;
+    this.#grpc = createGrpcServer({ health: { '': 'SERVING' }, ...(tls ? { tls } : {}), reflectionAuth: security.authenticator });
+    this.registerGrpc(this.#grpc, security.authenticator);
     const grpcPort = await this.#grpc.bind(options.bind, options.grpcPort);
-    this.#http = createHttpServer({ logger: this.logger });
+    this.#http = createHttpServer({ logger: this.logger, ...(tls ? { tls } : {}) });
+    requireAuthentication(this.#http, security.authenticator, { open: ['/health'] });
     this.#http.get('/health', async () => ({ status: 'ok', lifecycle: this.lifecycle, leader: this.gate.leader() ?? null }));
     this.registerHttp(this.#http);
     const httpPort = await listenHttp(this.#http, options.bind, options.httpPort);
@@ -218,8 +263,10 @@ export class FrameworksHost {
       store: this.#store as Store,
       cluster: options.cluster,
       role: options.role,
-      apiUrl: `http://${this.httpAddress ?? ''}`,
+      apiUrl: `${this.#security?.scheme ?? 'https'}://${this.httpAddress ?? ''}`,
       logger: this.#baseLogger,
+      access: this.#security?.access ?? { insecure: true },
+      taskUser: options.taskUser,
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     };
   }
@@ -266,6 +313,8 @@ export class FrameworksHost {
     await this.#stopControllers();
     await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);
     await this.#masterHttp?.close();
+    this.#security?.authenticator.close?.();
+    await this.#discovery?.close().catch(() => undefined);
     if (this.#ownsStore) await this.#store?.close();
     this.lifecycle = 'STOPPED';
   }

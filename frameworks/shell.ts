@@ -166,12 +166,14 @@ export class FrameworkShell {
     return FrameworkDriver.start(
       {
         ...o.driver,
+        ...o.access,
         master: o.master,
         ...(o.cluster ? { cluster: o.cluster } : {}),
         framework: {
           name: o.name,
           ...(id ? { id } : {}),
           roles: [role],
+          ...(o.taskUser ? { user: o.taskUser } : {}),
           failoverTimeoutSeconds: WEEK_SECONDS,
           checkpoint: true,
           ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}),

@@ -60,7 +60,15 @@ export interface RunnableController extends WorkloadController {
   suspend(name: string, suspended: boolean): Promise<void>;
 }
 
-/** Where a task's logs can be read: its agent's HTTP address. */
+/** Where a task is: its agent's HTTP address, and the kind of workload its framework runs (if a built-in one). */
+export interface TaskLocation {
+  readonly agentHttpAddress: string;
+  readonly kind: WorkloadKind | undefined;
+}
+
+/** Where a task's logs can be read, and how to read them. */
 export interface TaskLocator {
-  locate(taskId: string): Promise<{ agentHttpAddress: string } | undefined>;
+  locate(taskId: string): Promise<TaskLocation | undefined>;
+  /** Credentials for the agents' HTTP endpoints. */
+  readonly http?: import('./api/http-client.js').HttpAuth;
 }

@@ -9,7 +9,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type TimerHandle } from '../core/clock.js';
 import { NotLeaderError, TimeoutError, type AgoraError } from '../core/errors.js';
-import { fromGrpcError, unaryCall } from '../core/grpc.js';
+import { fromGrpcError, STREAM_ID_METADATA_KEY, unaryCall } from '../core/grpc.js';
 import { backoffDelay } from '../core/random.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import {
@@ -64,6 +64,8 @@ export interface StartOptions {
 export class FrameworkDriver extends SchedulerCalls {
   #state: DriverState = 'INITIALIZED';
   #frameworkId: string | undefined;
+  /** The current subscription's id: every call carries it. */
+  #streamId = '';
   #masterInfo: MasterInfo__Output | null = null;
   #address: string | undefined;
   #client: SchedulerClient | undefined;
@@ -194,7 +196,7 @@ export class FrameworkDriver extends SchedulerCalls {
     }
     if (this.#address !== address || !this.#client) {
       this.#client?.close();
-      this.#client = new SchedulerClient(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      this.#client = new SchedulerClient(address, this.options.channel, CHANNEL_OPTIONS);
       this.#address = address;
     }
     const f = this.options.framework;
@@ -237,7 +239,9 @@ export class FrameworkDriver extends SchedulerCalls {
       this.#disconnected(`${address} is not the leader; following it to ${err.leader}`, address, true);
       return;
     }
-    if (err.code === 'AGORA_FAILED_PRECONDITION' || err.code === 'AGORA_INVALID_ARGUMENT' || err.code === 'AGORA_NOT_FOUND') {
+    // Refusals that asking again cannot change: bad framework info, a removed id, credentials the
+    // master does not accept, or a principal that may not register (in these roles, or this id).
+    if (['AGORA_FAILED_PRECONDITION', 'AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND', 'AGORA_UNAUTHENTICATED', 'AGORA_PERMISSION_DENIED'].includes(err.code)) {
       this.#fail(err.message);
       return;
     }
@@ -336,6 +340,7 @@ export class FrameworkDriver extends SchedulerCalls {
         if (!s) return;
         const resubscribed = this.#everSubscribed;
         this.#frameworkId = s.frameworkId;
+        this.#streamId = s.streamId;
         this.#masterInfo = s.masterInfo;
         this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
         this.#state = 'SUBSCRIBED';
@@ -398,9 +403,11 @@ export class FrameworkDriver extends SchedulerCalls {
 
   // ---- calls (SchedulerCalls) ----
 
-  protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date } {
+  protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata } {
     if (this.#state !== 'SUBSCRIBED' || !this.#client || !this.#frameworkId) throw new NotSubscribedError(this.#state);
-    return { client: this.#client, frameworkId: this.#frameworkId, deadline: new Date(Date.now() + this.options.callTimeoutMs) };
+    const metadata = new grpc.Metadata();
+    metadata.set(STREAM_ID_METADATA_KEY, this.#streamId);
+    return { client: this.#client, frameworkId: this.#frameworkId, deadline: new Date(Date.now() + this.options.callTimeoutMs), metadata };
   }
 
   protected override async run(call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void> {

@@ -3,7 +3,20 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { mathRandom, type Random } from '../core/random.js';
+import type * as grpc from '@grpc/grpc-js';
+import { grpcChannelCredentials } from '../core/security/tls.js';
 import type { FrameworkCapability } from '../proto/index.js';
+
+/**
+ * How a framework proves who it is and knows it talks to the real master: the cluster CA (PEM), a
+ * bearer token (`agora acl token create …`), and/or a client certificate with its key.
+ */
+export interface DriverCredentials {
+  readonly ca: string | Buffer;
+  readonly token?: string;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
 
 export interface FrameworkDescription {
   readonly name: string;
@@ -46,6 +59,10 @@ export interface DriverOptions {
   readonly reconcile?: { readonly initialMs?: number; readonly maxMs?: number; readonly periodicMs?: number };
   /** Deadline of each unary call (default 10 s). */
   readonly callTimeoutMs?: number;
+  /** Required unless `insecure`: TLS trusting the cluster CA, and a token or a client certificate. */
+  readonly credentials?: DriverCredentials;
+  /** Plaintext and no credentials, for a master started with --insecure. */
+  readonly insecure?: boolean;
 }
 
 export interface CompiledDriverOptions {
@@ -64,6 +81,9 @@ export interface CompiledDriverOptions {
   readonly reconcileMaxMs: number;
   readonly reconcilePeriodicMs: number;
   readonly callTimeoutMs: number;
+  /** The channel credentials every connection uses. */
+  readonly channel: grpc.ChannelCredentials;
+  readonly insecure: boolean;
 }
 
 const WEEK_SECONDS = 7 * 24 * 3600;
@@ -98,5 +118,25 @@ export function compileDriverOptions(options: DriverOptions): CompiledDriverOpti
     reconcileMaxMs: positive(options.reconcile?.maxMs, 30_000, 'reconcile.maxMs'),
     reconcilePeriodicMs: positive(options.reconcile?.periodicMs, 600_000, 'reconcile.periodicMs'),
     callTimeoutMs: positive(options.callTimeoutMs, 10_000, 'callTimeoutMs'),
+    channel: channelOf(options),
+    insecure: options.insecure === true,
   });
+}
+
+function pem(value: string | Buffer | undefined): Buffer | undefined {
+  return value === undefined ? undefined : Buffer.isBuffer(value) ? value : Buffer.from(value);
+}
+
+function channelOf(options: DriverOptions): grpc.ChannelCredentials {
+  if (options.insecure) {
+    if (options.credentials) throw new InvalidArgumentError('insecure', 'give credentials or insecure: true, not both');
+    return grpcChannelCredentials(undefined);
+  }
+  const c = options.credentials;
+  if (!c?.ca) throw new InvalidArgumentError('credentials.ca', "the cluster CA (PEM) is required to reach a secured master (or insecure: true for a master started with --insecure)");
+  if ((c.cert === undefined) !== (c.key === undefined)) throw new InvalidArgumentError(c.cert === undefined ? 'credentials.cert' : 'credentials.key', 'a client certificate and its key go together');
+  if (!c.token && !c.cert) throw new InvalidArgumentError('credentials.token', 'give a token (or a client certificate) so the master knows who the framework is');
+  const cert = pem(c.cert);
+  const key = pem(c.key);
+  return grpcChannelCredentials({ ca: pem(c.ca) as Buffer, ...(cert && key ? { cert, key } : {}) }, c.token);
 }

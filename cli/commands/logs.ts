@@ -29,7 +29,7 @@ export function registerLogsCommand(program: Command): void {
     const client = clientFor(cmd);
     const taskId = target.includes('/') ? await taskOfRun(client, target, flags.run) : target;
     if (flags.run !== undefined && !target.includes('/')) throw new InvalidArgumentError('--run', 'goes with cronjob/NAME, not a task id');
-    const locator = new MasterTaskLocator(() => client.masterUrl);
+    const locator = new MasterTaskLocator({ masterHttp: () => client.masterUrl, http: client.http, scheme: client.scheme, kindOf: () => undefined });
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);

@@ -38,7 +38,14 @@ export interface RequestOptions {
   readonly auth?: HttpAuth;
 }
 
-/** One request; resolves to the response when it is 2xx, rejects with the peer's AgoraError. */
+/** Redirects (a standby naming the leader) followed at most this many times. */
+const MAX_REDIRECTS = 5;
+
+/**
+ * One request; resolves to the response when it is 2xx, rejects with the peer's AgoraError.
+ * A 307/308 from a standby is followed here, with the same method, body and credentials: fetch
+ * itself would drop the bearer token on the way to another origin (the leader's port).
+ */
 export async function request(url: string, options: RequestOptions = {}): Promise<Response> {
   const headers: Record<string, string> = {};
   if (options.auth?.token) headers['authorization'] = `Bearer ${options.auth.token}`;
@@ -48,22 +55,32 @@ export async function request(url: string, options: RequestOptions = {}): Promis
     headers['content-type'] = options.contentType ?? (typeof options.body === 'string' ? 'application/yaml' : 'application/json');
   }
   const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter((s) => s !== undefined);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: options.method ?? 'GET',
-      headers,
-      ...(body === undefined ? {} : { body }),
-      ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
-      ...(options.auth?.dispatcher ? { dispatcher: options.auth.dispatcher } : {}),
-    });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError' && options.signal?.aborted) throw new AgoraError('AGORA_CANCELLED', 'cancelled', { cause: err });
-    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-    throw new UnavailableError(`cannot reach ${new URL(url).host}: ${why}`, { cause: err });
+  let target = url;
+  for (let hop = 0; ; hop += 1) {
+    let res: Response;
+    try {
+      res = await fetch(target, {
+        method: options.method ?? 'GET',
+        headers,
+        redirect: 'manual',
+        ...(body === undefined ? {} : { body }),
+        ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
+        ...(options.auth?.dispatcher ? { dispatcher: options.auth.dispatcher } : {}),
+      });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError' && options.signal?.aborted) throw new AgoraError('AGORA_CANCELLED', 'cancelled', { cause: err });
+      const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new UnavailableError(`cannot reach ${new URL(target).host}: ${why}`, { cause: err });
+    }
+    const location = res.headers.get('location');
+    if ((res.status === 307 || res.status === 308) && location && hop < MAX_REDIRECTS) {
+      await res.body?.cancel();
+      target = new URL(location, target).toString();
+      continue;
+    }
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
   }
-  if (!res.ok) throw await errorFromResponse(res);
-  return res;
 }
 
 export async function requestJson<T>(url: string, options: RequestOptions = {}): Promise<T> {

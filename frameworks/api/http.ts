@@ -19,6 +19,7 @@ import { httpBase } from './http-client.js';
 import type { ApplyInput, JobsApi } from './jobs-api.js';
 import { kindFromAlias, kindFromDocument, KINDS } from './kinds.js';
 import { openSse } from '../../core/sse.js';
+import { principalOf } from '../../core/security/edge.js';
 
 export interface JobsHttpOptions {
   /** SSE heartbeat (ms); a client may ask for another with ?heartbeatMs=. Default 15 s. */
@@ -39,30 +40,30 @@ async function redirectUnlessServing(gate: ServingGate, req: FastifyRequest, rep
   if (gate.serving()) return;
   const leader = gate.leader()?.httpAddress;
   if (leader === undefined) throw new UnavailableError('the frameworks are not running here yet (no leader elected, or starting); retry shortly');
-  await reply.header('x-agora-leader', leader).redirect(`${httpBase(leader)}${req.url}`, 307);
+  await reply.header('x-agora-leader', leader).redirect(`${httpBase(leader, req.protocol === 'https' ? 'https' : 'http')}${req.url}`, 307);
 }
 
 function routes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
-  app.post('/api/v1/apply', async (req: Req, reply) => sendApply(reply, await api.apply(applyInput(req.body), dryRun(req))));
+  app.post('/api/v1/apply', async (req: Req, reply) => sendApply(reply, await api.apply(principalOf(req), applyInput(req.body), dryRun(req))));
   for (const { kind, plural } of KINDS) {
     const base = `/api/v1/${plural}`;
-    const apply = async (req: Req, reply: FastifyReply): Promise<unknown> => sendApply(reply, await api.apply(applyInput(req.body, kind), dryRun(req)));
+    const apply = async (req: Req, reply: FastifyReply): Promise<unknown> => sendApply(reply, await api.apply(principalOf(req), applyInput(req.body, kind), dryRun(req)));
     app.post(base, apply);
     app.put(base, apply);
-    app.get(base, async () => ({ items: await api.list([kind]) }));
-    app.get(`${base}/:name`, async (req: Req) => api.get(kind, req.params.name));
-    app.delete(`${base}/:name`, async (req: Req) => api.delete(kind, req.params.name));
+    app.get(base, async (req: Req) => ({ items: await api.list(principalOf(req), [kind]) }));
+    app.get(`${base}/:name`, async (req: Req) => api.get(principalOf(req), kind, req.params.name));
+    app.delete(`${base}/:name`, async (req: Req) => api.delete(principalOf(req), kind, req.params.name));
   }
   serviceRoutes(app, api, heartbeatMs);
   for (const kind of ['CRONJOB', 'JOB'] as const) {
     const base = `/api/v1/${kind === 'JOB' ? 'jobs' : 'cronjobs'}/:name`;
-    app.post(`${base}/trigger`, async (req: Req) => api.trigger(kind, req.params.name));
+    app.post(`${base}/trigger`, async (req: Req) => api.trigger(principalOf(req), kind, req.params.name));
     app.post(`${base}/suspend`, async (req: Req) => {
-      await api.suspend(kind, req.params.name, bool(body(req)['suspend'], 'suspend', true));
+      await api.suspend(principalOf(req), kind, req.params.name, bool(body(req)['suspend'], 'suspend', true));
       return {};
     });
     app.post(`${base}/resume`, async (req: Req) => {
-      await api.suspend(kind, req.params.name, false);
+      await api.suspend(principalOf(req), kind, req.params.name, false);
       return {};
     });
   }
@@ -71,17 +72,17 @@ function routes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
 
 function serviceRoutes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
   const base = '/api/v1/services/:name';
-  app.post(`${base}/scale`, async (req: Req) => api.scale(req.params.name, integer(body(req)['instances'], 'instances')));
-  app.post(`${base}/rollback`, async (req: Req) => api.rollback(req.params.name, optionalString(body(req)['toVersion'], 'toVersion')));
-  app.post(`${base}/restart`, async (req: Req) => api.restart(req.params.name));
-  app.post(`${base}/promote`, async (req: Req) => api.promote(req.params.name));
-  app.post(`${base}/abort`, async (req: Req) => api.abort(req.params.name));
+  app.post(`${base}/scale`, async (req: Req) => api.scale(principalOf(req), req.params.name, integer(body(req)['instances'], 'instances')));
+  app.post(`${base}/rollback`, async (req: Req) => api.rollback(principalOf(req), req.params.name, optionalString(body(req)['toVersion'], 'toVersion')));
+  app.post(`${base}/restart`, async (req: Req) => api.restart(principalOf(req), req.params.name));
+  app.post(`${base}/promote`, async (req: Req) => api.promote(principalOf(req), req.params.name));
+  app.post(`${base}/abort`, async (req: Req) => api.abort(principalOf(req), req.params.name));
   app.post(`${base}/kill`, async (req: Req) => {
     const b = body(req);
-    return api.killTasks(req.params.name, stringList(b['taskIds'], 'taskIds'), bool(b['scale'], 'scale', false));
+    return api.killTasks(principalOf(req), req.params.name, stringList(b['taskIds'], 'taskIds'), bool(b['scale'], 'scale', false));
   });
   app.get(`${base}/endpoints`, async (req: Req, reply) => {
-    if (req.query['watch'] === undefined || req.query['watch'] === '0' || req.query['watch'] === 'false') return { endpoints: await api.endpoints(req.params.name) };
+    if (req.query['watch'] === undefined || req.query['watch'] === '0' || req.query['watch'] === 'false') return { endpoints: await api.endpoints(principalOf(req), req.params.name) };
     return watchEndpoints(api, req, reply, heartbeatMs);
   });
   app.get(`${base}/endpoints/watch`, async (req: Req, reply) => watchEndpoints(api, req, reply, heartbeatMs));
@@ -91,10 +92,12 @@ function serviceRoutes(app: FastifyInstance, api: JobsApi, heartbeatMs: number):
 async function watchEndpoints(api: JobsApi, req: Req, reply: FastifyReply, defaultHeartbeatMs: number): Promise<void> {
   const name = req.params.name;
   const heartbeatMs = heartbeat(req, defaultHeartbeatMs);
-  const initial = await api.endpoints(name);
+  const principal = principalOf(req);
+  const initial = await api.endpoints(principal, name);
   const sse = openSse(reply, heartbeatMs);
   sse.send('endpoints', { name, endpoints: initial });
   const stop = api.watch(
+    principal,
     { kinds: ['SERVICE'], names: [name], sendInitial: false },
     {
       send: (e) => {
@@ -121,7 +124,7 @@ async function watchAll(api: JobsApi, req: Req, reply: FastifyReply, defaultHear
   let sse: ReturnType<typeof openSse> | undefined;
   const early: WatchEvent[] = [];
   // Opening the watch validates the kinds: do it before answering 200.
-  const stop = api.watch(filter, {
+  const stop = api.watch(principalOf(req), filter, {
     send: (e) => (sse ? sse.send(String(e.type).toLowerCase(), e) : early.push(e)),
     end: (err) => {
       if (err) sse?.send('error', toAgoraError(err).toJSON());

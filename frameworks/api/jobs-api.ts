@@ -1,7 +1,10 @@
 // The Jobs API's operations, independent of transport: gRPC (grpc.ts) and the HTTP/JSON mirror
-// (http.ts) both call these. Parsing and routing happen here; validation and state belong to the
-// controllers, whose errors pass through unchanged (with their `field`).
-import { InvalidArgumentError } from '../../core/errors.js';
+// (http.ts) both call these, for an authenticated principal. Parsing, routing and authorisation
+// (access.ts) happen here; validation and state belong to the controllers, whose errors pass
+// through unchanged (with their `field`).
+import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import type { Principal } from '../../core/security/principal.js';
+import { authorizeSpec, maskEnv, readable, requireRead, requireWrite } from './access.js';
 import type { ApplyResponse, Deployment, DeploymentResponse, Endpoint, Workload } from '../../proto/index.js';
 import type { ApplyOutcome, TaskLocator, WorkloadKind } from '../workload.js';
 import { parseDocument, specFromWire, type DocumentFormat, type ParsedSpec } from './document.js';
@@ -15,78 +18,118 @@ export type ApplyInput =
   | { readonly structured: WorkloadKind; readonly spec: Record<string, unknown> }
   | { readonly parsed: ParsedSpec };
 
+export interface JobsApiOptions {
+  /** Who a spec's tasks run as when it names no user (the frameworks' --task-user). */
+  readonly taskUser: string;
+}
+
 export class JobsApi {
+  /** Set by the host at start, from --task-user. */
+  taskUser: string;
+
   constructor(
     readonly controllers: ControllerRegistry,
     readonly locator: TaskLocator,
-  ) {}
+    options: JobsApiOptions = { taskUser: 'nobody' },
+  ) {
+    this.taskUser = options.taskUser;
+  }
 
-  async apply(input: ApplyInput, dryRun = false): Promise<ApplyResponse> {
+  async apply(principal: Principal, input: ApplyInput, dryRun = false): Promise<ApplyResponse> {
     const { kind, spec } = toParsed(input);
+    requireWrite(principal, kind);
+    authorizeSpec(principal, kind, spec, this.taskUser);
     const outcome = await this.controllers.get(kind).apply(spec, { dryRun });
     return applyResponse(outcome);
   }
 
-  get(kind: WorkloadKind, name: string): Promise<Workload> {
-    return this.controllers.get(kind).get(required(name));
+  async get(principal: Principal, kind: WorkloadKind, name: string): Promise<Workload> {
+    requireRead(principal, kind);
+    return maskEnv(principal, await this.controllers.get(kind).get(required(name)));
   }
 
-  /** Every workload of the given kinds (default: all served), filtered by labels, by kind then name. */
-  async list(kinds: readonly WorkloadKind[] = [], labels: Readonly<Record<string, string>> = {}): Promise<Workload[]> {
-    const served = kinds.length > 0 ? [...new Set(kinds)] : this.controllers.kinds();
+  /**
+   * Every workload of the given kinds (default: all served that the principal may read), filtered
+   * by labels, by kind then name.
+   */
+  async list(principal: Principal, kinds: readonly WorkloadKind[] = [], labels: Readonly<Record<string, string>> = {}): Promise<Workload[]> {
+    for (const k of kinds) requireRead(principal, k);
+    const served = kinds.length > 0 ? [...new Set(kinds)] : readable(principal, this.controllers.kinds());
     const lists = await Promise.all(served.map((k) => this.controllers.get(k).list()));
-    return lists.map((items) => [...items].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''))).flat().filter((w) => hasLabels(w, labels));
+    const all = lists.map((items) => [...items].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''))).flat().filter((w) => hasLabels(w, labels));
+    return maskEnv(principal, all);
   }
 
-  async delete(kind: WorkloadKind, name: string): Promise<{ deploymentId: string }> {
+  async delete(principal: Principal, kind: WorkloadKind, name: string): Promise<{ deploymentId: string }> {
+    requireWrite(principal, kind);
     await this.controllers.get(kind).delete(required(name));
     return { deploymentId: '' };
   }
 
-  async scale(name: string, instances: number): Promise<DeploymentResponse> {
+  async scale(principal: Principal, name: string, instances: number): Promise<DeploymentResponse> {
+    requireWrite(principal, 'SERVICE');
     if (!Number.isInteger(instances) || instances < 0) throw new InvalidArgumentError('instances', `must be a non-negative integer, got ${String(instances)}`);
     return deploymentResponse(await this.controllers.service().scale(required(name), instances));
   }
 
-  async rollback(name: string, toVersion?: string): Promise<DeploymentResponse> {
+  async rollback(principal: Principal, name: string, toVersion?: string): Promise<DeploymentResponse> {
+    requireWrite(principal, 'SERVICE');
     return deploymentResponse(await this.controllers.service().rollback(required(name), toVersion === '' ? undefined : toVersion));
   }
 
-  async restart(name: string): Promise<DeploymentResponse> {
+  async restart(principal: Principal, name: string): Promise<DeploymentResponse> {
+    requireWrite(principal, 'SERVICE');
     return deploymentResponse(await this.controllers.service().restart(required(name)));
   }
 
-  async killTasks(name: string, taskIds: readonly string[], scale: boolean): Promise<DeploymentResponse> {
+  async killTasks(principal: Principal, name: string, taskIds: readonly string[], scale: boolean): Promise<DeploymentResponse> {
+    requireWrite(principal, 'SERVICE');
     if (taskIds.length === 0) throw new InvalidArgumentError('taskIds', 'name at least one task');
     return deploymentResponse(await this.controllers.service().killTasks(required(name), taskIds, scale));
   }
 
-  async promote(name: string): Promise<DeploymentResponse> {
+  async promote(principal: Principal, name: string): Promise<DeploymentResponse> {
+    requireWrite(principal, 'SERVICE');
     return deploymentResponse(await this.controllers.service().promote(required(name)));
   }
 
-  async abort(name: string): Promise<DeploymentResponse> {
+  async abort(principal: Principal, name: string): Promise<DeploymentResponse> {
+    requireWrite(principal, 'SERVICE');
     return deploymentResponse(await this.controllers.service().abort(required(name)));
   }
 
-  endpoints(name: string): Promise<Endpoint[]> {
+  endpoints(principal: Principal, name: string): Promise<Endpoint[]> {
+    requireRead(principal, 'SERVICE');
     return this.controllers.service().endpoints(required(name));
   }
 
-  trigger(kind: WorkloadKind, name: string): Promise<{ runId: string }> {
-    return this.controllers.runnable(runnableKind(kind, 'Trigger')).trigger(required(name));
+  trigger(principal: Principal, kind: WorkloadKind, name: string): Promise<{ runId: string }> {
+    const runnable = runnableKind(kind, 'Trigger');
+    requireWrite(principal, runnable);
+    return this.controllers.runnable(runnable).trigger(required(name));
   }
 
-  async suspend(kind: WorkloadKind, name: string, suspend: boolean): Promise<void> {
-    await this.controllers.runnable(runnableKind(kind, 'Suspend')).suspend(required(name), suspend);
+  async suspend(principal: Principal, kind: WorkloadKind, name: string, suspend: boolean): Promise<void> {
+    const runnable = runnableKind(kind, 'Suspend');
+    requireWrite(principal, runnable);
+    await this.controllers.runnable(runnable).suspend(required(name), suspend);
   }
 
-  watch(filter: WatchFilter, sink: WatchSink): () => void {
-    return openWatch(this.controllers, filter, sink);
+  /** Changes to the kinds asked for (default: every kind served that the principal may read). */
+  watch(principal: Principal, filter: WatchFilter, sink: WatchSink): () => void {
+    for (const k of filter.kinds) requireRead(principal, k);
+    const kinds = filter.kinds.length > 0 ? filter.kinds : readable(principal, this.controllers.kinds());
+    if (kinds.length === 0) requireRead(principal, 'SERVICE');
+    return openWatch(this.controllers, { ...filter, kinds }, { send: (e) => sink.send(maskEnv(principal, e)), end: (err) => sink.end(err) });
   }
 
-  logs(req: LogRequest, signal?: AbortSignal): AsyncGenerator<LogChunk> {
-    return readTaskLogs(this.locator, req, signal);
+  /** A task's logs, for principals that may read the kind of workload it belongs to. */
+  async *logs(principal: Principal, req: LogRequest, signal?: AbortSignal): AsyncGenerator<LogChunk> {
+    if (req.taskId === '') throw new InvalidArgumentError('taskId', 'is required');
+    const where = await this.locator.locate(req.taskId);
+    if (!where || where.kind === undefined) throw new NotFoundError('task', req.taskId);
+    requireRead(principal, where.kind);
+    yield* readTaskLogs(this.locator, req, signal, where);
   }
 }
 

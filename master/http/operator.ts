@@ -35,7 +35,7 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
     const framework = state.frameworks.get(frameworkId);
     if (!framework || !(ownsOr(principal, framework) || may(principal, 'cluster.view'))) throw new NotFoundError('framework', frameworkId);
     requireOwnerOr(principal, framework, 'frameworks.teardown');
-    await removeFramework(state, frameworkId, `teardown requested by ${principal.name}`);
+    await removeFramework(state, frameworkId, `teardown requested by an operator (${principal.name})`);
     return { frameworkId, removed: true };
   });
 

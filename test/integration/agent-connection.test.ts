@@ -12,6 +12,7 @@ import { silentLogger } from '../../core/logger.js';
 import { MasterConnection } from '../../agent/connection.js';
 import { AgentGatewayService, type AgentGatewayHandlers, type AgentMessage__Output, type MasterMessage } from '../../proto/index.js';
 import { eventually } from '../support/master-harness.js';
+import { agentChannel, testPki } from '../support/security.js';
 
 const closers: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -21,7 +22,7 @@ afterEach(async () => {
 /** A gateway that refuses the first `refusals` streams as a master still taking over would. */
 async function takingOverGateway(refusals: number): Promise<{ address: string; attempts: number[] }> {
   const attempts: number[] = [];
-  const grpcServer: GrpcServer = createGrpcServer();
+  const grpcServer: GrpcServer = createGrpcServer({ tls: testPki().serverTls });
   grpcServer.server.addService(AgentGatewayService, {
     Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
       attempts.push(Date.now());
@@ -44,11 +45,11 @@ async function takingOverGateway(refusals: number): Promise<{ address: string; a
  * A started MasterConnection that registers a small agent; `registered` collects the ids it is
  * given, `masters` the master each answer came from (as onRegistered is told).
  */
-function startConnection(options: Omit<ConstructorParameters<typeof MasterConnection>[0], 'logger'>): { registered: string[]; masters: string[]; connection: MasterConnection } {
+function startConnection(options: Omit<ConstructorParameters<typeof MasterConnection>[0], 'logger' | 'credentials'>): { registered: string[]; masters: string[]; connection: MasterConnection } {
   const registered: string[] = [];
   const masters: string[] = [];
   const connection = new MasterConnection(
-    { ...options, logger: silentLogger() },
+    { ...options, logger: silentLogger(), credentials: agentChannel() },
     {
       hello: () => ({ register: { agentInfo: { hostname: 'h', resources: [{ name: 'cpus', type: 'SCALAR', scalar: 1 }] }, version: 'test' } }),
       onRegistered: (answer, master) => {
@@ -97,7 +98,7 @@ class MovableDiscovery implements MasterDiscovery {
 /** A gateway that fails its first stream, then takes streams and never answers (a master dying). */
 async function failingThenSilentGateway(): Promise<{ address: string; streams: () => number }> {
   let streams = 0;
-  const grpcServer: GrpcServer = createGrpcServer();
+  const grpcServer: GrpcServer = createGrpcServer({ tls: testPki().serverTls });
   grpcServer.server.addService(AgentGatewayService, {
     Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
       streams += 1;
@@ -184,7 +185,7 @@ async function recordingGateway(
   ping: { intervalSeconds: number; maxMissed: number } = { intervalSeconds: 0, maxMissed: 0 },
 ): Promise<{ address: string; streams: TakenStream[] }> {
   const streams: TakenStream[] = [];
-  const grpcServer: GrpcServer = createGrpcServer();
+  const grpcServer: GrpcServer = createGrpcServer({ tls: testPki().serverTls });
   grpcServer.server.addService(AgentGatewayService, {
     Connect: (stream: grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>) => {
       const index = streams.length;

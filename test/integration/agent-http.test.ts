@@ -8,6 +8,7 @@ import type { Agent } from '../../agent/agent.js';
 import { getJson, launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
+import { secureFetch } from '../support/security.js';
 
 afterEach(async () => {
   await stopTestAgents();
@@ -18,7 +19,7 @@ async function setup(): Promise<{ h: MasterHarness; agent: Agent; fw: TestFramew
   const h = await MasterHarness.start();
   const agent = await startTestAgent(h.address);
   const fw = await h.framework({ autoAck: true });
-  return { h, agent, fw, base: `http://${agent.httpAddress}` };
+  return { h, agent, fw, base: `https://${agent.httpAddress}` };
 }
 
 describe('agent: HTTP', () => {
@@ -41,13 +42,13 @@ describe('agent: HTTP', () => {
     expect(state.resources.free).toMatchObject({ cpus: 3.5, mem: 3968, ports: '31000-31004,31006-31099' });
     expect(state.tasks).toEqual([expect.objectContaining({ taskId: 'web', state: 'TASK_RUNNING', sandbox: agent.checkpoint.sandboxDir(fw.frameworkId, 'web'), pid: expect.any(Number) })]);
 
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await secureFetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/agora_agent_tasks\{state="running"\} 1/);
     expect(metrics).toMatch(/agora_agent_resources_used\{resource="cpus"\} 0\.5/);
     expect(metrics).toMatch(/agora_agent_connected 1/);
     expect(metrics).toMatch(/agora_agent_status_updates_acknowledged_total \d+/);
 
-    const { body: agents } = await getJson<{ agents: { id: string; httpAddress: string }[] }>(`http://${h.master.httpAddress}/api/v1/agents`);
+    const { body: agents } = await getJson<{ agents: { id: string; httpAddress: string }[] }>(`https://${h.master.httpAddress}/api/v1/agents`);
     expect(agents.agents.find((a) => a.id === agent.agentId)?.httpAddress).toBe(agent.httpAddress);
     const offer = await fw.nextOffer({ timeoutMs: 5000 });
     expect(offer.agentHttpAddress).toBe(agent.httpAddress);
@@ -57,14 +58,14 @@ describe('agent: HTTP', () => {
     const { fw, base } = await setup();
     await launchTask(fw, taskInfo('talker', 'cpus:0.1;mem:32', { command: { value: 'printf "0123456789abcdef"; printf "oops" >&2' } }));
     await fw.waitForUpdate('talker', 'TASK_FINISHED', { timeoutMs: 10_000 });
-    const all = await fetch(`${base}/api/v1/tasks/talker/logs`);
+    const all = await secureFetch(`${base}/api/v1/tasks/talker/logs`);
     expect(await all.text()).toBe('0123456789abcdef');
     expect(all.headers.get('x-agora-log-size')).toBe('16');
-    const slice = await fetch(`${base}/api/v1/tasks/talker/logs?stream=stdout&offset=4&length=5`);
+    const slice = await secureFetch(`${base}/api/v1/tasks/talker/logs?stream=stdout&offset=4&length=5`);
     expect(await slice.text()).toBe('45678');
     expect(slice.headers.get('x-agora-log-next-offset')).toBe('9');
-    expect(await (await fetch(`${base}/api/v1/tasks/talker/logs?offset=100`)).text()).toBe('');
-    expect(await (await fetch(`${base}/api/v1/tasks/talker/logs?stream=stderr`)).text()).toBe('oops');
+    expect(await (await secureFetch(`${base}/api/v1/tasks/talker/logs?offset=100`)).text()).toBe('');
+    expect(await (await secureFetch(`${base}/api/v1/tasks/talker/logs?stream=stderr`)).text()).toBe('oops');
     expect((await getJson(`${base}/api/v1/tasks/talker/logs?stream=stdin`)).status).toBe(400);
     expect((await getJson(`${base}/api/v1/tasks/talker/logs?offset=-1`)).status).toBe(400);
     expect((await getJson(`${base}/api/v1/tasks/nobody/logs`)).status).toBe(404);
@@ -76,7 +77,7 @@ describe('agent: HTTP', () => {
     const command = 'i=0; while [ ! -f stop ]; do i=$((i+1)); echo tick $i; sleep 0.05; done; echo bye';
     await launchTask(fw, taskInfo('ticker', 'cpus:0.1;mem:32', { command: { value: command } }));
     await fw.waitForUpdate('ticker', 'TASK_RUNNING', { timeoutMs: 10_000 });
-    const res = await fetch(`${base}/api/v1/tasks/ticker/logs?follow=1&offset=0`);
+    const res = await secureFetch(`${base}/api/v1/tasks/ticker/logs?follow=1&offset=0`);
     const reader = res.body!.getReader();
     let text = '';
     let chunks = 0;
@@ -109,7 +110,7 @@ describe('agent: HTTP', () => {
     const sub = await getJson<{ files: { path: string; size: number }[] }>(`${base}/api/v1/tasks/files/files?path=out`);
     expect(sub.body.files).toEqual([expect.objectContaining({ path: 'out/data.txt', size: 7 })]);
 
-    const download = await fetch(`${base}/api/v1/tasks/files/files/download?path=out/data.txt`);
+    const download = await secureFetch(`${base}/api/v1/tasks/files/files/download?path=out/data.txt`);
     expect(download.status).toBe(200);
     expect(await download.text()).toBe('result\n');
 

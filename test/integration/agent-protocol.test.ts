@@ -13,6 +13,7 @@ import { AgentGatewayService, type AgentMessage__Output, type MasterMessage } fr
 import { processAlive, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { eventually } from '../support/master-harness.js';
 import { Recorder } from '../support/test-agent.js';
+import { testPki } from '../support/security.js';
 
 type Stream = grpc.ServerDuplexStream<AgentMessage__Output, MasterMessage>;
 
@@ -26,7 +27,7 @@ class ScriptedMaster {
   ) {}
 
   static async start(): Promise<ScriptedMaster> {
-    const server = createGrpcServer();
+    const server = createGrpcServer({ tls: testPki().serverTls });
     let master: ScriptedMaster | undefined;
     server.server.addService(AgentGatewayService, {
       Connect: (stream: Stream) => {

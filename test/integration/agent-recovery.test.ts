@@ -47,7 +47,7 @@ interface StateJson {
 }
 
 async function agentState(child: AgentProcess): Promise<StateJson> {
-  return (await getJson<StateJson>(`http://${child.httpAddress}/api/v1/state`)).body;
+  return (await getJson<StateJson>(`https://${child.httpAddress}/api/v1/state`)).body;
 }
 
 function countByUuid(fw: TestFramework): Map<string, number> {

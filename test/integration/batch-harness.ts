@@ -9,6 +9,7 @@ import type { JobStatus } from '../../proto/index.js';
 import type { FrameworkState } from '../../sdk/state.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne, until } from '../support/framework-cluster.js';
 import type { MasterHarness } from '../support/master-harness.js';
+import { frameworksAccess } from '../support/security.js';
 
 export { until };
 
@@ -27,7 +28,7 @@ export interface BatchCluster {
   status(name: string): Promise<JobStatus>;
 }
 
-export type BatchTuning = Omit<BatchOptions, 'master' | 'state'>;
+export type BatchTuning = Partial<Omit<BatchOptions, 'master' | 'state'>>;
 
 export const FAST: BatchTuning = {
   retryBackoff: { initialMs: 100, maxMs: 400 },
@@ -40,7 +41,7 @@ export const FAST: BatchTuning = {
 export async function startBatchCluster(options: { agents?: readonly Record<string, string>[]; batch?: BatchTuning } = {}): Promise<BatchCluster> {
   const { master, agents, state } = await startClusterBase(BATCH_FRAMEWORK_NAME, { agents: options.agents });
   const tuning = { ...FAST, ...options.batch };
-  const start = (): Promise<BatchHandle> => started(startBatch({ master: master.address, state, ...tuning }));
+  const start = (): Promise<BatchHandle> => started(startBatch({ master: master.address, state, access: frameworksAccess(), ...tuning }));
   const cluster: BatchCluster = {
     master,
     agents,

@@ -8,6 +8,8 @@ import type { CronJobRun, CronJobStatus } from '../../proto/index.js';
 import type { FrameworkState } from '../../sdk/state.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne } from '../support/framework-cluster.js';
 import type { MasterHarness } from '../support/master-harness.js';
+import { frameworksAccess } from '../support/security.js';
+import { secureFetch } from '../support/security.js';
 
 export { until } from '../support/framework-cluster.js';
 
@@ -22,7 +24,7 @@ export interface CronCluster {
 
 export async function startCronCluster(): Promise<CronCluster> {
   const { master, agents, state } = await startClusterBase(CRON_FRAMEWORK_NAME);
-  const start = (): Promise<CronFramework> => started(startCron({ master: master.address, state, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }));
+  const start = (): Promise<CronFramework> => started(startCron({ master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000 }));
   const cluster: CronCluster = {
     master,
     agent: agents[0]!,
@@ -63,7 +65,7 @@ export interface MasterTask {
 
 /** Every task the master knows (live and completed), from its operator API, in launch order. */
 export async function masterTasks(master: MasterHarness): Promise<MasterTask[]> {
-  const res = await fetch(`http://${master.master.httpAddress}/api/v1/tasks?limit=10000`);
+  const res = await secureFetch(`https://${master.master.httpAddress}/api/v1/tasks?limit=10000`);
   return ((await res.json()) as { tasks: MasterTask[] }).tasks;
 }
 

@@ -7,6 +7,7 @@ import { eventually, sleep } from '../support/master-harness.js';
 import { getJson, killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
+import { driverAccess, secureFetch } from '../support/security.js';
 
 const SESSION_MS = 2000;
 const agents: AgentProcess[] = [];
@@ -66,7 +67,7 @@ async function launchingFramework(zk: string, cluster: string, total: number, ca
   const perTask = Resources.parse('cpus:0.1;mem:16');
   let launches = 0;
   const driver: FrameworkDriver = await FrameworkDriver.start(
-    { master: zk, cluster, framework: { name: 'ha-launcher', failoverTimeoutSeconds: 600, capabilities }, reconnect: { initialMs: 50, maxMs: 400 }, reconcile: { initialMs: 200, maxMs: 800 } },
+    { master: zk, cluster, framework: { name: 'ha-launcher', failoverTimeoutSeconds: 600, capabilities }, reconnect: { initialMs: 50, maxMs: 400 }, reconcile: { initialMs: 200, maxMs: 800 }, ...driverAccess() },
     {
       offers: async (offers) => {
         for (const offer of offers) {
@@ -107,7 +108,7 @@ async function launchingFramework(zk: string, cluster: string, total: number, ca
 }
 
 async function agentState(agent: AgentProcess): Promise<{ tasks: Array<{ taskId: string; state: string; pid: number | null }>; statusUpdates: { pending: number } }> {
-  const res = await fetch(`http://${agent.httpAddress}/api/v1/state`);
+  const res = await secureFetch(`https://${agent.httpAddress}/api/v1/state`);
   return (await res.json()) as never;
 }
 

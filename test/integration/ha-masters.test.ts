@@ -12,6 +12,7 @@ import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
 import { testServices } from '../support/services.js';
 import { startZkEnsemble, type ZkEnsemble } from '../support/zookeeper.js';
+import { driverAccess, adminChannel } from '../support/security.js';
 
 const SESSION_MS = 2000;
 let cluster = 0;
@@ -53,19 +54,19 @@ describe('a ZooKeeper-backed master group', () => {
     expect(view.body).toMatchObject({ self: false, leader: { id: leader.id, grpcAddress: leader.grpcAddress, httpAddress: leader.httpAddress } });
     const redirected = await getJson(standby.httpAddress, '/api/v1/state?x=1');
     expect(redirected.status).toBe(307);
-    expect(redirected.location).toBe(`http://${leader.httpAddress}/api/v1/state?x=1`);
+    expect(redirected.location).toBe(`https://${leader.httpAddress}/api/v1/state?x=1`);
 
-    const client = new SchedulerClient(standby.grpcAddress, grpc.credentials.createInsecure());
+    const client = new SchedulerClient(standby.grpcAddress, adminChannel());
     closers.push(async () => client.close());
     const err = await unaryCall<Ack__Output>((cb) => client.Revive({ frameworkId: 'x', roles: [] }, cb)).catch((e: unknown) => fromGrpcError(e));
     expect(err).toBeInstanceOf(NotLeaderError);
     expect((err as NotLeaderError).leader).toBe(leader.grpcAddress);
 
     // A framework given only the standby's address follows the redirect; one given ZooKeeper reads the election.
-    const viaStandby = await FrameworkDriver.start({ master: standby.grpcAddress, framework: { name: 'via-standby' } });
+    const viaStandby = await FrameworkDriver.start({ master: standby.grpcAddress, framework: { name: 'via-standby' }, ...driverAccess() });
     closers.push(() => viaStandby.stop());
     expect(viaStandby.masterAddress).toBe(leader.grpcAddress);
-    const viaZk = await FrameworkDriver.start({ master: `zk://${zkEnsemble}/agora`, cluster: name, framework: { name: 'via-zk' } });
+    const viaZk = await FrameworkDriver.start({ master: `zk://${zkEnsemble}/agora`, cluster: name, framework: { name: 'via-zk' }, ...driverAccess() });
     closers.push(() => viaZk.stop());
     expect(viaZk.masterAddress).toBe(leader.grpcAddress);
   }, 90_000);
@@ -77,7 +78,7 @@ describe('a ZooKeeper-backed master group', () => {
     const leader = await leaderOf(masters);
     const resubscribed: string[] = [];
     const driver = await FrameworkDriver.start(
-      { master: `zk://${zkEnsemble}/agora`, cluster: name, framework: { name: 'survivor', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 500 } },
+      { master: `zk://${zkEnsemble}/agora`, cluster: name, framework: { name: 'survivor', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 500 }, ...driverAccess() },
       { subscribed: (s) => void (s.resubscribed && resubscribed.push(s.frameworkId)) },
     );
     closers.push(() => driver.stop());

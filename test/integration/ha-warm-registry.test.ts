@@ -9,6 +9,7 @@ import { eventually, TEST_MASTER_OPTIONS } from '../support/master-harness.js';
 import { testServices } from '../support/services.js';
 import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
+import { secureFetch, testMasterSecurity } from '../support/security.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -18,13 +19,13 @@ afterEach(async () => {
 let clusters = 0;
 
 async function startMaster(cluster: string): Promise<Master> {
-  const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: `zk://${testServices().zkEnsemble}/agora`, cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s' });
+  const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: `zk://${testServices().zkEnsemble}/agora`, cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s' }, { security: testMasterSecurity() });
   closers.push(() => master.stop());
   return master;
 }
 
 async function put(master: Master, path: string, body: unknown): Promise<void> {
-  const res = await fetch(`http://${master.httpAddress}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await secureFetch(`https://${master.httpAddress}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   expect(res.status).toBe(200);
 }
 

@@ -11,6 +11,7 @@ import { FakeServiceController, fakeServicesModule } from '../support/fake-servi
 import { call, collect, jobsClient, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { MasterHarness, rejection, stopHarnesses } from '../support/master-harness.js';
 import { taskInfo } from '../support/test-framework.js';
+import { channel, testPki } from '../support/security.js';
 
 afterEach(async () => {
   await stopJobsHosts();
@@ -126,9 +127,14 @@ describe('Jobs gRPC API', () => {
   it('streams a task\u2019s logs from its agent, found through the master', async () => {
     const h = await MasterHarness.start();
     await startTestAgent(h.address);
-    const fw = await h.framework({ autoAck: true });
+    // A task of the built-in services framework (its name and principal), and one of another framework.
+    const fw = await h.framework({ autoAck: true, name: 'agora-services', credentials: channel({ token: testPki().frameworksToken }) });
     await launchTask(fw, taskInfo('echo-1', 'cpus:0.1;mem:32', { command: { value: 'printf "hello\\nworld\\n"; printf oops >&2' } }));
     await fw.waitForUpdate('echo-1', 'TASK_FINISHED', { timeoutMs: 10_000 });
+    await fw.close(); // its offers go to the next framework
+    const other = await h.framework({ autoAck: true, name: 'someone-else' });
+    await launchTask(other, taskInfo('theirs', 'cpus:0.1;mem:32', { command: { value: 'echo private' } }));
+    await other.waitForUpdate('theirs', 'TASK_FINISHED', { timeoutMs: 10_000 });
     const host = await startJobsHost({ modules: [fakeServicesModule(new FakeServiceController())], masterHttp: h.master.httpAddress });
     const jobs = jobsClient(host);
     const text = async (req: Parameters<typeof jobs.taskLogs>[0]): Promise<string> => Buffer.concat((await collect(jobs.taskLogs(req))).map((c) => c.data)).toString();
@@ -139,6 +145,9 @@ describe('Jobs gRPC API', () => {
     expect(await text({ taskId: 'echo-1', follow: true })).toBe('hello\nworld\n');
     const missing = await rejection(collect(jobs.taskLogs({ taskId: 'nope' })).catch((err: unknown) => Promise.reject(fromStatus(err))));
     expect(missing.code).toBe('AGORA_NOT_FOUND');
+    // The Jobs API reads the built-in frameworks' tasks only, not every framework's.
+    const foreign = await rejection(collect(jobs.taskLogs({ taskId: 'theirs' })).catch((err: unknown) => Promise.reject(fromStatus(err))));
+    expect(foreign.code).toBe('AGORA_NOT_FOUND');
   });
 });
 

@@ -4,13 +4,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeServiceController, fakeServicesModule } from '../support/fake-service-controller.js';
 import { openSse, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
+import { secureFetch } from '../support/security.js';
 
 afterEach(stopJobsHosts);
 
 async function setup(): Promise<{ fake: FakeServiceController; base: string }> {
   const fake = new FakeServiceController();
   const host = await startJobsHost({ modules: [fakeServicesModule(fake)] });
-  return { fake, base: `http://${host.httpAddress}` };
+  return { fake, base: `https://${host.httpAddress}` };
 }
 
 async function send(method: string, url: string, body?: unknown, contentType?: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -20,7 +21,7 @@ async function send(method: string, url: string, body?: unknown, contentType?: s
     payload = typeof body === 'string' ? body : JSON.stringify(body);
     headers['content-type'] = contentType ?? (typeof body === 'string' ? 'application/yaml' : 'application/json');
   }
-  const res = await fetch(url, { method, headers, ...(payload === undefined ? {} : { body: payload }) });
+  const res = await secureFetch(url, { method, headers, ...(payload === undefined ? {} : { body: payload }) });
   const text = await res.text();
   return { status: res.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }

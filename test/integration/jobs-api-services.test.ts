@@ -12,6 +12,7 @@ import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { call, collect, jobsClient, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
+import { secureFetch } from '../support/security.js';
 
 afterEach(async () => {
   await stopJobsHosts();
@@ -26,7 +27,7 @@ const fastServices: FrameworkModule = {
   async start(ctx) {
     const state = new FrameworkState(ctx.store, ctx.cluster, SERVICES_FRAMEWORK_NAME);
     await ctx.store.mkdirp(state.root);
-    return startServices({ master: ctx.master, state, apiUrl: ctx.apiUrl, tickMs: 100, driver: { reconnect: { initialMs: 50, maxMs: 300 } }, waitSubscribedMs: 10_000 });
+    return startServices({ master: ctx.master, state, access: ctx.access, apiUrl: ctx.apiUrl, tickMs: 100, driver: { reconnect: { initialMs: 50, maxMs: 300 } }, waitSubscribedMs: 10_000 });
   },
 };
 
@@ -49,7 +50,7 @@ describe('Jobs API over the services framework', () => {
     const ports = (await freePorts(8)).map((p) => `${p}-${p}`).join(',');
     await startTestAgent(h.address, { resources: `cpus:2;mem:2048;disk:1024;ports:[${ports}]` });
     const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServices] });
-    const api = `http://${host.httpAddress}`;
+    const api = `https://${host.httpAddress}`;
     expect(await new AgoraClient({ master: h.master.httpAddress }).jobsUrl()).toBe(api);
 
     const jobs = jobsClient(host);
@@ -63,23 +64,23 @@ describe('Jobs API over the services framework', () => {
     await eventually(() => events.some((e) => e.type === 'ENDPOINTS' && e.endpoints.length === 2), { what: 'two endpoints' });
     expect(events[0]?.type).toBe('ADDED');
 
-    const endpoints = (await (await fetch(`${api}/api/v1/services/web/endpoints`)).json()) as { endpoints: Endpoint[] };
+    const endpoints = (await (await secureFetch(`${api}/api/v1/services/web/endpoints`)).json()) as { endpoints: Endpoint[] };
     expect(endpoints.endpoints).toHaveLength(2);
     for (const e of endpoints.endpoints) expect(await (await fetch(`http://${e.host ?? ''}:${Number(e.ports?.[0]?.number)}/`)).text()).toBe('ok');
 
-    const before = (await (await fetch(`${api}/api/v1/services/web`)).json()) as { version: string };
-    const bad = await fetch(`${api}/api/v1/services`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: WEB.replace('instances: 2', 'instances: -1') });
+    const before = (await (await secureFetch(`${api}/api/v1/services/web`)).json()) as { version: string };
+    const bad = await secureFetch(`${api}/api/v1/services`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: WEB.replace('instances: 2', 'instances: -1') });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'instances' });
-    expect(await (await fetch(`${api}/api/v1/services/web`)).json()).toMatchObject({ version: before.version });
+    expect(await (await secureFetch(`${api}/api/v1/services/web`)).json()).toMatchObject({ version: before.version });
 
     const task = endpoints.endpoints[0]?.taskId ?? '';
     const logs = await collect(jobs.taskLogs({ taskId: task }));
     expect(Buffer.concat(logs.map((c) => c.data)).toString()).toBe('listening\n');
 
-    const scaled = await fetch(`${api}/api/v1/services/web/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":1}' });
+    const scaled = await secureFetch(`${api}/api/v1/services/web/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"instances":1}' });
     expect(scaled.status).toBe(200);
-    await eventually(async () => ((await (await fetch(`${api}/api/v1/services/web/endpoints`)).json()) as { endpoints: Endpoint[] }).endpoints.length === 1, { timeoutMs: 15_000, what: 'one endpoint' });
+    await eventually(async () => ((await (await secureFetch(`${api}/api/v1/services/web/endpoints`)).json()) as { endpoints: Endpoint[] }).endpoints.length === 1, { timeoutMs: 15_000, what: 'one endpoint' });
 
     await call((cb) => jobs.delete({ kind: 'SERVICE', name: 'web' }, cb));
     await eventually(() => events.some((e) => e.type === 'DELETED'), { what: 'DELETED' });

@@ -8,6 +8,8 @@ import { NotLeaderError } from '../../core/errors.js';
 import { FakeServiceController, fakeServicesModule } from '../support/fake-service-controller.js';
 import { call, jobsClient, startJobsHost, stopJobsHosts, uniqueStore } from '../support/jobs-host.js';
 import { rejection } from '../support/master-harness.js';
+import { adminHttp, secureFetch } from '../support/security.js';
+import { request } from '../../frameworks/api/http-client.js';
 
 afterEach(stopJobsHosts);
 
@@ -26,14 +28,15 @@ describe('frameworks host standby', () => {
     expect((err as NotLeaderError).leader).toBe(leader.grpcAddress);
     expect(second.entries.size).toBe(0);
 
-    const url = `http://${standby.httpAddress}/api/v1/services/web?x=1`;
-    const redirect = await fetch(url, { redirect: 'manual' });
+    const url = `https://${standby.httpAddress}/api/v1/services/web?x=1`;
+    const redirect = await secureFetch(url, { redirect: 'manual' });
     expect(redirect.status).toBe(307);
-    expect(redirect.headers.get('location')).toBe(`http://${leader.httpAddress}/api/v1/services/web?x=1`);
-    const followed = await fetch(url);
+    expect(redirect.headers.get('location')).toBe(`https://${leader.httpAddress}/api/v1/services/web?x=1`);
+    // Agora's client follows, keeping its credentials (fetch drops the token on the way to another origin).
+    const followed = await request(url, { auth: adminHttp() });
     expect(followed.status).toBe(200);
     expect(await followed.json()).toMatchObject({ name: 'web', version: 'v1' });
-    const post = await fetch(`http://${standby.httpAddress}/api/v1/services`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: 'name: api\ncommand: y\n' });
+    const post = await request(`https://${standby.httpAddress}/api/v1/services`, { method: 'POST', body: 'name: api\ncommand: y\n', auth: adminHttp() });
     expect(post.status).toBe(201);
     expect([...first.entries.keys()].sort()).toEqual(['api', 'web']);
 
@@ -42,7 +45,7 @@ describe('frameworks host standby', () => {
     await standby.waitLeading(5_000);
     expect(await call((cb) => jobsClient(standby).apply({ document: 'kind: Service\nname: web\ncommand: x\n' }, cb))).toMatchObject({ result: 'CREATED' });
     expect([...second.entries.keys()]).toEqual(['web']);
-    expect((await fetch(`http://${standby.httpAddress}/health`).then((r) => r.json())) as unknown).toMatchObject({ lifecycle: 'LEADING', leader: null });
+    expect((await secureFetch(`https://${standby.httpAddress}/health`).then((r) => r.json())) as unknown).toMatchObject({ lifecycle: 'LEADING', leader: null });
   });
 
   it('answers 503 while its frameworks start, and the CLI client waits for them', async () => {
@@ -51,10 +54,10 @@ describe('frameworks host standby', () => {
     const started = new Promise<void>((resolve) => (release = resolve));
     const slow = { ...fakeServicesModule(fake), start: async () => (await started, fake) };
     const host = await startJobsHost({ modules: [slow], lead: false });
-    const res = await fetch(`http://${host.httpAddress}/api/v1/services`);
+    const res = await secureFetch(`https://${host.httpAddress}/api/v1/services`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ code: 'AGORA_UNAVAILABLE' });
-    const listing = new AgoraClient({ api: `http://${host.httpAddress}` }).jobs<{ items: unknown[] }>('GET', '/api/v1/services');
+    const listing = new AgoraClient({ api: `https://${host.httpAddress}` }).jobs<{ items: unknown[] }>('GET', '/api/v1/services');
     setTimeout(release, 600);
     expect(await listing).toEqual({ items: [] });
   });

@@ -6,6 +6,7 @@ import { Registry } from '../../master/registry.js';
 import { MasterHarness, eventually, stopHarnesses } from '../support/master-harness.js';
 import { Recorder, type TestAgent } from '../support/test-agent.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
+import { secureFetch } from '../support/security.js';
 
 afterEach(stopHarnesses);
 
@@ -15,7 +16,7 @@ type Json = Record<string, any>;
 const AGENT_RESOURCES = 'cpus:4;mem:4096;ports:[31000-31010]';
 
 async function http(h: MasterHarness, method: string, path: string, body?: unknown): Promise<{ status: number; json: Json; text: string; type: string }> {
-  const res = await fetch(`http://127.0.0.1:${h.master.httpPort}${path}`, {
+  const res = await secureFetch(`https://127.0.0.1:${h.master.httpPort}${path}`, {
     method,
     ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
@@ -262,7 +263,7 @@ describe('master operator HTTP: writes', () => {
     await fw.events.waitFor((e) => e.type === 'error');
     const frameworks = await get(h, '/api/v1/frameworks');
     expect(frameworks.frameworks).toEqual([]);
-    expect(frameworks.removedFrameworks).toEqual([expect.objectContaining({ id: fw.frameworkId, name: 'fw1', reason: 'teardown requested by an operator' })]);
+    expect(frameworks.removedFrameworks).toEqual([expect.objectContaining({ id: fw.frameworkId, name: 'fw1', reason: 'teardown requested by an operator (admin)' })]);
     expect((await get(h, '/api/v1/tasks')).total).toBe(0);
     expect((await get(h, '/api/v1/state-summary')).frameworks).toMatchObject({ total: 0, removed: 1 });
     expect((await http(h, 'POST', '/api/v1/teardown', { frameworkId: fw.frameworkId })).status).toBe(404);
@@ -323,7 +324,7 @@ interface SseFrame {
 function readEvents(h: MasterHarness, query = ''): { frames: Recorder<SseFrame>; close: () => void; opened: Promise<Response> } {
   const frames = new Recorder<SseFrame>('sse', (f) => f.event);
   const abort = new AbortController();
-  const opened = fetch(`http://127.0.0.1:${h.master.httpPort}/api/v1/events${query}`, { signal: abort.signal });
+  const opened = secureFetch(`https://127.0.0.1:${h.master.httpPort}/api/v1/events${query}`, { signal: abort.signal });
   void opened
     .then(async (res) => {
       const decoder = new TextDecoder();

@@ -4,6 +4,7 @@ import { createLogger } from '../../core/logger.js';
 import { MasterHarness, eventually, sleep, stopHarnesses } from '../support/master-harness.js';
 import { reportedTask } from '../support/test-agent.js';
 import { freePort } from '../support/ports.js';
+import { driverAccess } from '../support/security.js';
 
 const drivers: FrameworkDriver[] = [];
 
@@ -31,7 +32,7 @@ async function startDriver(master: string, wanted: string[], extra: Partial<Para
   const handlerDone: Array<{ uuid: string; at: number }> = [];
   const subscribed: Array<{ frameworkId: string; resubscribed: boolean }> = [];
   const driver: FrameworkDriver = await FrameworkDriver.start(
-    { master, framework: { name: 'sdk-test', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 }, reconcile: { initialMs: 100, maxMs: 400 }, ...extra },
+    { master, framework: { name: 'sdk-test', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 }, reconcile: { initialMs: 100, maxMs: 400 }, ...driverAccess(), ...extra },
     {
       subscribed: (s) => void subscribed.push(s),
       offers: async (list) => {
@@ -121,7 +122,7 @@ describe('FrameworkDriver against a real master', () => {
     const logged: string[] = [];
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logged.push(String(JSON.parse(line).msg)) } });
     const driver: FrameworkDriver = await FrameworkDriver.start(
-      { master: h.address, framework: { name: 'slow-offers', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 }, logger },
+      { master: h.address, framework: { name: 'slow-offers', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 }, logger, ...driverAccess() },
       {
         offers: async (list) => {
           seen.push(list.map((o) => o.agentId));
@@ -152,12 +153,12 @@ describe('FrameworkDriver against a real master', () => {
   it('stops for good when the framework is torn down', async () => {
     const h = await MasterHarness.start();
     const errors: string[] = [];
-    const driver = await FrameworkDriver.start({ master: h.address, framework: { name: 'doomed' } }, { error: (m) => void errors.push(m) });
+    const driver = await FrameworkDriver.start({ master: h.address, framework: { name: 'doomed' }, ...driverAccess() }, { error: (m) => void errors.push(m) });
     drivers.push(driver);
     await driver.teardown();
     await found(() => driver.state === 'FAILED', { what: 'driver FAILED' });
     expect(errors[0]).toMatch(/removed/);
-    const again = FrameworkDriver.start({ master: h.address, framework: { name: 'doomed', id: driver.frameworkId ?? '' }, reconnect: { initialMs: 20, maxMs: 50 } }, {}, { waitSubscribedMs: 2000 });
+    const again = FrameworkDriver.start({ master: h.address, framework: { name: 'doomed', id: driver.frameworkId ?? '' }, reconnect: { initialMs: 20, maxMs: 50 }, ...driverAccess() }, {}, { waitSubscribedMs: 2000 });
     await expect(again).rejects.toBeInstanceOf(FrameworkRemovedError);
   });
 });

@@ -10,6 +10,7 @@ import type { FrameworkState } from '../../sdk/state.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne } from '../support/framework-cluster.js';
 import type { MasterHarness } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
+import { frameworksAccess } from '../support/security.js';
 
 export { until } from '../support/framework-cluster.js';
 
@@ -25,7 +26,7 @@ export interface ServicesCluster {
 export async function startCluster(options: { agents?: readonly Record<string, string>[] } = {}): Promise<ServicesCluster> {
   const { master, agents, state } = await startClusterBase(SERVICES_FRAMEWORK_NAME, { agents: options.agents, resources: agentResources });
   const start = (): Promise<ServicesHandle> =>
-    started(startServices({ master: master.address, state, tickMs: 100, backoffResetSeconds: 5, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }));
+    started(startServices({ master: master.address, state, access: frameworksAccess(), tickMs: 100, backoffResetSeconds: 5, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }));
   const cluster: ServicesCluster = {
     master,
     agents,

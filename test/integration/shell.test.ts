@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameworkShell } from '../../frameworks/shell.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, until } from '../support/framework-cluster.js';
+import { frameworksAccess } from '../support/security.js';
 
 afterEach(stopFrameworkClusters);
 
@@ -14,7 +15,7 @@ describe('FrameworkShell', () => {
     let wakes = 0;
     let subscribedWithShell: FrameworkShell | undefined;
     const shell = await started(
-      FrameworkShell.start({ name: 'agora-shell-test', master: master.address, state, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }, (self) => ({
+      FrameworkShell.start({ name: 'agora-shell-test', master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000 }, (self) => ({
         subscribed: async () => {
           subscribedWithShell = self;
           self.wakeAt(self.clock.now() + 50);
@@ -34,7 +35,7 @@ describe('FrameworkShell', () => {
     const { master, state } = await startClusterBase('agora-shell-offers');
     let rounds = 0;
     await started(
-      FrameworkShell.start({ name: 'agora-shell-offers', master: master.address, state, driver: FAST_DRIVER, waitSubscribedMs: 10_000 }, {
+      FrameworkShell.start({ name: 'agora-shell-offers', master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000 }, {
         subscribed: async () => undefined,
         offers: async () => {
           rounds++;
@@ -54,7 +55,7 @@ describe('FrameworkShell', () => {
     let ticks = 0;
     let ticksBeforeStart = -1;
     const shell = await started(
-      FrameworkShell.start({ name: 'agora-shell-tick', master: master.address, state, driver: FAST_DRIVER, waitSubscribedMs: 10_000, tickMs: 20 }, {
+      FrameworkShell.start({ name: 'agora-shell-tick', master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000, tickMs: 20 }, {
         subscribed: async () => {
           ticksBeforeStart = ticks;
         },

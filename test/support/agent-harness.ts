@@ -15,6 +15,7 @@ import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import type { TestFramework } from './test-framework.js';
 import { tempDir } from './tmp.js';
 import { agoraArgv } from './build.js';
+import { secureFetch, testPki } from './security.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -38,7 +39,7 @@ const agents = new Set<Agent>();
 
 export async function startTestAgent(master: string, flags: Record<string, string> = {}): Promise<Agent> {
   const workDir = flags['workDir'] ?? (await tempDir('agent'));
-  const agent = await Agent.start({ ...TEST_AGENT_FLAGS, master, workDir, ...flags });
+  const agent = await Agent.start({ ...TEST_AGENT_FLAGS, master, workDir, ...flags }, { tls: testPki().agentTls });
   agents.add(agent);
   return agent;
 }
@@ -69,11 +70,12 @@ export class AgentProcess {
   }
 
   static async start(master: string, options: { workDir: string; flags?: Record<string, string> }): Promise<AgentProcess> {
-    const flags = { ...TEST_AGENT_FLAGS, master, workDir: options.workDir, ...options.flags };
+    const pki = testPki();
+    const flags = { ...TEST_AGENT_FLAGS, master, workDir: options.workDir, tlsCa: pki.files.ca, tlsCert: pki.files.agentCert, tlsKey: pki.files.agentKey, ...options.flags };
     const argv = Object.entries(flags).flatMap(([k, v]) => [`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, v]);
     const child = spawn(process.execPath, agoraArgv('agent', ...argv), { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const agent = new AgentProcess(child, options.workDir);
-    await agent.waitForOutput(/agent listening: http http:\/\/(\S+)/, 20_000);
+    await agent.waitForOutput(/agent listening: http https?:\/\/(\S+)/, 20_000);
     return agent;
   }
 
@@ -83,7 +85,7 @@ export class AgentProcess {
 
   /** host:port of its HTTP endpoint. */
   get httpAddress(): string {
-    return /agent listening: http http:\/\/(\S+),/.exec(this.#output)?.[1] ?? '';
+    return /agent listening: http https?:\/\/(\S+),/.exec(this.#output)?.[1] ?? '';
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -109,8 +111,9 @@ export async function launchTask(fw: TestFramework, ...tasks: TaskInfo[]): Promi
   return offer;
 }
 
+/** GET as the test admin, over HTTPS trusting the test CA (an http:// URL is made https://). */
 export async function getJson<T = Record<string, unknown>>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url);
+  const res = await secureFetch(url.replace(/^http:/, 'https:'));
   return { status: res.status, body: (await res.json()) as T };
 }
 

@@ -138,7 +138,7 @@ export async function startFrameworksProcess(args: readonly string[], timeoutMs 
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const match = /frameworks listening: grpc (\S+), http http:\/\/(\S+)/.exec(out);
+    const match = /frameworks listening: grpc (\S+), http https?:\/\/(\S+)/.exec(out);
     if (match) return { grpcAddress: match[1] ?? '', httpAddress: match[2] ?? '', exited, output: () => out, kill: (s) => child.kill(s) };
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agora frameworks did not start:\n${out}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

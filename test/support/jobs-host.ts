@@ -4,7 +4,7 @@
 //   const host = await startJobsHost({ modules: [fakeServicesModule(fake)] });
 //   const jobs = jobsClient(host);                        // closed by stopJobsHosts()
 //   await call((cb) => jobs.apply({ document }, cb));
-//   const sse = await openSse(`http://${host.httpAddress}/api/v1/watch`);
+//   const sse = await openSse(`https://${host.httpAddress}/api/v1/watch`);   // as the test admin
 //   await sse.next((e) => e.event === 'added');
 import * as grpc from '@grpc/grpc-js';
 import { unaryCall } from '../../core/grpc.js';
@@ -13,6 +13,7 @@ import { FrameworksHost } from '../../frameworks/host.js';
 import type { FrameworkModule } from '../../frameworks/host-modules.js';
 import { compileFrameworksOptions } from '../../frameworks/host-options.js';
 import { JobsClient } from '../../proto/index.js';
+import { adminChannel, secureFetch, testAuthenticator, testPki } from './security.js';
 
 const hosts = new Set<FrameworksHost>();
 const clients = new Set<grpc.Client>();
@@ -36,6 +37,7 @@ export function uniqueStore(): string {
 }
 
 export async function startJobsHost(options: JobsHostOptions = {}): Promise<FrameworksHost> {
+  const pki = testPki();
   const flags = {
     master: options.master ?? '127.0.0.1:1',
     masterHttp: options.masterHttp ?? '127.0.0.1:1',
@@ -44,15 +46,26 @@ export async function startJobsHost(options: JobsHostOptions = {}): Promise<Fram
     httpPort: 0,
     retryDelay: '100ms',
     logLevel: 'silent',
+    tlsCa: pki.files.ca,
+    tlsCert: pki.files.serverCert,
+    tlsKey: pki.files.serverKey,
+    tokenFile: pki.files.frameworksToken,
   };
-  const host = await FrameworksHost.run(compileFrameworksOptions(flags), { logger: silentLogger(), heartbeatMs: 200, ...(options.modules ? { modules: options.modules } : {}) });
+  // With a real master, callers are checked with it; without one, as it would.
+  const authenticator = options.master === undefined ? await testAuthenticator() : undefined;
+  const host = await FrameworksHost.run(compileFrameworksOptions(flags), {
+    logger: silentLogger(),
+    heartbeatMs: 200,
+    ...(options.modules ? { modules: options.modules } : {}),
+    ...(authenticator ? { authenticator } : {}),
+  });
   hosts.add(host);
   if (options.lead !== false) await host.waitLeading(5_000);
   return host;
 }
 
 export function jobsClient(host: FrameworksHost): JobsClient {
-  const client = new JobsClient(host.grpcAddress ?? '', grpc.credentials.createInsecure());
+  const client = new JobsClient(host.grpcAddress ?? '', adminChannel());
   clients.add(client);
   return client;
 }
@@ -85,7 +98,7 @@ export interface SseReader {
 export async function openSse(url: string): Promise<SseReader> {
   const abort = new AbortController();
   streams.add(abort);
-  const res = await fetch(url, { signal: abort.signal });
+  const res = await secureFetch(url, { signal: abort.signal });
   const queue: SseEvent[] = [];
   let wake: (() => void) | undefined;
   let buffer = '';

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { agoraArgv } from './build.js';
+import { secureFetch, testPki } from './security.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -32,9 +33,15 @@ export const FAST_MASTER_FLAGS: Readonly<Record<string, string>> = {
   '--log-level': 'info',
 };
 
+/** TLS and the admin token, as an operator runs a master: the run's PKI files. */
+export function secureMasterFlags(): Record<string, string> {
+  const pki = testPki();
+  return { '--tls-ca': pki.files.ca, '--tls-cert': pki.files.serverCert, '--tls-key': pki.files.serverKey, '--bootstrap-token-file': pki.files.adminToken };
+}
+
 export async function spawnMaster(zk: string, cluster: string, flags: Record<string, string> = {}): Promise<MasterProcess> {
   const args = agoraArgv('master', '--zk', zk, '--cluster', cluster);
-  for (const [flag, value] of Object.entries({ ...FAST_MASTER_FLAGS, ...flags })) args.push(flag, value);
+  for (const [flag, value] of Object.entries({ ...FAST_MASTER_FLAGS, ...secureMasterFlags(), ...flags })) args.push(flag, value);
   // For digging into a benchmark: e.g. AGORA_MASTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
   // (a profile is written when the master exits on SIGTERM, not on SIGKILL).
   const nodeArgs = (process.env['AGORA_MASTER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
@@ -61,7 +68,7 @@ export async function spawnMaster(zk: string, cluster: string, flags: Record<str
       reject(new Error(`master exited (${code}) before starting; stderr:\n${stderr.slice(-2000)}`));
     });
   });
-  const match = /^master (\S+) .*: grpc (\S+), http http:\/\/(\S+)$/.exec(line);
+  const match = /^master (\S+) .*: grpc (\S+), http https?:\/\/(\S+)$/.exec(line);
   if (!match) {
     child.kill('SIGKILL');
     throw new Error(`unexpected first line from the master: ${line}`);
@@ -112,7 +119,7 @@ process.on('exit', () => {
 
 /** GET a JSON endpoint (no redirects followed). */
 export async function getJson(address: string, path: string): Promise<{ status: number; body: unknown; location: string | null }> {
-  const res = await fetch(`http://${address}${path}`, { redirect: 'manual' });
+  const res = await secureFetch(`https://${address}${path}`, { redirect: 'manual' });
   const text = await res.text();
   let body: unknown = text;
   try {

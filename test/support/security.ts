@@ -10,7 +10,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { fetch as undiciFetch, type RequestInit } from 'undici';
+import { AclAuthenticator } from '../../core/security/acl-authenticator.js';
+import { AclStore } from '../../core/security/acl-store.js';
+import type { Authenticator } from '../../core/security/authenticate.js';
+import { CertificateVerifier } from '../../core/security/certificates.js';
 import { grpcChannelCredentials, httpsDispatcher, type ServerTls, type TlsMaterial } from '../../core/security/tls.js';
+import { openStore } from '../../core/store/index.js';
+import { httpAuth, type HttpAuth } from '../../frameworks/api/http-client.js';
 import type { KnownToken, MasterSecurityDeps } from '../../master/security.js';
 import { testServices } from './services.js';
 
@@ -116,4 +122,31 @@ export function secureFetch(url: string, init: RequestInit & { token?: string | 
 export function httpsUrl(address: string, pathAndQuery = ''): string {
   const base = /^https?:\/\//.test(address) ? address.replace(/^http:/, 'https:') : `https://${address}`;
   return `${base.replace(/\/+$/, '')}${pathAndQuery}`;
+}
+
+/** How the built-in frameworks reach a test master: TLS, and the token of principal agora-frameworks. */
+export function frameworksAccess(): { credentials: { ca: Buffer; token: string } } {
+  const pki = testPki();
+  return { credentials: { ca: pki.clientTls.ca, token: pki.frameworksToken } };
+}
+
+/**
+ * An authenticator that knows the run's tokens and CA without a master (for a frameworks host
+ * tested on its own): what a master's Access service would answer.
+ */
+export async function testAuthenticator(): Promise<Authenticator> {
+  const store = await openStore('memory:', { chroot: '/agora' });
+  const acl = await AclStore.open(store, 'default');
+  for (const t of testTokens()) await acl.importToken(t.token, { ...t, createdBy: 'test', now: Date.now() });
+  return new AclAuthenticator(acl, new CertificateVerifier(testPki().clientTls.ca));
+}
+
+/** What a FrameworkDriver in a test connects with: TLS and the admin token. */
+export function driverAccess(token = testPki().adminToken): { credentials: { ca: Buffer; token: string } } {
+  return { credentials: { ca: testPki().clientTls.ca, token } };
+}
+
+/** HttpAuth for Agora's own HTTP client (frameworks/api/http-client.ts): the test admin, trusting the test CA. */
+export function adminHttp(): HttpAuth {
+  return httpAuth(testPki().adminToken, testPki().clientTls);
 }

@@ -43,7 +43,7 @@ describe('batch launcher: a launch that cannot be recorded', () => {
       decline: async (offerIds: string[]) => void declined.push(offerIds),
       trackTask: () => undefined,
     } as unknown as FrameworkDriver;
-    const options = compileBatchOptions({ master: 'localhost:1', state });
+    const options = compileBatchOptions({ master: 'localhost:1', state, access: { insecure: true } });
     const launcher = new Launcher({ book, holds: new GangHolds(), scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
 
     await launcher.offers(driver, [wireOffer('o1'), wireOffer('o2'), wireOffer('o3')]);

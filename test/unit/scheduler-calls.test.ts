@@ -11,7 +11,7 @@ import { NotSubscribedError } from '../../sdk/errors.js';
 /** Calls made while the driver is DISCONNECTED: its callContext throws, as the driver's does. */
 class Disconnected extends SchedulerCalls {
   sent = 0;
-  protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date } {
+  protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata } {
     throw new NotSubscribedError('DISCONNECTED');
   }
   protected override run(_call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void> {
