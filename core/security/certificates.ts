@@ -29,30 +29,36 @@ export class CertificateVerifier {
     const key = createHash('sha256').update(der).digest('hex');
     const cached = this.#cache.get(key);
     if (cached && (!cached.ok || now < cached.identity.notAfterMs)) return cached;
-    const verdict = this.#check(der, now);
-    if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
-    this.#cache.set(key, verdict);
+    const { verdict, dated } = this.#check(der, now);
+    // Kept: a good certificate (until it expires), and one that can never be good (another CA,
+    // unparseable, wrong usage). Not kept: one refused for its dates, which depend on `now`.
+    if (!dated) {
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+      this.#cache.set(key, verdict);
+    }
     return verdict;
   }
 
-  #check(der: Buffer, now: number): CertificateVerdict {
+  /** The verdict, and whether it turned on the certificate's dates (so on `now`). */
+  #check(der: Buffer, now: number): { verdict: CertificateVerdict; dated: boolean } {
+    const refuse = (reason: string, dated = false): { verdict: CertificateVerdict; dated: boolean } => ({ verdict: { ok: false, reason }, dated });
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(der);
     } catch {
-      return { ok: false, reason: 'the client certificate cannot be parsed' };
+      return refuse('the client certificate cannot be parsed');
     }
     if (!cert.checkIssued(this.#ca) || !cert.verify(this.#ca.publicKey)) {
-      return { ok: false, reason: `the client certificate '${cert.subject.replace(/\n/g, ', ')}' is not signed by this cluster's CA` };
+      return refuse(`the client certificate '${cert.subject.replace(/\n/g, ', ')}' is not signed by this cluster's CA`);
     }
     const from = Date.parse(cert.validFrom);
     const to = Date.parse(cert.validTo);
-    if (!(now >= from && now <= to)) return { ok: false, reason: `the client certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo})` };
-    if (cert.keyUsage !== undefined && !cert.keyUsage.includes(CLIENT_AUTH)) return { ok: false, reason: 'the certificate is not meant for client authentication' };
+    if (!(now >= from && now <= to)) return refuse(`the client certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo})`, true);
+    if (cert.keyUsage !== undefined && !cert.keyUsage.includes(CLIENT_AUTH)) return refuse('the certificate is not meant for client authentication');
     const fields = subjectFields(cert.subject);
     const name = fields.get('CN')?.[0];
-    if (!name) return { ok: false, reason: 'the client certificate has no common name (CN) to name its principal' };
-    return { ok: true, identity: { name, policies: fields.get('OU') ?? [], notAfterMs: to } };
+    if (!name) return refuse('the client certificate has no common name (CN) to name its principal');
+    return { verdict: { ok: true, identity: { name, policies: fields.get('OU') ?? [], notAfterMs: to } }, dated: false };
   }
 }
 

@@ -79,7 +79,7 @@ export class TestFramework {
     this.info = {
       id: options.id ?? '',
       name: options.name ?? 'test-framework',
-      user: 'test',
+      user: '',
       roles: options.roles ?? ['*'],
       failoverTimeoutSeconds: options.failoverTimeoutSeconds ?? 10,
       capabilities: options.capabilities ?? [],
