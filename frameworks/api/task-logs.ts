@@ -7,7 +7,7 @@
 // Used by the Jobs API's TaskLogs stream and by `agora logs`.
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { TaskLocator } from '../workload.js';
-import { httpBase, request, requestJson } from './http-client.js';
+import { httpBase, request, requestJson, type HttpAuth } from './http-client.js';
 
 interface TaskRow {
   readonly id: string;
@@ -16,19 +16,30 @@ interface TaskRow {
 
 const LOOKUP_TIMEOUT_MS = 10_000;
 
+/** How to reach the master and the agents: credentials, and the scheme of bare addresses. */
+export interface HttpTransport {
+  readonly auth?: HttpAuth;
+  /** For host:port addresses (agents advertise those); https unless the cluster is insecure. */
+  readonly scheme?: 'http' | 'https';
+}
+
 export class MasterTaskLocator implements TaskLocator {
   /** `masterHttp` gives the master's HTTP address now (host:port or URL). */
-  constructor(private readonly masterHttp: () => string | undefined) {}
+  constructor(
+    private readonly masterHttp: () => string | undefined,
+    private readonly transport: HttpTransport = {},
+  ) {}
 
   async locate(taskId: string): Promise<{ agentHttpAddress: string } | undefined> {
     const address = this.masterHttp();
     if (address === undefined) return undefined;
-    const base = httpBase(address);
-    const { tasks } = await requestJson<{ tasks: TaskRow[] }>(`${base}/api/v1/tasks?limit=10000`, { timeoutMs: LOOKUP_TIMEOUT_MS });
+    const base = httpBase(address, this.transport.scheme);
+    const options = { timeoutMs: LOOKUP_TIMEOUT_MS, ...(this.transport.auth ? { auth: this.transport.auth } : {}) };
+    const { tasks } = await requestJson<{ tasks: TaskRow[] }>(`${base}/api/v1/tasks?limit=10000`, options);
     // Launch order: the last row with the id is its newest incarnation.
     const task = tasks.findLast((t) => t.id === taskId);
     if (!task) return undefined;
-    const { agent } = await requestJson<{ agent: { httpAddress: string } }>(`${base}/api/v1/agents/${encodeURIComponent(task.agentId)}`, { timeoutMs: LOOKUP_TIMEOUT_MS });
+    const { agent } = await requestJson<{ agent: { httpAddress: string } }>(`${base}/api/v1/agents/${encodeURIComponent(task.agentId)}`, options);
     return { agentHttpAddress: agent.httpAddress };
   }
 }
@@ -50,19 +61,20 @@ export interface LogChunk {
 }
 
 /** The task's log as chunks; ends at the end of the file (or of the task, when following). */
-export async function* readTaskLogs(locator: TaskLocator, req: LogRequest, signal?: AbortSignal): AsyncGenerator<LogChunk> {
+export async function* readTaskLogs(locator: TaskLocator, req: LogRequest, signal?: AbortSignal, transport: HttpTransport = {}): AsyncGenerator<LogChunk> {
   if (req.taskId === '') throw new InvalidArgumentError('taskId', 'is required');
   const where = await locator.locate(req.taskId);
   if (!where) throw new NotFoundError('task', req.taskId);
-  const url = `${httpBase(where.agentHttpAddress)}/api/v1/tasks/${encodeURIComponent(req.taskId)}/logs?stream=${req.stream}`;
+  const url = `${httpBase(where.agentHttpAddress, transport.scheme)}/api/v1/tasks/${encodeURIComponent(req.taskId)}/logs?stream=${req.stream}`;
+  const common = { ...(signal ? { signal } : {}), ...(transport.auth ? { auth: transport.auth } : {}) };
   let offset = req.offset ?? 0;
   if (offset < 0) {
-    const head = await request(`${url}&offset=0&length=0`, { timeoutMs: LOOKUP_TIMEOUT_MS, ...(signal ? { signal } : {}) });
+    const head = await request(`${url}&offset=0&length=0`, { timeoutMs: LOOKUP_TIMEOUT_MS, ...common });
     await head.arrayBuffer();
     offset = Math.max(0, Number(head.headers.get('x-agora-log-size') ?? 0) + offset);
   }
   const length = req.length !== undefined && req.length > 0 ? `&length=${req.length}` : '';
-  const res = await request(`${url}&offset=${offset}${length}${req.follow ? '&follow=1' : ''}`, signal ? { signal } : {});
+  const res = await request(`${url}&offset=${offset}${length}${req.follow ? '&follow=1' : ''}`, common);
   if (!res.body) return;
   for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
     const data = Buffer.from(part);
