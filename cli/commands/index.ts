@@ -1,6 +1,8 @@
-// The commands that talk to a running cluster (kubectl-like), each in its own file.
+// The commands that talk to a running cluster (kubectl-like), each in its own file, and the two
+// that prepare for it: `config` (contexts and credentials) and `tls` (a CA and certificates).
 import type { Command } from 'commander';
 import { registerApplyCommand } from './apply.js';
+import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
 import { registerGetCommand } from './get.js';
@@ -20,4 +22,5 @@ export function registerClientCommands(program: Command): void {
   registerRunnableCommands(program);
   registerLogsCommand(program);
   registerTopCommand(program);
+  registerConfigCommand(program);
 }
