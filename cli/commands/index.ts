@@ -1,6 +1,7 @@
 // The commands that talk to a running cluster (kubectl-like), each in its own file, and the two
 // that prepare for it: `config` (contexts and credentials) and `tls` (a CA and certificates).
 import type { Command } from 'commander';
+import { registerAclCommand } from './acl.js';
 import { registerApplyCommand } from './apply.js';
 import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
@@ -22,5 +23,6 @@ export function registerClientCommands(program: Command): void {
   registerRunnableCommands(program);
   registerLogsCommand(program);
   registerTopCommand(program);
+  registerAclCommand(program);
   registerConfigCommand(program);
 }
