@@ -11,6 +11,7 @@ import { registerLogsCommand } from './logs.js';
 import { registerRolloutCommand } from './rollout.js';
 import { registerRunnableCommands } from './runnable.js';
 import { registerScaleCommand } from './scale.js';
+import { registerTlsCommand } from './tls.js';
 import { registerTopCommand } from './top.js';
 
 export function registerClientCommands(program: Command): void {
@@ -25,4 +26,5 @@ export function registerClientCommands(program: Command): void {
   registerTopCommand(program);
   registerAclCommand(program);
   registerConfigCommand(program);
+  registerTlsCommand(program);
 }
