@@ -12,7 +12,7 @@ import { chmod, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promise
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FailedPreconditionError, InvalidArgumentError } from '../../core/errors.js';
-import { createCa, createCertificate, type CertificateUsage, type PemPair } from '../../core/security/pki.js';
+import type { CertificateUsage, PemPair } from '../../core/security/pki.js';
 
 interface CaFlags {
   dir: string;
@@ -56,6 +56,7 @@ export function registerTlsCommand(program: Command): void {
       const days = daysOf(flags.days);
       const files = { cert: path.join(flags.dir, 'ca.pem'), key: path.join(flags.dir, 'ca-key.pem') };
       await refuseOverwrite(files, flags.force);
+      const { createCa } = await pki();
       const ca = await named(() => createCa({ ...(flags.name === undefined ? {} : { name: flags.name }), ...(days === undefined ? {} : { days }) }));
       await writePair(flags.dir, files, ca, flags.force);
       process.stdout.write(`wrote ${files.cert} (the CA certificate: servers and clients trust it)\nwrote ${files.key} (the CA key, mode 0600: it signs certificates; keep it secret)\n`);
@@ -83,6 +84,7 @@ export function registerTlsCommand(program: Command): void {
       const days = daysOf(flags.days);
       const ca = await readCa(flags.ca ?? path.join(flags.dir, 'ca.pem'), flags.caKey ?? path.join(flags.dir, 'ca-key.pem'));
       const files = { cert: path.join(flags.dir, `${flags.name}.pem`), key: path.join(flags.dir, `${flags.name}-key.pem`) };
+      const { createCertificate } = await pki();
       const pair = await named(() => createCertificate({ ca, name: flags.name, usage, hosts: flags.host, policies: flags.policy, ...(days === undefined ? {} : { days }) }));
       await refuseOverwrite(files, flags.force);
       await writePair(flags.dir, files, pair, flags.force);
@@ -93,6 +95,11 @@ export function registerTlsCommand(program: Command): void {
       ].filter(Boolean);
       process.stdout.write(`wrote ${files.cert} (${what.join('; ')})\nwrote ${files.key} (its private key, mode 0600)\n`);
     });
+}
+
+/** pki.ts (with @peculiar/x509) is loaded only by these commands, not by every `agora` run. */
+function pki(): Promise<typeof import('../../core/security/pki.js')> {
+  return import('../../core/security/pki.js');
 }
 
 function usageOf(flags: CertFlags): CertificateUsage {
