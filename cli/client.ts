@@ -25,9 +25,9 @@ const STARTING_RETRY_MS = 250;
 export function withClientFlags(cmd: Command): Command {
   return cmd
     .option('--master <url>', `the master's HTTP address (default: $AGORA_MASTER, the context's, or https://${DEFAULT_MASTER})`)
-    .option('--api <url>', 'the Jobs API address (default: $AGORA_API, the context\u2019s, or found through the master)')
-    .option('--token <token>', 'bearer token (default: $AGORA_TOKEN, or the context\u2019s token or tokenFile)')
-    .option('--ca <file>', 'the cluster CA certificate, PEM (default: $AGORA_CA, the context\u2019s, or the system\u2019s CAs)')
+    .option('--api <url>', "the Jobs API address (default: $AGORA_API, the context's, or found through the master)")
+    .option('--token <token>', "bearer token (default: $AGORA_TOKEN, or the context's token or tokenFile)")
+    .option('--ca <file>', "the cluster CA certificate, PEM (default: $AGORA_CA, the context's, or the system's CAs)")
     .option('--context <name>', 'a context of the config file ($AGORA_CONFIG or ~/.agora/config.yaml) instead of the current one')
     .option('--insecure', 'plain http and no token, for a cluster started with --insecure');
 }

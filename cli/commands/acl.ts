@@ -43,7 +43,7 @@ export interface TokenJson {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerAclCommand(program: Command): void {
-  const acl = program.command('acl').description('tokens, policies and who you are (the master\u2019s access control)');
+  const acl = program.command('acl').description("tokens, policies and who you are (the master's access control)");
 
   const whoami = withClientFlags(acl.command('whoami').description('show the principal your credentials stand for, and what it may do').option('-o, --output <format>', 'json or yaml'));
   whoami.action(async (flags: { output?: string }) => {
@@ -97,7 +97,7 @@ function registerTokenCommands(token: Command): void {
     process.stdout.write(tokens.length === 0 ? 'No tokens found.\n' : tokensTable(tokens));
   });
 
-  const revoke = withClientFlags(token.command('revoke').description('revoke a token at once, by its accessor').argument('<accessor>', 'the token\u2019s accessor (16 hex digits; see `agora acl token list`)'));
+  const revoke = withClientFlags(token.command('revoke').description('revoke a token at once, by its accessor').argument('<accessor>', "the token's accessor (16 hex digits; see `agora acl token list`)"));
   revoke.action(async (accessorText: string) => {
     const accessor = accessorOf(accessorText);
     await clientFor(revoke).master(`/api/v1/acl/tokens/${accessor}`, { method: 'DELETE' });

@@ -26,8 +26,8 @@ interface CertFlags {
   client?: boolean;
   both?: boolean;
   name: string;
-  host: string[];
-  policy: string[];
+  host?: string[];
+  policy?: string[];
   ca?: string;
   caKey?: string;
   dir: string;
@@ -35,7 +35,7 @@ interface CertFlags {
   force?: boolean;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** pki.ts names its inputs; here they are flags. */
 const FLAG_OF: Record<string, string> = { name: '--name', hosts: '--host', policies: '--policy', days: '--days', ca: '--ca', 'ca-key': '--ca-key' };
@@ -70,28 +70,30 @@ export function registerTlsCommand(program: Command): void {
     .option('--server', 'a server certificate (needs --host)')
     .option('--client', 'a client certificate: CN is the principal, each --policy an OU')
     .option('--both', 'a certificate for both (an agent serves HTTP and calls the master)')
-    .requiredOption('--name <name>', 'the principal (CN), and the files\u2019 name')
-    .option('--host <host>', 'a DNS name or IP address the server answers on (repeat for more)', collect, [])
-    .option('--policy <policy>', 'a policy a client holds, e.g. agent or admin (repeat for more)', collect, [])
+    .requiredOption('--name <name>', "the principal (CN), and the files' name")
+    .option('--host <host>', 'a DNS name or IP address the server answers on (repeat for more)', collect)
+    .option('--policy <policy>', 'a policy a client holds, e.g. agent or admin (repeat for more)', collect)
     .option('--ca <file>', 'the CA certificate (default: ca.pem in --dir)')
     .option('--ca-key <file>', "the CA's key (default: ca-key.pem in --dir)")
     .option('--dir <dir>', 'where to write the files (and find the CA)', '.')
-    .option('--days <n>', 'how long it is valid (default: 825, at most the CA\u2019s life)')
+    .option('--days <n>', "how long it is valid (default: 825, at most the CA's life)")
     .option('--force', 'overwrite existing files')
     .action(async (flags: CertFlags) => {
       const usage = usageOf(flags);
-      if (usage === 'server' && flags.policy.length > 0) throw new InvalidArgumentError('--policy', 'only client certificates hold policies (use --client or --both)');
+      const hosts = flags.host ?? [];
+      const policies = flags.policy ?? [];
+      if (usage === 'server' && policies.length > 0) throw new InvalidArgumentError('--policy', 'only client certificates hold policies (use --client or --both)');
       const days = daysOf(flags.days);
       const ca = await readCa(flags.ca ?? path.join(flags.dir, 'ca.pem'), flags.caKey ?? path.join(flags.dir, 'ca-key.pem'));
       const files = { cert: path.join(flags.dir, `${flags.name}.pem`), key: path.join(flags.dir, `${flags.name}-key.pem`) };
       const { createCertificate } = await pki();
-      const pair = await named(() => createCertificate({ ca, name: flags.name, usage, hosts: flags.host, policies: flags.policy, ...(days === undefined ? {} : { days }) }));
+      const pair = await named(() => createCertificate({ ca, name: flags.name, usage, hosts, policies, ...(days === undefined ? {} : { days }) }));
       await refuseOverwrite(files, flags.force);
       await writePair(flags.dir, files, pair, flags.force);
       const what = [
         usage === 'client' ? 'client' : usage === 'server' ? 'server' : 'server and client',
-        flags.host.length ? `for ${flags.host.join(', ')}` : '',
-        usage === 'server' ? '' : `principal ${flags.name}${flags.policy.length ? `, policies ${flags.policy.join(', ')}` : ', no policies'}`,
+        hosts.length ? `for ${hosts.join(', ')}` : '',
+        usage === 'server' ? '' : `principal ${flags.name}${policies.length ? `, policies ${policies.join(', ')}` : ', no policies'}`,
       ].filter(Boolean);
       process.stdout.write(`wrote ${files.cert} (${what.join('; ')})\nwrote ${files.key} (its private key, mode 0600)\n`);
     });
