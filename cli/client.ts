@@ -1,31 +1,38 @@
-// How the CLI reaches a cluster: the master's HTTP port — `--master URL`, else $AGORA_MASTER, else
-// http://localhost:5050. The master's operator API answers agents, frameworks, tasks and roles.
+// How the CLI reaches a cluster: the master's HTTP port, with the credentials config.ts resolved
+// (flag, environment, context, default) — a bearer token, sent only over TLS, and TLS trusting the
+// cluster CA. The master's operator API answers agents, frameworks, tasks, roles and the ACL.
 // The Jobs API (services, cron jobs, jobs) is wherever the built-in frameworks advertise it: the
 // master's frameworks list carries each framework's apiUrl (FrameworkInfo.api_url). In `agora up`
 // that is the master's own port; with a separate `agora frameworks` process it is that process
-// (standbys redirect to the leader). `--api URL` / $AGORA_API skips the lookup.
+// (standbys redirect to the leader). `--api URL` skips the lookup. Every request — master, Jobs
+// API, agents' logs — carries the same credentials.
 import type { Command } from 'commander';
 import { AgoraError } from '../core/errors.js';
-import { httpBase, request, requestJson, type HttpAuth, type RequestOptions } from '../frameworks/api/http-client.js';
+import { httpAuth, httpBase, request, requestJson, type HttpAuth, type RequestOptions, type Response } from '../frameworks/api/http-client.js';
+import { MasterTaskLocator, readTaskLogs, type LogChunk, type LogRequest } from '../frameworks/api/task-logs.js';
+import { DEFAULT_MASTER, resolveConnection, type ClientConnection, type ClientFlags } from './config.js';
+import { CredentialsRejectedError } from './errors.js';
 
-export const DEFAULT_MASTER = 'http://localhost:5050';
-/** The framework whose apiUrl serves the Jobs API. */
+export type { ClientFlags } from './config.js';
+
+/** The frameworks whose apiUrl serves the Jobs API. */
 const JOBS_FRAMEWORKS = ['agora-services', 'agora-cron', 'agora-batch'];
 const DEFAULT_TIMEOUT_MS = 30_000;
 const STARTING_RETRIES = 20;
 const STARTING_RETRY_MS = 250;
 
-export interface ClientFlags {
-  readonly master?: string;
-  readonly api?: string;
-}
-
-/** Add --master and --api to a command that talks to a cluster. */
+/** Add the connection and credential flags to a command that talks to a cluster. */
 export function withClientFlags(cmd: Command): Command {
   return cmd
-    .option('--master <url>', `the master's HTTP address (default $AGORA_MASTER or ${DEFAULT_MASTER})`)
-    .option('--api <url>', 'the Jobs API address (default: found through the master)');
+    .option('--master <url>', `the master's HTTP address (default: $AGORA_MASTER, the context's, or https://${DEFAULT_MASTER})`)
+    .option('--api <url>', "the Jobs API address (default: $AGORA_API, the context's, or found through the master)")
+    .option('--token <token>', "bearer token (default: $AGORA_TOKEN, or the context's token or tokenFile)")
+    .option('--ca <file>', "the cluster CA certificate, PEM (default: $AGORA_CA, the context's, or the system's CAs)")
+    .option('--context <name>', 'a context of the config file ($AGORA_CONFIG or ~/.agora/config.yaml) instead of the current one')
+    .option('--insecure', 'plain http and no token, for a cluster started with --insecure');
 }
+
+export type MasterRequest = Pick<RequestOptions, 'method' | 'body' | 'contentType'>;
 
 interface FrameworkRow {
   readonly name: string;
@@ -35,32 +42,55 @@ interface FrameworkRow {
 
 export class AgoraClient {
   readonly masterUrl: string;
-  /** Credentials for every request (set up by cli/config.ts). */
-  readonly http: HttpAuth = {};
-  readonly scheme: 'http' | 'https' = 'https';
+  readonly connection: ClientConnection;
+  readonly #auth: HttpAuth;
   #jobsUrl: Promise<string> | undefined;
 
-  constructor(flags: ClientFlags = {}, env: NodeJS.ProcessEnv = process.env) {
-    this.masterUrl = httpBase(flags.master ?? env['AGORA_MASTER'] ?? DEFAULT_MASTER);
-    const api = flags.api ?? env['AGORA_API'];
-    if (api !== undefined && api !== '') this.#jobsUrl = Promise.resolve(httpBase(api));
+  /** A client for an already resolved connection (no I/O); commands use fromFlags(). */
+  constructor(connection: ClientConnection = {}) {
+    this.connection = connection;
+    this.masterUrl = httpBase(connection.master ?? DEFAULT_MASTER, this.scheme);
+    this.#auth = httpAuth(connection.insecure ? undefined : connection.token, connection.ca ? { ca: connection.ca } : undefined);
+    if (connection.api !== undefined && connection.api !== '') this.#jobsUrl = Promise.resolve(httpBase(connection.api, this.scheme));
   }
 
-  /** GET the master's operator API. */
-  master<T>(path: string): Promise<T> {
-    return requestJson<T>(`${this.masterUrl}${path}`, { timeoutMs: DEFAULT_TIMEOUT_MS });
+  /** The client the flags, the environment and the config file lead to. */
+  static fromFlags(flags: ClientFlags, env: NodeJS.ProcessEnv = process.env): AgoraClient {
+    return new AgoraClient(resolveConnection(flags, env));
+  }
+
+  /** The scheme of bare host:port addresses (agents advertise those). */
+  get scheme(): 'http' | 'https' {
+    return this.connection.insecure ? 'http' : 'https';
+  }
+
+  /** Call the master's operator API (GET unless told otherwise). */
+  async master<T>(path: string, options: MasterRequest = {}): Promise<T> {
+    return (await this.masterCall<T>(path, options)).body;
+  }
+
+  /** As master(), with the response's status (201 created, 200 replaced). */
+  async masterCall<T>(path: string, options: MasterRequest = {}): Promise<{ status: number; body: T }> {
+    const url = `${this.masterUrl}${path}`;
+    try {
+      const res = await request(url, { timeoutMs: DEFAULT_TIMEOUT_MS, ...options, auth: this.#auth });
+      const text = await res.text();
+      return { status: res.status, body: (text === '' ? {} : JSON.parse(text)) as T };
+    } catch (err) {
+      throw this.explain(err, url);
+    }
   }
 
   /** Call the Jobs API's HTTP mirror. */
-  async jobs<T>(method: string, path: string, body?: unknown, options: Omit<RequestOptions, 'method' | 'body'> = {}): Promise<T> {
+  async jobs<T>(method: string, path: string, body?: unknown, options: Omit<RequestOptions, 'method' | 'body' | 'auth'> = {}): Promise<T> {
     const base = await this.jobsUrl();
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await requestJson<T>(`${base}${path}`, { timeoutMs: DEFAULT_TIMEOUT_MS, ...options, method, ...(body === undefined ? {} : { body }) });
+        return await requestJson<T>(`${base}${path}`, { timeoutMs: DEFAULT_TIMEOUT_MS, ...options, method, auth: this.#auth, ...(body === undefined ? {} : { body }) });
       } catch (err) {
         // 503 from a reachable API: the frameworks are (re)starting or electing; give them a moment.
         const starting = err instanceof AgoraError && err.code === 'AGORA_UNAVAILABLE' && err.details['status'] === 503;
-        if (!starting || attempt >= STARTING_RETRIES) throw err;
+        if (!starting || attempt >= STARTING_RETRIES) throw this.explain(err, `${base}${path}`);
         await new Promise((resolve) => setTimeout(resolve, STARTING_RETRY_MS));
       }
     }
@@ -68,7 +98,23 @@ export class AgoraClient {
 
   /** A raw response from the Jobs API (streams). */
   async jobsStream(path: string, signal?: AbortSignal): Promise<Response> {
-    return request(`${await this.jobsUrl()}${path}`, signal ? { signal } : {});
+    const url = `${await this.jobsUrl()}${path}`;
+    try {
+      return await request(url, { auth: this.#auth, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      throw this.explain(err, url);
+    }
+  }
+
+  /** A task's output, from the agent that ran it (found through the master), with these credentials. */
+  async *taskLogs(req: LogRequest, signal?: AbortSignal): AsyncGenerator<LogChunk> {
+    // Any framework's task (the agent decides whether these credentials may read it).
+    const locator = new MasterTaskLocator({ masterHttp: () => this.masterUrl, http: this.#auth, scheme: this.scheme, kindOf: () => undefined });
+    try {
+      yield* readTaskLogs(locator, req, signal);
+    } catch (err) {
+      throw this.explain(err, this.masterUrl);
+    }
   }
 
   /** The Jobs API's base URL: --api, else the apiUrl a built-in framework advertises, else the master. */
@@ -81,6 +127,43 @@ export class AgoraClient {
     const { frameworks } = await this.master<{ frameworks: FrameworkRow[] }>('/api/v1/frameworks');
     const candidates = frameworks.filter((f) => JOBS_FRAMEWORKS.includes(f.name) && f.apiUrl);
     const best = candidates.find((f) => f.state === 'connected') ?? candidates[0];
-    return best?.apiUrl ? httpBase(best.apiUrl) : this.masterUrl;
+    return best?.apiUrl ? httpBase(best.apiUrl, this.scheme) : this.masterUrl;
   }
+
+  /** An error with what the user needs to fix it: which credential was refused, why TLS failed. */
+  explain(err: unknown, url: string): unknown {
+    if (!(err instanceof AgoraError)) return err;
+    const host = safeHost(url);
+    if (err.code === 'AGORA_UNAUTHENTICATED' && !(err instanceof CredentialsRejectedError)) {
+      return new CredentialsRejectedError(unauthenticatedMessage(host, err.message, this.connection), { cause: err, details: err.details });
+    }
+    if (err.code === 'AGORA_UNAVAILABLE' && /certificate|self.signed|unable to verify|CERT_/i.test(err.message)) {
+      return new AgoraError('AGORA_UNAVAILABLE', `${err.message}\n  the server's certificate is not trusted: give the cluster CA with --ca, $AGORA_CA or the context's ca`, { cause: err });
+    }
+    if (err.code === 'AGORA_UNAVAILABLE' && url.startsWith('https:') && /wrong version number|packet length too long|EPROTO/i.test(err.message)) {
+      return new AgoraError('AGORA_UNAVAILABLE', `${err.message}\n  ${host} does not speak TLS: if the cluster runs with --insecure, pass --insecure (or set insecure: true in the context)`, { cause: err });
+    }
+    if (err.code === 'AGORA_UNAVAILABLE' && url.startsWith('http:') && /other side closed|socket hang up|ECONNRESET/i.test(err.message)) {
+      return new AgoraError('AGORA_UNAVAILABLE', `${err.message}\n  ${host} may speak TLS only (the default): use an https:// address, without --insecure`, { cause: err });
+    }
+    return err;
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function unauthenticatedMessage(host: string, why: string, connection: ClientConnection): string {
+  return [
+    `${host} did not accept the credentials: ${why}`,
+    `  sent: ${connection.credential ?? (connection.token ? 'a token' : 'no token')}`,
+    '  to get a token: an admin runs `agora acl token create --principal NAME --policy POLICY` and gives it to you',
+    '  (pass it with --token or $AGORA_TOKEN, or save it to a file and `agora config set-context NAME --master URL --token-file FILE --ca CA`);',
+    '  on a cluster started with `agora up`, use the admin token it wrote under its data directory (.agora/ by default).',
+  ].join('\n');
 }

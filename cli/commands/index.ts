@@ -1,6 +1,9 @@
-// The commands that talk to a running cluster (kubectl-like), each in its own file.
+// The commands that talk to a running cluster (kubectl-like), each in its own file, and the two
+// that prepare for it: `config` (contexts and credentials) and `tls` (a CA and certificates).
 import type { Command } from 'commander';
+import { registerAclCommand } from './acl.js';
 import { registerApplyCommand } from './apply.js';
+import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
 import { registerGetCommand } from './get.js';
@@ -8,6 +11,7 @@ import { registerLogsCommand } from './logs.js';
 import { registerRolloutCommand } from './rollout.js';
 import { registerRunnableCommands } from './runnable.js';
 import { registerScaleCommand } from './scale.js';
+import { registerTlsCommand } from './tls.js';
 import { registerTopCommand } from './top.js';
 
 export function registerClientCommands(program: Command): void {
@@ -20,4 +24,7 @@ export function registerClientCommands(program: Command): void {
   registerRunnableCommands(program);
   registerLogsCommand(program);
   registerTopCommand(program);
+  registerAclCommand(program);
+  registerConfigCommand(program);
+  registerTlsCommand(program);
 }

@@ -3,7 +3,6 @@
 // [--run RUN_ID]` reads the latest task of the run (the newest run that launched one by default).
 import type { Command } from 'commander';
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
-import { MasterTaskLocator, readTaskLogs } from '../../frameworks/api/task-logs.js';
 import type { CronJobRun, Workload } from '../../proto/index.js';
 import { withClientFlags, type AgoraClient } from '../client.js';
 import { clientFor, parseRef } from './shared.js';
@@ -29,13 +28,11 @@ export function registerLogsCommand(program: Command): void {
     const client = clientFor(cmd);
     const taskId = target.includes('/') ? await taskOfRun(client, target, flags.run) : target;
     if (flags.run !== undefined && !target.includes('/')) throw new InvalidArgumentError('--run', 'goes with cronjob/NAME, not a task id');
-    const locator = new MasterTaskLocator({ masterHttp: () => client.masterUrl, http: client.http, scheme: client.scheme, kindOf: () => undefined });
     const abort = new AbortController();
     const onSignal = (): void => abort.abort();
     process.once('SIGINT', onSignal);
     try {
-      const chunks = readTaskLogs(
-        locator,
+      const chunks = client.taskLogs(
         { taskId, stream: flags.stderr ? 'stderr' : 'stdout', offset: flags.tail === undefined ? 0 : -Number(flags.tail), follow: Boolean(flags.follow) },
         abort.signal,
       );

@@ -38,6 +38,13 @@ export function outputFormat(value: string | undefined): OutputFormat {
   throw new InvalidArgumentError('-o', `expected wide, json or yaml, got '${value}'`);
 }
 
+/** -o for commands that print a table by default and JSON or YAML on demand (no wide). */
+export function structured(value: string | undefined): 'json' | 'yaml' | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'json' || value === 'yaml') return value;
+  throw new InvalidArgumentError('-o', `expected json or yaml, got '${value}'`);
+}
+
 /** Print `value` as JSON or YAML. */
 export function printStructured(format: 'json' | 'yaml', value: unknown): void {
   process.stdout.write(format === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value));
@@ -57,9 +64,9 @@ export async function readSource(file: string): Promise<string> {
   }
 }
 
-/** The client for a command's --master / --api flags. */
+/** The client for a command's connection flags (withClientFlags), the environment and the config file. */
 export function clientFor(cmd: Command): AgoraClient {
-  return new AgoraClient(cmd.opts<ClientFlags>());
+  return AgoraClient.fromFlags(cmd.opts<ClientFlags>());
 }
 
 /** A positive integer argument (`scale service/web 3`). */

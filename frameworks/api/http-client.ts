@@ -38,48 +38,55 @@ export interface RequestOptions {
   readonly auth?: HttpAuth;
 }
 
-/** Redirects (a standby naming the leader) followed at most this many times. */
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
 /**
  * One request; resolves to the response when it is 2xx, rejects with the peer's AgoraError.
- * A 307/308 from a standby is followed here, with the same method, body and credentials: fetch
- * itself would drop the bearer token on the way to another origin (the leader's port).
+ * Redirects (a standby master or Jobs API pointing at its leader) are followed here rather than by
+ * fetch, which drops the authorization header on a cross-origin hop: the token goes on only over
+ * TLS, never to a plain-http location.
  */
 export async function request(url: string, options: RequestOptions = {}): Promise<Response> {
+  const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter((s) => s !== undefined);
+  const signal = signals.length ? AbortSignal.any(signals) : undefined;
+  let target = url;
+  let method = options.method ?? 'GET';
+  let body = options.body;
+  for (let hops = 0; ; hops += 1) {
+    const res = await send(target, { ...options, method, body, ...(signal ? { signal } : {}) }, options.signal);
+    const location = res.headers.get('location');
+    if (!REDIRECTS.has(res.status) || location === null || hops >= MAX_REDIRECTS) {
+      if (!res.ok) throw await errorFromResponse(res);
+      return res;
+    }
+    await res.body?.cancel();
+    target = new URL(location, target).href;
+    if (res.status === 303) [method, body] = ['GET', undefined];
+  }
+}
+
+async function send(url: string, options: RequestOptions, callerSignal: AbortSignal | undefined): Promise<Response> {
   const headers: Record<string, string> = {};
-  if (options.auth?.token) headers['authorization'] = `Bearer ${options.auth.token}`;
+  if (options.auth?.token && url.startsWith('https:')) headers['authorization'] = `Bearer ${options.auth.token}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['content-type'] = options.contentType ?? (typeof options.body === 'string' ? 'application/yaml' : 'application/json');
   }
-  const signals = [options.signal, options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs)].filter((s) => s !== undefined);
-  let target = url;
-  for (let hop = 0; ; hop += 1) {
-    let res: Response;
-    try {
-      res = await fetch(target, {
-        method: options.method ?? 'GET',
-        headers,
-        redirect: 'manual',
-        ...(body === undefined ? {} : { body }),
-        ...(signals.length ? { signal: AbortSignal.any(signals) } : {}),
-        ...(options.auth?.dispatcher ? { dispatcher: options.auth.dispatcher } : {}),
-      });
-    } catch (err) {
-      if ((err as Error).name === 'AbortError' && options.signal?.aborted) throw new AgoraError('AGORA_CANCELLED', 'cancelled', { cause: err });
-      const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-      throw new UnavailableError(`cannot reach ${new URL(target).host}: ${why}`, { cause: err });
-    }
-    const location = res.headers.get('location');
-    if ((res.status === 307 || res.status === 308) && location && hop < MAX_REDIRECTS) {
-      await res.body?.cancel();
-      target = new URL(location, target).toString();
-      continue;
-    }
-    if (!res.ok) throw await errorFromResponse(res);
-    return res;
+  try {
+    return await fetch(url, {
+      method: options.method ?? 'GET',
+      headers,
+      redirect: 'manual',
+      ...(body === undefined ? {} : { body }),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.auth?.dispatcher ? { dispatcher: options.auth.dispatcher } : {}),
+    });
+  } catch (err) {
+    if ((err as Error).name === 'AbortError' && callerSignal?.aborted) throw new AgoraError('AGORA_CANCELLED', 'cancelled', { cause: err });
+    const why = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    throw new UnavailableError(`cannot reach ${new URL(url).host}: ${why}`, { cause: err });
   }
 }
 

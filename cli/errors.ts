@@ -1,0 +1,17 @@
+// The CLI's own errors. Bad input read from a file (the config file, a policy file) names the file
+// and the field in it; a 401 says which credential was refused and how to get a good one.
+import { AgoraError, UnauthenticatedError } from '../core/errors.js';
+
+/** A field of a file the user wrote is wrong: `FILE: FIELD: what is wrong` (exit 2). */
+export class FileInputError extends AgoraError {
+  constructor(
+    readonly file: string,
+    field: string,
+    message: string,
+  ) {
+    super('AGORA_INVALID_ARGUMENT', `${file}: ${field}: ${message}`, { field, details: { file } });
+  }
+}
+
+/** The server did not accept the credentials the CLI sent (or that it sent none). */
+export class CredentialsRejectedError extends UnauthenticatedError {}
