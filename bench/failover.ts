@@ -12,7 +12,7 @@
 //   npm run bench -- failover [--agents 1000] [--tasks 10000] [--zk-session-timeout 2s] [--zk-tick 100ms]
 //                             [--reregister-timeout 10s] [--phase-timeout 120s]
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/options.js';
@@ -21,7 +21,10 @@ import { Resources } from '../core/resources.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesFromWire, resourcesToWire } from '../core/wire.js';
 import { createLogger, FrameworkDriver, wasRefused, type Offer, type TaskInfo, type TaskStatus } from '../sdk/index.js';
+import { grpcChannelCredentials } from '../core/security/tls.js';
 import { getJson, killMasters, spawnMaster, stopMasters, type MasterProcess } from '../test/support/master-process.js';
+import { makeTestPki, PKI_ENV } from '../test/support/pki.js';
+import { testPki } from '../test/support/security.js';
 import { startZkEnsemble, type ZkEnsemble } from '../test/support/zookeeper.js';
 import { SimAgentPool, type Registration } from './sim-agent.js';
 
@@ -67,6 +70,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
 }
 
 class FailoverBench {
+  #pkiDir: string | undefined;
   #ensemble: ZkEnsemble | undefined;
   #pool: SimAgentPool | undefined;
   #driver: FrameworkDriver | undefined;
@@ -100,6 +104,11 @@ class FailoverBench {
 
   async run(): Promise<Record<string, unknown>> {
     const started = performance.now();
+    // Secured as a real cluster is: masters serve TLS and know an admin token, agents present
+    // agent certificates, the framework a token. (spawnMaster reads the PKI from $AGORA_TEST_PKI.)
+    this.#pkiDir = mkdtempSync(`${os.tmpdir()}/agora-bench-pki-`);
+    await makeTestPki(this.#pkiDir);
+    process.env[PKI_ENV] = this.#pkiDir;
     log(`starting a 3-node ZooKeeper ensemble`);
     this.#ensemble = await startZkEnsemble(3, { tickTime: this.tickMs });
     const zk = `zk://${this.#ensemble.connectString}/agora`;
@@ -112,6 +121,7 @@ class FailoverBench {
 
     this.#pool = await SimAgentPool.open(zk, CLUSTER, {
       resources: AGENT_RESOURCES,
+      credentials: grpcChannelCredentials(testPki().agentTls),
       retryInitialMs: 25,
       retryMaxMs: 250,
       backoffInitialMs: 1000,
@@ -142,7 +152,7 @@ class FailoverBench {
     log(`${this.taskCount} tasks running after ${launchMs.toFixed(0)} ms; killing the leader ${leader.id}`);
 
     const figures = await this.#failover(leader, masters);
-    return { ...figures, masters: masters.length, register_ms: round(registerMs), launch_ms: round(launchMs), total_ms: round(performance.now() - started) };
+    return { ...figures, masters: masters.length, tls: true, authenticated: true, register_ms: round(registerMs), launch_ms: round(launchMs), total_ms: round(performance.now() - started) };
   }
 
   async #failover(leader: MasterProcess, masters: MasterProcess[]): Promise<Record<string, unknown>> {
@@ -245,6 +255,7 @@ class FailoverBench {
         master: zk,
         cluster: CLUSTER,
         framework: { name: 'bench-failover', failoverTimeoutSeconds: 3600 },
+        credentials: { ca: testPki().clientTls.ca, token: testPki().adminToken },
         reconnect: { initialMs: 50, maxMs: 500 },
         logger: createLogger({ level: 'error', name: 'sdk' }),
       },
@@ -317,6 +328,7 @@ class FailoverBench {
         },
       ],
       ['ZooKeeper', () => this.#ensemble?.stop()],
+      ['certificates', async () => this.#pkiDir && rmSync(this.#pkiDir, { recursive: true, force: true })],
     ];
     for (const [what, step] of steps) {
       try {

@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const executor = values.executor === 'fake' ? 'fake' : 'process';
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'agora-bench-launch-'));
   // Secured as `agora up` is by default: TLS on every link, the framework authenticated by token.
-  const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor, resources: 'cpus:8;mem:8192;disk:8192;ports:[31000-31100]', hostname: '127.0.0.1', logLevel: 'silent', insecure: false });
+  const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor, resources: 'cpus:8;mem:8192;disk:8192;ports:[31000-31100]', hostname: '127.0.0.1', logLevel: 'silent', insecure: false, writeContext: false });
   const security = up.security;
   if (!security) throw new Error('agora up started without security');
   const credentials = grpcChannelCredentials({ ca: security.masterTls.ca }, security.adminToken);

@@ -69,6 +69,8 @@ export interface Registration {
 export interface SimPoolOptions {
   /** Resource text every agent advertises. */
   readonly resources: string;
+  /** How every agent reaches the master: TLS with an agent certificate, as real agents do. */
+  readonly credentials: grpc.ChannelCredentials;
   /**
    * Reconnect backoff, jittered and doubling, for a master that answers but does not lead yet
    * (UNAVAILABLE naming a leader: it is taking over): retry soon.
@@ -165,7 +167,7 @@ export class SimAgentPool {
       // Their own connection, as agents on other hosts have: grpc-js would otherwise share one with
       // every client in this process to the same address (the framework's driver too), putting
       // the driver's calls behind megabytes of re-registrations. No channelz, as the master.
-      client = new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
+      client = new grpc.Client(address, this.options.credentials, { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
       this.#clients.set(address, client);
     }
     const metadata = new grpc.Metadata();

@@ -13,6 +13,7 @@ import { Master } from '../master/master.js';
 import { FrameworksHost } from '../frameworks/host.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
 import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
+import { writeContext } from './config.js';
 
 export const UP_OPTIONS = {
   httpPort: opt.port('--http-port', 'master HTTP port (0 picks a free port)', 5050),
@@ -23,6 +24,7 @@ export const UP_OPTIONS = {
   resources: opt.optionalString('--resources', 'the agent\u2019s resources instead of detecting them, e.g. cpus:4;mem:8192'),
   hostname: opt.string('--hostname', 'hostname the master and agent advertise', '127.0.0.1'),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  writeContext: opt.bool('--write-context', 'make this cluster the CLI\u2019s current context (`up` in $AGORA_CONFIG or ~/.agora/config.yaml), so `agora` finds it and its token', true),
   insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
 };
 
@@ -120,6 +122,7 @@ export function registerUpCommand(program: Command): void {
     const up = await startUp(options);
     const logger = createLogger({ level: options.logLevel, name: 'agora' });
     const scheme = up.security ? 'https' : 'http';
+    const context = options.writeContext ? await registerContext(up, scheme, logger) : undefined;
     process.stdout.write(
       [
         `master http: ${scheme}://${up.master.httpAddress}`,
@@ -127,9 +130,22 @@ export function registerUpCommand(program: Command): void {
         `agent http: ${scheme}://${up.agent.httpAddress}`,
         `data dir: ${path.resolve(options.dataDir)}`,
         ...(up.security ? [`admin token: ${up.security.files.adminToken}`, `cluster CA: ${up.security.files.ca}`] : ['security: OFF (--insecure)']),
+        ...(context ? [`cli context: up (${context})`] : []),
         '',
       ].join('\n'),
     );
     await Promise.race([runUntilSignal(logger, () => up.stop()), up.agent.stopped.then(() => up.master.stop())]);
   });
+}
+
+/** Make this cluster the CLI's current context `up`; a config file it cannot edit only costs a warning. */
+async function registerContext(up: Up, scheme: 'http' | 'https', logger: ReturnType<typeof createLogger>): Promise<string | undefined> {
+  const master = `${scheme}://${up.master.httpAddress}`;
+  try {
+    const context = up.security ? { master, tokenFile: up.security.files.adminToken, ca: up.security.files.ca } : { master, insecure: true };
+    return await writeContext('up', context, { makeCurrent: true });
+  } catch (err) {
+    logger.warn({ err }, 'could not write the CLI context; give the CLI --master, --token and --ca');
+    return undefined;
+  }
 }

@@ -2,7 +2,12 @@
 //
 //   node --import tsx examples/keep-running.ts [master] [copies] [command...]
 //   node --import tsx examples/keep-running.ts 127.0.0.1:5051 3 'while true; do date; sleep 5; done'
-import { FrameworkDriver, Resources, createLogger, isTerminal, resourcesFromWire, resourcesToWire, type TaskStatus } from '../sdk/index.js';
+//
+// It proves who it is with a token, over TLS trusting the cluster's CA: $AGORA_TOKEN (or the file
+// $AGORA_TOKEN_FILE) and $AGORA_CA, by default what `agora up` made in .agora/ (run it from where
+// `npm start` runs). AGORA_INSECURE=1 for a master started with --insecure.
+import { readFileSync } from 'node:fs';
+import { FrameworkDriver, Resources, createLogger, isTerminal, resourcesFromWire, resourcesToWire, type DriverCredentials, type TaskStatus } from '../sdk/index.js';
 
 const [master = '127.0.0.1:5051', copies = '3', ...words] = process.argv.slice(2);
 const wanted = Number(copies);
@@ -11,8 +16,16 @@ const perTask = Resources.parse('cpus:0.1;mem:32');
 const live = new Set<string>(); // tasks launched and not yet ended
 let launchedCount = 0;
 
+const insecure = process.env['AGORA_INSECURE'] === '1';
+const credentials: DriverCredentials | undefined = insecure
+  ? undefined
+  : {
+      ca: readFileSync(process.env['AGORA_CA'] ?? '.agora/tls/ca.pem'),
+      token: process.env['AGORA_TOKEN'] ?? readFileSync(process.env['AGORA_TOKEN_FILE'] ?? '.agora/admin-token', 'utf8').trim(),
+    };
+
 const driver = await FrameworkDriver.start(
-  { master, framework: { name: 'keep-running', failoverTimeoutSeconds: 60 }, logger: createLogger({ name: 'keep-running' }) },
+  { master, framework: { name: 'keep-running', failoverTimeoutSeconds: 60 }, logger: createLogger({ name: 'keep-running' }), ...(credentials ? { credentials } : { insecure }) },
   {
     // Each offer is one agent's free resources: launch as many copies as fit and are missing.
     async offers(offers) {

@@ -2,7 +2,7 @@
 // everything else in the repository is internal.
 export { FrameworkDriver, type DriverState, type FrameworkHandlers, type StartOptions } from './driver.js';
 export type { CallFilters } from './calls.js';
-export type { DriverOptions, FrameworkDescription } from './options.js';
+export type { DriverCredentials, DriverOptions, FrameworkDescription } from './options.js';
 export { discoverMasters, masterElectionPath, StaticDiscovery, ZooKeeperDiscovery, type MasterAdvert, type MasterDiscovery } from './discovery.js';
 export { Reconciler, type KnownTask } from './reconciler.js';
 export { FrameworkState, type Versioned } from './state.js';

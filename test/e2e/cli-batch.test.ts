@@ -14,6 +14,7 @@ import { eventually } from '../support/master-harness.js';
 import { killMasters, spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
+import { secureFetch } from '../support/security.js';
 
 afterAll(async () => {
   await stopCliProcesses();
@@ -28,7 +29,7 @@ interface MasterTask {
 }
 
 async function health(p: FrameworksProcess): Promise<string> {
-  return ((await (await fetch(`http://${p.httpAddress}/health`)).json()) as { lifecycle: string }).lifecycle;
+  return ((await (await secureFetch(`https://${p.httpAddress}/health`)).json()) as { lifecycle: string }).lifecycle;
 }
 
 function indexedJob(out: string): string {
@@ -59,12 +60,12 @@ describe('agora CLI with jobs', () => {
     const first = await startFrameworksProcess(flags);
     await eventually(async () => (await health(first)) === 'LEADING', { timeoutMs: 20_000, what: 'the first instance to lead' });
     const second = await startFrameworksProcess(flags);
-    const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `http://${master.httpAddress}`]);
+    const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `https://${master.httpAddress}`]);
     const out = await tempDir('cli-batch');
 
-    const applied = await runCli(['apply', '-f', '-', '--master', `http://${master.httpAddress}`], { stdin: indexedJob(out) });
+    const applied = await runCli(['apply', '-f', '-', '--master', `https://${master.httpAddress}`], { stdin: indexedJob(out) });
     expect([applied.code, applied.stdout, applied.stderr]).toEqual([0, 'job/crunch created (version v1)\n', '']);
-    expect((await runCli(['apply', '-f', '-', '--master', `http://${master.httpAddress}`], { stdin: HUGE })).code).toBe(0);
+    expect((await runCli(['apply', '-f', '-', '--master', `https://${master.httpAddress}`], { stdin: HUGE })).code).toBe(0);
 
     // The queue: the pending job shows its priority and why it waits; the indexed job runs.
     await eventually(async () => /\nhuge\s+0\/1\s+Pending\s+0\s+0\s+10\s+\S+\s+insufficient cpus: need 64, largest offer has /.test((await agora('get', 'jobs')).stdout), {
@@ -89,7 +90,7 @@ describe('agora CLI with jobs', () => {
     const files = (await readdir(out)).filter((f) => f.startsWith('ok-')).sort();
     expect(files).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `ok-${i}`));
     for (const f of files) expect(await readFile(`${out}/${f}`, 'utf8')).toBe('ok\n');
-    const { tasks } = (await (await fetch(`http://${master.httpAddress}/api/v1/tasks?limit=1000`)).json()) as { tasks: MasterTask[] };
+    const { tasks } = (await (await secureFetch(`https://${master.httpAddress}/api/v1/tasks?limit=1000`)).json()) as { tasks: MasterTask[] };
     const mine = tasks.filter((t) => t.labels['agora.job'] === 'crunch');
     const keys = mine.map((t) => `${t.labels['agora.job.index']}/${t.labels['agora.job.attempt']}`);
     expect(new Set(keys).size).toBe(keys.length);
@@ -110,7 +111,7 @@ describe('agora CLI with jobs', () => {
     expect([logs.code, logs.stdout]).toEqual([0, 'index 3\n']);
 
     // Invalid specs through the HTTP API: 400 naming the field; nothing created.
-    const api = `http://${second.httpAddress}/api/v1/jobs`;
+    const api = `https://${second.httpAddress}/api/v1/jobs`;
     const cases: [string, string][] = [
       ['name: bad\ngang: true\ncompletions: 2\nparallelism: 3\ntask: { command: x, resources: { cpus: 1, mem: 8 } }\n', 'completions'],
       ['name: bad\nparallelism: -1\ntask: { command: x, resources: { cpus: 1, mem: 8 } }\n', 'parallelism'],
@@ -118,7 +119,7 @@ describe('agora CLI with jobs', () => {
       ['name: bad\ncompletions: "3"\ntask: { command: x, resources: { cpus: 1, mem: 8 } }\n', 'completions'],
     ];
     for (const [body, field] of cases) {
-      const res = await fetch(api, { method: 'POST', body, headers: { 'content-type': 'application/yaml' } });
+      const res = await secureFetch(api, { method: 'POST', body, headers: { 'content-type': 'application/yaml' } });
       expect({ field, status: res.status, body: await res.json() }).toMatchObject({ field, status: 400, body: { code: 'AGORA_INVALID_ARGUMENT', field } });
     }
     const listed = (await agora('get', 'jobs')).stdout;

@@ -10,6 +10,7 @@ import { eventually } from '../support/master-harness.js';
 import { killMasters, spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
+import { secureFetch } from '../support/security.js';
 
 afterAll(async () => {
   await stopCliProcesses();
@@ -42,7 +43,7 @@ describe('agora CLI: cron jobs', () => {
     expect(run.code).toBe(0);
     const runId = run.stdout.trim();
     expect(runId).toMatch(/^hello-manual-\d+$/);
-    const workload = async (): Promise<{ version: string; cronjobStatus: { history?: Run[] } }> => (await fetch(`${up.masterUrl}/api/v1/cronjobs/hello`)).json() as never;
+    const workload = async (): Promise<{ version: string; cronjobStatus: { history?: Run[] } }> => (await up.fetch(`${up.masterUrl}/api/v1/cronjobs/hello`)).json() as never;
     await waitFor(async () => (await workload()).cronjobStatus.history?.find((r) => r.id === runId && r.phase === 'JOB_SUCCEEDED'), 'the run to succeed');
     const described = (await agora('describe', 'cronjob/hello')).stdout;
     expect(described).toMatch(new RegExp(`^\\s+${runId} \\(manual\\)\\s+Succeeded\\s+1\\s+0\\s+\\S+Z\\s+\\S+Z\\s+${runId}\\.1\\.\\w+\\s+attempt 1 succeeded$`, 'm'));
@@ -72,11 +73,11 @@ describe('agora CLI: cron jobs', () => {
       [{ schedule: '* * * * *', task: { ...task, resources: { cpus: -1, mem: 16 } } }, 'task.resources.cpus'],
     ];
     for (const [fields, field] of bad) {
-      const res = await fetch(`${up.masterUrl}/api/v1/cronjobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'broken', task, ...fields }) });
+      const res = await up.fetch(`${up.masterUrl}/api/v1/cronjobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'broken', task, ...fields }) });
       const body = (await res.json()) as { code: string; field: string; message: string };
       expect({ fields, status: res.status, code: body.code, field: body.field }).toEqual({ fields, status: 400, code: 'AGORA_INVALID_ARGUMENT', field });
     }
-    expect((await fetch(`${up.masterUrl}/api/v1/cronjobs/broken`)).status).toBe(404);
+    expect((await up.fetch(`${up.masterUrl}/api/v1/cronjobs/broken`)).status).toBe(404);
     const badCli = await runCli(['apply', '-f', '-', '--master', up.masterUrl], { stdin: 'kind: CronJob\nname: broken\nschedule: "* * * * *"\ntimeZone: Nowhere/Town\ntask: { command: "true", resources: { cpus: 0.05, mem: 16 } }\n' });
     expect([badCli.code, badCli.stderr]).toEqual([2, expect.stringMatching(/^error: timeZone: unknown time zone 'Nowhere\/Town'/)]);
     expect((await workload()).version).toBe('v3'); // suspend and resume made v2 and v3; the refused specs nothing
@@ -88,13 +89,13 @@ describe('agora CLI: cron jobs', () => {
     const master = await spawnMaster(zk, cluster);
     await startTestAgent(master.grpcAddress, { resources: 'cpus:1;mem:512;disk:512' });
     const flags = ['--master', zk, '--cluster', cluster, '--zk-session-timeout', '2s', '--log-level', 'warn'];
-    const health = async (p: FrameworksProcess): Promise<string> => ((await (await fetch(`http://${p.httpAddress}/health`)).json()) as { lifecycle: string }).lifecycle;
+    const health = async (p: FrameworksProcess): Promise<string> => ((await (await secureFetch(`https://${p.httpAddress}/health`)).json()) as { lifecycle: string }).lifecycle;
     const first = await startFrameworksProcess(flags);
     await eventually(async () => (await health(first)) === 'LEADING', { timeoutMs: 20_000, what: 'the first instance to lead' });
     const second = await startFrameworksProcess(flags);
-    const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `http://${master.httpAddress}`]);
+    const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `https://${master.httpAddress}`]);
     const spec = 'kind: CronJob\nname: tick\nschedule: "*/5 * * * * *"\nconcurrencyPolicy: Forbid\nsuccessfulJobsHistoryLimit: 10\ntask: { command: "sleep 3; echo done $AGORA_CRONJOB $AGORA_SCHEDULED_TIME", resources: { cpus: 0.05, mem: 16 } }\n';
-    expect((await runCli(['apply', '-f', '-', '--master', `http://${master.httpAddress}`], { stdin: spec })).code).toBe(0);
+    expect((await runCli(['apply', '-f', '-', '--master', `https://${master.httpAddress}`], { stdin: spec })).code).toBe(0);
 
     const status = async (): Promise<{ active: Run[]; history: Run[] }> => {
       const r = await agora('get', 'cronjob', 'tick', '-o', 'json');
@@ -114,7 +115,7 @@ describe('agora CLI: cron jobs', () => {
     const runs = [...active, ...history];
     expect(runs.filter((r) => r.id === running.id)).toHaveLength(1);
     expect(new Set(runs.map((r) => r.id)).size).toBe(runs.length);
-    const { tasks } = (await (await fetch(`http://${master.httpAddress}/api/v1/tasks?limit=10000`)).json()) as { tasks: { id: string }[] };
+    const { tasks } = (await (await secureFetch(`https://${master.httpAddress}/api/v1/tasks?limit=10000`)).json()) as { tasks: { id: string }[] };
     for (const run of runs) {
       expect(tasks.filter((t) => t.id.startsWith(`${run.id}.`)).map((t) => t.id)).toEqual(run.taskIds);
     }

@@ -7,6 +7,7 @@ import { runCli, startFrameworksProcess, stopCliProcesses, type FrameworksProces
 import { eventually } from '../support/master-harness.js';
 import { killMasters, spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
+import { secureFetch } from '../support/security.js';
 
 afterAll(async () => {
   await stopCliProcesses();
@@ -41,7 +42,7 @@ interface ServiceJson {
 }
 
 async function health(p: FrameworksProcess): Promise<{ lifecycle: string }> {
-  return (await fetch(`http://${p.httpAddress}/health`)).json() as Promise<{ lifecycle: string }>;
+  return (await secureFetch(`https://${p.httpAddress}/health`)).json() as Promise<{ lifecycle: string }>;
 }
 
 describe('agora frameworks fails over during a rolling update', () => {
@@ -54,7 +55,7 @@ describe('agora frameworks fails over during a rolling update', () => {
     const first = await startFrameworksProcess(flags);
     await eventually(async () => (await health(first)).lifecycle === 'LEADING', { timeoutMs: 20_000, what: 'the first instance to lead' });
     const second = await startFrameworksProcess(flags);
-    const cli = (args: string[], stdin?: string) => runCli([...args, '--master', `http://${master.httpAddress}`], stdin === undefined ? {} : { stdin });
+    const cli = (args: string[], stdin?: string) => runCli([...args, '--master', `https://${master.httpAddress}`], stdin === undefined ? {} : { stdin });
     const service = async (): Promise<ServiceJson> => {
       const res = await cli(['get', 'services', 'slow', '-o', 'json']);
       if (res.code !== 0) throw new Error(res.stderr);
@@ -87,7 +88,7 @@ describe('agora frameworks fails over during a rolling update', () => {
     const live = (done.serviceStatus?.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING');
     expect(live.map((t) => t.version)).toEqual(['v2', 'v2', 'v2']);
     expect(new Set(live.map((t) => t.taskId)).size).toBe(3);
-    const running = (await (await fetch(`http://${master.httpAddress}/api/v1/tasks?state=running&limit=1000`)).json()) as { total: number };
+    const running = (await (await secureFetch(`https://${master.httpAddress}/api/v1/tasks?state=running&limit=1000`)).json()) as { total: number };
     expect(running.total).toBe(3);
     expect((await cli(['delete', 'service/slow'])).code).toBe(0);
   }, 150_000);

@@ -7,6 +7,7 @@ import { runCli, startFrameworksProcess, stopCliProcesses, type CliResult, type 
 import { eventually } from '../support/master-harness.js';
 import { killMasters, spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
+import { secureFetch } from '../support/security.js';
 
 afterAll(async () => {
   await stopCliProcesses();
@@ -17,7 +18,7 @@ afterAll(async () => {
 const BIG = 'kind: Service\nname: big\ninstances: 1\ncommand: sleep 600\nresources: { cpus: 0.1, mem: 100000 }\n';
 
 async function health(p: FrameworksProcess): Promise<{ lifecycle: string }> {
-  return (await fetch(`http://${p.httpAddress}/health`)).json() as Promise<{ lifecycle: string }>;
+  return (await secureFetch(`https://${p.httpAddress}/health`)).json() as Promise<{ lifecycle: string }>;
 }
 
 describe('agora frameworks', () => {
@@ -32,22 +33,22 @@ describe('agora frameworks', () => {
     const second = await startFrameworksProcess(flags);
     expect((await health(second)).lifecycle).toBe('STANDBY');
 
-    const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `http://${master.httpAddress}`]);
+    const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `https://${master.httpAddress}`]);
     const frameworks = await agora('get', 'frameworks', '-o', 'wide');
-    expect(frameworks.stdout).toMatch(new RegExp(`\\sagora-services\\s+connected\\s.*http://${first.httpAddress}`));
+    expect(frameworks.stdout).toMatch(new RegExp(`\\sagora-services\\s+connected\\s.*https://${first.httpAddress}`));
 
-    const applied = await runCli(['apply', '-f', '-', '--no-wait', '--master', `http://${master.httpAddress}`], { stdin: BIG });
+    const applied = await runCli(['apply', '-f', '-', '--no-wait', '--master', `https://${master.httpAddress}`], { stdin: BIG });
     expect([applied.code, applied.stdout]).toEqual([0, expect.stringMatching(/^service\/big created/)]);
     await eventually(async () => /^Pending:\s+1 instance\(s\) waiting: no offer fits/m.test((await agora('describe', 'service/big')).stdout), { timeoutMs: 20_000, what: 'the pending reason' });
 
-    const viaStandby = await runCli(['get', 'services', '--api', `http://${second.httpAddress}`]);
+    const viaStandby = await runCli(['get', 'services', '--api', `https://${second.httpAddress}`]);
     expect(viaStandby.stdout).toMatch(/\nbig\s+0\/1\s/);
 
     first.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     await eventually(async () => (await health(second)).lifecycle === 'LEADING', { timeoutMs: 20_000, what: 'the standby to take over' });
     await eventually(async () => /\nbig\s+0\/1\s/.test((await agora('get', 'services')).stdout), { timeoutMs: 20_000, what: 'the service through the new leader' });
-    expect((await agora('get', 'frameworks', '-o', 'wide')).stdout).toMatch(new RegExp(`http://${second.httpAddress}`));
+    expect((await agora('get', 'frameworks', '-o', 'wide')).stdout).toMatch(new RegExp(`https://${second.httpAddress}`));
     expect((await agora('delete', 'service/big')).code).toBe(0);
   }, 120_000);
 });

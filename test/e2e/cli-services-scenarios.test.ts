@@ -72,11 +72,11 @@ describe('agora CLI service scenarios against agora up', () => {
   beforeAll(async () => {
     dataDir = await tempDir('cli-scen-up');
     up = await startUpProcess(dataDir);
-    await eventually(async () => (await fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+    await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
   }, 60_000);
 
   afterAll(async () => {
-    await fetch(`${up.masterUrl}/api/v1/services/web`, { method: 'DELETE' }).catch(() => undefined);
+    await up.fetch(`${up.masterUrl}/api/v1/services/web`, { method: 'DELETE' }).catch(() => undefined);
     up.kill('SIGTERM');
     await Promise.race([up.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     up.kill('SIGKILL');
@@ -107,7 +107,7 @@ describe('agora CLI service scenarios against agora up', () => {
 
   /** Healthy endpoints, from the endpoints API, that answer 200 over HTTP. */
   async function answering(): Promise<string[]> {
-    const { endpoints } = (await (await fetch(`${up.masterUrl}/api/v1/services/web/endpoints`)).json()) as { endpoints: { host: string; ports: { number: number }[] }[] };
+    const { endpoints } = (await (await up.fetch(`${up.masterUrl}/api/v1/services/web/endpoints`)).json()) as { endpoints: { host: string; ports: { number: number }[] }[] };
     const res = await Promise.all(endpoints.map((e) => probe(e.host, Number(e.ports[0]?.number ?? 0))));
     return res.filter((r) => r.status === 200).map((r) => r.body);
   }
@@ -129,7 +129,7 @@ describe('agora CLI service scenarios against agora up', () => {
     const v1 = await settled(3);
 
     // Kill one task's process group: the service replaces it.
-    const state = (await (await fetch(`${up.agentUrl}/api/v1/state`)).json()) as { tasks: { taskId: string; pid: number | null; state: string }[] };
+    const state = (await (await up.fetch(`${up.agentUrl}/api/v1/state`)).json()) as { tasks: { taskId: string; pid: number | null; state: string }[] };
     const victim = state.tasks.find((t) => t.state === 'TASK_RUNNING' && typeof t.pid === 'number');
     expect(victim).toBeDefined();
     process.kill(-(victim?.pid ?? 0), 'SIGKILL');
@@ -163,7 +163,7 @@ describe('agora CLI service scenarios against agora up', () => {
     let applying = true;
     const applied = agora(['apply', '-f', '-', '--timeout', '60s'], spec({ colour: 'blue', rolling: true })).finally(() => (applying = false));
     while (applying) {
-      const s = (await (await fetch(`${up.masterUrl}/api/v1/services/web`)).json()) as ServiceJson;
+      const s = (await (await up.fetch(`${up.masterUrl}/api/v1/services/web`)).json()) as ServiceJson;
       const res = await Promise.all((s.serviceStatus?.tasks ?? []).map((t) => probe('127.0.0.1', Number(t.ports?.[0]?.number ?? 0))));
       samples.push(res.filter((r) => r.status === 200).length);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -243,7 +243,7 @@ describe('agora CLI service scenarios against separate processes', () => {
     return a;
   }
 
-  const agora = (args: string[], stdin?: string): Promise<CliResult> => runCli([...args, '--master', `http://${master.httpAddress}`], stdin === undefined ? {} : { stdin });
+  const agora = (args: string[], stdin?: string): Promise<CliResult> => runCli([...args, '--master', `https://${master.httpAddress}`], stdin === undefined ? {} : { stdin });
   const service = async (name: string): Promise<ServiceJson> => parseService(await agora(['get', 'services', name, '-o', 'json']));
 
   function sleepSpec(name: string, instances: number, extra: string[] = []): string {

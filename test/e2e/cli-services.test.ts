@@ -17,11 +17,11 @@ beforeAll(async () => {
   specDir = await tempDir('cli-specs');
   up = await startUpProcess(dataDir);
   // The frameworks start just after the master: wait until the Jobs API answers.
-  await eventually(async () => (await fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+  await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
 });
 
 afterAll(async () => {
-  await fetch(`${up.masterUrl}/api/v1/services/web`, { method: 'DELETE' }).catch(() => undefined);
+  await up.fetch(`${up.masterUrl}/api/v1/services/web`, { method: 'DELETE' }).catch(() => undefined);
   up.kill('SIGTERM');
   await Promise.race([up.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
   await stopCliProcesses();
@@ -59,7 +59,7 @@ function expectOk(r: CliResult): CliResult {
 }
 
 async function endpointsServe(): Promise<string[]> {
-  const { endpoints } = (await (await fetch(`${up.masterUrl}/api/v1/services/web/endpoints`)).json()) as { endpoints: { host: string; ports: { number: number }[] }[] };
+  const { endpoints } = (await (await up.fetch(`${up.masterUrl}/api/v1/services/web/endpoints`)).json()) as { endpoints: { host: string; ports: { number: number }[] }[] };
   return Promise.all(endpoints.map(async (e) => (await fetch(`http://${e.host}:${e.ports[0]?.number ?? 0}/`)).text()));
 }
 

@@ -5,10 +5,12 @@
 //   const r = await runCli(['get', 'services', '--master', up.masterUrl]);
 //   expect(r.code).toBe(0);
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from './agent-harness.js';
 import { freePorts } from './ports.js';
+import { secureFetch, testPki } from './security.js';
+import { runDir } from './tmp.js';
 
 const children = new Set<ChildProcess>();
 
@@ -31,8 +33,41 @@ function builtIsFresh(): boolean {
   return true;
 }
 
+// ---- credentials: where each `agora` run finds its token and CA ----------------------------------
+//
+// Every CLI run gets a config file of its own ($AGORA_CONFIG), never ~/.agora. By default it holds
+// one context, `test`: the run's admin token and CA (for masters and frameworks the tests start
+// with the run's PKI). An `agora up` writes its own context `up` (its own CA and token) to a file of
+// its own; a CLI run that names that up's master gets that file.
+
+let defaultConfig: string | undefined;
+const upConfigs = new Map<string, string>();
+
+/** The config file a CLI run uses by default: context `test`, as the run's admin. */
+export function testCliConfig(): string {
+  if (defaultConfig) return defaultConfig;
+  const pki = testPki();
+  const dir = mkdtempSync(path.join(runDir(), 'cli-config-'));
+  const file = path.join(dir, 'config.yaml');
+  writeFileSync(file, `currentContext: test\ncontexts:\n  test:\n    master: https://127.0.0.1:5050\n    tokenFile: ${pki.files.adminToken}\n    ca: ${pki.files.ca}\n`, { mode: 0o600 });
+  defaultConfig = file;
+  return file;
+}
+
+/** The environment of a CLI run with `args`: the config of the `agora up` it names, else the test one. */
+function cliEnv(args: readonly string[]): NodeJS.ProcessEnv {
+  const named = [...upConfigs].find(([url]) => args.some((a) => a === url || a.startsWith(`${url}/`)));
+  const last = [...upConfigs.values()].at(-1);
+  const config = named?.[1] ?? (args.includes('--master') || args.includes('--api') ? testCliConfig() : (last ?? testCliConfig()));
+  return { ...process.env, AGORA_CONFIG: config, AGORA_TOKEN: '', AGORA_CA: '', AGORA_MASTER: '', AGORA_API: '', AGORA_CONTEXT: '' };
+}
+
 export interface UpProcess {
   readonly masterUrl: string;
+  /** The CLI config `agora up` wrote its context to. */
+  readonly config: string;
+  /** HTTPS to this cluster as its admin: the token and CA its first start made. */
+  fetch(url: string, init?: Parameters<typeof secureFetch>[1]): ReturnType<typeof secureFetch>;
   readonly grpc: string;
   readonly agentUrl: string;
   output(): string;
@@ -46,7 +81,8 @@ export async function startUpProcess(dataDir: string, timeoutMs = 30_000): Promi
   const ports = (await freePorts(8)).sort((a, b) => a - b).map((p) => `${p}-${p}`);
   const resources = `cpus:2;mem:2048;disk:1024;ports:[${ports.join(',')}]`;
   const args = [...CLI, 'up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--resources', resources, '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const config = `${dataDir}.cli-config.yaml`;
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: config } });
   children.add(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -57,7 +93,13 @@ export async function startUpProcess(dataDir: string, timeoutMs = 30_000): Promi
     const http = /master http: (\S+)/.exec(out)?.[1];
     const grpc = /master grpc: (\S+)/.exec(out)?.[1];
     const agent = /agent http: (\S+)/.exec(out)?.[1];
-    if (http && grpc && agent) return { masterUrl: http, grpc, agentUrl: agent, output: () => out, exited, kill: (s) => child.kill(s) };
+    if (http && grpc && agent && /cli context: up/.test(out)) {
+      upConfigs.set(http, config);
+      const tls = { ca: readFileSync(path.join(dataDir, 'tls', 'ca.pem')) };
+      const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+      const fetch = (url: string, init: Parameters<typeof secureFetch>[1] = {}): ReturnType<typeof secureFetch> => secureFetch(url, { tls, token, ...init });
+      return { masterUrl: http, config, fetch, grpc, agentUrl: agent, output: () => out, exited, kill: (s) => child.kill(s) };
+    }
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agora up printed no addresses:\n${out}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -71,7 +113,8 @@ export interface CliResult {
 
 /** Run `agora ARGS…` to completion (killed after timeoutMs). */
 export function runCli(args: readonly string[], options: { stdin?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  const env = dropEmpty({ ...cliEnv(args), ...options.env });
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env });
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -86,6 +129,11 @@ export function runCli(args: readonly string[], options: { stdin?: string; timeo
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Variables set to '' or undefined are left out (so a test can unset one). */
+function dropEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
 }
 
 /** SIGKILL whatever is still running (call in afterEach / afterAll). */
@@ -130,7 +178,9 @@ export interface FrameworksProcess {
 
 /** `agora frameworks …` on port 0s; resolves once it prints where it listens. */
 export async function startFrameworksProcess(args: readonly string[], timeoutMs = 30_000): Promise<FrameworksProcess> {
-  const child = spawn(process.execPath, [...CLI, 'frameworks', '--grpc-port', '0', '--http-port', '0', '--retry-delay', '200ms', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pki = testPki();
+  const secure = ['--tls-ca', pki.files.ca, '--tls-cert', pki.files.serverCert, '--tls-key', pki.files.serverKey, '--token-file', pki.files.adminToken]; // masters started from the CLI know the admin token (--bootstrap-token-file)
+  const child = spawn(process.execPath, [...CLI, 'frameworks', '--grpc-port', '0', '--http-port', '0', '--retry-delay', '200ms', ...secure, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -42,7 +42,8 @@ let cached: TestPki | undefined;
 
 export function testPki(): TestPki {
   if (cached) return cached;
-  const dir = testServices().pki;
+  // The variable alone is enough (a benchmark makes its own PKI and sets it); else the test run's.
+  const dir = process.env['AGORA_TEST_PKI'] ?? testServices().pki;
   const file = (name: string): string => path.join(dir, name);
   const read = (name: string): Buffer => readFileSync(file(name));
   const ca = read('ca.pem');
