@@ -8,7 +8,7 @@
 // journal_fsync_ms: one durable append to a task journal (the fsync every update pays before it
 // is sent), to tell how much of the path is the disk.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +23,8 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const warmup = Number(values.warmup);
   const executor = values.executor === 'fake' ? 'fake' : 'process';
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'agora-bench-launch-'));
+  // mkdtemp's 0700 would keep the tasks (run as nobody) from their sandboxes: the agent refuses it.
+  await chmod(dataDir, 0o711);
   const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor, resources: 'cpus:8;mem:8192;disk:8192;ports:[31000-31100]', hostname: '127.0.0.1', logLevel: 'silent' });
   const fw = await TestFramework.subscribe(up.master.grpcAddress, { name: 'bench-launch', autoAck: true });
   const spawnMs: number[] = [];
