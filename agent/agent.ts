@@ -25,6 +25,7 @@ import { StatusUpdateManager } from './status-updates.js';
 import { TaskManager, type CheckEvents, type CheckStarter } from './task-manager.js';
 import { recoverTasks } from './task-recovery.js';
 import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.js';
+import { UserDb } from './user-db.js';
 
 export type { AgentLifecycle } from './context.js';
 
@@ -41,6 +42,8 @@ export interface AgentDeps {
   logger?: Logger;
   /** Facts instead of probing the machine (tests). */
   machine?: MachineFacts;
+  /** The host's users; default /etc/passwd and /etc/group, then getent. */
+  users?: UserDb;
 }
 
 const TRANSITIONS: Readonly<Record<AgentLifecycle, readonly AgentLifecycle[]>> = {
@@ -97,6 +100,7 @@ export class Agent implements AgentContext {
       hostname: options.hostname,
       agentId: () => this.#agentId ?? '',
       killGracePeriodMs: options.killGracePeriod,
+      users: { users: deps.users ?? new UserDb(), allowRoot: options.allowRootTasks },
       startCheck: deps.startCheck ?? ((check, spec, events) => startHealthChecker({ check, target: spec, clock: deps.clock, log: logger.child({ component: 'checks', taskId: spec.taskId }), ...checkCallbacks(events) })),
     });
     this.#connection = new MasterConnection(

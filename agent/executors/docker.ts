@@ -1,12 +1,12 @@
 // The docker executor: a task in a Docker container, through dockerode against the engine's
 // socket. Image present? else pull (a failure ends the launch with REASON_CONTAINER_PULL_FAILED);
-// create with limits, network, ports, volumes and agora.* labels (docker-spec.ts); start; then a
+// create as the task's user with limits, network, ports, volumes and agora.* labels (docker-spec.ts); start; then a
 // DockerContainer copies the logs, waits and removes it. After an agent restart the container is
 // found again by id, else by its agora.task-id and agora.sandbox labels.
 import Docker from 'dockerode';
 import type { Logger } from '../../core/logger.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
-import { DockerContainer, statusCode } from './docker-container.js';
+import { DockerContainer, statusCode, type DockerTaskFacts } from './docker-container.js';
 import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID } from './docker-spec.js';
 import { failedLaunch } from './failed-launch.js';
 
@@ -122,8 +122,8 @@ export class DockerExecutor implements Executor {
   }
 }
 
-function facts(spec: ContainerSpec, log: Logger): { taskId: string; sandbox: string; memMb: number; log: Logger } {
-  return { taskId: spec.taskId, sandbox: spec.sandbox, memMb: spec.memMb, log };
+function facts(spec: ContainerSpec, log: Logger): Omit<DockerTaskFacts, 'truncateLogs'> {
+  return { taskId: spec.taskId, sandbox: spec.sandbox, owner: spec.user, memMb: spec.memMb, log };
 }
 
 /** Docker's own message (`json.message`, else the error's without dockerode's HTTP prefix). */

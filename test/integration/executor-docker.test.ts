@@ -1,6 +1,7 @@
 // The docker executor against the test run's own dockerd (no bridge network, no registry): logs
-// into the sandbox, limits and labels on the container, kills with a grace period, recovery by
-// label after the launching "agent" was SIGKILLed, and pull failures with a clear reason.
+// into the sandbox, the task's user inside the container, limits and labels on the container,
+// kills with a grace period, recovery by label after the launching "agent" was SIGKILLed, and pull
+// failures with a clear reason.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor } from '../../agent/executor.js';
 import { createExecutor } from '../../agent/executors/index.js';
 import { containerCreateOptions } from '../../agent/executors/docker-spec.js';
-import type { DockerInfo__Output, TaskInfo__Output } from '../../proto/index.js';
+import type { UserIdentity } from '../../agent/user-db.js';
+import type { DockerInfo__Output, TaskInfo__Output, Volume__Output } from '../../proto/index.js';
 import { testServices } from '../support/services.js';
 import { removeDir, tempDir } from '../support/tmp.js';
+import { NOBODY } from '../support/users.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let root: string;
@@ -35,18 +38,29 @@ function dockerInfo(overrides: Partial<DockerInfo__Output>): DockerInfo__Output 
   return { image: testServices().busyboxImage, forcePull: false, network: 'NETWORK_HOST', networkName: '', portMappings: [], parameters: [], privileged: false, ...overrides };
 }
 
-function makeSpec(command: string, opts: { memMb?: number; cpus?: number; docker?: Partial<DockerInfo__Output> } = {}): ContainerSpec {
+interface SpecOptions {
+  memMb?: number;
+  cpus?: number;
+  docker?: Partial<DockerInfo__Output>;
+  volumes?: Volume__Output[];
+  user?: UserIdentity;
+}
+
+/** As the agent lays it out: a sandbox 0700 of the task's user (nobody unless given). */
+function makeSpec(command: string, opts: SpecOptions = {}): ContainerSpec {
   const taskId = `d${++counter}-${process.pid}`;
   const sandbox = path.join(root, taskId);
-  fs.mkdirSync(sandbox, { recursive: true });
+  const user = opts.user ?? NOBODY;
+  fs.mkdirSync(sandbox, { mode: 0o700 });
+  fs.chownSync(sandbox, user.uid, user.gid);
   const task: TaskInfo__Output = {
     name: taskId, taskId, agentId: 'agent-1', resources: [],
     command: { value: command, arguments: [], environment: null, user: '', uris: [] },
-    container: { type: 'CONTAINER_DOCKER', docker: dockerInfo(opts.docker ?? {}), volumes: [], hostname: '' },
+    container: { type: 'CONTAINER_DOCKER', docker: dockerInfo(opts.docker ?? {}), volumes: opts.volumes ?? [], hostname: '' },
     healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
     data: Buffer.alloc(0), fake: null, executorId: '',
   };
-  return { frameworkId: 'fw-d', taskId, task, sandbox, env: { AGORA_TASK_ID: taskId, GREETING: 'hello' }, cpus: opts.cpus ?? 0, memMb: opts.memMb ?? 0, ports: [] };
+  return { frameworkId: 'fw-d', taskId, task, sandbox, runtimeDir: `${sandbox}.meta`, user, env: { AGORA_TASK_ID: taskId, GREETING: 'hello' }, cpus: opts.cpus ?? 0, memMb: opts.memMb ?? 0, ports: [] };
 }
 
 const read = (spec: ContainerSpec, file: string): string => {
@@ -141,6 +155,41 @@ describe('docker executor', () => {
     expect(read(ending, 'stdout')).toBe('quick\n');
     expect(await gone(containerId(checkpoints[0] ?? {}))).toBe(true);
     expect(await gone(containerId(checkpoints[1] ?? {}))).toBe(true);
+  });
+});
+
+describe("docker executor: the task's user and privileges", () => {
+  it('runs the container as the user, numerically: its files in the sandbox are the user\'s on the host', async () => {
+    const spec = makeSpec('id -u; id -g; echo data > mine');
+    const container = await executor.launch(spec);
+    const info = await docker.getContainer(containerId(container)).inspect();
+    expect(info.Config.User).toBe(`${NOBODY.uid}:${NOBODY.gid}`);
+    expect(await container.wait()).toMatchObject({ exitCode: 0 });
+    expect(read(spec, 'stdout')).toBe(`${NOBODY.uid}\n${NOBODY.gid}\n`);
+    expect(fs.statSync(path.join(spec.sandbox, 'mine'))).toMatchObject({ uid: NOBODY.uid, gid: NOBODY.gid });
+    expect(fs.statSync(path.join(spec.sandbox, 'stdout')).uid).toBe(NOBODY.uid);
+  });
+
+  it('adds the supplementary groups of the user', async () => {
+    const member: UserIdentity = { name: 'member', uid: 4242, gid: 4242, home: '/', groups: [4242, 4300, 4301], known: true };
+    const spec = makeSpec('id -G', { user: member });
+    const container = await executor.launch(spec);
+    expect((await docker.getContainer(containerId(container)).inspect()).HostConfig.GroupAdd).toEqual(['4300', '4301']);
+    expect(await container.wait()).toMatchObject({ exitCode: 0 });
+    expect(read(spec, 'stdout').trim().split(' ').sort()).toEqual(['4242', '4300', '4301']);
+  });
+
+  it('follows no symlink the container planted at stdout when the logs are copied again', async () => {
+    const victim = path.join(root, `victim-${process.pid}`);
+    fs.writeFileSync(victim, 'precious\n', { mode: 0o600 });
+    const spec = makeSpec(`rm -f stdout; ln -s ${victim} stdout; echo planted; sleep 30`);
+    const container = await executor.launch(spec);
+    await eventually(() => fs.lstatSync(path.join(spec.sandbox, 'stdout'), { throwIfNoEntry: false })?.isSymbolicLink() === true, 'the symlink');
+    // A restarted agent copies the whole log again: into what the task left there, were it not checked.
+    const recovered = (await createExecutor('docker', { dockerSocket: testServices().dockerSocket }).recover(spec, container.checkpoint)) as Container;
+    await recovered.kill(0);
+    await container.wait();
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
   });
 });
 

@@ -74,7 +74,8 @@ export class TestFramework {
     this.info = {
       id: options.id ?? '',
       name: options.name ?? 'test-framework',
-      user: 'test',
+      // A user every agent has: agents refuse a task whose user they do not know.
+      user: 'nobody',
       roles: options.roles ?? ['*'],
       failoverTimeoutSeconds: options.failoverTimeoutSeconds ?? 10,
       capabilities: options.capabilities ?? [],
