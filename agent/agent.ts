@@ -229,7 +229,9 @@ export class Agent implements AgentContext {
     let executor = this.#executors.get(kind);
     if (!executor) {
       const log = this.logger.child({ component: 'executor', executor: kind });
-      executor = this.deps.createExecutor?.(kind, this.options, log) ?? createExecutor(kind, { log, clock: this.deps.clock, ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}) });
+      executor =
+        this.deps.createExecutor?.(kind, this.options, log) ??
+        createExecutor(kind, { log, clock: this.deps.clock, allowPrivileged: this.options.allowPrivileged, ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}) });
       this.#executors.set(kind, executor);
     }
     return executor;

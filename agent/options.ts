@@ -70,6 +70,7 @@ export const AGENT_OPTIONS = {
   killGracePeriod: opt.duration('--kill-grace-period', 'SIGTERM → SIGKILL when the task has no kill policy', '5s'),
   killTasksOnStop: opt.bool('--kill-tasks-on-stop', 'kill every task when the agent stops (default: leave them running; a restart re-adopts them)', false),
   allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (uid 0 or gid 0); without it a task whose user is root fails to launch', false),
+  allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities (cap-add) and mount host paths outside their sandbox', false),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
 };
 

@@ -1,5 +1,6 @@
 // From a task to Docker's container-create options, with no I/O (so it is easy to test):
 // command, environment, working directory, user, limits, network, ports, volumes and labels.
+// What may not run at all (privileged, cap-add, host paths) is docker-policy.ts's to refuse first.
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { ContainerSpec } from '../executor.js';
@@ -116,8 +117,8 @@ interface Params {
 }
 
 /**
- * The `docker run` options we understand from DockerInfo.parameters; others are ignored, `user`
- * included: the task's user decides.
+ * The `docker run` options we understand from DockerInfo.parameters; others are ignored. `user`
+ * is refused before this (docker-policy.ts): the task's user decides.
  */
 function parameters(list: readonly { key: string; value: string }[]): Params {
   const p: Params = { labels: {}, env: {}, capAdd: [], capDrop: [] };

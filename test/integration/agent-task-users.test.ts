@@ -1,7 +1,7 @@
 // A real agent under a real master: tasks run as their user (the task's, else the framework's,
 // else nobody), never as root unless the agent has --allow-root-tasks; unknown users fail the
 // launch; sandboxes are the user's and no one else's; journals are the agent's; Docker tasks run
-// as the user too.
+// as the user too, and privileged containers, cap-add and host paths need --allow-privileged.
 import { spawnSync } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -128,5 +128,28 @@ describe('agent: Docker tasks and their users', () => {
     await finished(fw, 'boxed');
     expect(await stdout(agent, fw, 'boxed')).toBe(`${NOBODY.uid}\n`);
     expect((await stat(sandboxFile(agent, fw, 'boxed', 'mine'))).uid).toBe(NOBODY.uid);
+  });
+
+  it('refuses root in a container without --allow-root-tasks, and a privileged container without --allow-privileged', async () => {
+    const h = await MasterHarness.start();
+    await startTestAgent(h.address, { dockerSocket: testServices().dockerSocket });
+    const fw = await h.framework({ autoAck: true });
+    await launchTask(fw, docker('root-box', 'id -u', { command: { value: 'id -u', user: 'root' } }), docker('privileged-box', 'true', {}, { privileged: true }));
+    expect((await fw.waitForUpdate('root-box', 'TASK_FAILED', { timeoutMs: 10_000 })).message).toContain('--allow-root-tasks');
+    const privileged = await fw.waitForUpdate('privileged-box', 'TASK_FAILED', { timeoutMs: 10_000 });
+    expect(privileged).toMatchObject({ reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: 'container.docker.privileged: a privileged container needs an agent started with --allow-privileged' });
+  });
+
+  it('runs root in a container with an added capability and a host path, on an agent with both flags', async () => {
+    const h = await MasterHarness.start();
+    const agent = await startTestAgent(h.address, { dockerSocket: testServices().dockerSocket, allowRootTasks: 'true', allowPrivileged: 'true' });
+    const fw = await h.framework({ autoAck: true });
+    // Not privileged: root with every capability cannot start on this machine, itself a container
+    // without CAP_SYS_RESOURCE (executor-docker.test.ts runs a privileged container as nobody).
+    const command = { value: 'id -u; head -c 5 /host/shadow', user: 'root' };
+    const task = docker('all-in', '', { command }, { parameters: [{ key: 'cap-add', value: 'NET_ADMIN' }] });
+    await launchTask(fw, { ...task, container: { ...task.container, volumes: [{ containerPath: '/host', hostPath: '/etc', mode: 'RO' }] } });
+    await finished(fw, 'all-in');
+    expect(await stdout(agent, fw, 'all-in')).toBe(`0\n${(await readFile('/etc/shadow', 'utf8')).slice(0, 5)}`);
   });
 });

@@ -1,7 +1,8 @@
 // The docker executor against the test run's own dockerd (no bridge network, no registry): logs
 // into the sandbox, the task's user inside the container, limits and labels on the container,
-// kills with a grace period, recovery by label after the launching "agent" was SIGKILLed, and pull
-// failures with a clear reason.
+// kills with a grace period, recovery by label after the launching "agent" was SIGKILLed, pull
+// failures with a clear reason, and privileged containers, cap-add and host paths refused unless
+// the executor is allowed them (--allow-privileged).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -177,6 +178,49 @@ describe("docker executor: the task's user and privileges", () => {
     expect((await docker.getContainer(containerId(container)).inspect()).HostConfig.GroupAdd).toEqual(['4300', '4301']);
     expect(await container.wait()).toMatchObject({ exitCode: 0 });
     expect(read(spec, 'stdout').trim().split(' ').sort()).toEqual(['4242', '4300', '4301']);
+  });
+
+  const refusals: { what: string; opts: SpecOptions; message: string }[] = [
+    { what: 'a privileged container', opts: { docker: { privileged: true } }, message: 'container.docker.privileged: a privileged container needs an agent started with --allow-privileged' },
+    { what: 'an added capability', opts: { docker: { parameters: [{ key: 'label', value: 'a=b' }, { key: 'cap-add', value: 'SYS_ADMIN' }] } }, message: 'container.docker.parameters[1]: cap-add (SYS_ADMIN) needs an agent started with --allow-privileged' },
+    { what: 'an absolute host path', opts: { volumes: [{ containerPath: '/data', hostPath: 'data', mode: 'RW' }, { containerPath: '/host', hostPath: '/', mode: 'RO' }] }, message: "container.volumes[1].hostPath: '/' is a host path outside the task's sandbox" },
+    { what: 'a relative host path out of the sandbox', opts: { volumes: [{ containerPath: '/up', hostPath: '../..', mode: 'RO' }] }, message: "container.volumes[0].hostPath: '../..' is a host path outside the task's sandbox" },
+  ];
+
+  for (const { what, opts, message } of refusals) {
+    it(`refuses ${what} without --allow-privileged, creating nothing`, async () => {
+      const spec = makeSpec('true', opts);
+      const exit = await (await executor.launch(spec)).wait();
+      expect(exit).toMatchObject({ launchFailed: true, reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+      expect(exit.message).toContain(message);
+      expect(exit.message).toContain('--allow-privileged');
+      expect(await docker.listContainers({ all: true, filters: { label: [`agora.task-id=${spec.taskId}`] } })).toEqual([]);
+    });
+  }
+
+  it('refuses a user parameter whatever the flags: the task\'s user decides', async () => {
+    const privileged = createExecutor('docker', { dockerSocket: testServices().dockerSocket, allowPrivileged: true });
+    const exit = await (await privileged.launch(makeSpec('true', { docker: { parameters: [{ key: 'u', value: '0' }] } }))).wait();
+    expect(exit).toMatchObject({ launchFailed: true });
+    expect(exit.message).toBe("container.docker.parameters[0]: 'u' is not allowed: the container runs as the task's user (command.user, else the framework's user)");
+    await privileged.close();
+  });
+
+  it('runs them all with --allow-privileged: privileged, cap-add and a host path', async () => {
+    const privileged = createExecutor('docker', { dockerSocket: testServices().dockerSocket, allowPrivileged: true });
+    const shared = await tempDir('docker-host-path');
+    fs.writeFileSync(path.join(shared, 'greeting'), 'from the host\n');
+    const spec = makeSpec('cat /host/greeting', {
+      docker: { privileged: true, parameters: [{ key: 'cap-add', value: 'NET_ADMIN' }] },
+      volumes: [{ containerPath: '/host', hostPath: shared, mode: 'RO' }],
+    });
+    const container = await privileged.launch(spec);
+    const info = await docker.getContainer(containerId(container)).inspect();
+    expect(info.HostConfig).toMatchObject({ Privileged: true, CapAdd: ['NET_ADMIN'] });
+    expect(await container.wait()).toMatchObject({ exitCode: 0 });
+    expect(read(spec, 'stdout')).toBe('from the host\n');
+    await privileged.close();
+    removeDir(shared);
   });
 
   it('follows no symlink the container planted at stdout when the logs are copied again', async () => {

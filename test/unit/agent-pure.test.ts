@@ -30,8 +30,8 @@ describe('agent options', () => {
     expect(options.httpPort).toBe(5052);
     expect(options.executor).toBe('process');
     expect(options.attributes).toEqual({ rack: 'r1', zone: 'a' });
-    expect(options.allowRootTasks).toBe(false);
-    expect(compileAgentOptions({ master: 'm:1', allowRootTasks: 'true' })).toMatchObject({ allowRootTasks: true });
+    expect([options.allowRootTasks, options.allowPrivileged]).toEqual([false, false]);
+    expect(compileAgentOptions({ master: 'm:1', allowRootTasks: 'true', allowPrivileged: true })).toMatchObject({ allowRootTasks: true, allowPrivileged: true });
     expect(thrown(() => compileAgentOptions({ master: 'm:1', allowRootTasks: 'maybe' })).field).toBe('--allow-root-tasks');
     expect(Object.isFrozen(options)).toBe(true);
     expect(thrown(() => compileAgentOptions({})).field).toBe('--master');
