@@ -66,10 +66,11 @@ export class ProcessContainer implements Container {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
   }
 
-  /** Learn the end from the child we spawned. */
+  /** Learn the end from the child we spawned (also when it has already ended). */
   watchChild(child: ChildProcess): this {
     this.ownChild = true;
-    child.once('exit', (code, signal) => void this.finish(code ?? undefined, signal ?? undefined));
+    if (child.exitCode !== null || child.signalCode !== null) void this.finish(child.exitCode ?? undefined, child.signalCode ?? undefined);
+    else child.once('exit', (code, signal) => void this.finish(code ?? undefined, signal ?? undefined));
     return this;
   }
 

@@ -54,10 +54,10 @@ export class ProcessExecutor implements Executor {
     }
     const cgroup = this.createCgroup(spec, log);
     const child = spawnWrapper(spec, cgroup, [...runAs, ...command], output);
-    const started = spawned(child);
-    // The child has its own copies once spawn() returns (libuv waits for the exec).
-    await Promise.all([output.stdout.close(), output.stderr.close()]);
-    const error = await started;
+    // The child has its own copies once spawn() returns (libuv waits for the exec). Not awaited:
+    // nothing may come between the spawn and watchChild, or a quick task's exit could go unseen.
+    for (const file of [output.stdout, output.stderr]) file.close().catch((err: unknown) => log.warn({ err }, 'could not close an output file'));
+    const error = await spawned(child);
     const pid = child.pid;
     if (error || pid === undefined) {
       await cgroup?.remove();

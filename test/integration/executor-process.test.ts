@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../../agent/executor.js';
 import { createExecutor, detectCgroups, UNKNOWN_EXIT_MESSAGE } from '../../agent/executors/index.js';
+import { ProcessContainer } from '../../agent/executors/process-container.js';
+import { SHELL } from '../../agent/executors/wrapper.js';
+import { silentLogger } from '../../core/logger.js';
 import type { UserIdentity } from '../../agent/user-db.js';
 import type { TaskInfo__Output } from '../../proto/index.js';
 import { removeDir, tempDir } from '../support/tmp.js';
@@ -163,6 +166,15 @@ describe('process executor', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
     expect(await container.wait()).toMatchObject({ signal: 'SIGKILL', killed: true });
     expect(fs.readFileSync(statusFile(spec), 'utf8')).toBe('137\n');
+  });
+
+  it('sees the end of a wrapper that exited before it was watched (a busy agent is slow to get there)', async () => {
+    const spec = makeSpec('true');
+    const child = spawn(SHELL, ['-c', `printf '3\\n' > ${statusFile(spec)}; exit 3`], { detached: true, stdio: 'ignore' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const checkpoint = { executor: 'process' as const, pid: child.pid ?? 0, pgid: child.pid ?? 0, startTime: 0 };
+    const container = new ProcessContainer({ taskId: spec.taskId, runtimeDir: spec.runtimeDir, memMb: 0, checkpoint, cgroup: undefined, log: silentLogger() }).watchChild(child);
+    expect(await container.wait()).toEqual({ exitCode: 3, message: 'Command exited with status 3' });
   });
 
   it('kills the whole process group, backgrounded children included', async () => {
