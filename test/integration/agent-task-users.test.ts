@@ -3,7 +3,7 @@
 // launch; sandboxes are the user's and no one else's; journals are the agent's; Docker tasks run
 // as the user too, and privileged containers, cap-add and host paths need --allow-privileged.
 import { spawnSync } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/agent.js';
@@ -12,7 +12,10 @@ import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-har
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { testServices } from '../support/services.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
-import { NOBODY } from '../support/users.js';
+import { tempDir } from '../support/tmp.js';
+import { hostUser, NOBODY } from '../support/users.js';
+
+const DAEMON = hostUser('daemon');
 
 afterEach(async () => {
   await stopTestAgents();
@@ -109,6 +112,28 @@ describe('agent: the users tasks run as', () => {
     const journal = path.join(agent.checkpoint.taskMetaDir(fw.frameworkId, 'private'), 'journal.jsonl');
     expect(((await stat(journal)).mode & 0o777).toString(8)).toBe('600');
     expect(((await stat(agent.checkpoint.metaDir)).mode & 0o777).toString(8)).toBe('700');
+  });
+});
+
+describe('agent: a restarted agent and its tasks’ users', () => {
+  it('keeps the user a task was launched as, and runs its command checks as that user again', async () => {
+    // Slow pings: the master must not give up on the agent while it is down.
+    const h = await MasterHarness.start({ master: { agentPingInterval: '1s', maxAgentPingTimeouts: 20 } });
+    const workDir = await tempDir('agent-users-restart');
+    const first = await startTestAgent(h.address, { workDir });
+    const fw = await h.framework({ autoAck: true, failoverTimeoutSeconds: 60, info: { user: 'daemon' } });
+    const check = { type: 'COMMAND' as const, command: { value: 'id -u > checked' }, delaySeconds: 0, intervalSeconds: 0.2, gracePeriodSeconds: 0 };
+    await launchTask(fw, taskInfo('lasting', 'cpus:0.1;mem:32', { command: { value: 'exec sleep 60' }, healthCheck: check, killPolicy: { gracePeriodSeconds: 0.2 } }));
+    await fw.waitForUpdate('lasting', 'TASK_RUNNING', { timeoutMs: 10_000 });
+    const checked = sandboxFile(first, fw, 'lasting', 'checked');
+    await eventually(async () => expect(await readFile(checked, 'utf8')).toBe(`${DAEMON.uid}\n`), { what: 'a first check as daemon' });
+    await first.stop();
+
+    await rm(checked);
+    const second = await startTestAgent(h.address, { workDir });
+    expect(second.tasks.task(fw.frameworkId, 'lasting')?.user).toEqual(DAEMON);
+    await eventually(async () => expect(await readFile(checked, 'utf8')).toBe(`${DAEMON.uid}\n`), { what: 'a check by the second agent, as daemon' });
+    expect((await stat(checked)).uid).toBe(DAEMON.uid);
   });
 });
 
