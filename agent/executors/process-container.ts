@@ -137,8 +137,8 @@ export class ProcessContainer implements Container {
   private recordStatus(status: number): void {
     const file = statusFile(this.facts.runtimeDir);
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(`${file}.agent`, `${status}\n`);
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(`${file}.agent`, `${status}\n`, { mode: 0o600 });
       fs.renameSync(`${file}.agent`, file);
     } catch (err) {
       this.facts.log.warn({ err }, 'could not record the exit status');

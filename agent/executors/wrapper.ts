@@ -17,9 +17,10 @@
 // 3. runs the command — behind setpriv (run-as.ts) unless the task runs as root — so the task is
 //    its user's while the wrapper stays root, out of the task's reach (a user cannot signal or
 //    ptrace a root process);
-// 4. writes `$?` to <runtime-dir>/exit_status and exits with it. The runtime dir is the agent's
-//    (the task's meta dir, 0700): a file in the sandbox could be a symlink the task planted. No
-//    tmp + mv: the file is read only once the wrapper is gone, and the mv was an exec.
+// 4. writes `$?` to <runtime-dir>/exit_status (0600: the task has ended, so the umask is the
+//    wrapper's alone) and exits with it. The runtime dir is the agent's (the task's meta dir,
+//    0700): a file in the sandbox could be a symlink the task planted. No tmp + mv: the file is
+//    read only once the wrapper is gone, and the mv was an exec.
 // Only SIGKILL (the end of the grace period, or the OOM killer) stops the wrapper from writing;
 // the agent then writes the status itself when it is watching.
 export const WRAPPER_SCRIPT = [
@@ -31,6 +32,7 @@ export const WRAPPER_SCRIPT = [
   'trap : TERM INT HUP',
   '"$@"',
   'rc=$?',
+  'umask 077',
   '[ -d "$r" ] || command -p mkdir -p "$r"',
   'printf \'%s\\n\' "$rc" > "$r/exit_status"',
   'exit "$rc"',

@@ -117,6 +117,7 @@ describe('process executor', () => {
     expect(read(spec, 'stdout')).toBe(`out hello ${spec.sandbox}\n`);
     expect(read(spec, 'stderr')).toBe('err\n');
     expect(fs.readFileSync(statusFile(spec), 'utf8')).toBe('0\n');
+    expect(fs.statSync(statusFile(spec)).mode & 0o777).toBe(0o600);
   });
 
   it("reports a failing command's exit code", async () => {
@@ -166,6 +167,7 @@ describe('process executor', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
     expect(await container.wait()).toMatchObject({ signal: 'SIGKILL', killed: true });
     expect(fs.readFileSync(statusFile(spec), 'utf8')).toBe('137\n');
+    expect(fs.statSync(statusFile(spec)).mode & 0o777).toBe(0o600);
   });
 
   it('sees the end of a wrapper that exited before it was watched (a busy agent is slow to get there)', async () => {
