@@ -118,13 +118,18 @@ export class DockerContainer implements Container {
    */
   private async copyLogs(): Promise<void> {
     const mode = this.facts.truncateLogs ? 'replace' : 'append';
-    const outFile = await openTaskFile(path.join(this.facts.sandbox, 'stdout'), this.facts.owner, mode);
-    const errFile = await openTaskFile(path.join(this.facts.sandbox, 'stderr'), this.facts.owner, mode).catch(async (e: unknown) => {
-      await outFile.close();
+    const stdout = path.join(this.facts.sandbox, 'stdout');
+    const stderr = path.join(this.facts.sandbox, 'stderr');
+    const outFd = openTaskFile(stdout, this.facts.owner, mode);
+    let errFd: number;
+    try {
+      errFd = openTaskFile(stderr, this.facts.owner, mode);
+    } catch (e) {
+      fs.closeSync(outFd);
       throw e;
-    });
-    const out = outFile.createWriteStream();
-    const err = errFile.createWriteStream();
+    }
+    const out = fs.createWriteStream(stdout, { fd: outFd });
+    const err = fs.createWriteStream(stderr, { fd: errFd });
     const stream = await this.container.logs({ follow: true, stdout: true, stderr: true, abortSignal: this.detachment.signal }).catch(async (e: unknown) => {
       await Promise.all([closeStream(out), closeStream(err)]);
       throw e;

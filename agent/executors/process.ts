@@ -4,7 +4,7 @@
 // straight to files (no pipe through Node), the child is unref'd, and the wrapper records the
 // exit status. The runtime dir is expected fresh (no exit_status of an earlier run).
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { promises as fs } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../core/logger.js';
 import { runAsPrefix, runAsUnavailable } from '../run-as.js';
@@ -48,15 +48,22 @@ export class ProcessExecutor implements Executor {
     if (cannotRunAs) return failedLaunch(spec.taskId, cannotRunAs);
     let output: Output;
     try {
-      output = await openOutput(spec);
+      output = openOutput(spec);
     } catch (err) {
       return failedLaunch(spec.taskId, `could not open the task's output files: ${(err as Error).message}`);
     }
     const cgroup = this.createCgroup(spec, log);
-    const child = spawnWrapper(spec, cgroup, [...runAs, ...command], output);
-    // The child has its own copies once spawn() returns (libuv waits for the exec). Not awaited:
-    // nothing may come between the spawn and watchChild, or a quick task's exit could go unseen.
-    for (const file of [output.stdout, output.stderr]) file.close().catch((err: unknown) => log.warn({ err }, 'could not close an output file'));
+    let child: ChildProcess;
+    try {
+      child = spawnWrapper(spec, cgroup, [...runAs, ...command], output);
+    } catch (err) {
+      await cgroup?.remove();
+      return failedLaunch(spec.taskId, `could not start the task: ${(err as Error).message}`);
+    } finally {
+      // The child has its own copies once spawn() returns (libuv waits for the exec).
+      fs.closeSync(output.stdout);
+      fs.closeSync(output.stderr);
+    }
     const error = await spawned(child);
     const pid = child.pid;
     if (error || pid === undefined) {
@@ -110,20 +117,21 @@ export function taskCommand(spec: ContainerSpec): string[] | string {
   return command.value === '' ? [...command.arguments] : [command.value, ...command.arguments.slice(1)];
 }
 
+/** Descriptors of <sandbox>/stdout and stderr. */
 interface Output {
-  readonly stdout: fs.FileHandle;
-  readonly stderr: fs.FileHandle;
+  readonly stdout: number;
+  readonly stderr: number;
 }
 
 /** <sandbox>/stdout and stderr, the user's, for the wrapper to inherit: no pipes through the agent. */
-async function openOutput(spec: ContainerSpec): Promise<Output> {
-  const [stdout, stderr] = await Promise.allSettled([
-    openTaskFile(path.join(spec.sandbox, 'stdout'), spec.user, 'append'),
-    openTaskFile(path.join(spec.sandbox, 'stderr'), spec.user, 'append'),
-  ]);
-  if (stdout.status === 'fulfilled' && stderr.status === 'fulfilled') return { stdout: stdout.value, stderr: stderr.value };
-  for (const opened of [stdout, stderr]) if (opened.status === 'fulfilled') await opened.value.close();
-  throw stdout.status === 'rejected' ? stdout.reason : (stderr as PromiseRejectedResult).reason;
+function openOutput(spec: ContainerSpec): Output {
+  const stdout = openTaskFile(path.join(spec.sandbox, 'stdout'), spec.user, 'append');
+  try {
+    return { stdout, stderr: openTaskFile(path.join(spec.sandbox, 'stderr'), spec.user, 'append') };
+  } catch (err) {
+    fs.closeSync(stdout);
+    throw err;
+  }
 }
 
 function spawnWrapper(spec: ContainerSpec, cgroup: TaskCgroup | undefined, command: string[], output: Output): ChildProcess {
@@ -131,7 +139,7 @@ function spawnWrapper(spec: ContainerSpec, cgroup: TaskCgroup | undefined, comma
     cwd: spec.sandbox,
     env: { PATH: DEFAULT_PATH, ...spec.env },
     detached: true,
-    stdio: ['ignore', output.stdout.fd, output.stderr.fd],
+    stdio: ['ignore', output.stdout, output.stderr],
   });
   child.unref();
   return child;
