@@ -28,6 +28,7 @@ import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.j
 import { requireAuthentication } from '../core/security/edge.js';
 import type { ServerTls } from '../core/security/tls.js';
 import { agentSecurity, type AgentSecurity } from './security.js';
+import { UserDb } from './user-db.js';
 
 export type { AgentLifecycle } from './context.js';
 
@@ -46,6 +47,8 @@ export interface AgentDeps {
   machine?: MachineFacts;
   /** TLS material in memory (agora up, tests) instead of --tls-* files. */
   tls?: ServerTls;
+  /** The host's users; default /etc/passwd and /etc/group, then getent. */
+  users?: UserDb;
 }
 
 const TRANSITIONS: Readonly<Record<AgentLifecycle, readonly AgentLifecycle[]>> = {
@@ -106,6 +109,7 @@ export class Agent implements AgentContext {
       hostname: options.hostname,
       agentId: () => this.#agentId ?? '',
       killGracePeriodMs: options.killGracePeriod,
+      users: { users: deps.users ?? new UserDb(), allowRoot: options.allowRootTasks },
       startCheck: deps.startCheck ?? ((check, spec, events) => startHealthChecker({ check, target: spec, clock: deps.clock, log: logger.child({ component: 'checks', taskId: spec.taskId }), ...checkCallbacks(events) })),
     });
     this.#connection = new MasterConnection(
@@ -238,7 +242,9 @@ export class Agent implements AgentContext {
     let executor = this.#executors.get(kind);
     if (!executor) {
       const log = this.logger.child({ component: 'executor', executor: kind });
-      executor = this.deps.createExecutor?.(kind, this.options, log) ?? createExecutor(kind, { log, clock: this.deps.clock, ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}) });
+      executor =
+        this.deps.createExecutor?.(kind, this.options, log) ??
+        createExecutor(kind, { log, clock: this.deps.clock, allowPrivileged: this.options.allowPrivileged, ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}) });
       this.#executors.set(kind, executor);
     }
     return executor;

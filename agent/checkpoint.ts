@@ -12,13 +12,20 @@
 // and its unacknowledged updates. Records queued while a write is in flight go out together in
 // the next write, with one fsync for all (a group commit). Meta lives apart from the sandbox so
 // a task cannot tamper with the agent's bookkeeping. Ids become path components through `safeName`.
+//
+// Modes (tasks run as their own users, work-dir.ts says more):
+//   <work-dir>/, frameworks/, <fw>/, tasks/   0711  a user passes through to its sandbox, lists nothing
+//   frameworks/<fw>/tasks/<task>/             0700  owned by the task's user
+//   meta/ and below                           0700 directories, 0600 files: the agent's alone
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FrameworkInfo__Output, TaskInfo__Output, TaskStatus } from '../proto/index.js';
 import type { ContainerCheckpoint, ExecutorKind } from './executor.js';
+import type { UserIdentity } from './user-db.js';
+import { PRIVATE_DIR, PRIVATE_FILE, prepareWorkDir, SANDBOX_MODE, traversableDirs } from './work-dir.js';
 
 export type JournalRecord =
-  | { task: { frameworkId: string; info: TaskInfo__Output; launchedAtMs: number } }
+  | { task: { frameworkId: string; info: TaskInfo__Output; launchedAtMs: number; user?: UserIdentity; refusal?: string } }
   | { container: { kind: ExecutorKind; checkpoint: ContainerCheckpoint } }
   | { update: TaskStatus }
   | { ack: string };
@@ -28,6 +35,10 @@ export interface RecoveredTask {
   taskId: string;
   info: TaskInfo__Output;
   launchedAtMs: number;
+  /** Who the task was launched as; neither this nor `refusal`: an agent before task users (root). */
+  user: UserIdentity | undefined;
+  /** Why the task was refused its user. */
+  refusal: string | undefined;
   container: { kind: ExecutorKind; checkpoint: ContainerCheckpoint } | undefined;
   /** Every update, oldest first. */
   updates: TaskStatus[];
@@ -51,6 +62,8 @@ export class Checkpoint {
   readonly metaDir: string;
   readonly #journals = new Map<string, TaskJournal>();
   readonly #frameworkText = new Map<string, string>();
+  /** Frameworks whose sandbox parents exist with their modes. */
+  readonly #tasksDirs = new Map<string, Promise<void>>();
 
   constructor(readonly workDir: string) {
     this.workDir = path.resolve(workDir);
@@ -86,19 +99,42 @@ export class Checkpoint {
     await writeFileAtomic(path.join(this.metaDir, 'frameworks', safeName(info.id), 'framework.json'), text);
   }
 
-  /** A fresh sandbox and journal for a task (an old sandbox with the same id is cleared). */
-  async createTask(frameworkId: string, taskId: string): Promise<{ sandbox: string; journal: TaskJournal }> {
+  /**
+   * A fresh sandbox (0700, owned by `owner`: the task's user; root when absent) and journal for a
+   * task. An old sandbox with the same id is cleared.
+   */
+  async createTask(frameworkId: string, taskId: string, owner?: Pick<UserIdentity, 'uid' | 'gid'>): Promise<{ sandbox: string; journal: TaskJournal }> {
     const sandbox = this.sandboxDir(frameworkId, taskId);
     const meta = this.taskMetaDir(frameworkId, taskId);
-    const [created] = await Promise.all([fs.mkdir(sandbox, { recursive: true }), fs.mkdir(meta, { recursive: true })]);
-    if (created === undefined) {
-      // The id was used before (its bookkeeping is gone, its sandbox kept): start from empty.
-      await fs.rm(sandbox, { recursive: true, force: true });
-      await fs.mkdir(sandbox, { recursive: true });
-    }
+    await Promise.all([this.#createSandbox(frameworkId, sandbox, owner), fs.mkdir(meta, { recursive: true, mode: PRIVATE_DIR })]);
     const journal = new TaskJournal(path.join(meta, 'journal.jsonl'));
     this.#journals.set(meta, journal);
     return { sandbox, journal };
+  }
+
+  async #createSandbox(frameworkId: string, sandbox: string, owner: Pick<UserIdentity, 'uid' | 'gid'> | undefined): Promise<void> {
+    await this.#tasksDir(frameworkId);
+    try {
+      await fs.mkdir(sandbox, { mode: SANDBOX_MODE });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // The id was used before (its bookkeeping is gone, its sandbox kept): start from empty.
+      await fs.rm(sandbox, { recursive: true, force: true });
+      await fs.mkdir(sandbox, { mode: SANDBOX_MODE });
+    }
+    if (owner && (owner.uid !== 0 || owner.gid !== 0)) await fs.chown(sandbox, owner.uid, owner.gid);
+  }
+
+  /** frameworks/<fw>/tasks and its parents, 0711 (mkdir's mode is cut by the umask: chmod). */
+  #tasksDir(frameworkId: string): Promise<void> {
+    let ready = this.#tasksDirs.get(frameworkId);
+    if (!ready) {
+      const tasks = path.join(this.workDir, 'frameworks', safeName(frameworkId), 'tasks');
+      ready = traversableDirs(this.workDir, tasks);
+      ready.catch(() => this.#tasksDirs.delete(frameworkId));
+      this.#tasksDirs.set(frameworkId, ready);
+    }
+    return ready;
   }
 
   journal(frameworkId: string, taskId: string): TaskJournal {
@@ -121,17 +157,25 @@ export class Checkpoint {
     await Promise.allSettled([...this.#journals.values()].map((j) => j.close()));
   }
 
-  /** Everything a restarted agent needs: its id, its frameworks and its tasks' journals. */
+  /**
+   * Everything a restarted agent needs: its id, its frameworks and its tasks' journals. First the
+   * work dir is made ready (work-dir.ts: created, modes set, reachable by task users, else this
+   * throws) and files of agents before private modes are made private.
+   */
   async recover(): Promise<RecoveredState> {
-    await fs.mkdir(this.metaDir, { recursive: true });
+    await prepareWorkDir(this.workDir, this.metaDir);
     const frameworks = new Map<string, FrameworkInfo__Output>();
     const tasks: RecoveredTask[] = [];
     const root = path.join(this.metaDir, 'frameworks');
+    await makePrivate(path.join(this.metaDir, 'agent.json'));
     for (const fwDir of await listDirs(root)) {
+      await makePrivate(path.join(root, fwDir, 'framework.json'));
       const info = await readJson(path.join(root, fwDir, 'framework.json'));
       if (info && typeof info['id'] === 'string') frameworks.set(info['id'], info as unknown as FrameworkInfo__Output);
       for (const taskDir of await listDirs(path.join(root, fwDir, 'tasks'))) {
-        const task = await replayJournal(path.join(root, fwDir, 'tasks', taskDir, 'journal.jsonl'));
+        const journal = path.join(root, fwDir, 'tasks', taskDir, 'journal.jsonl');
+        await makePrivate(journal);
+        const task = await replayJournal(journal);
         if (task) tasks.push(task);
         else await fs.rm(path.join(root, fwDir, 'tasks', taskDir), { recursive: true, force: true });
       }
@@ -196,7 +240,7 @@ export class TaskJournal {
       this.#queue = [];
       try {
         // The file stays open while records keep coming (a launch writes several in a few ms).
-        this.#handle ??= await fs.open(this.file, 'a');
+        this.#handle ??= await fs.open(this.file, 'a', PRIVATE_FILE);
         await this.#handle.write(batch.map((b) => b.line).join(''));
         if (batch.some((b) => b.durable)) await this.#handle.datasync();
         for (const b of batch) b.done();
@@ -237,8 +281,8 @@ async function replayJournal(file: string): Promise<RecoveredTask | undefined> {
       continue;
     }
     if ('task' in record) {
-      const { frameworkId, info, launchedAtMs } = record.task;
-      task = { frameworkId, taskId: info.taskId, info, launchedAtMs, container: undefined, updates: [], unacknowledged: [] };
+      const { frameworkId, info, launchedAtMs, user, refusal } = record.task;
+      task = { frameworkId, taskId: info.taskId, info, launchedAtMs, user, refusal, container: undefined, updates: [], unacknowledged: [] };
     } else if (task && 'container' in record) task.container = record.container;
     else if (task && 'update' in record) task.updates.push(record.update);
     else if ('ack' in record) acked.add(record.ack);
@@ -252,9 +296,9 @@ async function replayJournal(file: string): Promise<RecoveredTask | undefined> {
 /** Replace `file` atomically: write a temp file, fsync it, rename it over, fsync the directory. */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
+  await fs.mkdir(dir, { recursive: true, mode: PRIVATE_DIR });
   const tmp = `${file}.tmp-${process.pid}`;
-  const handle = await fs.open(tmp, 'w');
+  const handle = await fs.open(tmp, 'w', PRIVATE_FILE);
   try {
     await handle.writeFile(text);
     await handle.sync();
@@ -268,6 +312,13 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   } finally {
     await dirHandle.close();
   }
+}
+
+/** 0600, for files an agent wrote before meta/ was private; a missing file is fine. */
+async function makePrivate(file: string): Promise<void> {
+  await fs.chmod(file, PRIVATE_FILE).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 async function readJson(file: string): Promise<Record<string, unknown> | undefined> {

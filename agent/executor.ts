@@ -3,6 +3,7 @@
 // nothing at all for the fake one) and reports how it ended. Status updates, checkpoints of the
 // agent's own bookkeeping and acknowledgements are the task manager's business, not the executor's.
 import type { TaskInfo__Output } from '../proto/index.js';
+import type { UserIdentity } from './user-db.js';
 
 export type ExecutorKind = 'process' | 'docker' | 'fake';
 
@@ -10,8 +11,15 @@ export interface ContainerSpec {
   readonly frameworkId: string;
   readonly taskId: string;
   readonly task: TaskInfo__Output;
-  /** The task's sandbox directory (exists; stdout and stderr files go here). */
+  /** The task's sandbox directory (exists, owned by `user`; stdout and stderr files go here). */
   readonly sandbox: string;
+  /**
+   * A directory of the agent's for the executor's own files (the process executor's exit
+   * status): out of the task's reach, so a task cannot point the agent's writes elsewhere.
+   */
+  readonly runtimeDir: string;
+  /** Who the task runs as (the agent has checked it may run here). */
+  readonly user: UserIdentity;
   /** Everything the task sees in its environment (AGORA_TASK_ID, AGORA_SANDBOX, PORT0…, PORT_<NAME>, its own). */
   readonly env: Readonly<Record<string, string>>;
   /** Limits from the task's resources. */

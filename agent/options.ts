@@ -69,6 +69,8 @@ export const AGENT_OPTIONS = {
   registrationTimeout: opt.duration('--registration-timeout', 'how long to wait for the master to answer register / reregister', '10s', { minMs: 10 }),
   killGracePeriod: opt.duration('--kill-grace-period', 'SIGTERM → SIGKILL when the task has no kill policy', '5s'),
   killTasksOnStop: opt.bool('--kill-tasks-on-stop', 'kill every task when the agent stops (default: leave them running; a restart re-adopts them)', false),
+  allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (uid 0 or gid 0); without it a task whose user is root fails to launch', false),
+  allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities (cap-add) and mount host paths outside their sandbox', false),
   insecure: opt.bool('--insecure', 'turn off TLS and authentication (to a master that is --insecure too); a warning is logged at every start', false),
   tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): the master and callers are checked against it'),
   tlsCert: opt.optionalString('--tls-cert', "this agent's certificate (PEM; OU agent): presented to the master and served on the agent's HTTP port"),

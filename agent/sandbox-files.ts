@@ -1,7 +1,11 @@
 // Reading a task's sandbox for the HTTP endpoints: paths are confined to the sandbox (symlinks
 // included, by resolving real paths), logs are read by byte offset, and followed by polling the
 // file's size until the task has ended and everything written has been sent.
-import { createReadStream, promises as fs } from 'node:fs';
+//
+// The agent reads as root in a directory the task's user owns, and the task can swap any name in
+// it for a symlink at any moment: a log is opened without following one, and a download is
+// checked again on the file actually opened (its /proc/self/fd link), not only on the path.
+import { constants as C, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
@@ -70,21 +74,34 @@ export async function listDirectory(sandbox: string, relative: string): Promise<
 export async function openDownload(sandbox: string, relative: string): Promise<{ stream: Readable; size: number; name: string }> {
   if (relative === '') throw new InvalidArgumentError('path', 'is required');
   const file = await resolveInSandbox(sandbox, relative);
-  const stat = await fs.stat(file);
-  if (!stat.isFile()) throw new InvalidArgumentError('path', `'${relative}' is not a regular file`);
-  return { stream: createReadStream(file), size: stat.size, name: path.basename(file) };
+  const handle = await fs.open(file, C.O_RDONLY | C.O_NONBLOCK);
+  try {
+    const opened = await fs.readlink(`/proc/self/fd/${handle.fd}`);
+    if (!inside(await fs.realpath(sandbox), opened)) throw new InvalidArgumentError('path', `'${relative}' leads outside the task's sandbox`);
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new InvalidArgumentError('path', `'${relative}' is not a regular file`);
+    return { stream: handle.createReadStream(), size: stat.size, name: path.basename(file) };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
 }
 
-/** `length` bytes (or up to `maxLength`) of a file from `offset`; a missing file reads as empty. */
+/**
+ * `length` bytes (or up to `maxLength`) of a sandbox's log file from `offset`; a missing file — or
+ * a symlink, or anything but a regular file — reads as empty.
+ */
 export async function readRange(file: string, offset: number, length: number): Promise<{ data: Buffer; size: number }> {
   let handle: fs.FileHandle;
   try {
-    handle = await fs.open(file, 'r');
+    handle = await fs.open(file, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
   } catch {
     return { data: Buffer.alloc(0), size: 0 };
   }
   try {
-    const { size } = await handle.stat();
+    const stat = await handle.stat();
+    if (!stat.isFile()) return { data: Buffer.alloc(0), size: 0 };
+    const { size } = stat;
     const want = Math.max(0, Math.min(length, size - offset));
     if (want === 0) return { data: Buffer.alloc(0), size };
     const data = Buffer.alloc(want);

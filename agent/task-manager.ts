@@ -1,8 +1,8 @@
 // The task manager: runs the tasks the master sends, through an executor, and turns what happens
 // to them into status updates.
 //
-//   launch ─► sandbox + journal ─► TASK_STARTING (durable) ─► executor.launch ─► TASK_RUNNING
-//                                                                  │ health checks ─► RUNNING(healthy)
+//   launch ─► user ─► sandbox + journal ─► TASK_STARTING (durable) ─► executor.launch ─► TASK_RUNNING
+//              │ (task-user.ts)                  │ user refused ─► TASK_FAILED   │ health checks ─► RUNNING(healthy)
 //   kill / health failure / max completion time ─► (TASK_KILLING) ─► container.kill(grace)
 //   container.wait() ─► ExitInfo ─► terminal update ─► … acknowledged ─► bookkeeping removed
 //
@@ -15,6 +15,8 @@ import type { AgentTask, FrameworkInfo__Output, HealthCheck__Output, KillPolicy_
 import type { Checkpoint, TaskJournal } from './checkpoint.js';
 import type { Container, ContainerSpec, ExecutorKind, ExitInfo, Executor } from './executor.js';
 import type { StatusUpdateManager } from './status-updates.js';
+import { resolveTaskUser, type TaskUser, type TaskUserPolicy } from './task-user.js';
+import type { UserIdentity } from './user-db.js';
 import {
   buildSpec,
   HEALTH_CHECK_FAILED,
@@ -47,6 +49,8 @@ export interface TaskManagerDeps {
   readonly hostname: string;
   readonly agentId: () => string;
   readonly killGracePeriodMs: number;
+  /** Who tasks run as: the host's users, and whether root may be one (--allow-root-tasks). */
+  readonly users: TaskUserPolicy;
   readonly startCheck?: CheckStarter | undefined;
 }
 
@@ -57,7 +61,11 @@ export interface TaskEntry {
   readonly sandbox: string;
   readonly launchedAtMs: number;
   readonly executorKind: ExecutorKind;
-  spec: ContainerSpec;
+  /** Who the task runs as; undefined when it may not run here (`refusal` says why). */
+  readonly user: UserIdentity | undefined;
+  readonly refusal: string | undefined;
+  /** What the executor is given; undefined for a refused task, which never reaches one. */
+  readonly spec: ContainerSpec | undefined;
   /** The latest state generated (set at once, so nothing reports twice). */
   state: TaskState;
   /** The latest update made durable. */
@@ -136,8 +144,9 @@ export class TaskManager {
       return;
     }
     const sandbox = this.deps.checkpoint.sandboxDir(frameworkId, info.taskId);
+    const user = this.userOf(info, frameworkInfo?.id ? frameworkInfo : this.frameworks.get(frameworkId));
     // The entry exists at once, so a kill that arrives during the launch finds it.
-    const entry = this.newEntry(frameworkId, info, sandbox, this.deps.clock.now(), this.executorKindOf(info));
+    const entry = this.newEntry(frameworkId, info, sandbox, this.deps.clock.now(), this.executorKindOf(info), user);
     this.#track(this.#launch(entry, frameworkInfo));
   }
 
@@ -183,11 +192,18 @@ export class TaskManager {
     return isDockerTask(task) ? 'docker' : this.deps.defaultExecutor;
   }
 
-  specFor(frameworkId: string, task: TaskInfo__Output, sandbox: string): ContainerSpec {
-    return buildSpec(task, { frameworkId, agentId: this.deps.agentId(), hostname: this.deps.hostname, sandbox, baseEnv: this.#baseEnv });
+  /** Who the task runs as on this agent, or why it may not run here. */
+  userOf(task: TaskInfo__Output, framework: FrameworkInfo__Output | undefined): TaskUser {
+    return resolveTaskUser(task, framework, this.deps.users);
   }
 
-  newEntry(frameworkId: string, info: TaskInfo__Output, sandbox: string, launchedAtMs: number, kind: ExecutorKind): TaskEntry {
+  specFor(frameworkId: string, task: TaskInfo__Output, sandbox: string, user: UserIdentity): ContainerSpec {
+    const runtimeDir = this.deps.checkpoint.taskMetaDir(frameworkId, task.taskId);
+    return buildSpec(task, { frameworkId, agentId: this.deps.agentId(), hostname: this.deps.hostname, sandbox, runtimeDir, user, baseEnv: this.#baseEnv });
+  }
+
+  newEntry(frameworkId: string, info: TaskInfo__Output, sandbox: string, launchedAtMs: number, kind: ExecutorKind, user: TaskUser): TaskEntry {
+    const identity = 'identity' in user ? user.identity : undefined;
     const entry: TaskEntry = {
       frameworkId,
       taskId: info.taskId,
@@ -195,7 +211,9 @@ export class TaskManager {
       sandbox,
       launchedAtMs,
       executorKind: kind,
-      spec: this.specFor(frameworkId, info, sandbox),
+      user: identity,
+      refusal: 'refusal' in user ? user.refusal : undefined,
+      spec: identity ? this.specFor(frameworkId, info, sandbox, identity) : undefined,
       state: 'TASK_STAGING',
       latest: undefined,
       container: undefined,
@@ -240,21 +258,27 @@ export class TaskManager {
   }
 
   async #launch(entry: TaskEntry, frameworkInfo: FrameworkInfo__Output | null): Promise<void> {
-    const { frameworkId, taskId, info } = entry;
+    const { frameworkId, taskId, info, user } = entry;
     if (frameworkInfo?.id) await this.updateFramework(frameworkInfo);
     let journal: TaskJournal;
     try {
-      ({ journal } = await this.deps.checkpoint.createTask(frameworkId, taskId));
+      ({ journal } = await this.deps.checkpoint.createTask(frameworkId, taskId, user));
     } catch (err) {
       // Without a sandbox and a journal nothing can be run or reported durably.
       this.tasks.delete(taskKey(frameworkId, taskId));
       throw err;
     }
     // Written before the launch; made durable by the fsync of TASK_STARTING, which follows it.
-    journal.append({ task: { frameworkId, info, launchedAtMs: entry.launchedAtMs } }, false).catch(() => undefined);
+    const record = { frameworkId, info, launchedAtMs: entry.launchedAtMs, ...(user ? { user } : { refusal: entry.refusal ?? '' }) };
+    journal.append({ task: record }, false).catch(() => undefined);
     await this.report(entry, { state: 'TASK_STARTING', reason: 'REASON_UNSPECIFIED', message: '' });
     if (entry.cause) {
       await this.report(entry, { state: entry.cause.state, reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: `${entry.cause.message} (before it started)` });
+      return;
+    }
+    if (!entry.spec) {
+      this.deps.logger.warn({ frameworkId, taskId, refusal: entry.refusal }, 'task refused');
+      await this.finish(entry, { launchFailed: true, message: entry.refusal ?? 'the task has no user to run as' });
       return;
     }
     let container: Container;
@@ -311,18 +335,19 @@ export class TaskManager {
       entry.completionTimer = this.deps.clock.setTimeout(() => void this.#kill(entry, maxCompletionCause(seconds), this.#graceMs(entry)), Math.max(0, leftMs));
     }
     const start = this.deps.startCheck;
-    if (!start) return;
+    if (!start || !entry.spec) return;
+    const spec = entry.spec;
     const health = entry.info.healthCheck;
     if (health && isConfigured(health)) {
       entry.checks.push(
-        start(health, entry.spec, {
+        start(health, spec, {
           onResult: (healthy) => this.#checkChanged(entry, 'healthy', healthy),
           onFailed: () => this.#track(this.#kill(entry, HEALTH_CHECK_FAILED, this.#graceMs(entry))),
         }),
       );
     }
     const readiness = entry.info.readinessCheck;
-    if (readiness && isConfigured(readiness)) entry.checks.push(start(readiness, entry.spec, { onResult: (ready) => this.#checkChanged(entry, 'ready', ready) }));
+    if (readiness && isConfigured(readiness)) entry.checks.push(start(readiness, spec, { onResult: (ready) => this.#checkChanged(entry, 'ready', ready) }));
   }
 
   /** Health and readiness ride on RUNNING updates, one update per change. */

@@ -2,12 +2,18 @@
 // unacknowledged updates are queued again (ahead of anything new), and its container is re-adopted
 // through executor.recover — nothing is killed. A task whose container ended while the agent was
 // down gets a new terminal update with its real exit status; a task that never got as far as a
-// durable TASK_STARTING was never launched, and is reported failed.
+// durable TASK_STARTING was never launched, and is reported failed. A task keeps the user it was
+// launched as (in its journal), whatever its framework says now.
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import type { RecoveredState, RecoveredTask } from './checkpoint.js';
 import type { Container, ExitInfo } from './executor.js';
 import type { TaskManager } from './task-manager.js';
 import { KILLED_BY_FRAMEWORK } from './task-spec.js';
+import type { TaskUser } from './task-user.js';
+import type { UserIdentity } from './user-db.js';
+
+/** Who ran every task before agents knew task users. */
+const ROOT: UserIdentity = Object.freeze({ name: 'root', uid: 0, gid: 0, home: '/root', groups: Object.freeze([0]), known: true });
 
 export interface RecoverySummary {
   readonly running: number;
@@ -33,7 +39,7 @@ async function recoverTask(manager: TaskManager, recovered: RecoveredTask): Prom
   const log = deps.logger.child({ frameworkId, taskId });
   const kind = recovered.container?.kind ?? manager.executorKindOf(info);
   const sandbox = deps.checkpoint.sandboxDir(frameworkId, taskId);
-  const entry = manager.newEntry(frameworkId, info, sandbox, recovered.launchedAtMs, kind);
+  const entry = manager.newEntry(frameworkId, info, sandbox, recovered.launchedAtMs, kind, launchedAs(recovered));
   const latest = recovered.updates.at(-1);
   entry.latest = latest;
   entry.state = (latest?.state as TaskState | undefined) ?? 'TASK_STAGING';
@@ -48,6 +54,10 @@ async function recoverTask(manager: TaskManager, recovered: RecoveredTask): Prom
   }
   if (!latest) {
     await manager.report(entry, { state: 'TASK_FAILED', reason: 'REASON_AGENT_RESTARTED', message: 'the agent restarted before the task was launched' });
+    return 'endedWhileDown';
+  }
+  if (!entry.spec) {
+    await manager.finish(entry, { launchFailed: true, message: entry.refusal ?? 'the task has no user to run as' });
     return 'endedWhileDown';
   }
   if (entry.state === 'TASK_KILLING') entry.cause = KILLED_BY_FRAMEWORK;
@@ -66,6 +76,12 @@ async function recoverTask(manager: TaskManager, recovered: RecoveredTask): Prom
   log.info({ exitCode: outcome.exitCode, signal: outcome.signal }, 'task ended while the agent was down');
   await manager.finish(entry, outcome);
   return 'endedWhileDown';
+}
+
+function launchedAs(recovered: RecoveredTask): TaskUser {
+  if (recovered.user) return { identity: recovered.user };
+  if (recovered.refusal !== undefined) return { refusal: recovered.refusal };
+  return { identity: ROOT };
 }
 
 function isContainer(value: Container | ExitInfo): value is Container {

@@ -4,12 +4,18 @@ import { isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesFromWire } from '../core/wire.js';
 import type { TaskInfo__Output, TaskStatus, TaskStatusReason } from '../proto/index.js';
 import type { ContainerSpec, ExitInfo } from './executor.js';
+import { userEnv } from './task-user.js';
+import type { UserIdentity } from './user-db.js';
 
 export interface SpecContext {
   readonly frameworkId: string;
   readonly agentId: string;
   readonly hostname: string;
   readonly sandbox: string;
+  /** The agent's directory for the executor's own files (the task's meta dir). */
+  readonly runtimeDir: string;
+  /** Who the task runs as. */
+  readonly user: UserIdentity;
   /** Variables a plain process inherits from the agent (PATH, HOME, ...); not given to containers. */
   readonly baseEnv: Readonly<Record<string, string>>;
 }
@@ -59,7 +65,9 @@ export function envName(portName: string): string {
 export function buildSpec(task: TaskInfo__Output, ctx: SpecContext): ContainerSpec {
   const resources = resourcesFromWire(task.resources, 'task.resources');
   const ports = taskPorts(task);
-  const env: Record<string, string> = isDockerTask(task) ? {} : { ...ctx.baseEnv };
+  // A process sees its own user's USER, LOGNAME and HOME, not the agent's; a container's come
+  // from its image.
+  const env: Record<string, string> = isDockerTask(task) ? {} : { ...ctx.baseEnv, ...userEnv(ctx.user) };
   Object.assign(env, {
     AGORA_TASK_ID: task.taskId,
     AGORA_FRAMEWORK_ID: ctx.frameworkId,
@@ -79,6 +87,8 @@ export function buildSpec(task: TaskInfo__Output, ctx: SpecContext): ContainerSp
     taskId: task.taskId,
     task,
     sandbox: ctx.sandbox,
+    runtimeDir: ctx.runtimeDir,
+    user: ctx.user,
     env,
     cpus: resources.scalar('cpus'),
     memMb: resources.scalar('mem'),

@@ -8,7 +8,7 @@
 // journal_fsync_ms: one durable append to a task journal (the fsync every update pays before it
 // is sent), to tell how much of the path is the disk.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,8 +24,10 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const warmup = Number(values.warmup);
   const executor = values.executor === 'fake' ? 'fake' : 'process';
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'agora-bench-launch-'));
+  // mkdtemp's 0700 would keep the tasks (run as nobody) from their sandboxes: the agent refuses it.
+  await chmod(dataDir, 0o711);
   // Secured as `agora up` is by default: TLS on every link, the framework authenticated by token.
-  const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor, resources: 'cpus:8;mem:8192;disk:8192;ports:[31000-31100]', hostname: '127.0.0.1', logLevel: 'silent', insecure: false, writeContext: false });
+  const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor, resources: 'cpus:8;mem:8192;disk:8192;ports:[31000-31100]', hostname: '127.0.0.1', logLevel: 'silent', insecure: false, writeContext: false, allowRootTasks: false, allowPrivileged: false });
   const security = up.security;
   if (!security) throw new Error('agora up started without security');
   const credentials = grpcChannelCredentials({ ca: security.masterTls.ca }, security.adminToken);

@@ -24,6 +24,8 @@ export const UP_OPTIONS = {
   resources: opt.optionalString('--resources', 'the agent\u2019s resources instead of detecting them, e.g. cpus:4;mem:8192'),
   hostname: opt.string('--hostname', 'hostname the master and agent advertise', '127.0.0.1'),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (a principal must also hold tasks.run_as on root)', false),
+  allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities and mount host paths (with tasks.privileged)', false),
   writeContext: opt.bool('--write-context', 'make this cluster the CLI\u2019s current context (`up` in $AGORA_CONFIG or ~/.agora/config.yaml), so `agora` finds it and its token', true),
   insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
 };
@@ -88,6 +90,8 @@ export async function startUp(
         executor: options.executor,
         logLevel: options.logLevel,
         insecure: options.insecure,
+        allowRootTasks: options.allowRootTasks,
+        allowPrivileged: options.allowPrivileged,
         ...(options.resources ? { resources: options.resources } : {}),
         ...extra.agent,
       },

@@ -6,7 +6,9 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from '../../core/logger.js';
 import type { Container, ContainerCheckpoint, ExitInfo } from '../executor.js';
+import type { UserIdentity } from '../user-db.js';
 import { exitFromStatus, memoryLimitExit } from './exit-status.js';
+import { openTaskFile } from './task-file.js';
 
 /** What the docker executor checkpoints. */
 export interface DockerCheckpoint {
@@ -17,6 +19,8 @@ export interface DockerCheckpoint {
 export interface DockerTaskFacts {
   readonly taskId: string;
   readonly sandbox: string;
+  /** The task's user: the sandbox is theirs, and so are the log files the agent writes in it. */
+  readonly owner: Pick<UserIdentity, 'uid' | 'gid'>;
   readonly memMb: number;
   readonly log: Logger;
   /** Start the sandbox log files afresh (a recovery copies the whole log again). */
@@ -108,12 +112,28 @@ export class DockerContainer implements Container {
     return exit;
   }
 
-  /** Follow the logs (demuxed) into <sandbox>/stdout and stderr until the container stops. */
+  /**
+   * Follow the logs (demuxed) into <sandbox>/stdout and stderr until the container stops. The
+   * container has the sandbox mounted and may have put a symlink there: openTaskFile checks.
+   */
   private async copyLogs(): Promise<void> {
-    const stream = await this.container.logs({ follow: true, stdout: true, stderr: true, abortSignal: this.detachment.signal });
-    const flags = this.facts.truncateLogs ? 'w' : 'a';
-    const out = fs.createWriteStream(path.join(this.facts.sandbox, 'stdout'), { flags });
-    const err = fs.createWriteStream(path.join(this.facts.sandbox, 'stderr'), { flags });
+    const mode = this.facts.truncateLogs ? 'replace' : 'append';
+    const stdout = path.join(this.facts.sandbox, 'stdout');
+    const stderr = path.join(this.facts.sandbox, 'stderr');
+    const outFd = openTaskFile(stdout, this.facts.owner, mode);
+    let errFd: number;
+    try {
+      errFd = openTaskFile(stderr, this.facts.owner, mode);
+    } catch (e) {
+      fs.closeSync(outFd);
+      throw e;
+    }
+    const out = fs.createWriteStream(stdout, { fd: outFd });
+    const err = fs.createWriteStream(stderr, { fd: errFd });
+    const stream = await this.container.logs({ follow: true, stdout: true, stderr: true, abortSignal: this.detachment.signal }).catch(async (e: unknown) => {
+      await Promise.all([closeStream(out), closeStream(err)]);
+      throw e;
+    });
     try {
       (this.docker.modem as { demuxStream(s: NodeJS.ReadableStream, o: NodeJS.WritableStream, e: NodeJS.WritableStream): void }).demuxStream(stream, out, err);
       await new Promise<void>((resolve) => {

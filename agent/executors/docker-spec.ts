@@ -1,5 +1,6 @@
 // From a task to Docker's container-create options, with no I/O (so it is easy to test):
-// command, environment, working directory, limits, network, ports, volumes and labels.
+// command, environment, working directory, user, limits, network, ports, volumes and labels.
+// What may not run at all (privileged, cap-add, host paths) is docker-policy.ts's to refuse first.
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { ContainerSpec } from '../executor.js';
@@ -29,6 +30,9 @@ export function containerCreateOptions(spec: ContainerSpec, image: string): Dock
   const ports = mapped ? portBindings(spec) : undefined;
   const options: Docker.ContainerCreateOptions = {
     Image: image,
+    // Numeric ids from the host's user database, not a name looked up in the image: files the
+    // task writes in the bind-mounted sandbox are its user's on the host.
+    User: `${spec.user.uid}:${spec.user.gid}`,
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     WorkingDir: params.workdir ?? CONTAINER_SANDBOX,
     Labels: {
@@ -46,12 +50,12 @@ export function containerCreateOptions(spec: ContainerSpec, image: string): Dock
       ...(ports ? { PortBindings: ports } : {}),
       ...(params.capAdd.length ? { CapAdd: params.capAdd } : {}),
       ...(params.capDrop.length ? { CapDrop: params.capDrop } : {}),
+      ...(supplementary(spec).length ? { GroupAdd: supplementary(spec) } : {}),
     },
   };
   const cmd = containerCmd(spec);
   if (cmd) options.Cmd = cmd;
   if (params.entrypoint !== undefined) options.Entrypoint = params.entrypoint;
-  if (params.user !== undefined) options.User = params.user;
   if (ports) options.ExposedPorts = Object.fromEntries(Object.keys(ports).map((k) => [k, {}]));
   // Docker refuses a hostname with host networking.
   if (info?.hostname && networkMode !== 'host') options.Hostname = info.hostname;
@@ -66,6 +70,11 @@ export function containerCmd(spec: ContainerSpec): string[] | undefined {
   if (command.value) return [command.value, ...command.arguments.slice(1)];
   // No program: the arguments go to the image's entrypoint.
   return command.arguments.length ? [...command.arguments] : undefined;
+}
+
+/** The user's other groups (the primary one is User's), as Docker takes them. */
+function supplementary(spec: ContainerSpec): string[] {
+  return spec.user.groups.filter((g) => g !== spec.user.gid).map(String);
 }
 
 function memoryLimit(memMb: number): { Memory?: number; MemorySwap?: number } {
@@ -103,12 +112,14 @@ interface Params {
   env: Record<string, string>;
   capAdd: string[];
   capDrop: string[];
-  user?: string;
   workdir?: string;
   entrypoint?: string[];
 }
 
-/** The `docker run` options we understand from DockerInfo.parameters; others are ignored. */
+/**
+ * The `docker run` options we understand from DockerInfo.parameters; others are ignored. `user`
+ * is refused before this (docker-policy.ts): the task's user decides.
+ */
 function parameters(list: readonly { key: string; value: string }[]): Params {
   const p: Params = { labels: {}, env: {}, capAdd: [], capDrop: [] };
   for (const { key, value } of list) {
@@ -117,7 +128,6 @@ function parameters(list: readonly { key: string; value: string }[]): Params {
     else if ((key === 'env' || key === 'e') && k) p.env[k] = rest.join('=');
     else if (key === 'cap-add') p.capAdd.push(value);
     else if (key === 'cap-drop') p.capDrop.push(value);
-    else if (key === 'user' || key === 'u') p.user = value;
     else if (key === 'workdir' || key === 'w') p.workdir = value;
     else if (key === 'entrypoint') p.entrypoint = value ? [value] : [];
   }

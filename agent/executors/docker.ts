@@ -1,12 +1,14 @@
 // The docker executor: a task in a Docker container, through dockerode against the engine's
-// socket. Image present? else pull (a failure ends the launch with REASON_CONTAINER_PULL_FAILED);
-// create with limits, network, ports, volumes and agora.* labels (docker-spec.ts); start; then a
+// socket. Allowed here (docker-policy.ts: privileged, cap-add, host paths)? Image present? else
+// pull (a failure ends the launch with REASON_CONTAINER_PULL_FAILED); create as the task's user
+// with limits, network, ports, volumes and agora.* labels (docker-spec.ts); start; then a
 // DockerContainer copies the logs, waits and removes it. After an agent restart the container is
 // found again by id, else by its agora.task-id and agora.sandbox labels.
 import Docker from 'dockerode';
 import type { Logger } from '../../core/logger.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
-import { DockerContainer, statusCode } from './docker-container.js';
+import { DockerContainer, statusCode, type DockerTaskFacts } from './docker-container.js';
+import { containerRefusal } from './docker-policy.js';
 import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID } from './docker-spec.js';
 import { failedLaunch } from './failed-launch.js';
 
@@ -15,6 +17,8 @@ export const REASON_PULL_FAILED = 'REASON_CONTAINER_PULL_FAILED';
 export interface DockerExecutorOptions {
   /** The engine's API socket; default /var/run/docker.sock. */
   readonly socketPath?: string;
+  /** --allow-privileged: privileged containers, cap-add and host-path volumes may run. */
+  readonly allowPrivileged?: boolean;
   readonly log: Logger;
 }
 
@@ -22,17 +26,21 @@ export class DockerExecutor implements Executor {
   readonly kind = 'docker' as const;
   private readonly docker: Docker;
   private readonly log: Logger;
+  private readonly allowPrivileged: boolean;
   private readonly watching = new Set<DockerContainer>();
 
   constructor(options: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
     this.log = options.log.child({ component: 'docker-executor' });
+    this.allowPrivileged = options.allowPrivileged ?? false;
   }
 
   async launch(spec: ContainerSpec): Promise<Container> {
     const log = this.log.child({ frameworkId: spec.frameworkId, taskId: spec.taskId });
     const image = spec.task.container?.docker?.image;
     if (!image) return failedLaunch(spec.taskId, 'the task has no Docker image (container.docker.image)');
+    const refusal = containerRefusal(spec, { allowPrivileged: this.allowPrivileged });
+    if (refusal) return failedLaunch(spec.taskId, refusal);
     const pullError = await this.ensureImage(image, spec.task.container?.docker?.forcePull ?? false, log);
     if (pullError) return failedLaunch(spec.taskId, pullError, REASON_PULL_FAILED);
     let container: Docker.Container;
@@ -122,8 +130,8 @@ export class DockerExecutor implements Executor {
   }
 }
 
-function facts(spec: ContainerSpec, log: Logger): { taskId: string; sandbox: string; memMb: number; log: Logger } {
-  return { taskId: spec.taskId, sandbox: spec.sandbox, memMb: spec.memMb, log };
+function facts(spec: ContainerSpec, log: Logger): Omit<DockerTaskFacts, 'truncateLogs'> {
+  return { taskId: spec.taskId, sandbox: spec.sandbox, owner: spec.user, memMb: spec.memMb, log };
 }
 
 /** Docker's own message (`json.message`, else the error's without dockerode's HTTP prefix). */

@@ -1,8 +1,8 @@
 // The executors, chosen by kind:
 //
-//   createExecutor('process', { cgroups })      ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
-//   createExecutor('docker', { dockerSocket })  DockerExecutor   (docker*.ts)
-//   createExecutor('fake', { clock })           FakeExecutor     (fake.ts)
+//   createExecutor('process', { cgroups })                      ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
+//   createExecutor('docker', { dockerSocket, allowPrivileged })  DockerExecutor   (docker*.ts)
+//   createExecutor('fake', { clock })                           FakeExecutor     (fake.ts)
 //
 // All implement agent/executor.ts; the task manager never needs to know which one runs a task.
 import { systemClock, type Clock } from '../../core/clock.js';
@@ -19,6 +19,8 @@ export interface ExecutorOptions {
   readonly clock?: Clock;
   /** Docker executor: the engine's API socket; default /var/run/docker.sock. */
   readonly dockerSocket?: string;
+  /** Docker executor: --allow-privileged (privileged, cap-add, host-path volumes); default false. */
+  readonly allowPrivileged?: boolean;
   /** Process executor: cgroup detection options, or a ready Cgroups (tests). */
   readonly cgroups?: CgroupsOptions | Cgroups;
 }
@@ -29,7 +31,7 @@ export function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}
     case 'process':
       return new ProcessExecutor({ cgroups: resolveCgroups(options.cgroups), log });
     case 'docker':
-      return new DockerExecutor({ log, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) });
+      return new DockerExecutor({ log, allowPrivileged: options.allowPrivileged ?? false, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) });
     case 'fake':
       return new FakeExecutor(options.clock ?? systemClock);
   }

@@ -2,7 +2,7 @@
 //
 // Two ways to learn the end: as the wrapper's parent (the 'exit' event of the child we spawned),
 // or, after an agent restart, by polling /proc/<pid> (we are no longer its parent, so we cannot
-// wait for it) and then reading the status the wrapper wrote in the sandbox.
+// wait for it) and then reading the status the wrapper wrote in the task's runtime dir.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -13,7 +13,6 @@ import { exitFromSignal, exitFromStatus, memoryLimitExit, parseStatusFile, signa
 import { REASON_LAUNCH_FAILED } from './failed-launch.js';
 import { isSameProcessAlive, signalGroup } from './proc.js';
 
-export const STATUS_DIR = '.agora';
 export const STATUS_FILE = 'exit_status';
 const POLL_MS = 150;
 
@@ -29,20 +28,21 @@ export interface ProcessCheckpoint {
 
 export interface ProcessTaskFacts {
   readonly taskId: string;
-  readonly sandbox: string;
+  /** Where the wrapper writes the exit status (ContainerSpec.runtimeDir). */
+  readonly runtimeDir: string;
   readonly memMb: number;
   readonly checkpoint: ProcessCheckpoint;
   readonly cgroup: TaskCgroup | undefined;
   readonly log: Logger;
 }
 
-export function statusFile(sandbox: string): string {
-  return path.join(sandbox, STATUS_DIR, STATUS_FILE);
+export function statusFile(runtimeDir: string): string {
+  return path.join(runtimeDir, STATUS_FILE);
 }
 
-export function readStatusFile(sandbox: string): number | undefined {
+export function readStatusFile(runtimeDir: string): number | undefined {
   try {
-    return parseStatusFile(fs.readFileSync(statusFile(sandbox), 'utf8'));
+    return parseStatusFile(fs.readFileSync(statusFile(runtimeDir), 'utf8'));
   } catch {
     return undefined;
   }
@@ -66,18 +66,19 @@ export class ProcessContainer implements Container {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
   }
 
-  /** Learn the end from the child we spawned. */
+  /** Learn the end from the child we spawned (also when it has already ended). */
   watchChild(child: ChildProcess): this {
     this.ownChild = true;
-    child.once('exit', (code, signal) => void this.finish(code ?? undefined, signal ?? undefined));
+    if (child.exitCode !== null || child.signalCode !== null) void this.finish(child.exitCode ?? undefined, child.signalCode ?? undefined);
+    else child.once('exit', (code, signal) => void this.finish(code ?? undefined, signal ?? undefined));
     return this;
   }
 
-  /** Learn the end by polling /proc (a re-adopted task); the status comes from the sandbox. */
+  /** Learn the end by polling /proc (a re-adopted task); the status comes from the runtime dir. */
   watchProc(): this {
     const { pid, startTime } = this.facts.checkpoint;
     this.poller = setInterval(() => {
-      if (!isSameProcessAlive(pid, startTime)) void this.finish(readStatusFile(this.facts.sandbox), undefined);
+      if (!isSameProcessAlive(pid, startTime)) void this.finish(readStatusFile(this.facts.runtimeDir), undefined);
     }, POLL_MS);
     this.poller.unref();
     return this;
@@ -118,8 +119,8 @@ export class ProcessContainer implements Container {
 
   private exitInfo(status: number | undefined, wrapperSignal: string | undefined): ExitInfo {
     let exit: ExitInfo;
-    if (status !== undefined && !fs.existsSync(statusFile(this.facts.sandbox))) {
-      exit = { exitCode: status, reason: REASON_LAUNCH_FAILED, message: `the task's wrapper shell failed with status ${status} before recording an exit status (is the sandbox writable?)` };
+    if (status !== undefined && !fs.existsSync(statusFile(this.facts.runtimeDir))) {
+      exit = { exitCode: status, reason: REASON_LAUNCH_FAILED, message: `the task's wrapper shell failed with status ${status} before recording an exit status (is ${this.facts.runtimeDir} writable?)` };
     } else if (status !== undefined) {
       exit = exitFromStatus(status, this.killRequested);
     } else if (wrapperSignal) {
@@ -134,10 +135,10 @@ export class ProcessContainer implements Container {
 
   /** The wrapper was SIGKILLed before it could write: write what we saw, for a later recovery. */
   private recordStatus(status: number): void {
-    const file = statusFile(this.facts.sandbox);
+    const file = statusFile(this.facts.runtimeDir);
     try {
-      fs.mkdirSync(path.dirname(file), { recursive: true });
-      fs.writeFileSync(`${file}.agent`, `${status}\n`);
+      fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      fs.writeFileSync(`${file}.agent`, `${status}\n`, { mode: 0o600 });
       fs.renameSync(`${file}.agent`, file);
     } catch (err) {
       this.facts.log.warn({ err }, 'could not record the exit status');

@@ -1,10 +1,13 @@
-// The process executor: a task's command in its sandbox directory, under the wrapper shell
-// (wrapper.ts) in a process group of its own, stdout and stderr appended to sandbox files, limits
-// from cgroups. The agent is not needed for the task to keep running: the output goes straight to
-// files (no pipe through Node), the child is unref'd, and the wrapper records the exit status.
-// The sandbox is expected fresh (no exit_status of an earlier run).
+// The process executor: a task's command in its sandbox directory, as its user, under the wrapper
+// shell (wrapper.ts) in a process group of its own, stdout and stderr appended to sandbox files,
+// limits from cgroups. The agent is not needed for the task to keep running: the output goes
+// straight to files (no pipe through Node), the child is unref'd, and the wrapper records the
+// exit status. The runtime dir is expected fresh (no exit_status of an earlier run).
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from '../../core/logger.js';
+import { runAsPrefix, runAsUnavailable } from '../run-as.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
 import type { CgroupRef, Cgroups, TaskCgroup } from './cgroup-types.js';
 import { cgroupName } from './cgroups.js';
@@ -12,6 +15,7 @@ import { exitFromStatus, memoryLimitExit, UNKNOWN_EXIT_MESSAGE } from './exit-st
 import { failedLaunch } from './failed-launch.js';
 import { isSameProcessAlive, processStartTime } from './proc.js';
 import { ProcessContainer, readStatusFile, type ProcessCheckpoint } from './process-container.js';
+import { openTaskFile } from './task-file.js';
 import { SHELL, wrapperArgs } from './wrapper.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -39,8 +43,27 @@ export class ProcessExecutor implements Executor {
     const log = this.log.child({ frameworkId: spec.frameworkId, taskId: spec.taskId });
     const command = taskCommand(spec);
     if (typeof command === 'string') return failedLaunch(spec.taskId, command);
+    const runAs = runAsPrefix(spec.user);
+    const cannotRunAs = runAs.length > 0 ? runAsUnavailable() : undefined;
+    if (cannotRunAs) return failedLaunch(spec.taskId, cannotRunAs);
+    let output: Output;
+    try {
+      output = openOutput(spec);
+    } catch (err) {
+      return failedLaunch(spec.taskId, `could not open the task's output files: ${(err as Error).message}`);
+    }
     const cgroup = this.createCgroup(spec, log);
-    const child = spawnWrapper(spec, cgroup, command);
+    let child: ChildProcess;
+    try {
+      child = spawnWrapper(spec, cgroup, [...runAs, ...command], output);
+    } catch (err) {
+      await cgroup?.remove();
+      return failedLaunch(spec.taskId, `could not start the task: ${(err as Error).message}`);
+    } finally {
+      // The child has its own copies once spawn() returns (libuv waits for the exec).
+      fs.closeSync(output.stdout);
+      fs.closeSync(output.stderr);
+    }
     const error = await spawned(child);
     const pid = child.pid;
     if (error || pid === undefined) {
@@ -94,13 +117,29 @@ export function taskCommand(spec: ContainerSpec): string[] | string {
   return command.value === '' ? [...command.arguments] : [command.value, ...command.arguments.slice(1)];
 }
 
-/** The wrapper opens stdout and stderr itself (wrapper.ts says why); the agent passes no pipes. */
-function spawnWrapper(spec: ContainerSpec, cgroup: TaskCgroup | undefined, command: string[]): ChildProcess {
-  const child = spawn(SHELL, wrapperArgs(spec.sandbox, cgroup?.procsFiles ?? [], command), {
+/** Descriptors of <sandbox>/stdout and stderr. */
+interface Output {
+  readonly stdout: number;
+  readonly stderr: number;
+}
+
+/** <sandbox>/stdout and stderr, the user's, for the wrapper to inherit: no pipes through the agent. */
+function openOutput(spec: ContainerSpec): Output {
+  const stdout = openTaskFile(path.join(spec.sandbox, 'stdout'), spec.user, 'append');
+  try {
+    return { stdout, stderr: openTaskFile(path.join(spec.sandbox, 'stderr'), spec.user, 'append') };
+  } catch (err) {
+    fs.closeSync(stdout);
+    throw err;
+  }
+}
+
+function spawnWrapper(spec: ContainerSpec, cgroup: TaskCgroup | undefined, command: string[], output: Output): ChildProcess {
+  const child = spawn(SHELL, wrapperArgs(spec.runtimeDir, cgroup?.procsFiles ?? [], command), {
     cwd: spec.sandbox,
     env: { PATH: DEFAULT_PATH, ...spec.env },
     detached: true,
-    stdio: 'ignore',
+    stdio: ['ignore', output.stdout, output.stderr],
   });
   child.unref();
   return child;
@@ -114,13 +153,13 @@ function spawned(child: ChildProcess): Promise<Error | undefined> {
   });
 }
 
-function facts(spec: ContainerSpec, log: Logger): { taskId: string; sandbox: string; memMb: number; log: Logger } {
-  return { taskId: spec.taskId, sandbox: spec.sandbox, memMb: spec.memMb, log };
+function facts(spec: ContainerSpec, log: Logger): { taskId: string; runtimeDir: string; memMb: number; log: Logger } {
+  return { taskId: spec.taskId, runtimeDir: spec.runtimeDir, memMb: spec.memMb, log };
 }
 
-/** The task ended while no agent watched: its status is in the sandbox, its cgroup still there. */
+/** The task ended while no agent watched: its status is in the runtime dir, its cgroup still there. */
 async function endedWhileAway(spec: ContainerSpec, cgroup: TaskCgroup | undefined, log: Logger): Promise<ExitInfo> {
-  const status = readStatusFile(spec.sandbox);
+  const status = readStatusFile(spec.runtimeDir);
   let exit: ExitInfo = status === undefined ? { message: UNKNOWN_EXIT_MESSAGE } : exitFromStatus(status, false);
   if (cgroup?.oomKilled(exit.signal)) exit = memoryLimitExit(exit, spec.memMb);
   // Leftovers die with the cgroup; the pid and group id may belong to someone else by now.

@@ -5,6 +5,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import type { CommandInfo__Output, HealthCheck__Output, HttpCheck__Output, TcpCheck__Output } from '../../proto/index.js';
+import { runAsPrefix, runAsUnavailable } from '../run-as.js';
+import type { UserIdentity } from '../user-db.js';
 
 export interface ProbeResult {
   readonly healthy: boolean;
@@ -19,6 +21,8 @@ export interface HealthCheckTarget {
   readonly sandbox: string;
   readonly env: Readonly<Record<string, string>>;
   readonly ports: readonly { readonly number: number; readonly name?: string }[];
+  /** Command checks run as the task's user, as the task does. */
+  readonly user: UserIdentity;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -89,9 +93,12 @@ function tcpProbe(host: string, port: number): Probe {
     });
 }
 
-/** The command in the task's sandbox with the task's environment; exit 0 = healthy. */
+/** The command in the task's sandbox, as its user, with the task's environment; exit 0 = healthy. */
 function commandProbe(command: CommandInfo__Output, target: HealthCheckTarget): Probe {
-  const argv = command.shell === false ? [command.value, ...command.arguments.slice(1)] : ['/bin/sh', '-c', command.value];
+  const runAs = runAsPrefix(target.user);
+  const cannotRunAs = runAs.length > 0 ? runAsUnavailable() : undefined;
+  if (cannotRunAs) return failing(cannotRunAs);
+  const argv = [...runAs, ...(command.shell === false ? [command.value, ...command.arguments.slice(1)] : ['/bin/sh', '-c', command.value])];
   const extra = Object.fromEntries((command.environment?.variables ?? []).map((v) => [v.name, v.value]));
   const env = { PATH: DEFAULT_PATH, ...target.env, ...extra };
   return (signal) =>

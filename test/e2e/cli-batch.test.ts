@@ -13,8 +13,8 @@ import { runCli, startFrameworksProcess, stopCliProcesses, type CliResult, type 
 import { eventually } from '../support/master-harness.js';
 import { killMasters, spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
-import { tempDir } from '../support/tmp.js';
 import { secureFetch } from '../support/security.js';
+import { tasksWritableDir } from '../support/users.js';
 
 afterAll(async () => {
   await stopCliProcesses();
@@ -61,7 +61,7 @@ describe('agora CLI with jobs', () => {
     await eventually(async () => (await health(first)) === 'LEADING', { timeoutMs: 20_000, what: 'the first instance to lead' });
     const second = await startFrameworksProcess(flags);
     const agora = (...args: string[]): Promise<CliResult> => runCli([...args, '--master', `https://${master.httpAddress}`]);
-    const out = await tempDir('cli-batch');
+    const out = await tasksWritableDir('cli-batch');
 
     const applied = await runCli(['apply', '-f', '-', '--master', `https://${master.httpAddress}`], { stdin: indexedJob(out) });
     expect([applied.code, applied.stdout, applied.stderr]).toEqual([0, 'job/crunch created (version v1)\n', '']);

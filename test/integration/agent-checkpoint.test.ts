@@ -1,12 +1,23 @@
 // The agent's work dir on a real filesystem: what one agent writes, the next one reads back —
 // the agent id, frameworks, each task's journal (bytes fields too), a torn last line ignored,
-// acknowledged updates dropped, bookkeeping removed while the sandbox stays.
-import { appendFile, readdir, stat } from 'node:fs/promises';
+// acknowledged updates dropped, bookkeeping removed while the sandbox stays — and the modes that
+// let each task's user reach its own sandbox and nothing else.
+import { spawnSync } from 'node:child_process';
+import { appendFile, chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FrameworkInfo__Output, TaskInfo__Output } from '../../proto/index.js';
 import { Checkpoint } from '../../agent/checkpoint.js';
+import { AgoraError } from '../../core/errors.js';
 import { tempDir } from '../support/tmp.js';
+import { NOBODY } from '../support/users.js';
+
+const mode = async (file: string): Promise<string> => ((await stat(file)).mode & 0o7777).toString(8).padStart(4, '0');
+
+/** Runs `sh -c script` as nobody; its exit status. */
+function asNobody(script: string): number | null {
+  return spawnSync('/usr/bin/setpriv', [`--reuid=${NOBODY.uid}`, `--regid=${NOBODY.gid}`, '--init-groups', '--', '/bin/sh', '-c', script], { stdio: 'ignore' }).status;
+}
 
 const info = { taskId: 'web:1', name: 'web', data: Buffer.from([0, 1, 2, 250]), resources: [] } as unknown as TaskInfo__Output;
 
@@ -56,5 +67,61 @@ describe('agent checkpoint', () => {
     await c.clearAgentId();
     const again = await new Checkpoint(dir).recover();
     expect(again).toMatchObject({ agentId: undefined, tasks: [] });
+  });
+});
+
+describe('agent work dir modes', () => {
+  it("gives each sandbox to its task's user (0700) behind 0711 parents, and keeps meta/ to the agent (0700 / 0600)", async () => {
+    const dir = await tempDir('checkpoint-modes');
+    const c = new Checkpoint(dir);
+    await c.recover();
+    await c.writeAgentId('S1');
+    await c.writeFramework({ id: 'F1', name: 'fw' } as unknown as FrameworkInfo__Output);
+    const { sandbox, journal } = await c.createTask('F1', 't1', NOBODY);
+    await journal.append({ ack: 'u1' }, true);
+    const other = (await c.createTask('F1', 't2', { uid: 4242, gid: 4242 })).sandbox;
+    await c.close();
+
+    expect((await stat(sandbox)).uid).toBe(NOBODY.uid);
+    expect(await mode(sandbox)).toBe('0700');
+    for (const d of [dir, path.join(dir, 'frameworks'), path.join(dir, 'frameworks', 'F1'), path.dirname(sandbox)]) expect(await mode(d)).toBe('0711');
+    expect(await mode(c.metaDir)).toBe('0700');
+    expect(await mode(c.taskMetaDir('F1', 't1'))).toBe('0700');
+    for (const f of [path.join(c.metaDir, 'agent.json'), path.join(c.metaDir, 'frameworks', 'F1', 'framework.json'), journal.file]) expect(await mode(f)).toBe('0600');
+
+    // nobody reaches its sandbox, lists no parent, enters no other sandbox, reads no journal.
+    expect(asNobody(`cd ${sandbox} && touch mine`)).toBe(0);
+    expect(asNobody(`ls ${path.dirname(sandbox)}`)).not.toBe(0);
+    expect(asNobody(`ls ${dir}`)).not.toBe(0);
+    expect(asNobody(`ls ${other}`)).not.toBe(0);
+    expect(asNobody(`cat ${journal.file}`)).not.toBe(0);
+    expect(asNobody(`ls ${c.metaDir}`)).not.toBe(0);
+  });
+
+  it('makes the files of an agent from before private modes private on recovery', async () => {
+    const dir = await tempDir('checkpoint-old');
+    const taskMeta = path.join(dir, 'meta', 'frameworks', 'F1', 'tasks', 't1');
+    await mkdir(taskMeta, { recursive: true, mode: 0o755 });
+    await chmod(path.join(dir, 'meta'), 0o755);
+    const files = [path.join(dir, 'meta', 'agent.json'), path.join(dir, 'meta', 'frameworks', 'F1', 'framework.json'), path.join(taskMeta, 'journal.jsonl')];
+    await writeFile(files[0] ?? '', '{"agentId":"S1"}', { mode: 0o644 });
+    await writeFile(files[1] ?? '', '{"id":"F1"}', { mode: 0o644 });
+    await writeFile(files[2] ?? '', `${JSON.stringify({ task: { frameworkId: 'F1', info, launchedAtMs: 1 } })}\n`, { mode: 0o644 });
+    const recovered = await new Checkpoint(dir).recover();
+    expect(recovered.agentId).toBe('S1');
+    expect(await mode(path.join(dir, 'meta'))).toBe('0700');
+    for (const f of files) expect(await mode(f)).toBe('0600');
+    // A task journaled before task users ran as root, and says nothing of its user.
+    expect(recovered.tasks[0]).toMatchObject({ user: undefined, refusal: undefined });
+  });
+
+  it('refuses a work dir that task users cannot reach, naming the directory and the fix', async () => {
+    const parent = await tempDir('checkpoint-closed');
+    await chmod(parent, 0o700);
+    const err: unknown = await new Checkpoint(path.join(parent, 'work')).recover().then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(AgoraError);
+    expect(err).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: '--work-dir' });
+    expect((err as Error).message).toContain(`${parent} has mode 0700`);
+    expect((err as Error).message).toContain(`chmod o+x ${parent}`);
   });
 });

@@ -3,7 +3,7 @@
 // bad specs and changes to an active job are refused with the field at fault and change nothing.
 import { readFile, readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../support/tmp.js';
+import { tasksWritableDir } from '../support/users.js';
 import { finished, jobSpec, ran, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
 
 afterEach(stopBatchClusters);
@@ -11,7 +11,7 @@ afterEach(stopBatchClusters);
 describe('batch: jobs run to completion', () => {
   it('NonIndexed: completions 3, parallelism 2 — never more than 2 at once, 3 successes', async () => {
     const c = await startBatchCluster();
-    const dir = await tempDir('batch-nonindexed');
+    const dir = await tasksWritableDir('batch-nonindexed');
     const out = await c.batch.apply(jobSpec('three', 'echo run >> "$OUT/runs"; sleep 0.3', { completions: 3, parallelism: 2, task: { env: { OUT: dir } } }));
     expect(out).toEqual({ kind: 'JOB', name: 'three', version: 'v1', result: 'CREATED' });
     let maxActive = 0;
@@ -36,7 +36,7 @@ describe('batch: jobs run to completion', () => {
 
   it('Indexed: indexes 1 and 3 fail their first attempt; every index succeeds exactly once, retries included', async () => {
     const c = await startBatchCluster();
-    const dir = await tempDir('batch-indexed');
+    const dir = await tasksWritableDir('batch-indexed');
     const command = [
       'test "$AGORA_TASK_INDEX" = "$AGORA_JOB_INDEX" || exit 9',
       'case $AGORA_TASK_INDEX in 1|3) test -f "$OUT/tried-$AGORA_TASK_INDEX" || { touch "$OUT/tried-$AGORA_TASK_INDEX"; exit 3; } ;; esac',

@@ -6,7 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobRecord } from '../../frameworks/batch/book.js';
 import type { WatchEvent } from '../../proto/index.js';
-import { tempDir } from '../support/tmp.js';
+import { tasksWritableDir } from '../support/users.js';
 import { finished, jobSpec, ran, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
 
 afterEach(stopBatchClusters);
@@ -49,7 +49,7 @@ describe('batch: lifecycle', () => {
 
   it('trigger runs a finished job again (runs + 1); delete kills what runs', async () => {
     const c = await startBatchCluster();
-    const dir = await tempDir('batch-trigger');
+    const dir = await tasksWritableDir('batch-trigger');
     await c.batch.apply(jobSpec('again', 'echo "$AGORA_JOB_RUN" >> "$OUT/runs"', { task: { env: { OUT: dir } } }));
     expect((await finished(c, 'again')).runs).toBe(1);
     expect(await c.batch.trigger('again')).toEqual({ runId: 'again.r2' });
@@ -75,7 +75,7 @@ describe('batch: lifecycle', () => {
 describe('batch: restarts on the same state', () => {
   it('an Indexed job survives a restart of the framework mid-run: every index succeeds exactly once', async () => {
     const c = await startBatchCluster();
-    const dir = await tempDir('batch-restart');
+    const dir = await tasksWritableDir('batch-restart');
     const command = 'sleep 0.4; echo "$AGORA_TASK_INDEX" >> "$OUT/ok-$AGORA_TASK_INDEX"';
     await c.batch.apply(jobSpec('steady', command, { completions: 8, parallelism: 2, completionMode: 'Indexed', task: { env: { OUT: dir } } }));
     await until(async () => ((await c.status('steady')).succeeded ?? 0) >= 2, 'two indexes done');
@@ -109,7 +109,7 @@ describe('batch: restarts on the same state', () => {
 
   it('a task persisted by a leader that died before launching it is relaunched, not counted as a failure', async () => {
     const c = await startBatchCluster();
-    const dir = await tempDir('batch-ghost');
+    const dir = await tasksWritableDir('batch-ghost');
     await c.stopBatch();
     const spec = jobSpec('ghost', 'echo "$AGORA_TASK_INDEX.$AGORA_JOB_RUN" >> "$OUT/ran"', { completions: 2, completionMode: 'Indexed', backoffLimit: 0, task: { env: { OUT: dir } } });
     const { validateJobSpec } = await import('../../frameworks/batch/spec.js');

@@ -1,6 +1,8 @@
 // The docker executor against the test run's own dockerd (no bridge network, no registry): logs
-// into the sandbox, limits and labels on the container, kills with a grace period, recovery by
-// label after the launching "agent" was SIGKILLed, and pull failures with a clear reason.
+// into the sandbox, the task's user inside the container, limits and labels on the container,
+// kills with a grace period, recovery by label after the launching "agent" was SIGKILLed, pull
+// failures with a clear reason, and privileged containers, cap-add and host paths refused unless
+// the executor is allowed them (--allow-privileged).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor } from '../../agent/executor.js';
 import { createExecutor } from '../../agent/executors/index.js';
 import { containerCreateOptions } from '../../agent/executors/docker-spec.js';
-import type { DockerInfo__Output, TaskInfo__Output } from '../../proto/index.js';
+import type { UserIdentity } from '../../agent/user-db.js';
+import type { DockerInfo__Output, TaskInfo__Output, Volume__Output } from '../../proto/index.js';
 import { testServices } from '../support/services.js';
 import { removeDir, tempDir } from '../support/tmp.js';
+import { NOBODY } from '../support/users.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let root: string;
@@ -35,18 +39,29 @@ function dockerInfo(overrides: Partial<DockerInfo__Output>): DockerInfo__Output 
   return { image: testServices().busyboxImage, forcePull: false, network: 'NETWORK_HOST', networkName: '', portMappings: [], parameters: [], privileged: false, ...overrides };
 }
 
-function makeSpec(command: string, opts: { memMb?: number; cpus?: number; docker?: Partial<DockerInfo__Output> } = {}): ContainerSpec {
+interface SpecOptions {
+  memMb?: number;
+  cpus?: number;
+  docker?: Partial<DockerInfo__Output>;
+  volumes?: Volume__Output[];
+  user?: UserIdentity;
+}
+
+/** As the agent lays it out: a sandbox 0700 of the task's user (nobody unless given). */
+function makeSpec(command: string, opts: SpecOptions = {}): ContainerSpec {
   const taskId = `d${++counter}-${process.pid}`;
   const sandbox = path.join(root, taskId);
-  fs.mkdirSync(sandbox, { recursive: true });
+  const user = opts.user ?? NOBODY;
+  fs.mkdirSync(sandbox, { mode: 0o700 });
+  fs.chownSync(sandbox, user.uid, user.gid);
   const task: TaskInfo__Output = {
     name: taskId, taskId, agentId: 'agent-1', resources: [],
     command: { value: command, arguments: [], environment: null, user: '', uris: [] },
-    container: { type: 'CONTAINER_DOCKER', docker: dockerInfo(opts.docker ?? {}), volumes: [], hostname: '' },
+    container: { type: 'CONTAINER_DOCKER', docker: dockerInfo(opts.docker ?? {}), volumes: opts.volumes ?? [], hostname: '' },
     healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
     data: Buffer.alloc(0), fake: null, executorId: '',
   };
-  return { frameworkId: 'fw-d', taskId, task, sandbox, env: { AGORA_TASK_ID: taskId, GREETING: 'hello' }, cpus: opts.cpus ?? 0, memMb: opts.memMb ?? 0, ports: [] };
+  return { frameworkId: 'fw-d', taskId, task, sandbox, runtimeDir: `${sandbox}.meta`, user, env: { AGORA_TASK_ID: taskId, GREETING: 'hello' }, cpus: opts.cpus ?? 0, memMb: opts.memMb ?? 0, ports: [] };
 }
 
 const read = (spec: ContainerSpec, file: string): string => {
@@ -141,6 +156,84 @@ describe('docker executor', () => {
     expect(read(ending, 'stdout')).toBe('quick\n');
     expect(await gone(containerId(checkpoints[0] ?? {}))).toBe(true);
     expect(await gone(containerId(checkpoints[1] ?? {}))).toBe(true);
+  });
+});
+
+describe("docker executor: the task's user and privileges", () => {
+  it('runs the container as the user, numerically: its files in the sandbox are the user\'s on the host', async () => {
+    const spec = makeSpec('id -u; id -g; echo data > mine');
+    const container = await executor.launch(spec);
+    const info = await docker.getContainer(containerId(container)).inspect();
+    expect(info.Config.User).toBe(`${NOBODY.uid}:${NOBODY.gid}`);
+    expect(await container.wait()).toMatchObject({ exitCode: 0 });
+    expect(read(spec, 'stdout')).toBe(`${NOBODY.uid}\n${NOBODY.gid}\n`);
+    expect(fs.statSync(path.join(spec.sandbox, 'mine'))).toMatchObject({ uid: NOBODY.uid, gid: NOBODY.gid });
+    expect(fs.statSync(path.join(spec.sandbox, 'stdout')).uid).toBe(NOBODY.uid);
+  });
+
+  it('adds the supplementary groups of the user', async () => {
+    const member: UserIdentity = { name: 'member', uid: 4242, gid: 4242, home: '/', groups: [4242, 4300, 4301], known: true };
+    const spec = makeSpec('id -G', { user: member });
+    const container = await executor.launch(spec);
+    expect((await docker.getContainer(containerId(container)).inspect()).HostConfig.GroupAdd).toEqual(['4300', '4301']);
+    expect(await container.wait()).toMatchObject({ exitCode: 0 });
+    expect(read(spec, 'stdout').trim().split(' ').sort()).toEqual(['4242', '4300', '4301']);
+  });
+
+  const refusals: { what: string; opts: SpecOptions; message: string }[] = [
+    { what: 'a privileged container', opts: { docker: { privileged: true } }, message: 'container.docker.privileged: a privileged container needs an agent started with --allow-privileged' },
+    { what: 'an added capability', opts: { docker: { parameters: [{ key: 'label', value: 'a=b' }, { key: 'cap-add', value: 'SYS_ADMIN' }] } }, message: 'container.docker.parameters[1]: cap-add (SYS_ADMIN) needs an agent started with --allow-privileged' },
+    { what: 'an absolute host path', opts: { volumes: [{ containerPath: '/data', hostPath: 'data', mode: 'RW' }, { containerPath: '/host', hostPath: '/', mode: 'RO' }] }, message: "container.volumes[1].hostPath: '/' is a host path outside the task's sandbox" },
+    { what: 'a relative host path out of the sandbox', opts: { volumes: [{ containerPath: '/up', hostPath: '../..', mode: 'RO' }] }, message: "container.volumes[0].hostPath: '../..' is a host path outside the task's sandbox" },
+  ];
+
+  for (const { what, opts, message } of refusals) {
+    it(`refuses ${what} without --allow-privileged, creating nothing`, async () => {
+      const spec = makeSpec('true', opts);
+      const exit = await (await executor.launch(spec)).wait();
+      expect(exit).toMatchObject({ launchFailed: true, reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+      expect(exit.message).toContain(message);
+      expect(exit.message).toContain('--allow-privileged');
+      expect(await docker.listContainers({ all: true, filters: { label: [`agora.task-id=${spec.taskId}`] } })).toEqual([]);
+    });
+  }
+
+  it('refuses a user parameter whatever the flags: the task\'s user decides', async () => {
+    const privileged = createExecutor('docker', { dockerSocket: testServices().dockerSocket, allowPrivileged: true });
+    const exit = await (await privileged.launch(makeSpec('true', { docker: { parameters: [{ key: 'u', value: '0' }] } }))).wait();
+    expect(exit).toMatchObject({ launchFailed: true });
+    expect(exit.message).toBe("container.docker.parameters[0]: 'u' is not allowed: the container runs as the task's user (command.user, else the framework's user)");
+    await privileged.close();
+  });
+
+  it('runs them all with --allow-privileged: privileged, cap-add and a host path', async () => {
+    const privileged = createExecutor('docker', { dockerSocket: testServices().dockerSocket, allowPrivileged: true });
+    const shared = await tempDir('docker-host-path');
+    fs.writeFileSync(path.join(shared, 'greeting'), 'from the host\n');
+    const spec = makeSpec('cat /host/greeting', {
+      docker: { privileged: true, parameters: [{ key: 'cap-add', value: 'NET_ADMIN' }] },
+      volumes: [{ containerPath: '/host', hostPath: shared, mode: 'RO' }],
+    });
+    const container = await privileged.launch(spec);
+    const info = await docker.getContainer(containerId(container)).inspect();
+    expect(info.HostConfig).toMatchObject({ Privileged: true, CapAdd: ['NET_ADMIN'] });
+    expect(await container.wait()).toMatchObject({ exitCode: 0 });
+    expect(read(spec, 'stdout')).toBe('from the host\n');
+    await privileged.close();
+    removeDir(shared);
+  });
+
+  it('follows no symlink the container planted at stdout when the logs are copied again', async () => {
+    const victim = path.join(root, `victim-${process.pid}`);
+    fs.writeFileSync(victim, 'precious\n', { mode: 0o600 });
+    const spec = makeSpec(`rm -f stdout; ln -s ${victim} stdout; echo planted; sleep 30`);
+    const container = await executor.launch(spec);
+    await eventually(() => fs.lstatSync(path.join(spec.sandbox, 'stdout'), { throwIfNoEntry: false })?.isSymbolicLink() === true, 'the symlink');
+    // A restarted agent copies the whole log again: into what the task left there, were it not checked.
+    const recovered = (await createExecutor('docker', { dockerSocket: testServices().dockerSocket }).recover(spec, container.checkpoint)) as Container;
+    await recovered.kill(0);
+    await container.wait();
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
   });
 });
 

@@ -6,6 +6,7 @@ import { FakeClock, flushMicrotasks } from '../../core/clock.js';
 import type { ContainerSpec, ExitInfo } from '../../agent/executor.js';
 import { createExecutor } from '../../agent/executors/index.js';
 import type { FakeTask__Output, TaskInfo__Output } from '../../proto/index.js';
+import { NOBODY } from '../support/users.js';
 
 let counter = 0;
 
@@ -16,7 +17,7 @@ function makeSpec(fake: Partial<FakeTask__Output> | null): ContainerSpec {
     healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
     data: Buffer.alloc(0), fake: fake ? { exitCode: 0, startupSeconds: 0, ...fake } : null, executorId: '',
   };
-  return { frameworkId: 'fw', taskId, task, sandbox: '/nonexistent', env: {}, cpus: 0.1, memMb: 32, ports: [] };
+  return { frameworkId: 'fw', taskId, task, sandbox: '/nonexistent', runtimeDir: '/nonexistent', user: NOBODY, env: {}, cpus: 0.1, memMb: 32, ports: [] };
 }
 
 /** The exit, if the container has ended by now. */

@@ -1,6 +1,7 @@
-// The process executor on real processes and real cgroups: exit statuses recorded in the
-// sandbox, output files, kills with a grace period, memory and CPU limits, and recovery by a new
-// executor instance — including from a task whose agent process was SIGKILLed.
+// The process executor on real processes and real cgroups: tasks run as their user (nobody unless
+// a test says otherwise) under a root wrapper, exit statuses recorded in the runtime dir, output
+// files (and symlinks planted in their place), kills with a grace period, memory and CPU limits,
+// and recovery by a new executor instance — including from a task whose agent process was SIGKILLed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,8 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../../agent/executor.js';
 import { createExecutor, detectCgroups, UNKNOWN_EXIT_MESSAGE } from '../../agent/executors/index.js';
+import { ProcessContainer } from '../../agent/executors/process-container.js';
+import { SHELL } from '../../agent/executors/wrapper.js';
+import { silentLogger } from '../../core/logger.js';
+import type { UserIdentity } from '../../agent/user-db.js';
 import type { TaskInfo__Output } from '../../proto/index.js';
 import { removeDir, tempDir } from '../support/tmp.js';
+import { hostUser, NOBODY } from '../support/users.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let root: string;
@@ -44,6 +50,7 @@ interface SpecOptions {
   cpus?: number;
   env?: Record<string, string>;
   exec?: { value: string; arguments: string[] };
+  user?: UserIdentity;
 }
 
 function task(taskId: string, command: string, exec?: SpecOptions['exec']): TaskInfo__Output {
@@ -55,12 +62,17 @@ function task(taskId: string, command: string, exec?: SpecOptions['exec']): Task
   };
 }
 
+/** As the agent lays it out: a sandbox 0700 of the task's user, a runtime dir of root's. */
 function makeSpec(command: string, opts: SpecOptions = {}): ContainerSpec {
   const taskId = `t${++counter}-${process.pid}`;
   const sandbox = path.join(root, taskId);
-  fs.mkdirSync(sandbox, { recursive: true });
+  const runtimeDir = path.join(root, `${taskId}.meta`);
+  const user = opts.user ?? NOBODY;
+  fs.mkdirSync(sandbox, { mode: 0o700 });
+  fs.chownSync(sandbox, user.uid, user.gid);
+  fs.mkdirSync(runtimeDir, { mode: 0o700 });
   return {
-    frameworkId: 'fw-1', taskId, task: task(taskId, command, opts.exec), sandbox,
+    frameworkId: 'fw-1', taskId, task: task(taskId, command, opts.exec), sandbox, runtimeDir, user,
     env: { AGORA_TASK_ID: taskId, AGORA_SANDBOX: sandbox, ...opts.env },
     cpus: opts.cpus ?? 0, memMb: opts.memMb ?? 0, ports: [],
   };
@@ -71,7 +83,7 @@ const read = (spec: ContainerSpec, file: string): string => {
   const p = path.join(spec.sandbox, file);
   return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
 };
-const statusFile = (spec: ContainerSpec): string => path.join(spec.sandbox, '.agora', 'exit_status');
+const statusFile = (spec: ContainerSpec): string => path.join(spec.runtimeDir, 'exit_status');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
@@ -105,6 +117,7 @@ describe('process executor', () => {
     expect(read(spec, 'stdout')).toBe(`out hello ${spec.sandbox}\n`);
     expect(read(spec, 'stderr')).toBe('err\n');
     expect(fs.readFileSync(statusFile(spec), 'utf8')).toBe('0\n');
+    expect(fs.statSync(statusFile(spec)).mode & 0o777).toBe(0o600);
   });
 
   it("reports a failing command's exit code", async () => {
@@ -120,11 +133,21 @@ describe('process executor', () => {
     expect(read(spec, 'stdout')).toBe('a  b $HOME\n');
   });
 
-  it('reports a wrapper that could not open the sandbox files', async () => {
-    const spec = makeSpec('echo never');
+  it('fails the launch when the sandbox files cannot be opened', async () => {
+    const spec = makeSpec('echo never > ran');
     fs.mkdirSync(path.join(spec.sandbox, 'stdout'));
     const exit = await (await executor.launch(spec)).wait();
-    expect(exit).toMatchObject({ exitCode: 2, reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+    expect(exit).toMatchObject({ launchFailed: true, reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+    expect(exit.message).toContain("could not open the task's output files");
+    expect(fs.existsSync(path.join(spec.sandbox, 'ran'))).toBe(false);
+  });
+
+  it('reports a wrapper that could not record the exit status', async () => {
+    const spec = makeSpec('echo ran');
+    fs.rmdirSync(spec.runtimeDir);
+    fs.writeFileSync(spec.runtimeDir, 'in the way');
+    const exit = await (await executor.launch(spec)).wait();
+    expect(exit).toMatchObject({ exitCode: 0, reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
     expect(exit.message).toContain('before recording an exit status');
   });
 
@@ -144,6 +167,16 @@ describe('process executor', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(390);
     expect(await container.wait()).toMatchObject({ signal: 'SIGKILL', killed: true });
     expect(fs.readFileSync(statusFile(spec), 'utf8')).toBe('137\n');
+    expect(fs.statSync(statusFile(spec)).mode & 0o777).toBe(0o600);
+  });
+
+  it('sees the end of a wrapper that exited before it was watched (a busy agent is slow to get there)', async () => {
+    const spec = makeSpec('true');
+    const child = spawn(SHELL, ['-c', `printf '3\\n' > ${statusFile(spec)}; exit 3`], { detached: true, stdio: 'ignore' });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const checkpoint = { executor: 'process' as const, pid: child.pid ?? 0, pgid: child.pid ?? 0, startTime: 0 };
+    const container = new ProcessContainer({ taskId: spec.taskId, runtimeDir: spec.runtimeDir, memMb: 0, checkpoint, cgroup: undefined, log: silentLogger() }).watchChild(child);
+    expect(await container.wait()).toEqual({ exitCode: 3, message: 'Command exited with status 3' });
   });
 
   it('kills the whole process group, backgrounded children included', async () => {
@@ -155,6 +188,78 @@ describe('process executor', () => {
     await eventually(() => !fs.existsSync(`/proc/${child}`) || fs.readFileSync(`/proc/${child}/stat`, 'utf8').includes(') Z '), 'the background child to be gone');
   });
 });
+
+describe("process executor: the task's user", () => {
+  it('runs the command as the user, with its groups and no capabilities, under a root wrapper', async () => {
+    const { spec, container } = await launchReady('id -u; id -g; id -G; grep CapEff /proc/self/status; echo ready; exec sleep 30');
+    await eventually(() => read(spec, 'stdout').includes('ready'), 'the ids');
+    const [uid, gid, groups, caps] = read(spec, 'stdout').split('\n');
+    expect([uid, gid, groups]).toEqual([String(NOBODY.uid), String(NOBODY.gid), NOBODY.groups.join(' ')]);
+    expect(caps).toMatch(/^CapEff:\s+0+$/);
+    // The wrapper keeps root to record the status; the task (its child) is nobody's.
+    const wrapper = Number(container.checkpoint['pid']);
+    expect(procUids(wrapper)).toEqual([0, 0, 0, 0]);
+    const child = Number(fs.readFileSync(`/proc/${wrapper}/task/${wrapper}/children`, 'utf8').trim());
+    expect(procUids(child)).toEqual([NOBODY.uid, NOBODY.uid, NOBODY.uid, NOBODY.uid]);
+    await container.kill(0);
+  });
+
+  it("cannot read root's files, and what it writes in its sandbox is the user's", async () => {
+    const { spec, exit } = await run('cat /etc/shadow; echo hello > mine; mkdir dir; exit 0');
+    expect(exit.exitCode).toBe(0);
+    expect(read(spec, 'stderr')).toContain('Permission denied');
+    expect(read(spec, 'stdout')).toBe('');
+    for (const name of ['mine', 'dir', 'stdout', 'stderr']) expect(fs.statSync(path.join(spec.sandbox, name)).uid).toBe(NOBODY.uid);
+  });
+
+  it('cannot kill or stop its root wrapper, which records the exit status', async () => {
+    const { spec, exit } = await run('kill -KILL $PPID; echo "kill: $?"; exit 6');
+    expect(exit).toMatchObject({ exitCode: 6 });
+    expect(read(spec, 'stdout')).toBe('kill: 1\n');
+    expect(fs.readFileSync(statusFile(spec), 'utf8')).toBe('6\n');
+  });
+
+  it('runs a numeric uid with no user entry with no supplementary groups', async () => {
+    const stranger: UserIdentity = { name: '4242', uid: 4242, gid: 4343, home: '/', groups: [], known: false };
+    const { spec, exit } = await run('id -u; id -g; id -G; touch mine', { user: stranger });
+    expect(exit.exitCode).toBe(0);
+    expect(read(spec, 'stdout')).toBe('4242\n4343\n4343\n');
+    expect(fs.statSync(path.join(spec.sandbox, 'mine'))).toMatchObject({ uid: 4242, gid: 4343 });
+  });
+
+  it('runs a root task (allowed by the agent) as root, without setpriv', async () => {
+    const { spec, exit } = await run('id -u; head -c 5 /etc/shadow', { user: hostUser('root') });
+    expect(exit.exitCode).toBe(0);
+    expect(read(spec, 'stdout')).toBe(`0\n${fs.readFileSync('/etc/shadow', 'utf8').slice(0, 5)}`);
+  });
+
+  it('follows no symlink planted at stdout and leaves its target alone', async () => {
+    const victim = path.join(root, `victim-${process.pid}`);
+    fs.writeFileSync(victim, 'precious\n', { mode: 0o600 });
+    const spec = makeSpec('echo overwritten');
+    fs.symlinkSync(victim, path.join(spec.sandbox, 'stdout'));
+    const exit = await (await executor.launch(spec)).wait();
+    expect(exit).toMatchObject({ launchFailed: true });
+    expect(exit.message).toContain("could not open the task's output files");
+    expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
+  });
+
+  it("refuses an output file that is not the user's (a hard link to another's file)", async () => {
+    const spec = makeSpec('echo overwritten');
+    const other = path.join(spec.sandbox, 'rootfile');
+    fs.writeFileSync(other, 'root owns this\n');
+    fs.linkSync(other, path.join(spec.sandbox, 'stderr'));
+    const exit = await (await executor.launch(spec)).wait();
+    expect(exit.message).toContain("belongs to uid 0, not to the task's user");
+    expect(fs.readFileSync(other, 'utf8')).toBe('root owns this\n');
+  });
+});
+
+/** Real, effective, saved and filesystem uids of a process. */
+function procUids(pid: number): number[] {
+  const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:')) ?? '';
+  return line.split(/\s+/).slice(1, 5).map(Number);
+}
 
 describe('process executor limits (cgroups)', () => {
   const cgroups = detectCgroups();

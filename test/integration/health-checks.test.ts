@@ -1,6 +1,6 @@
 // Health checks against real servers and commands: HTTP (a server flipped from 200 to 500), TCP
-// and sandbox commands; the schedule (delay, interval, grace period, consecutive failures) on a
-// FakeClock, the probes on real sockets and processes.
+// and sandbox commands (run as the task's user); the schedule (delay, interval, grace period,
+// consecutive failures) on a FakeClock, the probes on real sockets and processes.
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -10,6 +10,7 @@ import { FakeClock } from '../../core/clock.js';
 import { HealthChecker, type CheckOutcome, type HealthCheckTarget } from '../../agent/health/index.js';
 import type { HealthCheck__Output } from '../../proto/index.js';
 import { removeDir, tempDir } from '../support/tmp.js';
+import { NOBODY } from '../support/users.js';
 
 let sandbox: string;
 let server: http.Server;
@@ -19,6 +20,9 @@ const checkers: HealthChecker[] = [];
 
 beforeAll(async () => {
   sandbox = await tempDir('health-checks');
+  // As the agent makes a sandbox: the task's user's, 0700.
+  fs.chownSync(sandbox, NOBODY.uid, NOBODY.gid);
+  fs.chmodSync(sandbox, 0o700);
   server = http.createServer((req, res) => {
     res.statusCode = req.url === '/health' ? status : 404;
     res.end();
@@ -63,7 +67,7 @@ function run(check: HealthCheck__Output, target: Partial<HealthCheckTarget> = {}
   const waiters: ((o: CheckOutcome) => void)[] = [];
   const checker = new HealthChecker({
     check,
-    target: { sandbox, env: {}, ports: [{ number: httpPort, name: 'web' }], ...target },
+    target: { sandbox, env: {}, ports: [{ number: httpPort, name: 'web' }], user: NOBODY, ...target },
     ...(clock ? { clock } : {}),
     onResult: (healthy, message) => rec.results.push([healthy, message]),
     onFailed: (message) => rec.failed.push(message),
@@ -163,6 +167,14 @@ describe('command health checks', () => {
     fs.writeFileSync(path.join(sandbox, 'ok'), '');
     await eventually(() => rec.results.length === 2, 'healthy');
     expect(rec.results[1]).toEqual([true, 'health check command exited with status 0']);
+  });
+
+  it("runs as the task's user: its ids, its groups, its files", async () => {
+    fs.rmSync(path.join(sandbox, 'who'), { force: true });
+    const rec = run(healthCheck({ ...fast, type: 'COMMAND', command: command('id -u > who; id -g >> who; id -G >> who; ! cat /etc/shadow 2>/dev/null') }));
+    expect(await rec.next()).toMatchObject({ healthy: true });
+    expect(fs.readFileSync(path.join(sandbox, 'who'), 'utf8')).toBe(`${NOBODY.uid}\n${NOBODY.gid}\n${NOBODY.groups.join(' ')}\n`);
+    expect(fs.statSync(path.join(sandbox, 'who')).uid).toBe(NOBODY.uid);
   });
 
   it('reports the output of a failing command and kills one that overruns its timeout', async () => {

@@ -79,6 +79,7 @@ export class TestFramework {
     this.info = {
       id: options.id ?? '',
       name: options.name ?? 'test-framework',
+      // No user of its own: the master's default (nobody), a user every agent has.
       user: '',
       roles: options.roles ?? ['*'],
       failoverTimeoutSeconds: options.failoverTimeoutSeconds ?? 10,

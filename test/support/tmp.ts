@@ -7,6 +7,9 @@
 //       dockerd-2/
 //       tmp-XXXXXX/          tempDir() for tests
 //
+// Run and temp directories are 0711, not mkdtemp's 0700: agents refuse a work dir that task users
+// (tasks run as nobody by default) cannot pass through to reach their sandboxes.
+//
 // A service is spawned detached (its own process group) with its output in a log file. It dies:
 // on stop (SIGTERM to the group, SIGKILL after a grace period); at process exit or on SIGINT,
 // SIGTERM or SIGHUP (SIGKILL, synchronously); or, if this process was SIGKILLed, when a later
@@ -20,6 +23,9 @@ import path from 'node:path';
 
 export const TMP_ROOT = path.resolve(process.env.AGORA_TEST_TMP ?? path.join(os.tmpdir(), 'agora-test'));
 
+/** Others may pass through (to a task's sandbox below), not list. */
+const TRAVERSABLE = 0o711;
+
 /** AGORA_TEST_KEEP=1 keeps directories (logs, data) after the processes are gone. */
 const keepDirs = process.env.AGORA_TEST_KEEP === '1';
 
@@ -32,11 +38,12 @@ let serviceCounter = 0;
 /** This process's run directory, created on first use. */
 export function runDir(): string {
   if (ownRunDir) return ownRunDir;
-  fs.mkdirSync(TMP_ROOT, { recursive: true });
+  fs.mkdirSync(TMP_ROOT, { recursive: true, mode: TRAVERSABLE });
   const name = `${process.pid}-${Date.now().toString(36)}`;
   // Created under a hidden name and renamed, so a reaper never sees a run without its owner.
   const staging = path.join(TMP_ROOT, `.${name}`);
   fs.mkdirSync(staging);
+  fs.chmodSync(staging, TRAVERSABLE); // mkdir's mode is cut by the umask
   const owner = { pid: process.pid, startTime: procStartTime(process.pid), argv: process.argv };
   fs.writeFileSync(path.join(staging, 'owner.json'), JSON.stringify(owner));
   fs.renameSync(staging, path.join(TMP_ROOT, name));
@@ -52,9 +59,11 @@ export function makeServiceDir(kind: string): string {
   return dir;
 }
 
-/** A fresh temp directory for a test; removed with the run directory when the process exits. */
+/** A fresh temp directory (0711) for a test; removed with the run directory when the process exits. */
 export async function tempDir(prefix = 'tmp'): Promise<string> {
-  return fs.promises.mkdtemp(path.join(runDir(), `${prefix}-`));
+  const dir = await fs.promises.mkdtemp(path.join(runDir(), `${prefix}-`));
+  await fs.promises.chmod(dir, TRAVERSABLE);
+  return dir;
 }
 
 /** Unmounts whatever is mounted below `dir` and removes it. False if something is still busy. */

@@ -9,6 +9,7 @@ import { compileAgentOptions, parseMasterLocation, parseMemReserve } from '../..
 import { detectResources, memReserveMib } from '../../agent/resources-detect.js';
 import { safeName } from '../../agent/checkpoint.js';
 import { buildSpec, HEALTH_CHECK_FAILED, KILLED_BY_FRAMEWORK, maxCompletionCause, taskPorts, terminalStatus } from '../../agent/task-spec.js';
+import { NOBODY } from '../support/users.js';
 
 function task(extra: Partial<TaskInfo__Output> = {}, resources = 'cpus:0.5;mem:128;ports:[31002-31003,31000-31000]'): TaskInfo__Output {
   return { name: 't', taskId: 't1', resources: resourcesToWire(Resources.parse(resources)), command: { value: 'true' }, ...extra } as unknown as TaskInfo__Output;
@@ -29,6 +30,9 @@ describe('agent options', () => {
     expect(options.httpPort).toBe(5052);
     expect(options.executor).toBe('process');
     expect(options.attributes).toEqual({ rack: 'r1', zone: 'a' });
+    expect([options.allowRootTasks, options.allowPrivileged]).toEqual([false, false]);
+    expect(compileAgentOptions({ master: 'm:1', allowRootTasks: 'true', allowPrivileged: true })).toMatchObject({ allowRootTasks: true, allowPrivileged: true });
+    expect(thrown(() => compileAgentOptions({ master: 'm:1', allowRootTasks: 'maybe' })).field).toBe('--allow-root-tasks');
     expect(Object.isFrozen(options)).toBe(true);
     expect(thrown(() => compileAgentOptions({})).field).toBe('--master');
     expect(thrown(() => compileAgentOptions({ master: 'm:1', executor: 'vm' })).field).toBe('--executor');
@@ -61,7 +65,7 @@ describe('a task\u2019s container spec', () => {
     const t = task({ discovery: { name: 'd', ports: [{ number: 31000, name: 'http' }, { number: 0, name: 'admin-ui' }], labels: {} } } as Partial<TaskInfo__Output>);
     // core Resources orders ranges, so the wire list is [31000-31000, 31002-31003].
     expect(taskPorts(t)).toEqual([{ number: 31000, name: 'http' }, { number: 31002, name: 'admin-ui' }, { number: 31003 }]);
-    const spec = buildSpec(t, { frameworkId: 'fw', agentId: 'ag', hostname: 'h1', sandbox: '/s', baseEnv: { PATH: '/bin' } });
+    const spec = buildSpec(t, { frameworkId: 'fw', agentId: 'ag', hostname: 'h1', sandbox: '/s', runtimeDir: '/r', user: NOBODY, baseEnv: { PATH: '/bin' } });
     expect(spec.env).toMatchObject({
       PATH: '/bin',
       AGORA_TASK_ID: 't1',
@@ -82,9 +86,21 @@ describe('a task\u2019s container spec', () => {
 
   it('lets the task\u2019s own variables win, and gives containers none of the agent\u2019s', () => {
     const own = task({ command: { value: 'x', environment: { variables: [{ name: 'PORT', value: '80' }, { name: 'A', value: 'b' }] } } } as Partial<TaskInfo__Output>);
-    expect(buildSpec(own, { frameworkId: 'f', agentId: 'a', hostname: 'h', sandbox: '/s', baseEnv: {} }).env).toMatchObject({ PORT: '80', A: 'b' });
+    expect(buildSpec(own, { frameworkId: 'f', agentId: 'a', hostname: 'h', sandbox: '/s', runtimeDir: '/r', user: NOBODY, baseEnv: {} }).env).toMatchObject({ PORT: '80', A: 'b' });
     const docker = task({ container: { type: 'CONTAINER_DOCKER', docker: { image: 'busybox' } } } as Partial<TaskInfo__Output>);
-    expect(buildSpec(docker, { frameworkId: 'f', agentId: 'a', hostname: 'h', sandbox: '/s', baseEnv: { PATH: '/host/bin' } }).env['PATH']).toBeUndefined();
+    expect(buildSpec(docker, { frameworkId: 'f', agentId: 'a', hostname: 'h', sandbox: '/s', runtimeDir: '/r', user: NOBODY, baseEnv: { PATH: '/host/bin' } }).env['PATH']).toBeUndefined();
+  });
+
+  it('gives a process the USER, LOGNAME and HOME of its user, not the agent’s, unless it sets them itself', () => {
+    const agentEnv = { PATH: '/bin', USER: 'root', LOGNAME: 'root', HOME: '/root' };
+    const ctx = { frameworkId: 'f', agentId: 'a', hostname: 'h', sandbox: '/s', runtimeDir: '/r', user: NOBODY, baseEnv: agentEnv };
+    const spec = buildSpec(task(), ctx);
+    expect(spec.env).toMatchObject({ PATH: '/bin', USER: 'nobody', LOGNAME: 'nobody', HOME: NOBODY.home });
+    expect(spec).toMatchObject({ user: NOBODY, runtimeDir: '/r', sandbox: '/s' });
+    const own = task({ command: { value: 'x', environment: { variables: [{ name: 'HOME', value: '/s' }] } } } as Partial<TaskInfo__Output>);
+    expect(buildSpec(own, ctx).env).toMatchObject({ HOME: '/s', USER: 'nobody' });
+    const docker = task({ container: { type: 'CONTAINER_DOCKER', docker: { image: 'busybox' } } } as Partial<TaskInfo__Output>);
+    expect(buildSpec(docker, ctx).env['USER']).toBeUndefined();
   });
 });
 
