@@ -96,7 +96,8 @@ function guardedServices(server: grpc.Server, auth: Authenticator): ServiceTarge
       const guarded: grpc.UntypedServiceImplementation = {};
       for (const [name, handler] of Object.entries(implementation)) {
         guarded[name] = ((call: { metadata: grpc.Metadata; emit: (event: 'error', err: unknown) => void }, callback?: (err: unknown) => void) => {
-          Promise.resolve(auth.authenticate(grpcCredentials(call))).then(
+          // Through a new Promise: an authenticator may also throw synchronously.
+          new Promise((resolve) => resolve(auth.authenticate(grpcCredentials(call)))).then(
             () => (handler as (...args: unknown[]) => void)(call, callback),
             (err: unknown) => (callback ? callback(toGrpcError(err)) : call.emit('error', toGrpcError(err))),
           );

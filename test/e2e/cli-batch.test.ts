@@ -13,7 +13,7 @@ import { runCli, startFrameworksProcess, stopCliProcesses, type CliResult, type 
 import { eventually } from '../support/master-harness.js';
 import { killMasters, spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
-import { secureFetch } from '../support/security.js';
+import { adminChannel, secureFetch } from '../support/security.js';
 import { tasksWritableDir } from '../support/users.js';
 
 afterAll(async () => {
@@ -97,7 +97,7 @@ describe('agora CLI with jobs', () => {
     expect(mine.filter((t) => t.state === 'TASK_FINISHED').map((t) => Number(t.labels['agora.job.index'])).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
 
     // The same job over gRPC (proto3 JSON field names, enums by name).
-    const grpcClient = new JobsClient(second.grpcAddress, grpc.credentials.createInsecure());
+    const grpcClient = new JobsClient(second.grpcAddress, adminChannel());
     try {
       const w = await unaryCall<Workload__Output>((cb) => grpcClient.get({ kind: 'JOB', name: 'crunch' }, cb));
       expect(w).toMatchObject({ kind: 'JOB', name: 'crunch', job: { completions: 8, parallelism: 2, completionMode: 'INDEXED' }, jobStatus: { phase: 'JOB_SUCCEEDED', succeeded: 8, completedIndexes: [0, 1, 2, 3, 4, 5, 6, 7], runs: 1 } });

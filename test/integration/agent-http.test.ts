@@ -129,10 +129,10 @@ describe('agent: HTTP', () => {
     await launchTask(fw, taskInfo('swapper', 'cpus:0.1;mem:32', { command: { value: 'echo before; rm -f stdout stderr; ln -s /etc/shadow stdout; ln -s /etc/shadow stderr' } }));
     await fw.waitForUpdate('swapper', 'TASK_FINISHED', { timeoutMs: 10_000 });
     for (const stream of ['stdout', 'stderr']) {
-      const res = await fetch(`${base}/api/v1/tasks/swapper/logs?stream=${stream}`);
+      const res = await secureFetch(`${base}/api/v1/tasks/swapper/logs?stream=${stream}`);
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('');
-      const followed = await fetch(`${base}/api/v1/tasks/swapper/logs?stream=${stream}&follow=1`);
+      const followed = await secureFetch(`${base}/api/v1/tasks/swapper/logs?stream=${stream}&follow=1`);
       expect(await followed.text()).toBe('');
       expect((await getJson(`${base}/api/v1/tasks/swapper/files/download?path=${stream}`)).status).toBe(400);
     }

@@ -1,4 +1,5 @@
-// A real gRPC server on loopback: health, reflection, and AgoraError ↔ gRPC status mapping.
+// A real gRPC server on loopback, over TLS as every Agora server: health (open, as /health),
+// reflection (for authenticated callers only), and AgoraError ↔ gRPC status mapping.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -32,6 +33,7 @@ import {
   type Ack__Output,
   type SchedulerHandlers,
 } from '../../proto/index.js';
+import { adminChannel, channel, testAuthenticator, testPki } from '../support/security.js';
 
 // ---- plain clients for the standard services, loaded from their own protos ----
 
@@ -114,16 +116,15 @@ describe('gRPC server helpers on loopback', () => {
   let reflection: ReflectionClient;
 
   beforeAll(async () => {
-    server = createGrpcServer({ health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING' } });
+    server = createGrpcServer({ health: { '': 'SERVING', [SERVICE_NAMES.Scheduler]: 'SERVING' }, tls: testPki().serverTls, reflectionAuth: await testAuthenticator() });
     // Partial on purpose: grpc-js answers the missing methods with UNIMPLEMENTED.
     server.server.addService(SchedulerService, handlers as grpc.UntypedServiceImplementation);
     const port = await server.bind('127.0.0.1', 0);
     expect(port).toBeGreaterThan(0);
     address = `127.0.0.1:${port}`;
-    const insecure = grpc.credentials.createInsecure();
-    scheduler = new SchedulerClient(address, insecure);
-    health = new Health(address, insecure);
-    reflection = new Reflection(address, insecure);
+    scheduler = new SchedulerClient(address, adminChannel());
+    health = new Health(address, channel({}));
+    reflection = new Reflection(address, adminChannel());
   });
 
   afterAll(async () => {
@@ -145,6 +146,23 @@ describe('gRPC server helpers on loopback', () => {
 
     const unknown = await failedCall(check('agora.v1.Nope'));
     expect(fromGrpcError(unknown).code).toBe('AGORA_NOT_FOUND');
+  });
+
+  it('answers health checks without credentials, but reflection only with them', async () => {
+    const anonymous = new Reflection(address, channel({}));
+    try {
+      const refused = await failedCall(reflect(anonymous, { listServices: '' }));
+      expect(fromGrpcError(refused).code).toBe('AGORA_UNAUTHENTICATED');
+    } finally {
+      anonymous.close();
+    }
+    const plaintext = new SchedulerClient(address, grpc.credentials.createInsecure());
+    try {
+      const err = await failedCall(unaryCall<Ack__Output>((cb) => plaintext.suppress({ frameworkId: 'fw-1' }, { deadline: Date.now() + 3_000 }, cb)));
+      expect((err as unknown as AgoraError).code).toBe('AGORA_UNAVAILABLE');
+    } finally {
+      plaintext.close();
+    }
   });
 
   it('lists the Agora services and health through reflection', async () => {
@@ -223,10 +241,10 @@ describe('gRPC server helpers on loopback', () => {
 
 describe('clients of an absent server', () => {
   it('get AGORA_UNAVAILABLE', async () => {
-    const server = createGrpcServer();
+    const server = createGrpcServer({ tls: testPki().serverTls });
     const port = await server.bind('127.0.0.1', 0);
     await server.shutdown(0);
-    const client = new SchedulerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const client = new SchedulerClient(`127.0.0.1:${port}`, adminChannel());
     try {
       const err = await failedCall(
         unaryCall<Ack__Output>((cb) => client.suppress({}, { deadline: Date.now() + 5_000 }, cb)),

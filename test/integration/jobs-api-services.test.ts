@@ -12,7 +12,7 @@ import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { call, collect, jobsClient, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
-import { secureFetch } from '../support/security.js';
+import { secureFetch, testPki } from '../support/security.js';
 
 afterEach(async () => {
   await stopJobsHosts();
@@ -51,7 +51,7 @@ describe('Jobs API over the services framework', () => {
     await startTestAgent(h.address, { resources: `cpus:2;mem:2048;disk:1024;ports:[${ports}]` });
     const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServices] });
     const api = `https://${host.httpAddress}`;
-    expect(await new AgoraClient({ master: h.master.httpAddress }).jobsUrl()).toBe(api);
+    expect(await new AgoraClient({ master: h.master.httpAddress, ca: testPki().clientTls.ca, token: testPki().adminToken }).jobsUrl()).toBe(api);
 
     const jobs = jobsClient(host);
     const events: WatchEvent__Output[] = [];

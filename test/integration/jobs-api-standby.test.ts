@@ -8,7 +8,7 @@ import { NotLeaderError } from '../../core/errors.js';
 import { FakeServiceController, fakeServicesModule } from '../support/fake-service-controller.js';
 import { call, jobsClient, startJobsHost, stopJobsHosts, uniqueStore } from '../support/jobs-host.js';
 import { rejection } from '../support/master-harness.js';
-import { adminHttp, secureFetch } from '../support/security.js';
+import { adminHttp, secureFetch, testPki } from '../support/security.js';
 import { request } from '../../frameworks/api/http-client.js';
 
 afterEach(stopJobsHosts);
@@ -57,7 +57,7 @@ describe('frameworks host standby', () => {
     const res = await secureFetch(`https://${host.httpAddress}/api/v1/services`);
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ code: 'AGORA_UNAVAILABLE' });
-    const listing = new AgoraClient({ api: `https://${host.httpAddress}` }).jobs<{ items: unknown[] }>('GET', '/api/v1/services');
+    const listing = new AgoraClient({ api: `https://${host.httpAddress}`, ca: testPki().clientTls.ca, token: testPki().adminToken }).jobs<{ items: unknown[] }>('GET', '/api/v1/services');
     setTimeout(release, 600);
     expect(await listing).toEqual({ items: [] });
   });
