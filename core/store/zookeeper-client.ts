@@ -1,5 +1,11 @@
 // node-zookeeper-client (1.1.3) has no type definitions: this file types the part we use and
 // converts its values (8-byte longs as Buffers, numeric error codes) into the Store's.
+//
+// It also mends one thing on load: the library throws `Error('Unknown code: …')` for any error
+// code it was not written with (ZooKeeper 3.5+ added a dozen, e.g. -124 when the server enforces
+// authentication) — from inside its socket's data handler, where nothing can catch it, so the
+// process died (issue 17). Such codes now arrive as ordinary library exceptions, which
+// fromZkCode turns into StoreErrors like any other.
 
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
@@ -82,6 +88,46 @@ interface ZkModule {
 const require = createRequire(import.meta.url);
 export const zk = require('node-zookeeper-client') as ZkModule;
 
+/**
+ * Error codes of ZooKeeper 3.8 that the library does not know (KeeperException.Code), by name.
+ * -124: the server enforces authentication and this connection has none.
+ */
+const NEWER_CODES: Readonly<Record<number, string>> = {
+  [-12]: 'UNKNOWN_SESSION',
+  [-13]: 'NEW_CONFIG_NO_QUORUM',
+  [-14]: 'RECONFIG_IN_PROGRESS',
+  [-118]: 'SESSION_MOVED',
+  [-119]: 'NOT_READ_ONLY',
+  [-120]: 'EPHEMERAL_ON_LOCAL_SESSION',
+  [-121]: 'NO_WATCHER',
+  [-122]: 'REQUEST_TIMEOUT',
+  [-123]: 'RECONFIG_DISABLED',
+  [-124]: 'SESSION_CLOSED_REQUIRE_AUTH',
+  [-125]: 'QUOTA_EXCEEDED',
+  [-127]: 'THROTTLED_OP',
+};
+export const SESSION_CLOSED_REQUIRE_AUTH = -124;
+
+/** Make the library's exception factory accept every code (see the top of this file). Idempotent. */
+function acceptEveryCode(): void {
+  const factory = zk.Exception as unknown as { create: ((code: number, path?: string) => ZkException) & { agoraPatched?: true } };
+  const known = factory.create;
+  if (known.agoraPatched) return;
+  const prototype = Object.getPrototypeOf(known(zk.Exception.SYSTEM_ERROR as number)) as object;
+  const create = (code: number, path?: string): ZkException => {
+    try {
+      return known(code, path);
+    } catch {
+      const name = NEWER_CODES[code] ?? 'UNKNOWN';
+      const err = Object.create(prototype) as ZkException;
+      Error.captureStackTrace(err, create);
+      return Object.assign(err, { code, name, path, message: `Exception: ${name}[${code}]${path ? `@${path}` : ''}` });
+    }
+  };
+  factory.create = Object.assign(create, { agoraPatched: true as const });
+}
+acceptEveryCode();
+
 /** Operation codes of multi results (node-zookeeper-client's jute.OP_CODES). */
 export const OP = { CREATE: 1, DELETE: 2, SET_DATA: 5, CHECK: 13, ERROR: -1 } as const;
 export const RUNTIME_INCONSISTENCY = -2;
@@ -138,8 +184,37 @@ export function fromZkCode(code: number, path: string | undefined, cause?: unkno
       return connectionLoss(path, cause);
     case E.BAD_ARGUMENTS:
       return new StoreError('AGORA_INVALID_ARGUMENT', 'ZooKeeper rejected the arguments', path, { zkCode: code }, cause);
+    case E.NO_AUTH:
+      return permissionDenied("not allowed by the node's ACL (the store's credentials are missing or others')", path, code, cause);
+    case E.INVALID_ACL:
+      return permissionDenied('ZooKeeper refused the ACL', path, code, cause);
+    case E.AUTH_FAILED:
+      return permissionDenied('ZooKeeper refused the credentials', path, code, cause);
+    case SESSION_CLOSED_REQUIRE_AUTH:
+      return permissionDenied('ZooKeeper requires credentials and the store has none', path, code, cause);
     default:
-      return new StoreError('AGORA_INTERNAL', `ZooKeeper error ${code}`, path, { zkCode: code }, cause);
+      return fromOtherCode(code, path, cause);
+  }
+}
+
+function permissionDenied(reason: string, path: string | undefined, zkCode: number, cause: unknown): StoreError {
+  return new StoreError('AGORA_PERMISSION_DENIED', reason, path, { zkCode }, cause);
+}
+
+/** Codes that need no special handling: named in the message, typed by what a caller can do. */
+function fromOtherCode(code: number, path: string | undefined, cause: unknown): StoreError {
+  const name = NEWER_CODES[code] ?? Object.entries(zk.Exception).find(([, c]) => c === code)?.[0] ?? 'UNKNOWN';
+  const details = { zkCode: code, zkError: name };
+  switch (name) {
+    case 'QUOTA_EXCEEDED':
+      return new StoreError('AGORA_RESOURCE_EXHAUSTED', 'ZooKeeper quota exceeded', path, details, cause);
+    case 'SESSION_MOVED':
+    case 'NOT_READ_ONLY':
+    case 'REQUEST_TIMEOUT':
+    case 'THROTTLED_OP':
+      return new StoreError('AGORA_UNAVAILABLE', `ZooKeeper could not serve the request now (${name})`, path, details, cause);
+    default:
+      return new StoreError('AGORA_INTERNAL', `ZooKeeper error ${name} (${code})`, path, details, cause);
   }
 }
 
@@ -148,3 +223,4 @@ export function fromZkError(err: unknown, path: string | undefined, expectedVers
   if (code === undefined) return new StoreError('AGORA_INTERNAL', err instanceof Error ? err.message : String(err), path, {}, err);
   return fromZkCode(code, path, err, expectedVersion);
 }
+
