@@ -58,8 +58,20 @@ export interface ZkTransaction {
   commit(cb: Cb<[Array<{ type: number; path?: string; stat?: ZkStat; err?: number }> | undefined]>): void;
 }
 
+/** A packet as the library queues it (we look only at the request type). */
+export interface ZkPacket {
+  request: { header: { type: number } | null };
+}
+
+export interface ZkAclRecord {
+  permission: number;
+  id: { scheme: string; id: string };
+}
+
 export interface ZkClient extends EventEmitter {
   connect(): void;
+  addAuthInfo(scheme: string, auth: Buffer): void;
+  getACL(path: string, cb: Cb<[ZkAclRecord[], ZkStat]>): void;
   close(): void;
   getSessionId(): Buffer;
   getSessionPassword(): Buffer;
@@ -72,13 +84,17 @@ export interface ZkClient extends EventEmitter {
   setData(path: string, data: Buffer, version: number, cb: Cb<[ZkStat]>): void;
   remove(path: string, version: number, cb: Cb<[]>): void;
   transaction(): ZkTransaction;
-  /** Internals we rely on to detect a silent server (the library only notices closed sockets). */
-  connectionManager: { socket?: Socket; connect(): void };
+  /**
+   * Internals we rely on: the socket, to detect a silent server (the library only notices closed
+   * sockets); the hook run when a socket connects and the queue it fills, to send credentials
+   * before the operations that waited for the connection (zookeeper-auth.ts).
+   */
+  connectionManager: { socket?: Socket; connect(): void; onSocketConnected(): void; packetQueue: { queue: ZkPacket[] } };
 }
 
 interface ZkModule {
   createClient(connectionString: string, options: Record<string, unknown>): ZkClient;
-  ACL: { OPEN_ACL_UNSAFE: unknown[] };
+  ACL: { OPEN_ACL_UNSAFE: unknown[]; CREATOR_ALL_ACL: unknown[]; READ_ACL_UNSAFE: unknown[] };
   CreateMode: { PERSISTENT: number; EPHEMERAL: number; PERSISTENT_SEQUENTIAL: number; EPHEMERAL_SEQUENTIAL: number };
   State: Record<'DISCONNECTED' | 'SYNC_CONNECTED' | 'AUTH_FAILED' | 'CONNECTED_READ_ONLY' | 'EXPIRED', ZkState>;
   Event: Record<'NODE_CREATED' | 'NODE_DELETED' | 'NODE_DATA_CHANGED' | 'NODE_CHILDREN_CHANGED', number>;
@@ -224,3 +240,19 @@ export function fromZkError(err: unknown, path: string | undefined, expectedVers
   return fromZkCode(code, path, err, expectedVersion);
 }
 
+/** Close a client (ending its session) and wait for the connection to drop, at most `timeoutMs`. */
+export function closeClient(client: ZkClient, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const connected = client.getState().getCode() === zk.State.SYNC_CONNECTED.getCode();
+    const timer = setTimeout(() => {
+      client.connectionManager.socket?.destroy();
+      resolve();
+    }, connected ? timeoutMs : 0);
+    timer.unref();
+    client.once('disconnected', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.close();
+  });
+}
