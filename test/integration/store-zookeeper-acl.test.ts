@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LeaderElection, readLeader, readSuccessor, watchLeader } from '../../core/election.js';
 import { ZooKeeperStore, openStore, storeCredentials, type Store, type StoreCredentials } from '../../core/store/index.js';
 import type { ZooKeeperStoreOptions } from '../../core/store/zookeeper.js';
 import { zk, type ZkClient } from '../../core/store/zookeeper-client.js';
@@ -204,6 +205,47 @@ describe('a ZooKeeper store with credentials', () => {
     }
     expect(log.filter((e) => e === 'reconnected')).toHaveLength(3);
     expect(owner.sessionId).toBe(session);
+  });
+});
+
+describe('the leader election under credentials', () => {
+  it('is world-readable: readers without credentials (or with others) find and follow the leader, and cannot join or disturb it', async () => {
+    const chroot = newChroot();
+    const path = '/c1/master/election';
+    const raw = await rawClient();
+    const candidates: LeaderElection<{ grpc: string }>[] = [];
+    for (const grpc of ['a', 'b']) {
+      const election = new LeaderElection({ store: await open({ chroot, credentials: OWNER }), path, data: { grpc } });
+      await election.start();
+      candidates.push(election);
+    }
+    const [a, b] = candidates as [LeaderElection<{ grpc: string }>, LeaderElection<{ grpc: string }>];
+    expect(a.isLeader).toBe(true);
+
+    const reader = await open({ chroot });
+    for (const r of [reader, await open({ chroot, credentials: WRONG })]) {
+      expect((await readLeader<{ grpc: string }>(r, path))?.data).toEqual({ grpc: 'a' });
+      expect((await readSuccessor<{ grpc: string }>(r, path))?.data).toEqual({ grpc: 'b' });
+    }
+    const seen: Array<string | undefined> = [];
+    const stop = watchLeader<{ grpc: string }>(reader, path, (leader) => seen.push(leader?.data.grpc));
+    await eventually(() => expect(seen).toEqual(['a']));
+
+    const member = a.memberPath as string;
+    await expectDenied(reader.delete(member), member);
+    await expectDenied(reader.set(member, enc('{"grpc":"evil"}')), member);
+    await expectDenied(reader.create(`${path}/member-`, enc('{}'), { mode: 'ephemeral-sequential' }), `${path}/member-`);
+    await expectDenied(reader.getChildren('/c1/master'), '/c1/master');
+
+    expect(await aclOf(raw, `${chroot}${path}`)).toEqual(WORLD_READABLE);
+    expect(await aclOf(raw, `${chroot}${member}`)).toEqual(WORLD_READABLE);
+    expect(await aclOf(raw, `${chroot}/c1/master`)).toEqual(CREATOR_ALL);
+
+    await a.resign();
+    await eventually(() => expect(seen.at(-1)).toBe('b'));
+    expect(b.isLeader).toBe(true);
+    stop();
+    await b.resign();
   });
 });
 
