@@ -39,7 +39,7 @@ export class EmbeddedStore extends BaseStore {
     const store = new EmbeddedStore(server, options);
     try {
       store.startSession();
-      if (store.chroot !== '') await store.mkdirpAbs(store.chroot);
+      if (store.chroot !== '' && options.createChroot !== false) await store.mkdirpAbs(store.chroot);
       return store;
     } catch (err) {
       await store.close().catch(() => undefined);

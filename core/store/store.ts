@@ -189,6 +189,12 @@ export interface StoreOptions {
   /** Prefix every path with this (e.g. '/agora'); created (private) on open if missing. */
   readonly chroot?: string;
   /**
+   * Create the chroot on open if missing (default true). Readers that only follow the election
+   * pass false: they never write, so a reader without credentials, started before the masters,
+   * does not leave a chroot open to all behind.
+   */
+  readonly createChroot?: boolean;
+  /**
    * ZooKeeper: digest credentials, sent on every connection before any operation; nodes are then
    * created with ACLs (see NodeAcl). The embedded backend is in-process and ignores them.
    */

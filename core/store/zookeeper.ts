@@ -99,8 +99,8 @@ export class ZooKeeperStore extends BaseStore {
     try {
       await connected;
       // A first round trip also shows the server took the credentials (else: PERMISSION_DENIED).
-      if (store.chroot !== '') await store.mkdirpAbs(store.chroot);
-      else if (store.#credentials) await store.rawExists('/', undefined);
+      if (store.chroot !== '' && options.createChroot !== false) await store.mkdirpAbs(store.chroot);
+      else if (store.#credentials) await store.rawExists(store.chroot || '/', undefined);
       return store;
     } catch (err) {
       await store.close().catch(() => undefined);

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { masterElectionPath, ZooKeeperDiscovery } from '../../core/discovery.js';
 import { LeaderElection, readLeader, readSuccessor, watchLeader } from '../../core/election.js';
 import { ZooKeeperStore, openStore, storeCredentials, type Store, type StoreCredentials } from '../../core/store/index.js';
 import type { ZooKeeperStoreOptions } from '../../core/store/zookeeper.js';
@@ -246,6 +247,25 @@ describe('the leader election under credentials', () => {
     expect(b.isLeader).toBe(true);
     stop();
     await b.resign();
+  });
+});
+
+describe('discovery without credentials', () => {
+  it('started before the masters, writes nothing (the chroot is theirs, private) and finds the leader once there is one', async () => {
+    const chroot = newChroot();
+    const raw = await rawClient();
+    const discovery = await ZooKeeperDiscovery.open(`zk://${zkStandalone()}${chroot}`, 'c1', 2_000);
+    try {
+      expect(discovery.current()).toBeUndefined();
+      const master = await open({ chroot, credentials: OWNER });
+      expect(await aclOf(raw, chroot)).toEqual(CREATOR_ALL);
+      const election = new LeaderElection({ store: master, path: masterElectionPath('c1'), data: { grpcAddress: '10.0.0.1:5051' } });
+      await election.start();
+      await eventually(() => expect(discovery.current()).toBe('10.0.0.1:5051'));
+      await election.resign();
+    } finally {
+      await discovery.close();
+    }
   });
 });
 
