@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseMasterLocation } from '../../agent/options.js';
 import { parseStoreUrl, readCredentialsFile, redactStoreUrl, storeCredentials } from '../../core/store/index.js';
 import { thrown } from '../support/thrown.js';
 
@@ -59,6 +60,16 @@ describe('credentials in zk:// URLs', () => {
     expect(redactStoreUrl('zk://h1:2181/agora')).toBe('zk://h1:2181/agora');
     expect(redactStoreUrl('/var/lib/agora')).toBe('/var/lib/agora');
     expect(thrown(() => parseStoreUrl('zk://agora:s3cret@h:1:2/x')).message).toContain("'zk://agora:***@h:1:2/x'");
+  });
+
+  it("the agent's --master takes them, and a bad zk:// URL names the flag, redacted", () => {
+    expect(parseMasterLocation('zk://agora:s3cret@h:2181/agora', '--master')).toEqual({ kind: 'zk', url: 'zk://agora:s3cret@h:2181/agora' });
+    for (const bad of ['zk://agora:s3cret@', 'zk://agora:s3cret@h:x/agora', 'zk://agora:s3cret%@h/agora']) {
+      const err = thrown(() => parseMasterLocation(bad, '--master'));
+      expect(err.field).toBe('--master');
+      expect(err.message).toMatch(/^--master: /);
+      expect(err.message).not.toContain('s3cret');
+    }
   });
 });
 
