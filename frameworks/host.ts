@@ -140,7 +140,7 @@ export class FrameworksHost {
     if (!this.#advertise) throw new Error('frameworks host: no address to advertise (register on servers and pass advertise, or use run())');
     this.#ownsStore = overrides.store === undefined;
     const url = storeUrl(options);
-    this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout }));
+    this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout, credentials: options.zkCredentialsFile }));
     this.#masterHttp = await masterHttpFinder(options);
     this.lifecycle = 'STANDBY';
     await this.#join();

@@ -94,7 +94,7 @@ export class Master {
     const options = Object.isFrozen(raw) ? (raw as MasterOptions) : compileMasterOptions(raw);
     const clock = deps.clock ?? systemClock;
     const logger = (deps.logger ?? createLogger({ level: options.logLevel, name: 'master' })).child({ component: 'master' });
-    const store = deps.store ?? (await openStore(options.zk ?? options.dataDir, { chroot: options.zk ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout }));
+    const store = deps.store ?? (await openStore(options.zk ?? options.dataDir, { chroot: options.zk ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout, credentials: options.zkCredentialsFile }));
     const registry = await Registry.create(store, options.cluster);
     const allocator = createAllocator({
       fairness: options.fairness,

@@ -1,5 +1,5 @@
-// ZooKeeper credentials as people give them: in the store URL's userinfo, in a credentials file,
-// in code; and kept out of messages, logs and JSON.
+// ZooKeeper credentials as people give them: in the store URL's userinfo, in a credentials file
+// (--zk-credentials-file), in code; and kept out of messages, logs and JSON.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,6 +7,8 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMasterLocation } from '../../agent/options.js';
+import { compileFrameworksOptions } from '../../frameworks/host-options.js';
+import { compileMasterOptions } from '../../master/options.js';
 import { parseStoreUrl, readCredentialsFile, redactStoreUrl, storeCredentials } from '../../core/store/index.js';
 import { thrown } from '../support/thrown.js';
 
@@ -90,7 +92,7 @@ describe('credentials objects', () => {
   });
 });
 
-describe('credentials files', () => {
+describe('--zk-credentials-file', () => {
   it('reads user:password, dropping one trailing newline but no other whitespace', () => {
     expect(readCredentialsFile(file('lf', 'agora:s3cret\n'), '--f')).toEqual({ user: 'agora', password: 's3cret' });
     expect(readCredentialsFile(file('crlf', 'agora:s3cret\r\n'), '--f')).toEqual({ user: 'agora', password: 's3cret' });
@@ -104,10 +106,18 @@ describe('credentials files', () => {
     ['a newline alone', file('newline', '\n'), 'is empty'],
     ['no colon', file('nocolon', 's3cret\n'), 'expected user:password'],
     ['no password', file('nopass', 'agora:\n'), 'password must not be empty'],
-  ])('a %s file fails, naming the field and not the content', (_what, p, message) => {
-    const err = thrown(() => readCredentialsFile(p, '--f'));
-    expect(err.field).toBe('--f');
+  ])('a %s file fails, naming the flag and not the content', (_what, p, message) => {
+    const err = thrown(() => compileMasterOptions({ zk: 'zk://h/agora', zkCredentialsFile: p }));
+    expect(err.field).toBe('--zk-credentials-file');
     expect(err.message).toContain(message);
     expect(err.message).not.toContain('s3cret');
+  });
+
+  it('compiles into the master and frameworks options; absent, there are none', () => {
+    const p = file('good', 'agora:s3cret\n');
+    expect(compileMasterOptions({ zk: 'zk://h/agora', zkCredentialsFile: p }).zkCredentialsFile).toEqual({ user: 'agora', password: 's3cret' });
+    expect(compileFrameworksOptions({ master: 'zk://h/agora', zkCredentialsFile: p }).zkCredentialsFile).toEqual({ user: 'agora', password: 's3cret' });
+    expect(compileMasterOptions({}).zkCredentialsFile).toBeUndefined();
+    expect(JSON.stringify(compileMasterOptions({ zkCredentialsFile: p }))).not.toContain('s3cret');
   });
 });
