@@ -1,8 +1,9 @@
 // `agora agent` options: every timeout of DESIGN.md's defaults is a flag, so tests run in seconds.
 // Compiled once into a frozen object; a bad flag fails at start and names itself.
-import { InvalidArgumentError } from '../core/errors.js';
+import { AgoraError, InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, parseAddress, type OptionSpec, type OptionsOf } from '../core/options.js';
 import { Resources } from '../core/resources.js';
+import { parseStoreUrl } from '../core/store/index.js';
 import { parseAttributes, type Attributes } from '../core/wire.js';
 import type { ExecutorKind } from './executor.js';
 
@@ -17,12 +18,23 @@ export const EXECUTOR_KINDS: readonly ExecutorKind[] = ['process', 'docker', 'fa
 export function parseMasterLocation(raw: unknown, flag: string): MasterLocation {
   const text = String(raw).trim();
   if (text.startsWith('zk://')) {
-    if (!/^zk:\/\/[^/]+(\/.*)?$/.test(text)) throw new InvalidArgumentError(flag, `expected zk://host:port[,host:port]/path, got '${text}'`);
+    checkStoreUrl(text, flag);
     return Object.freeze({ kind: 'zk', url: text });
   }
   const addresses = text.split(',').map((a) => a.trim()).filter((a) => a !== '');
   if (addresses.length === 0) throw new InvalidArgumentError(flag, 'expected host:port[,host:port] or zk://…');
   return Object.freeze({ kind: 'addresses', addresses: Object.freeze(addresses.map((a) => parseAddress(a, flag))) });
+}
+
+/** A zk:// URL as the store will parse it, checked now so that the flag names itself. */
+function checkStoreUrl(url: string, flag: string): void {
+  try {
+    parseStoreUrl(url);
+  } catch (err) {
+    if (!(err instanceof AgoraError) || err.code !== 'AGORA_INVALID_ARGUMENT') throw err;
+    const reason = err.field !== undefined && err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message;
+    throw new InvalidArgumentError(flag, reason);
+  }
 }
 
 export function parseMemReserve(raw: unknown, flag: string): MemReserve {

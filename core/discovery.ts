@@ -84,7 +84,8 @@ export class ZooKeeperDiscovery implements MasterDiscovery {
   ) {}
 
   static async open(url: string, cluster: string, sessionTimeoutMs?: number): Promise<ZooKeeperDiscovery> {
-    const store = await openStore(url, sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs });
+    // Only reads the (world-readable) election: needs no credentials, and writes nothing.
+    const store = await openStore(url, { createChroot: false, ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }) });
     const discovery = new ZooKeeperDiscovery(store, cluster);
     discovery.#unwatch = watchLeader<MasterAdvert>(store, masterElectionPath(cluster), (leader) => {
       const next = leader?.data?.grpcAddress;

@@ -8,6 +8,8 @@
 // its predecessor, so when a node goes exactly one candidate re-runs the election. To expose the
 // leader's data (standbys redirect to it), a candidate also watches the lowest node unless
 // `trackLeader: false`: then every standby wakes once per change of leader — and only then.
+// Under store credentials the directory and members are world-readable, so followers (agents,
+// SDKs) need none; the rest of the store stays private.
 //
 // Safety: leadership needs the session. On `suspended` (lost contact) the leader announces `lost`
 // at once, before the server could expire its session and let anyone else win. On `reconnected`
@@ -320,10 +322,10 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
   }
 
   private async join(): Promise<void> {
-    const { store, path } = this.options;
+    const { path } = this.options;
     let created: string;
     try {
-      created = await store.create(joinPath(path, this.prefix), this.payload, { mode: 'ephemeral-sequential', createParents: true });
+      created = await this.createMember();
     } catch (err) {
       // Lost contact mid-create: the node may exist without our knowing its name.
       if (codeOf(err) !== 'AGORA_UNAVAILABLE') throw err;
@@ -334,6 +336,23 @@ export class LeaderElection<T = unknown> extends EventEmitter<ElectionEvents<T>>
     this.member = created.slice(created.lastIndexOf('/') + 1);
     this.options.logger?.info({ member: this.member, path }, 'election joined');
     if (this.current === 'stopped') await this.deleteMember();
+  }
+
+  /**
+   * The directory and the member nodes are world-readable (the rest of the store is private to
+   * holders of its credentials): agents and SDKs find the leader without credentials. Only the
+   * candidates, who hold them, can join or remove members.
+   */
+  private async createMember(): Promise<string> {
+    const { store, path } = this.options;
+    const create = (): Promise<string> => store.create(joinPath(path, this.prefix), this.payload, { mode: 'ephemeral-sequential', acl: 'world-readable' });
+    try {
+      return await create();
+    } catch (err) {
+      if (codeOf(err) !== 'AGORA_NO_NODE') throw err;
+      await store.mkdirp(path, { acl: 'world-readable' });
+      return create();
+    }
   }
 
   /** A member node our session owns (keep the lowest, delete any others). */

@@ -2,6 +2,7 @@
 // once with a message that names the flag. Each process declares a spec; the CLI feeds it the raw
 // values commander collected (strings, or undefined when not given).
 import { InvalidArgumentError } from './errors.js';
+import { readCredentialsFile, type StoreCredentials } from './store/credentials.js';
 
 export interface OptionSpec<T> {
   readonly flag: string;
@@ -127,6 +128,14 @@ export const opt = {
   address(flag: string, description: string, def?: string): OptionSpec<string> {
     const parse = (raw: unknown, f: string): string => parseAddress(String(raw), f);
     return def === undefined ? { flag, description, parse } : { flag, description, parse, default: parse(def, flag) };
+  },
+
+  /**
+   * A file holding `user:password` (ZooKeeper digest credentials), read once at start-up; the
+   * file must exist and not be empty. Keeps the password off the command line, where `ps` shows it.
+   */
+  credentialsFile(flag: string, description: string): OptionSpec<StoreCredentials | undefined> {
+    return { flag, description, parse: (raw, f) => readCredentialsFile(String(raw), f), default: undefined };
   },
 
   /** Any custom parser. */

@@ -20,7 +20,8 @@ export async function masterHttpFinder(options: Pick<FrameworksOptions, 'master'
     const host = first.replace(/:\d+$/, '') || '127.0.0.1';
     return fixed(`${host}:${DEFAULT_MASTER_HTTP_PORT}`);
   }
-  const store: Store = await openStore(options.master, { sessionTimeoutMs: options.zkSessionTimeout });
+  // Only reads the (world-readable) election: needs no credentials, and writes nothing.
+  const store: Store = await openStore(options.master, { sessionTimeoutMs: options.zkSessionTimeout, createChroot: false });
   let address: string | undefined;
   const unwatch = watchLeader<MasterAdvert>(store, masterElectionPath(options.cluster), (leader) => {
     address = leader?.data?.httpAddress;

@@ -5,7 +5,9 @@ import { compileOptions, opt, type OptionsOf } from '../core/options.js';
 export const FRAMEWORKS_OPTIONS = {
   master: opt.string('--master', 'the masters: host:port[,host:port] or zk://h1:2181,h2:2181/agora'),
   masterHttp: opt.optionalString('--master-http', "the master's HTTP address, to find tasks' logs (default: from ZooKeeper, else the --master host on port 5050)"),
-  store: opt.optionalString('--store', 'framework state and the election: zk://h1:2181/agora or a directory (default: --master when it is zk://, else .agora/frameworks)'),
+  store: opt.optionalString('--store', 'framework state and the election: zk://[user:password@]h1:2181/agora or a directory (default: --master when it is zk://, else .agora/frameworks)'),
+  /** The credentials read from the file: for the store (they replace its URL's). */
+  zkCredentialsFile: opt.credentialsFile('--zk-credentials-file', "file holding user:password, the ZooKeeper digest credentials for the store (instead of its URL's); state is private to them"),
   cluster: opt.string('--cluster', 'cluster name; state lives under /agora/<cluster>/frameworks', 'default', { re: /^[a-z0-9][a-z0-9-]*$/, hint: 'a lower-case name' }),
   role: opt.string('--role', 'the role the built-in frameworks run tasks as unless a spec names one', '*'),
   hostname: opt.string('--hostname', 'address advertised to clients and to the other instances', '127.0.0.1'),

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { discoverMasters, type MasterDiscovery } from '../core/discovery.js';
 import type { Authenticator } from '../core/security/authenticate.js';
 import { requireAuthentication } from '../core/security/edge.js';
+import { requireZkCredentials } from '../core/store/credentials.js';
 import { openStore, type Store } from '../core/store/index.js';
 import { JobsService, SERVICE_NAMES } from '../proto/index.js';
 import { electFrameworkLeader, type FrameworkLeadership } from '../sdk/leader.js';
@@ -178,7 +179,8 @@ export class FrameworksHost {
     this.#security ??= overrides.security ?? hostSecurityFromOptions(options, () => this.#discovery?.current(), this.logger);
     this.api.taskUser = options.taskUser;
     const url = storeUrl(options);
-    this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout }));
+    if (!options.insecure && overrides.store === undefined) requireZkCredentials(url, options.zkCredentialsFile !== undefined, options.store === undefined ? '--master' : '--store');
+    this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout, credentials: options.zkCredentialsFile }));
     this.#masterHttp = await masterHttpFinder(options);
     this.lifecycle = 'STANDBY';
     await this.#join();

@@ -35,6 +35,7 @@ import { recoveryOver } from './reconciliation.js';
 import { recoverFromRegistry } from './recovery.js';
 import { Registry } from './registry.js';
 import { openMasterSecurity, type MasterSecurity, type MasterSecurityDeps } from './security.js';
+import { requireZkCredentials } from '../core/store/credentials.js';
 import { MasterState } from './state.js';
 
 export type MasterLifecycle = 'INITIALIZED' | 'STANDBY' | 'RECOVERING' | 'LEADING' | 'STOPPING' | 'STOPPED';
@@ -109,7 +110,9 @@ export class Master {
     const options = Object.isFrozen(raw) ? (raw as MasterOptions) : compileMasterOptions(raw);
     const clock = deps.clock ?? systemClock;
     const logger = (deps.logger ?? createLogger({ level: options.logLevel, name: 'master' })).child({ component: 'master' });
-    const store = deps.store ?? (await openStore(options.zk ?? options.dataDir, { chroot: options.zk ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout }));
+    // Checked before the store is opened: opening it creates nodes.
+    if (!options.insecure && deps.store === undefined) requireZkCredentials(options.zk, options.zkCredentialsFile !== undefined, '--zk');
+    const store = deps.store ?? (await openStore(options.zk ?? options.dataDir, { chroot: options.zk ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout, credentials: options.zkCredentialsFile }));
     const registry = await Registry.create(store, options.cluster);
     const allocator = createAllocator({
       fairness: options.fairness,

@@ -7,7 +7,9 @@ export const MASTER_OPTIONS = {
   bind: opt.string('--bind', 'address to listen on', '127.0.0.1'),
   httpPort: opt.port('--http-port', 'operator HTTP port (0 picks a free port)', 5050),
   grpcPort: opt.port('--grpc-port', 'gRPC port for agents and frameworks (0 picks a free port)', 5051),
-  zk: opt.optionalString('--zk', 'ZooKeeper URL zk://h1:2181,h2:2181/agora (HA); else --data-dir'),
+  zk: opt.optionalString('--zk', 'ZooKeeper URL zk://[user:password@]h1:2181,h2:2181/agora (HA); else --data-dir'),
+  /** The credentials read from the file (they replace the --zk URL's). */
+  zkCredentialsFile: opt.credentialsFile('--zk-credentials-file', 'file holding user:password, the ZooKeeper digest credentials (instead of the --zk URL\'s); nodes are private to them'),
   dataDir: opt.string('--data-dir', 'embedded store directory when --zk is not given', '.agora/master'),
   cluster: opt.string('--cluster', 'cluster name; the store path is /agora/<cluster>', 'default', { re: /^[a-z0-9][a-z0-9-]*$/, hint: 'a lower-case name' }),
   zkSessionTimeout: opt.duration('--zk-session-timeout', 'ZooKeeper session timeout', '10s', { minMs: 100 }),

@@ -11,6 +11,7 @@ import { type TimerHandle } from '../core/clock.js';
 import { NotLeaderError, TimeoutError, type AgoraError } from '../core/errors.js';
 import { fromGrpcError, STREAM_ID_METADATA_KEY, unaryCall } from '../core/grpc.js';
 import { backoffDelay } from '../core/random.js';
+import { redactStoreUrl } from '../core/store/credentials.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import {
   SchedulerClient,
@@ -152,7 +153,7 @@ export class FrameworkDriver extends SchedulerCalls {
       };
       const timer = this.options.clock.setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new TimeoutError(`not subscribed to a master within ${timeoutMs} ms (master: ${String(this.options.master)})`));
+        reject(new TimeoutError(`not subscribed to a master within ${timeoutMs} ms (master: ${redactStoreUrl(String(this.options.master))})`));
       }, timeoutMs);
       this.#waiters.add(waiter);
     });

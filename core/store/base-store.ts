@@ -10,6 +10,8 @@ import type {
   CreateMode,
   CreateOptions,
   JsonNode,
+  MkdirpOptions,
+  NodeAcl,
   NodeData,
   Op,
   OpResult,
@@ -57,7 +59,7 @@ export abstract class BaseStore implements Store {
   abstract readonly sessionId: string;
   abstract readonly sessionTimeoutMs: number;
 
-  protected abstract rawCreate(path: string, data: Buffer, mode: CreateMode): Promise<string>;
+  protected abstract rawCreate(path: string, data: Buffer, mode: CreateMode, acl: NodeAcl): Promise<string>;
   protected abstract rawGet(path: string, hook: WatchHook | undefined): Promise<NodeData>;
   protected abstract rawExists(path: string, hook: WatchHook | undefined): Promise<Stat | undefined>;
   protected abstract rawGetChildren(path: string, hook: WatchHook | undefined): Promise<string[]>;
@@ -176,10 +178,11 @@ export abstract class BaseStore implements Store {
     this.assertOpen();
     const abs = this.abs(path);
     const mode = options.mode ?? 'persistent';
+    const acl = options.acl ?? 'private';
     const bytes = toBuffer(data);
     for (let attempt = 1; ; attempt++) {
       try {
-        return this.rel(await this.rawCreate(abs, bytes, mode));
+        return this.rel(await this.rawCreate(abs, bytes, mode, acl));
       } catch (err) {
         if (!options.createParents || !isStoreCode(err, 'AGORA_NO_NODE') || attempt >= MAX_ATTEMPTS) this.fail(err);
         await this.mkdirpAbs(parentOf(abs)).catch(this.fail);
@@ -229,7 +232,7 @@ export abstract class BaseStore implements Store {
       })();
       switch (op.op) {
         case 'create':
-          return { op: 'create', path, data: toBuffer(op.data ?? new Uint8Array(0)), mode: op.mode ?? 'persistent' };
+          return { op: 'create', path, data: toBuffer(op.data ?? new Uint8Array(0)), mode: op.mode ?? 'persistent', acl: op.acl ?? 'private' };
         case 'set':
           return { op: 'set', path, data: toBuffer(op.data), version: op.version ?? -1 };
         case 'delete':
@@ -257,19 +260,23 @@ export abstract class BaseStore implements Store {
     return this.set(path, encodeJson(value), version);
   }
 
-  async mkdirp(path: string): Promise<void> {
+  async mkdirp(path: string, options: MkdirpOptions = {}): Promise<void> {
     this.assertOpen();
-    await this.mkdirpAbs(this.abs(path)).catch(this.fail);
+    await this.mkdirpAbs(this.abs(path), options.acl).catch(this.fail);
   }
 
-  protected async mkdirpAbs(absPath: string): Promise<void> {
+  /** Ancestors are private: only `absPath` itself gets `acl` (least privilege for the structure). */
+  protected async mkdirpAbs(absPath: string, acl: NodeAcl = 'private'): Promise<void> {
     if (absPath === '/' || (await this.rawExists(absPath, undefined))) return;
-    for (const p of [...ancestors(absPath), absPath]) {
-      try {
-        await this.rawCreate(p, Buffer.alloc(0), 'persistent');
-      } catch (err) {
-        if (!isStoreCode(err, 'AGORA_NODE_EXISTS')) throw err;
-      }
+    for (const p of ancestors(absPath)) await this.createIfMissing(p, 'private');
+    await this.createIfMissing(absPath, acl);
+  }
+
+  private async createIfMissing(absPath: string, acl: NodeAcl): Promise<void> {
+    try {
+      await this.rawCreate(absPath, Buffer.alloc(0), 'persistent', acl);
+    } catch (err) {
+      if (!isStoreCode(err, 'AGORA_NODE_EXISTS')) throw err;
     }
   }
 

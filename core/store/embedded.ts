@@ -1,7 +1,8 @@
 // A session on an EmbeddedStoreServer. Behaves as a ZooKeeper client does: operations queue while
 // the session is suspended, fail with AGORA_SESSION_EXPIRED when it turns out to have expired, and
 // after expiry the store opens a new session at once. Test hooks (`expireSession`, `disconnect`,
-// `reconnect`) drive the session events that a real network would.
+// `reconnect`) drive the session events that a real network would. Credentials and node ACLs are
+// accepted and ignored: the store lives in this process, so there is no one on a wire to keep out.
 
 import { DEFAULT_SESSION_TIMEOUT_MS, type CreateMode, type NodeData, type Op, type OpResult, type Stat, type StoreOptions } from './store.js';
 import { BaseStore, type WatchHook } from './base-store.js';
@@ -38,7 +39,7 @@ export class EmbeddedStore extends BaseStore {
     const store = new EmbeddedStore(server, options);
     try {
       store.startSession();
-      if (store.chroot !== '') await store.mkdirpAbs(store.chroot);
+      if (store.chroot !== '' && options.createChroot !== false) await store.mkdirpAbs(store.chroot);
       return store;
     } catch (err) {
       await store.close().catch(() => undefined);
@@ -110,6 +111,7 @@ export class EmbeddedStore extends BaseStore {
     return this.session;
   }
 
+  /** The ACL argument is ignored (see the top of this file). */
   protected async rawCreate(path: string, data: Buffer, mode: CreateMode): Promise<string> {
     const [result] = await this.server.write(await this.ready(), [{ op: 'create', path, data, mode }]);
     return result?.op === 'create' ? result.path : path;

@@ -4,6 +4,8 @@
 // (test/support/store-contract.ts); everything above them (registry, election, the SDK's state
 // store) is written against this file only. See core/store/README.md for the semantics in full.
 
+import type { StoreCredentials } from './credentials.js';
+
 /**
  * How a node is created. Sequential nodes get a 10-digit, zero-padded counter appended to their
  * name (taken from the parent's `cversion`, as ZooKeeper does); ephemeral nodes vanish when the
@@ -60,16 +62,33 @@ export interface ReadOptions {
   readonly watch?: Watcher;
 }
 
+/**
+ * Who may touch a node the store creates, when the store has credentials (ZooKeeper): `private`
+ * (default) is ZooKeeper's CREATOR_ALL_ACL, everything for holders of the store's credentials and
+ * nothing for anyone else; `world-readable` adds READ for everyone (`world:anyone`), for what
+ * readers without credentials must see (the leader election). Without credentials every node is
+ * open to all (OPEN_ACL_UNSAFE), and the embedded backend (in-process) ignores it. A node keeps the
+ * ACL it was created with.
+ */
+export type NodeAcl = 'private' | 'world-readable';
+
 export interface CreateOptions {
   readonly mode?: CreateMode;
-  /** Create missing ancestors (as empty persistent nodes) first, like `mkdir -p`. */
+  /** Create missing ancestors (as empty persistent, private nodes) first, like `mkdir -p`. */
   readonly createParents?: boolean;
+  /** The node's ACL (not its ancestors'). Default 'private'. */
+  readonly acl?: NodeAcl;
+}
+
+export interface MkdirpOptions {
+  /** The ACL of the node at `path` if created; missing ancestors are private. Default 'private'. */
+  readonly acl?: NodeAcl;
 }
 
 /** One operation of a `multi` transaction. `version: -1` (the default) matches any version. */
 export type Op =
   | { readonly op: 'check'; readonly path: string; readonly version: number }
-  | { readonly op: 'create'; readonly path: string; readonly data?: Uint8Array; readonly mode?: CreateMode }
+  | { readonly op: 'create'; readonly path: string; readonly data?: Uint8Array; readonly mode?: CreateMode; readonly acl?: NodeAcl }
   | { readonly op: 'set'; readonly path: string; readonly data: Uint8Array; readonly version?: number }
   | { readonly op: 'delete'; readonly path: string; readonly version?: number };
 
@@ -146,7 +165,7 @@ export interface Store extends AsyncDisposable {
   getJson<T>(path: string, options?: ReadOptions): Promise<JsonNode<T>>;
   setJson(path: string, value: unknown, version?: number): Promise<Stat>;
   /** Create the path and any missing ancestors as empty persistent nodes; no error if present. */
-  mkdirp(path: string): Promise<void>;
+  mkdirp(path: string, options?: MkdirpOptions): Promise<void>;
   /** Delete the node and everything under it; no error if it is missing. */
   deleteRecursive(path: string): Promise<void>;
 
@@ -167,8 +186,19 @@ export interface Store extends AsyncDisposable {
 export interface StoreOptions {
   /** Requested session timeout; ZooKeeper may negotiate it into [2, 20] × tickTime. Default 10 s. */
   readonly sessionTimeoutMs?: number;
-  /** Prefix every path with this (e.g. '/agora'); created on open if missing. */
+  /** Prefix every path with this (e.g. '/agora'); created (private) on open if missing. */
   readonly chroot?: string;
+  /**
+   * Create the chroot on open if missing (default true). Readers that only follow the election
+   * pass false: they never write, so a reader without credentials, started before the masters,
+   * does not leave a chroot open to all behind.
+   */
+  readonly createChroot?: boolean;
+  /**
+   * ZooKeeper: digest credentials, sent on every connection before any operation; nodes are then
+   * created with ACLs (see NodeAcl). The embedded backend is in-process and ignores them.
+   */
+  readonly credentials?: StoreCredentials;
 }
 
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;

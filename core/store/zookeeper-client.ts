@@ -1,5 +1,11 @@
 // node-zookeeper-client (1.1.3) has no type definitions: this file types the part we use and
 // converts its values (8-byte longs as Buffers, numeric error codes) into the Store's.
+//
+// It also mends one thing on load: the library throws `Error('Unknown code: …')` for any error
+// code it was not written with (ZooKeeper 3.5+ added a dozen, e.g. -124 when the server enforces
+// authentication) — from inside its socket's data handler, where nothing can catch it, so the
+// process died (issue 17). Such codes now arrive as ordinary library exceptions, which
+// fromZkCode turns into StoreErrors like any other.
 
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
@@ -52,8 +58,20 @@ export interface ZkTransaction {
   commit(cb: Cb<[Array<{ type: number; path?: string; stat?: ZkStat; err?: number }> | undefined]>): void;
 }
 
+/** A packet as the library queues it (we look only at the request type). */
+export interface ZkPacket {
+  request: { header: { type: number } | null };
+}
+
+export interface ZkAclRecord {
+  permission: number;
+  id: { scheme: string; id: string };
+}
+
 export interface ZkClient extends EventEmitter {
   connect(): void;
+  addAuthInfo(scheme: string, auth: Buffer): void;
+  getACL(path: string, cb: Cb<[ZkAclRecord[], ZkStat]>): void;
   close(): void;
   getSessionId(): Buffer;
   getSessionPassword(): Buffer;
@@ -66,13 +84,17 @@ export interface ZkClient extends EventEmitter {
   setData(path: string, data: Buffer, version: number, cb: Cb<[ZkStat]>): void;
   remove(path: string, version: number, cb: Cb<[]>): void;
   transaction(): ZkTransaction;
-  /** Internals we rely on to detect a silent server (the library only notices closed sockets). */
-  connectionManager: { socket?: Socket; connect(): void };
+  /**
+   * Internals we rely on: the socket, to detect a silent server (the library only notices closed
+   * sockets); the hook run when a socket connects and the queue it fills, to send credentials
+   * before the operations that waited for the connection (zookeeper-auth.ts).
+   */
+  connectionManager: { socket?: Socket; connect(): void; onSocketConnected(): void; packetQueue: { queue: ZkPacket[] } };
 }
 
 interface ZkModule {
   createClient(connectionString: string, options: Record<string, unknown>): ZkClient;
-  ACL: { OPEN_ACL_UNSAFE: unknown[] };
+  ACL: { OPEN_ACL_UNSAFE: unknown[]; CREATOR_ALL_ACL: unknown[]; READ_ACL_UNSAFE: unknown[] };
   CreateMode: { PERSISTENT: number; EPHEMERAL: number; PERSISTENT_SEQUENTIAL: number; EPHEMERAL_SEQUENTIAL: number };
   State: Record<'DISCONNECTED' | 'SYNC_CONNECTED' | 'AUTH_FAILED' | 'CONNECTED_READ_ONLY' | 'EXPIRED', ZkState>;
   Event: Record<'NODE_CREATED' | 'NODE_DELETED' | 'NODE_DATA_CHANGED' | 'NODE_CHILDREN_CHANGED', number>;
@@ -81,6 +103,46 @@ interface ZkModule {
 
 const require = createRequire(import.meta.url);
 export const zk = require('node-zookeeper-client') as ZkModule;
+
+/**
+ * Error codes of ZooKeeper 3.8 that the library does not know (KeeperException.Code), by name.
+ * -124: the server enforces authentication and this connection has none.
+ */
+const NEWER_CODES: Readonly<Record<number, string>> = {
+  [-12]: 'UNKNOWN_SESSION',
+  [-13]: 'NEW_CONFIG_NO_QUORUM',
+  [-14]: 'RECONFIG_IN_PROGRESS',
+  [-118]: 'SESSION_MOVED',
+  [-119]: 'NOT_READ_ONLY',
+  [-120]: 'EPHEMERAL_ON_LOCAL_SESSION',
+  [-121]: 'NO_WATCHER',
+  [-122]: 'REQUEST_TIMEOUT',
+  [-123]: 'RECONFIG_DISABLED',
+  [-124]: 'SESSION_CLOSED_REQUIRE_AUTH',
+  [-125]: 'QUOTA_EXCEEDED',
+  [-127]: 'THROTTLED_OP',
+};
+export const SESSION_CLOSED_REQUIRE_AUTH = -124;
+
+/** Make the library's exception factory accept every code (see the top of this file). Idempotent. */
+function acceptEveryCode(): void {
+  const factory = zk.Exception as unknown as { create: ((code: number, path?: string) => ZkException) & { agoraPatched?: true } };
+  const known = factory.create;
+  if (known.agoraPatched) return;
+  const prototype = Object.getPrototypeOf(known(zk.Exception.SYSTEM_ERROR as number)) as object;
+  const create = (code: number, path?: string): ZkException => {
+    try {
+      return known(code, path);
+    } catch {
+      const name = NEWER_CODES[code] ?? 'UNKNOWN';
+      const err = Object.create(prototype) as ZkException;
+      Error.captureStackTrace(err, create);
+      return Object.assign(err, { code, name, path, message: `Exception: ${name}[${code}]${path ? `@${path}` : ''}` });
+    }
+  };
+  factory.create = Object.assign(create, { agoraPatched: true as const });
+}
+acceptEveryCode();
 
 /** Operation codes of multi results (node-zookeeper-client's jute.OP_CODES). */
 export const OP = { CREATE: 1, DELETE: 2, SET_DATA: 5, CHECK: 13, ERROR: -1 } as const;
@@ -138,8 +200,37 @@ export function fromZkCode(code: number, path: string | undefined, cause?: unkno
       return connectionLoss(path, cause);
     case E.BAD_ARGUMENTS:
       return new StoreError('AGORA_INVALID_ARGUMENT', 'ZooKeeper rejected the arguments', path, { zkCode: code }, cause);
+    case E.NO_AUTH:
+      return permissionDenied("not allowed by the node's ACL (the store's credentials are missing or others')", path, code, cause);
+    case E.INVALID_ACL:
+      return permissionDenied('ZooKeeper refused the ACL', path, code, cause);
+    case E.AUTH_FAILED:
+      return permissionDenied('ZooKeeper refused the credentials', path, code, cause);
+    case SESSION_CLOSED_REQUIRE_AUTH:
+      return permissionDenied('ZooKeeper requires credentials and the store has none', path, code, cause);
     default:
-      return new StoreError('AGORA_INTERNAL', `ZooKeeper error ${code}`, path, { zkCode: code }, cause);
+      return fromOtherCode(code, path, cause);
+  }
+}
+
+function permissionDenied(reason: string, path: string | undefined, zkCode: number, cause: unknown): StoreError {
+  return new StoreError('AGORA_PERMISSION_DENIED', reason, path, { zkCode }, cause);
+}
+
+/** Codes that need no special handling: named in the message, typed by what a caller can do. */
+function fromOtherCode(code: number, path: string | undefined, cause: unknown): StoreError {
+  const name = NEWER_CODES[code] ?? Object.entries(zk.Exception).find(([, c]) => c === code)?.[0] ?? 'UNKNOWN';
+  const details = { zkCode: code, zkError: name };
+  switch (name) {
+    case 'QUOTA_EXCEEDED':
+      return new StoreError('AGORA_RESOURCE_EXHAUSTED', 'ZooKeeper quota exceeded', path, details, cause);
+    case 'SESSION_MOVED':
+    case 'NOT_READ_ONLY':
+    case 'REQUEST_TIMEOUT':
+    case 'THROTTLED_OP':
+      return new StoreError('AGORA_UNAVAILABLE', `ZooKeeper could not serve the request now (${name})`, path, details, cause);
+    default:
+      return new StoreError('AGORA_INTERNAL', `ZooKeeper error ${name} (${code})`, path, details, cause);
   }
 }
 
@@ -147,4 +238,21 @@ export function fromZkError(err: unknown, path: string | undefined, expectedVers
   const code = zkCode(err);
   if (code === undefined) return new StoreError('AGORA_INTERNAL', err instanceof Error ? err.message : String(err), path, {}, err);
   return fromZkCode(code, path, err, expectedVersion);
+}
+
+/** Close a client (ending its session) and wait for the connection to drop, at most `timeoutMs`. */
+export function closeClient(client: ZkClient, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const connected = client.getState().getCode() === zk.State.SYNC_CONNECTED.getCode();
+    const timer = setTimeout(() => {
+      client.connectionManager.socket?.destroy();
+      resolve();
+    }, connected ? timeoutMs : 0);
+    timer.unref();
+    client.once('disconnected', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.close();
+  });
 }

@@ -5,16 +5,21 @@
 //    disconnection and reconnect;
 //  - fail operations queued on a session that expired (the library leaves them hanging);
 //  - retry reads across a connection loss (writes report AGORA_UNAVAILABLE: outcome unknown);
-//  - open a new session after expiry, as the Store contract says.
+//  - open a new session after expiry, as the Store contract says;
+//  - with credentials, authenticate first on every connection and create nodes under ACLs
+//    (zookeeper-auth.ts); a server refusing the credentials fails every call, typed.
 
 import type { Socket } from 'node:net';
 import { UnavailableError } from '../errors.js';
-import { DEFAULT_SESSION_TIMEOUT_MS, type CreateMode, type NodeData, type Op, type OpResult, type Stat, type StoreOptions } from './store.js';
+import { DEFAULT_SESSION_TIMEOUT_MS, type CreateMode, type NodeAcl, type NodeData, type Op, type OpResult, type Stat, type StoreOptions } from './store.js';
 import { BaseStore, type ServerEventType, type WatchHook } from './base-store.js';
-import { atIndex, sessionExpired, type StoreError } from './store-errors.js';
+import { atIndex, sessionExpired, StoreError } from './store-errors.js';
+import { aclFor, authenticate } from './zookeeper-auth.js';
+import type { StoreCredentials } from './credentials.js';
 import {
   OP,
   RUNTIME_INCONSISTENCY,
+  closeClient,
   fromZkCode,
   fromZkError,
   isConnectionLoss,
@@ -59,6 +64,9 @@ export class ZooKeeperStore extends BaseStore {
   private lastHeard = Date.now();
   private readonly heardSockets = new WeakSet<Socket>();
   private readonly liveness: NodeJS.Timeout;
+  readonly #credentials: StoreCredentials | undefined;
+  /** Set once the server refused the credentials: every call fails with it from then on. */
+  #refused: StoreError | undefined;
 
   private constructor(
     /** 'host:port,host:port' */
@@ -66,6 +74,7 @@ export class ZooKeeperStore extends BaseStore {
     options: ZooKeeperStoreOptions,
   ) {
     super(options.chroot);
+    this.#credentials = options.credentials;
     this.requestedTimeoutMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
     this.liveness = setInterval(() => this.checkLiveness(), Math.max(50, Math.floor(this.requestedTimeoutMs / 10)));
     this.liveness.unref();
@@ -89,7 +98,9 @@ export class ZooKeeperStore extends BaseStore {
     store.startClient();
     try {
       await connected;
-      if (store.chroot !== '') await store.mkdirpAbs(store.chroot);
+      // A first round trip also shows the server took the credentials (else: PERMISSION_DENIED).
+      if (store.chroot !== '' && options.createChroot !== false) await store.mkdirpAbs(store.chroot);
+      else if (store.#credentials) await store.rawExists(store.chroot || '/', undefined);
       return store;
     } catch (err) {
       await store.close().catch(() => undefined);
@@ -108,6 +119,7 @@ export class ZooKeeperStore extends BaseStore {
 
   private startClient(): void {
     const client = zk.createClient(this.servers, { sessionTimeout: this.requestedTimeoutMs, spinDelay: 100, retries: 0 });
+    if (this.#credentials) authenticate(client, this.#credentials);
     this.client = client;
     this.watcher = (event) => {
       const type = EVENT_TYPES[event.getType()];
@@ -130,6 +142,11 @@ export class ZooKeeperStore extends BaseStore {
         return;
       case zk.State.EXPIRED.getCode():
         this.renewSession();
+        return;
+      case zk.State.AUTH_FAILED.getCode():
+        // The server closes the connection and the library gives up on it: fail now, not hang.
+        this.#refused = new StoreError('AGORA_PERMISSION_DENIED', 'ZooKeeper refused the store\'s credentials', undefined, { zkCode: zk.Exception.AUTH_FAILED });
+        this.failInFlight(this.client, this.#refused);
         return;
       default:
         return;
@@ -213,6 +230,12 @@ export class ZooKeeperStore extends BaseStore {
     await seen;
   }
 
+  /** Drop the TCP connection: the client reconnects to the same session (`suspended`, `reconnected`). */
+  dropConnection(): void {
+    this.assertOpen();
+    this.client.connectionManager.socket?.destroy();
+  }
+
   private async closeDuplicateSession(): Promise<void> {
     const dup = zk.createClient(this.servers, {
       sessionTimeout: this.requestedTimeoutMs,
@@ -220,6 +243,7 @@ export class ZooKeeperStore extends BaseStore {
       sessionPassword: this.client.getSessionPassword(),
       spinDelay: 100,
     });
+    if (this.#credentials) authenticate(dup, this.#credentials);
     await new Promise<void>((resolve) => {
       dup.once('connected', () => resolve());
       dup.connect();
@@ -232,6 +256,7 @@ export class ZooKeeperStore extends BaseStore {
   /** Run one library call on the current client, failing it if that session expires first. */
   private call<T>(run: (client: ZkClient, done: (err: unknown, value?: T) => void) => void): Promise<T> {
     this.assertOpen();
+    if (this.#refused) return Promise.reject(this.#refused);
     const client = this.client;
     return new Promise<T>((resolve, reject) => {
       const entry: InFlight = { client, reject };
@@ -264,8 +289,12 @@ export class ZooKeeperStore extends BaseStore {
     }
   }
 
-  protected rawCreate(path: string, data: Buffer, mode: CreateMode): Promise<string> {
-    return this.write<string>(path, -1, (c, done) => c.create(path, data, zk.ACL.OPEN_ACL_UNSAFE, CREATE_MODES[mode], done));
+  protected rawCreate(path: string, data: Buffer, mode: CreateMode, acl: NodeAcl): Promise<string> {
+    return this.write<string>(path, -1, (c, done) => c.create(path, data, this.acl(acl), CREATE_MODES[mode], done));
+  }
+
+  private acl(acl: NodeAcl | undefined): unknown[] {
+    return aclFor(acl ?? 'private', this.#credentials !== undefined);
   }
 
   protected rawGet(path: string, hook: WatchHook | undefined): Promise<NodeData> {
@@ -314,7 +343,7 @@ export class ZooKeeperStore extends BaseStore {
         const txn = c.transaction();
         for (const op of ops) {
           // Set versions after the fact: the library turns an explicit version 0 into -1.
-          if (op.op === 'create') txn.create(op.path, Buffer.from(op.data ?? []), zk.ACL.OPEN_ACL_UNSAFE, CREATE_MODES[op.mode ?? 'persistent']);
+          if (op.op === 'create') txn.create(op.path, Buffer.from(op.data ?? []), this.acl(op.acl), CREATE_MODES[op.mode ?? 'persistent']);
           else if (op.op === 'check') txn.check(op.path, op.version);
           else if (op.op === 'set') txn.setData(op.path, Buffer.from(op.data), op.version ?? -1);
           else txn.remove(op.path, op.version ?? -1);
@@ -359,21 +388,4 @@ export class ZooKeeperStore extends BaseStore {
 function toStoreError(err: unknown, path: string | undefined, version = -1): unknown {
   if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') return err;
   return fromZkError(err, path, version);
-}
-
-/** Close a client (ending its session) and wait for the connection to drop, at most `timeoutMs`. */
-function closeClient(client: ZkClient, timeoutMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const connected = client.getState().getCode() === zk.State.SYNC_CONNECTED.getCode();
-    const timer = setTimeout(() => {
-      client.connectionManager.socket?.destroy();
-      resolve();
-    }, connected ? timeoutMs : 0);
-    timer.unref();
-    client.once('disconnected', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.close();
-  });
 }

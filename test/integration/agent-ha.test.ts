@@ -8,7 +8,7 @@ import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-har
 import { eventually, TEST_MASTER_OPTIONS } from '../support/master-harness.js';
 import { testServices } from '../support/services.js';
 import { TestFramework, taskInfo } from '../support/test-framework.js';
-import { testMasterSecurity } from '../support/security.js';
+import { testMasterSecurity, testPki } from '../support/security.js';
 
 const masters: Master[] = [];
 const frameworks: TestFramework[] = [];
@@ -24,7 +24,7 @@ async function startGroup(n: number): Promise<{ zkUrl: string; cluster: string; 
   const cluster = `agent-ha-${shortId(6).toLowerCase()}`;
   const group: Master[] = [];
   for (let i = 0; i < n; i++) {
-    const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: zkUrl, cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s' }, { security: testMasterSecurity() });
+    const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: zkUrl, zkCredentialsFile: testPki().files.zkCredentials, cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s' }, { security: testMasterSecurity() });
     masters.push(master);
     group.push(master);
   }

@@ -14,7 +14,7 @@ import { spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
-import { testMasterSecurity } from '../support/security.js';
+import { securedZkUrl, testMasterSecurity, testPki } from '../support/security.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -39,13 +39,13 @@ function deafToElection(store: Store): Store {
 }
 
 async function startMaster(cluster: string, store?: Store): Promise<Master> {
-  const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: zk(), cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s', takeoverHold: '20s' }, { security: testMasterSecurity(), ...(store ? { store } : {}) });
+  const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: zk(), zkCredentialsFile: testPki().files.zkCredentials, cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s', takeoverHold: '20s' }, { security: testMasterSecurity(), ...(store ? { store } : {}) });
   closers.push(() => master.stop());
   return master;
 }
 
 async function deafStandby(cluster: string): Promise<Master> {
-  const store = await openStore(zk(), { sessionTimeoutMs: 2000 });
+  const store = await openStore(securedZkUrl(zk()), { sessionTimeoutMs: 2000 });
   closers.push(() => store.close());
   const standby = await startMaster(cluster, deafToElection(store));
   expect(standby.lifecycle).toBe('STANDBY');
@@ -135,7 +135,7 @@ describe('the master next in line holds an agent whose stream to the leader brok
   it('refuses it, naming the leader, once the hold is over and the leader still leads', async () => {
     const cluster = `succ${process.pid}x${++clusters}`;
     const leader = await startMaster(cluster);
-    const successor = await Master.start({ ...TEST_MASTER_OPTIONS, zk: zk(), cluster, zkSessionTimeout: '1s', takeoverHold: '500ms' }, { security: testMasterSecurity() });
+    const successor = await Master.start({ ...TEST_MASTER_OPTIONS, zk: zk(), zkCredentialsFile: testPki().files.zkCredentials, cluster, zkSessionTimeout: '1s', takeoverHold: '500ms' }, { security: testMasterSecurity() });
     closers.push(() => successor.stop());
     const err = await TestAgent.connect(successor.grpcAddress, { hostname: 'succ-1', resources: 'cpus:1;mem:128', leaderLost: leader.grpcAddress, timeoutMs: 20_000 }).then(
       () => undefined,

@@ -9,7 +9,7 @@ import { eventually, TEST_MASTER_OPTIONS } from '../support/master-harness.js';
 import { testServices } from '../support/services.js';
 import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
-import { secureFetch, testMasterSecurity } from '../support/security.js';
+import { secureFetch, testMasterSecurity, testPki } from '../support/security.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -19,7 +19,7 @@ afterEach(async () => {
 let clusters = 0;
 
 async function startMaster(cluster: string): Promise<Master> {
-  const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: `zk://${testServices().zkEnsemble}/agora`, cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s' }, { security: testMasterSecurity() });
+  const master = await Master.start({ ...TEST_MASTER_OPTIONS, zk: `zk://${testServices().zkEnsemble}/agora`, zkCredentialsFile: testPki().files.zkCredentials, cluster, zkSessionTimeout: '2s', agentReregisterTimeout: '5s' }, { security: testMasterSecurity() });
   closers.push(() => master.stop());
   return master;
 }

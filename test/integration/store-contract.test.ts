@@ -1,7 +1,7 @@
 // The Store contract against every backend: embedded in memory, embedded on disk, a standalone
-// ZooKeeper and a 3-server ensemble (both from the global setup). Then what only the embedded
-// backend on disk must do: survive a restart (persistent nodes stay, ephemerals do not), a crash
-// (SIGKILL) and a torn journal write.
+// ZooKeeper (with and without credentials) and a 3-server ensemble (both from the global setup).
+// Then what only the embedded backend on disk must do: survive a restart (persistent nodes stay,
+// ephemerals do not), a crash (SIGKILL) and a torn journal write.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EmbeddedStore, EmbeddedStoreServer, ZooKeeperStore, openStore } from '../../core/store/index.js';
+import { EmbeddedStore, EmbeddedStoreServer, ZooKeeperStore, openStore, storeCredentials } from '../../core/store/index.js';
 import { expectCode, storeContract } from '../support/store-contract.js';
 import { testServices } from '../support/services.js';
 
@@ -36,6 +36,10 @@ storeContract('embedded (file)', async (opts) => (await openStore(dataDir, opts)
 storeContract('ZooKeeper (standalone)', (opts) => ZooKeeperStore.open(zkStandalone(), opts));
 
 storeContract('ZooKeeper (ensemble)', (opts) => ZooKeeperStore.open(zkEnsemble(), opts));
+
+// Every node private to these credentials (election-style ones world-readable): the semantics hold.
+const credentials = storeCredentials('contract', 'pass:word');
+storeContract('ZooKeeper (standalone, with credentials)', (opts) => ZooKeeperStore.open(zkStandalone(), { ...opts, credentials }));
 
 describe('ZooKeeper store', () => {
   it('opens from a zk:// URL, whose chroot prefixes the chroot option', async () => {

@@ -179,7 +179,9 @@ export interface FrameworksProcess {
 /** `agora frameworks …` on port 0s; resolves once it prints where it listens. */
 export async function startFrameworksProcess(args: readonly string[], timeoutMs = 30_000): Promise<FrameworksProcess> {
   const pki = testPki();
-  const secure = ['--tls-ca', pki.files.ca, '--tls-cert', pki.files.serverCert, '--tls-key', pki.files.serverKey, '--token-file', pki.files.adminToken]; // masters started from the CLI know the admin token (--bootstrap-token-file)
+  // Masters started from the CLI know the admin token (--bootstrap-token-file), and keep their
+  // znodes private to the test ZooKeeper credentials, which the frameworks' store needs too.
+  const secure = ['--tls-ca', pki.files.ca, '--tls-cert', pki.files.serverCert, '--tls-key', pki.files.serverKey, '--token-file', pki.files.adminToken, '--zk-credentials-file', pki.files.zkCredentials];
   const child = spawn(process.execPath, [...CLI, 'frameworks', '--grpc-port', '0', '--http-port', '0', '--retry-delay', '200ms', ...secure, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';

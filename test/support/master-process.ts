@@ -36,12 +36,15 @@ export const FAST_MASTER_FLAGS: Readonly<Record<string, string>> = {
 /** TLS and the admin token, as an operator runs a master: the run's PKI files. */
 export function secureMasterFlags(): Record<string, string> {
   const pki = testPki();
-  return { '--tls-ca': pki.files.ca, '--tls-cert': pki.files.serverCert, '--tls-key': pki.files.serverKey, '--bootstrap-token-file': pki.files.adminToken };
+  return { '--tls-ca': pki.files.ca, '--tls-cert': pki.files.serverCert, '--tls-key': pki.files.serverKey, '--bootstrap-token-file': pki.files.adminToken, '--zk-credentials-file': pki.files.zkCredentials };
 }
 
 export async function spawnMaster(zk: string, cluster: string, flags: Record<string, string> = {}): Promise<MasterProcess> {
   const args = agoraArgv('master', '--zk', zk, '--cluster', cluster);
-  for (const [flag, value] of Object.entries({ ...FAST_MASTER_FLAGS, ...secureMasterFlags(), ...flags })) args.push(flag, value);
+  const secure = secureMasterFlags();
+  // A URL with credentials of its own keeps them (the file would replace them).
+  if (/^zk:\/\/[^/]*@/.test(zk)) delete secure['--zk-credentials-file'];
+  for (const [flag, value] of Object.entries({ ...FAST_MASTER_FLAGS, ...secure, ...flags })) args.push(flag, value);
   // For digging into a benchmark: e.g. AGORA_MASTER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'
   // (a profile is written when the master exits on SIGTERM, not on SIGKILL).
   const nodeArgs = (process.env['AGORA_MASTER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');

@@ -8,6 +8,8 @@
 //   foreign-ca.pem                    another CA, and a client certificate it signed (OU admin):
 //   foreign.pem foreign-key.pem       presented to a cluster, it must be refused
 //   admin-token frameworks-token      tokens each test master registers (admin; the built-in frameworks)
+//   zk-credentials                    user:password, the ZooKeeper digest credentials of test masters
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createCa, createCertificate, type PemPair } from '../../core/security/pki.js';
@@ -38,4 +40,5 @@ export async function makeTestPki(dir: string): Promise<void> {
   pair('foreign', foreign);
   write('admin-token', `${newToken().token}\n`);
   write('frameworks-token', `${newToken().token}\n`);
+  write('zk-credentials', `agora:${randomBytes(12).toString('hex')}\n`);
 }

@@ -35,7 +35,9 @@ export interface TestPki {
   readonly adminToken: string;
   readonly frameworksToken: string;
   /** Paths, for flags of processes the tests spawn. */
-  readonly files: Readonly<Record<'ca' | 'serverCert' | 'serverKey' | 'agentCert' | 'agentKey' | 'adminToken' | 'frameworksToken', string>>;
+  readonly files: Readonly<Record<'ca' | 'serverCert' | 'serverKey' | 'agentCert' | 'agentKey' | 'adminToken' | 'frameworksToken' | 'zkCredentials', string>>;
+  /** `user:password`: the ZooKeeper digest credentials test masters use. */
+  readonly zkCredentials: string;
 }
 
 let cached: TestPki | undefined;
@@ -64,7 +66,9 @@ export function testPki(): TestPki {
       agentKey: file('agent-key.pem'),
       adminToken: file('admin-token'),
       frameworksToken: file('frameworks-token'),
+      zkCredentials: file('zk-credentials'),
     },
+    zkCredentials: read('zk-credentials').toString('utf8').trim(),
   });
   return cached;
 }
@@ -150,4 +154,9 @@ export function driverAccess(token = testPki().adminToken): { credentials: { ca:
 /** HttpAuth for Agora's own HTTP client (frameworks/api/http-client.ts): the test admin, trusting the test CA. */
 export function adminHttp(): HttpAuth {
   return httpAuth(testPki().adminToken, testPki().clientTls);
+}
+
+/** A zk:// URL with the test masters' digest credentials (what they and their tools open the store with). */
+export function securedZkUrl(url: string): string {
+  return url.replace(/^zk:\/\//, `zk://${testPki().zkCredentials}@`);
 }

@@ -144,6 +144,32 @@ export function storeContract(name: string, open: ContractOpen): void {
       });
     });
 
+    describe('ACLs', () => {
+      // Who else may touch the nodes depends on the backend and its credentials (ZooKeeper only:
+      // store-zookeeper-acl.test.ts); everywhere the store that made them keeps every right.
+      it('accepts an ACL on create, createParents, mkdirp and multi, and the store keeps every right on its nodes', async () => {
+        const s = await fresh();
+        const other = await session();
+        await s.create('/w', enc('w'), { acl: 'world-readable' });
+        await s.create('/p', enc('p'), { acl: 'private' });
+        await s.create('/deep/er/node', enc('d'), { createParents: true, acl: 'world-readable' });
+        await s.mkdirp('/dir/leaf', { acl: 'world-readable' });
+        await s.create('/dir/leaf/eph-', undefined, { mode: 'ephemeral-sequential', acl: 'world-readable' });
+        const [created] = await s.multi([{ op: 'create', path: '/tx-', mode: 'sequential', acl: 'world-readable' }, { op: 'create', path: '/tx', acl: 'private' }]);
+        expect(created).toEqual({ op: 'create', path: '/tx-0000000004' });
+        for (const store of [s, other]) {
+          expect((await store.get('/w')).data.toString()).toBe('w');
+          expect(await store.getChildren('/dir/leaf')).toHaveLength(1);
+          await store.set('/p', enc('p2'));
+          await store.create('/dir/leaf/kid', undefined, { mode: 'ephemeral' });
+          await store.delete('/dir/leaf/kid');
+        }
+        await s.deleteRecursive('/deep');
+        await s.multi([{ op: 'delete', path: '/tx' }, { op: 'delete', path: '/tx-0000000004' }]);
+        expect(await s.getChildren('/')).toEqual(['dir', 'p', 'w']);
+      });
+    });
+
     describe('versions and errors', () => {
       it('compare-and-set: set and delete honour the expected version', async () => {
         const s = await fresh();

@@ -29,6 +29,11 @@ export interface ZkOptions {
   maxSessionTimeout?: number;
   /** How long to wait for the server (or the quorum) to serve; default 60 s. */
   readyTimeoutMs?: number;
+  /**
+   * More zoo.cfg lines. Keys ZooKeeper does not know become `zookeeper.<key>` system properties,
+   * e.g. 'enforce.auth.enabled=true'.
+   */
+  extraConfig?: readonly string[];
 }
 
 export interface ZkServer {
@@ -280,6 +285,7 @@ class ZkNode {
       'forceSync=no',
       'preAllocSize=1024',
       'snapCount=10000',
+      ...(this.opts.extraConfig ?? []),
     ];
     if (this.peers.length > 0) {
       lines.push('initLimit=10', 'syncLimit=5', 'cnxTimeout=1000', 'electionPortBindRetry=3');
