@@ -9,7 +9,7 @@ import { eventually, TEST_MASTER_OPTIONS } from '../support/master-harness.js';
 import { testServices } from '../support/services.js';
 import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
-import { secureFetch, testMasterSecurity, testPki } from '../support/security.js';
+import { secureFetch, securedZkUrl, testMasterSecurity, testPki } from '../support/security.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -50,7 +50,7 @@ describe('a standby master with a warm registry', () => {
     await put(leader, '/api/v1/quota', { role: 'dev', guarantee: 'cpus:1;mem:128' });
 
     // What the store holds, read by a session of its own.
-    const store = await openStore(`zk://${testServices().zkEnsemble}/agora`);
+    const store = await openStore(securedZkUrl(`zk://${testServices().zkEnsemble}/agora`));
     closers.push(() => store.close());
     const { snapshot } = await Registry.open(store, cluster);
     expect(snapshot.agents.size).toBe(3);
