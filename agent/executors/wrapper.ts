@@ -3,10 +3,11 @@
 //
 //   sh -c WRAPPER agora-task <runtime-dir> <n> <cgroup.procs × n> [setpriv … --] <command...>
 //
-// Its stdout and stderr are <sandbox>/stdout and <sandbox>/stderr, opened by the agent
-// (task-file.ts: a sandbox belongs to the task's user, so root must open what is there with
-// care, which sh cannot) and inherited by the command; the output never flows through the agent,
-// so the task keeps writing when the agent dies. The wrapper
+// The wrapper's own stdin, stdout and stderr are /dev/null. The command's output goes to
+// <sandbox>/stdout and <sandbox>/stderr, opened by the command's own shell once it runs as the
+// task's user (process.ts withOutput): a sandbox belongs to that user, and root must not open what
+// the user may have put there. The output never flows through the agent, so the task keeps
+// writing when the agent dies. The wrapper
 // 1. joins the task's cgroups (writes its own pid to each cgroup.procs) before anything else, so
 //    no task process ever runs outside its limits — no extra process, just the shell's echo;
 // 2. traps TERM/INT/HUP with a no-op: the kill signal goes to the whole process group, and the
@@ -26,7 +27,7 @@
 export const WRAPPER_SCRIPT = [
   'r=$1; n=$2; shift 2',
   'while [ "$n" -gt 0 ]; do',
-  '  { echo $$ > "$1"; } 2>/dev/null || echo "agora: could not join cgroup $1; running without its limit" >&2',
+  '  { echo $$ > "$1"; } 2>/dev/null || echo "agora: could not join cgroup $1; running without its limit" >>"$r/wrapper.log"',
   '  shift; n=$((n - 1))',
   'done',
   'trap : TERM INT HUP',

@@ -46,17 +46,21 @@ export function bearerOf(header: unknown): string | undefined {
 export function grpcCredentials(call: { metadata: grpc.Metadata; getAuthContext?: () => PeerAuth | null }): Credentials {
   const header = call.metadata.get(AUTHORIZATION_METADATA_KEY)[0];
   const token = typeof header === 'string' ? (bearerOf(header) ?? header) : undefined;
+  // A token wins over a certificate: the peer certificate (a parse on every call) is read only
+  // when there is none.
+  if (token !== undefined) return { token };
   const raw = call.getAuthContext?.()?.sslPeerCertificate?.raw;
-  return { ...(token === undefined ? {} : { token }), ...(raw ? { certificate: raw } : {}) };
+  return raw ? { certificate: raw } : {};
 }
 
 /** What an HTTP caller presented. */
 export function httpCredentials(req: IncomingMessage): Credentials {
   const header = req.headers.authorization;
   const token = typeof header === 'string' ? (bearerOf(header) ?? header) : undefined;
+  if (token !== undefined) return { token };
   const socket = req.socket as Partial<TLSSocket>;
   const raw = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined;
-  return { ...(token === undefined ? {} : { token }), ...(raw ? { certificate: raw } : {}) };
+  return raw ? { certificate: raw } : {};
 }
 
 export function requireSomeCredentials(credentials: Credentials): void {

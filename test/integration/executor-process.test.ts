@@ -133,12 +133,11 @@ describe('process executor', () => {
     expect(read(spec, 'stdout')).toBe('a  b $HOME\n');
   });
 
-  it('fails the launch when the sandbox files cannot be opened', async () => {
+  it('fails the task, running nothing, when its output files cannot be opened', async () => {
     const spec = makeSpec('echo never > ran');
     fs.mkdirSync(path.join(spec.sandbox, 'stdout'));
     const exit = await (await executor.launch(spec)).wait();
-    expect(exit).toMatchObject({ launchFailed: true, reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
-    expect(exit.message).toContain("could not open the task's output files");
+    expect(exit.exitCode).not.toBe(0);
     expect(fs.existsSync(path.join(spec.sandbox, 'ran'))).toBe(false);
   });
 
@@ -239,18 +238,18 @@ describe("process executor: the task's user", () => {
     const spec = makeSpec('echo overwritten');
     fs.symlinkSync(victim, path.join(spec.sandbox, 'stdout'));
     const exit = await (await executor.launch(spec)).wait();
-    expect(exit).toMatchObject({ launchFailed: true });
-    expect(exit.message).toContain("could not open the task's output files");
+    // The task's own shell, as its user, may not write the victim: it ends before the command.
+    expect(exit.exitCode).not.toBe(0);
     expect(fs.readFileSync(victim, 'utf8')).toBe('precious\n');
   });
 
-  it("refuses an output file that is not the user's (a hard link to another's file)", async () => {
+  it("writes no output file that is not the user's (a hard link to another's file)", async () => {
     const spec = makeSpec('echo overwritten');
     const other = path.join(spec.sandbox, 'rootfile');
     fs.writeFileSync(other, 'root owns this\n');
     fs.linkSync(other, path.join(spec.sandbox, 'stderr'));
     const exit = await (await executor.launch(spec)).wait();
-    expect(exit.message).toContain("belongs to uid 0, not to the task's user");
+    expect(exit.exitCode).not.toBe(0);
     expect(fs.readFileSync(other, 'utf8')).toBe('root owns this\n');
   });
 });
@@ -283,7 +282,7 @@ describe('process executor limits (cgroups)', () => {
   it('reports a memory-limit kill with its reason', async () => {
     const { spec, exit } = await run("x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}", { memMb: 32 });
     expect(exit).toMatchObject({ signal: 'SIGKILL', reason: 'REASON_CONTAINER_LIMITATION_MEMORY', message: 'memory limit of 32 MB exceeded' });
-    expect(read(spec, 'stderr')).not.toContain('could not join cgroup');
+    expect(fs.existsSync(path.join(spec.runtimeDir, 'wrapper.log'))).toBe(false); // it joined its cgroups
   });
 
   it('throttles a busy loop to its CPU share', async () => {
