@@ -107,7 +107,8 @@ interface Backend {
 
 function electionSuite(backend: Backend): void {
   describe(`leader election: ${backend.name}`, () => {
-    const electionPath = (): string => `/agora/c-${randomBytes(5).toString('hex')}/master/election`;
+    // Not under /agora: the masters other tests start own that node, private to their credentials.
+    const electionPath = (): string => `/elections/c-${randomBytes(5).toString('hex')}/master/election`;
     const open = async (timeout = SESSION_TIMEOUT_MS): Promise<TestStore> => {
       const s = await backend.open(timeout);
       cleanups.push(() => s.close());
@@ -348,7 +349,7 @@ async function partitionProxy(target: string): Promise<{ address: string; cut():
 }
 
 describe('leader election: ZooKeeper, failures', () => {
-  const electionPath = (): string => `/agora/c-${randomBytes(5).toString('hex')}/master/election`;
+  const electionPath = (): string => `/elections/c-${randomBytes(5).toString('hex')}/master/election`;
   const open = async (servers: string, timeout = SESSION_TIMEOUT_MS): Promise<ZooKeeperStore> => {
     const s = await ZooKeeperStore.open(servers, { sessionTimeoutMs: timeout });
     cleanups.push(() => s.close());
