@@ -106,14 +106,32 @@ export class AgoraClient {
     }
   }
 
-  /** A task's output, from the agent that ran it (found through the master), with these credentials. */
+  /**
+   * A task's output, from the agent that ran it (found through the master), with these
+   * credentials — who may read any framework's tasks, or their own. A task these credentials
+   * cannot see there (a workload's task, to one who may read the workload but not every
+   * framework) is asked of the Jobs API, which reads the built-in frameworks' tasks.
+   */
   async *taskLogs(req: LogRequest, signal?: AbortSignal): AsyncGenerator<LogChunk> {
-    // Any framework's task (the agent decides whether these credentials may read it).
     const locator = new MasterTaskLocator({ masterHttp: () => this.masterUrl, http: this.#auth, scheme: this.scheme, kindOf: () => undefined });
+    let sent = false;
     try {
-      yield* readTaskLogs(locator, req, signal);
+      for await (const chunk of readTaskLogs(locator, req, signal)) {
+        sent = true;
+        yield chunk;
+      }
+      return;
     } catch (err) {
-      throw this.explain(err, this.masterUrl);
+      if (sent || !(err instanceof AgoraError && err.code === 'AGORA_NOT_FOUND')) throw this.explain(err, this.masterUrl);
+    }
+    const query = new URLSearchParams({ stream: req.stream, offset: String(req.offset ?? 0), ...(req.length ? { length: String(req.length) } : {}), ...(req.follow ? { follow: '1' } : {}) });
+    const res = await this.jobsStream(`/api/v1/tasks/${encodeURIComponent(req.taskId)}/logs?${query.toString()}`, signal);
+    let offset = Number(res.headers.get('x-agora-log-offset') ?? 0);
+    if (!res.body) return;
+    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+      const data = Buffer.from(part);
+      yield { data, offset };
+      offset += data.length;
     }
   }
 

@@ -8,6 +8,8 @@
 //   GET /api/v1/services/NAME/endpoints[?watch=1]   GET /api/v1/services/NAME/endpoints/watch   (SSE)
 //   POST /api/v1/{cronjobs,jobs}/NAME/{trigger, suspend, resume}
 //   GET /api/v1/watch?kinds=service,job&names=a,b&initial=1   (SSE: one event per WatchEvent)
+//   GET /api/v1/tasks/TASK/logs?stream=stdout|stderr&offset=&length=&follow=1   (a built-in framework's task)
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError, toAgoraError, UnavailableError } from '../../core/errors.js';
 import { queryInt, type HttpServer } from '../../core/http.js';
@@ -68,6 +70,7 @@ function routes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
     });
   }
   app.get('/api/v1/watch', async (req: Req, reply) => watchAll(api, req, reply, heartbeatMs));
+  app.get('/api/v1/tasks/:name/logs', async (req: Req, reply) => taskLogs(api, req, reply));
 }
 
 function serviceRoutes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
@@ -135,6 +138,32 @@ async function watchAll(api: JobsApi, req: Req, reply: FastifyReply, defaultHear
   sse.send('subscribed', { kinds: kinds.length > 0 ? kinds : null, names: filter.names, heartbeatMs });
   for (const e of early) sse.send(String(e.type).toLowerCase(), e);
   sse.onClose(stop);
+}
+
+/**
+ * A task's output as text, as TaskLogs streams it: for principals that may read the kind of
+ * workload its framework runs. Errors (unknown task, no permission) are answered before the
+ * first byte; `x-agora-log-offset` is the offset of the first byte sent.
+ */
+async function taskLogs(api: JobsApi, req: Req, reply: FastifyReply): Promise<unknown> {
+  const stream = req.query['stream'] ?? 'stdout';
+  if (stream !== 'stdout' && stream !== 'stderr') throw new InvalidArgumentError('stream', `expected stdout or stderr, got '${stream}'`);
+  const rawOffset = req.query['offset'] ?? '';
+  if (rawOffset !== '' && !/^-?\d+$/.test(rawOffset)) throw new InvalidArgumentError('offset', `expected an integer (negative: from the end), got '${rawOffset}'`);
+  const length = queryInt(req.query, 'length', 0);
+  const abort = new AbortController();
+  reply.raw.on('close', () => abort.abort());
+  const chunks = api.logs(principalOf(req), { taskId: req.params.name, stream, offset: Number(rawOffset || 0), length, follow: ['1', 'true', ''].includes(req.query['follow'] ?? 'no') }, abort.signal);
+  const first = await chunks.next();
+  const rest = async function* (): AsyncGenerator<Buffer> {
+    if (first.done) return;
+    yield first.value.data;
+    for await (const chunk of chunks) yield chunk.data;
+  };
+  return reply
+    .header('content-type', 'text/plain; charset=utf-8')
+    .header('x-agora-log-offset', String(first.done ? Math.max(0, Number(rawOffset || 0)) : first.value.offset))
+    .send(Readable.from(rest()));
 }
 
 // ---- request parsing ------------------------------------------------------------------------
