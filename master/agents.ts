@@ -3,16 +3,16 @@
 // messages one at a time, in order.
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
 import { INSECURE_PRINCIPAL, requirePermission, type Principal } from '../core/security/principal.js';
-import { isActive, isTerminal, type TaskState } from '../core/task-state.js';
-import { attributesFromWire, resourcesFromWire, resourcesFromWireCached } from '../core/wire.js';
+import { isActive, type TaskState } from '../core/task-state.js';
+import { attributesFromWire, resourcesFromWire } from '../core/wire.js';
 import { Resources } from '../core/resources.js';
-import type { AgentInfo__Output, AgentMessage__Output, AgentTask__Output, ReregisterAgent__Output, TaskStatus } from '../proto/index.js';
+import type { AgentInfo__Output, AgentMessage__Output, ReregisterAgent__Output, TaskStatus } from '../proto/index.js';
 import type { UsedResources } from './allocator/types.js';
 import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
-import { taskKey } from './model.js';
 import type { AgentEntry } from './registry.js';
 import type { MasterState } from './state.js';
-import { adoptFramework, taskRole } from './frameworks.js';
+import { adoptFramework } from './frameworks.js';
+import { reportTask, type ReregistrationContext } from './task-reports.js';
 import { agentBack } from './reconciliation.js';
 
 export class AgentSession {
@@ -244,97 +244,6 @@ async function reregisterAgent(state: MasterState, link: AgentLink, message: Rer
 
 function usedOf(task: TaskRecord): UsedResources {
   return { frameworkId: task.frameworkId, agentId: task.agentId, role: task.role, resources: task.resources };
-}
-
-/** What a re-registration collects from its reported tasks. */
-interface ReregistrationContext {
-  /** Tasks that hold resources the allocator does not count yet (when the agent was in it). */
-  readonly newlyHeld: TaskRecord[] | undefined;
-  /** Tasks (taskKey) whose framework hears of them because of this report: forwarded, or resent by the agent. */
-  readonly told: Set<string>;
-  /** Tell frameworks of tasks the master adopts (else they learn when they reconcile). */
-  readonly tell: boolean;
-}
-
-/**
- * A task an agent reports (on re-registration, or answering ReconcileTasks). Known tasks take the
- * reported state; unknown ones are adopted — unless their framework is gone, or the framework has
- * already been told the task is LOST, in which case the agent is told to kill it, so a framework
- * never has a task running that it believes dead.
- */
-function reportTask(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, rereg?: ReregistrationContext): TaskRecord | undefined {
-  const frameworkId = reported.frameworkId;
-  const info = reported.task;
-  const latest = reported.latestStatus;
-  if (!info || !latest) return undefined;
-  const taskId = info.taskId;
-  if (state.removedFrameworks.has(frameworkId) || !state.frameworks.has(frameworkId)) {
-    state.sendToAgent(agent.id, { shutdownFramework: { frameworkId } });
-    return undefined;
-  }
-  const reportedState = latest.state as TaskState;
-  let task = state.task(frameworkId, taskId);
-  // A task the master knows on another agent is not this agent's to report (nor to end).
-  if (task && task.agentId !== agent.id) {
-    state.logger.warn({ agentId: agent.id, frameworkId, taskId, runsOn: task.agentId }, 'agent reported a task that runs on another agent; ignored');
-    return undefined;
-  }
-  if (!task) {
-    const framework = state.frameworks.get(frameworkId);
-    const wasLost = framework?.completed.some((t) => t.taskId === taskId && t.agentId === agent.id && t.state === 'TASK_LOST');
-    if (wasLost && !isTerminal(reportedState)) {
-      state.sendToAgent(agent.id, { kill: { frameworkId, taskId } });
-      return undefined;
-    }
-    if (wasLost) return undefined;
-    if (isTerminal(reportedState)) {
-      // Over, and unknown here: the agent resends its final update if it is not acknowledged yet.
-      if (agentWillResend(reported)) rereg?.told.add(taskKey(frameworkId, taskId));
-      return undefined;
-    }
-    task = {
-      frameworkId,
-      taskId,
-      agentId: agent.id,
-      info,
-      resources: resourcesFromWireCached(info.resources, 'task.resources'),
-      role: taskRole(state, frameworkId, info.resources),
-      state: reportedState,
-      status: latest as TaskStatus,
-      holdsResources: isActive(reportedState),
-      launchedAtMs: state.now(),
-      updatedAtMs: state.now(),
-    };
-    state.addTask(task);
-    if (task.holdsResources) rereg?.newlyHeld?.push(task);
-    // The agent resends an update not yet acknowledged itself; else the framework is told now, or
-    // (after a master start) when it reconciles.
-    if (agentWillResend(reported)) rereg?.told.add(taskKey(frameworkId, taskId));
-    else if (rereg?.tell || !rereg) {
-      state.forwardStatus(frameworkId, { ...(latest as TaskStatus), uuid: '', reason: 'REASON_RECONCILIATION' });
-      rereg?.told.add(taskKey(frameworkId, taskId));
-    }
-    return task;
-  }
-  const wasHolding = task.holdsResources;
-  if (task.state !== reportedState) {
-    if (task.state === 'TASK_UNREACHABLE' && isActive(reportedState)) task.holdsResources = true;
-    const status: TaskStatus = { ...(latest as TaskStatus), uuid: '', reason: 'REASON_AGENT_REREGISTERED' };
-    // An update the agent has not had acknowledged is resent by the agent itself, with its uuid:
-    // forwarding a uuid-less copy too would show the framework the same update twice.
-    if (state.applyStatus(task, status)) {
-      if (!agentWillResend(reported)) state.forwardStatus(frameworkId, status);
-      rereg?.told.add(taskKey(frameworkId, taskId));
-    }
-  }
-  if (!wasHolding && task.holdsResources) rereg?.newlyHeld?.push(task);
-  return task;
-}
-
-/** The agent's latest update for this task is not acknowledged yet: it will send it again itself. */
-function agentWillResend(reported: AgentTask__Output): boolean {
-  const uuid = reported.latestStatus?.uuid ?? '';
-  return uuid !== '' && reported.unacknowledged.some((u) => u.uuid === uuid);
 }
 
 function startPinging(state: MasterState, agent: AgentRecord): void {

@@ -5,8 +5,6 @@
 // straight to files (no pipe through Node), the child is unref'd, and the wrapper records the
 // exit status. The runtime dir is expected fresh (no exit_status of an earlier run).
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from '../../core/logger.js';
 import { runAsPrefix, runAsUnavailable } from '../run-as.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
