@@ -9,8 +9,9 @@ import { formatDuration } from '../core/options.js';
 export function addSpecOptions(cmd: Command, spec: Record<string, OptionSpec<unknown>>): void {
   for (const option of Object.values(spec)) {
     const def = option.default;
-    const shown = def === undefined ? '' : typeof def === 'number' && /interval|timeout|refuse|period|duration|delay|backoff|retry/i.test(option.flag) ? ` (default ${formatDuration(def)})` : ` (default ${String(def)})`;
-    cmd.option(`${option.flag} <value>`, `${option.description}${shown}`);
+    const shown = def === undefined ? '' : typeof def === 'number' && /interval|timeout|refuse|period|duration|delay|backoff|retry|cache/i.test(option.flag) ? ` (default ${formatDuration(def)})` : ` (default ${String(def)})`;
+    // A switch may be given alone (`--insecure`) or with a value (`--insecure false`).
+    cmd.option(`${option.flag} ${typeof def === 'boolean' ? '[value]' : '<value>'}`, `${option.description}${shown}`);
   }
 }
 

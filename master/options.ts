@@ -27,7 +27,7 @@ export const MASTER_OPTIONS = {
   seed: opt.int('--seed', 'seed for the agent shuffle', 1),
   drainGracePeriod: opt.duration('--drain-grace-period', 'default grace before a draining agent has its tasks killed', '30s'),
   insecure: opt.bool('--insecure', 'turn off TLS, authentication and authorisation: every caller may do anything (a warning is logged at every start)', false),
-  tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): clients certificates are checked against it'),
+  tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): client certificates are checked against it'),
   tlsCert: opt.optionalString('--tls-cert', "this master's certificate (PEM), for its gRPC and HTTP ports"),
   tlsKey: opt.optionalString('--tls-key', "this master's private key (PEM)"),
   bootstrapTokenFile: opt.optionalString('--bootstrap-token-file', 'an admin token for the first operator: registered if it is not yet, created (mode 0600) if the file does not exist'),
