@@ -274,10 +274,11 @@ describe('servers with other authentication settings', () => {
   let enforcing: ZkServer | undefined;
   let refusing: ZkServer | undefined;
   beforeAll(async () => {
-    [enforcing, refusing] = await Promise.all([
-      startZooKeeper({ extraConfig: ['enforce.auth.enabled=true', 'enforce.auth.schemes=digest'] }),
-      startZooKeeper({ extraConfig: ['DigestAuthenticationProvider.enabled=false'] }),
-    ]);
+    // One after the other: a standalone server numbers its sessions from the boot clock's millisecond,
+    // and two started in the same millisecond would hand out the same ids (with the same passwords,
+    // which derive from the id), so a session of one would be "known" to the other.
+    enforcing = await startZooKeeper({ extraConfig: ['enforce.auth.enabled=true', 'enforce.auth.schemes=digest'] });
+    refusing = await startZooKeeper({ extraConfig: ['DigestAuthenticationProvider.enabled=false'] });
   });
   afterAll(async () => Promise.all([enforcing?.stop(), refusing?.stop()]));
 
