@@ -86,7 +86,7 @@ const ROLE_PATTERN = /^(\*|[a-zA-Z0-9_][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9_][a-zA-Z0-9_
 export function roleProblem(role: unknown): string | undefined {
   if (typeof role !== 'string' || role === '') return 'must be a non-empty role name';
   if (role.length > MAX_ROLE_LENGTH) return `is ${role.length} characters long; a role is at most ${MAX_ROLE_LENGTH}`;
-  if (!ROLE_PATTERN.test(role)) return `'${role}' is not a valid role: '*', or segments of letters, digits, '_', '.' and '-' separated by '/'`;
+  if (!ROLE_PATTERN.test(role)) return `'${role}' is not a valid role name: '*', or segments of letters, digits, '_', '.' and '-' separated by '/'`;
   if (role.split('/').length > MAX_ROLE_DEPTH) return `'${role}' has more than ${MAX_ROLE_DEPTH} levels`;
   return undefined;
 }

@@ -133,7 +133,7 @@ function operatorOf(raw: unknown, field: string): ConstraintOperator {
   let op: ConstraintOperator | undefined;
   if (typeof raw === 'number') op = BY_NUMBER[raw];
   else if (typeof raw === 'string') op = CONSTRAINT_OPERATORS.find((o) => o === raw.trim().toUpperCase());
-  if (op === undefined) throw new InvalidArgumentError(field, `unknown operator '${String(raw)}' (expected one of ${CONSTRAINT_OPERATORS.join(', ')})`);
+  if (op === undefined) throw new InvalidArgumentError(field, `unknown operator ${typeof raw === 'string' || typeof raw === 'number' ? `'${String(raw).slice(0, 64)}'` : `of type ${raw === null ? 'null' : typeof raw}`} (expected one of ${CONSTRAINT_OPERATORS.join(', ')})`);
   return op;
 }
 
