@@ -1,5 +1,10 @@
 // Time is injected: production code takes a Clock, tests pass a FakeClock and advance it, so
 // timer-heavy logic (allocation intervals, backoff, cron, health checks) is tested without sleeping.
+//
+// Node keeps a timer's delay in a signed 32-bit int: past 2^31-1 ms (24.8 days) it warns and fires
+// after 1 ms, so a kill grace of 30 days would kill at once. SystemClock therefore waits in steps
+// of at most MAX_TIMER_STEP_MS, checking the wall clock at each, and any caller may ask for any
+// delay: a long one fires when due, Infinity never, a negative or NaN one at once.
 
 export type TimerHandle = { readonly id: number };
 
@@ -16,8 +21,25 @@ export interface Clock {
 
 let nextId = 1;
 
+/** The longest delay one Node timer holds (2^31-1 ms, about 24.8 days). */
+export const NODE_TIMER_MAX_MS = 2 ** 31 - 1;
+/** SystemClock waits in steps no longer than this (a day: far inside what Node holds). */
+export const MAX_TIMER_STEP_MS = 24 * 3600 * 1000;
+
+/** A delay as timers take it: NaN and negatives are 0 (at once); Infinity stays (never). */
+export function timerDelay(ms: number): number {
+  return Number.isNaN(ms) || ms < 0 ? 0 : ms;
+}
+
 export class SystemClock implements Clock {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** The Node timer currently standing for each handle (a long wait changes it at each step). */
+  private readonly timers = new Map<number, NodeJS.Timeout | undefined>();
+  readonly #maxStepMs: number;
+
+  /** `maxStepMs` is for tests, to see long waits taken in steps without waiting a day. */
+  constructor(options: { maxStepMs?: number } = {}) {
+    this.#maxStepMs = Math.min(options.maxStepMs ?? MAX_TIMER_STEP_MS, MAX_TIMER_STEP_MS);
+  }
 
   now(): number {
     return Date.now();
@@ -25,12 +47,11 @@ export class SystemClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = nextId++;
-    const t = setTimeout(() => {
+    this.timers.set(id, undefined);
+    this.#wait(id, monotonicNow() + timerDelay(ms), () => {
       this.timers.delete(id);
       fn();
-    }, Math.max(0, ms));
-    t.unref?.();
-    this.timers.set(id, t);
+    });
     return { id };
   }
 
@@ -43,22 +64,53 @@ export class SystemClock implements Clock {
 
   setInterval(fn: () => void, ms: number): TimerHandle {
     const id = nextId++;
-    const t = setInterval(fn, Math.max(1, ms));
-    t.unref?.();
-    this.timers.set(id, t);
+    const every = Math.max(1, timerDelay(ms));
+    this.timers.set(id, undefined);
+    if (every <= this.#maxStepMs) {
+      const t = setInterval(fn, every);
+      t.unref?.();
+      this.timers.set(id, t);
+    } else {
+      // Longer than a Node timer holds: a chain of long waits, each due one period after the last.
+      const tick = (due: number): void =>
+        this.#wait(id, due, () => {
+          fn();
+          if (this.timers.has(id)) tick(due + every);
+        });
+      tick(monotonicNow() + every);
+    }
     return { id };
   }
 
   clearInterval(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    const t = this.timers.get(handle.id);
-    if (t) clearInterval(t);
-    this.timers.delete(handle.id);
+    this.clearTimeout(handle);
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return sleepOn(this, ms, signal);
   }
+
+  /**
+   * Run `fire` after `due` (monotonic ms): one Node timer when that is at most a step away (as a
+   * plain setTimeout), else a step's wait and then the same again; nothing once cleared.
+   */
+  #wait(id: number, due: number, fire: () => void): void {
+    if (due === Infinity) return;
+    const left = Math.max(0, due - monotonicNow());
+    const last = left <= this.#maxStepMs;
+    const t = setTimeout(() => {
+      if (this.timers.get(id) !== t) return;
+      if (last) fire();
+      else this.#wait(id, due, fire);
+    }, last ? left : this.#maxStepMs);
+    t.unref?.();
+    this.timers.set(id, t);
+  }
+}
+
+/** Milliseconds of a clock that never jumps (not the wall clock, which NTP may step). */
+function monotonicNow(): number {
+  return performance.now();
 }
 
 /** A clock that only moves when told. Timers fire in due order during `advance`/`tick`. */
@@ -76,7 +128,7 @@ export class FakeClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = nextId++;
-    this.timers.set(id, { due: this.current + Math.max(0, ms), fn });
+    this.timers.set(id, { due: this.current + timerDelay(ms), fn });
     return { id };
   }
 
@@ -86,7 +138,7 @@ export class FakeClock implements Clock {
 
   setInterval(fn: () => void, ms: number): TimerHandle {
     const id = nextId++;
-    const every = Math.max(1, ms);
+    const every = Math.max(1, timerDelay(ms));
     this.timers.set(id, { due: this.current + every, fn, every });
     return { id };
   }

@@ -6,6 +6,7 @@
 // differences are exact and never drift.
 
 import { InvalidArgumentError } from './errors.js';
+import { MAX_ROLE_LENGTH } from './ids.js';
 import { type Ranges, type Range } from './ranges.js';
 
 export type ResourceType = 'scalar' | 'ranges' | 'set';
@@ -70,7 +71,7 @@ const ROLE_SEGMENT = /^[A-Za-z0-9_.][A-Za-z0-9_.-]*$/;
 
 export function isValidRole(role: string): boolean {
   if (role === UNRESERVED) return true;
-  if (role.length === 0) return false;
+  if (typeof role !== 'string' || role.length === 0 || role.length > MAX_ROLE_LENGTH) return false;
   for (const seg of role.split('/')) {
     if (!ROLE_SEGMENT.test(seg) || seg === '.' || seg === '..') return false;
   }

@@ -200,8 +200,8 @@ export class FrameworkShell {
   }
 
   /**
-   * One round of offers. A round that fails (a store write, a bug) gives its offers back: the master
-   * has no offer timeout by default, so an offer left with the framework would be held for good.
+   * One round of offers. A round that fails (a store write, a bug) gives its offers back at once,
+   * rather than holding them from everyone until the master's offer timeout (a minute by default).
    */
   async #offerRound(offers: readonly Offer__Output[]): Promise<void> {
     const driver = this.#driver!;

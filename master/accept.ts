@@ -11,6 +11,7 @@ import type { AcceptRequest__Output, DeclineRequest__Output, Filters__Output, Ta
 import { INSECURE_PRINCIPAL, type Principal } from '../core/security/principal.js';
 import { subscribedFramework } from './frameworks.js';
 import { authorizeLaunch } from './launch-policy.js';
+import { checkTaskBounds } from './task-bounds.js';
 import type { OfferRecord, TaskRecord } from './model.js';
 import type { MasterState } from './state.js';
 
@@ -59,7 +60,7 @@ function taskResourcesOf(task: TaskInfo__Output, field: string): Resources {
 
 /** Check one task against what is left of the offers; returns its resources or throws why not. */
 function checkTask(state: MasterState, frameworkId: string, task: TaskInfo__Output, field: string, pool: Resources, batchIds: Set<string>): Resources {
-  validateId(task.taskId, `${field}.taskId`);
+  checkTaskBounds(task, field);
   if (batchIds.has(task.taskId)) throw new InvalidArgumentError(`${field}.taskId`, `task id '${task.taskId}' is used twice in this call`);
   const existing = state.task(frameworkId, task.taskId);
   if (existing) throw new InvalidArgumentError(`${field}.taskId`, `task id '${task.taskId}' is already in use by a ${existing.state} task`);
@@ -81,6 +82,7 @@ export function accept(state: MasterState, request: AcceptRequest__Output, princ
   const filterMs = refuseMs(state, request.filters, 'filters.refuseSeconds');
   for (const [i, op] of request.operations.entries()) {
     if (!op.launch && !op.launchGroup) throw new InvalidArgumentError(`operations[${i}]`, `operation '${op.type ?? 'none'}' is not supported; use launch or launchGroup`);
+    if (op.launchGroup?.executorId) validateId(op.launchGroup.executorId, `operations[${i}].launchGroup.executorId`);
   }
   const first = offers[0] as OfferRecord;
   const agentId = first.agentId;

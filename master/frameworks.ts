@@ -3,7 +3,8 @@
 // reconcile, message, update). Accept and Decline are in accept.ts.
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
 import { STREAM_ID_METADATA_KEY } from '../core/grpc.js';
-import { newUuid, validateId } from '../core/ids.js';
+import { newUuid, validateId, validateRole } from '../core/ids.js';
+import { checkSeconds, MAX_GRACE_SECONDS, MAX_LIFETIME_SECONDS } from '../core/limits.js';
 import { requirePermission, type Principal } from '../core/security/principal.js';
 import { isActive } from '../core/task-state.js';
 import type {
@@ -18,13 +19,17 @@ import type { FrameworkRecord, FrameworkStream } from './model.js';
 import type { FrameworkEntry } from './registry.js';
 import type { MasterState } from './state.js';
 
-const ROLE_PATTERN = /^(\*|[a-zA-Z0-9_][a-zA-Z0-9_.-]*(\/[a-zA-Z0-9_][a-zA-Z0-9_.-]*)*)$/;
+/** A framework subscribes in at most this many roles (Mesos has no cap; each role is a sorter entry). */
+export const MAX_FRAMEWORK_ROLES = 100;
+/** A framework's name is at most this many characters. */
+export const MAX_FRAMEWORK_NAME = 255;
 
 export function validateRoles(roles: readonly string[], field: string): string[] {
+  if (roles.length > MAX_FRAMEWORK_ROLES) throw new InvalidArgumentError(field, `${roles.length} roles given; at most ${MAX_FRAMEWORK_ROLES}`);
   const out = roles.length === 0 ? ['*'] : [...roles];
   const seen = new Set<string>();
   for (const [i, role] of out.entries()) {
-    if (!ROLE_PATTERN.test(role) || role === '.' || role === '..') throw new InvalidArgumentError(`${field}[${i}]`, `'${role}' is not a valid role`);
+    validateRole(role, `${field}[${i}]`);
     if (seen.has(role)) throw new InvalidArgumentError(`${field}[${i}]`, `role '${role}' is given twice`);
     seen.add(role);
   }
@@ -34,10 +39,10 @@ export function validateRoles(roles: readonly string[], field: string): string[]
 function validateFrameworkInfo(info: FrameworkInfo__Output | null | undefined): { info: FrameworkInfo__Output; roles: string[]; failoverTimeoutMs: number } {
   if (!info) throw new InvalidArgumentError('frameworkInfo', 'is required');
   if (!info.name) throw new InvalidArgumentError('frameworkInfo.name', 'is required');
+  if (info.name.length > MAX_FRAMEWORK_NAME) throw new InvalidArgumentError('frameworkInfo.name', `is ${info.name.length} characters long; at most ${MAX_FRAMEWORK_NAME}`);
   if (info.id) validateId(info.id, 'frameworkInfo.id');
   const roles = validateRoles(info.roles, 'frameworkInfo.roles');
-  const failover = info.failoverTimeoutSeconds;
-  if (!Number.isFinite(failover) || failover < 0) throw new InvalidArgumentError('frameworkInfo.failoverTimeoutSeconds', `must be a finite number ≥ 0, got ${failover}`);
+  const failover = checkSeconds(info.failoverTimeoutSeconds, 'frameworkInfo.failoverTimeoutSeconds', { max: MAX_LIFETIME_SECONDS });
   return { info, roles, failoverTimeoutMs: Math.round(failover * 1000) };
 }
 
@@ -283,6 +288,8 @@ export function suppress(state: MasterState, frameworkId: string, roles: readonl
 export function kill(state: MasterState, request: KillRequest__Output, options: { subscribed: boolean } = { subscribed: true }): void {
   if (options.subscribed) subscribedFramework(state, request.frameworkId);
   if (!request.taskId) throw new InvalidArgumentError('taskId', 'is required');
+  const grace = request.killPolicy?.gracePeriodSeconds;
+  if (grace !== undefined && grace !== null) checkSeconds(grace, 'killPolicy.gracePeriodSeconds', { max: MAX_GRACE_SECONDS });
   const task = state.task(request.frameworkId, request.taskId);
   if (!task) {
     const done = state.frameworks.get(request.frameworkId)?.completed.findLast((t) => t.taskId === request.taskId);

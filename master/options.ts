@@ -15,7 +15,9 @@ export const MASTER_OPTIONS = {
   zkSessionTimeout: opt.duration('--zk-session-timeout', 'ZooKeeper session timeout', '10s', { minMs: 100 }),
   allocationInterval: opt.duration('--allocation-interval', 'how often the allocator runs a full pass', '1s', { minMs: 1 }),
   refuseSeconds: opt.duration('--default-refuse', 'decline filter when the framework gives none', '5s'),
-  offerTimeout: opt.duration('--offer-timeout', 'rescind offers held longer than this (0 = never)', '0'),
+  // 1 min: twice the longest hold a built-in framework makes on purpose (a gang job's 30 s), 60
+  // allocation intervals; a framework that never answers delays others by at most this much.
+  offerTimeout: opt.duration('--offer-timeout', 'rescind offers held longer than this, and keep them from that framework for --default-refuse (0 = never)', '1m'),
   agentPingInterval: opt.duration('--agent-ping-interval', 'how often the master pings each agent', '15s', { minMs: 10 }),
   maxAgentPingTimeouts: opt.int('--max-agent-ping-timeouts', 'missed pings before an agent is unreachable', 5, { min: 1 }),
   agentReregisterTimeout: opt.duration('--agent-reregister-timeout', 'after failover, how long to wait for agents to come back', '10m', { minMs: 0 }),

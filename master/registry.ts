@@ -2,6 +2,16 @@
 // unreachable and drained agents; frameworks with their failover timeouts; removed frameworks (so
 // a torn-down id cannot come back); weights and quota. Lives in the Store under
 // /<cluster>/registry (the store's chroot is /agora). Tasks are not here: agents report them.
+//
+//   agents/<id>  frameworks/<id>  removed-frameworks/<id>      one node each
+//   role-weights/<role>   role-quota/<role>                    one node per role (the role
+//                                                              URI-encoded: 'eng/web' → eng%2Fweb)
+//   weights   quota                                            what masters before per-role nodes
+//                                                              wrote: one node holding every role
+//
+// A weights PUT writes only the roles it changes (in one fenced transaction), not the whole map.
+// An elected master that finds the old single nodes moves them into per-role nodes (crash-safe:
+// while the old node exists its values win over per-role ones; it is deleted last).
 import type { Store } from '../core/store/store.js';
 import { decodeJson } from '../core/store/base-store.js';
 import { StoreMirror } from '../core/store/mirror.js';
@@ -55,7 +65,24 @@ export interface RegistrySnapshot {
 /** How many removed framework ids are remembered. */
 const MAX_REMOVED = 1000;
 
-const DIRS = ['agents', 'frameworks', 'removed-frameworks'] as const;
+const DIRS = ['agents', 'frameworks', 'removed-frameworks', 'role-weights', 'role-quota'] as const;
+/** The single nodes older masters kept all weights and all quota in. */
+const LEGACY = ['weights', 'quota'] as const;
+/** Operations per transaction when moving the single nodes to per-role nodes. */
+const MIGRATION_BATCH = 100;
+
+/** A role as a node name: URI-encoded, so 'eng/web' is one node (eng%2Fweb). */
+export function roleNode(role: string): string {
+  return encodeURIComponent(role);
+}
+
+function roleOfNode(name: string): string | undefined {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return undefined;
+  }
+}
 
 export class Registry {
   readonly #store: Store;
@@ -71,7 +98,7 @@ export class Registry {
   private constructor(store: Store, root: string) {
     this.#store = store;
     this.#root = root;
-    this.#mirror = new StoreMirror(store, { dirs: DIRS.map((d) => `${root}/${d}`), nodes: [`${root}/weights`, `${root}/quota`] });
+    this.#mirror = new StoreMirror(store, { dirs: DIRS.map((d) => `${root}/${d}`), nodes: LEGACY.map((n) => `${root}/${n}`) });
   }
 
   static async open(store: Store, cluster: string): Promise<{ registry: Registry; snapshot: RegistrySnapshot }> {
@@ -117,12 +144,36 @@ export class Registry {
     }
   }
 
-  putWeights(weights: Record<string, number>): Promise<void> {
-    return this.#write(`${this.#root}/weights`, weights);
+  /** Set these roles' weights, all or none, writing only the roles whose weight changed. */
+  putWeights(weights: ReadonlyArray<readonly [string, number]>): Promise<void> {
+    const dir = `${this.#root}/role-weights`;
+    return this.#enqueue(dir, async () => {
+      const changed = weights.map(([role, w]) => [`${dir}/${roleNode(role)}`, JSON.stringify(w)] as const).filter(([path, json]) => this.#stored.get(path) !== json);
+      if (changed.length === 0) return;
+      const ops = await Promise.all(changed.map(([path, json]) => this.#putOp(path, json)));
+      for (const [path] of changed) this.#stored.delete(path);
+      await this.#store.multi([...this.#fenceOps(), ...ops]);
+      for (const [path, json] of changed) this.#stored.set(path, json);
+    });
   }
 
-  putQuota(quota: Record<string, QuotaEntry>): Promise<void> {
-    return this.#write(`${this.#root}/quota`, quota);
+  /** Forget a role's weight (it is 1 again); in the same queue as putWeights. */
+  removeWeight(role: string): Promise<void> {
+    const dir = `${this.#root}/role-weights`;
+    const path = `${dir}/${roleNode(role)}`;
+    return this.#enqueue(dir, async () => {
+      this.#stored.delete(path);
+      if ((await this.#store.exists(path)) === undefined) return;
+      await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
+    });
+  }
+
+  putQuota(role: string, entry: QuotaEntry): Promise<void> {
+    return this.#write(`${this.#root}/role-quota/${roleNode(role)}`, entry);
+  }
+
+  removeQuota(role: string): Promise<void> {
+    return this.#remove(`${this.#root}/role-quota/${roleNode(role)}`);
   }
 
   /**
@@ -151,28 +202,71 @@ export class Registry {
     // What another leader wrote since is unknown: forget what was cached, read afresh.
     this.#stored.clear();
     const nodes = await this.#mirror.settle(Math.max(500, this.#store.sessionTimeoutMs / 2));
-    if (nodes) return this.#fromNodes(nodes);
+    const snapshot = nodes ? this.#fromNodes(nodes) : await this.#readAll();
+    if (this.#fence !== undefined && (snapshot.legacy.weights !== undefined || snapshot.legacy.quota !== undefined)) await this.#migrate(snapshot);
+    const { legacy: _legacy, ...rest } = snapshot;
+    return rest;
+  }
+
+  async #readAll(): Promise<LoadedSnapshot> {
     // All at once: a failover waits on this read.
-    const [agents, frameworks, removedFrameworks, weights, quota] = await Promise.all([
+    const [agents, frameworks, removedFrameworks, roleWeights, roleQuota, weights, quota] = await Promise.all([
       this.#loadDir<AgentEntry>('agents'),
       this.#loadDir<FrameworkEntry>('frameworks'),
       this.#loadDir<RemovedFrameworkEntry>('removed-frameworks'),
+      this.#loadDir<number>('role-weights'),
+      this.#loadDir<QuotaEntry>('role-quota'),
       this.#read<Record<string, number>>(`${this.#root}/weights`),
       this.#read<Record<string, QuotaEntry>>(`${this.#root}/quota`),
     ]);
-    return { agents, frameworks, removedFrameworks, weights: weights ?? {}, quota: quota ?? {}, source: 'store' };
+    return {
+      agents,
+      frameworks,
+      removedFrameworks,
+      ...mergeRoles(roleWeights, roleQuota, { weights, quota }),
+      legacy: { weights, quota },
+      source: 'store',
+    };
+  }
+
+  /**
+   * Move what the single weights and quota nodes hold into per-role nodes, then delete them: in
+   * fenced batches, so a master that loses its leadership midway writes nothing more, and the next
+   * one (still finding the single nodes, whose values win) finishes the job.
+   */
+  async #migrate(snapshot: LoadedSnapshot): Promise<void> {
+    for (const kind of LEGACY) {
+      const legacy = snapshot.legacy[kind];
+      if (legacy === undefined) continue;
+      const dir = `${this.#root}/role-${kind}`;
+      const entries = Object.entries(legacy).map(([role, value]) => [`${dir}/${roleNode(role)}`, JSON.stringify(value)] as const);
+      for (let i = 0; i < entries.length; i += MIGRATION_BATCH) {
+        const batch = entries.slice(i, i + MIGRATION_BATCH);
+        const ops = await Promise.all(batch.map(([path, json]) => this.#putOp(path, json)));
+        await this.#store.multi([...this.#fenceOps(), ...ops]);
+        for (const [path, json] of batch) this.#stored.set(path, json);
+      }
+      await this.#remove(`${this.#root}/${kind}`);
+    }
+  }
+
+  /** A create or set of `path` (as it exists now) with `json`. */
+  async #putOp(path: string, json: string): Promise<{ op: 'create'; path: string; data: Buffer } | { op: 'set'; path: string; data: Buffer; version: number }> {
+    const data = Buffer.from(json);
+    const exists = (await this.#store.exists(path)) !== undefined;
+    return exists ? { op: 'set', path, data, version: -1 } : { op: 'create', path, data };
   }
 
   /** A snapshot from the warm copy's nodes (path → JSON data); remembers them as stored. */
-  #fromNodes(nodes: ReadonlyMap<string, Buffer>): RegistrySnapshot {
+  #fromNodes(nodes: ReadonlyMap<string, Buffer>): LoadedSnapshot {
     const parse = <T>(path: string, data: Buffer): T => {
       const value = decodeJson<T>(data, path);
       if (!this.#queues.has(path)) this.#stored.set(path, JSON.stringify(value));
       return value;
     };
     const dirs = new Map<string, Map<string, unknown>>(DIRS.map((d) => [`${this.#root}/${d}/`, new Map()]));
-    let weights: Record<string, number> = {};
-    let quota: Record<string, QuotaEntry> = {};
+    let weights: Record<string, number> | undefined;
+    let quota: Record<string, QuotaEntry> | undefined;
     for (const [path, data] of nodes) {
       if (path === `${this.#root}/weights`) weights = parse(path, data);
       else if (path === `${this.#root}/quota`) quota = parse(path, data);
@@ -182,7 +276,14 @@ export class Registry {
       }
     }
     const dir = <T>(name: (typeof DIRS)[number]): Map<string, T> => (dirs.get(`${this.#root}/${name}/`) ?? new Map()) as Map<string, T>;
-    return { agents: dir('agents'), frameworks: dir('frameworks'), removedFrameworks: dir('removed-frameworks'), weights, quota, source: 'warm' };
+    return {
+      agents: dir('agents'),
+      frameworks: dir('frameworks'),
+      removedFrameworks: dir('removed-frameworks'),
+      ...mergeRoles(dir<number>('role-weights'), dir<QuotaEntry>('role-quota'), { weights, quota }),
+      legacy: { weights, quota },
+      source: 'warm',
+    };
   }
 
   /** Read every entry of a directory, many requests in flight at once (a failover reads thousands). */
@@ -257,4 +358,26 @@ export class Registry {
     });
     return next;
   }
+}
+
+/** A snapshot as read, with what the single weights and quota nodes held (undefined: none). */
+type LoadedSnapshot = RegistrySnapshot & {
+  readonly legacy: { readonly weights: Record<string, number> | undefined; readonly quota: Record<string, QuotaEntry> | undefined };
+};
+
+/** Per-role nodes by role, with the single nodes' values over them (they win until migrated). */
+function mergeRoles(
+  weightNodes: ReadonlyMap<string, number>,
+  quotaNodes: ReadonlyMap<string, QuotaEntry>,
+  legacy: { weights: Record<string, number> | undefined; quota: Record<string, QuotaEntry> | undefined },
+): { weights: Record<string, number>; quota: Record<string, QuotaEntry> } {
+  const byRole = <T>(nodes: ReadonlyMap<string, T>, over: Record<string, T> | undefined): Record<string, T> => {
+    const out: Record<string, T> = {};
+    for (const [name, value] of nodes) {
+      const role = roleOfNode(name);
+      if (role !== undefined) out[role] = value;
+    }
+    return Object.assign(out, over ?? {});
+  };
+  return { weights: byRole(weightNodes, legacy.weights), quota: byRole(quotaNodes, legacy.quota) };
 }

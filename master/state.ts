@@ -205,7 +205,7 @@ export class MasterState {
         continue;
       }
       const offer: OfferRecord = { id: newUuid(), frameworkId: d.frameworkId, agentId: d.agentId, role: d.role, resources: d.resources, createdAtMs: this.now(), timer: undefined };
-      if (this.options.offerTimeout > 0) offer.timer = this.clock.setTimeout(() => this.rescindOffer(offer.id, 'offer timed out'), this.options.offerTimeout);
+      if (this.options.offerTimeout > 0) offer.timer = this.clock.setTimeout(() => this.#offerTimedOut(offer), this.options.offerTimeout);
       this.offers.set(offer.id, offer);
       let list = byFramework.get(d.frameworkId);
       if (!list) byFramework.set(d.frameworkId, (list = []));
@@ -239,15 +239,30 @@ export class MasterState {
     return offer;
   }
 
-  /** Withdraw an offer: tell the framework and give the resources back. */
-  rescindOffer(offerId: string, why: string): void {
+  /**
+   * Withdraw an offer: tell the framework and give the resources back — with `refuseMs`, a filter
+   * that keeps them from this framework for that long (as if it had declined them).
+   */
+  rescindOffer(offerId: string, why: string, refuseMs?: number): void {
     const offer = this.takeOffer(offerId);
     if (!offer) return;
     this.stats.offersRescinded += 1;
     this.logger.debug({ offerId, frameworkId: offer.frameworkId, agentId: offer.agentId, why }, 'offer rescinded');
     this.sendEvent(offer.frameworkId, { rescind: { offerId } });
-    if (this.allocator.agent(offer.agentId)) this.allocator.recover(offer.frameworkId, offer.agentId, offer.role, offer.resources);
+    if (this.allocator.agent(offer.agentId)) {
+      const filter = refuseMs === undefined || refuseMs <= 0 ? undefined : { refuseMs, now: this.now() };
+      this.allocator.recover(offer.frameworkId, offer.agentId, offer.role, offer.resources, filter);
+    }
     this.requestAllocation([offer.agentId]);
+  }
+
+  /**
+   * Held past --offer-timeout: an implicit decline. The resources go back with the default decline
+   * filter on the holder, so the allocation run this triggers offers them to someone else first.
+   */
+  #offerTimedOut(offer: OfferRecord): void {
+    this.logger.info({ offerId: offer.id, frameworkId: offer.frameworkId, agentId: offer.agentId, heldMs: this.now() - offer.createdAtMs }, 'offer timed out');
+    this.rescindOffer(offer.id, 'offer timed out', this.options.refuseSeconds);
   }
 
   rescindOffersWhere(predicate: (offer: OfferRecord) => boolean, why: string): void {

@@ -2,7 +2,15 @@
 // `["hostname", "UNIQUE"]`, the CLI form `"rack:CLUSTER:r1"` and the wire `Constraint`. Everything
 // is parsed and validated here once, into frozen `Constraint` values with their regex or number
 // compiled; `constraints.ts` evaluates them. Errors name the input (`constraints[1].value`).
+//
+// LIKE and UNLIKE patterns come from users, so they run on RE2 (re2js), whose matching time is
+// linear in the value whatever the pattern: `(.*.*.*.*.*)*Z` blocked a backtracking engine for
+// seconds per evaluation. RE2 refuses what it cannot do in linear time (backreferences,
+// lookaround); patterns are bounded in length and in compiled size, and each compiled pattern
+// remembers its verdicts for the values it has seen (hostnames, racks), so a placement pass over
+// thousands of agents matches each distinct value once.
 
+import { RE2JS } from 're2js';
 import { InvalidArgumentError } from '../core/errors.js';
 
 /** The operators, as Marathon defines them (plus IS, which the wire contract has). */
@@ -23,9 +31,22 @@ export type ConstraintInput =
   | readonly (string | number)[]
   | string;
 
-/** The compiled form of a parsed constraint: its full-match regex or its number. @internal */
+/** A LIKE / UNLIKE pattern is at most this many characters. */
+export const MAX_PATTERN_LENGTH = 1024;
+/** …and compiles to at most this many RE2 instructions (`[a-z]{1000}` is 1002; real ones are tens). */
+export const MAX_PATTERN_PROGRAM = 2000;
+/** A constraint's field (hostname or an attribute name) and value are at most this many characters. */
+export const MAX_CONSTRAINT_TEXT = 1024;
+
+/** A compiled full-match pattern: linear-time matching, with a bounded memory of its verdicts. */
+export interface ConstraintPattern {
+  /** Whether the whole of `value` matches (Marathon uses Java's String.matches). */
+  test(value: string): boolean;
+}
+
+/** The compiled form of a parsed constraint: its full-match pattern or its number. @internal */
 export interface CompiledConstraint {
-  readonly regex?: RegExp;
+  readonly regex?: ConstraintPattern;
   readonly count?: number;
 }
 
@@ -58,6 +79,7 @@ export function parseConstraint(input: unknown, field = 'constraint'): Constrain
   const raw = rawParts(input, field);
   const name = raw.field;
   if (typeof name !== 'string' || name.trim() === '') throw new InvalidArgumentError(`${field}.field`, 'must be a non-empty string (hostname or an attribute name)');
+  if (name.length > MAX_CONSTRAINT_TEXT) throw new InvalidArgumentError(`${field}.field`, `is ${name.length} characters long; at most ${MAX_CONSTRAINT_TEXT}`);
   const operator = operatorOf(raw.operator, `${field}.operator`);
   const value = valueOf(raw.value, `${field}.value`);
   const compiled = compile(operator, value, `${field}.value`);
@@ -111,7 +133,7 @@ function operatorOf(raw: unknown, field: string): ConstraintOperator {
   let op: ConstraintOperator | undefined;
   if (typeof raw === 'number') op = BY_NUMBER[raw];
   else if (typeof raw === 'string') op = CONSTRAINT_OPERATORS.find((o) => o === raw.trim().toUpperCase());
-  if (op === undefined) throw new InvalidArgumentError(field, `unknown operator '${String(raw)}' (expected one of ${CONSTRAINT_OPERATORS.join(', ')})`);
+  if (op === undefined) throw new InvalidArgumentError(field, `unknown operator ${typeof raw === 'string' || typeof raw === 'number' ? `'${String(raw).slice(0, 64)}'` : `of type ${raw === null ? 'null' : typeof raw}`} (expected one of ${CONSTRAINT_OPERATORS.join(', ')})`);
   return op;
 }
 
@@ -119,8 +141,9 @@ function operatorOf(raw: unknown, field: string): ConstraintOperator {
 function valueOf(raw: unknown, field: string): string | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
-  if (typeof raw === 'string') return raw;
-  throw new InvalidArgumentError(field, `must be a string, got ${typeof raw}`);
+  if (typeof raw !== 'string') throw new InvalidArgumentError(field, `must be a string, got ${typeof raw}`);
+  if (raw.length > MAX_CONSTRAINT_TEXT) throw new InvalidArgumentError(field, `is ${raw.length} characters long; at most ${MAX_CONSTRAINT_TEXT}`);
+  return raw;
 }
 
 function compile(op: ConstraintOperator, value: string | undefined, field: string): CompiledConstraint {
@@ -149,10 +172,41 @@ function positiveInteger(value: string, field: string, what: string): number {
 }
 
 // Marathon uses Java's String.matches: the whole value must match, not a substring.
-function fullMatch(pattern: string, field: string): RegExp {
+function fullMatch(pattern: string, field: string): ConstraintPattern {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
+    throw new InvalidArgumentError(field, `the pattern is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH}`);
+  }
+  let re: RE2JS;
   try {
-    return new RegExp(`^(?:${pattern})$`);
+    re = RE2JS.compile(pattern);
   } catch (err) {
-    throw new InvalidArgumentError(field, `invalid regular expression '${pattern}': ${(err as Error).message}`);
+    const why = (err as Error).message.replace(/^error parsing regexp: /, '');
+    throw new InvalidArgumentError(field, `invalid regular expression '${pattern}': ${why} (patterns use RE2 syntax and match in linear time: no backreferences or lookaround)`);
+  }
+  if (re.programSize() > MAX_PATTERN_PROGRAM) {
+    throw new InvalidArgumentError(field, `'${pattern}' is too complex (${re.programSize()} RE2 instructions; at most ${MAX_PATTERN_PROGRAM}): use smaller repeat counts`);
+  }
+  return new RememberingPattern(re);
+}
+
+/** How many values one pattern remembers its verdict for (then it starts afresh). */
+const REMEMBERED_VALUES = 4096;
+
+class RememberingPattern implements ConstraintPattern {
+  readonly #re: RE2JS;
+  readonly #seen = new Map<string, boolean>();
+
+  constructor(re: RE2JS) {
+    this.#re = re;
+  }
+
+  test(value: string): boolean {
+    let verdict = this.#seen.get(value);
+    if (verdict === undefined) {
+      verdict = this.#re.testExact(value);
+      if (this.#seen.size >= REMEMBERED_VALUES) this.#seen.clear();
+      this.#seen.set(value, verdict);
+    }
+    return verdict;
   }
 }

@@ -6,6 +6,7 @@
 //                                         └─► taskShape(spec): what one task needs, for matchOffers
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateName } from '../../core/ids.js';
+import { MAX_GRACE_SECONDS, MAX_LIFETIME_SECONDS } from '../../core/limits.js';
 import { parseConstraints, type Constraint } from '../../sdk/constraint-spec.js';
 import {
   boolAt,
@@ -81,7 +82,7 @@ export function validateJobSpec(input: unknown): JobSpecDoc {
   const doc = objectAt(input, '');
   if (doc === undefined) throw new InvalidArgumentError('spec', 'a job spec is required');
   onlyKeys(doc, JOB_KEYS, '');
-  if (doc['kind'] !== undefined && !/^job$/i.test(String(doc['kind']))) throw new InvalidArgumentError('kind', `must be Job, got ${describe(doc['kind'])}`);
+  if (doc['kind'] !== undefined && !(typeof doc['kind'] === 'string' && /^job$/i.test(doc['kind']))) throw new InvalidArgumentError('kind', `must be Job, got ${describe(doc['kind'])}`);
   const name = validateName(doc['name'], 'name');
   const completionMode = parseMode(doc['completionMode']);
   const gang = boolAt(doc['gang'], 'gang') ?? false;
@@ -98,9 +99,9 @@ export function validateJobSpec(input: unknown): JobSpecDoc {
     name,
     completions,
     parallelism: Math.min(parallelism, completions),
-    backoffLimit: strictNumber(doc['backoffLimit'], 'backoffLimit', { min: 0, integer: true }) ?? JOB_DEFAULTS.backoffLimit,
-    activeDeadlineSeconds: strictNumber(doc['activeDeadlineSeconds'], 'activeDeadlineSeconds', { min: 0, exclusive: true }),
-    ttlSecondsAfterFinished: strictNumber(doc['ttlSecondsAfterFinished'], 'ttlSecondsAfterFinished', { min: 0 }),
+    backoffLimit: strictNumber(doc['backoffLimit'], 'backoffLimit', { min: 0, integer: true, max: 2 ** 31 - 1 }) ?? JOB_DEFAULTS.backoffLimit,
+    activeDeadlineSeconds: strictNumber(doc['activeDeadlineSeconds'], 'activeDeadlineSeconds', { min: 0, exclusive: true, max: MAX_LIFETIME_SECONDS }),
+    ttlSecondsAfterFinished: strictNumber(doc['ttlSecondsAfterFinished'], 'ttlSecondsAfterFinished', { min: 0, max: MAX_LIFETIME_SECONDS }),
     completionMode,
     gang,
     priority: strictNumber(doc['priority'], 'priority', { integer: true, min: -(2 ** 31), max: 2 ** 31 - 1 }) ?? 0,
@@ -178,7 +179,7 @@ function parseTask(value: unknown): TaskTemplateDoc {
     labels: stringMapAt(doc['labels'], 'task.labels'),
     constraints: parseConstraints(listAt(doc['constraints'], 'task.constraints'), 'task.constraints').map((c) => compact({ ...c })),
     role,
-    killGracePeriodSeconds: strictNumber(doc['killGracePeriodSeconds'], 'task.killGracePeriodSeconds', { min: 0 }) ?? JOB_DEFAULTS.killGracePeriodSeconds,
+    killGracePeriodSeconds: strictNumber(doc['killGracePeriodSeconds'], 'task.killGracePeriodSeconds', { min: 0, max: MAX_GRACE_SECONDS }) ?? JOB_DEFAULTS.killGracePeriodSeconds,
     user: stringAt(doc['user'], 'task.user') ?? '',
   });
 }

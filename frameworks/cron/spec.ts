@@ -3,7 +3,8 @@
 // task template reuses the service validator (same fields, same rules) with paths under `task.`.
 import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
 import { validateName } from '../../core/ids.js';
-import { parseServiceSpec, type ServiceSpecDoc } from '../services/spec.js';
+import { MAX_BACKOFF_SECONDS, MAX_LIFETIME_SECONDS } from '../../core/limits.js';
+import { MAX_BACKOFF_FACTOR, parseServiceSpec, type ServiceSpecDoc } from '../services/spec.js';
 import {
   boolAt, compact, deepFreeze, describe, enumAt, join, listAt, numberAt, objectAt, onlyKeys, stringAt, stringMapAt, type Doc,
 } from '../services/spec-fields.js';
@@ -65,7 +66,7 @@ export function validateCronJobSpec(input: Record<string, unknown>): CronJobSpec
   const doc = objectAt(input, '');
   if (doc === undefined) throw new InvalidArgumentError('spec', 'a cron job spec is required');
   onlyKeys(doc, SPEC_KEYS, '');
-  if (doc['kind'] !== undefined && !/^cronjob$/i.test(String(doc['kind']))) throw new InvalidArgumentError('kind', `must be CronJob, got ${describe(doc['kind'])}`);
+  if (doc['kind'] !== undefined && !(typeof doc['kind'] === 'string' && /^cronjob$/i.test(doc['kind']))) throw new InvalidArgumentError('kind', `must be CronJob, got ${describe(doc['kind'])}`);
   const name = validateName(doc['name'], 'name');
   const timeZone = validateTimeZone(stringAt(doc['timeZone'], 'timeZone') ?? '');
   const after = parseAfter(doc['after'], name);
@@ -75,10 +76,10 @@ export function validateCronJobSpec(input: Record<string, unknown>): CronJobSpec
     schedule,
     timeZone,
     concurrencyPolicy: enumAt(doc['concurrencyPolicy'], 'concurrencyPolicy', ['ALLOW', 'FORBID', 'REPLACE'] as const) ?? CRON_DEFAULTS.concurrencyPolicy,
-    startingDeadlineSeconds: numberAt(doc['startingDeadlineSeconds'], 'startingDeadlineSeconds', { min: 0 }),
+    startingDeadlineSeconds: numberAt(doc['startingDeadlineSeconds'], 'startingDeadlineSeconds', { min: 0, max: MAX_LIFETIME_SECONDS }),
     retries: numberAt(doc['retries'], 'retries', { min: 0, integer: true, max: 1000 }) ?? CRON_DEFAULTS.retries,
     backoff: parseBackoff(doc['backoff']),
-    activeDeadlineSeconds: numberAt(doc['activeDeadlineSeconds'], 'activeDeadlineSeconds', { min: 0, exclusive: true }),
+    activeDeadlineSeconds: numberAt(doc['activeDeadlineSeconds'], 'activeDeadlineSeconds', { min: 0, exclusive: true, max: MAX_LIFETIME_SECONDS }),
     successfulJobsHistoryLimit: limitAt(doc, 'successfulJobsHistoryLimit') ?? CRON_DEFAULTS.successfulJobsHistoryLimit,
     failedJobsHistoryLimit: limitAt(doc, 'failedJobsHistoryLimit') ?? CRON_DEFAULTS.failedJobsHistoryLimit,
     suspend: boolAt(doc['suspend'], 'suspend') ?? CRON_DEFAULTS.suspend,
@@ -121,9 +122,9 @@ function parseBackoff(value: unknown): RetryBackoff {
   onlyKeys(doc, ['seconds', 'factor', 'maxLaunchDelaySeconds'], 'backoff');
   const d = CRON_DEFAULTS.backoff;
   return {
-    seconds: numberAt(doc['seconds'], 'backoff.seconds', { min: 0 }) ?? d.seconds,
-    factor: numberAt(doc['factor'], 'backoff.factor', { min: 1 }) ?? d.factor,
-    maxLaunchDelaySeconds: numberAt(doc['maxLaunchDelaySeconds'], 'backoff.maxLaunchDelaySeconds', { min: 0 }) ?? d.maxLaunchDelaySeconds,
+    seconds: numberAt(doc['seconds'], 'backoff.seconds', { min: 0, max: MAX_BACKOFF_SECONDS }) ?? d.seconds,
+    factor: numberAt(doc['factor'], 'backoff.factor', { min: 1, max: MAX_BACKOFF_FACTOR }) ?? d.factor,
+    maxLaunchDelaySeconds: numberAt(doc['maxLaunchDelaySeconds'], 'backoff.maxLaunchDelaySeconds', { min: 0, max: MAX_BACKOFF_SECONDS }) ?? d.maxLaunchDelaySeconds,
   };
 }
 

@@ -2,6 +2,7 @@
 // service's port name (`port: http` or `portName: http`), its index (`portIndex: 1`) or a fixed
 // number (`port: 8080`). Checks run on the agent; this only validates and normalizes them.
 import { InvalidArgumentError } from '../../core/errors.js';
+import { MAX_CHECK_SECONDS } from '../../core/limits.js';
 import type { HealthCheck } from '../../proto/index.js';
 import { compact, describe, enumAt, join, listAt, numberAt, objectAt, onlyKeys, stringAt, stringListAt, type Doc } from './spec-fields.js';
 
@@ -62,11 +63,11 @@ export function parseCheck(value: unknown, path: string, portNames: readonly str
     http: http && parseHttp(http, join(path, 'http'), portNames),
     tcp: tcp && parsePort(tcp, join(path, 'tcp'), portNames, ['port', 'portName', 'portIndex']),
     command: command === undefined ? undefined : parseCommand(command, join(path, 'command')),
-    delaySeconds: numberAt(doc['delaySeconds'], join(path, 'delaySeconds'), { min: 0 }),
-    intervalSeconds: numberAt(doc['intervalSeconds'], join(path, 'intervalSeconds'), { min: 0, exclusive: true }),
-    timeoutSeconds: numberAt(doc['timeoutSeconds'], join(path, 'timeoutSeconds'), { min: 0, exclusive: true }),
+    delaySeconds: numberAt(doc['delaySeconds'], join(path, 'delaySeconds'), { min: 0, max: MAX_CHECK_SECONDS }),
+    intervalSeconds: numberAt(doc['intervalSeconds'], join(path, 'intervalSeconds'), { min: 0, exclusive: true, max: MAX_CHECK_SECONDS }),
+    timeoutSeconds: numberAt(doc['timeoutSeconds'], join(path, 'timeoutSeconds'), { min: 0, exclusive: true, max: MAX_CHECK_SECONDS }),
     consecutiveFailures: numberAt(doc['consecutiveFailures'], join(path, 'consecutiveFailures'), { min: 1, integer: true }),
-    gracePeriodSeconds: numberAt(doc['gracePeriodSeconds'], join(path, 'gracePeriodSeconds'), { min: 0 }),
+    gracePeriodSeconds: numberAt(doc['gracePeriodSeconds'], join(path, 'gracePeriodSeconds'), { min: 0, max: MAX_CHECK_SECONDS }),
   });
 }
 

@@ -2,6 +2,7 @@
 // (`resources.cpus`, `ports[1].name`) in the InvalidArgumentError it throws. Absent, null and the
 // proto3 defaults a typed gRPC client sends for unset fields ('' and empty lists) read as "not set".
 import { InvalidArgumentError } from '../../core/errors.js';
+import { validateRole } from '../../core/ids.js';
 
 export type Doc = Readonly<Record<string, unknown>>;
 
@@ -112,12 +113,10 @@ export function stringMapAt(value: unknown, path: string, keys: 'env' | 'labels'
   return out;
 }
 
-const ROLE = /^(\*|[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*)$/;
-
-/** A role name (`*`, `web`, `eng/batch`), or '' when not set (= the framework's role). */
+/** A role name (`*`, `web`, `eng/batch`; core/ids.ts's rules), or '' when not set (= the framework's role). */
 export function roleAt(value: unknown, path: string): string {
   const role = stringAt(value, path) ?? '';
-  if (role !== '' && !ROLE.test(role)) throw new InvalidArgumentError(path, `'${role}' is not a valid role name`);
+  if (role !== '') validateRole(role, path);
   return role;
 }
 

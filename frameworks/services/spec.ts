@@ -4,6 +4,7 @@
 // nothing is stored unless the whole spec is valid.
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateName } from '../../core/ids.js';
+import { MAX_BACKOFF_SECONDS, MAX_GRACE_SECONDS } from '../../core/limits.js';
 import { parseConstraints, type Constraint } from '../../sdk/constraints.js';
 import type { ServiceSpec } from '../../proto/index.js';
 import { checkToWire, parseCheck, type CheckDoc } from './spec-checks.js';
@@ -87,6 +88,8 @@ const SPEC_KEYS = [
   'kind', 'name', 'instances', 'command', 'args', 'container', 'resources', 'ports', 'env', 'labels', 'healthCheck',
   'readinessCheck', 'constraints', 'role', 'killGracePeriodSeconds', 'backoff', 'upgradeStrategy', 'canary', 'fetch', 'user',
 ];
+/** Beyond this a second retry already waits the cap; larger is a typo. */
+export const MAX_BACKOFF_FACTOR = 100;
 const PORT_NAME = /^[a-z]([a-z0-9-_]{0,61}[a-z0-9])?$/i;
 
 /** Validate a parsed document (camelCase, proto3 JSON form) into a normalized spec. */
@@ -94,7 +97,7 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
   const doc = objectAt(input, '');
   if (doc === undefined) throw new InvalidArgumentError('spec', 'a service spec is required');
   onlyKeys(doc, SPEC_KEYS, '');
-  if (doc['kind'] !== undefined && !/^service$/i.test(String(doc['kind']))) throw new InvalidArgumentError('kind', `must be Service, got ${describe(doc['kind'])}`);
+  if (doc['kind'] !== undefined && !(typeof doc['kind'] === 'string' && /^service$/i.test(doc['kind']))) throw new InvalidArgumentError('kind', `must be Service, got ${describe(doc['kind'])}`);
   const name = validateName(doc['name'], 'name');
   const ports = parsePorts(doc['ports']);
   const portNames = ports.map((p) => p.name);
@@ -117,7 +120,7 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
     readinessCheck: parseCheck(doc['readinessCheck'], 'readinessCheck', portNames),
     constraints: parseConstraints(listAt(doc['constraints'], 'constraints'), 'constraints').map((c) => compact({ ...c })),
     role: roleAt(doc['role'], 'role'),
-    killGracePeriodSeconds: numberAt(doc['killGracePeriodSeconds'], 'killGracePeriodSeconds', { min: 0 }) ?? SPEC_DEFAULTS.killGracePeriodSeconds,
+    killGracePeriodSeconds: numberAt(doc['killGracePeriodSeconds'], 'killGracePeriodSeconds', { min: 0, max: MAX_GRACE_SECONDS }) ?? SPEC_DEFAULTS.killGracePeriodSeconds,
     backoff: parseBackoff(doc['backoff']),
     upgradeStrategy: parseUpgrade(doc['upgradeStrategy']),
     canary: { instances: numberAt(canary?.['instances'], 'canary.instances', { min: 0, integer: true }) ?? 0 },
@@ -224,9 +227,9 @@ function parseBackoff(value: unknown): ServiceSpecDoc['backoff'] {
   const doc = objectAt(value, 'backoff') ?? {};
   onlyKeys(doc, ['seconds', 'factor', 'maxLaunchDelaySeconds'], 'backoff');
   const d = SPEC_DEFAULTS.backoff;
-  const seconds = numberAt(doc['seconds'], 'backoff.seconds', { min: 0 }) ?? d.seconds;
-  const factor = numberAt(doc['factor'], 'backoff.factor', { min: 1 }) ?? d.factor;
-  const max = numberAt(doc['maxLaunchDelaySeconds'], 'backoff.maxLaunchDelaySeconds', { min: 0 }) ?? d.maxLaunchDelaySeconds;
+  const seconds = numberAt(doc['seconds'], 'backoff.seconds', { min: 0, max: MAX_BACKOFF_SECONDS }) ?? d.seconds;
+  const factor = numberAt(doc['factor'], 'backoff.factor', { min: 1, max: MAX_BACKOFF_FACTOR }) ?? d.factor;
+  const max = numberAt(doc['maxLaunchDelaySeconds'], 'backoff.maxLaunchDelaySeconds', { min: 0, max: MAX_BACKOFF_SECONDS }) ?? d.maxLaunchDelaySeconds;
   return { seconds, factor, maxLaunchDelaySeconds: max };
 }
 

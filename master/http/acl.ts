@@ -12,6 +12,7 @@
 import { parse as parseYaml } from 'yaml';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { HttpServer } from '../../core/http.js';
+import { MAX_LIFETIME_SECONDS, optionalSeconds } from '../../core/limits.js';
 import type { AclStore } from '../../core/security/acl-store.js';
 import { principalOf } from '../../core/security/edge.js';
 import { describeActions } from '../../core/security/policy.js';
@@ -47,8 +48,8 @@ export function registerAclRoutes(app: HttpServer, ctx: OperatorContext): void {
     if (!Array.isArray(policies) || policies.some((p) => typeof p !== 'string')) throw new InvalidArgumentError('policies', 'expected a list of policy names');
     const description = body['description'] ?? '';
     if (typeof description !== 'string') throw new InvalidArgumentError('description', 'must be a string');
-    const ttl = body['ttlSeconds'];
-    if (ttl !== undefined && ttl !== null && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)) throw new InvalidArgumentError('ttlSeconds', `must be a positive number of seconds, got ${JSON.stringify(ttl)}`);
+    // A token meant to outlive a year should have no TTL (and be revoked when done with).
+    const ttl = optionalSeconds(body['ttlSeconds'], 'ttlSeconds', { max: MAX_LIFETIME_SECONDS, positive: true });
     const { token, record } = await acl.createToken({
       principal: body['principal'] as string,
       policies: policies as string[],

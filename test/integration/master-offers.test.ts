@@ -140,16 +140,19 @@ describe('offers', () => {
     await fw.nextOffer({ timeoutMs: 1000 });
   });
 
-  it('rescinds offers held longer than offer_timeout, and offers the resources again', async () => {
-    const h = await MasterHarness.start({ master: { offerTimeout: '200ms' } });
+  it('rescinds offers held longer than offer_timeout, and offers the resources again after the default filter', async () => {
+    const h = await MasterHarness.start({ master: { offerTimeout: '200ms', refuseSeconds: '600ms' } });
     await h.agent();
     const fw = await h.framework();
     const offer = await fw.nextOffer();
     const offeredAt = Date.now();
     await fw.waitFor((e) => e.rescind?.offerId === offer.id, { what: 'RESCIND after the offer timeout', timeoutMs: 2000 });
-    expect(Date.now() - offeredAt).toBeGreaterThanOrEqual(150);
+    const rescindedAt = Date.now();
+    expect(rescindedAt - offeredAt).toBeGreaterThanOrEqual(150);
     h.invariant();
-    const again = await fw.nextOffer({ timeoutMs: 2000 });
+    // A timed-out offer counts as declined with no filter given: --default-refuse applies.
+    const again = await fw.nextOffer({ timeoutMs: 3000 });
+    expect(Date.now() - rescindedAt).toBeGreaterThanOrEqual(500);
     expect(again.id).not.toBe(offer.id);
     expect(offerResources(again).equals(offerResources(offer))).toBe(true);
     // The rescinded offer cannot be used.

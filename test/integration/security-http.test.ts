@@ -68,6 +68,7 @@ describe('operator HTTP', () => {
     expect(refusedKill.json.message).toBe("principal 'vera' lacks permission 'tasks.kill'");
     for (const [method, path, body, permission] of [
       ['PUT', '/api/v1/weights', [{ role: 'x', weight: 2 }], 'weights.update'],
+      ['DELETE', '/api/v1/weights/x', undefined, 'weights.update'],
       ['PUT', '/api/v1/quota', { role: 'x', guarantee: 'cpus:1' }, 'quota.update'],
       ['POST', `/api/v1/agents/${[...h.state.agents.keys()][0]}/drain`, {}, 'agents.drain'],
       ['GET', '/api/v1/acl/tokens', undefined, 'acl.manage'],

@@ -46,7 +46,7 @@ describe('FrameworkShell', () => {
       }),
     );
     await until(async () => rounds >= 1, 'an offer round');
-    // Without an offer timeout, an offer the framework neither used nor declined would stay out for good.
+    // Well before the offer timeout (a minute): the failed round declined them.
     await until(async () => master.state.offers.size === 0, 'the offers declined');
   });
 

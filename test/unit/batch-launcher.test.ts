@@ -1,6 +1,6 @@
 // The batch launcher (frameworks/batch/launcher.ts) when the launch cannot be recorded first (a
 // stale instance, a store error): nothing is launched, and the offers go back to the master
-// rather than staying with the framework (no offer timeout by default: they would be held for good).
+// rather than staying with the framework until the master's offer timeout (a minute by default).
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock } from '../../core/clock.js';
+import { FakeClock, NODE_TIMER_MAX_MS, SystemClock } from '../../core/clock.js';
 import { SeededRandom, backoffDelay, shuffleInPlace } from '../../core/random.js';
 
 describe('FakeClock', () => {
@@ -57,6 +57,84 @@ describe('FakeClock', () => {
   it('refuses to go backwards', () => {
     const clock = new FakeClock(100);
     expect(() => clock.setTime(50)).toThrow(/backwards/);
+  });
+});
+
+describe('SystemClock: delays longer than a Node timer holds', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // Node fires a timer of more than 2^31-1 ms after 1 ms (TimeoutOverflowWarning): a 30-day kill
+  // grace became a SIGKILL after 4 ms. The clock must never fire such a timer early.
+  it('does not fire a timer of 30 days, 2^31 ms, 1e308 ms or Infinity early', async () => {
+    const clock = new SystemClock();
+    const fired: string[] = [];
+    const handles = [
+      clock.setTimeout(() => fired.push('30d'), 30 * 24 * 3600 * 1000),
+      clock.setTimeout(() => fired.push('2^31'), NODE_TIMER_MAX_MS + 1),
+      clock.setTimeout(() => fired.push('1e308'), 1e308),
+      clock.setTimeout(() => fired.push('Infinity'), Infinity),
+      clock.setInterval(() => fired.push('every 40d'), 40 * 24 * 3600 * 1000),
+    ];
+    await sleep(60);
+    expect(fired).toEqual([]);
+    for (const h of handles) clock.clearTimeout(h);
+  });
+
+  it('waits in steps and fires once when due, neither early nor twice', async () => {
+    const clock = new SystemClock({ maxStepMs: 20 });
+    const started = performance.now();
+    const at: number[] = [];
+    clock.setTimeout(() => at.push(performance.now() - started), 110);
+    await sleep(250);
+    expect(at).toHaveLength(1);
+    expect(at[0]).toBeGreaterThanOrEqual(105);
+  });
+
+  it('repeats an interval longer than a step, one period apart, until cleared', async () => {
+    const clock = new SystemClock({ maxStepMs: 10 });
+    const started = performance.now();
+    const at: number[] = [];
+    const h = clock.setInterval(() => at.push(performance.now() - started), 45);
+    await sleep(160);
+    clock.clearInterval(h);
+    const count = at.length;
+    expect(count).toBeGreaterThanOrEqual(2);
+    at.forEach((t, i) => expect(t).toBeGreaterThanOrEqual(45 * (i + 1) - 5));
+    await sleep(100);
+    expect(at).toHaveLength(count);
+  });
+
+  it('cancels a long wait between its steps', async () => {
+    const clock = new SystemClock({ maxStepMs: 10 });
+    let fired = false;
+    const h = clock.setTimeout(() => (fired = true), 50);
+    await sleep(25);
+    clock.clearTimeout(h);
+    await sleep(80);
+    expect(fired).toBe(false);
+  });
+
+  it('fires negative and NaN delays at once (on a later turn), as Node does', async () => {
+    const clock = new SystemClock();
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('negative'), -5);
+    clock.setTimeout(() => fired.push('NaN'), Number.NaN);
+    expect(fired).toEqual([]);
+    await sleep(20);
+    expect(fired.sort()).toEqual(['NaN', 'negative']);
+  });
+
+  it('a FakeClock never fires Infinity and fires a long timer when advanced to it', () => {
+    const clock = new FakeClock(0);
+    const fired: string[] = [];
+    clock.setTimeout(() => fired.push('never'), Infinity);
+    clock.setTimeout(() => fired.push('40d'), 40 * 24 * 3600 * 1000);
+    clock.advance(40 * 24 * 3600 * 1000 - 1);
+    expect(fired).toEqual([]);
+    clock.advance(1);
+    expect(fired).toEqual(['40d']);
+    clock.advance(1e15);
+    expect(fired).toEqual(['40d']);
   });
 });
 

@@ -222,6 +222,56 @@ describe('parsing constraints', () => {
   });
 });
 
+describe('hostile patterns', () => {
+  // The issue's patterns: a backtracking engine took ~11 s (5 stars) and ~56 s (6 stars) on a
+  // short value; RE2 answers in linear time.
+  const stars = ['(.*.*.*.*.*)*Z', '(.*.*.*.*.*.*)*Z', '(a|aa)*b', '(x+x+)+y'];
+  it.each(stars)('%s evaluates in milliseconds, LIKE and UNLIKE', (pattern) => {
+    const value = 'a'.repeat(64);
+    const started = performance.now();
+    const like = evaluate([['hostname', 'LIKE', pattern]], agent(value), []);
+    const unlike = evaluate([['hostname', 'UNLIKE', pattern]], agent(`${value}x`), []);
+    const ms = performance.now() - started;
+    expect(like).toMatchObject({ ok: false, reason: `hostname LIKE ${pattern}: agent is host ${value}` });
+    expect(unlike).toEqual({ ok: true });
+    expect(ms).toBeLessThan(250);
+  });
+
+  it('matches the whole value, as Java String.matches does', () => {
+    expect(evaluate([['rack', 'LIKE', 'r1']], agent('a', { rack: 'r10' }), []).ok).toBe(false);
+    expect(evaluate([['rack', 'LIKE', 'r1|r10']], agent('a', { rack: 'r10' }), []).ok).toBe(true);
+    expect(evaluate([['rack', 'LIKE', 'r\\d+']], agent('a', { rack: 'r42' }), []).ok).toBe(true);
+  });
+
+  it('keeps the same verdict for a value it has seen (the memory only spares work)', () => {
+    const c = [['zone', 'LIKE', '(eu|us)-[a-z]+-\\d']] as const;
+    for (let i = 0; i < 3; i++) {
+      expect(evaluate(c as never, agent('a', { zone: 'eu-west-1' }), []).ok).toBe(true);
+      expect(evaluate(c as never, agent('a', { zone: 'ap-east-1' }), []).ok).toBe(false);
+    }
+  });
+
+  const refused: [string, unknown, string, string][] = [
+    ['a backreference', ['rack', 'LIKE', '(a)\\1'], 'constraints[0].value', 'invalid regular expression'],
+    ['a lookahead', ['rack', 'UNLIKE', '(?=r)r1'], 'constraints[0].value', 'no backreferences or lookaround'],
+    ['a lookbehind', ['rack', 'LIKE', '(?<=r)1'], 'constraints[0].value', 'invalid regular expression'],
+    ['a pattern over 1024 characters', ['rack', 'LIKE', 'r'.repeat(1025)], 'constraints[0].value', 'at most 1024'],
+    ['a pattern too big once compiled', ['rack', 'LIKE', '[a-z]{1000}[a-z]{1000}[a-z]{1000}'], 'constraints[0].value', 'too complex'],
+    ['a field over 1024 characters', ['x'.repeat(1025), 'UNIQUE'], 'constraints[0].field', 'at most 1024'],
+    ['an IS value over 1024 characters', ['rack', 'IS', 'v'.repeat(1025)], 'constraints[0].value', 'at most 1024'],
+  ];
+  it.each(refused)('refuses %s, naming the field', (_what, constraint, field, message) => {
+    const err = thrown(() => parseConstraints([constraint]));
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect(err.field).toBe(field);
+    expect(err.message).toContain(message);
+  });
+
+  it('accepts a pattern of exactly 1024 characters', () => {
+    expect(parseConstraints([['rack', 'LIKE', 'r'.repeat(1024)]])).toHaveLength(1);
+  });
+});
+
 describe('agent facts', () => {
   it('reads hostname, attributes, agent id and fault domain from an offer', () => {
     const offer = {
