@@ -8,6 +8,9 @@
 //   GET /api/v1/services/NAME/endpoints[?watch=1]   GET /api/v1/services/NAME/endpoints/watch   (SSE)
 //   POST /api/v1/{cronjobs,jobs}/NAME/{trigger, suspend, resume}
 //   GET /api/v1/watch?kinds=service,job&names=a,b&initial=1   (SSE: one event per WatchEvent)
+//
+// kinds and names are comma-separated lists and may also be repeated; any other query parameter
+// given twice is INVALID_ARGUMENT naming it.
 //   GET /api/v1/tasks/TASK/logs?stream=stdout|stderr&offset=&length=&follow=1   (a built-in framework's task)
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -28,7 +31,7 @@ export interface JobsHttpOptions {
   readonly heartbeatMs?: number;
 }
 
-type Req = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>;
+type Req = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | string[] | undefined> }>;
 type Body = Record<string, unknown>;
 
 export function registerJobsHttp(app: HttpServer, api: JobsApi, gate: ServingGate, options: JobsHttpOptions = {}): void {
@@ -85,7 +88,8 @@ function serviceRoutes(app: FastifyInstance, api: JobsApi, heartbeatMs: number):
     return api.killTasks(principalOf(req), req.params.name, stringList(b['taskIds'], 'taskIds'), bool(b['scale'], 'scale', false));
   });
   app.get(`${base}/endpoints`, async (req: Req, reply) => {
-    if (req.query['watch'] === undefined || req.query['watch'] === '0' || req.query['watch'] === 'false') return { endpoints: await api.endpoints(principalOf(req), req.params.name) };
+    const watch = single(req, 'watch');
+    if (watch === undefined || watch === '0' || watch === 'false') return { endpoints: await api.endpoints(principalOf(req), req.params.name) };
     return watchEndpoints(api, req, reply, heartbeatMs);
   });
   app.get(`${base}/endpoints/watch`, async (req: Req, reply) => watchEndpoints(api, req, reply, heartbeatMs));
@@ -122,7 +126,7 @@ async function watchEndpoints(api: JobsApi, req: Req, reply: FastifyReply, defau
 /** SSE: one frame per WatchEvent, named after its type in lower case (added, modified, ...). */
 async function watchAll(api: JobsApi, req: Req, reply: FastifyReply, defaultHeartbeatMs: number): Promise<void> {
   const kinds = list(req.query['kinds']).map((k, i) => kindFromAlias(k) ?? kindFromDocument(k, `kinds[${i}]`));
-  const filter = { kinds, names: list(req.query['names']), sendInitial: ['1', 'true', ''].includes(req.query['initial'] ?? 'no') };
+  const filter = { kinds, names: list(req.query['names']), sendInitial: ['1', 'true', ''].includes(single(req, 'initial') ?? 'no') };
   const heartbeatMs = heartbeat(req, defaultHeartbeatMs);
   let sse: ReturnType<typeof openSse> | undefined;
   const early: WatchEvent[] = [];
@@ -146,14 +150,14 @@ async function watchAll(api: JobsApi, req: Req, reply: FastifyReply, defaultHear
  * first byte; `x-agora-log-offset` is the offset of the first byte sent.
  */
 async function taskLogs(api: JobsApi, req: Req, reply: FastifyReply): Promise<unknown> {
-  const stream = req.query['stream'] ?? 'stdout';
+  const stream = single(req, 'stream') ?? 'stdout';
   if (stream !== 'stdout' && stream !== 'stderr') throw new InvalidArgumentError('stream', `expected stdout or stderr, got '${stream}'`);
-  const rawOffset = req.query['offset'] ?? '';
+  const rawOffset = single(req, 'offset') ?? '';
   if (rawOffset !== '' && !/^-?\d+$/.test(rawOffset)) throw new InvalidArgumentError('offset', `expected an integer (negative: from the end), got '${rawOffset}'`);
   const length = queryInt(req.query, 'length', 0);
   const abort = new AbortController();
   reply.raw.on('close', () => abort.abort());
-  const chunks = api.logs(principalOf(req), { taskId: req.params.name, stream, offset: Number(rawOffset || 0), length, follow: ['1', 'true', ''].includes(req.query['follow'] ?? 'no') }, abort.signal);
+  const chunks = api.logs(principalOf(req), { taskId: req.params.name, stream, offset: Number(rawOffset || 0), length, follow: ['1', 'true', ''].includes(single(req, 'follow') ?? 'no') }, abort.signal);
   const first = await chunks.next();
   const rest = async function* (): AsyncGenerator<Buffer> {
     if (first.done) return;
@@ -179,7 +183,7 @@ function sendApply(reply: FastifyReply, response: { result?: unknown }): unknown
 }
 
 function dryRun(req: Req): boolean {
-  const v = req.query['dryRun'] ?? req.query['dry_run'];
+  const v = single(req, 'dryRun') ?? single(req, 'dry_run');
   return v === '1' || v === 'true' || v === '';
 }
 
@@ -213,8 +217,17 @@ function bool(v: unknown, field: string, def: boolean): boolean {
   return v;
 }
 
-function list(v: string | undefined): string[] {
-  return v === undefined || v === '' ? [] : v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+/** A query parameter given at most once: `?dryRun=1&dryRun=1` is refused rather than read as "not 1". */
+function single(req: Req, name: string): string | undefined {
+  const v = req.query[name];
+  if (Array.isArray(v)) throw new InvalidArgumentError(name, 'give it once');
+  return v;
+}
+
+/** A list: comma-separated, and the parameter may be repeated (`?names=a,b&names=c`). */
+function list(v: string | string[] | undefined): string[] {
+  const all = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return all.flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
 }
 
 function heartbeat(req: Req, def: number): number {

@@ -64,6 +64,9 @@ describe('Jobs HTTP mirror', () => {
       ['POST', '/api/v1/services/web/scale', { instances: -2 }, 'instances'],
       ['POST', '/api/v1/services/web/kill', { taskIds: 'web-1' }, 'taskIds'],
       ['GET', '/api/v1/watch?kinds=deployment', undefined, 'kinds[0]'],
+      // A parameter given twice is refused, not read as "not 1" (which would make this no dry run).
+      ['POST', '/api/v1/apply?dryRun=1&dryRun=1', 'kind: Service\nname: web\ncommand: x\n', 'dryRun'],
+      ['GET', '/api/v1/watch?initial=1&initial=0', undefined, 'initial'],
     ];
     for (const [method, path, body, field] of cases) {
       const res = await send(method, `${base}${path}`, body);
@@ -103,5 +106,14 @@ describe('Jobs HTTP mirror', () => {
     expect(await sse.next()).toMatchObject({ event: 'deployment_progress', data: { name: 'web', deployment: { version: 'v2', phase: 'DEPLOYMENT_SUCCEEDED' } } });
     await send('POST', `${base}/api/v1/services`, 'name: api\ncommand: x\n');
     expect(await sse.next((e) => e.event === 'added')).toMatchObject({ data: { name: 'api' } });
+  });
+
+  it('takes the kinds and names of a watch repeated as well as comma-separated', async () => {
+    const { base } = await setup();
+    await send('POST', `${base}/api/v1/services`, 'name: web\ncommand: x\n');
+    const sse = await openSse(`${base}/api/v1/watch?kinds=service&names=web,api&names=db&initial=1`);
+    expect(sse.status).toBe(200);
+    expect(await sse.next()).toMatchObject({ event: 'subscribed', data: { kinds: ['SERVICE'], names: ['web', 'api', 'db'] } });
+    expect(await sse.next()).toMatchObject({ event: 'added', data: { name: 'web' } });
   });
 });
