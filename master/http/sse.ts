@@ -27,7 +27,7 @@ export function registerEventStream(app: HttpServer, ctx: OperatorContext, optio
     requirePermission(principalOf(req), 'cluster.view');
     const heartbeatMs = queryInt(req.query as Record<string, unknown>, 'heartbeatMs', options.heartbeatMs ?? 15_000, 3_600_000);
     if (heartbeatMs < 10) throw new InvalidArgumentError('heartbeatMs', `must be at least 10, got ${heartbeatMs}`);
-    const stream = openSse(reply, heartbeatMs, state.clock);
+    const stream = openSse(reply, { heartbeatMs, clock: state.clock });
     const unsubscribe = state.events.subscribe((event) => stream.send(event.type.toLowerCase(), event));
     open.add(stream.close);
     stream.onClose(() => {
