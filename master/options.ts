@@ -40,6 +40,7 @@ export const MASTER_OPTIONS = {
   ...SERVER_LIMIT_OPTIONS,
   ...HTTP_LIMIT_OPTIONS,
   ...GRPC_LIMIT_OPTIONS,
+  sseReplayEvents: opt.int('--sse-replay-events', 'events of /api/v1/events kept for clients that resume with Last-Event-ID; a client that falls further behind is dropped', 10_000, { min: 1, max: 10_000_000 }),
 };
 
 export type MasterOptions = OptionsOf<typeof MASTER_OPTIONS>;
