@@ -6,6 +6,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { discoverMasters, type MasterDiscovery } from '../core/discovery.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
+import { httpLimitsFrom } from '../core/server-limits.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
 import type { Resources } from '../core/resources.js';
@@ -232,7 +233,7 @@ export class Agent implements AgentContext {
 
   async #serveHttp(): Promise<void> {
     const { tls, authenticator } = this.security;
-    this.#http = createHttpServer({ logger: this.logger, ...(tls ? { tls } : {}) });
+    this.#http = createHttpServer({ logger: this.logger, limits: httpLimitsFrom(this.options), ...(tls ? { tls } : {}) });
     requireAuthentication(this.#http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
     registerAgentRoutes(this.#http, this);
     this.#httpPort = await listenHttp(this.#http, this.options.bind, this.options.httpPort);

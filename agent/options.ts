@@ -2,6 +2,7 @@
 // Compiled once into a frozen object; a bad flag fails at start and names itself.
 import { AgoraError, InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, parseAddress, type OptionSpec, type OptionsOf } from '../core/options.js';
+import { HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';
 import { Resources } from '../core/resources.js';
 import { parseStoreUrl } from '../core/store/index.js';
 import { parseAttributes, type Attributes } from '../core/wire.js';
@@ -89,12 +90,16 @@ export const AGENT_OPTIONS = {
   tlsKey: opt.optionalString('--tls-key', "this agent's private key (PEM)"),
   openMetrics: opt.bool('--open-metrics', 'serve /metrics without credentials', false),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  // Limits of the agent's HTTP server (core/server-limits.ts has the defaults and why).
+  ...SERVER_LIMIT_OPTIONS,
+  ...HTTP_LIMIT_OPTIONS,
 };
 
 export type AgentOptions = OptionsOf<typeof AGENT_OPTIONS>;
 
 export function compileAgentOptions(raw: Record<string, unknown>): AgentOptions {
   const options = compileOptions(AGENT_OPTIONS, raw);
+  httpLimitsFrom(options);
   if (options.statusUpdateRetryMax < options.statusUpdateRetry) {
     throw new InvalidArgumentError('--status-update-retry-max', `must be at least --status-update-retry (${options.statusUpdateRetry} ms)`);
   }

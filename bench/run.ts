@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   failover: () => import('./failover.js'),
   launch: () => import('./launch.js'),
   offers: () => import('./offers.js'),
+  sse: () => import('./sse.js'),
 };
 
 async function main(): Promise<void> {

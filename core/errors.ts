@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   AGORA_UNAUTHENTICATED: { grpc: GrpcStatus.UNAUTHENTICATED, http: 401, doc: 'No or bad credentials.' },
   AGORA_PERMISSION_DENIED: { grpc: GrpcStatus.PERMISSION_DENIED, http: 403, doc: 'The principal may not do this.' },
   AGORA_RESOURCE_EXHAUSTED: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 429, doc: 'A limit was reached.' },
+  AGORA_PAYLOAD_TOO_LARGE: { grpc: GrpcStatus.RESOURCE_EXHAUSTED, http: 413, doc: 'The request body or message is larger than the server accepts; `field` names the limit.' },
   AGORA_CANCELLED: { grpc: GrpcStatus.CANCELLED, http: 499, doc: 'The caller or a shutdown cancelled the operation.' },
   AGORA_UNIMPLEMENTED: { grpc: GrpcStatus.UNIMPLEMENTED, http: 501, doc: 'Not supported by this process.' },
   AGORA_INTERNAL: { grpc: GrpcStatus.INTERNAL, http: 500, doc: 'A bug: an invariant did not hold.' },

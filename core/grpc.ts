@@ -1,14 +1,18 @@
 // gRPC plumbing every process shares: a server with the standard health service and server
-// reflection (so grpcurl and grpc-health-probe work), binding on port 0, and the mapping between
-// AgoraError and gRPC status at the edges — toGrpcError on the server, fromGrpcError on the client.
+// reflection (so grpcurl and grpc-health-probe work), binding on port 0, the limits of
+// core/server-limits.ts (core/grpc-edge.ts), and the mapping between AgoraError and gRPC status at
+// the edges — toGrpcError on the server, fromGrpcError on the client.
 import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import { LOADER_OPTIONS, packageDefinition } from '../proto/index.js';
+import type { ConnectionStats } from './connection-limits.js';
+import { guardDecoding, listenCapped, rejectUndecodable, serverOptionsFor, withHandshakeTimeout, type CappedListener } from './grpc-edge.js';
 import { grpcCredentials, type Authenticator } from './security/authenticate.js';
 import { grpcServerCredentials, type ServerTls } from './security/tls.js';
+import { DEFAULT_GRPC_LIMITS, type GrpcLimits } from './server-limits.js';
 import {
   AgoraError,
   CODE_METADATA_KEY,
@@ -47,8 +51,12 @@ export interface GrpcServerOptions {
   health?: Readonly<Record<string, ServingStatus>>;
   /** Serve gRPC server reflection (default true). */
   reflection?: boolean;
-  /** grpc-js server options (keepalive, message sizes, ...). */
+  /** Timeouts and caps; each missing one takes its default (core/server-limits.ts). */
+  limits?: Partial<GrpcLimits>;
+  /** More grpc-js server options; they win over those made from `limits`. */
   serverOptions?: grpc.ServerOptions;
+  /** Told of errors of the listening socket (accept failing with EMFILE); the server goes on. */
+  onListenError?: (err: Error) => void;
 }
 
 export interface GrpcServer {
@@ -59,10 +67,14 @@ export interface GrpcServer {
   bind(host: string, port: number): Promise<number>;
   /** Marks every service NOT_SERVING, lets calls finish for up to graceMs, then forces. */
   shutdown(graceMs?: number): Promise<void>;
+  /** The connections of the bound port (undefined before bind). */
+  readonly connections: ConnectionStats | undefined;
 }
 
 export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
-  const server = new grpc.Server(options.serverOptions);
+  const limits: GrpcLimits = { ...DEFAULT_GRPC_LIMITS, ...options.limits };
+  const server = new grpc.Server({ ...serverOptionsFor(limits), interceptors: [rejectUndecodable], ...options.serverOptions });
+  guardDecoding(server);
   const statuses = new Map<string, ServingStatus>(Object.entries(options.health ?? { '': 'SERVING' }));
   const health = new HealthImplementation(Object.fromEntries(statuses));
   health.addToServer(server);
@@ -71,17 +83,28 @@ export function createGrpcServer(options: GrpcServerOptions = {}): GrpcServer {
     const target = auth === undefined || auth.insecure ? server : guardedServices(server, auth);
     new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(target as grpc.Server);
   }
-  const credentials = options.tls ? grpcServerCredentials(options.tls) : grpc.ServerCredentials.createInsecure();
+  const credentials = options.tls ? withHandshakeTimeout(grpcServerCredentials(options.tls), limits.tlsHandshakeTimeoutMs) : grpc.ServerCredentials.createInsecure();
+  let listener: CappedListener | undefined;
   return {
     server,
     setServingStatus(service, status) {
       statuses.set(service, status);
       health.setStatus(service, status);
     },
-    bind: (host, port) => bindServer(server, host, port, credentials),
+    async bind(host, port) {
+      if (listener) throw new Error('this gRPC server is already bound');
+      listener = await listenCapped(server, credentials, host, port, limits, options.onListenError);
+      return listener.port;
+    },
     async shutdown(graceMs) {
       for (const service of statuses.keys()) health.setStatus(service, 'NOT_SERVING');
+      const closed = listener?.close();
       await shutdownServer(server, graceMs);
+      listener?.destroy();
+      await closed;
+    },
+    get connections() {
+      return listener?.connections;
     },
   };
 }

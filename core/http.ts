@@ -1,26 +1,53 @@
 // The HTTP edge every process shares: fastify with JSON errors from AgoraError codes, a JSON 404,
-// and a listen helper that reports the port actually bound (port 0 picks one).
+// and a listen helper that reports the port actually bound (port 0 picks one). The node server
+// under it is made here (fastify's serverFactory) so that every limit of core/server-limits.ts
+// holds: headers, request, keep-alive, idle and TLS handshake timeouts, connection caps, the body
+// limit (413), and the cap on event-stream clients (core/sse.ts).
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { capConnections, type ConnectionStats } from './connection-limits.js';
 import { AgoraError, InvalidArgumentError, toAgoraError } from './errors.js';
 import type { Logger } from './logger.js';
 import { httpsServerOptions, type ServerTls } from './security/tls.js';
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './server-limits.js';
+import { SseGate, setSseGate } from './sse.js';
 
 export type HttpServer = FastifyInstance;
 
 export interface HttpServerOptions {
   logger?: Logger;
-  /** Largest request body accepted (bytes). */
-  bodyLimit?: number;
+  /** Timeouts and caps; each missing one takes its default (core/server-limits.ts). */
+  limits?: Partial<HttpLimits>;
   /** Serve HTTPS with this certificate, asking clients for theirs (see core/security/tls.ts). */
   tls?: ServerTls;
 }
 
+/** What a server's limits have done, for metrics and tests. */
+export interface HttpEdgeStats {
+  readonly connections: ConnectionStats;
+  readonly sse: SseGate;
+  /** Connections cut by the idle timeout (a response that made no progress, an idle keep-alive). */
+  readonly idleCut: number;
+}
+
+const stats = new WeakMap<object, HttpEdgeStats>();
+
+/** The limits' counters of a server made by createHttpServer. */
+export function httpEdgeStats(app: HttpServer): HttpEdgeStats {
+  const found = stats.get(app.server);
+  if (!found) throw new Error('not a server made by createHttpServer');
+  return found;
+}
+
 export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...options.limits };
   const fastifyOptions: FastifyServerOptions = {
-    bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024,
+    bodyLimit: limits.bodyLimitBytes,
     disableRequestLogging: true,
     forceCloseConnections: true,
-    ...(options.tls ? { https: httpsServerOptions(options.tls) } : {}),
+    serverFactory: (handler) => createNodeServer(handler, limits, options.tls),
   };
   const app = Fastify(fastifyOptions);
   // YAML bodies are passed through as text; handlers parse them.
@@ -28,10 +55,11 @@ export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
     done(null, body);
   });
   app.setErrorHandler((err, request, reply) => {
-    const agoraError = fromFastifyError(err);
+    const agoraError = fromFastifyError(err, limits);
     if (agoraError.code === 'AGORA_INTERNAL') options.logger?.error({ err, url: request.url }, 'http handler failed');
     const leader = agoraError.details['leader'];
     if (typeof leader === 'string') reply.header('x-agora-leader', leader);
+    if (agoraError.code === 'AGORA_PAYLOAD_TOO_LARGE') reply.header('connection', 'close');
     void reply.status(agoraError.httpStatus).send(agoraError.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -40,11 +68,64 @@ export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
   return app;
 }
 
-function fromFastifyError(err: unknown): AgoraError {
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+function createNodeServer(handler: Handler, limits: HttpLimits, tls: ServerTls | undefined): http.Server {
+  const timeouts = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // Node checks the headers and request timeouts on this period (30 s by default): a quarter of
+    // the shorter one cuts a slow client within 125 % of its timeout.
+    connectionsCheckingInterval: Math.max(10, Math.min(30_000, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+  };
+  const server = tls
+    ? https.createServer({ ...httpsServerOptions(tls), ...timeouts, handshakeTimeout: limits.tlsHandshakeTimeoutMs }, handler)
+    : http.createServer(timeouts, handler);
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  const connections = capConnections(server, { max: limits.maxConnections, perClient: limits.maxConnectionsPerClient });
+  const sse = new SseGate({ maxClients: limits.sseMaxClients, maxBufferedBytes: limits.sseMaxBufferedBytes });
+  setSseGate(server, sse);
+  const edge = { connections, sse, idleCut: 0 };
+  stats.set(server, edge);
+  cutIdleConnections(server, limits.idleTimeoutMs, () => (edge.idleCut += 1));
+  return server;
+}
+
+/**
+ * The idle timeout, as nginx's send_timeout: Node calls a socket idle when nothing was read or
+ * written for `idleMs` (and not while a large write is still draining). Such a socket is cut —
+ * unless a response on it is open with nothing queued: a quiet stream (SSE between heartbeats, a
+ * log being followed, a handler still working), which is not the client's fault. A response the
+ * client has stopped reading has bytes queued, so it is cut; so is an idle keep-alive connection.
+ */
+function cutIdleConnections(server: http.Server, idleMs: number, onCut: () => void): void {
+  const open = new WeakMap<Socket, http.ServerResponse>();
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    open.set(req.socket, res);
+    res.once('close', () => {
+      if (open.get(req.socket) === res) open.delete(req.socket);
+    });
+  });
+  server.setTimeout(idleMs);
+  server.on('timeout', (socket: Socket) => {
+    const res = open.get(socket);
+    if (res && !res.writableEnded && res.writableLength === 0) return;
+    onCut();
+    socket.destroy();
+  });
+}
+
+function fromFastifyError(err: unknown, limits: HttpLimits): AgoraError {
   if (err instanceof AgoraError) return err;
   const e = err as { statusCode?: number; code?: string; message?: string; validation?: unknown };
   if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new InvalidArgumentError('content-type', e.message ?? 'unsupported media type');
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new AgoraError('AGORA_RESOURCE_EXHAUSTED', 'request body is too large');
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
+    return new AgoraError('AGORA_PAYLOAD_TOO_LARGE', `request body is larger than ${limits.bodyLimitBytes} bytes (--http-max-body)`, {
+      field: 'body',
+      details: { limitBytes: limits.bodyLimitBytes },
+    });
+  }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new InvalidArgumentError('body', e.message ?? 'bad request');
   }

@@ -1,6 +1,7 @@
 // `agora frameworks` options (also what `agora up` passes to the in-process host). Compiled once,
 // frozen; a bad flag names itself.
 import { compileOptions, opt, type OptionsOf } from '../core/options.js';
+import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';
 
 export const FRAMEWORKS_OPTIONS = {
   master: opt.string('--master', 'the masters: host:port[,host:port] or zk://h1:2181,h2:2181/agora'),
@@ -23,12 +24,18 @@ export const FRAMEWORKS_OPTIONS = {
   tokenFile: opt.optionalString('--token-file', "a file holding the built-in frameworks' token (a principal with the `frameworks` policy: agora acl token create --principal agora-frameworks --policy frameworks)"),
   taskUser: opt.string('--task-user', 'the user tasks run as when a spec names none', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  // Limits of the Jobs API's HTTP and gRPC servers (core/server-limits.ts has the defaults and why).
+  ...SERVER_LIMIT_OPTIONS,
+  ...HTTP_LIMIT_OPTIONS,
+  ...GRPC_LIMIT_OPTIONS,
 };
 
 export type FrameworksOptions = OptionsOf<typeof FRAMEWORKS_OPTIONS>;
 
 export function compileFrameworksOptions(raw: Record<string, unknown>): FrameworksOptions {
-  return compileOptions(FRAMEWORKS_OPTIONS, raw);
+  const options = compileOptions(FRAMEWORKS_OPTIONS, raw);
+  httpLimitsFrom(options);
+  return options;
 }
 
 /** The store URL: --store, else --master when it is a ZooKeeper URL, else a local directory. */

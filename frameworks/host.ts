@@ -9,6 +9,7 @@
 import type { Clock } from '../core/clock.js';
 import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
+import { grpcLimitsFrom, httpLimitsFrom } from '../core/server-limits.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { discoverMasters, type MasterDiscovery } from '../core/discovery.js';
 import type { Authenticator } from '../core/security/authenticate.js';
@@ -205,10 +206,16 @@ export class FrameworksHost {
     // The master to ask about callers' credentials: any will do (standbys know the tokens too).
     this.#discovery = await discoverMasters(options.master, options.cluster);
     const tls = security.serverTls;
-    this.#grpc = createGrpcServer({ health: { '': 'SERVING' }, ...(tls ? { tls } : {}), reflectionAuth: security.authenticator });
+    this.#grpc = createGrpcServer({
+      health: { '': 'SERVING' },
+      limits: grpcLimitsFrom(options),
+      onListenError: (err) => this.logger.warn({ err }, 'gRPC server cannot accept a connection'),
+      ...(tls ? { tls } : {}),
+      reflectionAuth: security.authenticator,
+    });
     this.registerGrpc(this.#grpc, security.authenticator);
     const grpcPort = await this.#grpc.bind(options.bind, options.grpcPort);
-    this.#http = createHttpServer({ logger: this.logger, ...(tls ? { tls } : {}) });
+    this.#http = createHttpServer({ logger: this.logger, limits: httpLimitsFrom(options), ...(tls ? { tls } : {}) });
     requireAuthentication(this.#http, security.authenticator, { open: ['/health'] });
     this.#http.get('/health', async () => ({ status: 'ok', lifecycle: this.lifecycle, leader: this.gate.leader() ?? null }));
     this.registerHttp(this.#http);

@@ -15,6 +15,7 @@ import { LeaderElection } from '../core/election.js';
 import { NotLeaderError } from '../core/errors.js';
 import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
+import { grpcLimitsFrom, httpLimitsFrom } from '../core/server-limits.js';
 import { shortId } from '../core/ids.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { Resources } from '../core/resources.js';
@@ -269,6 +270,8 @@ export class Master {
       // Channelz (gRPC's own introspection) costs work on every call and stream — a failover opens
       // thousands at once — and nothing here reads it.
       serverOptions: { 'grpc.enable_channelz': 0 },
+      limits: grpcLimitsFrom(this.options),
+      onListenError: (err) => this.state.logger.warn({ err }, 'gRPC server cannot accept a connection'),
       ...(tls ? { tls } : {}),
       reflectionAuth: authenticator,
     });
@@ -277,7 +280,7 @@ export class Master {
     this.#grpc.server.addService(AccessService, accessHandlers(authenticator, this.options.authCache));
     this.deps.grpcServices?.(this.#grpc, this.edge);
     this.grpcPort = await this.#grpc.bind(this.options.bind, this.options.grpcPort);
-    const http = createHttpServer({ logger: this.state.logger, ...(tls ? { tls } : {}) });
+    const http = createHttpServer({ logger: this.state.logger, limits: httpLimitsFrom(this.options), ...(tls ? { tls } : {}) });
     this.#http = http;
     requireAuthentication(http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
     http.addHook('onRequest', async (request, reply) => {

@@ -1,6 +1,7 @@
 // `agora master` options: one flag for every default in DESIGN.md. Compiled once, frozen.
 import { InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, type OptionsOf } from '../core/options.js';
+import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';
 
 export const MASTER_OPTIONS = {
   hostname: opt.string('--hostname', 'address advertised to agents and frameworks', '127.0.0.1'),
@@ -37,12 +38,19 @@ export const MASTER_OPTIONS = {
   defaultTaskUser: opt.string('--default-task-user', 'user a task runs as when neither it nor its framework names one', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),
   authCache: opt.duration('--auth-cache', 'how long agents and frameworks may reuse an answer of the Access service (a revoked token stops working there within this)', '5s'),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  // Limits of the HTTP and gRPC servers (core/server-limits.ts has the defaults and why).
+  ...SERVER_LIMIT_OPTIONS,
+  ...HTTP_LIMIT_OPTIONS,
+  ...GRPC_LIMIT_OPTIONS,
+  sseReplayEvents: opt.int('--sse-replay-events', 'events of /api/v1/events kept for clients that resume with Last-Event-ID; a client that falls further behind is dropped', 10_000, { min: 1, max: 10_000_000 }),
 };
 
 export type MasterOptions = OptionsOf<typeof MASTER_OPTIONS>;
 
 export function compileMasterOptions(raw: Record<string, unknown>): MasterOptions {
-  return compileOptions(MASTER_OPTIONS, raw);
+  const options = compileOptions(MASTER_OPTIONS, raw);
+  httpLimitsFrom(options);
+  return options;
 }
 
 /** The TLS files a secure master needs; a missing one names its flag. */

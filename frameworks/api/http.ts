@@ -101,7 +101,7 @@ async function watchEndpoints(api: JobsApi, req: Req, reply: FastifyReply, defau
   const heartbeatMs = heartbeat(req, defaultHeartbeatMs);
   const principal = principalOf(req);
   const initial = await api.endpoints(principal, name);
-  const sse = openSse(reply, heartbeatMs);
+  const sse = openSse(reply, { heartbeatMs });
   sse.send('endpoints', { name, endpoints: initial });
   const stop = api.watch(
     principal,
@@ -138,7 +138,12 @@ async function watchAll(api: JobsApi, req: Req, reply: FastifyReply, defaultHear
       sse?.close();
     },
   });
-  sse = openSse(reply, heartbeatMs);
+  try {
+    sse = openSse(reply, { heartbeatMs });
+  } catch (err) {
+    stop();
+    throw err;
+  }
   sse.send('subscribed', { kinds: kinds.length > 0 ? kinds : null, names: filter.names, heartbeatMs });
   for (const e of early) sse.send(String(e.type).toLowerCase(), e);
   sse.onClose(stop);

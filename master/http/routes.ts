@@ -5,6 +5,7 @@
 //   sse.ts      the event stream
 //   views.ts    records → JSON, used by all three
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { registerHttpEdgeMetrics } from '../../core/edge-metrics.js';
 import { queryInt, type HttpServer } from '../../core/http.js';
 import { parseTaskState } from '../../core/task-state.js';
 import { VERSION } from '../../core/version.js';
@@ -48,6 +49,7 @@ const MAX_TASK_LIMIT = 10_000;
 export function registerOperatorRoutes(app: HttpServer, master: OperatorContext, options: OperatorRouteOptions = {}): void {
   const { state } = master;
   const metrics = createMasterMetrics(state);
+  registerHttpEdgeMetrics(metrics.registry, app);
   app.addHook('onClose', async () => metrics.close());
   const viewer = (req: Parameters<typeof principalOf>[0]): Principal => {
     const principal = principalOf(req);

@@ -350,22 +350,17 @@ function readEvents(h: MasterHarness, query = ''): { frames: Recorder<SseFrame>;
 describe('master operator HTTP: event stream', () => {
   it('streams subscribed, agent and task events and heartbeats, and unsubscribes when the client goes', async () => {
     const h = await MasterHarness.start();
-    let listening = 0;
-    const subscribe = h.state.events.subscribe.bind(h.state.events);
-    h.state.events.subscribe = (listener) => {
-      listening += 1;
-      const unsubscribe = subscribe(listener);
-      return () => {
-        listening -= 1;
-        unsubscribe();
-      };
+    const sseClients = async (): Promise<number> => {
+      const line = (await http(h, 'GET', '/metrics')).text.split('\n').find((l) => l.startsWith('agora_http_sse_clients '));
+      return Number(line?.split(' ')[1]);
     };
+    expect(await sseClients()).toBe(0);
     const { frames, close, opened } = readEvents(h, '?heartbeatMs=50');
     const res = await opened;
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const first = await frames.waitFor(() => true);
-    expect(first).toEqual({ event: 'subscribed', data: { master: expect.objectContaining({ id: h.state.masterInfo.id }), heartbeatMs: 50 } });
-    expect(listening).toBe(1);
+    expect(first).toEqual({ event: 'subscribed', data: { master: expect.objectContaining({ id: h.state.masterInfo.id }), heartbeatMs: 50, resumed: false, lastEventId: null } });
+    expect(await sseClients()).toBe(1);
 
     const agent = await h.agent({ resources: AGENT_RESOURCES, autoRun: true });
     const added = await frames.waitFor((f) => f.event === 'agent_added');
@@ -379,7 +374,7 @@ describe('master operator HTTP: event stream', () => {
     await frames.waitFor((f) => f.event === ':', { what: 'a heartbeat' });
 
     close();
-    await eventually(() => expect(listening).toBe(0), { what: 'the SSE subscription to go' });
+    await eventually(async () => expect(await sseClients()).toBe(0), { what: 'the SSE subscription to go' });
   });
 
   it('rejects a bad heartbeat and ends open streams when the master stops', async () => {

@@ -27,6 +27,8 @@ export interface JobsHostOptions {
   readonly master?: string;
   /** Wait until it leads (default true). */
   readonly lead?: boolean;
+  /** More flags (as `agora frameworks` takes them), over the test defaults. */
+  readonly flags?: Readonly<Record<string, unknown>>;
 }
 
 let storeSeq = 0;
@@ -50,6 +52,7 @@ export async function startJobsHost(options: JobsHostOptions = {}): Promise<Fram
     tlsCert: pki.files.serverCert,
     tlsKey: pki.files.serverKey,
     tokenFile: pki.files.frameworksToken,
+    ...options.flags,
   };
   // With a real master, callers are checked with it; without one, as it would.
   const authenticator = options.master === undefined ? await testAuthenticator() : undefined;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHttpServer, listenHttp, queryInt, type HttpServer } from '../../core/http.js';
+import { createHttpServer, httpEdgeStats, listenHttp, queryInt, type HttpServer } from '../../core/http.js';
 import { InvalidArgumentError, NotLeaderError } from '../../core/errors.js';
 
 let app: HttpServer | undefined;
@@ -53,5 +53,27 @@ describe('HTTP edge', () => {
     expect(port).toBeGreaterThan(0);
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(await res.json()).toEqual({ ok: true });
+  });
+});
+
+describe('HTTP edge: limits', () => {
+  it('answers a body over the limit with 413 AGORA_PAYLOAD_TOO_LARGE naming the flag', async () => {
+    app = createHttpServer({ limits: { bodyLimitBytes: 1024 } });
+    app.post('/echo', async (req) => req.body);
+    expect((await app.inject({ method: 'POST', url: '/echo', payload: { a: 'x'.repeat(100) } })).statusCode).toBe(200);
+    const big = await app.inject({ method: 'POST', url: '/echo', payload: { a: 'x'.repeat(2000) } });
+    expect(big.statusCode).toBe(413);
+    expect(big.json()).toEqual({ code: 'AGORA_PAYLOAD_TOO_LARGE', message: 'request body is larger than 1024 bytes (--http-max-body)', field: 'body', details: { limitBytes: 1024 } });
+  });
+
+  it('makes its node server with the timeouts and caps asked for', async () => {
+    app = createHttpServer({ limits: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 3000, idleTimeoutMs: 4000, maxConnections: 7 } });
+    await app.ready();
+    expect(app.server.headersTimeout).toBe(1000);
+    expect(app.server.requestTimeout).toBe(2000);
+    expect(app.server.keepAliveTimeout).toBe(3000);
+    expect(app.server.timeout).toBe(4000);
+    expect(app.server.maxConnections).toBe(7);
+    expect(httpEdgeStats(app).sse.limits.maxClients).toBe(256);
   });
 });

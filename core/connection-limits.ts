@@ -1,0 +1,62 @@
+// Connection caps on a listening server: at most `max` open connections in all and `perClient` from
+// one client address. A connection over a cap is closed the moment it is accepted — before TLS or
+// HTTP cost anything — so a flood of idle or slow connections cannot take every file descriptor of
+// the process, and the server keeps accepting once the timeouts have cut the abusers.
+import type { Server, Socket } from 'node:net';
+
+export interface ConnectionCaps {
+  /** Open connections in all; 0 = no cap. */
+  readonly max: number;
+  /** Open connections from one client address; 0 = no cap. */
+  readonly perClient: number;
+}
+
+export interface ConnectionStats {
+  /** Connections open now. */
+  readonly open: number;
+  /** Connections closed on arrival because a cap was reached, since the start. */
+  readonly refused: number;
+  /** Connections open now from `address`. */
+  from(address: string): number;
+}
+
+/**
+ * Caps `server`'s connections. The total uses Node's own `maxConnections` (refused before any
+ * listener runs); the per-address count is kept here, on the raw TCP socket, ahead of the TLS or
+ * HTTP listener.
+ */
+export function capConnections(server: Server, caps: ConnectionCaps): ConnectionStats {
+  const byAddress = new Map<string, number>();
+  let open = 0;
+  let refused = 0;
+  if (caps.max > 0) server.maxConnections = caps.max;
+  server.on('drop', () => {
+    refused += 1;
+  });
+  server.prependListener('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const count = byAddress.get(address) ?? 0;
+    if (caps.perClient > 0 && count >= caps.perClient) {
+      refused += 1;
+      socket.destroy();
+      return;
+    }
+    open += 1;
+    byAddress.set(address, count + 1);
+    socket.once('close', () => {
+      open -= 1;
+      const left = (byAddress.get(address) ?? 1) - 1;
+      if (left <= 0) byAddress.delete(address);
+      else byAddress.set(address, left);
+    });
+  });
+  return {
+    get open() {
+      return open;
+    },
+    get refused() {
+      return refused;
+    },
+    from: (address) => byAddress.get(address) ?? 0,
+  };
+}
