@@ -178,13 +178,42 @@ export function toGrpcError(err: unknown): grpc.ServiceError {
   const agora = isGrpcStatusError(err) ? fromGrpcError(err) : toAgoraError(err);
   const metadata = new grpc.Metadata();
   metadata.set(CODE_METADATA_KEY, agora.code);
-  if (agora.field !== undefined) metadata.set(FIELD_METADATA_KEY, agora.field);
+  if (agora.field !== undefined) setFieldMetadata(metadata, cut(agora.field, MAX_FIELD_CHARS));
   if (agora instanceof NotLeaderError && agora.leader) metadata.set(LEADER_METADATA_KEY, agora.leader);
-  return Object.assign(new Error(agora.message), {
+  // The status travels in HTTP/2 trailers; a message echoing a huge input would not fit them, and
+  // the call would end with no status at all.
+  const details = cut(agora.message, MAX_DETAILS_CHARS);
+  return Object.assign(new Error(details), {
     code: agora.grpcStatus as number as grpc.status,
-    details: agora.message,
+    details,
     metadata,
   });
+}
+
+/** The longest error message and field name sent in a status (the rest is cut, with a mark). */
+const MAX_DETAILS_CHARS = 4_096;
+const MAX_FIELD_CHARS = 512;
+const FIELD_BIN_METADATA_KEY = `${FIELD_METADATA_KEY}-bin`;
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/**
+ * A field name as metadata: printable ASCII as text; anything else (a key "é" or "\t" in a
+ * document) as UTF-8 in the binary key, since a text value outside printable ASCII makes
+ * grpc-js throw and the call would never get a status.
+ */
+function setFieldMetadata(metadata: grpc.Metadata, field: string): void {
+  if (/^[\x20-\x7e]*$/.test(field)) metadata.set(FIELD_METADATA_KEY, field);
+  else metadata.set(FIELD_BIN_METADATA_KEY, Buffer.from(field, 'utf8'));
+}
+
+function fieldFromMetadata(metadata: grpc.Metadata): string | undefined {
+  const text = metadataString(metadata, FIELD_METADATA_KEY);
+  if (text !== undefined) return text;
+  const bin = metadata.get(FIELD_BIN_METADATA_KEY)[0];
+  return Buffer.isBuffer(bin) && bin.length > 0 ? bin.toString('utf8') : undefined;
 }
 
 function metadataString(metadata: grpc.Metadata, key: string): string | undefined {
@@ -202,7 +231,7 @@ export function fromGrpcError(err: unknown): AgoraError {
   if (!isGrpcStatusError(err)) return toAgoraError(err);
   const sent = metadataString(err.metadata, CODE_METADATA_KEY);
   const code = isErrorCode(sent) ? sent : codeForGrpcStatus(err.code);
-  const field = metadataString(err.metadata, FIELD_METADATA_KEY);
+  const field = fieldFromMetadata(err.metadata);
   const leader = metadataString(err.metadata, LEADER_METADATA_KEY);
   const message = err.details || err.message;
   if (code === 'AGORA_NOT_LEADER' || (leader !== undefined && code === 'AGORA_UNAVAILABLE')) return new NotLeaderError(leader);

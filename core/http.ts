@@ -48,6 +48,7 @@ export function createHttpServer(options: HttpServerOptions = {}): HttpServer {
     disableRequestLogging: true,
     forceCloseConnections: true,
     serverFactory: (handler) => createNodeServer(handler, limits, options.tls),
+    clientErrorHandler: answerClientError,
   };
   const app = Fastify(fastifyOptions);
   // YAML bodies are passed through as text; handlers parse them.
@@ -114,6 +115,28 @@ function cutIdleConnections(server: http.Server, idleMs: number, onCut: () => vo
     onCut();
     socket.destroy();
   });
+}
+
+/**
+ * A request Node could not parse (a head over its 16 KiB limit, bytes that are not HTTP, a client
+ * too slow to send its head) is answered before fastify sees it: with an Agora error body like every
+ * other answer, instead of fastify's `{error, statusCode}`, then the connection is closed.
+ */
+function answerClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, body] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, { code: 'AGORA_TIMEOUT', message: 'the request was not received in time (--http-headers-timeout, --http-request-timeout)' }]
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, { code: 'AGORA_PAYLOAD_TOO_LARGE', field: 'headers', message: `the request head is larger than ${http.maxHeaderSize} bytes` }]
+        : [400, { code: 'AGORA_INVALID_ARGUMENT', field: 'request', message: `not an HTTP/1.1 request: ${err.code ?? err.message}` }];
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy();
 }
 
 function fromFastifyError(err: unknown, limits: HttpLimits): AgoraError {

@@ -103,6 +103,7 @@ const handlers: Partial<SchedulerHandlers> = {
     throw new NotFoundError('task', 't-9'); // thrown synchronously
   }),
   Suppress: unary(async (request) => {
+    if (request.frameworkId === 'fw-odd') throw new InvalidArgumentError('spec.env.é\tkey', `unknown name '${'n'.repeat(100_000)}'`);
     if (request.frameworkId !== 'fw-1') throw new InvalidArgumentError('framework_id', 'unknown framework');
     return {};
   }),
@@ -189,6 +190,17 @@ describe('gRPC server helpers on loopback', () => {
     expect(typed.code).toBe('AGORA_INVALID_ARGUMENT');
     expect(typed.field).toBe('tasks[0].resources');
     expect(typed.message).toBe('tasks[0].resources: cpus must be positive');
+  });
+
+  it('sends a status for a field outside printable ASCII and a message that echoes a huge input', async () => {
+    // grpc-js throws on a text metadata value outside printable ASCII, and a message too big for the
+    // trailers stalls the call: either used to leave the client without a status until its deadline.
+    const err = await failedCall(unaryCall<Ack__Output>((cb) => scheduler.suppress({ frameworkId: 'fw-odd' }, { deadline: Date.now() + 5_000 }, cb)));
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    const typed = err as unknown as AgoraError;
+    expect(typed.field).toBe('spec.env.é\tkey');
+    expect(typed.message.length).toBeLessThan(5_000);
+    expect(typed.message).toMatch(/^spec\.env\.é\tkey: unknown name 'n+… \(\d+ more characters\)$/);
   });
 
   it('rejects unaryCall with the typed error directly', async () => {

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpServer, httpEdgeStats, listenHttp, queryInt, type HttpServer } from '../../core/http.js';
 import { InvalidArgumentError, NotLeaderError } from '../../core/errors.js';
@@ -33,6 +34,28 @@ describe('HTTP edge', () => {
     expect(q.statusCode).toBe(400);
     expect(q.json().field).toBe('limit');
     expect((await app.inject('/q?limit=101')).json().message).toBe('limit: must be at most 100, got 101');
+  });
+
+  it('answers a request Node cannot parse with an Agora error body, then closes', async () => {
+    app = createHttpServer();
+    app.get('/ok', async () => ({ ok: true }));
+    const port = await listenHttp(app, '127.0.0.1', 0);
+    const raw = (bytes: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end(bytes));
+        let answer = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (d: string) => (answer += d));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const big = await raw(`GET /ok HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 431 /);
+    expect(JSON.parse(big.slice(big.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'AGORA_PAYLOAD_TOO_LARGE', field: 'headers' });
+    const garbage = await raw('\x00\x01 not http at all\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbage.slice(garbage.indexOf('\r\n\r\n') + 4))).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'request' });
+    expect(await raw('GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).toContain('{"ok":true}');
   });
 
   it('answers unknown routes and malformed JSON with JSON errors', async () => {
