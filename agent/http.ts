@@ -4,8 +4,12 @@
 //   GET /metrics                                 Prometheus text
 //   GET /api/v1/state                            id, master, resources total/used/free, tasks
 //   GET /api/v1/tasks/:id/logs?stream=stdout|stderr&offset=&length=&follow=1
-//   GET /api/v1/tasks/:id/files?path=            a sandbox directory
-//   GET /api/v1/tasks/:id/files/download?path=  a sandbox file (paths outside the sandbox: 400)
+//   GET /api/v1/tasks/:id/files?path=            a sandbox directory (at most 5,000 entries: `truncated`)
+//   GET /api/v1/tasks/:id/files/download?path=  a sandbox file
+//
+// Sandbox reads follow no link and open nothing that could block (sandbox-path.ts): a path
+// outside the sandbox, or a name that is a symlink, FIFO, socket, device, or a directory where a
+// file is wanted (and the reverse), is a 400 saying what it is; a log not written yet is empty.
 //
 // Tasks are named by task id alone (every framework is searched; live tasks first, then the
 // completed ones, newest first; `frameworkId=` picks one when ids collide).
@@ -13,7 +17,6 @@
 // Who may read: /health is open (and /metrics with --open-metrics); the state and metrics need
 // `cluster.view`; a task's logs and files belong to its framework's principal, and to holders of
 // `frameworks.view` (callers are authenticated by the master's Access service: security.ts).
-import path from 'node:path';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { queryInt, type HttpServer } from '../core/http.js';
 import { formatRanges } from '../core/ranges.js';
@@ -22,7 +25,7 @@ import { isTerminal } from '../core/task-state.js';
 import { VERSION } from '../core/version.js';
 import { taskResources, usedResources, type AgentContext } from './context.js';
 import { createAgentMetrics } from './metrics.js';
-import { followFile, listDirectory, openDownload, readRange } from './sandbox-files.js';
+import { checkLog, followFile, listDirectory, openDownload, readRange } from './sandbox-files.js';
 import type { TaskEntry } from './task-manager.js';
 import { principalOf } from '../core/security/edge.js';
 import { may, requirePermission, type Principal } from '../core/security/principal.js';
@@ -61,16 +64,16 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
     const stream = query['stream'] === undefined || query['stream'] === '' ? 'stdout' : String(query['stream']);
     if (stream !== 'stdout' && stream !== 'stderr') throw new InvalidArgumentError('stream', `expected stdout or stderr, got '${stream}'`);
     const offset = queryInt(query, 'offset', 0);
-    const file = path.join(task.sandbox, stream);
     if (flag(query, 'follow')) {
       const length = queryInt(query, 'length', Number.MAX_SAFE_INTEGER);
+      checkLog(task.sandbox, stream);
       const abort = new AbortController();
       reply.raw.on('close', () => abort.abort());
-      const body = followFile(file, { offset, length, ended: task.ended, pollMs: FOLLOW_POLL_MS, signal: abort.signal });
+      const body = followFile(task.sandbox, stream, { offset, length, ended: task.ended, pollMs: FOLLOW_POLL_MS, signal: abort.signal });
       return reply.header('content-type', 'text/plain; charset=utf-8').header('x-agora-log-offset', String(offset)).send(body);
     }
     const length = queryInt(query, 'length', MAX_LOG_LENGTH, MAX_LOG_LENGTH);
-    const { data, size } = await readRange(file, offset, length);
+    const { data, size } = await readRange(task.sandbox, stream, offset, length);
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
       .header('x-agora-log-offset', String(offset))
@@ -83,14 +86,15 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
     const query = req.query as Query;
     const task = findTask(agent, req.params.id, query, req);
     const relative = typeof query['path'] === 'string' ? query['path'] : '';
-    return { frameworkId: task.frameworkId, taskId: task.taskId, sandbox: task.sandbox, path: relative, files: await listDirectory(task.sandbox, relative) };
+    const { files, truncated } = await listDirectory(task.sandbox, relative);
+    return { frameworkId: task.frameworkId, taskId: task.taskId, sandbox: task.sandbox, path: relative, files, ...(truncated ? { truncated } : {}) };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/files/download', async (req, reply) => {
     const query = req.query as Query;
     const task = findTask(agent, req.params.id, query, req);
     const relative = typeof query['path'] === 'string' ? query['path'] : '';
-    const { stream, size, name } = await openDownload(task.sandbox, relative);
+    const { stream, size, name } = openDownload(task.sandbox, relative);
     return reply
       .header('content-type', 'application/octet-stream')
       .header('content-length', String(size))

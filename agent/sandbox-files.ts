@@ -1,14 +1,20 @@
-// Reading a task's sandbox for the HTTP endpoints: paths are confined to the sandbox (symlinks
-// included, by resolving real paths), logs are read by byte offset, and followed by polling the
-// file's size until the task has ended and everything written has been sent.
+// Reading a task's sandbox for the HTTP endpoints: listings, downloads, and logs read by byte
+// offset or followed by polling their size until the task has ended and everything written has
+// been sent.
 //
-// The agent reads as root in a directory the task's user owns, and the task can swap any name in
-// it for a symlink at any moment: a log is opened without following one, and a download is
-// checked again on the file actually opened (its /proc/self/fd link), not only on the path.
-import { constants as C, promises as fs } from 'node:fs';
-import path from 'node:path';
+// Every name is reached through sandbox-path.ts: no link followed at any component, nothing but a
+// regular file read and a real directory listed, nothing opened that could block (a FIFO, a
+// socket, a device). A name that exists but is something else is a 400 that says what it is
+// (`stdout is a symlink, not a regular file`); a log not written yet reads as empty.
+//
+// Logs are rotated (log-rotation.ts): offsets are positions in the current file, which starts
+// again at 0 after a rotation. A follower that finds the file shorter than its offset goes on from
+// 0 of the new file; what was written between its offset and the rotation is at the end of
+// `<stream>.1`.
+import fs, { constants as C } from 'node:fs';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { closeNode, heldPath, openInSandbox, reopen, sandboxComponents, type SandboxNode } from './sandbox-path.js';
 
 export interface FileEntry {
   name: string;
@@ -20,95 +26,98 @@ export interface FileEntry {
   mode: string;
 }
 
-/** The real path of `relative` inside `sandbox`; InvalidArgumentError when it leads outside. */
-export async function resolveInSandbox(sandbox: string, relative: string, field = 'path'): Promise<string> {
-  if (relative.includes('\0')) throw new InvalidArgumentError(field, 'must not contain NUL');
-  const root = await fs.realpath(sandbox).catch(() => {
-    throw new NotFoundError('sandbox', sandbox);
-  });
-  const target = path.resolve(root, relative.replace(/^\/+/, ''));
-  if (!inside(root, target)) throw new InvalidArgumentError(field, `'${relative}' is outside the task's sandbox`);
-  const { real, exists } = await realpathOfExisting(target);
-  if (!inside(root, real)) throw new InvalidArgumentError(field, `'${relative}' leads outside the task's sandbox`);
-  if (!exists) throw new NotFoundError('file', relative);
-  return real;
-}
+/** Entries one listing returns at most (a task can make a directory of millions). */
+export const MAX_LISTING = 5_000;
+/** lstat calls in flight at once for a listing: short, but not a flood of the thread pool's queue. */
+const LSTAT_BATCH = 32;
 
-/** The real path of `target`, or of its longest existing ancestor with the rest appended (a symlink may point out). */
-async function realpathOfExisting(target: string): Promise<{ real: string; exists: boolean }> {
-  let rest = '';
-  for (let dir = target; ; dir = path.dirname(dir)) {
-    try {
-      const real = await fs.realpath(dir);
-      return { real: rest === '' ? real : path.join(real, rest), exists: rest === '' };
-    } catch {
-      if (path.dirname(dir) === dir) return { real: target, exists: false };
-      rest = rest === '' ? path.basename(dir) : path.join(path.basename(dir), rest);
+/** A sandbox directory, sorted by name; `truncated` when it held more than `limit` entries (the first read are listed). */
+export async function listDirectory(sandbox: string, relative: string, limit = MAX_LISTING): Promise<{ files: FileEntry[]; truncated: boolean }> {
+  const components = sandboxComponents(relative, 'path');
+  const node = openInSandbox(sandbox, components, 'directory', 'path');
+  if (!node) throw new NotFoundError('directory', relative);
+  try {
+    const names: string[] = [];
+    let truncated = false;
+    // The directory held, not its path: a swap after the check changes nothing listed here.
+    for await (const entry of await fs.promises.opendir(heldPath(node))) {
+      if (names.length === limit) {
+        truncated = true;
+        break;
+      }
+      names.push(entry.name);
     }
+    names.sort();
+    const prefix = components.length === 0 ? '' : `${components.join('/')}/`;
+    const files: FileEntry[] = [];
+    for (let i = 0; i < names.length; i += LSTAT_BATCH) {
+      const batch = await Promise.all(names.slice(i, i + LSTAT_BATCH).map((name) => entryOf(node, name, prefix)));
+      for (const entry of batch) if (entry) files.push(entry);
+    }
+    return { files, truncated };
+  } finally {
+    closeNode(node);
   }
 }
 
-function inside(root: string, target: string): boolean {
-  return target === root || target.startsWith(root + path.sep);
+async function entryOf(node: SandboxNode, name: string, prefix: string): Promise<FileEntry | undefined> {
+  const s = await fs.promises.lstat(heldPath(node, name)).catch(() => undefined);
+  if (!s) return undefined;
+  const type = s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other';
+  return { name, path: prefix + name, type, size: s.size, mtimeMs: Math.round(s.mtimeMs), mode: (s.mode & 0o7777).toString(8).padStart(4, '0') };
 }
 
-export async function listDirectory(sandbox: string, relative: string): Promise<FileEntry[]> {
-  const dir = await resolveInSandbox(sandbox, relative);
-  const stat = await fs.stat(dir);
-  if (!stat.isDirectory()) throw new InvalidArgumentError('path', `'${relative}' is not a directory`);
-  const root = await fs.realpath(sandbox);
-  const names = (await fs.readdir(dir)).sort();
-  const entries = await Promise.all(
-    names.map(async (name): Promise<FileEntry | undefined> => {
-      const full = path.join(dir, name);
-      const s = await fs.lstat(full).catch(() => undefined);
-      if (!s) return undefined;
-      const type = s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other';
-      return { name, path: path.relative(root, full).split(path.sep).join('/'), type, size: s.size, mtimeMs: Math.round(s.mtimeMs), mode: (s.mode & 0o7777).toString(8).padStart(4, '0') };
-    }),
-  );
-  return entries.filter((e): e is FileEntry => e !== undefined);
-}
-
-/** A regular file of the sandbox, opened for download. */
-export async function openDownload(sandbox: string, relative: string): Promise<{ stream: Readable; size: number; name: string }> {
+/** A regular file of the sandbox, opened for download (its size at the open; later growth is not sent). */
+export function openDownload(sandbox: string, relative: string): { stream: Readable; size: number; name: string } {
   if (relative === '') throw new InvalidArgumentError('path', 'is required');
-  const file = await resolveInSandbox(sandbox, relative);
-  const handle = await fs.open(file, C.O_RDONLY | C.O_NONBLOCK);
+  const components = sandboxComponents(relative, 'path');
+  const fd = openRegular(sandbox, components, 'path');
+  if (fd === undefined) throw new NotFoundError('file', relative);
+  const { size } = fs.fstatSync(fd);
+  const name = components.at(-1) ?? '';
+  if (size === 0) {
+    fs.closeSync(fd);
+    return { stream: Readable.from([]), size, name };
+  }
+  return { stream: fs.createReadStream('', { fd, start: 0, end: size - 1, autoClose: true }), size, name };
+}
+
+/** A read-only descriptor on the regular file at `components`, or undefined when there is none. */
+function openRegular(sandbox: string, components: readonly string[], field: string, display?: string): number | undefined {
+  const node = openInSandbox(sandbox, components, 'file', field, display);
+  if (!node) return undefined;
   try {
-    const opened = await fs.readlink(`/proc/self/fd/${handle.fd}`);
-    if (!inside(await fs.realpath(sandbox), opened)) throw new InvalidArgumentError('path', `'${relative}' leads outside the task's sandbox`);
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new InvalidArgumentError('path', `'${relative}' is not a regular file`);
-    return { stream: handle.createReadStream(), size: stat.size, name: path.basename(file) };
-  } catch (err) {
-    await handle.close();
-    throw err;
+    return reopen(node, C.O_RDONLY);
+  } finally {
+    closeNode(node);
   }
 }
 
 /**
- * `length` bytes (or up to `maxLength`) of a sandbox's log file from `offset`; a missing file — or
- * a symlink, or anything but a regular file — reads as empty.
+ * Throws when the sandbox's log `name` exists and is not a regular file (a symlink, a FIFO, a
+ * directory…): checked before a followed log answers 200.
  */
-export async function readRange(file: string, offset: number, length: number): Promise<{ data: Buffer; size: number }> {
-  let handle: fs.FileHandle;
+export function checkLog(sandbox: string, name: string): void {
+  const fd = openRegular(sandbox, [name], 'stream', name);
+  if (fd !== undefined) fs.closeSync(fd);
+}
+
+/**
+ * `length` bytes of the sandbox's log `name` from `offset`, and its size; a log not written yet
+ * reads as empty, anything but a regular file is refused (checkLog).
+ */
+export async function readRange(sandbox: string, name: string, offset: number, length: number): Promise<{ data: Buffer; size: number }> {
+  const fd = openRegular(sandbox, [name], 'stream', name);
+  if (fd === undefined) return { data: Buffer.alloc(0), size: 0 };
   try {
-    handle = await fs.open(file, C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK);
-  } catch {
-    return { data: Buffer.alloc(0), size: 0 };
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) return { data: Buffer.alloc(0), size: 0 };
-    const { size } = stat;
+    const { size } = fs.fstatSync(fd);
     const want = Math.max(0, Math.min(length, size - offset));
     if (want === 0) return { data: Buffer.alloc(0), size };
     const data = Buffer.alloc(want);
-    const { bytesRead } = await handle.read(data, 0, want, offset);
+    const bytesRead = await new Promise<number>((resolve, reject) => fs.read(fd, data, 0, want, offset, (err, n) => (err ? reject(err) : resolve(n))));
     return { data: data.subarray(0, bytesRead), size };
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 
@@ -123,19 +132,36 @@ export interface FollowOptions {
   chunkBytes?: number;
 }
 
-/** New bytes of `file` as they are written, until the task has ended and all is sent (or the client goes). */
-export function followFile(file: string, options: FollowOptions): Readable {
+/**
+ * New bytes of the log `name` as they are written, until the task has ended and all is sent (or
+ * the client goes). A log that stops being a regular file ends the stream; one that shrank below
+ * the offset was rotated, and is followed from 0.
+ */
+export function followFile(sandbox: string, name: string, options: FollowOptions): Readable {
   const chunk = options.chunkBytes ?? 64 * 1024;
   async function* generate(): AsyncGenerator<Buffer> {
     let offset = options.offset;
     let left = options.length;
+    let lastSize = 0;
     while (!options.signal.aborted && left > 0) {
       const wasEnded = options.ended();
-      const { data } = await readRange(file, offset, Math.min(chunk, left));
-      if (data.length > 0) {
-        offset += data.length;
-        left -= data.length;
-        yield data;
+      let read: { data: Buffer; size: number };
+      try {
+        read = await readRange(sandbox, name, offset, Math.min(chunk, left));
+      } catch {
+        return;
+      }
+      // Shrunk: rotated (or truncated) since the last look; the new file is read from its start.
+      const rotated = read.size < lastSize && read.size < offset;
+      lastSize = read.size;
+      if (rotated) {
+        offset = 0;
+        continue;
+      }
+      if (read.data.length > 0) {
+        offset += read.data.length;
+        left -= read.data.length;
+        yield read.data;
         continue;
       }
       // Read once more after the end was seen, so the last bytes written are not lost.
