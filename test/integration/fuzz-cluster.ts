@@ -9,7 +9,7 @@
 //               0: stdout, stderr, sub/file, and links `escape` → the secret, `updir` → .., `rootdir` → /, a FIFO `pipe`
 //               1: stdout a link to the secret, stderr a link to a directory
 //               2: stdout a FIFO
-import { FuzzSession, type KnownFailure, type Violation } from '../support/fuzz-session.js';
+import { FuzzSession, type Violation } from '../support/fuzz-session.js';
 import { FuzzTarget, type FuzzCase, type Fixtures, type Outcome } from '../support/fuzz-target.js';
 
 export const FIXTURE_NAMES = { service: 'fz-svc', idle: 'fz-idle', cron: 'fz-cron', job: 'fz-job' } as const;
@@ -178,6 +178,6 @@ export function sandboxChecks(t: FuzzTarget, c: FuzzCase, o: Outcome): Violation
   return [];
 }
 
-export function fuzzSession(target: FuzzTarget, known: readonly KnownFailure[]): FuzzSession {
-  return new FuzzSession(target, { known, snapshot: clusterSnapshot, cleanup: undo, check: sandboxChecks });
+export function fuzzSession(target: FuzzTarget): FuzzSession {
+  return new FuzzSession(target, { snapshot: clusterSnapshot, cleanup: undo, check: sandboxChecks });
 }

@@ -14,7 +14,6 @@ import { bodyOf, edgeNumber, fuzzSettings, hostileString, hostileValue, listOf, 
 import { runFuzz } from '../support/fuzz-session.js';
 import type { FuzzCase, FuzzTarget, HttpCase } from '../support/fuzz-target.js';
 import { fuzzSession, startFuzzCluster } from './fuzz-cluster.js';
-import { KNOWN_UNTIL_MERGED } from './fuzz-known.js';
 
 const settings = fuzzSettings({ runs: 220, budgetMs: 11_000 });
 const TIMEOUT_MS = settings.seeds > 0 ? 6 * 3_600_000 : 60_000;
@@ -123,7 +122,7 @@ function decodeURIComponentSafe(s: string): string {
 }
 
 async function fuzz(name: string, cases: (t: FuzzTarget) => fc.Arbitrary<FuzzCase>): Promise<void> {
-  const session = fuzzSession(target, KNOWN_UNTIL_MERGED);
+  const session = fuzzSession(target);
   await session.begin();
   const report = await runFuzz(name, session, cases(target), settings, revive);
   console.log(report.text);
@@ -132,7 +131,7 @@ async function fuzz(name: string, cases: (t: FuzzTarget) => fc.Arbitrary<FuzzCas
 
 describe('fuzz: the operator HTTP APIs of a secured agora up', () => {
   it('the state snapshot sees every kind of write (else "unchanged" would prove nothing)', async () => {
-    const session = fuzzSession(target, []);
+    const session = fuzzSession(target);
     await session.begin();
     const json = (value: unknown): Body => ({ body: JSON.stringify(value), contentType: 'application/json', note: 'json' });
     const writes: [HttpCase, string][] = [

@@ -13,7 +13,6 @@ import { bodyOf, edgeNumber, fuzzSettings, hostileString, hostileValue, listOf, 
 import { runFuzz } from '../support/fuzz-session.js';
 import type { FuzzCase, FuzzTarget, GrpcCase, HttpCase } from '../support/fuzz-target.js';
 import { FIXTURE_NAMES, fuzzSession, startFuzzCluster } from './fuzz-cluster.js';
-import { KNOWN_UNTIL_MERGED } from './fuzz-known.js';
 
 const settings = fuzzSettings({ runs: 220, budgetMs: 11_000 });
 const TIMEOUT_MS = settings.seeds > 0 ? 6 * 3_600_000 : 60_000;
@@ -168,7 +167,7 @@ function grpcCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
 }
 
 async function fuzz(name: string, cases: (t: FuzzTarget) => fc.Arbitrary<FuzzCase>): Promise<void> {
-  const session = fuzzSession(target, KNOWN_UNTIL_MERGED);
+  const session = fuzzSession(target);
   await session.begin();
   const report = await runFuzz(name, session, cases(target), settings, revive);
   console.log(report.text);

@@ -5,9 +5,8 @@
 //   - /health answers within a second, right after the case and throughout (polled concurrently);
 //   - the cluster's normalised state is what it was, after a rejected input or any read;
 //   - the test's own checks (e.g. nothing outside a sandbox is ever served).
-// Failures listed in a KnownFailure table are held back or tolerated, and counted.
 //
-//   const session = new FuzzSession(target, { known, snapshot, cleanup });
+//   const session = new FuzzSession(target, { snapshot, cleanup });
 //   const report = await runFuzz('master HTTP', session, caseArbitrary, settings);
 //   expect(report.failures).toEqual([]);     // report.text says what failed, with the seed
 import { isDeepStrictEqual } from 'node:util';
@@ -22,28 +21,15 @@ export interface Violation {
   readonly detail: string;
 }
 
-/** A failure whose fix is on its way from another branch: the lead empties these tables after merging. */
-export interface KnownFailure {
-  readonly id: string;
-  /** Where the fix lives (files or branch). */
-  readonly fixedBy: string;
-  /** 'hold': the case is not sent (it would spoil the rest of the run); 'tolerate': sent, and the violation let through. */
-  readonly mode: 'hold' | 'tolerate';
-  /** Does it match this case (hold), or this violation of this case (tolerate)? */
-  readonly matches: (c: FuzzCase, seen: { readonly target: FuzzTarget; readonly violation?: Violation; readonly outcome?: Outcome }) => boolean;
-}
-
 export interface Verdict {
   readonly c: FuzzCase;
   readonly outcome: Outcome | undefined;
   readonly violations: readonly Violation[];
-  readonly tolerated: readonly { readonly id: string; readonly violation: Violation }[];
   /** Error lines the process logged during the case (stacks of failed handlers). */
   readonly serverLog: readonly string[];
 }
 
 export interface SessionOptions {
-  readonly known: readonly KnownFailure[];
   /** The cluster's state with what moves by itself stripped out. */
   readonly snapshot: (target: FuzzTarget) => Promise<unknown>;
   /** Undo an accepted case where possible (delete what it created). */
@@ -59,7 +45,7 @@ const TRACE = process.env['AGORA_FUZZ_TRACE'] === '1';
 
 export class FuzzSession {
   #baseline: unknown;
-  readonly counts = { sent: 0, accepted: 0, rejected: 0, unsent: 0, held: new Map<string, number>(), tolerated: new Map<string, number>(), routes: new Map<string, number>() };
+  readonly counts = { sent: 0, accepted: 0, rejected: 0, unsent: 0, routes: new Map<string, number>() };
   /** When each case ran, to name the cases behind a background health problem. */
   readonly timeline: { from: number; to: number; what: string }[] = [];
 
@@ -96,13 +82,8 @@ export class FuzzSession {
   }
 
   async run(c: FuzzCase): Promise<Verdict> {
-    const empty = (violations: Violation[] = []): Verdict => ({ c, outcome: undefined, violations, tolerated: [], serverLog: [] });
+    const empty = (violations: Violation[] = []): Verdict => ({ c, outcome: undefined, violations, serverLog: [] });
     if (!this.target.alive) return empty([{ kind: 'process-exited', detail: 'the process had already exited' }]);
-    const hold = this.options.known.find((k) => k.mode === 'hold' && k.matches(c, { target: this.target }));
-    if (hold) {
-      bump(this.counts.held, hold.id);
-      return empty();
-    }
     const mark = this.target.log().length;
     const from = Date.now();
     const outcome = await this.target.send(c);
@@ -124,16 +105,7 @@ export class FuzzSession {
       violations.push(...(await this.#compareState(c, outcome)));
     }
     const serverLog = errorLines(this.target.log().slice(mark));
-    const tolerated: { id: string; violation: Violation }[] = [];
-    const left = violations.filter((v) => {
-      const known = this.options.known.find((k) => k.mode === 'tolerate' && k.matches(c, { target: this.target, violation: v, outcome }));
-      if (known) {
-        tolerated.push({ id: known.id, violation: v });
-        bump(this.counts.tolerated, known.id);
-      }
-      return !known;
-    });
-    return { c, outcome, violations: left, tolerated, serverLog };
+    return { c, outcome, violations, serverLog };
   }
 
   async #compareState(c: FuzzCase, outcome: Outcome): Promise<Violation[]> {
@@ -195,6 +167,9 @@ export interface FuzzReport {
  */
 export async function runFuzz(name: string, session: FuzzSession, arbitrary: fc.Arbitrary<FuzzCase>, settings: FuzzSettings, revive?: () => Promise<FuzzTarget>): Promise<FuzzReport> {
   const started = Date.now();
+  // A target serves several runs (one per test): judge only what its health watch saw during this one.
+  const watchAtStart = session.target.health;
+  const problemsBefore = watchAtStart.problems.length;
   const distinct = new Map<string, Verdict>();
   const seeds = settings.seeds > 0 ? Array.from({ length: settings.seeds }, (_, i) => settings.seed + i) : [settings.seed];
   const lines: string[] = [];
@@ -228,17 +203,15 @@ export async function runFuzz(name: string, session: FuzzSession, arbitrary: fc.
     }
   }
   const health = session.target.health;
-  for (const p of health.problems) {
+  for (const p of health === watchAtStart ? health.problems.slice(problemsBefore) : health.problems) {
     const during = session.timeline.filter((t) => t.from <= p.at + p.ms && t.to >= p.at).map((t) => t.what);
-    record(distinct, { c: { via: 'http', server: 'master', route: 'GET /health (background)', method: 'GET', url: '/health', note: `during: ${during.join(' | ') || 'between cases'}` }, outcome: undefined, violations: [{ kind: 'unhealthy', detail: `${p.url}: ${p.why}` }], tolerated: [], serverLog: [] });
+    record(distinct, { c: { via: 'http', server: 'master', route: 'GET /health (background)', method: 'GET', url: '/health', note: `during: ${during.join(' | ') || 'between cases'}` }, outcome: undefined, violations: [{ kind: 'unhealthy', detail: `${p.url}: ${p.why}` }], serverLog: [] });
   }
   const failures = [...distinct.values()];
   const { counts } = session;
   const summary = [
     `${name}: ${counts.sent} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (${counts.accepted} accepted, ${counts.rejected} rejected, ${counts.unsent} refused by the client), seed ${settings.seed}${settings.seeds > 0 ? `…${settings.seed + settings.seeds - 1}` : ''}`,
     `  /health: ${health.polls} polls, slowest ${health.slowestMs} ms`,
-    ...(counts.held.size > 0 ? [`  held back (KNOWN_UNTIL_MERGED): ${[...counts.held].map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
-    ...(counts.tolerated.size > 0 ? [`  tolerated (KNOWN_UNTIL_MERGED): ${[...counts.tolerated].map(([k, n]) => `${k} ×${n}`).join(', ')}`] : []),
     `  routes: ${[...counts.routes].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ×${n}`).join(', ')}`,
     ...lines.map((l) => `  ${l}`),
   ];
