@@ -89,11 +89,13 @@ describe('master event stream: slow clients', () => {
     const host = await startJobsHost({ modules: [fakeServicesModule(fake)], flags: { sseMaxBuffered: '64KiB' } });
     const stalled = await stalledSse(host.httpAddress as string, '/api/v1/watch?kinds=service');
     const reader = await readSse(`https://${host.httpAddress}/api/v1/watch?kinds=service`);
-    // 60 changes of ~200 KiB each, 20 ms apart: far more than the socket buffers and the bound
-    // for the client that stopped reading, and time to read each for the one that reads.
+    // 60 changes of ~200 KiB each: far more than the socket buffers and the bound for the client
+    // that stopped reading. Each waits until the reading client has the one before, so that one has
+    // nothing unread when the next comes, however slow the machine is.
+    const added = (): number => reader.frames.filter((f) => f.event === 'added').length;
     for (let i = 0; i < 60; i += 1) {
       await fake.apply({ name: `web${i}`, instances: 1, command: 'x'.repeat(200 * KIB) });
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await eventually(() => expect(added()).toBe(i + 1), { what: `the reading client to get change ${i + 1}` });
     }
     // Dropped as the changes came: what reached it before the cut is a fraction of what was sent.
     expect(await stalled.drain()).toBeLessThan(30 * 200 * KIB);
