@@ -8,9 +8,13 @@
 // (`stdout is a symlink, not a regular file`); a log not written yet reads as empty.
 //
 // Logs are rotated (log-rotation.ts): offsets are positions in the current file, which starts
-// again at 0 after a rotation. A follower that finds the file shorter than its offset goes on from
-// 0 of the new file; what was written between its offset and the rotation is at the end of
-// `<stream>.1`.
+// again at 0 after a rotation; what was written before it is in `<stream>.1` (then `.2` …). A
+// follower hears of each rotation from the agent's count: it first sends the rest of the rotated
+// copy from its offset, then the new file from 0 — no line lost or sent twice, bar what
+// copytruncate itself loses. A follower that finds the file shorter than its offset without a
+// rotation counted (the task truncated it; an agent restart) goes on from 0, and so does a follow
+// asked for past the end. A plain read past the end is empty; `x-agora-log-rotations` (http.ts)
+// tells a client that polls that the file it had an offset in is now `<stream>.1`.
 import fs, { constants as C } from 'node:fs';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
@@ -130,19 +134,22 @@ export interface FollowOptions {
   pollMs: number;
   signal: AbortSignal;
   chunkBytes?: number;
+  /** How many times the agent has rotated this log (log-rotation.ts); none when absent. */
+  rotations?: () => number;
 }
 
 /**
  * New bytes of the log `name` as they are written, until the task has ended and all is sent (or
- * the client goes). A log that stops being a regular file ends the stream; one that shrank below
- * the offset was rotated, and is followed from 0.
+ * the client goes). A log that stops being a regular file ends the stream; across a rotation the
+ * rest of the rotated copy is sent, then the new file from 0.
  */
 export function followFile(sandbox: string, name: string, options: FollowOptions): Readable {
   const chunk = options.chunkBytes ?? 64 * 1024;
+  const rotations = options.rotations ?? ((): number => 0);
   async function* generate(): AsyncGenerator<Buffer> {
     let offset = options.offset;
     let left = options.length;
-    let lastSize = 0;
+    let seen = rotations();
     while (!options.signal.aborted && left > 0) {
       const wasEnded = options.ended();
       let read: { data: Buffer; size: number };
@@ -151,10 +158,24 @@ export function followFile(sandbox: string, name: string, options: FollowOptions
       } catch {
         return;
       }
-      // Shrunk: rotated (or truncated) since the last look; the new file is read from its start.
-      const rotated = read.size < lastSize && read.size < offset;
-      lastSize = read.size;
-      if (rotated) {
+      // Counted in the tick that truncated: if the count moved, this read may be of either file, so
+      // it is dropped; what it held is in the rotated copies, read from the offset.
+      const now = rotations();
+      if (now < seen) seen = now; // an old count forgotten: nothing rotated
+      if (now > seen) {
+        const missed = now - seen;
+        seen = now;
+        for await (const data of rotatedRest(sandbox, name, missed, offset, chunk)) {
+          const part = data.subarray(0, left);
+          left -= part.length;
+          yield part;
+          if (left <= 0) return;
+        }
+        offset = 0;
+        continue;
+      }
+      // Shorter than the offset with no rotation counted: truncated by someone else; start again.
+      if (read.size < offset) {
         offset = 0;
         continue;
       }
@@ -170,6 +191,27 @@ export function followFile(sandbox: string, name: string, options: FollowOptions
     }
   }
   return Readable.from(generate(), { objectMode: false });
+}
+
+/**
+ * After `missed` rotations, what a reader at `offset` of the old file has not had: `<name>.missed`
+ * from the offset, then the newer copies whole (a copy rotated away meanwhile is skipped).
+ */
+async function* rotatedRest(sandbox: string, name: string, missed: number, offset: number, chunk: number): AsyncGenerator<Buffer> {
+  for (let k = missed; k >= 1; k--) {
+    let at = k === missed ? offset : 0;
+    for (;;) {
+      let read: { data: Buffer; size: number };
+      try {
+        read = await readRange(sandbox, `${name}.${k}`, at, chunk);
+      } catch {
+        break;
+      }
+      if (read.data.length === 0) break;
+      at += read.data.length;
+      yield read.data;
+    }
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
