@@ -29,7 +29,7 @@ import { isTerminal } from '../core/task-state.js';
 import { VERSION } from '../core/version.js';
 import { taskResources, usedResources, type AgentContext } from './context.js';
 import { createAgentMetrics } from './metrics.js';
-import { checkLog, followFile, listDirectory, openDownload, readRange } from './sandbox-files.js';
+import { checkLog, followFile, listDirectory, openDownload, readRange, type RotationState } from './sandbox-files.js';
 import type { TaskEntry } from './task-manager.js';
 import { principalOf } from '../core/security/edge.js';
 import { may, requirePermission, type Principal } from '../core/security/principal.js';
@@ -74,7 +74,7 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
       const abort = new AbortController();
       reply.raw.on('close', () => abort.abort());
       const limits = agent.sandboxLimits;
-      const rotations = limits ? (): number => limits.rotations(task.sandbox, stream) : undefined;
+      const rotations = limits ? (): RotationState => limits.rotation(task.sandbox, stream) : undefined;
       const body = followFile(task.sandbox, stream, { offset, length, ended: task.ended, pollMs: FOLLOW_POLL_MS, signal: abort.signal, ...(rotations ? { rotations } : {}) });
       return reply.header('content-type', 'text/plain; charset=utf-8').header('x-agora-log-offset', String(offset)).send(body);
     }
@@ -82,7 +82,7 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
     const { data, size } = await readRange(task.sandbox, stream, offset, length);
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
-      .header('x-agora-log-rotations', String(agent.sandboxLimits?.rotations(task.sandbox, stream) ?? 0))
+      .header('x-agora-log-rotations', String(agent.sandboxLimits?.rotation(task.sandbox, stream).count ?? 0))
       .header('x-agora-log-offset', String(offset))
       .header('x-agora-log-size', String(size))
       .header('x-agora-log-next-offset', String(offset + data.length))

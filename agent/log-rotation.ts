@@ -18,23 +18,27 @@
 // The size check is one lstat per log, synchronous (a short metadata call that cannot block,
 // cheaper than a thread-pool round trip); the copy moves bytes in 1 MiB async reads and writes, so
 // neither the event loop nor a pool thread is held for long. The truncation is synchronous and
-// counted in the same tick (`rotations`), so a log follower that compares the count before and
-// after a read knows which file it read (sandbox-files.ts followFile).
+// counted in the same tick, and a log is marked busy while its copies are shifted (`rotation`), so
+// a log follower that compares the two before and after a read knows which file it read
+// (sandbox-files.ts followFile).
 import fs, { constants as C } from 'node:fs';
 import path from 'node:path';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { openTaskFile } from './executors/task-file.js';
 import { rotatedName, runningTasks, shiftPlan, type SandboxTask } from './sandbox-limits.js';
+import type { RotationState } from './sandbox-files.js';
 import { closeNode, openInSandbox, reopen } from './sandbox-path.js';
 
 export const LOG_STREAMS = ['stdout', 'stderr'] as const;
 
 const CHUNK = 1024 * 1024;
-/** Rotation counts remembered (one per rotated log; the oldest forgotten first). */
+/** Rotation states remembered (one per rotated log; the least recently rotated forgotten first). */
 const MAX_REMEMBERED = 10_000;
 
 type Owner = { readonly uid: number; readonly gid: number };
+
+const NONE: RotationState = Object.freeze({ count: 0, busy: false });
 
 export interface LogRotationOptions {
   readonly clock: Clock;
@@ -49,7 +53,7 @@ export interface LogRotationOptions {
 
 export class LogRotation {
   readonly #options: LogRotationOptions;
-  readonly #rotations = new Map<string, number>();
+  readonly #rotations = new Map<string, RotationState>();
   readonly #warned = new Set<string>();
   #timer: TimerHandle | undefined;
   #round: Promise<void> | undefined;
@@ -70,9 +74,9 @@ export class LogRotation {
     this.#timer = undefined;
   }
 
-  /** How many times the agent has rotated this sandbox's log (since it started). */
-  rotations(sandbox: string, stream: string): number {
-    return this.#rotations.get(path.join(sandbox, stream)) ?? 0;
+  /** How many times the agent has rotated this sandbox's log (since it started), and whether it is now. */
+  rotation(sandbox: string, stream: string): RotationState {
+    return this.#rotations.get(path.join(sandbox, stream)) ?? NONE;
   }
 
   /** One round over the running tasks' logs; while one runs, this returns it. */
@@ -97,8 +101,10 @@ export class LogRotation {
   async #rotate(task: SandboxTask, stream: string): Promise<void> {
     const file = path.join(task.sandbox, stream);
     const fields = { frameworkId: task.frameworkId, taskId: task.taskId, stream };
+    this.#set(file, { count: this.#rotations.get(file)?.count ?? 0, busy: true });
     try {
-      const rotated = await rotateLog(task.sandbox, stream, task.user as Owner, this.#options, () => this.#count(file), (err) => this.#options.log.warn({ ...fields, err }, 'could not keep a rotated copy of the log; truncated it anyway'));
+      const onCopyFailed = (err: unknown): void => this.#options.log.warn({ ...fields, err }, 'could not keep a rotated copy of the log; truncated it anyway');
+      const rotated = await rotateLog(task.sandbox, stream, task.user as Owner, this.#options, () => this.#set(file, { count: (this.#rotations.get(file)?.count ?? 0) + 1, busy: true }), onCopyFailed);
       if (rotated) this.#options.log.debug(fields, 'log rotated');
       this.#warned.delete(file);
     } catch (err) {
@@ -106,13 +112,14 @@ export class LogRotation {
       if (this.#warned.has(file)) return;
       this.#warned.add(file);
       this.#options.log.warn({ ...fields, err }, 'could not rotate the log');
+    } finally {
+      this.#set(file, { count: this.#rotations.get(file)?.count ?? 0, busy: false });
     }
   }
 
-  #count(file: string): void {
-    const n = (this.#rotations.get(file) ?? 0) + 1;
+  #set(file: string, state: RotationState): void {
     this.#rotations.delete(file);
-    this.#rotations.set(file, n);
+    this.#rotations.set(file, state);
     if (this.#rotations.size > MAX_REMEMBERED) {
       const oldest = this.#rotations.keys().next().value;
       if (oldest !== undefined) this.#rotations.delete(oldest);

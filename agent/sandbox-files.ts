@@ -125,6 +125,14 @@ export async function readRange(sandbox: string, name: string, offset: number, l
   }
 }
 
+/** Where the agent's rotation of a log stands (log-rotation.ts). */
+export interface RotationState {
+  /** Rotations so far: the current file is generation `count`; generation g is now `<name>.(count - g)`. */
+  readonly count: number;
+  /** A rotation is under way: the `.k` names are being shifted and are not to be read now. */
+  readonly busy: boolean;
+}
+
 export interface FollowOptions {
   offset: number;
   /** Stop after this many bytes (Infinity: until the task ends). */
@@ -134,48 +142,54 @@ export interface FollowOptions {
   pollMs: number;
   signal: AbortSignal;
   chunkBytes?: number;
-  /** How many times the agent has rotated this log (log-rotation.ts); none when absent. */
-  rotations?: () => number;
+  /** The agent's rotations of this log; none when absent. */
+  rotations?: () => RotationState;
 }
+
+const NO_ROTATION: RotationState = { count: 0, busy: false };
 
 /**
  * New bytes of the log `name` as they are written, until the task has ended and all is sent (or
- * the client goes). A log that stops being a regular file ends the stream; across a rotation the
- * rest of the rotated copy is sent, then the new file from 0.
+ * the client goes). A log that stops being a regular file ends the stream.
+ *
+ * Across rotations the follower keeps to the generation it was reading: that file is now
+ * `<name>.k` (k = rotations since), read from the offset to its end, then each newer generation
+ * from 0, then the current file. A read during which the count moved (or, of a `.k`, while a
+ * rotation shifts the names) may be of another file: it is dropped and made again.
  */
 export function followFile(sandbox: string, name: string, options: FollowOptions): Readable {
   const chunk = options.chunkBytes ?? 64 * 1024;
-  const rotations = options.rotations ?? ((): number => 0);
+  const rotations = options.rotations ?? ((): RotationState => NO_ROTATION);
   async function* generate(): AsyncGenerator<Buffer> {
     let offset = options.offset;
     let left = options.length;
-    let seen = rotations();
+    let generation = rotations().count;
     while (!options.signal.aborted && left > 0) {
       const wasEnded = options.ended();
-      let read: { data: Buffer; size: number };
-      try {
-        read = await readRange(sandbox, name, offset, Math.min(chunk, left));
-      } catch {
-        return;
+      const before = rotations();
+      generation = Math.min(generation, before.count); // a count forgotten: nothing rotated
+      const k = before.count - generation;
+      if (k > 0 && before.busy) {
+        await sleep(options.pollMs, options.signal);
+        continue;
       }
-      // Counted in the tick that truncated: if the count moved, this read may be of either file, so
-      // it is dropped; what it held is in the rotated copies, read from the offset.
-      const now = rotations();
-      if (now < seen) seen = now; // an old count forgotten: nothing rotated
-      if (now > seen) {
-        const missed = now - seen;
-        seen = now;
-        for await (const data of rotatedRest(sandbox, name, missed, offset, chunk)) {
-          const part = data.subarray(0, left);
-          left -= part.length;
-          yield part;
-          if (left <= 0) return;
-        }
+      let read: { data: Buffer; size: number } | undefined;
+      try {
+        read = await readRange(sandbox, k === 0 ? name : `${name}.${k}`, offset, Math.min(chunk, left));
+      } catch {
+        if (k === 0) return;
+      }
+      const after = rotations();
+      if (after.count !== before.count || (k > 0 && after.busy)) continue;
+      if (k > 0 && (!read || read.data.length === 0)) {
+        // The end of a rotated generation (or a copy no longer kept): on to the next, from 0.
+        generation++;
         offset = 0;
         continue;
       }
+      if (!read) return;
       // Shorter than the offset with no rotation counted: truncated by someone else; start again.
-      if (read.size < offset) {
+      if (k === 0 && read.size < offset) {
         offset = 0;
         continue;
       }
@@ -191,27 +205,6 @@ export function followFile(sandbox: string, name: string, options: FollowOptions
     }
   }
   return Readable.from(generate(), { objectMode: false });
-}
-
-/**
- * After `missed` rotations, what a reader at `offset` of the old file has not had: `<name>.missed`
- * from the offset, then the newer copies whole (a copy rotated away meanwhile is skipped).
- */
-async function* rotatedRest(sandbox: string, name: string, missed: number, offset: number, chunk: number): AsyncGenerator<Buffer> {
-  for (let k = missed; k >= 1; k--) {
-    let at = k === missed ? offset : 0;
-    for (;;) {
-      let read: { data: Buffer; size: number };
-      try {
-        read = await readRange(sandbox, `${name}.${k}`, at, chunk);
-      } catch {
-        break;
-      }
-      if (read.data.length === 0) break;
-      at += read.data.length;
-      yield read.data;
-    }
-  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -10,6 +10,7 @@ import type { SandboxLimitsView } from './context.js';
 import { DiskWatch, type DiskUsage } from './disk-watch.js';
 import type { DiskMeasure } from './disk-usage.js';
 import { LogRotation } from './log-rotation.js';
+import type { RotationState } from './sandbox-files.js';
 import type { SANDBOX_LIMIT_OPTIONS, SandboxTask } from './sandbox-limits.js';
 import type { TaskManager } from './task-manager.js';
 
@@ -55,8 +56,8 @@ export class SandboxWatch implements SandboxLimitsView {
     this.logs.stop();
   }
 
-  rotations(sandbox: string, stream: string): number {
-    return this.logs.rotations(sandbox, stream);
+  rotation(sandbox: string, stream: string): RotationState {
+    return this.logs.rotation(sandbox, stream);
   }
 
   diskUsage(frameworkId: string, taskId: string): DiskUsage | undefined {
