@@ -49,7 +49,7 @@ function openLog(dir: string, name = 'stdout', flags = 'a'): number {
 
 function task(dir: string): SandboxTask {
   const info = { taskId: 't', name: 't', resources: resourcesToWire(Resources.parse('cpus:0.1')) } as unknown as TaskInfo__Output;
-  return { frameworkId: 'fw', taskId: 't', info, sandbox: dir, user: NOBODY, state: 'TASK_RUNNING', container: {}, killing: false };
+  return { frameworkId: 'fw', taskId: 't', info, sandbox: dir, executorKind: 'process', user: NOBODY, state: 'TASK_RUNNING', container: {}, killing: false };
 }
 
 function rotation(dir: string, limits: { maxBytes: number; maxFiles: number }, clock = new FakeClock()): LogRotation {

@@ -30,7 +30,7 @@ interface FakeTask extends SandboxTask {
 }
 
 function task(taskId: string, resources: string, extra: Partial<FakeTask> = {}): FakeTask {
-  return { frameworkId: 'fw', taskId, info: info(resources), sandbox: `/sandboxes/${taskId}`, user: { uid: 1000, gid: 1000 }, state: 'TASK_RUNNING', container: {}, killing: false, ...extra };
+  return { frameworkId: 'fw', taskId, info: info(resources), sandbox: `/sandboxes/${taskId}`, executorKind: 'process', user: { uid: 1000, gid: 1000 }, state: 'TASK_RUNNING', container: {}, killing: false, ...extra };
 }
 
 describe('sandbox limit flags', () => {
@@ -84,15 +84,17 @@ describe('the disk limit', () => {
     });
   });
 
-  it('watches only tasks whose container runs and that are not being ended', () => {
+  it('watches only tasks whose container runs and that are not being ended, fake ones aside', () => {
     const tasks = [
       task('running', 'disk:1'),
       task('launching', 'disk:1', { container: undefined }),
       task('refused', 'disk:1', { user: undefined }),
       task('killing', 'disk:1', { killing: true }),
       task('done', 'disk:1', { state: 'TASK_FINISHED' }),
+      task('fake', 'disk:1', { executorKind: 'fake' }),
+      task('boxed', 'disk:1', { executorKind: 'docker' }),
     ];
-    expect(runningTasks(tasks).map((t) => t.taskId)).toEqual(['running']);
+    expect(runningTasks(tasks).map((t) => t.taskId)).toEqual(['running', 'boxed']);
   });
 
   it('reads du -sk output', () => {
