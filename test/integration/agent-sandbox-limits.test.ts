@@ -55,7 +55,11 @@ describe('agent: disk limit (disk/du)', () => {
     );
     const failed = await fw.waitForUpdate('hog', 'TASK_FAILED', { timeoutMs: 10_000 });
     expect(failed.reason).toBe('REASON_CONTAINER_LIMITATION_DISK');
-    expect(failed.message).toMatch(/^disk usage of the sandbox \(30(\.\d)? MB\) exceeds the task's disk limit of 10 MB$/);
+    // Measured while or after the 30 MB were written: over 10, at most 30 (and the blocks of `f`).
+    const used = /^disk usage of the sandbox \((\d+(?:\.\d)?) MB\) exceeds the task's disk limit of 10 MB$/.exec(failed.message);
+    expect(used, failed.message).not.toBeNull();
+    expect(Number(used?.[1])).toBeGreaterThan(10);
+    expect(Number(used?.[1])).toBeLessThanOrEqual(30.1);
     expect(fw.updates('hog').map((u) => u.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING', 'TASK_FAILED']);
     // Signalled (SIGTERM, and SIGKILL with no grace period); its resources back with the master and the agent.
     expect([9, 15]).toContain(failed.termSignal);
