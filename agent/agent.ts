@@ -25,6 +25,7 @@ import { detectResources, type MachineFacts } from './resources-detect.js';
 import { StatusUpdateManager } from './status-updates.js';
 import { TaskManager, type CheckEvents, type CheckStarter } from './task-manager.js';
 import { recoverTasks } from './task-recovery.js';
+import { SandboxWatch } from './sandbox-watch.js';
 import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.js';
 import { requireAuthentication } from '../core/security/edge.js';
 import type { ServerTls } from '../core/security/tls.js';
@@ -75,6 +76,8 @@ export class Agent implements AgentContext {
   readonly #connection: MasterConnection;
   readonly #executors = new Map<ExecutorKind, Executor>();
   readonly security: AgentSecurity;
+  /** Disk limits and log rotation of the running tasks' sandboxes. */
+  readonly sandboxLimits: SandboxWatch;
 
   private constructor(
     readonly options: AgentOptions,
@@ -113,6 +116,7 @@ export class Agent implements AgentContext {
       users: { users: deps.users ?? new UserDb(), allowRoot: options.allowRootTasks },
       startCheck: deps.startCheck ?? ((check, spec, events) => startHealthChecker({ check, target: spec, clock: deps.clock, log: logger.child({ component: 'checks', taskId: spec.taskId }), ...checkCallbacks(events) })),
     });
+    this.sandboxLimits = new SandboxWatch({ options, clock: deps.clock, logger, tasks: this.tasks });
     this.#connection = new MasterConnection(
       {
         discovery,
@@ -143,6 +147,7 @@ export class Agent implements AgentContext {
     const agent = new Agent(options, total, logger, { ...deps, clock: deps.clock ?? systemClock }, discovery);
     try {
       await agent.#recover();
+      agent.sandboxLimits.start();
       await agent.#serveHttp();
     } catch (err) {
       await agent.stop();
@@ -202,6 +207,7 @@ export class Agent implements AgentContext {
   async #stop(): Promise<void> {
     this.#transition('STOPPING');
     this.#connection.stop();
+    this.sandboxLimits.stop();
     if (this.options.killTasksOnStop) await this.tasks.killAll(AGENT_STOPPING);
     this.tasks.detach();
     await this.tasks.idle();
@@ -245,7 +251,13 @@ export class Agent implements AgentContext {
       const log = this.logger.child({ component: 'executor', executor: kind });
       executor =
         this.deps.createExecutor?.(kind, this.options, log) ??
-        createExecutor(kind, { log, clock: this.deps.clock, allowPrivileged: this.options.allowPrivileged, ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}) });
+        createExecutor(kind, {
+          log,
+          clock: this.deps.clock,
+          allowPrivileged: this.options.allowPrivileged,
+          logLimits: { maxBytes: this.options.logMaxSize, maxFiles: this.options.logMaxFiles },
+          ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}),
+        });
       this.#executors.set(kind, executor);
     }
     return executor;

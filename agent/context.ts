@@ -4,6 +4,8 @@ import { Resources } from '../core/resources.js';
 import { isActive } from '../core/task-state.js';
 import { resourcesFromWire } from '../core/wire.js';
 import type { TaskInfo__Output } from '../proto/index.js';
+import type { DiskUsage } from './disk-watch.js';
+import type { RotationState } from './sandbox-files.js';
 import type { StatusUpdateManager } from './status-updates.js';
 import type { TaskManager } from './task-manager.js';
 
@@ -19,6 +21,16 @@ export interface AgentContext {
   readonly total: Resources;
   readonly tasks: TaskManager;
   readonly updates: StatusUpdateManager;
+  /** The sandbox watch (sandbox-watch.ts), when the agent runs one. */
+  readonly sandboxLimits?: SandboxLimitsView;
+}
+
+/** What the sandbox watch tells the endpoints: log rotations (for followers) and disk usage. */
+export interface SandboxLimitsView {
+  /** How many times the agent has rotated this sandbox's log `stream`, and whether it is now. */
+  rotation(sandbox: string, stream: string): RotationState;
+  /** The latest measurement of a running task with a disk limit. */
+  diskUsage(frameworkId: string, taskId: string): DiskUsage | undefined;
 }
 
 /** Resources held by tasks that have not ended. */

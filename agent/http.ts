@@ -7,6 +7,10 @@
 //   GET /api/v1/tasks/:id/files?path=            a sandbox directory (at most 5,000 entries: `truncated`)
 //   GET /api/v1/tasks/:id/files/download?path=  a sandbox file
 //
+// Logs are rotated by the agent (log-rotation.ts): an offset is a position in the current file,
+// which starts again at 0 after a rotation; `x-agora-log-rotations` counts the rotations so far,
+// and a follow goes on across one (sandbox-files.ts).
+//
 // Sandbox reads follow no link and open nothing that could block (sandbox-path.ts): a path
 // outside the sandbox, or a name that is a symlink, FIFO, socket, device, or a directory where a
 // file is wanted (and the reverse), is a 400 saying what it is; a log not written yet is empty.
@@ -25,7 +29,7 @@ import { isTerminal } from '../core/task-state.js';
 import { VERSION } from '../core/version.js';
 import { taskResources, usedResources, type AgentContext } from './context.js';
 import { createAgentMetrics } from './metrics.js';
-import { checkLog, followFile, listDirectory, openDownload, readRange } from './sandbox-files.js';
+import { checkLog, followFile, listDirectory, openDownload, readRange, type RotationState } from './sandbox-files.js';
 import type { TaskEntry } from './task-manager.js';
 import { principalOf } from '../core/security/edge.js';
 import { may, requirePermission, type Principal } from '../core/security/principal.js';
@@ -69,13 +73,16 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
       checkLog(task.sandbox, stream);
       const abort = new AbortController();
       reply.raw.on('close', () => abort.abort());
-      const body = followFile(task.sandbox, stream, { offset, length, ended: task.ended, pollMs: FOLLOW_POLL_MS, signal: abort.signal });
+      const limits = agent.sandboxLimits;
+      const rotations = limits ? (): RotationState => limits.rotation(task.sandbox, stream) : undefined;
+      const body = followFile(task.sandbox, stream, { offset, length, ended: task.ended, pollMs: FOLLOW_POLL_MS, signal: abort.signal, ...(rotations ? { rotations } : {}) });
       return reply.header('content-type', 'text/plain; charset=utf-8').header('x-agora-log-offset', String(offset)).send(body);
     }
     const length = queryInt(query, 'length', MAX_LOG_LENGTH, MAX_LOG_LENGTH);
     const { data, size } = await readRange(task.sandbox, stream, offset, length);
     return reply
       .header('content-type', 'text/plain; charset=utf-8')
+      .header('x-agora-log-rotations', String(agent.sandboxLimits?.rotation(task.sandbox, stream).count ?? 0))
       .header('x-agora-log-offset', String(offset))
       .header('x-agora-log-size', String(size))
       .header('x-agora-log-next-offset', String(offset + data.length))
@@ -139,7 +146,8 @@ function resourcesJson(r: Resources): Record<string, unknown> {
   return { cpus: r.scalar('cpus'), mem: r.scalar('mem'), disk: r.scalar('disk'), gpus: r.scalar('gpus'), ports: formatRanges(r.ranges('ports')).slice(1, -1), text: r.format() };
 }
 
-function taskJson(t: TaskEntry): Record<string, unknown> {
+function taskJson(t: TaskEntry, agent: AgentContext): Record<string, unknown> {
+  const disk = agent.sandboxLimits?.diskUsage(t.frameworkId, t.taskId);
   return {
     frameworkId: t.frameworkId,
     taskId: t.taskId,
@@ -151,6 +159,8 @@ function taskJson(t: TaskEntry): Record<string, unknown> {
     launchedAtMs: t.launchedAtMs,
     pid: typeof t.container?.checkpoint['pid'] === 'number' ? t.container.checkpoint['pid'] : null,
     resources: resourcesJson(taskResources(t.info)),
+    // The sandbox's latest measurement, for a task with a disk limit (disk-watch.ts).
+    diskUsage: disk ? { usedBytes: disk.usedBytes, limitMb: disk.limitMb, measuredAtMs: disk.measuredAtMs } : null,
     latest: t.latest ? { state: t.latest.state, reason: t.latest.reason, message: t.latest.message, uuid: t.latest.uuid, timestampMs: Number(t.latest.timestampMs ?? 0) } : null,
   };
 }
@@ -161,7 +171,7 @@ export function stateJson(agent: AgentContext, visible: (frameworkId: string) =>
   return {
     agent: { id: agent.agentId ?? null, hostname: agent.hostname, httpAddress: agent.httpAddress, master: agent.master ?? null, lifecycle: agent.lifecycle, version: VERSION },
     resources: { total: resourcesJson(agent.total), used: resourcesJson(used), free: resourcesJson(free) },
-    tasks: [...agent.tasks.tasks.values()].filter((t) => visible(t.frameworkId)).map(taskJson),
+    tasks: [...agent.tasks.tasks.values()].filter((t) => visible(t.frameworkId)).map((t) => taskJson(t, agent)),
     completedTasks: agent.tasks.completed.filter((t) => visible(t.frameworkId)).map((t) => ({ frameworkId: t.frameworkId, taskId: t.taskId, name: t.name, state: t.state, sandbox: t.sandbox })),
     statusUpdates: { pending: agent.updates.pendingCount(), ...agent.updates.stats },
   };

@@ -7,6 +7,7 @@ import { Resources } from '../core/resources.js';
 import { parseStoreUrl } from '../core/store/index.js';
 import { parseAttributes, type Attributes } from '../core/wire.js';
 import type { ExecutorKind } from './executor.js';
+import { SANDBOX_LIMIT_OPTIONS } from './sandbox-limits.js';
 
 /** Where the masters are: a list of host:port (tried in turn), or a ZooKeeper URL. */
 export type MasterLocation = { readonly kind: 'addresses'; readonly addresses: readonly string[] } | { readonly kind: 'zk'; readonly url: string };
@@ -84,6 +85,7 @@ export const AGENT_OPTIONS = {
   killTasksOnStop: opt.bool('--kill-tasks-on-stop', 'kill every task when the agent stops (default: leave them running; a restart re-adopts them)', false),
   allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (uid 0 or gid 0); without it a task whose user is root fails to launch', false),
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities (cap-add) and mount host paths outside their sandbox', false),
+  ...SANDBOX_LIMIT_OPTIONS,
   insecure: opt.bool('--insecure', 'turn off TLS and authentication (to a master that is --insecure too); a warning is logged at every start', false),
   tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): the master and callers are checked against it'),
   tlsCert: opt.optionalString('--tls-cert', "this agent's certificate (PEM; OU agent): presented to the master and served on the agent's HTTP port"),

@@ -8,9 +8,13 @@
 // (`stdout is a symlink, not a regular file`); a log not written yet reads as empty.
 //
 // Logs are rotated (log-rotation.ts): offsets are positions in the current file, which starts
-// again at 0 after a rotation. A follower that finds the file shorter than its offset goes on from
-// 0 of the new file; what was written between its offset and the rotation is at the end of
-// `<stream>.1`.
+// again at 0 after a rotation; what was written before it is in `<stream>.1` (then `.2` …). A
+// follower hears of each rotation from the agent's count: it first sends the rest of the rotated
+// copy from its offset, then the new file from 0 — no line lost or sent twice, bar what
+// copytruncate itself loses. A follower that finds the file shorter than its offset without a
+// rotation counted (the task truncated it; an agent restart) goes on from 0, and so does a follow
+// asked for past the end. A plain read past the end is empty; `x-agora-log-rotations` (http.ts)
+// tells a client that polls that the file it had an offset in is now `<stream>.1`.
 import fs, { constants as C } from 'node:fs';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
@@ -121,6 +125,14 @@ export async function readRange(sandbox: string, name: string, offset: number, l
   }
 }
 
+/** Where the agent's rotation of a log stands (log-rotation.ts). */
+export interface RotationState {
+  /** Rotations so far: the current file is generation `count`; generation g is now `<name>.(count - g)`. */
+  readonly count: number;
+  /** A rotation is under way: the `.k` names are being shifted and are not to be read now. */
+  readonly busy: boolean;
+}
+
 export interface FollowOptions {
   offset: number;
   /** Stop after this many bytes (Infinity: until the task ends). */
@@ -130,31 +142,54 @@ export interface FollowOptions {
   pollMs: number;
   signal: AbortSignal;
   chunkBytes?: number;
+  /** The agent's rotations of this log; none when absent. */
+  rotations?: () => RotationState;
 }
+
+const NO_ROTATION: RotationState = { count: 0, busy: false };
 
 /**
  * New bytes of the log `name` as they are written, until the task has ended and all is sent (or
- * the client goes). A log that stops being a regular file ends the stream; one that shrank below
- * the offset was rotated, and is followed from 0.
+ * the client goes). A log that stops being a regular file ends the stream.
+ *
+ * Across rotations the follower keeps to the generation it was reading: that file is now
+ * `<name>.k` (k = rotations since), read from the offset to its end, then each newer generation
+ * from 0, then the current file. A read during which the count moved (or, of a `.k`, while a
+ * rotation shifts the names) may be of another file: it is dropped and made again.
  */
 export function followFile(sandbox: string, name: string, options: FollowOptions): Readable {
   const chunk = options.chunkBytes ?? 64 * 1024;
+  const rotations = options.rotations ?? ((): RotationState => NO_ROTATION);
   async function* generate(): AsyncGenerator<Buffer> {
     let offset = options.offset;
     let left = options.length;
-    let lastSize = 0;
+    let generation = rotations().count;
     while (!options.signal.aborted && left > 0) {
       const wasEnded = options.ended();
-      let read: { data: Buffer; size: number };
-      try {
-        read = await readRange(sandbox, name, offset, Math.min(chunk, left));
-      } catch {
-        return;
+      const before = rotations();
+      generation = Math.min(generation, before.count); // a count forgotten: nothing rotated
+      const k = before.count - generation;
+      if (k > 0 && before.busy) {
+        await sleep(options.pollMs, options.signal);
+        continue;
       }
-      // Shrunk: rotated (or truncated) since the last look; the new file is read from its start.
-      const rotated = read.size < lastSize && read.size < offset;
-      lastSize = read.size;
-      if (rotated) {
+      let read: { data: Buffer; size: number } | undefined;
+      try {
+        read = await readRange(sandbox, k === 0 ? name : `${name}.${k}`, offset, Math.min(chunk, left));
+      } catch {
+        if (k === 0) return;
+      }
+      const after = rotations();
+      if (after.count !== before.count || (k > 0 && after.busy)) continue;
+      if (k > 0 && (!read || read.data.length === 0)) {
+        // The end of a rotated generation (or a copy no longer kept): on to the next, from 0.
+        generation++;
+        offset = 0;
+        continue;
+      }
+      if (!read) return;
+      // Shorter than the offset with no rotation counted: truncated by someone else; start again.
+      if (k === 0 && read.size < offset) {
         offset = 0;
         continue;
       }

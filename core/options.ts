@@ -34,6 +34,18 @@ export function compileOptions<S extends Record<string, OptionSpec<unknown>>>(sp
 
 const UNITS_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+const BYTE_UNITS: Readonly<Record<string, number>> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** A size: bytes (`65536`) or `64KiB`, `4MiB`, `1GiB`. */
+export function parseBytes(raw: unknown, field = 'size'): number {
+  const text = String(raw).trim();
+  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/.exec(text);
+  if (!match) throw new InvalidArgumentError(field, `expected a size such as 65536, 64KiB or 4MiB, got '${text}'`);
+  const bytes = Math.floor(Number(match[1]) * (BYTE_UNITS[match[2] ?? ''] as number));
+  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(field, `is too large: '${text}'`);
+  return bytes;
+}
+
 /**
  * Durations: `500ms`, `1s`, `1.5s`, `2m`, `1h`, `7d`, `1w`, or `0`. A bare number other than 0 is
  * rejected, because a reader cannot tell seconds from milliseconds. Returns milliseconds.

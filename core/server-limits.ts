@@ -25,7 +25,7 @@
 //                       gone holds a connection no longer than that
 //   gRPC idle 30 m      a connection with no call open is closed (clients reconnect on demand)
 import { InvalidArgumentError } from './errors.js';
-import { opt, type OptionSpec, type OptionsOf } from './options.js';
+import { opt, parseBytes, type OptionSpec, type OptionsOf } from './options.js';
 
 export interface HttpLimits {
   readonly headersTimeoutMs: number;
@@ -80,18 +80,6 @@ export const DEFAULT_GRPC_LIMITS: GrpcLimits = Object.freeze({
   keepaliveTimeoutMs: 20_000,
   idleTimeoutMs: 30 * 60_000,
 });
-
-const UNITS: Record<string, number> = { '': 1, B: 1, KiB: KIB, MiB: MIB, GiB: 1024 * MIB };
-
-/** A size: bytes (`65536`) or `64KiB`, `4MiB`, `1GiB`. */
-export function parseBytes(raw: unknown, field = 'size'): number {
-  const text = String(raw).trim();
-  const match = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB)?$/.exec(text);
-  if (!match) throw new InvalidArgumentError(field, `expected a size such as 65536, 64KiB or 4MiB, got '${text}'`);
-  const bytes = Math.floor(Number(match[1]) * (UNITS[match[2] ?? ''] as number));
-  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(field, `is too large: '${text}'`);
-  return bytes;
-}
 
 function bytes(flag: string, description: string, def: number, min: number, max: number): OptionSpec<number> {
   return opt.custom(flag, description, (raw, f) => {

@@ -41,6 +41,8 @@ export class DockerContainer implements Container {
   private readonly detachment = new AbortController();
   /** Bytes the log follow wrote to each sandbox file, so that a catch-up after the stop adds only the rest. */
   private readonly copied = { stdout: 0, stderr: 0 };
+  /** The last bytes the follow wrote to each, to find where it stopped in a log the engine has rotated. */
+  private readonly tail: Record<'stdout' | 'stderr', Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
   private logStream?: NodeJS.ReadableStream;
   /** Set once the follow is given up: it writes nothing more, the catch-up owns the files. */
   private followOver = false;
@@ -129,7 +131,7 @@ export class DockerContainer implements Container {
     const log = (await this.container.logs({ follow: false, stdout: true, stderr: true })) as unknown as Buffer;
     const whole = demuxLog(Buffer.isBuffer(log) ? log : Buffer.from(log));
     for (const key of ['stdout', 'stderr'] as const) {
-      const rest = whole[key].subarray(this.copied[key]);
+      const rest = missedOutput(whole[key], this.copied[key], this.tail[key]);
       if (rest.length === 0) continue;
       const fd = openTaskFile(path.join(this.facts.sandbox, key), this.facts.owner, 'append');
       try {
@@ -171,6 +173,7 @@ export class DockerContainer implements Container {
         write: (chunk: Buffer) => {
           if (this.followOver) return true;
           this.copied[key] += chunk.length;
+          this.tail[key] = keepTail(this.tail[key], chunk);
           return file.write(chunk);
         },
       }) as unknown as NodeJS.WritableStream;
@@ -189,6 +192,29 @@ export class DockerContainer implements Container {
       await Promise.all([closeStream(out), closeStream(err)]);
     }
   }
+}
+
+/** Bytes of the end of the follow's output kept to find it again in a rotated log. */
+export const TAIL_BYTES = 4096;
+
+function keepTail(tail: Buffer, chunk: Buffer): Buffer {
+  if (chunk.length >= TAIL_BYTES) return Buffer.from(chunk.subarray(chunk.length - TAIL_BYTES));
+  return Buffer.concat([tail.subarray(Math.max(0, tail.length + chunk.length - TAIL_BYTES)), chunk]);
+}
+
+/**
+ * What the engine's whole log (`whole`, one stream) holds beyond the `copied` bytes the follow
+ * wrote, whose last bytes are `tail`. While the engine has kept everything, that is what lies past
+ * `copied`. Once it has rotated its log (json-file max-size: the agent's --log-max-size), the
+ * start is gone and offsets mean nothing: the rest follows the last place `tail` appears. Where
+ * the tail appears more than once, the last is taken — at worst a repeated stretch is left out,
+ * never written twice; where it does not appear (or nothing was copied), nothing is added.
+ */
+export function missedOutput(whole: Buffer, copied: number, tail: Buffer): Buffer {
+  if (whole.length >= copied && (tail.length === 0 || whole.subarray(copied - tail.length, copied).equals(tail))) return whole.subarray(copied);
+  if (tail.length === 0) return Buffer.alloc(0);
+  const at = whole.lastIndexOf(tail);
+  return at < 0 ? Buffer.alloc(0) : whole.subarray(at + tail.length);
 }
 
 /** The stdout and stderr payloads of a multiplexed Docker log (8-byte frame headers: stream, 0, 0, 0, length). */

@@ -1,5 +1,6 @@
 // From a task to Docker's container-create options, with no I/O (so it is easy to test):
-// command, environment, working directory, user, limits, network, ports, volumes and labels.
+// command, environment, working directory, user, limits, network, ports, volumes, labels and the
+// engine's log (json-file, capped).
 // What may not run at all (privileged, cap-add, host paths) is docker-policy.ts's to refuse first.
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -18,7 +19,13 @@ const NETWORK_MODES: Readonly<Record<string, string>> = {
   NETWORK_NONE: 'none',
 };
 
-export function containerCreateOptions(spec: ContainerSpec, image: string): Docker.ContainerCreateOptions {
+/** The agent's cap on a task's log: --log-max-size (0: none) and --log-max-files. */
+export interface LogLimits {
+  readonly maxBytes: number;
+  readonly maxFiles: number;
+}
+
+export function containerCreateOptions(spec: ContainerSpec, image: string, logs?: LogLimits): Docker.ContainerCreateOptions {
   const info = spec.task.container;
   const docker = info?.docker;
   // proto3 enums default to their zero value, NETWORK_HOST: like Mesos, host networking by default.
@@ -51,6 +58,7 @@ export function containerCreateOptions(spec: ContainerSpec, image: string): Dock
       ...(params.capAdd.length ? { CapAdd: params.capAdd } : {}),
       ...(params.capDrop.length ? { CapDrop: params.capDrop } : {}),
       ...(supplementary(spec).length ? { GroupAdd: supplementary(spec) } : {}),
+      ...(logs && logs.maxBytes > 0 ? { LogConfig: logConfig(logs) } : {}),
     },
   };
   const cmd = containerCmd(spec);
@@ -60,6 +68,16 @@ export function containerCreateOptions(spec: ContainerSpec, image: string): Dock
   // Docker refuses a hostname with host networking.
   if (info?.hostname && networkMode !== 'host') options.Hostname = info.hostname;
   return options;
+}
+
+/**
+ * The engine keeps its own copy of the output, which the agent follows into the sandbox: json-file
+ * (a driver the agent can read back, whatever the daemon's default) capped as the sandbox copy is,
+ * max-file counting the current file as Docker does. Without a cap (--log-max-size 0), the
+ * daemon's own log settings.
+ */
+export function logConfig(logs: LogLimits): { Type: string; Config: Record<string, string> } {
+  return { Type: 'json-file', Config: { 'max-size': String(logs.maxBytes), 'max-file': String(logs.maxFiles + 1) } };
 }
 
 /** `sh -c <value>` for a shell command, argv for the exec form, nothing for the image default. */

@@ -9,7 +9,7 @@ import type { Logger } from '../../core/logger.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
 import { DockerContainer, statusCode, type DockerTaskFacts } from './docker-container.js';
 import { containerRefusal } from './docker-policy.js';
-import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID } from './docker-spec.js';
+import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID, type LogLimits } from './docker-spec.js';
 import { failedLaunch } from './failed-launch.js';
 
 export const REASON_PULL_FAILED = 'REASON_CONTAINER_PULL_FAILED';
@@ -19,6 +19,8 @@ export interface DockerExecutorOptions {
   readonly socketPath?: string;
   /** --allow-privileged: privileged containers, cap-add and host-path volumes may run. */
   readonly allowPrivileged?: boolean;
+  /** The agent's --log-max-size and --log-max-files, for the engine's json-file log. */
+  readonly logLimits?: LogLimits;
   readonly log: Logger;
 }
 
@@ -27,12 +29,14 @@ export class DockerExecutor implements Executor {
   private readonly docker: Docker;
   private readonly log: Logger;
   private readonly allowPrivileged: boolean;
+  private readonly logLimits: LogLimits | undefined;
   private readonly watching = new Set<DockerContainer>();
 
   constructor(options: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
     this.log = options.log.child({ component: 'docker-executor' });
     this.allowPrivileged = options.allowPrivileged ?? false;
+    this.logLimits = options.logLimits;
   }
 
   async launch(spec: ContainerSpec): Promise<Container> {
@@ -45,7 +49,7 @@ export class DockerExecutor implements Executor {
     if (pullError) return failedLaunch(spec.taskId, pullError, REASON_PULL_FAILED);
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerCreateOptions(spec, image));
+      container = await this.docker.createContainer(containerCreateOptions(spec, image, this.logLimits));
     } catch (err) {
       return failedLaunch(spec.taskId, `could not create a container from '${image}': ${errorText(err)}`);
     }

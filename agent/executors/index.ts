@@ -1,7 +1,7 @@
 // The executors, chosen by kind:
 //
 //   createExecutor('process', { cgroups })                      ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
-//   createExecutor('docker', { dockerSocket, allowPrivileged })  DockerExecutor   (docker*.ts)
+//   createExecutor('docker', { dockerSocket, allowPrivileged, logLimits })  DockerExecutor   (docker*.ts)
 //   createExecutor('fake', { clock })                           FakeExecutor     (fake.ts)
 //
 // All implement agent/executor.ts; the task manager never needs to know which one runs a task.
@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Executor, ExecutorKind } from '../executor.js';
 import { detectCgroups, type Cgroups, type CgroupsOptions } from './cgroups.js';
 import { DockerExecutor } from './docker.js';
+import type { LogLimits } from './docker-spec.js';
 import { FakeExecutor } from './fake.js';
 import { ProcessExecutor } from './process.js';
 
@@ -21,6 +22,8 @@ export interface ExecutorOptions {
   readonly dockerSocket?: string;
   /** Docker executor: --allow-privileged (privileged, cap-add, host-path volumes); default false. */
   readonly allowPrivileged?: boolean;
+  /** Docker executor: the cap on the engine's own copy of a task's log (json-file max-size, max-file). */
+  readonly logLimits?: LogLimits;
   /** Process executor: cgroup detection options, or a ready Cgroups (tests). */
   readonly cgroups?: CgroupsOptions | Cgroups;
 }
@@ -31,7 +34,12 @@ export function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}
     case 'process':
       return new ProcessExecutor({ cgroups: resolveCgroups(options.cgroups), log });
     case 'docker':
-      return new DockerExecutor({ log, allowPrivileged: options.allowPrivileged ?? false, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) });
+      return new DockerExecutor({
+        log,
+        allowPrivileged: options.allowPrivileged ?? false,
+        ...(options.logLimits ? { logLimits: options.logLimits } : {}),
+        ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}),
+      });
     case 'fake':
       return new FakeExecutor(options.clock ?? systemClock);
   }

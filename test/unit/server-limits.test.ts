@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileOptions } from '../../core/options.js';
+import { compileOptions, parseBytes } from '../../core/options.js';
 import {
   DEFAULT_GRPC_LIMITS,
   DEFAULT_HTTP_LIMITS,
@@ -7,7 +7,6 @@ import {
   grpcLimitsFrom,
   HTTP_LIMIT_OPTIONS,
   httpLimitsFrom,
-  parseBytes,
   SERVER_LIMIT_OPTIONS,
 } from '../../core/server-limits.js';
 import { compileAgentOptions } from '../../agent/options.js';
