@@ -45,7 +45,7 @@ describe('sandbox limit flags', () => {
   });
 
   it.each([
-    [{ logMaxSize: 'ten megs' }, '--log-max-size', "expected a size such as 1048576, 512KiB or 10MiB, got 'ten megs'"],
+    [{ logMaxSize: 'ten megs' }, '--log-max-size', "expected a size such as 65536, 64KiB or 4MiB, got 'ten megs'"],
     [{ logMaxSize: '100' }, '--log-max-size', "must be 0 (no rotation) or at least 1KiB, got '100'"],
     [{ logMaxSize: '2048GiB' }, '--log-max-size', 'must be at most 1024GiB'],
     [{ logMaxSize: '-1MiB' }, '--log-max-size', 'expected a size'],
