@@ -39,6 +39,11 @@ export class DockerContainer implements Container {
   private stopped = false;
   /** Aborted by detach(): the engine calls in flight end, the container keeps running. */
   private readonly detachment = new AbortController();
+  /** Bytes the log follow wrote to each sandbox file, so that a catch-up after the stop adds only the rest. */
+  private readonly copied = { stdout: 0, stderr: 0 };
+  private logStream?: NodeJS.ReadableStream;
+  /** Set once the follow is given up: it writes nothing more, the catch-up owns the files. */
+  private followOver = false;
 
   constructor(
     private readonly docker: Docker,
@@ -82,6 +87,13 @@ export class DockerContainer implements Container {
     if (this.detachment.signal.aborted) return new Promise<ExitInfo>(() => undefined);
     this.stopped = true;
     await Promise.race([logs, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_MS).unref())]);
+    this.followOver = true;
+    (this.logStream as { destroy?: () => void } | undefined)?.destroy?.();
+    // The files close once the destroyed stream does (their queued writes land before the catch-up's).
+    await Promise.race([logs, new Promise((resolve) => setTimeout(resolve, LOG_DRAIN_MS).unref())]);
+    // A follow may end before the engine wrote the container's last output to its log (seen with a
+    // last line that has no newline): read the whole log once more and add what the follow missed.
+    await this.catchUpLogs().catch((err: unknown) => this.facts.log.warn({ err }, 'could not read the rest of the container logs'));
     const state = await this.container.inspect().then((i) => i.State, () => undefined);
     const exit = this.exitInfo(state?.ExitCode ?? waited, state?.OOMKilled ?? false, state?.Error);
     await this.container.remove({ force: true }).catch((err: unknown) => this.facts.log.warn({ err }, 'could not remove the container'));
@@ -112,6 +124,24 @@ export class DockerContainer implements Container {
     return exit;
   }
 
+  /** Append to stdout and stderr what the engine logged beyond what the follow copied. */
+  private async catchUpLogs(): Promise<void> {
+    const log = (await this.container.logs({ follow: false, stdout: true, stderr: true })) as unknown as Buffer;
+    const whole = demuxLog(Buffer.isBuffer(log) ? log : Buffer.from(log));
+    for (const key of ['stdout', 'stderr'] as const) {
+      const rest = whole[key].subarray(this.copied[key]);
+      if (rest.length === 0) continue;
+      const fd = openTaskFile(path.join(this.facts.sandbox, key), this.facts.owner, 'append');
+      try {
+        fs.writeSync(fd, rest);
+      } finally {
+        fs.closeSync(fd);
+      }
+      this.copied[key] += rest.length;
+      this.facts.log.debug({ stream: key, bytes: rest.length }, 'container output added after the log follow ended');
+    }
+  }
+
   /**
    * Follow the logs (demuxed) into <sandbox>/stdout and stderr until the container stops. The
    * container has the sandbox mounted and may have put a symlink there: openTaskFile checks.
@@ -134,8 +164,22 @@ export class DockerContainer implements Container {
       await Promise.all([closeStream(out), closeStream(err)]);
       throw e;
     });
+    if (this.followOver) (stream as { destroy?: () => void }).destroy?.();
+    this.logStream = stream;
+    const counting = (file: fs.WriteStream, key: 'stdout' | 'stderr'): NodeJS.WritableStream =>
+      ({
+        write: (chunk: Buffer) => {
+          if (this.followOver) return true;
+          this.copied[key] += chunk.length;
+          return file.write(chunk);
+        },
+      }) as unknown as NodeJS.WritableStream;
     try {
-      (this.docker.modem as { demuxStream(s: NodeJS.ReadableStream, o: NodeJS.WritableStream, e: NodeJS.WritableStream): void }).demuxStream(stream, out, err);
+      (this.docker.modem as { demuxStream(s: NodeJS.ReadableStream, o: NodeJS.WritableStream, e: NodeJS.WritableStream): void }).demuxStream(
+        stream,
+        counting(out, 'stdout'),
+        counting(err, 'stderr'),
+      );
       await new Promise<void>((resolve) => {
         stream.once('end', resolve);
         stream.once('close', resolve);
@@ -145,6 +189,21 @@ export class DockerContainer implements Container {
       await Promise.all([closeStream(out), closeStream(err)]);
     }
   }
+}
+
+/** The stdout and stderr payloads of a multiplexed Docker log (8-byte frame headers: stream, 0, 0, 0, length). */
+export function demuxLog(log: Buffer): { stdout: Buffer; stderr: Buffer } {
+  const parts: { stdout: Buffer[]; stderr: Buffer[] } = { stdout: [], stderr: [] };
+  let at = 0;
+  while (at + 8 <= log.length) {
+    const kind = log[at];
+    const length = log.readUInt32BE(at + 4);
+    const payload = log.subarray(at + 8, Math.min(log.length, at + 8 + length));
+    if (kind === 1) parts.stdout.push(payload);
+    else if (kind === 2) parts.stderr.push(payload);
+    at += 8 + length;
+  }
+  return { stdout: Buffer.concat(parts.stdout), stderr: Buffer.concat(parts.stderr) };
 }
 
 function closeStream(stream: fs.WriteStream): Promise<void> {
