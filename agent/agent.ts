@@ -244,7 +244,13 @@ export class Agent implements AgentContext {
       const log = this.logger.child({ component: 'executor', executor: kind });
       executor =
         this.deps.createExecutor?.(kind, this.options, log) ??
-        createExecutor(kind, { log, clock: this.deps.clock, allowPrivileged: this.options.allowPrivileged, ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}) });
+        createExecutor(kind, {
+          log,
+          clock: this.deps.clock,
+          allowPrivileged: this.options.allowPrivileged,
+          pidsLimit: this.options.taskPidsLimit,
+          ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}),
+        });
       this.#executors.set(kind, executor);
     }
     return executor;

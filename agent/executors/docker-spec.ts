@@ -1,5 +1,6 @@
 // From a task to Docker's container-create options, with no I/O (so it is easy to test):
-// command, environment, working directory, user, limits, network, ports, volumes and labels.
+// command, environment, working directory, user, limits (memory, CPU and the agent's pids limit),
+// network, ports, volumes and labels.
 // What may not run at all (privileged, cap-add, host paths) is docker-policy.ts's to refuse first.
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -18,7 +19,12 @@ const NETWORK_MODES: Readonly<Record<string, string>> = {
   NETWORK_NONE: 'none',
 };
 
-export function containerCreateOptions(spec: ContainerSpec, image: string): Docker.ContainerCreateOptions {
+export interface AgentLimits {
+  /** Most processes and threads in the container (HostConfig.PidsLimit); 0 or absent = none. */
+  readonly pidsLimit?: number;
+}
+
+export function containerCreateOptions(spec: ContainerSpec, image: string, agent: AgentLimits = {}): Docker.ContainerCreateOptions {
   const info = spec.task.container;
   const docker = info?.docker;
   // proto3 enums default to their zero value, NETWORK_HOST: like Mesos, host networking by default.
@@ -47,6 +53,8 @@ export function containerCreateOptions(spec: ContainerSpec, image: string): Dock
       Privileged: docker?.privileged ?? false,
       ...memoryLimit(spec.memMb),
       ...(spec.cpus > 0 ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+      // Left out, Docker's own default applies: no limit (as --pids-limit 0 or -1).
+      ...(agent.pidsLimit ? { PidsLimit: agent.pidsLimit } : {}),
       ...(ports ? { PortBindings: ports } : {}),
       ...(params.capAdd.length ? { CapAdd: params.capAdd } : {}),
       ...(params.capDrop.length ? { CapDrop: params.capDrop } : {}),

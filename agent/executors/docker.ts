@@ -19,6 +19,8 @@ export interface DockerExecutorOptions {
   readonly socketPath?: string;
   /** --allow-privileged: privileged containers, cap-add and host-path volumes may run. */
   readonly allowPrivileged?: boolean;
+  /** --task-pids-limit: HostConfig.PidsLimit of every container; 0 or absent = none. */
+  readonly pidsLimit?: number;
   readonly log: Logger;
 }
 
@@ -27,12 +29,14 @@ export class DockerExecutor implements Executor {
   private readonly docker: Docker;
   private readonly log: Logger;
   private readonly allowPrivileged: boolean;
+  private readonly pidsLimit: number;
   private readonly watching = new Set<DockerContainer>();
 
   constructor(options: DockerExecutorOptions) {
     this.docker = new Docker({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
     this.log = options.log.child({ component: 'docker-executor' });
     this.allowPrivileged = options.allowPrivileged ?? false;
+    this.pidsLimit = options.pidsLimit ?? 0;
   }
 
   async launch(spec: ContainerSpec): Promise<Container> {
@@ -45,7 +49,7 @@ export class DockerExecutor implements Executor {
     if (pullError) return failedLaunch(spec.taskId, pullError, REASON_PULL_FAILED);
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerCreateOptions(spec, image));
+      container = await this.docker.createContainer(containerCreateOptions(spec, image, { pidsLimit: this.pidsLimit }));
     } catch (err) {
       return failedLaunch(spec.taskId, `could not create a container from '${image}': ${errorText(err)}`);
     }

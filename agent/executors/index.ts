@@ -1,8 +1,8 @@
 // The executors, chosen by kind:
 //
-//   createExecutor('process', { cgroups })                      ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
-//   createExecutor('docker', { dockerSocket, allowPrivileged })  DockerExecutor   (docker*.ts)
-//   createExecutor('fake', { clock })                           FakeExecutor     (fake.ts)
+//   createExecutor('process', { cgroups, pidsLimit })                      ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
+//   createExecutor('docker', { dockerSocket, allowPrivileged, pidsLimit })  DockerExecutor   (docker*.ts)
+//   createExecutor('fake', { clock })                                      FakeExecutor     (fake.ts)
 //
 // All implement agent/executor.ts; the task manager never needs to know which one runs a task.
 import { systemClock, type Clock } from '../../core/clock.js';
@@ -21,6 +21,8 @@ export interface ExecutorOptions {
   readonly dockerSocket?: string;
   /** Docker executor: --allow-privileged (privileged, cap-add, host-path volumes); default false. */
   readonly allowPrivileged?: boolean;
+  /** Process and Docker executors: most processes and threads per task (--task-pids-limit); 0 or absent = none. */
+  readonly pidsLimit?: number;
   /** Process executor: cgroup detection options, or a ready Cgroups (tests). */
   readonly cgroups?: CgroupsOptions | Cgroups;
 }
@@ -29,9 +31,14 @@ export function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}
   const log = options.log ?? silentLogger();
   switch (kind) {
     case 'process':
-      return new ProcessExecutor({ cgroups: resolveCgroups(options.cgroups), log });
+      return new ProcessExecutor({ cgroups: resolveCgroups(options.cgroups), log, pidsLimit: options.pidsLimit ?? 0 });
     case 'docker':
-      return new DockerExecutor({ log, allowPrivileged: options.allowPrivileged ?? false, ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}) });
+      return new DockerExecutor({
+        log,
+        allowPrivileged: options.allowPrivileged ?? false,
+        pidsLimit: options.pidsLimit ?? 0,
+        ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}),
+      });
     case 'fake':
       return new FakeExecutor(options.clock ?? systemClock);
   }

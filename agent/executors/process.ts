@@ -20,6 +20,8 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 
 export interface ProcessExecutorOptions {
   readonly cgroups: Cgroups;
+  /** Most processes (and threads) a task may have at once (`pids.max`); 0 or absent = no limit. */
+  readonly pidsLimit?: number;
   readonly log: Logger;
 }
 
@@ -27,13 +29,15 @@ export class ProcessExecutor implements Executor {
   readonly kind = 'process' as const;
   /** The limits in force: `cgroups.version`, or `cgroups.disabledReason` when there are none. */
   readonly cgroups: Cgroups;
+  private readonly pidsLimit: number;
   private readonly log: Logger;
 
   constructor(options: ProcessExecutorOptions) {
     this.cgroups = options.cgroups;
+    this.pidsLimit = options.pidsLimit ?? 0;
     this.log = options.log.child({ component: 'process-executor' });
     if (options.cgroups.disabledReason) {
-      this.log.warn({ reason: options.cgroups.disabledReason }, 'cgroup limits are off; tasks run without memory or CPU limits');
+      this.log.warn({ reason: options.cgroups.disabledReason }, 'cgroup limits are off; tasks run without memory, CPU or pids limits');
     }
   }
 
@@ -91,7 +95,7 @@ export class ProcessExecutor implements Executor {
   private createCgroup(spec: ContainerSpec, log: Logger): TaskCgroup | undefined {
     const name = cgroupName(spec.taskId, spec.sandbox);
     try {
-      return this.cgroups.create(name, { cpus: spec.cpus, memMb: spec.memMb });
+      return this.cgroups.create(name, { cpus: spec.cpus, memMb: spec.memMb, ...(this.pidsLimit > 0 ? { pidsMax: this.pidsLimit } : {}) });
     } catch (err) {
       log.warn({ err, name }, 'could not set up the task cgroup; running without limits');
       return undefined;

@@ -1,10 +1,10 @@
 // The process executor when a launch fails after its cgroup was made, on real cgroups: the
 // cgroup goes (every hierarchy), the failure names its cause; and a cgroup whose limits cannot
-// be set leaves no directory behind.
+// be set leaves no directory behind. The pids limit it is given is the task's pids.max.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ContainerSpec } from '../../agent/executor.js';
+import type { Container, ContainerSpec } from '../../agent/executor.js';
 import { createExecutor, detectCgroups, type Cgroups, type CgroupRef } from '../../agent/executors/index.js';
 import type { TaskInfo__Output } from '../../proto/index.js';
 import { removeDir, tempDir } from '../support/tmp.js';
@@ -12,12 +12,14 @@ import { NOBODY } from '../support/users.js';
 
 let root: string;
 let counter = 0;
+const launched: Container[] = [];
 
 beforeAll(async () => {
   root = await tempDir('executor-failures');
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await Promise.all(launched.map((c) => c.kill(0)));
   removeDir(root);
 });
 
@@ -57,7 +59,7 @@ function makeSpec(command: string, env: Record<string, string> = {}): ContainerS
 describe('process executor: a launch that fails frees its cgroup', () => {
   it('removes the cgroup it made when the exec is refused (E2BIG), and says why', async () => {
     const { cgroups, made } = recordingCgroups();
-    const executor = createExecutor('process', { cgroups });
+    const executor = createExecutor('process', { cgroups, pidsLimit: 64 });
     const container = await executor.launch(makeSpec('echo never', { BIG: 'x'.repeat(3 * 1024 * 1024) }));
     const exit = await container.wait();
     expect(exit).toMatchObject({ launchFailed: true, reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
@@ -87,5 +89,16 @@ describe('process executor: a launch that fails frees its cgroup', () => {
     expect(() => cgroups.create(name, { cpus: 0.5, memMb: 32, pidsMax: 5_000_000 })).toThrow();
     const parents = cgroups.version === 2 ? ['/sys/fs/cgroup/agora'] : ['memory', 'cpu', 'pids'].map((c) => path.join('/sys/fs/cgroup', c, 'agora'));
     for (const parent of parents) expect(fs.existsSync(path.join(parent, name)), parent).toBe(false);
+  });
+
+  it("writes the executor's pids limit into the task's cgroup", async () => {
+    const { cgroups, made } = recordingCgroups();
+    const container = await createExecutor('process', { cgroups, pidsLimit: 64 }).launch(makeSpec('exec sleep 30'));
+    launched.push(container);
+    const ref = made[0];
+    const dir = ref?.version === 2 ? ref.paths['unified'] : ref?.paths['pids'];
+    expect(fs.readFileSync(path.join(dir ?? '', 'pids.max'), 'utf8').trim()).toBe('64');
+    await container.kill(0);
+    expect(fs.existsSync(dir ?? '')).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import { thrown } from '../support/thrown.js';
 import { Resources } from '../../core/resources.js';
 import { resourcesToWire } from '../../core/wire.js';
 import type { TaskInfo__Output } from '../../proto/index.js';
-import { compileAgentOptions, parseMasterLocation, parseMemReserve } from '../../agent/options.js';
+import { compileAgentOptions, DEFAULT_TASK_PIDS_LIMIT, parseMasterLocation, parseMemReserve } from '../../agent/options.js';
 import { MAX_ARG_STRLEN, spawnFailureMessage } from '../../agent/executors/failed-launch.js';
 import { detectResources, memReserveMib } from '../../agent/resources-detect.js';
 import { safeName } from '../../agent/checkpoint.js';
@@ -39,6 +39,19 @@ describe('agent options', () => {
     expect(thrown(() => compileAgentOptions({ master: 'm:1', executor: 'vm' })).field).toBe('--executor');
     expect(thrown(() => compileAgentOptions({ master: 'm:1', resources: 'cpus:x' })).field).toBe('--resources');
     expect(thrown(() => compileAgentOptions({ master: 'm:1', statusUpdateRetry: '1m', statusUpdateRetryMax: '10s' })).field).toBe('--status-update-retry-max');
+  });
+
+  it('limits the pids of a task by default, takes 0 for no limit, and names a bad --task-pids-limit', () => {
+    expect(compileAgentOptions({ master: 'm:1' }).taskPidsLimit).toBe(DEFAULT_TASK_PIDS_LIMIT);
+    expect(DEFAULT_TASK_PIDS_LIMIT).toBe(1024);
+    expect(compileAgentOptions({ master: 'm:1', taskPidsLimit: '64' }).taskPidsLimit).toBe(64);
+    expect(compileAgentOptions({ master: 'm:1', taskPidsLimit: '0' }).taskPidsLimit).toBe(0);
+    for (const bad of ['-1', 'lots', '1.5', '', '4194305']) {
+      const err = thrown(() => compileAgentOptions({ master: 'm:1', taskPidsLimit: bad }));
+      expect(err.code, bad).toBe('AGORA_INVALID_ARGUMENT');
+      expect(err.field, bad).toBe('--task-pids-limit');
+    }
+    expect(thrown(() => compileAgentOptions({ master: 'm:1', taskPidsLimit: '-1' })).message).toMatch(/--task-pids-limit.*at least 0/);
   });
 });
 
