@@ -26,6 +26,7 @@ export interface TaskEntry {
   readonly executorKind: ExecutorKind;
   /** Who the task runs as; undefined when it may not run here (`refusal` says why). */
   readonly user: UserIdentity | undefined;
+  /** Why the task may not run here: its user, or a TaskInfo no container spec can be made from. */
   readonly refusal: string | undefined;
   /** What the executor is given; undefined for a refused task, which never reaches one. */
   readonly spec: ContainerSpec | undefined;

@@ -167,6 +167,14 @@ export class TaskManager {
 
   newEntry(frameworkId: string, info: TaskInfo__Output, sandbox: string, launchedAtMs: number, kind: ExecutorKind, user: TaskUser): TaskEntry {
     const identity = 'identity' in user ? user.identity : undefined;
+    let refusal = 'refusal' in user ? user.refusal : undefined;
+    let spec: ContainerSpec | undefined;
+    try {
+      if (identity) spec = this.specFor(frameworkId, info, sandbox, identity);
+    } catch (err) {
+      // What the master should have refused (resources that do not parse) fails the task, like a refused user.
+      refusal = `the task cannot be run here: ${err instanceof Error ? err.message : String(err)}`;
+    }
     const entry: TaskEntry = {
       frameworkId,
       taskId: info.taskId,
@@ -175,8 +183,8 @@ export class TaskManager {
       launchedAtMs,
       executorKind: kind,
       user: identity,
-      refusal: 'refusal' in user ? user.refusal : undefined,
-      spec: identity ? this.specFor(frameworkId, info, sandbox, identity) : undefined,
+      refusal,
+      spec,
       journaled: false,
       state: 'TASK_STAGING',
       latest: undefined,

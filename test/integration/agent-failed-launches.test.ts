@@ -80,6 +80,18 @@ describe('agent: a launch that fails ends the task', () => {
     for (const dir of cgroupDirs(agent, fw.frameworkId, taskId)) expect(existsSync(dir), dir).toBe(false);
   });
 
+  it('fails a task the agent cannot make a container spec for (resources that do not parse), and runs the next one', async () => {
+    const { h, agent, fw } = await setup();
+    const bad = asReceived(fw.frameworkId, taskInfo('bad-resources', 'cpus:0.1;mem:32', { command: { value: 'echo never' } }));
+    const garbled = { ...bad, resources: bad.resources.map((r) => (r.name === 'cpus' ? { ...r, scalar: -1 } : r)) };
+    agent.tasks.launch(fw.frameworkId, null, garbled);
+    const failed = await failedAndForgotten(h, agent, fw, 'bad-resources');
+    expect(failed.reason).toBe('REASON_CONTAINER_LAUNCH_FAILED');
+    expect(failed.message).toMatch(/^the task cannot be run here: .*task\.resources/);
+    agent.tasks.launch(fw.frameworkId, null, asReceived(fw.frameworkId, taskInfo('after', 'cpus:0.1;mem:32', { command: { value: 'echo fine' } })));
+    await fw.waitForUpdate('after', 'TASK_FINISHED', { timeoutMs: 10_000 });
+  });
+
   it('fails a task whose sandbox cannot be made, through the master, and gives its resources back', async () => {
     const { h, agent, fw } = await setup();
     // Where the framework's sandboxes go, a file: no directory can be made under it.
