@@ -256,6 +256,7 @@ export class Agent implements AgentContext {
           clock: this.deps.clock,
           allowPrivileged: this.options.allowPrivileged,
           logLimits: { maxBytes: this.options.logMaxSize, maxFiles: this.options.logMaxFiles },
+          pidsLimit: this.options.taskPidsLimit,
           ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}),
         });
       this.#executors.set(kind, executor);

@@ -17,6 +17,15 @@ export type MemReserve = { readonly mib: number } | { readonly percent: number }
 
 export const EXECUTOR_KINDS: readonly ExecutorKind[] = ['process', 'docker', 'fake'];
 
+/**
+ * Processes and threads a task may have at once unless --task-pids-limit says otherwise: room for
+ * a busy JVM or a pre-forking server, while a fork bomb stops at a small share of the host's
+ * pid_max (32,768 on many hosts). Why this and not another: agent/README.md.
+ */
+export const DEFAULT_TASK_PIDS_LIMIT = 1024;
+/** The kernel's PID_MAX_LIMIT (64-bit): pids.max takes no more. */
+const MAX_TASK_PIDS_LIMIT = 4_194_304;
+
 export function parseMasterLocation(raw: unknown, flag: string): MasterLocation {
   const text = String(raw).trim();
   if (text.startsWith('zk://')) {
@@ -84,6 +93,10 @@ export const AGENT_OPTIONS = {
   killGracePeriod: opt.duration('--kill-grace-period', 'SIGTERM → SIGKILL when the task has no kill policy', '5s'),
   killTasksOnStop: opt.bool('--kill-tasks-on-stop', 'kill every task when the agent stops (default: leave them running; a restart re-adopts them)', false),
   allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (uid 0 or gid 0); without it a task whose user is root fails to launch', false),
+  taskPidsLimit: opt.int('--task-pids-limit', 'most processes and threads a task may have at once (cgroup pids.max, Docker PidsLimit); 0 = no limit', DEFAULT_TASK_PIDS_LIMIT, {
+    min: 0,
+    max: MAX_TASK_PIDS_LIMIT,
+  }),
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities (cap-add) and mount host paths outside their sandbox', false),
   ...SANDBOX_LIMIT_OPTIONS,
   insecure: opt.bool('--insecure', 'turn off TLS and authentication (to a master that is --insecure too); a warning is logged at every start', false),

@@ -51,6 +51,8 @@ interface TaskStream {
   readonly pending: TaskStatus[];
   /** The head has been sent on the current connection and awaits its ack or retry. */
   inFlight: boolean;
+  /** No journal: updates and acks are kept in memory only (update's `journal: false`). */
+  memoryOnly: boolean;
   attempt: number;
   timer: TimerHandle | undefined;
   chain: Promise<unknown>;
@@ -63,12 +65,19 @@ export class StatusUpdateManager {
 
   constructor(private readonly options: StatusUpdateManagerOptions) {}
 
-  /** Journal `status` (given a fresh uuid) and queue it; resolves once it is durable. */
-  update(frameworkId: string, status: TaskStatus): Promise<TaskStatus> {
+  /**
+   * Journal `status` (given a fresh uuid) and queue it; resolves once it is durable. With
+   * `journal: false` — a task whose journal could not be made (its launch failed on the way) — the
+   * task's updates and acknowledgements from then on are held in memory only: sent and resent
+   * the same, but lost if the agent restarts before the acknowledgement (the master then learns
+   * the task's end from the agent's re-registration, which no longer lists it).
+   */
+  update(frameworkId: string, status: TaskStatus, options: { journal?: boolean } = {}): Promise<TaskStatus> {
     const full: TaskStatus = { ...status, uuid: status.uuid || newUuid() };
     const stream = this.#stream(frameworkId, full.taskId ?? '');
+    if (options.journal === false) stream.memoryOnly = true;
     return this.#serialize(stream, async () => {
-      await this.options.journal.recordUpdate(frameworkId, stream.taskId, full);
+      if (!stream.memoryOnly) await this.options.journal.recordUpdate(frameworkId, stream.taskId, full);
       this.stats.generated += 1;
       stream.pending.push(full);
       this.#sendHead(stream);
@@ -92,7 +101,7 @@ export class StatusUpdateManager {
       stream.pending.shift();
       this.#resetRetry(stream);
       this.stats.acknowledged += 1;
-      await this.options.journal.recordAck(frameworkId, taskId, uuid);
+      if (!stream.memoryOnly) await this.options.journal.recordAck(frameworkId, taskId, uuid);
       if (stream.pending.length === 0 && isTerminal(head.state as TaskState)) {
         this.#streams.delete(key(frameworkId, taskId));
         this.options.onTerminalAcknowledged?.(frameworkId, taskId);
@@ -148,7 +157,7 @@ export class StatusUpdateManager {
     const k = key(frameworkId, taskId);
     let stream = this.#streams.get(k);
     if (!stream) {
-      stream = { frameworkId, taskId, pending: [], inFlight: false, attempt: 0, timer: undefined, chain: Promise.resolve() };
+      stream = { frameworkId, taskId, pending: [], inFlight: false, memoryOnly: false, attempt: 0, timer: undefined, chain: Promise.resolve() };
       this.#streams.set(k, stream);
     }
     return stream;

@@ -3,16 +3,17 @@
 //
 //   launch ─► user ─► sandbox + journal ─► TASK_STARTING (durable) ─► executor.launch ─► TASK_RUNNING
 //              │ (task-user.ts)                  │ user refused ─► TASK_FAILED   │ health checks ─► RUNNING(healthy)
+//              any step failing (no sandbox, no journal, no exec) ─► TASK_FAILED naming the cause
 //   kill / health failure / max completion time ─► (TASK_KILLING) ─► container.kill(grace)
 //   container.wait() ─► ExitInfo ─► terminal update ─► … acknowledged ─► bookkeeping removed
 //
 // A task's record stays until its terminal update is acknowledged; then only its sandbox remains
 // (listed among the completed tasks for the HTTP endpoints). Recovery lives in task-recovery.ts.
-import type { Clock, TimerHandle } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import type { AgentTask, FrameworkInfo__Output, HealthCheck__Output, KillPolicy__Output, TaskInfo__Output, TaskStatus } from '../proto/index.js';
-import type { Checkpoint, TaskJournal } from './checkpoint.js';
+import type { Checkpoint } from './checkpoint.js';
 import type { Container, ContainerSpec, ExecutorKind, ExitInfo, Executor } from './executor.js';
 import type { StatusUpdateManager } from './status-updates.js';
 import { resolveTaskUser, type TaskUser, type TaskUserPolicy } from './task-user.js';
@@ -23,20 +24,14 @@ import {
   inheritedEnv,
   isDockerTask,
   KILLED_BY_FRAMEWORK,
+  launchFailure,
   maxCompletionCause,
   terminalStatus,
   type KillCause,
 } from './task-spec.js';
+import { taskKey, type CheckStarter, type CompletedTask, type TaskEntry } from './task-entry.js';
 
-/** Starts one check of a task (its health check or its readiness check); stopped when the task ends. */
-export type CheckStarter = (check: HealthCheck__Output, spec: ContainerSpec, events: CheckEvents) => { stop(): void };
-
-export interface CheckEvents {
-  /** The first result, and every change. */
-  onResult(ok: boolean, message: string): void;
-  /** Consecutive failures reached the limit (health checks only): the task is to be killed. */
-  onFailed?(message: string): void;
-}
+export { taskKey, type CheckEvents, type CheckStarter, type CompletedTask, type TaskEntry } from './task-entry.js';
 
 export interface TaskManagerDeps {
   readonly checkpoint: Checkpoint;
@@ -52,41 +47,6 @@ export interface TaskManagerDeps {
   /** Who tasks run as: the host's users, and whether root may be one (--allow-root-tasks). */
   readonly users: TaskUserPolicy;
   readonly startCheck?: CheckStarter | undefined;
-}
-
-export interface TaskEntry {
-  readonly frameworkId: string;
-  readonly taskId: string;
-  readonly info: TaskInfo__Output;
-  readonly sandbox: string;
-  readonly launchedAtMs: number;
-  readonly executorKind: ExecutorKind;
-  /** Who the task runs as; undefined when it may not run here (`refusal` says why). */
-  readonly user: UserIdentity | undefined;
-  readonly refusal: string | undefined;
-  /** What the executor is given; undefined for a refused task, which never reaches one. */
-  readonly spec: ContainerSpec | undefined;
-  /** The latest state generated (set at once, so nothing reports twice). */
-  state: TaskState;
-  /** The latest update made durable. */
-  latest: TaskStatus | undefined;
-  container: Container | undefined;
-  /** Why the agent is ending the task; decides the terminal state. */
-  cause: KillCause | undefined;
-  killing: boolean;
-  healthy: boolean | undefined;
-  ready: boolean | undefined;
-  checks: { stop(): void }[];
-  completionTimer: TimerHandle | undefined;
-}
-
-export interface CompletedTask {
-  readonly frameworkId: string;
-  readonly taskId: string;
-  readonly name: string;
-  readonly sandbox: string;
-  readonly state: TaskState;
-  readonly latest: TaskStatus | undefined;
 }
 
 const MAX_COMPLETED = 1000;
@@ -183,7 +143,10 @@ export class TaskManager {
     this.#unwatch(entry);
     this.completed.push({ frameworkId, taskId, name: entry.info.name, sandbox: entry.sandbox, state: entry.state, latest: entry.latest });
     if (this.completed.length > MAX_COMPLETED) this.completed.splice(0, this.completed.length - MAX_COMPLETED);
-    await this.deps.checkpoint.removeTask(frameworkId, taskId);
+    // A task whose launch failed before its journal was made may have left part of its meta dir.
+    await this.deps.checkpoint.removeTask(frameworkId, taskId).catch((err: unknown) => {
+      if (entry.journaled) throw err;
+    });
   }
 
   // ---- shared with recovery ----
@@ -204,6 +167,14 @@ export class TaskManager {
 
   newEntry(frameworkId: string, info: TaskInfo__Output, sandbox: string, launchedAtMs: number, kind: ExecutorKind, user: TaskUser): TaskEntry {
     const identity = 'identity' in user ? user.identity : undefined;
+    let refusal = 'refusal' in user ? user.refusal : undefined;
+    let spec: ContainerSpec | undefined;
+    try {
+      if (identity) spec = this.specFor(frameworkId, info, sandbox, identity);
+    } catch (err) {
+      // What the master should have refused (resources that do not parse) fails the task, like a refused user.
+      refusal = `the task cannot be run here: ${err instanceof Error ? err.message : String(err)}`;
+    }
     const entry: TaskEntry = {
       frameworkId,
       taskId: info.taskId,
@@ -212,8 +183,9 @@ export class TaskManager {
       launchedAtMs,
       executorKind: kind,
       user: identity,
-      refusal: 'refusal' in user ? user.refusal : undefined,
-      spec: identity ? this.specFor(frameworkId, info, sandbox, identity) : undefined,
+      refusal,
+      spec,
+      journaled: false,
       state: 'TASK_STAGING',
       latest: undefined,
       container: undefined,
@@ -232,7 +204,7 @@ export class TaskManager {
   async report(entry: TaskEntry, fields: Pick<TaskStatus, 'state' | 'reason' | 'message'> & Partial<TaskStatus>): Promise<void> {
     entry.state = fields.state as TaskState;
     const status = this.#status(entry, fields);
-    entry.latest = await this.deps.updates.update(entry.frameworkId, status);
+    entry.latest = await this.deps.updates.update(entry.frameworkId, status, entry.journaled ? {} : { journal: false });
   }
 
   /** A container is running the task: report RUNNING (unless already), watch health, time and the exit. */
@@ -257,17 +229,37 @@ export class TaskManager {
     void p.finally(() => this.#pending.delete(p));
   }
 
+  /**
+   * Run the task; whatever stops the launch on the way — a framework record, sandbox or journal
+   * that cannot be written (ENAMETOOLONG, ENOSPC, a file in the way), an update that cannot be
+   * made durable — still ends the task: TASK_FAILED naming the cause, from memory when there is
+   * no journal to make it durable in. A task never stays STAGING.
+   */
   async #launch(entry: TaskEntry, frameworkInfo: FrameworkInfo__Output | null): Promise<void> {
+    const step = { doing: 'record the framework' };
+    try {
+      await this.#start(entry, frameworkInfo, step);
+    } catch (err) {
+      // A terminal update already on its way says how the task ended; one that could not be
+      // made durable (entry.state terminal, entry.latest not) is said again, from memory.
+      if (entry.latest && isTerminal(entry.latest.state as TaskState)) throw err;
+      this.deps.logger.warn({ err, frameworkId: entry.frameworkId, taskId: entry.taskId, step: step.doing }, 'task launch failed');
+      const fields = launchFailure(step.doing, err);
+      this.#unwatch(entry);
+      await this.report(entry, fields).catch(async () => {
+        entry.journaled = false;
+        await this.report(entry, fields);
+      });
+    }
+  }
+
+  async #start(entry: TaskEntry, frameworkInfo: FrameworkInfo__Output | null, step: { doing: string }): Promise<void> {
     const { frameworkId, taskId, info, user } = entry;
     if (frameworkInfo?.id) await this.updateFramework(frameworkInfo);
-    let journal: TaskJournal;
-    try {
-      ({ journal } = await this.deps.checkpoint.createTask(frameworkId, taskId, user));
-    } catch (err) {
-      // Without a sandbox and a journal nothing can be run or reported durably.
-      this.tasks.delete(taskKey(frameworkId, taskId));
-      throw err;
-    }
+    step.doing = "create the task's sandbox and journal";
+    const { journal } = await this.deps.checkpoint.createTask(frameworkId, taskId, user);
+    entry.journaled = true;
+    step.doing = 'record the launch';
     // Written before the launch; made durable by the fsync of TASK_STARTING, which follows it.
     const record = { frameworkId, info, launchedAtMs: entry.launchedAtMs, ...(user ? { user } : { refusal: entry.refusal ?? '' }) };
     journal.append({ task: record }, false).catch(() => undefined);
@@ -281,6 +273,7 @@ export class TaskManager {
       await this.finish(entry, { launchFailed: true, message: entry.refusal ?? 'the task has no user to run as' });
       return;
     }
+    step.doing = 'start the task';
     let container: Container;
     try {
       container = await this.deps.executor(entry.executorKind).launch(entry.spec);
@@ -386,10 +379,6 @@ export class TaskManager {
       uuid: '',
     };
   }
-}
-
-export function taskKey(frameworkId: string, taskId: string): string {
-  return `${frameworkId}/${taskId}`;
 }
 
 /** A check with a type, or with the settings of one. */

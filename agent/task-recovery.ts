@@ -40,6 +40,7 @@ async function recoverTask(manager: TaskManager, recovered: RecoveredTask): Prom
   const kind = recovered.container?.kind ?? manager.executorKindOf(info);
   const sandbox = deps.checkpoint.sandboxDir(frameworkId, taskId);
   const entry = manager.newEntry(frameworkId, info, sandbox, recovered.launchedAtMs, kind, launchedAs(recovered));
+  entry.journaled = true;
   const latest = recovered.updates.at(-1);
   entry.latest = latest;
   entry.state = (latest?.state as TaskState | undefined) ?? 'TASK_STAGING';

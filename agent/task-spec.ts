@@ -132,6 +132,16 @@ export function terminalStatus(exit: ExitInfo, cause: KillCause | undefined): St
   return { state: 'TASK_FAILED', reason: (exit.reason ?? 'REASON_COMMAND_EXECUTOR_FAILED') as TaskStatusReason, message: exit.message, ...code, ...signal };
 }
 
+/** Longest error text a launch failure's message carries (a path in it may be kilobytes). */
+const MAX_CAUSE = 300;
+
+/** TASK_FAILED for a launch that failed while the agent tried to `doing` (its cause in the message). */
+export function launchFailure(doing: string, err: unknown): StatusFields & { state: 'TASK_FAILED' } {
+  const text = err instanceof Error ? err.message : String(err);
+  const cause = text.length > MAX_CAUSE ? `${text.slice(0, MAX_CAUSE)}…` : text;
+  return { state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED', message: `could not ${doing}: ${cause}` };
+}
+
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
 
 function signalNumber(signal: string): number {

@@ -55,6 +55,17 @@ export function killProcs(dir: string): void {
   }
 }
 
+/** rmdir of directories just made and still empty of processes (a set-up that failed half-way). */
+export function discardDirs(dirs: readonly string[]): void {
+  for (const dir of dirs) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // not made, or already gone
+    }
+  }
+}
+
 /**
  * rmdir, retrying while the kernel still counts exiting processes (EBUSY) and killing what is
  * left each round. A cgroup that never empties is left behind; the caller logs it.

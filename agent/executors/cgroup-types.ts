@@ -5,7 +5,7 @@ export interface CgroupLimits {
   readonly cpus: number;
   /** Memory in MiB (and no swap beyond it); 0 = none. */
   readonly memMb: number;
-  /** Process count; absent = none. */
+  /** Processes and threads at once (pids.max); absent = none. */
   readonly pidsMax?: number;
 }
 
@@ -40,7 +40,10 @@ export interface Cgroups {
   readonly version: 1 | 2 | undefined;
   /** Why limits are off, when they are. */
   readonly disabledReason: string | undefined;
-  /** Make the cgroup for a task and set its limits; undefined when limits are off. */
+  /**
+   * Make the cgroup for a task and set its limits; undefined when limits are off. Throws when a
+   * limit cannot be set, leaving no directory behind.
+   */
   create(name: string, limits: CgroupLimits): TaskCgroup | undefined;
   /** The cgroup of a checkpointed task (works even when limits are now off, to clean it up). */
   attach(ref: CgroupRef): TaskCgroup;

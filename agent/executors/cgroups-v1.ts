@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CgroupLimits, CgroupRef, Cgroups, CpuThrottling, TaskCgroup } from './cgroup-types.js';
-import { killProcs, makeDir, readKey, readNumber, removeDir, writeValue } from './cgroup-fs.js';
+import { discardDirs, killProcs, makeDir, readKey, readNumber, removeDir, writeValue } from './cgroup-fs.js';
 
 export type V1Controller = 'memory' | 'cpu' | 'pids';
 export type V1Mounts = Partial<Record<V1Controller, string>>;
@@ -27,7 +27,12 @@ export function createV1Cgroups(mounts: V1Mounts, parent: string, attach: (ref: 
       const paths: Record<string, string> = {};
       for (const [controller, mount] of controllers) paths[controller] = path.join(mount, parent, name);
       const cgroup = new V1TaskCgroup(paths);
-      cgroup.setUp(limits);
+      try {
+        cgroup.setUp(limits);
+      } catch (err) {
+        discardDirs(Object.values(paths));
+        throw err;
+      }
       return cgroup;
     },
   };

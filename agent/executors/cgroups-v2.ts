@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CgroupLimits, CgroupRef, Cgroups, CpuThrottling, TaskCgroup } from './cgroup-types.js';
-import { killProcs, makeDir, readKey, readText, removeDir, writeValue } from './cgroup-fs.js';
+import { discardDirs, killProcs, makeDir, readKey, readText, removeDir, writeValue } from './cgroup-fs.js';
 
 const CPU_PERIOD_US = 100_000;
 const CPU_MIN_QUOTA_US = 1_000;
@@ -27,8 +27,14 @@ export function createV2Cgroups(mountPoint: string, parent: string, attach: (ref
     disabledReason: undefined,
     attach,
     create(name, limits) {
-      const cgroup = new V2TaskCgroup(path.join(parentDir, name));
-      cgroup.setUp(limits);
+      const dir = path.join(parentDir, name);
+      const cgroup = new V2TaskCgroup(dir);
+      try {
+        cgroup.setUp(limits);
+      } catch (err) {
+        discardDirs([dir]);
+        throw err;
+      }
       return cgroup;
     },
   };

@@ -1,6 +1,6 @@
 // From a task to Docker's container-create options, with no I/O (so it is easy to test):
-// command, environment, working directory, user, limits, network, ports, volumes, labels and the
-// engine's log (json-file, capped).
+// command, environment, working directory, user, limits (memory, CPU and the agent's pids limit),
+// network, ports, volumes, labels and the engine's log (json-file, capped).
 // What may not run at all (privileged, cap-add, host paths) is docker-policy.ts's to refuse first.
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -25,7 +25,15 @@ export interface LogLimits {
   readonly maxFiles: number;
 }
 
-export function containerCreateOptions(spec: ContainerSpec, image: string, logs?: LogLimits): Docker.ContainerCreateOptions {
+/** What the agent's flags add to every container. */
+export interface AgentLimits {
+  /** Most processes and threads in the container (HostConfig.PidsLimit); 0 or absent = none. */
+  readonly pidsLimit?: number;
+  /** The engine's own copy of the log (json-file max-size, max-file); absent = the engine's default. */
+  readonly logs?: LogLimits | undefined;
+}
+
+export function containerCreateOptions(spec: ContainerSpec, image: string, agent: AgentLimits = {}): Docker.ContainerCreateOptions {
   const info = spec.task.container;
   const docker = info?.docker;
   // proto3 enums default to their zero value, NETWORK_HOST: like Mesos, host networking by default.
@@ -54,11 +62,13 @@ export function containerCreateOptions(spec: ContainerSpec, image: string, logs?
       Privileged: docker?.privileged ?? false,
       ...memoryLimit(spec.memMb),
       ...(spec.cpus > 0 ? { NanoCpus: Math.round(spec.cpus * 1e9) } : {}),
+      // Left out, Docker's own default applies: no limit (as --pids-limit 0 or -1).
+      ...(agent.pidsLimit ? { PidsLimit: agent.pidsLimit } : {}),
       ...(ports ? { PortBindings: ports } : {}),
       ...(params.capAdd.length ? { CapAdd: params.capAdd } : {}),
       ...(params.capDrop.length ? { CapDrop: params.capDrop } : {}),
       ...(supplementary(spec).length ? { GroupAdd: supplementary(spec) } : {}),
-      ...(logs && logs.maxBytes > 0 ? { LogConfig: logConfig(logs) } : {}),
+      ...(agent.logs && agent.logs.maxBytes > 0 ? { LogConfig: logConfig(agent.logs) } : {}),
     },
   };
   const cmd = containerCmd(spec);

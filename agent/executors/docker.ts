@@ -21,6 +21,8 @@ export interface DockerExecutorOptions {
   readonly allowPrivileged?: boolean;
   /** The agent's --log-max-size and --log-max-files, for the engine's json-file log. */
   readonly logLimits?: LogLimits;
+  /** --task-pids-limit: HostConfig.PidsLimit of every container; 0 or absent = none. */
+  readonly pidsLimit?: number;
   readonly log: Logger;
 }
 
@@ -30,6 +32,7 @@ export class DockerExecutor implements Executor {
   private readonly log: Logger;
   private readonly allowPrivileged: boolean;
   private readonly logLimits: LogLimits | undefined;
+  private readonly pidsLimit: number;
   private readonly watching = new Set<DockerContainer>();
 
   constructor(options: DockerExecutorOptions) {
@@ -37,6 +40,7 @@ export class DockerExecutor implements Executor {
     this.log = options.log.child({ component: 'docker-executor' });
     this.allowPrivileged = options.allowPrivileged ?? false;
     this.logLimits = options.logLimits;
+    this.pidsLimit = options.pidsLimit ?? 0;
   }
 
   async launch(spec: ContainerSpec): Promise<Container> {
@@ -49,7 +53,7 @@ export class DockerExecutor implements Executor {
     if (pullError) return failedLaunch(spec.taskId, pullError, REASON_PULL_FAILED);
     let container: Docker.Container;
     try {
-      container = await this.docker.createContainer(containerCreateOptions(spec, image, this.logLimits));
+      container = await this.docker.createContainer(containerCreateOptions(spec, image, { pidsLimit: this.pidsLimit, logs: this.logLimits }));
     } catch (err) {
       return failedLaunch(spec.taskId, `could not create a container from '${image}': ${errorText(err)}`);
     }

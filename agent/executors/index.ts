@@ -1,8 +1,8 @@
 // The executors, chosen by kind:
 //
-//   createExecutor('process', { cgroups })                      ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
-//   createExecutor('docker', { dockerSocket, allowPrivileged, logLimits })  DockerExecutor   (docker*.ts)
-//   createExecutor('fake', { clock })                           FakeExecutor     (fake.ts)
+//   createExecutor('process', { cgroups, pidsLimit })                                  ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
+//   createExecutor('docker', { dockerSocket, allowPrivileged, pidsLimit, logLimits })  DockerExecutor   (docker*.ts)
+//   createExecutor('fake', { clock })                                                  FakeExecutor     (fake.ts)
 //
 // All implement agent/executor.ts; the task manager never needs to know which one runs a task.
 import { systemClock, type Clock } from '../../core/clock.js';
@@ -24,6 +24,8 @@ export interface ExecutorOptions {
   readonly allowPrivileged?: boolean;
   /** Docker executor: the cap on the engine's own copy of a task's log (json-file max-size, max-file). */
   readonly logLimits?: LogLimits;
+  /** Process and Docker executors: most processes and threads per task (--task-pids-limit); 0 or absent = none. */
+  readonly pidsLimit?: number;
   /** Process executor: cgroup detection options, or a ready Cgroups (tests). */
   readonly cgroups?: CgroupsOptions | Cgroups;
 }
@@ -32,12 +34,13 @@ export function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}
   const log = options.log ?? silentLogger();
   switch (kind) {
     case 'process':
-      return new ProcessExecutor({ cgroups: resolveCgroups(options.cgroups), log });
+      return new ProcessExecutor({ cgroups: resolveCgroups(options.cgroups), log, pidsLimit: options.pidsLimit ?? 0 });
     case 'docker':
       return new DockerExecutor({
         log,
         allowPrivileged: options.allowPrivileged ?? false,
         ...(options.logLimits ? { logLimits: options.logLimits } : {}),
+        pidsLimit: options.pidsLimit ?? 0,
         ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}),
       });
     case 'fake':

@@ -11,7 +11,7 @@ import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo 
 import type { CgroupRef, Cgroups, TaskCgroup } from './cgroup-types.js';
 import { cgroupName } from './cgroups.js';
 import { exitFromStatus, memoryLimitExit, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
-import { failedLaunch } from './failed-launch.js';
+import { failedLaunch, spawnFailureMessage } from './failed-launch.js';
 import { isSameProcessAlive, processStartTime } from './proc.js';
 import { ProcessContainer, readStatusFile, type ProcessCheckpoint } from './process-container.js';
 import { SHELL, wrapperArgs } from './wrapper.js';
@@ -20,6 +20,8 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 
 export interface ProcessExecutorOptions {
   readonly cgroups: Cgroups;
+  /** Most processes (and threads) a task may have at once (`pids.max`); 0 or absent = no limit. */
+  readonly pidsLimit?: number;
   readonly log: Logger;
 }
 
@@ -27,13 +29,15 @@ export class ProcessExecutor implements Executor {
   readonly kind = 'process' as const;
   /** The limits in force: `cgroups.version`, or `cgroups.disabledReason` when there are none. */
   readonly cgroups: Cgroups;
+  private readonly pidsLimit: number;
   private readonly log: Logger;
 
   constructor(options: ProcessExecutorOptions) {
     this.cgroups = options.cgroups;
+    this.pidsLimit = options.pidsLimit ?? 0;
     this.log = options.log.child({ component: 'process-executor' });
     if (options.cgroups.disabledReason) {
-      this.log.warn({ reason: options.cgroups.disabledReason }, 'cgroup limits are off; tasks run without memory or CPU limits');
+      this.log.warn({ reason: options.cgroups.disabledReason }, 'cgroup limits are off; tasks run without memory, CPU or pids limits');
     }
   }
 
@@ -45,18 +49,21 @@ export class ProcessExecutor implements Executor {
     const cannotRunAs = runAs.length > 0 ? runAsUnavailable() : undefined;
     if (cannotRunAs) return failedLaunch(spec.taskId, cannotRunAs);
     const cgroup = this.createCgroup(spec, log);
+    const args = wrapperArgs(spec.runtimeDir, cgroup?.procsFiles ?? [], [...runAs, ...withOutput(command)]);
+    const env = { PATH: DEFAULT_PATH, ...spec.env };
     let child: ChildProcess;
     try {
-      child = spawnWrapper(spec, cgroup, [...runAs, ...withOutput(command)]);
+      child = spawnWrapper(spec.sandbox, args, env);
     } catch (err) {
-      await cgroup?.remove();
-      return failedLaunch(spec.taskId, `could not start the task: ${(err as Error).message}`);
+      // E2BIG and friends are thrown at once (ENOENT, EACCES and EAGAIN come as an 'error').
+      await removeCgroup(cgroup, log);
+      return failedLaunch(spec.taskId, spawnFailureMessage(err as Error, args, env));
     }
     const error = await spawned(child);
     const pid = child.pid;
     if (error || pid === undefined) {
-      await cgroup?.remove();
-      return failedLaunch(spec.taskId, `could not start the task: ${error?.message ?? 'no pid'}`);
+      await removeCgroup(cgroup, log);
+      return failedLaunch(spec.taskId, error ? spawnFailureMessage(error, args, env) : 'could not start the task: no pid');
     }
     const checkpoint: ProcessCheckpoint = {
       executor: 'process',
@@ -88,7 +95,7 @@ export class ProcessExecutor implements Executor {
   private createCgroup(spec: ContainerSpec, log: Logger): TaskCgroup | undefined {
     const name = cgroupName(spec.taskId, spec.sandbox);
     try {
-      return this.cgroups.create(name, { cpus: spec.cpus, memMb: spec.memMb });
+      return this.cgroups.create(name, { cpus: spec.cpus, memMb: spec.memMb, ...(this.pidsLimit > 0 ? { pidsMax: this.pidsLimit } : {}) });
     } catch (err) {
       log.warn({ err, name }, 'could not set up the task cgroup; running without limits');
       return undefined;
@@ -121,15 +128,20 @@ export function withOutput(command: readonly string[]): string[] {
   return [SHELL, '-c', `${REDIRECT} && exec "$@"`, 'agora-task', ...command];
 }
 
-function spawnWrapper(spec: ContainerSpec, cgroup: TaskCgroup | undefined, command: string[]): ChildProcess {
-  const child = spawn(SHELL, wrapperArgs(spec.runtimeDir, cgroup?.procsFiles ?? [], command), {
-    cwd: spec.sandbox,
-    env: { PATH: DEFAULT_PATH, ...spec.env },
+function spawnWrapper(sandbox: string, args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(SHELL, args, {
+    cwd: sandbox,
+    env,
     detached: true,
     stdio: 'ignore',
   });
   child.unref();
   return child;
+}
+
+/** A launch that failed after its cgroup was made leaves no cgroup behind. */
+async function removeCgroup(cgroup: TaskCgroup | undefined, log: Logger): Promise<void> {
+  if (cgroup && !(await cgroup.remove())) log.warn({ cgroup: cgroup.ref.paths }, 'could not remove the task cgroup');
 }
 
 /** Resolves when the child is running (undefined) or could not start (the error). */

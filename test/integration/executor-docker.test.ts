@@ -2,7 +2,7 @@
 // into the sandbox, the task's user inside the container, limits and labels on the container,
 // kills with a grace period, recovery by label after the launching "agent" was SIGKILLed, pull
 // failures with a clear reason, and privileged containers, cap-add and host paths refused unless
-// the executor is allowed them (--allow-privileged).
+// the executor is allowed them (--allow-privileged); the pids limit on a real container.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -121,6 +121,22 @@ describe('docker executor', () => {
     const spec = makeSpec("x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo ${#x}", { memMb: 16 });
     const exit = await (await executor.launch(spec)).wait();
     expect(exit).toMatchObject({ reason: 'REASON_CONTAINER_LIMITATION_MEMORY', message: 'memory limit of 16 MB exceeded' });
+  });
+
+  it("caps the container's processes at the executor's pids limit (--task-pids-limit)", async () => {
+    const limited = createExecutor('docker', { dockerSocket: testServices().dockerSocket, pidsLimit: 16 });
+    // Bounded: at most 40 sleeps; busybox sh reports the fork it could not make.
+    const spec = makeSpec('( i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done; echo "forked all" ); echo stopped; exec sleep 30');
+    const container = await limited.launch(spec);
+    try {
+      expect((await docker.getContainer(containerId(container)).inspect()).HostConfig.PidsLimit).toBe(16);
+      await eventually(() => read(spec, 'stdout').includes('stopped'), 'the fork loop to run into the limit');
+      expect(read(spec, 'stdout')).not.toContain('forked all');
+      expect(read(spec, 'stderr')).toMatch(/fork/i);
+    } finally {
+      await container.kill(0);
+      await limited.close();
+    }
   });
 
   it('fails the launch with a clear reason when the image cannot be pulled', async () => {
@@ -292,6 +308,13 @@ describe('docker create options', () => {
     expect(options.Env).toContain('X=1');
     expect(options.Env).toContain('AGORA_SANDBOX=/mnt/agora/sandbox');
     expect(options.HostConfig?.Memory).toBeUndefined();
+  });
+
+  it("sets the agent's pids limit as PidsLimit, and leaves it out (Docker's no limit) for 0", () => {
+    const spec = makeSpec('true');
+    expect(containerCreateOptions(spec, 'img', { pidsLimit: 1024 }).HostConfig?.PidsLimit).toBe(1024);
+    expect(containerCreateOptions(spec, 'img', { pidsLimit: 0 }).HostConfig).not.toHaveProperty('PidsLimit');
+    expect(containerCreateOptions(spec, 'img').HostConfig).not.toHaveProperty('PidsLimit');
   });
 });
 

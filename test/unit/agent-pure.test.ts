@@ -5,10 +5,11 @@ import { thrown } from '../support/thrown.js';
 import { Resources } from '../../core/resources.js';
 import { resourcesToWire } from '../../core/wire.js';
 import type { TaskInfo__Output } from '../../proto/index.js';
-import { compileAgentOptions, parseMasterLocation, parseMemReserve } from '../../agent/options.js';
+import { compileAgentOptions, DEFAULT_TASK_PIDS_LIMIT, parseMasterLocation, parseMemReserve } from '../../agent/options.js';
+import { MAX_ARG_STRLEN, spawnFailureMessage } from '../../agent/executors/failed-launch.js';
 import { detectResources, memReserveMib } from '../../agent/resources-detect.js';
 import { safeName } from '../../agent/checkpoint.js';
-import { buildSpec, HEALTH_CHECK_FAILED, KILLED_BY_FRAMEWORK, maxCompletionCause, taskPorts, terminalStatus } from '../../agent/task-spec.js';
+import { buildSpec, HEALTH_CHECK_FAILED, KILLED_BY_FRAMEWORK, launchFailure, maxCompletionCause, taskPorts, terminalStatus } from '../../agent/task-spec.js';
 import { NOBODY } from '../support/users.js';
 
 function task(extra: Partial<TaskInfo__Output> = {}, resources = 'cpus:0.5;mem:128;ports:[31002-31003,31000-31000]'): TaskInfo__Output {
@@ -38,6 +39,42 @@ describe('agent options', () => {
     expect(thrown(() => compileAgentOptions({ master: 'm:1', executor: 'vm' })).field).toBe('--executor');
     expect(thrown(() => compileAgentOptions({ master: 'm:1', resources: 'cpus:x' })).field).toBe('--resources');
     expect(thrown(() => compileAgentOptions({ master: 'm:1', statusUpdateRetry: '1m', statusUpdateRetryMax: '10s' })).field).toBe('--status-update-retry-max');
+  });
+
+  it('limits the pids of a task by default, takes 0 for no limit, and names a bad --task-pids-limit', () => {
+    expect(compileAgentOptions({ master: 'm:1' }).taskPidsLimit).toBe(DEFAULT_TASK_PIDS_LIMIT);
+    expect(DEFAULT_TASK_PIDS_LIMIT).toBe(1024);
+    expect(compileAgentOptions({ master: 'm:1', taskPidsLimit: '64' }).taskPidsLimit).toBe(64);
+    expect(compileAgentOptions({ master: 'm:1', taskPidsLimit: '0' }).taskPidsLimit).toBe(0);
+    for (const bad of ['-1', 'lots', '1.5', '', '4194305']) {
+      const err = thrown(() => compileAgentOptions({ master: 'm:1', taskPidsLimit: bad }));
+      expect(err.code, bad).toBe('AGORA_INVALID_ARGUMENT');
+      expect(err.field, bad).toBe('--task-pids-limit');
+    }
+    expect(thrown(() => compileAgentOptions({ master: 'm:1', taskPidsLimit: '-1' })).message).toMatch(/--task-pids-limit.*at least 0/);
+  });
+});
+
+describe('a launch that fails', () => {
+  it('is TASK_FAILED naming the step and the cause, the cause cut short', () => {
+    const err = Object.assign(new Error(`ENAMETOOLONG: name too long, mkdir '/w/${'x'.repeat(2000)}'`), { code: 'ENAMETOOLONG' });
+    const fields = launchFailure("create the task's sandbox and journal", err);
+    expect(fields).toMatchObject({ state: 'TASK_FAILED', reason: 'REASON_CONTAINER_LAUNCH_FAILED' });
+    expect(fields.message).toMatch(/^could not create the task's sandbox and journal: ENAMETOOLONG: name too long/);
+    expect(fields.message?.length).toBeLessThan(400);
+    expect(launchFailure('start the task', 'no').message).toBe('could not start the task: no');
+  });
+
+  it('says why a spawn failed, and for E2BIG how big the environment was and which variable was biggest', () => {
+    const e2big = Object.assign(new Error('spawn E2BIG'), { code: 'E2BIG' });
+    const message = spawnFailureMessage(e2big, ['-c', 'echo hi'], { PATH: '/bin', BIG: 'x'.repeat(3 * 1024 * 1024) });
+    expect(message).toMatch(/^could not start the task: spawn E2BIG: the environment and command line are too big to exec \(3\.0 MiB in all/);
+    expect(message).toContain('the largest, environment variable BIG, is 3.0 MiB');
+    expect(message).toContain(`at most 128.0 KiB per variable`);
+    expect(MAX_ARG_STRLEN).toBe(131072);
+    const longName = spawnFailureMessage(e2big, [], { ['N'.repeat(5000)]: 'v' });
+    expect(longName.length).toBeLessThan(400);
+    expect(spawnFailureMessage(Object.assign(new Error('spawn /bin/sh ENOENT'), { code: 'ENOENT' }), [], {})).toBe('could not start the task: spawn /bin/sh ENOENT');
   });
 });
 

@@ -155,4 +155,19 @@ describe('StatusUpdateManager', () => {
     expect(journal.records).toEqual([`update t1 TASK_STARTING ${a.uuid}`, `update t1 TASK_RUNNING ${b.uuid}`]);
     expect(sent.map((s) => s.status.uuid)).toEqual([a.uuid]);
   });
+
+  it('keeps the updates of a task with no journal in memory: sent, resent and forgotten the same', async () => {
+    const { clock, journal, sent, forgotten, manager } = setup(10 * S);
+    manager.connected();
+    journal.recordUpdate = async () => {
+      throw new Error('ENAMETOOLONG: the journal cannot be made');
+    };
+    const failed = await manager.update('fw', status('t1', 'TASK_FAILED'), { journal: false });
+    clock.advance(10 * S);
+    expect(sent.map((s) => s.status.uuid)).toEqual([failed.uuid, failed.uuid]);
+    expect(await manager.acknowledge('fw', 't1', failed.uuid ?? '')).toBe(true);
+    expect(journal.records).toEqual([]); // neither the update nor its ack
+    expect(forgotten).toEqual(['fw/t1']);
+    expect(manager.pendingCount()).toBe(0);
+  });
 });
