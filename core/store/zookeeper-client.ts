@@ -5,13 +5,16 @@
 // code it was not written with (ZooKeeper 3.5+ added a dozen, e.g. -124 when the server enforces
 // authentication) — from inside its socket's data handler, where nothing can catch it, so the
 // process died (issue 17). Such codes now arrive as ordinary library exceptions, which
-// fromZkCode turns into StoreErrors like any other.
+// fromZkCode turns into StoreErrors like any other. Codes no ZooKeeper sends — a reply read at
+// the wrong offset — are the framing's business: zookeeper-framing.ts mends how replies are
+// framed and drops the connection on any reply it cannot decode.
 
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { StoreError, badVersion, connectionLoss, noChildrenForEphemerals, noNode, nodeExists, notEmpty, sessionExpired } from './store-errors.js';
 import type { Stat } from './store.js';
+import { mendFraming } from './zookeeper-framing.js';
 
 export interface ZkStat {
   ctime: Buffer;
@@ -143,6 +146,7 @@ function acceptEveryCode(): void {
   factory.create = Object.assign(create, { agoraPatched: true as const });
 }
 acceptEveryCode();
+mendFraming();
 
 /** Operation codes of multi results (node-zookeeper-client's jute.OP_CODES). */
 export const OP = { CREATE: 1, DELETE: 2, SET_DATA: 5, CHECK: 13, ERROR: -1 } as const;
