@@ -5,8 +5,9 @@
 //        any ─(stop, or leadership lost)─► STOPPING ─► STOPPED
 //
 // A standby serves /health, /version, /metrics and /api/v1/leader; every other HTTP request is
-// redirected (307) to the leader (503 when none is known), and every gRPC call fails with
-// UNAVAILABLE carrying the leader's address. A master that loses leadership stops at once — it
+// redirected (307) to the leader (503 when none is known; http/leader-guard.ts), and every gRPC
+// call fails with UNAVAILABLE carrying the leader's address. A leader whose session is not
+// vouched for (the lease below) answers HTTP and gRPC as a standby that knows no leader. A master that loses leadership stops at once — it
 // never leads again in this process (as Mesos, it is for a supervisor to start a fresh one) — and
 // even before it hears of the loss it acts only while its store session is fresh (a lease), and
 // its registry writes are fenced on its election node.
@@ -30,6 +31,7 @@ import { createAllocator } from './allocator/index.js';
 import { markUnreachable } from './agents.js';
 import { agentGatewayHandlers, schedulerHandlers } from './grpc-services.js';
 import type { LeaderView } from './http/context.js';
+import { registerLeaderGuard } from './http/leader-guard.js';
 import { registerOperatorRoutes } from './http/routes.js';
 import { compileMasterOptions, type MasterOptions } from './options.js';
 import { recoveryOver } from './reconciliation.js';
@@ -71,9 +73,6 @@ export interface MasterEdge {
   /** Undefined when the master is --insecure (plaintext). */
   readonly tls: ServerTls | undefined;
 }
-
-/** Paths a standby answers itself; everything else goes to the leader. */
-const STANDBY_PATHS = new Set(['/health', '/version', '/metrics', '/api/v1/leader']);
 
 export class Master {
   #lifecycle: MasterLifecycle = 'INITIALIZED';
@@ -184,10 +183,16 @@ export class Master {
     return this.lifecycle === 'RECOVERING' || this.lifecycle === 'LEADING';
   }
 
-  /** The leader as this master knows it (itself when leading). */
+  /**
+   * The leader as this master knows it (itself when leading). `self` only while it acts as leader:
+   * elected but with its session not vouched for (resumed from a freeze), it does not say so.
+   */
   leader(): LeaderView {
     const data = this.#election?.leader?.data;
-    return { self: this.isLeader, ...(data ? { leader: data } : {}) };
+    const self = this.#acting();
+    // Itself, unvouched for, is no leader to name.
+    const known = data && (self || data.id !== this.state.masterInfo.id) ? data : undefined;
+    return { self, ...(known ? { leader: known } : {}) };
   }
 
   /**
@@ -283,12 +288,14 @@ export class Master {
     const http = createHttpServer({ logger: this.state.logger, limits: httpLimitsFrom(this.options), ...(tls ? { tls } : {}) });
     this.#http = http;
     requireAuthentication(http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
-    http.addHook('onRequest', async (request, reply) => {
-      const path = request.url.split('?')[0] ?? '';
-      if (this.isLeader || STANDBY_PATHS.has(path)) return;
-      const leader = this.#election?.leader?.data.httpAddress;
-      if (leader && leader !== this.httpAddress) return reply.redirect(`${this.httpScheme}://${leader}${request.url}`, 307);
-      return reply.status(503).send(new NotLeaderError(undefined).toJSON());
+    const master = this;
+    registerLeaderGuard(http, {
+      acting: () => this.#acting(),
+      leaderHttpAddress: () => this.#election?.leader?.data.httpAddress,
+      get httpAddress() {
+        return master.httpAddress;
+      },
+      scheme: this.httpScheme,
     });
     registerOperatorRoutes(http, this);
     this.deps.routes?.(http, this.edge);

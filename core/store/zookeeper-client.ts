@@ -92,7 +92,17 @@ export interface ZkClient extends EventEmitter {
    * sockets); the hook run when a socket connects and the queue it fills, to send credentials
    * before the operations that waited for the connection (zookeeper-auth.ts).
    */
-  connectionManager: { socket?: Socket; connect(): void; onSocketConnected(): void; packetQueue: { queue: ZkPacket[] } };
+  connectionManager: {
+    socket?: Socket;
+    connect(): void;
+    onSocketConnected(): void;
+    queue(request: unknown, callback?: unknown): void;
+    packetQueue: { queue: ZkPacket[] };
+    /** zookeeper-framing.ts: the latest moment the server is known to have held the session. */
+    agoraVouchedAt?: number;
+    /** zookeeper-framing.ts: pings sent and not yet answered. */
+    agoraPings?: number[];
+  };
 }
 
 interface ZkModule {

@@ -23,6 +23,12 @@
 //  - what a frame means is then done exactly as the library did it (session, xid, watchers,
 //    callbacks), outside the decoding: an error thrown by a callback is not mistaken for bad bytes.
 //
+// It also keeps `vouchedAt`: the latest moment the server is known to have held the session — the
+// time a request was sent (the connect request, a ping, an operation), credited when its reply
+// arrives. Not the time the reply was read: bytes that sat in the socket while the process was
+// frozen (SIGSTOP, a long pause) vouch only for the moment their request left, so a process
+// resumed past its session timeout cannot take a stale ping reply for a live session.
+//
 // Applied once on load (installed by zookeeper-client.ts, before any client is created).
 import { createRequire } from 'node:module';
 import type { EventEmitter } from 'node:events';
@@ -76,8 +82,14 @@ interface Jute {
   };
 }
 
+interface Request_ {
+  header: { xid: number; type: number } | null;
+  /** When the request was queued (set here): its reply vouches for the session as of then. */
+  agoraQueuedAt?: number;
+}
+
 interface Packet {
-  request: { header: { xid: number; type: number } | null };
+  request: Request_;
   callback?: (err: unknown, response?: unknown) => void;
 }
 
@@ -100,6 +112,14 @@ export interface FramingManager extends EventEmitter {
   onSocketTimeout(): void;
   onSocketClosed(hadError?: boolean): void;
   onSocketData(chunk: Buffer): void;
+  onSocketConnected(): void;
+  queue(request: Request_, callback?: unknown): void;
+  /** Epoch ms: the latest send time of a request whose reply arrived (0: none yet). */
+  agoraVouchedAt?: number;
+  /** When the current socket's connect request was sent. */
+  agoraConnectAt?: number;
+  /** Send times of the pings awaiting a reply, oldest first. */
+  agoraPings?: number[];
 }
 
 type Decoded =
@@ -126,7 +146,19 @@ export function mendFraming(): void {
   const closed = proto.onSocketClosed;
   proto.onSocketClosed = function (this: FramingManager, hadError?: boolean) {
     this.pendingBuffer = null; // the rest of a frame will never come: it died with its socket
+    this.agoraPings = []; // and so will their replies
     closed.call(this, hadError);
+  };
+  const connected = proto.onSocketConnected;
+  proto.onSocketConnected = function (this: FramingManager) {
+    this.agoraConnectAt = Date.now();
+    connected.call(this);
+  };
+  const queue = proto.queue;
+  proto.queue = function (this: FramingManager, request: Request_, callback?: unknown) {
+    request.agoraQueuedAt = Date.now();
+    if (request.header?.type === jute.OP_CODES['PING']) (this.agoraPings ??= []).push(request.agoraQueuedAt);
+    queue.call(this, request, callback);
   };
   proto.onSocketData = function (this: FramingManager, chunk: Buffer) {
     onSocketData(this, chunk, jute, Exception);
@@ -261,6 +293,7 @@ function dispatch(manager: FramingManager, decoded: Decoded, jute: Jute, excepti
         manager.setState(SESSION_EXPIRED);
         return;
       }
+      vouch(manager, manager.agoraConnectAt);
       manager.serverAttempts = 0;
       manager.sessionId = response.sessionId;
       manager.sessionPassword = response.passwd as Buffer;
@@ -271,6 +304,7 @@ function dispatch(manager: FramingManager, decoded: Decoded, jute: Jute, excepti
       return;
     }
     case 'ping':
+      vouch(manager, manager.agoraPings?.shift());
       return;
     case 'auth':
       if (decoded.err === AUTH_FAILED_CODE) manager.setState(AUTHENTICATION_FAILED);
@@ -281,10 +315,24 @@ function dispatch(manager: FramingManager, decoded: Decoded, jute: Jute, excepti
     case 'reply': {
       const pending = manager.pendingQueue.shift() as Packet;
       const { header, payload } = decoded;
+      vouch(manager, pending.request.agoraQueuedAt);
       if (header.zxid) manager.zxid = header.zxid;
       if (header.err === 0) pending.callback?.(null, new jute.Response(header, payload));
       else pending.callback?.(exception.create(header.err), new jute.Response(header, null));
       return;
     }
   }
+}
+
+function vouch(manager: FramingManager, sentAt: number | undefined): void {
+  if (sentAt !== undefined && sentAt > (manager.agoraVouchedAt ?? 0)) manager.agoraVouchedAt = sentAt;
+}
+
+/** Ask the server to vouch for the session now (a ping; its reply moves `agoraVouchedAt`). */
+export function sendPing(manager: Pick<FramingManager, 'queue'>): void {
+  const jute = require('node-zookeeper-client/lib/jute/index.js') as Jute & {
+    Request: new (header: unknown, payload: null) => Request_;
+    protocol: { RequestHeader: new (xid: number, type: number) => unknown };
+  };
+  manager.queue(new jute.Request(new jute.protocol.RequestHeader(jute.XID_PING, jute.OP_CODES['PING'] as number), null));
 }

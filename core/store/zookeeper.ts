@@ -3,6 +3,10 @@
 //  - detect a silent server (SIGSTOPped, partitioned): no bytes for 2/3 of the session timeout
 //    (the Java client's read timeout) drops the socket, which makes the library report the
 //    disconnection and reconnect;
+//  - know for how long the session is vouched for: contactAgeMs() counts from the send time of
+//    the latest request the server answered (zookeeper-framing.ts), and a ping goes out when that
+//    is a third of the session timeout old, so a busy or idle connection stays vouched for and a
+//    process resumed from a freeze is not;
 //  - fail operations queued on a session that expired (the library leaves them hanging);
 //  - retry reads across a connection loss (writes report AGORA_UNAVAILABLE: outcome unknown);
 //  - open a new session after expiry, as the Store contract says;
@@ -15,6 +19,7 @@ import { DEFAULT_SESSION_TIMEOUT_MS, type CreateMode, type NodeAcl, type NodeDat
 import { BaseStore, type ServerEventType, type WatchHook } from './base-store.js';
 import { atIndex, sessionExpired, StoreError } from './store-errors.js';
 import { aclFor, authenticate } from './zookeeper-auth.js';
+import { sendPing } from './zookeeper-framing.js';
 import type { StoreCredentials } from './credentials.js';
 import {
   OP,
@@ -180,20 +185,29 @@ export class ZooKeeperStore extends BaseStore {
     }
   }
 
+  /** Since the send time of the latest request the server answered: the session was alive then. */
   protected override lastContactAge(): number {
-    return Date.now() - this.lastHeard;
+    return Date.now() - (this.client.connectionManager.agoraVouchedAt ?? 0);
   }
 
   protected override suspendedContactAge(): number {
-    return Date.now() - this.lastHeard;
+    return this.lastContactAge();
   }
 
-  /** No bytes for 2/3 of the session timeout while "connected": the server is gone silent. */
+  /**
+   * No bytes for 2/3 of the session timeout while "connected": the server is gone silent. No
+   * answer vouching for the session for 1/3 of it (say, only watch events arrive, which vouch for
+   * nothing, and keep the library from pinging): ask for one.
+   */
   private checkLiveness(): void {
     if (this.state !== 'connected') return;
-    if (Date.now() - this.lastHeard > (this.client.getSessionTimeout() * 2) / 3) {
-      this.client.connectionManager.socket?.destroy();
+    const timeout = this.client.getSessionTimeout();
+    const manager = this.client.connectionManager;
+    if (Date.now() - this.lastHeard > (timeout * 2) / 3) {
+      manager.socket?.destroy();
+      return;
     }
+    if (this.lastContactAge() > timeout / 3 && (manager.agoraPings?.length ?? 0) === 0) sendPing(manager);
   }
 
   // ---- test hooks ----
