@@ -6,6 +6,9 @@
 //                                 └► onLost:    clear registry, stop modules      (standby: UNAVAILABLE + leader / 307)
 //
 // Lifecycle: INITIALIZED → STANDBY ⇄ STARTING → LEADING → STANDBY …; any → STOPPING → STOPPED.
+// A lost ZooKeeper connection is ridden out while the session may live (2/3 of its timeout, as
+// the masters do): the frameworks keep running; the Jobs API answers only while the session is
+// vouched for. The frameworks stop on session expiry, or when the grace runs out unconnected.
 import type { Clock } from '../core/clock.js';
 import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
@@ -32,6 +35,8 @@ function kindOfFramework(name: string): WorkloadKind | undefined {
   return FRAMEWORK_MODULES.find((m) => m.name === name)?.kind;
 }
 const MAX_RETRY_MS = 60_000;
+/** The part of the session timeout a leader acts on its last word from the store (the masters' lease). */
+const VOUCHED_FRACTION = 2 / 3;
 
 export type HostLifecycle = 'INITIALIZED' | 'STANDBY' | 'STARTING' | 'LEADING' | 'STOPPING' | 'STOPPED';
 
@@ -103,7 +108,7 @@ export class FrameworksHost {
     };
     this.api = new JobsApi(this.registry, locator);
     this.gate = {
-      serving: () => this.lifecycle === 'LEADING',
+      serving: () => this.lifecycle === 'LEADING' && this.#vouched(),
       leader: () => (this.#leadership?.isLeader ? undefined : this.#leadership?.leader?.data),
     };
   }
@@ -232,8 +237,17 @@ export class FrameworksHost {
       data: this.#advertise as Required<LeaderAddresses>,
       onElected: () => this.#lead(),
       onLost: (reason) => this.#standDown(reason),
+      // Ride out a lost connection while the session may live, as the masters do: losing one
+      // ZooKeeper server of three must not restart every framework. #vouched() is the lease.
+      suspendedGraceMs: (this.#store as Store).sessionTimeoutMs * VOUCHED_FRACTION,
       logger: this.logger,
     });
+  }
+
+  /** Is the store's session vouched for (heard from within 2/3 of its timeout)? */
+  #vouched(): boolean {
+    const store = this.#store;
+    return store !== undefined && store.contactAgeMs() < store.sessionTimeoutMs * VOUCHED_FRACTION;
   }
 
   async #lead(): Promise<void> {

@@ -14,6 +14,13 @@ export interface FrameworkLeaderOptions<T> {
   readonly onElected: () => void | Promise<void>;
   /** Stop acting at once: the session is in doubt or gone. */
   readonly onLost: (reason: string) => void | Promise<void>;
+  /**
+   * How long to keep leading while the store's connection is lost but its session may live (it
+   * moves to another ZooKeeper server): as the masters do, at most 2/3 of the session timeout.
+   * Default 0: step down at once. Whoever sets it must stop acting when the store can no longer
+   * vouch for the session (`Store.contactAgeMs()` past 2/3 of its timeout).
+   */
+  readonly suspendedGraceMs?: number;
   readonly logger?: Logger;
 }
 
@@ -32,6 +39,7 @@ export async function electFrameworkLeader<T>(options: FrameworkLeaderOptions<T>
     store: options.store,
     path: frameworkElectionPath(options.cluster, options.framework),
     data: options.data,
+    ...(options.suspendedGraceMs !== undefined ? { suspendedGraceMs: options.suspendedGraceMs } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
   election.on('elected', () => {
