@@ -13,8 +13,12 @@
 // decode: a truncated one, a length that is negative or absurd (it then recursed or allocated
 // gigabytes), an event type or multi result it does not know.
 //
-// This module replaces ConnectionManager.prototype.onSocketData and wraps onSocketClosed:
+// This module replaces ConnectionManager.prototype.onSocketData and connect, and wraps
+// onSocketClosed:
 //  - the bytes of an unfinished frame die with their socket;
+//  - a socket's events count only while it is the manager's current socket (the library bound
+//    every socket's handlers to the manager alike, so a late byte or `close` of an old socket
+//    would have been read as the new one's);
 //  - each frame is decoded whole, within its own bytes, before anything acts on it; a frame that
 //    does not decode — or a reply whose xid is not the next one expected, or whose error code is no
 //    ZooKeeper code — drops the socket. The library then fails the requests in flight with
@@ -31,6 +35,7 @@
 //
 // Applied once on load (installed by zookeeper-client.ts, before any client is created).
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 
@@ -38,11 +43,13 @@ import type { Socket } from 'node:net';
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 /** Library states we need (ConnectionManager.STATES). */
+const DISCONNECTED = 0;
 const CONNECTING = 1;
 const CONNECTED = 2;
 const SESSION_EXPIRED = -3;
 const AUTHENTICATION_FAILED = -4;
 const AUTH_FAILED_CODE = -115;
+const CONNECTION_LOSS_CODE = -4;
 const PASSWORD_BYTES = 16;
 
 /** Known watch event types (Event.NODE_CREATED … NODE_CHILDREN_CHANGED). */
@@ -112,7 +119,15 @@ export interface FramingManager extends EventEmitter {
   onSocketTimeout(): void;
   onSocketClosed(hadError?: boolean): void;
   onSocketData(chunk: Buffer): void;
+  connect(): void;
   onSocketConnected(): void;
+  onSocketError(err: Error): void;
+  onSocketDrain(): void;
+  onSocketConnectTimeout(): void;
+  cleanupPendingQueue(code: number): void;
+  findNextServer(callback: (server: net.NetConnectOpts) => void): void;
+  connectTimeout: number;
+  connectTimeoutHandler: NodeJS.Timeout | null;
   queue(request: Request_, callback?: unknown): void;
   /** Epoch ms: the latest send time of a request whose reply arrived (0: none yet). */
   agoraVouchedAt?: number;
@@ -163,7 +178,39 @@ export function mendFraming(): void {
   proto.onSocketData = function (this: FramingManager, chunk: Buffer) {
     onSocketData(this, chunk, jute, Exception);
   };
+  proto.connect = function (this: FramingManager) {
+    connect(this);
+  };
   proto.agoraFraming = true;
+}
+
+/** The library's connect, with each socket's handlers acting only while it is the current one. */
+function connect(manager: FramingManager): void {
+  const previous = manager.socket;
+  if (previous && !previous.destroyed) {
+    // Never two live connections: end this one as its close would have (its `close` event is
+    // ignored below): what it owed will not come on the next one.
+    manager.socket = undefined;
+    previous.destroy();
+    manager.cleanupPendingQueue(CONNECTION_LOSS_CODE);
+    manager.setState(DISCONNECTED);
+  }
+  manager.setState(CONNECTING);
+  manager.findNextServer((server) => {
+    const socket = net.connect(server);
+    manager.socket = socket;
+    manager.pendingBuffer = null;
+    const current = (): boolean => manager.socket === socket;
+    if (manager.connectTimeoutHandler) clearTimeout(manager.connectTimeoutHandler);
+    manager.connectTimeoutHandler = setTimeout(() => (current() ? manager.onSocketConnectTimeout() : socket.destroy()), manager.connectTimeout);
+    socket.setNoDelay();
+    // Looked up when called: zookeeper-auth.ts puts its own onSocketConnected on the instance.
+    socket.on('connect', () => current() && manager.onSocketConnected());
+    socket.on('data', (chunk: Buffer) => current() && manager.onSocketData(chunk));
+    socket.on('drain', () => current() && manager.onSocketDrain());
+    socket.on('close', (hadError: boolean) => current() && manager.onSocketClosed(hadError));
+    socket.on('error', (err: Error) => current() && manager.onSocketError(err));
+  });
 }
 
 function onSocketData(manager: FramingManager, chunk: Buffer, jute: Jute, exception: { create(code: number): unknown }): void {

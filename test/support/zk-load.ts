@@ -1,12 +1,15 @@
 // A load of watches and writes on a ZooKeeper ensemble, for tests that restart its servers under
 // traffic: each client keeps a data watch on every node of its own directory and a child watch on
 // the directory, re-arming each as it fires, while it rewrites the nodes and adds and removes
-// ephemeral children as fast as the ensemble answers.
+// ephemeral children as fast as the ensemble answers, and rewrites and rereads a 256 KiB node.
 //
 //   const load = await startZkLoad(`zk://${ensemble.connectString}/agora`, { clients: 2 });
 //   …restart servers…
 //   const counts = await load.stop();   // writes, events, failed calls, sessions expired
 import { openStore, type SessionEvent, type Store } from '../../core/store/index.js';
+
+/** Under ZooKeeper's default 1 MiB limit on a node, and many TCP segments long. */
+const BIG_BYTES = 256 * 1024;
 
 export interface ZkLoadCounts {
   writes: number;
@@ -49,7 +52,10 @@ export async function startZkLoad(url: string, options: { clients?: number; node
         setTimeout(watchChildren, 50);
       });
     };
-    for (const p of paths) watchData(p);
+    // A big node, read on every change: a server killed while it sends one leaves half a frame.
+    const big = `${dir}/big`;
+    await store.create(big, Buffer.alloc(BIG_BYTES)).catch(() => undefined);
+    for (const p of [...paths, big]) watchData(p);
     watchChildren();
     loops.push(
       (async () => {
@@ -58,6 +64,7 @@ export async function startZkLoad(url: string, options: { clients?: number; node
           try {
             await store.set(p, Buffer.from(String(i).repeat(1 + (i % 64))));
             if (i % 5 === 0) await store.create(`${dir}/e-`, Buffer.alloc(512, i), { mode: 'ephemeral-sequential' });
+            if (i % 10 === 7) await store.set(big, Buffer.alloc(BIG_BYTES, i));
             if (i % 5 === 2) for (const child of (await store.getChildren(dir)).filter((n) => n.startsWith('e-')).slice(0, 1)) await store.delete(`${dir}/${child}`);
             counts.writes += 1;
           } catch {

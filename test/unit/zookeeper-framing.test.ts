@@ -158,6 +158,21 @@ describe('node-zookeeper-client framing (mended)', { timeout: 15_000 }, () => {
     expect(s.misframed[0]).toMatch(/2147483632 bytes/);
   });
 
+  it('a second connection replaces the first: the old socket is closed and nothing it owed is awaited', async () => {
+    const s = await connected();
+    const answer = exists(s.client, '/x');
+    await s.conn.nextRequest();
+    s.client.connectionManager.connect(); // as if the library reconnected with the old socket alive
+    expect((await answer).err?.getCode()).toBe(zk.Exception.CONNECTION_LOSS);
+    await s.conn.closed;
+    const again = await s.server.nextConnection();
+    expect(again.sessionId).toBe(SESSION);
+    const back = new Promise<void>((resolve) => s.client.once('connected', () => resolve()));
+    again.accept(SESSION);
+    await back;
+    await expectReadsRight(s.client, again);
+  });
+
   it('the half frame of a server that died mid-reply does not spoil the next connection', async () => {
     const s = await connected();
     const answer = exists(s.client, '/x');
