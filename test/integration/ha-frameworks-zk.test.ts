@@ -39,6 +39,7 @@ async function lifecycle(p: FrameworksProcess): Promise<string> {
 async function serverOf(ensemble: ZkEnsemble, sessionId: string): Promise<number> {
   const sid = BigInt(`0x${sessionId}`);
   for (const [index, member] of ensemble.servers.entries()) {
+    if (!member.running) continue;
     const cons = await zkCommand(member.port, 'cons');
     const sids = [...cons.matchAll(/sid=0x([0-9a-f]+)/g)].map((m) => BigInt(`0x${m[1]}`));
     if (sids.includes(sid)) return index;
