@@ -309,7 +309,8 @@ function handleStatusUpdate(state: MasterState, agent: AgentRecord, frameworkId:
     state.sendToAgent(agent.id, { acknowledgement: { frameworkId, taskId: status.taskId, uuid: status.uuid } });
     return;
   }
-  if (task) state.applyStatus(task, full);
+  // A terminal update is kept until the framework acknowledges it: reconciliation answers with it.
+  if (task && state.applyStatus(task, full)) state.awaitAcknowledgement(task);
   state.forwardStatus(frameworkId, full);
   checkDrained(state, agent);
 }

@@ -50,11 +50,7 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
       return undefined;
     }
     if (wasLost) return undefined;
-    if (isTerminal(reportedState)) {
-      // Over, and unknown here: the agent resends its final update if it is not acknowledged yet.
-      if (agentWillResend(reported)) rereg?.told.add(taskKey(frameworkId, taskId));
-      return undefined;
-    }
+    if (isTerminal(reportedState)) return reportEnded(state, agent, reported, rereg);
     task = {
       frameworkId,
       taskId,
@@ -91,6 +87,48 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
     }
   }
   if (!wasHolding && task.holdsResources) rereg?.newlyHeld?.push(task);
+  return task;
+}
+
+/**
+ * A task that ended (while the master was away, or before its update was acknowledged) and that
+ * the master does not hold live. As Mesos does, the master keeps it as a completed task, and until
+ * the framework acknowledges its final update, so that a reconciliation is answered with how it
+ * really ended — never "the master knows nothing of it", which a framework takes for TASK_LOST.
+ * The agent resends an unacknowledged update itself; otherwise the framework is told as for an
+ * adopted task (at once when the agent was not expected back, else when it reconciles).
+ */
+function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, rereg?: ReregistrationContext): TaskRecord {
+  const info = reported.task!;
+  const latest = reported.latestStatus as TaskStatus;
+  const key = taskKey(reported.frameworkId, info.taskId);
+  const resend = agentWillResend(reported);
+  let task = state.completedTask(reported.frameworkId, info.taskId);
+  // Known already (reported before, or ended under this master): the same end, nothing new to tell.
+  const known = task?.agentId === agent.id && task.state === latest.state;
+  if (!task || !known) {
+    task = {
+      frameworkId: reported.frameworkId,
+      taskId: info.taskId,
+      agentId: agent.id,
+      info,
+      resources: resourcesFromWireCached(info.resources, 'task.resources'),
+      role: taskRole(state, reported.frameworkId, info.resources),
+      state: latest.state as TaskState,
+      status: latest,
+      holdsResources: false,
+      launchedAtMs: state.now(),
+      updatedAtMs: state.now(),
+    };
+    state.addCompleted(task);
+  }
+  if (resend) {
+    state.awaitAcknowledgement(task);
+    rereg?.told.add(key);
+  } else if (!known && (rereg?.tell || !rereg)) {
+    state.forwardStatus(reported.frameworkId, { ...latest, uuid: '', reason: 'REASON_RECONCILIATION' });
+    rereg?.told.add(key);
+  }
   return task;
 }
 
