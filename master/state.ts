@@ -190,6 +190,15 @@ export class MasterState {
     if (excess > 0) framework.completed.splice(0, excess);
   }
 
+  /** Forget a completed task (replaced by the agent's own report of how it ended). */
+  forgetCompleted(task: TaskRecord): void {
+    const completed = this.frameworks.get(task.frameworkId)?.completed;
+    const i = completed?.lastIndexOf(task) ?? -1;
+    if (i >= 0) completed!.splice(i, 1);
+    const key = taskKey(task.frameworkId, task.taskId);
+    if (this.unacknowledged.get(key) === task) this.unacknowledged.delete(key);
+  }
+
   /** The task's end, if the master remembers it: unacknowledged ones first, then the completed list. */
   completedTask(frameworkId: string, taskId: string): TaskRecord | undefined {
     return this.unacknowledged.get(taskKey(frameworkId, taskId)) ?? this.frameworks.get(frameworkId)?.completed.findLast((t) => t.taskId === taskId);

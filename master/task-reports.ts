@@ -49,7 +49,7 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
       state.sendToAgent(agent.id, { kill: { frameworkId, taskId } });
       return undefined;
     }
-    if (wasLost) return undefined;
+    // An end — also of a task the framework was told is LOST: the agent's word is the last.
     if (isTerminal(reportedState)) return reportEnded(state, agent, reported, rereg);
     task = {
       frameworkId,
@@ -107,6 +107,8 @@ function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask
   // Known already (reported before, or ended under this master): the same end, nothing new to tell.
   const known = task?.agentId === agent.id && task.state === latest.state;
   if (!task || !known) {
+    // The master's own end of it (LOST, GONE) gives way to the agent's.
+    if (task?.agentId === agent.id) state.forgetCompleted(task);
     task = {
       frameworkId: reported.frameworkId,
       taskId: info.taskId,

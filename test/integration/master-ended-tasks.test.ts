@@ -131,4 +131,31 @@ describe('master: tasks that ended while it was away', () => {
     expect(aware2.updates('p1', m1)).toHaveLength(1);
     expect(plain2.updates('l1', m2)).toHaveLength(1);
   }, 30_000);
+
+  it('an agent back after its tasks were reported LOST: the end it reports replaces the LOST, in reconciliation too', async () => {
+    const h = await MasterHarness.start();
+    const a = await h.agent({ resources: 'cpus:4;mem:4096' });
+    const fw = await h.framework({ name: 'batch', autoAck: true });
+    await launch(fw, a, ['t1', 't2']);
+    const mark = fw.events.mark();
+    a.setAnswerPings(false);
+    await fw.waitForUpdate('t1', 'TASK_LOST', { since: mark, timeoutMs: 5000 });
+    await fw.waitForUpdate('t2', 'TASK_LOST', { since: mark, timeoutMs: 5000 });
+    await a.closed;
+    const tasks = a.trackedTasks();
+    // t1 ended meanwhile; its end was acknowledged before (so the agent will not resend it), and t2 runs on.
+    endedMeanwhile(tasks, 't1', 'u-acked');
+    tasks.find((t) => t.task.taskId === 't1')!.unacknowledged = [];
+
+    const back = fw.events.mark();
+    const again = await h.agent({ agentId: a.agentId, hostname: a.hostname, resources: a.resources, tasks });
+    await again.waitFor((m) => m.kill?.taskId === 't2');
+    // Told at once (the agent was not expected back): t1's real end; t2, still running, is killed.
+    expect(await fw.waitForUpdate('t1', undefined, { since: back })).toMatchObject({ state: 'TASK_FINISHED', agentId: a.agentId });
+    expect(h.state.frameworks.get(fw.frameworkId)?.completed.filter((t) => t.taskId === 't1').map((t) => t.state)).toEqual(['TASK_FINISHED']);
+    const asked = fw.events.mark();
+    await fw.reconcile([{ taskId: 't1', agentId: a.agentId }]);
+    expect(await fw.waitForUpdate('t1', undefined, { since: asked })).toMatchObject({ state: 'TASK_FINISHED', reason: 'REASON_RECONCILIATION' });
+    h.invariant();
+  }, 30_000);
 });
