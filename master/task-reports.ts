@@ -98,17 +98,22 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
  * The agent resends an unacknowledged update itself; otherwise the framework is told as for an
  * adopted task (at once when the agent was not expected back, else when it reconciles).
  */
-function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, rereg?: ReregistrationContext): TaskRecord {
+function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, rereg?: ReregistrationContext): TaskRecord | undefined {
   const info = reported.task!;
   const latest = reported.latestStatus as TaskStatus;
   const key = taskKey(reported.frameworkId, info.taskId);
   const resend = agentWillResend(reported);
   let task = state.completedTask(reported.frameworkId, info.taskId);
+  // It ran and ended on another agent: not this agent's to report.
+  if (task && task.agentId !== agent.id) {
+    state.logger.warn({ agentId: agent.id, frameworkId: reported.frameworkId, taskId: info.taskId, ranOn: task.agentId }, 'agent reported the end of a task that ran on another agent; ignored');
+    return undefined;
+  }
   // Known already (reported before, or ended under this master): the same end, nothing new to tell.
-  const known = task?.agentId === agent.id && task.state === latest.state;
+  const known = task?.state === latest.state;
   if (!task || !known) {
     // The master's own end of it (LOST, GONE) gives way to the agent's.
-    if (task?.agentId === agent.id) state.forgetCompleted(task);
+    if (task) state.forgetCompleted(task);
     task = {
       frameworkId: reported.frameworkId,
       taskId: info.taskId,

@@ -158,4 +158,28 @@ describe('master: tasks that ended while it was away', () => {
     expect(await fw.waitForUpdate('t1', undefined, { since: asked })).toMatchObject({ state: 'TASK_FINISHED', reason: 'REASON_RECONCILIATION' });
     h.invariant();
   }, 30_000);
+
+  it('an agent cannot report the end of a task that ran on another agent: not as an update, not re-registering', async () => {
+    const h = await MasterHarness.start();
+    const a = await h.agent({ resources: 'cpus:4;mem:4096' });
+    const fw = await h.framework({ name: 'batch', autoAck: true });
+    await launch(fw, a, ['t1']);
+    const failed = a.update(fw.frameworkId, 't1', 'TASK_FAILED', { exitCode: 1 });
+    await a.waitForAck(failed.uuid as string);
+    const b = await h.agent({ resources: 'cpus:4;mem:4096' });
+    const mark = fw.events.mark();
+
+    // As an update: dropped, and acknowledged so B stops resending.
+    const claim = b.update(fw.frameworkId, 't1', 'TASK_FINISHED');
+    await b.waitForAck(claim.uuid as string);
+    // Re-registering with it: ignored.
+    const forged = a.trackedTasks().map((t) => ({ ...t, latest: { ...claim, agentId: b.agentId }, unacknowledged: [] }));
+    await b.disconnect();
+    await h.agent({ agentId: b.agentId, hostname: b.hostname, resources: b.resources, tasks: forged });
+    await fw.events.expectNone((e) => e.type === 'update', 300, { since: mark, what: 'B’s claim reaching the framework' });
+    expect(h.state.completedTask(fw.frameworkId, 't1')).toMatchObject({ agentId: a.agentId, state: 'TASK_FAILED' });
+    const asked = fw.events.mark();
+    await fw.reconcile([{ taskId: 't1' }]);
+    expect(await fw.waitForUpdate('t1', undefined, { since: asked })).toMatchObject({ state: 'TASK_FAILED', agentId: a.agentId });
+  }, 30_000);
 });
