@@ -303,13 +303,15 @@ function handleStatusUpdate(state: MasterState, agent: AgentRecord, frameworkId:
   }
   const task = state.task(frameworkId, status.taskId);
   // Only the agent running a task may move it or speak for it: an update about a task the master
-  // knows on another agent is dropped (acknowledged, so the sender stops resending).
-  if (task && task.agentId !== agent.id) {
-    state.logger.warn({ agentId: agent.id, frameworkId, taskId: status.taskId, runsOn: task.agentId }, 'status update for a task on another agent; dropped');
+  // knows on another agent (live, or ended there) is dropped (acknowledged, so the sender stops resending).
+  const ranOn = task?.agentId ?? state.completedTask(frameworkId, status.taskId)?.agentId;
+  if (ranOn !== undefined && ranOn !== agent.id) {
+    state.logger.warn({ agentId: agent.id, frameworkId, taskId: status.taskId, runsOn: ranOn }, 'status update for a task on another agent; dropped');
     state.sendToAgent(agent.id, { acknowledgement: { frameworkId, taskId: status.taskId, uuid: status.uuid } });
     return;
   }
-  if (task) state.applyStatus(task, full);
+  // A terminal update is kept until the framework acknowledges it: reconciliation answers with it.
+  if (task && state.applyStatus(task, full)) state.awaitAcknowledgement(task);
   state.forwardStatus(frameworkId, full);
   checkDrained(state, agent);
 }

@@ -224,6 +224,7 @@ export async function removeFramework(state: MasterState, frameworkId: string, r
   }
   state.frameworks.delete(frameworkId);
   state.owed.dropFramework(frameworkId);
+  state.forgetUnacknowledged(frameworkId);
   const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
   state.removedFrameworks.set(frameworkId, removed);
   await state.registry.removeFramework(removed);
@@ -292,7 +293,7 @@ export function kill(state: MasterState, request: KillRequest__Output, options: 
   if (grace !== undefined && grace !== null) checkSeconds(grace, 'killPolicy.gracePeriodSeconds', { max: MAX_GRACE_SECONDS });
   const task = state.task(request.frameworkId, request.taskId);
   if (!task) {
-    const done = state.frameworks.get(request.frameworkId)?.completed.findLast((t) => t.taskId === request.taskId);
+    const done = state.completedTask(request.frameworkId, request.taskId);
     if (!done) throw new NotFoundError('task', request.taskId);
     state.forwardStatus(request.frameworkId, { ...done.status, uuid: '' });
     return;
@@ -315,6 +316,7 @@ export function acknowledge(state: MasterState, frameworkId: string, agentId: st
   if (!taskId) throw new InvalidArgumentError('taskId', 'is required');
   if (!uuid) throw new InvalidArgumentError('uuid', 'is required');
   if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
+  state.acknowledged(frameworkId, taskId, uuid);
   // Not connected: the agent resends the update after it reconnects, and it is acknowledged then.
   state.sendToAgent(agentId, { acknowledgement: { frameworkId, taskId, uuid } });
 }

@@ -1,6 +1,8 @@
 // Reconciliation: a framework asks for the state of its tasks and the master answers from what it
-// knows — the task's latest status, TASK_UNREACHABLE for an unreachable agent, TASK_GONE (LOST for
-// frameworks that are not partition-aware) or TASK_UNKNOWN for tasks it knows nothing of.
+// knows — the task's latest status (a task that ended: its end, kept until the framework
+// acknowledges it, also when an agent reported it while re-registering), TASK_UNREACHABLE for an
+// unreachable agent, TASK_GONE (LOST for frameworks that are not partition-aware) or TASK_UNKNOWN
+// for tasks it knows nothing of.
 //
 // After a master start, tasks come back with their agents. For a task it has not heard of whose
 // agent (or, when the ask names none, any agent) is still re-registering, the master cannot answer
@@ -18,7 +20,7 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ReconcileRequest__Output, TaskStatus } from '../proto/index.js';
 import { subscribedFramework } from './frameworks.js';
-import type { FrameworkRecord, TaskRecord } from './model.js';
+import { taskKey, type FrameworkRecord, type TaskRecord } from './model.js';
 import type { Ask } from './owed-answers.js';
 import type { MasterState } from './state.js';
 
@@ -27,6 +29,8 @@ export function reconcile(state: MasterState, request: ReconcileRequest__Output)
   const framework = subscribedFramework(state, request.frameworkId);
   if (request.tasks.length === 0) {
     for (const task of state.tasksOfFramework(framework.id)) sendAnswer(state, framework.id, task.status);
+    // As Mesos: tasks that ended but whose final update is not acknowledged yet are still its tasks.
+    for (const task of state.unacknowledged.values()) if (task.frameworkId === framework.id) sendAnswer(state, framework.id, task.status);
     return;
   }
   for (const [i, { taskId }] of request.tasks.entries()) {
@@ -37,7 +41,8 @@ export function reconcile(state: MasterState, request: ReconcileRequest__Output)
   let anyRecovering: boolean | undefined;
   const recoveringAnywhere = (): boolean => (anyRecovering ??= [...state.agents.values()].some((a) => a.state === 'recovering'));
   let completed: Map<string, TaskRecord> | undefined;
-  const finished = (taskId: string): TaskRecord | undefined => (completed ??= new Map(framework.completed.map((t) => [t.taskId, t]))).get(taskId);
+  const finished = (taskId: string): TaskRecord | undefined =>
+    state.unacknowledged.get(taskKey(framework.id, taskId)) ?? (completed ??= new Map(framework.completed.map((t) => [t.taskId, t]))).get(taskId);
   for (const { taskId, agentId } of request.tasks) {
     const status = answerFor(state, framework, taskId, agentId, recoveringAnywhere, finished);
     if (status) sendAnswer(state, framework.id, status);
@@ -78,7 +83,7 @@ function answerFor(
   taskId: string,
   agentId: string,
   recoveringAnywhere: () => boolean,
-  finished: (taskId: string) => TaskRecord | undefined = (id) => framework.completed.findLast((t) => t.taskId === id),
+  finished: (taskId: string) => TaskRecord | undefined = (id) => state.completedTask(framework.id, id),
 ): TaskStatus | undefined {
   const task = state.task(framework.id, taskId);
   if (task) return task.status;

@@ -35,6 +35,12 @@ export class MasterState {
   readonly tasks = new Map<string, TaskRecord>();
   readonly tasksByAgent = new Map<string, Set<TaskRecord>>();
   readonly offers = new Map<string, OfferRecord>();
+  /**
+   * Terminal tasks whose final update (from the agent, with a uuid) the framework has not
+   * acknowledged yet, by `frameworkId/taskId` — kept whatever --max-completed-tasks-per-framework
+   * says, so reconciliation answers their real end until the framework has it (as Mesos keeps them).
+   */
+  readonly unacknowledged = new Map<string, TaskRecord>();
   /** Reconciliation asks to answer once the agents are back (reconciliation.ts). */
   readonly owed = new OwedAnswers();
   /** (Re-)registrations run in time slices, so a storm of them does not hold back everything else. */
@@ -172,11 +178,46 @@ export class MasterState {
     if (this.tasks.get(key) !== task) return;
     this.tasks.delete(key);
     this.tasksByAgent.get(task.agentId)?.delete(task);
+    this.addCompleted(task);
+  }
+
+  /** Remember a task that is over (bounded per framework; see also `unacknowledged`). */
+  addCompleted(task: TaskRecord): void {
     const framework = this.frameworks.get(task.frameworkId);
     if (!framework) return;
     framework.completed.push(task);
     const excess = framework.completed.length - this.options.maxCompletedTasksPerFramework;
     if (excess > 0) framework.completed.splice(0, excess);
+  }
+
+  /** Forget a completed task (replaced by the agent's own report of how it ended). */
+  forgetCompleted(task: TaskRecord): void {
+    const completed = this.frameworks.get(task.frameworkId)?.completed;
+    const i = completed?.lastIndexOf(task) ?? -1;
+    if (i >= 0) completed!.splice(i, 1);
+    const key = taskKey(task.frameworkId, task.taskId);
+    if (this.unacknowledged.get(key) === task) this.unacknowledged.delete(key);
+  }
+
+  /** The task's end, if the master remembers it: unacknowledged ones first, then the completed list. */
+  completedTask(frameworkId: string, taskId: string): TaskRecord | undefined {
+    return this.unacknowledged.get(taskKey(frameworkId, taskId)) ?? this.frameworks.get(frameworkId)?.completed.findLast((t) => t.taskId === taskId);
+  }
+
+  /** Keep a terminal task until its framework acknowledges the update `task.status` carries. */
+  awaitAcknowledgement(task: TaskRecord): void {
+    if (isTerminal(task.state) && task.status.uuid) this.unacknowledged.set(taskKey(task.frameworkId, task.taskId), task);
+  }
+
+  /** The framework acknowledged an update: a terminal task waiting for exactly that one is settled. */
+  acknowledged(frameworkId: string, taskId: string, uuid: string): void {
+    const key = taskKey(frameworkId, taskId);
+    if (this.unacknowledged.get(key)?.status.uuid === uuid) this.unacknowledged.delete(key);
+  }
+
+  /** The framework is gone: nobody will acknowledge its tasks' updates. */
+  forgetUnacknowledged(frameworkId: string): void {
+    for (const [key, task] of this.unacknowledged) if (task.frameworkId === frameworkId) this.unacknowledged.delete(key);
   }
 
   /** A status made by the master (no uuid: nothing to acknowledge). */

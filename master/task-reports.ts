@@ -49,12 +49,8 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
       state.sendToAgent(agent.id, { kill: { frameworkId, taskId } });
       return undefined;
     }
-    if (wasLost) return undefined;
-    if (isTerminal(reportedState)) {
-      // Over, and unknown here: the agent resends its final update if it is not acknowledged yet.
-      if (agentWillResend(reported)) rereg?.told.add(taskKey(frameworkId, taskId));
-      return undefined;
-    }
+    // An end — also of a task the framework was told is LOST: the agent's word is the last.
+    if (isTerminal(reportedState)) return reportEnded(state, agent, reported, rereg);
     task = {
       frameworkId,
       taskId,
@@ -91,6 +87,55 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
     }
   }
   if (!wasHolding && task.holdsResources) rereg?.newlyHeld?.push(task);
+  return task;
+}
+
+/**
+ * A task that ended (while the master was away, or before its update was acknowledged) and that
+ * the master does not hold live. As Mesos does, the master keeps it as a completed task, and until
+ * the framework acknowledges its final update, so that a reconciliation is answered with how it
+ * really ended — never "the master knows nothing of it", which a framework takes for TASK_LOST.
+ * The agent resends an unacknowledged update itself; otherwise the framework is told as for an
+ * adopted task (at once when the agent was not expected back, else when it reconciles).
+ */
+function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask__Output, rereg?: ReregistrationContext): TaskRecord | undefined {
+  const info = reported.task!;
+  const latest = reported.latestStatus as TaskStatus;
+  const key = taskKey(reported.frameworkId, info.taskId);
+  const resend = agentWillResend(reported);
+  let task = state.completedTask(reported.frameworkId, info.taskId);
+  // It ran and ended on another agent: not this agent's to report.
+  if (task && task.agentId !== agent.id) {
+    state.logger.warn({ agentId: agent.id, frameworkId: reported.frameworkId, taskId: info.taskId, ranOn: task.agentId }, 'agent reported the end of a task that ran on another agent; ignored');
+    return undefined;
+  }
+  // Known already (reported before, or ended under this master): the same end, nothing new to tell.
+  const known = task?.state === latest.state;
+  if (!task || !known) {
+    // The master's own end of it (LOST, GONE) gives way to the agent's.
+    if (task) state.forgetCompleted(task);
+    task = {
+      frameworkId: reported.frameworkId,
+      taskId: info.taskId,
+      agentId: agent.id,
+      info,
+      resources: resourcesFromWireCached(info.resources, 'task.resources'),
+      role: taskRole(state, reported.frameworkId, info.resources),
+      state: latest.state as TaskState,
+      status: latest,
+      holdsResources: false,
+      launchedAtMs: state.now(),
+      updatedAtMs: state.now(),
+    };
+    state.addCompleted(task);
+  }
+  if (resend) {
+    state.awaitAcknowledgement(task);
+    rereg?.told.add(key);
+  } else if (!known && (rereg?.tell || !rereg)) {
+    state.forwardStatus(reported.frameworkId, { ...latest, uuid: '', reason: 'REASON_RECONCILIATION' });
+    rereg?.told.add(key);
+  }
   return task;
 }
 

@@ -22,6 +22,11 @@ export interface JobTaskEntry extends JobTaskRecord {
   readonly runningAtMs?: number;
   readonly exitCode?: number;
   readonly message?: string;
+  /**
+   * Its end is the master's inference (LOST, GONE, UNKNOWN from SOURCE_MASTER; sdk/task-ends.ts):
+   * the agent's own end, if it comes, replaces it.
+   */
+  readonly inferred?: boolean;
 }
 
 export interface JobRun extends JobState {

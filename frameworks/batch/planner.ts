@@ -203,7 +203,7 @@ export function planJob(spec: JobSpecDoc, state: JobState, now: number, options:
     message,
     launch,
     gang: spec.gang,
-    kill: [],
+    kill: surplus(spec, t),
     delete: false,
     startedAtMs,
     ...(waiting ? { backoffUntilMs: backoffUntil } : {}),
@@ -227,6 +227,19 @@ function launches(spec: JobSpecDoc, t: Tally, tasks: readonly JobTaskRecord[]): 
     out.push({ index: i, attempt, env: { [INDEX_ENV]: String(i), AGORA_JOB_INDEX: String(i) } });
   }
   return out;
+}
+
+/**
+ * Tasks no longer needed: a replacement still running for an index that has succeeded, or (not
+ * indexed) more running than completions are left. It happens when a task taken for lost (the
+ * master's inference) turns out, from its agent, to have finished after its replacement started:
+ * the work is done once, so the replacement goes (the newest first).
+ */
+function surplus(spec: JobSpecDoc, t: Tally): string[] {
+  if (spec.completionMode === 'INDEXED') return t.active.filter((x) => x.index !== undefined && t.doneIndexes.has(x.index)).map((x) => x.taskId);
+  const extra = t.active.length - Math.max(0, spec.completions - t.succeeded);
+  if (extra <= 0) return [];
+  return [...t.active].sort((a, b) => b.launchedAtMs - a.launchedAtMs).slice(0, extra).map((x) => x.taskId);
 }
 
 function finished(

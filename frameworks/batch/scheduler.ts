@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
+import { isAuthoritativeEnd, isInferredEnd } from '../../sdk/task-ends.js';
 import { OfferInterest } from '../offer-interest.js';
 import type { JobBook, JobRecord, JobRun, JobTaskEntry } from './book.js';
 import type { GangHolds } from './holds.js';
@@ -200,6 +201,16 @@ export class Scheduler {
       }
       return;
     }
+    // The agent's own end overrides the master's inference (a LOST while the agent was away): the
+    // task is counted once, by how it really ended.
+    const revived = overridden(task, status, clock.now());
+    if (revived !== undefined) {
+      const next = revived;
+      logger.warn({ job: record.name, taskId: task.taskId, index: task.index, was: task.state, state: next.state }, 'the agent reported how a task taken for lost ended');
+      await book.updateTask(record.name, task.taskId, () => next);
+      await this.replan();
+      return;
+    }
     // A terminal state is final: a repeated or late update (at-least-once delivery) changes nothing.
     if (isTerminal(task.state)) {
       // Voided, yet alive after all (an unanswered launch that did happen): its index was launched
@@ -223,13 +234,25 @@ export class Scheduler {
   }
 }
 
+/**
+ * A task whose end was the master's inference (LOST while its agent was away), and the agent's own
+ * end now: the entry as that end makes it (sdk/task-ends.ts). Undefined otherwise — a terminal
+ * state is final.
+ */
+export function overridden(task: JobTaskEntry, status: TaskStatus__Output, now: number): JobTaskEntry | undefined {
+  if (!isTerminal(task.state) || task.inferred !== true || !isAuthoritativeEnd(status)) return undefined;
+  const { inferred: _inferred, voided: _voided, finishedAtMs: _finished, ...was } = task;
+  return nextEntry({ ...was, state: 'TASK_RUNNING' }, status, status.state as TaskState, now);
+}
+
 /** The task after an update; the same object when nothing worth persisting changed. */
 export function nextEntry(task: JobTaskEntry, status: TaskStatus__Output, state: TaskState, now: number): JobTaskEntry {
   const message = status.message || task.message || '';
   const exit = status.exitCode === undefined || status.exitCode === null ? {} : { exitCode: status.exitCode };
+  const inferred = isInferredEnd(status) ? { inferred: true } : {};
   if (NEVER_RAN_ENDS.has(state) && task.runningAtMs === undefined) {
     // Never reached RUNNING: it did not run, so it is no failure; its index is launched again.
-    return { ...task, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state, voided: true, finishedAtMs: now, message: message || 'never ran' };
+    return { ...task, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state, voided: true, finishedAtMs: now, message: message || 'never ran', ...inferred };
   }
   const to: TaskState = state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state;
   const runningAtMs = task.runningAtMs ?? (to === 'TASK_RUNNING' ? now : undefined);
@@ -238,7 +261,7 @@ export function nextEntry(task: JobTaskEntry, status: TaskStatus__Output, state:
     ...task,
     state: to,
     ...(runningAtMs === undefined ? {} : { runningAtMs }),
-    ...(isTerminal(to) ? { finishedAtMs: now } : {}),
+    ...(isTerminal(to) ? { finishedAtMs: now, ...inferred } : {}),
     ...exit,
     message,
   };

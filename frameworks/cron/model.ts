@@ -20,6 +20,8 @@ export interface AttemptTask {
   readonly state?: string;
   readonly exitCode?: number;
   readonly message?: string;
+  /** Its end is the master's inference (sdk/task-ends.ts): the agent's own end replaces it. */
+  readonly inferred?: boolean;
 }
 
 export interface RunRecord extends CronRun {

@@ -5,6 +5,7 @@
 //   record + parents + now ─► planJob ─► applyPlan ─► { record to persist, tasks to kill }
 //   record + TaskStatus    ─► taskUpdate ─► { record to persist, effect: none | ended | relaunch | kill }
 import type { TaskStatus__Output } from '../../proto/index.js';
+import { isAuthoritativeEnd, isInferredEnd } from '../../sdk/task-ends.js';
 import { currentTask, liveTasks, MAX_SKIPS_KEPT, type AttemptTask, type CronJobRecord, type RunRecord } from './model.js';
 import { plan, type CronPlan, type ParentOutcome, type RunState } from './planner.js';
 import { scheduleOf } from './spec.js';
@@ -124,7 +125,11 @@ export function taskUpdate(record: CronJobRecord, status: TaskStatus__Output, no
     const ok = next.state === 'succeeded' && effect === 'ended' ? Math.max(record.lastSuccessfulMs, next.finishedAt ?? now) : record.lastSuccessfulMs;
     return { record: { ...record, runs, lastSuccessfulMs: ok }, effect, run: next };
   };
-  if (task.finishedAt !== undefined) return { record, effect: 'none' }; // its end is known already
+  if (task.finishedAt !== undefined) {
+    // Its end is known already — unless that was the master's inference and this is the agent's own.
+    if (task.inferred !== true || !isAuthoritativeEnd(status)) return { record, effect: 'none' };
+    return overridden(run, task, status, now, put);
+  }
   const current = currentTask(run)?.taskId === task.taskId && (run.state === 'pending' || run.state === 'running');
   if (!TERMINAL.has(state)) {
     if (!current) return { record, effect: 'kill', run };
@@ -132,7 +137,14 @@ export function taskUpdate(record: CronJobRecord, status: TaskStatus__Output, no
     return put({ ...withTask(run, { ...task, runningAt: now }), state: 'running', message: `running on ${task.agentId}` }, 'changed');
   }
   const exitCode = status.exitCode ?? undefined;
-  const ended: AttemptTask = { ...task, finishedAt: now, state, message: status.message, ...(exitCode === undefined || exitCode === null ? {} : { exitCode }) };
+  const ended: AttemptTask = {
+    ...task,
+    finishedAt: now,
+    state,
+    message: status.message,
+    ...(exitCode === undefined || exitCode === null ? {} : { exitCode }),
+    ...(isInferredEnd(status) ? { inferred: true } : {}),
+  };
   if (!current) return put(withTask(run, ended), 'changed');
   const neverRan = task.runningAt === undefined && (NEVER_RAN.has(state) || (state === 'TASK_LOST' && status.reason === 'REASON_RECONCILIATION'));
   if (neverRan) {
@@ -143,6 +155,28 @@ export function taskUpdate(record: CronJobRecord, status: TaskStatus__Output, no
   const succeeded = state === 'TASK_FINISHED';
   const why = succeeded ? 'succeeded' : `${state.replace(/^TASK_/, '').toLowerCase()}${exitCode === undefined || exitCode === null ? '' : ` with exit code ${exitCode}`}${status.message ? `: ${status.message}` : ''}`;
   const done = finish(withTask(run, ended), succeeded ? 'succeeded' : 'failed', now, `attempt ${run.attempts} ${why}`);
+  return put({ ...done, ...(ended.exitCode === undefined ? {} : { exitCode: ended.exitCode }) }, 'ended');
+}
+
+/**
+ * The agent's own end of a task the run took for lost (the master's inference). A success makes
+ * the run a success after all — counted once: an attempt started since is over (its task is killed
+ * when it next reports). Any other end is recorded, and the run stays as it is (failed, or retrying).
+ */
+function overridden(
+  run: RunRecord,
+  task: AttemptTask,
+  status: TaskStatus__Output,
+  now: number,
+  put: (next: RunRecord, effect: UpdateEffect) => { record: CronJobRecord; effect: UpdateEffect; run: RunRecord },
+): { record: CronJobRecord; effect: UpdateEffect; run: RunRecord } {
+  const state = String(status.state);
+  const exitCode = status.exitCode ?? undefined;
+  const { inferred: _inferred, ...was } = task;
+  const ended: AttemptTask = { ...was, finishedAt: now, state, message: status.message, ...(exitCode === undefined || exitCode === null ? {} : { exitCode }) };
+  if (state !== 'TASK_FINISHED' || run.state === 'succeeded') return put(withTask(run, ended), 'changed');
+  const { gaveUp: _gaveUp, ...rest } = withTask(run, ended);
+  const done = finish(rest, 'succeeded', now, `attempt ${task.attempt} succeeded (it had been reported ${String(task.state).replace(/^TASK_/, '').toLowerCase()})`);
   return put({ ...done, ...(ended.exitCode === undefined ? {} : { exitCode: ended.exitCode }) }, 'ended');
 }
 

@@ -65,6 +65,31 @@ describe('retry backoff', () => {
   });
 });
 
+describe('a task taken for lost that finished after all', () => {
+  it('Indexed: the replacement of an index that succeeded is killed; the job succeeds once', () => {
+    const spec = job({ completions: 2, parallelism: 2, completionMode: 'Indexed' });
+    const tasks: JobTaskRecord[] = [
+      { taskId: 'i0a0', index: 0, attempt: 0, state: 'TASK_FINISHED', launchedAtMs: 0, finishedAtMs: 900 }, // LOST, then the agent's FINISHED
+      { taskId: 'i0a1', index: 0, attempt: 1, state: 'TASK_RUNNING', launchedAtMs: 500 }, // its replacement
+      { taskId: 'i1a0', index: 1, attempt: 0, state: 'TASK_RUNNING', launchedAtMs: 0 },
+    ];
+    const plan = planJob(spec, { submittedAtMs: 0, tasks }, 1000);
+    expect(plan).toMatchObject({ phase: 'JOB_RUNNING', succeeded: 1, failed: 0, launch: [], kill: ['i0a1'], completedIndexes: [0] });
+  });
+
+  it('NonIndexed: more running than completions left: the newest goes', () => {
+    const spec = job({ completions: 2, parallelism: 2 });
+    const tasks: JobTaskRecord[] = [
+      { taskId: 'a', attempt: 0, state: 'TASK_FINISHED', launchedAtMs: 0, finishedAtMs: 900 },
+      { taskId: 'b', attempt: 0, state: 'TASK_RUNNING', launchedAtMs: 0 },
+      { taskId: 'c', attempt: 0, state: 'TASK_RUNNING', launchedAtMs: 500 },
+    ];
+    expect(planJob(spec, { submittedAtMs: 0, tasks }, 1000)).toMatchObject({ succeeded: 1, launch: [], kill: ['c'] });
+    // Nothing extra: nothing killed.
+    expect(planJob(spec, { submittedAtMs: 0, tasks: tasks.slice(0, 2) }, 1000).kill).toEqual([]);
+  });
+});
+
 describe('voided tasks (never ran)', () => {
   it('are no failure, and their index is launched again as the next attempt', () => {
     const spec = job({ completions: 2, parallelism: 2, completionMode: 'Indexed', backoffLimit: 0 });

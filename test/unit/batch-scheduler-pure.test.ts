@@ -8,7 +8,7 @@ import { ranges } from '../../cli/commands/describe-job.js';
 import type { JobRecord, JobTaskEntry } from '../../frameworks/batch/book.js';
 import { changeOf } from '../../frameworks/batch/framework.js';
 import { GangHolds } from '../../frameworks/batch/holds.js';
-import { nextEntry } from '../../frameworks/batch/scheduler.js';
+import { nextEntry, overridden } from '../../frameworks/batch/scheduler.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import { mintTaskId } from '../../frameworks/batch/tasks.js';
 import type { Offer__Output, TaskStatus__Output } from '../../proto/index.js';
@@ -39,6 +39,42 @@ describe('nextEntry', () => {
     const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
     expect(nextEntry(running, status('TASK_RUNNING', { message: 'healthy' }), 'TASK_RUNNING', 250)).toBe(running);
     expect(nextEntry(running, status('TASK_FAILED', { exitCode: 3, message: 'exit 3' }), 'TASK_FAILED', 400)).toMatchObject({ state: 'TASK_FAILED', exitCode: 3, message: 'exit 3', finishedAtMs: 400 });
+  });
+});
+
+describe('overridden: the agent\'s end over the master\'s inference', () => {
+  const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
+  const fromMaster = (state: string) => status(state, { source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION' } as Partial<TaskStatus__Output>);
+  const fromAgent = (state: string, extra: Partial<TaskStatus__Output> = {}) => status(state, { source: 'SOURCE_EXECUTOR', ...extra } as Partial<TaskStatus__Output>);
+
+  it('a LOST then the agent\'s FINISHED: a success, no failure, counted once', () => {
+    const lost = nextEntry(running, fromMaster('TASK_LOST'), 'TASK_LOST', 300);
+    expect(lost).toMatchObject({ state: 'TASK_LOST', inferred: true, finishedAtMs: 300 });
+    const won = overridden(lost, fromAgent('TASK_FINISHED', { exitCode: 0 }), 400)!;
+    expect(won).toMatchObject({ state: 'TASK_FINISHED', exitCode: 0, finishedAtMs: 400, runningAtMs: 200 });
+    expect(won.inferred).toBeUndefined();
+    // Final now: neither a repeat nor a late guess changes it.
+    expect(overridden(won, fromAgent('TASK_FINISHED'), 500)).toBeUndefined();
+    expect(overridden(won, fromMaster('TASK_LOST'), 500)).toBeUndefined();
+  });
+
+  it('a voided task (lost before RUNNING) that the agent says finished is no longer voided', () => {
+    const voided = nextEntry(STAGING, fromMaster('TASK_UNKNOWN'), 'TASK_UNKNOWN', 300);
+    expect(voided).toMatchObject({ voided: true, inferred: true });
+    const won = overridden(voided, fromAgent('TASK_FINISHED'), 400)!;
+    expect(won.state).toBe('TASK_FINISHED');
+    expect(won.voided).toBeUndefined();
+  });
+
+  it('keeps an authoritative end: FINISHED then LOST, or a LOST the agent itself reported', () => {
+    const finished = nextEntry(running, fromAgent('TASK_FINISHED'), 'TASK_FINISHED', 300);
+    expect(finished.inferred).toBeUndefined();
+    expect(overridden(finished, fromMaster('TASK_LOST'), 400)).toBeUndefined();
+    const agentLost = nextEntry(running, fromAgent('TASK_LOST'), 'TASK_LOST', 300);
+    expect(agentLost.inferred).toBeUndefined();
+    expect(overridden(agentLost, fromAgent('TASK_FINISHED'), 400)).toBeUndefined();
+    // A live task is not this function's business.
+    expect(overridden(running, fromAgent('TASK_FINISHED'), 400)).toBeUndefined();
   });
 });
 

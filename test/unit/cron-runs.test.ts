@@ -129,6 +129,40 @@ describe('taskUpdate', () => {
     expect(end.record.runs[0]).toMatchObject({ state: 'failed', message: 'replaced', tasks: [expect.objectContaining({ state: 'TASK_KILLED', exitCode: 143 })] });
   });
 
+  it('counts a run once whatever order its updates come in: the agent\'s end overrides the master\'s LOST', () => {
+    const lostBy = (source: string) => status('job-1.1.abc', 'TASK_LOST', { reason: 'REASON_AGENT_UNREACHABLE', source } as Partial<TaskStatus__Output>);
+    const finishedByAgent = status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0, source: 'SOURCE_EXECUTOR' } as Partial<TaskStatus__Output>);
+    const running = taskUpdate(record({}, [launched('job-1', 'pending')]), status('job-1.1.abc', 'TASK_RUNNING'), T0 + 500).record;
+    // LOST (the master's inference), then FINISHED from the agent: a success after all, counted once.
+    const lost = taskUpdate(running, lostBy('SOURCE_MASTER'), T0 + 1000);
+    expect(lost.record.runs[0]).toMatchObject({ state: 'failed', tasks: [expect.objectContaining({ state: 'TASK_LOST', inferred: true })] });
+    const won = taskUpdate(lost.record, finishedByAgent, T0 + 2000);
+    expect(won.effect).toBe('ended');
+    expect(won.record.runs).toHaveLength(1);
+    expect(won.record.runs[0]).toMatchObject({ state: 'succeeded', exitCode: 0, finishedAt: T0 + 2000, tasks: [expect.objectContaining({ state: 'TASK_FINISHED' })] });
+    expect(won.record.runs[0]!.tasks[0]!.inferred).toBeUndefined();
+    expect(won.record.lastSuccessfulMs).toBe(T0 + 2000);
+    // Repeats and late guesses change nothing now.
+    expect(taskUpdate(won.record, finishedByAgent, T0 + 3000).effect).toBe('none');
+    expect(taskUpdate(won.record, lostBy('SOURCE_MASTER'), T0 + 3000).effect).toBe('none');
+    // FINISHED first, then a LOST: the LOST changes nothing.
+    const first = taskUpdate(running, finishedByAgent, T0 + 1000);
+    expect(first.record.runs[0]?.state).toBe('succeeded');
+    expect(taskUpdate(first.record, lostBy('SOURCE_MASTER'), T0 + 2000).effect).toBe('none');
+    // A LOST the agent itself reported is its word: a later FINISHED does not undo it.
+    const agentLost = taskUpdate(running, lostBy('SOURCE_AGENT'), T0 + 1000);
+    expect(taskUpdate(agentLost.record, finishedByAgent, T0 + 2000).effect).toBe('none');
+    // Taken for lost, retried, then the first attempt's FINISHED: the run succeeds; the retry's task is killed when it reports.
+    const retrying = { ...lost.record, runs: [{ ...lost.record.runs[0]!, state: 'running' as const, attempts: 2, tasks: [...lost.record.runs[0]!.tasks, { attempt: 2, taskId: 'job-1.2.def', agentId: 'a1', launchedAt: T0 + 1500, runningAt: T0 + 1600 }] }] };
+    const late = taskUpdate(retrying, finishedByAgent, T0 + 2000);
+    expect(late.record.runs[0]).toMatchObject({ state: 'succeeded', message: 'attempt 1 succeeded (it had been reported lost)' });
+    expect(taskUpdate(late.record, status('job-1.2.def', 'TASK_RUNNING'), T0 + 2100).effect).toBe('kill');
+    // The agent's FAILED after the master's LOST: recorded; the run stays failed.
+    const failed = taskUpdate(lost.record, status('job-1.1.abc', 'TASK_FAILED', { exitCode: 2, source: 'SOURCE_EXECUTOR' } as Partial<TaskStatus__Output>), T0 + 2000);
+    expect(failed.effect).toBe('changed');
+    expect(failed.record.runs[0]).toMatchObject({ state: 'failed', tasks: [expect.objectContaining({ state: 'TASK_FAILED', exitCode: 2 })] });
+  });
+
   it('ignores tasks of other jobs', () => {
     expect(taskUpdate(record(), status('other.1.x', 'TASK_RUNNING'), T0).effect).toBe('none');
   });
