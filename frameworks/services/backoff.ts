@@ -52,16 +52,24 @@ export function taskEnded(
   resetMs: number,
 ): { relaunches: readonly Relaunch[]; deployment: DeploymentRecord | undefined; failure: boolean; relaunch: Relaunch | undefined } {
   const dep = activeDeployment(record);
-  const relaunches = relaunchesOf(record);
-  if (!isFailure(ending.state, ending.reason, task.killRequestedAtMs !== undefined)) return { relaunches, deployment: dep, failure: false, relaunch: undefined };
-  const policy = (specOf(record, record.version) ?? specOf(record, task.version))!.backoff;
+  const relaunches = relaunchesOf(record).filter((r) => r.taskId !== task.taskId);
   // A task that ran available for a while ends its instance's run of failures.
   const steady = task.healthySinceMs !== undefined && now - task.healthySinceMs >= resetMs;
-  const failures = (steady ? 0 : (task.failures ?? 0)) + 1;
+  const carried = steady ? 0 : (task.failures ?? 0);
   const why = ending.message ? `${ending.state}: ${oneLine(ending.message)}` : ending.state;
+  if (!isFailure(ending.state, ending.reason, task.killRequestedAtMs !== undefined)) {
+    // Not the task's failure (lost with its agent, a launch refused): its instance is relaunched
+    // at once, but a crash loop keeps its count — unless we stopped it, or it is of an old version.
+    const keep = carried > 0 && task.killRequestedAtMs === undefined && task.version === record.version;
+    if (!keep) return { relaunches, deployment: dep, failure: false, relaunch: undefined };
+    const relaunch: Relaunch = { taskId: task.taskId, failures: carried, failedAtMs: now, untilMs: now, reason: why };
+    return { relaunches: [...relaunches, relaunch], deployment: dep, failure: false, relaunch };
+  }
+  const policy = (specOf(record, record.version) ?? specOf(record, task.version))!.backoff;
+  const failures = carried + 1;
   const relaunch: Relaunch = { taskId: task.taskId, failures, failedAtMs: now, untilMs: now + backoffDelayMs(policy, failures), reason: why };
   const deployment = dep !== undefined && dep.version === task.version ? { ...dep, failures: dep.failures + 1 } : dep;
-  return { relaunches: [...relaunches.filter((r) => r.taskId !== task.taskId), relaunch], deployment, failure: true, relaunch };
+  return { relaunches: [...relaunches, relaunch], deployment, failure: true, relaunch };
 }
 
 /** A launch decision's instances: those relaunching a failed instance first, the rest new. */

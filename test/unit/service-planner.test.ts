@@ -166,6 +166,17 @@ describe('service planner: restart backoff per instance', () => {
     expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false }]);
   });
 
+  it('a crash-looping instance keeps its count when its task ends some other way (lost, refused)', () => {
+    const sim = created(1, { backoff: { seconds: 10 } });
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_FAILED');
+    sim.step();
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_LOST', 'REASON_AGENT_DISCONNECTED'); // not a failure: relaunched at once…
+    expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false, relaunches: [expect.objectContaining({ failures: 1 })] }]);
+    sim.run();
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_FAILED'); // …and its next failure is its second in a row
+    expect(sim.step()).toMatchObject({ launches: [], wakeAtMs: sim.now + 10_000 });
+  });
+
   it('drops backoff entries beyond the missing instances when scaled down, keeping the most failed; a new version clears them', () => {
     const sim = created(3);
     const [a, b] = sim.liveTasks();
