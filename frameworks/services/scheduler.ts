@@ -42,6 +42,8 @@ interface Orphan {
 
 // A kill not answered by a terminal update within the grace period and this much more is sent again.
 const KILL_RETRY_MS = 10_000;
+// Offers are suppressed only once no instance has waited for this long (the tick replans).
+const KEEP_OFFERS_MS = 5_000;
 
 export class Scheduler {
   /** Instances the last plans want started, in priority order. */
@@ -50,6 +52,7 @@ export class Scheduler {
   /** Tasks of deleted services, or unknown to the book, being killed. */
   readonly orphans = new Map<string, Orphan>();
   readonly #offers: OfferInterest;
+  #wantedAtMs = -Infinity;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
@@ -75,7 +78,10 @@ export class Scheduler {
       pending.push(...launches);
     }
     this.pending = pending;
-    await this.#offers.want(pending.length > 0);
+    if (pending.length > 0) this.#wantedAtMs = now;
+    // Offers keep flowing a while after the last instance waited: failures come one update at a
+    // time, and suppressing between them would rescind the offers already on their way.
+    await this.#offers.want(pending.length > 0 || now - this.#wantedAtMs < KEEP_OFFERS_MS);
     if (wakeAt !== undefined) this.deps.wake(wakeAt);
     this.deps.publish();
   }
