@@ -101,6 +101,8 @@ export class Launcher {
       return;
     }
     try {
+      // What the launch leaves of its offers goes back with the same filter as a decline.
+      if (!waiting) this.deps.scheduler.declinedIdle();
       await driver.launch(launch.offerIds, infos, this.#decline.filter(waiting));
       this.deps.logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: infos.map((t) => t.taskId) }, 'launched');
     } catch (err) {

@@ -78,10 +78,10 @@ export class Scheduler {
       pending.push(...launches);
     }
     this.pending = pending;
+    // Suppress only once nothing has waited for a while: failures come one update at a time, and
+    // suppressing between them would rescind the offers already on their way for the next ones.
     if (pending.length > 0) this.#wantedAtMs = now;
-    // Offers keep flowing a while after the last instance waited: failures come one update at a
-    // time, and suppressing between them would rescind the offers already on their way.
-    await this.#offers.want(pending.length > 0 || now - this.#wantedAtMs < KEEP_OFFERS_MS);
+    if (pending.length > 0 || now - this.#wantedAtMs >= KEEP_OFFERS_MS) await this.#offers.want(pending.length > 0);
     if (wakeAt !== undefined) this.deps.wake(wakeAt);
     this.deps.publish();
   }
