@@ -10,6 +10,7 @@ export interface Bench {
 const BENCHES: Record<string, () => Promise<Bench>> = {
   allocator: () => import('./allocator.js'),
   failover: () => import('./failover.js'),
+  heal: () => import('./heal.js'),
   launch: () => import('./launch.js'),
   offers: () => import('./offers.js'),
   sse: () => import('./sse.js'),

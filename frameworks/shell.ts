@@ -16,7 +16,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { UnavailableError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
-import type { Offer__Output, TaskStatus__Output } from '../proto/index.js';
+import type { FrameworkCapability, Offer__Output, TaskStatus__Output } from '../proto/index.js';
 import { FrameworkDriver } from '../sdk/driver.js';
 import { FrameworkRemovedError } from '../sdk/errors.js';
 import type { FrameworkOptions } from './framework-options.js';
@@ -31,6 +31,8 @@ export interface ShellOptions extends FrameworkOptions {
   readonly name: string;
   /** With a `tick` handler: how often it runs, once started (default 1000 ms). */
   readonly tickMs?: number;
+  /** FrameworkInfo capabilities (e.g. PARTITION_AWARE: TASK_UNREACHABLE rather than TASK_LOST). */
+  readonly capabilities?: readonly FrameworkCapability[];
 }
 
 export interface ShellHandlers {
@@ -176,6 +178,7 @@ export class FrameworkShell {
           ...(o.taskUser ? { user: o.taskUser } : {}),
           failoverTimeoutSeconds: WEEK_SECONDS,
           checkpoint: true,
+          ...(o.capabilities ? { capabilities: [...o.capabilities] } : {}),
           ...(o.apiUrl ? { apiUrl: o.apiUrl } : {}),
         },
         clock,

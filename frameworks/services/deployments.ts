@@ -6,7 +6,7 @@ import { FailedPreconditionError, NotFoundError } from '../../core/errors.js';
 import { isLive } from './planner.js';
 import {
   activeDeployment,
-  NO_BACKOFF,
+  relaunchesOf,
   specOf,
   type Change,
   type DeploymentRecord,
@@ -50,7 +50,7 @@ export function applySpec(existing: ServiceRecord | undefined, spec: ServiceSpec
       versions: [],
       deployments: [],
       tasks: {},
-      backoff: NO_BACKOFF,
+      relaunches: [],
     };
     return { ...newVersion(empty, spec, 'create', ctx), result: 'CREATED' };
   }
@@ -130,7 +130,7 @@ export function settle(record: ServiceRecord, deployment: DeploymentRecord | und
 function goBack(record: ServiceRecord, dep: DeploymentRecord, now: number): ServiceRecord {
   if (dep.fromVersion === '') return { ...record, instances: 0, updatedAtMs: now };
   const changed = dep.fromVersion !== record.version;
-  return { ...record, version: dep.fromVersion, instances: dep.fromInstances, updatedAtMs: now, backoff: changed ? NO_BACKOFF : record.backoff };
+  return { ...record, version: dep.fromVersion, instances: dep.fromInstances, updatedAtMs: now, relaunches: changed ? [] : relaunchesOf(record) };
 }
 
 function describeFrom(dep: DeploymentRecord): string {
@@ -147,7 +147,8 @@ function newVersion(record: ServiceRecord, spec: ServiceSpecDoc, change: Change,
     instances: spec.instances,
     versions: [...record.versions, entry],
     updatedAtMs: ctx.now,
-    backoff: NO_BACKOFF,
+    // A new version starts every instance's backoff afresh.
+    relaunches: [],
   };
   return startDeployment(after, record, change, ctx);
 }

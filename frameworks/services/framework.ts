@@ -77,7 +77,7 @@ export class ServicesFramework implements ServicesHandle {
     const o = compile(options);
     const fw = new ServicesFramework(o, await ServiceBook.load(options.state));
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
-    await FrameworkShell.start({ ...options, name: SERVICES_FRAMEWORK_NAME, role: o.role, clock: o.clock, logger: o.logger, tickMs: o.tickMs }, (shell) => {
+    await FrameworkShell.start({ ...options, name: SERVICES_FRAMEWORK_NAME, capabilities: ['PARTITION_AWARE'], role: o.role, clock: o.clock, logger: o.logger, tickMs: o.tickMs }, (shell) => {
       fw.#shell = shell;
       return fw.#handlers();
     });

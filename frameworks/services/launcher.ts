@@ -13,7 +13,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import type { ServiceBook } from './book.js';
-import type { TaskRecord } from './model.js';
+import { relaunchesOf, type TaskRecord } from './model.js';
 import { isLive } from './planner.js';
 import type { Scheduler } from './scheduler.js';
 import { taskInfo, type PendingLaunch } from './tasks.js';
@@ -67,12 +67,14 @@ export class Launcher {
     const facts = agentFactsOf(launch.offers[0]!);
     const infos: TaskInfo[] = [];
     const byService = new Map<string, TaskRecord[]>();
+    const carried = new Set<string>();
     for (const placement of launch.tasks) {
-      const { service, version, canary, spec } = placement.task;
+      const { service, version, canary, spec, relaunch } = placement.task;
       const taskId = `${service}.${version}.${shortId(8)}`;
       const ports = placement.ports.map((number, i) => ({ number, name: spec.ports[i]?.name ?? '' }));
-      const record: TaskRecord = { taskId, version, agentId: launch.agentId, hostname: launch.hostname, attributes: facts.attributes, ...zoneOf(facts), ports, stagedAtMs: now, canary };
+      const record: TaskRecord = { taskId, version, agentId: launch.agentId, hostname: launch.hostname, attributes: facts.attributes, ...zoneOf(facts), ports, stagedAtMs: now, canary, ...(relaunch ? { failures: relaunch.failures } : {}) };
       byService.set(service, [...(byService.get(service) ?? []), record]);
+      if (relaunch) carried.add(relaunch.taskId);
       infos.push(taskInfo(taskId, launch.agentId, version, placement));
     }
     // Each task is in the book before it is launched, so a new leader reconciles it rather than
@@ -83,7 +85,9 @@ export class Launcher {
         const current = book.records.get(service);
         if (current === undefined) continue;
         for (const t of tasks) book.runtime.set(t.taskId, { state: 'TASK_STAGING', confirmed: true, startedAtMs: 0, message: 'launching' });
-        await book.put({ ...current, tasks: { ...current.tasks, ...Object.fromEntries(tasks.map((t) => [t.taskId, t])) } });
+        // A relaunched instance's backoff entry goes with its new task (which carries its failures on).
+        const relaunches = relaunchesOf(current).filter((r) => !carried.has(r.taskId));
+        await book.put({ ...current, relaunches, tasks: { ...current.tasks, ...Object.fromEntries(tasks.map((t) => [t.taskId, t])) } });
       }
     } catch (err) {
       // Tasks recorded for another service of this launch are asked about (the master will say it
@@ -97,6 +101,8 @@ export class Launcher {
       return;
     }
     try {
+      // What the launch leaves of its offers goes back with the same filter as a decline.
+      if (!waiting) this.deps.scheduler.declinedIdle();
       await driver.launch(launch.offerIds, infos, this.#decline.filter(waiting));
       this.deps.logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: infos.map((t) => t.taskId) }, 'launched');
     } catch (err) {

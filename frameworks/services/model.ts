@@ -64,17 +64,25 @@ export interface TaskRecord extends Placement {
   readonly ports: readonly { readonly number: number; readonly name: string }[];
   readonly stagedAtMs: number;
   readonly canary: boolean;
+  /** Consecutive failed launches of the instance this task carries on (absent = none). */
+  readonly failures?: number;
 }
 
-export interface BackoffState {
-  /** Consecutive failed launches; 0 = no delay. */
+/**
+ * An instance whose task failed, waiting to be launched again: its restart backoff. Backoff
+ * belongs to the instance, not the service, so independent failures at once all heal at once.
+ */
+export interface Relaunch {
+  /** The task that failed (its replacement carries `failures` on). */
+  readonly taskId: string;
+  /** Consecutive failed launches of this instance, counting that task. */
   readonly failures: number;
-  /** No launch before this time (epoch ms; 0 = none). */
+  readonly failedAtMs: number;
+  /** No launch of this instance before this time (epoch ms). */
   readonly untilMs: number;
-  readonly lastFailureAtMs: number;
+  /** How it ended, for people ("TASK_FAILED: exited with status 1"). */
+  readonly reason: string;
 }
-
-export const NO_BACKOFF: BackoffState = Object.freeze({ failures: 0, untilMs: 0, lastFailureAtMs: 0 });
 
 export interface ServiceRecord {
   readonly name: string;
@@ -90,7 +98,8 @@ export interface ServiceRecord {
   /** Oldest first; at most one is active (and it is the last). */
   readonly deployments: readonly DeploymentRecord[];
   readonly tasks: Readonly<Record<string, TaskRecord>>;
-  readonly backoff: BackoffState;
+  /** Instances waiting out their restart backoff (absent in records written before it existed). */
+  readonly relaunches?: readonly Relaunch[];
 }
 
 /** What status updates tell about a task (in memory). */
@@ -106,6 +115,8 @@ export interface TaskRuntime {
   readonly message: string;
   readonly exitCode?: number;
   readonly killRequestedAtMs?: number;
+  /** Since when its agent is unreachable (TASK_UNREACHABLE; partition-aware). */
+  readonly unreachableSinceMs?: number;
 }
 
 /** A task as the planner sees it: where it runs, what version, what state. */
@@ -113,6 +124,10 @@ export type TaskView = TaskRecord & TaskRuntime;
 
 export function specOf(record: ServiceRecord, version: string): ServiceSpecDoc | undefined {
   return record.versions.find((v) => v.version === version)?.spec;
+}
+
+export function relaunchesOf(record: ServiceRecord): readonly Relaunch[] {
+  return record.relaunches ?? [];
 }
 
 export function activeDeployment(record: ServiceRecord): DeploymentRecord | undefined {

@@ -1,31 +1,32 @@
 // The rolling-update planner: pure policy. Given a service (its target version and count, its
-// versions' specs, its active deployment, its restart backoff), its tasks as last reported, and
-// `now`, it decides what to launch, what to kill, and where the deployment stands. No I/O, no
-// clock: the scheduler executes the plan and calls again when something changes.
+// versions' specs, its active deployment, its instances in restart backoff), its tasks as last
+// reported, and `now`, it decides what to launch, what to kill, what to forget, and where the
+// deployment stands. No I/O, no clock: the scheduler executes the plan and calls again when
+// something changes.
 //
-//   tasks ──► live (not terminal) ──► killing (asked to die) | active ──► target version | old
+//   tasks ──► live (not terminal; unreachable ones only until inactiveAfterSeconds, partition.ts)
+//         ──► killing (asked to die) | active ──► target version | old
 //   canary stage: start `canary` new tasks, keep every old one, then PAUSE until promote
 //   otherwise:    kill surplus new (not running first, then youngest), kill unavailable old,
 //                 kill available old only down to minimumHealthCapacity × instances available,
 //                 start new ones while live tasks ≤ instances × (1 + maximumOverCapacity)
-//   launches wait out the restart backoff; a deployment whose version failed too often FAILS
-//   and the service returns to the version it came from.
-import { isTerminal } from '../../core/task-state.js';
-import { activeDeployment, specOf, type BackoffState, type DeploymentRecord, type ServiceRecord, type TaskView } from './model.js';
-import { backoffDelayMs, maybeResetBackoff } from './backoff.js';
+//   an instance that failed waits out its own restart backoff (backoff.ts), the others launch at
+//   once; a deployment whose version failed too often FAILS and the service returns to the
+//   version it came from.
+import { activeDeployment, relaunchesOf, specOf, type DeploymentRecord, type Relaunch, type ServiceRecord, type TaskView } from './model.js';
+import { gateOnBackoff } from './backoff.js';
+import { holdsPlace, isLive, nextPartitionChange, toExpunge } from './partition.js';
 import type { ServiceSpecDoc } from './spec.js';
 
 export { backoffDelayMs, isFailure, taskEnded } from './backoff.js';
-
-export interface PlanOptions {
-  /** A task of the target version healthy this long (and started after the last failure) resets the backoff. */
-  readonly backoffResetMs: number;
-}
+export { isLive } from './partition.js';
 
 export interface LaunchDecision {
   readonly version: string;
   readonly count: number;
   readonly canary: boolean;
+  /** The failed instances the first of these launches carry on (their failures count on). */
+  readonly relaunches?: readonly Relaunch[];
 }
 
 export interface Kill {
@@ -41,8 +42,11 @@ export interface Plan {
   readonly deployment: DeploymentRecord | undefined;
   /** The deployment failed: the service goes back to this version and count. */
   readonly revert: { readonly version: string; readonly instances: number } | undefined;
-  readonly backoff: BackoffState;
-  /** Plan again at this time even if nothing else happens (the backoff ends). */
+  /** The instances still waiting out their restart backoff. */
+  readonly relaunches: readonly Relaunch[];
+  /** Unreachable tasks to forget (past expungeAfterSeconds): no failure, no kill. */
+  readonly expunge: readonly string[];
+  /** Plan again at this time even if nothing else happens (a backoff ends, an unreachable task's time is up). */
   readonly wakeAtMs: number | undefined;
   /** Why missing instances are not launched now, for people ('' when nothing waits). */
   readonly waiting: string;
@@ -66,11 +70,6 @@ export function isAvailable(task: TaskView, spec: ServiceSpecDoc | undefined): b
   return true;
 }
 
-/** Still there (or maybe there): not terminal, not unreachable or unknown (those are replaced). */
-export function isLive(task: TaskView): boolean {
-  return !isTerminal(task.state) && task.state !== 'TASK_UNREACHABLE' && task.state !== 'TASK_UNKNOWN';
-}
-
 export function rolloutCounts(record: ServiceRecord, tasks: readonly TaskView[]): RolloutCounts {
   const live = tasks.filter(isLive);
   const avail = (t: TaskView): boolean => t.killRequestedAtMs === undefined && isAvailable(t, specOf(record, t.version));
@@ -85,29 +84,35 @@ export function rolloutCounts(record: ServiceRecord, tasks: readonly TaskView[])
   };
 }
 
-export function plan(record: ServiceRecord, tasks: readonly TaskView[], now: number, options: PlanOptions): Plan {
+export function plan(record: ServiceRecord, tasks: readonly TaskView[], now: number): Plan {
   const dep = activeDeployment(record);
-  const live = tasks.filter(isLive);
+  const expunge = toExpunge(record, tasks, now);
+  const live = tasks.filter((t) => holdsPlace(record, t, now));
+  const relaunches = relaunchesOf(record);
+  const base = { kill: [], revert: undefined, relaunches, expunge, wakeAtMs: undefined, waiting: '' };
   if (live.some((t) => !t.confirmed)) {
-    return { launches: [], kill: [], deployment: dep, revert: undefined, backoff: record.backoff, wakeAtMs: undefined, waiting: 'reconciling task states with the master' };
+    return { ...base, launches: [], deployment: dep, waiting: 'reconciling task states with the master' };
   }
-  const backoff = maybeResetBackoff(record.backoff, live, record, now, options.backoffResetMs);
   const failed = dep !== undefined && dep.failures >= dep.failureLimit ? failDeployment(dep, now) : undefined;
   if (failed !== undefined) {
     const revert = failed.fromVersion !== '' && failed.fromVersion !== failed.version ? { version: failed.fromVersion, instances: failed.fromInstances } : undefined;
-    return { launches: [], kill: [], deployment: failed, revert, backoff, wakeAtMs: undefined, waiting: '' };
+    return { ...base, launches: [], deployment: failed, revert };
   }
   const decision = decide(record, live, dep);
-  const gated = gateOnBackoff(decision.launches, backoff, now);
+  const gated = gateOnBackoff(decision.launches, relaunches, decision.missing, now);
   const deployment = dep === undefined ? undefined : advance(dep, record, tasks, now);
   const waiting = gated.waiting || (deployment?.phase === 'DEPLOYMENT_PAUSED' ? deployment.message : decision.waiting);
-  return { launches: gated.launches, kill: decision.kill, deployment, revert: undefined, backoff, wakeAtMs: gated.wakeAtMs, waiting };
+  const wakes = [gated.wakeAtMs, nextPartitionChange(record, tasks, now)].filter((t): t is number => t !== undefined);
+  const wakeAtMs = wakes.length === 0 ? undefined : Math.min(...wakes);
+  return { launches: gated.launches, kill: decision.kill, deployment, revert: undefined, relaunches: gated.relaunches, expunge, wakeAtMs, waiting };
 }
 
 interface Decision {
   launches: LaunchDecision[];
   kill: Kill[];
   waiting: string;
+  /** Instances wanted and not there, of every version launched. */
+  missing: number;
 }
 
 function decide(record: ServiceRecord, live: readonly TaskView[], dep: DeploymentRecord | undefined): Decision {
@@ -147,7 +152,7 @@ function decide(record: ServiceRecord, live: readonly TaskView[], dep: Deploymen
   const oldMissing = canaryStage && specOf(record, dep.fromVersion) !== undefined ? Math.max(0, n - old.length) : 0;
   if (canaryStage && oldMissing > 0) launches.push({ version: dep.fromVersion, count: oldMissing, canary: false });
   const waiting = room < missing ? `waiting for old instances to stop before starting ${missing - room} more of version ${target} (at most ${live.length} running)` : '';
-  return { launches, kill, waiting };
+  return { launches, kill, waiting, missing: missing + oldMissing };
 }
 
 /** `count` tasks to stop: those not yet running first, then unavailable ones, then the youngest. */
@@ -157,11 +162,6 @@ export function victims(tasks: readonly TaskView[], count: number, available: (t
   return [...tasks]
     .sort((a, b) => rank(a) - rank(b) || b.stagedAtMs - a.stagedAtMs || (a.taskId < b.taskId ? 1 : a.taskId > b.taskId ? -1 : 0))
     .slice(0, count);
-}
-
-function gateOnBackoff(launches: LaunchDecision[], backoff: BackoffState, now: number): { launches: LaunchDecision[]; wakeAtMs: number | undefined; waiting: string } {
-  if (launches.length === 0 || now >= backoff.untilMs) return { launches, wakeAtMs: undefined, waiting: '' };
-  return { launches: [], wakeAtMs: backoff.untilMs, waiting: `restart backoff after ${backoff.failures} failed launch(es)` };
 }
 
 function failDeployment(dep: DeploymentRecord, now: number): DeploymentRecord {

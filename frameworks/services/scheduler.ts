@@ -42,6 +42,8 @@ interface Orphan {
 
 // A kill not answered by a terminal update within the grace period and this much more is sent again.
 const KILL_RETRY_MS = 10_000;
+// Offers are suppressed only once no instance has waited for this long (the tick replans).
+const KEEP_OFFERS_MS = 5_000;
 
 export class Scheduler {
   /** Instances the last plans want started, in priority order. */
@@ -50,6 +52,7 @@ export class Scheduler {
   /** Tasks of deleted services, or unknown to the book, being killed. */
   readonly orphans = new Map<string, Orphan>();
   readonly #offers: OfferInterest;
+  #wantedAtMs = -Infinity;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
@@ -75,7 +78,10 @@ export class Scheduler {
       pending.push(...launches);
     }
     this.pending = pending;
-    await this.#offers.want(pending.length > 0);
+    // Suppress only once nothing has waited for a while: failures come one update at a time, and
+    // suppressing between them would rescind the offers already on their way for the next ones.
+    if (pending.length > 0) this.#wantedAtMs = now;
+    if (pending.length > 0 || now - this.#wantedAtMs >= KEEP_OFFERS_MS) await this.#offers.want(pending.length > 0);
     if (wakeAt !== undefined) this.deps.wake(wakeAt);
     this.deps.publish();
   }
@@ -84,8 +90,12 @@ export class Scheduler {
     const { book, logger } = this.deps;
     let record = book.records.get(name)!;
     for (let round = 0; round < 2; round++) {
-      const p = plan(record, book.tasksOf(record), now, { backoffResetMs: this.deps.backoffResetMs });
-      const next = settle({ ...record, backoff: p.backoff }, p.deployment, p.revert, now);
+      const tasks = book.tasksOf(record);
+      const p = plan(record, tasks, now);
+      const forgotten = new Set(p.expunge);
+      for (const id of forgotten) logger.info({ service: name, taskId: id }, 'forgetting a task unreachable past expungeAfterSeconds');
+      const kept = forgotten.size === 0 ? record.tasks : Object.fromEntries(Object.entries(record.tasks).filter(([id]) => !forgotten.has(id)));
+      const next = settle({ ...record, tasks: kept, relaunches: p.relaunches }, p.deployment, p.revert, now);
       await this.#save(next);
       if (p.revert !== undefined) {
         logger.warn({ service: name, deployment: p.deployment?.id, version: p.revert.version }, 'deployment failed; returning to the previous version');
@@ -98,7 +108,8 @@ export class Scheduler {
       this.notes.set(name, { waiting: p.waiting, unplaced });
       return p.launches.flatMap((l) => {
         const spec = specOf(next, l.version)!;
-        return Array.from({ length: l.count }, () => pendingLaunch(spec, l.version, l.canary, this.deps.role));
+        const carried = l.relaunches ?? [];
+        return Array.from({ length: l.count }, (_, i) => pendingLaunch(spec, l.version, l.canary, this.deps.role, carried[i]));
       });
     }
     return [];
@@ -158,11 +169,12 @@ export class Scheduler {
   async update(status: TaskStatus__Output): Promise<void> {
     const { book, clock, logger } = this.deps;
     const state = status.state as TaskState;
-    const gone = isTerminal(state) || state === 'TASK_UNKNOWN' || state === 'TASK_UNREACHABLE';
+    // An unreachable task is not gone: it keeps its place for inactiveAfterSeconds (partition.ts).
+    const gone = isTerminal(state) || state === 'TASK_UNKNOWN';
     const name = book.owner.get(status.taskId);
     const record = name === undefined ? undefined : book.records.get(name);
     if (record === undefined || record.tasks[status.taskId] === undefined) {
-      if (gone) this.orphans.delete(status.taskId);
+      if (gone || state === 'TASK_UNREACHABLE') this.orphans.delete(status.taskId);
       else if (!this.orphans.has(status.taskId)) {
         logger.warn({ taskId: status.taskId, state }, 'killing a task no service owns');
         this.killOrphan(status.taskId, status.agentId, 0);
@@ -179,11 +191,12 @@ export class Scheduler {
   /** Forget a task that ended (or that the master does not know); count the failure if it was one. */
   async #ended(record: ServiceRecord, task: TaskView, state: TaskState, reason: string, message: string): Promise<void> {
     const now = this.deps.clock.now();
-    const out = taskEnded(record, task, { state, reason }, now);
+    const out = taskEnded(record, task, { state, reason, message }, now, this.deps.backoffResetMs);
     const { [task.taskId]: _ended, ...tasks } = record.tasks;
-    const next = settle({ ...record, tasks, backoff: out.backoff }, out.deployment, undefined, now);
+    const next = settle({ ...record, tasks, relaunches: out.relaunches }, out.deployment, undefined, now);
     const level = out.failure ? 'warn' : 'info';
-    this.deps.logger[level]({ service: record.name, taskId: task.taskId, state, reason, message, failures: out.backoff.failures }, 'task ended');
+    const backoff = out.relaunch === undefined ? {} : { failures: out.relaunch.failures, relaunchInMs: out.relaunch.untilMs - now };
+    this.deps.logger[level]({ service: record.name, taskId: task.taskId, state, reason, message, ...backoff }, 'task ended');
     await this.#save(next);
   }
 
@@ -212,6 +225,7 @@ function nextRuntime(prev: TaskView, status: TaskStatus__Output, state: TaskStat
     ...(ready === undefined ? {} : { ready }),
     ...(status.exitCode === undefined ? {} : { exitCode: status.exitCode }),
     ...(prev.killRequestedAtMs === undefined ? {} : { killRequestedAtMs: prev.killRequestedAtMs }),
+    ...(state === 'TASK_UNREACHABLE' ? { unreachableSinceMs: (prev.confirmed ? prev.unreachableSinceMs : undefined) ?? now } : {}),
   };
   const was = prev.confirmed && isAvailable(prev, spec);
   const is = isAvailable({ ...prev, ...base }, spec);

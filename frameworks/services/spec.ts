@@ -4,7 +4,7 @@
 // nothing is stored unless the whole spec is valid.
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateName } from '../../core/ids.js';
-import { MAX_BACKOFF_SECONDS, MAX_GRACE_SECONDS } from '../../core/limits.js';
+import { MAX_BACKOFF_SECONDS, MAX_GRACE_SECONDS, MAX_LIFETIME_SECONDS } from '../../core/limits.js';
 import { parseConstraints, type Constraint } from '../../sdk/constraints.js';
 import type { ServiceSpec } from '../../proto/index.js';
 import { checkToWire, parseCheck, type CheckDoc } from './spec-checks.js';
@@ -74,7 +74,25 @@ export interface ServiceSpecDoc {
   readonly canary: { readonly instances: number };
   readonly fetch: readonly FetchDoc[];
   readonly user: string;
+  /** Absent = UNREACHABLE_DEFAULTS (kept absent so specs written before it keep their version). */
+  readonly unreachableStrategy?: UnreachableStrategy;
 }
+
+/** Marathon's unreachableStrategy: replace an instance whose agent is unreachable, forget it later. */
+export interface UnreachableStrategy {
+  /** Unreachable this long, the instance is replaced (its task is kept, and killed if it returns as a surplus). */
+  readonly inactiveAfterSeconds: number;
+  /** Unreachable this long, the task is forgotten (killed as unknown if it ever returns). */
+  readonly expungeAfterSeconds: number;
+}
+
+/**
+ * Replace at once (the master has already waited out its agent timeout, 75 s, before it says
+ * UNREACHABLE — Marathon too moved its default to 0), forget after 10 minutes.
+ */
+export const UNREACHABLE_DEFAULTS: UnreachableStrategy = Object.freeze({ inactiveAfterSeconds: 0, expungeAfterSeconds: 600 });
+/** An instance left unreplaced for more than a day is not meant. */
+export const MAX_INACTIVE_AFTER_SECONDS = 24 * 3600;
 
 /** Marathon's defaults. */
 export const SPEC_DEFAULTS = Object.freeze({
@@ -87,6 +105,7 @@ export const SPEC_DEFAULTS = Object.freeze({
 const SPEC_KEYS = [
   'kind', 'name', 'instances', 'command', 'args', 'container', 'resources', 'ports', 'env', 'labels', 'healthCheck',
   'readinessCheck', 'constraints', 'role', 'killGracePeriodSeconds', 'backoff', 'upgradeStrategy', 'canary', 'fetch', 'user',
+  'unreachableStrategy',
 ];
 /** Beyond this a second retry already waits the cap; larger is a typo. */
 export const MAX_BACKOFF_FACTOR = 100;
@@ -126,7 +145,24 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
     canary: { instances: numberAt(canary?.['instances'], 'canary.instances', { min: 0, integer: true }) ?? 0 },
     fetch: listAt(doc['fetch'], 'fetch').map((f, i) => parseFetch(f, join('fetch', i))),
     user: stringAt(doc['user'], 'user') ?? '',
+    unreachableStrategy: parseUnreachable(doc['unreachableStrategy']),
   });
+}
+
+function parseUnreachable(value: unknown): UnreachableStrategy | undefined {
+  const doc = objectAt(value, 'unreachableStrategy');
+  if (doc === undefined) return undefined;
+  onlyKeys(doc, ['inactiveAfterSeconds', 'expungeAfterSeconds'], 'unreachableStrategy');
+  const inactive = numberAt(doc['inactiveAfterSeconds'], 'unreachableStrategy.inactiveAfterSeconds', { min: 0, max: MAX_INACTIVE_AFTER_SECONDS });
+  const expunge = numberAt(doc['expungeAfterSeconds'], 'unreachableStrategy.expungeAfterSeconds', { min: 0, max: MAX_LIFETIME_SECONDS });
+  // A typed client's empty message means the defaults: no field of the version.
+  if (inactive === undefined && expunge === undefined) return undefined;
+  const d = UNREACHABLE_DEFAULTS;
+  const out = { inactiveAfterSeconds: inactive ?? d.inactiveAfterSeconds, expungeAfterSeconds: expunge ?? Math.max(d.expungeAfterSeconds, inactive ?? 0) };
+  if (out.expungeAfterSeconds < out.inactiveAfterSeconds) {
+    throw new InvalidArgumentError('unreachableStrategy.expungeAfterSeconds', `must be at least inactiveAfterSeconds (${out.inactiveAfterSeconds}), got ${out.expungeAfterSeconds}`);
+  }
+  return out;
 }
 
 /** What makes a version: everything but the instance count. */
@@ -268,6 +304,7 @@ export function specToWire(spec: ServiceSpecDoc): ServiceSpec {
     readinessCheck: spec.readinessCheck ? checkToWire(spec.readinessCheck) : null,
     constraints: spec.constraints.map((c) => ({ field: c.field, operator: c.operator, value: c.value ?? '' })),
     fetch: spec.fetch.map((f) => ({ ...f })),
+    unreachableStrategy: spec.unreachableStrategy ? { ...spec.unreachableStrategy } : null,
     env: { ...spec.env },
     labels: { ...spec.labels },
   };

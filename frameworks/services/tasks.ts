@@ -15,11 +15,13 @@ export interface PendingLaunch extends PendingTask {
   readonly version: string;
   readonly canary: boolean;
   readonly spec: ServiceSpecDoc;
+  /** The failed instance this launch carries on (its consecutive failures), if any. */
+  readonly relaunch?: { readonly taskId: string; readonly failures: number };
 }
 
 const NEEDS = new WeakMap<ServiceSpecDoc, Resources>();
 
-export function pendingLaunch(spec: ServiceSpecDoc, version: string, canary: boolean, defaultRole: string): PendingLaunch {
+export function pendingLaunch(spec: ServiceSpecDoc, version: string, canary: boolean, defaultRole: string, relaunch?: { readonly taskId: string; readonly failures: number }): PendingLaunch {
   let resources = NEEDS.get(spec);
   if (resources === undefined) {
     const r = spec.resources;
@@ -32,6 +34,7 @@ export function pendingLaunch(spec: ServiceSpecDoc, version: string, canary: boo
     version,
     canary,
     spec,
+    ...(relaunch === undefined ? {} : { relaunch: { taskId: relaunch.taskId, failures: relaunch.failures } }),
     resources,
     ports,
     role: spec.role || defaultRole,

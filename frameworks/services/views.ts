@@ -2,6 +2,7 @@
 // current count, and ServiceStatus), its deployments with steps, its instances and its endpoints.
 import type { Deployment, DeploymentStep, Endpoint, Instance, ServiceStatus, Workload } from '../../proto/index.js';
 import { activeDeployment, specOf, type DeploymentRecord, type ServiceRecord, type TaskView } from './model.js';
+import { backoffUntilMs } from './backoff.js';
 import { isAvailable, isLive, rolloutCounts } from './planner.js';
 import { specToWire } from './spec.js';
 
@@ -43,7 +44,7 @@ function statusView(record: ServiceRecord, tasks: readonly TaskView[], notes: No
     tasks: [...tasks].sort((a, b) => a.stagedAtMs - b.stagedAtMs || (a.taskId < b.taskId ? -1 : 1)).map(instanceView),
     endpoints: endpointsOf(record, tasks),
     pendingReason: notes?.waiting || notes?.unplaced || '',
-    backoffUntilMs: record.backoff.untilMs,
+    backoffUntilMs: backoffUntilMs(record),
   };
 }
 

@@ -137,6 +137,7 @@ export * from './agora/v1/TriggerRequest.js';
 export * from './agora/v1/TriggerResponse.js';
 export * from './agora/v1/URI.js';
 export * from './agora/v1/Unavailability.js';
+export * from './agora/v1/UnreachableStrategy.js';
 export * from './agora/v1/UnreserveOperation.js';
 export * from './agora/v1/UpdateEvent.js';
 export * from './agora/v1/UpdateFrameworkOnAgent.js';

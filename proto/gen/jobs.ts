@@ -73,6 +73,7 @@ import type { TriggerRequest as _agora_v1_TriggerRequest, TriggerRequest__Output
 import type { TriggerResponse as _agora_v1_TriggerResponse, TriggerResponse__Output as _agora_v1_TriggerResponse__Output } from './agora/v1/TriggerResponse.js';
 import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from './agora/v1/URI.js';
 import type { Unavailability as _agora_v1_Unavailability, Unavailability__Output as _agora_v1_Unavailability__Output } from './agora/v1/Unavailability.js';
+import type { UnreachableStrategy as _agora_v1_UnreachableStrategy, UnreachableStrategy__Output as _agora_v1_UnreachableStrategy__Output } from './agora/v1/UnreachableStrategy.js';
 import type { UpgradeStrategy as _agora_v1_UpgradeStrategy, UpgradeStrategy__Output as _agora_v1_UpgradeStrategy__Output } from './agora/v1/UpgradeStrategy.js';
 import type { Volume as _agora_v1_Volume, Volume__Output as _agora_v1_Volume__Output } from './agora/v1/Volume.js';
 import type { WatchEvent as _agora_v1_WatchEvent, WatchEvent__Output as _agora_v1_WatchEvent__Output } from './agora/v1/WatchEvent.js';
@@ -174,6 +175,7 @@ export interface ProtoGrpcType {
       TriggerResponse: MessageTypeDefinition<_agora_v1_TriggerResponse, _agora_v1_TriggerResponse__Output>
       URI: MessageTypeDefinition<_agora_v1_URI, _agora_v1_URI__Output>
       Unavailability: MessageTypeDefinition<_agora_v1_Unavailability, _agora_v1_Unavailability__Output>
+      UnreachableStrategy: MessageTypeDefinition<_agora_v1_UnreachableStrategy, _agora_v1_UnreachableStrategy__Output>
       UpgradeStrategy: MessageTypeDefinition<_agora_v1_UpgradeStrategy, _agora_v1_UpgradeStrategy__Output>
       ValueType: EnumTypeDefinition
       Volume: MessageTypeDefinition<_agora_v1_Volume, _agora_v1_Volume__Output>

@@ -53,6 +53,7 @@ import type { TaskTemplate as _agora_v1_TaskTemplate, TaskTemplate__Output as _a
 import type { TcpCheck as _agora_v1_TcpCheck, TcpCheck__Output as _agora_v1_TcpCheck__Output } from './agora/v1/TcpCheck.js';
 import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from './agora/v1/URI.js';
 import type { Unavailability as _agora_v1_Unavailability, Unavailability__Output as _agora_v1_Unavailability__Output } from './agora/v1/Unavailability.js';
+import type { UnreachableStrategy as _agora_v1_UnreachableStrategy, UnreachableStrategy__Output as _agora_v1_UnreachableStrategy__Output } from './agora/v1/UnreachableStrategy.js';
 import type { UpgradeStrategy as _agora_v1_UpgradeStrategy, UpgradeStrategy__Output as _agora_v1_UpgradeStrategy__Output } from './agora/v1/UpgradeStrategy.js';
 import type { Volume as _agora_v1_Volume, Volume__Output as _agora_v1_Volume__Output } from './agora/v1/Volume.js';
 import type { WeightInfo as _agora_v1_WeightInfo, WeightInfo__Output as _agora_v1_WeightInfo__Output } from './agora/v1/WeightInfo.js';
@@ -129,6 +130,7 @@ export interface ProtoGrpcType {
       TcpCheck: MessageTypeDefinition<_agora_v1_TcpCheck, _agora_v1_TcpCheck__Output>
       URI: MessageTypeDefinition<_agora_v1_URI, _agora_v1_URI__Output>
       Unavailability: MessageTypeDefinition<_agora_v1_Unavailability, _agora_v1_Unavailability__Output>
+      UnreachableStrategy: MessageTypeDefinition<_agora_v1_UnreachableStrategy, _agora_v1_UnreachableStrategy__Output>
       UpgradeStrategy: MessageTypeDefinition<_agora_v1_UpgradeStrategy, _agora_v1_UpgradeStrategy__Output>
       ValueType: EnumTypeDefinition
       Volume: MessageTypeDefinition<_agora_v1_Volume, _agora_v1_Volume__Output>

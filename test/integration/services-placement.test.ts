@@ -1,5 +1,6 @@
 // Where instances go and what survives: UNIQUE hostname across three agents (the fourth instance
-// waits, saying why), an agent that dies has its instances started elsewhere, and a restarted
+// waits, saying why), an agent that dies has its instances started elsewhere (its tasks shown
+// UNREACHABLE until forgotten), and a restarted
 // services framework adopts the running tasks instead of launching new ones.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServicesHandle } from '../../frameworks/services/index.js';
@@ -37,9 +38,13 @@ describe('services: placement and failover', () => {
     await c.agents[0]!.stop();
     const after = await until(async () => {
       const s = (await c.services.get('sleepy')).serviceStatus!;
-      return s.running === 2 && s.tasks!.every((t) => t.hostname === 'survivor') && s;
+      return s.running === 2 && s.tasks!.filter((t) => t.state === 'TASK_RUNNING').every((t) => t.hostname === 'survivor') && s;
     }, 'both instances on the survivor');
-    expect(after.tasks!.filter((t) => before.tasks!.some((b) => b.taskId === t.taskId))).toHaveLength(1);
+    // The dead agent's task is UNREACHABLE (the framework is partition-aware), kept until
+    // expungeAfterSeconds; it was replaced at once (inactiveAfterSeconds 0 by default).
+    const doomed = before.tasks!.find((t) => t.hostname === 'doomed')!.taskId;
+    expect(after.tasks!.find((t) => t.taskId === doomed)?.state).toBe('TASK_UNREACHABLE');
+    expect(after.tasks!.filter((t) => t.state === 'TASK_RUNNING' && before.tasks!.some((b) => b.taskId === t.taskId))).toHaveLength(1);
     expect(after.backoffUntilMs).toBe(0); // a lost agent is not the task's failure
   });
 

@@ -81,35 +81,6 @@ describe('service planner: keeping instances running', () => {
     expect(picked.map((x) => x.taskId)).toEqual(['staging', 'sick', 'young-ok']);
   });
 
-  it('replaces failed tasks after a backoff growing by 1.15 and capped', () => {
-    const sim = created(1);
-    const delays: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      const [task] = sim.liveTasks();
-      sim.end(task!.taskId, 'TASK_FAILED');
-      const p = sim.step();
-      expect(p.launches).toEqual([]);
-      expect(p.waiting).toMatch(/restart backoff/);
-      delays.push(p.wakeAtMs! - sim.now);
-      sim.now = p.wakeAtMs! - 1;
-      expect(sim.step().launches).toEqual([]);
-      sim.now += 1;
-      expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false }]);
-      sim.run();
-    }
-    expect(delays).toEqual([0, 1, 2, 3].map((k) => Math.round(1000 * 1.15 ** k))); // 1000, 1150, 1322, 1521
-    const policy = { seconds: 1, factor: 1.15, maxLaunchDelaySeconds: 300 };
-    expect(backoffDelayMs(policy, 100)).toBe(300_000);
-    expect(backoffDelayMs(policy, 0)).toBe(0);
-  });
-
-  it('replaces a lost task at once, with no backoff', () => {
-    const sim = created(2);
-    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_LOST', 'REASON_AGENT_DISCONNECTED');
-    expect(sim.step().launches[0]?.count).toBe(1);
-    expect(sim.service.backoff.failures).toBe(0);
-  });
-
   it('counts exits, errors and health-check kills as failures, not kills it asked for or lost agents', () => {
     expect(isFailure('TASK_FINISHED', '', false)).toBe(true);
     expect(isFailure('TASK_KILLED', 'REASON_HEALTH_CHECK_FAILED', false)).toBe(true);
@@ -117,18 +88,115 @@ describe('service planner: keeping instances running', () => {
     expect(isFailure('TASK_KILLED', 'REASON_UNSPECIFIED', true)).toBe(false);
     expect(isFailure('TASK_LOST', 'REASON_AGENT_DISCONNECTED', false)).toBe(false);
   });
+});
 
-  it('resets the backoff once a replacement has stayed healthy for a while', () => {
-    const sim = created(1);
+describe('service planner: restart backoff per instance', () => {
+  it('relaunches at once every instance of many that fail at the same time', () => {
+    const sim = created(50);
+    for (const t of sim.liveTasks()) sim.end(t.taskId, 'TASK_FAILED');
+    const p = sim.step();
+    expect(p.launches).toHaveLength(1);
+    expect(p.launches[0]).toMatchObject({ version: 'v1', count: 50 });
+    expect(p.launches[0]!.relaunches).toHaveLength(50);
+    expect(p).toMatchObject({ waiting: '', wakeAtMs: undefined });
+    expect(sim.liveTasks().every((t) => t.failures === 1)).toBe(true);
+    expect(sim.service.relaunches).toEqual([]);
+  });
+
+  it('a crash-looping instance backs off, from the second failure, growing by 1.15 and capped; the others are unaffected', () => {
+    const sim = created(3);
+    const delays: number[] = [];
+    let looping = sim.liveTasks()[0]!.taskId;
+    for (let i = 0; i < 5; i++) {
+      sim.end(looping, 'TASK_FAILED');
+      const p = sim.step();
+      if (p.launches.length === 0) {
+        expect(p.waiting).toMatch(new RegExp(`^1 instance\\(s\\) in restart backoff: ${looping.replace(/\./g, '\\.')} failed ${i + 1} time\\(s\\) in a row \\(TASK_FAILED\\), relaunch at `));
+        delays.push(p.wakeAtMs! - sim.now);
+        // Meanwhile another instance fails once: it is relaunched at once, the looping one still waits.
+        if (i === 2) {
+          const other = sim.liveTasks().find((t) => t.taskId !== looping)!;
+          sim.end(other.taskId, 'TASK_FAILED');
+          const q = sim.step();
+          expect(q.launches).toEqual([{ version: 'v1', count: 1, canary: false, relaunches: [expect.objectContaining({ taskId: other.taskId, failures: 1 })] }]);
+          expect(q.waiting).toMatch(/^1 instance\(s\) in restart backoff/);
+          sim.run();
+        }
+        sim.now = p.wakeAtMs! - 1;
+        expect(sim.step().launches).toEqual([]);
+        sim.now += 1;
+        expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false, relaunches: [expect.objectContaining({ taskId: looping, failures: i + 1 })] }]);
+      } else {
+        delays.push(0);
+      }
+      sim.run();
+      looping = sim.liveTasks().find((t) => t.failures === i + 1)!.taskId;
+    }
+    expect(delays).toEqual([0, 1000, 1150, 1322, 1521]);
+    expect(sim.liveTasks()).toHaveLength(3);
+    const policy = { seconds: 1, factor: 1.15, maxLaunchDelaySeconds: 300 };
+    expect([0, 1, 2, 3, 100].map((n) => backoffDelayMs(policy, n))).toEqual([0, 0, 1000, 1150, 300_000]);
+  });
+
+  it('resets an instance once its task has run available for backoffResetMs', () => {
+    const sim = created(1, { backoff: { seconds: 10 } });
     sim.backoffResetMs = 10_000;
+    for (let i = 0; i < 2; i++) {
+      sim.end(sim.liveTasks()[0]!.taskId, 'TASK_FAILED');
+      sim.now = sim.step().wakeAtMs ?? sim.now;
+      sim.step();
+      sim.run(true);
+    }
+    expect(sim.liveTasks()[0]!.failures).toBe(2);
+    sim.now += 9_999; // not long enough: the third failure waits 11.5 s
     sim.end(sim.liveTasks()[0]!.taskId, 'TASK_FAILED');
-    sim.now += 1000;
+    expect(sim.step().wakeAtMs).toBe(sim.now + 11_500);
+    sim.now += 11_500;
     sim.step();
     sim.run(true);
-    sim.now += 9_999;
-    expect(sim.step().backoff.failures).toBe(1);
-    sim.now += 1;
-    expect(sim.step().backoff).toMatchObject({ failures: 0, untilMs: 0 });
+    sim.now += 10_000; // long enough: the next failure is a first one again
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_FAILED');
+    expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false, relaunches: [expect.objectContaining({ failures: 1 })] }]);
+  });
+
+  it('replaces a lost task at once, with no backoff entry', () => {
+    const sim = created(2);
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_LOST', 'REASON_AGENT_DISCONNECTED');
+    expect(sim.service.relaunches).toEqual([]);
+    expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false }]);
+  });
+
+  it('a crash-looping instance keeps its count when its task ends some other way (lost, refused)', () => {
+    const sim = created(1, { backoff: { seconds: 10 } });
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_FAILED');
+    sim.step();
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_LOST', 'REASON_AGENT_DISCONNECTED'); // not a failure: relaunched at once…
+    expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false, relaunches: [expect.objectContaining({ failures: 1 })] }]);
+    sim.run();
+    sim.end(sim.liveTasks()[0]!.taskId, 'TASK_FAILED'); // …and its next failure is its second in a row
+    expect(sim.step()).toMatchObject({ launches: [], wakeAtMs: sim.now + 10_000 });
+  });
+
+  it('drops backoff entries beyond the missing instances when scaled down, keeping the most failed; a new version clears them', () => {
+    const sim = created(3);
+    const [a, b] = sim.liveTasks();
+    sim.end(a!.taskId, 'TASK_FAILED');
+    sim.step();
+    sim.run();
+    const again = sim.liveTasks().find((t) => t.failures === 1)!;
+    sim.end(again.taskId, 'TASK_FAILED'); // 2 failures: waits
+    sim.end(b!.taskId, 'TASK_FAILED'); // 1 failure: launched at once
+    expect(sim.step().launches[0]).toMatchObject({ count: 1, relaunches: [expect.objectContaining({ taskId: b!.taskId })] });
+    sim.end(sim.liveTasks().find((t) => t.taskId !== a!.taskId && t.failures === 1)!.taskId, 'TASK_FAILED'); // b's replacement fails too
+    expect(sim.service.relaunches?.map((r) => r.failures).sort()).toEqual([2, 2]);
+    sim.change((r, ctx) => d.scale(r, 2, ctx));
+    const p = sim.step();
+    expect(p.relaunches).toHaveLength(1);
+    expect(p.launches).toEqual([]);
+    sim.apply({ instances: 2, env: { V: '2' } });
+    const q = sim.step();
+    expect(sim.service.relaunches).toEqual([]);
+    expect(q.launches).toEqual([{ version: 'v2', count: 2, canary: false }]); // both missing, no backoff
   });
 
   it('does nothing while adopted tasks wait for reconciliation', () => {
@@ -342,5 +410,70 @@ describe('service planner: canaries and failures', () => {
     expect(sim.deployment).toMatchObject({ phase: 'DEPLOYMENT_FAILED' });
     expect(sim.service.version).toBe('v1');
     expect(sim.step().launches[0]?.count).toBe(1);
+  });
+});
+
+describe('service planner: unreachable instances (partition awareness)', () => {
+  const STRATEGY = { unreachableStrategy: { inactiveAfterSeconds: 30, expungeAfterSeconds: 120 } };
+
+  it('keeps an unreachable instance in place until inactiveAfterSeconds, then replaces it', () => {
+    const sim = created(3, STRATEGY);
+    const away = sim.liveTasks()[0]!.taskId;
+    sim.unreachable(away);
+    const p = sim.step();
+    expect(p.launches).toEqual([]);
+    expect(p.wakeAtMs).toBe(sim.now + 30_000);
+    sim.now += 29_999;
+    expect(sim.step().launches).toEqual([]);
+    sim.now += 1;
+    const q = sim.step();
+    expect(q.launches).toEqual([{ version: 'v1', count: 1, canary: false }]); // not a failure: no backoff
+    expect(q.wakeAtMs).toBe(sim.now + 90_000); // when it is forgotten
+    expect(sim.service.relaunches).toEqual([]);
+    sim.settle();
+    expect(sim.liveTasks()).toHaveLength(3);
+  });
+
+  it('kills the surplus when the unreachable task comes back, so the count is exact', () => {
+    const sim = created(3, STRATEGY);
+    const away = sim.liveTasks()[0]!.taskId;
+    sim.unreachable(away);
+    sim.now += 30_000;
+    sim.step();
+    sim.run();
+    const replacement = sim.liveTasks().find((t) => t.stagedAtMs === sim.now)!.taskId;
+    sim.now += 5_000;
+    sim.set(away, { state: 'TASK_RUNNING' }); // its agent re-registered
+    const p = sim.step();
+    expect(p.kill).toEqual([{ taskId: replacement, reason: 'scaling down to 3 instance(s)' }]); // the youngest goes
+    sim.reap();
+    expect(sim.liveTasks().map((t) => t.taskId)).toContain(away);
+    expect(sim.liveTasks()).toHaveLength(3);
+  });
+
+  it('forgets an unreachable task after expungeAfterSeconds', () => {
+    const sim = created(2, STRATEGY);
+    const away = sim.liveTasks()[0]!.taskId;
+    sim.unreachable(away);
+    sim.now += 119_999;
+    expect(sim.step().expunge).toEqual([]);
+    sim.now += 1;
+    expect(sim.step().expunge).toEqual([away]);
+    expect(sim.service.tasks[away]).toBeUndefined();
+    expect(sim.step().wakeAtMs).toBeUndefined();
+  });
+
+  it('replaces at once by default (inactiveAfterSeconds 0) and kills an unreachable task first when scaling down', () => {
+    const sim = created(3);
+    const away = sim.liveTasks()[0]!.taskId;
+    sim.unreachable(away);
+    expect(sim.step().launches).toEqual([{ version: 'v1', count: 1, canary: false }]);
+    expect(sim.last?.wakeAtMs).toBe(sim.now + 600_000);
+
+    const held = created(3, STRATEGY);
+    const gone = held.liveTasks()[1]!.taskId;
+    held.unreachable(gone);
+    held.change((r, ctx) => d.scale(r, 2, ctx));
+    expect(held.step().kill.map((k) => k.taskId)).toEqual([gone]);
   });
 });

@@ -1,10 +1,11 @@
 // A tiny simulation of the services scheduler around the pure planner, for unit tests: plans are
 // applied at once (launches become STAGING tasks, kills mark tasks), and tests move tasks through
-// their states by hand. Time is a number the test advances; nothing sleeps.
+// their states by hand (a relaunch carries its instance's failures on, as the launcher does). Time
+// is a number the test advances; nothing sleeps.
 import { FakeClock } from '../../core/clock.js';
 import type { TaskState } from '../../core/task-state.js';
 import * as d from '../../frameworks/services/deployments.js';
-import type { DeploymentRecord, ServiceRecord, TaskView } from '../../frameworks/services/model.js';
+import { relaunchesOf, type DeploymentRecord, type Relaunch, type ServiceRecord, type TaskView } from '../../frameworks/services/model.js';
 import { isAvailable, isLive, plan, taskEnded, type Plan } from '../../frameworks/services/planner.js';
 import { parseServiceSpec } from '../../frameworks/services/spec.js';
 import { specOf } from '../../frameworks/services/model.js';
@@ -56,19 +57,26 @@ export class Sim {
 
   /** Plan and carry the plan out (again after a revert, as the scheduler does). */
   step(): Plan {
-    const p = plan(this.service, [...this.tasks.values()], this.now, { backoffResetMs: this.backoffResetMs });
-    this.record = d.settle({ ...this.service, backoff: p.backoff }, p.deployment, p.revert, this.now);
+    const p = plan(this.service, [...this.tasks.values()], this.now);
+    for (const id of p.expunge) this.tasks.delete(id);
+    const tasks = Object.fromEntries(Object.entries(this.service.tasks).filter(([id]) => !p.expunge.includes(id)));
+    this.record = d.settle({ ...this.service, tasks, relaunches: p.relaunches }, p.deployment, p.revert, this.now);
     for (const k of p.kill) this.set(k.taskId, { killRequestedAtMs: this.now });
-    for (const l of p.launches) for (let i = 0; i < l.count; i++) this.#launch(l.version, l.canary);
+    for (const l of p.launches) for (let i = 0; i < l.count; i++) this.#launch(l.version, l.canary, l.relaunches?.[i]);
     this.last = p;
     return p.revert ? this.step() : p;
   }
 
-  #launch(version: string, canary: boolean): void {
+  /** As the launcher: the new task carries the failed instance's count on, and its backoff entry goes. */
+  #launch(version: string, canary: boolean, relaunch: Relaunch | undefined): void {
     const taskId = `web.${version}.${++this.#n}`;
-    const task: TaskView = { taskId, version, agentId: 'a1', hostname: 'h1', attributes: {}, ports: [], stagedAtMs: this.now, canary, state: 'TASK_STAGING', confirmed: true, startedAtMs: 0, message: '' };
+    const task: TaskView = {
+      taskId, version, agentId: 'a1', hostname: 'h1', attributes: {}, ports: [], stagedAtMs: this.now, canary, state: 'TASK_STAGING', confirmed: true, startedAtMs: 0, message: '',
+      ...(relaunch ? { failures: relaunch.failures } : {}),
+    };
     this.tasks.set(taskId, task);
-    this.record = { ...this.service, tasks: { ...this.service.tasks, [taskId]: task } };
+    const relaunches = relaunchesOf(this.service).filter((r) => r.taskId !== relaunch?.taskId);
+    this.record = { ...this.service, relaunches, tasks: { ...this.service.tasks, [taskId]: task } };
   }
 
   set(taskId: string, fields: Partial<TaskView>): void {
@@ -93,11 +101,16 @@ export class Sim {
 
   end(taskId: string, state: TaskState, reason = 'REASON_COMMAND_EXECUTOR_FAILED'): void {
     const t = this.tasks.get(taskId)!;
-    const out = taskEnded(this.service, t, { state, reason }, this.now);
+    const out = taskEnded(this.service, t, { state, reason }, this.now, this.backoffResetMs);
     const { [taskId]: _gone, ...rest } = this.service.tasks;
-    this.record = { ...this.service, backoff: out.backoff, tasks: rest };
+    this.record = { ...this.service, relaunches: out.relaunches, tasks: rest };
     if (out.deployment) this.record = d.settle(this.record, out.deployment, undefined, this.now);
     this.tasks.delete(taskId);
+  }
+
+  /** The task's agent stops answering: TASK_UNREACHABLE (the framework is partition-aware). */
+  unreachable(taskId: string): void {
+    this.set(taskId, { state: 'TASK_UNREACHABLE', unreachableSinceMs: this.now });
   }
 
   liveTasks(): TaskView[] {

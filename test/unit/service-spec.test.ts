@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Resources } from '../../core/resources.js';
 import { parseDocument } from '../../frameworks/api/document.js';
-import { parseServiceSpec, specToWire, versionKey } from '../../frameworks/services/spec.js';
+import { parseServiceSpec, specToWire, UNREACHABLE_DEFAULTS, versionKey } from '../../frameworks/services/spec.js';
 import { pendingLaunch, taskInfo } from '../../frameworks/services/tasks.js';
 
 const MIN = { name: 'web', command: 'serve', resources: { cpus: 0.5, mem: 64 } };
@@ -101,6 +101,13 @@ describe('service specs', () => {
     [{ container: { image: 'x' }, command: 'a', args: ['b'] }, 'args'],
     [{ fetch: [{ executable: true }] }, 'fetch[0].value'],
     [{ replicas: 3 }, 'replicas'],
+    [{ unreachableStrategy: 'disabled' }, 'unreachableStrategy'],
+    [{ unreachableStrategy: { inactiveAfterSeconds: -1 } }, 'unreachableStrategy.inactiveAfterSeconds'],
+    [{ unreachableStrategy: { inactiveAfterSeconds: 86_401 } }, 'unreachableStrategy.inactiveAfterSeconds'],
+    [{ unreachableStrategy: { inactiveAfterSeconds: 'soon' } }, 'unreachableStrategy.inactiveAfterSeconds'],
+    [{ unreachableStrategy: { expungeAfterSeconds: 1e308 } }, 'unreachableStrategy.expungeAfterSeconds'],
+    [{ unreachableStrategy: { inactiveAfterSeconds: 60, expungeAfterSeconds: 30 } }, 'unreachableStrategy.expungeAfterSeconds'],
+    [{ unreachableStrategy: { inactiveAfter: 60 } }, 'unreachableStrategy.inactiveAfter'],
   ])('refuses %j at %s', (change, field) => {
     expect(fieldOf(() => parseServiceSpec({ ...MIN, ...change }))).toBe(field);
   });
@@ -120,6 +127,19 @@ describe('service specs', () => {
     const wire = specToWire(parseServiceSpec({ ...MIN, instances: 2, ports: ['http'], healthCheck: { http: { port: 'http' } }, constraints: [['hostname', 'UNIQUE']] }));
     const again = parseServiceSpec({ ...wire, container: null, readinessCheck: { type: 'CHECK_TYPE_UNSPECIFIED', http: null, tcp: null, command: null }, user: '', role: '' });
     expect(again).toEqual(parseServiceSpec({ ...MIN, instances: 2, ports: ['http'], healthCheck: { http: { port: 'http' } }, constraints: [['hostname', 'UNIQUE']] }));
+  });
+
+  it('unreachableStrategy: absent unless given (the defaults apply), filled in and sent back on the wire', () => {
+    expect(UNREACHABLE_DEFAULTS).toEqual({ inactiveAfterSeconds: 0, expungeAfterSeconds: 600 });
+    expect(parseServiceSpec(MIN).unreachableStrategy).toBeUndefined();
+    expect(parseServiceSpec({ ...MIN, unreachableStrategy: { inactiveAfterSeconds: null, expungeAfterSeconds: null } }).unreachableStrategy).toBeUndefined();
+    expect(parseServiceSpec({ ...MIN, unreachableStrategy: { inactiveAfterSeconds: 30 } }).unreachableStrategy).toEqual({ inactiveAfterSeconds: 30, expungeAfterSeconds: 600 });
+    expect(parseServiceSpec({ ...MIN, unreachableStrategy: { inactiveAfterSeconds: 900 } }).unreachableStrategy).toEqual({ inactiveAfterSeconds: 900, expungeAfterSeconds: 900 });
+    const spec = parseServiceSpec({ ...MIN, unreachableStrategy: { inactiveAfterSeconds: 5, expungeAfterSeconds: 60 } });
+    expect(specToWire(spec).unreachableStrategy).toEqual({ inactiveAfterSeconds: 5, expungeAfterSeconds: 60 });
+    expect(parseServiceSpec({ ...specToWire(spec), container: null, healthCheck: null, readinessCheck: null })).toEqual(spec);
+    expect(specToWire(parseServiceSpec(MIN)).unreachableStrategy).toBeNull();
+    expect(versionKey(spec)).not.toBe(versionKey(parseServiceSpec(MIN)));
   });
 
   it('a version is everything but the count', () => {

@@ -51,7 +51,7 @@ function holds(fn: (doc: Doc) => unknown, fields: readonly string[], base: Doc, 
 
 describe('malformed specs are INVALID_ARGUMENT (seeded)', () => {
   it('services', () => {
-    const fields = ['kind', 'name', 'instances', 'command', 'args', 'container', 'resources', 'ports', 'env', 'labels', 'healthCheck', 'readinessCheck', 'constraints', 'role', 'killGracePeriodSeconds', 'backoff', 'upgradeStrategy', 'canary', 'fetch', 'user'];
+    const fields = ['kind', 'name', 'instances', 'command', 'args', 'container', 'resources', 'ports', 'env', 'labels', 'healthCheck', 'readinessCheck', 'constraints', 'role', 'killGracePeriodSeconds', 'backoff', 'upgradeStrategy', 'canary', 'fetch', 'user', 'unreachableStrategy'];
     holds(parseServiceSpec as (d: Doc) => unknown, fields, { name: 'x', ...TASK }, 1);
   });
 
@@ -87,6 +87,8 @@ describe('malformed specs are INVALID_ARGUMENT (seeded)', () => {
       [() => parseServiceSpec({ name: 'x', ...TASK, killGracePeriodSeconds: 2_592_000 }), 'killGracePeriodSeconds'],
       [() => parseServiceSpec({ name: 'x', ...TASK, backoff: { maxLaunchDelaySeconds: 1e308 } }), 'backoff.maxLaunchDelaySeconds'],
       [() => parseServiceSpec({ name: 'x', ...TASK, backoff: { factor: 1e6 } }), 'backoff.factor'],
+      [() => parseServiceSpec({ name: 'x', ...TASK, unreachableStrategy: { inactiveAfterSeconds: 1e308 } }), 'unreachableStrategy.inactiveAfterSeconds'],
+      [() => parseServiceSpec({ name: 'x', ...TASK, unreachableStrategy: { expungeAfterSeconds: Infinity } }), 'unreachableStrategy.expungeAfterSeconds'],
       [() => parseServiceSpec({ name: 'x', ...TASK, role: 'r'.repeat(100_000) }), 'role'],
       [() => parseServiceSpec({ name: 'x', ...TASK, ports: [{ name: 'p' }], healthCheck: { tcp: { port: 'p' }, intervalSeconds: 172_800 } }), 'healthCheck.intervalSeconds'],
       [() => validateCronJobSpec({ name: 'x', schedule: '@daily', task: TASK, activeDeadlineSeconds: 1e308 }), 'activeDeadlineSeconds'],

@@ -10,6 +10,7 @@ import type { BackoffPolicy as _agora_v1_BackoffPolicy, BackoffPolicy__Output as
 import type { UpgradeStrategy as _agora_v1_UpgradeStrategy, UpgradeStrategy__Output as _agora_v1_UpgradeStrategy__Output } from '../../agora/v1/UpgradeStrategy.js';
 import type { CanarySpec as _agora_v1_CanarySpec, CanarySpec__Output as _agora_v1_CanarySpec__Output } from '../../agora/v1/CanarySpec.js';
 import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from '../../agora/v1/URI.js';
+import type { UnreachableStrategy as _agora_v1_UnreachableStrategy, UnreachableStrategy__Output as _agora_v1_UnreachableStrategy__Output } from '../../agora/v1/UnreachableStrategy.js';
 
 export interface ServiceSpec {
   'name'?: (string);
@@ -43,6 +44,7 @@ export interface ServiceSpec {
   'canary'?: (_agora_v1_CanarySpec | null);
   'fetch'?: (_agora_v1_URI)[];
   'user'?: (string);
+  'unreachableStrategy'?: (_agora_v1_UnreachableStrategy | null);
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
 }
 
@@ -78,5 +80,6 @@ export interface ServiceSpec__Output {
   'canary': (_agora_v1_CanarySpec__Output | null);
   'fetch': (_agora_v1_URI__Output)[];
   'user': (string);
+  'unreachableStrategy': (_agora_v1_UnreachableStrategy__Output | null);
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
 }
