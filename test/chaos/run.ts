@@ -1,0 +1,263 @@
+// One chaos run, end to end — what `npm run chaos` and test/e2e/chaos.test.ts both run:
+//
+//   start the cluster ─► workloads (service v1, cron every 5 s, Indexed job) ready
+//     ─► chaos: the planned faults, rolling updates at 1/3 and 2/3, probes every 500 ms
+//     ─► convergence: no faults; wait until every process is up, one master leads, the service runs
+//        its last version N times, the job has succeeded and a cron run after the chaos succeeded
+//     ─► the verdict (judge.ts) ─► one summary, violations listed ─► clean up, always
+import path from 'node:path';
+import { makeTestPki, PKI_ENV } from '../support/pki.js';
+import { removeDir, tempDir } from '../support/tmp.js';
+import { call } from './api.js';
+import { ChaosCluster } from './cluster.js';
+import { killEverythingUnder, removeTaskCgroups } from './cleanup.js';
+import { capacityVerdict, completedTwice, duplicates, findOrphans, minimumHealthy, orphanCount, parseLedger, reportedLost, type Orphans } from './judge.js';
+import { cronView, frameworkAddresses, jobView, leadingMaster, liveView, Prober, recordedTasks, serviceView } from './observe.js';
+import type { ChaosOptions } from './options.js';
+import { countFaults, planFaults, type Fault } from './plan.js';
+import { sleep } from './supervisor.js';
+import { apply, BATCH_PARALLELISM, BATCH_TASK_SECONDS, CRONJOB, cronSpec, jobSpec, Marks, MINIMUM_HEALTH_CAPACITY, serviceSpec } from './workloads.js';
+
+export interface ChaosSummary {
+  chaos: 'agora';
+  seed: number;
+  duration_s: number;
+  faults_planned: number;
+  faults: Record<string, number>;
+  faults_skipped: number;
+  restarts: Record<string, number>;
+  rolling_updates: number;
+  probes: number;
+  capacity_min_healthy: number;
+  capacity_held_share: number;
+  capacity_min_seen: number;
+  leader_overlaps: number;
+  batch_indexes: number;
+  batch_indexes_twice: Record<string, string[]>;
+  cron_slots: number;
+  cron_slots_twice: Record<string, string[]>;
+  cron_succeeded_twice: string[];
+  finished_reported_lost: string[];
+  orphans: Orphans | null;
+  lost_or_orphaned: number;
+  converged: boolean;
+  convergence_s: number | null;
+  not_converged: string[];
+  violations: string[];
+  run_dir: string | null;
+}
+
+export async function runChaos(o: ChaosOptions, log: (line: string) => void = () => undefined): Promise<ChaosSummary> {
+  const dir = await tempDir('chaos');
+  if (!process.env[PKI_ENV]) {
+    const pki = path.join(dir, 'pki');
+    (await import('node:fs')).mkdirSync(pki, { mode: 0o700 });
+    await makeTestPki(pki);
+    process.env[PKI_ENV] = pki;
+  }
+  let cluster: ChaosCluster | undefined;
+  try {
+    log(`seed ${o.seed}: starting 3 ZooKeepers, 3 masters, 3 agents, 2 frameworks processes in ${dir}`);
+    cluster = await ChaosCluster.start(path.join(dir, 'cluster'));
+    return await new ChaosRun(o, cluster, new Marks(path.join(dir, 'marks')), log, dir).run();
+  } finally {
+    await cluster?.stop().catch(() => undefined);
+    killEverythingUnder(dir);
+    await sleep(300);
+    if (cluster) removeTaskCgroups(cluster.agents.map((_, i) => cluster!.agentWorkDir(i)));
+    if (!o.keep) removeDir(dir);
+  }
+}
+
+class ChaosRun {
+  readonly #faults: Fault[];
+  readonly #done: Fault[] = [];
+  #skipped = 0;
+  readonly #holds: Promise<void>[] = [];
+  readonly #minHealthy: number;
+  readonly #completions: number;
+
+  constructor(
+    private readonly o: ChaosOptions,
+    private readonly cluster: ChaosCluster,
+    private readonly marks: Marks,
+    private readonly log: (line: string) => void,
+    private readonly dir: string,
+  ) {
+    this.#faults = planFaults(o);
+    this.#minHealthy = minimumHealthy(o.instances, MINIMUM_HEALTH_CAPACITY);
+    // Enough indexes to keep the job running through most of the chaos, unless told.
+    this.#completions = o.batchIndexes > 0 ? o.batchIndexes : Math.max(6, Math.ceil(((o.durationMs / 1000) * 0.8 * BATCH_PARALLELISM) / BATCH_TASK_SECONDS));
+  }
+
+  async run(): Promise<ChaosSummary> {
+    const fw = (): (string | undefined)[] => frameworkAddresses(this.cluster);
+    let version = await apply(fw, 'services', serviceSpec(this.marks, this.o.instances, 'c0'));
+    await apply(fw, 'cronjobs', cronSpec(this.marks));
+    await this.until('the service to run and the first cron run', 60_000, async () => (await this.serviceProblems(version)).length === 0 && this.marks.read(this.marks.cronLedger) !== '');
+    await apply(fw, 'jobs', jobSpec(this.marks, this.#completions));
+    this.log(`workloads ready; ${this.#faults.length} faults planned over ${this.o.durationMs / 1000} s`);
+
+    const prober = new Prober(this.cluster, this.marks);
+    prober.start();
+    const t0 = Date.now();
+    let updates = 0;
+    const rolling = (async () => {
+      for (const [share, colour] of [[1 / 3, 'c1'], [2 / 3, 'c2']] as const) {
+        await sleep(Math.max(0, t0 + this.o.durationMs * share - Date.now()));
+        version = await apply(fw, 'services', serviceSpec(this.marks, this.o.instances, colour), this.o.durationMs);
+        updates += 1;
+        this.log(`rolling update to ${version} (${colour})`);
+      }
+    })();
+    for (const fault of this.#faults) {
+      await sleep(Math.max(0, t0 + fault.atMs - Date.now()));
+      this.#inject(fault);
+    }
+    await sleep(Math.max(0, t0 + this.o.durationMs - Date.now()));
+    await rolling;
+    await Promise.all(this.#holds);
+    const chaosEnd = Date.now();
+    this.log(`chaos over: ${JSON.stringify(countFaults(this.#done))}, ${this.#skipped} skipped; converging`);
+
+    let problems: string[] = [];
+    let convergedAt: number | undefined;
+    while (Date.now() < chaosEnd + this.o.convergeTimeoutMs) {
+      problems = await this.convergenceProblems(version, chaosEnd);
+      if (problems.length === 0) {
+        convergedAt = Date.now();
+        break;
+      }
+      await sleep(1_000);
+    }
+    prober.stop();
+    this.log(convergedAt ? `converged in ${((convergedAt - chaosEnd) / 1000).toFixed(1)} s` : `not converged: ${problems.join('; ')}`);
+    return this.verdict(prober, updates, convergedAt === undefined ? undefined : convergedAt - chaosEnd, problems, t0, chaosEnd);
+  }
+
+  #inject(fault: Fault): void {
+    let done: boolean;
+    if (fault.kind === 'zk') {
+      const member = this.cluster.ensemble.servers[fault.index];
+      done = member?.running === true && this.cluster.ensemble.servers.every((s) => s.running);
+      if (done) {
+        this.#holds.push(
+          (async () => {
+            await this.cluster.ensemble.stopServer(fault.index);
+            await sleep(fault.holdMs ?? 0);
+            await this.cluster.ensemble.startServer(fault.index);
+          })().catch((err: Error) => this.log(`ZooKeeper node ${fault.index}: ${err.message.split('\n')[0]}`)),
+        );
+      }
+    } else {
+      const target = this.cluster.processes(fault.role!)[fault.index]!;
+      done = fault.kind === 'kill' ? target.kill() : target.freeze(fault.holdMs ?? 0);
+      if (done && fault.kind === 'stop') this.#holds.push(sleep(fault.holdMs ?? 0));
+    }
+    if (done) this.#done.push(fault);
+    else this.#skipped += 1;
+  }
+
+  async serviceProblems(version: string): Promise<string[]> {
+    const s = await serviceView(this.cluster);
+    if (!s) return ['the services framework does not answer'];
+    const problems: string[] = [];
+    const live = s.tasks.filter((t) => t.state === 'TASK_RUNNING');
+    if (s.version !== version) problems.push(`service at ${s.version}, not ${version}`);
+    if (live.length !== this.o.instances || live.some((t) => t.version !== version)) problems.push(`service runs ${live.map((t) => t.version).join(',') || 'nothing'} (want ${this.o.instances} × ${version})`);
+    if (s.healthy !== this.o.instances) problems.push(`${s.healthy}/${this.o.instances} healthy`);
+    if (s.deploymentPhase !== 'DEPLOYMENT_SUCCEEDED') problems.push(`deployment ${s.deploymentPhase}`);
+    const beats = this.marks.available();
+    const fresh = [...beats.values()].reduce((a, b) => a + b, 0);
+    if ((beats.get(version) ?? 0) !== this.o.instances || fresh !== this.o.instances) problems.push(`heartbeats ${JSON.stringify(Object.fromEntries(beats))}`);
+    return problems;
+  }
+
+  async convergenceProblems(version: string, chaosEnd: number): Promise<string[]> {
+    const problems: string[] = [];
+    const down = this.cluster.all().filter((p) => !p.up || !p.address).map((p) => p.name);
+    if (down.length > 0) problems.push(`down: ${down.join(', ')}`);
+    if (!this.cluster.ensemble.servers.every((s) => s.running)) problems.push('a ZooKeeper node is down');
+    if (!(await leadingMaster(this.cluster))) problems.push('not exactly one master leads');
+    problems.push(...(await this.serviceProblems(version)));
+    const job = await jobView(this.cluster);
+    if (job?.phase !== 'JOB_SUCCEEDED') problems.push(`job ${job?.phase ?? 'unknown'} (${job?.completedIndexes.length ?? '?'}/${this.#completions})`);
+    const cron = await cronView(this.cluster);
+    if (!cron?.history.some((r) => r.phase === 'JOB_SUCCEEDED' && Number(r.scheduledForMs) > chaosEnd)) problems.push('no cron run succeeded since the chaos');
+    return problems;
+  }
+
+  async verdict(prober: Prober, updates: number, convergenceMs: number | undefined, notConverged: string[], t0: number, chaosEnd: number): Promise<ChaosSummary> {
+    // The cron job stops scheduling, so that the last views agree on a quiet cluster.
+    await call(frameworkAddresses(this.cluster).find((a) => a) ?? '', `/api/v1/cronjobs/${CRONJOB}/suspend`, { method: 'POST', body: '{}' }).catch(() => undefined);
+    await this.until('the last cron run to end', 15_000, async () => (await cronView(this.cluster))?.active.length === 0).catch(() => undefined);
+    let orphans: Orphans | null = null;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const view = await liveView(this.cluster);
+      orphans = view ? findOrphans(view) : null;
+      if (orphans && orphanCount(orphans) === 0) break;
+      await sleep(1_000);
+    }
+    const batchLedger = parseLedger(this.marks.read(this.marks.batchLedger));
+    const cronLedger = parseLedger(this.marks.read(this.marks.cronLedger));
+    const [job, cron] = await Promise.all([jobView(this.cluster), cronView(this.cluster)]);
+    const records = recordedTasks(job, cron);
+    const lost = [...reportedLost(batchLedger, records.batch), ...reportedLost(cronLedger, records.cron)].map((r) => `${r.taskId}:${r.state}`);
+    const succeededSlots = (cron?.history ?? []).filter((r) => r.phase === 'JOB_SUCCEEDED').map((r) => String(r.scheduledForMs));
+    const capacity = capacityVerdict(prober.capacity.filter((p) => p.atMs >= t0 && p.atMs <= chaosEnd), this.#minHealthy);
+    const overlaps = prober.leaders.filter((p) => p.claimants > 1).length;
+    const batchTwice = completedTwice(batchLedger);
+    const cronTwice = completedTwice(cronLedger);
+    const cronSucceededTwice = duplicates(succeededSlots);
+    const lostOrOrphaned = orphans ? orphanCount(orphans) : -1;
+
+    const violations: string[] = [];
+    const count = (n: number, what: string): void => void (n > 0 && violations.push(`${n} ${what}`));
+    count(Object.keys(batchTwice).length, 'batch index(es) completed twice');
+    count(Object.keys(cronTwice).length, 'cron slot(s) completed twice');
+    count(cronSucceededTwice.length, 'cron slot(s) recorded as succeeded twice');
+    count(lost.length, 'task(s) that completed recorded as failed or lost');
+    count(overlaps, 'probe(s) found two masters answering as leader');
+    if (orphans === null) violations.push('the final views could not be taken (a side did not answer)');
+    else count(lostOrOrphaned, 'task(s) lost or orphaned at the end');
+    if (capacity.share < this.o.minCapacity) violations.push(`capacity held in ${(capacity.share * 100).toFixed(1)}% of probes, under ${(this.o.minCapacity * 100).toFixed(1)}%`);
+    if (convergenceMs === undefined) violations.push(`no convergence within ${this.o.convergeTimeoutMs / 1000} s: ${notConverged.join('; ')}`);
+
+    return {
+      chaos: 'agora',
+      seed: this.o.seed,
+      duration_s: this.o.durationMs / 1000,
+      faults_planned: this.#faults.length,
+      faults: countFaults(this.#done),
+      faults_skipped: this.#skipped,
+      restarts: Object.fromEntries(this.cluster.all().map((p) => [p.name, p.starts - 1])),
+      rolling_updates: updates,
+      probes: capacity.probes,
+      capacity_min_healthy: this.#minHealthy,
+      capacity_held_share: Number(capacity.share.toFixed(4)),
+      capacity_min_seen: capacity.minSeen,
+      leader_overlaps: overlaps,
+      batch_indexes: this.#completions,
+      batch_indexes_twice: batchTwice,
+      cron_slots: new Set(cronLedger.map((e) => e.key)).size,
+      cron_slots_twice: cronTwice,
+      cron_succeeded_twice: cronSucceededTwice,
+      finished_reported_lost: lost,
+      orphans,
+      lost_or_orphaned: lostOrOrphaned,
+      converged: convergenceMs !== undefined,
+      convergence_s: convergenceMs === undefined ? null : Number((convergenceMs / 1000).toFixed(1)),
+      not_converged: convergenceMs === undefined ? notConverged : [],
+      violations,
+      run_dir: this.o.keep ? this.dir : null,
+    };
+  }
+
+  async until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`chaos: ${what} did not happen within ${timeoutMs / 1000} s`);
+      await sleep(500);
+    }
+  }
+}
