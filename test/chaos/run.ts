@@ -32,6 +32,7 @@ export interface ChaosSummary {
   capacity_held_share: number;
   capacity_min_seen: number;
   leader_overlaps: number;
+  unexpected_exits: { process: string; status: string; at_s: number; log: string }[];
   batch_indexes: number;
   batch_indexes_twice: Record<string, string[]>;
   cron_slots: number;
@@ -86,8 +87,9 @@ class ChaosRun {
   ) {
     this.#faults = planFaults(o);
     this.#minHealthy = minimumHealthy(o.instances, MINIMUM_HEALTH_CAPACITY);
-    // Enough indexes to keep the job running through most of the chaos, unless told.
-    this.#completions = o.batchIndexes > 0 ? o.batchIndexes : Math.max(6, Math.ceil(((o.durationMs / 1000) * 0.8 * BATCH_PARALLELISM) / BATCH_TASK_SECONDS));
+    // Indexes for 40% of the chaos at full parallelism, unless told: the job runs through the
+    // chaos and has time to finish, slowed by it, before the convergence window ends.
+    this.#completions = o.batchIndexes > 0 ? o.batchIndexes : Math.max(6, Math.ceil(((o.durationMs / 1000) * 0.4 * BATCH_PARALLELISM) / BATCH_TASK_SECONDS));
   }
 
   async run(): Promise<ChaosSummary> {
@@ -210,6 +212,10 @@ class ChaosRun {
     const cronTwice = completedTwice(cronLedger);
     const cronSucceededTwice = duplicates(succeededSlots);
     const lostOrOrphaned = orphans ? orphanCount(orphans) : -1;
+    const exits = this.cluster
+      .all()
+      .flatMap((p) => p.unexpectedExits)
+      .map((e) => ({ process: e.process, status: e.status, at_s: Number(((e.atMs - t0) / 1000).toFixed(1)), log: e.log.slice(-600) }));
 
     const violations: string[] = [];
     const count = (n: number, what: string): void => void (n > 0 && violations.push(`${n} ${what}`));
@@ -218,6 +224,7 @@ class ChaosRun {
     count(cronSucceededTwice.length, 'cron slot(s) recorded as succeeded twice');
     count(lost.length, 'task(s) that completed recorded as failed or lost');
     count(overlaps, 'probe(s) found two masters answering as leader');
+    count(exits.length, `exit(s) the chaos did not cause (${[...new Set(exits.map((e) => e.process))].join(', ')})`);
     if (orphans === null) violations.push('the final views could not be taken (a side did not answer)');
     else count(lostOrOrphaned, 'task(s) lost or orphaned at the end');
     if (capacity.share < this.o.minCapacity) violations.push(`capacity held in ${(capacity.share * 100).toFixed(1)}% of probes, under ${(this.o.minCapacity * 100).toFixed(1)}%`);
@@ -237,6 +244,7 @@ class ChaosRun {
       capacity_held_share: Number(capacity.share.toFixed(4)),
       capacity_min_seen: capacity.minSeen,
       leader_overlaps: overlaps,
+      unexpected_exits: exits,
       batch_indexes: this.#completions,
       batch_indexes_twice: batchTwice,
       cron_slots: new Set(cronLedger.map((e) => e.key)).size,

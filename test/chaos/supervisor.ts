@@ -3,7 +3,7 @@
 // started again after it dies, and open to the faults: SIGKILL, and SIGSTOP for a while then SIGCONT.
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawnService, stopService, type ServiceProcess } from '../support/tmp.js';
+import { logTail, spawnService, stopService, type ServiceProcess } from '../support/tmp.js';
 import type { Role } from './plan.js';
 
 export interface SupervisedSpec {
@@ -20,6 +20,18 @@ export interface SupervisedSpec {
   readonly restartDelayMs?: number;
 }
 
+/** How long after its SIGCONT a process may still exit because of the SIGSTOP (its session lapsed). */
+export const AFTER_STOP_GRACE_MS = 10_000;
+
+/** An exit the chaos did not cause: no SIGKILL of ours, no SIGSTOP of this process shortly before. */
+export interface UnexpectedExit {
+  readonly process: string;
+  readonly status: string;
+  readonly atMs: number;
+  /** The last lines of its log. */
+  readonly log: string;
+}
+
 export class Supervised {
   readonly name: string;
   readonly logFile: string;
@@ -29,6 +41,9 @@ export class Supervised {
   #closing = false;
   #starts = 0;
   #deaths: string[] = [];
+  #unexpected: UnexpectedExit[] = [];
+  #killedByUs = false;
+  #thawedAt = 0;
   #loop: Promise<void> | undefined;
 
   constructor(private readonly spec: SupervisedSpec) {
@@ -68,6 +83,11 @@ export class Supervised {
     return this.#deaths;
   }
 
+  /** Exits (and failed starts) the chaos did not cause. */
+  get unexpectedExits(): readonly UnexpectedExit[] {
+    return this.#unexpected;
+  }
+
   /** Starts it and waits for its ready line; then keeps it running until close(). */
   async start(): Promise<void> {
     await this.#spawn();
@@ -78,6 +98,7 @@ export class Supervised {
   kill(): boolean {
     const pid = this.pid;
     if (pid === undefined) return false;
+    this.#killedByUs = true;
     this.#signal(pid, 'SIGCONT');
     this.#signal(pid, 'SIGKILL');
     return true;
@@ -88,6 +109,7 @@ export class Supervised {
     const pid = this.pid;
     if (pid === undefined || this.frozen) return false;
     this.#frozenUntil = Date.now() + holdMs;
+    this.#thawedAt = this.#frozenUntil;
     this.#signal(pid, 'SIGSTOP');
     setTimeout(() => this.#signal(pid, 'SIGCONT'), holdMs).unref();
     return true;
@@ -107,14 +129,22 @@ export class Supervised {
   async #supervise(): Promise<void> {
     while (!this.#closing) {
       const proc = this.#proc;
-      if (proc) this.#deaths.push(await proc.exited);
+      if (proc) {
+        const status = await proc.exited;
+        this.#deaths.push(status);
+        if (this.#closing) return;
+        const afterStop = Date.now() - this.#thawedAt < AFTER_STOP_GRACE_MS;
+        if (!this.#killedByUs && !afterStop) this.#unexpected.push({ process: this.name, status, atMs: Date.now(), log: logTail(this.logFile, 3) });
+      }
       if (this.#closing) return;
       await sleep(this.spec.restartDelayMs ?? 300);
       if (this.#closing) return;
       try {
         await this.#spawn();
       } catch (err) {
-        this.#deaths.push(`start failed: ${(err as Error).message.split('\n')[0]}`);
+        const status = `start failed: ${(err as Error).message.split('\n')[0]}`;
+        this.#deaths.push(status);
+        this.#unexpected.push({ process: this.name, status, atMs: Date.now(), log: logTail(this.logFile, 3) });
       }
     }
   }
@@ -122,6 +152,7 @@ export class Supervised {
   async #spawn(): Promise<void> {
     const offset = fileSize(this.logFile);
     this.#starts += 1;
+    this.#killedByUs = false;
     this.#frozenUntil = 0;
     this.#address = undefined;
     const proc = spawnService({ name: this.name, dir: this.spec.dir, command: process.execPath, args: [...this.spec.args], endpoint: this.name, logFile: this.logFile });
