@@ -126,13 +126,15 @@ export function recordedTasks(job: JobView | undefined, cron: CronView | undefin
   return { batch, cron: cronTasks };
 }
 
-/** Each side's live tasks, for the orphan check; undefined when some side does not answer. */
-export async function liveView(cluster: ChaosCluster): Promise<LiveView | undefined> {
+/** Each side's live tasks, for the orphan check, and every state the master knows (for the report); undefined when some side does not answer. */
+export async function liveView(cluster: ChaosCluster): Promise<(LiveView & { masterStates: Record<string, string> }) | undefined> {
   const leader = await leadingMaster(cluster);
   if (!leader) return undefined;
   const tasks = await call(leader, '/api/v1/tasks?limit=10000').catch(() => undefined);
   if (tasks?.status !== 200) return undefined;
-  const master = (tasks.body as { tasks: { id: string; state: string }[] }).tasks.filter((t) => isLive(t.state)).map((t) => t.id);
+  const all = (tasks.body as { tasks: { id: string; state: string }[] }).tasks;
+  const master = all.filter((t) => isLive(t.state)).map((t) => t.id);
+  const masterStates = Object.fromEntries(all.map((t) => [t.id, t.state]));
   const agents: string[] = [];
   for (const agent of cluster.agents) {
     if (!agent.address) return undefined;
@@ -148,7 +150,7 @@ export async function liveView(cluster: ChaosCluster): Promise<LiveView | undefi
     ...cron.active.flatMap((r) => r.taskIds.slice(-1)),
   ];
   const processes = cluster.agents.flatMap((_, i) => taskProcesses(cluster.agentWorkDir(i)));
-  return { master, agents, frameworks, processes };
+  return { master, agents, frameworks, processes, masterStates };
 }
 
 /** Task ids of the processes whose working directory is a task sandbox under `workDir`. */

@@ -5,6 +5,8 @@
 //     ─► convergence: no faults; wait until every process is up, one master leads, the service runs
 //        its last version N times, the job has succeeded and a cron run after the chaos succeeded
 //     ─► the verdict (judge.ts) ─► one summary, violations listed ─► clean up, always
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { makeTestPki, PKI_ENV } from '../support/pki.js';
 import { removeDir, tempDir } from '../support/tmp.js';
@@ -41,18 +43,20 @@ export interface ChaosSummary {
   finished_reported_lost: string[];
   orphans: Orphans | null;
   lost_or_orphaned: number;
+  /** For each task found lost or orphaned: what the leading master says of it. */
+  orphans_in_master: Record<string, string>;
   converged: boolean;
   convergence_s: number | null;
   not_converged: string[];
   violations: string[];
-  run_dir: string | null;
+  kept: string | null;
 }
 
 export async function runChaos(o: ChaosOptions, log: (line: string) => void = () => undefined): Promise<ChaosSummary> {
   const dir = await tempDir('chaos');
   if (!process.env[PKI_ENV]) {
     const pki = path.join(dir, 'pki');
-    (await import('node:fs')).mkdirSync(pki, { mode: 0o700 });
+    fs.mkdirSync(pki, { mode: 0o700 });
     await makeTestPki(pki);
     process.env[PKI_ENV] = pki;
   }
@@ -66,7 +70,8 @@ export async function runChaos(o: ChaosOptions, log: (line: string) => void = ()
     killEverythingUnder(dir);
     await sleep(300);
     if (cluster) removeTaskCgroups(cluster.agents.map((_, i) => cluster!.agentWorkDir(i)));
-    if (!o.keep) removeDir(dir);
+    if (o.keep) keepEvidence(dir);
+    removeDir(dir);
   }
 }
 
@@ -194,9 +199,11 @@ class ChaosRun {
     await call(frameworkAddresses(this.cluster).find((a) => a) ?? '', `/api/v1/cronjobs/${CRONJOB}/suspend`, { method: 'POST', body: '{}' }).catch(() => undefined);
     await this.until('the last cron run to end', 15_000, async () => (await cronView(this.cluster))?.active.length === 0).catch(() => undefined);
     let orphans: Orphans | null = null;
+    let masterStates: Record<string, string> = {};
     for (let attempt = 0; attempt < 5; attempt++) {
       const view = await liveView(this.cluster);
       orphans = view ? findOrphans(view) : null;
+      masterStates = view?.masterStates ?? {};
       if (orphans && orphanCount(orphans) === 0) break;
       await sleep(1_000);
     }
@@ -253,11 +260,12 @@ class ChaosRun {
       finished_reported_lost: lost,
       orphans,
       lost_or_orphaned: lostOrOrphaned,
+      orphans_in_master: Object.fromEntries([...new Set(Object.values(orphans ?? {}).flat())].map((id) => [id, masterStates[id] ?? 'unknown to the master'])),
       converged: convergenceMs !== undefined,
       convergence_s: convergenceMs === undefined ? null : Number((convergenceMs / 1000).toFixed(1)),
       not_converged: convergenceMs === undefined ? notConverged : [],
       violations,
-      run_dir: this.o.keep ? this.dir : null,
+      kept: this.o.keep ? keptDir(this.dir) : null,
     };
   }
 
@@ -267,5 +275,20 @@ class ChaosRun {
       if (Date.now() > deadline) throw new Error(`chaos: ${what} did not happen within ${timeoutMs / 1000} s`);
       await sleep(500);
     }
+  }
+}
+
+/** Where --keep copies a run (outside the test runs' directory, which reapers empty). */
+function keptDir(dir: string): string {
+  return path.join(os.tmpdir(), `agora-chaos-${path.basename(path.dirname(dir))}`);
+}
+
+/** Copies the logs, ledgers, heartbeats and agents' work directories (not the PKI) for a post-mortem. */
+function keepEvidence(dir: string): void {
+  const dest = keptDir(dir);
+  try {
+    fs.cpSync(dir, dest, { recursive: true, filter: (src) => path.basename(src) !== 'pki' && !fs.statSync(src).isSocket() });
+  } catch {
+    // best effort: a file that went away while copying
   }
 }
