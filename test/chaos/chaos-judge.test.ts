@@ -1,7 +1,7 @@
 // The chaos run's pure parts: the seeded schedule, the flags, and the judge that turns what was
 // observed into violations. (The run itself: test/e2e/chaos.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { capacityVerdict, completedTwice, duplicates, findOrphans, minimumHealthy, orphanCount, parseLedger, reportedLost } from './judge.js';
+import { capacityVerdict, completedTwice, duplicates, findOrphans, minimumHealthy, orphanCount, overlappingClaims, parseLedger, reportedLost } from './judge.js';
 import { compileChaosOptions, DEFAULT_OPTIONS, parseChaosArgs } from './options.js';
 import { countFaults, planFaults } from './plan.js';
 
@@ -107,5 +107,21 @@ describe('the judge', () => {
     const probes = [4, 3, 2, 4].map((available, i) => ({ atMs: i, available }));
     expect(capacityVerdict(probes, 3)).toEqual({ probes: 4, held: 3, share: 0.75, minSeen: 2 });
     expect(capacityVerdict([], 3).share).toBe(1);
+  });
+
+  it('finds masters claiming to lead at once; one master claiming often, or a hand-over, is not it', () => {
+    const claims = [
+      { master: 'a', atMs: 0 },
+      { master: 'a', atMs: 200 },
+      { master: 'a', atMs: 500 },
+      // a dies; b is elected a session later
+      { master: 'b', atMs: 2_600 },
+      { master: 'b', atMs: 3_100 },
+      // a (frozen, then woken) answers its queued probe as leader 100 ms after b's
+      { master: 'a', atMs: 3_200 },
+      { master: 'b', atMs: 3_600 },
+    ];
+    expect(overlappingClaims(claims, 300)).toEqual([claims[4], claims[5]]);
+    expect(overlappingClaims(claims.slice(0, 5), 300)).toEqual([]);
   });
 });

@@ -51,3 +51,22 @@ function safeReaddir(dir: string): string[] {
     return [];
   }
 }
+
+/** Runs being cleaned up at this moment, for a Ctrl-C: their directory and the agents' work directories. */
+const active = new Map<string, () => readonly string[]>();
+
+export function registerRun(dir: string, workDirs: () => readonly string[]): () => void {
+  active.set(dir, workDirs);
+  return () => active.delete(dir);
+}
+
+/** On a signal: kill what the active runs started, wait for it to die, remove the tasks' cgroups. Synchronous. */
+export function cleanUpActiveRunsSync(): void {
+  for (const [dir, workDirs] of active) {
+    killEverythingUnder(dir);
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(sleeper, 0, 0, 500);
+    killEverythingUnder(dir);
+    removeTaskCgroups(workDirs());
+  }
+}

@@ -5,7 +5,7 @@
 //   the frameworks' records + the ledgers          ─► reportedLost: a task that completed, recorded as failed/lost
 //   master, agents, frameworks, /proc at the end   ─► orphans and lost tasks (every side knows the same tasks)
 //   capacity probes                                ─► the share of probes with at least the minimum healthy
-//   leader probes                                  ─► two masters answering `self: true` at once
+//   leader claims                                  ─► two masters answering `self: true` at once
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 
 /** One ledger line: the key (index or scheduled time) and the task that wrote it. */
@@ -124,6 +124,26 @@ export function capacityVerdict(probes: readonly CapacityProbe[], minHealthy: nu
     share: probes.length === 0 ? 1 : held / probes.length,
     minSeen: probes.length === 0 ? 0 : Math.min(...probes.map((p) => p.available)),
   };
+}
+
+/** A master answered `/api/v1/leader` with `self: true` (its address: a restarted master is another). */
+export interface LeaderClaim {
+  readonly master: string;
+  readonly atMs: number;
+}
+
+/**
+ * Claims made within `windowMs` of another master's claim: two masters answering as leader at
+ * once. A rightful hand-over cannot do it — the new leader is elected a session timeout after the
+ * old one stopped answering — so each is a stale leader's answer (or the new one's).
+ */
+export function overlappingClaims(claims: readonly LeaderClaim[], windowMs: number): LeaderClaim[] {
+  const sorted = [...claims].sort((a, b) => a.atMs - b.atMs);
+  return sorted.filter((c, i) => {
+    for (let j = i - 1; j >= 0 && c.atMs - sorted[j]!.atMs <= windowMs; j--) if (sorted[j]!.master !== c.master) return true;
+    for (let j = i + 1; j < sorted.length && sorted[j]!.atMs - c.atMs <= windowMs; j++) if (sorted[j]!.master !== c.master) return true;
+    return false;
+  });
 }
 
 /** The least number of instances a rolling update keeps available (as the services planner rounds). */

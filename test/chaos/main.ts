@@ -6,8 +6,20 @@
 import { AgoraError } from '../../core/errors.js';
 import { ensureFreshBuild } from '../support/build.js';
 import { reapRuns } from '../support/tmp.js';
+import { cleanUpActiveRunsSync } from './cleanup.js';
 import { parseChaosArgs, type ChaosOptions } from './options.js';
 import { runChaos } from './run.js';
+
+// Registered before tmp.ts's handlers (installed with the first run directory), so that this runs
+// first: the tasks and their cgroups go, then the exit handlers stop the services and remove the
+// directory.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`chaos: ${signal}, cleaning up\n`);
+    cleanUpActiveRunsSync();
+    process.exit(130);
+  });
+}
 
 let options: ChaosOptions;
 try {

@@ -4,54 +4,55 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { call, callAny } from './api.js';
 import type { ChaosCluster } from './cluster.js';
-import { isLive, type CapacityProbe, type LiveView, type RecordedTask } from './judge.js';
+import { isLive, type CapacityProbe, type LeaderClaim, type LiveView, type RecordedTask } from './judge.js';
 import { CRONJOB, JOB, SERVICE, type Marks } from './workloads.js';
 
-export interface LeaderProbe {
-  readonly atMs: number;
-  /** Masters that answered `self: true`. */
-  readonly claimants: number;
-}
-
-/** Probes every `everyMs` until stopped: instances available (heartbeats) and masters claiming to lead. */
+/**
+ * Probes every `everyMs` until stopped: instances available (heartbeats), and each master's
+ * `/api/v1/leader`. A master keeps at most one leader probe in flight, frozen or not: a frozen
+ * one answers it when it wakes, as it would any client's queued request, and a stale `self: true`
+ * then is what the leader claims catch.
+ */
 export class Prober {
   readonly capacity: CapacityProbe[] = [];
-  readonly leaders: LeaderProbe[] = [];
+  readonly claims: LeaderClaim[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #busy = false;
+  readonly #inFlight = new Set<string>();
 
   constructor(
     private readonly cluster: ChaosCluster,
     private readonly marks: Marks,
+    /** How long a leader probe may wait for its answer (a frozen master's hold, and more). */
+    private readonly claimTimeoutMs: number,
     private readonly everyMs = 500,
   ) {}
 
   start(): void {
-    this.#timer = setInterval(() => void this.#probe(), this.everyMs);
+    this.#timer = setInterval(() => this.#probe(), this.everyMs);
   }
 
   stop(): void {
     clearInterval(this.#timer);
   }
 
-  async #probe(): Promise<void> {
-    if (this.#busy) return;
-    this.#busy = true;
-    try {
-      const atMs = Date.now();
-      const available = [...this.marks.available(atMs).values()].reduce((a, b) => a + b, 0);
-      this.capacity.push({ atMs, available });
-      const claims = await Promise.all(this.cluster.masters.map((m) => (m.address && !m.frozen ? selfClaim(m.address) : false)));
-      this.leaders.push({ atMs, claimants: claims.filter(Boolean).length });
-    } finally {
-      this.#busy = false;
+  #probe(): void {
+    const atMs = Date.now();
+    const available = [...this.marks.available(atMs).values()].reduce((a, b) => a + b, 0);
+    this.capacity.push({ atMs, available });
+    for (const m of this.cluster.masters) {
+      const address = m.address;
+      if (!address || this.#inFlight.has(address)) continue;
+      this.#inFlight.add(address);
+      void selfClaim(address, this.claimTimeoutMs)
+        .then((self) => void (self && this.claims.push({ master: address, atMs: Date.now() })))
+        .finally(() => this.#inFlight.delete(address));
     }
   }
 }
 
-async function selfClaim(address: string): Promise<boolean> {
+async function selfClaim(address: string, timeoutMs: number): Promise<boolean> {
   try {
-    const answer = await call(address, '/api/v1/leader', { timeoutMs: 400 });
+    const answer = await call(address, '/api/v1/leader', { timeoutMs });
     return answer.status === 200 && (answer.body as { self?: boolean }).self === true;
   } catch {
     return false;
@@ -61,7 +62,7 @@ async function selfClaim(address: string): Promise<boolean> {
 /** The address of the master that says it leads, if exactly one does. */
 export async function leadingMaster(cluster: ChaosCluster): Promise<string | undefined> {
   const addresses = cluster.masters.map((m) => m.address).filter((a): a is string => a !== undefined);
-  const claims = await Promise.all(addresses.map((a) => selfClaim(a)));
+  const claims = await Promise.all(addresses.map((a) => selfClaim(a, 400)));
   const leaders = addresses.filter((_, i) => claims[i]);
   return leaders.length === 1 ? leaders[0] : undefined;
 }
