@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { makeTestPki, PKI_ENV } from '../support/pki.js';
 import { removeDir, tempDir } from '../support/tmp.js';
 import { call } from './api.js';
@@ -37,6 +38,10 @@ export interface ChaosSummary {
   capacity_held_share: number;
   capacity_min_seen: number;
   leader_overlaps: number;
+  /** The overlapping claims: which master (address), seconds after the chaos started. */
+  leader_overlap_claims: { master: string; at_s: number }[];
+  /** The longest this process's event loop stalled: above a second, its probes' timing is suspect. */
+  event_loop_max_ms: number;
   unexpected_exits: { process: string; status: string; at_s: number; log: string }[];
   batch_indexes: number;
   batch_indexes_twice: Record<string, string[]>;
@@ -87,6 +92,7 @@ class ChaosRun {
   readonly #holds: Promise<void>[] = [];
   readonly #minHealthy: number;
   readonly #completions: number;
+  readonly #loopDelay = monitorEventLoopDelay({ resolution: 20 });
 
   constructor(
     private readonly o: ChaosOptions,
@@ -110,6 +116,7 @@ class ChaosRun {
     await apply(fw, 'jobs', jobSpec(this.marks, this.#completions));
     this.log(`workloads ready; ${this.#faults.length} faults planned over ${this.o.durationMs / 1000} s`);
 
+    this.#loopDelay.enable();
     const prober = new Prober(this.cluster, this.marks, this.o.holdMaxMs + 5_000);
     prober.start();
     const t0 = Date.now();
@@ -143,6 +150,7 @@ class ChaosRun {
       await sleep(1_000);
     }
     prober.stop();
+    this.#loopDelay.disable();
     this.log(convergedAt ? `converged in ${((convergedAt - chaosEnd) / 1000).toFixed(1)} s` : `not converged: ${problems.join('; ')}`);
     return this.verdict(prober, updates, convergedAt === undefined ? undefined : convergedAt - chaosEnd, problems, t0, chaosEnd);
   }
@@ -219,7 +227,8 @@ class ChaosRun {
     const lost = [...reportedLost(batchLedger, records.batch), ...reportedLost(cronLedger, records.cron)].map((r) => `${r.taskId}:${r.state}`);
     const succeededSlots = (cron?.history ?? []).filter((r) => r.phase === 'JOB_SUCCEEDED').map((r) => String(r.scheduledForMs));
     const capacity = capacityVerdict(prober.capacity.filter((p) => p.atMs >= t0 && p.atMs <= chaosEnd), this.#minHealthy);
-    const overlaps = overlappingClaims(prober.claims, CLAIM_WINDOW_MS).length;
+    const overlapping = overlappingClaims(prober.claims, CLAIM_WINDOW_MS);
+    const overlaps = overlapping.length;
     const batchTwice = completedTwice(batchLedger);
     const cronTwice = completedTwice(cronLedger);
     const cronSucceededTwice = duplicates(succeededSlots);
@@ -256,6 +265,8 @@ class ChaosRun {
       capacity_held_share: Number(capacity.share.toFixed(4)),
       capacity_min_seen: capacity.minSeen,
       leader_overlaps: overlaps,
+      leader_overlap_claims: overlapping.map((c) => ({ master: c.master, at_s: Number(((c.atMs - t0) / 1000).toFixed(2)) })),
+      event_loop_max_ms: Math.round(this.#loopDelay.max / 1e6),
       unexpected_exits: exits,
       batch_indexes: this.#completions,
       batch_indexes_twice: batchTwice,
