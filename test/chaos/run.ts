@@ -62,7 +62,9 @@ export interface ChaosSummary {
 
 export async function runChaos(o: ChaosOptions, log: (line: string) => void = () => undefined): Promise<ChaosSummary> {
   const dir = await tempDir('chaos');
-  if (!process.env[PKI_ENV]) {
+  // Outside a test run (npm run chaos), the run makes its own certificates and tokens.
+  const ownPki = !process.env[PKI_ENV];
+  if (ownPki) {
     const pki = path.join(dir, 'pki');
     fs.mkdirSync(pki, { mode: 0o700 });
     await makeTestPki(pki);
@@ -82,6 +84,7 @@ export async function runChaos(o: ChaosOptions, log: (line: string) => void = ()
     if (o.keep) keepEvidence(dir);
     removeDir(dir);
     unregister();
+    if (ownPki) delete process.env[PKI_ENV];
   }
 }
 
@@ -129,6 +132,7 @@ class ChaosRun {
         this.log(`rolling update to ${version} (${colour})`);
       }
     })();
+    rolling.catch(() => undefined); // awaited (and thrown) after the faults; not an unhandled rejection meanwhile
     for (const fault of this.#faults) {
       await sleep(Math.max(0, t0 + fault.atMs - Date.now()));
       this.#inject(fault);
