@@ -55,7 +55,9 @@ describe('a framework that never answers its offers', () => {
     expect(hog.rescinded).toEqual([held!.id]);
     expect(offer.agentId).toBe(agent.agentId);
     expect(offerResources(offer).format()).toBe('cpus:1;mem:512');
-    expect(waitedMs).toBeGreaterThanOrEqual(350);
+    // Taken back after --offer-timeout (400 ms), not the default minute. (No lower bound: the
+    // hoarder heard of its offer some time after the master made it, more so on a loaded machine;
+    // that the other framework was offered the agent only after the rescind is what the line above says.)
     expect(waitedMs).toBeLessThan(3000);
     h.invariant();
 
