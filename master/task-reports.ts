@@ -130,6 +130,8 @@ function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask
     state.addCompleted(task);
   }
   if (resend) {
+    // Kept until the framework acknowledges the update the agent is about to resend.
+    task.status = latest;
     state.awaitAcknowledgement(task);
     rereg?.told.add(key);
   } else if (!known && (rereg?.tell || !rereg)) {
