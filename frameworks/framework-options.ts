@@ -32,4 +32,4 @@ export interface FrameworkOptions {
 }
 
 /** The driver's credentials, or plaintext for a master started with --insecure. */
-export type FrameworkAccess = Pick<DriverOptions, 'credentials' | 'insecure'>;
+export type FrameworkAccess = Pick<DriverOptions, 'credentials' | 'insecure' | 'mayConnect'>;

@@ -288,7 +288,9 @@ export class FrameworksHost {
       role: options.role,
       apiUrl: `${this.#security?.scheme ?? 'https'}://${this.httpAddress ?? ''}`,
       logger: this.#baseLogger,
-      access: this.#security?.access ?? { insecure: true },
+      // The frameworks subscribe only while the host can vouch for its leadership: a host riding out
+      // a lost connection keeps its subscriptions but makes no new one (another may lead by then).
+      access: { ...(this.#security?.access ?? { insecure: true }), mayConnect: () => this.#vouched() },
       taskUser: options.taskUser,
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     };

@@ -190,6 +190,12 @@ export class FrameworkDriver extends SchedulerCalls {
   #connect(): void {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     this.#state = 'CONNECTING';
+    // A leader that cannot vouch for its lease must not subscribe: another may lead already, and a
+    // new subscription with the framework's id would take the framework from it.
+    if (!this.options.mayConnect()) {
+      this.#scheduleReconnect('the framework may not subscribe now: its leader cannot vouch for its lease');
+      return;
+    }
     const address = this.discovery.current();
     if (address === undefined) {
       this.#scheduleReconnect('no leading master is known yet');

@@ -63,6 +63,12 @@ export interface DriverOptions {
   readonly credentials?: DriverCredentials;
   /** Plaintext and no credentials, for a master started with --insecure. */
   readonly insecure?: boolean;
+  /**
+   * Subscribe only while this says yes, asked before every connection attempt: a framework that
+   * runs only while it leads (an election's lease) passes whether it can still vouch for that. A
+   * subscription already open is not ended by it. Default: always.
+   */
+  readonly mayConnect?: () => boolean;
 }
 
 export interface CompiledDriverOptions {
@@ -84,6 +90,7 @@ export interface CompiledDriverOptions {
   /** The channel credentials every connection uses. */
   readonly channel: grpc.ChannelCredentials;
   readonly insecure: boolean;
+  readonly mayConnect: () => boolean;
 }
 
 const WEEK_SECONDS = 7 * 24 * 3600;
@@ -120,6 +127,7 @@ export function compileDriverOptions(options: DriverOptions): CompiledDriverOpti
     callTimeoutMs: positive(options.callTimeoutMs, 10_000, 'callTimeoutMs'),
     channel: channelOf(options),
     insecure: options.insecure === true,
+    mayConnect: options.mayConnect ?? (() => true),
   });
 }
 

@@ -163,6 +163,32 @@ describe('FrameworkDriver against a real master', () => {
   });
 });
 
+describe('a driver gated by its leader\u2019s lease (mayConnect)', () => {
+  it('makes no subscription while its lease is in doubt, so it cannot take the framework from the one that leads', async () => {
+    // The chaos run's case: a frameworks host riding out a lost ZooKeeper connection re-subscribed
+    // its frameworks with their ids while another host already led, and the leader's subscriptions
+    // were replaced ("framework failed over"): cron and services stopped for good.
+    const h = await MasterHarness.start();
+    const errors: string[] = [];
+    const leader = await FrameworkDriver.start({ master: h.address, framework: { name: 'gated' }, ...driverAccess() }, { error: (m) => void errors.push(m) });
+    drivers.push(leader);
+    let vouched = false;
+    const stale = FrameworkDriver.start(
+      { master: h.address, framework: { name: 'gated', id: leader.frameworkId ?? '' }, reconnect: { initialMs: 20, maxMs: 50 }, mayConnect: () => vouched, ...driverAccess() },
+      {},
+      { waitSubscribedMs: 10_000 },
+    );
+    await sleep(500);
+    expect(leader.state).toBe('SUBSCRIBED');
+    expect(errors).toEqual([]);
+    // Once its lease is vouched for again it may subscribe, and then it does replace the other.
+    vouched = true;
+    drivers.push(await stale);
+    await found(() => errors.length > 0, { what: 'the first subscription replaced' });
+    expect(errors[0]).toMatch(/failed over/);
+  });
+});
+
 describe('framework state and leadership', () => {
   it('keeps versioned JSON with compare-and-set, lists and watches', async () => {
     const store = await openStore('memory:');
