@@ -88,6 +88,8 @@ describe('batch: jobs run to completion', () => {
     expect(status.message).toMatch(/^DeadlineExceeded: deadline exceeded/);
     const fwId = await c.frameworkId();
     await until(async () => c.master.state.tasksOfFramework(fwId).length === 0, 'the tasks killed');
+    // The framework hears each TASK_KILLED a moment after the master drops the task.
+    await until(async () => ran(await c.record('slow')).every((t) => t.state === 'TASK_KILLED'), 'the job to record both kills');
     const tasks = ran(await c.record('slow'));
     expect(tasks.map((t) => [t.state, t.killRequested])).toEqual([
       ['TASK_KILLED', true],
