@@ -1,4 +1,4 @@
-// One chaos run, end to end — what `npm run chaos` and test/e2e/chaos.test.ts both run:
+// One chaos run, end to end — what `npm run chaos` runs:
 //
 //   start the cluster ─► workloads (service v1, cron every 5 s, Indexed job) ready
 //     ─► chaos: the planned faults, rolling updates at 1/3 and 2/3, probes every 500 ms
