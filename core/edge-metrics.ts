@@ -17,17 +17,7 @@ export function registerHttpEdgeMetrics(registry: Registry, app: HttpServer): vo
       },
     });
   };
-  const counter = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: () => number): void => scrapedCounter(registers, name, help, read);
   gauge('agora_http_connections', 'Connections open on the HTTP server', () => stats.connections.open);
   counter('agora_http_connections_refused_total', 'Connections closed on arrival: --http-max-connections or --max-connections-per-client reached', () => stats.connections.refused);
   counter('agora_http_idle_cut_total', 'Connections cut by --http-idle-timeout (a response the client stopped reading, an idle keep-alive)', () => stats.idleCut);
@@ -35,4 +25,17 @@ export function registerHttpEdgeMetrics(registry: Registry, app: HttpServer): vo
   gauge('agora_http_sse_buffered_bytes', 'Bytes queued in the process for event-stream clients, all together', () => stats.sse.buffered().total);
   counter('agora_http_sse_dropped_total', 'Event-stream clients dropped for reading too slowly', () => stats.sse.dropped);
   counter('agora_http_sse_refused_total', 'Event streams refused: --sse-max-clients open', () => stats.sse.refused);
+}
+
+/** A counter whose value another part counts: read at scrape time (prom-client has no settable counter). */
+export function scrapedCounter(registers: Registry[], name: string, help: string, read: () => number): void {
+  new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }

@@ -3,6 +3,7 @@
 // mirror MasterState.stats are computed at scrape time from the state; the allocation-run histogram
 // and the terminal-task counter are fed as things happen.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { scrapedCounter } from '../core/edge-metrics.js';
 import { Resources } from '../core/resources.js';
 import { TASK_STATES, isTerminal, type TaskState } from '../core/task-state.js';
 import type { AgentConnectionState, DrainState } from './model.js';
@@ -198,17 +199,7 @@ function registerResourceGauges(state: MasterState, registers: Registry[]): void
 
 /** Counters that mirror MasterState.stats (the master counts; we read at scrape time). */
 function registerStatsCounters(state: MasterState, registers: Registry[]): void {
-  const mirror = (name: string, help: string, read: () => number): void => {
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
+  const mirror = (name: string, help: string, read: () => number): void => scrapedCounter(registers, name, help, read);
   mirror('agora_offers_sent_total', 'Offers sent to frameworks', () => state.stats.offersSent);
   mirror('agora_offers_rescinded_total', 'Offers rescinded (agent gone, timeout, framework gone, draining)', () => state.stats.offersRescinded);
   mirror('agora_tasks_launched_total', 'Tasks sent to agents to launch', () => state.stats.tasksLaunched);
