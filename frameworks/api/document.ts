@@ -7,8 +7,9 @@
 // A structured message arrives with every absent scalar filled in by the loader; specFromWire
 // drops the proto3 defaults again (as proto3 JSON does), keeping fields declared `optional` that
 // the client set, so a controller sees one form whichever way the spec came.
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { YAMLParseError } from 'yaml';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { parseUserYaml } from '../../core/yaml.js';
 import { packageDefinition } from '../../proto/index.js';
 import type { WorkloadKind } from '../workload.js';
 import { kindFromDocument } from './kinds.js';
@@ -51,8 +52,9 @@ function parseText(text: string, format: DocumentFormat): unknown {
     }
   }
   try {
-    return parseYaml(text, { prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 }) as unknown;
+    return parseUserYaml(text, 'document');
   } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
     if (err instanceof YAMLParseError) {
       const where = err.linePos?.[0] ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
       throw new InvalidArgumentError('document', `is not valid YAML${where}: ${err.message.split('\n')[0] ?? err.message}`);

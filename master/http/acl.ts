@@ -9,7 +9,6 @@
 //   GET    /api/v1/acl/policies[/:name]       built-in and stored policies
 //   PUT    /api/v1/acl/policies/:name         a policy (YAML or JSON); 201 when new
 //   DELETE /api/v1/acl/policies/:name
-import { parse as parseYaml } from 'yaml';
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { HttpServer } from '../../core/http.js';
 import { MAX_LIFETIME_SECONDS, optionalSeconds } from '../../core/limits.js';
@@ -18,6 +17,7 @@ import { principalOf } from '../../core/security/edge.js';
 import { describeActions } from '../../core/security/policy.js';
 import { requirePermission } from '../../core/security/principal.js';
 import { tokenView, validateAccessor } from '../../core/security/tokens.js';
+import { parseUserYaml } from '../../core/yaml.js';
 import type { OperatorContext } from './context.js';
 
 type Json = Record<string, unknown>;
@@ -100,8 +100,9 @@ function jsonBody(body: unknown): Json {
 function parseDocument(text: string): Json {
   let value: unknown;
   try {
-    value = parseYaml(text);
+    value = parseUserYaml(text, 'body');
   } catch (err) {
+    if (err instanceof InvalidArgumentError) throw err;
     throw new InvalidArgumentError('body', `not valid YAML or JSON: ${(err as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError('body', 'must be an object');
