@@ -1,5 +1,5 @@
 // The chaos run's pure parts: the seeded schedule, the flags, and the judge that turns what was
-// observed into violations. (The run itself: `npm run chaos`.)
+// observed into violations. (The run itself: test/e2e/chaos.test.ts.)
 import { describe, expect, it } from 'vitest';
 import { capacityVerdict, completedTwice, duplicates, findOrphans, minimumHealthy, orphanCount, overlappingClaims, parseLedger, reportedLost } from './judge.js';
 import { compileChaosOptions, DEFAULT_OPTIONS, parseChaosArgs } from './options.js';

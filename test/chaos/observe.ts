@@ -72,6 +72,8 @@ export interface ServiceView {
   readonly running: number;
   readonly healthy: number;
   readonly deploymentPhase: string;
+  /** The framework's reason for what it does not do yet ('' when nothing waits). */
+  readonly pendingReason: string;
   readonly tasks: readonly { taskId: string; state: string; version: string }[];
 }
 
@@ -103,10 +105,10 @@ export function frameworkAddresses(cluster: ChaosCluster): (string | undefined)[
 }
 
 export async function serviceView(cluster: ChaosCluster): Promise<ServiceView | undefined> {
-  const doc = await workload<{ version: string; serviceStatus: { running: number; healthy: number; deployments: { phase: string }[]; tasks: ServiceView['tasks'] } }>(cluster, 'services', SERVICE);
+  const doc = await workload<{ version: string; serviceStatus: { running: number; healthy: number; deployments: { phase: string }[]; tasks: ServiceView['tasks']; pendingReason?: string } }>(cluster, 'services', SERVICE);
   if (!doc) return undefined;
   const s = doc.serviceStatus;
-  return { version: doc.version, running: s.running, healthy: s.healthy, deploymentPhase: s.deployments.at(-1)?.phase ?? '', tasks: s.tasks };
+  return { version: doc.version, running: s.running, healthy: s.healthy, deploymentPhase: s.deployments[0]?.phase ?? '', pendingReason: s.pendingReason ?? '', tasks: s.tasks };
 }
 
 export async function jobView(cluster: ChaosCluster): Promise<JobView | undefined> {

@@ -1,4 +1,4 @@
-// One chaos run, end to end — what `npm run chaos` runs:
+// One chaos run, end to end — what `npm run chaos` and test/e2e/chaos.test.ts both run:
 //
 //   start the cluster ─► workloads (service v1, cron every 5 s, Indexed job) ready
 //     ─► chaos: the planned faults, rolling updates at 1/3 and 2/3, probes every 500 ms
@@ -188,7 +188,10 @@ class ChaosRun {
     const problems: string[] = [];
     const live = s.tasks.filter((t) => t.state === 'TASK_RUNNING');
     if (s.version !== version) problems.push(`service at ${s.version}, not ${version}`);
-    if (live.length !== this.o.instances || live.some((t) => t.version !== version)) problems.push(`service runs ${live.map((t) => t.version).join(',') || 'nothing'} (want ${this.o.instances} × ${version})`);
+    if (live.length !== this.o.instances || live.some((t) => t.version !== version)) {
+      const why = s.pendingReason ? `; the framework says: ${s.pendingReason}` : '';
+      problems.push(`service runs ${live.map((t) => `${t.version} ${t.taskId}`).join(',') || 'nothing'} (want ${this.o.instances} × ${version}${why})`);
+    }
     if (s.healthy !== this.o.instances) problems.push(`${s.healthy}/${this.o.instances} healthy`);
     if (s.deploymentPhase !== 'DEPLOYMENT_SUCCEEDED') problems.push(`deployment ${s.deploymentPhase}`);
     const beats = this.marks.available();
