@@ -29,6 +29,11 @@ export interface FrameworkOptions {
   readonly access: FrameworkAccess;
   /** The user its tasks run as when a spec names none (FrameworkInfo.user; default the master's, nobody). */
   readonly taskUser?: string;
+  /**
+   * The master refused the framework for good (another subscription with its id replaced this one,
+   * or its id was removed): the driver has stopped. The host starts the frameworks afresh.
+   */
+  readonly onRefused?: (message: string) => void;
 }
 
 /** The driver's credentials, or plaintext for a master started with --insecure. */

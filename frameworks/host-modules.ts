@@ -24,6 +24,8 @@ export interface ModuleContext {
   readonly access: FrameworkAccess;
   /** Who tasks run as when a spec names nobody. */
   readonly taskUser: string;
+  /** A framework was refused by the master for good (FrameworkOptions.onRefused). */
+  readonly onRefused?: (message: string) => void;
 }
 
 export type RunningController = WorkloadController & { stop(): Promise<void> };
@@ -55,6 +57,7 @@ export const servicesModule: FrameworkModule = {
       logger: ctx.logger,
       access: ctx.access,
       taskUser: ctx.taskUser,
+      ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     });
   },
@@ -73,6 +76,7 @@ export const cronModule: FrameworkModule = {
       logger: ctx.logger,
       access: ctx.access,
       taskUser: ctx.taskUser,
+      ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     });
   },
@@ -92,6 +96,7 @@ export const batchModule: FrameworkModule = {
       logger: ctx.logger,
       access: ctx.access,
       taskUser: ctx.taskUser,
+      ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
       ...(ctx.clock ? { clock: ctx.clock } : {}),
     });
   },

@@ -292,8 +292,24 @@ export class FrameworksHost {
       // a lost connection keeps its subscriptions but makes no new one (another may lead by then).
       access: { ...(this.#security?.access ?? { insecure: true }), mayConnect: () => this.#vouched() },
       taskUser: options.taskUser,
+      onRefused: (message) => void this.#frameworkRefused(message),
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     };
+  }
+
+  /**
+   * A framework the master refused for good — its subscription replaced by one with its id (a
+   * host that led before and has not yet noticed it lost), or its id removed — has stopped, and
+   * would stay stopped. The host resigns and stands again, so whichever instance leads next starts
+   * every framework afresh, with its stored id.
+   */
+  async #frameworkRefused(message: string): Promise<void> {
+    if (this.lifecycle !== 'LEADING' && this.lifecycle !== 'STARTING') return;
+    this.#term += 1;
+    this.#failures += 1;
+    const retryMs = Math.min(MAX_RETRY_MS, (this.#options?.retryDelay ?? 2_000) * 2 ** (this.#failures - 1));
+    this.logger.error({ message, retryMs }, 'the master refused a framework: resigning to start the frameworks afresh');
+    await this.#resignAndRetry(retryMs);
   }
 
   #modules(): readonly FrameworkModule[] {

@@ -189,7 +189,10 @@ export class FrameworkShell {
         offers: (offers) => this.#gate(() => this.#offerRound(offers)),
         update: (status) => this.#gate(() => this.handlers.update(status)),
         rescind: (offerId) => (this.handlers.rescind ? this.#gate(() => this.handlers.rescind!(offerId)) : undefined),
-        error: (message) => logger.error({ message }, `the master refused the ${o.name} framework; restart it to subscribe afresh`),
+        error: (message) => {
+          logger.error({ message }, `the master refused the ${o.name} framework`);
+          o.onRefused?.(message);
+        },
       },
       { waitSubscribedMs: o.waitSubscribedMs ?? 60_000 },
     );

@@ -388,6 +388,12 @@ export class FrameworkDriver extends SchedulerCalls {
         return;
       }
       case 'error':
+        // Events are handled in turn, so this one may come from a subscription the driver has
+        // replaced since (a reconnect while handlers were busy): its refusal is not the current one's.
+        if (stream !== this.#stream) {
+          this.options.logger.warn({ message: event.error?.message }, 'a refusal on a closed subscription ignored');
+          return;
+        }
         this.#fail(event.error?.message ?? 'the master refused the framework');
         return;
       default:

@@ -11,7 +11,9 @@ import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { runCli, startFrameworksProcess, stopCliProcesses, type FrameworksProcess } from '../support/cli.js';
 import { eventually, sleep } from '../support/master-harness.js';
 import { getJson, killMasters, spawnMaster } from '../support/master-process.js';
-import { secureFetch } from '../support/security.js';
+import { driverAccess, secureFetch } from '../support/security.js';
+import { testServices } from '../support/services.js';
+import { FrameworkDriver } from '../../sdk/driver.js';
 import { startZkEnsemble, zkCommand, type ZkEnsemble } from '../support/zookeeper.js';
 
 const SESSION_MS = 2000;
@@ -95,5 +97,39 @@ describe('agora frameworks and a lost ZooKeeper server', () => {
     expect([applied.code, applied.stderr]).toEqual([0, '']);
     await eventually(async () => /\nafter-loss\s+2\/2\s+Succeeded\s/.test((await runCli(['get', 'jobs', '--master', `https://${master.httpAddress}`])).stdout), { timeoutMs: 30_000, what: 'the job to succeed' });
     expect(await lifecycle(host)).toBe('LEADING');
+  }, 120_000);
+
+  it('a framework whose subscription another took is started afresh: the host resigns and leads again', async () => {
+    // The chaos run's case: a host that had lost the election but not yet noticed subscribed a
+    // framework with its id after the new leader had, and the leader's framework stopped for good.
+    // Here the other subscription is a driver of the test's own, with the services framework's id.
+    const cluster = `fwref${process.pid}`;
+    const zk = `zk://${testServices().zk}/agora`;
+    const master = await spawnMaster(zk, cluster);
+    await startTestAgent(master.grpcAddress, { resources: 'cpus:2;mem:1024;disk:1024' });
+    const host = await startFrameworksProcess(['--master', zk, '--cluster', cluster, '--log-level', 'info']);
+    const services = async (): Promise<FrameworkView | undefined> =>
+      ((await getJson(master.httpAddress, '/api/v1/frameworks')).body as { frameworks: FrameworkView[] }).frameworks.find((f) => f.name === 'agora-services');
+    const before = await eventually(async () => {
+      const f = await services();
+      if (f?.state !== 'connected') throw new Error(`agora-services: ${f?.state ?? 'absent'}`);
+      return f;
+    }, { timeoutMs: 20_000, what: 'the services framework subscribed' });
+
+    const intruderErrors: string[] = [];
+    const intruder = await FrameworkDriver.start({ master: master.grpcAddress, framework: { name: 'agora-services', id: before.id, roles: ['*'] }, ...driverAccess() }, { error: (m) => void intruderErrors.push(m) });
+    closers.push(() => intruder.stop());
+    await eventually(() => /the master refused a framework: resigning/.test(host.output()), { timeoutMs: 10_000, what: 'the host to resign' });
+    // It stands again, leads, and subscribes the framework with its id, taking it back.
+    await eventually(() => intruderErrors.some((m) => /failed over/.test(m)), { timeoutMs: 20_000, what: 'the framework taken back from the intruder' });
+    await eventually(async () => (await lifecycle(host)) === 'LEADING', { timeoutMs: 20_000, what: 'the host to lead again' });
+    const after = await services();
+    expect(after).toMatchObject({ id: before.id, state: 'connected' });
+
+    // And it works: a service applied now runs.
+    const spec = 'kind: Service\nname: back\ninstances: 1\ncommand: "sleep 60"\nresources: { cpus: 0.1, mem: 16 }\n';
+    const applied = await runCli(['apply', '-f', '-', '--master', `https://${master.httpAddress}`], { stdin: spec });
+    expect([applied.code, applied.stderr]).toEqual([0, '']);
+    await eventually(async () => /\nback\s+1\/1\s/.test((await runCli(['get', 'services', '--master', `https://${master.httpAddress}`])).stdout), { timeoutMs: 30_000, what: 'the service to run' });
   }, 120_000);
 });

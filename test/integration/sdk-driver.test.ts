@@ -189,6 +189,42 @@ describe('a driver gated by its leader\u2019s lease (mayConnect)', () => {
   });
 });
 
+describe('a refusal on a subscription the driver has replaced', () => {
+  it('is ignored: events are handled in turn, and one queued behind a busy handler may be stale', async () => {
+    // The chaos run's case: a handler was busy when another subscription with the framework's id
+    // replaced this one; the driver reconnected (and took the framework back) before it got to the
+    // queued "failed over", which then stopped it for good although its new subscription stood.
+    const h = await MasterHarness.start();
+    await h.agent({ autoRun: true });
+    const errors: string[] = [];
+    let release: () => void = () => undefined;
+    const busy = new Promise<void>((resolve) => (release = resolve));
+    let offered = 0;
+    const leader = await FrameworkDriver.start(
+      { master: h.address, framework: { name: 'stale-refusal', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 20, maxMs: 50 }, ...driverAccess() },
+      {
+        error: (m) => void errors.push(m),
+        offers: async () => {
+          offered += 1;
+          if (offered === 1) await busy;
+        },
+      },
+    );
+    drivers.push(leader);
+    await found(() => offered > 0, { what: 'the first offers (the handler now busy)' });
+    const otherErrors: string[] = [];
+    const other = await FrameworkDriver.start({ master: h.address, framework: { name: 'stale-refusal', id: leader.frameworkId ?? '' }, ...driverAccess() }, { error: (m) => void otherErrors.push(m) });
+    drivers.push(other);
+    // The leader's stream ended: it subscribes again and takes the framework back from the other.
+    await found(() => otherErrors.length > 0, { what: 'the other subscription replaced in turn' });
+    expect(otherErrors[0]).toMatch(/failed over/);
+    release();
+    await found(() => offered > 1, { what: 'offers on the new subscription' });
+    expect(leader.state).toBe('SUBSCRIBED');
+    expect(errors).toEqual([]);
+  });
+});
+
 describe('framework state and leadership', () => {
   it('keeps versioned JSON with compare-and-set, lists and watches', async () => {
     const store = await openStore('memory:');
