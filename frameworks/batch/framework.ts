@@ -75,7 +75,9 @@ export class BatchFramework implements BatchHandle {
     const { clock, logger } = fw;
     // The handlers get the shell before the first subscription, so its first plan can set a wake-up.
     await FrameworkShell.start(
-      { ...options, name: BATCH_FRAMEWORK_NAME, role: fw.#role, clock, logger },
+      // Partition-aware: a task whose agent stops answering is UNREACHABLE, not LOST — it may be
+      // running still, and replacing it at once would run its index twice when the agent returns.
+      { ...options, name: BATCH_FRAMEWORK_NAME, capabilities: ['PARTITION_AWARE'], role: fw.#role, clock, logger },
       (shell) => {
         fw.#shell = shell;
         return {
@@ -117,7 +119,7 @@ export class BatchFramework implements BatchHandle {
   }
 
   #view(record: JobRecord): Workload {
-    const plan = this.#scheduler.plans.get(record.name) ?? planJob(record.spec, record.run, this.#now(), { backoff: this.c.retryBackoff });
+    const plan = this.#scheduler.plans.get(record.name) ?? planJob(record.spec, record.run, this.#now(), { backoff: this.c.retryBackoff, unreachableTimeoutMs: this.c.unreachableTimeoutMs });
     return workloadView(record, plan, this.#scheduler.reasons.get(record.name));
   }
 

@@ -7,7 +7,7 @@ import type { FrameworkState } from '../../sdk/state.js';
 import type { FrameworkOptions } from '../framework-options.js';
 import type { RunnableController } from '../workload.js';
 import { GANG_DEFAULTS } from './gang.js';
-import { RETRY_BACKOFF, type RetryBackoff } from './planner.js';
+import { RETRY_BACKOFF, UNREACHABLE_TIMEOUT_MS, type RetryBackoff } from './planner.js';
 
 /** The name the batch framework registers with (and its state lives under). */
 export const BATCH_FRAMEWORK_NAME = 'agora-batch';
@@ -25,6 +25,8 @@ export interface BatchOptions extends FrameworkOptions {
   readonly placement?: PlacementStrategy;
   /** A kill not answered within the task's grace period and this much more is sent again (10 s). */
   readonly killRetryMs?: number;
+  /** A task whose agent stopped answering keeps its index this long before it is replaced (5 min). */
+  readonly unreachableTimeoutMs?: number;
 }
 
 export interface CompiledBatchOptions {
@@ -33,6 +35,7 @@ export interface CompiledBatchOptions {
   readonly coolDownMs: number;
   readonly placement: PlacementStrategy;
   readonly killRetryMs: number;
+  readonly unreachableTimeoutMs: number;
 }
 
 export type BatchHandle = RunnableController & {
@@ -54,6 +57,7 @@ export function compileBatchOptions(o: BatchOptions): Readonly<CompiledBatchOpti
     coolDownMs: ms(o.gang?.coolDownMs, GANG_DEFAULTS.coolDownMs, 'gang.coolDownMs'),
     placement,
     killRetryMs: ms(o.killRetryMs, 10_000, 'killRetryMs'),
+    unreachableTimeoutMs: ms(o.unreachableTimeoutMs, UNREACHABLE_TIMEOUT_MS, 'unreachableTimeoutMs'),
   });
 }
 

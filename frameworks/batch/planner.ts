@@ -31,6 +31,13 @@ export interface JobTaskRecord {
    * (or its place) is launched again, as the next attempt.
    */
   readonly voided?: boolean;
+  /**
+   * Its agent stopped answering then (TASK_UNREACHABLE: the framework is partition-aware). The task
+   * may still be running, so it keeps its index for PlanOptions.unreachableTimeoutMs; only then is
+   * it given up — killed, and its index launched again — as Kubernetes evicts a pod whose node has
+   * been unreachable for five minutes.
+   */
+  readonly unreachableSinceMs?: number;
 }
 
 export type JobPhaseName = 'JOB_PENDING' | 'JOB_RUNNING' | 'JOB_SUCCEEDED' | 'JOB_FAILED' | 'JOB_SUSPENDED';
@@ -93,6 +100,16 @@ export interface RetryBackoff {
 export interface PlanOptions {
   /** Default RETRY_BACKOFF (Kubernetes' 10 s doubling to 6 min). */
   readonly backoff?: RetryBackoff;
+  /** How long an unreachable task keeps its index (default UNREACHABLE_TIMEOUT_MS). */
+  readonly unreachableTimeoutMs?: number;
+}
+
+/** Kubernetes' default toleration of an unreachable node before its pods are evicted: 5 min. */
+export const UNREACHABLE_TIMEOUT_MS = 300_000;
+
+/** An unreachable task past the timeout: no longer counted as running; it is killed and replaced. */
+function givenUp(task: JobTaskRecord, now: number, timeoutMs: number): boolean {
+  return task.state === 'TASK_UNREACHABLE' && now - (task.unreachableSinceMs ?? now) >= timeoutMs;
 }
 
 export function retryDelayMs(consecutiveFailures: number, backoff: RetryBackoff = RETRY_BACKOFF): number {
@@ -108,6 +125,10 @@ export function isTaskFailure(task: JobTaskRecord): boolean {
 
 interface Tally {
   readonly active: readonly JobTaskRecord[];
+  /** Unreachable for longer than the timeout: to kill; their places are launched again. */
+  readonly givenUp: readonly JobTaskRecord[];
+  /** When the next unreachable task is given up. */
+  readonly nextGiveUpMs: number | undefined;
   readonly succeeded: number;
   readonly failures: readonly JobTaskRecord[];
   /** Indexed: indexes with a success (each counted once). */
@@ -119,8 +140,16 @@ interface Tally {
   readonly lastFailureMs: number;
 }
 
-function tally(spec: JobSpecDoc, tasks: readonly JobTaskRecord[]): Tally {
-  const active = tasks.filter((t) => !isTerminal(t.state));
+function tally(spec: JobSpecDoc, tasks: readonly JobTaskRecord[], now: number, unreachableTimeoutMs: number): Tally {
+  const live = tasks.filter((t) => !isTerminal(t.state));
+  const active = live.filter((t) => !givenUp(t, now, unreachableTimeoutMs));
+  const gone = live.filter((t) => givenUp(t, now, unreachableTimeoutMs));
+  let nextGiveUpMs: number | undefined;
+  for (const t of active) {
+    if (t.state !== 'TASK_UNREACHABLE') continue;
+    const at = (t.unreachableSinceMs ?? now) + unreachableTimeoutMs;
+    nextGiveUpMs = Math.min(nextGiveUpMs ?? at, at);
+  }
   const failures = tasks.filter(isTaskFailure);
   const doneIndexes = new Set<number>();
   const activeIndexes = new Set<number>();
@@ -141,6 +170,8 @@ function tally(spec: JobSpecDoc, tasks: readonly JobTaskRecord[]): Tally {
   const recent = failures.filter((t) => endOf(t) >= lastSuccessMs);
   return {
     active,
+    givenUp: gone,
+    nextGiveUpMs,
     succeeded,
     failures,
     doneIndexes,
@@ -163,7 +194,7 @@ function latest(tasks: readonly JobTaskRecord[]): number {
 
 /** Decide what to do for one job now. */
 export function planJob(spec: JobSpecDoc, state: JobState, now: number, options: PlanOptions = {}): JobPlan {
-  const t = tally(spec, state.tasks);
+  const t = tally(spec, state.tasks, now, options.unreachableTimeoutMs ?? UNREACHABLE_TIMEOUT_MS);
   const counts = {
     active: t.active.length,
     succeeded: t.succeeded,
@@ -171,7 +202,7 @@ export function planJob(spec: JobSpecDoc, state: JobState, now: number, options:
     completedIndexes: [...t.doneIndexes].sort((a, b) => a - b),
     failedIndexes: [...t.failedIndexes].sort((a, b) => a - b),
   };
-  const activeIds = t.active.map((x) => x.taskId);
+  const activeIds = [...t.active, ...t.givenUp].map((x) => x.taskId);
   if (state.finishedAtMs !== undefined && (state.phase === 'JOB_SUCCEEDED' || state.phase === 'JOB_FAILED')) {
     return finished(spec, state.phase, state.reason, state.finishedAtMs, state.startedAtMs, activeIds, now, counts);
   }
@@ -192,7 +223,7 @@ export function planJob(spec: JobSpecDoc, state: JobState, now: number, options:
   const backoffUntil = t.consecutiveFailures > 0 ? t.lastFailureMs + retryDelayMs(t.consecutiveFailures, options.backoff) : undefined;
   const waiting = backoffUntil !== undefined && now < backoffUntil;
   const launch = waiting ? [] : launches(spec, t, state.tasks);
-  const wakeAtMs = minOf(waiting ? backoffUntil : undefined, deadlineMs);
+  const wakeAtMs = minOf(waiting ? backoffUntil : undefined, deadlineMs, t.nextGiveUpMs);
   const phase: JobPhaseName = t.active.length > 0 ? 'JOB_RUNNING' : 'JOB_PENDING';
   const message = waiting
     ? `retrying after ${t.consecutiveFailures} failure${t.consecutiveFailures === 1 ? '' : 's'}: backoff until ${new Date(backoffUntil).toISOString()}`
@@ -203,7 +234,7 @@ export function planJob(spec: JobSpecDoc, state: JobState, now: number, options:
     message,
     launch,
     gang: spec.gang,
-    kill: surplus(spec, t),
+    kill: [...surplus(spec, t), ...t.givenUp.map((x) => x.taskId)],
     delete: false,
     startedAtMs,
     ...(waiting ? { backoffUntilMs: backoffUntil } : {}),

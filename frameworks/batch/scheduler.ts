@@ -82,7 +82,7 @@ export class Scheduler {
     const wake = (at: number | undefined): void => void (at !== undefined && (wakeAt = Math.min(wakeAt ?? at, at)));
     for (const name of [...book.records.keys()].sort()) {
       let record = book.records.get(name)!;
-      const plan = planJob(record.spec, record.run, now, { backoff: options.retryBackoff });
+      const plan = planJob(record.spec, record.run, now, { backoff: options.retryBackoff, unreachableTimeoutMs: options.unreachableTimeoutMs });
       if (plan.delete) {
         await this.deleteJob(record, 'its ttlSecondsAfterFinished passed');
         this.deps.deleted(record);
@@ -257,8 +257,11 @@ export function nextEntry(task: JobTaskEntry, status: TaskStatus__Output, state:
   const to: TaskState = state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state;
   const runningAtMs = task.runningAtMs ?? (to === 'TASK_RUNNING' ? now : undefined);
   if (to === task.state && runningAtMs === task.runningAtMs) return task;
+  // Unreachable since the first such report; any other state means its agent answers again.
+  const { unreachableSinceMs: _since, ...rest } = task;
   return {
-    ...task,
+    ...rest,
+    ...(to === 'TASK_UNREACHABLE' ? { unreachableSinceMs: task.unreachableSinceMs ?? now } : {}),
     state: to,
     ...(runningAtMs === undefined ? {} : { runningAtMs }),
     ...(isTerminal(to) ? { finishedAtMs: now, ...inferred } : {}),

@@ -90,6 +90,31 @@ describe('a task taken for lost that finished after all', () => {
   });
 });
 
+describe('a task whose agent stopped answering (partition-aware)', () => {
+  const spec = job({ completions: 2, parallelism: 2, completionMode: 'Indexed' });
+  const unreachable: JobTaskRecord = { taskId: 'i0a0', index: 0, attempt: 0, state: 'TASK_UNREACHABLE', launchedAtMs: 0, unreachableSinceMs: 1000 };
+  const other: JobTaskRecord = { taskId: 'i1a0', index: 1, attempt: 0, state: 'TASK_RUNNING', launchedAtMs: 0 };
+
+  it('keeps its index while the agent may come back: nothing launched, nothing killed, a wake-up at the timeout', () => {
+    const plan = planJob(spec, { submittedAtMs: 0, tasks: [unreachable, other] }, 1000 + 299_999);
+    expect(plan).toMatchObject({ phase: 'JOB_RUNNING', active: 2, launch: [], kill: [], failed: 0, wakeAtMs: 1000 + 300_000 });
+  });
+
+  it('is given up after the timeout (5 min by default): killed, and its index launched again as the next attempt', () => {
+    const plan = planJob(spec, { submittedAtMs: 0, tasks: [unreachable, other] }, 1000 + 300_000);
+    expect(plan).toMatchObject({ active: 1, failed: 0, kill: ['i0a0'] });
+    expect(plan.launch.map((l) => [l.index, l.attempt])).toEqual([[0, 1]]);
+    // The timeout is an option.
+    expect(planJob(spec, { submittedAtMs: 0, tasks: [unreachable, other] }, 1500, { unreachableTimeoutMs: 500 }).kill).toEqual(['i0a0']);
+  });
+
+  it('that comes back and finishes completes its index once', () => {
+    const back: JobTaskRecord = { taskId: 'i0a0', index: 0, attempt: 0, state: 'TASK_FINISHED', launchedAtMs: 0, finishedAtMs: 5000 };
+    const plan = planJob(spec, { submittedAtMs: 0, tasks: [back, other] }, 5000);
+    expect(plan).toMatchObject({ completedIndexes: [0], launch: [], kill: [] });
+  });
+});
+
 describe('voided tasks (never ran)', () => {
   it('are no failure, and their index is launched again as the next attempt', () => {
     const spec = job({ completions: 2, parallelism: 2, completionMode: 'Indexed', backoffLimit: 0 });

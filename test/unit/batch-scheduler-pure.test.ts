@@ -42,6 +42,19 @@ describe('nextEntry', () => {
   });
 });
 
+describe('nextEntry: unreachable', () => {
+  it('records when the agent stopped answering, keeps the first time, and forgets it once the agent answers', () => {
+    const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
+    const away = nextEntry(running, status('TASK_UNREACHABLE'), 'TASK_UNREACHABLE', 300);
+    expect(away).toMatchObject({ state: 'TASK_UNREACHABLE', unreachableSinceMs: 300, runningAtMs: 200 });
+    expect(away.finishedAtMs).toBeUndefined();
+    expect(nextEntry(away, status('TASK_UNREACHABLE'), 'TASK_UNREACHABLE', 900)).toBe(away);
+    const back = nextEntry(away, status('TASK_RUNNING'), 'TASK_RUNNING', 1000);
+    expect(back.state).toBe('TASK_RUNNING');
+    expect(back.unreachableSinceMs).toBeUndefined();
+  });
+});
+
 describe('overridden: the agent\'s end over the master\'s inference', () => {
   const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
   const fromMaster = (state: string) => status(state, { source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION' } as Partial<TaskStatus__Output>);
