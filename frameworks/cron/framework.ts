@@ -73,7 +73,9 @@ export class CronFramework implements RunnableController {
     const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger);
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
     await FrameworkShell.start(
-      { ...options, name: CRON_FRAMEWORK_NAME, role: fw.role, clock, logger },
+      // Partition-aware: a task whose agent stops answering is UNREACHABLE, not LOST — it may still
+      // run, so its run stays active rather than failing (and being retried, or overlapping the next).
+      { ...options, name: CRON_FRAMEWORK_NAME, capabilities: ['PARTITION_AWARE'], role: fw.role, clock, logger },
       (shell) => {
         fw.#shell = shell;
         return {

@@ -22,6 +22,11 @@ export interface AttemptTask {
   readonly message?: string;
   /** Its end is the master's inference (sdk/task-ends.ts): the agent's own end replaces it. */
   readonly inferred?: boolean;
+  /**
+   * Its agent stopped answering then (TASK_UNREACHABLE: the framework is partition-aware). The task
+   * may still run, so its run stays active; after UNREACHABLE_TIMEOUT_MS it is given up (runs.ts).
+   */
+  readonly unreachableSince?: number;
 }
 
 export interface RunRecord extends CronRun {

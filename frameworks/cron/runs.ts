@@ -4,6 +4,7 @@
 //
 //   record + parents + now ─► planJob ─► applyPlan ─► { record to persist, tasks to kill }
 //   record + TaskStatus    ─► taskUpdate ─► { record to persist, effect: none | ended | relaunch | kill }
+//   record + now           ─► giveUpUnreachable ─► { record, runs ended, tasks to kill, next time }
 import type { TaskStatus__Output } from '../../proto/index.js';
 import { isAuthoritativeEnd, isInferredEnd } from '../../sdk/task-ends.js';
 import { currentTask, liveTasks, MAX_SKIPS_KEPT, type AttemptTask, type CronJobRecord, type RunRecord } from './model.js';
@@ -113,7 +114,13 @@ const NEVER_RAN = new Set(['TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
 
 /** What a status update of one of the record's tasks does to its run. */
-export function taskUpdate(record: CronJobRecord, status: TaskStatus__Output, now: number): { record: CronJobRecord; effect: UpdateEffect; run?: RunRecord } {
+/** What of a status update a run's bookkeeping reads. */
+export type StatusUpdate = Pick<TaskStatus__Output, 'taskId' | 'state' | 'source' | 'reason' | 'message' | 'exitCode'>;
+
+/** Kubernetes' default toleration of an unreachable node before its pods are evicted: 5 min. */
+export const UNREACHABLE_TIMEOUT_MS = 300_000;
+
+export function taskUpdate(record: CronJobRecord, status: StatusUpdate, now: number): { record: CronJobRecord; effect: UpdateEffect; run?: RunRecord } {
   const index = record.runs.findIndex((r) => r.tasks.some((t) => t.taskId === status.taskId));
   if (index < 0) return { record, effect: 'none' };
   const run = record.runs[index]!;
@@ -133,6 +140,18 @@ export function taskUpdate(record: CronJobRecord, status: TaskStatus__Output, no
   const current = currentTask(run)?.taskId === task.taskId && (run.state === 'pending' || run.state === 'running');
   if (!TERMINAL.has(state)) {
     if (!current) return { record, effect: 'kill', run };
+    if (state === 'TASK_UNREACHABLE') {
+      // Its agent stopped answering: the task may still run, so the run stays active.
+      if (task.unreachableSince !== undefined) return { record, effect: 'none' };
+      return put(withTask(run, { ...task, unreachableSince: now }), 'changed');
+    }
+    if (task.unreachableSince !== undefined) {
+      // Its agent answers again.
+      const { unreachableSince: _since, ...back } = task;
+      const running = state === 'TASK_RUNNING' && back.runningAt === undefined ? { runningAt: now } : {};
+      const next = withTask(run, { ...back, ...running });
+      return put(state === 'TASK_RUNNING' && run.state !== 'running' ? { ...next, state: 'running', message: `running on ${task.agentId}` } : next, 'changed');
+    }
     if (state !== 'TASK_RUNNING' || run.state === 'running') return { record, effect: 'none' };
     return put({ ...withTask(run, { ...task, runningAt: now }), state: 'running', message: `running on ${task.agentId}` }, 'changed');
   }
@@ -166,7 +185,7 @@ export function taskUpdate(record: CronJobRecord, status: TaskStatus__Output, no
 function overridden(
   run: RunRecord,
   task: AttemptTask,
-  status: TaskStatus__Output,
+  status: StatusUpdate,
   now: number,
   put: (next: RunRecord, effect: UpdateEffect) => { record: CronJobRecord; effect: UpdateEffect; run: RunRecord },
 ): { record: CronJobRecord; effect: UpdateEffect; run: RunRecord } {
@@ -188,4 +207,40 @@ export function withTask(run: RunRecord, task: AttemptTask): RunRecord {
 
 function finish(run: RunRecord, state: RunState, now: number, message: string, extra: { gaveUp?: boolean } = {}): RunRecord {
   return { ...run, state, finishedAt: now, message, ...extra };
+}
+
+/**
+ * Tasks unreachable for `timeoutMs` are given up, as the master's inference TASK_LOST would end
+ * them: the attempt fails (or, never seen running, goes again), retries follow the spec, and the
+ * task is killed should its agent return. If the agent then reports it FINISHED, that end replaces
+ * the inference (`overridden`) and the run is counted once.
+ */
+export function giveUpUnreachable(record: CronJobRecord, now: number, timeoutMs: number): { record: CronJobRecord; ended: RunRecord[]; kill: TaskToKill[]; nextAt: number | undefined } {
+  let next = record;
+  const ended: RunRecord[] = [];
+  const kill: TaskToKill[] = [];
+  let nextAt: number | undefined;
+  for (const run of record.runs) {
+    for (const task of run.tasks) {
+      if (task.unreachableSince === undefined || task.finishedAt !== undefined) continue;
+      const due = task.unreachableSince + timeoutMs;
+      if (now < due) {
+        nextAt = Math.min(nextAt ?? due, due);
+        continue;
+      }
+      const status: StatusUpdate = {
+        taskId: task.taskId,
+        state: 'TASK_LOST',
+        source: 'SOURCE_MASTER',
+        reason: 'REASON_AGENT_DISCONNECTED',
+        message: `its agent has not answered for ${Math.round(timeoutMs / 1000)} s: given up`,
+        exitCode: undefined,
+      };
+      const out = taskUpdate(next, status, now);
+      next = out.record;
+      kill.push({ runId: run.id, taskId: task.taskId, agentId: task.agentId, reason: 'its agent has not answered for too long' });
+      if (out.effect === 'ended' && out.run !== undefined) ended.push(out.run);
+    }
+  }
+  return { record: next, ended, kill, nextAt };
 }

@@ -14,7 +14,7 @@ import { OfferInterest } from '../offer-interest.js';
 import type { CronBook } from './book.js';
 import { liveTasks, needsLaunch, type CronJobRecord } from './model.js';
 import type { ParentOutcome } from './planner.js';
-import { applyPlan, latestOutcome, planJob, taskUpdate } from './runs.js';
+import { applyPlan, giveUpUnreachable, latestOutcome, planJob, taskUpdate, UNREACHABLE_TIMEOUT_MS } from './runs.js';
 import { pendingRun, type PendingRun } from './tasks.js';
 
 export interface SchedulerDeps {
@@ -25,6 +25,8 @@ export interface SchedulerDeps {
   readonly driver: () => FrameworkDriver | undefined;
   /** Plan again at this time (one timer: frameworks/shell.ts wakeAt). */
   readonly wake: (at: number) => void;
+  /** How long a task whose agent stopped answering keeps its run active (default UNREACHABLE_TIMEOUT_MS). */
+  readonly unreachableTimeoutMs?: number;
   /** The views may have changed. */
   readonly publish: () => void;
 }
@@ -71,10 +73,14 @@ export class Scheduler {
     const now = clock.now();
     let wakeAt: number | undefined;
     for (const name of this.#order()) {
-      const record = book.records.get(name);
-      if (record === undefined) continue;
+      const stored = book.records.get(name);
+      if (stored === undefined) continue;
+      const given = giveUpUnreachable(stored, now, this.deps.unreachableTimeoutMs ?? UNREACHABLE_TIMEOUT_MS);
+      const record = given.record;
       const p = planJob(record, this.#parents(record), now);
       const { record: next, kill } = applyPlan(record, p, now);
+      kill.push(...given.kill);
+      if (given.nextAt !== undefined) wakeAt = Math.min(wakeAt ?? given.nextAt, given.nextAt);
       for (const s of p.skip) this.deps.logger.info({ cronjob: name, reason: s.reason, count: s.count, first: new Date(s.first).toISOString() }, 'scheduled times skipped');
       try {
         await book.put(next); // the new runs and lastScheduleTime, before anything is launched or killed
@@ -82,6 +88,7 @@ export class Scheduler {
         this.deps.logger.error({ err, cronjob: name }, 'could not save the plan; nothing of it is carried out');
         continue;
       }
+      for (const run of given.ended) this.deps.logger.warn({ cronjob: name, runId: run.id, state: run.state }, 'a task unreachable for too long was given up');
       for (const s of p.start) this.deps.logger.info({ cronjob: name, runId: s.runId, scheduledTime: new Date(s.scheduledTime).toISOString() }, 'run planned');
       for (const k of kill) this.killTask(k.taskId, k.agentId, next.spec.task.killGracePeriodSeconds, k.reason);
       if (p.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? p.wakeAt, p.wakeAt);

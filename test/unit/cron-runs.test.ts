@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CronJobRecord, RunRecord } from '../../frameworks/cron/model.js';
 import { needsLaunch } from '../../frameworks/cron/model.js';
 import { runId } from '../../frameworks/cron/planner.js';
-import { applyPlan, latestOutcome, manualRun, planJob, taskUpdate } from '../../frameworks/cron/runs.js';
+import { applyPlan, giveUpUnreachable, latestOutcome, manualRun, planJob, taskUpdate, UNREACHABLE_TIMEOUT_MS } from '../../frameworks/cron/runs.js';
 import { validateCronJobSpec } from '../../frameworks/cron/spec.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 
@@ -165,5 +165,37 @@ describe('taskUpdate', () => {
 
   it('ignores tasks of other jobs', () => {
     expect(taskUpdate(record(), status('other.1.x', 'TASK_RUNNING'), T0).effect).toBe('none');
+  });
+});
+
+describe('a task whose agent stopped answering (partition-aware)', () => {
+  const running = (): CronJobRecord => {
+    const r = record({ concurrencyPolicy: 'Forbid' }, [launched('job-1', 'pending')]);
+    return taskUpdate(r, status('job-1.1.abc', 'TASK_RUNNING'), T0 + 1000).record;
+  };
+
+  it('keeps its run active (Forbid still forbids the next time) and records since when', () => {
+    const out = taskUpdate(running(), status('job-1.1.abc', 'TASK_UNREACHABLE', { source: 'SOURCE_MASTER' }), T0 + 2000);
+    expect(out.effect).toBe('changed');
+    expect(out.record.runs[0]).toMatchObject({ state: 'running', tasks: [expect.objectContaining({ unreachableSince: T0 + 2000 })] });
+    expect(out.record.runs[0]!.tasks[0]!.finishedAt).toBeUndefined();
+    expect(planJob(out.record, {}, T0 + 5 * MIN)).toMatchObject({ start: [], skip: [expect.objectContaining({ reason: 'forbid' })] });
+    // Repeats change nothing; the agent answering again clears it, and FINISHED then succeeds once.
+    expect(taskUpdate(out.record, status('job-1.1.abc', 'TASK_UNREACHABLE', { source: 'SOURCE_MASTER' }), T0 + 3000).effect).toBe('none');
+    const back = taskUpdate(out.record, status('job-1.1.abc', 'TASK_RUNNING'), T0 + 4000);
+    expect(back.record.runs[0]!.tasks[0]!.unreachableSince).toBeUndefined();
+    expect(taskUpdate(back.record, status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0 }), T0 + 5000)).toMatchObject({ effect: 'ended', run: { state: 'succeeded' } });
+  });
+
+  it('is given up after the timeout (5 min): the attempt fails as LOST, the task is killed, and a late FINISHED still counts once', () => {
+    const away = taskUpdate(running(), status('job-1.1.abc', 'TASK_UNREACHABLE', { source: 'SOURCE_MASTER' }), T0 + 2000).record;
+    const early = giveUpUnreachable(away, T0 + 2000 + UNREACHABLE_TIMEOUT_MS - 1, UNREACHABLE_TIMEOUT_MS);
+    expect(early).toMatchObject({ record: away, ended: [], kill: [], nextAt: T0 + 2000 + UNREACHABLE_TIMEOUT_MS });
+    const given = giveUpUnreachable(away, T0 + 2000 + UNREACHABLE_TIMEOUT_MS, UNREACHABLE_TIMEOUT_MS);
+    expect(given.kill).toEqual([expect.objectContaining({ runId: 'job-1', taskId: 'job-1.1.abc', agentId: 'a1' })]);
+    expect(given.ended).toEqual([expect.objectContaining({ id: 'job-1', state: 'failed' })]);
+    expect(given.record.runs[0]!.tasks[0]).toMatchObject({ state: 'TASK_LOST', inferred: true });
+    const late = taskUpdate(given.record, status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0 }), T0 + 2000 + UNREACHABLE_TIMEOUT_MS + 1000);
+    expect(late).toMatchObject({ effect: 'ended', run: { state: 'succeeded' } });
   });
 });
