@@ -102,7 +102,8 @@ describe('agora CLI: cron jobs', () => {
       const s = (JSON.parse(r.stdout) as { cronjobStatus: { active?: Run[]; history?: Run[] } }).cronjobStatus;
       return { active: s.active ?? [], history: (s.history ?? []).filter((h) => h.phase !== 'JOB_SKIPPED') };
     };
-    const running = await waitFor(async () => (await status()).active.find((r) => r.phase === 'JOB_RUNNING'), 'a running run');
+    // A run is RUNNING 3 s of every 5, and each look is a CLI process: on a loaded machine, allow a minute.
+    const running = await waitFor(async () => (await status()).active.find((r) => r.phase === 'JOB_RUNNING'), 'a running run', 60_000);
     first.kill('SIGKILL');
     await eventually(async () => (await health(second)) === 'LEADING', { timeoutMs: 20_000, what: 'the standby to take over' });
     const done = await waitFor(async () => (await status()).history.find((r) => r.id === running.id), 'the interrupted run to be recorded');

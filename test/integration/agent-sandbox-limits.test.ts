@@ -139,8 +139,11 @@ describe('agent: stdout and stderr rotation', () => {
     // grows on a loaded machine (2.5 % seen under CI with the suite beside it).
     expect(numbers.length).toBeGreaterThan(40_000 * 0.9);
     // A plain read says how many rotations there were, so a poller knows its offset is in stdout.1.
+    // (The rotator may still rotate once after the follow ended: the header gives the count then.)
     const plain = await secureFetch(`${base}/api/v1/tasks/chatty/logs?offset=0&length=10`);
-    expect(Number(plain.headers.get('x-agora-log-rotations'))).toBe(rotations);
+    const reported = Number(plain.headers.get('x-agora-log-rotations'));
+    expect(reported).toBeGreaterThanOrEqual(rotations);
+    expect(reported).toBeLessThanOrEqual(agent.sandboxLimits.rotation(sandbox, 'stdout').count);
     await plain.arrayBuffer();
   });
 
