@@ -262,7 +262,7 @@ export class TaskManager {
     step.doing = 'record the launch';
     // Written before the launch; made durable by the fsync of TASK_STARTING, which follows it.
     const record = { frameworkId, info, launchedAtMs: entry.launchedAtMs, ...(user ? { user } : { refusal: entry.refusal ?? '' }) };
-    journal.append({ task: record }, false).catch(() => undefined);
+    journal.append({ task: record }, false).catch((err: unknown) => this.deps.logger.warn({ err, frameworkId, taskId }, 'task journal append failed'));
     await this.report(entry, { state: 'TASK_STARTING', reason: 'REASON_UNSPECIFIED', message: '' });
     if (entry.cause) {
       await this.report(entry, { state: entry.cause.state, reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: `${entry.cause.message} (before it started)` });
@@ -282,7 +282,7 @@ export class TaskManager {
       await this.finish(entry, { launchFailed: true, reason: errorReason(err), message: err instanceof Error ? err.message : String(err) });
       return;
     }
-    journal.append({ container: { kind: entry.executorKind, checkpoint: container.checkpoint } }, false).catch(() => undefined);
+    journal.append({ container: { kind: entry.executorKind, checkpoint: container.checkpoint } }, false).catch((err: unknown) => this.deps.logger.warn({ err, frameworkId, taskId }, 'task journal append failed'));
     this.adopt(entry, container, true);
   }
 
