@@ -9,7 +9,7 @@
 //   h.invariant();                 // allocator's own checks + allocated + available = total, per agent
 //   await stopHarnesses();         // in afterEach: peers, masters, stores
 //
-// With `clock: new FakeClock()` the master's timers (allocation interval, heartbeats, pings, offer
+// With `clock: new FakeClock(Date.now())` (certificates are checked against it) the master's timers (allocation interval, heartbeats, pings, offer
 // and re-registration timeouts) move only when the test advances that clock; the network does not,
 // so wait for what the peers receive with `eventually`.
 import type { Clock } from '../../core/clock.js';
@@ -43,7 +43,7 @@ export interface HarnessOptions {
   master?: Record<string, unknown>;
   /** 'memory' (default), 'file' (a fresh temp dir) or { dir } (an existing store directory). */
   store?: 'memory' | 'file' | { dir: string };
-  /** The master's clock (default: the system's); a FakeClock lets a test move its timers. */
+  /** The master's clock (default: the system's); a FakeClock lets a test move its timers. Start it at Date.now(): peers' certificates are checked against it. */
   clock?: Clock;
 }
 
