@@ -71,7 +71,7 @@ describe('ZooKeeper servers restarted under load', () => {
     closers.push(() => load.stop());
     const stopChurn = churnJobs(host);
     closers.push(() => stopChurn());
-    await sleep(1000);
+    await sleep(1000); // the load runs for a second before the first restart
 
     for (let round = 1; round <= ROUNDS; round++) {
       for (const index of [0, 1, 2]) {
