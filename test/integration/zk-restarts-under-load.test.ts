@@ -77,7 +77,7 @@ describe('ZooKeeper servers restarted under load', () => {
       for (const index of [0, 1, 2]) {
         const writes = load.counts.writes;
         await ensemble.stopServer(index, 'SIGKILL');
-        await sleep(300);
+        await sleep(300); // the node stays down a moment under the load
         await ensemble.startServer(index);
         await ensemble.waitForQuorum(60_000);
         // The load goes on through each restart (and did not merely survive by stalling).
