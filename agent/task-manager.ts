@@ -301,7 +301,7 @@ export class TaskManager {
       const containerStatus = { containerId: String(container.checkpoint['containerId'] ?? entry.taskId), ...(typeof pid === 'number' ? { executorPid: pid } : {}) };
       await this.report(entry, { state: 'TASK_RUNNING', reason: 'REASON_UNSPECIFIED', message: '', containerStatus });
     }
-    if (entry.cause) void this.#kill(entry, entry.cause, this.#graceMs(entry));
+    if (entry.cause) this.#track(this.#kill(entry, entry.cause, this.#graceMs(entry)));
     else this.#watch(entry);
     // Not awaited: idle() waits for launches and kills, not for containers to end by themselves.
     void ended.then((exit) => this.#track(this.finish(entry, exit)));
@@ -325,7 +325,7 @@ export class TaskManager {
     const seconds = entry.info.maxCompletionTimeSeconds;
     if (seconds !== undefined && seconds !== null && seconds > 0) {
       const leftMs = entry.launchedAtMs + seconds * 1000 - this.deps.clock.now();
-      entry.completionTimer = this.deps.clock.setTimeout(() => void this.#kill(entry, maxCompletionCause(seconds), this.#graceMs(entry)), Math.max(0, leftMs));
+      entry.completionTimer = this.deps.clock.setTimeout(() => this.#track(this.#kill(entry, maxCompletionCause(seconds), this.#graceMs(entry))), Math.max(0, leftMs));
     }
     const start = this.deps.startCheck;
     if (!start || !entry.spec) return;
