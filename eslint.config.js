@@ -2,9 +2,10 @@
 // handled (a rejection nobody sees, or a lost ordering), promises passed where a callback's
 // result is ignored, and empty blocks — an empty `catch` must say in a comment why ignoring is right.
 // Import layering is dependency-cruiser's (`.dependency-cruiser.cjs`), unused locals tsc's.
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/**', 'node_modules/**', 'proto/gen/**', 'coverage/**', '.tmp/**', '.agora/**', '.scratch/**'] },
   {
     files: ['**/*.ts'],
