@@ -1,4 +1,4 @@
-// Layering rules from ../shared/DESIGN.md: cli → master | agent | frameworks → sdk → core → proto;
+// Layering rules from ARCHITECTURE.md ("Layout and the direction of imports"): cli → master | agent | frameworks → sdk → core → proto;
 // master → core; agent → core. Arrows point down only; no cycles; the allocator does no I/O.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {

@@ -302,12 +302,17 @@ export class Agent implements AgentContext {
     // A group's tasks run side by side; Agora has no shared executor to put them in.
     else if (m.launchGroup) for (const task of m.launchGroup.taskGroup?.tasks ?? []) this.tasks.launch(m.launchGroup.frameworkId, m.launchGroup.frameworkInfo, task);
     else if (m.kill) this.tasks.kill(m.kill.frameworkId, m.kill.taskId, m.kill.killPolicy);
-    else if (m.acknowledgement) void this.updates.acknowledge(m.acknowledgement.frameworkId, m.acknowledgement.taskId, m.acknowledgement.uuid);
+    else if (m.acknowledgement) void this.updates.acknowledge(m.acknowledgement.frameworkId, m.acknowledgement.taskId, m.acknowledgement.uuid).catch(this.#failed('acknowledgement'));
     else if (m.reconcile) this.#connection.send({ taskStates: { seq: m.reconcile.seq, tasks: this.tasks.agentTasks(m.reconcile.frameworkId, m.reconcile.taskIds) } });
     else if (m.shutdownFramework) this.tasks.killFramework(m.shutdownFramework.frameworkId, FRAMEWORK_REMOVED);
-    else if (m.updateFramework?.frameworkInfo) void this.tasks.updateFramework(m.updateFramework.frameworkInfo);
-    else if (m.shutdown) void this.#shutdown(m.shutdown.reason);
+    else if (m.updateFramework?.frameworkInfo) void this.tasks.updateFramework(m.updateFramework.frameworkInfo).catch(this.#failed('updateFramework'));
+    else if (m.shutdown) void this.#shutdown(m.shutdown.reason).catch(this.#failed('shutdown'));
     else if (m.frameworkMessage) this.logger.debug({ frameworkId: m.frameworkMessage.frameworkId }, 'framework message dropped: no custom executors');
+  }
+
+  /** A handler for a master message whose work failed: logged, so it is not an unhandled rejection. */
+  #failed(message: string): (err: unknown) => void {
+    return (err) => this.logger.error({ err, message }, 'handling a master message failed');
   }
 
   /** The master removed this agent: kill everything, forget the id, and stop. */

@@ -1,4 +1,4 @@
-// `agora agent` options: every timeout of DESIGN.md's defaults is a flag, so tests run in seconds.
+// `agora agent` options: every timeout of ARCHITECTURE.md's defaults is a flag, so tests run in seconds.
 // Compiled once into a frozen object; a bad flag fails at start and names itself.
 import { AgoraError, InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, parseAddress, type OptionSpec, type OptionsOf } from '../core/options.js';

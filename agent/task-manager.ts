@@ -262,7 +262,7 @@ export class TaskManager {
     step.doing = 'record the launch';
     // Written before the launch; made durable by the fsync of TASK_STARTING, which follows it.
     const record = { frameworkId, info, launchedAtMs: entry.launchedAtMs, ...(user ? { user } : { refusal: entry.refusal ?? '' }) };
-    journal.append({ task: record }, false).catch(() => undefined);
+    journal.append({ task: record }, false).catch((err: unknown) => this.deps.logger.warn({ err, frameworkId, taskId }, 'task journal append failed'));
     await this.report(entry, { state: 'TASK_STARTING', reason: 'REASON_UNSPECIFIED', message: '' });
     if (entry.cause) {
       await this.report(entry, { state: entry.cause.state, reason: 'REASON_TASK_KILLED_DURING_LAUNCH', message: `${entry.cause.message} (before it started)` });
@@ -282,7 +282,7 @@ export class TaskManager {
       await this.finish(entry, { launchFailed: true, reason: errorReason(err), message: err instanceof Error ? err.message : String(err) });
       return;
     }
-    journal.append({ container: { kind: entry.executorKind, checkpoint: container.checkpoint } }, false).catch(() => undefined);
+    journal.append({ container: { kind: entry.executorKind, checkpoint: container.checkpoint } }, false).catch((err: unknown) => this.deps.logger.warn({ err, frameworkId, taskId }, 'task journal append failed'));
     this.adopt(entry, container, true);
   }
 
@@ -301,7 +301,7 @@ export class TaskManager {
       const containerStatus = { containerId: String(container.checkpoint['containerId'] ?? entry.taskId), ...(typeof pid === 'number' ? { executorPid: pid } : {}) };
       await this.report(entry, { state: 'TASK_RUNNING', reason: 'REASON_UNSPECIFIED', message: '', containerStatus });
     }
-    if (entry.cause) void this.#kill(entry, entry.cause, this.#graceMs(entry));
+    if (entry.cause) this.#track(this.#kill(entry, entry.cause, this.#graceMs(entry)));
     else this.#watch(entry);
     // Not awaited: idle() waits for launches and kills, not for containers to end by themselves.
     void ended.then((exit) => this.#track(this.finish(entry, exit)));
@@ -325,7 +325,7 @@ export class TaskManager {
     const seconds = entry.info.maxCompletionTimeSeconds;
     if (seconds !== undefined && seconds !== null && seconds > 0) {
       const leftMs = entry.launchedAtMs + seconds * 1000 - this.deps.clock.now();
-      entry.completionTimer = this.deps.clock.setTimeout(() => void this.#kill(entry, maxCompletionCause(seconds), this.#graceMs(entry)), Math.max(0, leftMs));
+      entry.completionTimer = this.deps.clock.setTimeout(() => this.#track(this.#kill(entry, maxCompletionCause(seconds), this.#graceMs(entry))), Math.max(0, leftMs));
     }
     const start = this.deps.startCheck;
     if (!start || !entry.spec) return;

@@ -42,7 +42,5 @@ export async function main(argv: string[]): Promise<number> {
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly || process.argv[1]?.endsWith('/agora')) {
-  main(process.argv).then((code) => {
-    process.exitCode = code;
-  });
+  process.exitCode = await main(process.argv);
 }

@@ -1,4 +1,4 @@
-// `agora master`: one master process. Every default of DESIGN.md is a flag; bad flags fail at
+// `agora master`: one master process. Every default of ARCHITECTURE.md is a flag; bad flags fail at
 // start, naming the flag.
 import type { Command } from 'commander';
 import { createLogger } from '../core/logger.js';

@@ -10,10 +10,8 @@ import { isActive } from '../core/task-state.js';
 import type {
   FrameworkInfo__Output,
   KillRequest__Output,
-  ReconcileRequest__Output,
   Resource__Output,
   SubscribeRequest__Output,
-  TaskStatus,
 } from '../proto/index.js';
 import type { FrameworkRecord, FrameworkStream } from './model.js';
 import type { FrameworkEntry } from './registry.js';

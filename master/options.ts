@@ -1,4 +1,4 @@
-// `agora master` options: one flag for every default in DESIGN.md. Compiled once, frozen.
+// `agora master` options: one flag for every default in ARCHITECTURE.md. Compiled once, frozen.
 import { InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, type OptionsOf } from '../core/options.js';
 import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';

@@ -87,14 +87,27 @@ function barrel(files) {
   return `${HEADER}${lines.join('\n')}\n`;
 }
 
-/** Deterministic clean-up: a header, no trailing spaces, one final newline. */
+/** Deterministic clean-up: a header, no trailing spaces, one final newline, no unused locals. */
 function tidy(text) {
-  const body = text
+  const body = dropUnused(text)
     .split('\n')
     .map((line) => line.replace(/\s+$/, ''))
     .join('\n')
     .replace(/\n+$/, '\n');
   return HEADER + body;
+}
+
+// A root file for protos without services still imports grpc and declares SubtypeConstructor;
+// tsconfig's noUnusedLocals refuses both, so they go when nothing else in the file names them.
+const GRPC_IMPORT = "import type * as grpc from '@grpc/grpc-js';\n";
+const SUBTYPE = /^type SubtypeConstructor<[^\n]*\n[^\n]*\n\};\n\n?/m;
+
+function dropUnused(text) {
+  let out = text;
+  const subtype = out.match(SUBTYPE);
+  if (subtype && out.split('SubtypeConstructor').length === 2) out = out.replace(subtype[0], '');
+  if (out.includes(GRPC_IMPORT) && !out.replace(GRPC_IMPORT, '').includes('grpc.')) out = out.replace(GRPC_IMPORT, '');
+  return out;
 }
 
 /** Generates everything into outDir (which must be empty or absent). */

@@ -106,7 +106,9 @@ export class EmbeddedStoreServer {
     const session = this.sessions.get(id);
     if (!session || !session.connected) return;
     session.connected = false;
-    session.expiryTimer = this.clock.setTimeout(() => void this.endSession(id), session.timeoutMs);
+    // A failed write here means the journal has failed, and it refuses every later write: clients
+    // hear of it there. Caught so that it is not an unhandled rejection, which ends the process.
+    session.expiryTimer = this.clock.setTimeout(() => void this.endSession(id).catch(() => undefined), session.timeoutMs);
   }
 
   /** Test hook: the client is back. Missed watch events are delivered (after the caller's event). */

@@ -111,7 +111,7 @@ export class BatchFramework implements BatchHandle {
   #declineNow(offerIds: readonly string[]): void {
     const driver = this.#shell?.driver;
     if (offerIds.length === 0 || driver === undefined || driver.state !== 'SUBSCRIBED') return;
-    driver.decline(offerIds, { refuseSeconds: 0 }).catch(() => undefined);
+    driver.decline(offerIds, { refuseSeconds: 0 }).catch((err: unknown) => this.logger.debug({ err, offers: offerIds.length }, 'decline failed; the offers time out instead'));
   }
 
   #publish(): void {

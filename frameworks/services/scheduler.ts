@@ -7,7 +7,7 @@
 //   apply, scale, … (framework) ──┼──► replan ──► plan per service ──► kills ──► driver.kill
 //   timers (tick, backoff end) ───┘                     │ launches ──► pending ──► offers ──► launcher
 //                                                       └ deployment phase, revert ──► book.put ──► watch
-import type { Clock, TimerHandle } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';

@@ -4,7 +4,6 @@
 // frameworks instance in the middle of the job: the standby takes over, every index completes
 // exactly once and no (index, attempt) is launched twice. Invalid specs are refused naming the field.
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { unaryCall } from '../../core/grpc.js';
 import { JobsClient, type Workload__Output } from '../../proto/index.js';

@@ -21,10 +21,10 @@ describe('batch: a master outage while the task finishes', () => {
       const t = (await c.record('once'))?.run.tasks.find((x) => x.state === 'TASK_RUNNING');
       return t?.taskId;
     }, 'the task running');
-    await sleep(1500);
+    await sleep(1500); // into the task's 2.5 s, so it ends while the master is down
     const grpc = c.master.address;
     await c.master.master.stop();
-    // The task finishes (at 2.5 s) while no master is there.
+    // The task finishes (at 2.5 s) while no master is there; the outage is issue 17's 10 s.
     await sleep(10_000);
     // The agent has this long to re-register (Mesos: 10 min) before its tasks are given up on; its
     // reconnection after 10 s of failed connects can take several seconds.
@@ -45,7 +45,7 @@ describe('batch: a master outage while the task finishes', () => {
     expect(told).toContain('TASK_FINISHED');
     expect(told.filter((s) => s !== 'TASK_FINISHED')).toEqual([]);
     // Settled: the agent has had its update acknowledged, and nothing else was launched.
-    await sleep(1000);
+    await sleep(1000); // an absence, bounded: no second launch
     expect(ran(await c.record('once'))).toHaveLength(1);
     expect(told.filter((s) => s !== 'TASK_FINISHED')).toEqual([]);
   }, 60_000);

@@ -4,6 +4,7 @@
 // never launched — with no completion lost or doubled.
 import { readFile, readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isActive, type TaskState } from '../../core/task-state.js';
 import type { JobRecord } from '../../frameworks/batch/book.js';
 import type { WatchEvent } from '../../proto/index.js';
 import { tasksWritableDir } from '../support/users.js';
@@ -80,8 +81,8 @@ describe('batch: restarts on the same state', () => {
     await c.batch.apply(jobSpec('steady', command, { completions: 8, parallelism: 2, completionMode: 'Indexed', task: { env: { OUT: dir } } }));
     await until(async () => ((await c.status('steady')).succeeded ?? 0) >= 2, 'two indexes done');
     await c.stopBatch();
-    // Tasks end while no framework listens; their updates wait at the agent.
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Tasks end while no framework listens; their updates wait, unacknowledged, at the agent.
+    await until(async () => !c.agents[0]!.tasks.agentTasks().some((t) => isActive(t.latestStatus?.state as TaskState)), 'the running tasks ended with no framework listening');
     await c.startBatch();
     const status = await finished(c, 'steady');
     expect(status).toMatchObject({ phase: 'JOB_SUCCEEDED', succeeded: 8, failed: 0, completedIndexes: [0, 1, 2, 3, 4, 5, 6, 7] });

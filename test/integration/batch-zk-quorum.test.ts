@@ -50,12 +50,12 @@ describe('batch: ZooKeeper loses quorum while the task finishes', () => {
 
     await batch.apply(jobSpec('once', 'exec sleep 3', { completionMode: 'Indexed', completions: 1 }));
     const taskId = await until(async () => (await record())?.run.tasks.find((t) => t.state === 'TASK_RUNNING')?.taskId, 'the task running', 30_000);
-    await sleep(1500);
+    await sleep(1500); // into the task's 3 s, so it ends while ZooKeeper has no quorum
     const zkLeader = (await ensemble.leader()) ?? 0;
     const others = [0, 1, 2].filter((i) => i !== zkLeader);
     await ensemble.stopServer(zkLeader);
     await ensemble.stopServer(others[0]!);
-    // The task finishes (at 3 s) in the middle of the outage.
+    // The task finishes (at 3 s) in the middle of the outage, which lasts 10 s.
     await sleep(10_000);
     await ensemble.startServer(others[0]!);
     await ensemble.startServer(zkLeader);

@@ -157,7 +157,7 @@ function electionSuite(backend: Backend): void {
         }
         await eventually(() => expect(cs[0]!.election.isLeader).toBe(true));
         for (const c of cs) await eventually(() => expect(c.election.leader?.data.http).toBe('n0:5050'));
-        await sleep(100);
+        await sleep(100); // bounded: stray watch events of the set-up land before the counters reset
         for (const s of stores) s.reset();
 
         await cs[0]!.election.resign();
@@ -259,7 +259,7 @@ describe('leader election: embedded, losing contact', () => {
     await eventually(() => expect(a.election.isLeader).toBe(true));
     const session = sa.sessionId;
     sa.disconnect();
-    await sleep(SESSION_TIMEOUT_MS / 2);
+    await sleep(SESSION_TIMEOUT_MS / 2); // out of contact for less than the session timeout (real ZooKeeper time)
     sa.reconnect();
     await eventually(() => expect(a.election.isLeader).toBe(true));
     expect(sa.sessionId).toBe(session);

@@ -290,7 +290,7 @@ describe('process executor limits (cgroups)', () => {
     const cpuDir = cgroupPath(container, cgroups.version === 2 ? 'unified' : 'cpu') ?? '';
     const quota = cgroups.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us';
     expect(fs.readFileSync(path.join(cpuDir, quota), 'utf8').trim()).toMatch(/^10000( 100000)?$/);
-    await sleep(1_000);
+    await sleep(1_000); // the window the CPU throttling is measured over
     const stat = fs.readFileSync(path.join(cpuDir, 'cpu.stat'), 'utf8');
     await container.kill(0);
     const throttled = Number(/nr_throttled (\d+)/.exec(stat)?.[1]);

@@ -95,7 +95,7 @@ describe('gRPC servers: limits', () => {
     expect(await tlsRefused(address, { from: '127.0.0.1' })).toBe(true);
     for (const a of [...fromTwo, ...fromThree]) a.stop();
     await Promise.all([...fromTwo, ...fromThree].map((a) => a.closed));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the server counts the closes a moment after the client
     const scheduler = new SchedulerClient(address, adminChannel());
     clients.add(scheduler);
     await expect(unaryCall((cb) => scheduler.revive({ frameworkId: 'nope' }, cb))).rejects.toMatchObject({ code: expect.stringMatching(/^AGORA_/) });

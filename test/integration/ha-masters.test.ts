@@ -1,7 +1,6 @@
 // A ZooKeeper-backed master group: one leader, standbys that redirect, failover on SIGKILL, no
 // split brain after SIGSTOP/SIGCONT, and the ensemble losing and regaining quorum.
 import { afterEach, describe, expect, it } from 'vitest';
-import * as grpc from '@grpc/grpc-js';
 import { fromGrpcError, unaryCall } from '../../core/grpc.js';
 import { NotLeaderError } from '../../core/errors.js';
 import { SchedulerClient, type Ack__Output } from '../../proto/index.js';

@@ -90,17 +90,27 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 5_000)
 
 describe('HTTP health checks', () => {
   it('reports healthy, then unhealthy when the server turns to 500, then fails after consecutive failures', async () => {
-    const rec = run(httpCheck({ ...fast, consecutiveFailures: 3 }));
-    await eventually(() => rec.checks.length >= 3, 'three checks');
+    // The schedule on a FakeClock: each check runs when the clock reaches it, the probe for real.
+    const clock = new FakeClock();
+    const rec = run(httpCheck({ ...fast, consecutiveFailures: 3 }), {}, clock);
+    const nextCheck = async (n: number, ms = 30): Promise<void> => {
+      clock.advance(ms);
+      await eventually(() => rec.checks.length === n, `check ${n}`);
+    };
+    await nextCheck(1, 0);
+    await nextCheck(2);
+    await nextCheck(3);
     expect(rec.results).toEqual([[true, `HTTP GET http://127.0.0.1:${httpPort}/health returned 200`]]);
     status = 500;
-    await eventually(() => rec.failed.length === 1, 'the check to fail');
+    for (const n of [4, 5, 6]) await nextCheck(n);
+    expect(rec.failed).toHaveLength(1);
     expect(rec.results.map(([h]) => h)).toEqual([true, false]);
     expect(rec.results[1]?.[1]).toBe(`HTTP GET http://127.0.0.1:${httpPort}/health returned 500`);
     expect(rec.checks.slice(-3).map((c) => c.consecutiveFailures)).toEqual([1, 2, 3]);
-    const checksAtFailure = rec.checks.length;
-    await new Promise((r) => setTimeout(r, 150));
-    expect(rec.checks.length).toBe(checksAtFailure); // checking stopped
+    // Checking stopped: no check is scheduled, and a second of the checker's time runs none.
+    expect(clock.pending()).toBe(0);
+    clock.advance(1000);
+    expect(rec.checks).toHaveLength(6);
   });
 
   it('recovers: a success between failures resets the count', async () => {

@@ -88,7 +88,7 @@ describe('durations at their edges', () => {
     const { fw } = await cluster();
     await launchTask(fw, taskInfo('long', 'cpus:0.1;mem:16', { maxCompletionTimeSeconds: 30 * 24 * 3600 }));
     await fw.waitForUpdate('long', 'TASK_RUNNING', { timeoutMs: 15_000 });
-    await sleep(500);
+    await sleep(500); // an absence, bounded: an overflowed timer fires after 1 ms
     expect(fw.updates('long').filter((u) => isTerminal(u.state as never))).toEqual([]);
   });
 
@@ -98,7 +98,7 @@ describe('durations at their edges', () => {
     await fw.waitForUpdate('graceful', 'TASK_RUNNING', { timeoutMs: 15_000 });
     const err = await rejection(fw.kill('graceful', '', { killPolicy: { gracePeriodSeconds: 2_592_000 } }));
     expect(err).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'killPolicy.gracePeriodSeconds' });
-    await sleep(300);
+    await sleep(300); // an absence, bounded: the refused kill kills nothing
     expect(fw.updates('graceful').map((u) => u.state)).not.toContain('TASK_KILLED');
     // A kill within the bound still works.
     await fw.kill('graceful', '', { killPolicy: { gracePeriodSeconds: 1 } });

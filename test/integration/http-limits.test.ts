@@ -73,7 +73,7 @@ describe('HTTP servers: slow clients', () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('event: subscribed');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // quiet past the idle timeout (Node's own timers)
     const agent = await h.agent();
     const next = await reader.read();
     expect(next.done).toBe(false);

@@ -199,7 +199,7 @@ describe('agent re-registration', () => {
     // The master now talks to the second connection only.
     const mark = second.messages.mark();
     await second.waitFor((m) => m.type === 'ping', { since: mark, what: 'a ping on the new connection' });
-    await sleep(350);
+    await sleep(350); // an absence, bounded: the old stream's end, if it were to count, would have by now
     expect(h.state.agents.get(first.agentId)?.state).toBe('connected');
     h.invariant();
   });

@@ -10,7 +10,7 @@ import { secureFetch } from '../support/security.js';
 
 afterEach(stopHarnesses);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read back from the endpoints
+// JSON read back from the endpoints
 type Json = Record<string, any>;
 
 const AGENT_RESOURCES = 'cpus:4;mem:4096;ports:[31000-31010]';

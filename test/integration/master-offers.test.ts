@@ -1,7 +1,8 @@
 // Offers against a real master over loopback gRPC: what is offered, DRF between two frameworks,
 // decline filters, suppress / revive, the offer timeout, reservations.
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { FakeClock } from '../../core/clock.js';
+import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { offerResources, taskInfo, type TestFramework } from '../support/test-framework.js';
 
 afterEach(stopHarnesses);
@@ -120,15 +121,21 @@ describe('offers', () => {
   });
 
   it('revive clears decline filters', async () => {
-    const h = await MasterHarness.start();
+    // On the master's fake clock, allocation runs only when the test moves it.
+    const clock = new FakeClock(Date.now()); // now: certificates are checked against it
+    const h = await MasterHarness.start({ clock });
     await h.agent();
     const fw = await h.framework();
+    clock.advance(0);
     await fw.decline(await fw.nextOffer(), 60);
     const mark = fw.events.mark();
-    await sleep(150);
-    expect(fw.events.find((e) => e.type === 'offers', mark)).toBeUndefined();
+    // Ten allocation intervals (50 ms each) inside the 60 s filter: none offers the agent again.
+    clock.advance(500);
+    expect(h.state.offers.size).toBe(0);
     await fw.revive();
+    clock.advance(0);
     await fw.nextOffers({ since: mark, timeoutMs: 1000 });
+    expect(h.state.offers.size).toBe(1);
   });
 
   it('a framework subscribing with suppressed roles gets no offers until it revives', async () => {

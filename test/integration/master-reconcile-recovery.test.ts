@@ -81,7 +81,7 @@ describe('reconciling while agents re-register', () => {
     expect(again.updates('b1', mark)[0]).toMatchObject({ state: 'TASK_RUNNING', agentId: b.agentId });
 
     // Settled: each ask was answered once, and a3 heard of once (the resend).
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // an absence, bounded: no second answer comes
     const perTask = new Map<string, number>();
     for (const s of again.updates(undefined, mark)) perTask.set(s.taskId, (perTask.get(s.taskId) ?? 0) + 1);
     expect(Object.fromEntries(perTask)).toEqual({ a1: 1, a2: 1, a3: 1, ghost: 1, b1: 1, anywhere: 1 });

@@ -101,7 +101,7 @@ describe('master restart on a file store', () => {
     const { h, fw } = await running();
     const old = h.master;
     await old.stop();
-    await sleep(100);
+    await sleep(100); // an absence, bounded: time for the closing streams to start a timer or write
     const record = old.state.frameworks.get(fw.frameworkId);
     expect(record?.failoverTimer).toBeUndefined();
     const entry = await h.store.getJson<{ disconnectedAtMs?: number }>(`/default/registry/frameworks/${fw.frameworkId}`);

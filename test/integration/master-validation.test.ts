@@ -144,7 +144,7 @@ describe('bad tasks', () => {
       expect(status?.message).toContain(field);
       expect(h.state.tasks.size).toBe(0);
       expect(h.taskAllocation(agent.agentId).isEmpty()).toBe(true);
-      await sleep(50);
+      await sleep(50); // an absence, bounded: no launch reaches the agent
       expect(launched()).toEqual([]);
     });
   }
@@ -181,7 +181,7 @@ describe('bad tasks', () => {
       expect(fw.updates(id, mark).map((s) => [s.state, s.reason])).toEqual([['TASK_ERROR', 'REASON_TASK_GROUP_INVALID']]);
     }
     expect(h.state.tasks.size).toBe(0);
-    await sleep(50);
+    await sleep(50); // an absence, bounded: no launch reaches the agent
     expect(launched()).toEqual([]);
     h.invariant();
   });

@@ -17,6 +17,7 @@ import { measureDiskUsage } from '../../agent/disk-usage.js';
 import { LogRotation } from '../../agent/log-rotation.js';
 import type { SandboxTask } from '../../agent/sandbox-limits.js';
 import { followFile } from '../../agent/sandbox-files.js';
+import { eventually } from '../support/master-harness.js';
 import { removeDir, tempDir } from '../support/tmp.js';
 import { NOBODY } from '../support/users.js';
 
@@ -208,9 +209,10 @@ describe('a log follow across rotations', () => {
     let ended = false;
     const abort = new AbortController();
     const follow = followFile(dir, 'stdout', { offset: 0, length: Infinity, ended: () => ended, pollMs: 20, signal: abort.signal, rotations: () => logs.rotation(dir, 'stdout') });
-    const all = collect(follow, () => false);
+    let seen = '';
+    const all = collect(follow, (text) => ((seen = text), false));
     fs.writeSync(fd, lines(1, 50));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await eventually(() => expect(seen).toBe(lines(1, 50)), { what: 'the follower to read the first 50 lines' });
     // Written after the follower's last read and before the rotation: only in stdout.1.
     fs.writeSync(fd, lines(51, 100));
     await logs.sweep();

@@ -178,7 +178,7 @@ describe('a driver gated by its leader\u2019s lease (mayConnect)', () => {
       {},
       { waitSubscribedMs: 10_000 },
     );
-    await sleep(500);
+    await sleep(500); // an absence, bounded: the gated driver does not replace the leader
     expect(leader.state).toBe('SUBSCRIBED');
     expect(errors).toEqual([]);
     // Once its lease is vouched for again it may subscribe, and then it does replace the other.

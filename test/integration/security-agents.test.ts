@@ -47,7 +47,7 @@ describe('agents are who their credentials say', () => {
     h.track(impostor);
     const refused = await impostor.register().then(() => 'registered', (e: Error) => e.message);
     expect(refused).toContain(`agent '${real.agentId}' was registered by principal 'agent-1'; principal 'agent-2' cannot re-register it`);
-    await sleep(200);
+    await sleep(200); // an absence, bounded: the refused impostor changes no task
     expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
     expect(fw.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
     expect(h.state.agents.get(real.agentId)).toMatchObject({ state: 'connected', hostname: 'real.test', principal: 'agent-1' });
@@ -78,7 +78,7 @@ describe('agents are who their credentials say', () => {
       tasks: [{ frameworkId: fw.frameworkId, task: taskInfo('t1'), latest: { taskId: 't1', state: 'TASK_FAILED', uuid: '', agentId: b.agentId }, unacknowledged: [] }],
     });
     expect(again.agentId).toBe(b.agentId);
-    await sleep(200);
+    await sleep(200); // an absence, bounded: the other agent's report moves no task
     expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ state: 'TASK_RUNNING', agentId: a.agentId });
     expect(fw.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
   });

@@ -38,7 +38,7 @@ describe('a framework id belongs to the principal that registered it', () => {
     const err = await rejection(TestFramework.subscribe(h.address, { id: victim.frameworkId, name: 'victim', credentials: channel({ token: mallory }) }));
     expect(err.code).toBe('AGORA_PERMISSION_DENIED');
     expect(err.message).toBe(`framework '${victim.frameworkId}' belongs to principal 'alice'; principal 'mallory' cannot act as it`);
-    await sleep(100);
+    await sleep(100); // an absence, bounded: the victim's stream is not closed or errored
     expect(victim.isClosed).toBe(false);
     expect(victim.events.find((e) => e.type === 'error')).toBeUndefined();
     expect(h.state.frameworks.get(victim.frameworkId)).toMatchObject({ state: 'connected', principal: 'alice' });

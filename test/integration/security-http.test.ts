@@ -11,7 +11,7 @@ import { taskInfo, TestFramework } from '../support/test-framework.js';
 
 afterEach(stopHarnesses);
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON read back from the endpoints
+// JSON read back from the endpoints
 type Json = Record<string, any>;
 
 async function http(h: MasterHarness, method: string, path: string, token: string | null, body?: unknown): Promise<{ status: number; json: Json; headers: Headers }> {

@@ -108,7 +108,7 @@ describe('services: healing', () => {
       }, 'the surplus killed: exactly 2', 20_000);
       // The two that came back are the older ones: the replacements were the surplus.
       expect(exact.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, 1000)); // an absence, bounded: no further kill or launch
       const frameworkId = (await c.state.get<{ id: string }>('framework'))!.value.id;
       const onMaster = [...c.master.state.tasks.values()].filter((t) => t.frameworkId === frameworkId && !t.state.endsWith('KILLED'));
       expect(onMaster.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());

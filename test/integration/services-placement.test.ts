@@ -56,7 +56,7 @@ describe('services: placement and failover', () => {
     const services = await c.restartServices();
     const adopted = await running(services, 'sleepy', 3);
     expect(adopted.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, 500)); // an absence, bounded: no relaunch follows the adoption
     const later = (await services.get('sleepy')).serviceStatus!;
     expect(later.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
     expect(c.master.state.tasksOnAgent(c.agents[0]!.agentId!).filter((t) => t.frameworkId === frameworkId)).toHaveLength(3);

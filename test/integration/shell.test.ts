@@ -71,7 +71,7 @@ describe('FrameworkShell', () => {
     await until(async () => ticks >= 3, 'three ticks');
     await shell.stop();
     const atStop = ticks;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // an absence, bounded: five tick intervals
     expect(ticks).toBe(atStop);
   });
 });

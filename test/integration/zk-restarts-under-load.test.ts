@@ -71,13 +71,13 @@ describe('ZooKeeper servers restarted under load', () => {
     closers.push(() => load.stop());
     const stopChurn = churnJobs(host);
     closers.push(() => stopChurn());
-    await sleep(1000);
+    await sleep(1000); // the load runs for a second before the first restart
 
     for (let round = 1; round <= ROUNDS; round++) {
       for (const index of [0, 1, 2]) {
         const writes = load.counts.writes;
         await ensemble.stopServer(index, 'SIGKILL');
-        await sleep(300);
+        await sleep(300); // the node stays down a moment under the load
         await ensemble.startServer(index);
         await ensemble.waitForQuorum(60_000);
         // The load goes on through each restart (and did not merely survive by stalling).

@@ -8,6 +8,11 @@
 //   ...
 //   h.invariant();                 // allocator's own checks + allocated + available = total, per agent
 //   await stopHarnesses();         // in afterEach: peers, masters, stores
+//
+// With `clock: new FakeClock(Date.now())` (certificates are checked against it) the master's timers (allocation interval, heartbeats, pings, offer
+// and re-registration timeouts) move only when the test advances that clock; the network does not,
+// so wait for what the peers receive with `eventually`.
+import type { Clock } from '../../core/clock.js';
 import { AgoraError } from '../../core/errors.js';
 import { Resources } from '../../core/resources.js';
 import { openStore, type Store } from '../../core/store/index.js';
@@ -38,6 +43,8 @@ export interface HarnessOptions {
   master?: Record<string, unknown>;
   /** 'memory' (default), 'file' (a fresh temp dir) or { dir } (an existing store directory). */
   store?: 'memory' | 'file' | { dir: string };
+  /** The master's clock (default: the system's); a FakeClock lets a test move its timers. Start it at Date.now(): peers' certificates are checked against it. */
+  clock?: Clock;
 }
 
 const running = new Set<MasterHarness>();
@@ -52,6 +59,7 @@ export class MasterHarness {
     public store: Store,
     readonly storeDir: string | undefined,
     readonly flags: Readonly<Record<string, unknown>>,
+    readonly clock: Clock | undefined,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<MasterHarness> {
@@ -60,12 +68,12 @@ export class MasterHarness {
     const flags = { ...TEST_MASTER_OPTIONS, ...options.master };
     let master: Master;
     try {
-      master = await Master.start(flags, { store, security: testMasterSecurity() });
+      master = await Master.start(flags, { store, security: testMasterSecurity(), ...(options.clock ? { clock: options.clock } : {}) });
     } catch (err) {
       await store.close();
       throw err;
     }
-    const harness = new MasterHarness(master, store, storeDir, flags);
+    const harness = new MasterHarness(master, store, storeDir, flags, options.clock);
     running.add(harness);
     return harness;
   }
@@ -144,7 +152,7 @@ export class MasterHarness {
       await this.store.close();
       this.store = await openStore(this.storeDir, { chroot: '/agora' });
     }
-    this.master = await Master.start({ ...this.flags, ...masterFlags }, { store: this.store, security: testMasterSecurity() });
+    this.master = await Master.start({ ...this.flags, ...masterFlags }, { store: this.store, security: testMasterSecurity(), ...(this.clock ? { clock: this.clock } : {}) });
   }
 
   /** Close every peer, stop the master, close the store. */

@@ -2,6 +2,7 @@
 // store URLs, process-wide sharing of servers, and the session hooks that stand in for a network.
 
 import { describe, expect, it } from 'vitest';
+import { FakeClock, flushMicrotasks } from '../../core/clock.js';
 import { AgoraError } from '../../core/errors.js';
 import { EmbeddedStore, EmbeddedStoreServer, bySequence, openStore, type SessionEvent, type WatchEvent } from '../../core/store/index.js';
 import { parseStoreUrl } from '../../core/store/index.js';
@@ -44,7 +45,9 @@ describe('embedded sessions', () => {
   const open = async (server: EmbeddedStoreServer) => EmbeddedStore.open(server, { sessionTimeoutMs: 200 });
 
   it('queues operations while suspended and runs them on reconnect; missed watch events arrive', async () => {
-    const server = EmbeddedStoreServer.memory();
+    // On a FakeClock the session cannot expire while suspended, so it is the suspension alone
+    // that holds the write back.
+    const server = EmbeddedStoreServer.memory(new FakeClock());
     const a = await open(server);
     const b = await open(server);
     await b.create('/n', Buffer.from('0'));
@@ -57,12 +60,12 @@ describe('embedded sessions', () => {
     let done = false;
     const pending = a.set('/n', Buffer.from('mine')).then(() => (done = true));
     await b.set('/n', Buffer.from('theirs'));
-    await new Promise((r) => setTimeout(r, 20));
+    await flushMicrotasks();
     expect(done).toBe(false);
     expect(events).toEqual([]);
     a.reconnect();
     await pending;
-    await new Promise((r) => setTimeout(r, 0));
+    await flushMicrotasks();
     expect(log).toEqual(['suspended', 'reconnected']);
     expect(events).toEqual([{ type: 'dataChanged', path: '/n' }]);
     expect((await b.get('/n')).data.toString()).toBe('mine');
@@ -70,14 +73,17 @@ describe('embedded sessions', () => {
   });
 
   it('a session out of contact for longer than its timeout expires: queued operations fail', async () => {
-    const server = EmbeddedStoreServer.memory();
+    const clock = new FakeClock();
+    const server = EmbeddedStoreServer.memory(clock);
     const a = await open(server);
     const b = await open(server);
     await a.create('/eph', undefined, { mode: 'ephemeral' });
     const old = a.sessionId;
     a.disconnect();
     const queued = a.get('/eph').catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 300));
+    await clock.advanceAsync(199);
+    expect(await b.exists('/eph')).toBeDefined(); // within the 200 ms session timeout
+    await clock.advanceAsync(1);
     expect(await b.exists('/eph')).toBeUndefined(); // the server expired it meanwhile
     const log: SessionEvent[] = [];
     a.onSession((e) => log.push(e));

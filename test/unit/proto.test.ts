@@ -49,7 +49,7 @@ describe('proto package', () => {
     expect(runtime).toEqual(GENERATOR_OPTIONS);
   });
 
-  it('exports enums as runtime objects holding the DESIGN.md task states', () => {
+  it('exports enums as runtime objects holding the task states of ARCHITECTURE.md', () => {
     expect(Object.keys(TaskState)).toEqual([
       'TASK_STATE_UNSPECIFIED',
       'TASK_STAGING',

@@ -179,7 +179,7 @@ describe('node-zookeeper-client framing (mended)', { timeout: 15_000 }, () => {
     const req = await s.conn.nextRequest();
     // The server restarts in the middle of a reply: 20 of its 88 bytes arrive, then the socket dies.
     s.conn.write(replyFrame(req.xid, 0, statBytes()).subarray(0, 20));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the half frame is read before the socket dies
     s.conn.close();
     expect((await answer).err?.getCode()).toBe(zk.Exception.CONNECTION_LOSS);
     const again = await s.server.nextConnection();

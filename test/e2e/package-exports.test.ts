@@ -1,0 +1,71 @@
+// The package as a dependency sees it: every entry in package.json's `exports` (and `bin`) resolves
+// to a built file that loads, from a project that has `agora` in its node_modules; what is not
+// exported (core, master …) stays internal. Runs against dist/, which the global setup rebuilds.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../support/build.js';
+import { tempDir } from '../support/tmp.js';
+
+interface Manifest {
+  name: string;
+  bin: Record<string, string>;
+  exports: Record<string, string | { types?: string; default: string }>;
+}
+
+const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Manifest;
+let consumer = '';
+
+/** Runs an ES module in the consumer project; returns its stdout, or the error's code. */
+function inConsumer(code: string): { out: string; err: string; status: number | null } {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: consumer, encoding: 'utf8', timeout: 30_000 });
+  return { out: r.stdout, err: r.stderr, status: r.status };
+}
+
+beforeAll(async () => {
+  consumer = await tempDir('consumer');
+  mkdirSync(path.join(consumer, 'node_modules'));
+  symlinkSync(REPO, path.join(consumer, 'node_modules', manifest.name), 'dir');
+});
+
+describe('package.json exports', () => {
+  it('maps every subpath to files that exist, with types for each code entry', () => {
+    expect(Object.keys(manifest.exports).sort()).toEqual(['./package.json', './sdk']);
+    for (const [subpath, target] of Object.entries(manifest.exports)) {
+      const files = typeof target === 'string' ? [target] : [target.default, ...(target.types ? [target.types] : [])];
+      for (const file of files) expect(existsSync(path.join(REPO, file)), `${subpath} → ${file}`).toBe(true);
+      if (typeof target !== 'string') expect(target.types, `${subpath} has no types`).toMatch(/\.d\.ts$/);
+    }
+  });
+
+  it('loads agora/sdk from another project, with the API the SDK README shows', () => {
+    const r = inConsumer(`const m = await import('agora/sdk'); console.log(JSON.stringify(Object.keys(m).sort()));`);
+    expect(r.err).toBe('');
+    const names = JSON.parse(r.out) as string[];
+    for (const name of ['FrameworkDriver', 'Resources', 'resourcesFromWire', 'resourcesToWire', 'isTerminal', 'FakeClock', 'InvalidArgumentError']) {
+      expect(names).toContain(name);
+    }
+    const types = readFileSync(path.join(REPO, 'dist/sdk/index.d.ts'), 'utf8');
+    expect(types).toContain('FrameworkDriver');
+  });
+
+  it('keeps everything else internal: agora/core and deep paths are not exported', () => {
+    for (const specifier of ['agora/core', 'agora/master/master.js', 'agora/dist/core/errors.js']) {
+      const r = inConsumer(`await import('${specifier}');`);
+      expect(r.status, specifier).not.toBe(0);
+      expect(r.err, specifier).toContain('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    }
+  });
+
+  it('reads its own package.json through the export', () => {
+    const r = inConsumer(`import { createRequire } from 'node:module'; console.log(createRequire(process.cwd() + '/x.js')('agora/package.json').name);`);
+    expect(r.out.trim()).toBe('agora');
+  });
+
+  it('runs the bin: dist/cli/main.js is an executable node script that answers --version', () => {
+    const bin = path.join(REPO, manifest.bin.agora ?? '');
+    expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
+  });
+});
