@@ -130,18 +130,23 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
     throw new FailedPreconditionError(`framework '${info.id}' was removed (${state.removedFrameworks.get(info.id)?.reason ?? 'torn down'}); subscribe without an id to start afresh`, { field: 'frameworkInfo.id' });
   }
   const id = info.id || state.ids.next('F');
+  const prior = state.frameworks.get(id);
+  if (prior && !owns(principal, prior)) throw foreign(principal, prior);
+  // Validate → persist → apply: the live record and the allocator change only once the registry has it.
+  const registeredAtMs = prior?.registeredAtMs ?? state.now();
+  await state.registry.putFramework({ id, info: { ...info, id, roles, principal: owner }, failoverTimeoutMs, registeredAtMs, principal: owner });
+  if (state.removedFrameworks.has(id)) throw new FailedPreconditionError(`framework '${id}' was removed while subscribing`, { field: 'frameworkInfo.id' });
   let framework = state.frameworks.get(id);
-  if (framework && !owns(principal, framework)) throw foreign(principal, framework);
   const isNew = framework === undefined;
-  const candidate = framework ?? newRecord(state, id, info, roles, failoverTimeoutMs, owner);
-  candidate.principal = owner;
-  candidate.info = { ...info, id, roles, principal: owner };
-  candidate.roles = roles;
-  candidate.partitionAware = info.capabilities.includes('PARTITION_AWARE');
-  candidate.failoverTimeoutMs = failoverTimeoutMs;
-  candidate.disconnectedAtMs = undefined;
-  await state.registry.putFramework(entryOf(candidate));
-  framework = candidate;
+  if (framework && !owns(principal, framework)) throw foreign(principal, framework);
+  framework ??= newRecord(state, id, info, roles, failoverTimeoutMs, owner);
+  framework.registeredAtMs = registeredAtMs;
+  framework.principal = owner;
+  framework.info = { ...info, id, roles, principal: owner };
+  framework.roles = roles;
+  framework.partitionAware = info.capabilities.includes('PARTITION_AWARE');
+  framework.failoverTimeoutMs = failoverTimeoutMs;
+  framework.disconnectedAtMs = undefined;
   state.frameworks.set(id, framework);
 
   if (framework.stream) {
@@ -198,7 +203,11 @@ export function startFailoverTimer(state: MasterState, framework: FrameworkRecor
   framework.failoverTimer = state.clock.setTimeout(() => {
     framework.failoverTimer = undefined;
     if (framework.state === 'disconnected' && state.frameworks.get(framework.id) === framework) {
-      void removeFramework(state, framework.id, 'failover timeout expired').catch((err: unknown) => state.logger.error({ err }, 'framework removal failed'));
+      void removeFramework(state, framework.id, 'failover timeout expired').catch((err: unknown) => {
+        // Nothing changed (validate → persist → apply): try again a heartbeat interval later.
+        state.logger.error({ err, frameworkId: framework.id }, 'framework removal failed; retrying');
+        if (framework.state === 'disconnected' && state.frameworks.get(framework.id) === framework) startFailoverTimer(state, framework, state.options.heartbeatInterval);
+      });
     }
   }, Math.max(0, remainingMs));
 }
@@ -207,6 +216,11 @@ export function startFailoverTimer(state: MasterState, framework: FrameworkRecor
 export async function removeFramework(state: MasterState, frameworkId: string, reason: string): Promise<void> {
   const framework = state.frameworks.get(frameworkId);
   if (!framework) throw new NotFoundError('framework', frameworkId);
+  const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
+  // Validate → persist → apply: a removal the registry did not take changes nothing.
+  await state.registry.removeFramework(removed);
+  // Removed meanwhile by another call (the failover timeout, a teardown): that one did the rest.
+  if (state.frameworks.get(frameworkId) !== framework) return;
   state.rescindOffersWhere((o) => o.frameworkId === frameworkId, 'framework removed');
   const agentsWithTasks = new Set<string>();
   for (const task of state.tasksOfFramework(frameworkId)) {
@@ -225,9 +239,7 @@ export async function removeFramework(state: MasterState, frameworkId: string, r
   state.frameworks.delete(frameworkId);
   state.owed.dropFramework(frameworkId);
   state.forgetUnacknowledged(frameworkId);
-  const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
   state.removedFrameworks.set(frameworkId, removed);
-  await state.registry.removeFramework(removed);
   state.logger.info({ frameworkId, reason }, 'framework removed');
   state.emit({ type: 'FRAMEWORK_REMOVED', frameworkId, reason });
   state.requestAllocation([...agentsWithTasks]);
@@ -239,8 +251,9 @@ export async function adoptFramework(state: MasterState, info: FrameworkInfo__Ou
   const failoverTimeoutMs = Math.max(0, Math.round((info.failoverTimeoutSeconds || 0) * 1000));
   const framework = newRecord(state, info.id, info, roles, failoverTimeoutMs, info.principal || undefined);
   framework.disconnectedAtMs = state.now();
-  state.frameworks.set(info.id, framework);
   await state.registry.putFramework(entryOf(framework));
+  if (state.frameworks.has(info.id) || state.removedFrameworks.has(info.id)) return;
+  state.frameworks.set(info.id, framework);
   state.allocator.addFramework({ id: info.id, roles });
   state.allocator.setFrameworkActive(info.id, false);
   startFailoverTimer(state, framework);
@@ -264,14 +277,15 @@ export function subscribedFramework(state: MasterState, frameworkId: string): Fr
   return framework;
 }
 
-function rolesOf(framework: FrameworkRecord, roles: readonly string[], field: string): string[] {
-  for (const [i, role] of roles.entries()) if (!framework.roles.includes(role)) throw new InvalidArgumentError(`${field}[${i}]`, `'${role}' is not one of the framework's roles (${framework.roles.join(', ')})`);
-  return roles.length === 0 ? [...framework.roles] : [...roles];
+/** `roles`, each one of the framework's (`of`); none given means all of them. */
+function rolesOf(of: readonly string[], roles: readonly string[], field: string): string[] {
+  for (const [i, role] of roles.entries()) if (!of.includes(role)) throw new InvalidArgumentError(`${field}[${i}]`, `'${role}' is not one of the framework's roles (${of.join(', ')})`);
+  return roles.length === 0 ? [...of] : [...roles];
 }
 
 export function revive(state: MasterState, frameworkId: string, roles: readonly string[]): void {
   const framework = subscribedFramework(state, frameworkId);
-  const which = rolesOf(framework, roles, 'roles');
+  const which = rolesOf(framework.roles, roles, 'roles');
   for (const r of which) framework.suppressedRoles.delete(r);
   state.allocator.revive(frameworkId, roles.length === 0 ? undefined : which);
   state.requestAllocation();
@@ -279,7 +293,7 @@ export function revive(state: MasterState, frameworkId: string, roles: readonly 
 
 export function suppress(state: MasterState, frameworkId: string, roles: readonly string[]): void {
   const framework = subscribedFramework(state, frameworkId);
-  const which = rolesOf(framework, roles, 'roles');
+  const which = rolesOf(framework.roles, roles, 'roles');
   for (const r of which) framework.suppressedRoles.add(r);
   state.allocator.suppress(frameworkId, roles.length === 0 ? undefined : which);
   state.rescindOffersWhere((o) => o.frameworkId === frameworkId && which.includes(o.role), 'framework suppressed offers');
@@ -337,12 +351,16 @@ export async function updateFramework(state: MasterState, info: FrameworkInfo__O
   const owner = principalName(principal, { ...checked.info, principal: checked.info.principal || (framework.principal ?? '') });
   if (framework.principal !== undefined && owner !== framework.principal) throw new InvalidArgumentError('frameworkInfo.principal', `a framework's principal cannot change (it is '${framework.principal}')`);
   for (const role of checked.roles) requirePermission(principal, 'frameworks.register', role);
-  framework.info = { ...checked.info, roles: checked.roles, principal: owner };
+  const suppressed = new Set(rolesOf(checked.roles, suppressedRoles, 'suppressedRoles').filter((r) => suppressedRoles.includes(r)));
+  const nextInfo = { ...checked.info, roles: checked.roles, principal: owner };
+  // Validate → persist → apply: nothing changes unless the registry has the new info.
+  await state.registry.putFramework({ ...entryOf(framework), info: nextInfo, failoverTimeoutMs: checked.failoverTimeoutMs });
+  if (state.frameworks.get(framework.id) !== framework) throw new FailedPreconditionError(`framework '${framework.id}' was removed while updating`, { field: 'frameworkInfo.id' });
+  framework.info = nextInfo;
   framework.roles = checked.roles;
   framework.failoverTimeoutMs = checked.failoverTimeoutMs;
   framework.partitionAware = checked.info.capabilities.includes('PARTITION_AWARE');
-  framework.suppressedRoles = new Set(rolesOf(framework, suppressedRoles, 'suppressedRoles').filter((r) => suppressedRoles.includes(r)));
-  await state.registry.putFramework(entryOf(framework));
+  framework.suppressedRoles = suppressed;
   state.allocator.updateFramework({ id: framework.id, roles: framework.roles, suppressedRoles: [...framework.suppressedRoles] });
   state.rescindOffersWhere((o) => o.frameworkId === framework.id && !framework.roles.includes(o.role), 'framework roles changed');
   state.requestAllocation();
