@@ -28,7 +28,7 @@ import type { ServerTls } from '../core/security/tls.js';
 import { AccessService, AgentGatewayService, SchedulerService, SERVICE_NAMES, type MasterInfo } from '../proto/index.js';
 import { accessHandlers } from './access.js';
 import { createAllocator } from './allocator/index.js';
-import { markUnreachable } from './agents.js';
+import { markUnreachable } from './agent-liveness.js';
 import { agentGatewayHandlers, schedulerHandlers } from './grpc-services.js';
 import type { LeaderView } from './http/context.js';
 import { registerLeaderGuard } from './http/leader-guard.js';

@@ -1,6 +1,6 @@
 // The master's state and the small actions every part of it shares: tasks move only through the
 // core state table, offers are made from the allocator's decisions and recovered exactly once,
-// events go to frameworks and observers. Agents (agents.ts), frameworks (frameworks.ts) and accepts
+// events go to frameworks and observers. Agents (agent-*.ts), frameworks (frameworks.ts) and accepts
 // (accept.ts) are built on these actions.
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { IdMinter, newUuid } from '../core/ids.js';

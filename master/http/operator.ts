@@ -7,7 +7,7 @@ import type { HttpServer } from '../../core/http.js';
 import { Resources } from '../../core/resources.js';
 import { principalOf } from '../../core/security/edge.js';
 import { may, requirePermission, type Principal } from '../../core/security/principal.js';
-import { drainAgent, undrainAgent } from '../agents.js';
+import { drainAgent, undrainAgent } from '../agent-drain.js';
 import { kill, ownsOr, removeFramework } from '../frameworks.js';
 import type { FrameworkRecord } from '../model.js';
 import type { QuotaEntry } from '../registry.js';

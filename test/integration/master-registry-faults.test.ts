@@ -13,6 +13,7 @@ import { TestFramework, taskInfo } from '../support/test-framework.js';
 
 const FRAMEWORKS = '/default/registry/frameworks/';
 const REMOVED = '/default/registry/removed-frameworks/';
+const AGENTS = '/default/registry/agents/';
 
 type Cluster = Awaited<ReturnType<typeof startMaster>>;
 const cleanups: Array<() => Promise<void>> = [];
@@ -54,6 +55,11 @@ function allocatorView(c: Cluster): unknown {
     .frameworks()
     .map((f) => ({ id: f.id, roles: [...f.roles], suppressedRoles: [...f.suppressedRoles], active: f.active, allocated: f.allocated.format() }))
     .sort((a, b) => a.id.localeCompare(b.id));
+}
+
+async function post(c: Cluster, path: string, body: unknown): Promise<{ status: number; json: { code?: string; message?: string } }> {
+  const res = await secureFetch(`https://127.0.0.1:${c.master.httpPort}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  return { status: res.status, json: (await res.json()) as { code?: string; message?: string } };
 }
 
 async function snapshot(c: Cluster): Promise<{ operator: unknown; allocator: unknown }> {
@@ -160,5 +166,29 @@ describe('a framework call whose registry write fails changes nothing', () => {
     await eventually(() => expect(c.master.state.removedFrameworks.has(id)).toBe(true));
     expect(c.master.state.frameworks.has(id)).toBe(false);
     expect(c.master.state.allocator.frameworks()).toEqual([]);
+  });
+
+  it('drain (operator HTTP): refused with 503; the agent is still offered and its task not killed', async () => {
+    const c = await startMaster();
+    const agent = await c.agent('cpus:2;mem:512');
+    const fw = await c.framework({ name: 'svc', autoAck: true });
+    await fw.launch(await fw.nextOffer(), [taskInfo('t1', 'cpus:1;mem:256')]);
+    await agent.waitForLaunch('t1');
+    agent.update(fw.frameworkId, 't1', 'TASK_RUNNING');
+    await fw.waitForUpdate('t1', 'TASK_RUNNING');
+    const agentId = agent.agentId;
+    c.faults.failUnder(AGENTS);
+    const refused = await post(c, `/api/v1/agents/${agentId}/drain`, {});
+    expect(refused.status).toBe(503);
+    expect(refused.json.code).toBe('AGORA_UNAVAILABLE');
+    expect(c.master.state.agents.get(agentId)?.drain).toBeUndefined();
+    expect(c.master.state.allocator.agent(agentId)?.active).toBe(true);
+    expect(agent.messages.items.some((m) => m.kill)).toBe(false);
+    const view = (await (await secureFetch(`https://127.0.0.1:${c.master.httpPort}/api/v1/agents/${agentId}`)).json()) as { agent: { drain: unknown } };
+    expect(view.agent.drain ?? null).toBeNull();
+    c.faults.heal();
+    expect((await post(c, `/api/v1/agents/${agentId}/drain`, {})).status).toBe(200);
+    await agent.messages.waitFor((m) => m.kill?.taskId === 't1');
+    expect(c.master.state.agents.get(agentId)?.drain?.state).toBe('draining');
   });
 });
