@@ -8,7 +8,7 @@ import type { AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
 
 export async function drainAgent(state: MasterState, agentId: string, gracePeriodMs: number): Promise<void> {
-  const agent = state.agents.get(agentId);
+  const agent = state.agent(agentId);
   if (!agent) throw new NotFoundError('agent', agentId);
   if (agent.drain) return;
   const drain = { state: 'draining', gracePeriodMs, startedAtMs: state.now() } as const;
@@ -37,7 +37,7 @@ export function checkDrained(state: MasterState, agent: AgentRecord): void {
 }
 
 export async function undrainAgent(state: MasterState, agentId: string): Promise<void> {
-  const agent = state.agents.get(agentId);
+  const agent = state.agent(agentId);
   if (!agent) throw new NotFoundError('agent', agentId);
   if (!agent.drain) return;
   await state.registry.putAgent(agentEntry({ ...agent, drain: undefined }));

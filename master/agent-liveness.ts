@@ -39,20 +39,20 @@ export function markUnreachable(state: MasterState, agent: AgentRecord, why: str
   agent.link?.close('unreachable');
   agent.link = undefined;
   for (const task of state.tasksOnAgent(agent.id)) {
-    const partitionAware = state.frameworks.get(task.frameworkId)?.partitionAware ?? false;
+    const partitionAware = state.framework(task.frameworkId)?.partitionAware ?? false;
     const to: TaskState = partitionAware ? 'TASK_UNREACHABLE' : 'TASK_LOST';
     const status = state.masterStatus(task, to, 'REASON_AGENT_UNREACHABLE', `agent ${agent.id} is unreachable: ${why}`);
     if (state.applyStatus(task, status)) state.forwardStatus(task.frameworkId, status);
   }
   if (state.allocator.agent(agent.id)) state.allocator.removeAgent(agent.id);
   void state.registry.putAgent(agentEntry(agent)).catch((err: unknown) => state.logger.error({ err, agentId: agent.id }, 'registry write failed'));
-  for (const framework of state.frameworks.values()) state.sendEvent(framework.id, { failure: { agentId: agent.id, executorId: '' } });
+  for (const framework of state.allFrameworks()) state.sendEvent(framework.id, { failure: { agentId: agent.id, executorId: '' } });
   state.logger.warn({ agentId: agent.id, why }, 'agent unreachable');
   state.emit({ type: 'AGENT_UNREACHABLE', agentId: agent.id });
 }
 
 export function stopAgentTimers(state: MasterState): void {
-  for (const agent of state.agents.values()) {
+  for (const agent of state.allAgents()) {
     state.clock.clearInterval(agent.pingTimer);
     agent.pingTimer = undefined;
   }

@@ -34,7 +34,7 @@ export async function registerAgent(state: MasterState, link: AgentLink, rawInfo
   const id = state.ids.next('S');
   const agent = newAgentRecord(state, id, info, total, link, version, agentPrincipal(principal));
   await state.registry.putAgent(agentEntry(agent));
-  state.agents.set(id, agent);
+  state.admitAgent(agent);
   state.allocator.addAgent({ id, hostname: agent.hostname, total });
   link.send({ registered: registeredMessage(state, id) });
   startPinging(state, agent);
@@ -48,7 +48,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
   const id = message.agentId;
   if (!id) throw new InvalidArgumentError('reregister.agentId', 'is required');
   const owner = agentPrincipal(principal);
-  const bound = state.agents.get(id)?.principal;
+  const bound = state.agent(id)?.principal;
   // An agent id belongs to the credential that registered it: nobody else may take its place
   // (and with it its tasks' fate and its launches).
   if (bound !== undefined && owner !== undefined && bound !== owner) {
@@ -58,13 +58,13 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
   // already says "admitted, with this info", and their resources need not be parsed again.
   const infoJson = message.agentInfo ? JSON.stringify({ ...message.agentInfo, id }) : undefined;
   const asRemembered = (a: AgentRecord | undefined): a is AgentRecord => a !== undefined && a.state !== 'unreachable' && infoJson !== undefined && JSON.stringify(a.info) === infoJson;
-  const prior = state.agents.get(id);
+  const prior = state.agent(id);
   const priorSame = asRemembered(prior) && !prior.total.isEmpty();
   const { info, total } = priorSame && message.agentInfo ? { info: message.agentInfo, total: prior.total } : validateAgentInfo(message.agentInfo);
   // Every await happens first; from the registry write on, the agent's record, its tasks and the
   // allocator change in one synchronous step, so no call (a reconcile, an accept) sees half of it.
-  for (const f of message.frameworks) if (f.id && !state.frameworks.has(f.id) && !state.removedFrameworks.has(f.id)) await adoptFramework(state, f);
-  const known = state.agents.get(id);
+  for (const f of message.frameworks) if (f.id && !state.knowsFramework(f.id) && !state.wasRemoved(f.id)) await adoptFramework(state, f);
+  const known = state.agent(id);
   // Written only when the agent was unreachable, unknown or has changed.
   const unchanged = (known === prior ? priorSame : asRemembered(known)) && (known?.principal !== undefined || owner === undefined);
   if (!unchanged) {
@@ -78,7 +78,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
       ...(bound ?? owner ? { principal: (bound ?? owner) as string } : {}),
     });
   }
-  let agent = state.agents.get(id);
+  let agent = state.agent(id);
   if (agent?.principal !== undefined && owner !== undefined && agent.principal !== owner) {
     throw new PermissionDeniedError(principal.name, 'agents.register', undefined, `agent '${id}' was registered by principal '${agent.principal}'; principal '${principal.name}' cannot re-register it`);
   }
@@ -87,7 +87,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
   if (agent?.link && agent.link !== link) agent.link.close('replaced by a new connection from the same agent');
   if (!agent) {
     agent = newAgentRecord(state, id, info, total, link, message.version, owner);
-    state.agents.set(id, agent);
+    state.admitAgent(agent);
   }
   agent.principal ??= owner;
   Object.assign(agent, {

@@ -38,7 +38,7 @@ export class AgentSession {
 
   closed(): void {
     this.#queue = this.#queue.then(() => {
-      const agent = this.#agentId === undefined ? undefined : this.state.agents.get(this.#agentId);
+      const agent = this.#agentId === undefined ? undefined : this.state.agent(this.#agentId);
       if (agent && agent.link === this.link) agentDisconnected(this.state, agent);
     });
   }
@@ -58,7 +58,7 @@ export class AgentSession {
       this.#agentId = await this.state.slices.run(() => reregisterAgent(this.state, this.link, reregister, this.principal));
       return;
     }
-    const agent = this.#agentId === undefined ? undefined : this.state.agents.get(this.#agentId);
+    const agent = this.#agentId === undefined ? undefined : this.state.agent(this.#agentId);
     if (!agent || agent.link !== this.link) throw new FailedPreconditionError('the agent must register (or re-register) first');
     if (message.pong) agent.pongSeq = Math.max(agent.pongSeq, Number(message.pong.seq));
     else if (message.statusUpdate) handleStatusUpdate(this.state, agent, message.statusUpdate.frameworkId, message.statusUpdate.status);

@@ -11,7 +11,7 @@ export function handleStatusUpdate(state: MasterState, agent: AgentRecord, frame
   if (!status?.taskId || !status.uuid) throw new InvalidArgumentError('statusUpdate.status', 'needs a task id and a uuid');
   state.stats.statusUpdates += 1;
   const full: TaskStatus = { ...status, agentId: agent.id, source: status.source || 'SOURCE_EXECUTOR' };
-  const framework = state.frameworks.get(frameworkId);
+  const framework = state.framework(frameworkId);
   if (!framework) {
     // Nobody will ever acknowledge it: do it for the framework so the agent stops resending.
     state.sendToAgent(agent.id, { acknowledgement: { frameworkId, taskId: status.taskId, uuid: status.uuid } });

@@ -126,17 +126,17 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
   for (const role of roles) requirePermission(principal, 'frameworks.register', role);
   const suppressed = validateRoles(request.suppressedRoles, 'suppressedRoles').filter((r) => request.suppressedRoles.includes(r));
   for (const [i, r] of suppressed.entries()) if (!roles.includes(r)) throw new InvalidArgumentError(`suppressedRoles[${i}]`, `'${r}' is not one of the framework's roles`);
-  if (info.id && state.removedFrameworks.has(info.id)) {
-    throw new FailedPreconditionError(`framework '${info.id}' was removed (${state.removedFrameworks.get(info.id)?.reason ?? 'torn down'}); subscribe without an id to start afresh`, { field: 'frameworkInfo.id' });
+  if (info.id && state.wasRemoved(info.id)) {
+    throw new FailedPreconditionError(`framework '${info.id}' was removed (${state.removal(info.id)?.reason ?? 'torn down'}); subscribe without an id to start afresh`, { field: 'frameworkInfo.id' });
   }
   const id = info.id || state.ids.next('F');
-  const prior = state.frameworks.get(id);
+  const prior = state.framework(id);
   if (prior && !owns(principal, prior)) throw foreign(principal, prior);
   // Validate → persist → apply: the live record and the allocator change only once the registry has it.
   const registeredAtMs = prior?.registeredAtMs ?? state.now();
   await state.registry.putFramework({ id, info: { ...info, id, roles, principal: owner }, failoverTimeoutMs, registeredAtMs, principal: owner });
-  if (state.removedFrameworks.has(id)) throw new FailedPreconditionError(`framework '${id}' was removed while subscribing`, { field: 'frameworkInfo.id' });
-  let framework = state.frameworks.get(id);
+  if (state.wasRemoved(id)) throw new FailedPreconditionError(`framework '${id}' was removed while subscribing`, { field: 'frameworkInfo.id' });
+  let framework = state.framework(id);
   const isNew = framework === undefined;
   if (framework && !owns(principal, framework)) throw foreign(principal, framework);
   framework ??= newRecord(state, id, info, roles, failoverTimeoutMs, owner);
@@ -147,7 +147,7 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
   framework.partitionAware = info.capabilities.includes('PARTITION_AWARE');
   framework.failoverTimeoutMs = failoverTimeoutMs;
   framework.disconnectedAtMs = undefined;
-  state.frameworks.set(id, framework);
+  state.admitFramework(framework);
 
   if (framework.stream) {
     const old = framework.stream;
@@ -202,11 +202,11 @@ export function startFailoverTimer(state: MasterState, framework: FrameworkRecor
   state.clock.clearTimeout(framework.failoverTimer);
   framework.failoverTimer = state.clock.setTimeout(() => {
     framework.failoverTimer = undefined;
-    if (framework.state === 'disconnected' && state.frameworks.get(framework.id) === framework) {
+    if (framework.state === 'disconnected' && state.framework(framework.id) === framework) {
       void removeFramework(state, framework.id, 'failover timeout expired').catch((err: unknown) => {
         // Nothing changed (validate → persist → apply): try again a heartbeat interval later.
         state.logger.error({ err, frameworkId: framework.id }, 'framework removal failed; retrying');
-        if (framework.state === 'disconnected' && state.frameworks.get(framework.id) === framework) startFailoverTimer(state, framework, state.options.heartbeatInterval);
+        if (framework.state === 'disconnected' && state.framework(framework.id) === framework) startFailoverTimer(state, framework, state.options.heartbeatInterval);
       });
     }
   }, Math.max(0, remainingMs));
@@ -214,13 +214,13 @@ export function startFailoverTimer(state: MasterState, framework: FrameworkRecor
 
 /** Remove a framework: kill its tasks, give back everything it holds, remember its id as removed. */
 export async function removeFramework(state: MasterState, frameworkId: string, reason: string): Promise<void> {
-  const framework = state.frameworks.get(frameworkId);
+  const framework = state.framework(frameworkId);
   if (!framework) throw new NotFoundError('framework', frameworkId);
   const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
   // Validate → persist → apply: a removal the registry did not take changes nothing.
   await state.registry.removeFramework(removed);
   // Removed meanwhile by another call (the failover timeout, a teardown): that one did the rest.
-  if (state.frameworks.get(frameworkId) !== framework) return;
+  if (state.framework(frameworkId) !== framework) return;
   state.rescindOffersWhere((o) => o.frameworkId === frameworkId, 'framework removed');
   const agentsWithTasks = new Set<string>();
   for (const task of state.tasksOfFramework(frameworkId)) {
@@ -236,10 +236,9 @@ export async function removeFramework(state: MasterState, frameworkId: string, r
     framework.stream.end();
     framework.stream = undefined;
   }
-  state.frameworks.delete(frameworkId);
   state.owed.dropFramework(frameworkId);
   state.forgetUnacknowledged(frameworkId);
-  state.removedFrameworks.set(frameworkId, removed);
+  state.rememberRemoved(removed);
   state.logger.info({ frameworkId, reason }, 'framework removed');
   state.emit({ type: 'FRAMEWORK_REMOVED', frameworkId, reason });
   state.requestAllocation([...agentsWithTasks]);
@@ -252,8 +251,8 @@ export async function adoptFramework(state: MasterState, info: FrameworkInfo__Ou
   const framework = newRecord(state, info.id, info, roles, failoverTimeoutMs, info.principal || undefined);
   framework.disconnectedAtMs = state.now();
   await state.registry.putFramework(entryOf(framework));
-  if (state.frameworks.has(info.id) || state.removedFrameworks.has(info.id)) return;
-  state.frameworks.set(info.id, framework);
+  if (state.knowsFramework(info.id) || state.wasRemoved(info.id)) return;
+  state.admitFramework(framework);
   state.allocator.addFramework({ id: info.id, roles });
   state.allocator.setFrameworkActive(info.id, false);
   startFailoverTimer(state, framework);
@@ -262,15 +261,15 @@ export async function adoptFramework(state: MasterState, info: FrameworkInfo__Ou
 /** The role a task's resources are allocated to: the first reserved role, else the framework's first role. */
 export function taskRole(state: MasterState, frameworkId: string, resources: readonly Resource__Output[]): string {
   const reserved = resources.find((r) => r.role && r.role !== '*')?.role;
-  return reserved ?? state.frameworks.get(frameworkId)?.roles[0] ?? '*';
+  return reserved ?? state.framework(frameworkId)?.roles[0] ?? '*';
 }
 
 /** The framework a call names, which must be subscribed. */
 export function subscribedFramework(state: MasterState, frameworkId: string): FrameworkRecord {
   if (!frameworkId) throw new InvalidArgumentError('frameworkId', 'is required');
-  const framework = state.frameworks.get(frameworkId);
+  const framework = state.framework(frameworkId);
   if (!framework) {
-    if (state.removedFrameworks.has(frameworkId)) throw new FailedPreconditionError(`framework '${frameworkId}' was removed`, { field: 'frameworkId' });
+    if (state.wasRemoved(frameworkId)) throw new FailedPreconditionError(`framework '${frameworkId}' was removed`, { field: 'frameworkId' });
     throw new NotFoundError('framework', frameworkId);
   }
   if (framework.state !== 'connected') throw new FailedPreconditionError(`framework '${frameworkId}' is not subscribed; subscribe first`, { field: 'frameworkId' });
@@ -313,7 +312,7 @@ export function kill(state: MasterState, request: KillRequest__Output, options: 
     return;
   }
   if (request.agentId && request.agentId !== task.agentId) throw new InvalidArgumentError('agentId', `task '${task.taskId}' runs on agent '${task.agentId}', not '${request.agentId}'`);
-  const agent = state.agents.get(task.agentId);
+  const agent = state.agent(task.agentId);
   if (task.state === 'TASK_UNREACHABLE' || agent?.state === 'unreachable') {
     state.forwardStatus(request.frameworkId, { ...task.status, uuid: '' });
     return;
@@ -329,7 +328,7 @@ export function acknowledge(state: MasterState, frameworkId: string, agentId: st
   if (!agentId) throw new InvalidArgumentError('agentId', 'is required');
   if (!taskId) throw new InvalidArgumentError('taskId', 'is required');
   if (!uuid) throw new InvalidArgumentError('uuid', 'is required');
-  if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
+  if (!state.knowsAgent(agentId)) throw new NotFoundError('agent', agentId);
   state.acknowledged(frameworkId, taskId, uuid);
   // Not connected: the agent resends the update after it reconnects, and it is acknowledged then.
   state.sendToAgent(agentId, { acknowledgement: { frameworkId, taskId, uuid } });
@@ -338,7 +337,7 @@ export function acknowledge(state: MasterState, frameworkId: string, agentId: st
 export function frameworkMessage(state: MasterState, frameworkId: string, agentId: string, executorId: string, data: Buffer): void {
   subscribedFramework(state, frameworkId);
   if (!agentId) throw new InvalidArgumentError('agentId', 'is required');
-  if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
+  if (!state.knowsAgent(agentId)) throw new NotFoundError('agent', agentId);
   if (!state.sendToAgent(agentId, { frameworkMessage: { frameworkId, executorId, data } })) {
     throw new FailedPreconditionError(`agent '${agentId}' is not connected`);
   }
@@ -355,7 +354,7 @@ export async function updateFramework(state: MasterState, info: FrameworkInfo__O
   const nextInfo = { ...checked.info, roles: checked.roles, principal: owner };
   // Validate → persist → apply: nothing changes unless the registry has the new info.
   await state.registry.putFramework({ ...entryOf(framework), info: nextInfo, failoverTimeoutMs: checked.failoverTimeoutMs });
-  if (state.frameworks.get(framework.id) !== framework) throw new FailedPreconditionError(`framework '${framework.id}' was removed while updating`, { field: 'frameworkInfo.id' });
+  if (state.framework(framework.id) !== framework) throw new FailedPreconditionError(`framework '${framework.id}' was removed while updating`, { field: 'frameworkInfo.id' });
   framework.info = nextInfo;
   framework.roles = checked.roles;
   framework.failoverTimeoutMs = checked.failoverTimeoutMs;

@@ -31,7 +31,7 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
   const latest = reported.latestStatus;
   if (!info || !latest) return undefined;
   const taskId = info.taskId;
-  if (state.removedFrameworks.has(frameworkId) || !state.frameworks.has(frameworkId)) {
+  if (state.wasRemoved(frameworkId) || !state.knowsFramework(frameworkId)) {
     state.sendToAgent(agent.id, { shutdownFramework: { frameworkId } });
     return undefined;
   }
@@ -43,7 +43,7 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
     return undefined;
   }
   if (!task) {
-    const framework = state.frameworks.get(frameworkId);
+    const framework = state.framework(frameworkId);
     const wasLost = framework?.completed.some((t) => t.taskId === taskId && t.agentId === agent.id && t.state === 'TASK_LOST');
     if (wasLost && !isTerminal(reportedState)) {
       state.sendToAgent(agent.id, { kill: { frameworkId, taskId } });

@@ -8,7 +8,7 @@ afterEach(stopHarnesses);
 
 /** Offers currently outstanding for `fw` (made and not yet used, declined or rescinded). */
 function outstanding(h: MasterHarness, fw: TestFramework): string[] {
-  return [...h.state.offers.values()].filter((o) => o.frameworkId === fw.frameworkId).map((o) => o.id);
+  return [...h.state.outstandingOffers()].filter((o) => o.frameworkId === fw.frameworkId).map((o) => o.id);
 }
 
 describe('offers', () => {
@@ -182,7 +182,7 @@ describe('offers', () => {
     await one.nextOffer();
     const two = await h.framework({ name: 'two' });
     await one.close();
-    await eventually(() => expect(h.state.frameworks.get(one.frameworkId)?.state).toBe('disconnected'));
+    await eventually(() => expect(h.state.framework(one.frameworkId)?.state).toBe('disconnected'));
     expect(outstanding(h, one)).toEqual([]);
     await two.nextOffer({ timeoutMs: 2000 });
     h.invariant();

@@ -76,7 +76,7 @@ describe('a framework call whose registry write fails changes nothing', () => {
     expect(err.message).toMatch(/store/);
     expect(c.faults.refused).toBeGreaterThan(0);
     expect(await snapshot(c)).toEqual(before);
-    expect(c.master.state.frameworks.size).toBe(0);
+    expect(c.master.state.frameworkCount()).toBe(0);
     // Once the store takes writes again, the same subscription goes through.
     c.faults.heal();
     const fw = await c.framework({ name: 'accepted' });
@@ -106,7 +106,7 @@ describe('a framework call whose registry write fails changes nothing', () => {
     const err = await rejection(fw.updateFramework({ roles: ['c'], failoverTimeoutSeconds: 60 }, ['c']));
     expect(err.code).toBe('AGORA_UNAVAILABLE');
     expect(await snapshot(c)).toEqual(before);
-    const record = c.master.state.frameworks.get(fw.frameworkId);
+    const record = c.master.state.framework(fw.frameworkId);
     expect(record?.roles).toEqual(['a', 'b']);
     expect(record?.failoverTimeoutMs).toBe(30_000);
     expect([...(record?.suppressedRoles ?? [])]).toEqual([]);
@@ -125,7 +125,7 @@ describe('a framework call whose registry write fails changes nothing', () => {
     expect(err.code).toBe('AGORA_INVALID_ARGUMENT');
     expect(err.message).toMatch(/suppressedRoles\[0\]/);
     expect(await snapshot(c)).toEqual(before);
-    expect(c.master.state.frameworks.get(fw.frameworkId)?.roles).toEqual(['a']);
+    expect(c.master.state.framework(fw.frameworkId)?.roles).toEqual(['a']);
   });
 
   it('teardown: refused; the framework stays subscribed with its running task and what it holds', async () => {
@@ -142,7 +142,7 @@ describe('a framework call whose registry write fails changes nothing', () => {
     expect(err.code).toBe('AGORA_UNAVAILABLE');
     expect(await snapshot(c)).toEqual(before);
     expect(c.master.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
-    expect(c.master.state.removedFrameworks.has(fw.frameworkId)).toBe(false);
+    expect(c.master.state.wasRemoved(fw.frameworkId)).toBe(false);
     expect(agent.messages.items.some((m) => m.shutdownFramework)).toBe(false);
     expect(fw.updates('t1').map((s) => s.state)).not.toContain('TASK_KILLED');
     c.faults.heal();
@@ -160,11 +160,11 @@ describe('a framework call whose registry write fails changes nothing', () => {
     await fw.close();
     // Several attempts (one per heartbeat interval) are refused; the framework is kept, disconnected.
     await eventually(() => expect(c.faults.refused).toBeGreaterThanOrEqual(2));
-    expect(c.master.state.frameworks.get(id)?.state).toBe('disconnected');
+    expect(c.master.state.framework(id)?.state).toBe('disconnected');
     expect(c.master.state.allocator.frameworks().map((f) => f.id)).toEqual([id]);
     c.faults.heal();
-    await eventually(() => expect(c.master.state.removedFrameworks.has(id)).toBe(true));
-    expect(c.master.state.frameworks.has(id)).toBe(false);
+    await eventually(() => expect(c.master.state.wasRemoved(id)).toBe(true));
+    expect(c.master.state.knowsFramework(id)).toBe(false);
     expect(c.master.state.allocator.frameworks()).toEqual([]);
   });
 
@@ -181,7 +181,7 @@ describe('a framework call whose registry write fails changes nothing', () => {
     const refused = await post(c, `/api/v1/agents/${agentId}/drain`, {});
     expect(refused.status).toBe(503);
     expect(refused.json.code).toBe('AGORA_UNAVAILABLE');
-    expect(c.master.state.agents.get(agentId)?.drain).toBeUndefined();
+    expect(c.master.state.agent(agentId)?.drain).toBeUndefined();
     expect(c.master.state.allocator.agent(agentId)?.active).toBe(true);
     expect(agent.messages.items.some((m) => m.kill)).toBe(false);
     const view = (await (await secureFetch(`https://127.0.0.1:${c.master.httpPort}/api/v1/agents/${agentId}`)).json()) as { agent: { drain: unknown } };
@@ -189,6 +189,6 @@ describe('a framework call whose registry write fails changes nothing', () => {
     c.faults.heal();
     expect((await post(c, `/api/v1/agents/${agentId}/drain`, {})).status).toBe(200);
     await agent.messages.waitFor((m) => m.kill?.taskId === 't1');
-    expect(c.master.state.agents.get(agentId)?.drain?.state).toBe('draining');
+    expect(c.master.state.agent(agentId)?.drain?.state).toBe('draining');
   });
 });
