@@ -17,43 +17,29 @@
 // leader is dead, its session expires and the successor, elected, answers the hello it has already
 // read — no backoff, no reconnect storm. Meanwhile the agent keeps trying the leader as before;
 // whichever answers first is kept and the other stream is cancelled.
+//
+// The real agent (agent.ts) and the failover benchmark's simulated agents (bench/sim-agent.ts) both
+// run this class; the benchmark shares one transport (gateway-transport.ts) and one discovery
+// among its agents.
 import * as grpc from '@grpc/grpc-js';
-import type { Clock, TimerHandle } from '../core/clock.js';
-import { LEADER_LOST_HEADER, type MasterDiscovery } from '../core/discovery.js';
+import type { TimerHandle } from '../core/clock.js';
+import { LEADER_LOST_HEADER } from '../core/discovery.js';
 import { NotLeaderError } from '../core/errors.js';
 import { fromGrpcError } from '../core/grpc.js';
-import type { Logger } from '../core/logger.js';
-import { backoffDelay, mathRandom, type Random } from '../core/random.js';
-import { AgentGatewayClient, type AgentMessage, type AgentRegistered__Output, type MasterMessage__Output } from '../proto/index.js';
+import { backoffDelay, mathRandom } from '../core/random.js';
+import type { AgentMessage, AgentRegistered__Output, MasterMessage__Output } from '../proto/index.js';
+import type { ConnectionHandlers, ConnectionOptions, ConnectionState } from './connection-contract.js';
+import { GatewayChannels, type GatewayCall, type GatewayTransport } from './gateway-transport.js';
 
-export type ConnectionState = 'IDLE' | 'CONNECTING' | 'REGISTERING' | 'REGISTERED' | 'BACKOFF' | 'CLOSED';
+export type { ConnectionHandlers, ConnectionOptions, ConnectionState, RegistrationDetails } from './connection-contract.js';
 
-export interface ConnectionHandlers {
-  /** The first message of a new stream: register or reregister. */
-  hello(): AgentMessage | Promise<AgentMessage>;
-  /** The master answered registered / reregistered; messages wait until this resolves. */
-  onRegistered(answer: AgentRegistered__Output, master: string): void | Promise<void>;
-  /** The stream is registered and messages flow (after onRegistered). */
-  onConnected?(): void;
-  /** Any other message from the master, while registered. */
-  onMessage(message: MasterMessage__Output): void;
-  /** The registered stream is gone (the agent reconnects by itself). */
-  onDisconnected(reason: string): void;
+type Call = GatewayCall;
+/** A stream and what the registration details say of it. */
+interface Stream {
+  readonly call: Call;
+  readonly address: string;
+  readonly helloSentAtMs: number;
 }
-
-export interface ConnectionOptions {
-  readonly discovery: MasterDiscovery;
-  readonly clock: Clock;
-  readonly random?: Random;
-  readonly backoffMs: number;
-  readonly backoffMaxMs: number;
-  readonly registrationTimeoutMs: number;
-  readonly logger: Logger;
-  /** How to reach the master: TLS with the agent's certificate (plaintext only when --insecure). */
-  readonly credentials: grpc.ChannelCredentials;
-}
-
-type Call = grpc.ClientDuplexStream<AgentMessage, MasterMessage__Output>;
 
 /**
  * After "not the leader, no leader known" — a master just elected and still taking over, or an
@@ -76,14 +62,19 @@ export class MasterConnection {
   #pingTimeoutMs = 0;
   /** Messages that arrive while onRegistered runs (it checkpoints the agent id first). */
   #held: MasterMessage__Output[] | undefined;
-  readonly #clients = new Map<string, InstanceType<typeof AgentGatewayClient>>();
+  readonly #transport: GatewayTransport;
+  #helloSentAtMs = 0;
+  #viaSuccessor = false;
   /** A hello waiting at the successor since the stream to the leader broke (see the top). */
-  #standby: { readonly call: Call; readonly address: string } | undefined;
+  #standby: Stream | undefined;
 
   constructor(
     private readonly options: ConnectionOptions,
     private readonly handlers: ConnectionHandlers,
-  ) {}
+  ) {
+    if (!options.transport && !options.credentials) throw new Error('MasterConnection needs credentials or a transport');
+    this.#transport = options.transport ?? new GatewayChannels(options.credentials as grpc.ChannelCredentials);
+  }
 
   get state(): ConnectionState {
     return this.#state;
@@ -126,8 +117,7 @@ export class MasterConnection {
       call.end();
       call.cancel();
     }
-    for (const client of this.#clients.values()) client.close();
-    this.#clients.clear();
+    if (!this.options.transport) this.#transport.close();
     if (wasRegistered) this.handlers.onDisconnected('agent stopping');
   }
 
@@ -141,7 +131,7 @@ export class MasterConnection {
     }
     this.#address = address;
     this.#state = 'CONNECTING';
-    let hello: AgentMessage;
+    let hello: AgentMessage | Buffer;
     try {
       hello = await this.handlers.hello();
     } catch (err) {
@@ -153,7 +143,9 @@ export class MasterConnection {
     const call = this.#open(address);
     this.#call = call;
     this.#state = 'REGISTERING';
-    this.options.logger.debug({ master: address, type: hello.register ? 'register' : 'reregister' }, 'registering with the master');
+    this.options.logger.debug({ master: address, type: Buffer.isBuffer(hello) ? 'encoded' : hello.register ? 'register' : 'reregister' }, 'registering with the master');
+    this.#helloSentAtMs = this.options.clock.now();
+    this.#viaSuccessor = false;
     call.write(hello);
     this.#armRegistrationTimeout();
   }
@@ -163,7 +155,7 @@ export class MasterConnection {
    * stream (#call) and, for the stream waiting at the successor, adopt it or forget it.
    */
   #open(address: string, metadata?: grpc.Metadata): Call {
-    const call = this.#client(address).connect(metadata ?? new grpc.Metadata());
+    const call = this.#transport.open(address, metadata ?? new grpc.Metadata());
     call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
     call.on('error', (err: grpc.ServiceError) => this.#failed(call, address, err));
     call.on('end', () => this.#ended(call, 'the master closed the stream'));
@@ -186,15 +178,6 @@ export class MasterConnection {
       return false;
     }
     return true;
-  }
-
-  #client(address: string): InstanceType<typeof AgentGatewayClient> {
-    let client = this.#clients.get(address);
-    if (!client) {
-      client = new AgentGatewayClient(address, this.options.credentials);
-      this.#clients.set(address, client);
-    }
-    return client;
   }
 
   #receive(call: Call, message: MasterMessage__Output): void {
@@ -233,7 +216,7 @@ export class MasterConnection {
     // The first answer wins: a hello still waiting at the successor can no longer be adopted.
     if (call === this.#call) this.#cancelStandby();
     try {
-      await this.handlers.onRegistered(answer, this.#address ?? '');
+      await this.handlers.onRegistered(answer, this.#address ?? '', { helloSentAtMs: this.#helloSentAtMs, viaSuccessor: this.#viaSuccessor });
     } catch (err) {
       this.#held = undefined;
       this.options.logger.error({ err }, 'handling registration failed');
@@ -261,6 +244,7 @@ export class MasterConnection {
   #failed(call: Call, address: string, err: grpc.ServiceError): void {
     if (this.#notCurrent(call)) return;
     const error = fromGrpcError(err);
+    this.handlers.onStreamLost?.(error instanceof NotLeaderError ? 'not-leader' : 'lost');
     if (error instanceof NotLeaderError && error.leader) {
       this.options.discovery.redirect(error.leader);
       this.#drop(`${address} is not the leader; following it to ${error.leader}`, true);
@@ -290,8 +274,7 @@ export class MasterConnection {
     }
     if (standby) this.#cancelStandby();
     if (this.#state === 'BACKOFF' && leader !== undefined) {
-      this.options.clock.clearTimeout(this.#timer);
-      this.#timer = this.options.clock.setTimeout(() => void this.#connect(), 0);
+      this.#connectNow();
       return;
     }
     if ((this.#state === 'REGISTERED' || this.#state === 'REGISTERING') && leader !== this.#address) {
@@ -299,8 +282,24 @@ export class MasterConnection {
     }
   }
 
+  /** Connect at once (from BACKOFF): on the next timer turn, or when `wake` runs it. */
+  #connectNow(): void {
+    this.options.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const { wake } = this.options;
+    if (!wake) {
+      this.#timer = this.options.clock.setTimeout(() => void this.#connect(), 0);
+      return;
+    }
+    wake(() => {
+      // Only if nothing has happened since: still waiting, and no backoff timer of its own.
+      if (this.#state === 'BACKOFF' && this.#timer === undefined) void this.#connect();
+    });
+  }
+
   #ended(call: Call, reason: string): void {
     if (this.#notCurrent(call)) return;
+    this.handlers.onStreamLost?.('lost');
     this.#lost(reason);
   }
 
@@ -316,7 +315,7 @@ export class MasterConnection {
     if (!discovery.successor || this.#standby || discovery.current() !== lost) return;
     const address = await discovery.successor();
     if (address === undefined || address === lost || !this.#mayWait(lost)) return;
-    let hello: AgentMessage;
+    let hello: AgentMessage | Buffer;
     try {
       hello = await this.handlers.hello();
     } catch {
@@ -326,7 +325,7 @@ export class MasterConnection {
     const metadata = new grpc.Metadata();
     metadata.set(LEADER_LOST_HEADER, lost);
     const call = this.#open(address, metadata);
-    this.#standby = { call, address };
+    this.#standby = { call, address, helloSentAtMs: this.options.clock.now() };
     this.options.logger.info({ leader: lost, successor: address }, 'lost the stream to the leader; waiting at the master next in line');
     call.write(hello);
   }
@@ -338,7 +337,7 @@ export class MasterConnection {
   }
 
   /** The stream waiting at the successor becomes the agent's stream (registering). */
-  #adopt(standby: { readonly call: Call; readonly address: string }): void {
+  #adopt(standby: Stream): void {
     this.#standby = undefined;
     const old = this.#call;
     this.#clearTimers();
@@ -346,6 +345,8 @@ export class MasterConnection {
     this.#call = standby.call;
     this.#address = standby.address;
     this.#state = 'REGISTERING';
+    this.#helloSentAtMs = standby.helloSentAtMs;
+    this.#viaSuccessor = true;
     old?.cancel();
     this.#armRegistrationTimeout();
   }

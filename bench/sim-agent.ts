@@ -1,50 +1,37 @@
-// Simulated agents for the failover benchmark: many lean agents in one process, each speaking the
-// real AgentGateway protocol (one Connect stream each) with a "fake executor" that runs nothing.
+// Simulated agents for the failover benchmark: many lean agents in one process, each with a "fake
+// executor" that runs nothing, and each reaching the master through the agent's own connection
+// (agent/connection.ts, MasterConnection): connect, register / reregister, follow the leader, wait at
+// the successor when the stream to the leader breaks, back off, answer pings — the code a real agent
+// runs, so the benchmark measures it and not a copy.
 //
 //   SimAgentPool ── one ZooKeeperDiscovery (one ZooKeeper session) ── leader changes ──┐
-//     │  one connection per master address, the agents' own (grpc-js multiplexes the   │
-//     │  streams; the framework's driver is not on it)                                 │
-//     └─ SimAgent × N: register | reregister ─► registered ─► pong, launch → RUNNING,  ◄┘
-//          ack → drop the update, reconcile → taskStates; stream gone ─► jittered backoff
-//
-// As a real agent (agent/connection.ts), a SimAgent whose stream to the leader breaks also says
-// hello at once to the master next in line, marked LEADER_LOST_HEADER, and keeps whichever of the
-// two streams is answered (or named leader) first.
+//     │  one GatewayChannels: a channel per master address, the agents' own (grpc-js   │
+//     │  multiplexes the streams; the framework's driver is not on it)                 │
+//     └─ SimAgent × N ── MasterConnection ◄─────────────────────────────────────────────┘
+//          registered ─► resend unacknowledged; launch → RUNNING, ack → drop the update,
+//          reconcile → taskStates
 //
 // A SimAgent keeps what a real agent checkpoints (its id, its tasks with the latest status and the
 // updates not yet acknowledged) in memory, re-registers with it after a failover, and resends the
 // unacknowledged updates (same uuids) once re-registered and every 10 s.
 //
 // Standing in for a thousand hosts on one thread, the pool keeps the simulator from holding the
-// master back: a new leader is greeted CONNECT_BATCH agents per turn of the event loop (so hellos
-// go out as they are made, not all after the last), and each agent keeps its re-registration
-// message encoded until its tasks change (prepareHellos() encodes them all before a failover, as
-// each host would on its own CPU). The master receives the same bytes either way.
-import * as grpc from '@grpc/grpc-js';
-import { LEADER_LOST_HEADER, ZooKeeperDiscovery } from '../core/discovery.js';
-import { NotLeaderError } from '../core/errors.js';
-import { fromGrpcError } from '../core/grpc.js';
+// master back: a new leader is greeted CONNECT_BATCH agents per turn of the event loop (the
+// connection's `wake` hook, so hellos go out as they are made, not all after the last), and each
+// agent keeps its re-registration message encoded until its tasks change (prepareHellos() encodes
+// them all before a failover, as each host would on its own CPU). The master receives the same
+// bytes either way.
+import type * as grpc from '@grpc/grpc-js';
+import { MasterConnection } from '../agent/connection.js';
+import { encodeAgentMessage, GatewayChannels } from '../agent/gateway-transport.js';
+import { systemClock } from '../core/clock.js';
+import { ZooKeeperDiscovery } from '../core/discovery.js';
 import { newUuid } from '../core/ids.js';
+import { silentLogger } from '../core/logger.js';
 import { Resources } from '../core/resources.js';
 import { isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesToWire } from '../core/wire.js';
-import {
-  AgentGatewayService,
-  type AgentInfo,
-  type AgentMessage,
-  type AgentTask,
-  type FrameworkInfo,
-  type MasterMessage__Output,
-  type TaskInfo,
-  type TaskStatus,
-} from '../proto/index.js';
-
-type Call = grpc.ClientDuplexStream<AgentMessage | Buffer, MasterMessage__Output>;
-
-/** AgentGateway.Connect, called with our own serializer so a hello can be sent already encoded. */
-const CONNECT = AgentGatewayService.Connect;
-const serialize = (m: AgentMessage | Buffer): Buffer => (Buffer.isBuffer(m) ? m : CONNECT.requestSerialize(m));
-const deserialize = (b: Buffer): MasterMessage__Output => CONNECT.responseDeserialize(b) as MasterMessage__Output;
+import type { AgentInfo, AgentMessage, AgentRegistered__Output, AgentTask, FrameworkInfo, MasterMessage__Output, TaskInfo, TaskStatus } from '../proto/index.js';
 
 export interface SimTask {
   readonly frameworkId: string;
@@ -72,24 +59,16 @@ export interface SimPoolOptions {
   /** How every agent reaches the master: TLS with an agent certificate, as real agents do. */
   readonly credentials: grpc.ChannelCredentials;
   /**
-   * Reconnect backoff, jittered and doubling, for a master that answers but does not lead yet
-   * (UNAVAILABLE naming a leader: it is taking over): retry soon.
-   */
-  readonly retryInitialMs: number;
-  readonly retryMaxMs: number;
-  /**
-   * Backoff after a stream failed otherwise (the master is gone): slow, since the shared leader
-   * watch wakes every agent at once when the leader changes.
+   * The agent's reconnect backoff (`--reconnect-backoff`, `--reconnect-backoff-max`), jittered and
+   * doubling. A master that does not lead yet is asked again sooner, as a real agent does.
    */
   readonly backoffInitialMs: number;
   readonly backoffMaxMs: number;
-  /** Drop a stream whose register / reregister is not answered within this long. */
+  /** Drop a stream whose register / reregister is not answered within this long (`--registration-timeout`). */
   readonly registrationTimeoutMs: number;
   readonly onRegistered?: (r: Registration) => void;
   readonly onLeaderChange?: (leader: string | undefined, atMs: number) => void;
 }
-
-type SimState = 'idle' | 'backoff' | 'registering' | 'registered' | 'closed';
 
 /** Unacknowledged updates are sent again this often (a real agent starts at 10 s and doubles). */
 const RESEND_MS = 10_000;
@@ -97,33 +76,35 @@ const RESEND_MS = 10_000;
 /** Agents connected per turn of the event loop after a change of leader. */
 const CONNECT_BATCH = 20;
 
-/** The shared parts: the leader watch, one client per master, the options. */
+/** The shared parts: the leader watch, the channels to the masters, the options. */
 export class SimAgentPool {
   readonly agents: SimAgent[] = [];
   /** Streams refused by a master that does not lead (yet), and streams that failed otherwise. */
   readonly failures = { notLeader: 0, other: 0 };
-  readonly #clients = new Map<string, grpc.Client>();
+  /**
+   * Their own channels, as agents on other hosts have: grpc-js would otherwise share one with
+   * every client in this process to the same address (the framework's driver too), putting the
+   * driver's calls behind megabytes of re-registrations. No channelz, as the master.
+   */
+  readonly transport: GatewayChannels;
   readonly #unwatch: () => void;
   /** Resends what is not acknowledged, as a real agent's status-update manager does. */
   readonly #resendTimer: NodeJS.Timeout;
   readonly resourcesWire: AgentInfo['resources'];
-  /** Agents to connect, a batch per turn of the event loop (see connectSoon). */
-  readonly #toConnect = new Set<SimAgent>();
+  /** Connects the election asked for, a batch per turn of the event loop (see wake). */
+  readonly #toConnect: Array<() => void> = [];
 
   private constructor(
     readonly discovery: ZooKeeperDiscovery,
     readonly options: SimPoolOptions,
   ) {
+    this.transport = new GatewayChannels(options.credentials, { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
     this.resourcesWire = resourcesToWire(Resources.parse(options.resources));
     this.#resendTimer = setInterval(() => {
       for (const a of this.agents) a.resendUnacknowledged();
     }, RESEND_MS);
     this.#resendTimer.unref();
-    this.#unwatch = discovery.onChange(() => {
-      const leader = discovery.current();
-      options.onLeaderChange?.(leader, Date.now());
-      for (const a of this.agents) a.leaderChanged(leader);
-    });
+    this.#unwatch = discovery.onChange(() => options.onLeaderChange?.(discovery.current(), Date.now()));
   }
 
   static async open(zkUrl: string, cluster: string, options: SimPoolOptions): Promise<SimAgentPool> {
@@ -135,44 +116,24 @@ export class SimAgentPool {
     for (let i = 0; i < count; i++) {
       const agent = new SimAgent(this, this.agents.length);
       this.agents.push(agent);
-      agent.connect();
+      agent.start();
     }
   }
 
   /**
-   * Connect soon, CONNECT_BATCH agents per turn of the event loop. Agents on their own hosts say
-   * hello the moment they see the new leader; here they share one thread, and a stream's first
-   * message is only written out when the loop turns — connecting all of them in one go would hold
-   * every hello back until the last was encoded.
+   * Run a connect the election asked for soon, CONNECT_BATCH per turn of the event loop. Agents on
+   * their own hosts say hello the moment they see the new leader; here they share one thread, and a
+   * stream's first message is only written out when the loop turns — connecting all of them in one
+   * go would hold every hello back until the last was made.
    */
-  connectSoon(agent: SimAgent): void {
-    if (this.#toConnect.size === 0) setImmediate(() => this.#connectBatch());
-    this.#toConnect.add(agent);
+  wake(connect: () => void): void {
+    if (this.#toConnect.length === 0) setImmediate(() => this.#connectBatch());
+    this.#toConnect.push(connect);
   }
 
   #connectBatch(): void {
-    let n = 0;
-    for (const agent of this.#toConnect) {
-      if (n++ === CONNECT_BATCH) break;
-      this.#toConnect.delete(agent);
-      if (agent.state === 'backoff') agent.connect();
-    }
-    if (this.#toConnect.size > 0) setImmediate(() => this.#connectBatch());
-  }
-
-  /** A new Connect stream to the master at `address`; `lostLeader` marks it LEADER_LOST_HEADER. */
-  connect(address: string, lostLeader?: string): Call {
-    let client = this.#clients.get(address);
-    if (!client) {
-      // Their own connection, as agents on other hosts have: grpc-js would otherwise share one with
-      // every client in this process to the same address (the framework's driver too), putting
-      // the driver's calls behind megabytes of re-registrations. No channelz, as the master.
-      client = new grpc.Client(address, this.options.credentials, { 'grpc.use_local_subchannel_pool': 1, 'grpc.enable_channelz': 0 });
-      this.#clients.set(address, client);
-    }
-    const metadata = new grpc.Metadata();
-    if (lostLeader !== undefined) metadata.set(LEADER_LOST_HEADER, lostLeader);
-    return client.makeBidiStreamRequest(CONNECT.path, serialize, deserialize, metadata);
+    for (const connect of this.#toConnect.splice(0, CONNECT_BATCH)) connect();
+    if (this.#toConnect.length > 0) setImmediate(() => this.#connectBatch());
   }
 
   /**
@@ -186,7 +147,7 @@ export class SimAgentPool {
   }
 
   registeredCount(): number {
-    return this.agents.filter((a) => a.state === 'registered').length;
+    return this.agents.filter((a) => a.registered).length;
   }
 
   unacknowledgedCount(): number {
@@ -199,111 +160,68 @@ export class SimAgentPool {
     clearInterval(this.#resendTimer);
     this.#unwatch();
     for (const a of this.agents) a.close();
-    for (const c of this.#clients.values()) c.close();
-    this.#clients.clear();
+    this.transport.close();
     await this.discovery.close();
   }
 }
 
 export class SimAgent {
-  state: SimState = 'idle';
   agentId: string | undefined;
   readonly hostname: string;
   /** Tasks by `frameworkId/taskId`; a task leaves once terminal and acknowledged. */
   readonly tasks = new Map<string, SimTask>();
   readonly frameworks = new Map<string, FrameworkInfo>();
-  /** The master this agent last sent its hello to. */
-  address: string | undefined;
-  #call: Call | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #attempt = 0;
-  #helloAt = 0;
+  readonly #connection: MasterConnection;
   /** Bumped on every change to what the hello carries; the encoded hello is kept for one version. */
   #version = 0;
   #encoded: { version: number; bytes: Buffer } | undefined;
-  /** A hello waiting at the successor since the stream to the leader broke. */
-  #standby: { readonly call: Call; readonly address: string; readonly helloAt: number } | undefined;
-  #viaSuccessor = false;
 
   constructor(
     private readonly pool: SimAgentPool,
     readonly index: number,
   ) {
     this.hostname = `sim-${index}.bench`;
+    const o = pool.options;
+    this.#connection = new MasterConnection(
+      {
+        discovery: pool.discovery,
+        clock: systemClock,
+        backoffMs: o.backoffInitialMs,
+        backoffMaxMs: o.backoffMaxMs,
+        registrationTimeoutMs: o.registrationTimeoutMs,
+        logger: silentLogger(),
+        transport: pool.transport,
+        wake: (connect) => pool.wake(connect),
+      },
+      {
+        hello: () => this.#encodedHello(),
+        onRegistered: (answer, master, details) => this.#registered(answer, master, details),
+        onConnected: () => this.resendUnacknowledged(),
+        onMessage: (m) => this.#receive(m),
+        onDisconnected: () => undefined,
+        onStreamLost: (kind) => {
+          if (kind === 'not-leader') pool.failures.notLeader += 1;
+          else pool.failures.other += 1;
+        },
+      },
+    );
   }
 
-  connect(): void {
-    if (this.state === 'closed') return;
-    this.#clearTimer();
-    const address = this.pool.discovery.current();
-    if (address === undefined) {
-      this.#backoff();
-      return;
-    }
-    this.address = address;
-    this.state = 'registering';
-    const call = this.#open(address);
-    this.#call = call;
-    this.#helloAt = Date.now();
-    this.#viaSuccessor = false;
-    call.write(this.#encodedHello());
-    this.#armRegistrationTimeout();
+  get registered(): boolean {
+    return this.#connection.state === 'REGISTERED';
   }
 
-  /** A Connect stream whose events go to #receive and #gone (which see whether it is this agent's). */
-  #open(address: string, lostLeader?: string): Call {
-    const call = this.pool.connect(address, lostLeader);
-    call.on('data', (m: MasterMessage__Output) => this.#receive(call, m));
-    call.on('error', (err: grpc.ServiceError) => this.#gone(call, `stream error: ${err.details || err.message}`, fromGrpcError(err) instanceof NotLeaderError));
-    call.on('end', () => this.#gone(call, 'the master ended the stream'));
-    call.on('close', () => this.#gone(call, 'stream closed'));
-    return call;
+  /** The master this agent is registered with. */
+  get address(): string | undefined {
+    return this.#connection.master;
   }
 
-  #armRegistrationTimeout(): void {
-    this.#timer = setTimeout(() => this.#drop(`no answer to registration within ${this.pool.options.registrationTimeoutMs} ms`), this.pool.options.registrationTimeoutMs);
-  }
-
-  /** Not this agent's stream: the one waiting at the successor is adopted once answered, or forgotten once gone. */
-  #notCurrent(call: Call, m?: MasterMessage__Output): boolean {
-    if (call === this.#call) return false;
-    const standby = this.#standby;
-    if (call !== standby?.call) return true;
-    if (m === undefined) this.#standby = undefined;
-    else if (m.registered ?? m.reregistered) {
-      this.#adopt(standby);
-      return false;
-    }
-    return true;
-  }
-
-  /** The shared leader watch moved: leave a master that no longer leads, or stop waiting. */
-  leaderChanged(leader: string | undefined): void {
-    if (this.state === 'closed' || leader === undefined) return;
-    const standby = this.#standby;
-    if (standby && standby.address === leader && this.state !== 'registered') {
-      this.#attempt = 0;
-      this.#adopt(standby);
-      return;
-    }
-    if (standby) this.#cancelStandby();
-    if (this.state === 'backoff') {
-      this.#attempt = 0;
-      this.#clearTimer();
-      this.pool.connectSoon(this);
-    } else if (leader !== this.address) {
-      this.#attempt = 0;
-      this.#drop(`the leading master is now ${leader}`, true);
-    }
+  start(): void {
+    this.#connection.start();
   }
 
   close(): void {
-    this.state = 'closed';
-    this.#clearTimer();
-    this.#cancelStandby();
-    const call = this.#call;
-    this.#call = undefined;
-    call?.cancel();
+    this.#connection.stop();
   }
 
   /** Send the unacknowledged updates again (same uuids), if registered. */
@@ -320,7 +238,7 @@ export class SimAgent {
   }
 
   #encodedHello(): Buffer {
-    if (this.#encoded?.version !== this.#version) this.#encoded = { version: this.#version, bytes: serialize(this.#hello()) };
+    if (this.#encoded?.version !== this.#version) this.#encoded = { version: this.#version, bytes: encodeAgentMessage(this.#hello()) };
     return this.#encoded.bytes;
   }
 
@@ -342,28 +260,16 @@ export class SimAgent {
     return { reregister: { agentId: this.agentId, agentInfo, tasks: this.agentTasks(), frameworks: [...this.frameworks.values()], version: 'bench' } };
   }
 
-  #receive(call: Call, m: MasterMessage__Output): void {
-    if (this.#notCurrent(call, m)) return;
-    if (m.error) {
-      if (m.error.fatal) this.#drop(`fatal error from the master: ${m.error.message}`);
-      return;
-    }
-    const answer = m.registered ?? m.reregistered;
-    if (answer) {
-      this.#clearTimer();
-      if (this.agentId !== answer.agentId) this.#changed();
-      this.agentId = answer.agentId;
-      this.state = 'registered';
-      this.#attempt = 0;
-      this.#cancelStandby();
-      const now = Date.now();
-      this.pool.options.onRegistered?.({ agent: this, kind: m.registered ? 'registered' : 'reregistered', master: this.address ?? '', atMs: now, rttMs: now - this.#helloAt, viaSuccessor: this.#viaSuccessor });
-      for (const t of this.tasks.values()) for (const status of t.unacknowledged) this.#send({ statusUpdate: { frameworkId: t.frameworkId, status } });
-      return;
-    }
-    if (this.state !== 'registered') return;
-    if (m.ping) this.#send({ pong: { seq: m.ping.seq } });
-    else if (m.launch) this.#launch(m.launch.frameworkId, m.launch.frameworkInfo, m.launch.tasks);
+  #registered(answer: AgentRegistered__Output, master: string, details: { helloSentAtMs: number; viaSuccessor: boolean }): void {
+    const kind = this.agentId === undefined ? 'registered' : 'reregistered';
+    if (this.agentId !== answer.agentId) this.#changed();
+    this.agentId = answer.agentId;
+    const now = Date.now();
+    this.pool.options.onRegistered?.({ agent: this, kind, master, atMs: now, rttMs: now - details.helloSentAtMs, viaSuccessor: details.viaSuccessor });
+  }
+
+  #receive(m: MasterMessage__Output): void {
+    if (m.launch) this.#launch(m.launch.frameworkId, m.launch.frameworkInfo, m.launch.tasks);
     else if (m.launchGroup) this.#launch(m.launchGroup.frameworkId, m.launchGroup.frameworkInfo, m.launchGroup.taskGroup?.tasks ?? []);
     else if (m.acknowledgement) this.#acknowledged(m.acknowledgement.frameworkId, m.acknowledgement.taskId, m.acknowledgement.uuid);
     else if (m.kill) {
@@ -428,75 +334,6 @@ export class SimAgent {
   }
 
   #send(message: AgentMessage): void {
-    if (this.state === 'registered') this.#call?.write(message);
-  }
-
-  #gone(call: Call, reason: string, masterAlive = false): void {
-    if (this.#notCurrent(call)) return;
-    if (masterAlive) this.pool.failures.notLeader += 1;
-    else this.pool.failures.other += 1;
-    const lost = this.address;
-    this.#drop(reason, false, masterAlive);
-    if (!masterAlive && lost !== undefined) void this.#waitAtSuccessor(lost);
-  }
-
-  async #waitAtSuccessor(lost: string): Promise<void> {
-    const discovery = this.pool.discovery;
-    if (!this.#mayWait(lost)) return;
-    const address = await discovery.successor();
-    if (address === undefined || address === lost || !this.#mayWait(lost)) return;
-    const call = this.#open(address, lost);
-    this.#standby = { call, address, helloAt: Date.now() };
-    call.write(this.#encodedHello());
-  }
-
-  #mayWait(lost: string): boolean {
-    const state: SimState = this.state;
-    return !this.#standby && this.pool.discovery.current() === lost && state !== 'closed' && state !== 'registered';
-  }
-
-  /** The stream waiting at the successor becomes this agent's stream (registering). */
-  #adopt(standby: { readonly call: Call; readonly address: string; readonly helloAt: number }): void {
-    this.#standby = undefined;
-    const old = this.#call;
-    this.#clearTimer();
-    this.#call = standby.call;
-    this.address = standby.address;
-    this.state = 'registering';
-    this.#helloAt = standby.helloAt;
-    this.#viaSuccessor = true;
-    old?.cancel();
-    this.#armRegistrationTimeout();
-  }
-
-  #cancelStandby(): void {
-    const standby = this.#standby;
-    this.#standby = undefined;
-    standby?.call.cancel();
-  }
-
-  #drop(_reason: string, immediately = false, masterAlive = false): void {
-    if (this.state === 'closed' || this.state === 'backoff') return;
-    const call = this.#call;
-    this.#call = undefined;
-    this.#clearTimer();
-    call?.cancel();
-    this.#backoff(immediately, masterAlive);
-  }
-
-  #backoff(immediately = false, masterAlive = false): void {
-    if (this.state === 'closed') return;
-    this.state = 'backoff';
-    const o = this.pool.options;
-    const [initial, max] = masterAlive ? [o.retryInitialMs, o.retryMaxMs] : [o.backoffInitialMs, o.backoffMaxMs];
-    const raw = Math.min(max, initial * 2 ** this.#attempt);
-    const delay = immediately && this.#attempt === 0 ? Math.random() * 20 : raw * (0.8 + 0.4 * Math.random());
-    this.#attempt += 1;
-    this.#timer = setTimeout(() => this.connect(), delay);
-  }
-
-  #clearTimer(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#connection.send(message);
   }
 }

@@ -90,8 +90,6 @@ class SseBench {
     this.#pool = await SimAgentPool.open(zk, CLUSTER, {
       resources: AGENT_RESOURCES,
       credentials: grpcChannelCredentials(testPki().agentTls),
-      retryInitialMs: 25,
-      retryMaxMs: 250,
       backoffInitialMs: 1000,
       backoffMaxMs: 4000,
       registrationTimeoutMs: 15_000,

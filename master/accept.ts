@@ -32,7 +32,7 @@ function checkOffers(state: MasterState, frameworkId: string, offerIds: readonly
   for (const [i, id] of offerIds.entries()) {
     if (seen.has(id)) throw new InvalidArgumentError(`offerIds[${i}]`, `offer '${id}' is named twice`);
     seen.add(id);
-    const offer = state.offers.get(id);
+    const offer = state.offer(id);
     if (!offer) throw new FailedPreconditionError(`offer '${id}' is not valid: it was used, declined, rescinded or never made`, { field: `offerIds[${i}]` });
     if (offer.frameworkId !== frameworkId) throw new FailedPreconditionError(`offer '${id}' belongs to another framework`, { field: `offerIds[${i}]` });
     offers.push(offer);
@@ -94,7 +94,7 @@ export function accept(state: MasterState, request: AcceptRequest__Output, princ
   const batchIds = new Set<string>();
   const launched: TaskRecord[] = [];
   const failed: Array<{ task: TaskInfo__Output; state: 'TASK_ERROR' | 'TASK_DROPPED'; reason: string; message: string }> = [];
-  const agent = state.agents.get(agentId);
+  const agent = state.agent(agentId);
   const agentConnected = agent?.state === 'connected' && agent.link !== undefined && !agent.drain;
 
   for (const [i, op] of request.operations.entries()) {
@@ -192,7 +192,7 @@ export function decline(state: MasterState, request: DeclineRequest__Output): vo
   if (request.offerIds.length === 0) throw new InvalidArgumentError('offerIds', 'at least one offer id is required');
   const offers: OfferRecord[] = [];
   for (const [i, id] of request.offerIds.entries()) {
-    const offer = state.offers.get(id);
+    const offer = state.offer(id);
     if (!offer) throw new FailedPreconditionError(`offer '${id}' is not valid: it was used, declined, rescinded or never made`, { field: `offerIds[${i}]` });
     if (offer.frameworkId !== framework.id) throw new FailedPreconditionError(`offer '${id}' belongs to another framework`, { field: `offerIds[${i}]` });
     if (offers.includes(offer)) throw new InvalidArgumentError(`offerIds[${i}]`, `offer '${id}' is named twice`);

@@ -124,23 +124,28 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
   for (const role of roles) requirePermission(principal, 'frameworks.register', role);
   const suppressed = validateRoles(request.suppressedRoles, 'suppressedRoles').filter((r) => request.suppressedRoles.includes(r));
   for (const [i, r] of suppressed.entries()) if (!roles.includes(r)) throw new InvalidArgumentError(`suppressedRoles[${i}]`, `'${r}' is not one of the framework's roles`);
-  if (info.id && state.removedFrameworks.has(info.id)) {
-    throw new FailedPreconditionError(`framework '${info.id}' was removed (${state.removedFrameworks.get(info.id)?.reason ?? 'torn down'}); subscribe without an id to start afresh`, { field: 'frameworkInfo.id' });
+  if (info.id && state.wasRemoved(info.id)) {
+    throw new FailedPreconditionError(`framework '${info.id}' was removed (${state.removal(info.id)?.reason ?? 'torn down'}); subscribe without an id to start afresh`, { field: 'frameworkInfo.id' });
   }
   const id = info.id || state.ids.next('F');
-  let framework = state.frameworks.get(id);
-  if (framework && !owns(principal, framework)) throw foreign(principal, framework);
+  const prior = state.framework(id);
+  if (prior && !owns(principal, prior)) throw foreign(principal, prior);
+  // Validate → persist → apply: the live record and the allocator change only once the registry has it.
+  const registeredAtMs = prior?.registeredAtMs ?? state.now();
+  await state.registry.putFramework({ id, info: { ...info, id, roles, principal: owner }, failoverTimeoutMs, registeredAtMs, principal: owner });
+  if (state.wasRemoved(id)) throw new FailedPreconditionError(`framework '${id}' was removed while subscribing`, { field: 'frameworkInfo.id' });
+  let framework = state.framework(id);
   const isNew = framework === undefined;
-  const candidate = framework ?? newRecord(state, id, info, roles, failoverTimeoutMs, owner);
-  candidate.principal = owner;
-  candidate.info = { ...info, id, roles, principal: owner };
-  candidate.roles = roles;
-  candidate.partitionAware = info.capabilities.includes('PARTITION_AWARE');
-  candidate.failoverTimeoutMs = failoverTimeoutMs;
-  candidate.disconnectedAtMs = undefined;
-  await state.registry.putFramework(entryOf(candidate));
-  framework = candidate;
-  state.frameworks.set(id, framework);
+  if (framework && !owns(principal, framework)) throw foreign(principal, framework);
+  framework ??= newRecord(state, id, info, roles, failoverTimeoutMs, owner);
+  framework.registeredAtMs = registeredAtMs;
+  framework.principal = owner;
+  framework.info = { ...info, id, roles, principal: owner };
+  framework.roles = roles;
+  framework.partitionAware = info.capabilities.includes('PARTITION_AWARE');
+  framework.failoverTimeoutMs = failoverTimeoutMs;
+  framework.disconnectedAtMs = undefined;
+  state.admitFramework(framework);
 
   if (framework.stream) {
     const old = framework.stream;
@@ -195,16 +200,25 @@ export function startFailoverTimer(state: MasterState, framework: FrameworkRecor
   state.clock.clearTimeout(framework.failoverTimer);
   framework.failoverTimer = state.clock.setTimeout(() => {
     framework.failoverTimer = undefined;
-    if (framework.state === 'disconnected' && state.frameworks.get(framework.id) === framework) {
-      void removeFramework(state, framework.id, 'failover timeout expired').catch((err: unknown) => state.logger.error({ err }, 'framework removal failed'));
+    if (framework.state === 'disconnected' && state.framework(framework.id) === framework) {
+      void removeFramework(state, framework.id, 'failover timeout expired').catch((err: unknown) => {
+        // Nothing changed (validate → persist → apply): try again a heartbeat interval later.
+        state.logger.error({ err, frameworkId: framework.id }, 'framework removal failed; retrying');
+        if (framework.state === 'disconnected' && state.framework(framework.id) === framework) startFailoverTimer(state, framework, state.options.heartbeatInterval);
+      });
     }
   }, Math.max(0, remainingMs));
 }
 
 /** Remove a framework: kill its tasks, give back everything it holds, remember its id as removed. */
 export async function removeFramework(state: MasterState, frameworkId: string, reason: string): Promise<void> {
-  const framework = state.frameworks.get(frameworkId);
+  const framework = state.framework(frameworkId);
   if (!framework) throw new NotFoundError('framework', frameworkId);
+  const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
+  // Validate → persist → apply: a removal the registry did not take changes nothing.
+  await state.registry.removeFramework(removed);
+  // Removed meanwhile by another call (the failover timeout, a teardown): that one did the rest.
+  if (state.framework(frameworkId) !== framework) return;
   state.rescindOffersWhere((o) => o.frameworkId === frameworkId, 'framework removed');
   const agentsWithTasks = new Set<string>();
   for (const task of state.tasksOfFramework(frameworkId)) {
@@ -220,12 +234,9 @@ export async function removeFramework(state: MasterState, frameworkId: string, r
     framework.stream.end();
     framework.stream = undefined;
   }
-  state.frameworks.delete(frameworkId);
   state.owed.dropFramework(frameworkId);
   state.forgetUnacknowledged(frameworkId);
-  const removed = { id: frameworkId, name: framework.info.name, removedAtMs: state.now(), reason };
-  state.removedFrameworks.set(frameworkId, removed);
-  await state.registry.removeFramework(removed);
+  state.rememberRemoved(removed);
   state.logger.info({ frameworkId, reason }, 'framework removed');
   state.emit({ type: 'FRAMEWORK_REMOVED', frameworkId, reason });
   state.requestAllocation([...agentsWithTasks]);
@@ -237,8 +248,9 @@ export async function adoptFramework(state: MasterState, info: FrameworkInfo__Ou
   const failoverTimeoutMs = Math.max(0, Math.round((info.failoverTimeoutSeconds || 0) * 1000));
   const framework = newRecord(state, info.id, info, roles, failoverTimeoutMs, info.principal || undefined);
   framework.disconnectedAtMs = state.now();
-  state.frameworks.set(info.id, framework);
   await state.registry.putFramework(entryOf(framework));
+  if (state.knowsFramework(info.id) || state.wasRemoved(info.id)) return;
+  state.admitFramework(framework);
   state.allocator.addFramework({ id: info.id, roles });
   state.allocator.setFrameworkActive(info.id, false);
   startFailoverTimer(state, framework);
@@ -247,29 +259,30 @@ export async function adoptFramework(state: MasterState, info: FrameworkInfo__Ou
 /** The role a task's resources are allocated to: the first reserved role, else the framework's first role. */
 export function taskRole(state: MasterState, frameworkId: string, resources: readonly Resource__Output[]): string {
   const reserved = resources.find((r) => r.role && r.role !== '*')?.role;
-  return reserved ?? state.frameworks.get(frameworkId)?.roles[0] ?? '*';
+  return reserved ?? state.framework(frameworkId)?.roles[0] ?? '*';
 }
 
 /** The framework a call names, which must be subscribed. */
 export function subscribedFramework(state: MasterState, frameworkId: string): FrameworkRecord {
   if (!frameworkId) throw new InvalidArgumentError('frameworkId', 'is required');
-  const framework = state.frameworks.get(frameworkId);
+  const framework = state.framework(frameworkId);
   if (!framework) {
-    if (state.removedFrameworks.has(frameworkId)) throw new FailedPreconditionError(`framework '${frameworkId}' was removed`, { field: 'frameworkId' });
+    if (state.wasRemoved(frameworkId)) throw new FailedPreconditionError(`framework '${frameworkId}' was removed`, { field: 'frameworkId' });
     throw new NotFoundError('framework', frameworkId);
   }
   if (framework.state !== 'connected') throw new FailedPreconditionError(`framework '${frameworkId}' is not subscribed; subscribe first`, { field: 'frameworkId' });
   return framework;
 }
 
-function rolesOf(framework: FrameworkRecord, roles: readonly string[], field: string): string[] {
-  for (const [i, role] of roles.entries()) if (!framework.roles.includes(role)) throw new InvalidArgumentError(`${field}[${i}]`, `'${role}' is not one of the framework's roles (${framework.roles.join(', ')})`);
-  return roles.length === 0 ? [...framework.roles] : [...roles];
+/** `roles`, each one of the framework's (`of`); none given means all of them. */
+function rolesOf(of: readonly string[], roles: readonly string[], field: string): string[] {
+  for (const [i, role] of roles.entries()) if (!of.includes(role)) throw new InvalidArgumentError(`${field}[${i}]`, `'${role}' is not one of the framework's roles (${of.join(', ')})`);
+  return roles.length === 0 ? [...of] : [...roles];
 }
 
 export function revive(state: MasterState, frameworkId: string, roles: readonly string[]): void {
   const framework = subscribedFramework(state, frameworkId);
-  const which = rolesOf(framework, roles, 'roles');
+  const which = rolesOf(framework.roles, roles, 'roles');
   for (const r of which) framework.suppressedRoles.delete(r);
   state.allocator.revive(frameworkId, roles.length === 0 ? undefined : which);
   state.requestAllocation();
@@ -277,7 +290,7 @@ export function revive(state: MasterState, frameworkId: string, roles: readonly 
 
 export function suppress(state: MasterState, frameworkId: string, roles: readonly string[]): void {
   const framework = subscribedFramework(state, frameworkId);
-  const which = rolesOf(framework, roles, 'roles');
+  const which = rolesOf(framework.roles, roles, 'roles');
   for (const r of which) framework.suppressedRoles.add(r);
   state.allocator.suppress(frameworkId, roles.length === 0 ? undefined : which);
   state.rescindOffersWhere((o) => o.frameworkId === frameworkId && which.includes(o.role), 'framework suppressed offers');
@@ -297,7 +310,7 @@ export function kill(state: MasterState, request: KillRequest__Output, options: 
     return;
   }
   if (request.agentId && request.agentId !== task.agentId) throw new InvalidArgumentError('agentId', `task '${task.taskId}' runs on agent '${task.agentId}', not '${request.agentId}'`);
-  const agent = state.agents.get(task.agentId);
+  const agent = state.agent(task.agentId);
   if (task.state === 'TASK_UNREACHABLE' || agent?.state === 'unreachable') {
     state.forwardStatus(request.frameworkId, { ...task.status, uuid: '' });
     return;
@@ -313,7 +326,7 @@ export function acknowledge(state: MasterState, frameworkId: string, agentId: st
   if (!agentId) throw new InvalidArgumentError('agentId', 'is required');
   if (!taskId) throw new InvalidArgumentError('taskId', 'is required');
   if (!uuid) throw new InvalidArgumentError('uuid', 'is required');
-  if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
+  if (!state.knowsAgent(agentId)) throw new NotFoundError('agent', agentId);
   state.acknowledged(frameworkId, taskId, uuid);
   // Not connected: the agent resends the update after it reconnects, and it is acknowledged then.
   state.sendToAgent(agentId, { acknowledgement: { frameworkId, taskId, uuid } });
@@ -322,7 +335,7 @@ export function acknowledge(state: MasterState, frameworkId: string, agentId: st
 export function frameworkMessage(state: MasterState, frameworkId: string, agentId: string, executorId: string, data: Buffer): void {
   subscribedFramework(state, frameworkId);
   if (!agentId) throw new InvalidArgumentError('agentId', 'is required');
-  if (!state.agents.has(agentId)) throw new NotFoundError('agent', agentId);
+  if (!state.knowsAgent(agentId)) throw new NotFoundError('agent', agentId);
   if (!state.sendToAgent(agentId, { frameworkMessage: { frameworkId, executorId, data } })) {
     throw new FailedPreconditionError(`agent '${agentId}' is not connected`);
   }
@@ -335,12 +348,16 @@ export async function updateFramework(state: MasterState, info: FrameworkInfo__O
   const owner = principalName(principal, { ...checked.info, principal: checked.info.principal || (framework.principal ?? '') });
   if (framework.principal !== undefined && owner !== framework.principal) throw new InvalidArgumentError('frameworkInfo.principal', `a framework's principal cannot change (it is '${framework.principal}')`);
   for (const role of checked.roles) requirePermission(principal, 'frameworks.register', role);
-  framework.info = { ...checked.info, roles: checked.roles, principal: owner };
+  const suppressed = new Set(rolesOf(checked.roles, suppressedRoles, 'suppressedRoles').filter((r) => suppressedRoles.includes(r)));
+  const nextInfo = { ...checked.info, roles: checked.roles, principal: owner };
+  // Validate → persist → apply: nothing changes unless the registry has the new info.
+  await state.registry.putFramework({ ...entryOf(framework), info: nextInfo, failoverTimeoutMs: checked.failoverTimeoutMs });
+  if (state.framework(framework.id) !== framework) throw new FailedPreconditionError(`framework '${framework.id}' was removed while updating`, { field: 'frameworkInfo.id' });
+  framework.info = nextInfo;
   framework.roles = checked.roles;
   framework.failoverTimeoutMs = checked.failoverTimeoutMs;
   framework.partitionAware = checked.info.capabilities.includes('PARTITION_AWARE');
-  framework.suppressedRoles = new Set(rolesOf(framework, suppressedRoles, 'suppressedRoles').filter((r) => suppressedRoles.includes(r)));
-  await state.registry.putFramework(entryOf(framework));
+  framework.suppressedRoles = suppressed;
   state.allocator.updateFramework({ id: framework.id, roles: framework.roles, suppressedRoles: [...framework.suppressedRoles] });
   state.rescindOffersWhere((o) => o.frameworkId === framework.id && !framework.roles.includes(o.role), 'framework roles changed');
   state.requestAllocation();

@@ -15,7 +15,7 @@ import type {
   SubscribeRequest__Output,
 } from '../proto/index.js';
 import { accept, decline } from './accept.js';
-import { AgentSession } from './agents.js';
+import { AgentSession } from './agent-session.js';
 import {
   acknowledge,
   boundFramework,

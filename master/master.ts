@@ -28,7 +28,7 @@ import type { ServerTls } from '../core/security/tls.js';
 import { AccessService, AgentGatewayService, SchedulerService, SERVICE_NAMES, type MasterInfo } from '../proto/index.js';
 import { accessHandlers } from './access.js';
 import { createAllocator } from './allocator/index.js';
-import { markUnreachable } from './agents.js';
+import { markUnreachable } from './agent-liveness.js';
 import { agentGatewayHandlers, schedulerHandlers } from './grpc-services.js';
 import type { LeaderView } from './http/context.js';
 import { registerLeaderGuard } from './http/leader-guard.js';
@@ -371,18 +371,18 @@ export class Master {
     }
     state.logger.info({ agents: waiting, timeoutMs: this.options.agentReregisterTimeout }, 'waiting for agents to re-register');
     // Checked on each of (possibly thousands of) re-registrations: only the last one scans.
-    const recovering = new Set([...state.agents.values()].filter((a) => a.state === 'recovering').map((a) => a.id));
+    const recovering = new Set([...state.allAgents()].filter((a) => a.state === 'recovering').map((a) => a.id));
     const unsubscribe = state.events.subscribe((e) => {
       if (e.type !== 'AGENT_REREGISTERED') return;
       recovering.delete(e.agentId);
-      if (recovering.size === 0 && ![...state.agents.values()].some((a) => a.state === 'recovering')) {
+      if (recovering.size === 0 && ![...state.allAgents()].some((a) => a.state === 'recovering')) {
         unsubscribe();
         this.#lead();
       }
     });
     this.#reregisterTimer = state.clock.setTimeout(() => {
       unsubscribe();
-      for (const agent of state.agents.values()) if (agent.state === 'recovering') markUnreachable(state, agent, 'did not re-register after the master was elected');
+      for (const agent of state.allAgents()) if (agent.state === 'recovering') markUnreachable(state, agent, 'did not re-register after the master was elected');
       this.#lead();
     }, this.options.agentReregisterTimeout);
   }
@@ -427,20 +427,20 @@ export class Master {
     state.registry.unfollow();
     // Links and streams are detached before they close, so their close handlers see a replaced
     // connection and do nothing: no failover timers, offers or registry writes after stop.
-    for (const agent of state.agents.values()) {
+    for (const agent of state.allAgents()) {
       state.clock.clearInterval(agent.pingTimer);
       const link = agent.link;
       agent.link = undefined;
       link?.close('master stopping');
     }
-    for (const framework of state.frameworks.values()) {
+    for (const framework of state.allFrameworks()) {
       state.clock.clearInterval(framework.heartbeatTimer);
       state.clock.clearTimeout(framework.failoverTimer);
       const stream = framework.stream;
       framework.stream = undefined;
       stream?.end();
     }
-    for (const offer of state.offers.values()) state.clock.clearTimeout(offer.timer);
+    for (const offer of state.outstandingOffers()) state.clock.clearTimeout(offer.timer);
     // Leaving the election and closing the store need the store; without quorum they would wait
     // forever, so each gets a bounded wait (the session's ephemerals expire on their own).
     await bounded(this.#election?.resign(), 1000);

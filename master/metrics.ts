@@ -43,7 +43,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     registers,
     collect() {
       for (const s of AGENT_STATES) this.set({ state: s }, 0);
-      for (const a of state.agents.values()) this.inc({ state: a.state });
+      for (const a of state.allAgents()) this.inc({ state: a.state });
     },
   });
   new Gauge({
@@ -53,7 +53,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     registers,
     collect() {
       for (const s of DRAIN_STATES) this.set({ state: s }, 0);
-      for (const a of state.agents.values()) if (a.drain) this.inc({ state: a.drain.state });
+      for (const a of state.allAgents()) if (a.drain) this.inc({ state: a.drain.state });
     },
   });
   new Gauge({
@@ -63,7 +63,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     registers,
     collect() {
       for (const s of FRAMEWORK_STATES) this.set({ state: s }, 0);
-      for (const f of state.frameworks.values()) this.inc({ state: f.state });
+      for (const f of state.allFrameworks()) this.inc({ state: f.state });
     },
   });
   new Gauge({
@@ -71,7 +71,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     help: 'Removed framework ids the master remembers',
     registers,
     collect() {
-      this.set(state.removedFrameworks.size);
+      this.set(state.removedCount());
     },
   });
   new Gauge({
@@ -81,7 +81,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     registers,
     collect() {
       for (const s of TASK_STATES) if (!isTerminal(s)) this.set({ state: taskStateLabel(s) }, 0);
-      for (const t of state.tasks.values()) this.inc({ state: taskStateLabel(t.state) });
+      for (const t of state.liveTasks()) this.inc({ state: taskStateLabel(t.state) });
     },
   });
   new Gauge({
@@ -89,7 +89,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     help: 'Offers sent and not yet accepted, declined or rescinded',
     registers,
     collect() {
-      this.set(state.offers.size);
+      this.set(state.offerCount());
     },
   });
   new Gauge({
@@ -97,7 +97,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     help: 'Open agent streams (connected agents)',
     registers,
     collect() {
-      this.set([...state.agents.values()].filter((a) => a.link !== undefined).length);
+      this.set([...state.allAgents()].filter((a) => a.link !== undefined).length);
     },
   });
   new Gauge({
@@ -105,7 +105,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
     help: 'Open framework event streams (subscribed frameworks)',
     registers,
     collect() {
-      this.set([...state.frameworks.values()].filter((f) => f.stream !== undefined).length);
+      this.set([...state.allFrameworks()].filter((f) => f.stream !== undefined).length);
     },
   });
   registerResourceGauges(state, registers);
@@ -144,7 +144,7 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
 
 /** Totals and allocation over the agents the allocator offers from; allocation and weight per role. */
 function registerResourceGauges(state: MasterState, registers: Registry[]): void {
-  const views = () => [...state.agents.keys()].map((id) => state.allocator.agent(id)).filter((v) => v !== undefined);
+  const views = () => [...state.allAgents()].map((a) => state.allocator.agent(a.id)).filter((v) => v !== undefined);
   new Gauge({
     name: 'agora_resources_total',
     help: 'Resources of the agents the allocator offers from, by kind (ports: how many)',

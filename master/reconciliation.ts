@@ -20,7 +20,7 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ReconcileRequest__Output, TaskStatus } from '../proto/index.js';
 import { subscribedFramework } from './frameworks.js';
-import { taskKey, type FrameworkRecord, type TaskRecord } from './model.js';
+import type { FrameworkRecord, TaskRecord } from './model.js';
 import type { Ask } from './owed-answers.js';
 import type { MasterState } from './state.js';
 
@@ -30,7 +30,7 @@ export function reconcile(state: MasterState, request: ReconcileRequest__Output)
   if (request.tasks.length === 0) {
     for (const task of state.tasksOfFramework(framework.id)) sendAnswer(state, framework.id, task.status);
     // As Mesos: tasks that ended but whose final update is not acknowledged yet are still its tasks.
-    for (const task of state.unacknowledged.values()) if (task.frameworkId === framework.id) sendAnswer(state, framework.id, task.status);
+    for (const task of state.unacknowledgedTasks()) if (task.frameworkId === framework.id) sendAnswer(state, framework.id, task.status);
     return;
   }
   for (const [i, { taskId }] of request.tasks.entries()) {
@@ -39,10 +39,10 @@ export function reconcile(state: MasterState, request: ReconcileRequest__Output)
   // Whether any agent is still expected back, and the finished tasks by id: once per call, not
   // once per task (a framework asks for thousands).
   let anyRecovering: boolean | undefined;
-  const recoveringAnywhere = (): boolean => (anyRecovering ??= [...state.agents.values()].some((a) => a.state === 'recovering'));
+  const recoveringAnywhere = (): boolean => (anyRecovering ??= [...state.allAgents()].some((a) => a.state === 'recovering'));
   let completed: Map<string, TaskRecord> | undefined;
   const finished = (taskId: string): TaskRecord | undefined =>
-    state.unacknowledged.get(taskKey(framework.id, taskId)) ?? (completed ??= new Map(framework.completed.map((t) => [t.taskId, t]))).get(taskId);
+    state.unacknowledgedTask(framework.id, taskId) ?? (completed ??= new Map(framework.completed.map((t) => [t.taskId, t]))).get(taskId);
   for (const { taskId, agentId } of request.tasks) {
     const status = answerFor(state, framework, taskId, agentId, recoveringAnywhere, finished);
     if (status) sendAnswer(state, framework.id, status);
@@ -69,7 +69,7 @@ export function recoveryOver(state: MasterState): void {
 }
 
 function answerOwed(state: MasterState, ask: Ask, recoveringAnywhere: () => boolean): void {
-  const framework = state.frameworks.get(ask.frameworkId);
+  const framework = state.framework(ask.frameworkId);
   if (!framework || framework.state !== 'connected') return;
   const status = answerFor(state, framework, ask.taskId, ask.agentId, recoveringAnywhere);
   if (status) sendAnswer(state, framework.id, status);
@@ -89,7 +89,7 @@ function answerFor(
   if (task) return task.status;
   const done = finished(taskId);
   if (done) return done.status;
-  const agent = agentId ? state.agents.get(agentId) : undefined;
+  const agent = agentId ? state.agent(agentId) : undefined;
   // While the agent (or, with no agent named, any agent) has yet to re-register after a master
   // start, the task may still come back: no answer yet.
   if (agent ? agent.state === 'recovering' : recoveringAnywhere()) return undefined;

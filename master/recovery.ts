@@ -16,7 +16,7 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
     for (const [role, q] of Object.entries(snapshot.quota)) {
       state.allocator.setQuota(role, { guarantee: Resources.parse(q.guarantee), ...(q.limit ? { limit: Resources.parse(q.limit) } : {}) });
     }
-    for (const [id, entry] of snapshot.removedFrameworks) state.removedFrameworks.set(id, entry);
+    for (const entry of snapshot.removedFrameworks.values()) state.rememberRemoved(entry);
     for (const entry of snapshot.frameworks.values()) {
       const info = entry.info as FrameworkInfo__Output;
       const roles = info.roles.length > 0 ? [...info.roles] : ['*'];
@@ -38,7 +38,7 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
         principal: entry.principal ?? (info.principal || undefined),
         streamId: undefined,
       };
-      state.frameworks.set(entry.id, framework);
+      state.admitFramework(framework);
       state.allocator.addFramework({ id: entry.id, roles });
       state.allocator.setFrameworkActive(entry.id, false);
       startFailoverTimer(state, framework);
@@ -48,7 +48,7 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
       const info = entry.info as AgentInfo__Output;
       const recovering = entry.state === 'admitted';
       if (recovering) waiting += 1;
-      state.agents.set(entry.id, {
+      state.admitAgent({
         id: entry.id,
         info,
         hostname: entry.hostname,

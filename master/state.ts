@@ -1,6 +1,6 @@
 // The master's state and the small actions every part of it shares: tasks move only through the
 // core state table, offers are made from the allocator's decisions and recovered exactly once,
-// events go to frameworks and observers. Agents (agents.ts), frameworks (frameworks.ts) and accepts
+// events go to frameworks and observers. Agents (agent-*.ts), frameworks (frameworks.ts) and accepts
 // (accept.ts) are built on these actions.
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { IdMinter, newUuid } from '../core/ids.js';
@@ -11,11 +11,11 @@ import type { Event, MasterInfo, MasterMessage, Offer, TaskStatus } from '../pro
 import type { Allocator, OfferDecision } from './allocator/types.js';
 import { MasterEvents, type MasterEvent } from './events.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './model.js';
-import { taskKey } from './model.js';
 import type { MasterOptions } from './options.js';
 import { OwedAnswers } from './owed-answers.js';
+import { MasterRecords } from './records.js';
 import { TimeSlices } from './time-slices.js';
-import type { Registry, RemovedFrameworkEntry } from './registry.js';
+import type { Registry } from './registry.js';
 
 export interface MasterStats {
   allocationRuns: number;
@@ -27,20 +27,7 @@ export interface MasterStats {
   observeAllocation?: (seconds: number) => void;
 }
 
-export class MasterState {
-  readonly agents = new Map<string, AgentRecord>();
-  readonly frameworks = new Map<string, FrameworkRecord>();
-  readonly removedFrameworks = new Map<string, RemovedFrameworkEntry>();
-  /** Live (non-completed) tasks by `frameworkId/taskId`. */
-  readonly tasks = new Map<string, TaskRecord>();
-  readonly tasksByAgent = new Map<string, Set<TaskRecord>>();
-  readonly offers = new Map<string, OfferRecord>();
-  /**
-   * Terminal tasks whose final update (from the agent, with a uuid) the framework has not
-   * acknowledged yet, by `frameworkId/taskId` — kept whatever --max-completed-tasks-per-framework
-   * says, so reconciliation answers their real end until the framework has it (as Mesos keeps them).
-   */
-  readonly unacknowledged = new Map<string, TaskRecord>();
+export class MasterState extends MasterRecords {
   /** Reconciliation asks to answer once the agents are back (reconciliation.ts). */
   readonly owed = new OwedAnswers();
   /** (Re-)registrations run in time slices, so a storm of them does not hold back everything else. */
@@ -65,6 +52,7 @@ export class MasterState {
     readonly registry: Registry,
     readonly masterInfo: MasterInfo,
   ) {
+    super();
     this.ids = new IdMinter(masterInfo.id ?? 'm');
   }
 
@@ -80,7 +68,7 @@ export class MasterState {
 
   sendEvent(frameworkId: string, event: Event): boolean {
     if (!this.canAct()) return false;
-    const framework = this.frameworks.get(frameworkId);
+    const framework = this.framework(frameworkId);
     if (!framework?.stream) return false;
     framework.stream.send(event);
     return true;
@@ -88,7 +76,7 @@ export class MasterState {
 
   sendToAgent(agentId: string, message: MasterMessage): boolean {
     if (!this.canAct()) return false;
-    const agent = this.agents.get(agentId);
+    const agent = this.agent(agentId);
     if (!agent?.link || agent.state !== 'connected') return false;
     agent.link.send(message);
     return true;
@@ -101,31 +89,16 @@ export class MasterState {
   }
 
   forwardStatus(frameworkId: string, status: TaskStatus): boolean {
-    const framework = this.frameworks.get(frameworkId);
+    const framework = this.framework(frameworkId);
     const state = this.stateForFramework(framework, status.state as TaskState);
     return this.sendEvent(frameworkId, { update: { status: { ...status, state } } });
   }
 
   // ---- tasks ----
 
-  task(frameworkId: string, taskId: string): TaskRecord | undefined {
-    return this.tasks.get(taskKey(frameworkId, taskId));
-  }
-
   addTask(task: TaskRecord): void {
-    this.tasks.set(taskKey(task.frameworkId, task.taskId), task);
-    let set = this.tasksByAgent.get(task.agentId);
-    if (!set) this.tasksByAgent.set(task.agentId, (set = new Set()));
-    set.add(task);
+    this.indexTask(task);
     this.emit({ type: 'TASK_ADDED', frameworkId: task.frameworkId, taskId: task.taskId, agentId: task.agentId, state: task.state });
-  }
-
-  tasksOnAgent(agentId: string): TaskRecord[] {
-    return [...(this.tasksByAgent.get(agentId) ?? [])];
-  }
-
-  tasksOfFramework(frameworkId: string): TaskRecord[] {
-    return [...this.tasks.values()].filter((t) => t.frameworkId === frameworkId);
   }
 
   /**
@@ -166,7 +139,7 @@ export class MasterState {
   releaseTaskResources(task: TaskRecord, recover: boolean): void {
     if (!task.holdsResources) return;
     task.holdsResources = false;
-    const agent = this.agents.get(task.agentId);
+    const agent = this.agent(task.agentId);
     if (recover && agent && agent.state !== 'unreachable' && this.allocator.agent(task.agentId)) {
       this.allocator.recover(task.frameworkId, task.agentId, task.role, task.resources);
       this.requestAllocation([task.agentId]);
@@ -174,50 +147,17 @@ export class MasterState {
   }
 
   completeTask(task: TaskRecord): void {
-    const key = taskKey(task.frameworkId, task.taskId);
-    if (this.tasks.get(key) !== task) return;
-    this.tasks.delete(key);
-    this.tasksByAgent.get(task.agentId)?.delete(task);
+    if (!this.unindexTask(task)) return;
     this.addCompleted(task);
   }
 
   /** Remember a task that is over (bounded per framework; see also `unacknowledged`). */
   addCompleted(task: TaskRecord): void {
-    const framework = this.frameworks.get(task.frameworkId);
+    const framework = this.framework(task.frameworkId);
     if (!framework) return;
     framework.completed.push(task);
     const excess = framework.completed.length - this.options.maxCompletedTasksPerFramework;
     if (excess > 0) framework.completed.splice(0, excess);
-  }
-
-  /** Forget a completed task (replaced by the agent's own report of how it ended). */
-  forgetCompleted(task: TaskRecord): void {
-    const completed = this.frameworks.get(task.frameworkId)?.completed;
-    const i = completed?.lastIndexOf(task) ?? -1;
-    if (i >= 0) completed!.splice(i, 1);
-    const key = taskKey(task.frameworkId, task.taskId);
-    if (this.unacknowledged.get(key) === task) this.unacknowledged.delete(key);
-  }
-
-  /** The task's end, if the master remembers it: unacknowledged ones first, then the completed list. */
-  completedTask(frameworkId: string, taskId: string): TaskRecord | undefined {
-    return this.unacknowledged.get(taskKey(frameworkId, taskId)) ?? this.frameworks.get(frameworkId)?.completed.findLast((t) => t.taskId === taskId);
-  }
-
-  /** Keep a terminal task until its framework acknowledges the update `task.status` carries. */
-  awaitAcknowledgement(task: TaskRecord): void {
-    if (isTerminal(task.state) && task.status.uuid) this.unacknowledged.set(taskKey(task.frameworkId, task.taskId), task);
-  }
-
-  /** The framework acknowledged an update: a terminal task waiting for exactly that one is settled. */
-  acknowledged(frameworkId: string, taskId: string, uuid: string): void {
-    const key = taskKey(frameworkId, taskId);
-    if (this.unacknowledged.get(key)?.status.uuid === uuid) this.unacknowledged.delete(key);
-  }
-
-  /** The framework is gone: nobody will acknowledge its tasks' updates. */
-  forgetUnacknowledged(frameworkId: string): void {
-    for (const [key, task] of this.unacknowledged) if (task.frameworkId === frameworkId) this.unacknowledged.delete(key);
   }
 
   /** A status made by the master (no uuid: nothing to acknowledge). */
@@ -239,15 +179,15 @@ export class MasterState {
   makeOffers(decisions: readonly OfferDecision[]): void {
     const byFramework = new Map<string, Offer[]>();
     for (const d of decisions) {
-      const framework = this.frameworks.get(d.frameworkId);
-      const agent = this.agents.get(d.agentId);
+      const framework = this.framework(d.frameworkId);
+      const agent = this.agent(d.agentId);
       if (!framework?.stream || !agent || agent.state !== 'connected') {
         this.allocator.recover(d.frameworkId, d.agentId, d.role, d.resources);
         continue;
       }
       const offer: OfferRecord = { id: newUuid(), frameworkId: d.frameworkId, agentId: d.agentId, role: d.role, resources: d.resources, createdAtMs: this.now(), timer: undefined };
       if (this.options.offerTimeout > 0) offer.timer = this.clock.setTimeout(() => this.#offerTimedOut(offer), this.options.offerTimeout);
-      this.offers.set(offer.id, offer);
+      this.holdOffer(offer);
       let list = byFramework.get(d.frameworkId);
       if (!list) byFramework.set(d.frameworkId, (list = []));
       list.push(this.offerToWire(offer, agent));
@@ -273,10 +213,8 @@ export class MasterState {
 
   /** Forget an offer that was used or declined; its resources are the caller's business. */
   takeOffer(offerId: string): OfferRecord | undefined {
-    const offer = this.offers.get(offerId);
-    if (!offer) return undefined;
-    this.clock.clearTimeout(offer.timer);
-    this.offers.delete(offerId);
+    const offer = this.releaseOffer(offerId);
+    if (offer) this.clock.clearTimeout(offer.timer);
     return offer;
   }
 
@@ -307,7 +245,7 @@ export class MasterState {
   }
 
   rescindOffersWhere(predicate: (offer: OfferRecord) => boolean, why: string): void {
-    for (const offer of [...this.offers.values()]) if (predicate(offer)) this.rescindOffer(offer.id, why);
+    for (const offer of [...this.outstandingOffers()]) if (predicate(offer)) this.rescindOffer(offer.id, why);
   }
 
   // ---- allocation ----

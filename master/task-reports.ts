@@ -1,7 +1,7 @@
 // Tasks an agent reports — re-registering, or answering ReconcileTasks — and what the master makes
 // of them: a known task takes the reported state, an unknown one is adopted (unless its framework
 // is gone, or was told it is LOST), and a task the master knows on another agent is not this
-// agent's to report. agents.ts calls it for each task of a report.
+// agent's to report. agent-registration.ts and agent-session.ts call it for each task of a report.
 import { isActive, isTerminal, type TaskState } from '../core/task-state.js';
 import { resourcesFromWireCached } from '../core/wire.js';
 import type { AgentTask__Output, TaskStatus } from '../proto/index.js';
@@ -31,7 +31,7 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
   const latest = reported.latestStatus;
   if (!info || !latest) return undefined;
   const taskId = info.taskId;
-  if (state.removedFrameworks.has(frameworkId) || !state.frameworks.has(frameworkId)) {
+  if (state.wasRemoved(frameworkId) || !state.knowsFramework(frameworkId)) {
     state.sendToAgent(agent.id, { shutdownFramework: { frameworkId } });
     return undefined;
   }
@@ -43,7 +43,7 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
     return undefined;
   }
   if (!task) {
-    const framework = state.frameworks.get(frameworkId);
+    const framework = state.framework(frameworkId);
     const wasLost = framework?.completed.some((t) => t.taskId === taskId && t.agentId === agent.id && t.state === 'TASK_LOST');
     if (wasLost && !isTerminal(reportedState)) {
       state.sendToAgent(agent.id, { kill: { frameworkId, taskId } });

@@ -7,7 +7,7 @@ import type { HttpServer } from '../../core/http.js';
 import { Resources } from '../../core/resources.js';
 import { principalOf } from '../../core/security/edge.js';
 import { may, requirePermission, type Principal } from '../../core/security/principal.js';
-import { drainAgent, undrainAgent } from '../agents.js';
+import { drainAgent, undrainAgent } from '../agent-drain.js';
 import { kill, ownsOr, removeFramework } from '../frameworks.js';
 import type { FrameworkRecord } from '../model.js';
 import type { QuotaEntry } from '../registry.js';
@@ -29,7 +29,7 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
     const body = objectBody(req.body);
     const frameworkId = body['frameworkId'];
     if (typeof frameworkId !== 'string' || frameworkId === '') throw new InvalidArgumentError('frameworkId', 'is required (a framework id)');
-    const framework = state.frameworks.get(frameworkId);
+    const framework = state.framework(frameworkId);
     if (!framework || !(ownsOr(principal, framework) || may(principal, 'cluster.view'))) throw new NotFoundError('framework', frameworkId);
     requireOwnerOr(principal, framework, 'frameworks.teardown');
     await removeFramework(state, frameworkId, `teardown requested by an operator (${principal.name})`);
@@ -39,7 +39,7 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
   // Kill one task of any framework (as `kubectl delete pod`): its framework hears TASK_KILLED.
   app.post<{ Params: { id: string; taskId: string } }>('/api/v1/frameworks/:id/tasks/:taskId/kill', async (req) => {
     const principal = principalOf(req);
-    const framework = state.frameworks.get(req.params.id);
+    const framework = state.framework(req.params.id);
     if (!framework || !(ownsOr(principal, framework) || may(principal, 'cluster.view'))) throw new NotFoundError('framework', req.params.id);
     requireOwnerOr(principal, framework, 'tasks.kill');
     if (framework.state !== 'connected' && !state.task(framework.id, req.params.taskId)) throw new NotFoundError('task', req.params.taskId);
@@ -106,14 +106,14 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
     const agent = knownAgent(state, req.params.id);
     const graceMs = parseDrainGrace(req.body) ?? state.options.drainGracePeriod;
     await drainAgent(state, agent, graceMs);
-    return { agent: agentJson(state, state.agents.get(agent)!) };
+    return { agent: agentJson(state, state.agent(agent)!) };
   });
 
   app.post<{ Params: { id: string } }>('/api/v1/agents/:id/undrain', async (req) => {
     requirePermission(principalOf(req), 'agents.drain');
     const agent = knownAgent(state, req.params.id);
     await undrainAgent(state, agent);
-    return { agent: agentJson(state, state.agents.get(agent)!) };
+    return { agent: agentJson(state, state.agent(agent)!) };
   });
 
   // What the write endpoints changed, read back (also served by GET /api/v1/roles).
@@ -132,6 +132,6 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
 }
 
 function knownAgent(state: MasterState, id: string): string {
-  if (!state.agents.has(id)) throw new NotFoundError('agent', id);
+  if (!state.knowsAgent(id)) throw new NotFoundError('agent', id);
   return id;
 }

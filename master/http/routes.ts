@@ -91,7 +91,7 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
   });
   app.get<{ Params: { id: string } }>('/api/v1/agents/:id', async (req) => {
     viewer(req);
-    const agent = state.agents.get(req.params.id);
+    const agent = state.agent(req.params.id);
     if (!agent) throw new NotFoundError('agent', req.params.id);
     return { agent: agentJson(state, agent) };
   });
@@ -101,7 +101,7 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
   });
   app.get<{ Params: { id: string } }>('/api/v1/frameworks/:id', async (req) => {
     const principal = principalOf(req);
-    const framework = state.frameworks.get(req.params.id);
+    const framework = state.framework(req.params.id);
     if (!framework || !(may(principal, 'cluster.view') || ownsOr(principal, framework))) throw new NotFoundError('framework', req.params.id);
     return { framework: frameworkView(state, framework, principal) };
   });
@@ -123,7 +123,7 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
     const agentId = queryString(query, 'agentId');
     const stateFilter = query['state'] === undefined || query['state'] === '' ? undefined : parseTaskState(queryString(query, 'state'), 'state');
     const seeAll = may(principal, 'frameworks.view');
-    const visible = (id: string): boolean => seeAll || canViewTasks(principal, state.frameworks.get(id));
+    const visible = (id: string): boolean => seeAll || canViewTasks(principal, state.framework(id));
     const matching = allTasks(state).filter(
       (t) => (frameworkId === undefined || t.frameworkId === frameworkId) && (agentId === undefined || t.agentId === agentId) && (stateFilter === undefined || t.state === stateFilter) && visible(t.frameworkId),
     );
@@ -148,7 +148,7 @@ function frameworkView(state: OperatorContext['state'], framework: FrameworkReco
 /** cluster.view lists every framework; anyone else their own. Tasks only where they may see them. */
 function visibleFrameworks(state: OperatorContext['state'], principal: Principal): Record<string, unknown>[] {
   const all = may(principal, 'cluster.view');
-  const byId = new Map([...state.frameworks.values()].map((f) => [f.id, f]));
+  const byId = new Map([...state.allFrameworks()].map((f) => [f.id, f]));
   return frameworksJson(state)
     .filter((json) => all || ownsOr(principal, byId.get(json['id'] as string) ?? { principal: undefined }))
     .map((json) => (canViewTasks(principal, byId.get(json['id'] as string)) ? json : { ...json, tasks: [], completedTasks: [] }));

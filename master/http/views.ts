@@ -61,11 +61,11 @@ export function indexState(state: MasterState): StateIndex {
     else map.set(key, [value]);
   };
   const index: StateIndex = { offeredByAgent: new Map(), offeredByFramework: new Map(), liveByFramework: new Map(), frameworkViews: new Map() };
-  for (const o of state.offers.values()) {
+  for (const o of state.outstandingOffers()) {
     push(index.offeredByAgent, o.agentId, o.resources);
     push(index.offeredByFramework, o.frameworkId, o.resources);
   }
-  for (const t of state.tasks.values()) push(index.liveByFramework, t.frameworkId, t);
+  for (const t of state.liveTasks()) push(index.liveByFramework, t.frameworkId, t);
   for (const v of state.allocator.frameworks()) index.frameworkViews.set(v.id, v);
   return index;
 }
@@ -120,7 +120,7 @@ export function agentJson(state: MasterState, agent: AgentRecord, index = indexS
 
 export function agentsJson(state: MasterState): Record<string, unknown>[] {
   const index = indexState(state);
-  return sortedById([...state.agents.values()]).map((a) => agentJson(state, a, index));
+  return sortedById([...state.allAgents()]).map((a) => agentJson(state, a, index));
 }
 
 // ---- tasks ----
@@ -153,8 +153,8 @@ export function taskJson(task: TaskRecord): Record<string, unknown> {
 
 /** Every task the master holds, live and completed, in launch order (ties: framework id, task id). */
 export function allTasks(state: MasterState): TaskRecord[] {
-  const out: TaskRecord[] = [...state.tasks.values()];
-  for (const f of state.frameworks.values()) out.push(...f.completed);
+  const out: TaskRecord[] = [...state.liveTasks()];
+  for (const f of state.allFrameworks()) out.push(...f.completed);
   return out.sort(compareTasks);
 }
 
@@ -198,11 +198,11 @@ export function frameworkJson(state: MasterState, f: FrameworkRecord, index = in
 
 export function frameworksJson(state: MasterState): Record<string, unknown>[] {
   const index = indexState(state);
-  return sortedById([...state.frameworks.values()]).map((f) => frameworkJson(state, f, index));
+  return sortedById([...state.allFrameworks()]).map((f) => frameworkJson(state, f, index));
 }
 
 export function removedFrameworksJson(state: MasterState): Record<string, unknown>[] {
-  return [...state.removedFrameworks.values()]
+  return [...state.allRemovals()]
     .sort((a, b) => a.removedAtMs - b.removedAtMs || cmp(a.id, b.id))
     .map((r) => ({ id: r.id, name: r.name, removedAtMs: r.removedAtMs, reason: r.reason }));
 }
@@ -214,7 +214,7 @@ export function offerJson(state: MasterState, o: OfferRecord): Record<string, un
     id: o.id,
     frameworkId: o.frameworkId,
     agentId: o.agentId,
-    hostname: state.agents.get(o.agentId)?.hostname ?? '',
+    hostname: state.agent(o.agentId)?.hostname ?? '',
     role: o.role,
     resources: resourcesJson(o.resources),
     createdAtMs: o.createdAtMs,
@@ -222,7 +222,7 @@ export function offerJson(state: MasterState, o: OfferRecord): Record<string, un
 }
 
 export function offersJson(state: MasterState): Record<string, unknown>[] {
-  return [...state.offers.values()].sort((a, b) => a.createdAtMs - b.createdAtMs || cmp(a.id, b.id)).map((o) => offerJson(state, o));
+  return [...state.outstandingOffers()].sort((a, b) => a.createdAtMs - b.createdAtMs || cmp(a.id, b.id)).map((o) => offerJson(state, o));
 }
 
 export function roleJson(view: RoleView): Record<string, unknown> {
@@ -248,7 +248,7 @@ export function countTasksByState(tasks: Iterable<TaskRecord>): Record<TaskState
 
 /** Cluster totals as the allocator sees them (agents it offers from, connected or briefly disconnected). */
 export function clusterResources(state: MasterState): { total: Resources; allocated: Resources; available: Resources } {
-  const views = [...state.agents.keys()].map((id) => state.allocator.agent(id)).filter((v) => v !== undefined);
+  const views = [...state.allAgents()].map((a) => state.allocator.agent(a.id)).filter((v) => v !== undefined);
   return {
     total: Resources.sum(views.map((v) => v.total)),
     allocated: Resources.sum(views.map((v) => v.allocated)),
@@ -258,8 +258,8 @@ export function clusterResources(state: MasterState): { total: Resources; alloca
 
 export function summaryJson(self: OperatorContext): Record<string, unknown> {
   const { state } = self;
-  const agents = [...state.agents.values()];
-  const frameworks = [...state.frameworks.values()];
+  const agents = [...state.allAgents()];
+  const frameworks = [...state.allFrameworks()];
   const completed = frameworks.reduce((n, f) => n + f.completed.length, 0);
   const cluster = clusterResources(state);
   return {
@@ -277,10 +277,10 @@ export function summaryJson(self: OperatorContext): Record<string, unknown> {
       total: frameworks.length,
       connected: frameworks.filter((f) => f.state === 'connected').length,
       disconnected: frameworks.filter((f) => f.state === 'disconnected').length,
-      removed: state.removedFrameworks.size,
+      removed: state.removedCount(),
     },
-    tasks: { live: state.tasks.size, completed, byState: countTasksByState(allTasks(state)) },
-    offers: state.offers.size,
+    tasks: { live: state.liveTaskCount(), completed, byState: countTasksByState(allTasks(state)) },
+    offers: state.offerCount(),
     resources: { total: resourcesJson(cluster.total), allocated: resourcesJson(cluster.allocated), available: resourcesJson(cluster.available) },
   };
 }

@@ -9,7 +9,8 @@ import { LEADER_LOST_HEADER, StaticDiscovery, type MasterDiscovery } from '../..
 import { NotLeaderError, UnavailableError } from '../../core/errors.js';
 import { createGrpcServer, toGrpcError, type GrpcServer } from '../../core/grpc.js';
 import { silentLogger } from '../../core/logger.js';
-import { MasterConnection } from '../../agent/connection.js';
+import { MasterConnection, type RegistrationDetails } from '../../agent/connection.js';
+import { encodeAgentMessage, GatewayChannels } from '../../agent/gateway-transport.js';
 import { AgentGatewayService, type AgentGatewayHandlers, type AgentMessage__Output, type MasterMessage } from '../../proto/index.js';
 import { eventually } from '../support/master-harness.js';
 import { agentChannel, testPki } from '../support/security.js';
@@ -392,5 +393,52 @@ describe('agent connection, waiting at the successor', () => {
     clock.advance(50);
     await eventually(() => expect(masters).toEqual([leader.address, leader.address]), { timeoutMs: 5000, what: 'registered with the leader again' });
     expect(successor.streams).toHaveLength(0);
+  });
+});
+
+// ---- shared by many (the failover benchmark's simulated agents) --------------------------------
+
+describe('agent connection over a shared transport', () => {
+  it('sends an encoded hello, says when the answered hello left, wakes through the hook, and stop() leaves the transport open', async () => {
+    const good = await takingOverGateway(0);
+    const dying = await failingThenSilentGateway();
+    const transport = new GatewayChannels(agentChannel());
+    closers.push(() => transport.close());
+    const woken: Array<() => void> = [];
+    const details: RegistrationDetails[] = [];
+    const connect = (discovery: MasterDiscovery): MasterConnection => {
+      const connection = new MasterConnection(
+        { discovery, clock: systemClock, backoffMs: 60_000, backoffMaxMs: 60_000, registrationTimeoutMs: 5000, logger: silentLogger(), transport, wake: (c) => woken.push(c) },
+        {
+          hello: () => encodeAgentMessage({ register: { agentInfo: { hostname: 'h', resources: [{ name: 'cpus', type: 'SCALAR', scalar: 1 }] }, version: 'test' } }),
+          onRegistered: (_answer, _master, d) => void details.push(d),
+          onMessage: () => undefined,
+          onDisconnected: () => undefined,
+        },
+      );
+      closers.push(() => connection.stop());
+      connection.start();
+      return connection;
+    };
+    const started = Date.now();
+    const first = connect(new StaticDiscovery([good.address]));
+    await eventually(() => expect(first.state).toBe('REGISTERED'), { timeoutMs: 5000 });
+    expect(details).toEqual([{ helloSentAtMs: expect.any(Number), viaSuccessor: false }]);
+    expect(details[0]!.helloSentAtMs).toBeGreaterThanOrEqual(started);
+    expect(details[0]!.helloSentAtMs).toBeLessThanOrEqual(Date.now());
+    first.stop();
+
+    // A second connection on the same transport: its master fails the stream (a 60 s backoff).
+    const discovery = new MovableDiscovery(dying.address);
+    const second = connect(discovery);
+    await eventually(() => expect(second.state).toBe('BACKOFF'), { timeoutMs: 5000 });
+    // The election moves: the connect waits for the hook to run it, not for the backoff.
+    discovery.move(good.address);
+    expect(woken).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(good.attempts).toHaveLength(1);
+    woken[0]!();
+    await eventually(() => expect(second.state).toBe('REGISTERED'), { timeoutMs: 5000 });
+    expect(good.attempts).toHaveLength(2);
   });
 });

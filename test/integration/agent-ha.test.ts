@@ -55,7 +55,7 @@ describe('agent: masters in HA', () => {
     await eventually(() => second.isLeader && agent.master === second.grpcAddress, { timeoutMs: 15_000, what: 'agent re-registered with the new leader' });
     expect(agent.agentId).toBe(agentId);
     await eventually(() => second.state.task(fw.frameworkId, 'kept')?.state === 'TASK_RUNNING', { timeoutMs: 5000, what: 'the new leader knows the task' });
-    expect(second.state.agents.get(agentId ?? '')?.state).toBe('connected');
+    expect(second.state.agent(agentId ?? '')?.state).toBe('connected');
   });
 
   it('follows a standby\u2019s redirect to the leader when given plain addresses', async () => {
@@ -64,6 +64,6 @@ describe('agent: masters in HA', () => {
     const standby = group.find((m) => m !== leader) as Master;
     const agent = await startTestAgent(`${standby.grpcAddress},${standby.grpcAddress}`, { cluster });
     await eventually(() => agent.master === leader.grpcAddress, { timeoutMs: 10_000, what: 'agent registered with the leader' });
-    expect(leader.state.agents.get(agent.agentId ?? '')?.state).toBe('connected');
+    expect(leader.state.agent(agent.agentId ?? '')?.state).toBe('connected');
   });
 });

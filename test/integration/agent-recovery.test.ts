@@ -87,7 +87,7 @@ describe('agent: restart and recovery', () => {
 
     first.kill('SIGKILL');
     await first.exited;
-    await eventually(() => h.state.agents.get(before.agent.id ?? '')?.state === 'disconnected', { what: 'master saw the agent go' });
+    await eventually(() => h.state.agent(before.agent.id ?? '')?.state === 'disconnected', { what: 'master saw the agent go' });
     // The finisher ends while no agent watches.
     const finisherPid = pidOf(before, 'finisher');
     await writeFile(path.join(workDir, 'frameworks', fw.frameworkId, 'tasks', 'finisher', 'go'), '');
@@ -100,7 +100,7 @@ describe('agent: restart and recovery', () => {
     const after = await agentState(second);
     expect(after.agent.id).toBe(before.agent.id);
     expect(pidOf(after, 'survivor')).toBe(survivorPid);
-    expect(h.state.agents.get(before.agent.id ?? '')?.state).toBe('connected');
+    expect(h.state.agent(before.agent.id ?? '')?.state).toBe('connected');
     expect(h.state.task(fw.frameworkId, 'survivor')?.state).toBe('TASK_RUNNING');
 
     // The re-adopted task is still under control: a kill ends it.

@@ -183,10 +183,10 @@ describe('agent: tasks', () => {
     await h.restart({ grpcPort: oldGrpc.split(':')[1] });
     expect(h.address).toBe(oldGrpc);
     // Both sides: the master has the agent back, and the agent has read the master's answer.
-    await eventually(() => h.state.agents.get(agentId ?? '')?.state === 'connected' && agent.master === oldGrpc, { timeoutMs: 10_000, what: 'agent re-registered' });
+    await eventually(() => h.state.agent(agentId ?? '')?.state === 'connected' && agent.master === oldGrpc, { timeoutMs: 10_000, what: 'agent re-registered' });
     expect(agent.agentId).toBe(agentId);
     expect(h.state.task(fw.frameworkId, 'long')?.state).toBe('TASK_RUNNING');
-    expect(h.state.agents.get(agentId ?? '')?.reregisteredAtMs).toBeDefined();
+    expect(h.state.agent(agentId ?? '')?.reregisteredAtMs).toBeDefined();
     expect(agent.master).toBe(oldGrpc);
   });
 });

@@ -30,7 +30,7 @@ describe('batch: jobs run to completion', () => {
     expect((await readFile(`${dir}/runs`, 'utf8')).trim().split('\n')).toHaveLength(3);
     // The master saw these three finish.
     const fwId = await c.frameworkId();
-    const seen = c.master.state.frameworks.get(fwId)!.completed.filter((t) => t.state === 'TASK_FINISHED').map((t) => t.taskId);
+    const seen = c.master.state.framework(fwId)!.completed.filter((t) => t.state === 'TASK_FINISHED').map((t) => t.taskId);
     expect(seen.sort()).toEqual(finishedIds.sort());
   });
 

@@ -57,7 +57,7 @@ describe('batch: gang jobs', () => {
     expect(pair).toMatchObject({ phase: 'JOB_PENDING', active: 0, tasks: [] });
     expect(pair.pendingReason).toMatch(/^gang of 2 needs 2 × \(cpus:1;mem:16\); holding \d offers? covering \d; (released after holding 1 s|cooling down until )/);
     const fwId = await c.frameworkId();
-    expect(c.master.state.frameworks.get(fwId)!.completed.map((t) => t.info.name)).not.toContain('pair');
+    expect(c.master.state.framework(fwId)!.completed.map((t) => t.info.name)).not.toContain('pair');
   });
 });
 

@@ -64,7 +64,7 @@ describe('gRPC servers: bytes that are not a message', () => {
     const scheduler = new SchedulerClient(h.address, adminChannel());
     clients.add(scheduler);
     await expect(unaryCall((cb) => scheduler.revive({ frameworkId: 'nope' }, cb))).rejects.toMatchObject({ code: expect.not.stringMatching(/INTERNAL/) });
-    expect(h.state.frameworks.size).toBe(0);
+    expect(h.state.frameworkCount()).toBe(0);
   });
 
   it('are INVALID_ARGUMENT on the Jobs API too', async () => {

@@ -70,7 +70,7 @@ describe('a master being elected holds streams instead of refusing them', () => 
     closers.push(() => back.close());
     expect(back.agentId).toBe(agent.agentId);
     expect(standby.isLeader).toBe(true);
-    expect(standby.state.agents.get(agent.agentId)?.state).toBe('connected');
+    expect(standby.state.agent(agent.agentId)?.state).toBe('connected');
     const again = await TestFramework.subscribe(standby.grpcAddress, { name: 'held', failoverTimeoutSeconds: 60, id: framework.frameworkId });
     closers.push(() => again.close());
     expect(again.frameworkId).toBe(framework.frameworkId);
@@ -129,7 +129,7 @@ describe('the master next in line holds an agent whose stream to the leader brok
     leader.kill('SIGKILL');
     expect(await answered).toBe(agent.agentId);
     expect(successor.isLeader).toBe(true);
-    expect(successor.state.agents.get(agent.agentId)?.state).toBe('connected');
+    expect(successor.state.agent(agent.agentId)?.state).toBe('connected');
   }, 60_000);
 
   it('refuses it, naming the leader, once the hold is over and the leader still leads', async () => {

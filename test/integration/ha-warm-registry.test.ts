@@ -60,11 +60,11 @@ describe('a standby master with a warm registry', () => {
     await eventually(() => expect(standby.lifecycle).toMatch(/RECOVERING|LEADING/), { timeoutMs: 10_000, what: 'the standby took over' });
     expect(standby.recoveredFrom).toBe('warm');
     const state = standby.state;
-    expect(new Set(state.agents.keys())).toEqual(new Set(snapshot.agents.keys()));
-    for (const [id, entry] of snapshot.agents) expect(state.agents.get(id)?.hostname).toBe(entry.hostname);
-    expect([...state.agents.values()].every((a) => a.state === 'recovering' || a.state === 'connected')).toBe(true);
-    expect(new Set(state.frameworks.keys())).toEqual(new Set([kept.frameworkId]));
-    expect(new Set(state.removedFrameworks.keys())).toEqual(new Set(snapshot.removedFrameworks.keys()));
+    expect(new Set([...state.allAgents()].map((a) => a.id))).toEqual(new Set(snapshot.agents.keys()));
+    for (const [id, entry] of snapshot.agents) expect(state.agent(id)?.hostname).toBe(entry.hostname);
+    expect([...state.allAgents()].every((a) => a.state === 'recovering' || a.state === 'connected')).toBe(true);
+    expect(new Set([...state.allFrameworks()].map((f) => f.id))).toEqual(new Set([kept.frameworkId]));
+    expect(new Set([...state.allRemovals()].map((r) => r.id))).toEqual(new Set(snapshot.removedFrameworks.keys()));
     expect(state.weights).toEqual({ dev: 3 });
     expect(state.weights).toEqual(snapshot.weights);
     expect(state.quota).toEqual(snapshot.quota);

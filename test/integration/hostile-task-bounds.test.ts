@@ -59,7 +59,7 @@ describe('ids that must fit a directory name on the agent', () => {
     const h = await MasterHarness.start();
     const err = await rejection(h.framework({ id: LONG_COLON_ID }));
     expect(err).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'frameworkInfo.id' });
-    expect(h.state.frameworks.size).toBe(0);
+    expect(h.state.frameworkCount()).toBe(0);
   });
 });
 
@@ -113,6 +113,6 @@ describe('durations at their edges', () => {
     const h = await MasterHarness.start();
     const err = await rejection(h.framework(options));
     expect(err).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'frameworkInfo.failoverTimeoutSeconds' });
-    expect(h.state.frameworks.size).toBe(0);
+    expect(h.state.frameworkCount()).toBe(0);
   });
 });

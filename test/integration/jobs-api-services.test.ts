@@ -84,7 +84,7 @@ describe('Jobs API over the services framework', () => {
 
     await call((cb) => jobs.delete({ kind: 'SERVICE', name: 'web' }, cb));
     await eventually(() => events.some((e) => e.type === 'DELETED'), { what: 'DELETED' });
-    await eventually(() => [...h.state.tasks.values()].every((t) => t.state !== 'TASK_RUNNING'), { timeoutMs: 10_000, what: 'the tasks to be killed' });
+    await eventually(() => [...h.state.liveTasks()].every((t) => t.state !== 'TASK_RUNNING'), { timeoutMs: 10_000, what: 'the tasks to be killed' });
     watch.cancel();
   });
 });

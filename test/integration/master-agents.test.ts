@@ -22,7 +22,7 @@ describe('agent registration', () => {
 
     const entry = await h.store.getJson<{ id: string; hostname: string; state: string }>(`/default/registry/agents/${agent.agentId}`);
     expect(entry.value).toMatchObject({ id: agent.agentId, hostname: agent.hostname, state: 'admitted' });
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('connected');
+    expect(h.state.agent(agent.agentId)?.state).toBe('connected');
     expect(h.state.allocator.agent(agent.agentId)?.total.format()).toBe('cpus:2;mem:1024');
 
     const fw = await h.framework();
@@ -38,7 +38,7 @@ describe('agent registration', () => {
     const h = await MasterHarness.start();
     const agent = await h.agent();
     await agent.waitFor((m) => m.ping !== undefined && m.ping !== null && Number(m.ping.seq) >= 6, { what: 'ping 6' });
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('connected');
+    expect(h.state.agent(agent.agentId)?.state).toBe('connected');
   });
 
   it('refuses a registration without resources or hostname, and closes the stream', async () => {
@@ -49,12 +49,12 @@ describe('agent registration', () => {
     expect(error.error?.fatal).toBe(true);
     expect(error.error?.message).toMatch(/resources/);
     await agent.closed;
-    expect(h.state.agents.size).toBe(0);
+    expect(h.state.agentCount()).toBe(0);
 
     const second = h.track(TestAgent.open(h.address));
     second.send({ register: { agentInfo: { ...second.agentInfo(), hostname: '' }, version: 'test' } });
     expect((await second.waitFor((m) => m.type === 'error')).error?.message).toMatch(/hostname/);
-    expect(h.state.agents.size).toBe(0);
+    expect(h.state.agentCount()).toBe(0);
   });
 
   it('refuses a second registration on the same stream (no second record of one agent)', async () => {
@@ -64,7 +64,7 @@ describe('agent registration', () => {
     const error = await agent.waitFor((m) => m.type === 'error', { what: 'error' });
     expect(error.error).toMatchObject({ fatal: false });
     expect(error.error?.message).toMatch(/already registered/);
-    expect(h.state.agents.size).toBe(1);
+    expect(h.state.agentCount()).toBe(1);
     expect(agent.isClosed).toBe(false);
     h.invariant();
   });
@@ -81,7 +81,7 @@ describe('agent registration', () => {
     agent.send({ resourceUpdate: { resources: resourcesToWire(Resources.parse('cpus:3;mem:2048')) } });
     await fw.waitFor((e) => e.rescind?.offerId === held.id, { what: 'RESCIND of the offer on the changed agent' });
     expect(offerResources(await fw.nextOffer()).format()).toBe('cpus:1;mem:1024');
-    expect(h.state.agents.get(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
+    expect(h.state.agent(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
     h.invariant();
 
     // Less than the task holds: refused, and nothing changes.
@@ -89,7 +89,7 @@ describe('agent registration', () => {
     agent.send({ resourceUpdate: { resources: resourcesToWire(Resources.parse('cpus:1;mem:512')) } });
     const error = await agent.waitFor((m) => m.type === 'error', { since: mark });
     expect(error.error?.fatal).toBe(false);
-    expect(h.state.agents.get(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
+    expect(h.state.agent(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
     expect(h.state.allocator.agent(agent.agentId)?.total.format()).toBe('cpus:3;mem:2048');
     h.invariant();
   });
@@ -115,15 +115,15 @@ describe('agent re-registration', () => {
     await agent.waitForAck(running.uuid as string);
 
     await agent.disconnect();
-    await eventually(() => expect(h.state.agents.get(agent.agentId)?.state).toBe('disconnected'));
+    await eventually(() => expect(h.state.agent(agent.agentId)?.state).toBe('disconnected'));
     h.invariant();
 
     const again = await h.agent({ agentId: agent.agentId, tasks: agent.trackedTasks(), hostname: agent.hostname, resources: agent.resources });
     expect(again.agentId).toBe(agent.agentId);
     expect(again.messages.find((m) => m.type === 'reregistered')?.reregistered?.agentId).toBe(agent.agentId);
-    expect(h.state.agents.size).toBe(1);
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('connected');
-    expect(h.state.tasks.size).toBe(1);
+    expect(h.state.agentCount()).toBe(1);
+    expect(h.state.agent(agent.agentId)?.state).toBe('connected');
+    expect(h.state.liveTaskCount()).toBe(1);
     expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
     h.invariant();
 
@@ -180,7 +180,7 @@ describe('agent re-registration', () => {
       frameworks: [],
     });
     await again.waitFor((m) => m.shutdownFramework?.frameworkId === 'no-such-framework', { what: 'shutdownFramework' });
-    expect(h.state.tasks.size).toBe(0);
+    expect(h.state.liveTaskCount()).toBe(0);
     h.invariant();
   });
 
@@ -193,14 +193,14 @@ describe('agent re-registration', () => {
     expect(second.agentId).toBe(first.agentId);
     await first.closed;
     expect(first.isClosed).toBe(true);
-    expect(h.state.agents.size).toBe(1);
-    expect(h.state.agents.get(first.agentId)?.state).toBe('connected');
+    expect(h.state.agentCount()).toBe(1);
+    expect(h.state.agent(first.agentId)?.state).toBe('connected');
 
     // The master now talks to the second connection only.
     const mark = second.messages.mark();
     await second.waitFor((m) => m.type === 'ping', { since: mark, what: 'a ping on the new connection' });
     await sleep(350); // an absence, bounded: the old stream's end, if it were to count, would have by now
-    expect(h.state.agents.get(first.agentId)?.state).toBe('connected');
+    expect(h.state.agent(first.agentId)?.state).toBe('connected');
     h.invariant();
   });
 
@@ -230,7 +230,7 @@ describe('agent re-registration', () => {
     const offer = await fw.nextOffer();
     agent.crash();
     await fw.waitFor((e) => e.rescind?.offerId === offer.id, { what: 'RESCIND' });
-    await eventually(() => expect(h.state.agents.get(agent.agentId)?.state).toBe('disconnected'));
+    await eventually(() => expect(h.state.agent(agent.agentId)?.state).toBe('disconnected'));
     h.invariant();
     const mark = fw.events.mark();
     await fw.events.expectNone((e) => e.type === 'offers', 250, { since: mark, what: 'offers for a disconnected agent' });

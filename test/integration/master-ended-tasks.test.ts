@@ -152,7 +152,7 @@ describe('master: tasks that ended while it was away', () => {
     await again.waitFor((m) => m.kill?.taskId === 't2');
     // Told at once (the agent was not expected back): t1's real end; t2, still running, is killed.
     expect(await fw.waitForUpdate('t1', undefined, { since: back })).toMatchObject({ state: 'TASK_FINISHED', agentId: a.agentId });
-    expect(h.state.frameworks.get(fw.frameworkId)?.completed.filter((t) => t.taskId === 't1').map((t) => t.state)).toEqual(['TASK_FINISHED']);
+    expect(h.state.framework(fw.frameworkId)?.completed.filter((t) => t.taskId === 't1').map((t) => t.state)).toEqual(['TASK_FINISHED']);
     const asked = fw.events.mark();
     await fw.reconcile([{ taskId: 't1', agentId: a.agentId }]);
     expect(await fw.waitForUpdate('t1', undefined, { since: asked })).toMatchObject({ state: 'TASK_FINISHED', reason: 'REASON_RECONCILIATION' });

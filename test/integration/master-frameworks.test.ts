@@ -18,7 +18,7 @@ describe('subscription', () => {
     expect(subscribed?.masterInfo?.grpcAddress).toBe(h.address);
     const entry = await h.store.getJson<{ id: string; failoverTimeoutMs: number; info: { name: string; roles: string[] } }>(`/default/registry/frameworks/${fw.frameworkId}`);
     expect(entry.value).toMatchObject({ id: fw.frameworkId, failoverTimeoutMs: 30_000, info: { name: 'alpha', roles: ['web'] } });
-    expect(h.state.frameworks.get(fw.frameworkId)?.state).toBe('connected');
+    expect(h.state.framework(fw.frameworkId)?.state).toBe('connected');
   });
 
   it('sends heartbeats at the advertised interval', async () => {
@@ -61,7 +61,7 @@ describe('failover', () => {
     await fw.waitForUpdate('t1', 'TASK_RUNNING');
 
     await fw.close();
-    await eventually(() => expect(h.state.frameworks.get(fw.frameworkId)?.state).toBe('disconnected'));
+    await eventually(() => expect(h.state.framework(fw.frameworkId)?.state).toBe('disconnected'));
     // While it is away, updates are not lost: the agent keeps resending until acknowledged.
     const whileAway = agent.update(fw.frameworkId, 't1', 'TASK_RUNNING', { healthy: true });
     await eventually(() => expect(h.state.task(fw.frameworkId, 't1')?.status.healthy).toBe(true), { what: 'the master to take the update' });
@@ -70,8 +70,8 @@ describe('failover', () => {
 
     const again = await h.framework({ name: 'svc', id: fw.frameworkId, failoverTimeoutSeconds: 5, autoAck: true });
     expect(again.frameworkId).toBe(fw.frameworkId);
-    expect(h.state.frameworks.size).toBe(1);
-    expect(h.state.frameworks.get(fw.frameworkId)?.reregisteredAtMs).toBeDefined();
+    expect(h.state.frameworkCount()).toBe(1);
+    expect(h.state.framework(fw.frameworkId)?.reregisteredAtMs).toBeDefined();
     await again.reconcile();
     expect((await again.waitForUpdate('t1')).state).toBe('TASK_RUNNING');
     agent.resendUnacknowledged();
@@ -92,7 +92,7 @@ describe('failover', () => {
     expect(first.isClosed).toBe(true);
     // Offers made to the first stream were rescinded; the second gets new ones.
     await second.nextOffer();
-    expect(h.state.frameworks.get(first.frameworkId)?.state).toBe('connected');
+    expect(h.state.framework(first.frameworkId)?.state).toBe('connected');
     const mark = second.events.mark();
     await second.waitFor((e) => e.type === 'heartbeat', { since: mark });
     h.invariant();
@@ -113,9 +113,9 @@ describe('failover', () => {
     const shutdown = await agent.waitFor((m) => m.type === 'shutdownFramework', { what: 'shutdownFramework', timeoutMs: 3000 });
     expect(shutdown.shutdownFramework?.frameworkId).toBe(fw.frameworkId);
     expect(Date.now() - closedAt).toBeGreaterThanOrEqual(250);
-    expect(h.state.frameworks.has(fw.frameworkId)).toBe(false);
-    expect(h.state.removedFrameworks.has(fw.frameworkId)).toBe(true);
-    expect(h.state.tasks.size).toBe(0);
+    expect(h.state.knowsFramework(fw.frameworkId)).toBe(false);
+    expect(h.state.wasRemoved(fw.frameworkId)).toBe(true);
+    expect(h.state.liveTaskCount()).toBe(0);
     expect(h.state.allocator.frameworks().map((f) => f.id)).not.toContain(fw.frameworkId);
     expect(h.taskAllocation(agent.agentId).isEmpty()).toBe(true);
     await eventually(async () => expect(await h.store.exists(`/default/registry/removed-frameworks/${fw.frameworkId}`)).toBeDefined());
@@ -131,7 +131,7 @@ describe('failover', () => {
     const h = await MasterHarness.start();
     const fw = await h.framework({ failoverTimeoutSeconds: 0 });
     await fw.close();
-    await eventually(() => expect(h.state.removedFrameworks.has(fw.frameworkId)).toBe(true), { timeoutMs: 1000 });
+    await eventually(() => expect(h.state.wasRemoved(fw.frameworkId)).toBe(true), { timeoutMs: 1000 });
   });
 
   it('teardown kills the tasks, tells the agent, ends the stream and forbids the id', async () => {
@@ -150,8 +150,8 @@ describe('failover', () => {
     const error = await fw.waitFor((e) => e.type === 'error');
     expect(error.error?.message).toMatch(/teardown/);
     await fw.closed;
-    expect(h.state.tasks.size).toBe(0);
-    expect(h.state.frameworks.has(fw.frameworkId)).toBe(false);
+    expect(h.state.liveTaskCount()).toBe(0);
+    expect(h.state.knowsFramework(fw.frameworkId)).toBe(false);
     h.invariant();
     // What it held goes to the others.
     await other.nextOffer({ timeoutMs: 2000 });
@@ -168,7 +168,7 @@ describe('failover', () => {
     const fw = await h.framework({ failoverTimeoutSeconds: 60 });
     const id = fw.frameworkId;
     await fw.close();
-    await eventually(() => expect(h.state.frameworks.get(id)?.state).toBe('disconnected'));
+    await eventually(() => expect(h.state.framework(id)?.state).toBe('disconnected'));
     const probe = h.track(await TestFramework.subscribe(h.address, { name: 'probe' }));
     const err = await rejection(probe.revive([], id));
     expect(err).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'frameworkId' });

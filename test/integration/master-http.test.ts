@@ -222,7 +222,7 @@ describe('master operator HTTP: writes', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.field).toBe('gracePeriodSeconds');
     expect((await http(h, 'POST', `${path}/drain`, { gracePeriodSeconds: -1 })).status).toBe(400);
-    expect(h.state.agents.get(agent.agentId)?.drain).toBeUndefined();
+    expect(h.state.agent(agent.agentId)?.drain).toBeUndefined();
     expect((await http(h, 'POST', '/api/v1/agents/nope/drain', {})).status).toBe(404);
     expect((await http(h, 'POST', '/api/v1/agents/nope/undrain')).status).toBe(404);
 

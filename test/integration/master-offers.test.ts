@@ -9,7 +9,7 @@ afterEach(stopHarnesses);
 
 /** Offers currently outstanding for `fw` (made and not yet used, declined or rescinded). */
 function outstanding(h: MasterHarness, fw: TestFramework): string[] {
-  return [...h.state.offers.values()].filter((o) => o.frameworkId === fw.frameworkId).map((o) => o.id);
+  return [...h.state.outstandingOffers()].filter((o) => o.frameworkId === fw.frameworkId).map((o) => o.id);
 }
 
 describe('offers', () => {
@@ -131,11 +131,11 @@ describe('offers', () => {
     const mark = fw.events.mark();
     // Ten allocation intervals (50 ms each) inside the 60 s filter: none offers the agent again.
     clock.advance(500);
-    expect(h.state.offers.size).toBe(0);
+    expect(h.state.offerCount()).toBe(0);
     await fw.revive();
     clock.advance(0);
     await fw.nextOffers({ since: mark, timeoutMs: 1000 });
-    expect(h.state.offers.size).toBe(1);
+    expect(h.state.offerCount()).toBe(1);
   });
 
   it('a framework subscribing with suppressed roles gets no offers until it revives', async () => {
@@ -189,7 +189,7 @@ describe('offers', () => {
     await one.nextOffer();
     const two = await h.framework({ name: 'two' });
     await one.close();
-    await eventually(() => expect(h.state.frameworks.get(one.frameworkId)?.state).toBe('disconnected'));
+    await eventually(() => expect(h.state.framework(one.frameworkId)?.state).toBe('disconnected'));
     expect(outstanding(h, one)).toEqual([]);
     await two.nextOffer({ timeoutMs: 2000 });
     h.invariant();

@@ -25,8 +25,8 @@ describe('unreachable agents', () => {
     const aware = await h.framework({ name: 'aware', autoAck: true, capabilities: ['PARTITION_AWARE'] });
     await launchRunning(aware, agent, 'a1', 'cpus:1;mem:512');
     // Someone holds an offer for the rest of the agent.
-    await eventually(() => expect([...h.state.offers.values()].some((o) => o.agentId === agent.agentId)).toBe(true));
-    const heldOffers = [...h.state.offers.values()].filter((o) => o.agentId === agent.agentId).map((o) => o.id);
+    await eventually(() => expect([...h.state.outstandingOffers()].some((o) => o.agentId === agent.agentId)).toBe(true));
+    const heldOffers = [...h.state.outstandingOffers()].filter((o) => o.agentId === agent.agentId).map((o) => o.id);
     h.invariant();
 
     const plainMark = plain.events.mark();
@@ -45,8 +45,8 @@ describe('unreachable agents', () => {
     }
     const rescinded = [...plain.events.filter((e) => e.type === 'rescind', plainMark), ...aware.events.filter((e) => e.type === 'rescind', awareMark)].map((e) => e.rescind?.offerId);
     expect(rescinded.sort()).toEqual([...heldOffers].sort());
-    expect(h.state.offers.size).toBe(0);
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('unreachable');
+    expect(h.state.offerCount()).toBe(0);
+    expect(h.state.agent(agent.agentId)?.state).toBe('unreachable');
     expect(h.state.allocator.agent(agent.agentId)).toBeUndefined();
     await agent.closed;
     await eventually(async () => expect((await h.store.getJson<{ state: string }>(`/default/registry/agents/${agent.agentId}`)).value.state).toBe('unreachable'));
@@ -65,11 +65,11 @@ describe('unreachable agents', () => {
     expect(kill.kill?.frameworkId).toBe(plain.frameworkId);
     expect(back.messages.find((m) => m.kill?.taskId === 'a1')).toBeUndefined();
 
-    expect(h.state.agents.size).toBe(1);
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('connected');
-    expect([...h.state.tasks.keys()]).toEqual([`${aware.frameworkId}/a1`]);
+    expect(h.state.agentCount()).toBe(1);
+    expect(h.state.agent(agent.agentId)?.state).toBe('connected');
+    expect([...h.state.liveTasks()].map((t) => `${t.frameworkId}/${t.taskId}`)).toEqual([`${aware.frameworkId}/a1`]);
     expect(h.state.tasksOnAgent(agent.agentId)).toHaveLength(1);
-    expect(h.state.frameworks.get(plain.frameworkId)?.completed.map((t) => [t.taskId, t.state])).toEqual([['p1', 'TASK_LOST']]);
+    expect(h.state.framework(plain.frameworkId)?.completed.map((t) => [t.taskId, t.state])).toEqual([['p1', 'TASK_LOST']]);
     expect(h.taskAllocation(agent.agentId).format()).toBe('cpus:1;mem:512');
     h.invariant();
 
@@ -89,9 +89,9 @@ describe('unreachable agents', () => {
     await launchRunning(fw, agent, 't1', 'cpus:1;mem:128');
     const mark = fw.events.mark();
     agent.crash();
-    await eventually(() => expect(h.state.agents.get(agent.agentId)?.state).toBe('disconnected'));
+    await eventually(() => expect(h.state.agent(agent.agentId)?.state).toBe('disconnected'));
     expect((await fw.waitForUpdate('t1', undefined, { since: mark, timeoutMs: 3000 })).state).toBe('TASK_LOST');
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('unreachable');
+    expect(h.state.agent(agent.agentId)?.state).toBe('unreachable');
     h.invariant();
   });
 

@@ -32,9 +32,9 @@ describe('master restart on a file store', () => {
 
     // Recovered from the registry: the agent is expected back, the framework is known but away.
     expect(h.master.lifecycle).toBe('RECOVERING');
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('recovering');
-    expect(h.state.frameworks.get(fw.frameworkId)?.state).toBe('disconnected');
-    expect(h.state.tasks.size).toBe(0);
+    expect(h.state.agent(agent.agentId)?.state).toBe('recovering');
+    expect(h.state.framework(fw.frameworkId)?.state).toBe('disconnected');
+    expect(h.state.liveTaskCount()).toBe(0);
 
     // The framework comes back first: it is confirmed, but nothing is offered while recovering.
     const again = await h.framework({ name: 'svc', id: fw.frameworkId, failoverTimeoutSeconds: 30, autoAck: true, capabilities: ['PARTITION_AWARE'] });
@@ -53,7 +53,7 @@ describe('master restart on a file store', () => {
     const back = await h.agent({ agentId: agent.agentId, hostname: agent.hostname, resources: agent.resources, tasks: agent.trackedTasks() });
     expect(back.messages.find((m) => m.type === 'reregistered')?.reregistered?.agentId).toBe(agent.agentId);
     await eventually(() => expect(h.master.lifecycle).toBe('LEADING'));
-    expect(h.state.agents.size).toBe(1);
+    expect(h.state.agentCount()).toBe(1);
     expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ state: 'TASK_RUNNING', agentId: agent.agentId, holdsResources: true });
     const reconciled = again.events.mark();
     await again.reconcile();
@@ -81,8 +81,8 @@ describe('master restart on a file store', () => {
     await h.agent({ agentId: other.agentId, hostname: other.hostname, resources: other.resources });
     await eventually(() => expect(h.master.lifecycle).toBe('LEADING'), { timeoutMs: 3000 });
     expect(Date.now() - restartedAt).toBeGreaterThanOrEqual(300);
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('unreachable');
-    expect(h.state.agents.get(other.agentId)?.state).toBe('connected');
+    expect(h.state.agent(agent.agentId)?.state).toBe('unreachable');
+    expect(h.state.agent(other.agentId)?.state).toBe('connected');
     const [offer] = await again.nextOffers();
     expect(offer?.agentId).toBe(other.agentId);
     const mark = again.events.mark();
@@ -93,7 +93,7 @@ describe('master restart on a file store', () => {
     // Late, but welcome: the agent re-registers and its task is adopted.
     await h.agent({ agentId: agent.agentId, hostname: agent.hostname, resources: agent.resources, tasks: agent.trackedTasks() });
     expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
-    expect(h.state.agents.get(agent.agentId)?.state).toBe('connected');
+    expect(h.state.agent(agent.agentId)?.state).toBe('connected');
     h.invariant();
   });
 
@@ -102,7 +102,7 @@ describe('master restart on a file store', () => {
     const old = h.master;
     await old.stop();
     await sleep(100); // an absence, bounded: time for the closing streams to start a timer or write
-    const record = old.state.frameworks.get(fw.frameworkId);
+    const record = old.state.framework(fw.frameworkId);
     expect(record?.failoverTimer).toBeUndefined();
     const entry = await h.store.getJson<{ disconnectedAtMs?: number }>(`/default/registry/frameworks/${fw.frameworkId}`);
     expect(entry.value.disconnectedAtMs).toBeUndefined();
@@ -119,7 +119,7 @@ describe('master restart on a file store', () => {
     // A new agent gets a new id, distinct from the recovered one.
     const fresh = h.track(await TestAgent.connect(h.address, { resources: 'cpus:1;mem:128' }));
     expect(fresh.agentId).not.toBe(agent.agentId);
-    expect(h.state.agents.size).toBe(2);
-    expect(h.state.frameworks.has(fw.frameworkId)).toBe(true);
+    expect(h.state.agentCount()).toBe(2);
+    expect(h.state.knowsFramework(fw.frameworkId)).toBe(true);
   });
 });

@@ -43,7 +43,7 @@ describe('launching a task', () => {
     expect(h.state.task(fw.frameworkId, 'web-1')?.state).toBe('TASK_STAGING');
     // The task holds what it asked for; the rest of the offer went back to the allocator.
     expect(h.state.allocator.agent(agent.agentId)?.allocated.format()).toBe('cpus:1;mem:512');
-    expect(h.state.offers.size).toBe(0);
+    expect(h.state.offerCount()).toBe(0);
     h.invariant();
 
     const sent = agent.update(fw.frameworkId, 'web-1', 'TASK_RUNNING', { healthy: true });
@@ -72,7 +72,7 @@ describe('launching a task', () => {
     const finished = await fw.waitForUpdate('t1', 'TASK_FINISHED', { since: mark });
     expect(finished.exitCode).toBe(0);
     expect(h.state.task(fw.frameworkId, 't1')).toBeUndefined();
-    expect(h.state.frameworks.get(fw.frameworkId)?.completed.map((t) => [t.taskId, t.state])).toEqual([['t1', 'TASK_FINISHED']]);
+    expect(h.state.framework(fw.frameworkId)?.completed.map((t) => [t.taskId, t.state])).toEqual([['t1', 'TASK_FINISHED']]);
     h.invariant();
 
     const [offer] = await fw.nextOffers({ since: mark });
@@ -98,9 +98,9 @@ describe('launching a task', () => {
     await agent.waitForLaunch('e');
     for (const id of ids) agent.update(fw.frameworkId, id, 'TASK_FINISHED', { exitCode: 0 });
     await fw.waitForUpdate('e', 'TASK_FINISHED');
-    const completed = h.state.frameworks.get(fw.frameworkId)?.completed ?? [];
+    const completed = h.state.framework(fw.frameworkId)?.completed ?? [];
     expect(completed.map((t) => t.taskId)).toEqual(['c', 'd', 'e']);
-    expect(h.state.tasks.size).toBe(0);
+    expect(h.state.liveTaskCount()).toBe(0);
     h.invariant();
   });
 
@@ -115,7 +115,7 @@ describe('launching a task', () => {
     expect(agent.resendUnacknowledged()).toBe(1);
     const again = await fw.waitForUpdate('t1', 'TASK_RUNNING', { since: mark });
     expect(again.uuid).toBe(sent.uuid);
-    expect(h.state.tasks.size).toBe(1);
+    expect(h.state.liveTaskCount()).toBe(1);
     await fw.acknowledge(again);
     await agent.waitForAck(sent.uuid as string);
     expect(agent.resendUnacknowledged()).toBe(0);
@@ -142,7 +142,7 @@ describe('launching a task', () => {
     expect(launch.type).toBe('launchGroup');
     expect(launch.launchGroup?.executorId).toBe('exec-1');
     expect(launch.launchGroup?.taskGroup?.tasks.map((t) => t.taskId)).toEqual(['g1', 'g2']);
-    expect(h.state.tasks.size).toBe(2);
+    expect(h.state.liveTaskCount()).toBe(2);
     h.invariant();
   });
 });
@@ -170,7 +170,7 @@ describe('killing a task', () => {
     await fw.kill('auto');
     expect((await fw.waitForUpdate('auto', 'TASK_KILLED')).reason).toBe('REASON_KILLED_BY_FRAMEWORK');
     await eventually(() => expect(agent.tasks.size).toBe(0));
-    expect(h.state.tasks.size).toBe(0);
+    expect(h.state.liveTaskCount()).toBe(0);
     h.invariant();
   });
 

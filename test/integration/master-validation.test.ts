@@ -28,7 +28,7 @@ async function eventuallyOffers(fw: TestFramework, n: number): Promise<Offer__Ou
 
 /** The offer is still valid: the master holds it for this framework. */
 function stillValid(h: MasterHarness, offer: Offer__Output): boolean {
-  return h.state.offers.get(offer.id)?.frameworkId === offer.frameworkId;
+  return h.state.offer(offer.id)?.frameworkId === offer.frameworkId;
 }
 
 describe('bad accept and decline calls', () => {
@@ -90,7 +90,7 @@ describe('bad accept and decline calls', () => {
     expect((await rejection(fw.accept({ frameworkId: 'nobody', offerIds: [offer.id], operations: [] }))).code).toBe('AGORA_NOT_FOUND');
     const gone = await h.framework({ name: 'gone', failoverTimeoutSeconds: 60 });
     await gone.close();
-    await eventually(() => h.state.frameworks.get(gone.frameworkId)?.state === 'disconnected');
+    await eventually(() => h.state.framework(gone.frameworkId)?.state === 'disconnected');
     expect(await rejection(fw.accept({ frameworkId: gone.frameworkId, offerIds: [offer.id], operations: [] }))).toMatchObject({
       code: 'AGORA_FAILED_PRECONDITION',
       field: 'frameworkId',
@@ -142,7 +142,7 @@ describe('bad tasks', () => {
       const [status] = fw.updates(task.taskId, mark);
       expect(status).toMatchObject({ state: 'TASK_ERROR', reason: 'REASON_TASK_INVALID', source: 'SOURCE_MASTER' });
       expect(status?.message).toContain(field);
-      expect(h.state.tasks.size).toBe(0);
+      expect(h.state.liveTaskCount()).toBe(0);
       expect(h.taskAllocation(agent.agentId).isEmpty()).toBe(true);
       await sleep(50); // an absence, bounded: no launch reaches the agent
       expect(launched()).toEqual([]);
@@ -180,7 +180,7 @@ describe('bad tasks', () => {
     for (const id of ['g1', 'g2', 'g3']) {
       expect(fw.updates(id, mark).map((s) => [s.state, s.reason])).toEqual([['TASK_ERROR', 'REASON_TASK_GROUP_INVALID']]);
     }
-    expect(h.state.tasks.size).toBe(0);
+    expect(h.state.liveTaskCount()).toBe(0);
     await sleep(50); // an absence, bounded: no launch reaches the agent
     expect(launched()).toEqual([]);
     h.invariant();
@@ -205,11 +205,11 @@ describe('bad tasks', () => {
     const { h, agent, fw } = await setup();
     const offer = await fw.nextOffer();
     agent.crash();
-    await eventually(() => h.state.agents.get(agent.agentId)?.state !== 'connected');
+    await eventually(() => h.state.agent(agent.agentId)?.state !== 'connected');
     const err = await fw.launch(offer, [taskInfo('t1')]).catch((e: unknown) => e);
     // The offer was rescinded when the agent disconnected: a FAILED_PRECONDITION, nothing launched.
     expect(err).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
-    expect(h.state.tasks.size).toBe(0);
+    expect(h.state.liveTaskCount()).toBe(0);
     h.invariant();
   });
 });
@@ -229,7 +229,7 @@ describe('bad subscriptions', () => {
       const h = await MasterHarness.start();
       const err = await rejection(TestFramework.subscribe(h.address, options));
       expect(err).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field });
-      expect(h.state.frameworks.size).toBe(0);
+      expect(h.state.frameworkCount()).toBe(0);
       h.invariant();
     });
   }
@@ -245,8 +245,8 @@ describe('a random walk of good and bad calls', () => {
     let taskCounter = 0;
 
     const pick = <T,>(items: readonly T[]): T => items[randomInt(random, items.length)] as T;
-    const liveOffers = (fw: TestFramework): Offer__Output[] => fw.offersSeen().filter((o) => h.state.offers.has(o.id));
-    const deadOffers = (fw: TestFramework): Offer__Output[] => fw.offersSeen().filter((o) => !h.state.offers.has(o.id));
+    const liveOffers = (fw: TestFramework): Offer__Output[] => fw.offersSeen().filter((o) => h.state.offer(o.id) !== undefined);
+    const deadOffers = (fw: TestFramework): Offer__Output[] => fw.offersSeen().filter((o) => h.state.offer(o.id) === undefined);
     const tasksOf = (fw: TestFramework) => h.state.tasksOfFramework(fw.frameworkId);
     const swallow = (p: Promise<unknown>): Promise<unknown> => p.catch((err: unknown) => err);
     const newTask = (rnd: Random, offer: Offer__Output): TaskInfo => {
@@ -326,7 +326,7 @@ describe('a random walk of good and bad calls', () => {
       await fw.suppress();
       for (const task of tasksOf(fw)) agents.find((a) => a.agentId === task.agentId)?.update(fw.frameworkId, task.taskId, 'TASK_FINISHED');
     }
-    await eventually(() => h.state.tasks.size === 0 && h.state.offers.size === 0, { what: 'every task finished and no offers outstanding' });
+    await eventually(() => h.state.liveTaskCount() === 0 && h.state.offerCount() === 0, { what: 'every task finished and no offers outstanding' });
     h.invariant();
     for (const agent of agents) expect(h.state.allocator.agent(agent.agentId)?.allocated.isEmpty()).toBe(true);
     expect(taskCounter).toBeGreaterThan(50);

@@ -80,7 +80,7 @@ describe('a framework that never answers its offers', () => {
     const fair = await h.framework({ name: 'fair' });
     await fair.events.expectNone((e) => e.type === 'offers', 1500, { since: 0, what: 'an offer while the hoarder holds everything' });
     expect(hog.rescinded).toEqual([]);
-    expect(h.state.offers.size).toBe(1);
+    expect(h.state.offerCount()).toBe(1);
   });
 
   it('the default --offer-timeout is one minute, and a master started without the flag uses it', async () => {

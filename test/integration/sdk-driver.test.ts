@@ -135,7 +135,7 @@ describe('FrameworkDriver against a real master', () => {
     await found(() => seen.length === 1, { what: 'the first offers' });
     // A second agent: its offer is sent while the framework is still busy with the first.
     const second = await h.agent();
-    await found(() => [...h.state.offers.values()].some((o) => o.agentId === second.agentId), { what: 'an offer for the second agent' });
+    await found(() => [...h.state.outstandingOffers()].some((o) => o.agentId === second.agentId), { what: 'an offer for the second agent' });
     await sleep(100); // on its way to the driver, and queued there
     await h.restart(); // the subscription, and every offer it carried, ends
     await found(() => driver.state !== 'SUBSCRIBED', { what: 'the driver disconnected' });

@@ -28,7 +28,7 @@ describe('agents are who their credentials say', () => {
       expect(outcome, what).toContain(message);
       expect((rogue.error as AgoraError | undefined)?.code, what).toBe(code);
     }
-    expect(h.state.agents.size).toBe(0);
+    expect(h.state.agentCount()).toBe(0);
   });
 
   it('an agent id belongs to the credential that registered it: another agent cannot take it over', async () => {
@@ -38,7 +38,7 @@ describe('agents are who their credentials say', () => {
     const offer = await fw.nextOffer();
     await fw.launch(offer, [taskInfo('t1', 'cpus:0.5;mem:64', { command: { value: 'serve', environment: { variables: [{ name: 'DB_PASSWORD', value: 'hunter2' }] } } })], { refuseSeconds: 0 });
     await fw.waitForUpdate('t1', 'TASK_RUNNING');
-    expect(h.state.agents.get(real.agentId)?.principal).toBe('agent-1');
+    expect(h.state.agent(real.agentId)?.principal).toBe('agent-1');
 
     // Another principal with agents.register (say, a second agent's credential) re-registers with
     // the real agent's id and reports no tasks: refused, and the task is not made GONE.
@@ -50,7 +50,7 @@ describe('agents are who their credentials say', () => {
     await sleep(200); // an absence, bounded: the refused impostor changes no task
     expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
     expect(fw.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
-    expect(h.state.agents.get(real.agentId)).toMatchObject({ state: 'connected', hostname: 'real.test', principal: 'agent-1' });
+    expect(h.state.agent(real.agentId)).toMatchObject({ state: 'connected', hostname: 'real.test', principal: 'agent-1' });
     expect(impostor.messages.find((m) => m.type === 'launch')).toBeUndefined();
   });
 

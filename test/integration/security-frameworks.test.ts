@@ -41,7 +41,7 @@ describe('a framework id belongs to the principal that registered it', () => {
     await sleep(100); // an absence, bounded: the victim's stream is not closed or errored
     expect(victim.isClosed).toBe(false);
     expect(victim.events.find((e) => e.type === 'error')).toBeUndefined();
-    expect(h.state.frameworks.get(victim.frameworkId)).toMatchObject({ state: 'connected', principal: 'alice' });
+    expect(h.state.framework(victim.frameworkId)).toMatchObject({ state: 'connected', principal: 'alice' });
     // Still its own: a call on its subscription works.
     await victim.revive();
   });
@@ -63,7 +63,7 @@ describe('a framework id belongs to the principal that registered it', () => {
       expect(err.code, what).toBe('AGORA_PERMISSION_DENIED');
       expect(err.message, what).toContain("belongs to principal 'alice'");
     }
-    const record = h.state.frameworks.get(victim.frameworkId);
+    const record = h.state.framework(victim.frameworkId);
     expect(record?.roles).toEqual(['*']);
     expect(h.state.task(victim.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
     expect(victim.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
@@ -94,11 +94,11 @@ describe('registering and launching need permissions', () => {
     const h = await MasterHarness.start();
     const token = await issueToken(h.master.httpAddress, 'team-a', [{ allow: ['frameworks.register'], roles: ['team-a', 'team-a/*'] }]);
     const fw = h.track(await TestFramework.subscribe(h.address, { name: 'a', roles: ['team-a/batch'], credentials: channel({ token }) }));
-    expect(h.state.frameworks.get(fw.frameworkId)?.principal).toBe('team-a');
+    expect(h.state.framework(fw.frameworkId)?.principal).toBe('team-a');
     const err = await rejection(TestFramework.subscribe(h.address, { name: 'b', roles: ['team-a', 'prod'], credentials: channel({ token }) }));
     expect(err.code).toBe('AGORA_PERMISSION_DENIED');
     expect(err.message).toBe("principal 'team-a' lacks permission 'frameworks.register' on 'prod'");
-    expect([...h.state.frameworks.values()].map((f) => f.info.name)).toEqual(['a']);
+    expect([...h.state.allFrameworks()].map((f) => f.info.name)).toEqual(['a']);
     // Nor may it claim to be someone else in its FrameworkInfo.
     const claimed = await rejection(TestFramework.subscribe(h.address, { name: 'c', roles: ['team-a'], credentials: channel({ token }), info: { principal: 'admin' } }));
     expect(claimed.field).toBe('frameworkInfo.principal');
@@ -158,7 +158,7 @@ describe('who is calling', () => {
     }
     const foreign = await rejection(TestFramework.subscribe(h.address, { name: 'x', credentials: channel({ tls: pki.foreignTls }) }));
     expect(foreign.message).toContain("is not signed by this cluster's CA");
-    expect(h.state.frameworks.size).toBe(0);
+    expect(h.state.frameworkCount()).toBe(0);
   });
 
   it('a revoked token stops working at once, for new subscriptions and for calls', async () => {
@@ -179,7 +179,7 @@ describe('who is calling', () => {
     const h = await MasterHarness.start();
     await h.agent();
     const fw = h.track(await TestFramework.subscribe(h.address, { name: 'by-cert', credentials: channel({ tls: testPki().adminCertTls }) }));
-    await eventually(() => h.state.frameworks.get(fw.frameworkId)?.principal === 'admin-cert');
+    await eventually(() => h.state.framework(fw.frameworkId)?.principal === 'admin-cert');
     await fw.nextOffer();
   });
 });

@@ -53,7 +53,7 @@ describe('operator HTTP', () => {
     }
     const teardown = await http(h, 'POST', '/api/v1/teardown', null, { frameworkId: fw.frameworkId });
     expect(teardown.status).toBe(401);
-    expect(h.state.frameworks.get(fw.frameworkId)?.state).toBe('connected');
+    expect(h.state.framework(fw.frameworkId)?.state).toBe('connected');
     expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
   });
 
@@ -70,7 +70,7 @@ describe('operator HTTP', () => {
       ['PUT', '/api/v1/weights', [{ role: 'x', weight: 2 }], 'weights.update'],
       ['DELETE', '/api/v1/weights/x', undefined, 'weights.update'],
       ['PUT', '/api/v1/quota', { role: 'x', guarantee: 'cpus:1' }, 'quota.update'],
-      ['POST', `/api/v1/agents/${[...h.state.agents.keys()][0]}/drain`, {}, 'agents.drain'],
+      ['POST', `/api/v1/agents/${[...h.state.allAgents()][0]?.id}/drain`, {}, 'agents.drain'],
       ['GET', '/api/v1/acl/tokens', undefined, 'acl.manage'],
     ] as const) {
       const r = await http(h, method, path, viewer, body);
@@ -79,7 +79,7 @@ describe('operator HTTP', () => {
     }
     expect(h.state.weights).toEqual({});
     expect(h.state.quota).toEqual({});
-    expect([...h.state.agents.values()].every((a) => a.drain === undefined)).toBe(true);
+    expect([...h.state.allAgents()].every((a) => a.drain === undefined)).toBe(true);
     expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
 
     // Its own principal may kill its task through the operator API, and the framework hears it.
@@ -87,7 +87,7 @@ describe('operator HTTP', () => {
     await fw.waitForUpdate('t1', 'TASK_KILLED');
     // And tear itself down.
     expect((await http(h, 'POST', '/api/v1/teardown', alice, { frameworkId: fw.frameworkId })).status).toBe(200);
-    expect(h.state.frameworks.has(fw.frameworkId)).toBe(false);
+    expect(h.state.knowsFramework(fw.frameworkId)).toBe(false);
   });
 
   it('shows a principal its own frameworks’ tasks only, unless it may view all', async () => {

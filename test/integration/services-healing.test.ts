@@ -110,7 +110,7 @@ describe('services: healing', () => {
       expect(exact.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
       await new Promise((resolve) => setTimeout(resolve, 1000)); // an absence, bounded: no further kill or launch
       const frameworkId = (await c.state.get<{ id: string }>('framework'))!.value.id;
-      const onMaster = [...c.master.state.tasks.values()].filter((t) => t.frameworkId === frameworkId && !t.state.endsWith('KILLED'));
+      const onMaster = [...c.master.state.liveTasks()].filter((t) => t.frameworkId === frameworkId && !t.state.endsWith('KILLED'));
       expect(onMaster.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
       expect((await status(c)).tasks).toHaveLength(2);
     } finally {

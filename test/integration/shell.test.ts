@@ -47,7 +47,7 @@ describe('FrameworkShell', () => {
     );
     await until(async () => rounds >= 1, 'an offer round');
     // Well before the offer timeout (a minute): the failed round declined them.
-    await until(async () => master.state.offers.size === 0, 'the offers declined');
+    await until(async () => master.state.offerCount() === 0, 'the offers declined');
   });
 
   it('a tick handler runs every tickMs from start until stop', async () => {

@@ -116,14 +116,14 @@ export class MasterHarness {
   invariant(): void {
     const { allocator } = this.state;
     allocator.checkInvariants();
-    for (const agent of this.state.agents.values()) {
+    for (const agent of this.state.allAgents()) {
       const view = allocator.agent(agent.id);
       if (!view) continue;
       const sum = view.allocated.add(view.available);
       if (!sum.equals(view.total)) {
         throw new Error(`agent ${agent.id}: allocated ${view.allocated.format()} + available ${view.available.format()} = ${sum.format()} ≠ total ${view.total.format()}`);
       }
-      const offered = Resources.sum([...this.state.offers.values()].filter((o) => o.agentId === agent.id).map((o) => o.resources));
+      const offered = Resources.sum([...this.state.outstandingOffers()].filter((o) => o.agentId === agent.id).map((o) => o.resources));
       const used = Resources.sum(this.state.tasksOnAgent(agent.id).filter((t) => t.holdsResources).map((t) => t.resources));
       const held = offered.add(used);
       if (!held.flatten().equals(view.allocated.flatten())) {
@@ -138,7 +138,7 @@ export class MasterHarness {
   taskAllocation(agentId: string): Resources {
     const view = this.state.allocator.agent(agentId);
     if (!view) throw new Error(`the allocator does not know agent ${agentId}`);
-    const offered = Resources.sum([...this.state.offers.values()].filter((o) => o.agentId === agentId).map((o) => o.resources));
+    const offered = Resources.sum([...this.state.outstandingOffers()].filter((o) => o.agentId === agentId).map((o) => o.resources));
     return view.allocated.flatten().subtract(offered.flatten());
   }
 
