@@ -1,4 +1,4 @@
-// Layering rules from ../shared/DESIGN.md: cli → master | agent | frameworks → sdk → core → proto;
+// Layering rules from ARCHITECTURE.md: cli → master | agent | frameworks → sdk → core → proto;
 // master → core; agent → core. Arrows point down only; no cycles; the allocator does no I/O.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -45,6 +45,20 @@ module.exports = {
       comment: 'Frameworks are built on the SDK; they never reach into the master or the agent.',
       from: { path: '^frameworks/' },
       to: { path: '^(master|agent|cli|examples)/' },
+    },
+    {
+      name: 'no-sibling-frameworks',
+      severity: 'error',
+      comment: 'services, cron and batch never import each other: what they share lives in frameworks/common/ (or the SDK).',
+      from: { path: '^frameworks/(services|cron|batch)/' },
+      to: { path: '^frameworks/(services|cron|batch)/', pathNot: '^frameworks/$1/' },
+    },
+    {
+      name: 'common-knows-no-framework',
+      severity: 'error',
+      comment: 'frameworks/common/ is the layer the three build on: it imports none of them (nor the Jobs API or the host).',
+      from: { path: '^frameworks/common/' },
+      to: { path: '^frameworks/', pathNot: '^frameworks/common/' },
     },
     {
       name: 'examples-use-public-sdk',

@@ -2,7 +2,7 @@
 // (camelCase, as CronJobSpec) and CronJobStatus — last and next schedule, the last success, the
 // active runs and the history (finished runs and recent skips, newest first).
 import type { CronJobRun, CronJobSpec as WireSpec, CronJobStatus, JobPhase, TaskTemplate as WireTask, Workload } from '../../proto/index.js';
-import { checkToWire } from '../services/spec-checks.js';
+import { checkToWire } from '../common/checks.js';
 import { needsLaunch, type CronJobRecord, type RunRecord, type SkipRecord } from './model.js';
 import { activeRuns } from './planner.js';
 import { scheduleOf, type CronJobSpec, type TaskTemplate } from './spec.js';
