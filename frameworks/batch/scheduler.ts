@@ -13,6 +13,7 @@ import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { isAuthoritativeEnd, isInferredEnd } from '../../sdk/task-ends.js';
+import { neverRan } from '../../sdk/task-outcome.js';
 import { OfferInterest } from '../offer-interest.js';
 import type { JobBook, JobRecord, JobRun, JobTaskEntry } from './book.js';
 import type { GangHolds } from './holds.js';
@@ -45,9 +46,6 @@ export interface QueueEntry {
   readonly record: JobRecord;
   readonly decisions: readonly LaunchDecision[];
 }
-
-// A lost task that never ran ends in one of these (UNKNOWN is stored as LOST).
-const NEVER_RAN_ENDS: ReadonlySet<string> = new Set(['TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_UNKNOWN']);
 
 export class Scheduler {
   queue: readonly QueueEntry[] = [];
@@ -250,8 +248,9 @@ export function nextEntry(task: JobTaskEntry, status: TaskStatus__Output, state:
   const message = status.message || task.message || '';
   const exit = status.exitCode === undefined || status.exitCode === null ? {} : { exitCode: status.exitCode };
   const inferred = isInferredEnd(status) ? { inferred: true } : {};
-  if (NEVER_RAN_ENDS.has(state) && task.runningAtMs === undefined) {
-    // Never reached RUNNING: it did not run, so it is no failure; its index is launched again.
+  if (neverRan({ state, reason: status.reason, ran: task.runningAtMs !== undefined })) {
+    // Never reached RUNNING: it did not run, so it is no failure; its index is launched again
+    // (sdk/task-outcome.ts; UNKNOWN is stored as LOST).
     return { ...task, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state, voided: true, finishedAtMs: now, message: message || 'never ran', ...inferred };
   }
   const to: TaskState = state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state;

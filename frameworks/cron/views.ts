@@ -53,7 +53,8 @@ export function runView(run: RunRecord, active: boolean, unplaced?: string): Cro
     finishedAtMs: active ? 0 : (run.finishedAt ?? 0),
     phase,
     attempts: run.attempts,
-    taskIds: run.tasks.map((t) => t.taskId),
+    // A task that never ran (voided) was no attempt: the run's tasks are those that may have run.
+    taskIds: run.tasks.filter((t) => t.voided !== true).map((t) => t.taskId),
     message: waiting ? `waiting for an offer: ${unplaced}` : run.message,
     manual: run.manual === true,
     ...(run.exitCode === undefined ? {} : { exitCode: run.exitCode }),
