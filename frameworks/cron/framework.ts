@@ -11,6 +11,7 @@ import { InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Workload } from '../../proto/index.js';
 import type { FrameworkOptions } from '../framework-options.js';
+import { killRetryMsOf } from '../common/kill-tracker.js';
 import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, RunnableController, WatchListener } from '../workload.js';
@@ -42,6 +43,7 @@ export class CronFramework implements RunnableController {
     readonly role: string,
     clock: Clock,
     logger: Logger,
+    killRetryMs: number,
   ) {
     this.#clock = clock;
     this.#logger = logger;
@@ -51,6 +53,7 @@ export class CronFramework implements RunnableController {
       clock,
       logger,
       role,
+      killRetryMs,
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
@@ -70,7 +73,8 @@ export class CronFramework implements RunnableController {
     if (!options?.state) throw new InvalidArgumentError('state', 'the cron framework needs its FrameworkState');
     const logger = (options.logger ?? silentLogger()).child({ component: 'cron' });
     const clock = options.clock ?? systemClock;
-    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger);
+    const killRetryMs = killRetryMsOf(options.killRetryMs);
+    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger, killRetryMs);
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
     await FrameworkShell.start(
       { ...options, name: CRON_FRAMEWORK_NAME, role: fw.role, clock, logger },

@@ -15,6 +15,7 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Deployment, Endpoint, Workload } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { FrameworkShell, type ShellHandlers } from '../shell.js';
+import { killRetryMsOf } from '../common/kill-tracker.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { ServiceBook } from './book.js';
 import * as change from './deployments.js';
@@ -36,6 +37,7 @@ interface Compiled {
   readonly logger: Logger;
   readonly tickMs: number;
   readonly backoffResetMs: number;
+  readonly killRetryMs: number;
 }
 
 function compile(options: ServicesOptions): Compiled {
@@ -45,7 +47,7 @@ function compile(options: ServicesOptions): Compiled {
   const reset = options.backoffResetSeconds ?? 60;
   if (!Number.isFinite(reset) || reset < 0) throw new InvalidArgumentError('backoffResetSeconds', `must be ≥ 0, got ${reset}`);
   const logger = (options.logger ?? silentLogger()).child({ component: 'services' });
-  return { options, role: options.role || '*', clock: options.clock ?? systemClock, logger, tickMs, backoffResetMs: reset * 1000 };
+  return { options, role: options.role || '*', clock: options.clock ?? systemClock, logger, tickMs, backoffResetMs: reset * 1000, killRetryMs: killRetryMsOf(options.killRetryMs) };
 }
 
 export class ServicesFramework implements ServicesHandle {
@@ -66,6 +68,7 @@ export class ServicesFramework implements ServicesHandle {
       logger: o.logger,
       role: o.role,
       backoffResetMs: o.backoffResetMs,
+      killRetryMs: o.killRetryMs,
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
