@@ -19,10 +19,9 @@
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
-import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
-import { wasRefused } from '../../sdk/errors.js';
+import { LaunchProtocol } from '../common/launch-protocol.js';
 import type { JobBook, JobTaskEntry } from './book.js';
 import { decideGang, describeGang, type HeldOffer } from './gang.js';
 import type { GangHolds } from './holds.js';
@@ -42,9 +41,11 @@ export interface LauncherDeps {
 }
 
 export class Launcher {
-  readonly #decline = declinePolicy();
+  readonly #protocol: LaunchProtocol;
 
-  constructor(private readonly deps: LauncherDeps) {}
+  constructor(private readonly deps: LauncherDeps) {
+    this.#protocol = new LaunchProtocol({ logger: deps.logger, declinedIdle: () => deps.scheduler.declinedIdle() });
+  }
 
   /** One offer round: new offers (none on a wake-up: held offers are looked at again). */
   async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
@@ -52,7 +53,7 @@ export class Launcher {
     const now = clock.now();
     const queue = scheduler.queue;
     if (queue.length === 0 && holds.size === 0) {
-      await this.#declineAll(driver, offers.map((o) => o.id), false);
+      await this.#protocol.declineAll(driver, offers.map((o) => o.id), false);
       return;
     }
     let pool: HeldOffer[] = offers.map((offer) => ({ offer, receivedAtMs: now }));
@@ -69,7 +70,7 @@ export class Launcher {
     }
     [pool, launched] = await this.#place(driver, batch, pool, launched);
     const waiting = queue.some((q) => this.deps.scheduler.reasons.get(q.spec.name) !== '') || holds.size > 0;
-    await this.#declineAll(driver, pool.map((h) => h.offer.id), waiting);
+    await this.#protocol.declineAll(driver, pool.map((h) => h.offer.id), waiting);
     if (launched || holds.size > 0 || offers.length > 0) await scheduler.replan();
   }
 
@@ -183,33 +184,17 @@ export class Launcher {
     }
     const ready = planned.map(({ launch, infos, job }) => ({ launch, infos: infos.filter((i) => saved.has(job.get(i.taskId!)!)), job: new Map([...job].filter(([, name]) => saved.has(name))) }));
     const sends = ready.filter((s) => s.infos.length > 0);
-    await this.#declineAll(driver, ready.filter((s) => s.infos.length === 0).flatMap((s) => s.launch.offerIds), true);
+    await this.#protocol.declineAll(driver, ready.filter((s) => s.infos.length === 0).flatMap((s) => s.launch.offerIds), true);
     // Accepts leave the unused part of their offers with the short filter: the framework is busy.
-    const results = await Promise.allSettled(sends.map((s) => driver.launch(s.launch.offerIds, s.infos, this.#decline.filter(true))));
-    for (const [i, result] of results.entries()) {
-      const s = sends[i]!;
-      if (result.status === 'fulfilled') {
-        logger.info({ agentId: s.launch.agentId, hostname: s.launch.hostname, tasks: s.infos.map((t) => t.taskId) }, 'launched');
-        continue;
-      }
-      const err = result.reason as unknown;
-      if (!wasRefused(err)) {
-        // The master may have launched them (a timeout, a lost connection): reconciliation says.
-        logger.warn({ err, agentId: s.launch.agentId }, 'launch unanswered; reconciling its tasks');
-        for (const taskId of s.job.keys()) driver.trackTask(taskId, s.launch.agentId);
-        continue;
-      }
+    // Sent at once; an unanswered one is left to reconciliation (common/launch-protocol.ts).
+    const outcomes = await Promise.all(sends.map((s) => this.#protocol.send(driver, s.launch, s.infos, true)));
+    for (const [i, sent] of outcomes.entries()) {
+      if (sent.result !== 'refused') continue;
       // Refused, so never launched: void the tasks (no failure: the offer went away, not the task).
-      logger.warn({ err, agentId: s.launch.agentId }, 'launch refused; the tasks wait for another offer');
-      for (const [taskId, name] of s.job) {
-        await book.updateTask(name, taskId, (t) => ({ ...t, state: 'TASK_DROPPED', voided: true, finishedAtMs: clock.now(), message: `launch refused: ${(err as Error).message}` }));
+      const message = `launch refused: ${(sent.error as Error).message}`;
+      for (const [taskId, name] of sends[i]!.job) {
+        await book.updateTask(name, taskId, (t) => ({ ...t, state: 'TASK_DROPPED', voided: true, finishedAtMs: clock.now(), message }));
       }
     }
-  }
-
-  async #declineAll(driver: FrameworkDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
-    if (offerIds.length === 0) return;
-    if (!waiting) this.deps.scheduler.declinedIdle();
-    await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
   }
 }
