@@ -17,7 +17,7 @@ import type { AttemptTask } from './model.js';
 import { withTask } from './runs.js';
 import { attemptTaskId, taskInfo, type PendingRun } from './tasks.js';
 
-export interface LauncherDeps {
+export interface CronLauncherDeps {
   readonly book: CronBook;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -30,12 +30,12 @@ export interface LauncherDeps {
   readonly replan: () => Promise<void>;
 }
 
-export class Launcher {
+export class CronLauncher {
   readonly #protocol: LaunchProtocol;
   /** Why the first waiting run of each job fitted no offer. */
   readonly unplaced = new Map<string, string>();
 
-  constructor(private readonly deps: LauncherDeps) {
+  constructor(private readonly deps: CronLauncherDeps) {
     this.#protocol = new LaunchProtocol({ logger: deps.logger, declinedIdle: deps.declinedIdle });
   }
 

@@ -14,26 +14,26 @@ import { LaunchProtocol, noOfferFits } from '../common/launch-protocol.js';
 import type { ServiceBook } from './book.js';
 import { relaunchesOf, type TaskRecord } from './model.js';
 import { isLive } from './planner.js';
-import type { Scheduler } from './scheduler.js';
+import type { ServiceSupervisor } from './supervisor.js';
 import { taskInfo, type PendingLaunch } from './tasks.js';
 
-export interface LauncherDeps {
+export interface ServiceLauncherDeps {
   readonly book: ServiceBook;
-  readonly scheduler: Scheduler;
+  readonly supervisor: ServiceSupervisor;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly role: string;
 }
 
-export class Launcher {
+export class ServiceLauncher {
   readonly #protocol: LaunchProtocol;
 
-  constructor(private readonly deps: LauncherDeps) {
-    this.#protocol = new LaunchProtocol({ logger: deps.logger, declinedIdle: () => deps.scheduler.declinedIdle() });
+  constructor(private readonly deps: ServiceLauncherDeps) {
+    this.#protocol = new LaunchProtocol({ logger: deps.logger, declinedIdle: () => deps.supervisor.declinedIdle() });
   }
 
   async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
-    const pending = this.deps.scheduler.pending;
+    const pending = this.deps.supervisor.pending;
     if (pending.length === 0) {
       await this.#protocol.declineAll(driver, offers.map((o) => o.id), false);
       return;
@@ -50,7 +50,7 @@ export class Launcher {
     const waiting = result.unplaced.length > 0;
     for (const launch of result.launches) await this.#launch(driver, launch, waiting);
     await this.#protocol.declineAll(driver, result.declined, waiting);
-    await this.deps.scheduler.replan();
+    await this.deps.supervisor.replan();
   }
 
   /** Where the service's live tasks run, for its constraints. */
@@ -101,20 +101,20 @@ export class Launcher {
     }
     const sent = await this.#protocol.send(driver, launch, infos, waiting);
     // Never launched: forget the tasks (no failure: the offer went away, not the task).
-    if (sent.result === 'refused') for (const info of infos) await this.deps.scheduler.unknownTask(info.taskId!);
+    if (sent.result === 'refused') for (const info of infos) await this.deps.supervisor.unknownTask(info.taskId!);
   }
 
   /** For each service, why its first unplaced instance fitted no offer: one line per distinct reason. */
   #noteUnplaced(unplaced: readonly Unplaced<PendingLaunch>[]): void {
-    const notes = this.deps.scheduler.notes;
+    const notes = this.deps.supervisor.notes;
     for (const [service, note] of notes) if (note.unplaced !== '') notes.set(service, { ...note, unplaced: '' });
     const seen = new Set<string>();
     for (const u of unplaced) {
       const service = u.task.service;
       if (seen.has(service)) continue;
       seen.add(service);
-      const note = this.deps.scheduler.notes.get(service);
-      this.deps.scheduler.notes.set(service, { waiting: note?.waiting ?? '', unplaced: noOfferFits(u.reasons) });
+      const note = this.deps.supervisor.notes.get(service);
+      this.deps.supervisor.notes.set(service, { waiting: note?.waiting ?? '', unplaced: noOfferFits(u.reasons) });
     }
   }
 }

@@ -21,7 +21,7 @@ import { isAvailable, plan, taskEnded } from './planner.js';
 import { pendingLaunch, type PendingLaunch } from './tasks.js';
 import type { Notes } from './views.js';
 
-export interface SchedulerDeps {
+export interface ServiceSupervisorDeps {
   readonly book: ServiceBook;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -40,7 +40,7 @@ export interface SchedulerDeps {
 // Offers are suppressed only once no instance has waited for this long (the tick replans).
 const KEEP_OFFERS_MS = 5_000;
 
-export class Scheduler {
+export class ServiceSupervisor {
   /** Instances the last plans want started, in priority order. */
   pending: readonly PendingLaunch[] = [];
   readonly notes = new Map<string, Notes>();
@@ -49,7 +49,7 @@ export class Scheduler {
   readonly #offers: OfferInterest;
   #wantedAtMs = -Infinity;
 
-  constructor(private readonly deps: SchedulerDeps) {
+  constructor(private readonly deps: ServiceSupervisorDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
     this.kills = new KillTracker({ clock: deps.clock, logger: deps.logger, driver: deps.driver, retryMs: deps.killRetryMs });
   }

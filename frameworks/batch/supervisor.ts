@@ -23,7 +23,7 @@ import { planJob, type JobPlan, type LaunchDecision } from './planner.js';
 import { orderQueue } from './queue.js';
 import type { JobSpecDoc } from './spec.js';
 
-export interface SchedulerDeps {
+export interface JobSupervisorDeps {
   readonly book: JobBook;
   readonly holds: GangHolds;
   readonly clock: Clock;
@@ -48,7 +48,7 @@ export interface QueueEntry {
   readonly decisions: readonly LaunchDecision[];
 }
 
-export class Scheduler {
+export class JobSupervisor {
   queue: readonly QueueEntry[] = [];
   readonly plans = new Map<string, JobPlan>();
   /** Why each queued job still waits, from the last offer round. */
@@ -57,7 +57,7 @@ export class Scheduler {
   readonly #kills: KillTracker;
   readonly #offers: OfferInterest;
 
-  constructor(private readonly deps: SchedulerDeps) {
+  constructor(private readonly deps: JobSupervisorDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
     this.#kills = new KillTracker({ clock: deps.clock, logger: deps.logger, driver: deps.driver, retryMs: deps.options.killRetryMs });
   }

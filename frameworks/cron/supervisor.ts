@@ -18,7 +18,7 @@ import type { ParentOutcome } from './planner.js';
 import { applyPlan, latestOutcome, planJob, taskUpdate } from './runs.js';
 import { pendingRun, type PendingRun } from './tasks.js';
 
-export interface SchedulerDeps {
+export interface CronSupervisorDeps {
   readonly book: CronBook;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -39,12 +39,12 @@ export interface SchedulerDeps {
 const MAX_SLEEP_MS = 3_600_000;
 const NON_TERMINAL = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE']);
 
-export class Scheduler {
+export class CronSupervisor {
   pending: readonly PendingRun[] = [];
   readonly #kills: KillTracker;
   readonly #offers: OfferInterest;
 
-  constructor(private readonly deps: SchedulerDeps) {
+  constructor(private readonly deps: CronSupervisorDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
     this.#kills = new KillTracker({ clock: deps.clock, logger: deps.logger, driver: deps.driver, retryMs: deps.killRetryMs });
   }
