@@ -25,7 +25,7 @@ import { JobLauncher } from './launcher.js';
 import { BATCH_FRAMEWORK_NAME, compileBatchOptions, type BatchHandle, type BatchOptions, type CompiledBatchOptions } from './options.js';
 import { planJob } from './planner.js';
 import { JobSupervisor } from './supervisor.js';
-import { validateJobSpec, type JobSpecDoc } from './spec.js';
+import { currentTemplate, validateJobSpec, type JobSpecDoc } from './spec.js';
 import { workloadView } from './views.js';
 
 // Fields a running job cannot change (what its tasks are and how many must succeed).
@@ -215,8 +215,10 @@ export function changeOf(existing: JobRecord | undefined, spec: JobSpecDoc, now:
   if (existing === undefined) {
     return { result: 'CREATED', record: { name: spec.name, version: 1, spec, createdAtMs: now, updatedAtMs: now, runs: 1, run: { submittedAtMs: now, tasks: [] } } };
   }
-  if (JSON.stringify(existing.spec) === JSON.stringify(spec)) return { result: 'UNCHANGED', record: existing };
-  const differs = (field: keyof JobSpecDoc): boolean => JSON.stringify(existing.spec[field]) !== JSON.stringify(spec[field]);
+  // A job stored before jobs shared the common task template compares as validateJobSpec writes it now.
+  const stored: JobSpecDoc = { ...existing.spec, task: currentTemplate(existing.spec.task) };
+  if (JSON.stringify(stored) === JSON.stringify(spec)) return { result: 'UNCHANGED', record: existing };
+  const differs = (field: keyof JobSpecDoc): boolean => JSON.stringify(stored[field]) !== JSON.stringify(spec[field]);
   const updated = { ...existing, spec, version: existing.version + 1, updatedAtMs: now };
   if (existing.run.finishedAtMs === undefined) {
     const locked = IMMUTABLE_WHILE_ACTIVE.find(differs);

@@ -128,6 +128,38 @@ function strictNumber(value: unknown, path: string, rule: NumberRule): number | 
   return numberAt(value, path, rule);
 }
 
+/**
+ * A task template as validateJobSpec writes it, from one stored before jobs shared the common
+ * template (no ports or fetch, a container of image and forcePull only): the same keys, in order.
+ */
+export function currentTemplate(task: TaskTemplateDoc): TaskTemplateDoc {
+  const c = task.container as Partial<NonNullable<TaskTemplateDoc['container']>> | undefined;
+  const container = c === undefined ? undefined : {
+    image: c.image!,
+    forcePull: c.forcePull ?? false,
+    network: c.network ?? 'NETWORK_HOST',
+    networkName: c.networkName ?? '',
+    parameters: c.parameters ?? [],
+    volumes: c.volumes ?? [],
+    privileged: c.privileged ?? false,
+  };
+  return compact({
+    command: task.command,
+    args: task.args,
+    container,
+    resources: task.resources,
+    ports: task.ports ?? [],
+    env: task.env,
+    labels: task.labels,
+    healthCheck: task.healthCheck,
+    constraints: task.constraints,
+    role: task.role,
+    killGracePeriodSeconds: task.killGracePeriodSeconds,
+    fetch: task.fetch ?? [],
+    user: task.user,
+  });
+}
+
 // The template's own rules (common/task-template.ts); the job-level numbers above stay numbers only.
 function parseTask(value: unknown): TaskTemplateDoc {
   const doc = objectAt(value, 'task');

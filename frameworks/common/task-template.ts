@@ -8,8 +8,9 @@
 //   args then go to the image's entrypoint. Only command + args together are refused.
 // - ports, fetch, the full container (network, volumes, parameters, privileged): accepted
 //   everywhere — a run-to-completion task may serve a port while it runs (a distributed job's
-//   workers), and Chronos and Nomad batch fetch artifacts. The Jobs API authorises privileged
-//   containers and host paths for every kind (api/access.ts).
+//   workers), and Chronos and Nomad batch fetch artifacts (here `fetch` becomes CommandInfo.uris;
+//   the agent does not download them yet). The Jobs API authorises privileged containers and host
+//   paths for every kind (api/access.ts).
 // - healthCheck: accepted everywhere (a Kubernetes Job's pod may have a liveness probe, Chronos
 //   tasks Mesos health checks): a task that fails it is killed by the agent, and that is a failed
 //   attempt.

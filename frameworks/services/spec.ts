@@ -57,10 +57,10 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
   onlyKeys(doc, SPEC_KEYS, '');
   if (doc['kind'] !== undefined && !(typeof doc['kind'] === 'string' && /^service$/i.test(doc['kind']))) throw new InvalidArgumentError('kind', `must be Service, got ${describe(doc['kind'])}`);
   const name = validateName(doc['name'], 'name');
-  const t = parseTaskTemplate(doc, '', { readiness: true });
   const instances = numberAt(doc['instances'], 'instances', { min: 0, integer: true, max: 10_000 }) ?? SPEC_DEFAULTS.instances;
   const canary = objectAt(doc['canary'], 'canary');
   if (canary) onlyKeys(canary, ['instances'], 'canary');
+  const t = parseTaskTemplate(doc, '', { readiness: true });
   // Keys in the order specs have always been stored in: a version is its JSON (versionKey).
   return compact({
     name,

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { Resources } from '../../core/resources.js';
+import { changeOf } from '../../frameworks/batch/framework.js';
+import type { JobRecord } from '../../frameworks/batch/book.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import { taskInfo as jobTaskInfo, jobTasks } from '../../frameworks/batch/tasks.js';
 import { templateTaskInfo } from '../../frameworks/common/task-info.js';
@@ -111,5 +113,23 @@ describe('templateTaskInfo', () => {
     expect(info.command?.uris).toEqual([]);
     expect(info.container?.docker).toMatchObject({ image: 'busybox', network: 'NETWORK_HOST', portMappings: [], parameters: [], privileged: false });
     expect(info.container?.volumes).toEqual([]);
+  });
+});
+
+describe('a job stored before jobs shared the template', () => {
+  const doc = { name: 'old', completions: 4, task: { command: 'x', container: { image: 'busybox' }, resources, env: { A: '1' } } };
+  const spec = validateJobSpec(doc);
+  const t = spec.task;
+  // As batch wrote it before: its own key order, no ports or fetch, a container of two fields.
+  const storedTask = { command: t.command, args: t.args, container: { image: 'busybox', forcePull: false }, resources: t.resources, env: t.env, labels: t.labels, constraints: t.constraints, role: t.role, killGracePeriodSeconds: t.killGracePeriodSeconds, user: t.user };
+  const active = { name: 'old', version: 3, spec: { ...spec, task: storedTask }, createdAtMs: 0, updatedAtMs: 0, runs: 1, run: { submittedAtMs: 0, tasks: [] } } as unknown as JobRecord;
+
+  it('is unchanged when applied again as it was (not refused as a change of task while active)', () => {
+    expect(changeOf(active, spec, 1).result).toBe('UNCHANGED');
+  });
+
+  it('still sees a real change of its task', () => {
+    expect(() => changeOf(active, validateJobSpec({ ...doc, task: { ...doc.task, env: { A: '2' } } }), 1)).toThrow(/cannot change task of job old while it is active/);
+    expect(changeOf(active, validateJobSpec({ ...doc, completions: 4, parallelism: 2 }), 1).result).toBe('UPDATED');
   });
 });
