@@ -47,6 +47,20 @@ module.exports = {
       to: { path: '^(master|agent|cli|examples)/' },
     },
     {
+      name: 'no-sibling-frameworks',
+      severity: 'error',
+      comment: 'services, cron and batch never import each other: what they share lives in frameworks/common/ (or the SDK).',
+      from: { path: '^frameworks/(services|cron|batch)/' },
+      to: { path: '^frameworks/(services|cron|batch)/', pathNot: '^frameworks/$1/' },
+    },
+    {
+      name: 'common-knows-no-framework',
+      severity: 'error',
+      comment: 'frameworks/common/ is the layer the three build on: it imports none of them (nor the Jobs API or the host).',
+      from: { path: '^frameworks/common/' },
+      to: { path: '^frameworks/', pathNot: '^frameworks/common/' },
+    },
+    {
       name: 'examples-use-public-sdk',
       severity: 'error',
       comment: 'Examples use only the public SDK.',

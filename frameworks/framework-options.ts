@@ -29,6 +29,8 @@ export interface FrameworkOptions {
   readonly access: FrameworkAccess;
   /** The user its tasks run as when a spec names none (FrameworkInfo.user; default the master's, nobody). */
   readonly taskUser?: string;
+  /** A kill not answered within the task's grace period and this much more is sent again (default 10 s; common/kill-tracker.ts). */
+  readonly killRetryMs?: number;
   /**
    * The master refused the framework for good (another subscription with its id replaced this one,
    * or its id was removed): the driver has stopped. The host starts the frameworks afresh.

@@ -21,6 +21,8 @@ export {
 } from './offers.js';
 export * from './constraints.js';
 export * from './decline.js';
+export { isAuthoritativeEnd, isInferredEnd } from './task-ends.js';
+export { classifyEnd, neverRan, type TaskEnd, type TaskOutcome } from './task-outcome.js';
 export { electFrameworkLeader, frameworkElectionPath, type FrameworkLeaderOptions, type FrameworkLeadership } from './leader.js';
 export {
   AgoraError,

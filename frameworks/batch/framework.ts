@@ -1,11 +1,11 @@
-// The batch framework ('agora-batch'): the book of jobs, the scheduler, the launcher and the gang
+// The batch framework ('agora-batch'): the book of jobs, the supervisor, the launcher and the gang
 // holds on the shared FrameworkShell, and the RunnableController API (kind JOB) over them. Every
 // change — an API call, a status update, offers, a wake-up — runs in the shell's serial section.
 //
 //   startBatch ─► JobBook.load ─► FrameworkShell.start ─► subscribed: trackTask every live task
 //                                                          (reconciled), forget held offers, replan
-//   apply / trigger / suspend / delete ─► book.put ─► scheduler.replan ─► watch
-//   offers ─► launcher   update ─► scheduler.update   rescind ─► holds   wake ─► replan + offer round
+//   apply / trigger / suspend / delete ─► book.put ─► supervisor.replan ─► watch
+//   offers ─► launcher   update ─► supervisor.update   rescind ─► holds   wake ─► replan + offer round
 //
 // Spec changes (Kubernetes makes most Job fields immutable): while a run is active, `task`,
 // `completions`, `completionMode` and `gang` cannot change (InvalidArgumentError naming the field);
@@ -21,11 +21,11 @@ import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { JobBook, type JobRecord } from './book.js';
 import { GangHolds } from './holds.js';
-import { Launcher } from './launcher.js';
+import { JobLauncher } from './launcher.js';
 import { BATCH_FRAMEWORK_NAME, compileBatchOptions, type BatchHandle, type BatchOptions, type CompiledBatchOptions } from './options.js';
 import { planJob } from './planner.js';
-import { Scheduler } from './scheduler.js';
-import { validateJobSpec, type JobSpecDoc } from './spec.js';
+import { JobSupervisor } from './supervisor.js';
+import { currentTemplate, validateJobSpec, type JobSpecDoc } from './spec.js';
 import { workloadView } from './views.js';
 
 // Fields a running job cannot change (what its tasks are and how many must succeed).
@@ -38,8 +38,8 @@ export class BatchFramework implements BatchHandle {
   #shell: FrameworkShell | undefined;
   readonly #hub: WatchHub;
   readonly #holds = new GangHolds();
-  readonly #scheduler: Scheduler;
-  readonly #launcher: Launcher;
+  readonly #supervisor: JobSupervisor;
+  readonly #launcher: JobLauncher;
   readonly #role: string;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -54,7 +54,7 @@ export class BatchFramework implements BatchHandle {
     const { clock, logger } = this;
     this.#role = o.role || '*';
     this.#hub = new WatchHub('JOB', clock, logger);
-    this.#scheduler = new Scheduler({
+    this.#supervisor = new JobSupervisor({
       book,
       holds: this.#holds,
       clock,
@@ -66,7 +66,7 @@ export class BatchFramework implements BatchHandle {
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
       decline: (ids) => this.#declineNow(ids),
     });
-    this.#launcher = new Launcher({ book, holds: this.#holds, scheduler: this.#scheduler, clock, logger, role: this.#role, options: c });
+    this.#launcher = new JobLauncher({ book, holds: this.#holds, supervisor: this.#supervisor, clock, logger, role: this.#role, options: c });
   }
 
   static async start(options: BatchOptions): Promise<BatchFramework> {
@@ -83,15 +83,15 @@ export class BatchFramework implements BatchHandle {
         return {
           subscribed: async (driver) => {
             fw.#holds.clear();
-            fw.#scheduler.subscribed();
+            fw.#supervisor.subscribed();
             for (const record of fw.book.records.values()) for (const t of record.run.tasks) if (!isTerminal(t.state)) driver.trackTask(t.taskId, t.agentId);
-            await fw.#scheduler.replan();
+            await fw.#supervisor.replan();
           },
           offers: (driver, offers) => fw.#launcher.offers(driver, offers),
-          update: (status) => fw.#scheduler.update(status),
+          update: (status) => fw.#supervisor.update(status),
           rescind: async (offerId) => void fw.#holds.rescind(offerId),
           wake: async () => {
-            await fw.#scheduler.replan();
+            await fw.#supervisor.replan();
             const driver = fw.#shell?.driver;
             if (driver !== undefined && fw.#holds.size > 0) await fw.#launcher.offers(driver, []);
           },
@@ -119,8 +119,8 @@ export class BatchFramework implements BatchHandle {
   }
 
   #view(record: JobRecord): Workload {
-    const plan = this.#scheduler.plans.get(record.name) ?? planJob(record.spec, record.run, this.#now(), { backoff: this.c.retryBackoff, unreachableTimeoutMs: this.c.unreachableTimeoutMs });
-    return workloadView(record, plan, this.#scheduler.reasons.get(record.name));
+    const plan = this.#supervisor.plans.get(record.name) ?? planJob(record.spec, record.run, this.#now(), { backoff: this.c.retryBackoff, unreachableTimeoutMs: this.c.unreachableTimeoutMs });
+    return workloadView(record, plan, this.#supervisor.reasons.get(record.name));
   }
 
   #now(): number {
@@ -140,8 +140,8 @@ export class BatchFramework implements BatchHandle {
       const out = changeOf(existing, spec, now);
       if (!options.dryRun && out.result !== 'UNCHANGED') {
         await this.book.put(out.record);
-        if (existing !== undefined && out.record.runs !== existing.runs) this.#scheduler.forgetRun(spec.name);
-        await this.#scheduler.replan();
+        if (existing !== undefined && out.record.runs !== existing.runs) this.#supervisor.forgetRun(spec.name);
+        await this.#supervisor.replan();
       }
       return { kind: 'JOB', name: spec.name, version: `v${out.record.version}`, result: out.result };
     });
@@ -159,9 +159,9 @@ export class BatchFramework implements BatchHandle {
     await this.#act(async () => {
       const record = this.book.need(name);
       const last = this.#view(record);
-      await this.#scheduler.deleteJob(record, 'deleted on request');
+      await this.#supervisor.deleteJob(record, 'deleted on request');
       this.#hub.deleted(name, last);
-      await this.#scheduler.replan();
+      await this.#supervisor.replan();
     });
   }
 
@@ -170,14 +170,14 @@ export class BatchFramework implements BatchHandle {
     return this.#act(async () => {
       const record = this.book.need(name);
       if (record.run.finishedAtMs === undefined) {
-        const phase = this.#scheduler.plans.get(name)?.phase ?? 'JOB_PENDING';
+        const phase = this.#supervisor.plans.get(name)?.phase ?? 'JOB_PENDING';
         throw new FailedPreconditionError(`job ${name} is still active (${phase}): trigger runs a finished job again; delete it, or wait for it to finish`);
       }
       const now = this.#now();
       const next: JobRecord = { ...record, runs: record.runs + 1, updatedAtMs: now, run: { submittedAtMs: now, tasks: [] } };
       await this.book.put(next);
-      this.#scheduler.forgetRun(name);
-      await this.#scheduler.replan();
+      this.#supervisor.forgetRun(name);
+      await this.#supervisor.replan();
       return { runId: `${name}.r${next.runs}` };
     });
   }
@@ -189,7 +189,7 @@ export class BatchFramework implements BatchHandle {
       if (record.spec.suspend === suspended) return;
       const spec: JobSpecDoc = Object.freeze({ ...record.spec, suspend: suspended });
       await this.book.put({ ...record, spec, version: record.version + 1, updatedAtMs: this.#now() });
-      await this.#scheduler.replan();
+      await this.#supervisor.replan();
     });
   }
 
@@ -217,8 +217,10 @@ export function changeOf(existing: JobRecord | undefined, spec: JobSpecDoc, now:
   if (existing === undefined) {
     return { result: 'CREATED', record: { name: spec.name, version: 1, spec, createdAtMs: now, updatedAtMs: now, runs: 1, run: { submittedAtMs: now, tasks: [] } } };
   }
-  if (JSON.stringify(existing.spec) === JSON.stringify(spec)) return { result: 'UNCHANGED', record: existing };
-  const differs = (field: keyof JobSpecDoc): boolean => JSON.stringify(existing.spec[field]) !== JSON.stringify(spec[field]);
+  // A job stored before jobs shared the common task template compares as validateJobSpec writes it now.
+  const stored: JobSpecDoc = { ...existing.spec, task: currentTemplate(existing.spec.task) };
+  if (JSON.stringify(stored) === JSON.stringify(spec)) return { result: 'UNCHANGED', record: existing };
+  const differs = (field: keyof JobSpecDoc): boolean => JSON.stringify(stored[field]) !== JSON.stringify(spec[field]);
   const updated = { ...existing, spec, version: existing.version + 1, updatedAtMs: now };
   if (existing.run.finishedAtMs === undefined) {
     const locked = IMMUTABLE_WHILE_ACTIVE.find(differs);

@@ -19,40 +19,41 @@
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
-import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
-import { wasRefused } from '../../sdk/errors.js';
+import { LaunchProtocol } from '../common/launch-protocol.js';
 import type { JobBook, JobTaskEntry } from './book.js';
 import { decideGang, describeGang, type HeldOffer } from './gang.js';
 import type { GangHolds } from './holds.js';
 import type { CompiledBatchOptions } from './options.js';
 import { explainPending } from './queue.js';
-import type { QueueEntry, Scheduler } from './scheduler.js';
+import type { QueueEntry, JobSupervisor } from './supervisor.js';
 import { jobTasks, mintTaskId, taskInfo, type JobTask } from './tasks.js';
 
-export interface LauncherDeps {
+export interface JobLauncherDeps {
   readonly book: JobBook;
   readonly holds: GangHolds;
-  readonly scheduler: Scheduler;
+  readonly supervisor: JobSupervisor;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly role: string;
   readonly options: CompiledBatchOptions;
 }
 
-export class Launcher {
-  readonly #decline = declinePolicy();
+export class JobLauncher {
+  readonly #protocol: LaunchProtocol;
 
-  constructor(private readonly deps: LauncherDeps) {}
+  constructor(private readonly deps: JobLauncherDeps) {
+    this.#protocol = new LaunchProtocol({ logger: deps.logger, declinedIdle: () => deps.supervisor.declinedIdle() });
+  }
 
   /** One offer round: new offers (none on a wake-up: held offers are looked at again). */
   async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
-    const { scheduler, holds, clock } = this.deps;
+    const { supervisor, holds, clock } = this.deps;
     const now = clock.now();
-    const queue = scheduler.queue;
+    const queue = supervisor.queue;
     if (queue.length === 0 && holds.size === 0) {
-      await this.#declineAll(driver, offers.map((o) => o.id), false);
+      await this.#protocol.declineAll(driver, offers.map((o) => o.id), false);
       return;
     }
     let pool: HeldOffer[] = offers.map((offer) => ({ offer, receivedAtMs: now }));
@@ -68,18 +69,18 @@ export class Launcher {
       [pool, launched] = await this.#gang(driver, entry, pool, now, launched);
     }
     [pool, launched] = await this.#place(driver, batch, pool, launched);
-    const waiting = queue.some((q) => this.deps.scheduler.reasons.get(q.spec.name) !== '') || holds.size > 0;
-    await this.#declineAll(driver, pool.map((h) => h.offer.id), waiting);
-    if (launched || holds.size > 0 || offers.length > 0) await scheduler.replan();
+    const waiting = queue.some((q) => this.deps.supervisor.reasons.get(q.spec.name) !== '') || holds.size > 0;
+    await this.#protocol.declineAll(driver, pool.map((h) => h.offer.id), waiting);
+    if (launched || holds.size > 0 || offers.length > 0) await supervisor.replan();
   }
 
   /** Consecutive non-gang jobs: their tasks, in queue order, in one match. */
   async #place(driver: FrameworkDriver, entries: readonly QueueEntry[], pool: HeldOffer[], launched: boolean): Promise<[HeldOffer[], boolean]> {
     if (entries.length === 0) return [pool, launched];
-    const { scheduler, options, role } = this.deps;
+    const { supervisor, options, role } = this.deps;
     if (pool.length === 0) {
       // Nothing to place on (a wake-up round, or others took it all): keep what the last offers said.
-      for (const e of entries) if (!scheduler.reasons.get(e.spec.name)) scheduler.reasons.set(e.spec.name, 'waiting for offers');
+      for (const e of entries) if (!supervisor.reasons.get(e.spec.name)) supervisor.reasons.set(e.spec.name, 'waiting for offers');
       return [pool, launched];
     }
     const offers = pool.map((h) => h.offer);
@@ -90,7 +91,7 @@ export class Launcher {
     } catch (err) {
       // Specs are validated, so this is a bug; the offers go back rather than leak.
       this.deps.logger.error({ err, jobs: entries.map((e) => e.spec.name) }, 'offer matching refused the pending tasks');
-      for (const e of entries) scheduler.reasons.set(e.spec.name, `cannot be matched: ${(err as Error).message}`);
+      for (const e of entries) supervisor.reasons.set(e.spec.name, `cannot be matched: ${(err as Error).message}`);
       return [pool, launched];
     }
     const unplaced = new Map<string, number>();
@@ -98,7 +99,7 @@ export class Launcher {
     for (const e of entries) {
       const left = unplaced.get(e.spec.name) ?? 0;
       const why = left === 0 ? '' : explainPending({ ...e, pending: left }, offers) || 'waiting for offers: higher-priority jobs took the ones that fit';
-      scheduler.reasons.set(e.spec.name, why);
+      supervisor.reasons.set(e.spec.name, why);
     }
     if (result.launches.length > 0) {
       await this.#launch(driver, result.launches);
@@ -109,7 +110,7 @@ export class Launcher {
   }
 
   async #gang(driver: FrameworkDriver, entry: QueueEntry, pool: HeldOffer[], now: number, launched: boolean): Promise<[HeldOffer[], boolean]> {
-    const { holds, scheduler, options, role, logger } = this.deps;
+    const { holds, supervisor, options, role, logger } = this.deps;
     const name = entry.spec.name;
     const group = jobTasks(entry.spec, entry.decisions, role);
     const candidates = [...holds.take(name), ...pool];
@@ -119,11 +120,11 @@ export class Launcher {
       decision = decideGang(group, candidates, now, { maxHoldMs: options.maxHoldMs, coolDownMs: options.coolDownMs, match }, holds.memory(name));
     } catch (err) {
       logger.error({ err, job: name }, 'gang matching refused the group');
-      scheduler.reasons.set(name, `cannot be matched: ${(err as Error).message}`);
+      supervisor.reasons.set(name, `cannot be matched: ${(err as Error).message}`);
       return [candidates, launched];
     }
     if (decision.action === 'accept') {
-      scheduler.reasons.set(name, '');
+      supervisor.reasons.set(name, '');
       logger.info({ job: name, tasks: group.length, reason: decision.reason }, 'gang accepted');
       await this.#launch(driver, decision.launches);
       const used = new Set(decision.launches.flatMap((l) => l.offerIds));
@@ -135,14 +136,14 @@ export class Launcher {
       const keep = new Set(partial.flatMap((l) => l.offerIds));
       const kept = candidates.filter((h) => keep.has(h.offer.id));
       holds.hold(name, kept);
-      scheduler.reasons.set(name, describeGang(group, kept.length, decision.covered));
+      supervisor.reasons.set(name, describeGang(group, kept.length, decision.covered));
       return [candidates.filter((h) => !keep.has(h.offer.id)), launched];
     }
     if (candidates.length > 0 && holds.memory(name).coolDownUntilMs !== decision.coolDownUntilMs) {
       logger.info({ job: name, offers: candidates.length, reason: decision.reason }, 'gang released its offers');
     }
     holds.remember(name, { coolDownUntilMs: decision.coolDownUntilMs });
-    scheduler.reasons.set(name, decision.reason);
+    supervisor.reasons.set(name, decision.reason);
     return [candidates, launched];
   }
 
@@ -183,33 +184,17 @@ export class Launcher {
     }
     const ready = planned.map(({ launch, infos, job }) => ({ launch, infos: infos.filter((i) => saved.has(job.get(i.taskId!)!)), job: new Map([...job].filter(([, name]) => saved.has(name))) }));
     const sends = ready.filter((s) => s.infos.length > 0);
-    await this.#declineAll(driver, ready.filter((s) => s.infos.length === 0).flatMap((s) => s.launch.offerIds), true);
+    await this.#protocol.declineAll(driver, ready.filter((s) => s.infos.length === 0).flatMap((s) => s.launch.offerIds), true);
     // Accepts leave the unused part of their offers with the short filter: the framework is busy.
-    const results = await Promise.allSettled(sends.map((s) => driver.launch(s.launch.offerIds, s.infos, this.#decline.filter(true))));
-    for (const [i, result] of results.entries()) {
-      const s = sends[i]!;
-      if (result.status === 'fulfilled') {
-        logger.info({ agentId: s.launch.agentId, hostname: s.launch.hostname, tasks: s.infos.map((t) => t.taskId) }, 'launched');
-        continue;
-      }
-      const err = result.reason as unknown;
-      if (!wasRefused(err)) {
-        // The master may have launched them (a timeout, a lost connection): reconciliation says.
-        logger.warn({ err, agentId: s.launch.agentId }, 'launch unanswered; reconciling its tasks');
-        for (const taskId of s.job.keys()) driver.trackTask(taskId, s.launch.agentId);
-        continue;
-      }
+    // Sent at once; an unanswered one is left to reconciliation (common/launch-protocol.ts).
+    const outcomes = await Promise.all(sends.map((s) => this.#protocol.send(driver, s.launch, s.infos, true)));
+    for (const [i, sent] of outcomes.entries()) {
+      if (sent.result !== 'refused') continue;
       // Refused, so never launched: void the tasks (no failure: the offer went away, not the task).
-      logger.warn({ err, agentId: s.launch.agentId }, 'launch refused; the tasks wait for another offer');
-      for (const [taskId, name] of s.job) {
-        await book.updateTask(name, taskId, (t) => ({ ...t, state: 'TASK_DROPPED', voided: true, finishedAtMs: clock.now(), message: `launch refused: ${(err as Error).message}` }));
+      const message = `launch refused: ${(sent.error as Error).message}`;
+      for (const [taskId, name] of sends[i]!.job) {
+        await book.updateTask(name, taskId, (t) => ({ ...t, state: 'TASK_DROPPED', voided: true, finishedAtMs: clock.now(), message }));
       }
     }
-  }
-
-  async #declineAll(driver: FrameworkDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
-    if (offerIds.length === 0) return;
-    if (!waiting) this.deps.scheduler.declinedIdle();
-    await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
   }
 }

@@ -8,6 +8,7 @@ import type { FrameworkOptions } from '../framework-options.js';
 import type { RunnableController } from '../workload.js';
 import { GANG_DEFAULTS } from './gang.js';
 import { RETRY_BACKOFF, UNREACHABLE_TIMEOUT_MS, type RetryBackoff } from './planner.js';
+import { killRetryMsOf } from '../common/kill-tracker.js';
 
 /** The name the batch framework registers with (and its state lives under). */
 export const BATCH_FRAMEWORK_NAME = 'agora-batch';
@@ -23,8 +24,6 @@ export interface BatchOptions extends FrameworkOptions {
   readonly gang?: { readonly maxHoldMs?: number; readonly coolDownMs?: number };
   /** Where a job's tasks go among the offers (default first-fit: see README). */
   readonly placement?: PlacementStrategy;
-  /** A kill not answered within the task's grace period and this much more is sent again (10 s). */
-  readonly killRetryMs?: number;
   /** A task whose agent stopped answering keeps its index this long before it is replaced (5 min). */
   readonly unreachableTimeoutMs?: number;
 }
@@ -56,7 +55,7 @@ export function compileBatchOptions(o: BatchOptions): Readonly<CompiledBatchOpti
     maxHoldMs: ms(o.gang?.maxHoldMs, GANG_DEFAULTS.maxHoldMs, 'gang.maxHoldMs'),
     coolDownMs: ms(o.gang?.coolDownMs, GANG_DEFAULTS.coolDownMs, 'gang.coolDownMs'),
     placement,
-    killRetryMs: ms(o.killRetryMs, 10_000, 'killRetryMs'),
+    killRetryMs: killRetryMsOf(o.killRetryMs),
     unreachableTimeoutMs: ms(o.unreachableTimeoutMs, UNREACHABLE_TIMEOUT_MS, 'unreachableTimeoutMs'),
   });
 }

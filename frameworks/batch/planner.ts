@@ -1,7 +1,7 @@
 // The batch planner: a job's spec, what has been persisted about it (its tasks and timestamps) and
 // `now` go in; what to do comes out — tasks to launch (with their index and environment), tasks to
 // kill, whether the job finished or may be deleted, its phase and when to look again. Pure: no
-// clock, no I/O; the scheduler persists `startedAtMs` / `finishedAtMs` / `phase` from the plan.
+// clock, no I/O; the supervisor persists `startedAtMs` / `finishedAtMs` / `phase` from the plan.
 //
 //   finished already? ──► kill leftovers, delete after ttlSecondsAfterFinished
 //   suspended?        ──► JOB_SUSPENDED, kill active (Kubernetes: suspend deletes the pods)
@@ -12,7 +12,7 @@
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { JobSpecDoc } from './spec.js';
 
-/** One task of the job, as the scheduler persisted it. */
+/** One task of the job, as the supervisor persisted it. */
 export interface JobTaskRecord {
   readonly taskId: string;
   /** Indexed jobs: the completion index. */
@@ -54,7 +54,7 @@ export interface JobState {
   readonly tasks: readonly JobTaskRecord[];
 }
 
-/** One task to start. The scheduler mints its id and adds `env` to the template's. */
+/** One task to start. The supervisor mints its id and adds `env` to the template's. */
 export interface LaunchDecision {
   readonly index?: number;
   readonly attempt: number;

@@ -6,49 +6,19 @@
 //                                         └─► taskShape(spec): what one task needs, for matchOffers
 import { InvalidArgumentError } from '../../core/errors.js';
 import { validateName } from '../../core/ids.js';
-import { MAX_GRACE_SECONDS, MAX_LIFETIME_SECONDS } from '../../core/limits.js';
-import { parseConstraints, type Constraint } from '../../sdk/constraint-spec.js';
-import {
-  boolAt,
-  compact,
-  deepFreeze,
-  describe,
-  listAt,
-  numberAt,
-  objectAt,
-  onlyKeys,
-  resourcesAt,
-  roleAt,
-  stringAt,
-  stringListAt,
-  stringMapAt,
-  type Doc,
-  type NumberRule,
-} from '../services/spec-fields.js';
+import { MAX_LIFETIME_SECONDS } from '../../core/limits.js';
+import type { Constraint } from '../../sdk/constraint-spec.js';
+import { boolAt, compact, deepFreeze, describe, numberAt, objectAt, onlyKeys, stringMapAt, type NumberRule, type ResourcesDoc } from '../common/spec-fields.js';
+import { portRequests } from '../common/task-info.js';
+import { parseTaskTemplate, TEMPLATE_DEFAULTS, TEMPLATE_KEYS, type TaskTemplateDoc as CommonTemplate } from '../common/task-template.js';
+import type { PortRequest } from '../../sdk/offers.js';
 
 export type CompletionModeName = 'NON_INDEXED' | 'INDEXED';
 
-export interface TaskResourcesDoc {
-  readonly cpus: number;
-  readonly mem: number;
-  readonly disk: number;
-  readonly gpus: number;
-}
+export type TaskResourcesDoc = ResourcesDoc;
 
-/** What each task of the job runs: a command (process) or a container image, never both. */
-export interface TaskTemplateDoc {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly container?: { readonly image: string; readonly forcePull: boolean };
-  readonly resources: TaskResourcesDoc;
-  readonly env: Readonly<Record<string, string>>;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly constraints: readonly Constraint[];
-  /** '' = the framework's role. */
-  readonly role: string;
-  readonly killGracePeriodSeconds: number;
-  readonly user: string;
-}
+/** What each task of the job runs: common/task-template.ts, without a readinessCheck (nothing waits for a job's task to be ready). */
+export type TaskTemplateDoc = Omit<CommonTemplate, 'readinessCheck'>;
 
 export interface JobSpecDoc {
   readonly name: string;
@@ -67,7 +37,7 @@ export interface JobSpecDoc {
 }
 
 /** Kubernetes' defaults (backoffLimit 6), Agora's kill grace (5 s). */
-export const JOB_DEFAULTS = Object.freeze({ completions: 1, parallelism: 1, backoffLimit: 6, killGracePeriodSeconds: 5 });
+export const JOB_DEFAULTS = Object.freeze({ completions: 1, parallelism: 1, backoffLimit: 6, killGracePeriodSeconds: TEMPLATE_DEFAULTS.killGracePeriodSeconds });
 
 // Far beyond any real job; refuses typos like 1e9 before the planner allocates per-index state.
 const MAX_COMPLETIONS = 100_000;
@@ -75,7 +45,6 @@ const JOB_KEYS = [
   'kind', 'name', 'completions', 'parallelism', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished',
   'completionMode', 'gang', 'priority', 'suspend', 'labels', 'task',
 ];
-const TASK_KEYS = ['command', 'args', 'container', 'resources', 'env', 'labels', 'constraints', 'role', 'killGracePeriodSeconds', 'user'];
 
 /** Validate a parsed document (camelCase, proto3 JSON form) into a frozen, normalized job spec. */
 export function validateJobSpec(input: unknown): JobSpecDoc {
@@ -115,6 +84,8 @@ export function validateJobSpec(input: unknown): JobSpecDoc {
 /** What one task of `spec` needs, in the form sdk matchOffers takes (`group` = the job). */
 export interface TaskShape {
   readonly resources: string;
+  /** Absent when the template asks for no ports. */
+  readonly ports?: readonly PortRequest[];
   readonly constraints: readonly Constraint[];
   readonly role?: string;
   readonly group: string;
@@ -123,6 +94,8 @@ export interface TaskShape {
 export function taskShape(spec: JobSpecDoc): TaskShape {
   return compact({
     resources: resourcesText(spec.task.resources),
+    // A template stored before jobs had ports has none.
+    ports: (spec.task.ports ?? []).length > 0 ? portRequests(spec.task) : undefined,
     constraints: spec.task.constraints,
     role: spec.task.role === '' ? undefined : spec.task.role,
     group: `job:${spec.name}`,
@@ -155,44 +128,42 @@ function strictNumber(value: unknown, path: string, rule: NumberRule): number | 
   return numberAt(value, path, rule);
 }
 
-function parseTask(value: unknown): TaskTemplateDoc {
-  const doc = objectAt(value, 'task');
-  if (doc === undefined) throw new InvalidArgumentError('task', 'is required: what each task runs, e.g. { command: "./work.sh", resources: { cpus: 1, mem: 128 } }');
-  onlyKeys(doc, TASK_KEYS, 'task');
-  const container = parseContainer(doc['container']);
-  const command = stringAt(doc['command'], 'task.command') ?? '';
-  const args = stringListAt(doc['args'], 'task.args');
-  if (container === undefined && command === '' && args.length === 0) {
-    throw new InvalidArgumentError('task.command', 'a task needs a command (or args, exec form) or container.image');
-  }
-  if (container !== undefined && command !== '') {
-    throw new InvalidArgumentError('task.command', 'give either command or container.image, not both (args go to the image\'s entrypoint)');
-  }
-  if (command !== '' && args.length > 0) throw new InvalidArgumentError('task.args', 'give either command (a shell command) or args (exec form), not both');
-  const role = roleAt(doc['role'], 'task.role');
+/**
+ * A task template as validateJobSpec writes it, from one stored before jobs shared the common
+ * template (no ports or fetch, a container of image and forcePull only): the same keys, in order.
+ */
+export function currentTemplate(task: TaskTemplateDoc): TaskTemplateDoc {
+  const c = task.container as Partial<NonNullable<TaskTemplateDoc['container']>> | undefined;
+  const container = c === undefined ? undefined : {
+    image: c.image!,
+    forcePull: c.forcePull ?? false,
+    network: c.network ?? 'NETWORK_HOST',
+    networkName: c.networkName ?? '',
+    parameters: c.parameters ?? [],
+    volumes: c.volumes ?? [],
+    privileged: c.privileged ?? false,
+  };
   return compact({
-    command,
-    args,
+    command: task.command,
+    args: task.args,
     container,
-    resources: parseResources(doc['resources']),
-    env: stringMapAt(doc['env'], 'task.env', 'env'),
-    labels: stringMapAt(doc['labels'], 'task.labels'),
-    constraints: parseConstraints(listAt(doc['constraints'], 'task.constraints'), 'task.constraints').map((c) => compact({ ...c })),
-    role,
-    killGracePeriodSeconds: strictNumber(doc['killGracePeriodSeconds'], 'task.killGracePeriodSeconds', { min: 0, max: MAX_GRACE_SECONDS }) ?? JOB_DEFAULTS.killGracePeriodSeconds,
-    user: stringAt(doc['user'], 'task.user') ?? '',
+    resources: task.resources,
+    ports: task.ports ?? [],
+    env: task.env,
+    labels: task.labels,
+    healthCheck: task.healthCheck,
+    constraints: task.constraints,
+    role: task.role,
+    killGracePeriodSeconds: task.killGracePeriodSeconds,
+    fetch: task.fetch ?? [],
+    user: task.user,
   });
 }
 
-function parseContainer(value: unknown): TaskTemplateDoc['container'] {
-  const doc: Doc | undefined = objectAt(value, 'task.container');
-  if (doc === undefined) return undefined;
-  onlyKeys(doc, ['image', 'forcePull'], 'task.container');
-  const image = stringAt(doc['image'], 'task.container.image');
-  if (image === undefined) throw new InvalidArgumentError('task.container.image', 'is required with a container (omit container to run a command as a process)');
-  return { image, forcePull: boolAt(doc['forcePull'], 'task.container.forcePull') ?? false };
-}
-
-function parseResources(value: unknown): TaskResourcesDoc {
-  return resourcesAt(value, 'task.resources', '{ cpus: 1, mem: 128 }', strictNumber);
+// The template's own rules (common/task-template.ts); the job-level numbers above stay numbers only.
+function parseTask(value: unknown): TaskTemplateDoc {
+  const doc = objectAt(value, 'task');
+  if (doc === undefined) throw new InvalidArgumentError('task', 'is required: what each task runs, e.g. { command: "./work.sh", resources: { cpus: 1, mem: 128 } }');
+  onlyKeys(doc, TEMPLATE_KEYS, 'task');
+  return parseTaskTemplate(doc, 'task', { readiness: false });
 }

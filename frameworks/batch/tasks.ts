@@ -5,10 +5,9 @@
 //   env: the template's env, then AGORA_JOB, AGORA_JOB_RUN, and for Indexed jobs AGORA_TASK_INDEX and
 //        AGORA_JOB_INDEX (the same value; the second is the name workload.proto documents)
 import { shortId } from '../../core/ids.js';
-import { resourcesToWire } from '../../core/wire.js';
 import type { PendingTask, TaskPlacement } from '../../sdk/offers.js';
-import type { CommandInfo, ContainerInfo, TaskInfo } from '../../proto/index.js';
-import { commandInfo } from '../services/tasks.js';
+import type { TaskInfo } from '../../proto/index.js';
+import { templateTaskInfo } from '../common/task-info.js';
 import type { LaunchDecision } from './planner.js';
 import { taskShape, type JobSpecDoc } from './spec.js';
 
@@ -30,26 +29,10 @@ export function mintTaskId(job: string, run: number, d: LaunchDecision): string 
 
 export function taskInfo(spec: JobSpecDoc, run: number, taskId: string, agentId: string, placement: TaskPlacement<JobTask>): TaskInfo {
   const d = placement.task.decision;
-  const labels: Record<string, string> = { ...spec.task.labels, 'agora.job': spec.name, 'agora.job.run': String(run), 'agora.job.attempt': String(d.attempt) };
+  const labels: Record<string, string> = { 'agora.job': spec.name, 'agora.job.run': String(run), 'agora.job.attempt': String(d.attempt) };
   if (d.index !== undefined) labels['agora.job.index'] = String(d.index);
-  return {
-    name: spec.name,
-    taskId,
-    agentId,
-    resources: resourcesToWire(placement.resources),
-    command: command(spec, run, d),
-    ...(spec.task.container ? { container: container(spec) } : {}),
-    killPolicy: { gracePeriodSeconds: spec.task.killGracePeriodSeconds },
-    labels,
-  };
-}
-
-function command(spec: JobSpecDoc, run: number, d: LaunchDecision): CommandInfo {
-  // A job's task fetches nothing: the rest is a service's command (shell or exec form).
-  return commandInfo({ ...spec.task, fetch: [] }, { ...spec.task.env, AGORA_JOB: spec.name, AGORA_JOB_RUN: String(run), ...d.env });
-}
-
-function container(spec: JobSpecDoc): ContainerInfo {
-  const c = spec.task.container!;
-  return { type: 'CONTAINER_DOCKER', docker: { image: c.image, forcePull: c.forcePull, network: 'NETWORK_HOST', portMappings: [], parameters: [], privileged: false }, volumes: [] };
+  const env = { AGORA_JOB: spec.name, AGORA_JOB_RUN: String(run), ...d.env };
+  // A template stored before jobs had ports and fetch has neither.
+  const task = { ...spec.task, ports: spec.task.ports ?? [], fetch: spec.task.fetch ?? [] };
+  return templateTaskInfo(task, { taskId, agentId, name: spec.name, env, labels }, placement);
 }

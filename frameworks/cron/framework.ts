@@ -1,25 +1,26 @@
 // The cron framework ('agora-cron'): the RunnableController for kind CronJob, on the shared
 // FrameworkShell (frameworks/shell.ts: driver with the stored framework id, one serial section,
-// one wake-up timer). The book persists every plan before the scheduler acts on it, and every
+// one wake-up timer). The book persists every plan before the supervisor acts on it, and every
 // launch before the launcher makes it, so restarts and failovers neither skip nor double a run.
 //
 //   startCron ─► CronBook.load ─► FrameworkShell.start ─► subscribed: track + reconcile, replan
-//   apply / trigger / suspend / delete ─► shell.act ─► book.put ─► scheduler.replan ─► watch
-//   offers ─► launcher   updates ─► scheduler.update   wake-up ─► scheduler.replan
+//   apply / trigger / suspend / delete ─► shell.act ─► book.put ─► supervisor.replan ─► watch
+//   offers ─► launcher   updates ─► supervisor.update   wake-up ─► supervisor.replan
 import { systemClock, type Clock } from '../../core/clock.js';
 import { InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Workload } from '../../proto/index.js';
 import type { FrameworkOptions } from '../framework-options.js';
+import { killRetryMsOf } from '../common/kill-tracker.js';
 import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, RunnableController, WatchListener } from '../workload.js';
 import { CronBook } from './book.js';
-import { Launcher } from './launcher.js';
+import { CronLauncher } from './launcher.js';
 import { liveTasks, nextVersion, type CronJobRecord } from './model.js';
 import { initialState } from './planner.js';
 import { manualRun } from './runs.js';
-import { Scheduler } from './scheduler.js';
+import { CronSupervisor } from './supervisor.js';
 import { validateCronJobSpec, type CronJobSpec } from './spec.js';
 import { workloadView } from './views.js';
 
@@ -31,8 +32,8 @@ export type CronOptions = FrameworkOptions;
 export class CronFramework implements RunnableController {
   readonly kind = 'CRONJOB' as const;
   readonly #hub: WatchHub;
-  readonly #scheduler: Scheduler;
-  readonly #launcher: Launcher;
+  readonly #supervisor: CronSupervisor;
+  readonly #launcher: CronLauncher;
   readonly #clock: Clock;
   readonly #logger: Logger;
   #shell: FrameworkShell | undefined;
@@ -42,27 +43,29 @@ export class CronFramework implements RunnableController {
     readonly role: string,
     clock: Clock,
     logger: Logger,
+    killRetryMs: number,
   ) {
     this.#clock = clock;
     this.#logger = logger;
     this.#hub = new WatchHub('CRONJOB', clock, logger);
-    this.#scheduler = new Scheduler({
+    this.#supervisor = new CronSupervisor({
       book,
       clock,
       logger,
       role,
+      killRetryMs,
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
     });
-    this.#launcher = new Launcher({
+    this.#launcher = new CronLauncher({
       book,
       clock,
       logger,
       role,
-      pending: () => this.#scheduler.pending,
-      declinedIdle: () => this.#scheduler.declinedIdle(),
-      replan: () => this.#scheduler.replan(),
+      pending: () => this.#supervisor.pending,
+      declinedIdle: () => this.#supervisor.declinedIdle(),
+      replan: () => this.#supervisor.replan(),
     });
   }
 
@@ -70,7 +73,8 @@ export class CronFramework implements RunnableController {
     if (!options?.state) throw new InvalidArgumentError('state', 'the cron framework needs its FrameworkState');
     const logger = (options.logger ?? silentLogger()).child({ component: 'cron' });
     const clock = options.clock ?? systemClock;
-    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger);
+    const killRetryMs = killRetryMsOf(options.killRetryMs);
+    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger, killRetryMs);
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
     await FrameworkShell.start(
       // Partition-aware: a task whose agent stops answering is UNREACHABLE, not LOST — it may still
@@ -79,10 +83,10 @@ export class CronFramework implements RunnableController {
       (shell) => {
         fw.#shell = shell;
         return {
-          subscribed: (driver) => fw.#scheduler.subscribed(driver),
+          subscribed: (driver) => fw.#supervisor.subscribed(driver),
           offers: (driver, offers) => fw.#launcher.offers(driver, offers),
-          update: (status) => fw.#scheduler.update(status),
-          wake: () => fw.#scheduler.replan(),
+          update: (status) => fw.#supervisor.update(status),
+          wake: () => fw.#supervisor.replan(),
         };
       },
     );
@@ -111,7 +115,7 @@ export class CronFramework implements RunnableController {
         const base: CronJobRecord = existing ?? { name: spec.name, spec, version, createdAtMs: now, updatedAtMs: now, lastScheduleTime: state.lastScheduleTime, lastSuccessfulMs: 0, runs: [], skipped: [] };
         await this.book.put({ ...base, spec, version, updatedAtMs: now });
         this.#logger.info({ cronjob: spec.name, version, result }, 'cron job applied');
-        await this.#scheduler.replan();
+        await this.#supervisor.replan();
       }
       return { kind: 'CRONJOB', name: spec.name, version, result };
     });
@@ -130,10 +134,10 @@ export class CronFramework implements RunnableController {
       const record = this.book.need(name);
       const last = this.#view(record);
       await this.book.remove(name);
-      for (const run of record.runs) for (const t of liveTasks(run)) this.#scheduler.killTask(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds, 'its cron job was deleted');
+      for (const run of record.runs) for (const t of liveTasks(run)) this.#supervisor.killTask(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds, 'its cron job was deleted');
       this.#hub.deleted(name, last);
       this.#logger.info({ cronjob: name }, 'cron job deleted');
-      await this.#scheduler.replan();
+      await this.#supervisor.replan();
     });
   }
 
@@ -148,7 +152,7 @@ export class CronFramework implements RunnableController {
       const run = manualRun(record, this.#clock.now());
       await this.book.put({ ...record, runs: [...record.runs, run] });
       this.#logger.info({ cronjob: name, runId: run.id }, 'run started by hand');
-      await this.#scheduler.replan();
+      await this.#supervisor.replan();
       return { runId: run.id };
     });
   }
@@ -161,7 +165,7 @@ export class CronFramework implements RunnableController {
       const spec = Object.freeze({ ...record.spec, suspend: suspended });
       await this.book.put({ ...record, spec, version: nextVersion(record.version), updatedAtMs: this.#clock.now() });
       this.#logger.info({ cronjob: name, suspended }, suspended ? 'cron job suspended' : 'cron job resumed');
-      await this.#scheduler.replan();
+      await this.#supervisor.replan();
     });
   }
 

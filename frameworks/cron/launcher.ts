@@ -9,16 +9,15 @@ import type { Clock } from '../../core/clock.js';
 import { shortId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
-import { declinePolicy } from '../../sdk/decline.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch, type MatchResult } from '../../sdk/offers.js';
-import { wasRefused } from '../../sdk/errors.js';
+import { LaunchProtocol, noOfferFits } from '../common/launch-protocol.js';
 import type { CronBook } from './book.js';
 import type { AttemptTask } from './model.js';
 import { withTask } from './runs.js';
 import { attemptTaskId, taskInfo, type PendingRun } from './tasks.js';
 
-export interface LauncherDeps {
+export interface CronLauncherDeps {
   readonly book: CronBook;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -31,19 +30,19 @@ export interface LauncherDeps {
   readonly replan: () => Promise<void>;
 }
 
-const MAX_REASONS = 3;
-
-export class Launcher {
-  readonly #decline = declinePolicy();
+export class CronLauncher {
+  readonly #protocol: LaunchProtocol;
   /** Why the first waiting run of each job fitted no offer. */
   readonly unplaced = new Map<string, string>();
 
-  constructor(private readonly deps: LauncherDeps) {}
+  constructor(private readonly deps: CronLauncherDeps) {
+    this.#protocol = new LaunchProtocol({ logger: deps.logger, declinedIdle: deps.declinedIdle });
+  }
 
   async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
     const pending = this.deps.pending();
     if (pending.length === 0) {
-      await this.#declineAll(driver, offers.map((o) => o.id), false);
+      await this.#protocol.declineAll(driver, offers.map((o) => o.id), false);
       return;
     }
     let result: MatchResult<PendingRun>;
@@ -51,18 +50,17 @@ export class Launcher {
       result = matchOffers(offers, pending, { strategy: 'first-fit', placed: () => [], role: this.deps.role });
     } catch (err) {
       this.deps.logger.error({ err }, 'offer matching refused the waiting runs');
-      await this.#declineAll(driver, offers.map((o) => o.id), true);
+      await this.#protocol.declineAll(driver, offers.map((o) => o.id), true);
       return;
     }
     this.unplaced.clear();
     for (const u of result.unplaced) {
       if (this.unplaced.has(u.task.job)) continue;
-      const reasons = [...new Set(u.reasons.map((r) => r.reason))];
-      this.unplaced.set(u.task.job, `no offer fits: ${reasons.slice(0, MAX_REASONS).join('; ')}${reasons.length > MAX_REASONS ? `; and ${reasons.length - MAX_REASONS} more` : ''}`);
+      this.unplaced.set(u.task.job, noOfferFits(u.reasons));
     }
     const waiting = result.unplaced.length > 0;
     for (const launch of result.launches) await this.#launch(driver, launch, waiting);
-    await this.#declineAll(driver, result.declined, waiting);
+    await this.#protocol.declineAll(driver, result.declined, waiting);
     await this.deps.replan();
   }
 
@@ -94,24 +92,13 @@ export class Launcher {
       }
     }
     if (persisted.length === 0) {
-      await this.#declineAll(driver, launch.offerIds, waiting);
+      await this.#protocol.declineAll(driver, launch.offerIds, waiting);
       return;
     }
-    try {
-      await driver.launch(launch.offerIds, persisted, this.#decline.filter(waiting));
-      logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: persisted.map((t) => t.taskId) }, 'launched');
-    } catch (err) {
-      if (wasRefused(err)) {
-        logger.warn({ err, agentId: launch.agentId }, 'the master refused the launch; the runs wait for another offer');
-        await this.#forget(persisted.map((t) => t.taskId!));
-        return;
-      }
-      // A timeout or a lost connection: the master may have launched them. Forgetting the tasks
-      // could run the attempt twice; asking the master settles it (never ran → the same attempt
-      // is launched again, see runs.ts taskUpdate).
-      logger.warn({ err, agentId: launch.agentId }, 'launch outcome unknown; reconciling the tasks');
-      for (const info of persisted) driver.trackTask(info.taskId!, launch.agentId);
-    }
+    // A timeout or a lost connection leaves the tasks to reconciliation: forgetting them could run
+    // the attempt twice (never ran → the same attempt is launched again, see runs.ts taskUpdate).
+    const sent = await this.#protocol.send(driver, launch, persisted, waiting);
+    if (sent.result === 'refused') await this.#forget(persisted.map((t) => t.taskId!));
   }
 
   /** Launches that never happened: the attempts wait for another offer. */
@@ -125,11 +112,5 @@ export class Launcher {
       });
       await book.put({ ...record, runs }).catch((err: unknown) => this.deps.logger.error({ err, cronjob: job }, 'could not record the failed launch'));
     }
-  }
-
-  async #declineAll(driver: FrameworkDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
-    if (offerIds.length === 0) return;
-    if (!waiting) this.deps.declinedIdle();
-    await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
   }
 }

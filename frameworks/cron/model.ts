@@ -22,6 +22,8 @@ export interface AttemptTask {
   readonly message?: string;
   /** Its end is the master's inference (sdk/task-ends.ts): the agent's own end replaces it. */
   readonly inferred?: boolean;
+  /** It never ran (sdk/task-outcome.ts): no attempt; its attempt was launched again with a new task. */
+  readonly voided?: boolean;
   /**
    * Its agent stopped answering then (TASK_UNREACHABLE: the framework is partition-aware). The task
    * may still run, so its run stays active; after UNREACHABLE_TIMEOUT_MS it is given up (runs.ts).
@@ -65,9 +67,9 @@ export interface CronJobRecord {
 
 export const MAX_SKIPS_KEPT = 5;
 
-/** The task of the run's current attempt, if one was launched. */
+/** The task of the run's current attempt, if one was launched (a voided one never ran: it is not). */
 export function currentTask(run: RunRecord): AttemptTask | undefined {
-  return run.tasks.findLast((t) => t.attempt === run.attempts);
+  return run.tasks.findLast((t) => t.attempt === run.attempts && t.voided !== true);
 }
 
 /** A run waiting for an offer: pending, and no task launched for its current attempt. */

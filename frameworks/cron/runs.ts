@@ -7,6 +7,7 @@
 //   record + now           ─► giveUpUnreachable ─► { record, runs ended, tasks to kill, next time }
 import type { TaskStatus__Output } from '../../proto/index.js';
 import { isAuthoritativeEnd, isInferredEnd } from '../../sdk/task-ends.js';
+import { neverRan } from '../../sdk/task-outcome.js';
 import { currentTask, liveTasks, MAX_SKIPS_KEPT, type AttemptTask, type CronJobRecord, type RunRecord } from './model.js';
 import { plan, type CronPlan, type ParentOutcome, type RunState } from './planner.js';
 import { scheduleOf } from './spec.js';
@@ -110,7 +111,6 @@ export function latestOutcome(record: CronJobRecord | undefined): ParentOutcome 
  */
 export type UpdateEffect = 'none' | 'changed' | 'ended' | 'relaunch' | 'kill';
 
-const NEVER_RAN = new Set(['TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
 const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_DROPPED', 'TASK_GONE', 'TASK_UNKNOWN']);
 
 /** What a status update of one of the record's tasks does to its run. */
@@ -133,6 +133,9 @@ export function taskUpdate(record: CronJobRecord, status: StatusUpdate, now: num
     return { record: { ...record, runs, lastSuccessfulMs: ok }, effect, run: next };
   };
   if (task.finishedAt !== undefined) {
+    // Taken for never run, yet alive after all (the master's inference): its attempt was launched
+    // again, so this one goes.
+    if (task.voided === true && !TERMINAL.has(state)) return { record, effect: 'kill', run };
     // Its end is known already — unless that was the master's inference and this is the agent's own.
     if (task.inferred !== true || !isAuthoritativeEnd(status)) return { record, effect: 'none' };
     return overridden(run, task, status, now, put);
@@ -165,11 +168,11 @@ export function taskUpdate(record: CronJobRecord, status: StatusUpdate, now: num
     ...(isInferredEnd(status) ? { inferred: true } : {}),
   };
   if (!current) return put(withTask(run, ended), 'changed');
-  const neverRan = task.runningAt === undefined && (NEVER_RAN.has(state) || (state === 'TASK_LOST' && status.reason === 'REASON_RECONCILIATION'));
-  if (neverRan) {
-    // The master never ran it: the same attempt goes again (a new task id), never a second run.
-    const tasks = run.tasks.filter((t) => t.taskId !== task.taskId);
-    return put({ ...run, tasks, state: 'pending', message: `task ${task.taskId} never ran (${state}); relaunching attempt ${run.attempts}` }, 'relaunch');
+  if (neverRan({ state, reason: status.reason, ran: task.runningAt !== undefined })) {
+    // Nothing of it ran (sdk/task-outcome.ts): the same attempt goes again (a new task id), never a
+    // failure and never a second run. The task is kept, voided, so that the agent's own end — if
+    // this was the master's inference and it ran after all — still counts (overridden below).
+    return put({ ...withTask(run, { ...ended, voided: true }), state: 'pending', message: `task ${task.taskId} never ran (${state}); relaunching attempt ${run.attempts}` }, 'relaunch');
   }
   const succeeded = state === 'TASK_FINISHED';
   const why = succeeded ? 'succeeded' : `${state.replace(/^TASK_/, '').toLowerCase()}${exitCode === undefined || exitCode === null ? '' : ` with exit code ${exitCode}`}${status.message ? `: ${status.message}` : ''}`;
@@ -191,7 +194,7 @@ function overridden(
 ): { record: CronJobRecord; effect: UpdateEffect; run: RunRecord } {
   const state = String(status.state);
   const exitCode = status.exitCode ?? undefined;
-  const { inferred: _inferred, ...was } = task;
+  const { inferred: _inferred, voided: _voided, ...was } = task;
   const ended: AttemptTask = { ...was, finishedAt: now, state, message: status.message, ...(exitCode === undefined || exitCode === null ? {} : { exitCode }) };
   if (state !== 'TASK_FINISHED' || run.state === 'succeeded') return put(withTask(run, ended), 'changed');
   const { gaveUp: _gaveUp, ...rest } = withTask(run, ended);

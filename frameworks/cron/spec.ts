@@ -1,22 +1,19 @@
 // A cron job spec (kind: CronJob, camelCase as workload.proto's CronJobSpec), validated into a
 // frozen domain object with defaults filled in. Every error names the field path at fault. The
-// task template reuses the service validator (same fields, same rules) with paths under `task.`.
-import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
+// task template is common/task-template.ts (the fields and rules of every kind) under `task.`.
+import { InvalidArgumentError } from '../../core/errors.js';
 import { validateName } from '../../core/ids.js';
 import { MAX_BACKOFF_SECONDS, MAX_LIFETIME_SECONDS } from '../../core/limits.js';
-import { MAX_BACKOFF_FACTOR, parseServiceSpec, type ServiceSpecDoc } from '../services/spec.js';
 import {
-  boolAt, compact, deepFreeze, describe, enumAt, join, listAt, numberAt, objectAt, onlyKeys, stringAt, stringMapAt, type Doc,
-} from '../services/spec-fields.js';
+  boolAt, compact, deepFreeze, describe, enumAt, join, listAt, MAX_BACKOFF_FACTOR, numberAt, objectAt, onlyKeys, stringAt, stringMapAt, type Doc,
+} from '../common/spec-fields.js';
+import { parseTaskTemplate, TEMPLATE_KEYS, type TaskTemplateDoc } from '../common/task-template.js';
 import { CronSchedule, validateTimeZone } from './schedule.js';
 
 export type ConcurrencyPolicy = 'ALLOW' | 'FORBID' | 'REPLACE';
 
-/** What one run's task runs: workload.proto's TaskTemplate, normalized. */
-export type TaskTemplate = Pick<
-  ServiceSpecDoc,
-  'command' | 'args' | 'container' | 'resources' | 'ports' | 'env' | 'labels' | 'constraints' | 'role' | 'killGracePeriodSeconds' | 'fetch' | 'user' | 'healthCheck'
->;
+/** What one run's task runs: workload.proto's TaskTemplate, normalized (no readinessCheck). */
+export type TaskTemplate = Omit<TaskTemplateDoc, 'readinessCheck'>;
 
 export interface RetryBackoff {
   readonly seconds: number;
@@ -56,9 +53,6 @@ export const CRON_DEFAULTS = Object.freeze({
 const SPEC_KEYS = [
   'kind', 'name', 'schedule', 'timeZone', 'concurrencyPolicy', 'startingDeadlineSeconds', 'retries', 'backoff', 'activeDeadlineSeconds',
   'successfulJobsHistoryLimit', 'failedJobsHistoryLimit', 'suspend', 'after', 'task', 'labels',
-];
-const TASK_KEYS = [
-  'command', 'args', 'container', 'resources', 'ports', 'env', 'labels', 'constraints', 'role', 'killGracePeriodSeconds', 'fetch', 'user', 'healthCheck',
 ];
 
 /** Validate a parsed CronJob document into a frozen spec; throws InvalidArgumentError naming the field. */
@@ -131,21 +125,6 @@ function parseBackoff(value: unknown): RetryBackoff {
 function parseTask(value: unknown): TaskTemplate {
   const doc = objectAt(value, 'task');
   if (doc === undefined) throw new InvalidArgumentError('task', 'is required: { command or container.image, resources: { cpus, mem } }');
-  onlyKeys(doc, TASK_KEYS, 'task');
-  const container = objectAt(doc['container'], 'task.container');
-  if (stringAt(doc['command'], 'task.command') === undefined && listAt(doc['args'], 'task.args').length === 0 && container === undefined) {
-    throw new InvalidArgumentError('task.command', 'a task needs a command (or args, exec form) or a container.image');
-  }
-  let parsed: ServiceSpecDoc;
-  try {
-    parsed = parseServiceSpec({ ...doc, name: 'task' });
-  } catch (err) {
-    if (err instanceof AgoraError && err.code === 'AGORA_INVALID_ARGUMENT') {
-      const field = join('task', err.field ?? '');
-      throw new InvalidArgumentError(field, err.message.replace(/^[^:]*: /, ''));
-    }
-    throw err;
-  }
-  const { name: _n, instances: _i, readinessCheck: _r, backoff: _b, upgradeStrategy: _u, canary: _c, ...task } = parsed;
-  return task;
+  onlyKeys(doc, TEMPLATE_KEYS, 'task');
+  return parseTaskTemplate(doc, 'task', { readiness: false });
 }

@@ -2,7 +2,7 @@
 // (camelCase, as CronJobSpec) and CronJobStatus — last and next schedule, the last success, the
 // active runs and the history (finished runs and recent skips, newest first).
 import type { CronJobRun, CronJobSpec as WireSpec, CronJobStatus, JobPhase, TaskTemplate as WireTask, Workload } from '../../proto/index.js';
-import { checkToWire } from '../services/spec-checks.js';
+import { checkToWire } from '../common/checks.js';
 import { needsLaunch, type CronJobRecord, type RunRecord, type SkipRecord } from './model.js';
 import { activeRuns } from './planner.js';
 import { scheduleOf, type CronJobSpec, type TaskTemplate } from './spec.js';
@@ -53,7 +53,8 @@ export function runView(run: RunRecord, active: boolean, unplaced?: string): Cro
     finishedAtMs: active ? 0 : (run.finishedAt ?? 0),
     phase,
     attempts: run.attempts,
-    taskIds: run.tasks.map((t) => t.taskId),
+    // A task that never ran (voided) was no attempt: the run's tasks are those that may have run.
+    taskIds: run.tasks.filter((t) => t.voided !== true).map((t) => t.taskId),
     message: waiting ? `waiting for an offer: ${unplaced}` : run.message,
     manual: run.manual === true,
     ...(run.exitCode === undefined ? {} : { exitCode: run.exitCode }),

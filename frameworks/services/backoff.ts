@@ -9,6 +9,7 @@
 //   task fails ──► Relaunch { failures = carried + 1, untilMs } ──► planner: a launch slot waits
 //                  until untilMs ──► launcher: the new task carries `failures` on, the Relaunch goes
 import type { TaskState } from '../../core/task-state.js';
+import { classifyEnd } from '../../sdk/task-outcome.js';
 import { activeDeployment, relaunchesOf, specOf, type DeploymentRecord, type Relaunch, type ServiceRecord, type TaskView } from './model.js';
 import type { ServiceSpecDoc } from './spec.js';
 
@@ -20,21 +21,15 @@ export function backoffDelayMs(policy: ServiceSpecDoc['backoff'], failures: numb
 }
 
 /**
- * Whether an ending counts as a failed launch. Exits (even with 0: a service should not end),
- * errors and health-check kills do; kills we asked for do not; tasks lost with their agent do not
- * either — the agent failed, not the task — and are replaced at once.
+ * Whether an ending counts as a failed launch, from sdk/task-outcome.ts's one classification. Exits
+ * (even with 0: a service should not end — `succeeded` is a failure here), errors and the agent's
+ * kills (health checks, limits) do; kills we asked for do not; tasks lost with their agent, or that
+ * never ran, do not either — the agent failed, not the task — and are replaced at once.
  */
 export function isFailure(state: TaskState, reason: string, killRequested: boolean): boolean {
-  switch (state) {
-    case 'TASK_FINISHED':
-    case 'TASK_FAILED':
-    case 'TASK_ERROR':
-      return true;
-    case 'TASK_KILLED':
-      return !killRequested && reason !== 'REASON_KILLED_BY_FRAMEWORK';
-    default:
-      return false;
-  }
+  // Whether it ran does not matter to a service: lost and never-ran alike are no failure.
+  const outcome = classifyEnd({ state, reason, killRequested, ran: false });
+  return outcome === 'failed' || outcome === 'succeeded';
 }
 
 export interface Ending {

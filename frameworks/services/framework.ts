@@ -1,4 +1,4 @@
-// The services framework ('agora-services'): the book of services, the scheduler and the
+// The services framework ('agora-services'): the book of services, the supervisor and the
 // launcher on the shared FrameworkShell (frameworks/shell.ts: driver with the stored framework id,
 // one serial section, one wake-up timer, a periodic tick), and the ServiceController API over them.
 // Every change — an API call, a status update, offers, a timer — runs in the shell's serial section,
@@ -6,8 +6,8 @@
 //
 //   startServices ─► ServiceBook.load (FrameworkState) ─► FrameworkShell.start
 //        └─► subscribed: track + reconcile every known task, implicit reconcile, replan
-//   API (apply, scale, …) ─► deployments.ts (pure) ─► book.put ─► scheduler.replan ─► watch
-//   offers ─► launcher   update ─► scheduler.update   wake-up ─► replan   tick ─► kill retries + replan
+//   API (apply, scale, …) ─► deployments.ts (pure) ─► book.put ─► supervisor.replan ─► watch
+//   offers ─► launcher   update ─► supervisor.update   wake-up ─► replan   tick ─► kill retries + replan
 import { systemClock, type Clock } from '../../core/clock.js';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
 import { shortId } from '../../core/ids.js';
@@ -15,14 +15,15 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Deployment, Endpoint, Workload } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { FrameworkShell, type ShellHandlers } from '../shell.js';
+import { killRetryMsOf } from '../common/kill-tracker.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { ServiceBook } from './book.js';
 import * as change from './deployments.js';
-import { Launcher } from './launcher.js';
+import { ServiceLauncher } from './launcher.js';
 import type { ServiceRecord } from './model.js';
 import { SERVICES_FRAMEWORK_NAME, type ServicesHandle, type ServicesOptions } from './options.js';
 import { isLive } from './planner.js';
-import { Scheduler } from './scheduler.js';
+import { ServiceSupervisor } from './supervisor.js';
 import { parseServiceSpec } from './spec.js';
 import { deploymentView, endpointsOf, workloadView } from './views.js';
 import { ServiceWatchHub } from './watch.js';
@@ -36,6 +37,7 @@ interface Compiled {
   readonly logger: Logger;
   readonly tickMs: number;
   readonly backoffResetMs: number;
+  readonly killRetryMs: number;
 }
 
 function compile(options: ServicesOptions): Compiled {
@@ -45,32 +47,33 @@ function compile(options: ServicesOptions): Compiled {
   const reset = options.backoffResetSeconds ?? 60;
   if (!Number.isFinite(reset) || reset < 0) throw new InvalidArgumentError('backoffResetSeconds', `must be ≥ 0, got ${reset}`);
   const logger = (options.logger ?? silentLogger()).child({ component: 'services' });
-  return { options, role: options.role || '*', clock: options.clock ?? systemClock, logger, tickMs, backoffResetMs: reset * 1000 };
+  return { options, role: options.role || '*', clock: options.clock ?? systemClock, logger, tickMs, backoffResetMs: reset * 1000, killRetryMs: killRetryMsOf(options.killRetryMs) };
 }
 
 export class ServicesFramework implements ServicesHandle {
   readonly kind = 'SERVICE' as const;
   #shell: FrameworkShell | undefined;
   readonly #hub: ServiceWatchHub;
-  readonly #scheduler: Scheduler;
-  readonly #launcher: Launcher;
+  readonly #supervisor: ServiceSupervisor;
+  readonly #launcher: ServiceLauncher;
 
   private constructor(
     private readonly o: Compiled,
     private readonly book: ServiceBook,
   ) {
     this.#hub = new ServiceWatchHub(o.clock, o.logger);
-    this.#scheduler = new Scheduler({
+    this.#supervisor = new ServiceSupervisor({
       book,
       clock: o.clock,
       logger: o.logger,
       role: o.role,
       backoffResetMs: o.backoffResetMs,
+      killRetryMs: o.killRetryMs,
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
     });
-    this.#launcher = new Launcher({ book, scheduler: this.#scheduler, clock: o.clock, logger: o.logger, role: o.role });
+    this.#launcher = new ServiceLauncher({ book, supervisor: this.#supervisor, clock: o.clock, logger: o.logger, role: o.role });
   }
 
   static async start(options: ServicesOptions): Promise<ServicesFramework> {
@@ -89,19 +92,19 @@ export class ServicesFramework implements ServicesHandle {
     return {
       subscribed: (driver) => this.#subscribed(driver),
       offers: (driver, offers) => this.#launcher.offers(driver, offers),
-      update: (status) => this.#scheduler.update(status),
-      wake: () => this.#scheduler.replan(),
-      tick: () => this.#scheduler.tick(),
+      update: (status) => this.#supervisor.update(status),
+      wake: () => this.#supervisor.replan(),
+      tick: () => this.#supervisor.tick(),
     };
   }
 
   /** After each subscription (the shell has stored the id): reconcile every task the book knows, and plan. */
   async #subscribed(driver: FrameworkDriver): Promise<void> {
-    this.#scheduler.subscribed();
+    this.#supervisor.subscribed();
     // Explicit reconciliation of every task the book knows, retried by the driver until answered.
     for (const record of this.book.records.values()) for (const t of Object.values(record.tasks)) driver.trackTask(t.taskId, t.agentId);
     driver.reconcile([]).catch((err: unknown) => this.o.logger.warn({ err }, 'implicit reconcile failed')); // finds tasks no service owns
-    await this.#scheduler.replan();
+    await this.#supervisor.replan();
   }
 
   #publish(): void {
@@ -143,11 +146,11 @@ export class ServicesFramework implements ServicesHandle {
       const tasks = this.book.tasksOf(record);
       const last = this.#view(record);
       await this.book.remove(name);
-      this.#scheduler.notes.delete(name);
-      for (const t of tasks.filter(isLive)) this.#scheduler.killOrphan(t.taskId, t.agentId, this.#graceOf(record, t.version));
+      this.#supervisor.notes.delete(name);
+      for (const t of tasks.filter(isLive)) this.#supervisor.killOrphan(t.taskId, t.agentId, this.#graceOf(record, t.version));
       this.#hub.deleted(name, last);
       this.o.logger.info({ service: name, tasks: tasks.length }, 'service deleted');
-      await this.#scheduler.replan();
+      await this.#supervisor.replan();
     });
   }
 
@@ -170,7 +173,7 @@ export class ServicesFramework implements ServicesHandle {
     if (!Array.isArray(taskIds) || taskIds.length === 0) throw new InvalidArgumentError('taskIds', 'name at least one task');
     return this.#deploy(name, (r, ctx) => {
       const out = change.killTasks(r, taskIds, scale, ctx);
-      for (const id of out.kill) this.#scheduler.killTask(r, id, scale ? 'killed and scaled down on request' : 'killed on request');
+      for (const id of out.kill) this.#supervisor.killTask(r, id, scale ? 'killed and scaled down on request' : 'killed on request');
       return out;
     });
   }
@@ -228,7 +231,7 @@ export class ServicesFramework implements ServicesHandle {
 
   async #commit(record: ServiceRecord): Promise<void> {
     await this.book.put(record);
-    await this.#scheduler.replan();
+    await this.#supervisor.replan();
   }
 
   #ctx(record: ServiceRecord | undefined, name: string): change.Context {
@@ -236,7 +239,7 @@ export class ServicesFramework implements ServicesHandle {
   }
 
   #view(record: ServiceRecord): Workload {
-    return workloadView(record, this.book.tasksOf(record), this.#scheduler.notes.get(record.name));
+    return workloadView(record, this.book.tasksOf(record), this.#supervisor.notes.get(record.name));
   }
 
   #graceOf(record: ServiceRecord, version: string): number {

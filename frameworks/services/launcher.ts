@@ -5,38 +5,37 @@
 // long when none do); and why the rest did not fit is kept for "why is this pending?".
 import { shortId } from '../../core/ids.js';
 import { agentFactsOf, type AgentFacts } from '../../sdk/constraints.js';
-import { declinePolicy } from '../../sdk/decline.js';
-import { wasRefused } from '../../sdk/errors.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch, type MatchResult, type Unplaced } from '../../sdk/offers.js';
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
+import { LaunchProtocol, noOfferFits } from '../common/launch-protocol.js';
 import type { ServiceBook } from './book.js';
 import { relaunchesOf, type TaskRecord } from './model.js';
 import { isLive } from './planner.js';
-import type { Scheduler } from './scheduler.js';
+import type { ServiceSupervisor } from './supervisor.js';
 import { taskInfo, type PendingLaunch } from './tasks.js';
 
-export interface LauncherDeps {
+export interface ServiceLauncherDeps {
   readonly book: ServiceBook;
-  readonly scheduler: Scheduler;
+  readonly supervisor: ServiceSupervisor;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly role: string;
 }
 
-const MAX_REASONS = 3;
+export class ServiceLauncher {
+  readonly #protocol: LaunchProtocol;
 
-export class Launcher {
-  readonly #decline = declinePolicy();
-
-  constructor(private readonly deps: LauncherDeps) {}
+  constructor(private readonly deps: ServiceLauncherDeps) {
+    this.#protocol = new LaunchProtocol({ logger: deps.logger, declinedIdle: () => deps.supervisor.declinedIdle() });
+  }
 
   async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
-    const pending = this.deps.scheduler.pending;
+    const pending = this.deps.supervisor.pending;
     if (pending.length === 0) {
-      await this.#declineAll(driver, offers.map((o) => o.id), false);
+      await this.#protocol.declineAll(driver, offers.map((o) => o.id), false);
       return;
     }
     let result: MatchResult<PendingLaunch>;
@@ -44,14 +43,14 @@ export class Launcher {
       result = matchOffers(offers, pending, { strategy: 'spread', placed: (group) => this.#placed(group), role: this.deps.role });
     } catch (err) {
       this.deps.logger.error({ err }, 'offer matching refused the pending instances');
-      await this.#declineAll(driver, offers.map((o) => o.id), true);
+      await this.#protocol.declineAll(driver, offers.map((o) => o.id), true);
       return;
     }
     this.#noteUnplaced(result.unplaced);
     const waiting = result.unplaced.length > 0;
     for (const launch of result.launches) await this.#launch(driver, launch, waiting);
-    await this.#declineAll(driver, result.declined, waiting);
-    await this.deps.scheduler.replan();
+    await this.#protocol.declineAll(driver, result.declined, waiting);
+    await this.deps.supervisor.replan();
   }
 
   /** Where the service's live tasks run, for its constraints. */
@@ -97,46 +96,25 @@ export class Launcher {
         else book.runtime.delete(info.taskId!);
       }
       this.deps.logger.warn({ err, agentId: launch.agentId }, 'could not record the launch; its offers go back');
-      await this.#declineAll(driver, launch.offerIds, waiting);
+      await this.#protocol.declineAll(driver, launch.offerIds, waiting);
       return;
     }
-    try {
-      // What the launch leaves of its offers goes back with the same filter as a decline.
-      if (!waiting) this.deps.scheduler.declinedIdle();
-      await driver.launch(launch.offerIds, infos, this.#decline.filter(waiting));
-      this.deps.logger.info({ agentId: launch.agentId, hostname: launch.hostname, tasks: infos.map((t) => t.taskId) }, 'launched');
-    } catch (err) {
-      if (wasRefused(err)) {
-        // Never launched: forget the tasks (no failure: the offer went away, not the task).
-        this.deps.logger.warn({ err, agentId: launch.agentId }, 'launch refused; the instances wait for another offer');
-        for (const info of infos) await this.deps.scheduler.unknownTask(info.taskId!);
-        return;
-      }
-      // The outcome is unknown (the master may have launched them and gone): ask, do not guess.
-      this.deps.logger.warn({ err, agentId: launch.agentId }, 'launch outcome unknown; reconciling its tasks');
-      for (const info of infos) driver.trackTask(info.taskId!, launch.agentId);
-    }
-  }
-
-  async #declineAll(driver: FrameworkDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
-    if (offerIds.length === 0) return;
-    if (!waiting) this.deps.scheduler.declinedIdle();
-    await driver.decline(offerIds, this.#decline.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
+    const sent = await this.#protocol.send(driver, launch, infos, waiting);
+    // Never launched: forget the tasks (no failure: the offer went away, not the task).
+    if (sent.result === 'refused') for (const info of infos) await this.deps.supervisor.unknownTask(info.taskId!);
   }
 
   /** For each service, why its first unplaced instance fitted no offer: one line per distinct reason. */
   #noteUnplaced(unplaced: readonly Unplaced<PendingLaunch>[]): void {
-    const notes = this.deps.scheduler.notes;
+    const notes = this.deps.supervisor.notes;
     for (const [service, note] of notes) if (note.unplaced !== '') notes.set(service, { ...note, unplaced: '' });
     const seen = new Set<string>();
     for (const u of unplaced) {
       const service = u.task.service;
       if (seen.has(service)) continue;
       seen.add(service);
-      const reasons = [...new Set(u.reasons.map((r) => r.reason))];
-      const shown = reasons.slice(0, MAX_REASONS).join('; ') + (reasons.length > MAX_REASONS ? `; and ${reasons.length - MAX_REASONS} more` : '');
-      const note = this.deps.scheduler.notes.get(service);
-      this.deps.scheduler.notes.set(service, { waiting: note?.waiting ?? '', unplaced: `no offer fits: ${shown}` });
+      const note = this.deps.supervisor.notes.get(service);
+      this.deps.supervisor.notes.set(service, { waiting: note?.waiting ?? '', unplaced: noOfferFits(u.reasons) });
     }
   }
 }

@@ -1,7 +1,7 @@
 // The rolling-update planner: pure policy. Given a service (its target version and count, its
 // versions' specs, its active deployment, its instances in restart backoff), its tasks as last
 // reported, and `now`, it decides what to launch, what to kill, what to forget, and where the
-// deployment stands. No I/O, no clock: the scheduler executes the plan and calls again when
+// deployment stands. No I/O, no clock: the supervisor executes the plan and calls again when
 // something changes.
 //
 //   tasks ──► live (not terminal; unreachable ones only until inactiveAfterSeconds, partition.ts)

@@ -7,10 +7,10 @@ import { silentLogger } from '../../core/logger.js';
 import { JobBook, type JobRecord } from '../../frameworks/batch/book.js';
 import { changeOf } from '../../frameworks/batch/framework.js';
 import { GangHolds } from '../../frameworks/batch/holds.js';
-import { Launcher } from '../../frameworks/batch/launcher.js';
+import { JobLauncher } from '../../frameworks/batch/launcher.js';
 import { compileBatchOptions } from '../../frameworks/batch/options.js';
 import { planJob } from '../../frameworks/batch/planner.js';
-import type { QueueEntry, Scheduler } from '../../frameworks/batch/scheduler.js';
+import type { QueueEntry, JobSupervisor } from '../../frameworks/batch/supervisor.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { FrameworkState } from '../../sdk/state.js';
@@ -34,7 +34,7 @@ describe('batch launcher: a launch that cannot be recorded', () => {
     const decisions = planJob(spec, record.run, T0).launch;
     expect(decisions).toHaveLength(2);
     const entry: QueueEntry = { spec, submittedAtMs: T0, pending: decisions.length, record, decisions };
-    const scheduler = { queue: [entry], reasons: new Map<string, string>(), replan: async () => undefined, declinedIdle: () => undefined } as unknown as Scheduler;
+    const supervisor = { queue: [entry], reasons: new Map<string, string>(), replan: async () => undefined, declinedIdle: () => undefined } as unknown as JobSupervisor;
     const launched: string[][] = [];
     const declined: string[][] = [];
     const driver = {
@@ -44,7 +44,7 @@ describe('batch launcher: a launch that cannot be recorded', () => {
       trackTask: () => undefined,
     } as unknown as FrameworkDriver;
     const options = compileBatchOptions({ master: 'localhost:1', state, access: { insecure: true } });
-    const launcher = new Launcher({ book, holds: new GangHolds(), scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
+    const launcher = new JobLauncher({ book, holds: new GangHolds(), supervisor, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
 
     await launcher.offers(driver, [wireOffer('o1'), wireOffer('o2'), wireOffer('o3')]);
     expect(launched).toEqual([]);

@@ -6,7 +6,7 @@ import { FakeClock } from '../../core/clock.js';
 import { FailedPreconditionError, TimeoutError } from '../../core/errors.js';
 import { silentLogger } from '../../core/logger.js';
 import { CronBook } from '../../frameworks/cron/book.js';
-import { Launcher } from '../../frameworks/cron/launcher.js';
+import { CronLauncher } from '../../frameworks/cron/launcher.js';
 import { needsLaunch, type CronJobRecord } from '../../frameworks/cron/model.js';
 import { manualRun } from '../../frameworks/cron/runs.js';
 import { validateCronJobSpec } from '../../frameworks/cron/spec.js';
@@ -20,7 +20,7 @@ const T0 = Date.parse('2026-01-01T00:00:00Z');
 afterEach(closeStates);
 
 /** A book with one cron job and one run waiting for its task; a launcher whose driver's launch fails with `err`. */
-async function launchFailing(err: Error): Promise<{ book: CronBook; tracked: string[]; launcher: Launcher; driver: FrameworkDriver }> {
+async function launchFailing(err: Error): Promise<{ book: CronBook; tracked: string[]; launcher: CronLauncher; driver: FrameworkDriver }> {
   const state = await memoryState('agora-cron');
   const book = await CronBook.load(state);
   const spec = validateCronJobSpec({ name: 'job', schedule: '0 0 1 1 *', task: { command: 'true', resources: { cpus: 0.1, mem: 16 } } });
@@ -34,7 +34,7 @@ async function launchFailing(err: Error): Promise<{ book: CronBook; tracked: str
     trackTask: (taskId: string) => void tracked.push(taskId),
   } as unknown as FrameworkDriver;
   const pending = () => [...book.records.values()].flatMap((r) => r.runs.filter(needsLaunch).map((run) => pendingRun(r.spec, run, '*')));
-  const launcher = new Launcher({ book, clock: new FakeClock(T0), logger: silentLogger(), role: '*', pending, declinedIdle: () => undefined, replan: async () => undefined });
+  const launcher = new CronLauncher({ book, clock: new FakeClock(T0), logger: silentLogger(), role: '*', pending, declinedIdle: () => undefined, replan: async () => undefined });
   return { book, tracked, launcher, driver };
 }
 

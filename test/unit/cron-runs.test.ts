@@ -108,17 +108,34 @@ describe('taskUpdate', () => {
       ['TASK_GONE', 'REASON_RECONCILIATION'],
       ['TASK_UNKNOWN', 'REASON_RECONCILIATION'],
       ['TASK_DROPPED', 'REASON_TASK_UNKNOWN'],
+      // Settled with batch (sdk/task-outcome.ts): lost with its agent before it was seen running is
+      // no failed attempt either — it was a failed attempt here before.
+      ['TASK_LOST', 'REASON_AGENT_REMOVED'],
     ];
     for (const [state, reason] of answers) {
       const out = taskUpdate(r, status('job-1.1.abc', state, { reason }), T0 + 1000);
       expect(out.effect).toBe('relaunch');
       expect(out.record.runs).toHaveLength(1);
-      expect(out.record.runs[0]).toMatchObject({ id: 'job-1', state: 'pending', attempts: 1, tasks: [] });
+      // The task is kept, voided: no attempt, and the attempt waits for a new task.
+      expect(out.record.runs[0]).toMatchObject({ id: 'job-1', state: 'pending', attempts: 1, tasks: [expect.objectContaining({ taskId: 'job-1.1.abc', state, voided: true })] });
       expect(needsLaunch(out.record.runs[0]!)).toBe(true);
     }
     // Once seen running, losing it is a failure of the attempt (retries apply).
     const ran = taskUpdate(r, status('job-1.1.abc', 'TASK_RUNNING'), T0 + 500).record;
     expect(taskUpdate(ran, status('job-1.1.abc', 'TASK_LOST', { reason: 'REASON_RECONCILIATION' }), T0 + 1000).record.runs[0]?.state).toBe('failed');
+  });
+
+  it("a task taken for never run that turns out alive is killed; if it reports success, the run succeeded once", () => {
+    const lost = taskUpdate(record({}, [launched('job-1', 'pending')]), status('job-1.1.abc', 'TASK_LOST', { reason: 'REASON_AGENT_UNREACHABLE', source: 'SOURCE_MASTER' } as Partial<TaskStatus__Output>), T0 + 1000);
+    expect(lost.effect).toBe('relaunch');
+    // Alive after all (its agent came back): its attempt went again, so it goes.
+    expect(taskUpdate(lost.record, status('job-1.1.abc', 'TASK_RUNNING'), T0 + 2000).effect).toBe('kill');
+    // Its own end is a success: the run succeeded, by that task, counted once.
+    const won = taskUpdate(lost.record, status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0, source: 'SOURCE_EXECUTOR' } as Partial<TaskStatus__Output>), T0 + 3000);
+    expect(won.effect).toBe('ended');
+    expect(won.record.runs[0]).toMatchObject({ state: 'succeeded', tasks: [expect.objectContaining({ state: 'TASK_FINISHED' })] });
+    expect(won.record.runs[0]!.tasks[0]!.voided).toBeUndefined();
+    expect(won.record.lastSuccessfulMs).toBe(T0 + 3000);
   });
 
   it('a live task of a run that is over is killed again; its end is recorded without changing the run', () => {

@@ -9,8 +9,8 @@ import { FailedPreconditionError, UnavailableError } from '../../core/errors.js'
 import { silentLogger } from '../../core/logger.js';
 import { ServiceBook } from '../../frameworks/services/book.js';
 import { applySpec } from '../../frameworks/services/deployments.js';
-import { Launcher } from '../../frameworks/services/launcher.js';
-import type { Scheduler } from '../../frameworks/services/scheduler.js';
+import { ServiceLauncher } from '../../frameworks/services/launcher.js';
+import type { ServiceSupervisor } from '../../frameworks/services/supervisor.js';
 import { parseServiceSpec } from '../../frameworks/services/spec.js';
 import { pendingLaunch } from '../../frameworks/services/tasks.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
@@ -31,13 +31,13 @@ async function setUp(launchError: Error | undefined, stale = false) {
   const asked: string[] = [];
   const launched: string[] = [];
   const declined: string[] = [];
-  const scheduler = {
+  const supervisor = {
     pending: [pendingLaunch(spec, record.version, false, '*')],
     notes: new Map(),
     replan: async () => undefined,
     declinedIdle: () => undefined,
     unknownTask: async (taskId: string) => void forgotten.push(taskId),
-  } as unknown as Scheduler;
+  } as unknown as ServiceSupervisor;
   const driver = {
     launch: async (offerIds: string[]) => {
       launched.push(...offerIds);
@@ -46,7 +46,7 @@ async function setUp(launchError: Error | undefined, stale = false) {
     decline: async (offerIds: string[]) => void declined.push(...offerIds),
     trackTask: (taskId: string) => void asked.push(taskId),
   } as unknown as FrameworkDriver;
-  const launcher = new Launcher({ book, scheduler, clock: new FakeClock(T0), logger: silentLogger(), role: '*' });
+  const launcher = new ServiceLauncher({ book, supervisor, clock: new FakeClock(T0), logger: silentLogger(), role: '*' });
   await launcher.offers(driver, [wireOffer('o1')]);
   const taskIds = Object.keys(book.need('web').tasks);
   return { forgotten, asked, launched, declined, taskIds };

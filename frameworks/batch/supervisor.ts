@@ -13,6 +13,8 @@ import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { isAuthoritativeEnd, isInferredEnd } from '../../sdk/task-ends.js';
+import { neverRan } from '../../sdk/task-outcome.js';
+import { KillTracker } from '../common/kill-tracker.js';
 import { OfferInterest } from '../offer-interest.js';
 import type { JobBook, JobRecord, JobRun, JobTaskEntry } from './book.js';
 import type { GangHolds } from './holds.js';
@@ -21,7 +23,7 @@ import { planJob, type JobPlan, type LaunchDecision } from './planner.js';
 import { orderQueue } from './queue.js';
 import type { JobSpecDoc } from './spec.js';
 
-export interface SchedulerDeps {
+export interface JobSupervisorDeps {
   readonly book: JobBook;
   readonly holds: GangHolds;
   readonly clock: Clock;
@@ -46,27 +48,24 @@ export interface QueueEntry {
   readonly decisions: readonly LaunchDecision[];
 }
 
-// A lost task that never ran ends in one of these (UNKNOWN is stored as LOST).
-const NEVER_RAN_ENDS: ReadonlySet<string> = new Set(['TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_UNKNOWN']);
-
-export class Scheduler {
+export class JobSupervisor {
   queue: readonly QueueEntry[] = [];
   readonly plans = new Map<string, JobPlan>();
   /** Why each queued job still waits, from the last offer round. */
   readonly reasons = new Map<string, string>();
-  /** Kills sent: task id → when (to send again when unanswered). */
-  readonly #killsSent = new Map<string, number>();
-  readonly #orphans = new Map<string, { agentId: string; sentAtMs: number }>();
+  /** Kills sent and not yet answered, the job's tasks' and orphans' (common/kill-tracker.ts). */
+  readonly #kills: KillTracker;
   readonly #offers: OfferInterest;
 
-  constructor(private readonly deps: SchedulerDeps) {
+  constructor(private readonly deps: JobSupervisorDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
+    this.#kills = new KillTracker({ clock: deps.clock, logger: deps.logger, driver: deps.driver, retryMs: deps.options.killRetryMs });
   }
 
   /** After every (re)subscription: offer interest starts afresh (offer-interest.ts), kills are sent again. */
   subscribed(): void {
     this.#offers.subscribed();
-    this.#killsSent.clear();
+    this.#kills.subscribed();
   }
 
   declinedIdle(): void {
@@ -91,7 +90,7 @@ export class Scheduler {
       record = await this.#persistRun(record, plan);
       this.plans.set(name, plan);
       wake(plan.wakeAtMs);
-      wake(await this.#kill(record, plan.kill, now));
+      await this.#kill(record, plan.kill);
       if (plan.launch.length > 0) queue.push({ spec: record.spec, submittedAtMs: record.run.submittedAtMs, pending: plan.launch.length, record, decisions: plan.launch });
       else this.reasons.delete(name);
     }
@@ -99,7 +98,7 @@ export class Scheduler {
     // Offers held for a gang job that no longer waits for a wave go back.
     const waiting = new Set(this.queue.map((q) => q.spec.name));
     for (const job of this.deps.holds.jobs()) if (!waiting.has(job)) this.deps.decline(this.deps.holds.take(job).map((h) => h.offer.id));
-    wake(this.#retryOrphans(now));
+    wake(this.#kills.retry(now));
     wake(this.deps.holds.nextExpiry(options.maxHoldMs));
     await this.#offers.want(this.queue.length > 0 || this.deps.holds.size > 0);
     if (wakeAt !== undefined) this.deps.wake(wakeAt);
@@ -124,40 +123,22 @@ export class Scheduler {
     return next;
   }
 
-  /** Kill what the plan says (marking killRequested first); send again what went unanswered. Returns when to look again. */
-  async #kill(record: JobRecord, taskIds: readonly string[], now: number): Promise<number | undefined> {
-    if (taskIds.length === 0) return undefined;
+  /** Kill what the plan says (marking killRequested first); the kill tracker sends again what goes unanswered. */
+  async #kill(record: JobRecord, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
     const ids = new Set(taskIds);
     if (record.run.tasks.some((t) => ids.has(t.taskId) && t.killRequested !== true)) {
       const tasks = record.run.tasks.map((t) => (ids.has(t.taskId) && t.killRequested !== true ? { ...t, killRequested: true } : t));
       await this.deps.book.put({ ...record, run: { ...record.run, tasks } });
     }
-    const graceMs = record.spec.task.killGracePeriodSeconds * 1000;
-    const retryMs = graceMs + this.deps.options.killRetryMs;
-    let next: number | undefined;
     for (const t of record.run.tasks) {
-      if (!ids.has(t.taskId)) continue;
-      const sent = this.#killsSent.get(t.taskId);
-      if (sent === undefined || now - sent >= retryMs) {
-        this.#sendKill(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds);
-        this.#killsSent.set(t.taskId, now);
-        next = Math.min(next ?? Infinity, now + retryMs);
-      } else next = Math.min(next ?? Infinity, sent + retryMs);
+      if (ids.has(t.taskId) && !this.#kills.has(t.taskId)) this.#kills.kill(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds, `job ${record.name}: the plan kills it`);
     }
-    return next;
-  }
-
-  #sendKill(taskId: string, agentId: string, graceSeconds: number): void {
-    const driver = this.deps.driver();
-    if (driver === undefined || driver.state !== 'SUBSCRIBED') return; // sent again at the next plan
-    this.deps.logger.info({ taskId }, 'killing task');
-    driver.kill(taskId, agentId, { gracePeriodSeconds: graceSeconds }).catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'kill failed; it will be retried'));
   }
 
   /** Kill the active tasks of a job that goes away, and forget it (state, holds). */
   async deleteJob(record: JobRecord, why: string): Promise<void> {
-    const now = this.deps.clock.now();
-    for (const t of record.run.tasks) if (!isTerminal(t.state)) this.killOrphan(t.taskId, t.agentId, now, record.spec.task.killGracePeriodSeconds);
+    for (const t of record.run.tasks) if (!isTerminal(t.state)) this.killOrphan(t.taskId, t.agentId, record.spec.task.killGracePeriodSeconds);
     await this.deps.book.remove(record.name);
     this.forgetRun(record.name);
     this.deps.logger.info({ job: record.name, why }, 'job deleted');
@@ -171,18 +152,8 @@ export class Scheduler {
   }
 
   /** Kill a task no job owns (its job was deleted, or the book never knew it). */
-  killOrphan(taskId: string, agentId: string, now: number, graceSeconds = 0): void {
-    this.#orphans.set(taskId, { agentId, sentAtMs: now });
-    this.#sendKill(taskId, agentId, graceSeconds);
-  }
-
-  #retryOrphans(now: number): number | undefined {
-    let next: number | undefined;
-    for (const [taskId, o] of this.#orphans) {
-      if (now - o.sentAtMs >= this.deps.options.killRetryMs) this.killOrphan(taskId, o.agentId, now);
-      next = Math.min(next ?? Infinity, (this.#orphans.get(taskId)?.sentAtMs ?? now) + this.deps.options.killRetryMs);
-    }
-    return next;
+  killOrphan(taskId: string, agentId: string, graceSeconds = 0): void {
+    this.#kills.kill(taskId, agentId, graceSeconds, 'no job owns it');
   }
 
   /** A status update: the task's new state persisted (a task that never ran is voided), then a new plan. */
@@ -194,10 +165,10 @@ export class Scheduler {
     const record = name === undefined ? undefined : book.get(name);
     const task = record?.run.tasks.find((t) => t.taskId === status.taskId);
     if (record === undefined || task === undefined) {
-      if (ended) this.#orphans.delete(status.taskId);
-      else if (!this.#orphans.has(status.taskId)) {
+      if (ended) this.#kills.ended(status.taskId);
+      else if (!this.#kills.has(status.taskId)) {
         logger.warn({ taskId: status.taskId, state }, 'killing a task no job owns');
-        this.killOrphan(status.taskId, status.agentId, clock.now());
+        this.killOrphan(status.taskId, status.agentId);
       }
       return;
     }
@@ -215,17 +186,17 @@ export class Scheduler {
     if (isTerminal(task.state)) {
       // Voided, yet alive after all (an unanswered launch that did happen): its index was launched
       // again, so this one goes.
-      if (ended) this.#orphans.delete(task.taskId);
-      else if (task.voided === true && !this.#orphans.has(task.taskId)) {
+      if (ended) this.#kills.ended(task.taskId);
+      else if (task.voided === true && !this.#kills.has(task.taskId)) {
         logger.warn({ job: record.name, taskId: task.taskId, state }, 'killing a task that was taken for never launched');
-        this.killOrphan(task.taskId, status.agentId, clock.now(), record.spec.task.killGracePeriodSeconds);
+        this.killOrphan(task.taskId, status.agentId, record.spec.task.killGracePeriodSeconds);
       }
       return;
     }
     const next = nextEntry(task, status, state, clock.now());
     if (next === task) return;
     if (isTerminal(next.state)) {
-      this.#killsSent.delete(task.taskId);
+      this.#kills.ended(task.taskId);
       const level = next.voided ? 'info' : next.state === 'TASK_FINISHED' ? 'debug' : 'warn';
       logger[level]({ job: record.name, taskId: task.taskId, index: task.index, attempt: task.attempt, state: next.state, voided: next.voided, message: status.message }, 'task ended');
     }
@@ -250,8 +221,9 @@ export function nextEntry(task: JobTaskEntry, status: TaskStatus__Output, state:
   const message = status.message || task.message || '';
   const exit = status.exitCode === undefined || status.exitCode === null ? {} : { exitCode: status.exitCode };
   const inferred = isInferredEnd(status) ? { inferred: true } : {};
-  if (NEVER_RAN_ENDS.has(state) && task.runningAtMs === undefined) {
-    // Never reached RUNNING: it did not run, so it is no failure; its index is launched again.
+  if (neverRan({ state, reason: status.reason, ran: task.runningAtMs !== undefined })) {
+    // Never reached RUNNING: it did not run, so it is no failure; its index is launched again
+    // (sdk/task-outcome.ts; UNKNOWN is stored as LOST).
     return { ...task, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state, voided: true, finishedAtMs: now, message: message || 'never ran', ...inferred };
   }
   const to: TaskState = state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state;

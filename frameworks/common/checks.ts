@@ -1,6 +1,6 @@
-// Health and readiness checks of a service spec: HTTP, TCP or a command, with the port named by the
-// service's port name (`port: http` or `portName: http`), its index (`portIndex: 1`) or a fixed
-// number (`port: 8080`). Checks run on the agent; this only validates and normalizes them.
+// Health and readiness checks of a task template: HTTP, TCP or a command, with the port named by
+// the template's port name (`port: http` or `portName: http`), its index (`portIndex: 1`) or a
+// fixed number (`port: 8080`). Checks run on the agent; this only validates and normalizes them.
 import { InvalidArgumentError } from '../../core/errors.js';
 import { MAX_CHECK_SECONDS } from '../../core/limits.js';
 import type { HealthCheck } from '../../proto/index.js';
@@ -40,7 +40,7 @@ export interface CheckDoc {
 const CHECK_KEYS = ['type', 'http', 'tcp', 'command', 'delaySeconds', 'intervalSeconds', 'timeoutSeconds', 'consecutiveFailures', 'gracePeriodSeconds'];
 const TYPES = ['HTTP', 'TCP', 'COMMAND'] as const;
 
-/** Validate a check against the service's port names (in order; '' for unnamed ports). */
+/** Validate a check against the template's port names (in order; '' for unnamed ports). */
 export function parseCheck(value: unknown, path: string, portNames: readonly string[]): CheckDoc | undefined {
   const doc = objectAt(value, path);
   if (doc === undefined) return undefined;
@@ -94,12 +94,12 @@ function parsePort(doc: Doc, path: string, portNames: readonly string[], keys: r
   if (set > 1) throw new InvalidArgumentError(join(path, 'port'), 'give one of port (a number or a port name), portName or portIndex');
   if (portName !== undefined && !portNames.includes(portName)) {
     const known = portNames.filter((n) => n !== '');
-    throw new InvalidArgumentError(nameField, `no port named '${portName}' (${known.length ? `ports: ${known.join(', ')}` : 'the service names no ports'})`);
+    throw new InvalidArgumentError(nameField, `no port named '${portName}' (${known.length ? `ports: ${known.join(', ')}` : 'the task names no ports'})`);
   }
   if (portIndex !== undefined && portIndex >= portNames.length) {
-    throw new InvalidArgumentError(join(path, 'portIndex'), `is ${portIndex} but the service has ${portNames.length} port(s)`);
+    throw new InvalidArgumentError(join(path, 'portIndex'), `is ${portIndex} but the task has ${portNames.length} port(s)`);
   }
-  if (set === 0 && portNames.length === 0) throw new InvalidArgumentError(join(path, 'port'), 'the service has no ports: add one to ports, or give a port number');
+  if (set === 0 && portNames.length === 0) throw new InvalidArgumentError(join(path, 'port'), 'the task has no ports: add one to ports, or give a port number');
   return compact({ port, portName, portIndex: set === 0 ? 0 : portIndex });
 }
 

@@ -10,6 +10,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
+import { KillTracker } from '../common/kill-tracker.js';
 import { OfferInterest } from '../offer-interest.js';
 import type { CronBook } from './book.js';
 import { liveTasks, needsLaunch, type CronJobRecord } from './model.js';
@@ -17,11 +18,13 @@ import type { ParentOutcome } from './planner.js';
 import { applyPlan, giveUpUnreachable, latestOutcome, planJob, taskUpdate, UNREACHABLE_TIMEOUT_MS } from './runs.js';
 import { pendingRun, type PendingRun } from './tasks.js';
 
-export interface SchedulerDeps {
+export interface CronSupervisorDeps {
   readonly book: CronBook;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly role: string;
+  /** A kill not answered within the grace period and this much more is sent again. */
+  readonly killRetryMs: number;
   readonly driver: () => FrameworkDriver | undefined;
   /** Plan again at this time (one timer: frameworks/shell.ts wakeAt). */
   readonly wake: (at: number) => void;
@@ -31,14 +34,6 @@ export interface SchedulerDeps {
   readonly publish: () => void;
 }
 
-interface Killing {
-  readonly agentId: string;
-  readonly graceSeconds: number;
-  readonly at: number;
-}
-
-/** A kill not answered by a terminal update within the grace period and this much more is sent again. */
-const KILL_RETRY_MS = 10_000;
 /**
  * Plan at least this often. The shell already splits a long sleep (a yearly job's next time) into
  * day-long ones; this shorter bound is a safety net, e.g. against a wall-clock step while asleep.
@@ -46,18 +41,20 @@ const KILL_RETRY_MS = 10_000;
 const MAX_SLEEP_MS = 3_600_000;
 const NON_TERMINAL = new Set(['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_UNREACHABLE']);
 
-export class Scheduler {
+export class CronSupervisor {
   pending: readonly PendingRun[] = [];
-  readonly #killing = new Map<string, Killing>();
+  readonly #kills: KillTracker;
   readonly #offers: OfferInterest;
 
-  constructor(private readonly deps: SchedulerDeps) {
+  constructor(private readonly deps: CronSupervisorDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
+    this.#kills = new KillTracker({ clock: deps.clock, logger: deps.logger, driver: deps.driver, retryMs: deps.killRetryMs });
   }
 
   /** After each (re)subscription: reconcile every task that may be live, then plan. */
   async subscribed(driver: FrameworkDriver): Promise<void> {
     this.#offers.subscribed();
+    this.#kills.subscribed();
     for (const record of this.deps.book.records.values()) for (const run of record.runs) for (const t of liveTasks(run)) driver.trackTask(t.taskId, t.agentId);
     driver.reconcile([]).catch((err: unknown) => this.deps.logger.warn({ err }, 'implicit reconcile failed'));
     await this.replan();
@@ -93,11 +90,8 @@ export class Scheduler {
       for (const k of kill) this.killTask(k.taskId, k.agentId, next.spec.task.killGracePeriodSeconds, k.reason);
       if (p.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? p.wakeAt, p.wakeAt);
     }
-    for (const [taskId, k] of this.#killing) {
-      const due = k.at + k.graceSeconds * 1000 + KILL_RETRY_MS;
-      if (now >= due) this.killTask(taskId, k.agentId, k.graceSeconds, 'no answer to the previous kill');
-      else wakeAt = Math.min(wakeAt ?? due, due);
-    }
+    const due = this.#kills.retry(now);
+    if (due !== undefined) wakeAt = Math.min(wakeAt ?? due, due);
     this.pending = [...book.records.values()].flatMap((r) => r.runs.filter(needsLaunch).map((run) => pendingRun(r.spec, run, this.deps.role)));
     await this.#offers.want(this.pending.length > 0);
     this.deps.wake(Math.min(wakeAt ?? Infinity, now + MAX_SLEEP_MS));
@@ -108,11 +102,11 @@ export class Scheduler {
   async update(status: TaskStatus__Output): Promise<void> {
     const { book, clock, logger } = this.deps;
     const state = String(status.state);
-    if (!NON_TERMINAL.has(state)) this.#killing.delete(status.taskId);
+    if (!NON_TERMINAL.has(state)) this.#kills.ended(status.taskId);
     const name = book.owner.get(status.taskId);
     const record = name === undefined ? undefined : book.records.get(name);
     if (record === undefined) {
-      if (NON_TERMINAL.has(state) && state !== 'TASK_UNREACHABLE' && !this.#killing.has(status.taskId)) {
+      if (NON_TERMINAL.has(state) && state !== 'TASK_UNREACHABLE' && !this.#kills.has(status.taskId)) {
         logger.warn({ taskId: status.taskId, state }, 'killing a task no cron job owns');
         this.killTask(status.taskId, status.agentId, 0, 'no cron job owns it');
       }
@@ -121,7 +115,7 @@ export class Scheduler {
     const out = taskUpdate(record, status, clock.now());
     if (out.effect === 'none') return;
     if (out.effect === 'kill') {
-      if (!this.#killing.has(status.taskId)) this.killTask(status.taskId, status.agentId, record.spec.task.killGracePeriodSeconds, `run ${out.run?.id ?? ''} is over`);
+      if (!this.#kills.has(status.taskId)) this.killTask(status.taskId, status.agentId, record.spec.task.killGracePeriodSeconds, `run ${out.run?.id ?? ''} is over`);
       return;
     }
     await book.put(out.record);
@@ -130,13 +124,9 @@ export class Scheduler {
     await this.replan();
   }
 
-  /** Ask the master to kill a task (again after the grace period and KILL_RETRY_MS without an answer). */
+  /** Ask the master to kill a task (again after the grace period and killRetryMs without an answer: common/kill-tracker.ts). */
   killTask(taskId: string, agentId: string, graceSeconds: number, reason: string): void {
-    this.#killing.set(taskId, { agentId, graceSeconds, at: this.deps.clock.now() });
-    this.deps.logger.info({ taskId, reason }, 'killing task');
-    const driver = this.deps.driver();
-    if (driver === undefined || driver.state !== 'SUBSCRIBED') return;
-    driver.kill(taskId, agentId, { gracePeriodSeconds: graceSeconds }).catch((err: unknown) => this.deps.logger.warn({ err, taskId }, 'kill failed; it will be sent again'));
+    this.#kills.kill(taskId, agentId, graceSeconds, reason);
   }
 
   /** Jobs by name, parents first where they are cron jobs here (a dependent sees its parents' plans). */

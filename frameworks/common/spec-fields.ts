@@ -6,6 +6,9 @@ import { validateRole } from '../../core/ids.js';
 
 export type Doc = Readonly<Record<string, unknown>>;
 
+/** Beyond this a second retry already waits the cap; larger is a typo (services' restart and cron's retry backoff). */
+export const MAX_BACKOFF_FACTOR = 100;
+
 export function join(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return path === '' ? key : `${path}.${key}`;

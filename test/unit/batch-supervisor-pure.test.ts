@@ -1,4 +1,4 @@
-// The pure parts of the batch framework's scheduler: what a status update does to a persisted task
+// The pure parts of the batch framework's supervisor: what a status update does to a persisted task
 // (a task that never ran is voided, terminal states are final), what applying a spec does to a job
 // (immutable fields while active, a new run for a finished job), the task id and environment, the
 // CLI's index ranges and jobs table.
@@ -8,7 +8,7 @@ import { ranges } from '../../cli/commands/describe-job.js';
 import type { JobRecord, JobTaskEntry } from '../../frameworks/batch/book.js';
 import { changeOf } from '../../frameworks/batch/framework.js';
 import { GangHolds } from '../../frameworks/batch/holds.js';
-import { nextEntry, overridden } from '../../frameworks/batch/scheduler.js';
+import { nextEntry, overridden } from '../../frameworks/batch/supervisor.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import { mintTaskId } from '../../frameworks/batch/tasks.js';
 import type { Offer__Output, TaskStatus__Output } from '../../proto/index.js';

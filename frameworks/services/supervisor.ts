@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
+import { KillTracker } from '../common/kill-tracker.js';
 import { OfferInterest } from '../offer-interest.js';
 import { settle } from './deployments.js';
 import { UNCONFIRMED, type ServiceBook } from './book.js';
@@ -20,13 +21,15 @@ import { isAvailable, plan, taskEnded } from './planner.js';
 import { pendingLaunch, type PendingLaunch } from './tasks.js';
 import type { Notes } from './views.js';
 
-export interface SchedulerDeps {
+export interface ServiceSupervisorDeps {
   readonly book: ServiceBook;
   readonly clock: Clock;
   readonly logger: Logger;
   /** The role of services whose spec names none. */
   readonly role: string;
   readonly backoffResetMs: number;
+  /** A kill not answered within the grace period and this much more is sent again. */
+  readonly killRetryMs: number;
   readonly driver: () => FrameworkDriver | undefined;
   /** Plan again later (through the serial section). */
   readonly wake: (atMs: number) => void;
@@ -34,33 +37,27 @@ export interface SchedulerDeps {
   readonly publish: () => void;
 }
 
-interface Orphan {
-  readonly agentId: string;
-  readonly graceSeconds: number;
-  killedAtMs: number;
-}
-
-// A kill not answered by a terminal update within the grace period and this much more is sent again.
-const KILL_RETRY_MS = 10_000;
 // Offers are suppressed only once no instance has waited for this long (the tick replans).
 const KEEP_OFFERS_MS = 5_000;
 
-export class Scheduler {
+export class ServiceSupervisor {
   /** Instances the last plans want started, in priority order. */
   pending: readonly PendingLaunch[] = [];
   readonly notes = new Map<string, Notes>();
-  /** Tasks of deleted services, or unknown to the book, being killed. */
-  readonly orphans = new Map<string, Orphan>();
+  /** Every kill sent and not yet answered (tasks of services, and orphans: tasks no service owns). */
+  readonly kills: KillTracker;
   readonly #offers: OfferInterest;
   #wantedAtMs = -Infinity;
 
-  constructor(private readonly deps: SchedulerDeps) {
+  constructor(private readonly deps: ServiceSupervisorDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
+    this.kills = new KillTracker({ clock: deps.clock, logger: deps.logger, driver: deps.driver, retryMs: deps.killRetryMs });
   }
 
-  /** After every (re)subscription offers flow again (the driver subscribes unsuppressed). */
+  /** After every (re)subscription offers flow again (the driver subscribes unsuppressed); unanswered kills go again. */
   subscribed(): void {
     this.#offers.subscribed();
+    this.kills.subscribed();
   }
 
   declinedIdle(): void {
@@ -123,45 +120,25 @@ export class Scheduler {
     }
   }
 
-  /** Ask the master to kill a task with its version's grace period (again if it was asked before). */
+  /** Ask the master to kill a task with its version's grace period (the kill tracker sends it again until it ends). */
   killTask(record: ServiceRecord, taskId: string, reason: string): void {
-    const { book, clock, logger } = this.deps;
+    const { book, clock } = this.deps;
     const task = record.tasks[taskId];
     if (task === undefined) return;
+    // Marked before it is sent: its end is then no failure (backoff.ts isFailure).
     book.runtime.set(taskId, { ...(book.runtime.get(taskId) ?? UNCONFIRMED), killRequestedAtMs: clock.now() });
     const grace = (specOf(record, task.version) ?? specOf(record, record.version))!.killGracePeriodSeconds;
-    logger.info({ service: record.name, taskId, reason }, 'killing task');
-    this.#sendKill(taskId, task.agentId, grace);
+    this.kills.kill(taskId, task.agentId, grace, `service ${record.name}: ${reason}`);
   }
 
   /** Kill a task no service owns (its service was deleted, or the book never knew it). */
   killOrphan(taskId: string, agentId: string, graceSeconds: number): void {
-    this.orphans.set(taskId, { agentId, graceSeconds, killedAtMs: this.deps.clock.now() });
-    this.#sendKill(taskId, agentId, graceSeconds);
-  }
-
-  #sendKill(taskId: string, agentId: string, graceSeconds: number): void {
-    const driver = this.deps.driver();
-    if (driver === undefined || driver.state !== 'SUBSCRIBED') return; // retried by tick()
-    driver.kill(taskId, agentId, { gracePeriodSeconds: graceSeconds }).catch((err: unknown) => {
-      this.deps.logger.warn({ err, taskId }, 'kill failed; it will be retried');
-    });
+    this.kills.kill(taskId, agentId, graceSeconds, 'no service owns it');
   }
 
   /** Periodic: send again kills that got no answer, then plan (backoff ends, lost events). */
   async tick(): Promise<void> {
-    const { book, clock } = this.deps;
-    const now = clock.now();
-    for (const record of book.records.values()) {
-      for (const t of book.tasksOf(record)) {
-        if (t.killRequestedAtMs === undefined || isTerminal(t.state)) continue;
-        const grace = (specOf(record, t.version) ?? specOf(record, record.version))!.killGracePeriodSeconds;
-        if (now - t.killRequestedAtMs > grace * 1000 + KILL_RETRY_MS) this.killTask(record, t.taskId, 'no answer to the previous kill');
-      }
-    }
-    for (const [taskId, o] of this.orphans) {
-      if (now - o.killedAtMs > o.graceSeconds * 1000 + KILL_RETRY_MS) this.killOrphan(taskId, o.agentId, o.graceSeconds);
-    }
+    this.kills.retry();
     await this.replan();
   }
 
@@ -173,9 +150,10 @@ export class Scheduler {
     const gone = isTerminal(state) || state === 'TASK_UNKNOWN';
     const name = book.owner.get(status.taskId);
     const record = name === undefined ? undefined : book.records.get(name);
+    if (gone) this.kills.ended(status.taskId);
     if (record === undefined || record.tasks[status.taskId] === undefined) {
-      if (gone || state === 'TASK_UNREACHABLE') this.orphans.delete(status.taskId);
-      else if (!this.orphans.has(status.taskId)) {
+      if (state === 'TASK_UNREACHABLE') this.kills.ended(status.taskId);
+      else if (!gone && !this.kills.has(status.taskId)) {
         logger.warn({ taskId: status.taskId, state }, 'killing a task no service owns');
         this.killOrphan(status.taskId, status.agentId, 0);
       }
@@ -206,6 +184,7 @@ export class Scheduler {
     const record = name === undefined ? undefined : this.deps.book.records.get(name);
     const view = record === undefined ? undefined : this.deps.book.tasksOf(record).find((t) => t.taskId === taskId);
     if (record === undefined || view === undefined) return;
+    this.kills.ended(taskId);
     await this.#ended(record, view, 'TASK_UNKNOWN', 'REASON_TASK_UNKNOWN', 'the master does not know the task');
     await this.replan();
   }
