@@ -27,7 +27,10 @@ import { workloadView } from './views.js';
 export const CRON_FRAMEWORK_NAME = 'agora-cron';
 
 /** The host's options (frameworks/framework-options.ts); a spec may name only `role` (default '*'). */
-export type CronOptions = FrameworkOptions;
+export interface CronOptions extends FrameworkOptions {
+  /** A task whose agent stopped answering keeps its run active this long before it is given up (5 min). */
+  readonly unreachableTimeoutMs?: number;
+}
 
 export class CronFramework implements RunnableController {
   readonly kind = 'CRONJOB' as const;
@@ -44,6 +47,7 @@ export class CronFramework implements RunnableController {
     clock: Clock,
     logger: Logger,
     killRetryMs: number,
+    unreachableTimeoutMs: number | undefined,
   ) {
     this.#clock = clock;
     this.#logger = logger;
@@ -54,6 +58,7 @@ export class CronFramework implements RunnableController {
       logger,
       role,
       killRetryMs,
+      ...(unreachableTimeoutMs === undefined ? {} : { unreachableTimeoutMs }),
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
@@ -74,7 +79,11 @@ export class CronFramework implements RunnableController {
     const logger = (options.logger ?? silentLogger()).child({ component: 'cron' });
     const clock = options.clock ?? systemClock;
     const killRetryMs = killRetryMsOf(options.killRetryMs);
-    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger, killRetryMs);
+    const timeout = options.unreachableTimeoutMs;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
+      throw new InvalidArgumentError('unreachableTimeoutMs', `must be a non-negative number of milliseconds, got ${String(timeout)}`);
+    }
+    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger, killRetryMs, timeout);
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
     await FrameworkShell.start(
       // Partition-aware: a task whose agent stops answering is UNREACHABLE, not LOST — it may still

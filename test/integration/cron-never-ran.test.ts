@@ -36,7 +36,8 @@ describe('cron: a task that never ran is no failed attempt', () => {
     const { dockerSocket } = testServices();
     const port = await silentRegistry();
     const { master, agents, state } = await startClusterBase(CRON_FRAMEWORK_NAME, { agents: [{ dockerSocket }] });
-    const cron = await started(startCron({ master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000 }));
+    // Cron is partition-aware: a task whose agent goes is UNREACHABLE, held until given up (here after 1 s).
+    const cron = await started(startCron({ master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000, unreachableTimeoutMs: 1000 }));
     const task = { container: { image: `127.0.0.1:${port}/agora/never:1`, network: 'none' }, resources: { cpus: 0.05, mem: 16 } };
     await cron.apply({ name: 'stuck', schedule: '0 0 1 1 *', retries: 0, task });
     await cron.trigger('stuck');
@@ -47,7 +48,7 @@ describe('cron: a task that never ran is no failed attempt', () => {
     const relaunched = await until(async () => {
       const run = (await record()).runs[0];
       return run?.tasks.find((t) => t.taskId === first.taskId)?.finishedAt !== undefined && run;
-    }, 'the master to give the task up', 20_000);
+    }, 'the task to be given up', 20_000);
     expect(relaunched.tasks[0]).toMatchObject({ taskId: first.taskId, attempt: 1, voided: true });
     expect(relaunched.tasks[0]!.state).toMatch(/^TASK_(LOST|GONE)$/);
     expect(relaunched.tasks[0]!.runningAt).toBeUndefined();
