@@ -178,6 +178,18 @@ export function sandboxChecks(t: FuzzTarget, c: FuzzCase, o: Outcome): Violation
   return [];
 }
 
+/**
+ * A planted log must be refused; over gRPC the refusal is the stream's status, which comes after the
+ * Jobs API has asked the master and the agent — on a loaded machine later than the usual 250 ms
+ * after which a quiet stream is taken for an open follow.
+ */
+const PLANTED_LOG_WAIT_MS = 5_000;
+
 export function fuzzSession(target: FuzzTarget): FuzzSession {
-  return new FuzzSession(target, { snapshot: clusterSnapshot, cleanup: undo, check: sandboxChecks });
+  return new FuzzSession(target, {
+    snapshot: clusterSnapshot,
+    cleanup: undo,
+    check: sandboxChecks,
+    streamWaitMs: (t, c) => (readsPlantedLog(c, t) ? PLANTED_LOG_WAIT_MS : undefined),
+  });
 }

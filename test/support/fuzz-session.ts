@@ -36,6 +36,8 @@ export interface SessionOptions {
   readonly cleanup?: (target: FuzzTarget, c: FuzzCase, o: Outcome) => Promise<void>;
   /** More checks on an answer. */
   readonly check?: (target: FuzzTarget, c: FuzzCase, o: Outcome) => Violation[];
+  /** How long this case's stream may take to answer before it is judged open (the target's default otherwise). */
+  readonly streamWaitMs?: (target: FuzzTarget, c: FuzzCase) => number | undefined;
 }
 
 const GRPC_REJECTIONS = new Set(['INVALID_ARGUMENT', 'NOT_FOUND', 'ALREADY_EXISTS', 'FAILED_PRECONDITION', 'OUT_OF_RANGE', 'RESOURCE_EXHAUSTED', 'ABORTED', 'PERMISSION_DENIED']);
@@ -86,7 +88,8 @@ export class FuzzSession {
     if (!this.target.alive) return empty([{ kind: 'process-exited', detail: 'the process had already exited' }]);
     const mark = this.target.log().length;
     const from = Date.now();
-    const outcome = await this.target.send(c);
+    const streamWaitMs = this.options.streamWaitMs?.(this.target, c);
+    const outcome = await this.target.send(c, streamWaitMs === undefined ? {} : { streamWaitMs });
     this.timeline.push({ from, to: Date.now(), what: `${c.route} ${c.note}` });
     if (TRACE) process.stderr.write(`[fuzz] ${c.route} ${describe(c.note, 160)} ${c.via === 'grpc' ? describe(c.request ?? c.raw, 200) : describe(c.url, 200)} → ${String(outcome.status)} ${outcome.code ?? ''} ${describe(outcome.message ?? '', 100)} ${outcome.ms} ms\n`);
     if (outcome.unsent) {

@@ -164,11 +164,13 @@ export class FuzzTarget {
     });
   }
 
-  send(c: FuzzCase): Promise<Outcome> {
-    return c.via === 'http' ? this.#sendHttp(c) : this.#sendGrpc(c);
+  /** `streamWaitMs`: how long a stream may take to say something before it is judged open (default 250 ms). */
+  send(c: FuzzCase, options: { streamWaitMs?: number } = {}): Promise<Outcome> {
+    const wait = options.streamWaitMs ?? STREAM_READ_MS;
+    return c.via === 'http' ? this.#sendHttp(c, wait) : this.#sendGrpc(c, wait);
   }
 
-  async #sendHttp(c: HttpCase): Promise<Outcome> {
+  async #sendHttp(c: HttpCase, streamWaitMs: number): Promise<Outcome> {
     const started = Date.now();
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), REQUEST_DEADLINE_MS);
@@ -179,7 +181,7 @@ export class FuzzTarget {
     try {
       const base = c.server === 'master' ? this.up.masterUrl : this.up.agentUrl;
       const res = await this.up.fetch(`${base}${c.url}`, { method: c.method, headers, ...(body ? { body } : {}), signal: abort.signal });
-      const text = await readHead(res.body, c.stream ? STREAM_READ_MS : REQUEST_DEADLINE_MS, abort);
+      const text = await readHead(res.body, c.stream ? streamWaitMs : REQUEST_DEADLINE_MS, abort);
       const accepted = res.status >= 200 && res.status < 300;
       let json: { code?: unknown; message?: unknown } | undefined;
       try {
@@ -204,7 +206,7 @@ export class FuzzTarget {
     }
   }
 
-  #sendGrpc(c: GrpcCase): Promise<Outcome> {
+  #sendGrpc(c: GrpcCase, streamWaitMs: number): Promise<Outcome> {
     const started = Date.now();
     const method = c.route.split('/')[1] ?? '';
     const options = { deadline: Date.now() + REQUEST_DEADLINE_MS };
@@ -223,13 +225,13 @@ export class FuzzTarget {
       if (c.raw) {
         const identity = (b: Buffer): Buffer => b;
         const path = `/agora.v1.Jobs/${method}`;
-        if (c.stream) return readStream(client.makeServerStreamRequest(path, identity, identity, Buffer.from(c.raw), new grpc.Metadata(), options), done);
+        if (c.stream) return readStream(client.makeServerStreamRequest(path, identity, identity, Buffer.from(c.raw), new grpc.Metadata(), options), streamWaitMs, done);
         client.makeUnaryRequest(path, identity, identity, Buffer.from(c.raw), new grpc.Metadata(), options, (err, res) => done(err, res ? `<${res.length} bytes>` : ''));
         return undefined;
       }
       const call = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[lower];
       if (typeof call !== 'function') throw new Error(`no Jobs method ${method}`);
-      if (c.stream) return readStream(call.call(client, c.request ?? {}, new grpc.Metadata(), options) as grpc.ClientReadableStream<unknown>, done);
+      if (c.stream) return readStream(call.call(client, c.request ?? {}, new grpc.Metadata(), options) as grpc.ClientReadableStream<unknown>, streamWaitMs, done);
       call.call(client, c.request ?? {}, new grpc.Metadata(), options, (err: grpc.ServiceError | null, res: unknown) => done(err, JSON.stringify(res ?? null).slice(0, 4096)));
       return undefined;
     });
@@ -267,7 +269,7 @@ async function readHead(body: ReadableStream<Uint8Array> | null, ms: number, abo
 }
 
 /** A server stream: its first message or its status, whichever comes first; then cancel it. */
-function readStream(stream: grpc.ClientReadableStream<unknown>, done: (err: grpc.ServiceError | null, text?: string) => void): void {
+function readStream(stream: grpc.ClientReadableStream<unknown>, waitMs: number, done: (err: grpc.ServiceError | null, text?: string) => void): void {
   let settled = false;
   const settle = (err: grpc.ServiceError | null, text?: string): void => {
     if (settled) return;
@@ -276,7 +278,7 @@ function readStream(stream: grpc.ClientReadableStream<unknown>, done: (err: grpc
     done(err, text);
     stream.cancel();
   };
-  const timer = setTimeout(() => settle(null, '<open>'), STREAM_READ_MS);
+  const timer = setTimeout(() => settle(null, '<open>'), waitMs);
   stream.on('data', (m: unknown) => settle(null, Buffer.isBuffer(m) ? `<${m.length} bytes>` : JSON.stringify(m).slice(0, 4096)));
   stream.on('error', (err: grpc.ServiceError) => settle(err.code === grpc.status.CANCELLED && settled ? null : err));
   stream.on('end', () => settle(null, '<end>'));
