@@ -62,7 +62,7 @@ export class BatchFramework implements BatchHandle {
       options: c,
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
-      publish: () => this.#publish(),
+      publish: (names) => this.#publish(names),
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
       decline: (ids) => this.#declineNow(ids),
     });
@@ -87,6 +87,7 @@ export class BatchFramework implements BatchHandle {
           },
           offers: (driver, offers) => fw.#launcher.offers(driver, offers),
           update: (status) => fw.#scheduler.update(status),
+          updates: (statuses) => fw.#scheduler.updates(statuses),
           rescind: async (offerId) => void fw.#holds.rescind(offerId),
           wake: async () => {
             await fw.#scheduler.replan();
@@ -112,8 +113,12 @@ export class BatchFramework implements BatchHandle {
     driver.decline(offerIds, { refuseSeconds: 0 }).catch(() => undefined);
   }
 
-  #publish(): void {
-    for (const record of this.book.records.values()) this.#hub.publish(record.name, this.#view(record));
+  /** Publish the views of these jobs (every job when undefined). */
+  #publish(names?: readonly string[]): void {
+    for (const name of names ?? this.book.records.keys()) {
+      const record = this.book.get(name);
+      if (record !== undefined) this.#hub.publishLazy(name, () => this.#view(record));
+    }
   }
 
   #view(record: JobRecord): Workload {
@@ -139,7 +144,7 @@ export class BatchFramework implements BatchHandle {
       if (!options.dryRun && out.result !== 'UNCHANGED') {
         await this.book.put(out.record);
         if (existing !== undefined && out.record.runs !== existing.runs) this.#scheduler.forgetRun(spec.name);
-        await this.#scheduler.replan();
+        await this.#scheduler.replan([spec.name]);
       }
       return { kind: 'JOB', name: spec.name, version: `v${out.record.version}`, result: out.result };
     });
@@ -159,7 +164,7 @@ export class BatchFramework implements BatchHandle {
       const last = this.#view(record);
       await this.#scheduler.deleteJob(record, 'deleted on request');
       this.#hub.deleted(name, last);
-      await this.#scheduler.replan();
+      await this.#scheduler.replan([]);
     });
   }
 
@@ -175,7 +180,7 @@ export class BatchFramework implements BatchHandle {
       const next: JobRecord = { ...record, runs: record.runs + 1, updatedAtMs: now, run: { submittedAtMs: now, tasks: [] } };
       await this.book.put(next);
       this.#scheduler.forgetRun(name);
-      await this.#scheduler.replan();
+      await this.#scheduler.replan([name]);
       return { runId: `${name}.r${next.runs}` };
     });
   }
@@ -187,7 +192,7 @@ export class BatchFramework implements BatchHandle {
       if (record.spec.suspend === suspended) return;
       const spec: JobSpecDoc = Object.freeze({ ...record.spec, suspend: suspended });
       await this.book.put({ ...record, spec, version: record.version + 1, updatedAtMs: this.#now() });
-      await this.#scheduler.replan();
+      await this.#scheduler.replan([name]);
     });
   }
 
