@@ -17,7 +17,7 @@ import { AgoraError, UnavailableError } from '../../core/errors.js';
 import type { Op } from '../../core/store/index.js';
 import type { FrameworkState } from '../../sdk/state.js';
 import { RecordBook, type RecordKind } from '../record-book.js';
-import { changedShards, headOf, isOldLayout, joinRecord, planShardWrites, shardIndex, shardKey, type JobHead, type JobShard, type ShardOp } from './job-layout.js';
+import { changedShards, headOf, isOldLayout, joinRecord, MULTI_BUDGET_BYTES, planShardWrites, shardIndex, shardKey, type JobHead, type JobShard, type ShardOp } from './job-layout.js';
 import type { JobRecord, JobTaskEntry } from './job-record.js';
 
 export type { JobRecord, JobRun, JobTaskEntry } from './job-record.js';
@@ -130,6 +130,46 @@ export class JobBook extends RecordBook<JobRecord> {
     }
     await this.#write(name, stored, head, chunks.length === 0 ? [[]] : chunks, rewrite);
     this.#index(before, record);
+  }
+
+  /**
+   * Store several new jobs (no tasks yet) in one transaction per MULTI_BUDGET_BYTES; a group the
+   * store refuses is written job by job, so each job gets its own outcome. Returns, per record,
+   * undefined when stored or the error that refused it.
+   */
+  async createMany(records: readonly JobRecord[]): Promise<unknown[]> {
+    const out: unknown[] = records.map(() => undefined);
+    let group: number[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      const members = group;
+      group = [];
+      bytes = 0;
+      if (members.length === 0) return;
+      const heads = members.map((i) => headOf(records[i]!));
+      try {
+        await this.state.store.multi(heads.map((h): Op => ({ op: 'create', path: this.#path(`jobs/${h.name}`), data: Buffer.from(JSON.stringify(h)) })));
+      } catch {
+        for (const i of members) out[i] = await this.put(records[i]!).then(() => undefined, (err: unknown) => err);
+        return;
+      }
+      members.forEach((i, n) => {
+        this.#stored.set(records[i]!.name, { version: 0, head: JSON.stringify(heads[n]), shards: new Set(), unsynced: new Set() });
+        this.#index(undefined, records[i]!);
+      });
+    };
+    for (const [i, record] of records.entries()) {
+      if (this.#stored.has(record.name) || record.run.tasks.length > 0) {
+        out[i] = await this.put(record).then(() => undefined, (err: unknown) => err);
+        continue;
+      }
+      const size = JSON.stringify(headOf(record)).length;
+      if (group.length > 0 && bytes + size > MULTI_BUDGET_BYTES) await flush();
+      group.push(i);
+      bytes += size;
+    }
+    await flush();
+    return out;
   }
 
   /** Each transaction: the head (compare-and-set) and a chunk of shards. */

@@ -20,6 +20,7 @@ import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { JobBook, type JobRecord } from './book.js';
+import { Applies } from './applies.js';
 import { GangHolds } from './holds.js';
 import { Launcher } from './launcher.js';
 import { BATCH_FRAMEWORK_NAME, compileBatchOptions, type BatchHandle, type BatchOptions, type CompiledBatchOptions } from './options.js';
@@ -40,6 +41,7 @@ export class BatchFramework implements BatchHandle {
   readonly #holds = new GangHolds();
   readonly #scheduler: Scheduler;
   readonly #launcher: Launcher;
+  readonly #applies: Applies;
   readonly #role: string;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -66,6 +68,7 @@ export class BatchFramework implements BatchHandle {
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
       decline: (ids) => this.#declineNow(ids),
     });
+    this.#applies = new Applies({ book, scheduler: this.#scheduler, now: () => this.#now(), change: changeOf, act: (fn) => this.#act(fn) });
     this.#launcher = new Launcher({ book, holds: this.#holds, scheduler: this.#scheduler, clock, logger, role: this.#role, options: c });
   }
 
@@ -137,17 +140,8 @@ export class BatchFramework implements BatchHandle {
     if (spec.task.role !== '' && spec.task.role !== this.#role) {
       throw new InvalidArgumentError('task.role', `the batch framework runs as role '${this.#role}': omit role, or set it to '${this.#role}'`);
     }
-    return this.#act(async () => {
-      const now = this.#now();
-      const existing = this.book.get(spec.name);
-      const out = changeOf(existing, spec, now);
-      if (!options.dryRun && out.result !== 'UNCHANGED') {
-        await this.book.put(out.record);
-        if (existing !== undefined && out.record.runs !== existing.runs) this.#scheduler.forgetRun(spec.name);
-        await this.#scheduler.replan([spec.name]);
-      }
-      return { kind: 'JOB', name: spec.name, version: `v${out.record.version}`, result: out.result };
-    });
+    // Grouped with the applies that arrive meanwhile: one store transaction, one plan (applies.ts).
+    return this.#applies.submit(spec, options.dryRun === true);
   }
 
   async get(name: string): Promise<Workload> {
