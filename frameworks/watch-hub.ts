@@ -38,8 +38,18 @@ export class WatchHub {
    * counts as published with a view unlike any, so the next publish to a listener is MODIFIED.
    */
   publishLazy(name: string, view: () => Workload): void {
-    if (this.#listeners.size > 0) this.publish(name, view());
-    else this.#seen.set(name, '');
+    if (this.listening) this.publish(name, view());
+    else this.unseen(name);
+  }
+
+  /** Someone listens: views published now are sent. */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  /** A view of `name` went unpublished (nobody listened): the next one published is MODIFIED, whatever it is. */
+  unseen(name: string): void {
+    this.#seen.set(name, '');
   }
 
   /** DELETED with the last view, once; false when the name was never published (or already deleted). */
