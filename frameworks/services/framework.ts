@@ -8,7 +8,6 @@
 //        └─► subscribed: track + reconcile every known task, implicit reconcile, replan
 //   API (apply, scale, …) ─► deployments.ts (pure) ─► book.put ─► scheduler.replan ─► watch
 //   offers ─► launcher   update ─► scheduler.update   wake-up ─► replan   tick ─► kill retries + replan
-import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
 import { shortId } from '../../core/ids.js';
@@ -49,9 +48,6 @@ function compile(options: ServicesOptions): Compiled {
   return { options, role: options.role || '*', clock: options.clock ?? systemClock, logger, tickMs, backoffResetMs: reset * 1000 };
 }
 
-/** Plans after status updates are at least this far apart (real time; see #replanSoon). */
-const REPLAN_SPACING_MS = 50;
-
 export class ServicesFramework implements ServicesHandle {
   readonly kind = 'SERVICE' as const;
   #shell: FrameworkShell | undefined;
@@ -73,7 +69,6 @@ export class ServicesFramework implements ServicesHandle {
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
-      replanSoon: () => this.#replanSoon(),
     });
     this.#launcher = new Launcher({ book, scheduler: this.#scheduler, clock: o.clock, logger: o.logger, role: o.role });
   }
@@ -108,29 +103,6 @@ export class ServicesFramework implements ServicesHandle {
     for (const record of this.book.records.values()) for (const t of Object.values(record.tasks)) driver.trackTask(t.taskId, t.agentId);
     driver.reconcile([]).catch((err: unknown) => this.o.logger.warn({ err }, 'implicit reconcile failed')); // finds tasks no service owns
     await this.#scheduler.replan();
-  }
-
-  #replanQueued = false;
-  #replannedAt = 0;
-
-  /**
-   * One plan in the serial section after the events already here, and at most one per
-   * REPLAN_SPACING_MS of real time: a burst of updates (a thousand instances starting) costs a
-   * few plans, not one per arrival, and delays a decision by that much at most.
-   */
-  #replanSoon(): boolean {
-    if (this.#shell?.running !== true) return false;
-    if (this.#replanQueued) return true;
-    this.#replanQueued = true;
-    const run = (): void => {
-      this.#replanQueued = false;
-      this.#replannedAt = performance.now();
-      this.#shell?.act(() => this.#scheduler.replan()).catch((err: unknown) => this.o.logger.warn({ err }, 'plan after status updates failed'));
-    };
-    const waitMs = this.#replannedAt + REPLAN_SPACING_MS - performance.now();
-    if (waitMs > 0) setTimeout(run, waitMs);
-    else setImmediate(run);
-    return true;
   }
 
   #publish(): void {

@@ -32,11 +32,6 @@ export interface SchedulerDeps {
   readonly wake: (atMs: number) => void;
   /** The views of these services may have changed. */
   readonly publish: () => void;
-  /**
-   * Plan again once the events already arrived are handled (one plan for a burst of updates);
-   * false when that cannot be arranged now, and the caller plans at once.
-   */
-  readonly replanSoon?: () => boolean;
 }
 
 interface Orphan {
@@ -178,9 +173,7 @@ export class Scheduler {
   /** Status updates that arrived together, in order; then one plan (not one per update). */
   async updates(statuses: readonly TaskStatus__Output[]): Promise<void> {
     for (const status of statuses) await this.#apply(status);
-    // Nothing of an update waits for the plan (an ended task is saved above): with a thousand
-    // tasks starting, one plan after the burst rather than one per arrival.
-    if (this.deps.replanSoon?.() !== true) await this.replan();
+    await this.replan();
   }
 
   async #apply(status: TaskStatus__Output): Promise<void> {
