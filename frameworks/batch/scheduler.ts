@@ -218,15 +218,23 @@ export class Scheduler {
     const changes = new Map<string, Map<string, JobTaskEntry>>();
     for (const status of statuses) this.#apply(status, changes);
     let failure: unknown;
+    const replan: string[] = [];
+    const viewOnly: string[] = [];
     for (const [name, tasks] of changes) {
+      const before = new Map([...tasks.keys()].map((id) => [id, this.deps.book.task(name, id)]));
       try {
         await this.deps.book.updateTasks(name, new Map([...tasks].map(([id, entry]) => [id, () => entry])));
       } catch (err) {
         failure ??= err;
-        changes.delete(name);
+        continue;
       }
+      // A task still active and otherwise the same to the planner (STAGING → STARTING → RUNNING)
+      // changes no plan: the thousands of RUNNINGs of a large job cost a write, not a plan each.
+      if ([...tasks].some(([id, next]) => mattersToPlan(before.get(id), next))) replan.push(name);
+      else viewOnly.push(name);
     }
-    if (changes.size > 0) await this.replan(changes.keys());
+    if (replan.length > 0) await this.replan(replan);
+    if (viewOnly.length > 0) this.deps.publish(viewOnly);
     if (failure !== undefined) throw failure;
   }
 
@@ -279,6 +287,12 @@ export class Scheduler {
     }
     change(next);
   }
+}
+
+/** Does this change of a task change what planJob decides (it reads only these fields)? */
+export function mattersToPlan(before: JobTaskEntry | undefined, next: JobTaskEntry): boolean {
+  if (before === undefined || isTerminal(before.state) || isTerminal(next.state)) return true;
+  return before.index !== next.index || before.attempt !== next.attempt || before.launchedAtMs !== next.launchedAtMs || before.killRequested !== next.killRequested || before.voided !== next.voided || before.finishedAtMs !== next.finishedAtMs;
 }
 
 /**
