@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   allocator: () => import('./allocator.js'),
   failover: () => import('./failover.js'),
   heal: () => import('./heal.js'),
+  jobs: () => import('./jobs.js'),
   launch: () => import('./launch.js'),
   offers: () => import('./offers.js'),
   sse: () => import('./sse.js'),

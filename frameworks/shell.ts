@@ -43,6 +43,8 @@ export interface ShellHandlers {
   subscribed(driver: FrameworkDriver): Promise<void>;
   offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void>;
   update(status: TaskStatus__Output): Promise<void>;
+  /** Updates that arrived together, in order (optional; else `update` for each): acknowledged once it resolves. */
+  updates?(statuses: readonly TaskStatus__Output[]): Promise<void>;
   /** An offer the framework still holds was taken back by the master (optional). */
   rescind?(offerId: string): Promise<void>;
   /** The moment asked for with wakeAt() has come. */
@@ -187,7 +189,8 @@ export class FrameworkShell {
       {
         subscribed: (e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(this.#driver!)) : undefined),
         offers: (offers) => this.#gate(() => this.#offerRound(offers)),
-        update: (status) => this.#gate(() => this.handlers.update(status)),
+        update: (status) => this.#gateUpdate(() => this.handlers.update(status)),
+        ...(this.handlers.updates ? { updates: (statuses: TaskStatus__Output[]) => this.#gateUpdate(() => this.handlers.updates!(statuses)) } : {}),
         rescind: (offerId) => (this.handlers.rescind ? this.#gate(() => this.handlers.rescind!(offerId)) : undefined),
         error: (message) => {
           logger.error({ message }, `the master refused the ${o.name} framework`);
@@ -225,6 +228,19 @@ export class FrameworkShell {
     await this.#ready;
     if (this.#lifecycle === 'STOPPING' || this.#lifecycle === 'STOPPED') return undefined;
     return this.#serial(fn);
+  }
+
+  /**
+   * As #gate, for status updates: one the stopping shell does not handle is refused, so the driver
+   * does not acknowledge it (the agent sends it again, to whichever instance leads then).
+   */
+  async #gateUpdate(fn: () => Promise<void>): Promise<void> {
+    let handled = false;
+    await this.#gate(async () => {
+      await fn();
+      handled = true;
+    });
+    if (!handled) throw new UnavailableError(`the ${this.o.name} framework is stopping: the update is left unacknowledged`);
   }
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {

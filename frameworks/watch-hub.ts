@@ -32,6 +32,26 @@ export class WatchHub {
     this.emit({ type: prev === undefined ? 'ADDED' : 'MODIFIED', name, object: workload });
   }
 
+  /**
+   * As publish, but the view is made only while someone listens: a framework whose views are
+   * large (a job's thousands of tasks) does not build them for nobody. With no listener the name
+   * counts as published with a view unlike any, so the next publish to a listener is MODIFIED.
+   */
+  publishLazy(name: string, view: () => Workload): void {
+    if (this.listening) this.publish(name, view());
+    else this.unseen(name);
+  }
+
+  /** Someone listens: views published now are sent. */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
+  }
+
+  /** A view of `name` went unpublished (nobody listened): the next one published is MODIFIED, whatever it is. */
+  unseen(name: string): void {
+    this.#seen.set(name, '');
+  }
+
   /** DELETED with the last view, once; false when the name was never published (or already deleted). */
   deleted(name: string, workload: Workload): boolean {
     if (!this.#seen.delete(name)) return false;

@@ -36,6 +36,9 @@ import { SchedulerCalls } from './calls.js';
  */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc-node.flow_control_window': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 };
 
+/** The most status updates handed to one `updates` call. */
+export const MAX_UPDATE_BATCH = 1000;
+
 /** After "not the leader, no leader known": ask again this soon, at most this many times in a row. */
 const NOT_LEADER_RETRY_MS = 100;
 const NOT_LEADER_FAST_RETRIES = 50;
@@ -50,6 +53,12 @@ export interface FrameworkHandlers {
   rescind?(offerId: string): Awaitable;
   /** A task status. Acknowledged (when it has a uuid) after this resolves, unless autoAcknowledge is off. */
   update?(status: TaskStatus__Output): Awaitable;
+  /**
+   * Task statuses that arrived together, in order (at most MAX_UPDATE_BATCH): when given, called
+   * instead of `update`, so a framework can persist them in one write. Each is acknowledged after
+   * this resolves (none if it rejects: the agents send them again).
+   */
+  updates?(statuses: TaskStatus__Output[]): Awaitable;
   failure?(event: { agentId: string; executorId: string; status?: number }): Awaitable;
   message?(event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
   /** The master refused the framework for good; the driver has stopped. */
@@ -72,6 +81,8 @@ export class FrameworkDriver extends SchedulerCalls {
   #client: SchedulerClient | undefined;
   #stream: grpc.ClientReadableStream<Event__Output> | undefined;
   #queue: Promise<void> = Promise.resolve();
+  /** Updates queued last, not yet handed over: a later update joins them (handlers.updates). */
+  #openBatch: TaskStatus__Output[] | undefined;
   #lastEventAt = 0;
   #heartbeatMs = 15_000;
   #watchdog: TimerHandle | undefined;
@@ -227,7 +238,7 @@ export class FrameworkDriver extends SchedulerCalls {
     stream.on('data', (event: Event__Output) => {
       if (this.#stream !== stream) return;
       this.#lastEventAt = this.options.clock.now();
-      this.#queue = this.#queue.then(() => this.#handle(event, stream)).catch((err: unknown) => this.options.logger.error({ err }, 'event handler failed'));
+      this.#enqueue(event, stream);
     });
     stream.on('error', (err: unknown) => {
       if (this.#stream !== stream) return;
@@ -339,6 +350,30 @@ export class FrameworkDriver extends SchedulerCalls {
 
   // ---- events ----
 
+  /** Queue an event for the handlers; an update joins the updates queued just before it (when the framework takes batches). */
+  #enqueue(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): void {
+    const status = event.type === 'update' ? event.update?.status : undefined;
+    if (status && this.handlers.updates) {
+      if (this.#openBatch !== undefined && this.#openBatch.length < MAX_UPDATE_BATCH) {
+        this.#openBatch.push(status);
+        return;
+      }
+      const batch = [status];
+      this.#openBatch = batch;
+      this.#chain(() => {
+        if (this.#openBatch === batch) this.#openBatch = undefined;
+        return this.#updates(batch);
+      });
+      return;
+    }
+    this.#openBatch = undefined;
+    this.#chain(() => this.#handle(event, stream));
+  }
+
+  #chain(step: () => Promise<void>): void {
+    this.#queue = this.#queue.then(step).catch((err: unknown) => this.options.logger.error({ err }, 'event handler failed'));
+  }
+
   async #handle(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): Promise<void> {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     switch (event.type) {
@@ -402,11 +437,26 @@ export class FrameworkDriver extends SchedulerCalls {
   }
 
   async #update(status: TaskStatus__Output): Promise<void> {
+    this.#track(status);
+    await this.handlers.update?.(status);
+    this.#acknowledge(status);
+  }
+
+  async #updates(batch: TaskStatus__Output[]): Promise<void> {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    for (const status of batch) this.#track(status);
+    await this.handlers.updates?.(batch);
+    for (const status of batch) this.#acknowledge(status);
+  }
+
+  #track(status: TaskStatus__Output): void {
     const state = status.state as TaskState;
     if (isTerminal(state) || state === 'TASK_UNKNOWN') this.reconciler.untrack(status.taskId);
     else this.reconciler.track({ taskId: status.taskId, agentId: status.agentId });
     this.reconciler.confirmed(status.taskId);
-    await this.handlers.update?.(status);
+  }
+
+  #acknowledge(status: TaskStatus__Output): void {
     if (status.uuid && this.options.autoAcknowledge && this.#state === 'SUBSCRIBED') {
       // Sent once the handler is done, but not awaited: the next event need not wait for the
       // round trip (a failed acknowledgement only means the agent resends the update).

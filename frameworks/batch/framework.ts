@@ -20,6 +20,7 @@ import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { JobBook, type JobRecord } from './book.js';
+import { Applies } from './applies.js';
 import { GangHolds } from './holds.js';
 import { JobLauncher } from './launcher.js';
 import { BATCH_FRAMEWORK_NAME, compileBatchOptions, type BatchHandle, type BatchOptions, type CompiledBatchOptions } from './options.js';
@@ -40,6 +41,7 @@ export class BatchFramework implements BatchHandle {
   readonly #holds = new GangHolds();
   readonly #supervisor: JobSupervisor;
   readonly #launcher: JobLauncher;
+  readonly #applies: Applies;
   readonly #role: string;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -62,10 +64,11 @@ export class BatchFramework implements BatchHandle {
       options: c,
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
-      publish: () => this.#publish(),
+      publish: (names) => this.#publish(names),
       deleted: (record) => this.#hub.deleted(record.name, this.#view(record)),
       decline: (ids) => this.#declineNow(ids),
     });
+    this.#applies = new Applies({ book, supervisor: this.#supervisor, now: () => this.#now(), change: changeOf, act: (fn) => this.#act(fn) });
     this.#launcher = new JobLauncher({ book, holds: this.#holds, supervisor: this.#supervisor, clock, logger, role: this.#role, options: c });
   }
 
@@ -89,6 +92,7 @@ export class BatchFramework implements BatchHandle {
           },
           offers: (driver, offers) => fw.#launcher.offers(driver, offers),
           update: (status) => fw.#supervisor.update(status),
+          updates: (statuses) => fw.#supervisor.updates(statuses),
           rescind: async (offerId) => void fw.#holds.rescind(offerId),
           wake: async () => {
             await fw.#supervisor.replan();
@@ -114,8 +118,12 @@ export class BatchFramework implements BatchHandle {
     driver.decline(offerIds, { refuseSeconds: 0 }).catch((err: unknown) => this.logger.debug({ err, offers: offerIds.length }, 'decline failed; the offers time out instead'));
   }
 
-  #publish(): void {
-    for (const record of this.book.records.values()) this.#hub.publish(record.name, this.#view(record));
+  /** Publish the views of these jobs (every job when undefined). */
+  #publish(names?: readonly string[]): void {
+    for (const name of names ?? this.book.records.keys()) {
+      const record = this.book.get(name);
+      if (record !== undefined) this.#hub.publishLazy(name, () => this.#view(record));
+    }
   }
 
   #view(record: JobRecord): Workload {
@@ -134,17 +142,8 @@ export class BatchFramework implements BatchHandle {
     if (spec.task.role !== '' && spec.task.role !== this.#role) {
       throw new InvalidArgumentError('task.role', `the batch framework runs as role '${this.#role}': omit role, or set it to '${this.#role}'`);
     }
-    return this.#act(async () => {
-      const now = this.#now();
-      const existing = this.book.get(spec.name);
-      const out = changeOf(existing, spec, now);
-      if (!options.dryRun && out.result !== 'UNCHANGED') {
-        await this.book.put(out.record);
-        if (existing !== undefined && out.record.runs !== existing.runs) this.#supervisor.forgetRun(spec.name);
-        await this.#supervisor.replan();
-      }
-      return { kind: 'JOB', name: spec.name, version: `v${out.record.version}`, result: out.result };
-    });
+    // Grouped with the applies that arrive meanwhile: one store transaction, one plan (applies.ts).
+    return this.#applies.submit(spec, options.dryRun === true);
   }
 
   async get(name: string): Promise<Workload> {
@@ -161,7 +160,7 @@ export class BatchFramework implements BatchHandle {
       const last = this.#view(record);
       await this.#supervisor.deleteJob(record, 'deleted on request');
       this.#hub.deleted(name, last);
-      await this.#supervisor.replan();
+      await this.#supervisor.replan([]);
     });
   }
 
@@ -177,7 +176,7 @@ export class BatchFramework implements BatchHandle {
       const next: JobRecord = { ...record, runs: record.runs + 1, updatedAtMs: now, run: { submittedAtMs: now, tasks: [] } };
       await this.book.put(next);
       this.#supervisor.forgetRun(name);
-      await this.#supervisor.replan();
+      await this.#supervisor.replan([name]);
       return { runId: `${name}.r${next.runs}` };
     });
   }
@@ -189,7 +188,7 @@ export class BatchFramework implements BatchHandle {
       if (record.spec.suspend === suspended) return;
       const spec: JobSpecDoc = Object.freeze({ ...record.spec, suspend: suspended });
       await this.book.put({ ...record, spec, version: record.version + 1, updatedAtMs: this.#now() });
-      await this.#supervisor.replan();
+      await this.#supervisor.replan([name]);
     });
   }
 

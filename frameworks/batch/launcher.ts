@@ -71,7 +71,8 @@ export class JobLauncher {
     [pool, launched] = await this.#place(driver, batch, pool, launched);
     const waiting = queue.some((q) => this.deps.supervisor.reasons.get(q.spec.name) !== '') || holds.size > 0;
     await this.#protocol.declineAll(driver, pool.map((h) => h.offer.id), waiting);
-    if (launched || holds.size > 0 || offers.length > 0) await supervisor.replan();
+    // The jobs of this round (their launches and reasons changed); the others' plans stand.
+    if (launched || holds.size > 0 || offers.length > 0) await supervisor.replan(queue.map((q) => q.spec.name));
   }
 
   /** Consecutive non-gang jobs: their tasks, in queue order, in one match. */

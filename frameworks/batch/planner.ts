@@ -252,9 +252,12 @@ function launches(spec: JobSpecDoc, t: Tally, tasks: readonly JobTaskRecord[]): 
   }
   const room = Math.max(0, spec.parallelism - t.active.length);
   const out: LaunchDecision[] = [];
+  if (room === 0) return out;
+  const attempts = new Map<number, number>();
+  for (const x of tasks) if (x.index !== undefined) attempts.set(x.index, (attempts.get(x.index) ?? 0) + 1);
   for (let i = 0; i < spec.completions && out.length < room; i++) {
     if (t.doneIndexes.has(i) || t.activeIndexes.has(i)) continue;
-    const attempt = tasks.filter((x) => x.index === i).length;
+    const attempt = attempts.get(i) ?? 0;
     out.push({ index: i, attempt, env: { [INDEX_ENV]: String(i), AGORA_JOB_INDEX: String(i) } });
   }
   return out;

@@ -31,8 +31,8 @@ export interface JobSupervisorDeps {
   readonly options: CompiledBatchOptions;
   readonly driver: () => FrameworkDriver | undefined;
   readonly wake: (atMs: number) => void;
-  /** The views may have changed. */
-  readonly publish: () => void;
+  /** The views of these jobs (all, when undefined) may have changed. */
+  readonly publish: (names?: readonly string[]) => void;
   /** A job was deleted (its TTL passed): publish DELETED with its last view. */
   readonly deleted: (record: JobRecord) => void;
   /** Offers to give back at once (held by a job that no longer waits). */
@@ -56,6 +56,9 @@ export class JobSupervisor {
   /** Kills sent and not yet answered, the job's tasks' and orphans' (common/kill-tracker.ts). */
   readonly #kills: KillTracker;
   readonly #offers: OfferInterest;
+  /** The last plan's queue entry of each job with launches pending, and each job's next wake-up. */
+  readonly #entries = new Map<string, QueueEntry>();
+  readonly #wakes = new Map<string, number>();
 
   constructor(private readonly deps: JobSupervisorDeps) {
     this.#offers = new OfferInterest(deps.driver, deps.logger);
@@ -72,15 +75,25 @@ export class JobSupervisor {
     this.#offers.declinedIdle();
   }
 
-  /** Plan every job and carry the plans out. */
-  async replan(): Promise<void> {
+  /**
+   * Plan jobs and carry the plans out: every job, or only `names` (the jobs an event changed; the
+   * others keep their last plan, queue entry and wake-up — what makes an apply or a batch of
+   * updates cost one job's plan, not every job's). Then the queue, held offers, offer interest,
+   * the wake-up and the views.
+   */
+  async replan(names?: Iterable<string>): Promise<void> {
     const { book, clock, options } = this.deps;
     const now = clock.now();
-    const queue: QueueEntry[] = [];
-    let wakeAt: number | undefined;
-    const wake = (at: number | undefined): void => void (at !== undefined && (wakeAt = Math.min(wakeAt ?? at, at)));
-    for (const name of [...book.records.keys()].sort()) {
-      let record = book.records.get(name)!;
+    const todo = names === undefined ? [...book.records.keys()] : [...new Set(names)];
+    if (names === undefined) {
+      this.#entries.clear();
+      this.#wakes.clear();
+    }
+    for (const name of todo.sort()) {
+      this.#entries.delete(name);
+      this.#wakes.delete(name);
+      let record = book.records.get(name);
+      if (record === undefined) continue;
       const plan = planJob(record.spec, record.run, now, { backoff: options.retryBackoff, unreachableTimeoutMs: options.unreachableTimeoutMs });
       if (plan.delete) {
         await this.deleteJob(record, 'its ttlSecondsAfterFinished passed');
@@ -89,12 +102,15 @@ export class JobSupervisor {
       }
       record = await this.#persistRun(record, plan);
       this.plans.set(name, plan);
-      wake(plan.wakeAtMs);
+      if (plan.wakeAtMs !== undefined) this.#wakes.set(name, plan.wakeAtMs);
       await this.#kill(record, plan.kill);
-      if (plan.launch.length > 0) queue.push({ spec: record.spec, submittedAtMs: record.run.submittedAtMs, pending: plan.launch.length, record, decisions: plan.launch });
+      if (plan.launch.length > 0) this.#entries.set(name, { spec: record.spec, submittedAtMs: record.run.submittedAtMs, pending: plan.launch.length, record, decisions: plan.launch });
       else this.reasons.delete(name);
     }
-    this.queue = orderQueue(queue);
+    this.queue = orderQueue([...this.#entries.values()]);
+    let wakeAt: number | undefined;
+    const wake = (at: number | undefined): void => void (at !== undefined && (wakeAt = Math.min(wakeAt ?? at, at)));
+    for (const at of this.#wakes.values()) wake(at);
     // Offers held for a gang job that no longer waits for a wave go back.
     const waiting = new Set(this.queue.map((q) => q.spec.name));
     for (const job of this.deps.holds.jobs()) if (!waiting.has(job)) this.deps.decline(this.deps.holds.take(job).map((h) => h.offer.id));
@@ -102,7 +118,7 @@ export class JobSupervisor {
     wake(this.deps.holds.nextExpiry(options.maxHoldMs));
     await this.#offers.want(this.queue.length > 0 || this.deps.holds.size > 0);
     if (wakeAt !== undefined) this.deps.wake(wakeAt);
-    this.deps.publish();
+    this.deps.publish(names === undefined ? undefined : todo);
   }
 
   /** Write what the plan decided about the run (started, finished, phase), only when it changed. */
@@ -149,6 +165,8 @@ export class JobSupervisor {
     this.deps.decline(this.deps.holds.forget(name).map((h) => h.offer.id));
     this.plans.delete(name);
     this.reasons.delete(name);
+    this.#entries.delete(name);
+    this.#wakes.delete(name);
   }
 
   /** Kill a task no job owns (its job was deleted, or the book never knew it). */
@@ -156,14 +174,49 @@ export class JobSupervisor {
     this.#kills.kill(taskId, agentId, graceSeconds, 'no job owns it');
   }
 
-  /** A status update: the task's new state persisted (a task that never ran is voided), then a new plan. */
+  /** A status update: as updates([status]). */
   async update(status: TaskStatus__Output): Promise<void> {
+    await this.updates([status]);
+  }
+
+  /**
+   * Status updates, in order: each task's new state (a task that never ran is voided), then one
+   * write per job for all of its changed tasks, then one plan of the jobs that changed. The SDK
+   * acknowledges the updates once this resolves, so only after the writes are durable; a job whose
+   * write fails fails the whole batch (none is acknowledged; the agents send them again).
+   */
+  async updates(statuses: readonly TaskStatus__Output[]): Promise<void> {
+    const changes = new Map<string, Map<string, JobTaskEntry>>();
+    for (const status of statuses) this.#apply(status, changes);
+    let failure: unknown;
+    const replan: string[] = [];
+    const viewOnly: string[] = [];
+    for (const [name, tasks] of changes) {
+      const before = new Map([...tasks.keys()].map((id) => [id, this.deps.book.task(name, id)]));
+      try {
+        await this.deps.book.updateTasks(name, new Map([...tasks].map(([id, entry]) => [id, () => entry])));
+      } catch (err) {
+        failure ??= err;
+        continue;
+      }
+      // A task still active and otherwise the same to the planner (STAGING → STARTING → RUNNING)
+      // changes no plan: the thousands of RUNNINGs of a large job cost a write, not a plan each.
+      if ([...tasks].some(([id, next]) => mattersToPlan(before.get(id), next))) replan.push(name);
+      else viewOnly.push(name);
+    }
+    if (replan.length > 0) await this.replan(replan);
+    if (viewOnly.length > 0) this.deps.publish(viewOnly);
+    if (failure !== undefined) throw failure;
+  }
+
+  /** One update against the book as `changes` (the batch so far) leaves it; the task's next entry goes into `changes`. */
+  #apply(status: TaskStatus__Output, changes: Map<string, Map<string, JobTaskEntry>>): void {
     const { book, clock, logger } = this.deps;
     const state = status.state as TaskState;
     const ended = isTerminal(state) || state === 'TASK_UNKNOWN';
     const name = book.owner.get(status.taskId);
     const record = name === undefined ? undefined : book.get(name);
-    const task = record?.run.tasks.find((t) => t.taskId === status.taskId);
+    const task = name === undefined ? undefined : (changes.get(name)?.get(status.taskId) ?? book.task(name, status.taskId));
     if (record === undefined || task === undefined) {
       if (ended) this.#kills.ended(status.taskId);
       else if (!this.#kills.has(status.taskId)) {
@@ -172,14 +225,17 @@ export class JobSupervisor {
       }
       return;
     }
+    const change = (next: JobTaskEntry): void => {
+      let tasks = changes.get(record.name);
+      if (tasks === undefined) changes.set(record.name, (tasks = new Map()));
+      tasks.set(task.taskId, next);
+    };
     // The agent's own end overrides the master's inference (a LOST while the agent was away): the
     // task is counted once, by how it really ended.
     const revived = overridden(task, status, clock.now());
     if (revived !== undefined) {
-      const next = revived;
-      logger.warn({ job: record.name, taskId: task.taskId, index: task.index, was: task.state, state: next.state }, 'the agent reported how a task taken for lost ended');
-      await book.updateTask(record.name, task.taskId, () => next);
-      await this.replan();
+      logger.warn({ job: record.name, taskId: task.taskId, index: task.index, was: task.state, state: revived.state }, 'the agent reported how a task taken for lost ended');
+      change(revived);
       return;
     }
     // A terminal state is final: a repeated or late update (at-least-once delivery) changes nothing.
@@ -200,9 +256,14 @@ export class JobSupervisor {
       const level = next.voided ? 'info' : next.state === 'TASK_FINISHED' ? 'debug' : 'warn';
       logger[level]({ job: record.name, taskId: task.taskId, index: task.index, attempt: task.attempt, state: next.state, voided: next.voided, message: status.message }, 'task ended');
     }
-    await book.updateTask(record.name, task.taskId, () => next);
-    await this.replan();
+    change(next);
   }
+}
+
+/** Does this change of a task change what planJob decides (it reads only these fields)? */
+export function mattersToPlan(before: JobTaskEntry | undefined, next: JobTaskEntry): boolean {
+  if (before === undefined || isTerminal(before.state) || isTerminal(next.state)) return true;
+  return before.index !== next.index || before.attempt !== next.attempt || before.launchedAtMs !== next.launchedAtMs || before.killRequested !== next.killRequested || before.voided !== next.voided || before.finishedAtMs !== next.finishedAtMs;
 }
 
 /**

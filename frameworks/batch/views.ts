@@ -68,10 +68,30 @@ function statusView(record: JobRecord, plan: JobPlan, waitReason: string | undef
     pendingReason: pendingReason(plan, waitReason),
     startedAtMs: run.startedAtMs ?? 0,
     completedAtMs: run.finishedAtMs ?? 0,
-    tasks: [...run.tasks].sort((a, b) => a.launchedAtMs - b.launchedAtMs || (a.index ?? 0) - (b.index ?? 0) || (a.taskId < b.taskId ? -1 : 1)).map(instanceView),
+    tasks: inLaunchOrder(run.tasks).map(cachedInstanceView),
     message: `${failure}${plan.message}`,
     runs: record.runs,
   };
+}
+
+function byLaunch(a: JobTaskEntry, b: JobTaskEntry): number {
+  return a.launchedAtMs - b.launchedAtMs || (a.index ?? 0) - (b.index ?? 0) || (a.taskId < b.taskId ? -1 : 1);
+}
+
+/** The tasks by launch time, then index, then id (as stored they mostly are already: no sort then). */
+function inLaunchOrder(tasks: readonly JobTaskEntry[]): readonly JobTaskEntry[] {
+  for (let i = 1; i < tasks.length; i++) if (byLaunch(tasks[i - 1]!, tasks[i]!) > 0) return [...tasks].sort(byLaunch);
+  return tasks;
+}
+
+// Task entries are immutable: a job's view of thousands of tasks reuses the instances of the
+// tasks that did not change.
+const instances = new WeakMap<JobTaskEntry, Instance>();
+
+function cachedInstanceView(t: JobTaskEntry): Instance {
+  let view = instances.get(t);
+  if (view === undefined) instances.set(t, (view = instanceView(t)));
+  return view;
 }
 
 export function instanceView(t: JobTaskEntry): Instance {

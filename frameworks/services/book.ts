@@ -30,7 +30,25 @@ export class ServiceBook extends RecordBook<ServiceRecord> {
 
   /** The service's tasks with what updates said about them. */
   tasksOf(record: ServiceRecord): TaskView[] {
-    return Object.values(record.tasks).map((t) => ({ ...t, ...(this.runtime.get(t.taskId) ?? UNCONFIRMED) }));
+    return Object.values(record.tasks).map((t) => this.#merged(t, this.runtime.get(t.taskId) ?? UNCONFIRMED));
+  }
+
+  /** One task of the service with what updates said about it (tasksOf for one, without building the rest). */
+  taskView(record: ServiceRecord, taskId: string): TaskView | undefined {
+    const task = record.tasks[taskId];
+    return task === undefined ? undefined : this.#merged(task, this.runtime.get(taskId) ?? UNCONFIRMED);
+  }
+
+  // Both halves are immutable: a task's view is made again only when one of them was replaced, so
+  // a plan of a thousand tasks does not copy a thousand objects after every update.
+  readonly #views = new WeakMap<ServiceRecord['tasks'][string], { readonly runtime: TaskRuntime; readonly view: TaskView }>();
+
+  #merged(task: ServiceRecord['tasks'][string], runtime: TaskRuntime): TaskView {
+    const cached = this.#views.get(task);
+    if (cached?.runtime === runtime) return cached.view;
+    const view = { ...task, ...runtime };
+    this.#views.set(task, { runtime, view });
+    return view;
   }
 
   protected override forget(taskId: string): void {

@@ -93,6 +93,7 @@ export class ServicesFramework implements ServicesHandle {
       subscribed: (driver) => this.#subscribed(driver),
       offers: (driver, offers) => this.#launcher.offers(driver, offers),
       update: (status) => this.#supervisor.update(status),
+      updates: (statuses) => this.#supervisor.updates(statuses),
       wake: () => this.#supervisor.replan(),
       tick: () => this.#supervisor.tick(),
     };
@@ -109,6 +110,11 @@ export class ServicesFramework implements ServicesHandle {
 
   #publish(): void {
     for (const record of this.book.records.values()) {
+      // No watcher: no view (a service's view of its thousand tasks is built for nobody otherwise).
+      if (!this.#hub.listening) {
+        this.#hub.unseen(record.name);
+        continue;
+      }
       const tasks = this.book.tasksOf(record);
       const latest = record.deployments.at(-1);
       this.#hub.publish(record.name, this.#view(record), endpointsOf(record, tasks), latest && deploymentView(latest, record, tasks));

@@ -144,6 +144,16 @@ export class ServiceSupervisor {
 
   /** A status update: the task's new state, its end accounted for, and a new plan. */
   async update(status: TaskStatus__Output): Promise<void> {
+    await this.updates([status]);
+  }
+
+  /** Status updates that arrived together, in order; then one plan (not one per update). */
+  async updates(statuses: readonly TaskStatus__Output[]): Promise<void> {
+    for (const status of statuses) await this.#apply(status);
+    await this.replan();
+  }
+
+  async #apply(status: TaskStatus__Output): Promise<void> {
     const { book, clock, logger } = this.deps;
     const state = status.state as TaskState;
     // An unreachable task is not gone: it keeps its place for inactiveAfterSeconds (partition.ts).
@@ -159,11 +169,10 @@ export class ServiceSupervisor {
       }
       return;
     }
-    const view = book.tasksOf(record).find((t) => t.taskId === status.taskId)!;
+    const view = book.taskView(record, status.taskId)!;
     const runtime = nextRuntime(view, status, state, specOf(record, view.version), clock.now());
     book.runtime.set(status.taskId, runtime);
     if (gone) await this.#ended(record, { ...view, ...runtime }, state, status.reason, status.message);
-    await this.replan();
   }
 
   /** Forget a task that ended (or that the master does not know); count the failure if it was one. */
@@ -182,7 +191,7 @@ export class ServiceSupervisor {
   async unknownTask(taskId: string): Promise<void> {
     const name = this.deps.book.owner.get(taskId);
     const record = name === undefined ? undefined : this.deps.book.records.get(name);
-    const view = record === undefined ? undefined : this.deps.book.tasksOf(record).find((t) => t.taskId === taskId);
+    const view = record === undefined ? undefined : this.deps.book.taskView(record, taskId);
     if (record === undefined || view === undefined) return;
     this.kills.ended(taskId);
     await this.#ended(record, view, 'TASK_UNKNOWN', 'REASON_TASK_UNKNOWN', 'the master does not know the task');

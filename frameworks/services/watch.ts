@@ -34,6 +34,17 @@ export class ServiceWatchHub {
     if (deployment !== undefined && prev?.deployment !== next.deployment) this.#hub.emit({ type: 'DEPLOYMENT_PROGRESS', name, deployment });
   }
 
+  /** Someone listens (without listeners a framework need not build views). */
+  get listening(): boolean {
+    return this.#hub.listening;
+  }
+
+  /** The views of `name` went unpublished: the next publish sends all three. */
+  unseen(name: string): void {
+    this.#seen.set(name, { endpoints: '', deployment: '' });
+    this.#hub.unseen(name);
+  }
+
   deleted(name: string, workload: Workload): void {
     this.#seen.delete(name);
     this.#hub.deleted(name, workload);

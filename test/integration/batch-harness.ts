@@ -4,7 +4,7 @@
 // master's view of the framework's tasks.
 import type { Agent } from '../../agent/agent.js';
 import { BATCH_FRAMEWORK_NAME, startBatch, type BatchHandle, type BatchOptions } from '../../frameworks/batch/index.js';
-import type { JobRecord } from '../../frameworks/batch/book.js';
+import { readJobRecord, type JobRecord } from '../../frameworks/batch/book.js';
 import type { JobStatus } from '../../proto/index.js';
 import type { FrameworkState } from '../../sdk/state.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne, until } from '../support/framework-cluster.js';
@@ -50,7 +50,7 @@ export async function startBatchCluster(options: { agents?: readonly Record<stri
     stopBatch: () => stopOne(cluster.batch),
     startBatch: async () => (cluster.batch = await start()),
     frameworkId: async () => (await state.get<{ id: string }>('framework'))!.value.id,
-    record: async (name) => (await state.get<JobRecord>(`jobs/${name}`))?.value,
+    record: (name) => readJobRecord(state, name),
     status: async (name) => (await cluster.batch.get(name)).jobStatus!,
   };
   return cluster;

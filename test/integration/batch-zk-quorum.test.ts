@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../core/store/index.js';
 import { BATCH_FRAMEWORK_NAME, startBatch, type BatchHandle } from '../../frameworks/batch/index.js';
-import type { JobRecord } from '../../frameworks/batch/book.js';
+import { readJobRecord, type JobRecord } from '../../frameworks/batch/book.js';
 import { FrameworkState } from '../../sdk/state.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { FAST_DRIVER, until } from '../support/framework-cluster.js';
@@ -46,7 +46,7 @@ describe('batch: ZooKeeper loses quorum while the task finishes', () => {
     });
     // Last in, first out: the framework stops before its store closes.
     closers.push(() => store.close(), () => batch.stop());
-    const record = async (): Promise<JobRecord | undefined> => (await state.get<JobRecord>('jobs/once'))?.value;
+    const record = (): Promise<JobRecord | undefined> => readJobRecord(state, 'once');
 
     await batch.apply(jobSpec('once', 'exec sleep 3', { completionMode: 'Indexed', completions: 1 }));
     const taskId = await until(async () => (await record())?.run.tasks.find((t) => t.state === 'TASK_RUNNING')?.taskId, 'the task running', 30_000);

@@ -8,7 +8,8 @@ import { ranges } from '../../cli/commands/describe-job.js';
 import type { JobRecord, JobTaskEntry } from '../../frameworks/batch/book.js';
 import { changeOf } from '../../frameworks/batch/framework.js';
 import { GangHolds } from '../../frameworks/batch/holds.js';
-import { nextEntry, overridden } from '../../frameworks/batch/supervisor.js';
+import { mattersToPlan, nextEntry, overridden } from '../../frameworks/batch/supervisor.js';
+import { planJob } from '../../frameworks/batch/planner.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import { mintTaskId } from '../../frameworks/batch/tasks.js';
 import type { Offer__Output, TaskStatus__Output } from '../../proto/index.js';
@@ -164,5 +165,20 @@ describe('task ids, the CLI', () => {
     expect(text.split('\n')[0]).toMatch(/^NAME\s+COMPLETIONS\s+PHASE\s+ACTIVE\s+FAILED\s+PRIORITY\s+AGE\s+WAITING FOR$/);
     expect(text).toMatch(/\nbig\s+0\/1\s+Pending\s+0\s+0\s+10\s+\S+\s+insufficient cpus: need 64, largest offer has 2\n/);
     expect(text).toMatch(/\ndone\s+2\/2\s+Succeeded\s+0\s+0\s+0\s+\S+\s+-\n/);
+  });
+});
+
+describe('batch scheduler: which task changes need a new plan', () => {
+  it('an active task that stays active (STAGING → RUNNING) changes no plan; an end, a kill mark or a new task does', () => {
+    const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
+    expect(mattersToPlan(STAGING, running)).toBe(false);
+    // And the plan is indeed the same, whatever the active task's state.
+    const spec = validateJobSpec({ name: 'j', completions: 3, parallelism: 2, completionMode: 'Indexed', task: { command: 'true', resources: { cpus: 1, mem: 16 } } });
+    const run = (t: JobTaskEntry): JobRecord['run'] => ({ submittedAtMs: 0, startedAtMs: 0, tasks: [t] });
+    expect(planJob(spec, run(running), 300)).toEqual(planJob(spec, run(STAGING), 300));
+
+    expect(mattersToPlan(running, nextEntry(running, status('TASK_FINISHED'), 'TASK_FINISHED', 300))).toBe(true);
+    expect(mattersToPlan(running, { ...running, killRequested: true })).toBe(true);
+    expect(mattersToPlan(undefined, running)).toBe(true);
   });
 });
