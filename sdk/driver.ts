@@ -238,6 +238,14 @@ export class FrameworkDriver extends SchedulerCalls {
     stream.on('data', (event: Event__Output) => {
       if (this.#stream !== stream) return;
       this.#lastEventAt = this.options.clock.now();
+      // A refusal ends the subscription for good, and the master closes the stream right after it.
+      // It is acted on as it arrives, not behind busy handlers: otherwise the stream's end would be
+      // seen first, the driver would subscribe again with the id and take the framework back from
+      // the subscription that replaced it — two subscribers taking it from each other.
+      if (event.type === 'error') {
+        this.#fail(event.error?.message ?? 'the master refused the framework');
+        return;
+      }
       this.#enqueue(event, stream);
     });
     stream.on('error', (err: unknown) => {
@@ -422,14 +430,7 @@ export class FrameworkDriver extends SchedulerCalls {
         if (m) await this.handlers.message?.({ agentId: m.agentId, executorId: m.executorId, data: m.data });
         return;
       }
-      case 'error':
-        // Events are handled in turn, so this one may come from a subscription the driver has
-        // replaced since (a reconnect while handlers were busy): its refusal is not the current one's.
-        if (stream !== this.#stream) {
-          this.options.logger.warn({ message: event.error?.message }, 'a refusal on a closed subscription ignored');
-          return;
-        }
-        this.#fail(event.error?.message ?? 'the master refused the framework');
+      case 'error': // handled on arrival (#connect)
         return;
       default:
         return; // heartbeat: only refreshes the watchdog
