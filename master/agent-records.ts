@@ -23,29 +23,36 @@ export function agentEntry(agent: AgentRecord): AgentEntry {
   };
 }
 
-export /** The principal an agent id is bound to (security off: nobody can be told apart). */
-function agentPrincipal(principal: Principal): string | undefined {
+/** The principal an agent id is bound to (security off: nobody can be told apart). */
+export function agentPrincipal(principal: Principal): string | undefined {
   return principal.via === 'insecure' ? undefined : principal.name;
 }
 
-export function newAgentRecord(state: MasterState, id: string, info: AgentInfo__Output, total: Resources, link: AgentLink, version: string, principal: string | undefined): AgentRecord {
+/** What an agent's (re-)registration sets: what it reports, and a fresh connected session. */
+export function connectedFields(id: string, info: AgentInfo__Output, total: Resources, link: AgentLink, version: string) {
   return {
-    id,
     info: { ...info, id },
     hostname: info.hostname,
     httpAddress: info.httpAddress,
     total,
     attributes: attributesFromWire(info.attributes),
     state: 'connected',
+    link,
+    unreachableSinceMs: undefined,
+    pingSeq: 0,
+    pongSeq: 0,
+    version: version || info.version,
+  } satisfies Partial<AgentRecord>;
+}
+
+export function newAgentRecord(state: MasterState, id: string, info: AgentInfo__Output, total: Resources, link: AgentLink, version: string, principal: string | undefined): AgentRecord {
+  return {
+    id,
+    ...connectedFields(id, info, total, link, version),
     drain: undefined,
     registeredAtMs: state.now(),
     reregisteredAtMs: undefined,
-    unreachableSinceMs: undefined,
-    link,
-    pingSeq: 0,
-    pongSeq: 0,
     pingTimer: undefined,
-    version: version || info.version,
     principal,
   };
 }

@@ -5,12 +5,12 @@
 import { InvalidArgumentError, PermissionDeniedError } from '../core/errors.js';
 import type { Principal } from '../core/security/principal.js';
 import type { TaskState } from '../core/task-state.js';
-import { attributesFromWire, resourcesFromWire } from '../core/wire.js';
+import { resourcesFromWire } from '../core/wire.js';
 import type { Resources } from '../core/resources.js';
 import type { AgentInfo__Output, ReregisterAgent__Output } from '../proto/index.js';
 import { checkDrained } from './agent-drain.js';
 import { startPinging } from './agent-liveness.js';
-import { agentEntry, agentPrincipal, newAgentRecord, usedOf } from './agent-records.js';
+import { agentEntry, agentPrincipal, connectedFields, newAgentRecord, usedOf } from './agent-records.js';
 import { adoptFramework } from './frameworks.js';
 import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
 import { agentBack } from './reconciliation.js';
@@ -90,20 +90,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
     state.admitAgent(agent);
   }
   agent.principal ??= owner;
-  Object.assign(agent, {
-    info: { ...info, id },
-    hostname: info.hostname,
-    httpAddress: info.httpAddress,
-    total,
-    attributes: attributesFromWire(info.attributes),
-    state: 'connected',
-    link,
-    unreachableSinceMs: undefined,
-    reregisteredAtMs: state.now(),
-    pingSeq: 0,
-    pongSeq: 0,
-    version: message.version || info.version,
-  } satisfies Partial<AgentRecord>);
+  Object.assign(agent, { ...connectedFields(id, info, total, link, message.version), reregisteredAtMs: state.now() } satisfies Partial<AgentRecord>);
   // Offers made before are void: what the agent now reports (tasks, total) replaces them.
   state.rescindOffersWhere((o) => o.agentId === id, 'agent re-registered');
 
