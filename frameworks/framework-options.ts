@@ -31,6 +31,8 @@ export interface FrameworkOptions {
   readonly taskUser?: string;
   /** A kill not answered within the task's grace period and this much more is sent again (default 10 s; common/kill-tracker.ts). */
   readonly killRetryMs?: number;
+  /** Batch and cron: how long a task whose agent stopped answering keeps its place (default 5 min; common/durations.ts). */
+  readonly unreachableTimeoutMs?: number;
   /**
    * The master refused the framework for good (another subscription with its id replaced this one,
    * or its id was removed): the driver has stopped. The host starts the frameworks afresh.

@@ -267,8 +267,7 @@ export class FrameworksHost {
       }
     } catch (err) {
       if (term !== this.#term) return;
-      this.#failures += 1;
-      const retryMs = Math.min(MAX_RETRY_MS, (this.#options?.retryDelay ?? 2_000) * 2 ** (this.#failures - 1));
+      const retryMs = this.#nextRetryMs();
       this.logger.error({ err, retryMs }, 'the frameworks failed to start: resigning');
       await this.#resignAndRetry(retryMs);
       return;
@@ -306,8 +305,7 @@ export class FrameworksHost {
   async #frameworkRefused(message: string): Promise<void> {
     if (this.lifecycle !== 'LEADING' && this.lifecycle !== 'STARTING') return;
     this.#term += 1;
-    this.#failures += 1;
-    const retryMs = Math.min(MAX_RETRY_MS, (this.#options?.retryDelay ?? 2_000) * 2 ** (this.#failures - 1));
+    const retryMs = this.#nextRetryMs();
     this.logger.error({ message, retryMs }, 'the master refused a framework: resigning to start the frameworks afresh');
     await this.#resignAndRetry(retryMs);
   }
@@ -331,6 +329,12 @@ export class FrameworksHost {
     for (const controller of running) {
       await controller.stop().catch((err: unknown) => this.logger.error({ err, kind: controller.kind }, 'stopping a framework failed'));
     }
+  }
+
+  /** One more failure in a row: stand again after --retry-delay, doubling up to a minute. */
+  #nextRetryMs(): number {
+    this.#failures += 1;
+    return Math.min(MAX_RETRY_MS, (this.#options?.retryDelay ?? 2_000) * 2 ** (this.#failures - 1));
   }
 
   async #resignAndRetry(retryMs: number): Promise<void> {

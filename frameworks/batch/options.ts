@@ -7,7 +7,8 @@ import type { FrameworkState } from '../../sdk/state.js';
 import type { FrameworkOptions } from '../framework-options.js';
 import type { RunnableController } from '../workload.js';
 import { GANG_DEFAULTS } from './gang.js';
-import { RETRY_BACKOFF, UNREACHABLE_TIMEOUT_MS, type RetryBackoff } from './planner.js';
+import { RETRY_BACKOFF, type RetryBackoff } from './planner.js';
+import { msOption as ms, UNREACHABLE_TIMEOUT_MS } from '../common/durations.js';
 import { killRetryMsOf } from '../common/kill-tracker.js';
 
 /** The name the batch framework registers with (and its state lives under). */
@@ -24,8 +25,6 @@ export interface BatchOptions extends FrameworkOptions {
   readonly gang?: { readonly maxHoldMs?: number; readonly coolDownMs?: number };
   /** Where a job's tasks go among the offers (default first-fit: see README). */
   readonly placement?: PlacementStrategy;
-  /** A task whose agent stopped answering keeps its index this long before it is replaced (5 min). */
-  readonly unreachableTimeoutMs?: number;
 }
 
 export interface CompiledBatchOptions {
@@ -58,10 +57,4 @@ export function compileBatchOptions(o: BatchOptions): Readonly<CompiledBatchOpti
     killRetryMs: killRetryMsOf(o.killRetryMs),
     unreachableTimeoutMs: ms(o.unreachableTimeoutMs, UNREACHABLE_TIMEOUT_MS, 'unreachableTimeoutMs'),
   });
-}
-
-function ms(value: number | undefined, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError(field, `must be a non-negative number of milliseconds, got ${String(value)}`);
-  return value;
 }

@@ -11,6 +11,7 @@
 //   else launch up to parallelism (after the retry backoff; gang: whole waves only)
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { JobSpecDoc } from './spec.js';
+import { UNREACHABLE_TIMEOUT_MS } from '../common/durations.js';
 
 /** One task of the job, as the supervisor persisted it. */
 export interface JobTaskRecord {
@@ -104,8 +105,6 @@ export interface PlanOptions {
   readonly unreachableTimeoutMs?: number;
 }
 
-/** Kubernetes' default toleration of an unreachable node before its pods are evicted: 5 min. */
-export const UNREACHABLE_TIMEOUT_MS = 300_000;
 
 /** An unreachable task past the timeout: no longer counted as running; it is killed and replaced. */
 function givenUp(task: JobTaskRecord, now: number, timeoutMs: number): boolean {

@@ -9,18 +9,16 @@
 //                                      ▲                         │
 //                                      └──────── retry(now) ◄────┘        ended(task) ──► forgotten
 import type { Clock } from '../../core/clock.js';
-import { InvalidArgumentError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
+import { msOption } from './durations.js';
 
 /** A kill not answered within the grace period and this much more is sent again. */
 export const DEFAULT_KILL_RETRY_MS = 10_000;
 
 /** The `killRetryMs` option, checked (a bad value names itself). */
 export function killRetryMsOf(value: number | undefined): number {
-  if (value === undefined) return DEFAULT_KILL_RETRY_MS;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new InvalidArgumentError('killRetryMs', `must be a non-negative number of milliseconds, got ${String(value)}`);
-  return value;
+  return msOption(value, DEFAULT_KILL_RETRY_MS, 'killRetryMs');
 }
 
 export interface KillTrackerDeps {

@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import type { Workload } from '../../proto/index.js';
 import type { FrameworkOptions } from '../framework-options.js';
 import { killRetryMsOf } from '../common/kill-tracker.js';
+import { msOption, UNREACHABLE_TIMEOUT_MS } from '../common/durations.js';
 import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, RunnableController, WatchListener } from '../workload.js';
@@ -27,10 +28,7 @@ import { workloadView } from './views.js';
 export const CRON_FRAMEWORK_NAME = 'agora-cron';
 
 /** The host's options (frameworks/framework-options.ts); a spec may name only `role` (default '*'). */
-export interface CronOptions extends FrameworkOptions {
-  /** A task whose agent stopped answering keeps its run active this long before it is given up (5 min). */
-  readonly unreachableTimeoutMs?: number;
-}
+export type CronOptions = FrameworkOptions;
 
 export class CronFramework implements RunnableController {
   readonly kind = 'CRONJOB' as const;
@@ -47,7 +45,7 @@ export class CronFramework implements RunnableController {
     clock: Clock,
     logger: Logger,
     killRetryMs: number,
-    unreachableTimeoutMs: number | undefined,
+    unreachableTimeoutMs: number,
   ) {
     this.#clock = clock;
     this.#logger = logger;
@@ -58,7 +56,7 @@ export class CronFramework implements RunnableController {
       logger,
       role,
       killRetryMs,
-      ...(unreachableTimeoutMs === undefined ? {} : { unreachableTimeoutMs }),
+      unreachableTimeoutMs,
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
@@ -79,10 +77,7 @@ export class CronFramework implements RunnableController {
     const logger = (options.logger ?? silentLogger()).child({ component: 'cron' });
     const clock = options.clock ?? systemClock;
     const killRetryMs = killRetryMsOf(options.killRetryMs);
-    const timeout = options.unreachableTimeoutMs;
-    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0)) {
-      throw new InvalidArgumentError('unreachableTimeoutMs', `must be a non-negative number of milliseconds, got ${String(timeout)}`);
-    }
+    const timeout = msOption(options.unreachableTimeoutMs, UNREACHABLE_TIMEOUT_MS, 'unreachableTimeoutMs');
     const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger, killRetryMs, timeout);
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
     await FrameworkShell.start(

@@ -117,8 +117,6 @@ const TERMINAL = new Set(['TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_E
 /** What of a status update a run's bookkeeping reads. */
 export type StatusUpdate = Pick<TaskStatus__Output, 'taskId' | 'state' | 'source' | 'reason' | 'message' | 'exitCode'>;
 
-/** Kubernetes' default toleration of an unreachable node before its pods are evicted: 5 min. */
-export const UNREACHABLE_TIMEOUT_MS = 300_000;
 
 export function taskUpdate(record: CronJobRecord, status: StatusUpdate, now: number): { record: CronJobRecord; effect: UpdateEffect; run?: RunRecord } {
   const index = record.runs.findIndex((r) => r.tasks.some((t) => t.taskId === status.taskId));

@@ -15,7 +15,8 @@ import { OfferInterest } from '../offer-interest.js';
 import type { CronBook } from './book.js';
 import { liveTasks, needsLaunch, type CronJobRecord } from './model.js';
 import type { ParentOutcome } from './planner.js';
-import { applyPlan, giveUpUnreachable, latestOutcome, planJob, taskUpdate, UNREACHABLE_TIMEOUT_MS } from './runs.js';
+import { UNREACHABLE_TIMEOUT_MS } from '../common/durations.js';
+import { applyPlan, giveUpUnreachable, latestOutcome, planJob, taskUpdate } from './runs.js';
 import { pendingRun, type PendingRun } from './tasks.js';
 
 export interface CronSupervisorDeps {

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { CronJobRecord, RunRecord } from '../../frameworks/cron/model.js';
 import { needsLaunch } from '../../frameworks/cron/model.js';
 import { runId } from '../../frameworks/cron/planner.js';
-import { applyPlan, giveUpUnreachable, latestOutcome, manualRun, planJob, taskUpdate, UNREACHABLE_TIMEOUT_MS } from '../../frameworks/cron/runs.js';
+import { UNREACHABLE_TIMEOUT_MS } from '../../frameworks/common/durations.js';
+import { applyPlan, giveUpUnreachable, latestOutcome, manualRun, planJob, taskUpdate } from '../../frameworks/cron/runs.js';
 import { validateCronJobSpec } from '../../frameworks/cron/spec.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 
