@@ -7,11 +7,8 @@
 //   API (apply, trigger, …) ───────┼──► replan ──► planJob per job ──► kill / delete / persist run
 //   wake-ups (backoff, deadline, ──┘                    └─► queue (pending launches) ──► launcher
 //            ttl, kill retry)
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
-import type { FrameworkDriver } from '../../sdk/driver.js';
 import { isAuthoritativeEnd, isInferredEnd } from '../../sdk/task-ends.js';
 import { neverRan } from '../../sdk/task-outcome.js';
 import { KillTracker } from '../common/kill-tracker.js';
@@ -22,15 +19,12 @@ import type { CompiledBatchOptions } from './options.js';
 import { planJob, type JobPlan, type LaunchDecision } from './planner.js';
 import { orderQueue } from './queue.js';
 import type { JobSpecDoc } from './spec.js';
+import type { SupervisorBaseDeps } from '../common/supervisor-deps.js';
 
-export interface JobSupervisorDeps {
+export interface JobSupervisorDeps extends SupervisorBaseDeps {
   readonly book: JobBook;
   readonly holds: GangHolds;
-  readonly clock: Clock;
-  readonly logger: Logger;
   readonly options: CompiledBatchOptions;
-  readonly driver: () => FrameworkDriver | undefined;
-  readonly wake: (atMs: number) => void;
   /** The views of these jobs (all, when undefined) may have changed. */
   readonly publish: (names?: readonly string[]) => void;
   /** A job was deleted (its TTL passed): publish DELETED with its last view. */

@@ -6,8 +6,6 @@
 //   wake-up, update, API call ─► replan ─► per job: planJob ─► applyPlan ─► book.put ─► kills
 //                                              └─► pending runs ─► revive / suppress ─► offers ─► launcher
 //   update ─► taskUpdate ─► book.put ─► (ended: replan — retries, dependents)
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { KillTracker } from '../common/kill-tracker.js';
@@ -15,22 +13,17 @@ import { OfferInterest } from '../offer-interest.js';
 import type { CronBook } from './book.js';
 import { liveTasks, needsLaunch, type CronJobRecord } from './model.js';
 import type { ParentOutcome } from './planner.js';
-import { UNREACHABLE_TIMEOUT_MS } from '../common/durations.js';
+import type { SupervisorBaseDeps } from '../common/supervisor-deps.js';
 import { applyPlan, giveUpUnreachable, latestOutcome, planJob, taskUpdate } from './runs.js';
 import { pendingRun, type PendingRun } from './tasks.js';
 
-export interface CronSupervisorDeps {
+export interface CronSupervisorDeps extends SupervisorBaseDeps {
   readonly book: CronBook;
-  readonly clock: Clock;
-  readonly logger: Logger;
   readonly role: string;
   /** A kill not answered within the grace period and this much more is sent again. */
   readonly killRetryMs: number;
-  readonly driver: () => FrameworkDriver | undefined;
-  /** Plan again at this time (one timer: frameworks/shell.ts wakeAt). */
-  readonly wake: (at: number) => void;
-  /** How long a task whose agent stopped answering keeps its run active (default UNREACHABLE_TIMEOUT_MS). */
-  readonly unreachableTimeoutMs?: number;
+  /** How long a task whose agent stopped answering keeps its run active. */
+  readonly unreachableTimeoutMs: number;
   /** The views may have changed. */
   readonly publish: () => void;
 }
@@ -73,7 +66,7 @@ export class CronSupervisor {
     for (const name of this.#order()) {
       const stored = book.records.get(name);
       if (stored === undefined) continue;
-      const given = giveUpUnreachable(stored, now, this.deps.unreachableTimeoutMs ?? UNREACHABLE_TIMEOUT_MS);
+      const given = giveUpUnreachable(stored, now, this.deps.unreachableTimeoutMs);
       const record = given.record;
       const p = planJob(record, this.#parents(record), now);
       const { record: next, kill } = applyPlan(record, p, now);

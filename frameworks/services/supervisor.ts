@@ -7,10 +7,7 @@
 //   apply, scale, … (framework) ──┼──► replan ──► plan per service ──► kills ──► driver.kill
 //   timers (tick, backoff end) ───┘                     │ launches ──► pending ──► offers ──► launcher
 //                                                       └ deployment phase, revert ──► book.put ──► watch
-import type { Clock } from '../../core/clock.js';
-import type { Logger } from '../../core/logger.js';
 import { isTerminal, type TaskState } from '../../core/task-state.js';
-import type { FrameworkDriver } from '../../sdk/driver.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import { KillTracker } from '../common/kill-tracker.js';
 import { OfferInterest } from '../offer-interest.js';
@@ -20,19 +17,15 @@ import { specOf, type ServiceRecord, type TaskRuntime, type TaskView } from './m
 import { isAvailable, plan, taskEnded } from './planner.js';
 import { pendingLaunch, type PendingLaunch } from './tasks.js';
 import type { Notes } from './views.js';
+import type { SupervisorBaseDeps } from '../common/supervisor-deps.js';
 
-export interface ServiceSupervisorDeps {
+export interface ServiceSupervisorDeps extends SupervisorBaseDeps {
   readonly book: ServiceBook;
-  readonly clock: Clock;
-  readonly logger: Logger;
   /** The role of services whose spec names none. */
   readonly role: string;
   readonly backoffResetMs: number;
   /** A kill not answered within the grace period and this much more is sent again. */
   readonly killRetryMs: number;
-  readonly driver: () => FrameworkDriver | undefined;
-  /** Plan again later (through the serial section). */
-  readonly wake: (atMs: number) => void;
   /** The views of these services may have changed. */
   readonly publish: () => void;
 }
