@@ -14,14 +14,12 @@
 // The engine: --docker-socket, else a private dockerd started here as the tests do
 // (test/support/docker.ts: its own data root, no bridge, the image imported from busybox-static).
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import Docker from 'dockerode';
 import { LABEL_TASK_ID } from '../agent/executors/docker-spec.js';
-import { startUp, type Up } from '../cli/up-command.js';
+import { benchDataDir, startSecuredUp, type SecuredUp } from './up.js';
 import { parseDuration } from '../core/options.js';
 import { httpAuth, requestJson } from '../frameworks/api/http-client.js';
 import { ensureBusyboxImage, startDockerd, type Dockerd } from '../test/support/docker.js';
@@ -103,28 +101,10 @@ interface Status {
 }
 
 async function healAgora(engine: Engine, n: number, timeoutMs: number): Promise<Healed> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'agora-bench-heal-'));
-  await chmod(dataDir, 0o711); // the agent refuses a work dir its tasks' user cannot pass through
-  let up: Up | undefined;
+  const dataDir = await benchDataDir('heal');
+  let up: SecuredUp | undefined;
   try {
-    up = await startUp(
-      {
-        httpPort: 0,
-        grpcPort: 0,
-        agentHttpPort: 0,
-        dataDir,
-        executor: 'docker',
-        resources: `cpus:${Math.max(8, n)};mem:${Math.max(8192, n * 64)};disk:8192;ports:[31000-31100]`,
-        hostname: '127.0.0.1',
-        logLevel: 'silent',
-        insecure: false,
-        writeContext: false,
-        allowRootTasks: false,
-        allowPrivileged: false,
-      },
-      { agent: { dockerSocket: engine.socketPath } },
-    );
-    if (!up.security) throw new Error('agora up started without security');
+    up = await startSecuredUp(dataDir, 'docker', `cpus:${Math.max(8, n)};mem:${Math.max(8192, n * 64)};disk:8192;ports:[31000-31100]`, { dockerSocket: engine.socketPath });
     const auth = httpAuth(up.security.adminToken, { ca: up.security.masterTls.ca });
     const base = `https://${up.master.httpAddress}/api/v1/services`;
     const spec = {

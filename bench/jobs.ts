@@ -11,13 +11,11 @@
 //               the API and its store write, not launches).
 //
 // Times are wall-clock from the call; everything runs in this one process, as `agora up` does.
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Agent } from '../agent/agent.js';
-import { startUp, type Up } from '../cli/up-command.js';
+import { benchDataDir, startSecuredUp, type SecuredUp } from './up.js';
 import { parseDuration } from '../core/options.js';
 import { httpAuth, requestJson, type HttpAuth } from '../frameworks/api/http-client.js';
 
@@ -44,25 +42,10 @@ export async function run(argv: string[]): Promise<Record<string, unknown>> {
   const timeoutMs = parseDuration(values['phase-timeout'], '--phase-timeout');
   const phases = new Set(values.phases.split(','));
   for (const p of phases) if (!PHASES.includes(p)) throw new Error(`--phases: unknown phase '${p}' (${PHASES.join(', ')})`);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'agora-bench-jobs-'));
-  await chmod(dataDir, 0o711);
-  let up: Up | undefined;
+  const dataDir = await benchDataDir('jobs');
+  let up: SecuredUp | undefined;
   try {
-    up = await startUp({
-      httpPort: 0,
-      grpcPort: 0,
-      agentHttpPort: 0,
-      dataDir,
-      executor: 'fake',
-      resources: 'cpus:4096;mem:1048576;disk:8192;ports:[31000-31100]',
-      hostname: '127.0.0.1',
-      logLevel: 'silent',
-      insecure: false,
-      writeContext: false,
-      allowRootTasks: false,
-      allowPrivileged: false,
-    });
-    if (!up.security) throw new Error('agora up started without security');
+    up = await startSecuredUp(dataDir, 'fake', 'cpus:4096;mem:1048576;disk:8192;ports:[31000-31100]');
     const api = new Api(`https://${up.master.httpAddress}/api/v1`, httpAuth(up.security.adminToken, { ca: up.security.masterTls.ca }));
     await waitFor(() => api.call('GET', '/jobs').then(() => true, (err: { code?: string }) => (err.code === 'AGORA_UNAVAILABLE' ? undefined : Promise.reject(err))), timeoutMs, 'the Jobs API');
     const batch = phases.has('batch') ? await batchPhase(api, up.agent, tasks, timeoutMs) : undefined;
