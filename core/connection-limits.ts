@@ -26,28 +26,38 @@ export interface ConnectionStats {
  * HTTP listener.
  */
 export function capConnections(server: Server, caps: ConnectionCaps): ConnectionStats {
-  const byAddress = new Map<string, number>();
+  // The sockets themselves, not a count: a socket destroyed by a timeout emits 'close' only in a
+  // later phase of the event loop, and a new connection from the same client may be accepted
+  // before it. A destroyed socket has given up its place at once.
+  const byAddress = new Map<string, Set<Socket>>();
   let open = 0;
   let refused = 0;
   if (caps.max > 0) server.maxConnections = caps.max;
   server.on('drop', () => {
     refused += 1;
   });
+  const live = (address: string): Set<Socket> | undefined => {
+    const sockets = byAddress.get(address);
+    if (sockets === undefined) return undefined;
+    for (const socket of sockets) if (socket.destroyed) sockets.delete(socket);
+    return sockets;
+  };
   server.prependListener('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '';
-    const count = byAddress.get(address) ?? 0;
-    if (caps.perClient > 0 && count >= caps.perClient) {
+    let sockets = live(address);
+    if (caps.perClient > 0 && sockets !== undefined && sockets.size >= caps.perClient) {
       refused += 1;
       socket.destroy();
       return;
     }
+    if (sockets === undefined) byAddress.set(address, (sockets = new Set()));
+    sockets.add(socket);
     open += 1;
-    byAddress.set(address, count + 1);
     socket.once('close', () => {
       open -= 1;
-      const left = (byAddress.get(address) ?? 1) - 1;
-      if (left <= 0) byAddress.delete(address);
-      else byAddress.set(address, left);
+      const held = byAddress.get(address);
+      held?.delete(socket);
+      if (held?.size === 0) byAddress.delete(address);
     });
   });
   return {
@@ -57,6 +67,6 @@ export function capConnections(server: Server, caps: ConnectionCaps): Connection
     get refused() {
       return refused;
     },
-    from: (address) => byAddress.get(address) ?? 0,
+    from: (address) => live(address)?.size ?? 0,
   };
 }
