@@ -4,7 +4,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../core/store/index.js';
 import { FrameworkState } from '../sdk/state.js';
-import type { FrameworkAccess } from './framework-options.js';
+import type { FrameworkAccess, FrameworkOptions } from './framework-options.js';
 import { BATCH_FRAMEWORK_NAME, startBatch } from './batch/index.js';
 import { CRON_FRAMEWORK_NAME, startCron } from './cron/index.js';
 import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
@@ -37,8 +37,24 @@ export interface FrameworkModule {
   start(ctx: ModuleContext): Promise<RunningController>;
 }
 
+/** What every built-in framework is started with: the host's masters, access, role and defaults, and its own namespace of the store. */
+export async function frameworkOptions(ctx: ModuleContext, name: string): Promise<FrameworkOptions & { cluster: string; role: string; apiUrl: string; logger: Logger; taskUser: string }> {
+  return {
+    master: ctx.master,
+    state: await frameworkState(ctx, name),
+    cluster: ctx.cluster,
+    role: ctx.role,
+    apiUrl: ctx.apiUrl,
+    logger: ctx.logger,
+    access: ctx.access,
+    taskUser: ctx.taskUser,
+    ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
+    ...(ctx.clock ? { clock: ctx.clock } : {}),
+  };
+}
+
 /** Its own namespace of the store for one framework. */
-export async function frameworkState(ctx: ModuleContext, name: string): Promise<FrameworkState> {
+async function frameworkState(ctx: ModuleContext, name: string): Promise<FrameworkState> {
   const state = new FrameworkState(ctx.store, ctx.cluster, name);
   await ctx.store.mkdirp(state.root);
   return state;
@@ -48,18 +64,7 @@ export const servicesModule: FrameworkModule = {
   name: SERVICES_FRAMEWORK_NAME,
   kind: 'SERVICE',
   async start(ctx) {
-    return startServices({
-      master: ctx.master,
-      state: await frameworkState(ctx, SERVICES_FRAMEWORK_NAME),
-      cluster: ctx.cluster,
-      role: ctx.role,
-      apiUrl: ctx.apiUrl,
-      logger: ctx.logger,
-      access: ctx.access,
-      taskUser: ctx.taskUser,
-      ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
-      ...(ctx.clock ? { clock: ctx.clock } : {}),
-    });
+    return startServices(await frameworkOptions(ctx, SERVICES_FRAMEWORK_NAME));
   },
 };
 
@@ -67,18 +72,7 @@ export const cronModule: FrameworkModule = {
   name: CRON_FRAMEWORK_NAME,
   kind: 'CRONJOB',
   async start(ctx) {
-    return startCron({
-      master: ctx.master,
-      state: await frameworkState(ctx, CRON_FRAMEWORK_NAME),
-      cluster: ctx.cluster,
-      role: ctx.role,
-      apiUrl: ctx.apiUrl,
-      logger: ctx.logger,
-      access: ctx.access,
-      taskUser: ctx.taskUser,
-      ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
-      ...(ctx.clock ? { clock: ctx.clock } : {}),
-    });
+    return startCron(await frameworkOptions(ctx, CRON_FRAMEWORK_NAME));
   },
 };
 
@@ -87,18 +81,7 @@ export const batchModule: FrameworkModule = {
   name: BATCH_FRAMEWORK_NAME,
   kind: 'JOB',
   async start(ctx) {
-    return startBatch({
-      master: ctx.master,
-      state: await frameworkState(ctx, BATCH_FRAMEWORK_NAME),
-      cluster: ctx.cluster,
-      role: ctx.role,
-      apiUrl: ctx.apiUrl,
-      logger: ctx.logger,
-      access: ctx.access,
-      taskUser: ctx.taskUser,
-      ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
-      ...(ctx.clock ? { clock: ctx.clock } : {}),
-    });
+    return startBatch(await frameworkOptions(ctx, BATCH_FRAMEWORK_NAME));
   },
 };
 
