@@ -107,7 +107,7 @@ export class ServiceSupervisor {
 
   async #save(record: ServiceRecord): Promise<void> {
     try {
-      await this.deps.book.put(record);
+      await this.deps.book.save(record);
     } catch (err) {
       this.deps.logger.error({ err, service: record.name }, 'could not save the service');
     }
