@@ -7,7 +7,7 @@
 //   startServices ─► ServiceBook.load (FrameworkState) ─► FrameworkShell.start
 //        └─► subscribed: track + reconcile every known task, implicit reconcile, replan
 //   API (apply, scale, …) ─► deployments.ts (pure) ─► book.put ─► supervisor.replan ─► watch
-//   offers ─► launcher   update ─► supervisor.update ─► plan owed (plan-debt.ts) ─► one replan soon
+//   offers ─► owed plan, launcher   update ─► supervisor.update ─► plan owed (plan-debt.ts) ─► one replan soon
 //   wake-up ─► replan   tick ─► kill retries + replan   get/list/endpoints ─► pay an owed plan, read
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/clock.js';
@@ -101,7 +101,11 @@ export class ServicesFramework implements ServicesHandle {
   #handlers(): ShellHandlers {
     return {
       subscribed: (driver) => this.#subscribed(driver),
-      offers: (driver, offers) => this.#launcher.offers(driver, offers),
+      // Offers are matched against a plan that has seen every update (an owed plan is made first).
+      offers: async (driver, offers) => {
+        await this.#supervisor.payDebt();
+        await this.#launcher.offers(driver, offers);
+      },
       update: (status) => this.#supervisor.update(status),
       updates: (statuses) => this.#supervisor.updates(statuses),
       wake: () => this.#supervisor.replan(),

@@ -4,7 +4,7 @@
 // quadratic. So an update only marks a plan as owed, and one plan pays for every update before
 // it. Owed plans are spaced by their own cost — the next waits `spacing` times as long as the last
 // took (at most `maxDelayMs`) — so during a burst planning takes a bounded share of the thread
-// whatever the service's size, and a small service waits a fraction of a millisecond. Any plan
+// whatever the service's size, and a small service waits a millisecond or so. Any plan
 // pays (an API call's, an offer round's, a tick's), and a read of a service pays what is owed
 // first (frameworks/services/framework.ts), so no reader sees a service between an update and its
 // plan.
@@ -21,7 +21,7 @@ export interface PlanDebtOptions {
   readonly pay: () => void;
   /** A monotonic clock in ms (performance.now). */
   readonly now: () => number;
-  /** An owed plan waits this many times as long as the last plan took (default 9: plans take ≤ 1/10 of a burst). */
+  /** An owed plan waits this many times as long as the last plan took (default 19: plans take ≤ 1/20 of a burst). */
   readonly spacing?: number;
   /** …but never longer than this (default 50 ms). */
   readonly maxDelayMs?: number;
@@ -62,7 +62,7 @@ export class PlanDebt {
       return await plan();
     } finally {
       const ended = this.o.now();
-      this.#nextAt = ended + Math.min((ended - started) * (this.o.spacing ?? 9), this.o.maxDelayMs ?? 50);
+      this.#nextAt = ended + Math.min((ended - started) * (this.o.spacing ?? 19), this.o.maxDelayMs ?? 50);
     }
   }
 }

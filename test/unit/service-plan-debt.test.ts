@@ -56,19 +56,19 @@ describe('service plan debt', () => {
     expect(t.scheduled).toHaveLength(1);
   });
 
-  it('spaces an owed plan by nine times what the last plan took, at most 50 ms', async () => {
+  it('spaces an owed plan by nineteen times what the last plan took, at most 50 ms', async () => {
     const t = setUp();
     await t.debt.planning(async () => t.advance(2)); // a plan of 2 ms ends at 1002
     t.debt.owe();
-    expect(t.scheduled[0]!.delayMs).toBe(18); // may start at 1002 + 18
+    expect(t.scheduled[0]!.delayMs).toBe(38); // may start at 1002 + 38
     t.runScheduled();
-    t.advance(30); // long after: no wait
+    t.advance(50); // long after: no wait
     await t.debt.planning(async () => t.advance(1));
     t.advance(30);
     t.debt.owe();
     expect(t.scheduled[0]!.delayMs).toBe(0);
     t.runScheduled();
-    await t.debt.planning(async () => t.advance(40)); // a costly plan waits the cap, not 360 ms
+    await t.debt.planning(async () => t.advance(40)); // a costly plan waits the cap, not 760 ms
     t.debt.owe();
     expect(t.scheduled[0]!.delayMs).toBe(50);
   });
@@ -97,6 +97,6 @@ describe('service plan debt', () => {
     t.runScheduled();
     expect(t.paid()).toBe(0);
     t.debt.owe();
-    expect(t.scheduled.at(-1)!.delayMs).toBe(9);
+    expect(t.scheduled.at(-1)!.delayMs).toBe(19);
   });
 });
