@@ -9,6 +9,7 @@
 import type { FrameworkState } from '../../sdk/state.js';
 import { RecordBook, type RecordKind } from '../record-book.js';
 import type { ServiceRecord, TaskRuntime, TaskView } from './model.js';
+import { recordChange } from './record-change.js';
 
 /** A task the book has not heard about since this process started: adopted, waiting for reconciliation. */
 export const UNCONFIRMED: TaskRuntime = Object.freeze({ state: 'TASK_STAGING', confirmed: false, startedAtMs: 0, message: 'waiting for reconciliation' });
@@ -26,6 +27,18 @@ export class ServiceBook extends RecordBook<ServiceRecord> {
     const book = new ServiceBook(state);
     await book.loadRecords();
     return book;
+  }
+
+  /**
+   * A record as a plan left it: written when something durable changed (record-change.ts); a move
+   * of the active deployment's progress alone is only kept here, and written with the next change
+   * (every plan, after a restart too, works the progress out again from the tasks).
+   */
+  async save(record: ServiceRecord): Promise<void> {
+    const change = recordChange(this.records.get(record.name), record);
+    if (change === 'durable') await this.put(record);
+    // Tasks and owners are as before: only the deployment's progress differs.
+    else if (change === 'progress') this.records.set(record.name, record);
   }
 
   /** The service's tasks with what updates said about them. */

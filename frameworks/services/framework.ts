@@ -7,7 +7,9 @@
 //   startServices ─► ServiceBook.load (FrameworkState) ─► FrameworkShell.start
 //        └─► subscribed: track + reconcile every known task, implicit reconcile, replan
 //   API (apply, scale, …) ─► deployments.ts (pure) ─► book.put ─► supervisor.replan ─► watch
-//   offers ─► launcher   update ─► supervisor.update   wake-up ─► replan   tick ─► kill retries + replan
+//   offers ─► owed plan, launcher   update ─► supervisor.update ─► plan owed (plan-debt.ts) ─► one replan soon
+//   wake-up ─► replan   tick ─► kill retries + replan   get/list/endpoints ─► pay an owed plan, read
+import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../../core/clock.js';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
 import { shortId } from '../../core/ids.js';
@@ -20,6 +22,7 @@ import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import { ServiceBook } from './book.js';
 import * as change from './deployments.js';
 import { ServiceLauncher } from './launcher.js';
+import { PlanDebt } from './plan-debt.js';
 import type { ServiceRecord } from './model.js';
 import { SERVICES_FRAMEWORK_NAME, type ServicesHandle, type ServicesOptions } from './options.js';
 import { isLive } from './planner.js';
@@ -56,12 +59,18 @@ export class ServicesFramework implements ServicesHandle {
   readonly #hub: ServiceWatchHub;
   readonly #supervisor: ServiceSupervisor;
   readonly #launcher: ServiceLauncher;
+  readonly #debt: PlanDebt;
 
   private constructor(
     private readonly o: Compiled,
     private readonly book: ServiceBook,
   ) {
     this.#hub = new ServiceWatchHub(o.clock, o.logger);
+    this.#debt = new PlanDebt({
+      schedule: (run, delayMs) => (delayMs > 0 ? setTimeout(run, delayMs) : setImmediate(run)),
+      pay: () => void this.#payDebt().catch((err: unknown) => o.logger.warn({ err }, 'plan after status updates failed')),
+      now: () => performance.now(),
+    });
     this.#supervisor = new ServiceSupervisor({
       book,
       clock: o.clock,
@@ -72,6 +81,7 @@ export class ServicesFramework implements ServicesHandle {
       driver: () => this.#shell?.driver,
       wake: (at) => this.#shell?.wakeAt(at),
       publish: () => this.#publish(),
+      debt: this.#debt,
     });
     this.#launcher = new ServiceLauncher({ book, supervisor: this.#supervisor, clock: o.clock, logger: o.logger, role: o.role });
   }
@@ -91,7 +101,11 @@ export class ServicesFramework implements ServicesHandle {
   #handlers(): ShellHandlers {
     return {
       subscribed: (driver) => this.#subscribed(driver),
-      offers: (driver, offers) => this.#launcher.offers(driver, offers),
+      // Offers are matched against a plan that has seen every update (an owed plan is made first).
+      offers: async (driver, offers) => {
+        await this.#supervisor.payDebt();
+        await this.#launcher.offers(driver, offers);
+      },
       update: (status) => this.#supervisor.update(status),
       updates: (statuses) => this.#supervisor.updates(statuses),
       wake: () => this.#supervisor.replan(),
@@ -139,11 +153,11 @@ export class ServicesFramework implements ServicesHandle {
   }
 
   async get(name: string): Promise<Workload> {
-    return this.#view(this.book.need(name));
+    return this.#read(() => this.#view(this.book.need(name)));
   }
 
   async list(): Promise<Workload[]> {
-    return this.book.sorted().map((r) => this.#view(r));
+    return this.#read(() => this.book.sorted().map((r) => this.#view(r)));
   }
 
   async delete(name: string): Promise<void> {
@@ -193,8 +207,10 @@ export class ServicesFramework implements ServicesHandle {
   }
 
   async endpoints(name: string): Promise<Endpoint[]> {
-    const record = this.book.need(name);
-    return endpointsOf(record, this.book.tasksOf(record));
+    return this.#read(() => {
+      const record = this.book.need(name);
+      return endpointsOf(record, this.book.tasksOf(record));
+    });
   }
 
   watch(listener: WatchListener): () => void {
@@ -215,6 +231,25 @@ export class ServicesFramework implements ServicesHandle {
   }
 
   // ---- helpers ----
+
+  /** The plan status updates owe, in the serial section (nothing once the shell stops: the next leader plans). */
+  async #payDebt(): Promise<void> {
+    if (this.#shell?.running !== true) return;
+    await this.#shell.act(() => this.#supervisor.payDebt());
+  }
+
+  /**
+   * A read. While status updates owe a plan, it is made first and the read follows in the same
+   * step of the serial section, so a read never sees a service between an update and its plan.
+   */
+  async #read<T>(fn: () => T): Promise<T> {
+    const shell = this.#shell;
+    if (!this.#debt.owed || shell?.running !== true) return fn();
+    return shell.act(async () => {
+      await this.#supervisor.payDebt();
+      return fn();
+    });
+  }
 
   /** An API call, in the serial section (UnavailableError unless running). */
   async #act<T>(fn: () => Promise<T>): Promise<T> {

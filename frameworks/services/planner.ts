@@ -70,17 +70,38 @@ export function isAvailable(task: TaskView, spec: ServiceSpecDoc | undefined): b
   return true;
 }
 
+// One pass: a plan runs after every burst of updates, over every task of the service.
 export function rolloutCounts(record: ServiceRecord, tasks: readonly TaskView[]): RolloutCounts {
-  const live = tasks.filter(isLive);
-  const avail = (t: TaskView): boolean => t.killRequestedAtMs === undefined && isAvailable(t, specOf(record, t.version));
-  const liveNew = live.filter((t) => t.version === record.version);
-  return {
-    live: live.length,
-    liveNew: liveNew.length,
-    availableNew: liveNew.filter(avail).length,
-    available: live.filter(avail).length,
-    oldLive: live.length - liveNew.length,
-    killing: live.filter((t) => t.killRequestedAtMs !== undefined).length,
+  const available = availability(record);
+  let live = 0;
+  let liveNew = 0;
+  let availableNew = 0;
+  let availableAll = 0;
+  let killing = 0;
+  for (const t of tasks) {
+    if (!isLive(t)) continue;
+    live++;
+    const fresh = t.version === record.version;
+    if (fresh) liveNew++;
+    if (t.killRequestedAtMs !== undefined) killing++;
+    else if (available(t)) {
+      availableAll++;
+      if (fresh) availableNew++;
+    }
+  }
+  return { live, liveNew, availableNew, available: availableAll, oldLive: live - liveNew, killing };
+}
+
+/** isAvailable against the task's version's spec, each version's spec looked up once. */
+function availability(record: ServiceRecord): (task: TaskView) => boolean {
+  const specs = new Map<string, ServiceSpecDoc | undefined>();
+  return (t) => {
+    let spec = specs.get(t.version);
+    if (spec === undefined && !specs.has(t.version)) {
+      spec = specOf(record, t.version);
+      specs.set(t.version, spec);
+    }
+    return isAvailable(t, spec);
   };
 }
 
@@ -119,7 +140,7 @@ function decide(record: ServiceRecord, live: readonly TaskView[], dep: Deploymen
   const target = record.version;
   const n = record.instances;
   const strategy = specOf(record, target)?.upgradeStrategy ?? { minimumHealthCapacity: 1, maximumOverCapacity: 1 };
-  const available = (t: TaskView): boolean => isAvailable(t, specOf(record, t.version));
+  const available = availability(record);
   const active = live.filter((t) => t.killRequestedAtMs === undefined);
   const fresh = active.filter((t) => t.version === target);
   const old = active.filter((t) => t.version !== target);
@@ -131,7 +152,8 @@ function decide(record: ServiceRecord, live: readonly TaskView[], dep: Deploymen
   for (const t of surplus) kill.push({ taskId: t.taskId, reason: `scaling down to ${wanted} instance(s)` });
   const minHealthy = Math.ceil(n * strategy.minimumHealthCapacity - 1e-9);
   if (!canaryStage) {
-    const stillAvailable = active.filter((t) => !surplus.includes(t) && available(t)).length;
+    const killed = new Set(surplus);
+    const stillAvailable = active.filter((t) => !killed.has(t) && available(t)).length;
     for (const t of old.filter((o) => !available(o))) kill.push({ taskId: t.taskId, reason: `replaced by version ${target}` });
     const budget = Math.max(0, stillAvailable - minHealthy);
     for (const t of victims(old.filter(available), budget, available)) kill.push({ taskId: t.taskId, reason: `replaced by version ${target}` });

@@ -3,10 +3,12 @@
 // turns status updates into task state, and keeps offers flowing only while something waits.
 // Every method runs inside the framework's serial section, so the book is never changed twice at once.
 //
-//   update ──► runtime / record ──┐
-//   apply, scale, … (framework) ──┼──► replan ──► plan per service ──► kills ──► driver.kill
-//   timers (tick, backoff end) ───┘                     │ launches ──► pending ──► offers ──► launcher
-//                                                       └ deployment phase, revert ──► book.put ──► watch
+//   updates ──► runtime / record ──► debt.owe ──(soon, once per burst: plan-debt.ts)──┐
+//   apply, scale, … (framework) ─────────────────────────────────────────────────────┼──► replan
+//   timers (tick, backoff end) ──────────────────────────────────────────────────────┘     │
+//   replan ──► plan per service ──► kills ──► driver.kill
+//                      │ launches ──► pending ──► offers ──► launcher
+//                      └ deployment phase, revert ──► book.save ──► watch
 import { isTerminal, type TaskState } from '../../core/task-state.js';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import { KillTracker } from '../common/kill-tracker.js';
@@ -17,6 +19,7 @@ import { specOf, type ServiceRecord, type TaskRuntime, type TaskView } from './m
 import { isAvailable, plan, taskEnded } from './planner.js';
 import { pendingLaunch, type PendingLaunch } from './tasks.js';
 import type { Notes } from './views.js';
+import type { PlanDebt } from './plan-debt.js';
 import type { SupervisorBaseDeps } from '../common/supervisor-deps.js';
 
 export interface ServiceSupervisorDeps extends SupervisorBaseDeps {
@@ -28,6 +31,8 @@ export interface ServiceSupervisorDeps extends SupervisorBaseDeps {
   readonly killRetryMs: number;
   /** The views of these services may have changed. */
   readonly publish: () => void;
+  /** Status updates owe a plan; every plan pays it (plan-debt.ts). */
+  readonly debt: PlanDebt;
 }
 
 // Offers are suppressed only once no instance has waited for this long (the tick replans).
@@ -59,6 +64,10 @@ export class ServiceSupervisor {
 
   /** Plan every service and carry the plans out. */
   async replan(): Promise<void> {
+    await this.deps.debt.planning(() => this.#replan());
+  }
+
+  async #replan(): Promise<void> {
     const { book, clock } = this.deps;
     const now = clock.now();
     const pending: PendingLaunch[] = [];
@@ -107,7 +116,7 @@ export class ServiceSupervisor {
 
   async #save(record: ServiceRecord): Promise<void> {
     try {
-      await this.deps.book.put(record);
+      await this.deps.book.save(record);
     } catch (err) {
       this.deps.logger.error({ err, service: record.name }, 'could not save the service');
     }
@@ -135,15 +144,24 @@ export class ServiceSupervisor {
     await this.replan();
   }
 
-  /** A status update: the task's new state, its end accounted for, and a new plan. */
+  /** A status update: the task's new state, its end accounted for, and a plan owed. */
   async update(status: TaskStatus__Output): Promise<void> {
     await this.updates([status]);
   }
 
-  /** Status updates that arrived together, in order; then one plan (not one per update). */
+  /**
+   * Status updates that arrived together, in order. An ended task is saved here, before the
+   * updates are acknowledged; the plan they call for is owed, and made once for the whole burst.
+   */
   async updates(statuses: readonly TaskStatus__Output[]): Promise<void> {
+    // Owed before the first is applied: a read while an ended task is being saved waits for the plan too.
+    this.deps.debt.owe();
     for (const status of statuses) await this.#apply(status);
-    await this.replan();
+  }
+
+  /** The plan status updates asked for, unless another plan has made it since. */
+  async payDebt(): Promise<void> {
+    if (this.deps.debt.owed) await this.replan();
   }
 
   async #apply(status: TaskStatus__Output): Promise<void> {

@@ -41,11 +41,22 @@ function statusView(record: ServiceRecord, tasks: readonly TaskView[], notes: No
     version: record.version,
     versions: record.versions.map((v) => ({ version: v.version, createdAtMs: v.createdAtMs, change: v.change })),
     deployments: [...(active ? [active] : []), ...finished].map((d) => deploymentView(d, record, tasks)),
-    tasks: [...tasks].sort((a, b) => a.stagedAtMs - b.stagedAtMs || (a.taskId < b.taskId ? -1 : 1)).map(instanceView),
+    tasks: [...tasks].sort((a, b) => a.stagedAtMs - b.stagedAtMs || (a.taskId < b.taskId ? -1 : 1)).map(cachedInstanceView),
     endpoints: endpointsOf(record, tasks),
     pendingReason: notes?.waiting || notes?.unplaced || '',
     backoffUntilMs: backoffUntilMs(record),
   };
+}
+
+// A task's view is immutable and kept by the book until its record or runtime changes
+// (book.ts): a service's view of a thousand tasks, read by every poll, reuses the instances of the
+// tasks that did not change (as batch/views.ts does).
+const instances = new WeakMap<TaskView, Instance>();
+
+function cachedInstanceView(t: TaskView): Instance {
+  let view = instances.get(t);
+  if (view === undefined) instances.set(t, (view = instanceView(t)));
+  return view;
 }
 
 export function instanceView(t: TaskView): Instance {
