@@ -15,6 +15,7 @@ import type {
   SubscribeRequest__Output,
 } from '../proto/index.js';
 import { accept, decline } from './accept.js';
+import { acknowledgeBatch, type AcknowledgeBatchInput } from './acknowledgements.js';
 import { AgentSession } from './agent-session.js';
 import {
   acknowledge,
@@ -57,6 +58,14 @@ export function schedulerHandlers(state: MasterState, { guard, admit }: Leadersh
       await fn(req, principal);
       return {};
     });
+  // The same binding, for a call that answers more than an Ack.
+  const answering = <Req extends { frameworkId: string }, Res>(fn: (req: Req) => Res) =>
+    authenticatedUnary<Req, Res>(auth, (req, principal, c) => {
+      guard();
+      const streamId = c.metadata.get(STREAM_ID_METADATA_KEY)[0];
+      boundFramework(state, req.frameworkId, principal, typeof streamId === 'string' ? streamId : undefined);
+      return fn(req);
+    });
   return {
     Subscribe: (stream: grpc.ServerWritableStream<SubscribeRequest__Output, Event>) => {
       writeQueuedTogether(stream);
@@ -95,6 +104,7 @@ export function schedulerHandlers(state: MasterState, { guard, admit }: Leadersh
     Suppress: call((req: { frameworkId: string; roles: string[] }) => suppress(state, req.frameworkId, req.roles)),
     Kill: call((req: Parameters<typeof kill>[1]) => kill(state, req)),
     Acknowledge: call((req: { frameworkId: string; agentId: string; taskId: string; uuid: string }) => acknowledge(state, req.frameworkId, req.agentId, req.taskId, req.uuid)),
+    AcknowledgeBatch: answering((req: AcknowledgeBatchInput) => acknowledgeBatch(state, req)),
     Reconcile: call((req: Parameters<typeof reconcile>[1]) => reconcile(state, req)),
     Message: call((req: { frameworkId: string; agentId: string; executorId: string; data: Buffer }) => frameworkMessage(state, req.frameworkId, req.agentId, req.executorId, req.data)),
     UpdateFramework: call((req: { frameworkInfo: Parameters<typeof updateFramework>[1]; suppressedRoles: string[] }, principal) => updateFramework(state, req.frameworkInfo, req.suppressedRoles, principal)),

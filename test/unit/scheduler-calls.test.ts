@@ -18,6 +18,10 @@ class Disconnected extends SchedulerCalls {
     this.sent += 1;
     return Promise.resolve();
   }
+  protected override ask<T>(_call: (callback: grpc.requestCallback<T>) => unknown): Promise<T> {
+    this.sent += 1;
+    return Promise.reject(new Error('not reached'));
+  }
 }
 
 const task = { taskId: 't1', name: 't1', agentId: 'S1', resources: [], command: { value: 'true' } };
@@ -30,6 +34,7 @@ const calls: Record<string, (c: SchedulerCalls) => Promise<void>> = {
   suppress: (c) => c.suppress(),
   kill: (c) => c.kill('t1', 'S1'),
   acknowledge: (c) => c.acknowledge({ agentId: 'S1', taskId: 't1', uuid: 'u1' }),
+  acknowledgeBatch: (c) => c.acknowledgeBatch([{ agentId: 'S1', taskId: 't1', uuid: 'u1' }]).then(() => undefined),
   reconcile: (c) => c.reconcile([{ taskId: 't1', agentId: 'S1' }]),
   message: (c) => c.message('S1', 'e1', Buffer.from('hi')),
   updateFramework: (c) => c.updateFramework({ name: 'fw' }),
