@@ -50,21 +50,19 @@ export interface LeadershipGuard {
  * the same principal — and to the framework's current subscription (agora-stream-id).
  */
 export function schedulerHandlers(state: MasterState, { guard, admit }: LeadershipGuard, auth: Authenticator): SchedulerHandlers {
-  const call = <Req extends { frameworkId?: string; frameworkInfo?: { id?: string } | null }>(fn: (req: Req, principal: Principal) => void | Promise<void>) =>
-    authenticatedUnary<Req, Record<string, never>>(auth, async (req, principal, c) => {
-      guard();
-      const streamId = c.metadata.get(STREAM_ID_METADATA_KEY)[0];
-      boundFramework(state, req.frameworkId ?? req.frameworkInfo?.id ?? '', principal, typeof streamId === 'string' ? streamId : undefined);
-      await fn(req, principal);
-      return {};
-    });
-  // The same binding, for a call that answers more than an Ack.
-  const answering = <Req extends { frameworkId: string }, Res>(fn: (req: Req) => Res) =>
+  type Bound = { frameworkId?: string; frameworkInfo?: { id?: string } | null };
+  const answering = <Req extends Bound, Res>(fn: (req: Req, principal: Principal) => Res | Promise<Res>) =>
     authenticatedUnary<Req, Res>(auth, (req, principal, c) => {
       guard();
       const streamId = c.metadata.get(STREAM_ID_METADATA_KEY)[0];
-      boundFramework(state, req.frameworkId, principal, typeof streamId === 'string' ? streamId : undefined);
-      return fn(req);
+      boundFramework(state, req.frameworkId ?? req.frameworkInfo?.id ?? '', principal, typeof streamId === 'string' ? streamId : undefined);
+      return fn(req, principal);
+    });
+  // A call answered with an Ack.
+  const call = <Req extends Bound>(fn: (req: Req, principal: Principal) => void | Promise<void>) =>
+    answering<Req, Record<string, never>>(async (req, principal) => {
+      await fn(req, principal);
+      return {};
     });
   return {
     Subscribe: (stream: grpc.ServerWritableStream<SubscribeRequest__Output, Event>) => {
