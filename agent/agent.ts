@@ -303,6 +303,7 @@ export class Agent implements AgentContext {
     else if (m.launchGroup) for (const task of m.launchGroup.taskGroup?.tasks ?? []) this.tasks.launch(m.launchGroup.frameworkId, m.launchGroup.frameworkInfo, task);
     else if (m.kill) this.tasks.kill(m.kill.frameworkId, m.kill.taskId, m.kill.killPolicy);
     else if (m.acknowledgement) void this.updates.acknowledge(m.acknowledgement.frameworkId, m.acknowledgement.taskId, m.acknowledgement.uuid).catch(this.#failed('acknowledgement'));
+    else if (m.acknowledgements) void this.updates.acknowledgeAll(m.acknowledgements.acknowledgements).catch(this.#failed('acknowledgements'));
     else if (m.reconcile) this.#connection.send({ taskStates: { seq: m.reconcile.seq, tasks: this.tasks.agentTasks(m.reconcile.frameworkId, m.reconcile.taskIds) } });
     else if (m.shutdownFramework) this.tasks.killFramework(m.shutdownFramework.frameworkId, FRAMEWORK_REMOVED);
     else if (m.updateFramework?.frameworkInfo) void this.tasks.updateFramework(m.updateFramework.frameworkInfo).catch(this.#failed('updateFramework'));

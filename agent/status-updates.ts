@@ -3,6 +3,7 @@
 //   update(fw, status) ─► uuid ─► journal (fsync) ─► queue[task] ─► send head ─► retry timer
 //                                                         ▲                     (retry, 2×retry, … ≤ max)
 //   acknowledge(fw, task, uuid) ── uuid = head? ─► journal ack ─► pop ─► send the next
+//   acknowledgeAll([...])       ── the same for each (a framework's batch, relayed by the master)
 //
 // As in Mesos, each task has one update outstanding at a time: the next is sent only after the
 // framework has acknowledged the previous one (through the master), so a framework sees a task's
@@ -110,6 +111,15 @@ export class StatusUpdateManager {
       }
       return true;
     });
+  }
+
+  /**
+   * Many acknowledgements at once (a framework's batch, relayed by the master): each as
+   * acknowledge(). Resolves with how many named the outstanding update of their task.
+   */
+  async acknowledgeAll(acks: readonly { frameworkId: string; taskId: string; uuid: string }[]): Promise<number> {
+    const applied = await Promise.all(acks.map((a) => this.acknowledge(a.frameworkId, a.taskId, a.uuid)));
+    return applied.filter(Boolean).length;
   }
 
   /** Updates found in the checkpoint after a restart: queued again, sent once connected. */

@@ -60,3 +60,6 @@ function describeNumber(value: unknown): string {
   if (typeof value === 'object') return Array.isArray(value) ? 'a list' : 'an object';
   return String(value);
 }
+
+/** Acknowledgements in one AcknowledgeBatch call (about 100 bytes each on the wire). */
+export const MAX_ACKNOWLEDGEMENTS_PER_CALL = 10_000;

@@ -29,6 +29,7 @@ export function handleStatusUpdate(state: MasterState, agent: AgentRecord, frame
   // A terminal update is kept until the framework acknowledges it: reconciliation answers with it.
   if (task && state.applyStatus(task, full)) state.awaitAcknowledgement(task);
   state.forwardStatus(frameworkId, full);
+  state.awaited.relayed(frameworkId, status.taskId, agent.id, status.uuid);
   checkDrained(state, agent);
 }
 

@@ -236,6 +236,7 @@ export async function removeFramework(state: MasterState, frameworkId: string, r
   }
   state.owed.dropFramework(frameworkId);
   state.forgetUnacknowledged(frameworkId);
+  state.awaited.dropFramework(frameworkId);
   state.rememberRemoved(removed);
   state.logger.info({ frameworkId, reason }, 'framework removed');
   state.emit({ type: 'FRAMEWORK_REMOVED', frameworkId, reason });
@@ -328,6 +329,7 @@ export function acknowledge(state: MasterState, frameworkId: string, agentId: st
   if (!uuid) throw new InvalidArgumentError('uuid', 'is required');
   if (!state.knowsAgent(agentId)) throw new NotFoundError('agent', agentId);
   state.acknowledged(frameworkId, taskId, uuid);
+  state.awaited.settle(frameworkId, taskId, uuid);
   // Not connected: the agent resends the update after it reconnects, and it is acknowledged then.
   state.sendToAgent(agentId, { acknowledgement: { frameworkId, taskId, uuid } });
 }

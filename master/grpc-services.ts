@@ -15,6 +15,7 @@ import type {
   SubscribeRequest__Output,
 } from '../proto/index.js';
 import { accept, decline } from './accept.js';
+import { acknowledgeBatch, type AcknowledgeBatchInput } from './acknowledgements.js';
 import { AgentSession } from './agent-session.js';
 import {
   acknowledge,
@@ -49,11 +50,17 @@ export interface LeadershipGuard {
  * the same principal — and to the framework's current subscription (agora-stream-id).
  */
 export function schedulerHandlers(state: MasterState, { guard, admit }: LeadershipGuard, auth: Authenticator): SchedulerHandlers {
-  const call = <Req extends { frameworkId?: string; frameworkInfo?: { id?: string } | null }>(fn: (req: Req, principal: Principal) => void | Promise<void>) =>
-    authenticatedUnary<Req, Record<string, never>>(auth, async (req, principal, c) => {
+  type Bound = { frameworkId?: string; frameworkInfo?: { id?: string } | null };
+  const answering = <Req extends Bound, Res>(fn: (req: Req, principal: Principal) => Res | Promise<Res>) =>
+    authenticatedUnary<Req, Res>(auth, (req, principal, c) => {
       guard();
       const streamId = c.metadata.get(STREAM_ID_METADATA_KEY)[0];
       boundFramework(state, req.frameworkId ?? req.frameworkInfo?.id ?? '', principal, typeof streamId === 'string' ? streamId : undefined);
+      return fn(req, principal);
+    });
+  // A call answered with an Ack.
+  const call = <Req extends Bound>(fn: (req: Req, principal: Principal) => void | Promise<void>) =>
+    answering<Req, Record<string, never>>(async (req, principal) => {
       await fn(req, principal);
       return {};
     });
@@ -95,6 +102,7 @@ export function schedulerHandlers(state: MasterState, { guard, admit }: Leadersh
     Suppress: call((req: { frameworkId: string; roles: string[] }) => suppress(state, req.frameworkId, req.roles)),
     Kill: call((req: Parameters<typeof kill>[1]) => kill(state, req)),
     Acknowledge: call((req: { frameworkId: string; agentId: string; taskId: string; uuid: string }) => acknowledge(state, req.frameworkId, req.agentId, req.taskId, req.uuid)),
+    AcknowledgeBatch: answering((req: AcknowledgeBatchInput) => acknowledgeBatch(state, req)),
     Reconcile: call((req: Parameters<typeof reconcile>[1]) => reconcile(state, req)),
     Message: call((req: { frameworkId: string; agentId: string; executorId: string; data: Buffer }) => frameworkMessage(state, req.frameworkId, req.agentId, req.executorId, req.data)),
     UpdateFramework: call((req: { frameworkInfo: Parameters<typeof updateFramework>[1]; suppressedRoles: string[] }, principal) => updateFramework(state, req.frameworkInfo, req.suppressedRoles, principal)),

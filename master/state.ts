@@ -12,6 +12,7 @@ import type { Allocator, OfferDecision } from './allocator/types.js';
 import { MasterEvents, type MasterEvent } from './events.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from './model.js';
 import type { MasterOptions } from './options.js';
+import { AwaitedAcknowledgements } from './awaited-acks.js';
 import { OwedAnswers } from './owed-answers.js';
 import { MasterRecords } from './records.js';
 import { TimeSlices } from './time-slices.js';
@@ -30,6 +31,8 @@ export interface MasterStats {
 export class MasterState extends MasterRecords {
   /** Reconciliation asks to answer once the agents are back (reconciliation.ts). */
   readonly owed = new OwedAnswers();
+  /** Updates relayed to frameworks and not yet acknowledged (acknowledgements.ts checks against them). */
+  readonly awaited = new AwaitedAcknowledgements();
   /** (Re-)registrations run in time slices, so a storm of them does not hold back everything else. */
   readonly slices = new TimeSlices();
   readonly events = new MasterEvents();

@@ -4,8 +4,10 @@
 // arguments must reach that catch too. The driver supplies the connection (callContext) and the
 // error handling around each call (run).
 import type * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, type AgoraError } from '../core/errors.js';
+import { MAX_ACKNOWLEDGEMENTS_PER_CALL } from '../core/limits.js';
 import type {
+  AcknowledgeBatchResult__Output,
   Ack__Output,
   FrameworkInfo,
   KillPolicy,
@@ -29,10 +31,27 @@ function offerIdsOf(offers: readonly (string | Offer__Output)[]): string[] {
   return offers.map((o) => (typeof o === 'string' ? o : o.id));
 }
 
+/** What an acknowledgement names: the update's task, its agent and its uuid. */
+export type AckTarget = Pick<TaskStatus__Output, 'agentId' | 'taskId' | 'uuid'>;
+
+/** An acknowledgement of a batch that the master did not apply, and why. */
+export interface AcknowledgementRefused {
+  /** Its position in the list given to acknowledgeBatch. */
+  readonly index: number;
+  readonly taskId: string;
+  /** The input at fault, e.g. `acknowledgements[3].uuid`. */
+  readonly field: string;
+  /** The code it would have had alone (AGORA_INVALID_ARGUMENT, AGORA_NOT_FOUND, ...). */
+  readonly code: string;
+  readonly message: string;
+}
+
 export abstract class SchedulerCalls {
   /** The client, the framework, the call's deadline, and metadata naming the subscription (agora-stream-id). */
   protected abstract callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata };
   protected abstract run(call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void>;
+  /** As run, for a call whose answer is more than an Ack. */
+  protected abstract ask<T>(call: (callback: grpc.requestCallback<T>) => unknown): Promise<T>;
 
   /** Use offers (all on one agent) for these operations; what they don't use is declined with `filters`. */
   async accept(offers: readonly (string | Offer__Output)[], operations: readonly Operation[], filters?: CallFilters): Promise<void> {
@@ -76,10 +95,50 @@ export abstract class SchedulerCalls {
   }
 
   /** Acknowledge an update (only needed with autoAcknowledge off). */
-  async acknowledge(status: Pick<TaskStatus__Output, 'agentId' | 'taskId' | 'uuid'>): Promise<void> {
+  async acknowledge(status: AckTarget): Promise<void> {
     const { client, frameworkId, deadline, metadata } = this.callContext();
     const request = { frameworkId, agentId: status.agentId, taskId: status.taskId, uuid: status.uuid };
     return this.run((cb) => client.Acknowledge(request, metadata, { deadline }, cb));
+  }
+
+  /**
+   * Acknowledge many updates: one call per MAX_ACKNOWLEDGEMENTS_PER_CALL. Each is checked on its
+   * own; resolves with those the master refused (none: all applied) — the others are applied all
+   * the same. Rejects only when a call as a whole fails (not subscribed, the master unreachable):
+   * then none of that call's are applied, and the agents resend them. A master without batches
+   * (older than this SDK) gets one Acknowledge each.
+   */
+  async acknowledgeBatch(statuses: readonly AckTarget[]): Promise<AcknowledgementRefused[]> {
+    const refused: AcknowledgementRefused[] = [];
+    for (let start = 0; start < statuses.length; start += MAX_ACKNOWLEDGEMENTS_PER_CALL) {
+      const chunk = statuses.slice(start, start + MAX_ACKNOWLEDGEMENTS_PER_CALL);
+      for (const r of await this.#acknowledgeChunk(chunk)) refused.push({ ...r, index: r.index + start, field: r.field.replace(/^acknowledgements\[\d+\]/, `acknowledgements[${r.index + start}]`) });
+    }
+    return refused;
+  }
+
+  async #acknowledgeChunk(statuses: readonly AckTarget[]): Promise<AcknowledgementRefused[]> {
+    const { client, frameworkId, deadline, metadata } = this.callContext();
+    const acknowledgements = statuses.map((s) => ({ agentId: s.agentId, taskId: s.taskId, uuid: s.uuid }));
+    try {
+      const answer = await this.ask<AcknowledgeBatchResult__Output>((cb) => client.AcknowledgeBatch({ frameworkId, acknowledgements }, metadata, { deadline }, cb));
+      return answer.refused.map((r) => ({ index: r.index, taskId: statuses[r.index]?.taskId ?? '', field: r.field, code: r.code, message: r.message }));
+    } catch (err) {
+      if ((err as AgoraError).code !== 'AGORA_UNIMPLEMENTED') throw err;
+      return this.#acknowledgeOneByOne(statuses);
+    }
+  }
+
+  async #acknowledgeOneByOne(statuses: readonly AckTarget[]): Promise<AcknowledgementRefused[]> {
+    const outcomes = await Promise.allSettled(statuses.map((s) => this.acknowledge(s)));
+    const refused: AcknowledgementRefused[] = [];
+    for (const [index, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') continue;
+      const err = outcome.reason as AgoraError;
+      const field = `acknowledgements[${index}]${err.field ? `.${err.field}` : ''}`;
+      refused.push({ index, taskId: statuses[index]?.taskId ?? '', field, code: err.code, message: err.message });
+    }
+    return refused;
   }
 
   /** Ask for task states: the listed tasks (explicit) or, with none, every task (implicit). Answers arrive as updates. */

@@ -5,7 +5,7 @@
 //
 //   discovery ─► SchedulerClient.Subscribe ─► events (in order) ─► handlers
 //        ▲              │ error / end / silent                    │ update resolved
-//        └── backoff ◄──┘                                          └─► Acknowledge
+//        └── backoff ◄──┘                                          └─► AckBatcher ─(next turn)─► AcknowledgeBatch
 import * as grpc from '@grpc/grpc-js';
 import { type TimerHandle } from '../core/clock.js';
 import { NotLeaderError, TimeoutError, type AgoraError } from '../core/errors.js';
@@ -26,6 +26,7 @@ import { discoverMasters, type MasterDiscovery } from './discovery.js';
 import { FrameworkRemovedError, NotSubscribedError } from './errors.js';
 import { compileDriverOptions, type CompiledDriverOptions, type DriverOptions } from './options.js';
 import { Reconciler } from './reconciler.js';
+import { AckBatcher } from './ack-batcher.js';
 import { SchedulerCalls } from './calls.js';
 
 /**
@@ -83,6 +84,8 @@ export class FrameworkDriver extends SchedulerCalls {
   #queue: Promise<void> = Promise.resolve();
   /** Updates queued last, not yet handed over: a later update joins them (handlers.updates). */
   #openBatch: TaskStatus__Output[] | undefined;
+  /** Automatic acknowledgements, sent together on the next turn of the event loop. */
+  readonly #acks: AckBatcher;
   #lastEventAt = 0;
   #heartbeatMs = 15_000;
   #watchdog: TimerHandle | undefined;
@@ -112,6 +115,7 @@ export class FrameworkDriver extends SchedulerCalls {
       periodicMs: options.reconcilePeriodicMs,
       send: (tasks) => this.reconcile(tasks),
     });
+    this.#acks = new AckBatcher({ send: (statuses) => this.acknowledgeBatch(statuses), active: () => this.#state === 'SUBSCRIBED', logger: options.logger });
   }
 
   /** Connect and subscribe; resolves once SUBSCRIBED arrives (or rejects, having stopped). */
@@ -458,11 +462,8 @@ export class FrameworkDriver extends SchedulerCalls {
   }
 
   #acknowledge(status: TaskStatus__Output): void {
-    if (status.uuid && this.options.autoAcknowledge && this.#state === 'SUBSCRIBED') {
-      // Sent once the handler is done, but not awaited: the next event need not wait for the
-      // round trip (a failed acknowledgement only means the agent resends the update).
-      this.acknowledge(status).catch((err: unknown) => this.options.logger.warn({ err, taskId: status.taskId }, 'acknowledgement failed; the agent will resend'));
-    }
+    // Once the handler is done; not awaited: the next event need not wait for the round trip.
+    if (status.uuid && this.options.autoAcknowledge && this.#state === 'SUBSCRIBED') this.#acks.due(status);
   }
 
   // ---- calls (SchedulerCalls) ----
@@ -475,8 +476,12 @@ export class FrameworkDriver extends SchedulerCalls {
   }
 
   protected override async run(call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void> {
+    await this.ask<Ack__Output>(call);
+  }
+
+  protected override async ask<T>(call: (callback: grpc.requestCallback<T>) => unknown): Promise<T> {
     try {
-      await unaryCall<Ack__Output>(call);
+      return await unaryCall<T>(call);
     } catch (err) {
       if (err instanceof NotLeaderError && err.leader) {
         this.discovery.redirect(err.leader);

@@ -49,6 +49,7 @@ import type { ResourceUpdate as _agora_v1_ResourceUpdate, ResourceUpdate__Output
 import type { ShutdownAgent as _agora_v1_ShutdownAgent, ShutdownAgent__Output as _agora_v1_ShutdownAgent__Output } from './agora/v1/ShutdownAgent.js';
 import type { ShutdownFramework as _agora_v1_ShutdownFramework, ShutdownFramework__Output as _agora_v1_ShutdownFramework__Output } from './agora/v1/ShutdownFramework.js';
 import type { StatusAcknowledgement as _agora_v1_StatusAcknowledgement, StatusAcknowledgement__Output as _agora_v1_StatusAcknowledgement__Output } from './agora/v1/StatusAcknowledgement.js';
+import type { StatusAcknowledgements as _agora_v1_StatusAcknowledgements, StatusAcknowledgements__Output as _agora_v1_StatusAcknowledgements__Output } from './agora/v1/StatusAcknowledgements.js';
 import type { StatusUpdate as _agora_v1_StatusUpdate, StatusUpdate__Output as _agora_v1_StatusUpdate__Output } from './agora/v1/StatusUpdate.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
@@ -119,6 +120,7 @@ export interface ProtoGrpcType {
       ShutdownAgent: MessageTypeDefinition<_agora_v1_ShutdownAgent, _agora_v1_ShutdownAgent__Output>
       ShutdownFramework: MessageTypeDefinition<_agora_v1_ShutdownFramework, _agora_v1_ShutdownFramework__Output>
       StatusAcknowledgement: MessageTypeDefinition<_agora_v1_StatusAcknowledgement, _agora_v1_StatusAcknowledgement__Output>
+      StatusAcknowledgements: MessageTypeDefinition<_agora_v1_StatusAcknowledgements, _agora_v1_StatusAcknowledgements__Output>
       StatusUpdate: MessageTypeDefinition<_agora_v1_StatusUpdate, _agora_v1_StatusUpdate__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>

@@ -4,7 +4,10 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 
 import type { AcceptRequest as _agora_v1_AcceptRequest, AcceptRequest__Output as _agora_v1_AcceptRequest__Output } from './agora/v1/AcceptRequest.js';
 import type { Ack as _agora_v1_Ack, Ack__Output as _agora_v1_Ack__Output } from './agora/v1/Ack.js';
+import type { AcknowledgeBatchRequest as _agora_v1_AcknowledgeBatchRequest, AcknowledgeBatchRequest__Output as _agora_v1_AcknowledgeBatchRequest__Output } from './agora/v1/AcknowledgeBatchRequest.js';
+import type { AcknowledgeBatchResult as _agora_v1_AcknowledgeBatchResult, AcknowledgeBatchResult__Output as _agora_v1_AcknowledgeBatchResult__Output } from './agora/v1/AcknowledgeBatchResult.js';
 import type { AcknowledgeRequest as _agora_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _agora_v1_AcknowledgeRequest__Output } from './agora/v1/AcknowledgeRequest.js';
+import type { AcknowledgementRefusal as _agora_v1_AcknowledgementRefusal, AcknowledgementRefusal__Output as _agora_v1_AcknowledgementRefusal__Output } from './agora/v1/AcknowledgementRefusal.js';
 import type { AgentInfo as _agora_v1_AgentInfo, AgentInfo__Output as _agora_v1_AgentInfo__Output } from './agora/v1/AgentInfo.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from './agora/v1/Attribute.js';
 import type { CommandInfo as _agora_v1_CommandInfo, CommandInfo__Output as _agora_v1_CommandInfo__Output } from './agora/v1/CommandInfo.js';
@@ -51,6 +54,7 @@ import type { SchedulerClient as _agora_v1_SchedulerClient, SchedulerDefinition 
 import type { SubscribeRequest as _agora_v1_SubscribeRequest, SubscribeRequest__Output as _agora_v1_SubscribeRequest__Output } from './agora/v1/SubscribeRequest.js';
 import type { SubscribedEvent as _agora_v1_SubscribedEvent, SubscribedEvent__Output as _agora_v1_SubscribedEvent__Output } from './agora/v1/SubscribedEvent.js';
 import type { SuppressRequest as _agora_v1_SuppressRequest, SuppressRequest__Output as _agora_v1_SuppressRequest__Output } from './agora/v1/SuppressRequest.js';
+import type { TaskAcknowledgement as _agora_v1_TaskAcknowledgement, TaskAcknowledgement__Output as _agora_v1_TaskAcknowledgement__Output } from './agora/v1/TaskAcknowledgement.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from './agora/v1/TaskStatus.js';
@@ -73,7 +77,10 @@ export interface ProtoGrpcType {
     v1: {
       AcceptRequest: MessageTypeDefinition<_agora_v1_AcceptRequest, _agora_v1_AcceptRequest__Output>
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AcknowledgeBatchRequest: MessageTypeDefinition<_agora_v1_AcknowledgeBatchRequest, _agora_v1_AcknowledgeBatchRequest__Output>
+      AcknowledgeBatchResult: MessageTypeDefinition<_agora_v1_AcknowledgeBatchResult, _agora_v1_AcknowledgeBatchResult__Output>
       AcknowledgeRequest: MessageTypeDefinition<_agora_v1_AcknowledgeRequest, _agora_v1_AcknowledgeRequest__Output>
+      AcknowledgementRefusal: MessageTypeDefinition<_agora_v1_AcknowledgementRefusal, _agora_v1_AcknowledgementRefusal__Output>
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
       CheckType: EnumTypeDefinition
@@ -124,6 +131,7 @@ export interface ProtoGrpcType {
       SubscribeRequest: MessageTypeDefinition<_agora_v1_SubscribeRequest, _agora_v1_SubscribeRequest__Output>
       SubscribedEvent: MessageTypeDefinition<_agora_v1_SubscribedEvent, _agora_v1_SubscribedEvent__Output>
       SuppressRequest: MessageTypeDefinition<_agora_v1_SuppressRequest, _agora_v1_SuppressRequest__Output>
+      TaskAcknowledgement: MessageTypeDefinition<_agora_v1_TaskAcknowledgement, _agora_v1_TaskAcknowledgement__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
       TaskState: EnumTypeDefinition

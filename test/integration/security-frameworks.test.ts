@@ -50,9 +50,10 @@ describe('a framework id belongs to the principal that registered it', () => {
     const { h, victim, mallory } = await withVictim();
     const own = h.track(await TestFramework.subscribe(h.address, { name: 'mallory', credentials: channel({ token: mallory }) }));
     const as = { frameworkId: victim.frameworkId };
-    const attempts: Array<[string, Promise<Ack__Output>]> = [
+    const attempts: Array<[string, Promise<unknown>]> = [
       ['kill', own.kill('t1', '', as)],
       ['acknowledge', own.acknowledge({ agentId: 'x', taskId: 't1', uuid: 'u' }, as)],
+      ['acknowledgeBatch', own.acknowledgeBatch([{ agentId: 'x', taskId: 't1', uuid: 'u' }], as)],
       ['reconcile', own.reconcile([], as)],
       ['updateFramework', own.updateFramework({ id: victim.frameworkId, name: 'victim', roles: ['evil'] })],
       ['teardown', own.teardown(victim.frameworkId)],

@@ -366,8 +366,9 @@ export class TestAgent {
     );
   }
 
+  /** The message acknowledging `uuid`: alone (`acknowledgement`) or in a batch (`acknowledgements`). */
   waitForAck(uuid: string, options: WaitOptions = {}): Promise<MasterMessage__Output> {
-    return this.messages.waitFor((m) => m.acknowledgement?.uuid === uuid, { what: `acknowledgement ${uuid}`, ...options });
+    return this.messages.waitFor((m) => acknowledgementsIn(m).some((a) => a.uuid === uuid), { what: `acknowledgement ${uuid}`, ...options });
   }
 
   /** Send a status update with a fresh uuid (tracked until acknowledged); returns the status sent. */
@@ -440,8 +441,8 @@ export class TestAgent {
       this.#track(m.launch.frameworkId, m.launch.frameworkInfo ?? undefined, m.launch.tasks);
     } else if (m.launchGroup) {
       this.#track(m.launchGroup.frameworkId, m.launchGroup.frameworkInfo ?? undefined, m.launchGroup.taskGroup?.tasks ?? []);
-    } else if (m.acknowledgement) {
-      this.#acknowledged(m.acknowledgement);
+    } else if (m.acknowledgement || m.acknowledgements) {
+      for (const ack of acknowledgementsIn(m)) this.#acknowledged(ack);
     } else if (m.kill) {
       const tracked = this.task(m.kill.frameworkId, m.kill.taskId);
       if (this.autoRun && tracked && !isTerminal(tracked.latest.state as TaskState)) this.update(m.kill.frameworkId, m.kill.taskId, 'TASK_KILLED', { reason: 'REASON_KILLED_BY_FRAMEWORK' });
@@ -504,6 +505,8 @@ export function describeMasterMessage(m: MasterMessage__Output): string {
       return `kill(${m.kill?.taskId})`;
     case 'acknowledgement':
       return `ack(${m.acknowledgement?.taskId})`;
+    case 'acknowledgements':
+      return `acks(${m.acknowledgements?.acknowledgements.map((a) => a.taskId).join(',')})`;
     case 'error':
       return `error(${m.error?.message})`;
     case 'shutdownFramework':
@@ -514,4 +517,10 @@ export function describeMasterMessage(m: MasterMessage__Output): string {
     default:
       return m.type ?? 'unknown';
   }
+}
+
+/** The acknowledgements a master message carries: one (`acknowledgement`) or a batch (`acknowledgements`). */
+export function acknowledgementsIn(m: MasterMessage__Output): StatusAcknowledgement__Output[] {
+  if (m.acknowledgement) return [m.acknowledgement];
+  return m.acknowledgements?.acknowledgements ?? [];
 }

@@ -5,7 +5,7 @@
 //   TestFramework.subscribe(address, options) ──► Subscribe stream ──► SUBSCRIBED → frameworkId
 //        │ every Event ──► Recorder (waitFor, expectNone, nextOffers, summary on timeout)
 //        │ UPDATE with a uuid ──► Acknowledge (when autoAck)
-//        └ accept / launch / decline / revive / suppress / kill / acknowledge / reconcile /
+//        └ accept / launch / decline / revive / suppress / kill / acknowledge(Batch) / reconcile /
 //          message / updateFramework / teardown ──► unary calls; close() cancels the stream
 import * as grpc from '@grpc/grpc-js';
 import { AgoraError } from '../../core/errors.js';
@@ -17,6 +17,8 @@ import {
   SchedulerClient,
   type AcceptRequest,
   type Ack__Output,
+  type AcknowledgeBatchRequest,
+  type AcknowledgeBatchResult__Output,
   type AcknowledgeRequest,
   type DeclineRequest,
   type Event__Output,
@@ -29,6 +31,7 @@ import {
   type ReconcileRequest,
   type ReconcileTask,
   type SubscribeRequest,
+  type TaskAcknowledgement,
   type TaskInfo,
   type TaskStatus__Output,
   type UpdateFrameworkRequest,
@@ -229,6 +232,12 @@ export class TestFramework {
   acknowledge(status: Pick<TaskStatus__Output, 'agentId' | 'taskId' | 'uuid'>, extra: Partial<AcknowledgeRequest> = {}): Promise<Ack__Output> {
     const request: AcknowledgeRequest = { frameworkId: this.#frameworkId, agentId: status.agentId, taskId: status.taskId, uuid: status.uuid, ...extra };
     return unaryCall<Ack__Output>((cb) => this.#client.acknowledge(request, this.#meta(), cb));
+  }
+
+  /** Acknowledge many updates in one AcknowledgeBatch call; resolves with the items refused. */
+  acknowledgeBatch(acks: readonly TaskAcknowledgement[], extra: Partial<AcknowledgeBatchRequest> = {}): Promise<AcknowledgeBatchResult__Output> {
+    const request: AcknowledgeBatchRequest = { frameworkId: this.#frameworkId, acknowledgements: [...acks], ...extra };
+    return unaryCall<AcknowledgeBatchResult__Output>((cb) => this.#client.AcknowledgeBatch(request, this.#meta(), cb));
   }
 
   /** Explicit reconciliation of `tasks`, or implicit (all tasks) when empty. */

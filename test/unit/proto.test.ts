@@ -80,6 +80,7 @@ describe('services', () => {
       Suppress: 'unary->unary',
       Kill: 'unary->unary',
       Acknowledge: 'unary->unary',
+      AcknowledgeBatch: 'unary->unary',
       Reconcile: 'unary->unary',
       Message: 'unary->unary',
       UpdateFramework: 'unary->unary',

@@ -3,6 +3,8 @@
 // here, the driver has lost its subscription (the leading master just died) while the framework
 // was still handling that master's offers.
 import type * as grpc from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { unaryCall } from '../../core/grpc.js';
 import { describe, expect, it } from 'vitest';
 import type { Ack__Output, SchedulerClient } from '../../proto/index.js';
 import { SchedulerCalls } from '../../sdk/calls.js';
@@ -18,6 +20,10 @@ class Disconnected extends SchedulerCalls {
     this.sent += 1;
     return Promise.resolve();
   }
+  protected override ask<T>(_call: (callback: grpc.requestCallback<T>) => unknown): Promise<T> {
+    this.sent += 1;
+    return Promise.reject(new Error('not reached'));
+  }
 }
 
 const task = { taskId: 't1', name: 't1', agentId: 'S1', resources: [], command: { value: 'true' } };
@@ -30,13 +36,55 @@ const calls: Record<string, (c: SchedulerCalls) => Promise<void>> = {
   suppress: (c) => c.suppress(),
   kill: (c) => c.kill('t1', 'S1'),
   acknowledge: (c) => c.acknowledge({ agentId: 'S1', taskId: 't1', uuid: 'u1' }),
+  acknowledgeBatch: (c) => c.acknowledgeBatch([{ agentId: 'S1', taskId: 't1', uuid: 'u1' }]).then(() => undefined),
   reconcile: (c) => c.reconcile([{ taskId: 't1', agentId: 'S1' }]),
   message: (c) => c.message('S1', 'e1', Buffer.from('hi')),
   updateFramework: (c) => c.updateFramework({ name: 'fw' }),
   teardown: (c) => c.teardown(),
 };
 
+/** Subscribed to a master older than AcknowledgeBatch: it answers UNIMPLEMENTED; single acknowledgements work. */
+class OlderMaster extends SchedulerCalls {
+  readonly singles: string[] = [];
+  protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata } {
+    const client = {
+      AcknowledgeBatch: (_req: unknown, _md: unknown, _opts: unknown, cb: grpc.requestCallback<unknown>) => cb(Object.assign(new Error('12 UNIMPLEMENTED'), { code: 12, details: '', metadata: new Metadata() }), undefined),
+      Acknowledge: (req: { uuid: string }, _md: unknown, _opts: unknown, cb: grpc.requestCallback<Ack__Output>) => {
+        if (req.uuid === 'stale') cb(Object.assign(new Error('3 INVALID_ARGUMENT'), { code: 3, details: 'uuid: stale', metadata: new Metadata() }), undefined);
+        else {
+          this.singles.push(req.uuid);
+          cb(null, {});
+        }
+      },
+    };
+    return { client: client as unknown as SchedulerClient, frameworkId: 'F1', deadline: new Date(Date.now() + 1000), metadata: new Metadata() };
+  }
+  protected override run(call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void> {
+    return unaryCall<Ack__Output>(call).then(() => undefined);
+  }
+  protected override ask<T>(call: (callback: grpc.requestCallback<T>) => unknown): Promise<T> {
+    return unaryCall<T>(call);
+  }
+}
+
 describe('SchedulerCalls', () => {
+  it('acknowledgeBatch falls back to one Acknowledge each on a master without batches, and names the refused', async () => {
+    const calls = new OlderMaster();
+    const refused = await calls.acknowledgeBatch([
+      { agentId: 'S1', taskId: 't1', uuid: 'u1' },
+      { agentId: 'S1', taskId: 't2', uuid: 'stale' },
+      { agentId: 'S1', taskId: 't3', uuid: 'u3' },
+    ]);
+    expect(calls.singles).toEqual(['u1', 'u3']);
+    expect(refused).toMatchObject([{ index: 1, taskId: 't2', code: 'AGORA_INVALID_ARGUMENT' }]);
+  });
+
+  it('acknowledgeBatch of nothing sends nothing', async () => {
+    const calls = new OlderMaster();
+    expect(await calls.acknowledgeBatch([])).toEqual([]);
+    expect(calls.singles).toEqual([]);
+  });
+
   for (const [name, call] of Object.entries(calls)) {
     it(`${name} rejects with NotSubscribedError when not subscribed, and sends nothing`, async () => {
       const driver = new Disconnected();

@@ -13,6 +13,7 @@ import type { FrameworkToExecutor as _agora_v1_FrameworkToExecutor, FrameworkToE
 import type { ShutdownFramework as _agora_v1_ShutdownFramework, ShutdownFramework__Output as _agora_v1_ShutdownFramework__Output } from '../../agora/v1/ShutdownFramework.js';
 import type { UpdateFrameworkOnAgent as _agora_v1_UpdateFrameworkOnAgent, UpdateFrameworkOnAgent__Output as _agora_v1_UpdateFrameworkOnAgent__Output } from '../../agora/v1/UpdateFrameworkOnAgent.js';
 import type { AgentError as _agora_v1_AgentError, AgentError__Output as _agora_v1_AgentError__Output } from '../../agora/v1/AgentError.js';
+import type { StatusAcknowledgements as _agora_v1_StatusAcknowledgements, StatusAcknowledgements__Output as _agora_v1_StatusAcknowledgements__Output } from '../../agora/v1/StatusAcknowledgements.js';
 
 export interface MasterMessage {
   'registered'?: (_agora_v1_AgentRegistered | null);
@@ -28,7 +29,8 @@ export interface MasterMessage {
   'shutdownFramework'?: (_agora_v1_ShutdownFramework | null);
   'updateFramework'?: (_agora_v1_UpdateFrameworkOnAgent | null);
   'error'?: (_agora_v1_AgentError | null);
-  'type'?: "registered"|"reregistered"|"launch"|"launchGroup"|"kill"|"acknowledgement"|"shutdown"|"ping"|"reconcile"|"frameworkMessage"|"shutdownFramework"|"updateFramework"|"error";
+  'acknowledgements'?: (_agora_v1_StatusAcknowledgements | null);
+  'type'?: "registered"|"reregistered"|"launch"|"launchGroup"|"kill"|"acknowledgement"|"shutdown"|"ping"|"reconcile"|"frameworkMessage"|"shutdownFramework"|"updateFramework"|"error"|"acknowledgements";
 }
 
 export interface MasterMessage__Output {
@@ -45,5 +47,6 @@ export interface MasterMessage__Output {
   'shutdownFramework'?: (_agora_v1_ShutdownFramework__Output | null);
   'updateFramework'?: (_agora_v1_UpdateFrameworkOnAgent__Output | null);
   'error'?: (_agora_v1_AgentError__Output | null);
-  'type'?: "registered"|"reregistered"|"launch"|"launchGroup"|"kill"|"acknowledgement"|"shutdown"|"ping"|"reconcile"|"frameworkMessage"|"shutdownFramework"|"updateFramework"|"error";
+  'acknowledgements'?: (_agora_v1_StatusAcknowledgements__Output | null);
+  'type'?: "registered"|"reregistered"|"launch"|"launchGroup"|"kill"|"acknowledgement"|"shutdown"|"ping"|"reconcile"|"frameworkMessage"|"shutdownFramework"|"updateFramework"|"error"|"acknowledgements";
 }

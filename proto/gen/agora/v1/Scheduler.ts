@@ -5,6 +5,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AcceptRequest as _agora_v1_AcceptRequest, AcceptRequest__Output as _agora_v1_AcceptRequest__Output } from '../../agora/v1/AcceptRequest.js';
 import type { Ack as _agora_v1_Ack, Ack__Output as _agora_v1_Ack__Output } from '../../agora/v1/Ack.js';
+import type { AcknowledgeBatchRequest as _agora_v1_AcknowledgeBatchRequest, AcknowledgeBatchRequest__Output as _agora_v1_AcknowledgeBatchRequest__Output } from '../../agora/v1/AcknowledgeBatchRequest.js';
+import type { AcknowledgeBatchResult as _agora_v1_AcknowledgeBatchResult, AcknowledgeBatchResult__Output as _agora_v1_AcknowledgeBatchResult__Output } from '../../agora/v1/AcknowledgeBatchResult.js';
 import type { AcknowledgeRequest as _agora_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _agora_v1_AcknowledgeRequest__Output } from '../../agora/v1/AcknowledgeRequest.js';
 import type { DeclineRequest as _agora_v1_DeclineRequest, DeclineRequest__Output as _agora_v1_DeclineRequest__Output } from '../../agora/v1/DeclineRequest.js';
 import type { Event as _agora_v1_Event, Event__Output as _agora_v1_Event__Output } from '../../agora/v1/Event.js';
@@ -35,6 +37,27 @@ export interface SchedulerClient extends grpc.Client {
   acknowledge(argument: _agora_v1_AcknowledgeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_v1_Ack__Output>): grpc.ClientUnaryCall;
   acknowledge(argument: _agora_v1_AcknowledgeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_v1_Ack__Output>): grpc.ClientUnaryCall;
   acknowledge(argument: _agora_v1_AcknowledgeRequest, callback: grpc.requestCallback<_agora_v1_Ack__Output>): grpc.ClientUnaryCall;
+
+  /**
+   * Acknowledge many updates in one call (at most 10000). Each item is checked on its own, as if
+   * sent alone: the good ones are applied even when others are refused, and the answer lists the
+   * refused ones (an empty list: all applied). Refused as a whole (nothing applied) only for what
+   * is wrong with the call itself: the framework, its subscription, an empty or too long list.
+   */
+  AcknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
+  AcknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
+  AcknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
+  AcknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
+  /**
+   * Acknowledge many updates in one call (at most 10000). Each item is checked on its own, as if
+   * sent alone: the good ones are applied even when others are refused, and the answer lists the
+   * refused ones (an empty list: all applied). Refused as a whole (nothing applied) only for what
+   * is wrong with the call itself: the framework, its subscription, an empty or too long list.
+   */
+  acknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
+  acknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
+  acknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
+  acknowledgeBatch(argument: _agora_v1_AcknowledgeBatchRequest, callback: grpc.requestCallback<_agora_v1_AcknowledgeBatchResult__Output>): grpc.ClientUnaryCall;
 
   Decline(argument: _agora_v1_DeclineRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_agora_v1_Ack__Output>): grpc.ClientUnaryCall;
   Decline(argument: _agora_v1_DeclineRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_agora_v1_Ack__Output>): grpc.ClientUnaryCall;
@@ -164,6 +187,14 @@ export interface SchedulerHandlers extends grpc.UntypedServiceImplementation {
 
   Acknowledge: grpc.handleUnaryCall<_agora_v1_AcknowledgeRequest__Output, _agora_v1_Ack>;
 
+  /**
+   * Acknowledge many updates in one call (at most 10000). Each item is checked on its own, as if
+   * sent alone: the good ones are applied even when others are refused, and the answer lists the
+   * refused ones (an empty list: all applied). Refused as a whole (nothing applied) only for what
+   * is wrong with the call itself: the framework, its subscription, an empty or too long list.
+   */
+  AcknowledgeBatch: grpc.handleUnaryCall<_agora_v1_AcknowledgeBatchRequest__Output, _agora_v1_AcknowledgeBatchResult>;
+
   Decline: grpc.handleUnaryCall<_agora_v1_DeclineRequest__Output, _agora_v1_Ack>;
 
   Kill: grpc.handleUnaryCall<_agora_v1_KillRequest__Output, _agora_v1_Ack>;
@@ -209,6 +240,7 @@ export interface SchedulerHandlers extends grpc.UntypedServiceImplementation {
 export interface SchedulerDefinition extends grpc.ServiceDefinition {
   Accept: MethodDefinition<_agora_v1_AcceptRequest, _agora_v1_Ack, _agora_v1_AcceptRequest__Output, _agora_v1_Ack__Output>
   Acknowledge: MethodDefinition<_agora_v1_AcknowledgeRequest, _agora_v1_Ack, _agora_v1_AcknowledgeRequest__Output, _agora_v1_Ack__Output>
+  AcknowledgeBatch: MethodDefinition<_agora_v1_AcknowledgeBatchRequest, _agora_v1_AcknowledgeBatchResult, _agora_v1_AcknowledgeBatchRequest__Output, _agora_v1_AcknowledgeBatchResult__Output>
   Decline: MethodDefinition<_agora_v1_DeclineRequest, _agora_v1_Ack, _agora_v1_DeclineRequest__Output, _agora_v1_Ack__Output>
   Kill: MethodDefinition<_agora_v1_KillRequest, _agora_v1_Ack, _agora_v1_KillRequest__Output, _agora_v1_Ack__Output>
   Message: MethodDefinition<_agora_v1_MessageRequest, _agora_v1_Ack, _agora_v1_MessageRequest__Output, _agora_v1_Ack__Output>
