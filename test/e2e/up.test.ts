@@ -137,18 +137,21 @@ describe('agora up', () => {
 
   it('--attributes gives the agent its attributes; a bad value is exit 2 naming the flag, before anything is made', async () => {
     const base = await tempDir('up-attributes');
-    for (const [value, says] of [
+    const cases = [
       ['rack', "expected name:value, got 'rack'"],
       ['rack:r1;rack:r2', "attribute 'rack' is given twice"],
       ['rack:', "attribute 'rack' has no value"],
       ['1rack:r1', "bad attribute name '1rack'"],
-    ] as const) {
-      const dataDir = path.join(base, `bad-${value.replace(/\W/g, '_')}`);
-      const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--attributes', value], { timeoutMs: 20_000 });
-      expect(bad.code, value).toBe(2);
-      expect(bad.stderr, value).toContain(`--attributes: ${says}`);
-      expect(existsSync(dataDir), `${value}: nothing made`).toBe(false);
-    }
+    ] as const;
+    await Promise.all(
+      cases.map(async ([value, says]) => {
+        const dataDir = path.join(base, `bad-${value.replace(/\W/g, '_')}`);
+        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--attributes', value], { timeoutMs: 30_000 });
+        expect(bad.code, value).toBe(2);
+        expect(bad.stderr, value).toContain(`--attributes: ${says}`);
+        expect(existsSync(dataDir), `${value}: nothing made`).toBe(false);
+      }),
+    );
 
     const dataDir = path.join(base, 'good');
     const config = path.join(await tempDir('up-cli'), 'config.yaml');
