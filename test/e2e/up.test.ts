@@ -135,20 +135,22 @@ describe('agora up', () => {
     expect(await up.exited).toBe(0);
   });
 
-  it('--attributes gives the agent its attributes; a bad value is exit 2 naming the flag, before anything is made', async () => {
+  it('--attributes gives the agent its attributes; a bad value (or --resources) is exit 2 naming the flag, before anything is made', async () => {
     const base = await tempDir('up-attributes');
+    // --resources too: the agent parses it only after the master has made its store and certificates.
     const cases = [
-      ['rack', "expected name:value, got 'rack'"],
-      ['rack:r1;rack:r2', "attribute 'rack' is given twice"],
-      ['rack:', "attribute 'rack' has no value"],
-      ['1rack:r1', "bad attribute name '1rack'"],
+      ['--attributes', 'rack', "expected name:value, got 'rack'"],
+      ['--attributes', 'rack:r1;rack:r2', "attribute 'rack' is given twice"],
+      ['--attributes', 'rack:', "attribute 'rack' has no value"],
+      ['--attributes', '1rack:r1', "bad attribute name '1rack'"],
+      ['--resources', 'cpus:x', "bad scalar for 'cpus'"],
     ] as const;
     await Promise.all(
-      cases.map(async ([value, says]) => {
-        const dataDir = path.join(base, `bad-${value.replace(/\W/g, '_')}`);
-        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--attributes', value], { timeoutMs: 30_000 });
+      cases.map(async ([flag, value, says], i) => {
+        const dataDir = path.join(base, `bad-${i}`);
+        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, flag, value], { timeoutMs: 30_000 });
         expect(bad.code, value).toBe(2);
-        expect(bad.stderr, value).toContain(`--attributes: ${says}`);
+        expect(bad.stderr, value).toContain(`${flag}: ${says}`);
         expect(existsSync(dataDir), `${value}: nothing made`).toBe(false);
       }),
     );
