@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // The `agora` command. Each subcommand lives in its own file and registers itself on the program.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { AgoraError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
@@ -40,7 +42,26 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
-if (invokedDirectly || process.argv[1]?.endsWith('/agora')) {
+/**
+ * True when node was asked to run this file, however it was named: `node dist/cli/main.js` (or
+ * `node dist/cli/main`, which node completes), the `agora` bin (npm's symlink in
+ * node_modules/.bin, or a shim), or a path through a symlinked package (`npm install ../agora`,
+ * pnpm). Real paths are compared, not URLs: a symlink or a character a URL escapes must not make
+ * the command exit 0 having done nothing.
+ */
+export function isEntryPoint(script: string | undefined, moduleUrl: string): boolean {
+  if (script === undefined) return false;
+  const self = realpathSync(fileURLToPath(moduleUrl));
+  for (const candidate of [script, `${script}.js`]) {
+    try {
+      if (realpathSync(candidate) === self) return true;
+    } catch {
+      // not a file by this name; node may have added the extension
+    }
+  }
+  return false;
+}
+
+if (isEntryPoint(process.argv[1], import.meta.url)) {
   process.exitCode = await main(process.argv);
 }

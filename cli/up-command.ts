@@ -6,7 +6,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../core/logger.js';
-import { compileOptions, opt, type OptionsOf } from '../core/options.js';
+import { compileOptions, opt, type OptionSpec, type OptionsOf } from '../core/options.js';
+import { parseAttributes, type Attributes } from '../core/wire.js';
+import { Resources } from '../core/resources.js';
 import { Agent } from '../agent/agent.js';
 import { EXECUTOR_KINDS } from '../agent/options.js';
 import { Master } from '../master/master.js';
@@ -21,7 +23,8 @@ export const UP_OPTIONS = {
   agentHttpPort: opt.port('--agent-http-port', 'agent HTTP port (0 picks a free port)', 5052),
   dataDir: opt.string('--data-dir', 'where the store (store/) and the agent work dir (agent/) live', '.agora'),
   executor: opt.oneOf('--executor', 'how tasks run', EXECUTOR_KINDS, 'process'),
-  resources: opt.optionalString('--resources', 'the agent\u2019s resources instead of detecting them, e.g. cpus:4;mem:8192'),
+  resources: optionalResources('--resources', 'the agent\u2019s resources instead of detecting them, e.g. cpus:4;mem:8192'),
+  attributes: opt.custom<Attributes>('--attributes', 'the agent\u2019s attributes, as `agora agent --attributes`, e.g. rack:r1;zone:a', (raw, flag) => parseAttributes(String(raw), flag), Object.freeze({})),
   hostname: opt.string('--hostname', 'hostname the master and agent advertise', '127.0.0.1'),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
   allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (a principal must also hold tasks.run_as on root)', false),
@@ -31,6 +34,22 @@ export const UP_OPTIONS = {
 };
 
 export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
+
+/**
+ * --resources as text (the agent parses it again when it starts), checked with the other flags so
+ * a bad value fails before the master makes its store and certificates.
+ */
+function optionalResources(flag: string, description: string): OptionSpec<string | undefined> {
+  const parse = (raw: unknown, f: string): string => {
+    const text = String(raw);
+    Resources.parse(text, f);
+    return text;
+  };
+  return { flag, description, parse, default: undefined };
+}
+
+/** What startUp() needs: the compiled flags; attributes may be left out (none). */
+export type UpStartOptions = Omit<UpOptions, 'attributes'> & { readonly attributes?: Attributes };
 
 export interface Up {
   readonly master: Master;
@@ -43,7 +62,7 @@ export interface Up {
 
 /** Start a master and an agent in this process (also used by the launch benchmark). */
 export async function startUp(
-  options: UpOptions,
+  options: UpStartOptions,
   extra: { agent?: Record<string, unknown>; master?: Record<string, unknown>; frameworks?: Record<string, unknown> } = {},
 ): Promise<Up> {
   const logger = createLogger({ level: options.logLevel, name: 'agora' });
@@ -93,6 +112,7 @@ export async function startUp(
         allowRootTasks: options.allowRootTasks,
         allowPrivileged: options.allowPrivileged,
         ...(options.resources ? { resources: options.resources } : {}),
+        attributes: formatAttributes(options.attributes ?? {}),
         ...extra.agent,
       },
       { logger, ...(security ? { tls: security.agentTls } : {}) },
@@ -152,4 +172,11 @@ async function registerContext(up: Up, scheme: 'http' | 'https', logger: ReturnT
     logger.warn({ err }, 'could not write the CLI context; give the CLI --master, --token and --ca');
     return undefined;
   }
+}
+
+/** Attributes back in the flag's text form (`rack:r1;zone:a`), which the agent's options parse. */
+function formatAttributes(attributes: Attributes): string {
+  return Object.entries(attributes)
+    .map(([name, value]) => `${name}:${value}`)
+    .join(';');
 }

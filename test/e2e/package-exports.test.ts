@@ -68,4 +68,27 @@ describe('package.json exports', () => {
     expect(readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     expect(execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8' }).trim()).toBe(JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version);
   });
+
+  it('runs the bin through symlinks — the package linked into node_modules, npm\'s .bin link, no extension — and does its work', () => {
+    const version = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')).version as string;
+    const bin = manifest.bin.agora ?? '';
+    mkdirSync(path.join(consumer, 'node_modules', '.bin'), { recursive: true });
+    const link = path.join(consumer, 'node_modules', '.bin', 'agora');
+    if (!existsSync(link)) symlinkSync(path.join('..', manifest.name, bin), link);
+    const throughPackage = path.join(consumer, 'node_modules', manifest.name, bin);
+    const runs = [
+      { name: 'node node_modules/agora/<bin>', run: () => spawnSync(process.execPath, [throughPackage, '--version'], { cwd: consumer, encoding: 'utf8' }) },
+      // (npm makes the bin executable when it installs; a build in the repository is not, so node runs it.)
+      { name: 'node_modules/.bin/agora', run: () => spawnSync(process.execPath, [link, '--version'], { cwd: consumer, encoding: 'utf8' }) },
+      { name: 'node <bin without .js>', run: () => spawnSync(process.execPath, [throughPackage.replace(/\.js$/, ''), '--version'], { cwd: consumer, encoding: 'utf8' }) },
+    ];
+    for (const { name, run } of runs) {
+      const r = run();
+      // Before the entry-point check compared real paths, these exited 0 having printed nothing.
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim(), name).toBe(version);
+    }
+    const help = spawnSync(process.execPath, [link, 'up', '--help'], { cwd: consumer, encoding: 'utf8' });
+    expect(help.stdout).toContain('--attributes');
+  });
 });

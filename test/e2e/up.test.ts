@@ -1,7 +1,8 @@
 // `agora up` as a user runs it: one process, ports picked by the system, addresses printed; secure
 // with no step of the user's (a CA, certificates and an admin token made on first start, the CLI
 // pointed at it), the same credentials on the next start; a task runs through it; SIGTERM shuts it
-// down cleanly. `--insecure` turns all that off, and says so at every start.
+// down cleanly. `--insecure` turns all that off, and says so at every start. `--attributes` gives
+// the agent its attributes, with the syntax of `agora agent --attributes`.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -130,6 +131,41 @@ describe('agora up', () => {
     expect(existsSync(path.join(dataDir, 'admin-token'))).toBe(false);
     const agents = await runCli(['get', 'agents'], { env: { AGORA_CONFIG: config } });
     expect(agents.code, agents.stderr).toBe(0);
+    up.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
+  });
+
+  it('--attributes gives the agent its attributes; a bad value (or --resources) is exit 2 naming the flag, before anything is made', async () => {
+    const base = await tempDir('up-attributes');
+    // --resources too: the agent parses it only after the master has made its store and certificates.
+    const cases = [
+      ['--attributes', 'rack', "expected name:value, got 'rack'"],
+      ['--attributes', 'rack:r1;rack:r2', "attribute 'rack' is given twice"],
+      ['--attributes', 'rack:', "attribute 'rack' has no value"],
+      ['--attributes', '1rack:r1', "bad attribute name '1rack'"],
+      ['--resources', 'cpus:x', "bad scalar for 'cpus'"],
+    ] as const;
+    await Promise.all(
+      cases.map(async ([flag, value, says], i) => {
+        const dataDir = path.join(base, `bad-${i}`);
+        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, flag, value], { timeoutMs: 30_000 });
+        expect(bad.code, value).toBe(2);
+        expect(bad.stderr, value).toContain(`${flag}: ${says}`);
+        expect(existsSync(dataDir), `${value}: nothing made`).toBe(false);
+      }),
+    );
+
+    const dataDir = path.join(base, 'good');
+    const config = path.join(await tempDir('up-cli'), 'config.yaml');
+    const up = startUp(dataDir, config, ['--attributes', 'rack:r1; zone:a;gen:2']);
+    const addresses = await waitForLines(up.output, 30_000);
+    const tls = { ca: readFileSync(path.join(dataDir, 'tls', 'ca.pem')) };
+    const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
+    const res = await secureFetch(`https://${addresses['http']}/api/v1/agents`, { tls, token });
+    expect(res.status).toBe(200);
+    const { agents } = (await res.json()) as { agents: { hostname: string; attributes: Record<string, string> }[] };
+    expect(agents).toHaveLength(1);
+    expect(agents[0]?.attributes).toEqual({ rack: 'r1', zone: 'a', gen: '2' });
     up.kill('SIGTERM');
     expect(await up.exited).toBe(0);
   });
