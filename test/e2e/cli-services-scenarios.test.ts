@@ -13,6 +13,7 @@ import { killMasters, spawnMaster, type MasterProcess } from '../support/master-
 import { freePorts } from '../support/ports.js';
 import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
+import { pace, within } from '../support/waits.js';
 
 interface TaskJson {
   taskId: string;
@@ -78,7 +79,7 @@ describe('agora CLI service scenarios against agora up', () => {
   afterAll(async () => {
     await up.fetch(`${up.masterUrl}/api/v1/services/web`, { method: 'DELETE' }).catch(() => undefined);
     up.kill('SIGTERM');
-    await Promise.race([up.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    await within(up.exited, 10_000, undefined);
     up.kill('SIGKILL');
     await stopCliProcesses();
     await killProcessesUnder(dataDir);
@@ -166,7 +167,7 @@ describe('agora CLI service scenarios against agora up', () => {
       const s = (await (await up.fetch(`${up.masterUrl}/api/v1/services/web`)).json()) as ServiceJson;
       const res = await Promise.all((s.serviceStatus?.tasks ?? []).map((t) => probe('127.0.0.1', Number(t.ports?.[0]?.number ?? 0))));
       samples.push(res.filter((r) => r.status === 200).length);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await pace(50, 'the sampling interval');
     }
     expectOk(await applied);
     expect(samples.length).toBeGreaterThanOrEqual(3);

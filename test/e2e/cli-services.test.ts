@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killProcessesUnder, runCli, startUpProcess, stopCliProcesses, type CliResult, type UpProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
+import { within } from '../support/waits.js';
 
 let up: UpProcess;
 let dataDir: string;
@@ -23,7 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await up.fetch(`${up.masterUrl}/api/v1/services/web`, { method: 'DELETE' }).catch(() => undefined);
   up.kill('SIGTERM');
-  await Promise.race([up.exited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+  await within(up.exited, 10_000, undefined);
   await stopCliProcesses();
   await killProcessesUnder(dataDir);
 });

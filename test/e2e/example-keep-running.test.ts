@@ -9,6 +9,7 @@ import { agoraArgv } from '../support/build.js';
 import { eventually } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
 import { secureFetch } from '../support/security.js';
+import { within } from '../support/waits.js';
 
 const children: ChildProcess[] = [];
 afterEach(async () => {
@@ -16,7 +17,7 @@ afterEach(async () => {
     if (child.exitCode !== null || child.signalCode !== null) continue;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGINT'); // the example tears its framework down (killing its copies); up stops
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+    await within(exited, 8000, undefined);
     child.kill('SIGKILL');
   }
 });

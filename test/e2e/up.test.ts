@@ -14,6 +14,7 @@ import { secureFetch } from '../support/security.js';
 import { TestFramework, taskInfo } from '../support/test-framework.js';
 import { tempDir } from '../support/tmp.js';
 import { agoraArgv } from '../support/build.js';
+import { eventually } from '../support/waits.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -49,16 +50,14 @@ function startUp(dataDir: string, config: string, extra: string[] = []): Up {
 }
 
 async function waitForLines(output: () => string, timeoutMs: number, scheme = 'https'): Promise<Record<string, string>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  return eventually(() => {
     const text = output();
     const http = new RegExp(`master http: ${scheme}://(\\S+)`).exec(text)?.[1];
     const grpc = /master grpc: (\S+)/.exec(text)?.[1];
     const agent = new RegExp(`agent http: ${scheme}://(\\S+)`).exec(text)?.[1];
     if (http && grpc && agent && /cli context: up/.test(text)) return { http, grpc, agent };
-    if (Date.now() > deadline) throw new Error(`agora up printed no addresses within ${timeoutMs} ms:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    throw new Error(`no addresses printed yet:\n${text}`);
+  }, { timeoutMs, intervalMs: 50, what: `agora up's addresses within ${timeoutMs} ms` });
 }
 
 const mode = (file: string): number => statSync(file).mode & 0o777;

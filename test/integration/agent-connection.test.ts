@@ -14,6 +14,7 @@ import { encodeAgentMessage, GatewayChannels } from '../../agent/gateway-transpo
 import { AgentGatewayService, type AgentGatewayHandlers, type AgentMessage__Output, type MasterMessage } from '../../proto/index.js';
 import { eventually } from '../support/master-harness.js';
 import { agentChannel, testPki } from '../support/security.js';
+import { holdsFor } from '../support/waits.js';
 
 const closers: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -216,8 +217,6 @@ const BACKOFF_MS = 1000;
 const noJitter = { next: () => 0.5 };
 const connectionOptions = { backoffMs: BACKOFF_MS, backoffMaxMs: 30_000, registrationTimeoutMs: 60_000, random: noJitter };
 
-/** Long enough for a stream opened on loopback to reach its gateway; used only to see that none does. */
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 300));
 
 /** The agent registered with `leader` (stream 0 answered). */
 async function registeredWithLeader(leader: string, discovery: MasterDiscovery, clock: FakeClock): Promise<ReturnType<typeof startConnection>> {
@@ -293,9 +292,11 @@ describe('agent connection, waiting at the successor', () => {
     // The backoff towards the old leader is gone: no timer left, and time passing opens nothing there.
     expect(clock.pending()).toBe(0);
     clock.advance(60_000);
-    await settle();
-    expect(leader.streams).toHaveLength(1);
-    expect(successor.streams).toHaveLength(1);
+    // Long enough for a stream opened on loopback to reach its gateway.
+    await holdsFor(300, () => {
+      expect(leader.streams).toHaveLength(1);
+      expect(successor.streams).toHaveLength(1);
+    }, 'no stream opened after the backoff was cancelled');
     expect(connection.master).toBe(successor.address);
     expect(held.cancelled).toBe(false);
   });
@@ -435,8 +436,7 @@ describe('agent connection over a shared transport', () => {
     // The election moves: the connect waits for the hook to run it, not for the backoff.
     discovery.move(good.address);
     expect(woken).toHaveLength(1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(good.attempts).toHaveLength(1);
+    await holdsFor(100, () => expect(good.attempts).toHaveLength(1), 'no connect before the hook runs it');
     woken[0]!();
     await eventually(() => expect(second.state).toBe('REGISTERED'), { timeoutMs: 5000 });
     expect(good.attempts).toHaveLength(2);

@@ -9,10 +9,11 @@ import Docker from 'dockerode';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/agent.js';
 import { getJson, launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { secureFetch } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
+import { pace } from '../support/waits.js';
 
 const MIB = 1024 * 1024;
 
@@ -40,7 +41,7 @@ async function largestWhile(file: string, done: Promise<unknown>): Promise<numbe
   let largest = 0;
   while (!over) {
     largest = Math.max(largest, sizeOf(file));
-    await sleep(10);
+    await pace(10, 'the sampling interval');
   }
   return Math.max(largest, sizeOf(file));
 }
@@ -87,8 +88,12 @@ describe('agent: disk limit (disk/du)', () => {
     await launchTask(fw, taskInfo('hog', 'cpus:0.1;mem:32;disk:1', { command: { value: 'head -c 3M /dev/zero > f; sleep 60' } }));
     await fw.waitForUpdate('hog', 'TASK_RUNNING', { timeoutMs: 10_000 });
     await eventually(() => (agent.sandboxLimits.diskUsage(fw.frameworkId, 'hog')?.usedBytes ?? 0) >= 3 * MIB, { what: 'hog measured over its limit' });
-    await sleep(300); // an absence, bounded: three disk sweeps (100 ms) kill nothing
-    expect(fw.updates('hog').map((u) => u.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING']);
+    // Three more disk sweeps (each one a new measurement) kill nothing.
+    for (let sweep = 0; sweep < 3; sweep++) {
+      const at = agent.sandboxLimits.diskUsage(fw.frameworkId, 'hog')?.measuredAtMs ?? 0;
+      await eventually(() => (agent.sandboxLimits.diskUsage(fw.frameworkId, 'hog')?.measuredAtMs ?? 0) > at, { what: 'hog measured again' });
+      expect(fw.updates('hog').map((u) => u.state)).toEqual(['TASK_STARTING', 'TASK_RUNNING']);
+    }
   });
 });
 

@@ -6,9 +6,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskStatus__Output } from '../../proto/index.js';
 import { launchTask, processAlive, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
+import { holdsFor, pace } from '../support/waits.js';
 
 afterEach(async () => {
   await stopTestAgents();
@@ -152,10 +153,9 @@ describe('agent: tasks', () => {
     await fw.acknowledge(finished);
     await eventually(() => agent.updates.pendingCount() === 0, { what: 'all acknowledged' });
     // A resend already on its way when the ack landed may still arrive; after that, silence.
-    await sleep(200);
+    await pace(200, 'a resend already on its way lands');
     const since = fw.events.mark();
-    await sleep(800);
-    expect(fw.updates('quiet', since)).toEqual([]);
+    await holdsFor(800, () => expect(fw.updates('quiet', since)).toEqual([]), 'no resend after every update was acknowledged');
     expect(new Set(fw.updates('quiet').map((u) => u.uuid))).toEqual(new Set([starting.uuid, running.uuid, finished.uuid]));
   });
 

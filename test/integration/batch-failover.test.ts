@@ -7,9 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Event } from '../../proto/index.js';
 import { startTestAgent } from '../support/agent-harness.js';
-import { sleep } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
 import { finished, jobSpec, ran, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
+import { holdsFor, pace } from '../support/waits.js';
 
 afterEach(stopBatchClusters);
 
@@ -21,11 +21,11 @@ describe('batch: a master outage while the task finishes', () => {
       const t = (await c.record('once'))?.run.tasks.find((x) => x.state === 'TASK_RUNNING');
       return t?.taskId;
     }, 'the task running');
-    await sleep(1500); // into the task's 2.5 s, so it ends while the master is down
+    await pace(1500, "into the task's 2.5 s, so it ends while the master is down");
     const grpc = c.master.address;
     await c.master.master.stop();
     // The task finishes (at 2.5 s) while no master is there; the outage is issue 17's 10 s.
-    await sleep(10_000);
+    await pace(10_000, 'the outage');
     // The agent has this long to re-register (Mesos: 10 min) before its tasks are given up on; its
     // reconnection after 10 s of failed connects can take several seconds.
     await c.master.restart({ grpcPort: grpc.split(':')[1], agentReregisterTimeout: '30s' });
@@ -45,9 +45,10 @@ describe('batch: a master outage while the task finishes', () => {
     expect(told).toContain('TASK_FINISHED');
     expect(told.filter((s) => s !== 'TASK_FINISHED')).toEqual([]);
     // Settled: the agent has had its update acknowledged, and nothing else was launched.
-    await sleep(1000); // an absence, bounded: no second launch
-    expect(ran(await c.record('once'))).toHaveLength(1);
-    expect(told.filter((s) => s !== 'TASK_FINISHED')).toEqual([]);
+    await holdsFor(1000, async () => {
+      expect(ran(await c.record('once'))).toHaveLength(1);
+      expect(told.filter((s) => s !== 'TASK_FINISHED')).toEqual([]);
+    }, 'no second launch');
   }, 60_000);
 
   it('a task whose agent is not back within the re-registration timeout keeps its index (unreachable), and finishing it counts once', async () => {
@@ -66,8 +67,7 @@ describe('batch: a master outage while the task finishes', () => {
     const away = await until(async () => (await c.record('late'))?.run.tasks.find((x) => x.taskId === taskId && x.state === 'TASK_UNREACHABLE'), 'the task unreachable');
     expect(away.unreachableSinceMs).toBeGreaterThan(0);
     // The task finishes meanwhile; nothing else is launched for its index.
-    await sleep(2000);
-    expect((await c.record('late'))!.run.tasks.map((t) => t.taskId)).toEqual([taskId]);
+    await holdsFor(2000, async () => expect((await c.record('late'))!.run.tasks.map((t) => t.taskId)).toEqual([taskId]), 'nothing else launched for the index');
     // The agent comes back and reports it.
     await startTestAgent(c.master.address, { workDir });
     const status = await finished(c, 'late', 20_000);

@@ -11,7 +11,7 @@ import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import { FrameworkState } from '../../sdk/state.js';
 import { securedZkUrl } from '../support/security.js';
 import { testServices } from '../support/services.js';
-import { finished, jobSpec, startBatchCluster, stopBatchClusters } from './batch-harness.js';
+import { finished, jobSpec, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
 
 const ZK_NODE_LIMIT = 1024 * 1024;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -127,10 +127,7 @@ describe('batch store layout across a restart of the framework', () => {
     const c = await startBatchCluster();
     const n = SHARD_TASKS + 20;
     await c.batch.apply(jobSpec('sharded', 'true', { completions: n, parallelism: 20 }, { cpus: 0.01, mem: 16 }));
-    const until = async (check: () => Promise<boolean>): Promise<void> => {
-      for (let i = 0; i < 600 && !(await check()); i++) await new Promise((r) => setTimeout(r, 50));
-    };
-    await until(async () => ((await c.record('sharded'))?.run.tasks.length ?? 0) >= 40);
+    await until(async () => ((await c.record('sharded'))?.run.tasks.length ?? 0) >= 40, '40 tasks launched', 30_000);
     await c.stopBatch();
     await c.startBatch();
     const status = await finished(c, 'sharded', 90_000);

@@ -10,11 +10,11 @@ import { readJobRecord, type JobRecord } from '../../frameworks/batch/book.js';
 import { FrameworkState } from '../../sdk/state.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { FAST_DRIVER, until } from '../support/framework-cluster.js';
-import { sleep } from '../support/master-harness.js';
 import { killMasters, spawnMaster } from '../support/master-process.js';
 import { driverAccess, securedZkUrl } from '../support/security.js';
 import { startZkEnsemble } from '../support/zookeeper.js';
 import { jobSpec } from './batch-harness.js';
+import { pace } from '../support/waits.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -50,13 +50,13 @@ describe('batch: ZooKeeper loses quorum while the task finishes', () => {
 
     await batch.apply(jobSpec('once', 'exec sleep 3', { completionMode: 'Indexed', completions: 1 }));
     const taskId = await until(async () => (await record())?.run.tasks.find((t) => t.state === 'TASK_RUNNING')?.taskId, 'the task running', 30_000);
-    await sleep(1500); // into the task's 3 s, so it ends while ZooKeeper has no quorum
+    await pace(1500, "into the task's 3 s, so it ends while ZooKeeper has no quorum");
     const zkLeader = (await ensemble.leader()) ?? 0;
     const others = [0, 1, 2].filter((i) => i !== zkLeader);
     await ensemble.stopServer(zkLeader);
     await ensemble.stopServer(others[0]!);
     // The task finishes (at 3 s) in the middle of the outage, which lasts 10 s.
-    await sleep(10_000);
+    await pace(10_000, 'the outage');
     await ensemble.startServer(others[0]!);
     await ensemble.startServer(zkLeader);
     await ensemble.waitForQuorum();

@@ -10,10 +10,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaderElection, readLeader, readSuccessor, watchLeader, type LeaderInfo, type LostReason } from '../../core/election.js';
+import { FakeClock } from '../../core/clock.js';
 import { EmbeddedStore, EmbeddedStoreServer, ZooKeeperStore, type Store, type Watcher } from '../../core/store/index.js';
-import { eventually, sleep } from '../support/store-contract.js';
+import { eventually } from '../support/store-contract.js';
 import { testServices } from '../support/services.js';
 import { startZooKeeper } from '../support/zookeeper.js';
+import { holdsFor, pace } from '../support/waits.js';
 
 const SESSION_TIMEOUT_MS = 2_000;
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -157,13 +159,13 @@ function electionSuite(backend: Backend): void {
         }
         await eventually(() => expect(cs[0]!.election.isLeader).toBe(true));
         for (const c of cs) await eventually(() => expect(c.election.leader?.data.http).toBe('n0:5050'));
-        await sleep(100); // bounded: stray watch events of the set-up land before the counters reset
+        await pace(100, 'stray watch events of the set-up land before the counters reset');
         for (const s of stores) s.reset();
 
         await cs[0]!.election.resign();
         await eventually(() => expect(cs[1]!.election.isLeader).toBe(true));
-        await sleep(300); // let any stray wake-up arrive
-        expect(order).toEqual(['lost:0', 'elected:1']); // it stopped acting before anyone took over
+        // It stopped acting before anyone took over, and no stray wake-up changes that.
+        await holdsFor(300, () => expect(order).toEqual(['lost:0', 'elected:1']), 'no stray wake-up');
         expect(cs[0]!.election.state).toBe('stopped');
         expect(cs[2]!.election.isLeader).toBe(false);
         expect(stores[1]!.watchFired).toBe(1); // the successor: its predecessor watch
@@ -210,8 +212,7 @@ function electionSuite(backend: Backend): void {
       await eventually(() => expect(seen.at(-1)?.data.http).toBe('a:5050'));
       expect(seen.at(-1)?.sessionId).toBe(a.store.sessionId);
       const b = await candidate(await open(), p, 'b');
-      await sleep(200);
-      expect(seen).toHaveLength(2); // a standby joining is not a change of leader
+      await holdsFor(200, () => expect(seen).toHaveLength(2), 'a standby joining is not a change of leader');
       await a.election.resign();
       await eventually(() => expect(seen.at(-1)?.data.http).toBe('b:5050'));
       await b.election.resign();
@@ -250,7 +251,9 @@ describe('leader election: embedded, losing contact', () => {
   });
 
   it('back in time with the same session, the leader leads again; nobody else did meanwhile', async () => {
-    const server = EmbeddedStoreServer.memory();
+    // The session's expiry is the server's timer: on a FakeClock the test says exactly how long.
+    const clock = new FakeClock(Date.now());
+    const server = EmbeddedStoreServer.memory(clock);
     const sa = await EmbeddedStore.open(server, { sessionTimeoutMs: SESSION_TIMEOUT_MS });
     const sb = await EmbeddedStore.open(server, { sessionTimeoutMs: SESSION_TIMEOUT_MS });
     cleanups.push(() => sa.close(), () => sb.close());
@@ -259,7 +262,7 @@ describe('leader election: embedded, losing contact', () => {
     await eventually(() => expect(a.election.isLeader).toBe(true));
     const session = sa.sessionId;
     sa.disconnect();
-    await sleep(SESSION_TIMEOUT_MS / 2); // out of contact for less than the session timeout (real ZooKeeper time)
+    clock.advance(SESSION_TIMEOUT_MS - 1); // out of contact for just less than the session timeout
     sa.reconnect();
     await eventually(() => expect(a.election.isLeader).toBe(true));
     expect(sa.sessionId).toBe(session);

@@ -17,6 +17,7 @@ import type { DockerInfo__Output, TaskInfo__Output, Volume__Output } from '../..
 import { testServices } from '../support/services.js';
 import { removeDir, tempDir } from '../support/tmp.js';
 import { NOBODY } from '../support/users.js';
+import { eventually } from '../support/waits.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let root: string;
@@ -69,12 +70,8 @@ const read = (spec: ContainerSpec, file: string): string => {
   return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
 };
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  await eventually(check, { what, timeoutMs, intervalMs: 25 });
 }
 
 const containerId = (c: Container | ContainerCheckpoint): string => {
@@ -90,7 +87,7 @@ describe('docker executor', () => {
     const info = await docker.getContainer(containerId(container)).inspect();
     expect(info.HostConfig).toMatchObject({ Memory: 64 * 1024 * 1024, NanoCpus: 500_000_000, NetworkMode: 'host' });
     expect(info.Config.Labels).toMatchObject({ 'agora.task-id': spec.taskId, 'agora.framework-id': 'fw-d', 'agora.sandbox': spec.sandbox });
-    await eventually(() => read(spec, 'stdout') === 'hello from /mnt/agora/sandbox\n' && read(spec, 'stderr') === 'oops\n', 'the logs');
+    await until(() => read(spec, 'stdout') === 'hello from /mnt/agora/sandbox\n' && read(spec, 'stderr') === 'oops\n', 'the logs');
     // sh is PID 1 in the container and ignores SIGTERM: docker stop escalates after 1 s.
     const t0 = Date.now();
     await container.kill(1_000);
@@ -109,7 +106,7 @@ describe('docker executor', () => {
   it('gives a task that handles SIGTERM its grace period', async () => {
     const spec = makeSpec("trap 'echo stopping; exit 0' TERM; echo ready; while :; do sleep 0.1; done");
     const container = await executor.launch(spec);
-    await eventually(() => read(spec, 'stdout').includes('ready'), 'the task to start');
+    await until(() => read(spec, 'stdout').includes('ready'), 'the task to start');
     const t0 = Date.now();
     await container.kill(10_000);
     expect(Date.now() - t0).toBeLessThan(5_000);
@@ -130,10 +127,10 @@ describe('docker executor', () => {
     const container = await limited.launch(spec);
     try {
       expect((await docker.getContainer(containerId(container)).inspect()).HostConfig.PidsLimit).toBe(16);
-      await eventually(() => read(spec, 'stdout').includes('stopped'), 'the fork loop to run into the limit');
+      await until(() => read(spec, 'stdout').includes('stopped'), 'the fork loop to run into the limit');
       expect(read(spec, 'stdout')).not.toContain('forked all');
       // stderr is a stream of its own in the log: it may land in the sandbox a moment after stdout.
-      await eventually(() => /fork/i.test(read(spec, 'stderr')), 'the fork failure on stderr');
+      await until(() => /fork/i.test(read(spec, 'stderr')), 'the fork failure on stderr');
     } finally {
       await container.kill(0);
       await limited.close();
@@ -158,10 +155,7 @@ describe('docker executor', () => {
     const ending = makeSpec('echo quick; exit 4');
     const checkpoints = await launchFromDoomedAgent([lasting, ending]);
     const endingId = containerId(checkpoints[1] ?? {});
-    for (let i = 0; (await docker.getContainer(endingId).inspect()).State.Running; i++) {
-      if (i > 200) throw new Error('the quick task did not end');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await eventually(async () => !(await docker.getContainer(endingId).inspect()).State.Running, { what: 'the quick task to end', intervalMs: 25 });
     const fresh = createExecutor('docker', { dockerSocket: testServices().dockerSocket });
     // No container id: found by its agora.task-id and agora.sandbox labels.
     const live = await fresh.recover(lasting, {});
@@ -245,7 +239,7 @@ describe("docker executor: the task's user and privileges", () => {
     fs.writeFileSync(victim, 'precious\n', { mode: 0o600 });
     const spec = makeSpec(`rm -f stdout; ln -s ${victim} stdout; echo planted; sleep 30`);
     const container = await executor.launch(spec);
-    await eventually(() => fs.lstatSync(path.join(spec.sandbox, 'stdout'), { throwIfNoEntry: false })?.isSymbolicLink() === true, 'the symlink');
+    await until(() => fs.lstatSync(path.join(spec.sandbox, 'stdout'), { throwIfNoEntry: false })?.isSymbolicLink() === true, 'the symlink');
     // A restarted agent copies the whole log again: into what the task left there, were it not checked.
     const recovered = (await createExecutor('docker', { dockerSocket: testServices().dockerSocket }).recover(spec, container.checkpoint)) as Container;
     await recovered.kill(0);

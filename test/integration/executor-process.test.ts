@@ -16,6 +16,7 @@ import type { UserIdentity } from '../../agent/user-db.js';
 import type { TaskInfo__Output } from '../../proto/index.js';
 import { removeDir, tempDir } from '../support/tmp.js';
 import { hostUser, NOBODY } from '../support/users.js';
+import { eventually, pace } from '../support/waits.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let root: string;
@@ -84,14 +85,8 @@ const read = (spec: ContainerSpec, file: string): string => {
   return fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : '';
 };
 const statusFile = (spec: ContainerSpec): string => path.join(spec.runtimeDir, 'exit_status');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  await eventually(check, { what, timeoutMs });
 }
 
 async function run(command: string, opts: SpecOptions = {}): Promise<{ spec: ContainerSpec; exit: ExitInfo }> {
@@ -103,7 +98,7 @@ async function run(command: string, opts: SpecOptions = {}): Promise<{ spec: Con
 async function launchReady(command: string, opts: SpecOptions = {}): Promise<{ spec: ContainerSpec; container: Container }> {
   const spec = makeSpec(command, opts);
   const container = await executor.launch(spec);
-  await eventually(() => read(spec, 'stdout').includes('ready'), 'the task to print ready');
+  await until(() => read(spec, 'stdout').includes('ready'), 'the task to print ready');
   return { spec, container };
 }
 
@@ -184,14 +179,14 @@ describe('process executor', () => {
     await container.kill(2_000);
     expect((await container.wait()).signal).toBe('SIGTERM');
     // Gone, or a zombie waiting for an init that reaps slowly.
-    await eventually(() => !fs.existsSync(`/proc/${child}`) || fs.readFileSync(`/proc/${child}/stat`, 'utf8').includes(') Z '), 'the background child to be gone');
+    await until(() => !fs.existsSync(`/proc/${child}`) || fs.readFileSync(`/proc/${child}/stat`, 'utf8').includes(') Z '), 'the background child to be gone');
   });
 });
 
 describe("process executor: the task's user", () => {
   it('runs the command as the user, with its groups and no capabilities, under a root wrapper', async () => {
     const { spec, container } = await launchReady('id -u; id -g; id -G; grep CapEff /proc/self/status; echo ready; exec sleep 30');
-    await eventually(() => read(spec, 'stdout').includes('ready'), 'the ids');
+    await until(() => read(spec, 'stdout').includes('ready'), 'the ids');
     const [uid, gid, groups, caps] = read(spec, 'stdout').split('\n');
     expect([uid, gid, groups]).toEqual([String(NOBODY.uid), String(NOBODY.gid), NOBODY.groups.join(' ')]);
     expect(caps).toMatch(/^CapEff:\s+0+$/);
@@ -290,7 +285,7 @@ describe('process executor limits (cgroups)', () => {
     const cpuDir = cgroupPath(container, cgroups.version === 2 ? 'unified' : 'cpu') ?? '';
     const quota = cgroups.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us';
     expect(fs.readFileSync(path.join(cpuDir, quota), 'utf8').trim()).toMatch(/^10000( 100000)?$/);
-    await sleep(1_000); // the window the CPU throttling is measured over
+    await pace(1_000, 'the window the CPU throttling is measured over');
     const stat = fs.readFileSync(path.join(cpuDir, 'cpu.stat'), 'utf8');
     await container.kill(0);
     const throttled = Number(/nr_throttled (\d+)/.exec(stat)?.[1]);
@@ -333,7 +328,7 @@ describe('process executor recovery', () => {
     const lasting = makeSpec('echo ready; sleep 1.5; echo done; exit 6', { memMb: 64 });
     const checkpoints = await launchFromDoomedAgent([ending, lasting]);
     // The agent is gone; the first task ends while nobody watches.
-    await eventually(() => fs.existsSync(statusFile(ending)), 'the first task to record its status');
+    await until(() => fs.existsSync(statusFile(ending)), 'the first task to record its status');
     const fresh = createExecutor('process');
     const [exitWhileAway, live] = await Promise.all([fresh.recover(ending, checkpoints[0] ?? {}), fresh.recover(lasting, checkpoints[1] ?? {})]);
     expect(exitWhileAway).toEqual({ exitCode: 5, message: 'Command exited with status 5' });
@@ -369,7 +364,7 @@ async function launchFromDoomedAgent(specs: ContainerSpec[]): Promise<ContainerC
       });
       agent.once('exit', (code) => reject(new Error(`the agent process exited (${code}) before launching`)));
     });
-    for (const spec of specs) await eventually(() => read(spec, 'stdout').includes('ready'), 'a task of the doomed agent to start');
+    for (const spec of specs) await until(() => read(spec, 'stdout').includes('ready'), 'a task of the doomed agent to start');
     return JSON.parse(line) as ContainerCheckpoint[];
   } finally {
     agent.kill('SIGKILL');

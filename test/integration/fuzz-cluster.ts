@@ -11,6 +11,7 @@
 //               2: stdout a FIFO
 import { FuzzSession, type Violation } from '../support/fuzz-session.js';
 import { FuzzTarget, type FuzzCase, type Fixtures, type Outcome } from '../support/fuzz-target.js';
+import { eventually } from '../support/waits.js';
 
 export const FIXTURE_NAMES = { service: 'fz-svc', idle: 'fz-idle', cron: 'fz-cron', job: 'fz-job' } as const;
 
@@ -40,8 +41,7 @@ interface StateJson {
 export async function startFuzzCluster(): Promise<FuzzTarget> {
   const target = await FuzzTarget.start();
   await target.prepare(workloads(target.secretPath), async (t) => {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    return eventually(async () => {
       const state = (await t.getJson('master', '/api/v1/state')) as StateJson;
       const live = state.frameworks.flatMap((f) => f.tasks).filter((x) => x.id.startsWith(`${FIXTURE_NAMES.service}.`) && x.state === 'TASK_RUNNING');
       const done = state.frameworks.flatMap((f) => f.completedTasks).filter((x) => x.id.startsWith(`${FIXTURE_NAMES.job}.`) && x.state === 'TASK_FINISHED');
@@ -50,9 +50,8 @@ export async function startFuzzCluster(): Promise<FuzzTarget> {
         const byIndex = await jobTasksByIndex(t, done.map((x) => x.id));
         return { agentId: state.agents[0]!.id, frameworkIds: state.frameworks.map((f) => f.id), liveTaskId: live[0]!.id, jobTaskIds: byIndex, accessors: tokens.tokens.map((x) => x.accessor) } satisfies Fixtures;
       }
-      if (Date.now() > deadline) throw new Error(`the fixtures did not settle: ${JSON.stringify(state).slice(0, 2000)}\n${t.log().slice(-3000)}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      throw new Error(`not settled: ${JSON.stringify(state).slice(0, 2000)}\n${t.log().slice(-3000)}`);
+    }, { timeoutMs: 30_000, intervalMs: 100, what: 'the fixtures to settle' });
   });
   return target;
 }

@@ -3,11 +3,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Resources, resourcesToWire, FrameworkDriver, isTerminal, wasRefused, type TaskStatus } from '../../sdk/index.js';
 import { AgentProcess } from '../support/agent-harness.js';
-import { eventually, sleep } from '../support/master-harness.js';
+import { eventually } from '../support/master-harness.js';
 import { getJson, killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
 import { driverAccess, secureFetch } from '../support/security.js';
+import { within } from '../support/waits.js';
 
 const SESSION_MS = 2000;
 const agents: AgentProcess[] = [];
@@ -17,7 +18,7 @@ afterEach(async () => {
   // SIGTERM with --kill-tasks-on-stop: the agents kill their tasks before they exit.
   await Promise.allSettled(agents.splice(0).map(async (a) => {
     a.kill('SIGTERM');
-    await Promise.race([a.exited, sleep(8000)]);
+    await within(a.exited, 8000, undefined);
     a.kill('SIGKILL');
   }));
   await killMasters();

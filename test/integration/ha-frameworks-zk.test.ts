@@ -9,12 +9,13 @@ import { frameworkElectionPath } from '../../sdk/leader.js';
 import { FRAMEWORKS_ELECTION_NAME } from '../../frameworks/host.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { runCli, startFrameworksProcess, stopCliProcesses, type FrameworksProcess } from '../support/cli.js';
-import { eventually, sleep } from '../support/master-harness.js';
+import { eventually } from '../support/master-harness.js';
 import { getJson, killMasters, spawnMaster } from '../support/master-process.js';
 import { driverAccess, secureFetch } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { FrameworkDriver } from '../../sdk/driver.js';
 import { startZkEnsemble, zkCommand, type ZkEnsemble } from '../support/zookeeper.js';
+import { holdsFor } from '../support/waits.js';
 
 const SESSION_MS = 2000;
 const closers: Array<() => Promise<unknown>> = [];
@@ -74,13 +75,7 @@ describe('agora frameworks and a lost ZooKeeper server', () => {
     await ensemble.stopServer(victim);
 
     // Through the session timeout and more, it never stops leading.
-    const seen = new Set<string>();
-    const until = Date.now() + SESSION_MS * 2 + 1000;
-    while (Date.now() < until) {
-      seen.add(await lifecycle(host).catch(() => 'unreachable'));
-      await sleep(100);
-    }
-    expect([...seen]).toEqual(['LEADING']);
+    await holdsFor(SESSION_MS * 2 + 1000, async () => expect(await lifecycle(host).catch(() => 'unreachable')).toBe('LEADING'), 'the frameworks keep leading');
     expect(host.output()).not.toMatch(/lost leadership/);
     // Its session moved to another server: the same session, the same election node.
     const after = await readLeader(reader, frameworkElectionPath(cluster, FRAMEWORKS_ELECTION_NAME));

@@ -6,12 +6,13 @@ import { NotLeaderError } from '../../core/errors.js';
 import { SchedulerClient, type Ack__Output } from '../../proto/index.js';
 import { FrameworkDriver } from '../../sdk/index.js';
 import { getJson, killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
-import { eventually, sleep } from '../support/master-harness.js';
+import { eventually } from '../support/master-harness.js';
 import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
 import { testServices } from '../support/services.js';
 import { startZkEnsemble, type ZkEnsemble } from '../support/zookeeper.js';
 import { driverAccess, adminChannel } from '../support/security.js';
+import { holdsFor, within } from '../support/waits.js';
 
 const SESSION_MS = 2000;
 let cluster = 0;
@@ -122,7 +123,7 @@ describe('a ZooKeeper-backed master group', () => {
       .launch([offer.id], [{ taskId: 'zombie', name: 'zombie', agentId: offer.agentId, resources: offer.resources.slice(0, 1), command: { value: 'true' } }])
       .then(() => 'accepted', (err: unknown) => String((err as Error).message));
     expect(accept).not.toBe('accepted');
-    const code = await Promise.race([old.exited, sleep(8000).then(() => 'still running')]);
+    const code = await within(old.exited, 8000, 'still running');
     expect(code).toBe(1);
     expect(framework.events.items.filter((e) => e.type === 'offers').length).toBe(offersBefore);
     expect(agent.messages.items.slice(messagesBefore).filter((m) => m.type === 'launch' || m.type === 'launchGroup')).toEqual([]);
@@ -143,13 +144,12 @@ describe('a ZooKeeper-backed master group', () => {
     // One ZooKeeper node down: quorum holds, nothing changes.
     const zkLeader = (await ensemble.leader()) ?? 0;
     await ensemble.stopServer(zkLeader);
-    await sleep(SESSION_MS + 1000);
-    expect((await leaderOf(masters)).id).toBe(leader.id);
+    await holdsFor(SESSION_MS + 1000, async () => expect((await leaderOf(masters)).id).toBe(leader.id), 'the leader keeps leading through a session timeout');
 
     // Two down: no quorum; the leader must stop (it exits), nobody leads.
     const second = [0, 1, 2].find((i) => i !== zkLeader)!;
     await ensemble.stopServer(second);
-    const code = await Promise.race([leader.exited, sleep(SESSION_MS * 4).then(() => 'still running')]);
+    const code = await within(leader.exited, SESSION_MS * 4, 'still running');
     expect(code).toBe(1);
     const standbys = masters.filter((m) => m !== leader);
     for (const m of standbys) expect(((await getJson(m.httpAddress, '/api/v1/leader')).body as { self?: boolean }).self).not.toBe(true);

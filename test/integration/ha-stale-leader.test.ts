@@ -3,8 +3,9 @@
 // past its session timeout while HTTP requests queue up on it, then SIGCONTed and hit at once.
 import { afterEach, describe, expect, it } from 'vitest';
 import { getJson, killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
-import { eventually, sleep } from '../support/master-harness.js';
+import { eventually } from '../support/master-harness.js';
 import { testServices } from '../support/services.js';
+import { pace, within } from '../support/waits.js';
 
 const SESSION_MS = 2000;
 /** Routes only a leader answers (a standby redirects them, or refuses them naming no leader). */
@@ -69,7 +70,7 @@ describe('a leader resumed past its session', () => {
     void old.exited.then(() => (exited = true));
     while (Date.now() < until && !exited) {
       for (const path of ['/api/v1/leader', ...LEADER_ROUTES]) resumed.push(ask(old, path, 'resumed'));
-      await sleep(20);
+      await pace(20, 'ask again every 20 ms until it exits (1.5 s at most)');
     }
     const answers = (await Promise.all([...queued, ...queuedMore, ...resumed])).filter((a): a is Answer => a !== undefined);
 
@@ -80,7 +81,7 @@ describe('a leader resumed past its session', () => {
     for (const a of answers.filter((x) => x.path !== '/api/v1/leader')) expect([307, 503], `${a.at} ${a.path}`).toContain(a.status);
     const counts = { queued: answers.filter((a) => a.at === 'queued').length, resumed: answers.filter((a) => a.at === 'resumed').length };
     console.log(`answers from the resumed master: ${JSON.stringify(counts)}`);
-    expect(await Promise.race([old.exited, sleep(8000).then(() => 'still running')])).toBe(1);
+    expect(await within(old.exited, 8000, 'still running')).toBe(1);
     // And the one leader is the other master, which never stopped saying so.
     expect(((await getJson(other.httpAddress, '/api/v1/leader')).body as { self?: boolean }).self).toBe(true);
   }, 90_000);

@@ -9,12 +9,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type ReadOptions, type Store } from '../../core/store/index.js';
 import { Master } from '../../master/master.js';
-import { sleep, TEST_MASTER_OPTIONS } from '../support/master-harness.js';
+import { TEST_MASTER_OPTIONS } from '../support/master-harness.js';
 import { spawnMaster } from '../support/master-process.js';
 import { testServices } from '../support/services.js';
 import { TestAgent } from '../support/test-agent.js';
 import { TestFramework } from '../support/test-framework.js';
 import { securedZkUrl, testMasterSecurity, testPki } from '../support/security.js';
+import { holdsFor } from '../support/waits.js';
 
 const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -122,9 +123,10 @@ describe('the master next in line holds an agent whose stream to the leader brok
     closers.push(async () => held.close());
     const answered = held.register();
     // The leader lives: the stream is neither answered nor refused.
-    await sleep(500);
-    expect(held.messages.items).toEqual([]);
-    expect(held.isClosed).toBe(false);
+    await holdsFor(500, () => {
+      expect(held.messages.items).toEqual([]);
+      expect(held.isClosed).toBe(false);
+    }, 'the successor neither answers nor refuses while the leader lives');
 
     leader.kill('SIGKILL');
     expect(await answered).toBe(agent.agentId);

@@ -11,6 +11,7 @@ import { HealthChecker, type CheckOutcome, type HealthCheckTarget } from '../../
 import type { HealthCheck__Output } from '../../proto/index.js';
 import { removeDir, tempDir } from '../support/tmp.js';
 import { NOBODY } from '../support/users.js';
+import { eventually } from '../support/waits.js';
 
 let sandbox: string;
 let server: http.Server;
@@ -80,12 +81,8 @@ function run(check: HealthCheck__Output, target: Partial<HealthCheckTarget> = {}
   return rec;
 }
 
-async function eventually(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  await eventually(check, { what, timeoutMs, intervalMs: 10 });
 }
 
 describe('HTTP health checks', () => {
@@ -95,7 +92,7 @@ describe('HTTP health checks', () => {
     const rec = run(httpCheck({ ...fast, consecutiveFailures: 3 }), {}, clock);
     const nextCheck = async (n: number, ms = 30): Promise<void> => {
       clock.advance(ms);
-      await eventually(() => rec.checks.length === n, `check ${n}`);
+      await until(() => rec.checks.length === n, `check ${n}`);
     };
     await nextCheck(1, 0);
     await nextCheck(2);
@@ -115,11 +112,11 @@ describe('HTTP health checks', () => {
 
   it('recovers: a success between failures resets the count', async () => {
     const rec = run(httpCheck({ ...fast, consecutiveFailures: 5 }));
-    await eventually(() => rec.results.length === 1, 'healthy');
+    await until(() => rec.results.length === 1, 'healthy');
     status = 503;
-    await eventually(() => rec.checks.at(-1)?.consecutiveFailures === 2, 'two failures');
+    await until(() => rec.checks.at(-1)?.consecutiveFailures === 2, 'two failures');
     status = 200;
-    await eventually(() => rec.results.length === 3, 'healthy again');
+    await until(() => rec.results.length === 3, 'healthy again');
     expect(rec.results.map(([h]) => h)).toEqual([true, false, true]);
     expect(rec.checks.at(-1)?.consecutiveFailures).toBe(0);
     expect(rec.failed).toEqual([]);
@@ -158,10 +155,10 @@ describe('TCP health checks', () => {
     const rec = run(healthCheck({ ...fast, type: 'TCP', tcp: { port: 0, portIndex: 1, portName: '' } }), {
       ports: [{ number: httpPort }, { number: port }],
     });
-    await eventually(() => rec.results.length === 1, 'healthy');
+    await until(() => rec.results.length === 1, 'healthy');
     expect(rec.results[0]).toEqual([true, `TCP connect to 127.0.0.1:${port} succeeded`]);
     await new Promise((resolve) => listener.close(resolve));
-    await eventually(() => rec.results.length === 2, 'unhealthy');
+    await until(() => rec.results.length === 2, 'unhealthy');
     expect(rec.results[1]).toEqual([false, `TCP connect to 127.0.0.1:${port} failed: ECONNREFUSED`]);
   });
 });
@@ -172,10 +169,10 @@ describe('command health checks', () => {
   it('runs in the sandbox with the task env: exit 0 is healthy', async () => {
     fs.rmSync(path.join(sandbox, 'ok'), { force: true });
     const rec = run(healthCheck({ ...fast, type: 'COMMAND', command: command('[ "$MODE$EXTRA" = livex ] && test -f ok') }), { env: { MODE: 'live' } });
-    await eventually(() => rec.results.length === 1, 'a result');
+    await until(() => rec.results.length === 1, 'a result');
     expect(rec.results[0]?.[0]).toBe(false);
     fs.writeFileSync(path.join(sandbox, 'ok'), '');
-    await eventually(() => rec.results.length === 2, 'healthy');
+    await until(() => rec.results.length === 2, 'healthy');
     expect(rec.results[1]).toEqual([true, 'health check command exited with status 0']);
   });
 
@@ -194,7 +191,7 @@ describe('command health checks', () => {
     const outcome = await slow.next();
     expect(outcome).toMatchObject({ healthy: false, message: 'timed out after 0.2 s' });
     const pid = Number(fs.readFileSync(path.join(sandbox, 'slow.pid'), 'utf8'));
-    await eventually(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), 'the command to be killed');
+    await until(() => !fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), 'the command to be killed');
   });
 });
 

@@ -9,8 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { idPathComponent } from '../../core/ids.js';
 import { isTerminal } from '../../core/task-state.js';
 import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { MasterHarness, rejection, sleep, stopHarnesses } from '../support/master-harness.js';
+import { MasterHarness, rejection, stopHarnesses } from '../support/master-harness.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(async () => {
   await stopTestAgents();
@@ -88,8 +89,8 @@ describe('durations at their edges', () => {
     const { fw } = await cluster();
     await launchTask(fw, taskInfo('long', 'cpus:0.1;mem:16', { maxCompletionTimeSeconds: 30 * 24 * 3600 }));
     await fw.waitForUpdate('long', 'TASK_RUNNING', { timeoutMs: 15_000 });
-    await sleep(500); // an absence, bounded: an overflowed timer fires after 1 ms
-    expect(fw.updates('long').filter((u) => isTerminal(u.state as never))).toEqual([]);
+    // An overflowed Node timer would fire after 1 ms.
+    await holdsFor(500, () => expect(fw.updates('long').filter((u) => isTerminal(u.state as never))).toEqual([]), 'the task is not ended early');
   });
 
   it('a task with the longest kill grace (1 day) runs, and a kill with 30 days of grace is refused', async () => {
@@ -98,8 +99,7 @@ describe('durations at their edges', () => {
     await fw.waitForUpdate('graceful', 'TASK_RUNNING', { timeoutMs: 15_000 });
     const err = await rejection(fw.kill('graceful', '', { killPolicy: { gracePeriodSeconds: 2_592_000 } }));
     expect(err).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'killPolicy.gracePeriodSeconds' });
-    await sleep(300); // an absence, bounded: the refused kill kills nothing
-    expect(fw.updates('graceful').map((u) => u.state)).not.toContain('TASK_KILLED');
+    await holdsFor(300, () => expect(fw.updates('graceful').map((u) => u.state)).not.toContain('TASK_KILLED'), 'the refused kill kills nothing');
     // A kill within the bound still works.
     await fw.kill('graceful', '', { killPolicy: { gracePeriodSeconds: 1 } });
     await fw.waitForUpdate('graceful', 'TASK_KILLED', { timeoutMs: 15_000 });

@@ -13,6 +13,7 @@ import { killMasters, spawnMaster } from '../support/master-process.js';
 import { secureFetch } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(async () => {
   closeAbusers();
@@ -73,9 +74,12 @@ describe('HTTP servers: slow clients', () => {
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const first = new TextDecoder().decode((await reader.read()).value);
     expect(first).toContain('event: subscribed');
-    await new Promise((resolve) => setTimeout(resolve, 1500)); // quiet past the idle timeout (Node's own timers)
+    // Quiet past the idle timeout (Node's own timers): a read pending all along stays unanswered.
+    let ended = false;
+    const pending = reader.read().finally(() => (ended = true));
+    await holdsFor(1500, () => expect(ended).toBe(false), 'the quiet event stream stays open');
     const agent = await h.agent();
-    const next = await reader.read();
+    const next = await pending;
     expect(next.done).toBe(false);
     expect(new TextDecoder().decode(next.value)).toContain(agent.agentId);
     abort.abort();

@@ -12,6 +12,7 @@ import { call, collect, jobsClient, startJobsHost, stopJobsHosts } from '../supp
 import { MasterHarness, rejection, stopHarnesses } from '../support/master-harness.js';
 import { taskInfo } from '../support/test-framework.js';
 import { channel, testPki } from '../support/security.js';
+import { eventually } from '../support/waits.js';
 
 afterEach(async () => {
   await stopJobsHosts();
@@ -152,11 +153,7 @@ describe('Jobs gRPC API', () => {
 });
 
 async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await eventually(check, { timeoutMs });
 }
 
 function fromStatus(err: unknown): AgoraError {

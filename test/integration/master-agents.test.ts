@@ -1,11 +1,12 @@
 // Agents against a real master over loopback gRPC: registration, the registry, re-registration
 // with tasks (kept or adopted), a second connection with the same id, and bad registrations.
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { Resources } from '../../core/resources.js';
 import { resourcesToWire } from '../../core/wire.js';
 import { reportedTask, TestAgent } from '../support/test-agent.js';
 import { offerResources, taskInfo } from '../support/test-framework.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(stopHarnesses);
 
@@ -199,8 +200,7 @@ describe('agent re-registration', () => {
     // The master now talks to the second connection only.
     const mark = second.messages.mark();
     await second.waitFor((m) => m.type === 'ping', { since: mark, what: 'a ping on the new connection' });
-    await sleep(350); // an absence, bounded: the old stream's end, if it were to count, would have by now
-    expect(h.state.agent(first.agentId)?.state).toBe('connected');
+    await holdsFor(350, () => expect(h.state.agent(first.agentId)?.state).toBe('connected'), "the old stream's end does not disconnect the agent");
     h.invariant();
   });
 

@@ -2,9 +2,10 @@
 // re-register (up to agentReregisterTimeout) before offering, adopts their tasks, and frameworks
 // re-subscribe with their ids and reconcile. Tasks are not persisted by the master.
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, MasterHarness, rejection, sleep, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, rejection, stopHarnesses } from '../support/master-harness.js';
 import { TestAgent } from '../support/test-agent.js';
 import { offerResources, taskInfo, TestFramework } from '../support/test-framework.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(stopHarnesses);
 
@@ -101,11 +102,11 @@ describe('master restart on a file store', () => {
     const { h, fw } = await running();
     const old = h.master;
     await old.stop();
-    await sleep(100); // an absence, bounded: time for the closing streams to start a timer or write
-    const record = old.state.framework(fw.frameworkId);
-    expect(record?.failoverTimer).toBeUndefined();
-    const entry = await h.store.getJson<{ disconnectedAtMs?: number }>(`/default/registry/frameworks/${fw.frameworkId}`);
-    expect(entry.value.disconnectedAtMs).toBeUndefined();
+    await holdsFor(100, async () => {
+      expect(old.state.framework(fw.frameworkId)?.failoverTimer).toBeUndefined();
+      const entry = await h.store.getJson<{ disconnectedAtMs?: number }>(`/default/registry/frameworks/${fw.frameworkId}`);
+      expect(entry.value.disconnectedAtMs).toBeUndefined();
+    }, 'the closing streams start no failover timer and write no disconnection');
     expect(old.lifecycle).toBe('STOPPED');
   });
 

@@ -6,9 +6,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SeededRandom, randomInt, type Random } from '../../core/random.js';
 import type { TaskState } from '../../core/task-state.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
-import { eventually, MasterHarness, rejection, sleep, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, rejection, stopHarnesses } from '../support/master-harness.js';
 import type { TestAgent } from '../support/test-agent.js';
 import { TestFramework, offerResources, taskInfo } from '../support/test-framework.js';
+import { holdsFor, pace } from '../support/waits.js';
 
 afterEach(stopHarnesses);
 
@@ -144,8 +145,7 @@ describe('bad tasks', () => {
       expect(status?.message).toContain(field);
       expect(h.state.liveTaskCount()).toBe(0);
       expect(h.taskAllocation(agent.agentId).isEmpty()).toBe(true);
-      await sleep(50); // an absence, bounded: no launch reaches the agent
-      expect(launched()).toEqual([]);
+      await holdsFor(50, () => expect(launched()).toEqual([]), 'no launch reaches the agent');
     });
   }
 
@@ -181,8 +181,7 @@ describe('bad tasks', () => {
       expect(fw.updates(id, mark).map((s) => [s.state, s.reason])).toEqual([['TASK_ERROR', 'REASON_TASK_GROUP_INVALID']]);
     }
     expect(h.state.liveTaskCount()).toBe(0);
-    await sleep(50); // an absence, bounded: no launch reaches the agent
-    expect(launched()).toEqual([]);
+    await holdsFor(50, () => expect(launched()).toEqual([]), 'no launch reaches the agent');
     h.invariant();
   });
 
@@ -299,11 +298,11 @@ describe('a random walk of good and bad calls', () => {
         if (!task || !agent) return undefined;
         const state: TaskState = pick(['TASK_STARTING', 'TASK_RUNNING', 'TASK_RUNNING', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_STAGING', 'TASK_ERROR']);
         agent.update(fw.frameworkId, task.taskId, state);
-        return sleep(3);
+        return pace(3, 'the update reaches the master before the next step');
       },
       unknownUpdate: async (fw) => {
         pick(agents).update(pick([fw.frameworkId, 'nobody']), `ghost${randomInt(random, 5)}`, pick(['TASK_RUNNING', 'TASK_FINISHED']));
-        return sleep(3);
+        return pace(3, 'the update reaches the master before the next step');
       },
       kill: async (fw) => swallow(fw.kill(pick(tasksOf(fw))?.taskId ?? 'nope')),
       reconcile: async (fw) => swallow(fw.reconcile(random.next() < 0.5 ? [] : [{ taskId: `t${randomInt(random, taskCounter + 1)}` }])),

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileMasterOptions, MASTER_OPTIONS } from '../../master/options.js';
 import { FrameworkDriver, type Offer } from '../../sdk/index.js';
-import { MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { driverAccess } from '../support/security.js';
 import { offerResources, taskInfo } from '../support/test-framework.js';
 
@@ -33,11 +33,7 @@ async function hoarder(master: string): Promise<{ driver: FrameworkDriver; offer
 }
 
 async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
+  await eventually(check, { what, timeoutMs, intervalMs: 10 });
 }
 
 describe('a framework that never answers its offers', () => {

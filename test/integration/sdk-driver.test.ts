@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameworkDriver, FrameworkRemovedError, FrameworkState, Resources, electFrameworkLeader, openStore, resourcesToWire, type Offer, type TaskStatus } from '../../sdk/index.js';
 import { createLogger } from '../../core/logger.js';
-import { MasterHarness, eventually, sleep, stopHarnesses } from '../support/master-harness.js';
+import { MasterHarness, eventually, stopHarnesses } from '../support/master-harness.js';
 import { acknowledgementsIn, reportedTask } from '../support/test-agent.js';
 import { freePort } from '../support/ports.js';
 import { driverAccess } from '../support/security.js';
+import { holdsFor, pace } from '../support/waits.js';
 
 const drivers: FrameworkDriver[] = [];
 
@@ -45,7 +46,7 @@ async function startDriver(master: string, wanted: string[], extra: Partial<Para
       },
       update: async (status) => {
         updates.push(status);
-        await new Promise((r) => setTimeout(r, 50)); // a slow handler: the ack must wait for it
+        await pace(50, 'a slow handler: the ack must wait for it');
         handlerDone.push({ uuid: status.uuid, at: Date.now() });
       },
     },
@@ -136,7 +137,8 @@ describe('FrameworkDriver against a real master', () => {
     // A second agent: its offer is sent while the framework is still busy with the first.
     const second = await h.agent();
     await found(() => [...h.state.outstandingOffers()].some((o) => o.agentId === second.agentId), { what: 'an offer for the second agent' });
-    await sleep(100); // on its way to the driver, and queued there
+    // Nothing shows the offer queued inside the driver; it is on its way on loopback.
+    await pace(100, 'the offer reaches the driver and is queued there');
     await h.restart(); // the subscription, and every offer it carried, ends
     await found(() => driver.state !== 'SUBSCRIBED', { what: 'the driver disconnected' });
     release();
@@ -178,9 +180,10 @@ describe('a driver gated by its leader\u2019s lease (mayConnect)', () => {
       {},
       { waitSubscribedMs: 10_000 },
     );
-    await sleep(500); // an absence, bounded: the gated driver does not replace the leader
-    expect(leader.state).toBe('SUBSCRIBED');
-    expect(errors).toEqual([]);
+    await holdsFor(500, () => {
+      expect(leader.state).toBe('SUBSCRIBED');
+      expect(errors).toEqual([]);
+    }, 'the gated driver does not replace the leader');
     // Once its lease is vouched for again it may subscribe, and then it does replace the other.
     vouched = true;
     drivers.push(await stale);
@@ -220,10 +223,11 @@ describe('a refusal while handlers are busy', () => {
     expect(errors).toEqual([expect.stringMatching(/failed over/)]);
     release();
     // Well past its reconnect backoff: it has not subscribed again, and the other keeps the framework.
-    await sleep(300); // an absence, bounded
-    expect(first.state).toBe('FAILED');
-    expect(other.state).toBe('SUBSCRIBED');
-    expect(otherErrors).toEqual([]);
+    await holdsFor(300, () => {
+      expect(first.state).toBe('FAILED');
+      expect(other.state).toBe('SUBSCRIBED');
+      expect(otherErrors).toEqual([]);
+    }, 'the replaced driver does not subscribe again');
   });
 });
 

@@ -6,10 +6,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgoraError } from '../../core/errors.js';
 import { issueToken } from '../support/acl.js';
-import { MasterHarness, sleep, stopHarnesses } from '../support/master-harness.js';
+import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { channel, testPki } from '../support/security.js';
 import { TestAgent } from '../support/test-agent.js';
 import { taskInfo } from '../support/test-framework.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(stopHarnesses);
 
@@ -47,9 +48,10 @@ describe('agents are who their credentials say', () => {
     h.track(impostor);
     const refused = await impostor.register().then(() => 'registered', (e: Error) => e.message);
     expect(refused).toContain(`agent '${real.agentId}' was registered by principal 'agent-1'; principal 'agent-2' cannot re-register it`);
-    await sleep(200); // an absence, bounded: the refused impostor changes no task
-    expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
-    expect(fw.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
+    await holdsFor(200, () => {
+      expect(h.state.task(fw.frameworkId, 't1')?.state).toBe('TASK_RUNNING');
+      expect(fw.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
+    }, 'the refused impostor changes no task');
     expect(h.state.agent(real.agentId)).toMatchObject({ state: 'connected', hostname: 'real.test', principal: 'agent-1' });
     expect(impostor.messages.find((m) => m.type === 'launch')).toBeUndefined();
   });
@@ -78,8 +80,9 @@ describe('agents are who their credentials say', () => {
       tasks: [{ frameworkId: fw.frameworkId, task: taskInfo('t1'), latest: { taskId: 't1', state: 'TASK_FAILED', uuid: '', agentId: b.agentId }, unacknowledged: [] }],
     });
     expect(again.agentId).toBe(b.agentId);
-    await sleep(200); // an absence, bounded: the other agent's report moves no task
-    expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ state: 'TASK_RUNNING', agentId: a.agentId });
-    expect(fw.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
+    await holdsFor(200, () => {
+      expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ state: 'TASK_RUNNING', agentId: a.agentId });
+      expect(fw.updates('t1').map((s) => s.state)).toEqual(['TASK_RUNNING']);
+    }, "the other agent's report moves no task");
   });
 });

@@ -7,9 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STREAM_ID_METADATA_KEY, unaryCall } from '../../core/grpc.js';
 import { SchedulerClient, type Ack__Output } from '../../proto/index.js';
 import { issueToken, revokeToken } from '../support/acl.js';
-import { MasterHarness, eventually, rejection, sleep, stopHarnesses } from '../support/master-harness.js';
+import { MasterHarness, eventually, rejection, stopHarnesses } from '../support/master-harness.js';
 import { channel, testPki } from '../support/security.js';
 import { taskInfo, TestFramework } from '../support/test-framework.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(stopHarnesses);
 
@@ -38,9 +39,10 @@ describe('a framework id belongs to the principal that registered it', () => {
     const err = await rejection(TestFramework.subscribe(h.address, { id: victim.frameworkId, name: 'victim', credentials: channel({ token: mallory }) }));
     expect(err.code).toBe('AGORA_PERMISSION_DENIED');
     expect(err.message).toBe(`framework '${victim.frameworkId}' belongs to principal 'alice'; principal 'mallory' cannot act as it`);
-    await sleep(100); // an absence, bounded: the victim's stream is not closed or errored
-    expect(victim.isClosed).toBe(false);
-    expect(victim.events.find((e) => e.type === 'error')).toBeUndefined();
+    await holdsFor(100, () => {
+      expect(victim.isClosed).toBe(false);
+      expect(victim.events.find((e) => e.type === 'error')).toBeUndefined();
+    }, "the victim's stream is not closed or errored");
     expect(h.state.framework(victim.frameworkId)).toMatchObject({ state: 'connected', principal: 'alice' });
     // Still its own: a call on its subscription works.
     await victim.revive();

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { WatchEvent } from '../../proto/index.js';
 import type { ServicesHandle } from '../../frameworks/services/index.js';
 import { get, portOf, startCluster, stopClusters, until, webSpec } from './services-harness.js';
+import { pace } from '../support/waits.js';
 
 afterEach(stopClusters);
 
@@ -30,7 +31,7 @@ async function sampleWhile(services: ServicesHandle, done: () => Promise<boolean
     const tasks = (await services.get('web')).serviceStatus?.tasks ?? [];
     const answers = await Promise.all(tasks.map((t) => get(Number(t.ports?.[0]?.number ?? 0)).then((r) => r.status === 200, () => false)));
     samples.push(answers.filter(Boolean).length);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await pace(30, 'the sampling interval');
   }
   return samples;
 }

@@ -8,6 +8,7 @@ import type { Instance } from '../../proto/index.js';
 import { AgentProcess, startTestAgent } from '../support/agent-harness.js';
 import { tempDir } from '../support/tmp.js';
 import { sleepSpec, startCluster, stopClusters, until, type ServicesCluster } from './services-harness.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(stopClusters);
 
@@ -108,7 +109,10 @@ describe('services: healing', () => {
       }, 'the surplus killed: exactly 2', 20_000);
       // The two that came back are the older ones: the replacements were the surplus.
       expect(exact.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
-      await new Promise((resolve) => setTimeout(resolve, 1000)); // an absence, bounded: no further kill or launch
+      await holdsFor(1000, async () => {
+        const now = await status(c);
+        expect(now.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
+      }, 'no further kill or launch');
       const frameworkId = (await c.state.get<{ id: string }>('framework'))!.value.id;
       const onMaster = [...c.master.state.liveTasks()].filter((t) => t.frameworkId === frameworkId && !t.state.endsWith('KILLED'));
       expect(onMaster.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());

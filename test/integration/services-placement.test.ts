@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ServicesHandle } from '../../frameworks/services/index.js';
 import { sleepSpec, startCluster, stopClusters, until } from './services-harness.js';
 import { secureFetch } from '../support/security.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(stopClusters);
 
@@ -56,9 +57,10 @@ describe('services: placement and failover', () => {
     const services = await c.restartServices();
     const adopted = await running(services, 'sleepy', 3);
     expect(adopted.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
-    await new Promise((resolve) => setTimeout(resolve, 500)); // an absence, bounded: no relaunch follows the adoption
-    const later = (await services.get('sleepy')).serviceStatus!;
-    expect(later.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
+    await holdsFor(500, async () => {
+      const later = (await services.get('sleepy')).serviceStatus!;
+      expect(later.tasks!.map((t) => t.taskId).sort()).toEqual(before.tasks!.map((t) => t.taskId).sort());
+    }, 'no relaunch follows the adoption');
     expect(c.master.state.tasksOnAgent(c.agents[0]!.agentId!).filter((t) => t.frameworkId === frameworkId)).toHaveLength(3);
     expect((await c.state.get<{ id: string }>('framework'))!.value.id).toBe(frameworkId);
     await services.scale('sleepy', 4);

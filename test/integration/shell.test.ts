@@ -3,9 +3,11 @@
 // handler runs every tickMs once started, and no more after stop(). An offer round that throws
 // declines its offers.
 import { afterEach, describe, expect, it } from 'vitest';
+import { FakeClock } from '../../core/clock.js';
 import { FrameworkShell } from '../../frameworks/shell.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, until } from '../support/framework-cluster.js';
 import { frameworksAccess } from '../support/security.js';
+import { holdsFor } from '../support/waits.js';
 
 afterEach(stopFrameworkClusters);
 
@@ -54,8 +56,9 @@ describe('FrameworkShell', () => {
     const { master, state } = await startClusterBase('agora-shell-tick', { agents: [] });
     let ticks = 0;
     let ticksBeforeStart = -1;
+    const clock = new FakeClock(Date.now());
     const shell = await started(
-      FrameworkShell.start({ name: 'agora-shell-tick', master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000, tickMs: 20 }, {
+      FrameworkShell.start({ name: 'agora-shell-tick', master: master.address, state, access: frameworksAccess(), driver: FAST_DRIVER, waitSubscribedMs: 10_000, tickMs: 20, clock }, {
         subscribed: async () => {
           ticksBeforeStart = ticks;
         },
@@ -68,10 +71,15 @@ describe('FrameworkShell', () => {
       }),
     );
     expect(ticksBeforeStart).toBe(0);
-    await until(async () => ticks >= 3, 'three ticks');
+    for (let n = 1; n <= 3; n++) {
+      clock.advance(20);
+      await until(async () => ticks >= n, `tick ${n}`);
+    }
+    expect(ticks).toBe(3); // one per interval
     await shell.stop();
     const atStop = ticks;
-    await new Promise((resolve) => setTimeout(resolve, 100)); // an absence, bounded: five tick intervals
-    expect(ticks).toBe(atStop);
+    expect(clock.pending()).toBe(0); // the interval is gone with the rest of the shell's timers
+    clock.advance(1_000); // fifty tick intervals
+    await holdsFor(50, () => expect(ticks).toBe(atStop), 'no tick after stop');
   });
 });

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EmbeddedStore, EmbeddedStoreServer, ZooKeeperStore, openStore, storeCredentials } from '../../core/store/index.js';
 import { expectCode, storeContract } from '../support/store-contract.js';
 import { testServices } from '../support/services.js';
+import { pace } from '../support/waits.js';
 
 const zkStandalone = (): string => process.env.AGORA_TEST_ZK ?? testServices().zk;
 const zkEnsemble = (): string => process.env.AGORA_TEST_ZK_ENSEMBLE ?? testServices().zkEnsemble;
@@ -104,7 +105,7 @@ describe('embedded store on disk', () => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
     });
-    await new Promise((r) => setTimeout(r, 100)); // the child holds the lock a moment before it dies
+    await pace(100, 'the child is busy writing when it dies');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     expect(fs.existsSync(path.join(dir, 'LOCK'))).toBe(true);

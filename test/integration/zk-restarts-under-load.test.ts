@@ -7,11 +7,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { startFrameworksProcess, stopCliProcesses, type FrameworksProcess } from '../support/cli.js';
-import { eventually, sleep } from '../support/master-harness.js';
+import { eventually } from '../support/master-harness.js';
 import { getJson, killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
 import { secureFetch } from '../support/security.js';
 import { startZkEnsemble } from '../support/zookeeper.js';
 import { startZkLoad } from '../support/zk-load.js';
+import { pace } from '../support/waits.js';
 
 const ROUNDS = 3;
 const closers: Array<() => Promise<unknown>> = [];
@@ -38,7 +39,7 @@ function churnJobs(host: FrameworksProcess): () => Promise<number> {
       if (res?.ok) done += 1;
       await res?.arrayBuffer().catch(() => undefined);
       if (i % 4 === 3) for (let j = 0; j < 4; j++) await secureFetch(`${api}/churn-${j}`, { method: 'DELETE' }).then((r) => r.arrayBuffer(), () => undefined);
-      await sleep(50);
+      await pace(50, 'the pace of the churn');
     }
   })();
   return async () => {
@@ -71,13 +72,13 @@ describe('ZooKeeper servers restarted under load', () => {
     closers.push(() => load.stop());
     const stopChurn = churnJobs(host);
     closers.push(() => stopChurn());
-    await sleep(1000); // the load runs for a second before the first restart
+    await pace(1000, 'the load runs for a second before the first restart');
 
     for (let round = 1; round <= ROUNDS; round++) {
       for (const index of [0, 1, 2]) {
         const writes = load.counts.writes;
         await ensemble.stopServer(index, 'SIGKILL');
-        await sleep(300); // the node stays down a moment under the load
+        await pace(300, 'the node stays down a moment under the load');
         await ensemble.startServer(index);
         await ensemble.waitForQuorum(60_000);
         // The load goes on through each restart (and did not merely survive by stalling).

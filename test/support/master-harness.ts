@@ -171,29 +171,7 @@ export async function stopHarnesses(): Promise<void> {
   await Promise.allSettled([...running].map((h) => h.stop()));
 }
 
-/** Retry `check` until it stops throwing (or returns true), or fail with its last error. */
-export async function eventually<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false) return value;
-      last = new Error('condition is false');
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? last.message : String(last);
-      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}: ${why}`, { cause: last });
-    }
-    await sleep(options.intervalMs ?? 20);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { eventually } from './waits.js';
 
 /** Await a call that must fail; returns the AgoraError (fails the test if it resolved). */
 export async function rejection(promise: Promise<unknown>): Promise<AgoraError> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, NODE_TIMER_MAX_MS, SystemClock } from '../../core/clock.js';
 import { SeededRandom, backoffDelay, shuffleInPlace } from '../../core/random.js';
+import { eventually, holdsFor, pace } from '../support/waits.js';
 
 describe('FakeClock', () => {
   it('fires timeouts in due order only when advanced past them', () => {
@@ -61,8 +62,7 @@ describe('FakeClock', () => {
 });
 
 describe('SystemClock: delays longer than a Node timer holds', () => {
-  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
+  // The SystemClock runs on real time, so these tests do too (and stay short).
   // Node fires a timer of more than 2^31-1 ms after 1 ms (TimeoutOverflowWarning): a 30-day kill
   // grace became a SIGKILL after 4 ms. The clock must never fire such a timer early.
   it('does not fire a timer of 30 days, 2^31 ms, 1e308 ms or Infinity early', async () => {
@@ -75,8 +75,7 @@ describe('SystemClock: delays longer than a Node timer holds', () => {
       clock.setTimeout(() => fired.push('Infinity'), Infinity),
       clock.setInterval(() => fired.push('every 40d'), 40 * 24 * 3600 * 1000),
     ];
-    await sleep(60);
-    expect(fired).toEqual([]);
+    await holdsFor(60, () => expect(fired).toEqual([]), 'no overflowed timer fires');
     for (const h of handles) clock.clearTimeout(h);
   });
 
@@ -85,8 +84,8 @@ describe('SystemClock: delays longer than a Node timer holds', () => {
     const started = performance.now();
     const at: number[] = [];
     clock.setTimeout(() => at.push(performance.now() - started), 110);
-    await sleep(250);
-    expect(at).toHaveLength(1);
+    await eventually(() => at.length > 0, { timeoutMs: 250, intervalMs: 5, what: 'the timer to fire (due at 110 ms)' });
+    await holdsFor(140, () => expect(at).toHaveLength(1), 'it fires only once');
     expect(at[0]).toBeGreaterThanOrEqual(105);
   });
 
@@ -95,23 +94,21 @@ describe('SystemClock: delays longer than a Node timer holds', () => {
     const started = performance.now();
     const at: number[] = [];
     const h = clock.setInterval(() => at.push(performance.now() - started), 45);
-    await sleep(160);
+    await pace(160, 'the interval runs for three and a half periods');
     clock.clearInterval(h);
     const count = at.length;
     expect(count).toBeGreaterThanOrEqual(2);
     at.forEach((t, i) => expect(t).toBeGreaterThanOrEqual(45 * (i + 1) - 5));
-    await sleep(100);
-    expect(at).toHaveLength(count);
+    await holdsFor(100, () => expect(at).toHaveLength(count), 'a cleared interval repeats no more');
   });
 
   it('cancels a long wait between its steps', async () => {
     const clock = new SystemClock({ maxStepMs: 10 });
     let fired = false;
     const h = clock.setTimeout(() => (fired = true), 50);
-    await sleep(25);
+    await pace(25, 'between two steps of the wait');
     clock.clearTimeout(h);
-    await sleep(80);
-    expect(fired).toBe(false);
+    await holdsFor(80, () => expect(fired).toBe(false), 'a cancelled wait does not fire');
   });
 
   it('fires negative and NaN delays at once (on a later turn), as Node does', async () => {
@@ -120,7 +117,7 @@ describe('SystemClock: delays longer than a Node timer holds', () => {
     clock.setTimeout(() => fired.push('negative'), -5);
     clock.setTimeout(() => fired.push('NaN'), Number.NaN);
     expect(fired).toEqual([]);
-    await sleep(20);
+    await eventually(() => fired.length === 2, { timeoutMs: 20, intervalMs: 1, what: 'both timers to fire at once' });
     expect(fired.sort()).toEqual(['NaN', 'negative']);
   });
 

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { zk, type ZkClient, type ZkException, type ZkStat } from '../../core/store/zookeeper-client.js';
 import { MAX_FRAME_BYTES } from '../../core/store/zookeeper-framing.js';
 import { ScriptedZooKeeper, frame, notificationFrame, replyFrame, statBytes, OP_EXISTS, type ScriptedConnection } from '../support/scripted-zookeeper.js';
+import { pace } from '../support/waits.js';
 
 const SESSION = 0x5eed_0000_0000_0001n;
 const closers: Array<() => Promise<void> | void> = [];
@@ -78,7 +79,7 @@ describe('node-zookeeper-client framing (mended)', { timeout: 15_000 }, () => {
     const bytes = replyFrame(req.xid, 0, statBytes(5));
     for (const byte of bytes) {
       s.conn.write(Buffer.from([byte]));
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      await pace(1, 'each byte its own chunk');
     }
     expect((await answer).stat?.version).toBe(5);
     // Two replies and a notification in one chunk are three frames.
@@ -179,7 +180,7 @@ describe('node-zookeeper-client framing (mended)', { timeout: 15_000 }, () => {
     const req = await s.conn.nextRequest();
     // The server restarts in the middle of a reply: 20 of its 88 bytes arrive, then the socket dies.
     s.conn.write(replyFrame(req.xid, 0, statBytes()).subarray(0, 20));
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the half frame is read before the socket dies
+    await pace(20, 'the half frame is read before the socket dies');
     s.conn.close();
     expect((await answer).err?.getCode()).toBe(zk.Exception.CONNECTION_LOSS);
     const again = await s.server.nextConnection();
