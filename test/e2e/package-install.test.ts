@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../support/build.js';
 import { secureFetch } from '../support/security.js';
 import { tempDir } from '../support/tmp.js';
+import { eventually } from '../support/waits.js';
 
 interface Manifest {
   name: string;
@@ -211,12 +212,15 @@ describe('the packed tarball, installed outside the repository', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const deadline = Date.now() + 45_000;
-    let master: string | undefined;
-    while (!(master = /master http: https:\/\/(\S+)/.exec(out)?.[1]) || !/cli context: up/.test(out)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agora up printed no addresses:\n${out}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const master = await eventually(
+      () => {
+        if (child.exitCode !== null) throw new Error(`agora up exited ${child.exitCode}:\n${out}`);
+        const address = /master http: https:\/\/(\S+)/.exec(out)?.[1];
+        if (address === undefined || !/cli context: up/.test(out)) throw new Error(`agora up printed no addresses yet:\n${out}`);
+        return address;
+      },
+      { timeoutMs: 45_000, intervalMs: 50, what: 'agora up to print its addresses' },
+    );
     const tls = { ca: readFileSync(path.join(dataDir, 'tls', 'ca.pem')) };
     const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
     expect((await secureFetch(`https://${master}/health`, { tls, token: null })).status).toBe(200);
