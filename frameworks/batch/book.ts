@@ -17,7 +17,7 @@ import { AgoraError, UnavailableError } from '../../core/errors.js';
 import type { Op } from '../../core/store/index.js';
 import type { FrameworkState } from '../../sdk/state.js';
 import { RecordBook, type RecordKind } from '../record-book.js';
-import { changedShards, headOf, isOldLayout, joinRecord, MULTI_BUDGET_BYTES, planShardWrites, shardIndex, shardKey, type JobHead, type JobShard, type ShardOp } from './job-layout.js';
+import { changedShards, headOf, isOldLayout, joinRecord, MULTI_BUDGET_BYTES, planShardWrites, replaceTasks, shardIndex, shardKey, type JobHead, type JobShard, type ShardOp } from './job-layout.js';
 import type { JobRecord, JobTaskEntry } from './job-record.js';
 
 export type { JobRecord, JobRun, JobTaskEntry } from './job-record.js';
@@ -34,6 +34,12 @@ interface Stored {
   readonly shards: Set<number>;
   /** Shards a failed write may have left unlike memory: rewritten by the next write. */
   readonly unsynced: Set<number>;
+  /** `head` is also the head of the record in memory (false after a write failed part-way). */
+  headIsMemory: boolean;
+}
+
+function stored0(version: number, head: string, shards: Iterable<number> = []): Stored {
+  return { version, head, shards: new Set(shards), unsynced: new Set(), headIsMemory: true };
 }
 
 /** Read a job as stored, in either layout (tests and tools; the book keeps its own copy). */
@@ -77,7 +83,7 @@ export class JobBook extends RecordBook<JobRecord> {
     }
     const shards = await readShards(this.state, name);
     const record = joinRecord(entry.value as JobHead, shards);
-    this.#stored.set(name, { version: entry.version, head: JSON.stringify(headOf(record)), shards: new Set(shards.keys()), unsynced: new Set() });
+    this.#stored.set(name, stored0(entry.version, JSON.stringify(headOf(record)), shards.keys()));
     this.#index(undefined, record);
   }
 
@@ -96,7 +102,7 @@ export class JobBook extends RecordBook<JobRecord> {
       for (const chunk of chunks) await this.state.store.multi([check, ...chunk.map((o) => this.#shardOp(name, o))]);
       const head = headOf(record);
       const next = await this.state.compareAndSet(`jobs/${name}`, head, version);
-      this.#stored.set(name, { version: next, head: JSON.stringify(head), shards: new Set(chunks.flat().map((o) => o.k)), unsynced: new Set() });
+      this.#stored.set(name, stored0(next, JSON.stringify(head), chunks.flat().map((o) => o.k)));
     } catch (err) {
       throw this.#staleOr(name, err);
     }
@@ -106,7 +112,6 @@ export class JobBook extends RecordBook<JobRecord> {
   /** Persist a record (only when it changed: its head, or the shards of tasks that changed), then make it the book's. */
   override async put(record: JobRecord): Promise<void> {
     const name = record.name;
-    const before = this.records.get(name);
     const stored = this.#stored.get(name);
     const head = headOf(record);
     const headJson = JSON.stringify(head);
@@ -114,21 +119,25 @@ export class JobBook extends RecordBook<JobRecord> {
       if (record.run.tasks.length > 0) throw new Error(`job ${name}: a new job is stored without tasks`);
       try {
         const version = await this.state.create(`jobs/${name}`, head);
-        this.#stored.set(name, { version, head: headJson, shards: new Set(), unsynced: new Set() });
+        this.#stored.set(name, stored0(version, headJson));
       } catch (err) {
         throw this.#staleOr(name, err);
       }
-      this.#index(before, record);
+      this.#index(this.records.get(name), record);
       return;
     }
-    const rewrite = changedShards(before, record);
+    await this.#persist(record, stored, changedShards(this.records.get(name), record), headJson);
+  }
+
+  /**
+   * Write `record` given the shards whose tasks changed and its head (serialized): the shards to
+   * rewrite (and those a failed write left unsynced) with the head, or nothing when neither changed.
+   */
+  async #persist(record: JobRecord, stored: Stored, rewrite: Set<number>, headJson: string): Promise<void> {
+    const before = this.records.get(record.name);
     for (const k of stored.unsynced) rewrite.add(k);
     const chunks = planShardWrites(record, stored.shards, rewrite);
-    if (chunks.length === 0 && headJson === stored.head) {
-      this.#index(before, record);
-      return;
-    }
-    await this.#write(name, stored, head, chunks.length === 0 ? [[]] : chunks, rewrite);
+    if (chunks.length > 0 || headJson !== stored.head) await this.#write(record.name, stored, headJson, chunks.length === 0 ? [[]] : chunks, rewrite);
     this.#index(before, record);
   }
 
@@ -154,7 +163,7 @@ export class JobBook extends RecordBook<JobRecord> {
         return;
       }
       members.forEach((i, n) => {
-        this.#stored.set(records[i]!.name, { version: 0, head: JSON.stringify(heads[n]), shards: new Set(), unsynced: new Set() });
+        this.#stored.set(records[i]!.name, stored0(0, JSON.stringify(heads[n])));
         this.#index(undefined, records[i]!);
       });
     };
@@ -172,25 +181,30 @@ export class JobBook extends RecordBook<JobRecord> {
     return out;
   }
 
-  /** Each transaction: the head (compare-and-set) and a chunk of shards. */
-  async #write(name: string, stored: Stored, head: JobHead, chunks: readonly ShardOp[][], rewrite: ReadonlySet<number>): Promise<void> {
-    const headData = Buffer.from(JSON.stringify(head));
-    const done = new Set<number>();
+  /**
+   * Each transaction: the head (compare-and-set; set even when unchanged, so every write bumps its
+   * version and a stale instance's next write fails) and a chunk of shards.
+   */
+  async #write(name: string, stored: Stored, headJson: string, chunks: readonly ShardOp[][], rewrite: ReadonlySet<number>): Promise<void> {
+    const headData = Buffer.from(headJson);
     try {
       for (const chunk of chunks) {
         const results = await this.state.store.multi([{ op: 'set', path: this.#path(`jobs/${name}`), data: headData, version: stored.version }, ...chunk.map((o) => this.#shardOp(name, o))]);
         const first = results[0];
         if (first?.op === 'set') stored.version = first.stat.version;
-        stored.head = headData.toString('utf8');
+        stored.head = headJson;
         for (const o of chunk) {
           if (o.op === 'delete') stored.shards.delete(o.k);
           else stored.shards.add(o.k);
-          done.add(o.k);
         }
       }
       stored.unsynced.clear();
+      stored.headIsMemory = true;
     } catch (err) {
-      for (const k of rewrite) if (!done.has(k)) stored.unsynced.add(k);
+      // Memory keeps the record from before this write: the shards it wrote hold the new tasks,
+      // the others the old ones, so every shard it was to write is rewritten next time.
+      for (const k of rewrite) stored.unsynced.add(k);
+      stored.headIsMemory = false;
       throw this.#staleOr(name, err);
     }
   }
@@ -228,21 +242,25 @@ export class JobBook extends RecordBook<JobRecord> {
     return this.updateTasks(name, new Map([[taskId, fn]]));
   }
 
-  /** Change several tasks of a job in one write; tasks the job does not hold are left out. */
+  /**
+   * Change several tasks of a job in one write; tasks the job does not hold are left out. The cost
+   * is the changed tasks and the shards they are in: the head is the one last written (a change of
+   * tasks leaves it as it was), and no other task is looked at.
+   */
   async updateTasks(name: string, changes: ReadonlyMap<string, (t: JobTaskEntry) => JobTaskEntry>): Promise<JobRecord | undefined> {
     const record = this.records.get(name);
-    if (record === undefined) return undefined;
-    const tasks = [...record.run.tasks];
-    let changed = false;
+    const stored = this.#stored.get(name);
+    if (record === undefined || stored === undefined) return undefined;
+    const bySlot = new Map<number, JobTaskEntry>();
     for (const [taskId, fn] of changes) {
       const slot = this.slotOf(name, taskId);
-      if (slot === undefined) continue;
-      tasks[slot] = fn(tasks[slot]!);
-      changed = true;
+      if (slot !== undefined) bySlot.set(slot, fn(bySlot.get(slot) ?? record.run.tasks[slot]!));
     }
-    if (!changed) return undefined;
+    if (bySlot.size === 0) return undefined;
+    const { tasks, shards } = replaceTasks(record.run.tasks, bySlot);
+    if (tasks === record.run.tasks) return record;
     const next = { ...record, run: { ...record.run, tasks } };
-    await this.put(next);
+    await this.#persist(next, stored, shards, stored.headIsMemory ? stored.head : JSON.stringify(headOf(next)));
     return next;
   }
 

@@ -86,13 +86,38 @@ export function joinRecord(head: JobHead, shards: ReadonlyMap<number, JobShard>)
 /**
  * The shards to write for `next`: those holding a task that is not the same object as in
  * `before` (tasks are immutable, so identity says "changed"), all of them when the run changed.
+ * The same tasks array (a change of the head only) costs nothing.
  */
 export function changedShards(before: JobRecord | undefined, next: JobRecord): Set<number> {
   const out = new Set<number>();
   const a = before?.runs === next.runs ? before.run.tasks : [];
   const b = next.run.tasks;
+  if (a === b) return out;
   for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) out.add(Math.floor(i / SHARD_TASKS));
   return out;
+}
+
+/** The shard a task's position in the run falls in. */
+export function shardOfSlot(slot: number): number {
+  return Math.floor(slot / SHARD_TASKS);
+}
+
+/**
+ * `tasks` with the entries at the given positions replaced, and the shards that now differ: what
+ * a batch of status updates does to a run, in time proportional to the changes (and one copy of
+ * the array's references) rather than a comparison of every task. An entry that is the same
+ * object as before changes nothing; positions outside the run are ignored.
+ */
+export function replaceTasks(tasks: readonly JobTaskEntry[], changes: ReadonlyMap<number, JobTaskEntry>): { tasks: readonly JobTaskEntry[]; shards: Set<number> } {
+  const shards = new Set<number>();
+  let next: JobTaskEntry[] | undefined;
+  for (const [slot, entry] of changes) {
+    if (!Number.isInteger(slot) || slot < 0 || slot >= tasks.length || tasks[slot] === entry) continue;
+    next ??= tasks.slice();
+    next[slot] = entry;
+    shards.add(shardOfSlot(slot));
+  }
+  return { tasks: next ?? tasks, shards };
 }
 
 /** One shard operation of a write: set or create it with its data, or delete it. */

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JobRecord, JobTaskEntry } from '../../frameworks/batch/book.js';
 import { changeOf } from '../../frameworks/batch/framework.js';
-import { changedShards, headOf, isOldLayout, joinRecord, MAX_MESSAGE, MULTI_BUDGET_BYTES, planShardWrites, SHARD_TASKS, shardIndex, shardOf, type JobShard } from '../../frameworks/batch/job-layout.js';
+import { changedShards, headOf, isOldLayout, joinRecord, MAX_MESSAGE, MULTI_BUDGET_BYTES, planShardWrites, replaceTasks, SHARD_TASKS, shardIndex, shardOf, shardOfSlot, type JobShard } from '../../frameworks/batch/job-layout.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
@@ -79,6 +79,32 @@ describe('batch job layout', () => {
     expect(joinRecord(head, shards)).toEqual(record);
     shards.set(3, { run: 0, tasks: [task(999)] });
     expect(joinRecord(head, shards).run.tasks).toHaveLength(250);
+  });
+
+  it('replaces the changed tasks by position and names only their shards, leaving the run as it was', () => {
+    const before = withTasks(10 * SHARD_TASKS);
+    const original = before.run.tasks;
+    const done = (i: number): JobTaskEntry => task(i, { state: 'TASK_FINISHED', finishedAtMs: T0 + 1000 + i });
+    const { tasks, shards } = replaceTasks(original, new Map([[5, done(5)], [250, done(250)], [299, done(299)], [999, done(999)]]));
+    expect([...shards].sort((a, b) => a - b)).toEqual([0, 2, 9]);
+    expect(tasks).not.toBe(original);
+    expect(tasks.filter((t) => t.state === 'TASK_FINISHED').map((t) => t.launchedAtMs - T0)).toEqual([5, 250, 299, 999]);
+    // Every other entry is the same object; the run it came from is untouched.
+    expect(tasks.every((t, i) => [5, 250, 299, 999].includes(i) || t === original[i])).toBe(true);
+    expect(original.every((t) => t.state === 'TASK_RUNNING')).toBe(true);
+    // The shards it names are those a full comparison finds.
+    expect(shards).toEqual(changedShards(before, { ...before, run: { ...before.run, tasks } }));
+  });
+
+  it('changes nothing for entries that are the same object or positions outside the run', () => {
+    const { run } = withTasks(150);
+    const same = replaceTasks(run.tasks, new Map([[3, run.tasks[3]!], [120, run.tasks[120]!]]));
+    expect(same.tasks).toBe(run.tasks);
+    expect(same.shards.size).toBe(0);
+    const outside = replaceTasks(run.tasks, new Map([[-1, task(0)], [150, task(150)], [1.5, task(1)]]));
+    expect(outside.tasks).toBe(run.tasks);
+    expect(outside.shards.size).toBe(0);
+    expect([shardOfSlot(0), shardOfSlot(SHARD_TASKS - 1), shardOfSlot(SHARD_TASKS), shardOfSlot(10 * SHARD_TASKS + 7)]).toEqual([0, 0, 1, 10]);
   });
 
   it('reads shard names strictly', () => {
