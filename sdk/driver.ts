@@ -23,7 +23,7 @@ import {
   type TaskStatus__Output,
 } from '../proto/index.js';
 import { discoverMasters, type MasterDiscovery } from './discovery.js';
-import { FrameworkRemovedError, NotSubscribedError } from './errors.js';
+import { AuthenticationRefusedError, DriverStoppedError, FrameworkRemovedError, MasterUnreachableError, NotSubscribedError } from './errors.js';
 import { compileDriverOptions, type CompiledDriverOptions, type DriverOptions } from './options.js';
 import { Reconciler } from './reconciler.js';
 import { AckBatcher } from './ack-batcher.js';
@@ -97,6 +97,24 @@ export class FrameworkDriver extends SchedulerCalls {
   #tearingDown = false;
   #everSubscribed = false;
   #unwatchDiscovery: (() => void) | undefined;
+  /** Failed connection attempts in a row (reset by a subscription); bounded by reconnect.initialAttempts / maxAttempts. */
+  #failures = 0;
+  /** Why the driver failed for good (rejects `closed` and every later waitSubscribed). */
+  #fatal: AgoraError | undefined;
+  /** stop()'s (or a failure's) release of every timer, stream and connection; once. */
+  #releasing: Promise<void> | undefined;
+  /**
+   * A ref'd Node timer held from start to stop: the SDK's clock timers are unref'd (they must not
+   * keep a finished process alive), so without it Node exits while the driver waits to reconnect.
+   */
+  #keepAlive: NodeJS.Timeout | undefined = setInterval(() => undefined, 2 ** 30);
+  #settleClosed!: (err?: AgoraError) => void;
+  /**
+   * Settles when the driver is done for good: resolves after stop() (or a teardown()), rejects with
+   * FrameworkRemovedError, AuthenticationRefusedError or MasterUnreachableError when it failed — as
+   * Temporal's `worker.run()`. `await driver.closed` is the framework's main loop.
+   */
+  readonly closed: Promise<void>;
   readonly #waiters = new Set<{ resolve: () => void; reject: (err: AgoraError) => void }>();
   readonly reconciler: Reconciler;
 
@@ -106,6 +124,12 @@ export class FrameworkDriver extends SchedulerCalls {
     private readonly discovery: MasterDiscovery,
   ) {
     super();
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#settleClosed = (err) => (err ? reject(err) : resolve());
+    });
+    // Handled here too: a framework that never awaits `closed` must not crash on its rejection
+    // (the error also reaches handlers.error, the logger and pending waitSubscribed calls).
+    this.closed.catch(() => undefined);
     this.#frameworkId = options.framework.id;
     this.reconciler = new Reconciler({
       clock: options.clock,
@@ -155,6 +179,7 @@ export class FrameworkDriver extends SchedulerCalls {
   /** Resolves when the driver is (again) subscribed. */
   waitSubscribed(timeoutMs = 60_000): Promise<void> {
     if (this.#state === 'SUBSCRIBED') return Promise.resolve();
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return Promise.reject(this.#endedError());
     return new Promise((resolve, reject) => {
       const waiter = {
         resolve: () => {
@@ -182,18 +207,34 @@ export class FrameworkDriver extends SchedulerCalls {
 
   /** Close the connection. The framework stays registered until its failover timeout (use teardown() to remove it). */
   async stop(): Promise<void> {
-    if (this.#state === 'STOPPED') return;
-    this.#state = this.#state === 'FAILED' ? 'FAILED' : 'STOPPED';
-    this.#unwatchDiscovery?.();
-    this.#closeStream();
-    this.options.clock.clearTimeout(this.#reconnectTimer);
-    this.reconciler.stop();
-    this.#client?.close();
-    this.#client = undefined;
-    await this.discovery.close();
-    for (const w of this.#waiters) w.reject(new NotSubscribedError('STOPPED'));
-    this.#waiters.clear();
-    await this.#queue.catch(() => undefined);
+    if (this.#state !== 'FAILED') this.#state = 'STOPPED';
+    this.#settleClosed();
+    await this.#release();
+  }
+
+  /** Everything the driver holds, let go: afterwards nothing of it keeps the process alive. */
+  #release(): Promise<void> {
+    this.#releasing ??= (async () => {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+      this.#unwatchDiscovery?.();
+      this.#closeStream();
+      this.options.clock.clearTimeout(this.#reconnectTimer);
+      this.reconciler.stop();
+      this.#client?.close();
+      this.#client = undefined;
+      const ended = this.#endedError();
+      for (const w of this.#waiters) w.reject(ended);
+      this.#waiters.clear();
+      await this.discovery.close();
+      await this.#queue.catch(() => undefined);
+    })();
+    return this.#releasing;
+  }
+
+  /** What a stopped or failed driver answers: its fatal error, or that it was stopped. */
+  #endedError(): AgoraError {
+    return this.#fatal ?? new DriverStoppedError(this.options.framework.name, this.#state);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -208,7 +249,7 @@ export class FrameworkDriver extends SchedulerCalls {
     // A leader that cannot vouch for its lease must not subscribe: another may lead already, and a
     // new subscription with the framework's id would take the framework from it.
     if (!this.options.mayConnect()) {
-      this.#scheduleReconnect('the framework may not subscribe now: its leader cannot vouch for its lease');
+      this.#scheduleReconnect('the framework may not subscribe now: its leader cannot vouch for its lease', undefined, false);
       return;
     }
     const address = this.discovery.current();
@@ -247,7 +288,8 @@ export class FrameworkDriver extends SchedulerCalls {
       // seen first, the driver would subscribe again with the id and take the framework back from
       // the subscription that replaced it — two subscribers taking it from each other.
       if (event.type === 'error') {
-        this.#fail(event.error?.message ?? 'the master refused the framework');
+        const message = event.error?.message ?? 'the master refused the framework';
+        this.#fail(new FrameworkRemovedError(message), message);
         return;
       }
       this.#enqueue(event, stream);
@@ -271,8 +313,12 @@ export class FrameworkDriver extends SchedulerCalls {
     }
     // Refusals that asking again cannot change: bad framework info, a removed id, credentials the
     // master does not accept, or a principal that may not register (in these roles, or this id).
-    if (['AGORA_FAILED_PRECONDITION', 'AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND', 'AGORA_UNAUTHENTICATED', 'AGORA_PERMISSION_DENIED'].includes(err.code)) {
-      this.#fail(err.message);
+    if (err.code === 'AGORA_UNAUTHENTICATED' || err.code === 'AGORA_PERMISSION_DENIED') {
+      this.#fail(new AuthenticationRefusedError(err), err.message);
+      return;
+    }
+    if (['AGORA_FAILED_PRECONDITION', 'AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND'].includes(err.code)) {
+      this.#fail(new FrameworkRemovedError(err.message), err.message);
       return;
     }
     this.discovery.failed(address);
@@ -299,8 +345,17 @@ export class FrameworkDriver extends SchedulerCalls {
     else this.#scheduleReconnect(reason, delayMs);
   }
 
-  #scheduleReconnect(reason: string, fixedDelayMs?: number): void {
+  /** Try again after a backoff; `counts`: this was a failed attempt (toward reconnect.initialAttempts / maxAttempts). */
+  #scheduleReconnect(reason: string, fixedDelayMs?: number, counts = true): void {
     this.options.clock.clearTimeout(this.#reconnectTimer);
+    if (counts) {
+      this.#failures += 1;
+      const limit = this.#everSubscribed ? this.options.reconnectMaxAttempts : this.options.reconnectInitialAttempts;
+      if (this.#failures >= limit) {
+        this.#fail(new MasterUnreachableError(redactStoreUrl(String(this.options.master)), this.#failures, reason), reason);
+        return;
+      }
+    }
     let delay = fixedDelayMs;
     if (delay === undefined) {
       delay = backoffDelay(this.options.random, this.#attempt, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
@@ -340,15 +395,18 @@ export class FrameworkDriver extends SchedulerCalls {
     }
   }
 
-  #fail(message: string): void {
+  /** The driver is done for good: `closed` rejects with `err` (resolves after a teardown), everything is released. */
+  #fail(err: AgoraError, message: string): void {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     if (this.#tearingDown) this.options.logger.info({ message }, 'the framework was torn down');
-    else this.options.logger.error({ message }, 'the master refused the framework');
-    this.#closeStream();
+    else this.options.logger.error({ message: err.message }, 'the driver gave up');
     this.#state = 'FAILED';
-    this.reconciler.stop();
-    this.options.clock.clearTimeout(this.#reconnectTimer);
-    for (const w of this.#waiters) w.reject(new FrameworkRemovedError(message));
+    if (!this.#tearingDown) this.#fatal = err;
+    // Waiters get the typed error before the release would answer them "stopped".
+    for (const w of this.#waiters) w.reject(this.#endedError());
     this.#waiters.clear();
+    this.#settleClosed(this.#fatal);
+    void this.#release();
     void Promise.resolve(this.handlers.error?.(message)).catch(() => undefined);
   }
 
@@ -399,6 +457,7 @@ export class FrameworkDriver extends SchedulerCalls {
         this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
         this.#state = 'SUBSCRIBED';
         this.#attempt = 0;
+        this.#failures = 0;
         this.#notLeaderRetries = 0;
         this.#everSubscribed = true;
         this.#startWatchdog();
@@ -469,6 +528,7 @@ export class FrameworkDriver extends SchedulerCalls {
   // ---- calls (SchedulerCalls) ----
 
   protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata } {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') throw new DriverStoppedError(this.options.framework.name, this.#state);
     if (this.#state !== 'SUBSCRIBED' || !this.#client || !this.#frameworkId) throw new NotSubscribedError(this.#state);
     const metadata = new grpc.Metadata();
     metadata.set(STREAM_ID_METADATA_KEY, this.#streamId);
