@@ -258,7 +258,7 @@ class FailoverBench {
         logger: createLogger({ level: 'error', name: 'sdk' }),
       },
       {
-        subscribed: (s) => {
+        subscribed: (_driver, s) => {
           if (!s.resubscribed) return;
           this.#resubscribedAt ??= this.#t0 === undefined ? undefined : Date.now();
           // The new master does not know we suppressed: say it again (offers would only be declined).
@@ -267,8 +267,8 @@ class FailoverBench {
         disconnected: () => {
           if (this.#t0 !== undefined) this.#disconnectedAt ??= Date.now();
         },
-        offers: async (offers) => this.#launcher.onOffers(await ready, offers),
-        update: (status) => this.#tasks.onUpdate(status),
+        offers: async (_driver, offers) => this.#launcher.onOffers(await ready, offers),
+        update: (_driver, status) => this.#tasks.onUpdate(status),
       },
       { waitSubscribedMs: this.phaseMs },
     );

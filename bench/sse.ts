@@ -163,8 +163,8 @@ class SseBench {
         logger: createLogger({ level: 'error', name: 'sdk' }),
       },
       {
-        offers: async (offers) => this.#launch(await ready, offers),
-        update: (status) => {
+        offers: async (_driver, offers) => this.#launch(await ready, offers),
+        update: (_driver, status) => {
           if (status.state === 'TASK_RUNNING') this.#running.add(status.taskId);
         },
       },

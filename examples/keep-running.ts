@@ -28,7 +28,7 @@ const driver = await FrameworkDriver.start(
   { master, framework: { name: 'keep-running', failoverTimeoutSeconds: 60 }, logger: createLogger({ name: 'keep-running' }), ...(credentials ? { credentials } : { insecure }) },
   {
     // Each offer is one agent's free resources: launch as many copies as fit and are missing.
-    async offers(offers) {
+    async offers(_driver, offers) {
       for (const offer of offers) {
         let free = resourcesFromWire(offer.resources).unreserved();
         const tasks = [];
@@ -44,13 +44,13 @@ const driver = await FrameworkDriver.start(
       if (live.size >= wanted) await driver.suppress();
     },
     // A copy ended (failed, killed, lost with its agent): forget it and ask for offers again.
-    async update(status: TaskStatus) {
+    async update(_driver, status: TaskStatus) {
       console.log(`${status.taskId} ${status.state}${status.message ? `: ${status.message}` : ''}`);
       if (isTerminal(status.state as never) && live.delete(status.taskId)) await driver.revive();
     },
     // After a reconnect, reconciliation reports every live task again; nothing else to do.
-    subscribed: ({ frameworkId, resubscribed }) => console.log(`${resubscribed ? 're' : ''}subscribed as ${frameworkId}`),
-    error: (message) => {
+    subscribed: (_driver, { frameworkId, resubscribed }) => console.log(`${resubscribed ? 're' : ''}subscribed as ${frameworkId}`),
+    error: (_driver, message) => {
       console.error(`refused by the master: ${message}`);
       process.exit(1);
     },

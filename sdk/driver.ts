@@ -48,23 +48,28 @@ export type DriverState = 'INITIALIZED' | 'CONNECTING' | 'SUBSCRIBED' | 'DISCONN
 
 type Awaitable = void | Promise<void>;
 
+/**
+ * The framework's side. Every handler gets the driver first (as Mesos's `registered(driver, …)`),
+ * and none runs before `FrameworkDriver.start()` has resolved: events that arrive earlier wait.
+ * Handlers run one at a time, in the order the events arrived.
+ */
 export interface FrameworkHandlers {
-  subscribed?(event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
-  offers?(offers: Offer__Output[]): Awaitable;
-  rescind?(offerId: string): Awaitable;
+  subscribed?(driver: FrameworkDriver, event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
+  offers?(driver: FrameworkDriver, offers: Offer__Output[]): Awaitable;
+  rescind?(driver: FrameworkDriver, offerId: string): Awaitable;
   /** A task status. Acknowledged (when it has a uuid) after this resolves, unless autoAcknowledge is off. */
-  update?(status: TaskStatus__Output): Awaitable;
+  update?(driver: FrameworkDriver, status: TaskStatus__Output): Awaitable;
   /**
    * Task statuses that arrived together, in order (at most MAX_UPDATE_BATCH): when given, called
    * instead of `update`, so a framework can persist them in one write. Each is acknowledged after
    * this resolves (none if it rejects: the agents send them again).
    */
-  updates?(statuses: TaskStatus__Output[]): Awaitable;
-  failure?(event: { agentId: string; executorId: string; status?: number }): Awaitable;
-  message?(event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
-  /** The master refused the framework for good; the driver has stopped. */
-  error?(message: string): Awaitable;
-  disconnected?(reason: string): Awaitable;
+  updates?(driver: FrameworkDriver, statuses: TaskStatus__Output[]): Awaitable;
+  failure?(driver: FrameworkDriver, event: { agentId: string; executorId: string; status?: number }): Awaitable;
+  message?(driver: FrameworkDriver, event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
+  /** The driver failed for good (the master refused the framework, or no master answered); `closed` rejects with the same error. */
+  error?(driver: FrameworkDriver, error: AgoraError): Awaitable;
+  disconnected?(driver: FrameworkDriver, reason: string): Awaitable;
 }
 
 export interface StartOptions {
@@ -81,7 +86,10 @@ export class FrameworkDriver extends SchedulerCalls {
   #address: string | undefined;
   #client: SchedulerClient | undefined;
   #stream: grpc.ClientReadableStream<Event__Output> | undefined;
-  #queue: Promise<void> = Promise.resolve();
+  /** Opened when start() resolves (or the driver stops): no handler runs before. */
+  #openGate!: () => void;
+  readonly #gate = new Promise<void>((resolve) => (this.#openGate = resolve));
+  #queue: Promise<void> = this.#gate;
   /** Updates queued last, not yet handed over: a later update joins them (handlers.updates). */
   #openBatch: TaskStatus__Output[] | undefined;
   /** Automatic acknowledgements, sent together on the next turn of the event loop. */
@@ -156,6 +164,9 @@ export class FrameworkDriver extends SchedulerCalls {
       await driver.stop();
       throw err;
     }
+    // The handlers run from the next turn of the event loop on: after the code awaiting start()
+    // has its driver (a microtask would run them before that code resumes).
+    setImmediate(() => driver.#openGate());
     return driver;
   }
 
@@ -217,6 +228,7 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#releasing ??= (async () => {
       clearInterval(this.#keepAlive);
       this.#keepAlive = undefined;
+      this.#openGate();
       this.#unwatchDiscovery?.();
       this.#closeStream();
       this.options.clock.clearTimeout(this.#reconnectTimer);
@@ -287,6 +299,10 @@ export class FrameworkDriver extends SchedulerCalls {
       // It is acted on as it arrives, not behind busy handlers: otherwise the stream's end would be
       // seen first, the driver would subscribe again with the id and take the framework back from
       // the subscription that replaced it — two subscribers taking it from each other.
+      if (event.type === 'subscribed') {
+        this.#subscribedArrived(event);
+        return;
+      }
       if (event.type === 'error') {
         const message = event.error?.message ?? 'the master refused the framework';
         this.#fail(new FrameworkRemovedError(message), message);
@@ -340,7 +356,7 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#state = 'DISCONNECTED';
     this.reconciler.stop();
     this.options.logger.warn({ reason, master: address }, 'disconnected from master');
-    if (wasSubscribed) void Promise.resolve(this.handlers.disconnected?.(reason)).catch(() => undefined);
+    if (wasSubscribed) void this.#gate.then(() => this.handlers.disconnected?.(this, reason)).catch(() => undefined);
     if (immediately) this.#connect();
     else this.#scheduleReconnect(reason, delayMs);
   }
@@ -407,7 +423,8 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#waiters.clear();
     this.#settleClosed(this.#fatal);
     void this.#release();
-    void Promise.resolve(this.handlers.error?.(message)).catch(() => undefined);
+    const reported = this.#fatal ?? err;
+    void this.#gate.then(() => this.handlers.error?.(this, reported)).catch(() => undefined);
   }
 
   #startWatchdog(): void {
@@ -419,6 +436,35 @@ export class FrameworkDriver extends SchedulerCalls {
   }
 
   // ---- events ----
+
+  /**
+   * SUBSCRIBED, acted on as it arrives (start() resolves on it, before any handler may run); its
+   * handler is queued behind the events before it.
+   */
+  #subscribedArrived(event: Event__Output): void {
+    const s = event.subscribed;
+    if (!s || this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    const resubscribed = this.#everSubscribed;
+    this.#frameworkId = s.frameworkId;
+    this.#streamId = s.streamId;
+    this.#masterInfo = s.masterInfo;
+    this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
+    this.#state = 'SUBSCRIBED';
+    this.#attempt = 0;
+    this.#failures = 0;
+    this.#notLeaderRetries = 0;
+    this.#everSubscribed = true;
+    this.#startWatchdog();
+    this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
+    for (const w of this.#waiters) w.resolve();
+    this.#waiters.clear();
+    this.reconciler.start();
+    this.#openBatch = undefined;
+    const info = { frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed };
+    this.#chain(async () => {
+      if (this.#state !== 'STOPPED' && this.#state !== 'FAILED') await this.handlers.subscribed?.(this, info);
+    });
+  }
 
   /** Queue an event for the handlers; an update joins the updates queued just before it (when the framework takes batches). */
   #enqueue(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): void {
@@ -447,27 +493,6 @@ export class FrameworkDriver extends SchedulerCalls {
   async #handle(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): Promise<void> {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     switch (event.type) {
-      case 'subscribed': {
-        const s = event.subscribed;
-        if (!s) return;
-        const resubscribed = this.#everSubscribed;
-        this.#frameworkId = s.frameworkId;
-        this.#streamId = s.streamId;
-        this.#masterInfo = s.masterInfo;
-        this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
-        this.#state = 'SUBSCRIBED';
-        this.#attempt = 0;
-        this.#failures = 0;
-        this.#notLeaderRetries = 0;
-        this.#everSubscribed = true;
-        this.#startWatchdog();
-        this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
-        for (const w of this.#waiters) w.resolve();
-        this.#waiters.clear();
-        this.reconciler.start();
-        await this.handlers.subscribed?.({ frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed });
-        return;
-      }
       case 'offers':
         // Offers die with the subscription they came on (as Mesos drops offers while its driver is
         // disconnected): ones still queued when the stream failed are not handed to the framework.
@@ -475,24 +500,25 @@ export class FrameworkDriver extends SchedulerCalls {
           this.options.logger.debug({ offers: event.offers?.offers.length ?? 0 }, 'offers from a closed subscription dropped');
           return;
         }
-        await this.handlers.offers?.(event.offers?.offers ?? []);
+        await this.handlers.offers?.(this, event.offers?.offers ?? []);
         return;
       case 'rescind':
-        await this.handlers.rescind?.(event.rescind?.offerId ?? '');
+        await this.handlers.rescind?.(this, event.rescind?.offerId ?? '');
         return;
       case 'update':
         if (event.update?.status) await this.#update(event.update.status);
         return;
       case 'failure': {
         const f = event.failure;
-        if (f) await this.handlers.failure?.({ agentId: f.agentId, executorId: f.executorId, ...(f.status === undefined ? {} : { status: f.status }) });
+        if (f) await this.handlers.failure?.(this, { agentId: f.agentId, executorId: f.executorId, ...(f.status === undefined ? {} : { status: f.status }) });
         return;
       }
       case 'message': {
         const m = event.message;
-        if (m) await this.handlers.message?.({ agentId: m.agentId, executorId: m.executorId, data: m.data });
+        if (m) await this.handlers.message?.(this, { agentId: m.agentId, executorId: m.executorId, data: m.data });
         return;
       }
+      case 'subscribed': // handled on arrival (#subscribedArrived)
       case 'error': // handled on arrival (#connect)
         return;
       default:
@@ -502,14 +528,14 @@ export class FrameworkDriver extends SchedulerCalls {
 
   async #update(status: TaskStatus__Output): Promise<void> {
     this.#track(status);
-    await this.handlers.update?.(status);
+    await this.handlers.update?.(this, status);
     this.#acknowledge(status);
   }
 
   async #updates(batch: TaskStatus__Output[]): Promise<void> {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     for (const status of batch) this.#track(status);
-    await this.handlers.updates?.(batch);
+    await this.handlers.updates?.(this, batch);
     for (const status of batch) this.#acknowledge(status);
   }
 

@@ -34,6 +34,9 @@ export {
   TimeoutError,
   NotSubscribedError,
   FrameworkRemovedError,
+  DriverStoppedError,
+  AuthenticationRefusedError,
+  MasterUnreachableError,
   isAgoraError,
   wasRefused,
 } from './errors.js';
