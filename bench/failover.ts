@@ -414,7 +414,7 @@ class Launcher {
       }
       const infos: TaskInfo[] = ids.map((taskId) => ({ name: taskId, taskId, agentId: offer.agentId, resources: this.#wire, fake: {} }));
       launches.push(
-        driver.launch([offer], infos, { refuseSeconds: 3600 }).catch((err: unknown) => {
+        driver.accept([offer], [{ launch: { taskInfos: infos } }], { refuseSeconds: 3600 }).catch((err: unknown) => {
           // The outcome may be unknown (a deadline): tasks that turn out to run are not placed again.
           log(`launch on ${offer.agentId} failed (${err instanceof Error ? err.message : String(err)}); placing again`);
           this.#placed.set(offer.agentId, (this.#placed.get(offer.agentId) ?? 0) - ids.length);

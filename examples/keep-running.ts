@@ -46,7 +46,7 @@ const driver = await FrameworkDriver.start(
     // A copy ended (failed, killed, lost with its agent): forget it and ask for offers again.
     async update(_driver, status: TaskStatus) {
       console.log(`${status.taskId} ${status.state}${status.message ? `: ${status.message}` : ''}`);
-      if (isTerminal(status.state as never) && live.delete(status.taskId)) await driver.revive();
+      if (isTerminal(status.state) && live.delete(status.taskId)) await driver.revive();
     },
     // After a reconnect, reconciliation reports every live task again; nothing else to do.
     subscribed: (_driver, { frameworkId, resubscribed }) => console.log(`${resubscribed ? 're' : ''}subscribed as ${frameworkId}`),

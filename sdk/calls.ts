@@ -14,9 +14,9 @@ import type {
   Offer__Output,
   Operation,
   SchedulerClient,
-  TaskInfo,
   TaskStatus__Output,
 } from '../proto/index.js';
+import { taskSpecToWire, type TaskSpec } from './types.js';
 
 export interface CallFilters {
   /** Do not offer these resources again for this long (the master's default is 5 s). */
@@ -60,15 +60,15 @@ export abstract class SchedulerCalls {
     return this.run((cb) => client.Accept(request, metadata, { deadline }, cb));
   }
 
-  /** Launch tasks on offers of one agent. */
-  async launch(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters): Promise<void> {
+  /** Launch tasks on offers of one agent. (Wire TaskInfos, unchecked by the type: accept with a launch operation.) */
+  async launch(offers: readonly (string | Offer__Output)[], tasks: readonly TaskSpec[], filters?: CallFilters): Promise<void> {
     if (tasks.length === 0) throw new InvalidArgumentError('tasks', 'at least one task is required (use decline to give offers back)');
-    return this.accept(offers, [{ launch: { taskInfos: [...tasks] } }], filters);
+    return this.accept(offers, [{ launch: { taskInfos: tasks.map(taskSpecToWire) } }], filters);
   }
 
   /** Launch tasks together, all or none, on one agent. */
-  async launchGroup(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters, executorId = ''): Promise<void> {
-    return this.accept(offers, [{ launchGroup: { executorId, taskGroup: { tasks: [...tasks] } } }], filters);
+  async launchGroup(offers: readonly (string | Offer__Output)[], tasks: readonly TaskSpec[], filters?: CallFilters, executorId = ''): Promise<void> {
+    return this.accept(offers, [{ launchGroup: { executorId, taskGroup: { tasks: tasks.map(taskSpecToWire) } } }], filters);
   }
 
   async decline(offers: readonly (string | Offer__Output)[], filters?: CallFilters): Promise<void> {

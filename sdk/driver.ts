@@ -12,7 +12,7 @@ import { NotLeaderError, TimeoutError, type AgoraError } from '../core/errors.js
 import { fromGrpcError, STREAM_ID_METADATA_KEY, unaryCall } from '../core/grpc.js';
 import { backoffDelay } from '../core/random.js';
 import { redactStoreUrl } from '../core/store/credentials.js';
-import { isTerminal, type TaskState } from '../core/task-state.js';
+import { isTerminal } from '../core/task-state.js';
 import {
   SchedulerClient,
   type Ack__Output,
@@ -28,6 +28,7 @@ import { compileDriverOptions, type CompiledDriverOptions, type DriverOptions } 
 import { Reconciler } from './reconciler.js';
 import { AckBatcher } from './ack-batcher.js';
 import { SchedulerCalls } from './calls.js';
+import { sdkStatus, type TaskStatus } from './types.js';
 
 /**
  * The event stream's flow-control window: with HTTP/2's default (64 KiB) a burst — reconciliation
@@ -58,13 +59,13 @@ export interface FrameworkHandlers {
   offers?(driver: FrameworkDriver, offers: Offer__Output[]): Awaitable;
   rescind?(driver: FrameworkDriver, offerId: string): Awaitable;
   /** A task status. Acknowledged (when it has a uuid) after this resolves, unless autoAcknowledge is off. */
-  update?(driver: FrameworkDriver, status: TaskStatus__Output): Awaitable;
+  update?(driver: FrameworkDriver, status: TaskStatus): Awaitable;
   /**
    * Task statuses that arrived together, in order (at most MAX_UPDATE_BATCH): when given, called
    * instead of `update`, so a framework can persist them in one write. Each is acknowledged after
    * this resolves (none if it rejects: the agents send them again).
    */
-  updates?(driver: FrameworkDriver, statuses: TaskStatus__Output[]): Awaitable;
+  updates?(driver: FrameworkDriver, statuses: TaskStatus[]): Awaitable;
   failure?(driver: FrameworkDriver, event: { agentId: string; executorId: string; status?: number }): Awaitable;
   message?(driver: FrameworkDriver, event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
   /** The driver failed for good (the master refused the framework, or no master answered); `closed` rejects with the same error. */
@@ -526,21 +527,32 @@ export class FrameworkDriver extends SchedulerCalls {
     }
   }
 
-  async #update(status: TaskStatus__Output): Promise<void> {
+  async #update(wire: TaskStatus__Output): Promise<void> {
+    const status = this.#checked(wire);
+    if (!status) return;
     this.#track(status);
     await this.handlers.update?.(this, status);
     this.#acknowledge(status);
   }
 
-  async #updates(batch: TaskStatus__Output[]): Promise<void> {
+  async #updates(wire: TaskStatus__Output[]): Promise<void> {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    const batch = wire.map((s) => this.#checked(s)).filter((s): s is TaskStatus => s !== undefined);
+    if (batch.length === 0) return;
     for (const status of batch) this.#track(status);
     await this.handlers.updates?.(this, batch);
     for (const status of batch) this.#acknowledge(status);
   }
 
-  #track(status: TaskStatus__Output): void {
-    const state = status.state as TaskState;
+  /** The status as handlers take it; one without a task state (a master bug) is logged and not acknowledged. */
+  #checked(wire: TaskStatus__Output): TaskStatus | undefined {
+    const status = sdkStatus(wire);
+    if (!status) this.options.logger.error({ taskId: wire.taskId, state: wire.state }, 'a status without a task state; ignored');
+    return status;
+  }
+
+  #track(status: TaskStatus): void {
+    const state = status.state;
     if (isTerminal(state) || state === 'TASK_UNKNOWN') this.reconciler.untrack(status.taskId);
     else this.reconciler.track({ taskId: status.taskId, agentId: status.agentId });
     this.reconciler.confirmed(status.taskId);
