@@ -124,6 +124,10 @@ export class FrameworkDriver extends SchedulerCalls {
    * Temporal's `worker.run()`. `await driver.closed` is the framework's main loop.
    */
   readonly closed: Promise<void>;
+  /** The agent of each offer held (received, not yet used, declined or rescinded): launches are checked against it. */
+  readonly #offerAgents = new Map<string, string>();
+  /** Updates received and not yet acknowledged, uuid → task: an acknowledgement of any other is refused. */
+  readonly #received = new Map<string, string>();
   readonly #waiters = new Set<{ resolve: () => void; reject: (err: AgoraError) => void }>();
   readonly reconciler: Reconciler;
 
@@ -460,6 +464,7 @@ export class FrameworkDriver extends SchedulerCalls {
     for (const w of this.#waiters) w.resolve();
     this.#waiters.clear();
     this.reconciler.start();
+    this.#offerAgents.clear(); // offers die with the subscription they came on
     this.#openBatch = undefined;
     const info = { frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed };
     this.#chain(async () => {
@@ -501,9 +506,11 @@ export class FrameworkDriver extends SchedulerCalls {
           this.options.logger.debug({ offers: event.offers?.offers.length ?? 0 }, 'offers from a closed subscription dropped');
           return;
         }
+        for (const offer of event.offers?.offers ?? []) this.#offerAgents.set(offer.id, offer.agentId);
         await this.handlers.offers?.(this, event.offers?.offers ?? []);
         return;
       case 'rescind':
+        this.#offerAgents.delete(event.rescind?.offerId ?? '');
         await this.handlers.rescind?.(this, event.rescind?.offerId ?? '');
         return;
       case 'update':
@@ -548,6 +555,7 @@ export class FrameworkDriver extends SchedulerCalls {
   #checked(wire: TaskStatus__Output): TaskStatus | undefined {
     const status = sdkStatus(wire);
     if (!status) this.options.logger.error({ taskId: wire.taskId, state: wire.state }, 'a status without a task state; ignored');
+    else if (status.uuid) this.#received.set(status.uuid, status.taskId);
     return status;
   }
 
@@ -564,6 +572,28 @@ export class FrameworkDriver extends SchedulerCalls {
   }
 
   // ---- calls (SchedulerCalls) ----
+
+  protected override offerAgent(offerId: string): string | undefined {
+    return this.#offerAgents.get(offerId);
+  }
+
+  protected override receivedUpdate(status: { taskId: string; uuid: string }): boolean {
+    return status.uuid !== '' && this.#received.get(status.uuid) === status.taskId;
+  }
+
+  protected override acknowledgedUpdate(status: { uuid: string }): void {
+    this.#received.delete(status.uuid);
+  }
+
+  override async accept(...args: Parameters<SchedulerCalls['accept']>): Promise<void> {
+    await super.accept(...args);
+    for (const o of args[0]) this.#offerAgents.delete(typeof o === 'string' ? o : o.id);
+  }
+
+  override async decline(...args: Parameters<SchedulerCalls['decline']>): Promise<void> {
+    await super.decline(...args);
+    for (const o of args[0]) this.#offerAgents.delete(typeof o === 'string' ? o : o.id);
+  }
 
   protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata } {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') throw new DriverStoppedError(this.options.framework.name, this.#state);
