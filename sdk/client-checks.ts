@@ -39,7 +39,7 @@ export function checkAccept(offers: readonly (string | Offer__Output)[], operati
 
 /** The acknowledgement of an update the driver never received: refused, naming `field`. */
 export function unknownUpdate(field: string, ack: { taskId: string; uuid: string }): InvalidArgumentError {
-  return new InvalidArgumentError(field, `no update with uuid '${ack.uuid}' for task '${ack.taskId}' reached this driver (or it was acknowledged already)`);
+  return new InvalidArgumentError(field, `no update with uuid '${ack.uuid}' for task '${ack.taskId}' reached this driver`);
 }
 
 /** Rewrite a field of `operations[0].launch.taskInfos[j]…` as the launch call's `tasks[j]…`. */

@@ -17,14 +17,16 @@ import {
   SchedulerClient,
   type Ack__Output,
   type Event__Output,
-  type FrameworkInfo,
   type MasterInfo__Output,
   type Offer__Output,
   type TaskStatus__Output,
 } from '../proto/index.js';
 import { discoverMasters, type MasterDiscovery } from './discovery.js';
 import { AuthenticationRefusedError, DriverStoppedError, FrameworkRemovedError, MasterUnreachableError, NotSubscribedError } from './errors.js';
-import { compileDriverOptions, type CompiledDriverOptions, type DriverOptions } from './options.js';
+import { compileDriverOptions, frameworkInfoOf, type CompiledDriverOptions, type DriverOptions } from './options.js';
+import { ClientLedger } from './client-ledger.js';
+import { SubscriptionWaiters } from './waiters.js';
+import { EventQueue } from './event-queue.js';
 import { Reconciler } from './reconciler.js';
 import { AckBatcher } from './ack-batcher.js';
 import { SchedulerCalls } from './calls.js';
@@ -87,12 +89,8 @@ export class FrameworkDriver extends SchedulerCalls {
   #address: string | undefined;
   #client: SchedulerClient | undefined;
   #stream: grpc.ClientReadableStream<Event__Output> | undefined;
-  /** Opened when start() resolves (or the driver stops): no handler runs before. */
-  #openGate!: () => void;
-  readonly #gate = new Promise<void>((resolve) => (this.#openGate = resolve));
-  #queue: Promise<void> = this.#gate;
-  /** Updates queued last, not yet handed over: a later update joins them (handlers.updates). */
-  #openBatch: TaskStatus__Output[] | undefined;
+  /** The handlers' queue: one at a time, in order, opened when start() resolves (or the driver stops). */
+  readonly #events: EventQueue<TaskStatus__Output>;
   /** Automatic acknowledgements, sent together on the next turn of the event loop. */
   readonly #acks: AckBatcher;
   #lastEventAt = 0;
@@ -124,11 +122,9 @@ export class FrameworkDriver extends SchedulerCalls {
    * Temporal's `worker.run()`. `await driver.closed` is the framework's main loop.
    */
   readonly closed: Promise<void>;
-  /** The agent of each offer held (received, not yet used, declined or rescinded): launches are checked against it. */
-  readonly #offerAgents = new Map<string, string>();
-  /** Updates received and not yet acknowledged, uuid → task: an acknowledgement of any other is refused. */
-  readonly #received = new Map<string, string>();
-  readonly #waiters = new Set<{ resolve: () => void; reject: (err: AgoraError) => void }>();
+  /** Offers held and updates not yet acknowledged: calls are checked against them (client-checks.ts). */
+  readonly #ledger = new ClientLedger();
+  readonly #waiters: SubscriptionWaiters;
   readonly reconciler: Reconciler;
 
   private constructor(
@@ -137,6 +133,8 @@ export class FrameworkDriver extends SchedulerCalls {
     private readonly discovery: MasterDiscovery,
   ) {
     super();
+    this.#waiters = new SubscriptionWaiters(options.clock);
+    this.#events = new EventQueue(MAX_UPDATE_BATCH, (err) => options.logger.error({ err }, 'event handler failed'));
     this.closed = new Promise<void>((resolve, reject) => {
       this.#settleClosed = (err) => (err ? reject(err) : resolve());
     });
@@ -171,7 +169,7 @@ export class FrameworkDriver extends SchedulerCalls {
     }
     // The handlers run from the next turn of the event loop on: after the code awaiting start()
     // has its driver (a microtask would run them before that code resumes).
-    setImmediate(() => driver.#openGate());
+    setImmediate(() => driver.#events.open());
     return driver;
   }
 
@@ -196,23 +194,7 @@ export class FrameworkDriver extends SchedulerCalls {
   waitSubscribed(timeoutMs = 60_000): Promise<void> {
     if (this.#state === 'SUBSCRIBED') return Promise.resolve();
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return Promise.reject(this.#endedError());
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          this.options.clock.clearTimeout(timer);
-          resolve();
-        },
-        reject: (err: AgoraError) => {
-          this.options.clock.clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const timer = this.options.clock.setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new TimeoutError(`not subscribed to a master within ${timeoutMs} ms (master: ${redactStoreUrl(String(this.options.master))})`));
-      }, timeoutMs);
-      this.#waiters.add(waiter);
-    });
+    return this.#waiters.wait(timeoutMs, () => new TimeoutError(`not subscribed to a master within ${timeoutMs} ms (master: ${redactStoreUrl(String(this.options.master))})`));
   }
 
   /** Tell the driver about a task the framework believes is live (e.g. from its own store), for reconciliation. */
@@ -233,18 +215,16 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#releasing ??= (async () => {
       clearInterval(this.#keepAlive);
       this.#keepAlive = undefined;
-      this.#openGate();
+      this.#events.open();
       this.#unwatchDiscovery?.();
       this.#closeStream();
       this.options.clock.clearTimeout(this.#reconnectTimer);
       this.reconciler.stop();
       this.#client?.close();
       this.#client = undefined;
-      const ended = this.#endedError();
-      for (const w of this.#waiters) w.reject(ended);
-      this.#waiters.clear();
+      this.#waiters.rejectAll(this.#endedError());
       await this.discovery.close();
-      await this.#queue.catch(() => undefined);
+      await this.#events.drained();
     })();
     return this.#releasing;
   }
@@ -279,21 +259,7 @@ export class FrameworkDriver extends SchedulerCalls {
       this.#client = new SchedulerClient(address, this.options.channel, CHANNEL_OPTIONS);
       this.#address = address;
     }
-    const f = this.options.framework;
-    const frameworkInfo: FrameworkInfo = {
-      id: this.#frameworkId ?? '',
-      name: f.name,
-      roles: [...f.roles],
-      user: f.user ?? '',
-      principal: f.principal ?? '',
-      failoverTimeoutSeconds: f.failoverTimeoutSeconds,
-      capabilities: [...(f.capabilities ?? [])],
-      checkpoint: f.checkpoint ?? true,
-      hostname: f.hostname ?? '',
-      webuiUrl: f.webuiUrl ?? '',
-      apiUrl: f.apiUrl ?? '',
-      labels: { ...(f.labels ?? {}) },
-    };
+    const frameworkInfo = frameworkInfoOf(this.options, this.#frameworkId);
     const stream = this.#client.Subscribe({ frameworkInfo, suppressedRoles: [...this.options.suppressedRoles] });
     this.#stream = stream;
     this.#lastEventAt = this.options.clock.now();
@@ -361,7 +327,7 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#state = 'DISCONNECTED';
     this.reconciler.stop();
     this.options.logger.warn({ reason, master: address }, 'disconnected from master');
-    if (wasSubscribed) void this.#gate.then(() => this.handlers.disconnected?.(this, reason)).catch(() => undefined);
+    if (wasSubscribed) void this.#events.opened.then(() => this.handlers.disconnected?.(this, reason)).catch(() => undefined);
     if (immediately) this.#connect();
     else this.#scheduleReconnect(reason, delayMs);
   }
@@ -424,12 +390,11 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#state = 'FAILED';
     if (!this.#tearingDown) this.#fatal = err;
     // Waiters get the typed error before the release would answer them "stopped".
-    for (const w of this.#waiters) w.reject(this.#endedError());
-    this.#waiters.clear();
+    this.#waiters.rejectAll(this.#endedError());
     this.#settleClosed(this.#fatal);
     void this.#release();
     const reported = this.#fatal ?? err;
-    void this.#gate.then(() => this.handlers.error?.(this, reported)).catch(() => undefined);
+    void this.#events.opened.then(() => this.handlers.error?.(this, reported)).catch(() => undefined);
   }
 
   #startWatchdog(): void {
@@ -461,13 +426,11 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#everSubscribed = true;
     this.#startWatchdog();
     this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
-    for (const w of this.#waiters) w.resolve();
-    this.#waiters.clear();
+    this.#waiters.resolveAll();
     this.reconciler.start();
-    this.#offerAgents.clear(); // offers die with the subscription they came on
-    this.#openBatch = undefined;
+    this.#ledger.resubscribed();
     const info = { frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed };
-    this.#chain(async () => {
+    this.#events.push(async () => {
       if (this.#state !== 'STOPPED' && this.#state !== 'FAILED') await this.handlers.subscribed?.(this, info);
     });
   }
@@ -475,25 +438,8 @@ export class FrameworkDriver extends SchedulerCalls {
   /** Queue an event for the handlers; an update joins the updates queued just before it (when the framework takes batches). */
   #enqueue(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): void {
     const status = event.type === 'update' ? event.update?.status : undefined;
-    if (status && this.handlers.updates) {
-      if (this.#openBatch !== undefined && this.#openBatch.length < MAX_UPDATE_BATCH) {
-        this.#openBatch.push(status);
-        return;
-      }
-      const batch = [status];
-      this.#openBatch = batch;
-      this.#chain(() => {
-        if (this.#openBatch === batch) this.#openBatch = undefined;
-        return this.#updates(batch);
-      });
-      return;
-    }
-    this.#openBatch = undefined;
-    this.#chain(() => this.#handle(event, stream));
-  }
-
-  #chain(step: () => Promise<void>): void {
-    this.#queue = this.#queue.then(step).catch((err: unknown) => this.options.logger.error({ err }, 'event handler failed'));
+    if (status && this.handlers.updates) this.#events.pushBatched(status, (batch) => this.#updates(batch));
+    else this.#events.push(() => this.#handle(event, stream));
   }
 
   async #handle(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): Promise<void> {
@@ -506,11 +452,11 @@ export class FrameworkDriver extends SchedulerCalls {
           this.options.logger.debug({ offers: event.offers?.offers.length ?? 0 }, 'offers from a closed subscription dropped');
           return;
         }
-        for (const offer of event.offers?.offers ?? []) this.#offerAgents.set(offer.id, offer.agentId);
+        this.#ledger.offered(event.offers?.offers ?? []);
         await this.handlers.offers?.(this, event.offers?.offers ?? []);
         return;
       case 'rescind':
-        this.#offerAgents.delete(event.rescind?.offerId ?? '');
+        this.#ledger.offersGone([event.rescind?.offerId ?? '']);
         await this.handlers.rescind?.(this, event.rescind?.offerId ?? '');
         return;
       case 'update':
@@ -555,7 +501,7 @@ export class FrameworkDriver extends SchedulerCalls {
   #checked(wire: TaskStatus__Output): TaskStatus | undefined {
     const status = sdkStatus(wire);
     if (!status) this.options.logger.error({ taskId: wire.taskId, state: wire.state }, 'a status without a task state; ignored');
-    else if (status.uuid) this.#received.set(status.uuid, status.taskId);
+    else this.#ledger.received(status);
     return status;
   }
 
@@ -574,25 +520,25 @@ export class FrameworkDriver extends SchedulerCalls {
   // ---- calls (SchedulerCalls) ----
 
   protected override offerAgent(offerId: string): string | undefined {
-    return this.#offerAgents.get(offerId);
+    return this.#ledger.agentOf(offerId);
   }
 
   protected override receivedUpdate(status: { taskId: string; uuid: string }): boolean {
-    return status.uuid !== '' && this.#received.get(status.uuid) === status.taskId;
+    return this.#ledger.isReceived(status);
   }
 
   protected override acknowledgedUpdate(status: { uuid: string }): void {
-    this.#received.delete(status.uuid);
+    this.#ledger.acknowledged(status);
   }
 
   override async accept(...args: Parameters<SchedulerCalls['accept']>): Promise<void> {
     await super.accept(...args);
-    for (const o of args[0]) this.#offerAgents.delete(typeof o === 'string' ? o : o.id);
+    this.#ledger.offersGone(args[0]);
   }
 
   override async decline(...args: Parameters<SchedulerCalls['decline']>): Promise<void> {
     await super.decline(...args);
-    for (const o of args[0]) this.#offerAgents.delete(typeof o === 'string' ? o : o.id);
+    this.#ledger.offersGone(args[0]);
   }
 
   protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata } {

@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { mathRandom, type Random } from '../core/random.js';
 import type * as grpc from '@grpc/grpc-js';
 import { grpcChannelCredentials } from '../core/security/tls.js';
-import type { FrameworkCapability } from '../proto/index.js';
+import type { FrameworkCapability, FrameworkInfo } from '../proto/index.js';
 
 /**
  * How a framework proves who it is and knows it talks to the real master: the cluster CA (PEM), a
@@ -164,4 +164,23 @@ function channelOf(options: DriverOptions): grpc.ChannelCredentials {
   const cert = pem(c.cert);
   const key = pem(c.key);
   return grpcChannelCredentials({ ca: pem(c.ca) as Buffer, ...(cert && key ? { cert, key } : {}) }, c.token);
+}
+
+/** The FrameworkInfo a subscription sends: the described framework, with its id once it has one. */
+export function frameworkInfoOf(options: CompiledDriverOptions, id: string | undefined): FrameworkInfo {
+  const f = options.framework;
+  return {
+    id: id ?? '',
+    name: f.name,
+    roles: [...f.roles],
+    user: f.user ?? '',
+    principal: f.principal ?? '',
+    failoverTimeoutSeconds: f.failoverTimeoutSeconds,
+    capabilities: [...(f.capabilities ?? [])],
+    checkpoint: f.checkpoint ?? true,
+    hostname: f.hostname ?? '',
+    webuiUrl: f.webuiUrl ?? '',
+    apiUrl: f.apiUrl ?? '',
+    labels: { ...(f.labels ?? {}) },
+  };
 }

@@ -53,7 +53,7 @@ describe('client-side checks', () => {
     await eventually(() => expect(h.state.task(driver.frameworkId ?? '', 't-ok')?.agentId).toBe(a.agentId));
   });
 
-  it('refuses to acknowledge an update it never received, and one it already acknowledged', async () => {
+  it('refuses to acknowledge an update it never received, by itself and in a batch', async () => {
     const h = await MasterHarness.start();
     const agent = await h.agent({ autoRun: true });
     const { driver, offers, updates } = await driverWithOffers(h, false);
@@ -72,7 +72,8 @@ describe('client-side checks', () => {
     expect(refused).toEqual([expect.objectContaining({ index: 0, field: 'acknowledgements[0].uuid', code: 'AGORA_INVALID_ARGUMENT' })]);
     await agent.waitForAck(running.uuid);
     expect(acknowledgementsIn(await agent.waitForAck(running.uuid)).some((a) => a.uuid === madeUp.uuid)).toBe(false);
-    expect(await rejection(driver.acknowledge(running))).toMatchObject({ field: 'uuid' });
+    // A repeat of a real one is not refused (the master takes repeats too).
+    await driver.acknowledge(running);
   });
 
   it('refuses every call of a stopped driver with DriverStoppedError, sending nothing', async () => {
