@@ -258,7 +258,7 @@ class FailoverBench {
         logger: createLogger({ level: 'error', name: 'sdk' }),
       },
       {
-        subscribed: (s) => {
+        subscribed: (_driver, s) => {
           if (!s.resubscribed) return;
           this.#resubscribedAt ??= this.#t0 === undefined ? undefined : Date.now();
           // The new master does not know we suppressed: say it again (offers would only be declined).
@@ -267,8 +267,8 @@ class FailoverBench {
         disconnected: () => {
           if (this.#t0 !== undefined) this.#disconnectedAt ??= Date.now();
         },
-        offers: async (offers) => this.#launcher.onOffers(await ready, offers),
-        update: (status) => this.#tasks.onUpdate(status),
+        offers: async (_driver, offers) => this.#launcher.onOffers(await ready, offers),
+        update: (_driver, status) => this.#tasks.onUpdate(status),
       },
       { waitSubscribedMs: this.phaseMs },
     );
@@ -414,7 +414,7 @@ class Launcher {
       }
       const infos: TaskInfo[] = ids.map((taskId) => ({ name: taskId, taskId, agentId: offer.agentId, resources: this.#wire, fake: {} }));
       launches.push(
-        driver.launch([offer], infos, { refuseSeconds: 3600 }).catch((err: unknown) => {
+        driver.accept([offer], [{ launch: { taskInfos: infos } }], { refuseSeconds: 3600 }).catch((err: unknown) => {
           // The outcome may be unknown (a deadline): tasks that turn out to run are not placed again.
           log(`launch on ${offer.agentId} failed (${err instanceof Error ? err.message : String(err)}); placing again`);
           this.#placed.set(offer.agentId, (this.#placed.get(offer.agentId) ?? 0) - ids.length);

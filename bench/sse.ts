@@ -163,8 +163,8 @@ class SseBench {
         logger: createLogger({ level: 'error', name: 'sdk' }),
       },
       {
-        offers: async (offers) => this.#launch(await ready, offers),
-        update: (status) => {
+        offers: async (_driver, offers) => this.#launch(await ready, offers),
+        update: (_driver, status) => {
           if (status.state === 'TASK_RUNNING') this.#running.add(status.taskId);
         },
       },
@@ -189,7 +189,7 @@ class SseBench {
           infos.push({ name: taskId, taskId, agentId: offer.agentId, resources: resourcesToWire(TASK), fake: {} });
         }
         // An offer made before the framework suppressed may be gone by the time it is declined.
-        return infos.length > 0 ? driver.launch([offer], infos, { refuseSeconds: 3600 }) : driver.decline([offer], { refuseSeconds: 3600 }).catch(() => undefined);
+        return infos.length > 0 ? driver.accept([offer], [{ launch: { taskInfos: infos } }], { refuseSeconds: 3600 }) : driver.decline([offer], { refuseSeconds: 3600 }).catch(() => undefined);
       }),
     );
   }

@@ -7,7 +7,7 @@
 // $AGORA_TOKEN_FILE) and $AGORA_CA, by default what `agora up` made in .agora/ (run it from where
 // `npm start` runs). AGORA_INSECURE=1 for a master started with --insecure.
 import { readFileSync } from 'node:fs';
-import { FrameworkDriver, Resources, createLogger, isTerminal, resourcesFromWire, resourcesToWire, type DriverCredentials, type TaskStatus } from '../sdk/index.js';
+import { FrameworkDriver, Resources, createLogger, isTerminal, resourcesFromWire, resourcesToWire, type DriverCredentials, type TaskSpec } from '../sdk/index.js';
 
 const [master = '127.0.0.1:5051', copies = '3', ...words] = process.argv.slice(2);
 const wanted = Number(copies);
@@ -28,10 +28,11 @@ const driver = await FrameworkDriver.start(
   { master, framework: { name: 'keep-running', failoverTimeoutSeconds: 60 }, logger: createLogger({ name: 'keep-running' }), ...(credentials ? { credentials } : { insecure }) },
   {
     // Each offer is one agent's free resources: launch as many copies as fit and are missing.
-    async offers(offers) {
+    // Every handler gets the driver first, and none runs before start() has resolved.
+    async offers(driver, offers) {
       for (const offer of offers) {
         let free = resourcesFromWire(offer.resources).unreserved();
-        const tasks = [];
+        const tasks: TaskSpec[] = [];
         while (live.size < wanted && free.contains(perTask)) {
           const taskId = `copy-${++launchedCount}`;
           live.add(taskId);
@@ -44,17 +45,22 @@ const driver = await FrameworkDriver.start(
       if (live.size >= wanted) await driver.suppress();
     },
     // A copy ended (failed, killed, lost with its agent): forget it and ask for offers again.
-    async update(status: TaskStatus) {
+    async update(driver, status) {
       console.log(`${status.taskId} ${status.state}${status.message ? `: ${status.message}` : ''}`);
-      if (isTerminal(status.state as never) && live.delete(status.taskId)) await driver.revive();
+      if (isTerminal(status.state) && live.delete(status.taskId)) await driver.revive();
     },
     // After a reconnect, reconciliation reports every live task again; nothing else to do.
-    subscribed: ({ frameworkId, resubscribed }) => console.log(`${resubscribed ? 're' : ''}subscribed as ${frameworkId}`),
-    error: (message) => {
-      console.error(`refused by the master: ${message}`);
-      process.exit(1);
-    },
+    subscribed: (_driver, { frameworkId, resubscribed }) => console.log(`${resubscribed ? 're' : ''}subscribed as ${frameworkId}`),
   },
 );
 
-process.on('SIGINT', () => void driver.teardown().finally(() => driver.stop().then(() => process.exit(0))));
+// Ctrl-C: remove the framework (killing its copies), then stop; the process then exits by itself.
+process.once('SIGINT', () => void driver.teardown().finally(() => driver.stop()));
+// The driver keeps the process alive, reconnecting through master restarts, until it is stopped
+// (closed resolves) or fails for good: refused, removed, or no master within the retries.
+try {
+  await driver.closed;
+} catch (err) {
+  console.error(`${(err as Error).name}: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

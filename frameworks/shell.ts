@@ -170,6 +170,8 @@ export class FrameworkShell {
     return FrameworkDriver.start(
       {
         ...o.driver,
+        // Bounded by waitSubscribedMs instead: a frameworks host may start before its masters.
+        reconnect: { initialAttempts: Infinity, ...o.driver?.reconnect },
         ...o.access,
         master: o.master,
         ...(o.cluster ? { cluster: o.cluster } : {}),
@@ -187,14 +189,14 @@ export class FrameworkShell {
         logger,
       },
       {
-        subscribed: (e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(this.#driver!)) : undefined),
-        offers: (offers) => this.#gate(() => this.#offerRound(offers)),
-        update: (status) => this.#gateUpdate(() => this.handlers.update(status)),
-        ...(this.handlers.updates ? { updates: (statuses: TaskStatus__Output[]) => this.#gateUpdate(() => this.handlers.updates!(statuses)) } : {}),
-        rescind: (offerId) => (this.handlers.rescind ? this.#gate(() => this.handlers.rescind!(offerId)) : undefined),
-        error: (message) => {
-          logger.error({ message }, `the master refused the ${o.name} framework`);
-          o.onRefused?.(message);
+        subscribed: (_driver, e) => (e.resubscribed ? this.#gate(() => this.#afterSubscribe(this.#driver!)) : undefined),
+        offers: (_driver, offers) => this.#gate(() => this.#offerRound(offers)),
+        update: (_driver, status) => this.#gateUpdate(() => this.handlers.update(status)),
+        ...(this.handlers.updates ? { updates: (_driver, statuses: TaskStatus__Output[]) => this.#gateUpdate(() => this.handlers.updates!(statuses)) } : {}),
+        rescind: (_driver, offerId) => (this.handlers.rescind ? this.#gate(() => this.handlers.rescind!(offerId)) : undefined),
+        error: (_driver, err) => {
+          logger.error({ message: err.message }, `the master refused the ${o.name} framework`);
+          o.onRefused?.(err.message);
         },
       },
       { waitSubscribedMs: o.waitSubscribedMs ?? 60_000 },

@@ -14,9 +14,10 @@ import type {
   Offer__Output,
   Operation,
   SchedulerClient,
-  TaskInfo,
   TaskStatus__Output,
 } from '../proto/index.js';
+import { taskSpecToWire, type TaskSpec } from './types.js';
+import { asLaunchField, checkAccept, unknownUpdate } from './client-checks.js';
 
 export interface CallFilters {
   /** Do not offer these resources again for this long (the master's default is 5 s). */
@@ -52,23 +53,38 @@ export abstract class SchedulerCalls {
   protected abstract run(call: (callback: grpc.requestCallback<Ack__Output>) => unknown): Promise<void>;
   /** As run, for a call whose answer is more than an Ack. */
   protected abstract ask<T>(call: (callback: grpc.requestCallback<T>) => unknown): Promise<T>;
+  /** The agent of an offer this driver holds (undefined: not known here; the master checks). */
+  protected offerAgent(_offerId: string): string | undefined {
+    return undefined;
+  }
+  /** Did this driver receive the update (and not yet acknowledge it)? Unknown ones are refused before sending. */
+  protected receivedUpdate(_status: AckTarget): boolean {
+    return true;
+  }
+  /** The update was acknowledged (sent and applied): it is no longer expected. */
+  protected acknowledgedUpdate(_status: AckTarget): void {}
 
   /** Use offers (all on one agent) for these operations; what they don't use is declined with `filters`. */
   async accept(offers: readonly (string | Offer__Output)[], operations: readonly Operation[], filters?: CallFilters): Promise<void> {
     const { client, frameworkId, deadline, metadata } = this.callContext();
+    checkAccept(offers, operations, (id) => this.offerAgent(id));
     const request = { frameworkId, offerIds: offerIdsOf(offers), operations: [...operations], filters: filtersOf(filters) };
     return this.run((cb) => client.Accept(request, metadata, { deadline }, cb));
   }
 
-  /** Launch tasks on offers of one agent. */
-  async launch(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters): Promise<void> {
+  /** Launch tasks on offers of one agent. (Wire TaskInfos, unchecked by the type: accept with a launch operation.) */
+  async launch(offers: readonly (string | Offer__Output)[], tasks: readonly TaskSpec[], filters?: CallFilters): Promise<void> {
     if (tasks.length === 0) throw new InvalidArgumentError('tasks', 'at least one task is required (use decline to give offers back)');
-    return this.accept(offers, [{ launch: { taskInfos: [...tasks] } }], filters);
+    return this.accept(offers, [{ launch: { taskInfos: tasks.map(taskSpecToWire) } }], filters).catch((err: unknown) => {
+      throw asLaunchField(err);
+    });
   }
 
   /** Launch tasks together, all or none, on one agent. */
-  async launchGroup(offers: readonly (string | Offer__Output)[], tasks: readonly TaskInfo[], filters?: CallFilters, executorId = ''): Promise<void> {
-    return this.accept(offers, [{ launchGroup: { executorId, taskGroup: { tasks: [...tasks] } } }], filters);
+  async launchGroup(offers: readonly (string | Offer__Output)[], tasks: readonly TaskSpec[], filters?: CallFilters, executorId = ''): Promise<void> {
+    return this.accept(offers, [{ launchGroup: { executorId, taskGroup: { tasks: tasks.map(taskSpecToWire) } } }], filters).catch((err: unknown) => {
+      throw asLaunchField(err);
+    });
   }
 
   async decline(offers: readonly (string | Offer__Output)[], filters?: CallFilters): Promise<void> {
@@ -97,8 +113,10 @@ export abstract class SchedulerCalls {
   /** Acknowledge an update (only needed with autoAcknowledge off). */
   async acknowledge(status: AckTarget): Promise<void> {
     const { client, frameworkId, deadline, metadata } = this.callContext();
+    if (!this.receivedUpdate(status)) throw unknownUpdate('uuid', status);
     const request = { frameworkId, agentId: status.agentId, taskId: status.taskId, uuid: status.uuid };
-    return this.run((cb) => client.Acknowledge(request, metadata, { deadline }, cb));
+    await this.run((cb) => client.Acknowledge(request, metadata, { deadline }, cb));
+    this.acknowledgedUpdate(status);
   }
 
   /**
@@ -109,12 +127,28 @@ export abstract class SchedulerCalls {
    * (older than this SDK) gets one Acknowledge each.
    */
   async acknowledgeBatch(statuses: readonly AckTarget[]): Promise<AcknowledgementRefused[]> {
+    this.callContext(); // a stopped driver refuses the whole batch
+    // Updates this driver never received are refused here, each naming its field; the rest go out.
     const refused: AcknowledgementRefused[] = [];
-    for (let start = 0; start < statuses.length; start += MAX_ACKNOWLEDGEMENTS_PER_CALL) {
-      const chunk = statuses.slice(start, start + MAX_ACKNOWLEDGEMENTS_PER_CALL);
-      for (const r of await this.#acknowledgeChunk(chunk)) refused.push({ ...r, index: r.index + start, field: r.field.replace(/^acknowledgements\[\d+\]/, `acknowledgements[${r.index + start}]`) });
+    const known: Array<{ status: AckTarget; index: number }> = [];
+    statuses.forEach((status, index) => {
+      if (this.receivedUpdate(status)) known.push({ status, index });
+      else {
+        const err = unknownUpdate(`acknowledgements[${index}].uuid`, status);
+        refused.push({ index, taskId: status.taskId, field: err.field ?? '', code: err.code, message: err.message });
+      }
+    });
+    for (let start = 0; start < known.length; start += MAX_ACKNOWLEDGEMENTS_PER_CALL) {
+      const chunk = known.slice(start, start + MAX_ACKNOWLEDGEMENTS_PER_CALL);
+      const chunkRefused = await this.#acknowledgeChunk(chunk.map((k) => k.status));
+      const refusedAt = new Set(chunkRefused.map((r) => r.index));
+      for (const r of chunkRefused) {
+        const index = chunk[r.index]?.index ?? r.index;
+        refused.push({ ...r, index, field: r.field.replace(/^acknowledgements\[\d+\]/, `acknowledgements[${index}]`) });
+      }
+      chunk.forEach((k, i) => refusedAt.has(i) || this.acknowledgedUpdate(k.status));
     }
-    return refused;
+    return refused.sort((a, b) => a.index - b.index);
   }
 
   async #acknowledgeChunk(statuses: readonly AckTarget[]): Promise<AcknowledgementRefused[]> {

@@ -12,22 +12,25 @@ import { NotLeaderError, TimeoutError, type AgoraError } from '../core/errors.js
 import { fromGrpcError, STREAM_ID_METADATA_KEY, unaryCall } from '../core/grpc.js';
 import { backoffDelay } from '../core/random.js';
 import { redactStoreUrl } from '../core/store/credentials.js';
-import { isTerminal, type TaskState } from '../core/task-state.js';
+import { isTerminal } from '../core/task-state.js';
 import {
   SchedulerClient,
   type Ack__Output,
   type Event__Output,
-  type FrameworkInfo,
   type MasterInfo__Output,
   type Offer__Output,
   type TaskStatus__Output,
 } from '../proto/index.js';
 import { discoverMasters, type MasterDiscovery } from './discovery.js';
-import { FrameworkRemovedError, NotSubscribedError } from './errors.js';
-import { compileDriverOptions, type CompiledDriverOptions, type DriverOptions } from './options.js';
+import { AuthenticationRefusedError, DriverStoppedError, FrameworkRemovedError, MasterUnreachableError, NotSubscribedError } from './errors.js';
+import { compileDriverOptions, frameworkInfoOf, type CompiledDriverOptions, type DriverOptions } from './options.js';
+import { ClientLedger } from './client-ledger.js';
+import { SubscriptionWaiters } from './waiters.js';
+import { EventQueue } from './event-queue.js';
 import { Reconciler } from './reconciler.js';
 import { AckBatcher } from './ack-batcher.js';
 import { SchedulerCalls } from './calls.js';
+import { sdkStatus, type TaskStatus } from './types.js';
 
 /**
  * The event stream's flow-control window: with HTTP/2's default (64 KiB) a burst — reconciliation
@@ -48,23 +51,28 @@ export type DriverState = 'INITIALIZED' | 'CONNECTING' | 'SUBSCRIBED' | 'DISCONN
 
 type Awaitable = void | Promise<void>;
 
+/**
+ * The framework's side. Every handler gets the driver first (as Mesos's `registered(driver, …)`),
+ * and none runs before `FrameworkDriver.start()` has resolved: events that arrive earlier wait.
+ * Handlers run one at a time, in the order the events arrived.
+ */
 export interface FrameworkHandlers {
-  subscribed?(event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
-  offers?(offers: Offer__Output[]): Awaitable;
-  rescind?(offerId: string): Awaitable;
+  subscribed?(driver: FrameworkDriver, event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
+  offers?(driver: FrameworkDriver, offers: Offer__Output[]): Awaitable;
+  rescind?(driver: FrameworkDriver, offerId: string): Awaitable;
   /** A task status. Acknowledged (when it has a uuid) after this resolves, unless autoAcknowledge is off. */
-  update?(status: TaskStatus__Output): Awaitable;
+  update?(driver: FrameworkDriver, status: TaskStatus): Awaitable;
   /**
    * Task statuses that arrived together, in order (at most MAX_UPDATE_BATCH): when given, called
    * instead of `update`, so a framework can persist them in one write. Each is acknowledged after
    * this resolves (none if it rejects: the agents send them again).
    */
-  updates?(statuses: TaskStatus__Output[]): Awaitable;
-  failure?(event: { agentId: string; executorId: string; status?: number }): Awaitable;
-  message?(event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
-  /** The master refused the framework for good; the driver has stopped. */
-  error?(message: string): Awaitable;
-  disconnected?(reason: string): Awaitable;
+  updates?(driver: FrameworkDriver, statuses: TaskStatus[]): Awaitable;
+  failure?(driver: FrameworkDriver, event: { agentId: string; executorId: string; status?: number }): Awaitable;
+  message?(driver: FrameworkDriver, event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
+  /** The driver failed for good (the master refused the framework, or no master answered); `closed` rejects with the same error. */
+  error?(driver: FrameworkDriver, error: AgoraError): Awaitable;
+  disconnected?(driver: FrameworkDriver, reason: string): Awaitable;
 }
 
 export interface StartOptions {
@@ -81,9 +89,8 @@ export class FrameworkDriver extends SchedulerCalls {
   #address: string | undefined;
   #client: SchedulerClient | undefined;
   #stream: grpc.ClientReadableStream<Event__Output> | undefined;
-  #queue: Promise<void> = Promise.resolve();
-  /** Updates queued last, not yet handed over: a later update joins them (handlers.updates). */
-  #openBatch: TaskStatus__Output[] | undefined;
+  /** The handlers' queue: one at a time, in order, opened when start() resolves (or the driver stops). */
+  readonly #events: EventQueue<TaskStatus__Output>;
   /** Automatic acknowledgements, sent together on the next turn of the event loop. */
   readonly #acks: AckBatcher;
   #lastEventAt = 0;
@@ -97,7 +104,27 @@ export class FrameworkDriver extends SchedulerCalls {
   #tearingDown = false;
   #everSubscribed = false;
   #unwatchDiscovery: (() => void) | undefined;
-  readonly #waiters = new Set<{ resolve: () => void; reject: (err: AgoraError) => void }>();
+  /** Failed connection attempts in a row (reset by a subscription); bounded by reconnect.initialAttempts / maxAttempts. */
+  #failures = 0;
+  /** Why the driver failed for good (rejects `closed` and every later waitSubscribed). */
+  #fatal: AgoraError | undefined;
+  /** stop()'s (or a failure's) release of every timer, stream and connection; once. */
+  #releasing: Promise<void> | undefined;
+  /**
+   * A ref'd Node timer held from start to stop: the SDK's clock timers are unref'd (they must not
+   * keep a finished process alive), so without it Node exits while the driver waits to reconnect.
+   */
+  #keepAlive: NodeJS.Timeout | undefined = setInterval(() => undefined, 2 ** 30);
+  #settleClosed!: (err?: AgoraError) => void;
+  /**
+   * Settles when the driver is done for good: resolves after stop() (or a teardown()), rejects with
+   * FrameworkRemovedError, AuthenticationRefusedError or MasterUnreachableError when it failed — as
+   * Temporal's `worker.run()`. `await driver.closed` is the framework's main loop.
+   */
+  readonly closed: Promise<void>;
+  /** Offers held and updates not yet acknowledged: calls are checked against them (client-checks.ts). */
+  readonly #ledger = new ClientLedger();
+  readonly #waiters: SubscriptionWaiters;
   readonly reconciler: Reconciler;
 
   private constructor(
@@ -106,6 +133,14 @@ export class FrameworkDriver extends SchedulerCalls {
     private readonly discovery: MasterDiscovery,
   ) {
     super();
+    this.#waiters = new SubscriptionWaiters(options.clock);
+    this.#events = new EventQueue(MAX_UPDATE_BATCH, (err) => options.logger.error({ err }, 'event handler failed'));
+    this.closed = new Promise<void>((resolve, reject) => {
+      this.#settleClosed = (err) => (err ? reject(err) : resolve());
+    });
+    // Handled here too: a framework that never awaits `closed` must not crash on its rejection
+    // (the error also reaches handlers.error, the logger and pending waitSubscribed calls).
+    this.closed.catch(() => undefined);
     this.#frameworkId = options.framework.id;
     this.reconciler = new Reconciler({
       clock: options.clock,
@@ -132,6 +167,9 @@ export class FrameworkDriver extends SchedulerCalls {
       await driver.stop();
       throw err;
     }
+    // The handlers run from the next turn of the event loop on: after the code awaiting start()
+    // has its driver (a microtask would run them before that code resumes).
+    setImmediate(() => driver.#events.open());
     return driver;
   }
 
@@ -155,23 +193,8 @@ export class FrameworkDriver extends SchedulerCalls {
   /** Resolves when the driver is (again) subscribed. */
   waitSubscribed(timeoutMs = 60_000): Promise<void> {
     if (this.#state === 'SUBSCRIBED') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          this.options.clock.clearTimeout(timer);
-          resolve();
-        },
-        reject: (err: AgoraError) => {
-          this.options.clock.clearTimeout(timer);
-          reject(err);
-        },
-      };
-      const timer = this.options.clock.setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(new TimeoutError(`not subscribed to a master within ${timeoutMs} ms (master: ${redactStoreUrl(String(this.options.master))})`));
-      }, timeoutMs);
-      this.#waiters.add(waiter);
-    });
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return Promise.reject(this.#endedError());
+    return this.#waiters.wait(timeoutMs, () => new TimeoutError(`not subscribed to a master within ${timeoutMs} ms (master: ${redactStoreUrl(String(this.options.master))})`));
   }
 
   /** Tell the driver about a task the framework believes is live (e.g. from its own store), for reconciliation. */
@@ -182,18 +205,33 @@ export class FrameworkDriver extends SchedulerCalls {
 
   /** Close the connection. The framework stays registered until its failover timeout (use teardown() to remove it). */
   async stop(): Promise<void> {
-    if (this.#state === 'STOPPED') return;
-    this.#state = this.#state === 'FAILED' ? 'FAILED' : 'STOPPED';
-    this.#unwatchDiscovery?.();
-    this.#closeStream();
-    this.options.clock.clearTimeout(this.#reconnectTimer);
-    this.reconciler.stop();
-    this.#client?.close();
-    this.#client = undefined;
-    await this.discovery.close();
-    for (const w of this.#waiters) w.reject(new NotSubscribedError('STOPPED'));
-    this.#waiters.clear();
-    await this.#queue.catch(() => undefined);
+    if (this.#state !== 'FAILED') this.#state = 'STOPPED';
+    this.#settleClosed();
+    await this.#release();
+  }
+
+  /** Everything the driver holds, let go: afterwards nothing of it keeps the process alive. */
+  #release(): Promise<void> {
+    this.#releasing ??= (async () => {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+      this.#events.open();
+      this.#unwatchDiscovery?.();
+      this.#closeStream();
+      this.options.clock.clearTimeout(this.#reconnectTimer);
+      this.reconciler.stop();
+      this.#client?.close();
+      this.#client = undefined;
+      this.#waiters.rejectAll(this.#endedError());
+      await this.discovery.close();
+      await this.#events.drained();
+    })();
+    return this.#releasing;
+  }
+
+  /** What a stopped or failed driver answers: its fatal error, or that it was stopped. */
+  #endedError(): AgoraError {
+    return this.#fatal ?? new DriverStoppedError(this.options.framework.name, this.#state);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -208,7 +246,7 @@ export class FrameworkDriver extends SchedulerCalls {
     // A leader that cannot vouch for its lease must not subscribe: another may lead already, and a
     // new subscription with the framework's id would take the framework from it.
     if (!this.options.mayConnect()) {
-      this.#scheduleReconnect('the framework may not subscribe now: its leader cannot vouch for its lease');
+      this.#scheduleReconnect('the framework may not subscribe now: its leader cannot vouch for its lease', undefined, false);
       return;
     }
     const address = this.discovery.current();
@@ -221,21 +259,7 @@ export class FrameworkDriver extends SchedulerCalls {
       this.#client = new SchedulerClient(address, this.options.channel, CHANNEL_OPTIONS);
       this.#address = address;
     }
-    const f = this.options.framework;
-    const frameworkInfo: FrameworkInfo = {
-      id: this.#frameworkId ?? '',
-      name: f.name,
-      roles: [...f.roles],
-      user: f.user ?? '',
-      principal: f.principal ?? '',
-      failoverTimeoutSeconds: f.failoverTimeoutSeconds,
-      capabilities: [...(f.capabilities ?? [])],
-      checkpoint: f.checkpoint ?? true,
-      hostname: f.hostname ?? '',
-      webuiUrl: f.webuiUrl ?? '',
-      apiUrl: f.apiUrl ?? '',
-      labels: { ...(f.labels ?? {}) },
-    };
+    const frameworkInfo = frameworkInfoOf(this.options, this.#frameworkId);
     const stream = this.#client.Subscribe({ frameworkInfo, suppressedRoles: [...this.options.suppressedRoles] });
     this.#stream = stream;
     this.#lastEventAt = this.options.clock.now();
@@ -246,8 +270,13 @@ export class FrameworkDriver extends SchedulerCalls {
       // It is acted on as it arrives, not behind busy handlers: otherwise the stream's end would be
       // seen first, the driver would subscribe again with the id and take the framework back from
       // the subscription that replaced it — two subscribers taking it from each other.
+      if (event.type === 'subscribed') {
+        this.#subscribedArrived(event);
+        return;
+      }
       if (event.type === 'error') {
-        this.#fail(event.error?.message ?? 'the master refused the framework');
+        const message = event.error?.message ?? 'the master refused the framework';
+        this.#fail(new FrameworkRemovedError(message), message);
         return;
       }
       this.#enqueue(event, stream);
@@ -271,8 +300,12 @@ export class FrameworkDriver extends SchedulerCalls {
     }
     // Refusals that asking again cannot change: bad framework info, a removed id, credentials the
     // master does not accept, or a principal that may not register (in these roles, or this id).
-    if (['AGORA_FAILED_PRECONDITION', 'AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND', 'AGORA_UNAUTHENTICATED', 'AGORA_PERMISSION_DENIED'].includes(err.code)) {
-      this.#fail(err.message);
+    if (err.code === 'AGORA_UNAUTHENTICATED' || err.code === 'AGORA_PERMISSION_DENIED') {
+      this.#fail(new AuthenticationRefusedError(err), err.message);
+      return;
+    }
+    if (['AGORA_FAILED_PRECONDITION', 'AGORA_INVALID_ARGUMENT', 'AGORA_NOT_FOUND'].includes(err.code)) {
+      this.#fail(new FrameworkRemovedError(err.message), err.message);
       return;
     }
     this.discovery.failed(address);
@@ -294,13 +327,22 @@ export class FrameworkDriver extends SchedulerCalls {
     this.#state = 'DISCONNECTED';
     this.reconciler.stop();
     this.options.logger.warn({ reason, master: address }, 'disconnected from master');
-    if (wasSubscribed) void Promise.resolve(this.handlers.disconnected?.(reason)).catch(() => undefined);
+    if (wasSubscribed) void this.#events.opened.then(() => this.handlers.disconnected?.(this, reason)).catch(() => undefined);
     if (immediately) this.#connect();
     else this.#scheduleReconnect(reason, delayMs);
   }
 
-  #scheduleReconnect(reason: string, fixedDelayMs?: number): void {
+  /** Try again after a backoff; `counts`: this was a failed attempt (toward reconnect.initialAttempts / maxAttempts). */
+  #scheduleReconnect(reason: string, fixedDelayMs?: number, counts = true): void {
     this.options.clock.clearTimeout(this.#reconnectTimer);
+    if (counts) {
+      this.#failures += 1;
+      const limit = this.#everSubscribed ? this.options.reconnectMaxAttempts : this.options.reconnectInitialAttempts;
+      if (this.#failures >= limit) {
+        this.#fail(new MasterUnreachableError(redactStoreUrl(String(this.options.master)), this.#failures, reason), reason);
+        return;
+      }
+    }
     let delay = fixedDelayMs;
     if (delay === undefined) {
       delay = backoffDelay(this.options.random, this.#attempt, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
@@ -340,16 +382,19 @@ export class FrameworkDriver extends SchedulerCalls {
     }
   }
 
-  #fail(message: string): void {
+  /** The driver is done for good: `closed` rejects with `err` (resolves after a teardown), everything is released. */
+  #fail(err: AgoraError, message: string): void {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     if (this.#tearingDown) this.options.logger.info({ message }, 'the framework was torn down');
-    else this.options.logger.error({ message }, 'the master refused the framework');
-    this.#closeStream();
+    else this.options.logger.error({ message: err.message }, 'the driver gave up');
     this.#state = 'FAILED';
-    this.reconciler.stop();
-    this.options.clock.clearTimeout(this.#reconnectTimer);
-    for (const w of this.#waiters) w.reject(new FrameworkRemovedError(message));
-    this.#waiters.clear();
-    void Promise.resolve(this.handlers.error?.(message)).catch(() => undefined);
+    if (!this.#tearingDown) this.#fatal = err;
+    // Waiters get the typed error before the release would answer them "stopped".
+    this.#waiters.rejectAll(this.#endedError());
+    this.#settleClosed(this.#fatal);
+    void this.#release();
+    const reported = this.#fatal ?? err;
+    void this.#events.opened.then(() => this.handlers.error?.(this, reported)).catch(() => undefined);
   }
 
   #startWatchdog(): void {
@@ -362,53 +407,44 @@ export class FrameworkDriver extends SchedulerCalls {
 
   // ---- events ----
 
+  /**
+   * SUBSCRIBED, acted on as it arrives (start() resolves on it, before any handler may run); its
+   * handler is queued behind the events before it.
+   */
+  #subscribedArrived(event: Event__Output): void {
+    const s = event.subscribed;
+    if (!s || this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    const resubscribed = this.#everSubscribed;
+    this.#frameworkId = s.frameworkId;
+    this.#streamId = s.streamId;
+    this.#masterInfo = s.masterInfo;
+    this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
+    this.#state = 'SUBSCRIBED';
+    this.#attempt = 0;
+    this.#failures = 0;
+    this.#notLeaderRetries = 0;
+    this.#everSubscribed = true;
+    this.#startWatchdog();
+    this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
+    this.#waiters.resolveAll();
+    this.reconciler.start();
+    this.#ledger.resubscribed();
+    const info = { frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed };
+    this.#events.push(async () => {
+      if (this.#state !== 'STOPPED' && this.#state !== 'FAILED') await this.handlers.subscribed?.(this, info);
+    });
+  }
+
   /** Queue an event for the handlers; an update joins the updates queued just before it (when the framework takes batches). */
   #enqueue(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): void {
     const status = event.type === 'update' ? event.update?.status : undefined;
-    if (status && this.handlers.updates) {
-      if (this.#openBatch !== undefined && this.#openBatch.length < MAX_UPDATE_BATCH) {
-        this.#openBatch.push(status);
-        return;
-      }
-      const batch = [status];
-      this.#openBatch = batch;
-      this.#chain(() => {
-        if (this.#openBatch === batch) this.#openBatch = undefined;
-        return this.#updates(batch);
-      });
-      return;
-    }
-    this.#openBatch = undefined;
-    this.#chain(() => this.#handle(event, stream));
-  }
-
-  #chain(step: () => Promise<void>): void {
-    this.#queue = this.#queue.then(step).catch((err: unknown) => this.options.logger.error({ err }, 'event handler failed'));
+    if (status && this.handlers.updates) this.#events.pushBatched(status, (batch) => this.#updates(batch));
+    else this.#events.push(() => this.#handle(event, stream));
   }
 
   async #handle(event: Event__Output, stream: grpc.ClientReadableStream<Event__Output>): Promise<void> {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     switch (event.type) {
-      case 'subscribed': {
-        const s = event.subscribed;
-        if (!s) return;
-        const resubscribed = this.#everSubscribed;
-        this.#frameworkId = s.frameworkId;
-        this.#streamId = s.streamId;
-        this.#masterInfo = s.masterInfo;
-        this.#heartbeatMs = Math.max(1, s.heartbeatIntervalSeconds * 1000);
-        this.#state = 'SUBSCRIBED';
-        this.#attempt = 0;
-        this.#notLeaderRetries = 0;
-        this.#everSubscribed = true;
-        this.#startWatchdog();
-        this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
-        for (const w of this.#waiters) w.resolve();
-        this.#waiters.clear();
-        this.reconciler.start();
-        await this.handlers.subscribed?.({ frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed });
-        return;
-      }
       case 'offers':
         // Offers die with the subscription they came on (as Mesos drops offers while its driver is
         // disconnected): ones still queued when the stream failed are not handed to the framework.
@@ -416,24 +452,27 @@ export class FrameworkDriver extends SchedulerCalls {
           this.options.logger.debug({ offers: event.offers?.offers.length ?? 0 }, 'offers from a closed subscription dropped');
           return;
         }
-        await this.handlers.offers?.(event.offers?.offers ?? []);
+        this.#ledger.offered(event.offers?.offers ?? []);
+        await this.handlers.offers?.(this, event.offers?.offers ?? []);
         return;
       case 'rescind':
-        await this.handlers.rescind?.(event.rescind?.offerId ?? '');
+        this.#ledger.offersGone([event.rescind?.offerId ?? '']);
+        await this.handlers.rescind?.(this, event.rescind?.offerId ?? '');
         return;
       case 'update':
         if (event.update?.status) await this.#update(event.update.status);
         return;
       case 'failure': {
         const f = event.failure;
-        if (f) await this.handlers.failure?.({ agentId: f.agentId, executorId: f.executorId, ...(f.status === undefined ? {} : { status: f.status }) });
+        if (f) await this.handlers.failure?.(this, { agentId: f.agentId, executorId: f.executorId, ...(f.status === undefined ? {} : { status: f.status }) });
         return;
       }
       case 'message': {
         const m = event.message;
-        if (m) await this.handlers.message?.({ agentId: m.agentId, executorId: m.executorId, data: m.data });
+        if (m) await this.handlers.message?.(this, { agentId: m.agentId, executorId: m.executorId, data: m.data });
         return;
       }
+      case 'subscribed': // handled on arrival (#subscribedArrived)
       case 'error': // handled on arrival (#connect)
         return;
       default:
@@ -441,21 +480,33 @@ export class FrameworkDriver extends SchedulerCalls {
     }
   }
 
-  async #update(status: TaskStatus__Output): Promise<void> {
+  async #update(wire: TaskStatus__Output): Promise<void> {
+    const status = this.#checked(wire);
+    if (!status) return;
     this.#track(status);
-    await this.handlers.update?.(status);
+    await this.handlers.update?.(this, status);
     this.#acknowledge(status);
   }
 
-  async #updates(batch: TaskStatus__Output[]): Promise<void> {
+  async #updates(wire: TaskStatus__Output[]): Promise<void> {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
+    const batch = wire.map((s) => this.#checked(s)).filter((s): s is TaskStatus => s !== undefined);
+    if (batch.length === 0) return;
     for (const status of batch) this.#track(status);
-    await this.handlers.updates?.(batch);
+    await this.handlers.updates?.(this, batch);
     for (const status of batch) this.#acknowledge(status);
   }
 
-  #track(status: TaskStatus__Output): void {
-    const state = status.state as TaskState;
+  /** The status as handlers take it; one without a task state (a master bug) is logged and not acknowledged. */
+  #checked(wire: TaskStatus__Output): TaskStatus | undefined {
+    const status = sdkStatus(wire);
+    if (!status) this.options.logger.error({ taskId: wire.taskId, state: wire.state }, 'a status without a task state; ignored');
+    else this.#ledger.received(status);
+    return status;
+  }
+
+  #track(status: TaskStatus): void {
+    const state = status.state;
     if (isTerminal(state) || state === 'TASK_UNKNOWN') this.reconciler.untrack(status.taskId);
     else this.reconciler.track({ taskId: status.taskId, agentId: status.agentId });
     this.reconciler.confirmed(status.taskId);
@@ -468,7 +519,30 @@ export class FrameworkDriver extends SchedulerCalls {
 
   // ---- calls (SchedulerCalls) ----
 
+  protected override offerAgent(offerId: string): string | undefined {
+    return this.#ledger.agentOf(offerId);
+  }
+
+  protected override receivedUpdate(status: { taskId: string; uuid: string }): boolean {
+    return this.#ledger.isReceived(status);
+  }
+
+  protected override acknowledgedUpdate(status: { uuid: string }): void {
+    this.#ledger.acknowledged(status);
+  }
+
+  override async accept(...args: Parameters<SchedulerCalls['accept']>): Promise<void> {
+    await super.accept(...args);
+    this.#ledger.offersGone(args[0]);
+  }
+
+  override async decline(...args: Parameters<SchedulerCalls['decline']>): Promise<void> {
+    await super.decline(...args);
+    this.#ledger.offersGone(args[0]);
+  }
+
   protected override callContext(): { client: SchedulerClient; frameworkId: string; deadline: Date; metadata: grpc.Metadata } {
+    if (this.#state === 'STOPPED' || this.#state === 'FAILED') throw new DriverStoppedError(this.options.framework.name, this.#state);
     if (this.#state !== 'SUBSCRIBED' || !this.#client || !this.#frameworkId) throw new NotSubscribedError(this.#state);
     const metadata = new grpc.Metadata();
     metadata.set(STREAM_ID_METADATA_KEY, this.#streamId);

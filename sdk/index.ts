@@ -34,13 +34,17 @@ export {
   TimeoutError,
   NotSubscribedError,
   FrameworkRemovedError,
+  DriverStoppedError,
+  AuthenticationRefusedError,
+  MasterUnreachableError,
   isAgoraError,
   wasRefused,
 } from './errors.js';
 
 // Building blocks from core that frameworks need.
 export { Resources, type Resource } from '../core/resources.js';
-export { resourcesFromWire, resourcesToWire, attributesFromWire, type Attributes } from '../core/wire.js';
+export { resourcesFromWire, attributesFromWire, type Attributes } from '../core/wire.js';
+export { resourcesToWire, taskSpecToWire, type TaskSpec, type TaskStatus } from './types.js';
 export { isTerminal, isActive, TASK_STATES, type TaskState } from '../core/task-state.js';
 export { SystemClock, FakeClock, systemClock, type Clock } from '../core/clock.js';
 export { SeededRandom, type Random } from '../core/random.js';
@@ -48,11 +52,15 @@ export { createLogger, silentLogger, type Logger } from '../core/logger.js';
 export { newUuid } from '../core/ids.js';
 export { openStore, type Store } from '../core/store/index.js';
 
-// Wire types a framework handles.
+// Wire types: what the master sends and takes, for advanced use (TaskStatus and TaskSpec above are
+// what handlers get and launch takes).
 export type {
   Offer__Output as Offer,
+  Offer__Output as WireOffer,
+  Resource__Output as WireResource,
   TaskInfo,
-  TaskStatus__Output as TaskStatus,
+  TaskInfo as WireTaskInfo,
+  TaskStatus__Output as WireTaskStatus,
   Operation,
   KillPolicy,
   MasterInfo__Output as MasterInfo,

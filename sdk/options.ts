@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { mathRandom, type Random } from '../core/random.js';
 import type * as grpc from '@grpc/grpc-js';
 import { grpcChannelCredentials } from '../core/security/tls.js';
-import type { FrameworkCapability } from '../proto/index.js';
+import type { FrameworkCapability, FrameworkInfo } from '../proto/index.js';
 
 /**
  * How a framework proves who it is and knows it talks to the real master: the cluster CA (PEM), a
@@ -51,8 +51,14 @@ export interface DriverOptions {
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly random?: Random;
-  /** Reconnect backoff: jittered, exponential from `initialMs` to `maxMs`. */
-  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * Reconnect backoff: jittered, exponential from `initialMs` (default 250) to `maxMs` (default
+   * 15 s). Before the first subscription the driver gives up after `initialAttempts` failed
+   * attempts in a row (default 8, about 45 s with the default backoff) and `closed` rejects with
+   * MasterUnreachableError; once subscribed it reconnects through restarts and failovers for
+   * `maxAttempts` attempts in a row (default Infinity: for as long as it runs).
+   */
+  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number; readonly initialAttempts?: number; readonly maxAttempts?: number };
   /** Reconnect when no event arrives for this many heartbeat intervals (default 3). */
   readonly heartbeatMisses?: number;
   /** Explicit reconciliation retries (truncated exponential) and the implicit period. */
@@ -82,6 +88,8 @@ export interface CompiledDriverOptions {
   readonly random: Random;
   readonly reconnectInitialMs: number;
   readonly reconnectMaxMs: number;
+  readonly reconnectInitialAttempts: number;
+  readonly reconnectMaxAttempts: number;
   readonly heartbeatMisses: number;
   readonly reconcileInitialMs: number;
   readonly reconcileMaxMs: number;
@@ -98,6 +106,13 @@ const WEEK_SECONDS = 7 * 24 * 3600;
 function positive(value: number | undefined, def: number, field: string): number {
   if (value === undefined) return def;
   if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError(field, `must be a positive number, got ${value}`);
+  return value;
+}
+
+/** A count of attempts: a whole number ≥ 1, or Infinity. */
+function attempts(value: number | undefined, def: number, field: string): number {
+  if (value === undefined) return def;
+  if (value !== Infinity && (!Number.isInteger(value) || value < 1)) throw new InvalidArgumentError(field, `must be a whole number ≥ 1 (or Infinity), got ${value}`);
   return value;
 }
 
@@ -120,6 +135,8 @@ export function compileDriverOptions(options: DriverOptions): CompiledDriverOpti
     random: options.random ?? mathRandom,
     reconnectInitialMs: positive(options.reconnect?.initialMs, 250, 'reconnect.initialMs'),
     reconnectMaxMs: positive(options.reconnect?.maxMs, 15_000, 'reconnect.maxMs'),
+    reconnectInitialAttempts: attempts(options.reconnect?.initialAttempts, 8, 'reconnect.initialAttempts'),
+    reconnectMaxAttempts: attempts(options.reconnect?.maxAttempts, Infinity, 'reconnect.maxAttempts'),
     heartbeatMisses: positive(options.heartbeatMisses, 3, 'heartbeatMisses'),
     reconcileInitialMs: positive(options.reconcile?.initialMs, 1_000, 'reconcile.initialMs'),
     reconcileMaxMs: positive(options.reconcile?.maxMs, 30_000, 'reconcile.maxMs'),
@@ -147,4 +164,23 @@ function channelOf(options: DriverOptions): grpc.ChannelCredentials {
   const cert = pem(c.cert);
   const key = pem(c.key);
   return grpcChannelCredentials({ ca: pem(c.ca) as Buffer, ...(cert && key ? { cert, key } : {}) }, c.token);
+}
+
+/** The FrameworkInfo a subscription sends: the described framework, with its id once it has one. */
+export function frameworkInfoOf(options: CompiledDriverOptions, id: string | undefined): FrameworkInfo {
+  const f = options.framework;
+  return {
+    id: id ?? '',
+    name: f.name,
+    roles: [...f.roles],
+    user: f.user ?? '',
+    principal: f.principal ?? '',
+    failoverTimeoutSeconds: f.failoverTimeoutSeconds,
+    capabilities: [...(f.capabilities ?? [])],
+    checkpoint: f.checkpoint ?? true,
+    hostname: f.hostname ?? '',
+    webuiUrl: f.webuiUrl ?? '',
+    apiUrl: f.apiUrl ?? '',
+    labels: { ...(f.labels ?? {}) },
+  };
 }

@@ -58,7 +58,7 @@ export class LaunchProtocol {
     try {
       // What the launch leaves of its offers goes back with the same filter as a decline.
       if (!waiting) this.deps.declinedIdle();
-      await driver.launch(target.offerIds, [...infos], this.filter(waiting));
+      await driver.accept(target.offerIds, [{ launch: { taskInfos: [...infos] } }], this.filter(waiting));
       logger.info({ agentId: target.agentId, hostname: target.hostname, tasks: infos.map((t) => t.taskId) }, 'launched');
       return { result: 'launched' };
     } catch (err) {

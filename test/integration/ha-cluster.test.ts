@@ -70,7 +70,7 @@ async function launchingFramework(zk: string, cluster: string, total: number, ca
   const driver: FrameworkDriver = await FrameworkDriver.start(
     { master: zk, cluster, framework: { name: 'ha-launcher', failoverTimeoutSeconds: 600, capabilities }, reconnect: { initialMs: 50, maxMs: 400 }, reconcile: { initialMs: 200, maxMs: 800 }, ...driverAccess() },
     {
-      offers: async (offers) => {
+      offers: async (_driver, offers) => {
         for (const offer of offers) {
           if (tracker.launched.length >= total) {
             await driver.decline([offer], { refuseSeconds: 1 }).catch(() => undefined);
@@ -91,8 +91,8 @@ async function launchingFramework(zk: string, cluster: string, total: number, ca
             });
         }
       },
-      failure: (event) => void tracker.failedAgents.push(event.agentId),
-      update: (status) => {
+      failure: (_driver, event) => void tracker.failedAgents.push(event.agentId),
+      update: (_driver, status) => {
         const list = tracker.updates.get(status.taskId) ?? [];
         const ran = list.some((u) => u.state === 'TASK_RUNNING');
         list.push(status);

@@ -112,7 +112,7 @@ describe('agora frameworks and a lost ZooKeeper server', () => {
     }, { timeoutMs: 20_000, what: 'the services framework subscribed' });
 
     const intruderErrors: string[] = [];
-    const intruder = await FrameworkDriver.start({ master: master.grpcAddress, framework: { name: 'agora-services', id: before.id, roles: ['*'] }, ...driverAccess() }, { error: (m) => void intruderErrors.push(m) });
+    const intruder = await FrameworkDriver.start({ master: master.grpcAddress, framework: { name: 'agora-services', id: before.id, roles: ['*'] }, ...driverAccess() }, { error: (_driver, e) => void intruderErrors.push(e.message) });
     closers.push(() => intruder.stop());
     await eventually(() => /the master refused a framework: resigning/.test(host.output()), { timeoutMs: 10_000, what: 'the host to resign' });
     // It stands again, leads, and subscribes the framework with its id, taking it back.

@@ -79,7 +79,7 @@ describe('a ZooKeeper-backed master group', () => {
     const resubscribed: string[] = [];
     const driver = await FrameworkDriver.start(
       { master: `zk://${zkEnsemble}/agora`, cluster: name, framework: { name: 'survivor', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 500 }, ...driverAccess() },
-      { subscribed: (s) => void (s.resubscribed && resubscribed.push(s.frameworkId)) },
+      { subscribed: (_driver, s) => void (s.resubscribed && resubscribed.push(s.frameworkId)) },
     );
     closers.push(() => driver.stop());
     const frameworkId = driver.frameworkId;

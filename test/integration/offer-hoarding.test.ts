@@ -24,8 +24,8 @@ async function hoarder(master: string): Promise<{ driver: FrameworkDriver; offer
   const driver = await FrameworkDriver.start(
     { master, framework: { name: 'hoarder', failoverTimeoutSeconds: 60 }, ...driverAccess() },
     {
-      offers: (list) => void offers.push(...list),
-      rescind: (offerId) => void rescinded.push(offerId),
+      offers: (_driver, list) => void offers.push(...list),
+      rescind: (_driver, offerId) => void rescinded.push(offerId),
     },
   );
   drivers.push(driver);

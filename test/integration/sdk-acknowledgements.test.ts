@@ -17,12 +17,12 @@ afterEach(async () => {
 const task = (taskId: string, agentId: string) => ({ taskId, name: taskId, agentId, resources: resourcesToWire(Resources.parse('cpus:0.1;mem:16')), command: { shell: true, value: 'true' } });
 
 /** A driver launching `taskIds` on its first offer; `updates` records each batch handed to it. */
-async function driverWith(address: string, taskIds: string[], handlers: { updates?: (batch: TaskStatus__Output[]) => Promise<void> }, autoAcknowledge = true) {
+async function driverWith(address: string, taskIds: string[], handlers: { updates?: (driver: FrameworkDriver, batch: TaskStatus__Output[]) => Promise<void> }, autoAcknowledge = true) {
   const wanted = [...taskIds];
   const driver: FrameworkDriver = await FrameworkDriver.start(
     { master: address, framework: { name: 'acks', failoverTimeoutSeconds: 60 }, autoAcknowledge, ...driverAccess() },
     {
-      offers: async (offers: Offer__Output[]) => {
+      offers: async (_driver, offers: Offer__Output[]) => {
         for (const offer of offers) {
           const ids = wanted.splice(0);
           if (ids.length > 0) await driver.launch([offer], ids.map((id) => task(id, offer.agentId)));
@@ -52,7 +52,7 @@ describe('the SDK acknowledges in batches', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     await driverWith(h.address, ids, {
-      updates: async (batch) => {
+      updates: async (_driver, batch) => {
         batches.push(batch);
         // Held: the updates arriving meanwhile wait, and come as the next batch.
         if (batches.length === 1) await gate;
@@ -80,7 +80,7 @@ describe('the SDK acknowledges in batches', () => {
     const h = await MasterHarness.start();
     const agent = await h.agent({ autoRun: true, resources: 'cpus:8;mem:8192' });
     const seen: TaskStatus__Output[] = [];
-    const driver = await driverWith(h.address, ['m1', 'm2'], { updates: async (batch) => void seen.push(...batch) }, false);
+    const driver = await driverWith(h.address, ['m1', 'm2'], { updates: async (_driver, batch) => void seen.push(...batch) }, false);
     await eventually(() => expect(seen.filter((s) => s.state === 'TASK_RUNNING')).toHaveLength(2));
     const [m1, m2] = ['m1', 'm2'].map((id) => seen.find((s) => s.taskId === id && s.state === 'TASK_RUNNING')!) as [TaskStatus__Output, TaskStatus__Output];
     const mark = agent.messages.mark();

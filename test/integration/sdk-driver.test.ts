@@ -35,8 +35,8 @@ async function startDriver(master: string, wanted: string[], extra: Partial<Para
   const driver: FrameworkDriver = await FrameworkDriver.start(
     { master, framework: { name: 'sdk-test', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 }, reconcile: { initialMs: 100, maxMs: 400 }, ...driverAccess(), ...extra },
     {
-      subscribed: (s) => void subscribed.push(s),
-      offers: async (list) => {
+      subscribed: (_driver, s) => void subscribed.push(s),
+      offers: async (_driver, list) => {
         offers.push(...list);
         for (const offer of list) {
           const ids = wanted.splice(0);
@@ -44,7 +44,7 @@ async function startDriver(master: string, wanted: string[], extra: Partial<Para
           else await driver.decline([offer], { refuseSeconds: 60 });
         }
       },
-      update: async (status) => {
+      update: async (_driver, status) => {
         updates.push(status);
         await pace(50, 'a slow handler: the ack must wait for it');
         handlerDone.push({ uuid: status.uuid, at: Date.now() });
@@ -125,7 +125,7 @@ describe('FrameworkDriver against a real master', () => {
     const driver: FrameworkDriver = await FrameworkDriver.start(
       { master: h.address, framework: { name: 'slow-offers', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 50, maxMs: 200 }, logger, ...driverAccess() },
       {
-        offers: async (list) => {
+        offers: async (_driver, list) => {
           seen.push(list.map((o) => o.agentId));
           await gate; // a busy framework: later events wait in the driver's queue
           for (const offer of list) launches.push(await driver.launch([offer], [task(`t-${offer.id}`, offer.agentId)]).then(() => 'launched', (err: unknown) => err));
@@ -155,7 +155,7 @@ describe('FrameworkDriver against a real master', () => {
   it('stops for good when the framework is torn down', async () => {
     const h = await MasterHarness.start();
     const errors: string[] = [];
-    const driver = await FrameworkDriver.start({ master: h.address, framework: { name: 'doomed' }, ...driverAccess() }, { error: (m) => void errors.push(m) });
+    const driver = await FrameworkDriver.start({ master: h.address, framework: { name: 'doomed' }, ...driverAccess() }, { error: (_driver, e) => void errors.push(e.message) });
     drivers.push(driver);
     await driver.teardown();
     await found(() => driver.state === 'FAILED', { what: 'driver FAILED' });
@@ -172,7 +172,7 @@ describe('a driver gated by its leader\u2019s lease (mayConnect)', () => {
     // were replaced ("framework failed over"): cron and services stopped for good.
     const h = await MasterHarness.start();
     const errors: string[] = [];
-    const leader = await FrameworkDriver.start({ master: h.address, framework: { name: 'gated' }, ...driverAccess() }, { error: (m) => void errors.push(m) });
+    const leader = await FrameworkDriver.start({ master: h.address, framework: { name: 'gated' }, ...driverAccess() }, { error: (_driver, e) => void errors.push(e.message) });
     drivers.push(leader);
     let vouched = false;
     const stale = FrameworkDriver.start(
@@ -207,7 +207,7 @@ describe('a refusal while handlers are busy', () => {
     const first = await FrameworkDriver.start(
       { master: h.address, framework: { name: 'busy-refusal', failoverTimeoutSeconds: 60 }, reconnect: { initialMs: 20, maxMs: 50 }, ...driverAccess() },
       {
-        error: (m) => void errors.push(m),
+        error: (_driver, e) => void errors.push(e.message),
         offers: async () => {
           offered += 1;
           if (offered === 1) await busy;
@@ -217,7 +217,7 @@ describe('a refusal while handlers are busy', () => {
     drivers.push(first);
     await found(() => offered > 0, { what: 'the first offers (the handler now busy)' });
     const otherErrors: string[] = [];
-    const other = await FrameworkDriver.start({ master: h.address, framework: { name: 'busy-refusal', id: first.frameworkId ?? '' }, ...driverAccess() }, { error: (m) => void otherErrors.push(m) });
+    const other = await FrameworkDriver.start({ master: h.address, framework: { name: 'busy-refusal', id: first.frameworkId ?? '' }, ...driverAccess() }, { error: (_driver, e) => void otherErrors.push(e.message) });
     drivers.push(other);
     await found(() => first.state === 'FAILED', { what: 'the replaced driver stopped' });
     expect(errors).toEqual([expect.stringMatching(/failed over/)]);

@@ -39,7 +39,7 @@ describe('batch launcher: a launch that cannot be recorded', () => {
     const declined: string[][] = [];
     const driver = {
       state: 'SUBSCRIBED',
-      launch: async (offerIds: string[]) => void launched.push(offerIds),
+      accept: async (offerIds: string[]) => void launched.push(offerIds),
       decline: async (offerIds: string[]) => void declined.push(offerIds),
       trackTask: () => undefined,
     } as unknown as FrameworkDriver;

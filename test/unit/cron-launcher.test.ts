@@ -29,7 +29,7 @@ async function launchFailing(err: Error): Promise<{ book: CronBook; tracked: str
   const tracked: string[] = [];
   const driver = {
     state: 'SUBSCRIBED',
-    launch: async () => Promise.reject(err),
+    accept: async () => Promise.reject(err),
     decline: async () => undefined,
     trackTask: (taskId: string) => void tracked.push(taskId),
   } as unknown as FrameworkDriver;

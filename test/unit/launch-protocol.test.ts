@@ -14,7 +14,7 @@ import { NotSubscribedError } from '../../sdk/errors.js';
 function setup(launchError?: unknown) {
   const calls = { launched: [] as string[][], declined: [] as { ids: readonly string[]; refuse: number }[], tracked: [] as string[], idle: 0 };
   const driver = {
-    launch: async (offerIds: string[]) => {
+    accept: async (offerIds: string[]) => {
       calls.launched.push(offerIds);
       if (launchError !== undefined) throw launchError;
     },

@@ -33,3 +33,17 @@ describe('driver options', () => {
     expect(compileDriverOptions({ ...base, credentials }).insecure).toBe(false);
   });
 });
+
+describe('reconnect attempts', () => {
+  it('default to 8 before the first subscription and no limit after it', () => {
+    const options = compileDriverOptions({ ...base, credentials });
+    expect(options.reconnectInitialAttempts).toBe(8);
+    expect(options.reconnectMaxAttempts).toBe(Infinity);
+  });
+
+  it('refuse anything but a whole number ≥ 1 or Infinity, naming the field', () => {
+    expect(thrown(() => compileDriverOptions({ ...base, credentials, reconnect: { initialAttempts: 0 } }))).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'reconnect.initialAttempts' });
+    expect(thrown(() => compileDriverOptions({ ...base, credentials, reconnect: { maxAttempts: 2.5 } }))).toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'reconnect.maxAttempts' });
+    expect(compileDriverOptions({ ...base, credentials, reconnect: { initialAttempts: Infinity } }).reconnectInitialAttempts).toBe(Infinity);
+  });
+});

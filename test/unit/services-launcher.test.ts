@@ -39,7 +39,7 @@ async function setUp(launchError: Error | undefined, stale = false) {
     unknownTask: async (taskId: string) => void forgotten.push(taskId),
   } as unknown as ServiceSupervisor;
   const driver = {
-    launch: async (offerIds: string[]) => {
+    accept: async (offerIds: string[]) => {
       launched.push(...offerIds);
       if (launchError) throw launchError;
     },
