@@ -10,6 +10,7 @@ import { REPO_ROOT } from '../support/agent-harness.js';
 import { MasterHarness, eventually, rejection, stopHarnesses } from '../support/master-harness.js';
 import { freePort } from '../support/ports.js';
 import { driverAccess, testPki } from '../support/security.js';
+import { holdsFor } from '../support/waits.js';
 
 const drivers: FrameworkDriver[] = [];
 const children: ChildProcess[] = [];
@@ -46,8 +47,7 @@ describe('a framework process', () => {
     await h.master.stop();
     await eventually(() => expect(fw.output()).toMatch(/disconnected/), { what: 'disconnected' });
     // Nothing but the driver keeps it alive: before, Node exited here with status 0.
-    await new Promise((r) => setTimeout(r, 500));
-    expect(fw.child.exitCode).toBeNull();
+    await holdsFor(500, () => fw.child.exitCode === null, 'the framework process exits while its master is down');
     await h.restart();
     await eventually(() => expect(fw.output()).toMatch(/^resubscribed /m), { timeoutMs: 15_000, what: 'resubscribed' });
     fw.child.kill('SIGTERM'); // the script calls driver.stop() and nothing else

@@ -5,6 +5,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FakeClock, FrameworkDriver, MasterUnreachableError, SeededRandom, silentLogger } from '../../sdk/index.js';
+import { eventually, holdsFor } from '../support/waits.js';
 
 /** A loopback port nothing listens on (bound, then released). */
 async function deadPort(): Promise<number> {
@@ -15,12 +16,8 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+function until(check: () => boolean, what: string): Promise<boolean> {
+  return eventually(check, { timeoutMs: 10_000, intervalMs: 5, what });
 }
 
 describe('FrameworkDriver lifecycle (fake clock)', () => {
@@ -43,8 +40,7 @@ describe('FrameworkDriver lifecycle (fake clock)', () => {
       await until(() => outcome !== undefined || clock.pending() === 2, 'the next attempt to fail');
       if (outcome !== undefined) break;
       // Real time passes, the fake clock does not: the driver does not try again by itself.
-      await new Promise((r) => setTimeout(r, 50));
-      expect(outcome).toBeUndefined();
+      await holdsFor(50, () => outcome === undefined, 'the driver retries without its clock moving');
       clock.advance(1000); // ≥ the jittered backoff (capped at maxMs)
       advances += 1;
       expect(advances).toBeLessThanOrEqual(2);
