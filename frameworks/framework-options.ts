@@ -25,6 +25,8 @@ export interface FrameworkOptions {
   readonly driver?: DriverTuning;
   /** Give up starting if not subscribed within this long (default 60 s). */
   readonly waitSubscribedMs?: number;
+  /** Aborted while starting (the host stops or loses its leadership): give up subscribing at once. */
+  readonly signal?: AbortSignal;
   /** How the framework reaches the master: TLS and its token (required unless `insecure`). */
   readonly access: FrameworkAccess;
   /** The user its tasks run as when a spec names none (FrameworkInfo.user; default the master's, nobody). */

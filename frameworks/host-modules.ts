@@ -26,6 +26,8 @@ export interface ModuleContext {
   readonly taskUser: string;
   /** A framework was refused by the master for good (FrameworkOptions.onRefused). */
   readonly onRefused?: (message: string) => void;
+  /** Aborted when the host stops or loses its leadership while this start is under way. */
+  readonly signal?: AbortSignal;
 }
 
 export type RunningController = WorkloadController & { stop(): Promise<void> };
@@ -50,6 +52,7 @@ export async function frameworkOptions(ctx: ModuleContext, name: string): Promis
     taskUser: ctx.taskUser,
     ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
 }
 

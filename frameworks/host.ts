@@ -88,6 +88,8 @@ export class FrameworksHost {
   #masterHttp: MasterHttpFinder | undefined;
   #running: RunningController[] = [];
   #term = 0;
+  /** Aborted when the term ends: a framework still subscribing gives up at once (it would keep the process alive). */
+  #termEnded = new AbortController();
   #retryTimer: NodeJS.Timeout | undefined;
   /** Consecutive failed starts: the retry delay doubles with each, up to MAX_RETRY_MS. */
   #failures = 0;
@@ -253,6 +255,7 @@ export class FrameworksHost {
   async #lead(): Promise<void> {
     if (this.lifecycle !== 'STANDBY') return;
     const term = ++this.#term;
+    this.#termEnded = new AbortController();
     this.lifecycle = 'STARTING';
     this.logger.info({ modules: this.#modules().map((m) => m.name) }, 'elected: starting the frameworks');
     try {
@@ -292,6 +295,7 @@ export class FrameworksHost {
       access: { ...(this.#security?.access ?? { insecure: true }), mayConnect: () => this.#vouched() },
       taskUser: options.taskUser,
       onRefused: (message) => void this.#frameworkRefused(message),
+      signal: this.#termEnded.signal,
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     };
   }
@@ -304,10 +308,16 @@ export class FrameworksHost {
    */
   async #frameworkRefused(message: string): Promise<void> {
     if (this.lifecycle !== 'LEADING' && this.lifecycle !== 'STARTING') return;
-    this.#term += 1;
+    this.#endTerm();
     const retryMs = this.#nextRetryMs();
     this.logger.error({ message, retryMs }, 'the master refused a framework: resigning to start the frameworks afresh');
     await this.#resignAndRetry(retryMs);
+  }
+
+  /** Whatever the frameworks were doing under the current term is void. */
+  #endTerm(): void {
+    this.#term += 1;
+    this.#termEnded.abort();
   }
 
   #modules(): readonly FrameworkModule[] {
@@ -315,7 +325,7 @@ export class FrameworksHost {
   }
 
   async #standDown(reason: string): Promise<void> {
-    this.#term += 1;
+    this.#endTerm();
     if (this.lifecycle === 'STARTING' || this.lifecycle === 'LEADING') {
       this.logger.warn({ reason }, 'lost leadership: stopping the frameworks');
       this.lifecycle = 'STANDBY';
@@ -352,7 +362,7 @@ export class FrameworksHost {
   async stop(): Promise<void> {
     if (this.lifecycle === 'STOPPING' || this.lifecycle === 'STOPPED') return;
     this.lifecycle = 'STOPPING';
-    this.#term += 1;
+    this.#endTerm();
     clearTimeout(this.#retryTimer);
     await this.#leadership?.resign().catch((err: unknown) => this.logger.warn({ err }, 'resign failed'));
     await this.#stopControllers();

@@ -199,7 +199,7 @@ export class FrameworkShell {
           o.onRefused?.(err.message);
         },
       },
-      { waitSubscribedMs: o.waitSubscribedMs ?? 60_000 },
+      { waitSubscribedMs: o.waitSubscribedMs ?? 60_000, ...(o.signal ? { signal: o.signal } : {}) },
     );
   }
 

@@ -78,6 +78,8 @@ export interface FrameworkHandlers {
 export interface StartOptions {
   /** Give up (and stop) if not subscribed within this long (default 60 s). */
   readonly waitSubscribedMs?: number;
+  /** Aborted before the subscription: the driver stops and start() rejects (its owner is going away). */
+  readonly signal?: AbortSignal;
 }
 
 export class FrameworkDriver extends SchedulerCalls {
@@ -160,12 +162,17 @@ export class FrameworkDriver extends SchedulerCalls {
     const driver = new FrameworkDriver(compiled, handlers, discovery);
     driver.#unwatchDiscovery = discovery.onChange(() => driver.#leaderChanged());
     const subscribed = driver.waitSubscribed(start.waitSubscribedMs ?? 60_000);
-    driver.#connect();
+    const abandon = (): void => void driver.stop();
+    start.signal?.addEventListener('abort', abandon, { once: true });
+    if (start.signal?.aborted) abandon();
+    else driver.#connect();
     try {
       await subscribed;
     } catch (err) {
       await driver.stop();
       throw err;
+    } finally {
+      start.signal?.removeEventListener('abort', abandon);
     }
     // The handlers run from the next turn of the event loop on: after the code awaiting start()
     // has its driver (a microtask would run them before that code resumes).

@@ -63,6 +63,26 @@ describe('a framework process', () => {
   });
 });
 
+describe('FrameworkDriver.start with a signal', () => {
+  it('gives up subscribing when its signal is aborted, stopped, instead of retrying a master forever', async () => {
+    const port = await freePort(); // nothing listens there
+    const abort = new AbortController();
+    const starting = FrameworkDriver.start(
+      { master: `127.0.0.1:${port}`, framework: { name: 'abandoned' }, ...quick, reconnect: { initialAttempts: Infinity }, ...driverAccess() },
+      {},
+      { signal: abort.signal, waitSubscribedMs: 60_000 },
+    );
+    const t0 = Date.now();
+    abort.abort();
+    const err = await rejection(starting);
+    expect(err).toBeInstanceOf(DriverStoppedError);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    // Aborted before it starts: it never connects.
+    const early = await rejection(FrameworkDriver.start({ master: `127.0.0.1:${port}`, framework: { name: 'never' }, ...quick, ...driverAccess() }, {}, { signal: AbortSignal.abort() }));
+    expect(early).toBeInstanceOf(DriverStoppedError);
+  });
+});
+
 describe('driver.closed', () => {
   it('resolves on stop(); then waitSubscribed and every call reject at once, naming the stopped driver', async () => {
     const h = await MasterHarness.start();
