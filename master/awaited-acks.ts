@@ -41,9 +41,8 @@ export class AwaitedAcknowledgements {
 
   /** May the framework acknowledge this update? Says which field is wrong when not. */
   check(frameworkId: string, ack: { agentId: string; taskId: string; uuid: string }): AckCheck {
-    if (!ack.agentId) return refuse('AGORA_INVALID_ARGUMENT', 'agentId', 'is required');
-    if (!ack.taskId) return refuse('AGORA_INVALID_ARGUMENT', 'taskId', 'is required');
-    if (!ack.uuid) return refuse('AGORA_INVALID_ARGUMENT', 'uuid', 'is required');
+    const missing = missingAckField(ack);
+    if (missing) return refuse('AGORA_INVALID_ARGUMENT', missing, 'is required');
     const awaited = this.#byFramework.get(frameworkId)?.get(ack.taskId);
     if (!awaited) return refuse('AGORA_NOT_FOUND', 'taskId', `no update of task '${ack.taskId}' of this framework awaits acknowledgement`);
     if (awaited.agentId !== ack.agentId) return refuse('AGORA_INVALID_ARGUMENT', 'agentId', `the update of task '${ack.taskId}' came from agent '${awaited.agentId}', not '${ack.agentId}'`);
@@ -75,6 +74,11 @@ export class AwaitedAcknowledgements {
     for (const tasks of this.#byFramework.values()) for (const awaited of tasks.values()) n += awaited.uuids.length;
     return n;
   }
+}
+
+/** The first of an acknowledgement's three required fields that is empty, if any (both Acknowledge calls). */
+export function missingAckField(ack: { agentId: string; taskId: string; uuid: string }): 'agentId' | 'taskId' | 'uuid' | undefined {
+  return !ack.agentId ? 'agentId' : !ack.taskId ? 'taskId' : !ack.uuid ? 'uuid' : undefined;
 }
 
 function refuse(code: 'AGORA_INVALID_ARGUMENT' | 'AGORA_NOT_FOUND', field: 'agentId' | 'taskId' | 'uuid', message: string): AckCheck {

@@ -16,6 +16,7 @@ import type {
 import type { FrameworkRecord, FrameworkStream } from './model.js';
 import type { FrameworkEntry } from './registry.js';
 import type { MasterState } from './state.js';
+import { missingAckField } from './awaited-acks.js';
 
 /** A framework subscribes in at most this many roles (Mesos has no cap; each role is a sorter entry). */
 export const MAX_FRAMEWORK_ROLES = 100;
@@ -324,9 +325,8 @@ export function kill(state: MasterState, request: KillRequest__Output, options: 
 
 export function acknowledge(state: MasterState, frameworkId: string, agentId: string, taskId: string, uuid: string): void {
   subscribedFramework(state, frameworkId);
-  if (!agentId) throw new InvalidArgumentError('agentId', 'is required');
-  if (!taskId) throw new InvalidArgumentError('taskId', 'is required');
-  if (!uuid) throw new InvalidArgumentError('uuid', 'is required');
+  const missing = missingAckField({ agentId, taskId, uuid });
+  if (missing) throw new InvalidArgumentError(missing, 'is required');
   if (!state.knowsAgent(agentId)) throw new NotFoundError('agent', agentId);
   state.acknowledged(frameworkId, taskId, uuid);
   state.awaited.settle(frameworkId, taskId, uuid);
