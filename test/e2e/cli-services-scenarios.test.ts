@@ -4,12 +4,12 @@
 // aborted. Against separate processes (a master on ZooKeeper, agents, `agora frameworks`): a
 // hostname UNIQUE constraint spreads the instances one per agent, and a SIGKILLed agent's instances
 // come back on the other agent.
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AgentProcess } from '../support/agent-harness.js';
 import { killProcessesUnder, runCli, startFrameworksProcess, startUpProcess, stopCliProcesses, type CliResult, type UpProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
 import { killMasters, spawnMaster, type MasterProcess } from '../support/master-process.js';
+import { httpGet } from '../support/http-get.js';
 import { freePorts } from '../support/ports.js';
 import { testServices } from '../support/services.js';
 import { tempDir } from '../support/tmp.js';
@@ -53,15 +53,7 @@ function parseService(r: CliResult): ServiceJson {
 
 /** GET http://127.0.0.1:port/path → status (0 when nothing answers). */
 function probe(host: string, port: number, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = http.get({ host, port, path, timeout: 1000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
+  return httpGet({ host, port, path, timeoutMs: 1000 }).catch(() => ({ status: 0, body: '' }));
 }
 
 const running = (s: ServiceJson): TaskJson[] => (s.serviceStatus?.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING');

@@ -25,9 +25,14 @@ async function endpointsAt(services: ServicesHandle, version: string, n: number)
  * over HTTP — what clients see, rather than the framework's own list, which a kill may have just
  * changed between reading it and probing it.
  */
-async function sampleWhile(services: ServicesHandle, done: () => Promise<boolean>): Promise<number[]> {
+async function sampleWhile(services: ServicesHandle, done: () => Promise<boolean>, timeoutMs = 30_000): Promise<number[]> {
   const samples: number[] = [];
+  const deadline = Date.now() + timeoutMs;
   while (!(await done())) {
+    if (Date.now() > deadline) {
+      const status = (await services.get('web')).serviceStatus;
+      throw new Error(`the deployment did not finish in ${timeoutMs} ms: ${JSON.stringify({ deployments: status?.deployments, tasks: status?.tasks, pending: status?.pendingReason, backoffUntilMs: status?.backoffUntilMs })}`);
+    }
     const tasks = (await services.get('web')).serviceStatus?.tasks ?? [];
     const answers = await Promise.all(tasks.map((t) => get(Number(t.ports?.[0]?.number ?? 0)).then((r) => r.status === 200, () => false)));
     samples.push(answers.filter(Boolean).length);

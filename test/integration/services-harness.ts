@@ -2,7 +2,6 @@
 // real agents in-process (process executor, real tasks), and the services framework on the
 // master's store, with short intervals (test/support/framework-cluster.ts). Plus the specs the tests
 // share and an HTTP probe.
-import http from 'node:http';
 import type { Agent } from '../../agent/agent.js';
 import { startServices, SERVICES_FRAMEWORK_NAME, type ServicesHandle } from '../../frameworks/services/index.js';
 import type { Endpoint } from '../../proto/index.js';
@@ -10,6 +9,7 @@ import type { FrameworkState } from '../../sdk/state.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne } from '../support/framework-cluster.js';
 import type { MasterHarness } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
+import { httpGet } from '../support/http-get.js';
 import { frameworksAccess } from '../support/security.js';
 
 export { until } from '../support/framework-cluster.js';
@@ -71,15 +71,7 @@ export function sleepSpec(extra: Record<string, unknown> = {}): Record<string, u
 }
 
 export function get(port: number, path = '/'): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-  });
+  return httpGet({ port, path });
 }
 
 export function portOf(e: Endpoint): number {

@@ -7,9 +7,9 @@
 // rootfs holding the machine's static busybox (Debian's busybox-static) with a link per applet.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import Docker from 'dockerode';
+import { httpGet } from './http-get.js';
 import { logTail, makeServiceDir, removeDir, spawnService, stopService, tempDir } from './tmp.js';
 
 export const BUSYBOX_IMAGE = 'agora-test/busybox:latest';
@@ -74,16 +74,9 @@ export async function startDockerd(opts: DockerdOptions = {}): Promise<Dockerd> 
 }
 
 /** Answers `_ping` with OK? */
-export function dockerPing(socketPath: string, timeoutMs = 2_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ socketPath, path: '/_ping', timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 && body === 'OK'));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
+export async function dockerPing(socketPath: string, timeoutMs = 2_000): Promise<boolean> {
+  const answer = await httpGet({ socketPath, path: '/_ping', timeoutMs }).catch(() => undefined);
+  return answer?.status === 200 && answer.body === 'OK';
 }
 
 /** Imports the busybox test image into the engine unless it is there; returns its name. */
