@@ -165,11 +165,15 @@ class ChaosRun {
       const member = this.cluster.ensemble.servers[fault.index];
       done = member?.running === true && this.cluster.ensemble.servers.every((s) => s.running);
       if (done) {
+        const until = Date.now() + (fault.holdMs ?? 0);
+        for (const p of this.cluster.all()) p.storeFault(until);
         this.#holds.push(
           (async () => {
             await this.cluster.ensemble.stopServer(fault.index);
             await sleep(fault.holdMs ?? 0);
             await this.cluster.ensemble.startServer(fault.index);
+            // Back only once it answers again (a JVM start takes a while past holdMs).
+            for (const p of this.cluster.all()) p.storeFault(Date.now());
           })().catch((err: Error) => this.log(`ZooKeeper node ${fault.index}: ${err.message.split('\n')[0]}`)),
         );
       }

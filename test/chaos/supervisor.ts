@@ -23,7 +23,14 @@ export interface SupervisedSpec {
 /** How long after its SIGCONT a process may still exit because of the SIGSTOP (its session lapsed). */
 export const AFTER_STOP_GRACE_MS = 10_000;
 
-/** An exit the chaos did not cause: no SIGKILL of ours, no SIGSTOP of this process shortly before. */
+/** What a process says when it steps down because it lost its ZooKeeper session or could not confirm it. */
+const LOST_THE_STORE = /lost leadership|lost contact with the store|session expired/;
+
+/**
+ * An exit the chaos did not cause: no SIGKILL of ours, no SIGSTOP of this process shortly before,
+ * and not a step-down for want of ZooKeeper shortly after the chaos stopped one of its servers (a
+ * leader that cannot reach another server within its grace must give up leading: by design).
+ */
 export interface UnexpectedExit {
   readonly process: string;
   readonly status: string;
@@ -44,6 +51,7 @@ export class Supervised {
   #unexpected: UnexpectedExit[] = [];
   #killedByUs = false;
   #thawedAt = 0;
+  #storeFaultUntil = 0;
   #loop: Promise<void> | undefined;
 
   constructor(private readonly spec: SupervisedSpec) {
@@ -86,6 +94,11 @@ export class Supervised {
   /** Exits (and failed starts) the chaos did not cause. */
   get unexpectedExits(): readonly UnexpectedExit[] {
     return this.#unexpected;
+  }
+
+  /** The chaos stops a ZooKeeper server until `untilMs`: a step-down for want of the store until shortly after is its doing. */
+  storeFault(untilMs: number): void {
+    this.#storeFaultUntil = Math.max(this.#storeFaultUntil, untilMs);
   }
 
   /** Starts it and waits for its ready line; then keeps it running until close(). */
@@ -134,7 +147,9 @@ export class Supervised {
         this.#deaths.push(status);
         if (this.#closing) return;
         const afterStop = Date.now() - this.#thawedAt < AFTER_STOP_GRACE_MS;
-        if (!this.#killedByUs && !afterStop) this.#unexpected.push({ process: this.name, status, atMs: Date.now(), log: logTail(this.logFile, 3) });
+        const log = logTail(this.logFile, 3);
+        const lostStore = Date.now() - this.#storeFaultUntil < AFTER_STOP_GRACE_MS && LOST_THE_STORE.test(log);
+        if (!this.#killedByUs && !afterStop && !lostStore) this.#unexpected.push({ process: this.name, status, atMs: Date.now(), log });
       }
       if (this.#closing) return;
       await sleep(this.spec.restartDelayMs ?? 300);
