@@ -186,7 +186,7 @@ async function run(): Promise<void> {
       if (frameworkId !== savedId) await state.set('framework-id', frameworkId);
       if (!recovered) await recoverCopies(driver);
       recovered = true;
-      await revive(driver); // whatever an earlier subscription suppressed, look again
+      await revive(driver); // clear the last subscription's decline filters: look at every agent again
     },
     offers: placeCopies,
     update: onUpdate,
