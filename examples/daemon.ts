@@ -75,8 +75,8 @@ const selector: readonly Constraint[] = option('selector', () =>
       .split(';')
       .filter((pair) => pair !== '')
       .map((pair) => {
-        const [field = '', value = ''] = pair.split(':');
-        if (field === '' || value === '') throw new Error(`"${pair}" is not attribute:value`);
+        const [field = '', value = '', ...extra] = pair.split(':');
+        if (field === '' || value === '' || extra.length > 0) throw new Error(`"${pair}" is not attribute:value`);
         return [field, 'IS', value];
       }),
   ),

@@ -3,6 +3,7 @@
 // security on. One copy on each agent with role:web, through a restart of the framework, a restart
 // of the master, an agent that joins, a copy that is killed, and a teardown.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AgentProcess, REPO_ROOT, processAlive } from '../support/agent-harness.js';
@@ -168,4 +169,22 @@ describe('examples/daemon.ts', () => {
       for (const p of pids) expect(await processAlive(p)).toBe(false);
     }, { timeoutMs: 15_000, what: 'every copy killed' });
   }, 90_000);
+
+  it('refuses a bad flag before it connects or writes its state, naming the flag', async () => {
+    const stateDir = path.join(await tempDir('daemon-bad'), 'state');
+    const cases: Array<[string[], RegExp]> = [
+      [['--resources', 'cpus:lots'], /^--resources: /m],
+      [['--selector', 'role'], /^--selector: "role" is not attribute:value/m],
+      [['--selector', 'role:web:x'], /^--selector: "role:web:x" is not attribute:value/m],
+      [['--revive-seconds', '0'], /^--revive-seconds: a whole number of seconds ≥ 1, not "0"/m],
+      [['--failover-seconds', '1.5'], /^--failover-seconds: /m],
+    ];
+    // No master listens at this address: a flag that got past the check would wait for one.
+    const runs = cases.map(([args]) => daemon('127.0.0.1:1', stateDir, ...args));
+    for (const [i, run] of runs.entries()) {
+      expect(await within(run.exited, 20_000, 'still running')).toBe(2);
+      expect(run.output()).toMatch(cases[i]?.[1] as RegExp);
+    }
+    expect(existsSync(stateDir)).toBe(false);
+  }, 60_000);
 });
