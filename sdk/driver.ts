@@ -27,6 +27,7 @@ import { compileDriverOptions, frameworkInfoOf, type CompiledDriverOptions, type
 import { ClientLedger } from './client-ledger.js';
 import { SubscriptionWaiters } from './waiters.js';
 import { EventQueue } from './event-queue.js';
+import { plainReason } from './log-reason.js';
 import { Reconciler } from './reconciler.js';
 import { AckBatcher } from './ack-batcher.js';
 import { SchedulerCalls } from './calls.js';
@@ -333,7 +334,9 @@ export class FrameworkDriver extends SchedulerCalls {
     const wasSubscribed = this.#state === 'SUBSCRIBED';
     this.#state = 'DISCONNECTED';
     this.reconciler.stop();
-    this.options.logger.warn({ reason, master: address }, 'disconnected from master');
+    // Once per outage at warn; each failed attempt after it only at debug, with gRPC's wrapping cut.
+    if (wasSubscribed) this.options.logger.warn({ reason: plainReason(reason), master: address }, 'disconnected from master');
+    else this.options.logger.debug({ reason: plainReason(reason), master: address }, 'connection attempt failed');
     if (wasSubscribed) void this.#events.opened.then(() => this.handlers.disconnected?.(this, reason)).catch(() => undefined);
     if (immediately) this.#connect();
     else this.#scheduleReconnect(reason, delayMs);
@@ -355,7 +358,7 @@ export class FrameworkDriver extends SchedulerCalls {
       delay = backoffDelay(this.options.random, this.#attempt, this.options.reconnectInitialMs, this.options.reconnectMaxMs);
       this.#attempt += 1;
     }
-    this.options.logger.debug({ reason, delayMs: Math.round(delay) }, 'reconnecting');
+    this.options.logger.debug({ delayMs: Math.round(delay) }, 'reconnecting');
     this.#state = 'DISCONNECTED';
     this.#reconnectTimer = this.options.clock.setTimeout(() => this.#connect(), delay);
   }
