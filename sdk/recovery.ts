@@ -189,7 +189,7 @@ export class Recovery {
     if (this.#round) throw new FailedPreconditionError('a recovery is already running on this driver; await it before calling recover() again');
     const round = new Round(tasks);
     this.#round = round;
-    this.#holding = options.holdOffers ?? true;
+    if (options.holdOffers ?? true) this.#holding = true;
     let timer: TimerHandle | undefined;
     try {
       return await new Promise<RecoveryReport>((resolve, reject) => {
@@ -230,15 +230,23 @@ export class Recovery {
     await round.allAnswered();
   }
 
-  /** The round is over: stop asking its probe, hand the held offers over (in the order they came). */
+  /**
+   * The round is over: stop asking its probe, and hand the held offers over in the order they came —
+   * from the next turn of the event loop, so the code awaiting recover() has its report first
+   * (offers arriving meanwhile are held too, behind them).
+   */
   #end(round: Round): void {
     if (this.#round !== round) return;
     this.#round = undefined;
     const probe = round.pendingProbe;
     if (probe) this.deps.reconciler.untrack(probe);
-    this.#holding = false;
-    const held = this.#held;
-    this.#held = [];
-    for (const batch of held) if (batch.offers.length > 0) this.deps.deliver(batch.offers, batch.subscription);
+    if (!this.#holding) return;
+    setImmediate(() => {
+      if (this.#round) return; // another recover() began meanwhile: it holds them on
+      this.#holding = false;
+      const held = this.#held;
+      this.#held = [];
+      for (const batch of held) if (batch.offers.length > 0) this.deps.deliver(batch.offers, batch.subscription);
+    });
   }
 }
