@@ -3,6 +3,7 @@
 // again. Validate → persist → apply: a drain the registry did not take changes nothing.
 import { NotFoundError } from '../core/errors.js';
 import { isActive } from '../core/task-state.js';
+import { agentDrainingEvent } from './agent-events.js';
 import { agentEntry } from './agent-records.js';
 import type { AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
@@ -25,6 +26,7 @@ export async function drainAgent(state: MasterState, agentId: string, gracePerio
   }
   state.logger.info({ agentId, gracePeriodMs }, 'agent draining');
   state.emit({ type: 'AGENT_DRAINING', agentId });
+  agentDrainingEvent(state, agentId, true);
   checkDrained(state, agent);
 }
 
@@ -42,6 +44,8 @@ export async function undrainAgent(state: MasterState, agentId: string): Promise
   if (!agent.drain) return;
   await state.registry.putAgent(agentEntry({ ...agent, drain: undefined }));
   agent.drain = undefined;
+  state.logger.info({ agentId }, 'agent undrained');
+  agentDrainingEvent(state, agentId, false);
   if (state.allocator.agent(agentId)) state.allocator.setAgentActive(agentId, agent.state === 'connected');
   state.requestAllocation([agentId]);
 }

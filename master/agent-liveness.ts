@@ -2,6 +2,7 @@
 // tasks stay), and too many missed pings (unreachable: its tasks are UNREACHABLE, or LOST for
 // frameworks that are not partition-aware, and it leaves the allocator).
 import type { TaskState } from '../core/task-state.js';
+import { agentRemovedEvent } from './agent-events.js';
 import { agentEntry } from './agent-records.js';
 import type { AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
@@ -49,6 +50,7 @@ export function markUnreachable(state: MasterState, agent: AgentRecord, why: str
   for (const framework of state.allFrameworks()) state.sendEvent(framework.id, { failure: { agentId: agent.id, executorId: '' } });
   state.logger.warn({ agentId: agent.id, why }, 'agent unreachable');
   state.emit({ type: 'AGENT_UNREACHABLE', agentId: agent.id });
+  agentRemovedEvent(state, agent.id, `unreachable: ${why}`);
 }
 
 export function stopAgentTimers(state: MasterState): void {

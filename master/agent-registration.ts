@@ -9,6 +9,7 @@ import { resourcesFromWire } from '../core/wire.js';
 import type { Resources } from '../core/resources.js';
 import type { AgentInfo__Output, ReregisterAgent__Output } from '../proto/index.js';
 import { checkDrained } from './agent-drain.js';
+import { agentAddedEvent } from './agent-events.js';
 import { startPinging } from './agent-liveness.js';
 import { agentEntry, agentPrincipal, connectedFields, newAgentRecord, usedOf } from './agent-records.js';
 import { adoptFramework } from './frameworks.js';
@@ -40,6 +41,7 @@ export async function registerAgent(state: MasterState, link: AgentLink, rawInfo
   startPinging(state, agent);
   state.logger.info({ agentId: id, hostname: agent.hostname, resources: total.format() }, 'agent registered');
   state.emit({ type: 'AGENT_ADDED', agentId: id, hostname: agent.hostname });
+  agentAddedEvent(state, agent);
   state.requestAllocation([id]);
   return id;
 }
@@ -122,6 +124,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
   startPinging(state, agent);
   state.logger.info({ agentId: id, hostname: agent.hostname, tasks: message.tasks.length }, 'agent re-registered');
   state.emit({ type: 'AGENT_REREGISTERED', agentId: id, hostname: agent.hostname });
+  agentAddedEvent(state, agent);
   checkDrained(state, agent);
   state.requestAllocation([id]);
   return id;

@@ -17,6 +17,7 @@ import type { FrameworkRecord, FrameworkStream } from './model.js';
 import type { FrameworkEntry } from './registry.js';
 import type { MasterState } from './state.js';
 import { missingAckField } from './awaited-acks.js';
+import { announceAgents, wantsAgentEvents } from './agent-events.js';
 
 /** A framework subscribes in at most this many roles (Mesos has no cap; each role is a sorter entry). */
 export const MAX_FRAMEWORK_ROLES = 100;
@@ -174,6 +175,7 @@ export async function subscribe(state: MasterState, request: SubscribeRequest__O
   const fw = framework;
   framework.heartbeatTimer = state.clock.setInterval(() => fw.stream?.send({ heartbeat: {} }), state.options.heartbeatInterval);
   state.logger.info({ frameworkId: id, name: info.name, roles, resubscribed: !isNew }, 'framework subscribed');
+  announceAgents(state, framework);
   state.emit({ type: isNew ? 'FRAMEWORK_ADDED' : 'FRAMEWORK_RESUBSCRIBED', frameworkId: id, name: info.name });
   state.requestAllocation();
   return framework;
@@ -355,7 +357,9 @@ export async function updateFramework(state: MasterState, info: FrameworkInfo__O
   // Validate → persist → apply: nothing changes unless the registry has the new info.
   await state.registry.putFramework({ ...entryOf(framework), info: nextInfo, failoverTimeoutMs: checked.failoverTimeoutMs });
   if (state.framework(framework.id) !== framework) throw new FailedPreconditionError(`framework '${framework.id}' was removed while updating`, { field: 'frameworkInfo.id' });
+  const hadAgentEvents = wantsAgentEvents(framework);
   framework.info = nextInfo;
+  if (!hadAgentEvents) announceAgents(state, framework); // asked for them now: the current list first
   framework.roles = checked.roles;
   framework.failoverTimeoutMs = checked.failoverTimeoutMs;
   framework.partitionAware = checked.info.capabilities.includes('PARTITION_AWARE');

@@ -32,6 +32,8 @@ import { Reconciler } from './reconciler.js';
 import { AckBatcher } from './ack-batcher.js';
 import { SchedulerCalls } from './calls.js';
 import { sdkStatus, type TaskStatus } from './types.js';
+import { dispatchAgentEvent, type AgentHandlers } from './agent-events.js';
+import { Recovery, type RecoverOptions, type RecoveryReport } from './recovery.js';
 
 /**
  * The event stream's flow-control window: with HTTP/2's default (64 KiB) a burst — reconciliation
@@ -57,7 +59,7 @@ type Awaitable = void | Promise<void>;
  * and none runs before `FrameworkDriver.start()` has resolved: events that arrive earlier wait.
  * Handlers run one at a time, in the order the events arrived.
  */
-export interface FrameworkHandlers {
+export interface FrameworkHandlers extends AgentHandlers<FrameworkDriver> {
   subscribed?(driver: FrameworkDriver, event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
   offers?(driver: FrameworkDriver, offers: Offer__Output[]): Awaitable;
   rescind?(driver: FrameworkDriver, offerId: string): Awaitable;
@@ -129,6 +131,8 @@ export class FrameworkDriver extends SchedulerCalls {
   readonly #ledger = new ClientLedger();
   readonly #waiters: SubscriptionWaiters;
   readonly reconciler: Reconciler;
+  /** recover(): its round, and the offers held meanwhile (recovery.ts). */
+  readonly #recovery: Recovery;
 
   private constructor(
     readonly options: CompiledDriverOptions,
@@ -152,6 +156,16 @@ export class FrameworkDriver extends SchedulerCalls {
       maxMs: options.reconcileMaxMs,
       periodicMs: options.reconcilePeriodicMs,
       send: (tasks) => this.reconcile(tasks),
+    });
+    this.#recovery = new Recovery({
+      clock: options.clock,
+      logger: options.logger,
+      reconciler: this.reconciler,
+      implicit: () => this.reconcile([]),
+      waitSubscribed: () => this.waitSubscribed(2 ** 31),
+      closed: this.closed,
+      ended: () => this.#endedError(),
+      deliver: (offers, stream) => this.#events.push(() => this.#offers(offers, stream as grpc.ClientReadableStream<Event__Output>)),
     });
     this.#acks = new AckBatcher({ send: (statuses) => this.acknowledgeBatch(statuses), active: () => this.#state === 'SUBSCRIBED', logger: options.logger });
   }
@@ -209,6 +223,15 @@ export class FrameworkDriver extends SchedulerCalls {
   trackTask(taskId: string, agentId: string): void {
     // Once subscribed, the task joins the explicit reconciliation (retried until answered).
     this.reconciler.ask({ taskId, agentId });
+  }
+
+  /**
+   * After a restart: reconcile the tasks the framework's own state knows (explicitly) and all its
+   * tasks (implicitly), and report which run, which ended, and which the state forgot. Offers are
+   * held until it settles unless `holdOffers` is false. See recovery.ts and sdk/README.md.
+   */
+  recover(known: Iterable<{ taskId: string; agentId?: string }>, options?: RecoverOptions): Promise<RecoveryReport> {
+    return this.#recovery.recover(known, options);
   }
 
   /** Close the connection. The framework stays registered until its failover timeout (use teardown() to remove it). */
@@ -287,6 +310,7 @@ export class FrameworkDriver extends SchedulerCalls {
         this.#fail(new FrameworkRemovedError(message), message);
         return;
       }
+      if (event.type === 'update' && event.update?.status && this.#recovery.observe(event.update.status)) return;
       this.#enqueue(event, stream);
     });
     stream.on('error', (err: unknown) => {
@@ -438,6 +462,7 @@ export class FrameworkDriver extends SchedulerCalls {
     this.options.logger.info({ frameworkId: s.frameworkId, master: this.#address, resubscribed }, 'subscribed');
     this.#waiters.resolveAll();
     this.reconciler.start();
+    this.#recovery.resubscribed();
     this.#ledger.resubscribed();
     const info = { frameworkId: s.frameworkId, masterInfo: s.masterInfo, resubscribed };
     this.#events.push(async () => {
@@ -456,16 +481,10 @@ export class FrameworkDriver extends SchedulerCalls {
     if (this.#state === 'STOPPED' || this.#state === 'FAILED') return;
     switch (event.type) {
       case 'offers':
-        // Offers die with the subscription they came on (as Mesos drops offers while its driver is
-        // disconnected): ones still queued when the stream failed are not handed to the framework.
-        if (stream !== this.#stream) {
-          this.options.logger.debug({ offers: event.offers?.offers.length ?? 0 }, 'offers from a closed subscription dropped');
-          return;
-        }
-        this.#ledger.offered(event.offers?.offers ?? []);
-        await this.handlers.offers?.(this, event.offers?.offers ?? []);
+        if (!this.#recovery.hold(event.offers?.offers ?? [], stream)) await this.#offers(event.offers?.offers ?? [], stream);
         return;
       case 'rescind':
+        if (this.#recovery.dropHeld(event.rescind?.offerId ?? '')) return; // held, never seen by the framework
         this.#ledger.offersGone([event.rescind?.offerId ?? '']);
         await this.handlers.rescind?.(this, event.rescind?.offerId ?? '');
         return;
@@ -486,8 +505,20 @@ export class FrameworkDriver extends SchedulerCalls {
       case 'error': // handled on arrival (#connect)
         return;
       default:
-        return; // heartbeat: only refreshes the watchdog
+        await dispatchAgentEvent(this, this.handlers, event);
+        return; // else a heartbeat: only refreshes the watchdog
     }
+  }
+
+  async #offers(offers: Offer__Output[], stream: grpc.ClientReadableStream<Event__Output>): Promise<void> {
+    // Offers die with the subscription they came on (as Mesos drops offers while its driver is
+    // disconnected): ones still queued when the stream failed are not handed to the framework.
+    if (stream !== this.#stream || this.#state === 'STOPPED' || this.#state === 'FAILED') {
+      this.options.logger.debug({ offers: offers.length }, 'offers from a closed subscription dropped');
+      return;
+    }
+    this.#ledger.offered(offers);
+    await this.handlers.offers?.(this, offers);
   }
 
   async #update(wire: TaskStatus__Output): Promise<void> {

@@ -2,7 +2,7 @@
 // core/grpc fromGrpcError), plus these for the driver's own conditions. The driver's fatal errors
 // (FrameworkRemovedError, AuthenticationRefusedError, MasterUnreachableError) reject `driver.closed`
 // and say what to do next.
-import { AgoraError, FailedPreconditionError, UnavailableError } from '../core/errors.js';
+import { AgoraError, FailedPreconditionError, TimeoutError, UnavailableError } from '../core/errors.js';
 
 export { AgoraError, InvalidArgumentError, NotFoundError, FailedPreconditionError, NotLeaderError, UnavailableError, TimeoutError } from '../core/errors.js';
 
@@ -47,6 +47,21 @@ export class MasterUnreachableError extends UnavailableError {
       `could not subscribe to a master at ${master} after ${attempts} attempts (last: ${lastReason}); check the master address and that a master runs there, or allow more attempts with reconnect.initialAttempts / reconnect.maxAttempts`,
       { details: { master, attempts } },
     );
+  }
+}
+
+/** driver.recover() ran out of its timeoutMs before the master had answered for every task (recovery.ts). */
+export class RecoveryTimeoutError extends TimeoutError {
+  /** The known tasks the master had not answered for (none: only the implicit reconciliation was unanswered). */
+  readonly unanswered: readonly string[];
+  constructor(timeoutMs: number, unanswered: readonly string[], implicitAnswered: boolean) {
+    const shown = unanswered.slice(0, 10).map((t) => `'${t}'`).join(', ') + (unanswered.length > 10 ? ` and ${unanswered.length - 10} more` : '');
+    const what = unanswered.length > 0 ? `no answer for task${unanswered.length === 1 ? '' : 's'} ${shown}` : 'no complete answer for the implicit reconciliation';
+    super(
+      `recovery did not finish within ${timeoutMs} ms: ${what}${implicitAnswered ? '' : ' (the master may still be waiting for agents to re-register)'}; the driver keeps reconciling them, call recover() again or wait for their updates`,
+      { details: { unanswered: [...unanswered], implicitAnswered } },
+    );
+    this.unanswered = [...unanswered];
   }
 }
 

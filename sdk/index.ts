@@ -5,6 +5,8 @@ export type { AckTarget, AcknowledgementRefused, CallFilters } from './calls.js'
 export type { DriverCredentials, DriverOptions, FrameworkDescription } from './options.js';
 export { discoverMasters, masterElectionPath, StaticDiscovery, ZooKeeperDiscovery, type MasterAdvert, type MasterDiscovery } from './discovery.js';
 export { Reconciler, type KnownTask } from './reconciler.js';
+export { RECOVERY_PROBE_PREFIX, type RecoverOptions, type RecoveryReport } from './recovery.js';
+export type { AgentHandlers } from './agent-events.js';
 export { FrameworkState, type Versioned } from './state.js';
 export {
   matchOffers,
@@ -37,6 +39,7 @@ export {
   DriverStoppedError,
   AuthenticationRefusedError,
   MasterUnreachableError,
+  RecoveryTimeoutError,
   isAgoraError,
   wasRefused,
 } from './errors.js';
@@ -44,7 +47,7 @@ export {
 // Building blocks from core that frameworks need.
 export { Resources, type Resource } from '../core/resources.js';
 export { resourcesFromWire, attributesFromWire, type Attributes } from '../core/wire.js';
-export { resourcesToWire, taskSpecToWire, type TaskSpec, type TaskStatus } from './types.js';
+export { resourcesToWire, taskSpecToWire, type TaskSpec, type TaskStatus, type Agent, type AgentRemoval, type AgentDrainChange } from './types.js';
 export { isTerminal, isActive, TASK_STATES, type TaskState } from '../core/task-state.js';
 export { SystemClock, FakeClock, systemClock, type Clock } from '../core/clock.js';
 export { SeededRandom, type Random } from '../core/random.js';

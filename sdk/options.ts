@@ -28,6 +28,8 @@ export interface FrameworkDescription {
   /** How long the master keeps the tasks after the framework disconnects (default 1 week). */
   readonly failoverTimeoutSeconds?: number;
   readonly capabilities?: readonly FrameworkCapability[];
+  /** Receive agentAdded / agentRemoved / agentDraining (the AGENT_EVENTS capability; default false). */
+  readonly agentEvents?: boolean;
   readonly checkpoint?: boolean;
   readonly hostname?: string;
   readonly webuiUrl?: string;
@@ -176,7 +178,7 @@ export function frameworkInfoOf(options: CompiledDriverOptions, id: string | und
     user: f.user ?? '',
     principal: f.principal ?? '',
     failoverTimeoutSeconds: f.failoverTimeoutSeconds,
-    capabilities: [...(f.capabilities ?? [])],
+    capabilities: [...new Set([...(f.capabilities ?? []), ...(f.agentEvents ? (['AGENT_EVENTS'] as const) : [])])],
     checkpoint: f.checkpoint ?? true,
     hostname: f.hostname ?? '',
     webuiUrl: f.webuiUrl ?? '',

@@ -5,6 +5,7 @@
 import { isTaskState, type TaskState } from '../core/task-state.js';
 import { resourcesToWire as coreResourcesToWire } from '../core/wire.js';
 import type { Resources } from '../core/resources.js';
+import type { Attributes } from '../core/wire.js';
 import type { CommandInfo, ContainerInfo, Resource__Output, TaskInfo, TaskStatus__Output } from '../proto/index.js';
 
 /** A task status as the handlers get it: as on the wire, with `state` one of TASK_STATES. */
@@ -44,4 +45,27 @@ export function taskSpecToWire(task: TaskSpec): TaskInfo {
 /** The status with its state as a TaskState, or undefined when the wire state is not one (TASK_STATE_UNSPECIFIED). */
 export function sdkStatus(status: TaskStatus__Output): TaskStatus | undefined {
   return isTaskState(status.state) ? (status as TaskStatus) : undefined;
+}
+
+/** An agent, as AGENT_ADDED tells it to a framework subscribed with `agentEvents: true`. */
+export interface Agent {
+  readonly agentId: string;
+  readonly hostname: string;
+  readonly attributes: Attributes;
+  /** Its total resources (not what is free: offers say that). */
+  readonly resources: Resources;
+  /** An operator drained it: it is not offered until undrained. */
+  readonly draining: boolean;
+}
+
+/** The master removed an agent (it became unreachable); its tasks were reported UNREACHABLE or LOST. */
+export interface AgentRemoval {
+  readonly agentId: string;
+  readonly reason: string;
+}
+
+/** An operator drained (`draining: true`) or undrained an agent. */
+export interface AgentDrainChange {
+  readonly agentId: string;
+  readonly draining: boolean;
 }

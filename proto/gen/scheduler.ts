@@ -8,7 +8,10 @@ import type { AcknowledgeBatchRequest as _agora_v1_AcknowledgeBatchRequest, Ackn
 import type { AcknowledgeBatchResult as _agora_v1_AcknowledgeBatchResult, AcknowledgeBatchResult__Output as _agora_v1_AcknowledgeBatchResult__Output } from './agora/v1/AcknowledgeBatchResult.js';
 import type { AcknowledgeRequest as _agora_v1_AcknowledgeRequest, AcknowledgeRequest__Output as _agora_v1_AcknowledgeRequest__Output } from './agora/v1/AcknowledgeRequest.js';
 import type { AcknowledgementRefusal as _agora_v1_AcknowledgementRefusal, AcknowledgementRefusal__Output as _agora_v1_AcknowledgementRefusal__Output } from './agora/v1/AcknowledgementRefusal.js';
+import type { AgentAddedEvent as _agora_v1_AgentAddedEvent, AgentAddedEvent__Output as _agora_v1_AgentAddedEvent__Output } from './agora/v1/AgentAddedEvent.js';
+import type { AgentDrainingEvent as _agora_v1_AgentDrainingEvent, AgentDrainingEvent__Output as _agora_v1_AgentDrainingEvent__Output } from './agora/v1/AgentDrainingEvent.js';
 import type { AgentInfo as _agora_v1_AgentInfo, AgentInfo__Output as _agora_v1_AgentInfo__Output } from './agora/v1/AgentInfo.js';
+import type { AgentRemovedEvent as _agora_v1_AgentRemovedEvent, AgentRemovedEvent__Output as _agora_v1_AgentRemovedEvent__Output } from './agora/v1/AgentRemovedEvent.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from './agora/v1/Attribute.js';
 import type { CommandInfo as _agora_v1_CommandInfo, CommandInfo__Output as _agora_v1_CommandInfo__Output } from './agora/v1/CommandInfo.js';
 import type { ContainerInfo as _agora_v1_ContainerInfo, ContainerInfo__Output as _agora_v1_ContainerInfo__Output } from './agora/v1/ContainerInfo.js';
@@ -81,7 +84,10 @@ export interface ProtoGrpcType {
       AcknowledgeBatchResult: MessageTypeDefinition<_agora_v1_AcknowledgeBatchResult, _agora_v1_AcknowledgeBatchResult__Output>
       AcknowledgeRequest: MessageTypeDefinition<_agora_v1_AcknowledgeRequest, _agora_v1_AcknowledgeRequest__Output>
       AcknowledgementRefusal: MessageTypeDefinition<_agora_v1_AcknowledgementRefusal, _agora_v1_AcknowledgementRefusal__Output>
+      AgentAddedEvent: MessageTypeDefinition<_agora_v1_AgentAddedEvent, _agora_v1_AgentAddedEvent__Output>
+      AgentDrainingEvent: MessageTypeDefinition<_agora_v1_AgentDrainingEvent, _agora_v1_AgentDrainingEvent__Output>
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
+      AgentRemovedEvent: MessageTypeDefinition<_agora_v1_AgentRemovedEvent, _agora_v1_AgentRemovedEvent__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
       CheckType: EnumTypeDefinition
       CommandInfo: MessageTypeDefinition<_agora_v1_CommandInfo, _agora_v1_CommandInfo__Output>

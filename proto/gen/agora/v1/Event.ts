@@ -9,6 +9,9 @@ import type { MessageEvent as _agora_v1_MessageEvent, MessageEvent__Output as _a
 import type { FailureEvent as _agora_v1_FailureEvent, FailureEvent__Output as _agora_v1_FailureEvent__Output } from '../../agora/v1/FailureEvent.js';
 import type { ErrorEvent as _agora_v1_ErrorEvent, ErrorEvent__Output as _agora_v1_ErrorEvent__Output } from '../../agora/v1/ErrorEvent.js';
 import type { HeartbeatEvent as _agora_v1_HeartbeatEvent, HeartbeatEvent__Output as _agora_v1_HeartbeatEvent__Output } from '../../agora/v1/HeartbeatEvent.js';
+import type { AgentAddedEvent as _agora_v1_AgentAddedEvent, AgentAddedEvent__Output as _agora_v1_AgentAddedEvent__Output } from '../../agora/v1/AgentAddedEvent.js';
+import type { AgentRemovedEvent as _agora_v1_AgentRemovedEvent, AgentRemovedEvent__Output as _agora_v1_AgentRemovedEvent__Output } from '../../agora/v1/AgentRemovedEvent.js';
+import type { AgentDrainingEvent as _agora_v1_AgentDrainingEvent, AgentDrainingEvent__Output as _agora_v1_AgentDrainingEvent__Output } from '../../agora/v1/AgentDrainingEvent.js';
 
 export interface Event {
   'subscribed'?: (_agora_v1_SubscribedEvent | null);
@@ -19,7 +22,13 @@ export interface Event {
   'failure'?: (_agora_v1_FailureEvent | null);
   'error'?: (_agora_v1_ErrorEvent | null);
   'heartbeat'?: (_agora_v1_HeartbeatEvent | null);
-  'type'?: "subscribed"|"offers"|"rescind"|"update"|"message"|"failure"|"error"|"heartbeat";
+  /**
+   * Only to frameworks subscribed with the AGENT_EVENTS capability.
+   */
+  'agentAdded'?: (_agora_v1_AgentAddedEvent | null);
+  'agentRemoved'?: (_agora_v1_AgentRemovedEvent | null);
+  'agentDraining'?: (_agora_v1_AgentDrainingEvent | null);
+  'type'?: "subscribed"|"offers"|"rescind"|"update"|"message"|"failure"|"error"|"heartbeat"|"agentAdded"|"agentRemoved"|"agentDraining";
 }
 
 export interface Event__Output {
@@ -31,5 +40,11 @@ export interface Event__Output {
   'failure'?: (_agora_v1_FailureEvent__Output | null);
   'error'?: (_agora_v1_ErrorEvent__Output | null);
   'heartbeat'?: (_agora_v1_HeartbeatEvent__Output | null);
-  'type'?: "subscribed"|"offers"|"rescind"|"update"|"message"|"failure"|"error"|"heartbeat";
+  /**
+   * Only to frameworks subscribed with the AGENT_EVENTS capability.
+   */
+  'agentAdded'?: (_agora_v1_AgentAddedEvent__Output | null);
+  'agentRemoved'?: (_agora_v1_AgentRemovedEvent__Output | null);
+  'agentDraining'?: (_agora_v1_AgentDrainingEvent__Output | null);
+  'type'?: "subscribed"|"offers"|"rescind"|"update"|"message"|"failure"|"error"|"heartbeat"|"agentAdded"|"agentRemoved"|"agentDraining";
 }

@@ -23,6 +23,10 @@ export const FrameworkCapability = {
    * may be offered agents in other regions
    */
   REGION_AWARE: 'REGION_AWARE',
+  /**
+   * receives AGENT_ADDED / AGENT_REMOVED / AGENT_DRAINING events
+   */
+  AGENT_EVENTS: 'AGENT_EVENTS',
 } as const;
 
 export type FrameworkCapability =
@@ -53,5 +57,10 @@ export type FrameworkCapability =
    */
   | 'REGION_AWARE'
   | 5
+  /**
+   * receives AGENT_ADDED / AGENT_REMOVED / AGENT_DRAINING events
+   */
+  | 'AGENT_EVENTS'
+  | 6
 
 export type FrameworkCapability__Output = typeof FrameworkCapability[keyof typeof FrameworkCapability]
