@@ -26,6 +26,7 @@ import {
   parseConstraints,
   resourcesToWire,
   wasRefused,
+  type Agent,
   type Constraint,
   type DriverCredentials,
   type Offer,
@@ -42,7 +43,6 @@ const { values: flags, positionals } = parseArgs({
     selector: { type: 'string', default: '' }, // attribute:value pairs, ';' between them
     resources: { type: 'string', default: 'cpus:0.1;mem:32' },
     state: { type: 'string', default: '.agora/daemon' }, // a store URL or a directory
-    'revive-seconds': { type: 'string', default: '30' },
     'failover-seconds': { type: 'string', default: '604800' },
     teardown: { type: 'boolean', default: false },
   },
@@ -56,7 +56,7 @@ function option<T>(flag: string, parse: () => T): T {
     process.exit(2);
   }
 }
-function seconds(flag: 'revive-seconds' | 'failover-seconds'): number {
+function seconds(flag: 'failover-seconds'): number {
   return option(flag, () => {
     const n = Number(flags[flag]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`a whole number of seconds ≥ 1, not "${flags[flag]}"`);
@@ -66,7 +66,6 @@ function seconds(flag: 'revive-seconds' | 'failover-seconds'): number {
 
 const command = positionals.join(' ') || 'sleep 3600';
 const perCopy = option('resources', () => Resources.parse(flags.resources));
-const reviveSeconds = seconds('revive-seconds');
 const failoverSeconds = seconds('failover-seconds');
 // --selector role:web;zone:a is the constraints role IS web and zone IS a.
 const selector: readonly Constraint[] = option('selector', () =>
@@ -160,23 +159,31 @@ async function revive(driver: FrameworkDriver): Promise<void> {
 }
 
 // --- 5. Recovery: what the state remembers, and what the master knows that the state forgot. -----
-// (With driver.recover(known) this is one call that also waits for the answers.)
 async function recoverCopies(driver: FrameworkDriver): Promise<void> {
-  for (const [agentId, taskId] of copies) driver.trackTask(taskId, agentId);
-  await driver.reconcile(); // no tasks named: the master answers with every task of ours it knows
+  const known = [...copies].map(([agentId, taskId]) => ({ taskId, agentId }));
+  // Offers wait until the master has answered for every task (holdOffers): none is placed on a stale picture.
+  const { running, ended, forgotten } = await driver.recover(known);
+  const gone = new Set(ended.map((status) => status.taskId));
+  for (const [agentId, taskId] of copies) if (gone.has(taskId)) copies.delete(agentId); // replaced on the next offers
+  for (const { taskId, agentId, state: taskState } of forgotten) {
+    if (isTerminal(taskState)) continue;
+    if (copies.has(agentId)) await driver.kill(taskId, agentId); // a second copy on one agent
+    else copies.set(agentId, taskId); // a copy the state lost (a crash between launch and save): adopt it
+  }
+  await saveCopies();
+  console.log(`recovered: ${running.length} running, ${ended.length} ended, ${forgotten.length} forgotten`);
 }
 
-// --- 6. Agents that join: a suppressed framework is offered nothing, so it revives now and then.
-// (With agent events, an agentAdded handler that revives for a matching agent replaces this.)
-function watchForNewAgents(driver: FrameworkDriver): void {
-  const timer = setInterval(() => void revive(driver), reviveSeconds * 1000);
-  const stop = (): void => clearInterval(timer);
-  driver.closed.then(stop, stop);
+// --- 6. Agents that join: the master says so (agentEvents), and a suppressed framework revives. ---
+async function onAgentAdded(driver: FrameworkDriver, agent: Agent): Promise<void> {
+  if (agent.draining || copies.has(agent.agentId) || !evaluate(selector, agent, []).ok) return;
+  console.log(`agent ${agent.agentId} (${agent.hostname}) wants a copy: reviving`);
+  await revive(driver);
 }
 
 // --- 7. Run: subscribe (as the same framework after a restart), then live until stopped. --------
 const connection = { master: flags.master, logger: createLogger({ name: flags.name, level: 'warn' }), ...(credentials ? { credentials } : { insecure }) };
-const framework = { name: flags.name, failoverTimeoutSeconds: failoverSeconds, ...(savedId ? { id: savedId } : {}) };
+const framework = { name: flags.name, failoverTimeoutSeconds: failoverSeconds, agentEvents: true, ...(savedId ? { id: savedId } : {}) };
 
 async function run(): Promise<void> {
   let recovered = false;
@@ -190,8 +197,8 @@ async function run(): Promise<void> {
     },
     offers: placeCopies,
     update: onUpdate,
+    agentAdded: onAgentAdded,
   });
-  watchForNewAgents(driver);
   // Ctrl-C or SIGTERM: stop, leaving the copies running for the next start to take over.
   const stop = (): void => void driver.stop();
   process.once('SIGINT', stop);
