@@ -23,19 +23,19 @@ async function started(driver: Promise<FrameworkDriver>): Promise<FrameworkDrive
 }
 
 describe('startTestCluster', () => {
+  // sdk/README.md's sample, verbatim.
   it('runs a framework against a real master and agents; the test fails and finishes its tasks', async () => {
-    cluster = await startTestCluster({ agents: [{ resources: 'cpus:1;mem:256' }, { resources: 'cpus:1;mem:256', attributes: { rack: 'r2' } }] });
+    await using cluster = await startTestCluster({ agents: [{ resources: 'cpus:1;mem:256' }, { resources: 'cpus:1;mem:256', attributes: { rack: 'r2' } }] });
     const framework = keepCopies({ count: 2, command: 'sleep 3600', resources: 'cpus:1;mem:128' });
-    await started(FrameworkDriver.start(cluster.driverOptions('copies'), framework));
+    await using _driver = await FrameworkDriver.start(cluster.driverOptions('copies'), framework);
 
-    await eventually(() => expect(cluster!.runningTasks().sort()).toEqual(['copy-1', 'copy-2']), { timeoutMs: 10_000 });
-    // One per agent: each has room for one copy only.
-    expect(cluster.agents.map((a) => a.executor.running().length)).toEqual([1, 1]);
-
+    await eventually(() => expect(cluster.runningTasks().sort()).toEqual(['copy-1', 'copy-2']), { timeoutMs: 10_000 });
     cluster.fail('copy-1', 3);
-    await eventually(() => expect(cluster!.runningTasks().sort()).toEqual(['copy-2', 'copy-3']), { timeoutMs: 10_000 });
+    await eventually(() => expect(cluster.runningTasks().sort()).toEqual(['copy-2', 'copy-3']), { timeoutMs: 10_000 });
     cluster.finish('copy-2');
-    await eventually(() => expect(cluster!.taskState('copy-4')).toBe('TASK_RUNNING'), { timeoutMs: 10_000 });
+    await eventually(() => expect(cluster.taskState('copy-4')).toBe('TASK_RUNNING'), { timeoutMs: 10_000 });
+    // One copy per agent (each has room for one), and the framework's own view.
+    expect(cluster.agents.map((a) => a.executor.running().length)).toEqual([1, 1]);
     expect(framework.live).toEqual(new Set(['copy-3', 'copy-4']));
   });
 

@@ -1,24 +1,17 @@
-// The framework of sdk/README.md's "Testing your framework": keep `count` copies of a command
-// running, one per offer, relaunching a copy that ends — but not within `backoffMs` of a failure.
-// Its unit test (test/unit/sdk-testing-kit.test.ts) and integration test
-// (test/integration/sdk-testing-kit.test.ts) are the README's samples, so they cannot rot.
+// The framework of sdk/README.md's "Testing your framework" (copied from there verbatim but for the
+// import path): keep `count` copies of a command running, one per offer, relaunching a copy that
+// ends — but not within `backoffMs` of a failure. Its unit test (test/unit/sdk-testing-kit.test.ts)
+// and integration test (test/integration/sdk-testing-kit.test.ts) are the README's samples, so
+// they cannot rot.
 import { declineFilter, isTerminal, Resources, resourcesToWire, systemClock, type Clock, type FrameworkHandlers } from '../../sdk/index.js';
 
-export interface CopiesOptions {
-  readonly count: number;
-  readonly command: string;
-  readonly resources?: string;
-  readonly backoffMs?: number;
-  readonly clock?: Clock;
-}
-
-export function keepCopies(options: CopiesOptions): FrameworkHandlers & { readonly live: ReadonlySet<string> } {
+export function keepCopies(options: { count: number; command: string; resources?: string; backoffMs?: number; clock?: Clock }) {
   const clock = options.clock ?? systemClock;
   const resources = resourcesToWire(Resources.parse(options.resources ?? 'cpus:0.5;mem:64'));
   const live = new Set<string>();
   let launched = 0;
   let failedAt = -Infinity;
-  return {
+  const handlers: FrameworkHandlers & { live: ReadonlySet<string> } = {
     live,
     async offers(driver, offers) {
       for (const offer of offers) {
@@ -39,4 +32,5 @@ export function keepCopies(options: CopiesOptions): FrameworkHandlers & { readon
       if (status.state !== 'TASK_FINISHED') failedAt = clock.now();
     },
   };
+  return handlers;
 }

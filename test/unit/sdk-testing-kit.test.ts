@@ -2,6 +2,7 @@
 // from the builders and time on a FakeClock — no master. The first test is sdk/README.md's
 // "Testing your framework" sample; the others pin the kit's own behaviour (the same client checks
 // as the real driver, typed failures on request, builders that the SDK's own helpers accept).
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { matchOffers, NotSubscribedError, UnavailableError, type SchedulerDriver } from '../../sdk/index.js';
 import { FakeClock, FakeDriver, offer, offers, status, taskSpec } from '../../sdk/testing/index.js';
@@ -111,5 +112,25 @@ describe('builders', () => {
   it('make a task spec on an offer: its agent, and all its resources unless told', () => {
     const o = offer({ resources: 'cpus:1;mem:256' });
     expect(taskSpec({ offer: o, name: 'web', command: 'sleep 1' })).toMatchObject({ agentId: o.agentId, name: 'web', resources: o.resources, command: { shell: true, value: 'sleep 1' } });
+  });
+});
+
+describe('sdk/README.md, "Testing your framework"', () => {
+  /** Lines trimmed, blank ones and imports dropped: code compared regardless of indentation. */
+  const normal = (code: string): string =>
+    code
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('import '))
+      .join('\n');
+  const read = (file: string): string => readFileSync(new URL(file, import.meta.url), 'utf8');
+
+  it('shows code that is in the tests, so it runs', () => {
+    const readme = read('../../sdk/README.md');
+    const section = readme.slice(readme.indexOf('## Testing your framework'), readme.indexOf('## API reference'));
+    const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => normal(m[1] ?? ''));
+    expect(blocks).toHaveLength(3);
+    const sources = normal([read('../support/kit-sample.ts'), read('./sdk-testing-kit.test.ts'), read('../integration/sdk-testing-kit.test.ts')].join('\n'));
+    for (const block of blocks) expect(sources).toContain(block);
   });
 });
