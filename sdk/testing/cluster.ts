@@ -154,7 +154,13 @@ export class TestCluster {
       ...spec.flags,
     };
     // Every task runs on the fake executor, Docker ones too: nothing a test launches starts a process.
-    const agent = await Agent.start(flags, { tls: this.security.agentTls, createExecutor: () => executor, ...(clock ? { clock } : {}) });
+    let agent: Agent;
+    try {
+      agent = await Agent.start(flags, { tls: this.security.agentTls, createExecutor: () => executor, ...(clock ? { clock } : {}) });
+    } catch (err) {
+      await fs.rm(workDir, { recursive: true, force: true });
+      throw err;
+    }
     try {
       const id = await eventually(() => registeredId(agent, this.#master), {
         timeoutMs: this.options.agentRegisterTimeoutMs ?? 10_000,

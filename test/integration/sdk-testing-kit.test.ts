@@ -80,7 +80,7 @@ describe('startTestCluster', () => {
     await eventually(() => expect(offered).toContain(cluster!.agents[0]?.id), { timeoutMs: 10_000 });
   });
 
-  it('launches a builder-made task spec on a real offer, and refuses to end a task that is not running', async () => {
+  it('launches a builder-made task spec on a real offer; refuses to end a task not running, and bad agents', async () => {
     cluster = await startTestCluster();
     const driver = await started(
       FrameworkDriver.start(cluster.driverOptions('builders'), {
@@ -93,6 +93,10 @@ describe('startTestCluster', () => {
     await eventually(() => expect(cluster!.taskState('built')).toBe('TASK_RUNNING'), { timeoutMs: 10_000 });
     expect(() => cluster!.finish('nope')).toThrow(expect.objectContaining({ code: 'AGORA_NOT_FOUND' }));
     expect(() => cluster!.fail('built', 0)).toThrow(expect.objectContaining({ field: 'exitCode' }));
+    // A bad agent is refused naming its flag, and the cluster is as it was.
+    await expect(cluster.addAgent({ resources: 'cpus:lots' })).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: expect.stringMatching(/resources/) });
+    expect(cluster.agents).toHaveLength(1);
+    await expect(startTestCluster({ agents: -1 })).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'agents' });
     await driver.kill('built');
     await eventually(() => expect(cluster!.runningTasks()).toEqual([]), { timeoutMs: 10_000 });
   });
