@@ -242,10 +242,14 @@ export class TestCluster {
   }
 }
 
-/** The agent's id once the master has admitted it (throws until then, for eventually). */
-function registeredId(agent: Agent, master: Master): string {
+/**
+ * The agent's id once the master has admitted it and the agent has checkpointed it (throws until
+ * then, for eventually): a write still under way would land after a quick stop removed the work dir.
+ */
+async function registeredId(agent: Agent, master: Master): Promise<string> {
   const id = agent.agentId;
   if (id === undefined || !master.state.knowsAgent(id)) throw new Error(`agent ${id ?? '(no id yet)'} is not registered with the master`);
+  if ((await agent.checkpoint.readAgentId()) !== id) throw new Error(`agent ${id} has not checkpointed its id yet`);
   return id;
 }
 
