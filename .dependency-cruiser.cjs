@@ -35,9 +35,25 @@ module.exports = {
     {
       name: 'sdk-only-down',
       severity: 'error',
-      comment: 'The SDK knows nothing of the master, the agent or the built-in frameworks.',
-      from: { path: '^sdk/' },
+      comment: 'The SDK knows nothing of the master, the agent or the built-in frameworks (its testing kit excepted, below).',
+      from: { path: '^sdk/', pathNot: '^sdk/testing/' },
       to: { path: '^(master|agent|frameworks|cli|examples)/' },
+    },
+    {
+      // The one exception to sdk-only-down: agora/sdk/testing's startTestCluster runs a real master and
+      // agents in the test's process, so the kit imports master/ and agent/ — and nothing else above the SDK.
+      name: 'sdk-testing-runs-a-cluster',
+      severity: 'error',
+      comment: 'sdk/testing may import the master and the agent (its in-process cluster), never a framework or the CLI.',
+      from: { path: '^sdk/testing/' },
+      to: { path: '^(frameworks|cli|examples)/' },
+    },
+    {
+      name: 'nothing-ships-on-the-kit',
+      severity: 'error',
+      comment: 'The testing kit is for tests: no product code (nor the rest of the SDK) imports sdk/testing.',
+      from: { path: '^(proto|core|master|agent|sdk|frameworks|cli)/', pathNot: '^sdk/testing/' },
+      to: { path: '^sdk/testing/' },
     },
     {
       name: 'frameworks-only-on-sdk',

@@ -30,6 +30,7 @@ import {
   type Constraint,
   type DriverCredentials,
   type Offer,
+  type SchedulerDriver,
   type TaskSpec,
   type TaskStatus,
 } from '../sdk/index.js';
@@ -99,7 +100,7 @@ const saveCopies = (): Promise<number> => state.set('copies', Object.fromEntries
 // --- 3. Offers: a copy for each matching agent that has none, never two on one agent. -----------
 const selects = (offer: Offer): boolean => evaluate(selector, agentFactsOf(offer), []).ok;
 
-async function placeCopies(driver: FrameworkDriver, offers: Offer[]): Promise<void> {
+async function placeCopies(driver: SchedulerDriver, offers: Offer[]): Promise<void> {
   const wanted = offers.filter((offer) => selects(offer) && !copies.has(offer.agentId));
   const others = offers.filter((offer) => !wanted.includes(offer));
   // Not ours, or has its copy: not again for 10 minutes, unless we revive (which clears filters).
@@ -122,7 +123,7 @@ async function placeCopies(driver: FrameworkDriver, offers: Offer[]): Promise<vo
   console.log(`suppressed: ${copies.size} copies`);
 }
 
-async function launchCopy(driver: FrameworkDriver, offerIds: readonly string[], agentId: string, taskId: string, resources: Resources): Promise<void> {
+async function launchCopy(driver: SchedulerDriver, offerIds: readonly string[], agentId: string, taskId: string, resources: Resources): Promise<void> {
   copies.set(agentId, taskId);
   await saveCopies(); // before launching: after a crash we ask about a copy, never forget one
   const task: TaskSpec = { taskId, name: taskId, agentId, resources: resourcesToWire(resources), command: { shell: true, value: command } };
@@ -137,7 +138,7 @@ async function launchCopy(driver: FrameworkDriver, offerIds: readonly string[], 
 }
 
 // --- 4. Updates: a copy that ends is replaced; a copy the state does not know is adopted or killed.
-async function onUpdate(driver: FrameworkDriver, status: TaskStatus): Promise<void> {
+async function onUpdate(driver: SchedulerDriver, status: TaskStatus): Promise<void> {
   const { taskId, agentId, state: taskState } = status;
   console.log(`${taskId} ${taskState}${status.message ? `: ${status.message}` : ''}`);
   const known = copies.get(agentId);
@@ -153,13 +154,13 @@ async function onUpdate(driver: FrameworkDriver, status: TaskStatus): Promise<vo
   }
 }
 
-async function revive(driver: FrameworkDriver): Promise<void> {
+async function revive(driver: SchedulerDriver): Promise<void> {
   // While disconnected this fails; the next subscription revives anyway (see subscribed).
   await driver.revive().catch((err: Error) => console.log(`revive: ${err.message}`));
 }
 
 // --- 5. Recovery: what the state remembers, and what the master knows that the state forgot. -----
-async function recoverCopies(driver: FrameworkDriver): Promise<void> {
+async function recoverCopies(driver: SchedulerDriver): Promise<void> {
   const known = [...copies].map(([agentId, taskId]) => ({ taskId, agentId }));
   // Offers wait until the master has answered for every task (holdOffers): none is placed on a stale picture.
   const { running, ended, forgotten } = await driver.recover(known);
@@ -175,7 +176,7 @@ async function recoverCopies(driver: FrameworkDriver): Promise<void> {
 }
 
 // --- 6. Agents that join: the master says so (agentEvents), and a suppressed framework revives. ---
-async function onAgentAdded(driver: FrameworkDriver, agent: Agent): Promise<void> {
+async function onAgentAdded(driver: SchedulerDriver, agent: Agent): Promise<void> {
   if (agent.draining || copies.has(agent.agentId) || !evaluate(selector, agent, []).ok) return;
   console.log(`agent ${agent.agentId} (${agent.hostname}) wants a copy: reviving`);
   await revive(driver);

@@ -34,6 +34,7 @@ import { SchedulerCalls } from './calls.js';
 import { sdkStatus, type TaskStatus } from './types.js';
 import { dispatchAgentEvent, type AgentHandlers } from './agent-events.js';
 import { Recovery, type RecoverOptions, type RecoveryReport } from './recovery.js';
+import type { DriverState, SchedulerDriver } from './driver-api.js';
 
 /**
  * The event stream's flow-control window: with HTTP/2's default (64 KiB) a burst — reconciliation
@@ -50,7 +51,7 @@ export const MAX_UPDATE_BATCH = 1000;
 const NOT_LEADER_RETRY_MS = 100;
 const NOT_LEADER_FAST_RETRIES = 50;
 
-export type DriverState = 'INITIALIZED' | 'CONNECTING' | 'SUBSCRIBED' | 'DISCONNECTED' | 'STOPPED' | 'FAILED';
+export type { DriverState, SchedulerDriver } from './driver-api.js';
 
 type Awaitable = void | Promise<void>;
 
@@ -59,23 +60,23 @@ type Awaitable = void | Promise<void>;
  * and none runs before `FrameworkDriver.start()` has resolved: events that arrive earlier wait.
  * Handlers run one at a time, in the order the events arrived.
  */
-export interface FrameworkHandlers extends AgentHandlers<FrameworkDriver> {
-  subscribed?(driver: FrameworkDriver, event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
-  offers?(driver: FrameworkDriver, offers: Offer__Output[]): Awaitable;
-  rescind?(driver: FrameworkDriver, offerId: string): Awaitable;
+export interface FrameworkHandlers extends AgentHandlers<SchedulerDriver> {
+  subscribed?(driver: SchedulerDriver, event: { frameworkId: string; masterInfo: MasterInfo__Output | null; resubscribed: boolean }): Awaitable;
+  offers?(driver: SchedulerDriver, offers: Offer__Output[]): Awaitable;
+  rescind?(driver: SchedulerDriver, offerId: string): Awaitable;
   /** A task status. Acknowledged (when it has a uuid) after this resolves, unless autoAcknowledge is off. */
-  update?(driver: FrameworkDriver, status: TaskStatus): Awaitable;
+  update?(driver: SchedulerDriver, status: TaskStatus): Awaitable;
   /**
    * Task statuses that arrived together, in order (at most MAX_UPDATE_BATCH): when given, called
    * instead of `update`, so a framework can persist them in one write. Each is acknowledged after
    * this resolves (none if it rejects: the agents send them again).
    */
-  updates?(driver: FrameworkDriver, statuses: TaskStatus[]): Awaitable;
-  failure?(driver: FrameworkDriver, event: { agentId: string; executorId: string; status?: number }): Awaitable;
-  message?(driver: FrameworkDriver, event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
+  updates?(driver: SchedulerDriver, statuses: TaskStatus[]): Awaitable;
+  failure?(driver: SchedulerDriver, event: { agentId: string; executorId: string; status?: number }): Awaitable;
+  message?(driver: SchedulerDriver, event: { agentId: string; executorId: string; data: Buffer }): Awaitable;
   /** The driver failed for good (the master refused the framework, or no master answered); `closed` rejects with the same error. */
-  error?(driver: FrameworkDriver, error: AgoraError): Awaitable;
-  disconnected?(driver: FrameworkDriver, reason: string): Awaitable;
+  error?(driver: SchedulerDriver, error: AgoraError): Awaitable;
+  disconnected?(driver: SchedulerDriver, reason: string): Awaitable;
 }
 
 export interface StartOptions {
@@ -85,7 +86,7 @@ export interface StartOptions {
   readonly signal?: AbortSignal;
 }
 
-export class FrameworkDriver extends SchedulerCalls {
+export class FrameworkDriver extends SchedulerCalls implements SchedulerDriver {
   #state: DriverState = 'INITIALIZED';
   #frameworkId: string | undefined;
   /** The current subscription's id: every call carries it. */

@@ -1,6 +1,7 @@
 // The public API of the Agora framework SDK. Framework authors import from here (`agora/sdk`);
 // everything else in the repository is internal.
 export { FrameworkDriver, type DriverState, type FrameworkHandlers, type StartOptions } from './driver.js';
+export type { OfferRef, SchedulerDriver } from './driver-api.js';
 export type { AckTarget, AcknowledgementRefused, CallFilters } from './calls.js';
 export type { DriverCredentials, DriverOptions, FrameworkDescription } from './options.js';
 export { discoverMasters, masterElectionPath, StaticDiscovery, ZooKeeperDiscovery, type MasterAdvert, type MasterDiscovery } from './discovery.js';

@@ -120,7 +120,7 @@ class Round {
 }
 
 /** The known tasks, checked before anything changes: each needs a task id; an agent id, when given, is a string. */
-function checkKnown(known: Iterable<{ taskId: string; agentId?: string }>): Map<string, string> {
+export function checkKnown(known: Iterable<{ taskId: string; agentId?: string }>): Map<string, string> {
   const out = new Map<string, string>();
   let i = 0;
   for (const task of known) {
@@ -134,7 +134,7 @@ function checkKnown(known: Iterable<{ taskId: string; agentId?: string }>): Map<
   return out;
 }
 
-function checkTimeout(timeoutMs: unknown): number | undefined {
+export function checkTimeout(timeoutMs: unknown): number | undefined {
   if (timeoutMs === undefined) return undefined;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidArgumentError('options.timeoutMs', `must be a positive number of milliseconds, not ${String(timeoutMs)}`);
   return timeoutMs;

@@ -19,7 +19,7 @@
 import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
-import type { FrameworkDriver } from '../../sdk/driver.js';
+import type { SchedulerDriver } from '../../sdk/driver-api.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
 import { LaunchProtocol } from '../common/launch-protocol.js';
 import type { JobBook, JobTaskEntry } from './book.js';
@@ -48,7 +48,7 @@ export class JobLauncher {
   }
 
   /** One offer round: new offers (none on a wake-up: held offers are looked at again). */
-  async offers(driver: FrameworkDriver, offers: readonly Offer__Output[]): Promise<void> {
+  async offers(driver: SchedulerDriver, offers: readonly Offer__Output[]): Promise<void> {
     const { supervisor, holds, clock } = this.deps;
     const now = clock.now();
     const queue = supervisor.queue;
@@ -76,7 +76,7 @@ export class JobLauncher {
   }
 
   /** Consecutive non-gang jobs: their tasks, in queue order, in one match. */
-  async #place(driver: FrameworkDriver, entries: readonly QueueEntry[], pool: HeldOffer[], launched: boolean): Promise<[HeldOffer[], boolean]> {
+  async #place(driver: SchedulerDriver, entries: readonly QueueEntry[], pool: HeldOffer[], launched: boolean): Promise<[HeldOffer[], boolean]> {
     if (entries.length === 0) return [pool, launched];
     const { supervisor, options, role } = this.deps;
     if (pool.length === 0) {
@@ -110,7 +110,7 @@ export class JobLauncher {
     return [pool.filter((h) => !used.has(h.offer.id)), launched];
   }
 
-  async #gang(driver: FrameworkDriver, entry: QueueEntry, pool: HeldOffer[], now: number, launched: boolean): Promise<[HeldOffer[], boolean]> {
+  async #gang(driver: SchedulerDriver, entry: QueueEntry, pool: HeldOffer[], now: number, launched: boolean): Promise<[HeldOffer[], boolean]> {
     const { holds, supervisor, options, role, logger } = this.deps;
     const name = entry.spec.name;
     const group = jobTasks(entry.spec, entry.decisions, role);
@@ -153,7 +153,7 @@ export class JobLauncher {
    * whose write fails launches nothing (the tasks wait for another round), and offers left with
    * nothing to launch are declined, never kept.
    */
-  async #launch(driver: FrameworkDriver, launches: readonly Launch<JobTask>[]): Promise<void> {
+  async #launch(driver: SchedulerDriver, launches: readonly Launch<JobTask>[]): Promise<void> {
     const { book, clock, logger } = this.deps;
     const now = clock.now();
     const planned: { launch: Launch<JobTask>; infos: TaskInfo[]; job: Map<string, string> }[] = [];

@@ -15,7 +15,7 @@
 import type { Logger } from '../../core/logger.js';
 import type { TaskInfo } from '../../proto/index.js';
 import { declinePolicy, type DeclineFilter } from '../../sdk/decline.js';
-import type { FrameworkDriver } from '../../sdk/driver.js';
+import type { SchedulerDriver } from '../../sdk/driver-api.js';
 import { wasRefused } from '../../sdk/errors.js';
 
 export interface LaunchTarget {
@@ -43,7 +43,7 @@ export class LaunchProtocol {
   }
 
   /** Decline offers; never throws (a failed decline leaves them to the offer timeout). */
-  async declineAll(driver: FrameworkDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
+  async declineAll(driver: SchedulerDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
     if (offerIds.length === 0) return;
     if (!waiting) this.deps.declinedIdle();
     await driver.decline(offerIds, this.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
@@ -53,7 +53,7 @@ export class LaunchProtocol {
    * Launch tasks the framework has already persisted. Refused: say so (the caller forgets them).
    * Unknown: every task is tracked, so reconciliation settles it. Never throws.
    */
-  async send(driver: FrameworkDriver, target: LaunchTarget, infos: readonly TaskInfo[], waiting: boolean): Promise<LaunchOutcome> {
+  async send(driver: SchedulerDriver, target: LaunchTarget, infos: readonly TaskInfo[], waiting: boolean): Promise<LaunchOutcome> {
     const { logger } = this.deps;
     try {
       // What the launch leaves of its offers goes back with the same filter as a decline.

@@ -31,7 +31,7 @@ beforeAll(async () => {
 
 describe('package.json exports', () => {
   it('maps every subpath to files that exist, with types for each code entry', () => {
-    expect(Object.keys(manifest.exports).sort()).toEqual(['./package.json', './sdk']);
+    expect(Object.keys(manifest.exports).sort()).toEqual(['./package.json', './sdk', './sdk/testing']);
     for (const [subpath, target] of Object.entries(manifest.exports)) {
       const files = typeof target === 'string' ? [target] : [target.default, ...(target.types ? [target.types] : [])];
       for (const file of files) expect(existsSync(path.join(REPO, file)), `${subpath} → ${file}`).toBe(true);
@@ -48,6 +48,13 @@ describe('package.json exports', () => {
     }
     const types = readFileSync(path.join(REPO, 'dist/sdk/index.d.ts'), 'utf8');
     expect(types).toContain('FrameworkDriver');
+  });
+
+  it('loads agora/sdk/testing from another project: the kit of the SDK README\u2019s "Testing your framework"', () => {
+    const r = inConsumer(`const m = await import('agora/sdk/testing'); console.log(JSON.stringify(Object.keys(m).sort()));`);
+    expect(r.err).toBe('');
+    const names = JSON.parse(r.out) as string[];
+    for (const name of ['FakeDriver', 'FakeClock', 'offer', 'status', 'taskSpec', 'startTestCluster', 'eventually']) expect(names).toContain(name);
   });
 
   it('keeps everything else internal: agora/core and deep paths are not exported', () => {

@@ -173,7 +173,12 @@ describe('the packed tarball, installed outside the repository', () => {
     writeFileSync(
       path.join(consumer, 'framework.ts'),
       [
-        "import { FrameworkDriver, Resources, isTerminal, matchOffers, type DriverOptions, type TaskState } from 'agora/sdk';",
+        "import { FrameworkDriver, Resources, isTerminal, matchOffers, type DriverOptions, type FrameworkHandlers, type TaskState } from 'agora/sdk';",
+        "import { FakeDriver, offer, startTestCluster } from 'agora/sdk/testing';",
+        '// The kit\u2019s FakeDriver is what handlers take, and its builders make what they get.',
+        'const handlers: FrameworkHandlers = { offers: (d, offers) => d.decline(offers) };',
+        'export const delivered: Promise<void> = new FakeDriver().deliverOffers(handlers, [offer({ resources: \'cpus:1;mem:64\' })]);',
+        'export const cluster = startTestCluster;',
         "const state: TaskState = 'TASK_FINISHED';",
         'const done: boolean = isTerminal(state);',
         "const wanted: Resources = Resources.parse('cpus:0.5;mem:64');",
@@ -188,6 +193,28 @@ describe('the packed tarball, installed outside the repository', () => {
     const tsc = await run(process.execPath, [path.join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer], { cwd: consumer, timeoutMs: 120_000 });
     expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
   }, 150_000);
+
+  it('runs a framework against agora/sdk/testing\u2019s in-process cluster, from the installed package', async () => {
+    const script = `
+      import { FrameworkDriver } from 'agora/sdk';
+      import { eventually, startTestCluster, taskSpec } from 'agora/sdk/testing';
+      const cluster = await startTestCluster({ agents: [{ resources: 'cpus:1;mem:128', attributes: { rack: 'r1' } }] });
+      const ends = [];
+      const driver = await FrameworkDriver.start(cluster.driverOptions('installed'), {
+        offers: async (d, offers) => { if (cluster.runningTasks().length === 0 && ends.length === 0) await d.launch([offers[0]], [taskSpec({ offer: offers[0], taskId: 'one', resources: 'cpus:0.5;mem:32' })]); },
+        update: (d, s) => { if (s.state === 'TASK_FINISHED') ends.push(s.taskId); },
+      });
+      await eventually(() => cluster.runningTasks().includes('one'), { timeoutMs: 10000 });
+      cluster.finish('one');
+      await eventually(() => ends.length === 1, { timeoutMs: 10000 });
+      await driver.stop();
+      await cluster.stop();
+      console.log(JSON.stringify({ ends }));`;
+    writeFileSync(path.join(consumer, 'kit.mjs'), script);
+    const r = await run(process.execPath, ['kit.mjs'], { cwd: consumer, timeoutMs: 45_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ ends: ['one'] });
+  });
 
   it('gets node-zookeeper-client at the version its runtime mend is written for, and mends it on load', async () => {
     const zk = JSON.parse(readFileSync(path.join(consumer, 'node_modules', 'node-zookeeper-client', 'package.json'), 'utf8')) as { version: string };

@@ -1,10 +1,11 @@
 // The batch framework with a real master, a real agent and real processes: NonIndexed and Indexed
-// jobs complete (retried indexes exactly once), backoffLimit and activeDeadlineSeconds fail a job,
-// bad specs and changes to an active job are refused with the field at fault and change nothing.
+// jobs complete (retried indexes exactly once). On the testing kit's cluster (agora/sdk/testing: the
+// test ends each task): backoffLimit and activeDeadlineSeconds fail a job, bad specs and changes to
+// an active job are refused with the field at fault and change nothing.
 import { readFile, readdir } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tasksWritableDir } from '../support/users.js';
-import { finished, jobSpec, ran, startBatchCluster, stopBatchClusters, until } from './batch-harness.js';
+import { finished, jobSpec, ran, startBatchCluster, startBatchOnKit, stopBatchClusters, until } from './batch-harness.js';
 
 afterEach(stopBatchClusters);
 
@@ -68,8 +69,13 @@ describe('batch: jobs run to completion', () => {
   });
 
   it('more failures than backoffLimit fail the job (BackoffLimitExceeded)', async () => {
-    const c = await startBatchCluster();
+    const c = await startBatchOnKit();
     await c.batch.apply(jobSpec('doomed', 'exit 2', { backoffLimit: 1 }));
+    // Each attempt fails as `exit 2` would: the test ends it.
+    for (const attempt of [0, 1]) {
+      const task = await until(async () => ran(await c.record('doomed')).find((t) => t.attempt === attempt && c.cluster.runningTasks().includes(t.taskId)), `attempt ${attempt} running`);
+      c.cluster.fail(task.taskId, 2);
+    }
     const status = await finished(c, 'doomed');
     expect(status).toMatchObject({ phase: 'JOB_FAILED', failed: 2, succeeded: 0, pendingReason: '' });
     expect(status.message).toMatch(/^BackoffLimitExceeded: backoff limit 1 exceeded: 2 failed tasks/);
@@ -80,14 +86,14 @@ describe('batch: jobs run to completion', () => {
   });
 
   it('activeDeadlineSeconds fails the job (DeadlineExceeded) and kills its tasks', async () => {
-    const c = await startBatchCluster();
+    const c = await startBatchOnKit();
     await c.batch.apply(jobSpec('slow', 'exec sleep 600', { completions: 2, parallelism: 2, activeDeadlineSeconds: 1 }));
     await until(async () => (await c.status('slow')).active === 2, 'two tasks running');
     const status = await finished(c, 'slow');
     expect(status).toMatchObject({ phase: 'JOB_FAILED', failed: 0 });
     expect(status.message).toMatch(/^DeadlineExceeded: deadline exceeded/);
     const fwId = await c.frameworkId();
-    await until(async () => c.master.state.tasksOfFramework(fwId).length === 0, 'the tasks killed');
+    await until(async () => c.cluster.master.state.tasksOfFramework(fwId).length === 0 && c.cluster.runningTasks().length === 0, 'the tasks killed');
     // The framework hears each TASK_KILLED a moment after the master drops the task.
     await until(async () => ran(await c.record('slow')).every((t) => t.state === 'TASK_KILLED'), 'the job to record both kills');
     const tasks = ran(await c.record('slow'));
@@ -100,7 +106,7 @@ describe('batch: jobs run to completion', () => {
 
 describe('batch: specs', () => {
   it('refuses bad specs naming the field, and changes nothing; a dry run changes nothing; equal is UNCHANGED', async () => {
-    const c = await startBatchCluster();
+    const c = await startBatchOnKit();
     await c.batch.apply(jobSpec('keep', 'exec sleep 600', { completions: 2 }));
     await until(async () => (await c.status('keep')).active === 1, 'the task running');
     const before = JSON.stringify(await c.record('keep'));

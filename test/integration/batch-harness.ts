@@ -1,13 +1,15 @@
 // A cluster for the batch framework's integration tests: an in-process master (memory store), real
 // agents in-process (process executor, real tasks), and the batch framework on the master's store
-// with short timings (retry backoff, gang hold and cool-down). Plus job specs and probes of the
-// master's view of the framework's tasks.
+// with short timings (retry backoff, gang hold and cool-down) — or, for tests that decide how each
+// task ends, the batch framework on the testing kit's cluster (startBatchOnKit). Plus job specs and
+// probes of the master's view of the framework's tasks.
 import type { Agent } from '../../agent/agent.js';
 import { BATCH_FRAMEWORK_NAME, startBatch, type BatchHandle, type BatchOptions } from '../../frameworks/batch/index.js';
 import { readJobRecord, type JobRecord } from '../../frameworks/batch/book.js';
 import type { JobStatus } from '../../proto/index.js';
 import type { FrameworkState } from '../../sdk/state.js';
-import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, stopOne, until } from '../support/framework-cluster.js';
+import type { TestCluster, TestClusterOptions } from '../../sdk/testing/index.js';
+import { FAST_DRIVER, startClusterBase, startKitClusterBase, started, stopFrameworkClusters, stopOne, until } from '../support/framework-cluster.js';
 import type { MasterHarness } from '../support/master-harness.js';
 import { frameworksAccess } from '../support/security.js';
 
@@ -56,6 +58,24 @@ export async function startBatchCluster(options: { agents?: readonly Record<stri
   return cluster;
 }
 
+/** The batch framework on the testing kit's cluster: its tasks run until the test ends them (cluster.finish / fail). */
+export interface KitBatchCluster extends Omit<BatchCluster, 'master' | 'agents' | 'stopBatch' | 'startBatch'> {
+  readonly cluster: TestCluster;
+}
+
+export async function startBatchOnKit(options: { cluster?: TestClusterOptions; batch?: BatchTuning } = {}): Promise<KitBatchCluster> {
+  const { cluster, state } = await startKitClusterBase(BATCH_FRAMEWORK_NAME, options.cluster);
+  const batch = await started(startBatch({ master: cluster.masterAddress, state, access: { credentials: cluster.credentials }, ...FAST, ...options.batch }));
+  return {
+    cluster,
+    state,
+    batch,
+    frameworkId: async () => (await state.get<{ id: string }>('framework'))!.value.id,
+    record: (name) => readJobRecord(state, name),
+    status: async (name) => (await batch.get(name)).jobStatus!,
+  };
+}
+
 export const stopBatchClusters = stopFrameworkClusters;
 
 /** A job of `command` tasks (0.1 cpu, 16 MiB). */
@@ -71,7 +91,7 @@ export function ran(record: JobRecord | undefined): JobRecord['run']['tasks'] {
 
 
 /** Wait for a finished phase (JOB_SUCCEEDED / JOB_FAILED) and return the status. */
-export async function finished(c: BatchCluster, name: string, timeoutMs = 20_000): Promise<JobStatus> {
+export async function finished(c: Pick<BatchCluster, 'status'>, name: string, timeoutMs = 20_000): Promise<JobStatus> {
   return until(async () => {
     const s = await c.status(name);
     return (s.phase === 'JOB_SUCCEEDED' || s.phase === 'JOB_FAILED') && s;

@@ -16,24 +16,12 @@ import type { TestFramework } from './test-framework.js';
 import { tempDir } from './tmp.js';
 import { agoraArgv } from './build.js';
 import { secureFetch, testPki } from './security.js';
+import { TEST_AGENT_FLAGS } from '../../sdk/testing/index.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export const TEST_AGENT_RESOURCES = 'cpus:4;mem:4096;disk:4096;ports:[31000-31099]';
-
-/** Agent flags for tests (as the CLI takes them): short timeouts, port 0, silent. */
-export const TEST_AGENT_FLAGS: Readonly<Record<string, string>> = Object.freeze({
-  hostname: '127.0.0.1',
-  httpPort: '0',
-  resources: TEST_AGENT_RESOURCES,
-  statusUpdateRetry: '500ms',
-  statusUpdateRetryMax: '2s',
-  reconnectBackoff: '50ms',
-  reconnectBackoffMax: '300ms',
-  registrationTimeout: '2s',
-  killGracePeriod: '2s',
-  logLevel: 'silent',
-});
+/** Agent flags for tests (as the CLI takes them: short timeouts, port 0, silent) and their resources: the testing kit's. */
+export { TEST_AGENT_FLAGS, TEST_AGENT_RESOURCES } from '../../sdk/testing/index.js';
 
 const agents = new Set<Agent>();
 

@@ -1,25 +1,14 @@
-// For unit tests of a framework's parts (launchers, gang decisions): an offer in its wire form, and framework
+// For unit tests of a framework's parts (launchers, gang decisions): an offer in its wire form (the
+// testing kit's builder, with the defaults these tests were written for), and framework
 // state on a private in-memory store, closed after each test (`afterEach(closeStates)`).
-import { Resources } from '../../core/resources.js';
-import { attributesToWire, resourcesToWire } from '../../core/wire.js';
 import type { Offer__Output } from '../../proto/index.js';
 import { FrameworkState } from '../../sdk/state.js';
+import { offer } from '../../sdk/testing/index.js';
 
-/** An offer of `resources` (default cpus:1;mem:512) from `agentId` (default agent-ID) on `hostname` (default host-AGENT). */
+/** An offer of `resources` (default cpus:1;mem:512) from `agentId` (default agent-ID) on `hostname` (default host-AGENT), naming no allocation role: the testing kit's offer(). */
 export function wireOffer(id: string, options: { agentId?: string; hostname?: string; resources?: string } = {}): Offer__Output {
   const agentId = options.agentId ?? `agent-${id}`;
-  return {
-    id,
-    frameworkId: 'fw',
-    agentId,
-    hostname: options.hostname ?? `host-${agentId}`,
-    resources: resourcesToWire(Resources.parse(options.resources ?? 'cpus:1;mem:512')),
-    attributes: attributesToWire({}),
-    agentHttpAddress: '',
-    allocationRole: '',
-    unavailability: null,
-    domain: null,
-  } as unknown as Offer__Output;
+  return offer({ id, frameworkId: 'fw', agentId, hostname: options.hostname ?? `host-${agentId}`, resources: options.resources ?? 'cpus:1;mem:512', role: '', agentHttpAddress: '' });
 }
 
 const opened: FrameworkState[] = [];

@@ -21,25 +21,13 @@ import { testMasterSecurity } from './security.js';
 import { TestAgent, type TestAgentOptions } from './test-agent.js';
 import { TestFramework, type TestFrameworkOptions } from './test-framework.js';
 import { tempDir } from './tmp.js';
+import { TEST_MASTER_FLAGS } from '../../sdk/testing/index.js';
 
-/** Short intervals so tests run in seconds (values as the master's flags take them). */
-// Not frozen: Master.start takes a frozen object for already-compiled options.
-export const TEST_MASTER_OPTIONS: Readonly<Record<string, unknown>> = {
-  hostname: '127.0.0.1',
-  bind: '127.0.0.1',
-  grpcPort: 0,
-  httpPort: 0,
-  allocationInterval: '50ms',
-  agentPingInterval: '100ms',
-  // 1 s of silence: short, yet not so short that a loaded test machine looks like a partition.
-  maxAgentPingTimeouts: 10,
-  heartbeatInterval: '200ms',
-  agentReregisterTimeout: '2s',
-  logLevel: 'silent',
-};
+/** Short intervals so tests run in seconds (values as the master's flags take them): the testing kit's. */
+export { TEST_MASTER_FLAGS as TEST_MASTER_OPTIONS } from '../../sdk/testing/index.js';
 
 export interface HarnessOptions {
-  /** Master flags over TEST_MASTER_OPTIONS, e.g. { offerTimeout: '200ms' }. */
+  /** Master flags over TEST_MASTER_OPTIONS (the testing kit's TEST_MASTER_FLAGS), e.g. { offerTimeout: '200ms' }. */
   master?: Record<string, unknown>;
   /** 'memory' (default), 'file' (a fresh temp dir) or { dir } (an existing store directory). */
   store?: 'memory' | 'file' | { dir: string };
@@ -65,7 +53,7 @@ export class MasterHarness {
   static async start(options: HarnessOptions = {}): Promise<MasterHarness> {
     const storeDir = options.store === 'file' ? await tempDir('master-store') : typeof options.store === 'object' ? options.store.dir : undefined;
     const store = await openStore(storeDir ?? 'memory:', { chroot: '/agora' });
-    const flags = { ...TEST_MASTER_OPTIONS, ...options.master };
+    const flags = { ...TEST_MASTER_FLAGS, ...options.master };
     let master: Master;
     try {
       master = await Master.start(flags, { store, security: testMasterSecurity(), ...(options.clock ? { clock: options.clock } : {}) });

@@ -5,25 +5,8 @@
 
 const CHECK_EVERY_MS = 20;
 
-/** Retry `check` until it stops throwing (or returns something other than false), or fail with its last error. */
-export async function eventually<T>(check: () => T | Promise<T>, options: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== false) return value;
-      last = new Error('condition is false');
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      const why = last instanceof Error ? last.message : String(last);
-      throw new Error(`timed out waiting for ${options.what ?? 'a condition'}: ${why}`, { cause: last });
-    }
-    await realTime(options.intervalMs ?? CHECK_EVERY_MS);
-  }
-}
+/** Retry `check` until it stops throwing (or returns something other than false), or fail with its last error: the testing kit's. */
+export { eventually } from '../../sdk/testing/index.js';
 
 /**
  * An absence, bounded: `check` must hold (not throw, not return false) for the whole of `ms`. It is

@@ -1,6 +1,8 @@
-// The batch launcher (frameworks/batch/launcher.ts) when the launch cannot be recorded first (a
-// stale instance, a store error): nothing is launched, and the offers go back to the master
-// rather than staying with the framework until the master's offer timeout (a minute by default).
+// The batch launcher (frameworks/batch/launcher.ts) on the testing kit's FakeDriver. When the
+// launch cannot be recorded first (a stale instance, a store error): nothing is launched, and the
+// offers go back to the master rather than staying with the framework until the master's offer
+// timeout (a minute by default). Otherwise each task goes to its offer's agent; a launch whose
+// outcome is unknown leaves its tasks to reconciliation, a refused one voids them.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
@@ -12,16 +14,18 @@ import { compileBatchOptions } from '../../frameworks/batch/options.js';
 import { planJob } from '../../frameworks/batch/planner.js';
 import type { QueueEntry, JobSupervisor } from '../../frameworks/batch/supervisor.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
-import type { FrameworkDriver } from '../../sdk/driver.js';
 import { FrameworkState } from '../../sdk/state.js';
-import { closeStates, memoryState, wireOffer } from '../support/framework-unit.js';
+import { FakeDriver, offer } from '../../sdk/testing/index.js';
+import { InvalidArgumentError, UnavailableError } from '../../core/errors.js';
+import type { Offer__Output } from '../../proto/index.js';
+import { closeStates, memoryState } from '../support/framework-unit.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 
 afterEach(closeStates);
 
-describe('batch launcher: a launch that cannot be recorded', () => {
-  it('launches nothing and declines the offers it would have used', async () => {
+describe('batch launcher', () => {
+  it('a launch that cannot be recorded: launches nothing and declines the offers it would have used', async () => {
     const state = await memoryState('agora-batch');
     const book = await JobBook.load(state);
     const spec = validateJobSpec({ name: 'j', completions: 2, parallelism: 2, task: { command: 'true', resources: { cpus: 1, mem: 16 } } });
@@ -35,20 +39,61 @@ describe('batch launcher: a launch that cannot be recorded', () => {
     expect(decisions).toHaveLength(2);
     const entry: QueueEntry = { spec, submittedAtMs: T0, pending: decisions.length, record, decisions };
     const supervisor = { queue: [entry], reasons: new Map<string, string>(), replan: async () => undefined, declinedIdle: () => undefined } as unknown as JobSupervisor;
-    const launched: string[][] = [];
-    const declined: string[][] = [];
-    const driver = {
-      state: 'SUBSCRIBED',
-      accept: async (offerIds: string[]) => void launched.push(offerIds),
-      decline: async (offerIds: string[]) => void declined.push(offerIds),
-      trackTask: () => undefined,
-    } as unknown as FrameworkDriver;
+    const driver = new FakeDriver();
     const options = compileBatchOptions({ master: 'localhost:1', state, access: { insecure: true } });
     const launcher = new JobLauncher({ book, holds: new GangHolds(), supervisor, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
 
-    await launcher.offers(driver, [wireOffer('o1'), wireOffer('o2'), wireOffer('o3')]);
-    expect(launched).toEqual([]);
-    expect(declined.flat().sort()).toEqual(['o1', 'o2', 'o3']);
+    const offers = [offer({ id: 'o1' }), offer({ id: 'o2' }), offer({ id: 'o3' })];
+    await driver.deliverOffers({ offers: (d, o) => launcher.offers(d, o) }, offers);
+    expect(driver.launched).toEqual([]);
+    expect(driver.accepted).toEqual([]);
+    expect(driver.declined.sort()).toEqual(['o1', 'o2', 'o3']);
     expect(book.need('j').run.tasks).toEqual([]);
   });
+
+  it("launches what it recorded, each task on its offer's agent", async () => {
+    const { driver, launcher, book } = await twoTaskJob();
+    await driver.deliverOffers({ offers: (d, o) => launcher.offers(d, o) }, twoAgents());
+    expect(driver.launched.map((t) => t.agentId).sort()).toEqual(['a1', 'a2']);
+    expect(driver.accepted.sort()).toEqual(['o1', 'o2']);
+    expect(book.need('j').run.tasks.map((t) => t.state)).toEqual(['TASK_STAGING', 'TASK_STAGING']);
+  });
+
+  it('tracks the tasks of a launch whose outcome is unknown, and voids those of a refused one', async () => {
+    const unknown = await twoTaskJob();
+    unknown.driver.failNext('accept', new UnavailableError('the master went away')).failNext('accept', new UnavailableError('the master went away'));
+    await unknown.driver.deliverOffers({ offers: (d, o) => unknown.launcher.offers(d, o) }, twoAgents());
+    expect(unknown.driver.launched).toEqual([]);
+    expect(unknown.driver.tracked.map((t) => t.taskId).sort()).toEqual(unknown.book.need('j').run.tasks.map((t) => t.taskId).sort());
+    expect(unknown.book.need('j').run.tasks.map((t) => t.state)).toEqual(['TASK_STAGING', 'TASK_STAGING']);
+
+    const refused = await twoTaskJob();
+    refused.driver.failNext('accept', new InvalidArgumentError('offerIds[0]', 'offer o1 is no longer valid'));
+    await refused.driver.deliverOffers({ offers: (d, o) => refused.launcher.offers(d, o) }, twoAgents());
+    expect(refused.driver.launched).toHaveLength(1);
+    expect(refused.book.need('j').run.tasks.map((t) => [t.state, t.voided ?? false]).sort()).toEqual([
+      ['TASK_DROPPED', true],
+      ['TASK_STAGING', false],
+    ]);
+  });
 });
+
+/** Two agents with room for one task each. */
+function twoAgents(): Offer__Output[] {
+  return [offer({ id: 'o1', agentId: 'a1', resources: 'cpus:1;mem:64' }), offer({ id: 'o2', agentId: 'a2', resources: 'cpus:1;mem:64' })];
+}
+
+/** A job of two tasks (1 cpu each) queued, its launcher and a FakeDriver. */
+async function twoTaskJob(): Promise<{ driver: FakeDriver; launcher: JobLauncher; book: JobBook }> {
+  const state = await memoryState('agora-batch');
+  const book = await JobBook.load(state);
+  const spec = validateJobSpec({ name: 'j', completions: 2, parallelism: 2, task: { command: 'true', resources: { cpus: 1, mem: 16 } } });
+  const record: JobRecord = changeOf(undefined, spec, T0).record;
+  await book.put(record);
+  const decisions = planJob(spec, record.run, T0).launch;
+  const entry: QueueEntry = { spec, submittedAtMs: T0, pending: decisions.length, record, decisions };
+  const supervisor = { queue: [entry], reasons: new Map<string, string>(), replan: async () => undefined, declinedIdle: () => undefined } as unknown as JobSupervisor;
+  const options = compileBatchOptions({ master: 'localhost:1', state, access: { insecure: true } });
+  const launcher = new JobLauncher({ book, holds: new GangHolds(), supervisor, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
+  return { driver: new FakeDriver(), launcher, book };
+}

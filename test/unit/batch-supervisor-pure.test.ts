@@ -12,18 +12,22 @@ import { mattersToPlan, nextEntry, overridden } from '../../frameworks/batch/sup
 import { planJob } from '../../frameworks/batch/planner.js';
 import { validateJobSpec } from '../../frameworks/batch/spec.js';
 import { mintTaskId } from '../../frameworks/batch/tasks.js';
-import type { Offer__Output, TaskStatus__Output } from '../../proto/index.js';
+import type { Offer__Output } from '../../proto/index.js';
+import type { TaskState } from '../../core/task-state.js';
+import type { TaskStatus } from '../../sdk/types.js';
+import { status as statusFixture } from '../../sdk/testing/index.js';
 
 const STAGING: JobTaskEntry = { taskId: 't', index: 2, attempt: 0, state: 'TASK_STAGING', launchedAtMs: 100, agentId: 'a1', hostname: 'h' };
 
-function status(state: string, extra: Partial<TaskStatus__Output> = {}): TaskStatus__Output {
-  return { taskId: 't', agentId: 'a1', state, message: '', ...extra } as TaskStatus__Output;
+/** A status of task t on agent a1 (agora/sdk/testing's builder fills in the rest). */
+function status(state: TaskState, extra: Partial<TaskStatus> = {}): TaskStatus {
+  return statusFixture({ taskId: 't', agentId: 'a1', state, ...extra });
 }
 
 describe('nextEntry', () => {
   it('voids a task lost, gone, dropped or unknown before it was ever RUNNING', () => {
-    for (const state of ['TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_UNKNOWN']) {
-      const next = nextEntry(STAGING, status(state), state as never, 500);
+    for (const state of ['TASK_LOST', 'TASK_GONE', 'TASK_DROPPED', 'TASK_UNKNOWN'] as const) {
+      const next = nextEntry(STAGING, status(state), state, 500);
       expect(next).toMatchObject({ voided: true, finishedAtMs: 500, state: state === 'TASK_UNKNOWN' ? 'TASK_LOST' : state });
     }
   });
@@ -58,8 +62,8 @@ describe('nextEntry: unreachable', () => {
 
 describe('overridden: the agent\'s end over the master\'s inference', () => {
   const running = nextEntry(STAGING, status('TASK_RUNNING'), 'TASK_RUNNING', 200);
-  const fromMaster = (state: string) => status(state, { source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION' } as Partial<TaskStatus__Output>);
-  const fromAgent = (state: string, extra: Partial<TaskStatus__Output> = {}) => status(state, { source: 'SOURCE_EXECUTOR', ...extra } as Partial<TaskStatus__Output>);
+  const fromMaster = (state: TaskState) => status(state, { source: 'SOURCE_MASTER', reason: 'REASON_RECONCILIATION' });
+  const fromAgent = (state: TaskState, extra: Partial<TaskStatus> = {}) => status(state, { source: 'SOURCE_EXECUTOR', ...extra });
 
   it('a LOST then the agent\'s FINISHED: a success, no failure, counted once', () => {
     const lost = nextEntry(running, fromMaster('TASK_LOST'), 'TASK_LOST', 300);

@@ -8,7 +8,9 @@ import { runId } from '../../frameworks/cron/planner.js';
 import { UNREACHABLE_TIMEOUT_MS } from '../../frameworks/common/durations.js';
 import { applyPlan, giveUpUnreachable, latestOutcome, manualRun, planJob, taskUpdate } from '../../frameworks/cron/runs.js';
 import { validateCronJobSpec } from '../../frameworks/cron/spec.js';
-import type { TaskStatus__Output } from '../../proto/index.js';
+import type { TaskState } from '../../core/task-state.js';
+import type { TaskStatus } from '../../sdk/types.js';
+import { status as statusFixture } from '../../sdk/testing/index.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const MIN = 60_000;
@@ -22,8 +24,9 @@ function launched(id: string, state: RunRecord['state'], extra: Partial<RunRecor
   return { id, scheduledTime: T0, state, attempts: 1, startedAt: T0, tasks: [{ attempt: 1, taskId: `${id}.1.abc`, agentId: 'a1', launchedAt: T0 }], message: '', ...extra };
 }
 
-function status(taskId: string, state: string, extra: Partial<TaskStatus__Output> = {}): TaskStatus__Output {
-  return { taskId, state, agentId: 'a1', message: '', reason: 'REASON_UNSPECIFIED', ...extra } as TaskStatus__Output;
+/** A status of agent a1's (agora/sdk/testing's builder fills in the rest). */
+function status(taskId: string, state: TaskState, extra: Partial<TaskStatus> = {}): TaskStatus {
+  return statusFixture({ taskId, state, agentId: 'a1', ...extra });
 }
 
 describe('planJob and applyPlan', () => {
@@ -104,7 +107,7 @@ describe('taskUpdate', () => {
 
   it('a task the master never ran goes again as the same attempt, not a new run', () => {
     const r = record({}, [launched('job-1', 'pending')]);
-    const answers: [string, TaskStatus__Output['reason']][] = [
+    const answers: [TaskState, TaskStatus['reason']][] = [
       ['TASK_LOST', 'REASON_RECONCILIATION'],
       ['TASK_GONE', 'REASON_RECONCILIATION'],
       ['TASK_UNKNOWN', 'REASON_RECONCILIATION'],
@@ -127,12 +130,12 @@ describe('taskUpdate', () => {
   });
 
   it("a task taken for never run that turns out alive is killed; if it reports success, the run succeeded once", () => {
-    const lost = taskUpdate(record({}, [launched('job-1', 'pending')]), status('job-1.1.abc', 'TASK_LOST', { reason: 'REASON_AGENT_UNREACHABLE', source: 'SOURCE_MASTER' } as Partial<TaskStatus__Output>), T0 + 1000);
+    const lost = taskUpdate(record({}, [launched('job-1', 'pending')]), status('job-1.1.abc', 'TASK_LOST', { reason: 'REASON_AGENT_UNREACHABLE', source: 'SOURCE_MASTER' }), T0 + 1000);
     expect(lost.effect).toBe('relaunch');
     // Alive after all (its agent came back): its attempt went again, so it goes.
     expect(taskUpdate(lost.record, status('job-1.1.abc', 'TASK_RUNNING'), T0 + 2000).effect).toBe('kill');
     // Its own end is a success: the run succeeded, by that task, counted once.
-    const won = taskUpdate(lost.record, status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0, source: 'SOURCE_EXECUTOR' } as Partial<TaskStatus__Output>), T0 + 3000);
+    const won = taskUpdate(lost.record, status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0, source: 'SOURCE_EXECUTOR' }), T0 + 3000);
     expect(won.effect).toBe('ended');
     expect(won.record.runs[0]).toMatchObject({ state: 'succeeded', tasks: [expect.objectContaining({ state: 'TASK_FINISHED' })] });
     expect(won.record.runs[0]!.tasks[0]!.voided).toBeUndefined();
@@ -148,8 +151,8 @@ describe('taskUpdate', () => {
   });
 
   it('counts a run once whatever order its updates come in: the agent\'s end overrides the master\'s LOST', () => {
-    const lostBy = (source: string) => status('job-1.1.abc', 'TASK_LOST', { reason: 'REASON_AGENT_UNREACHABLE', source } as Partial<TaskStatus__Output>);
-    const finishedByAgent = status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0, source: 'SOURCE_EXECUTOR' } as Partial<TaskStatus__Output>);
+    const lostBy = (source: TaskStatus['source']) => status('job-1.1.abc', 'TASK_LOST', { reason: 'REASON_AGENT_UNREACHABLE', source });
+    const finishedByAgent = status('job-1.1.abc', 'TASK_FINISHED', { exitCode: 0, source: 'SOURCE_EXECUTOR' });
     const running = taskUpdate(record({}, [launched('job-1', 'pending')]), status('job-1.1.abc', 'TASK_RUNNING'), T0 + 500).record;
     // LOST (the master's inference), then FINISHED from the agent: a success after all, counted once.
     const lost = taskUpdate(running, lostBy('SOURCE_MASTER'), T0 + 1000);
@@ -176,7 +179,7 @@ describe('taskUpdate', () => {
     expect(late.record.runs[0]).toMatchObject({ state: 'succeeded', message: 'attempt 1 succeeded (it had been reported lost)' });
     expect(taskUpdate(late.record, status('job-1.2.def', 'TASK_RUNNING'), T0 + 2100).effect).toBe('kill');
     // The agent's FAILED after the master's LOST: recorded; the run stays failed.
-    const failed = taskUpdate(lost.record, status('job-1.1.abc', 'TASK_FAILED', { exitCode: 2, source: 'SOURCE_EXECUTOR' } as Partial<TaskStatus__Output>), T0 + 2000);
+    const failed = taskUpdate(lost.record, status('job-1.1.abc', 'TASK_FAILED', { exitCode: 2, source: 'SOURCE_EXECUTOR' }), T0 + 2000);
     expect(failed.effect).toBe('changed');
     expect(failed.record.runs[0]).toMatchObject({ state: 'failed', tasks: [expect.objectContaining({ state: 'TASK_FAILED', exitCode: 2 })] });
   });
