@@ -92,6 +92,8 @@ export class Registry {
   /** What this master read or wrote last at each path (JSON): writing the same again is skipped. */
   readonly #stored = new Map<string, string>();
   #fence: string | undefined;
+  /** Told of every write to the store (metrics): its duration, and whether it failed. */
+  observeWrite: ((seconds: number, failed: boolean) => void) | undefined;
   /** A standby's warm copy of the registry (see follow()). */
   readonly #mirror: StoreMirror;
 
@@ -152,7 +154,7 @@ export class Registry {
       if (changed.length === 0) return;
       const ops = await Promise.all(changed.map(([path, json]) => this.#putOp(path, json)));
       for (const [path] of changed) this.#stored.delete(path);
-      await this.#store.multi([...this.#fenceOps(), ...ops]);
+      await this.#multi([...this.#fenceOps(), ...ops]);
       for (const [path, json] of changed) this.#stored.set(path, json);
     });
   }
@@ -164,7 +166,7 @@ export class Registry {
     return this.#enqueue(dir, async () => {
       this.#stored.delete(path);
       if ((await this.#store.exists(path)) === undefined) return;
-      await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
+      await this.#multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
     });
   }
 
@@ -243,7 +245,7 @@ export class Registry {
       for (let i = 0; i < entries.length; i += MIGRATION_BATCH) {
         const batch = entries.slice(i, i + MIGRATION_BATCH);
         const ops = await Promise.all(batch.map(([path, json]) => this.#putOp(path, json)));
-        await this.#store.multi([...this.#fenceOps(), ...ops]);
+        await this.#multi([...this.#fenceOps(), ...ops]);
         for (const [path, json] of batch) this.#stored.set(path, json);
       }
       await this.#remove(`${this.#root}/${kind}`);
@@ -324,7 +326,7 @@ export class Registry {
       const data = Buffer.from(json);
       const exists = (await this.#store.exists(path)) !== undefined;
       const op = exists ? ({ op: 'set', path, data, version: -1 } as const) : ({ op: 'create', path, data } as const);
-      await this.#store.multi([...this.#fenceOps(), op]);
+      await this.#multi([...this.#fenceOps(), op]);
       this.#stored.set(path, json);
     });
   }
@@ -334,14 +336,27 @@ export class Registry {
     return this.#enqueue(path, async () => {
       this.#stored.delete(path);
       if ((await this.#store.exists(path)) === undefined) return;
+      // Gone meanwhile is fine; a missing fence (index 0 when fenced) is not.
+      const gone = (err: unknown): boolean => err instanceof AgoraError && err.code === 'AGORA_NO_NODE' && err.details['index'] === this.#fenceOps().length;
       try {
-        await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
+        await this.#multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }], gone);
       } catch (err) {
-        // Gone meanwhile is fine; a missing fence (index 0 when fenced) is not.
-        const gone = err instanceof AgoraError && err.code === 'AGORA_NO_NODE' && err.details['index'] === this.#fenceOps().length;
-        if (!gone) throw err;
+        if (!gone(err)) throw err;
       }
     });
+  }
+
+  /** One fenced transaction, timed for observeWrite (an error `benign` says is fine is no failure). */
+  async #multi(ops: Parameters<Store['multi']>[0], benign: (err: unknown) => boolean = () => false): Promise<void> {
+    const start = performance.now();
+    const seconds = (): number => (performance.now() - start) / 1000;
+    try {
+      await this.#store.multi(ops);
+    } catch (err) {
+      this.observeWrite?.(seconds(), !benign(err));
+      throw err;
+    }
+    this.observeWrite?.(seconds(), false);
   }
 
   #fenceOps(): Array<{ op: 'check'; path: string; version: number }> {
