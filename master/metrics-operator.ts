@@ -37,13 +37,13 @@ export function registerOperatorMetrics(state: MasterState, registers: Registry[
 
   const writes = new Histogram({
     name: 'agora_registry_write_seconds',
-    help: 'Time one registry write (a fenced transaction on the store) takes, failed ones included',
+    help: 'Time one registry write takes (whether its node exists, then a fenced transaction on the store), failed ones included',
     buckets: WRITE_BUCKETS,
     registers,
   });
   const failures = new Counter({
     name: 'agora_registry_write_failures_total',
-    help: 'Registry writes the store refused or did not answer (the change they carried was not made)',
+    help: 'Registry writes that failed at any step: the store refused or did not answer (the change was not made)',
     registers,
   });
   const observe = (seconds: number, failed: boolean): void => {

@@ -92,7 +92,7 @@ export class Registry {
   /** What this master read or wrote last at each path (JSON): writing the same again is skipped. */
   readonly #stored = new Map<string, string>();
   #fence: string | undefined;
-  /** Told of every write to the store (metrics): its duration, and whether it failed. */
+  /** Told of every write (metrics): its duration, and whether it failed (see #timed). */
   observeWrite: ((seconds: number, failed: boolean) => void) | undefined;
   /** A standby's warm copy of the registry (see follow()). */
   readonly #mirror: StoreMirror;
@@ -151,10 +151,10 @@ export class Registry {
     const dir = `${this.#root}/role-weights`;
     return this.#enqueue(dir, async () => {
       const changed = weights.map(([role, w]) => [`${dir}/${roleNode(role)}`, JSON.stringify(w)] as const).filter(([path, json]) => this.#stored.get(path) !== json);
-      if (changed.length === 0) return;
+      if (changed.length === 0) return false;
       const ops = await Promise.all(changed.map(([path, json]) => this.#putOp(path, json)));
       for (const [path] of changed) this.#stored.delete(path);
-      await this.#multi([...this.#fenceOps(), ...ops]);
+      await this.#store.multi([...this.#fenceOps(), ...ops]);
       for (const [path, json] of changed) this.#stored.set(path, json);
     });
   }
@@ -165,8 +165,8 @@ export class Registry {
     const path = `${dir}/${roleNode(role)}`;
     return this.#enqueue(dir, async () => {
       this.#stored.delete(path);
-      if ((await this.#store.exists(path)) === undefined) return;
-      await this.#multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
+      if ((await this.#store.exists(path)) === undefined) return false;
+      await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
     });
   }
 
@@ -244,8 +244,10 @@ export class Registry {
       const entries = Object.entries(legacy).map(([role, value]) => [`${dir}/${roleNode(role)}`, JSON.stringify(value)] as const);
       for (let i = 0; i < entries.length; i += MIGRATION_BATCH) {
         const batch = entries.slice(i, i + MIGRATION_BATCH);
-        const ops = await Promise.all(batch.map(([path, json]) => this.#putOp(path, json)));
-        await this.#multi([...this.#fenceOps(), ...ops]);
+        await this.#timed(async () => {
+          const ops = await Promise.all(batch.map(([path, json]) => this.#putOp(path, json)));
+          await this.#store.multi([...this.#fenceOps(), ...ops]);
+        });
         for (const [path, json] of batch) this.#stored.set(path, json);
       }
       await this.#remove(`${this.#root}/${kind}`);
@@ -326,7 +328,7 @@ export class Registry {
       const data = Buffer.from(json);
       const exists = (await this.#store.exists(path)) !== undefined;
       const op = exists ? ({ op: 'set', path, data, version: -1 } as const) : ({ op: 'create', path, data } as const);
-      await this.#multi([...this.#fenceOps(), op]);
+      await this.#store.multi([...this.#fenceOps(), op]);
       this.#stored.set(path, json);
     });
   }
@@ -335,37 +337,42 @@ export class Registry {
     this.#stored.delete(path);
     return this.#enqueue(path, async () => {
       this.#stored.delete(path);
-      if ((await this.#store.exists(path)) === undefined) return;
-      // Gone meanwhile is fine; a missing fence (index 0 when fenced) is not.
-      const gone = (err: unknown): boolean => err instanceof AgoraError && err.code === 'AGORA_NO_NODE' && err.details['index'] === this.#fenceOps().length;
+      if ((await this.#store.exists(path)) === undefined) return false;
       try {
-        await this.#multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }], gone);
+        await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
       } catch (err) {
-        if (!gone(err)) throw err;
+        // Gone meanwhile is fine; a missing fence (index 0 when fenced) is not.
+        const gone = err instanceof AgoraError && err.code === 'AGORA_NO_NODE' && err.details['index'] === this.#fenceOps().length;
+        if (!gone) throw err;
       }
     });
   }
 
-  /** One fenced transaction, timed for observeWrite (an error `benign` says is fine is no failure). */
-  async #multi(ops: Parameters<Store['multi']>[0], benign: (err: unknown) => boolean = () => false): Promise<void> {
+  /**
+   * One registry write (its existence checks and its fenced transaction), timed for observeWrite:
+   * a failure at any step is a failed write. `work` resolves false when it found nothing to write.
+   */
+  async #timed(work: () => Promise<boolean | void>): Promise<void> {
     const start = performance.now();
     const seconds = (): number => (performance.now() - start) / 1000;
+    let wrote: boolean | void;
     try {
-      await this.#store.multi(ops);
+      wrote = await work();
     } catch (err) {
-      this.observeWrite?.(seconds(), !benign(err));
+      this.observeWrite?.(seconds(), true);
       throw err;
     }
-    this.observeWrite?.(seconds(), false);
+    if (wrote !== false) this.observeWrite?.(seconds(), false);
   }
 
   #fenceOps(): Array<{ op: 'check'; path: string; version: number }> {
     return this.#fence === undefined ? [] : [{ op: 'check', path: this.#fence, version: -1 }];
   }
 
-  #enqueue(path: string, op: () => Promise<void>): Promise<void> {
+  /** Run `op` (a write: see #timed) after the writes queued on `path`. */
+  #enqueue(path: string, op: () => Promise<boolean | void>): Promise<void> {
     const previous = this.#queues.get(path) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(op);
+    const next = previous.catch(() => undefined).then(() => this.#timed(op));
     const tail = next.catch(() => undefined);
     this.#queues.set(path, tail);
     void tail.then(() => {
