@@ -348,21 +348,15 @@ export class Registry {
     });
   }
 
-  /**
-   * One registry write (its existence checks and its fenced transaction), timed for observeWrite:
-   * a failure at any step is a failed write. `work` resolves false when it found nothing to write.
-   */
+  /** One write (existence check and transaction) for observeWrite; `work` gives false when it wrote nothing. */
   async #timed(work: () => Promise<boolean | void>): Promise<void> {
     const start = performance.now();
-    const seconds = (): number => (performance.now() - start) / 1000;
-    let wrote: boolean | void;
-    try {
-      wrote = await work();
-    } catch (err) {
-      this.observeWrite?.(seconds(), true);
+    const observe = (failed: boolean): void => this.observeWrite?.((performance.now() - start) / 1000, failed);
+    const wrote = await work().catch((err: unknown) => {
+      observe(true);
       throw err;
-    }
-    if (wrote !== false) this.observeWrite?.(seconds(), false);
+    });
+    if (wrote !== false) observe(false);
   }
 
   #fenceOps(): Array<{ op: 'check'; path: string; version: number }> {
