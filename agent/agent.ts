@@ -18,7 +18,7 @@ import { MasterConnection } from './connection.js';
 import type { AgentContext, AgentLifecycle } from './context.js';
 import type { Executor, ExecutorKind } from './executor.js';
 import { createExecutor } from './executors/index.js';
-import { startHealthChecker } from './health/index.js';
+import { startHealthChecker, type CheckOutcome, type HealthCheckerOptions } from './health/index.js';
 import { registerAgentRoutes } from './http.js';
 import { compileAgentOptions, type AgentOptions } from './options.js';
 import { detectResources, type MachineFacts } from './resources-detect.js';
@@ -325,7 +325,12 @@ export class Agent implements AgentContext {
   }
 }
 
-function checkCallbacks(events: CheckEvents): { onResult: (ok: boolean, message: string) => void; onFailed?: (message: string) => void } {
+function checkCallbacks(events: CheckEvents): Pick<HealthCheckerOptions, 'onResult' | 'onFailed' | 'onCheck'> {
   const onFailed = events.onFailed?.bind(events);
-  return { onResult: (ok, message) => events.onResult(ok, message), ...(onFailed ? { onFailed } : {}) };
+  const onCheck = events.onCheck?.bind(events);
+  return {
+    onResult: (ok, message) => events.onResult(ok, message),
+    ...(onFailed ? { onFailed } : {}),
+    ...(onCheck ? { onCheck: (outcome: CheckOutcome) => onCheck(outcome.healthy, outcome.ignored) } : {}),
+  };
 }

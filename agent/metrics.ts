@@ -1,16 +1,18 @@
 // The agent's Prometheus metrics. One prom-client Registry per agent (several agents share a
 // process in tests); everything is computed at scrape time from the agent's state, and the
-// counters mirror StatusUpdateManager.stats.
+// counters mirror StatusUpdateManager.stats and the tasks' health checks. Served after the
+// process's own figures (core/process-metrics.ts: default collectors, agora_build_info).
+//
+// Which agent: `agora_agent_info{agent_id, hostname} 1`, once the agent has an id — an info
+// metric, not a label on every series. Each agent is its own scrape target, so its series are
+// already told apart by the target's labels (`instance`); the id joins onto them in PromQL
+// (`* on (instance) group_left (agent_id) agora_agent_info`), and a new id (an agent the master
+// removed registers afresh) does not restart every series of the agent.
 import { Counter, Gauge, Registry } from 'prom-client';
-import { Resources } from '../core/resources.js';
-import { TASK_STATES } from '../core/task-state.js';
+import { exposition, processMetrics } from '../core/process-metrics.js';
+import { registerResourceGauges } from '../core/resource-metrics.js';
+import { isActive, TASK_STATES } from '../core/task-state.js';
 import { usedResources, type AgentContext } from './context.js';
-
-const KINDS = ['cpus', 'mem', 'disk', 'gpus', 'ports'] as const;
-
-function amount(r: Resources, kind: (typeof KINDS)[number]): number {
-  return kind === 'ports' ? r.count('ports') : r.scalar(kind);
-}
 
 export interface AgentMetrics {
   readonly contentType: string;
@@ -30,24 +32,15 @@ export function createAgentMetrics(agent: AgentContext): AgentMetrics {
       for (const t of agent.tasks.tasks.values()) this.inc({ state: t.state.slice('TASK_'.length).toLowerCase() });
     },
   });
-  new Gauge({
-    name: 'agora_agent_resources_total',
-    help: 'Resources the agent offers (ports counted one by one)',
-    labelNames: ['resource'],
-    registers,
-    collect() {
-      for (const k of KINDS) this.set({ resource: k }, amount(agent.total, k));
-    },
+  registerResourceGauges(registers, {
+    name: 'agora_agent_resources_capacity',
+    help: 'Resources the agent offers',
+    read: () => [{ labels: {}, resources: agent.total }],
   });
-  new Gauge({
+  registerResourceGauges(registers, {
     name: 'agora_agent_resources_used',
     help: 'Resources held by the tasks that have not ended',
-    labelNames: ['resource'],
-    registers,
-    collect() {
-      const used = usedResources(agent.tasks);
-      for (const k of KINDS) this.set({ resource: k }, amount(used, k));
-    },
+    read: () => [{ labels: {}, resources: usedResources(agent.tasks) }],
   });
   new Gauge({
     name: 'agora_agent_status_updates_pending',
@@ -69,7 +62,30 @@ export function createAgentMetrics(agent: AgentContext): AgentMetrics {
       this.set(agent.master === undefined ? 0 : 1);
     },
   });
-  return { contentType: registry.contentType, scrape: () => registry.metrics() };
+  new Gauge({
+    name: 'agora_agent_info',
+    help: 'Always 1, once the agent has an id: the id the master gave it and its hostname',
+    labelNames: ['agent_id', 'hostname'],
+    registers,
+    collect() {
+      this.reset();
+      if (agent.agentId) this.set({ agent_id: agent.agentId, hostname: agent.hostname }, 1);
+    },
+  });
+  new Counter({
+    name: 'agora_agent_health_check_failures_total',
+    help: 'Failed health checks of each task with one (not those inside its grace period); the series goes when the task ends',
+    labelNames: ['framework_id', 'task_id'],
+    registers,
+    collect() {
+      this.reset();
+      for (const t of agent.tasks.tasks.values()) {
+        if (!isActive(t.state) || !t.info.healthCheck) continue;
+        this.inc({ framework_id: t.frameworkId, task_id: t.taskId }, t.healthCheckFailures);
+      }
+    },
+  });
+  return { contentType: registry.contentType, scrape: () => exposition([processMetrics(), registry]) };
 }
 
 /** A counter that follows a monotonic number kept elsewhere. */

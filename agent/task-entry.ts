@@ -15,6 +15,8 @@ export interface CheckEvents {
   onResult(ok: boolean, message: string): void;
   /** Consecutive failures reached the limit (health checks only): the task is to be killed. */
   onFailed?(message: string): void;
+  /** Every check's outcome; `ignored`: a failure inside the grace period, before the first success. */
+  onCheck?(healthy: boolean, ignored: boolean): void;
 }
 
 export interface TaskEntry {
@@ -42,6 +44,8 @@ export interface TaskEntry {
   killing: boolean;
   healthy: boolean | undefined;
   ready: boolean | undefined;
+  /** Health checks failed (counted ones: not those the grace period ignores), for /metrics. */
+  healthCheckFailures: number;
   checks: { stop(): void }[];
   completionTimer: TimerHandle | undefined;
 }

@@ -194,6 +194,7 @@ export class TaskManager {
       healthy: undefined,
       ready: undefined,
       checks: [],
+      healthCheckFailures: 0,
       completionTimer: undefined,
     };
     this.tasks.set(taskKey(frameworkId, info.taskId), entry);
@@ -336,6 +337,9 @@ export class TaskManager {
         start(health, spec, {
           onResult: (healthy) => this.#checkChanged(entry, 'healthy', healthy),
           onFailed: () => this.#track(this.#kill(entry, HEALTH_CHECK_FAILED, this.#graceMs(entry))),
+          onCheck: (healthy, ignored) => {
+            if (!healthy && !ignored) entry.healthCheckFailures += 1;
+          },
         }),
       );
     }

@@ -4,6 +4,7 @@
 import type { TaskState } from '../core/task-state.js';
 import { agentRemovedEvent } from './agent-events.js';
 import { agentEntry } from './agent-records.js';
+import type { AgentRemovalReason } from './events.js';
 import type { AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
 
@@ -11,7 +12,7 @@ export function startPinging(state: MasterState, agent: AgentRecord): void {
   state.clock.clearInterval(agent.pingTimer);
   agent.pingTimer = state.clock.setInterval(() => {
     if (agent.pingSeq - agent.pongSeq >= state.options.maxAgentPingTimeouts) {
-      markUnreachable(state, agent, `missed ${state.options.maxAgentPingTimeouts} pings`);
+      markUnreachable(state, agent, `missed ${state.options.maxAgentPingTimeouts} pings`, 'missed_pings');
       return;
     }
     agent.pingSeq += 1;
@@ -30,7 +31,7 @@ export function agentDisconnected(state: MasterState, agent: AgentRecord): void 
 }
 
 /** The agent missed too many pings: its tasks are UNREACHABLE (LOST for frameworks that are not partition-aware). */
-export function markUnreachable(state: MasterState, agent: AgentRecord, why: string): void {
+export function markUnreachable(state: MasterState, agent: AgentRecord, why: string, reason: AgentRemovalReason): void {
   if (agent.state === 'unreachable') return;
   state.clock.clearInterval(agent.pingTimer);
   agent.pingTimer = undefined;
@@ -49,7 +50,7 @@ export function markUnreachable(state: MasterState, agent: AgentRecord, why: str
   void state.registry.putAgent(agentEntry(agent)).catch((err: unknown) => state.logger.error({ err, agentId: agent.id }, 'registry write failed'));
   for (const framework of state.allFrameworks()) state.sendEvent(framework.id, { failure: { agentId: agent.id, executorId: '' } });
   state.logger.warn({ agentId: agent.id, why }, 'agent unreachable');
-  state.emit({ type: 'AGENT_UNREACHABLE', agentId: agent.id });
+  state.emit({ type: 'AGENT_UNREACHABLE', agentId: agent.id, reason });
   agentRemovedEvent(state, agent.id, `unreachable: ${why}`);
 }
 

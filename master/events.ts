@@ -2,11 +2,14 @@
 import { EventEmitter } from 'node:events';
 import type { TaskState } from '../core/task-state.js';
 
+/** Why an agent left the allocator: too many pings missed, or not back after a master took over. */
+export type AgentRemovalReason = 'missed_pings' | 'not_reregistered';
+
 export type MasterEvent =
   | { type: 'AGENT_ADDED'; agentId: string; hostname: string }
   | { type: 'AGENT_REREGISTERED'; agentId: string; hostname: string }
   | { type: 'AGENT_DISCONNECTED'; agentId: string }
-  | { type: 'AGENT_UNREACHABLE'; agentId: string }
+  | { type: 'AGENT_UNREACHABLE'; agentId: string; reason: AgentRemovalReason }
   | { type: 'AGENT_REMOVED'; agentId: string; reason: string }
   | { type: 'AGENT_DRAINING'; agentId: string }
   | { type: 'AGENT_DRAINED'; agentId: string }

@@ -382,7 +382,7 @@ export class Master {
     });
     this.#reregisterTimer = state.clock.setTimeout(() => {
       unsubscribe();
-      for (const agent of state.allAgents()) if (agent.state === 'recovering') markUnreachable(state, agent, 'did not re-register after the master was elected');
+      for (const agent of state.allAgents()) if (agent.state === 'recovering') markUnreachable(state, agent, 'did not re-register after the master was elected', 'not_reregistered');
       this.#lead();
     }, this.options.agentReregisterTimeout);
   }

@@ -1,40 +1,59 @@
-// The master's Prometheus metrics. One prom-client Registry per master (several masters share a
-// process in tests), so nothing goes to the global default registry. Gauges and the counters that
-// mirror MasterState.stats are computed at scrape time from the state; the allocation-run histogram
-// and the terminal-task counter are fed as things happen.
+// The master's Prometheus metrics. Registries per master (several masters share a process in
+// tests), so nothing goes to prom-client's global registry:
+//
+//   processMetrics()  core/process-metrics.ts: process and Node.js figures, agora_build_info
+//   own               agora_master_leader, and the HTTP server's edge metrics (routes.ts adds them)
+//   cluster           what the master knows of the cluster: agents, frameworks, tasks, offers,
+//                     resources, roles, allocation, registrations and removals, registry writes
+//
+// Every master serves the first two; only the acting leader serves `cluster`. A standby's picture
+// of the cluster is empty or stale (it tracks no agents; a master that led once stops), so were it
+// served, sum() over the masters would count twice or count what is gone. Gauges and the counters
+// that mirror MasterState.stats are computed at scrape time from the state; the allocation-run
+// histogram and the event counters (metrics-operator.ts) are fed as things happen.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { scrapedCounter } from '../core/edge-metrics.js';
+import { exposition, processMetrics } from '../core/process-metrics.js';
+import { registerResourceGauges as resourceGauges } from '../core/resource-metrics.js';
 import { Resources } from '../core/resources.js';
 import { TASK_STATES, isTerminal, type TaskState } from '../core/task-state.js';
+import { registerOperatorMetrics } from './metrics-operator.js';
 import type { AgentConnectionState, DrainState } from './model.js';
 import type { MasterState } from './state.js';
 
 const AGENT_STATES: readonly AgentConnectionState[] = ['connected', 'disconnected', 'unreachable', 'recovering'];
 const DRAIN_STATES: readonly DrainState[] = ['draining', 'drained'];
 const FRAMEWORK_STATES = ['connected', 'disconnected'] as const;
-const KINDS = ['cpus', 'mem', 'disk', 'gpus', 'ports'] as const;
 
 /** `TASK_RUNNING` → `running`: the label value Prometheus users expect. */
 export function taskStateLabel(state: TaskState): string {
   return state.slice('TASK_'.length).toLowerCase();
 }
 
-function amount(r: Resources, kind: (typeof KINDS)[number]): number {
-  return kind === 'ports' ? r.count('ports') : r.scalar(kind);
-}
-
 export interface MasterMetrics {
+  /** The registry every master serves, leader or standby (the HTTP edge metrics go here). */
   readonly registry: Registry;
   readonly contentType: string;
-  /** The exposition text. */
+  /** The exposition text: the cluster's figures only while this master acts as leader. */
   scrape(): Promise<string>;
-  /** Stop listening to the master (unhooks the allocation histogram and the event listener). */
+  /** Stop listening to the master (unhooks the allocation histogram, the registry and the event listeners). */
   close(): void;
 }
 
-export function createMasterMetrics(state: MasterState): MasterMetrics {
-  const registry = new Registry();
-  const registers = [registry];
+/** `leads`: does this master act as leader right now (elected, and its session vouched for)? */
+export function createMasterMetrics(state: MasterState, leads: () => boolean): MasterMetrics {
+  const own = new Registry();
+  let leading = false;
+  new Gauge({
+    name: 'agora_master_leader',
+    help: '1 on the master acting as leader, 0 on a standby',
+    registers: [own],
+    collect() {
+      this.set(leading ? 1 : 0);
+    },
+  });
+  const cluster = new Registry();
+  const registers = [cluster];
 
   new Gauge({
     name: 'agora_agents',
@@ -131,49 +150,41 @@ export function createMasterMetrics(state: MasterState): MasterMetrics {
   const observe = (seconds: number): void => runs.observe(seconds);
   state.stats.observeAllocation = observe;
 
+  const closeOperator = registerOperatorMetrics(state, registers);
+
   return {
-    registry,
-    contentType: registry.contentType,
-    scrape: () => registry.metrics(),
+    registry: own,
+    contentType: own.contentType,
+    scrape() {
+      leading = leads();
+      return exposition([processMetrics(), own, ...(leading ? [cluster] : [])]);
+    },
     close() {
       unsubscribe();
+      closeOperator();
       if (state.stats.observeAllocation === observe) delete state.stats.observeAllocation;
     },
   };
 }
 
-/** Totals and allocation over the agents the allocator offers from; allocation and weight per role. */
+/** Capacity and allocation over the agents the allocator offers from; per role, allocation, weight and share. */
 function registerResourceGauges(state: MasterState, registers: Registry[]): void {
   const views = () => [...state.allAgents()].map((a) => state.allocator.agent(a.id)).filter((v) => v !== undefined);
-  new Gauge({
-    name: 'agora_resources_total',
-    help: 'Resources of the agents the allocator offers from, by kind (ports: how many)',
-    labelNames: ['kind'],
-    registers,
-    collect() {
-      const total = Resources.sum(views().map((v) => v.total));
-      for (const k of KINDS) this.set({ kind: k }, amount(total, k));
-    },
+  resourceGauges(registers, {
+    name: 'agora_resources_capacity',
+    help: 'Resources of the agents the allocator offers from',
+    read: () => [{ labels: {}, resources: Resources.sum(views().map((v) => v.total)) }],
   });
-  new Gauge({
+  resourceGauges(registers, {
     name: 'agora_resources_allocated',
-    help: 'Resources offered or used by tasks, by kind (ports: how many)',
-    labelNames: ['kind'],
-    registers,
-    collect() {
-      const allocated = Resources.sum(views().map((v) => v.allocated));
-      for (const k of KINDS) this.set({ kind: k }, amount(allocated, k));
-    },
+    help: 'Resources offered or used by tasks',
+    read: () => [{ labels: {}, resources: Resources.sum(views().map((v) => v.allocated)) }],
   });
-  new Gauge({
+  resourceGauges(registers, {
     name: 'agora_role_allocated',
-    help: 'Resources allocated (offered or used) to each role, by kind',
-    labelNames: ['role', 'kind'],
-    registers,
-    collect() {
-      this.reset();
-      for (const r of state.allocator.roles()) for (const k of KINDS) this.set({ role: r.role, kind: k }, amount(r.allocated, k));
-    },
+    help: 'Resources allocated (offered or used) to each role',
+    labelNames: ['role'],
+    read: () => state.allocator.roles().map((r) => ({ labels: { role: r.role }, resources: r.allocated })),
   });
   new Gauge({
     name: 'agora_role_weight',

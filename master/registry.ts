@@ -92,6 +92,8 @@ export class Registry {
   /** What this master read or wrote last at each path (JSON): writing the same again is skipped. */
   readonly #stored = new Map<string, string>();
   #fence: string | undefined;
+  /** Told of every write (metrics): its duration, and whether it failed (see #timed). */
+  observeWrite: ((seconds: number, failed: boolean) => void) | undefined;
   /** A standby's warm copy of the registry (see follow()). */
   readonly #mirror: StoreMirror;
 
@@ -149,7 +151,7 @@ export class Registry {
     const dir = `${this.#root}/role-weights`;
     return this.#enqueue(dir, async () => {
       const changed = weights.map(([role, w]) => [`${dir}/${roleNode(role)}`, JSON.stringify(w)] as const).filter(([path, json]) => this.#stored.get(path) !== json);
-      if (changed.length === 0) return;
+      if (changed.length === 0) return false;
       const ops = await Promise.all(changed.map(([path, json]) => this.#putOp(path, json)));
       for (const [path] of changed) this.#stored.delete(path);
       await this.#store.multi([...this.#fenceOps(), ...ops]);
@@ -163,7 +165,7 @@ export class Registry {
     const path = `${dir}/${roleNode(role)}`;
     return this.#enqueue(dir, async () => {
       this.#stored.delete(path);
-      if ((await this.#store.exists(path)) === undefined) return;
+      if ((await this.#store.exists(path)) === undefined) return false;
       await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
     });
   }
@@ -242,8 +244,10 @@ export class Registry {
       const entries = Object.entries(legacy).map(([role, value]) => [`${dir}/${roleNode(role)}`, JSON.stringify(value)] as const);
       for (let i = 0; i < entries.length; i += MIGRATION_BATCH) {
         const batch = entries.slice(i, i + MIGRATION_BATCH);
-        const ops = await Promise.all(batch.map(([path, json]) => this.#putOp(path, json)));
-        await this.#store.multi([...this.#fenceOps(), ...ops]);
+        await this.#timed(async () => {
+          const ops = await Promise.all(batch.map(([path, json]) => this.#putOp(path, json)));
+          await this.#store.multi([...this.#fenceOps(), ...ops]);
+        });
         for (const [path, json] of batch) this.#stored.set(path, json);
       }
       await this.#remove(`${this.#root}/${kind}`);
@@ -333,7 +337,7 @@ export class Registry {
     this.#stored.delete(path);
     return this.#enqueue(path, async () => {
       this.#stored.delete(path);
-      if ((await this.#store.exists(path)) === undefined) return;
+      if ((await this.#store.exists(path)) === undefined) return false;
       try {
         await this.#store.multi([...this.#fenceOps(), { op: 'delete', path, version: -1 }]);
       } catch (err) {
@@ -344,13 +348,25 @@ export class Registry {
     });
   }
 
+  /** One write (existence check and transaction) for observeWrite; `work` gives false when it wrote nothing. */
+  async #timed(work: () => Promise<boolean | void>): Promise<void> {
+    const start = performance.now();
+    const observe = (failed: boolean): void => this.observeWrite?.((performance.now() - start) / 1000, failed);
+    const wrote = await work().catch((err: unknown) => {
+      observe(true);
+      throw err;
+    });
+    if (wrote !== false) observe(false);
+  }
+
   #fenceOps(): Array<{ op: 'check'; path: string; version: number }> {
     return this.#fence === undefined ? [] : [{ op: 'check', path: this.#fence, version: -1 }];
   }
 
-  #enqueue(path: string, op: () => Promise<void>): Promise<void> {
+  /** Run `op` (a write: see #timed) after the writes queued on `path`. */
+  #enqueue(path: string, op: () => Promise<boolean | void>): Promise<void> {
     const previous = this.#queues.get(path) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(op);
+    const next = previous.catch(() => undefined).then(() => this.#timed(op));
     const tail = next.catch(() => undefined);
     this.#queues.set(path, tail);
     void tail.then(() => {

@@ -23,6 +23,7 @@ const REQUIREMENTS = [
   { what: '/bin/busybox (static)', pkg: 'busybox-static', ok: () => isStaticElf('/bin/busybox') },
   { what: 'nc', pkg: 'netcat-openbsd', ok: () => onPath('nc') },
   { what: 'tar', pkg: 'tar', ok: () => onPath('tar') },
+  { what: '/usr/bin/promtool', pkg: 'prometheus', ok: () => isFile('/usr/bin/promtool') },
 ];
 
 const isRoot = process.getuid?.() === 0;

@@ -48,7 +48,7 @@ const MAX_TASK_LIMIT = 10_000;
  */
 export function registerOperatorRoutes(app: HttpServer, master: OperatorContext, options: OperatorRouteOptions = {}): void {
   const { state } = master;
-  const metrics = createMasterMetrics(state);
+  const metrics = createMasterMetrics(state, () => master.leader().self);
   registerHttpEdgeMetrics(metrics.registry, app);
   app.addHook('onClose', async () => metrics.close());
   const viewer = (req: Parameters<typeof principalOf>[0]): Principal => {

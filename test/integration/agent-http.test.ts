@@ -45,6 +45,7 @@ describe('agent: HTTP', () => {
     const metrics = await (await secureFetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/agora_agent_tasks\{state="running"\} 1/);
     expect(metrics).toMatch(/agora_agent_resources_used\{resource="cpus"\} 0\.5/);
+    expect(metrics).toContain(`agora_agent_resources_used_bytes{resource="mem"} ${128 * 1024 * 1024}\n`);
     expect(metrics).toMatch(/agora_agent_connected 1/);
     expect(metrics).toMatch(/agora_agent_status_updates_acknowledged_total \d+/);
 

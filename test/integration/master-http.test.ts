@@ -292,11 +292,12 @@ describe('master operator HTTP: metrics', () => {
     expect(value('agora_tasks{state="running"}')).toBe(1);
     expect(value('agora_tasks{state="staging"}')).toBe(0);
     expect(value('agora_offers_outstanding')).toBe(1);
-    expect(value('agora_resources_total{kind="cpus"}')).toBe(4);
-    expect(value('agora_resources_total{kind="mem"}')).toBe(4096);
-    expect(value('agora_resources_total{kind="ports"}')).toBe(11);
-    expect(value('agora_resources_allocated{kind="cpus"}')).toBe(4);
-    expect(value('agora_role_allocated{role="*",kind="cpus"}')).toBe(4);
+    expect(value('agora_master_leader')).toBe(1);
+    expect(value('agora_resources_capacity{resource="cpus"}')).toBe(4);
+    expect(value('agora_resources_capacity_bytes{resource="mem"}')).toBe(4096 * 1024 * 1024);
+    expect(value('agora_resources_capacity{resource="ports"}')).toBe(11);
+    expect(value('agora_resources_allocated{resource="cpus"}')).toBe(4);
+    expect(value('agora_role_allocated{role="*",resource="cpus"}')).toBe(4);
     expect(value('agora_role_weight{role="*"}')).toBe(1);
     expect(value('agora_agent_streams')).toBe(1);
     expect(value('agora_framework_streams')).toBe(1);
