@@ -3,7 +3,8 @@
 // as `npm install agora` will once it is published. Then, from that folder only: the `agora` bin
 // through npm's .bin symlink and npx, every `exports` entry from plain ESM, the SDK type-checked
 // from TypeScript against the installed .d.ts (no skipLibCheck, none of the repository's
-// devDependencies), node-zookeeper-client mended as in the repository, and `agora up` healthy.
+// devDependencies), node-zookeeper-client mended as in the repository, and `agora up` healthy with
+// examples/daemon.ts (built against the installed 'agora/sdk') running a task on it.
 //
 //   repository ──npm pack (dist/, proto/agora)──► agora-0.1.0.tgz
 //   <tmp>/consumer ──npm install <tgz> (registry)──► node_modules/{agora, its dependencies}
@@ -13,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../support/build.js';
 import { secureFetch } from '../support/security.js';
@@ -230,7 +232,7 @@ describe('the packed tarball, installed outside the repository', () => {
     expect(r.stdout.trim()).toBe('true');
   });
 
-  it('starts agora up from the installed package, healthy with its agent\u2019s attributes, and stops it on SIGTERM', async () => {
+  it('starts agora up from the installed package, healthy with its agent\u2019s attributes, runs the daemon example against it, and stops it on SIGTERM', async () => {
     const dataDir = path.join(outside, 'up');
     const args = ['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--resources', 'cpus:1;mem:512;disk:512', '--attributes', 'rack:r1;zone:a', '--log-level', 'warn'];
     const child = spawn(bin(), args, { cwd: consumer, env: cleanEnv({ AGORA_CONFIG: path.join(outside, 'cli-config.yaml') }), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -253,6 +255,33 @@ describe('the packed tarball, installed outside the repository', () => {
     expect((await secureFetch(`https://${master}/health`, { tls, token: null })).status).toBe(200);
     const agents = (await (await secureFetch(`https://${master}/api/v1/agents`, { tls, token })).json()) as { agents: { attributes: Record<string, string> }[] };
     expect(agents.agents.map((a) => a.attributes)).toEqual([{ rack: 'r1', zone: 'a' }]);
+
+    // The tutorial's example, built against the installed package (its one import is 'agora/sdk'),
+    // runs against this agora up: a copy on the rack:r1 agent, then --teardown removes it.
+    const grpc = /master grpc: (\S+)/.exec(out)?.[1] as string;
+    const source = readFileSync(path.join(REPO, 'examples', 'daemon.ts'), 'utf8');
+    expect(source).toContain("from '../sdk/index.js'");
+    const js = ts.transpileModule(source.replace("from '../sdk/index.js'", "from 'agora/sdk'"), { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+    writeFileSync(path.join(consumer, 'daemon.mjs'), js);
+    const exampleEnv = { AGORA_CA: path.join(dataDir, 'tls', 'ca.pem'), AGORA_TOKEN: token };
+    const state = path.join(outside, 'daemon-state');
+    const example = spawn(process.execPath, ['daemon.mjs', '--master', grpc, '--selector', 'rack:r1', '--state', state, 'sleep 600'], { cwd: consumer, env: cleanEnv(exampleEnv), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(example);
+    let exampleOut = '';
+    example.stdout.on('data', (d: Buffer) => (exampleOut += d.toString()));
+    example.stderr.on('data', (d: Buffer) => (exampleOut += d.toString()));
+    const exampleExited = new Promise<number | null>((resolve) => example.once('exit', (code) => resolve(code)));
+    type Tasks = { tasks: { id: string; state: string; frameworkId: string }[] };
+    const liveCopies = async (): Promise<string[]> =>
+      ((await (await secureFetch(`https://${master}/api/v1/tasks`, { tls, token })).json()) as Tasks).tasks.filter((t) => t.id.startsWith('daemon.') && t.state === 'TASK_RUNNING').map((t) => t.id);
+    await eventually(async () => expect(await liveCopies(), exampleOut).toHaveLength(1), { timeoutMs: 30_000, what: 'the example to run its copy' });
+    example.kill('SIGINT');
+    expect(await exampleExited, exampleOut).toBe(0);
+    children.delete(example);
+    const teardown = await run(process.execPath, ['daemon.mjs', '--master', grpc, '--state', state, '--teardown'], { cwd: consumer, env: exampleEnv, timeoutMs: 30_000 });
+    expect(teardown.code, teardown.stdout + teardown.stderr).toBe(0);
+    await eventually(async () => expect(await liveCopies()).toEqual([]), { timeoutMs: 15_000, what: 'the copy killed by --teardown' });
+
     child.kill('SIGTERM');
     expect(await exited, out).toBe(0);
     children.delete(child);
