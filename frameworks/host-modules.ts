@@ -9,6 +9,7 @@ import { BATCH_FRAMEWORK_NAME, startBatch } from './batch/index.js';
 import { CRON_FRAMEWORK_NAME, startCron } from './cron/index.js';
 import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
 import type { WorkloadController, WorkloadKind } from './workload.js';
+import type { ReportsFigures } from './workload-figures.js';
 
 export interface ModuleContext {
   /** The masters: host:port list or zk:// URL. */
@@ -30,7 +31,8 @@ export interface ModuleContext {
   readonly signal?: AbortSignal;
 }
 
-export type RunningController = WorkloadController & { stop(): Promise<void> };
+/** A started framework; `figures` feeds /metrics (metrics.ts), and every built-in framework has it. */
+export type RunningController = WorkloadController & { stop(): Promise<void> } & Partial<ReportsFigures>;
 
 export interface FrameworkModule {
   /** The framework's name with the master; its state lives under /<cluster>/frameworks/<name>. */

@@ -17,12 +17,14 @@ import { createLogger, type Logger } from '../core/logger.js';
 import { discoverMasters, type MasterDiscovery } from '../core/discovery.js';
 import type { Authenticator } from '../core/security/authenticate.js';
 import { requireAuthentication } from '../core/security/edge.js';
+import type { Registry } from 'prom-client';
 import { requireZkCredentials } from '../core/store/credentials.js';
 import { openStore, type Store } from '../core/store/index.js';
 import { JobsService, SERVICE_NAMES } from '../proto/index.js';
 import { electFrameworkLeader, type FrameworkLeadership } from '../sdk/leader.js';
 import { ControllerRegistry, JobsApi, jobsGrpcHandlers, MasterTaskLocator, registerJobsHttp, type LeaderAddresses, type ServingGate } from './api/index.js';
 import { masterHttpFinder, type MasterHttpFinder } from './host-master.js';
+import { FrameworksMetrics } from './metrics.js';
 import { FRAMEWORK_MODULES, type FrameworkModule, type RunningController } from './host-modules.js';
 import { compileFrameworksOptions, storeUrl, type FrameworksOptions } from './host-options.js';
 import { embeddedHostSecurity, hostSecurityFromOptions, type HostCredentials, type HostSecurity } from './host-security.js';
@@ -75,6 +77,8 @@ export class FrameworksHost {
   readonly registry = new ControllerRegistry();
   readonly api: JobsApi;
   readonly gate: ServingGate;
+  /** /metrics: the host's own figures, and its frameworks' workloads while it leads (metrics.ts). */
+  readonly metrics: FrameworksMetrics;
   readonly logger: Logger;
   /** The logger modules get (each binds its own component). */
   readonly #baseLogger: Logger;
@@ -109,6 +113,10 @@ export class FrameworksHost {
       },
     };
     this.api = new JobsApi(this.registry, locator);
+    this.metrics = new FrameworksMetrics({
+      leading: () => this.gate.serving(),
+      figures: () => this.#running.flatMap((c) => (c.figures ? [c.figures()] : [])),
+    });
     this.gate = {
       serving: () => this.lifecycle === 'LEADING' && this.#vouched(),
       leader: () => (this.#leadership?.isLeader ? undefined : this.#leadership?.leader?.data),
@@ -135,18 +143,25 @@ export class FrameworksHost {
 
   /** Serve the HTTP mirror on `app` (before it listens), behind `app`'s authentication. */
   registerHttp(app: HttpServer): void {
-    registerJobsHttp(app, this.api, this.gate, this.deps.heartbeatMs === undefined ? {} : { heartbeatMs: this.deps.heartbeatMs });
+    registerJobsHttp(app, this.api, this.gate, { metrics: this.metrics.api, ...(this.deps.heartbeatMs === undefined ? {} : { heartbeatMs: this.deps.heartbeatMs }) });
   }
 
   /** Serve the Jobs gRPC service on `grpc`; callers are authenticated by `auth`. */
   registerGrpc(grpc: GrpcServer, auth: Authenticator): void {
-    grpc.server.addService(JobsService, jobsGrpcHandlers(this.api, this.gate, auth, this.logger));
+    grpc.server.addService(JobsService, jobsGrpcHandlers(this.api, this.gate, auth, this.logger, this.metrics.api));
     grpc.setServingStatus(SERVICE_NAMES.Jobs, 'SERVING');
   }
 
-  /** For `Master.start(…, { ...host.masterHooks })`: serve the Jobs API on the master's own servers. */
-  get masterHooks(): { routes: (app: HttpServer) => void; grpcServices: (grpc: GrpcServer, edge: { authenticator: Authenticator }) => void } {
-    return { routes: (app) => this.registerHttp(app), grpcServices: (grpc, edge) => this.registerGrpc(grpc, edge.authenticator) };
+  /**
+   * For `Master.start(…, { ...host.masterHooks })`: serve the Jobs API on the master's own servers,
+   * and the host's metrics on the master's /metrics (behind its authentication and --open-metrics).
+   */
+  get masterHooks(): {
+    routes: (app: HttpServer) => void;
+    grpcServices: (grpc: GrpcServer, edge: { authenticator: Authenticator }) => void;
+    metrics: () => readonly Registry[];
+  } {
+    return { routes: (app) => this.registerHttp(app), grpcServices: (grpc, edge) => this.registerGrpc(grpc, edge.authenticator), metrics: () => this.metrics.registries() };
   }
 
   /**
@@ -223,8 +238,10 @@ export class FrameworksHost {
     this.registerGrpc(this.#grpc, security.authenticator);
     const grpcPort = await this.#grpc.bind(options.bind, options.grpcPort);
     this.#http = createHttpServer({ logger: this.logger, limits: httpLimitsFrom(options), ...(tls ? { tls } : {}) });
-    requireAuthentication(this.#http, security.authenticator, { open: ['/health'] });
+    // /metrics as the masters serve it: `cluster.view`, or anyone with --open-metrics.
+    requireAuthentication(this.#http, security.authenticator, { open: ['/health', ...(options.openMetrics ? ['/metrics'] : [])] });
     this.#http.get('/health', async () => ({ status: 'ok', lifecycle: this.lifecycle, leader: this.gate.leader() ?? null }));
+    this.metrics.serve(this.#http);
     this.registerHttp(this.#http);
     const httpPort = await listenHttp(this.#http, options.bind, options.httpPort);
     this.#advertise = { grpcAddress: `${options.hostname}:${grpcPort}`, httpAddress: `${options.hostname}:${httpPort}` };

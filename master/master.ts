@@ -37,6 +37,7 @@ import { compileMasterOptions, type MasterOptions } from './options.js';
 import { recoveryOver } from './reconciliation.js';
 import { recoverFromRegistry } from './recovery.js';
 import { Registry } from './registry.js';
+import type { Registry as MetricsRegistry } from 'prom-client';
 import { openMasterSecurity, type MasterSecurity, type MasterSecurityDeps } from './security.js';
 import { requireZkCredentials } from '../core/store/credentials.js';
 import { MasterState } from './state.js';
@@ -61,6 +62,8 @@ export interface MasterDeps {
   onLostLeadership?: (reason: string) => void;
   /** Extra HTTP routes on the master's port (the Jobs API mirror in `agora up`); behind its authentication. */
   routes?: (app: HttpServer, edge: MasterEdge) => void;
+  /** More registries served on the master's /metrics after its own (the frameworks host's in `agora up`); each decides what it shows. */
+  metrics?: () => readonly MetricsRegistry[];
   /** Extra gRPC services on the master's server (the Jobs API in `agora up`); they authenticate with `edge`. */
   grpcServices?: (server: GrpcServer, edge: MasterEdge) => void;
   /** TLS material and tokens given in memory (agora up, tests) rather than by flags. */
@@ -297,7 +300,7 @@ export class Master {
       },
       scheme: this.httpScheme,
     });
-    registerOperatorRoutes(http, this);
+    registerOperatorRoutes(http, this, this.deps.metrics ? { metrics: this.deps.metrics } : {});
     this.deps.routes?.(http, this.edge);
     this.httpPort = await listenHttp(http, this.options.bind, this.options.httpPort);
     this.state.masterInfo.grpcAddress = this.grpcAddress;

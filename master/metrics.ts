@@ -40,8 +40,11 @@ export interface MasterMetrics {
   close(): void;
 }
 
-/** `leads`: does this master act as leader right now (elected, and its session vouched for)? */
-export function createMasterMetrics(state: MasterState, leads: () => boolean): MasterMetrics {
+/**
+ * `leads`: does this master act as leader right now (elected, and its session vouched for)?
+ * `more`: registries served after the master's, whether it leads or not (`agora up`: the frameworks').
+ */
+export function createMasterMetrics(state: MasterState, leads: () => boolean, more: () => readonly Registry[] = () => []): MasterMetrics {
   const own = new Registry();
   let leading = false;
   new Gauge({
@@ -157,7 +160,7 @@ export function createMasterMetrics(state: MasterState, leads: () => boolean): M
     contentType: own.contentType,
     scrape() {
       leading = leads();
-      return exposition([processMetrics(), own, ...(leading ? [cluster] : [])]);
+      return exposition([processMetrics(), own, ...(leading ? [cluster] : []), ...more()]);
     },
     close() {
       unsubscribe();

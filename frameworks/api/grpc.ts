@@ -13,9 +13,20 @@ import type { WorkloadKind } from '../workload.js';
 import { checkServing, type ServingGate } from './gate.js';
 import type { JobsApi } from './jobs-api.js';
 import { kindFromWire } from './kinds.js';
+import type { JobsApiMetrics } from './metrics.js';
 
-/** Every call is authenticated (`auth`); what it may do is JobsApi's to say. */
-export function jobsGrpcHandlers(api: JobsApi, gate: ServingGate, auth: Authenticator, logger?: Logger): JobsHandlers {
+/** Every call is authenticated (`auth`); what it may do is JobsApi's to say. Unary calls are counted and timed in `metrics`. */
+export function jobsGrpcHandlers(api: JobsApi, gate: ServingGate, auth: Authenticator, logger?: Logger, metrics?: JobsApiMetrics): JobsHandlers {
+  const handlers = handlersOf(api, gate, auth, logger);
+  if (!metrics) return handlers;
+  const counted: Record<string, unknown> = { ...handlers };
+  for (const [method, handler] of Object.entries(handlers)) {
+    if (method !== 'Watch' && method !== 'TaskLogs') counted[method] = metrics.unary(method, handler as grpc.handleUnaryCall<unknown, unknown>);
+  }
+  return counted as unknown as JobsHandlers;
+}
+
+function handlersOf(api: JobsApi, gate: ServingGate, auth: Authenticator, logger?: Logger): JobsHandlers {
   const onError = (err: { code: string }, method: string): void => {
     if (err.code === 'AGORA_INTERNAL') logger?.error({ err, method }, 'jobs call failed');
   };

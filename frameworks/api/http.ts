@@ -25,10 +25,13 @@ import type { ApplyInput, JobsApi } from './jobs-api.js';
 import { kindFromAlias, kindFromDocument, KINDS } from './kinds.js';
 import { openSse } from '../../core/sse.js';
 import { principalOf } from '../../core/security/edge.js';
+import type { JobsApiMetrics } from './metrics.js';
 
 export interface JobsHttpOptions {
   /** SSE heartbeat (ms); a client may ask for another with ?heartbeatMs=. Default 15 s. */
   readonly heartbeatMs?: number;
+  /** Count and time every request here (refusals of the server's authentication included). */
+  readonly metrics?: JobsApiMetrics;
 }
 
 type Req = FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | string[] | undefined> }>;
@@ -37,6 +40,8 @@ type Body = Record<string, unknown>;
 export function registerJobsHttp(app: HttpServer, api: JobsApi, gate: ServingGate, options: JobsHttpOptions = {}): void {
   void app.register(async (scope: FastifyInstance) => {
     scope.addHook('onRequest', async (req, reply) => redirectUnlessServing(gate, req, reply));
+    const metrics = options.metrics;
+    if (metrics) scope.addHook('onResponse', async (req, reply) => countRequest(metrics, req, reply));
     routes(scope, api, options.heartbeatMs ?? 15_000);
   });
 }
@@ -46,6 +51,14 @@ async function redirectUnlessServing(gate: ServingGate, req: FastifyRequest, rep
   const leader = gate.leader()?.httpAddress;
   if (leader === undefined) throw new UnavailableError('the frameworks are not running here yet (no leader elected, or starting); retry shortly');
   await reply.header('x-agora-leader', leader).redirect(`${httpBase(leader, req.protocol === 'https' ? 'https' : 'http')}${req.url}`, 307);
+}
+
+/** One request answered: `VERB /route`, the HTTP status; timed unless it was a stream (events, followed logs). */
+function countRequest(metrics: JobsApiMetrics, req: FastifyRequest, reply: FastifyReply): void {
+  const route = req.routeOptions.url ?? 'unknown';
+  const type = reply.getHeader('content-type');
+  const streamed = (typeof type === 'string' && type.startsWith('text/event-stream')) || ((req.query ?? {}) as Record<string, unknown>)['follow'] !== undefined;
+  metrics.observe('http', `${req.method} ${route}`, String(reply.statusCode), streamed ? undefined : reply.elapsedTime / 1000);
 }
 
 function routes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {

@@ -19,12 +19,13 @@ import type { Workload } from '../../proto/index.js';
 import { FrameworkShell } from '../shell.js';
 import { WatchHub } from '../watch-hub.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
+import type { WorkloadFigures } from '../workload-figures.js';
 import { JobBook, type JobRecord } from './book.js';
 import { Applies } from './applies.js';
 import { GangHolds } from './holds.js';
 import { JobLauncher } from './launcher.js';
 import { BATCH_FRAMEWORK_NAME, compileBatchOptions, type BatchHandle, type BatchOptions, type CompiledBatchOptions } from './options.js';
-import { planJob } from './planner.js';
+import { planJob, type JobPlan } from './planner.js';
 import { JobSupervisor } from './supervisor.js';
 import { currentTemplate, validateJobSpec, type JobSpecDoc } from './spec.js';
 import { workloadView } from './views.js';
@@ -127,8 +128,23 @@ export class BatchFramework implements BatchHandle {
   }
 
   #view(record: JobRecord): Workload {
-    const plan = this.#supervisor.plans.get(record.name) ?? planJob(record.spec, record.run, this.#now(), { backoff: this.c.retryBackoff, unreachableTimeoutMs: this.c.unreachableTimeoutMs });
-    return workloadView(record, plan, this.#supervisor.reasons.get(record.name));
+    return workloadView(record, this.#plan(record), this.#supervisor.reasons.get(record.name));
+  }
+
+  /** The job's latest plan (made now if the supervisor has none yet). */
+  #plan(record: JobRecord): JobPlan {
+    return this.#supervisor.plans.get(record.name) ?? planJob(record.spec, record.run, this.#now(), { backoff: this.c.retryBackoff, unreachableTimeoutMs: this.c.unreachableTimeoutMs });
+  }
+
+  /** Each job's figures for /metrics: its latest plan's phase and counts. */
+  figures(): WorkloadFigures {
+    return {
+      kind: 'JOB',
+      jobs: this.book.sorted().map((r) => {
+        const p = this.#plan(r);
+        return { name: r.name, phase: p.phase, completions: r.spec.completions, active: p.active, succeeded: p.succeeded, failed: p.failed };
+      }),
+    };
   }
 
   #now(): number {

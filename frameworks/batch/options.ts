@@ -6,6 +6,7 @@ import type { PlacementStrategy } from '../../sdk/offers.js';
 import type { FrameworkState } from '../../sdk/state.js';
 import type { FrameworkOptions } from '../framework-options.js';
 import type { RunnableController } from '../workload.js';
+import type { ReportsFigures } from '../workload-figures.js';
 import { GANG_DEFAULTS } from './gang.js';
 import { RETRY_BACKOFF, type RetryBackoff } from './planner.js';
 import { msOption as ms, UNREACHABLE_TIMEOUT_MS } from '../common/durations.js';
@@ -36,7 +37,7 @@ export interface CompiledBatchOptions {
   readonly unreachableTimeoutMs: number;
 }
 
-export type BatchHandle = RunnableController & {
+export type BatchHandle = RunnableController & ReportsFigures & {
   readonly kind: 'JOB';
   /** Stop acting: close the driver (the framework stays registered; its tasks keep running). */
   stop(): Promise<void>;

@@ -23,7 +23,8 @@ import { initialState } from './planner.js';
 import { manualRun } from './runs.js';
 import { CronSupervisor } from './supervisor.js';
 import { validateCronJobSpec, type CronJobSpec } from './spec.js';
-import { workloadView } from './views.js';
+import { cronFigures, workloadView } from './views.js';
+import type { WorkloadFigures } from '../workload-figures.js';
 
 export const CRON_FRAMEWORK_NAME = 'agora-cron';
 
@@ -175,6 +176,12 @@ export class CronFramework implements RunnableController {
 
   watch(listener: WatchListener): () => void {
     return this.#hub.subscribe(listener);
+  }
+
+  /** Each cron job's figures for /metrics, from the book as it is now. */
+  figures(): WorkloadFigures {
+    const now = this.#clock.now();
+    return { kind: 'CRONJOB', cronjobs: this.book.sorted().map((r) => cronFigures(r, now, this.book.tally.get(r.name))) };
   }
 
   async stop(): Promise<void> {

@@ -61,6 +61,8 @@ export interface CronJobRecord {
   readonly lastScheduleTime: number;
   /** When a run last succeeded (kept when history trims the run away). */
   readonly lastSuccessfulMs: number;
+  /** When a run last failed for good, no retry to come (absent in records written before it was kept; cron/book.ts stamps it). */
+  readonly lastFailedMs?: number;
   readonly runs: readonly RunRecord[];
   readonly skipped: readonly SkipRecord[];
 }

@@ -6,6 +6,7 @@ import { checkToWire } from '../common/checks.js';
 import { needsLaunch, type CronJobRecord, type RunRecord, type SkipRecord } from './model.js';
 import { activeRuns } from './planner.js';
 import { scheduleOf, type CronJobSpec, type TaskTemplate } from './spec.js';
+import type { CronFigures } from '../workload-figures.js';
 
 export function workloadView(record: CronJobRecord, now: number, unplaced?: string): Workload {
   return {
@@ -37,6 +38,25 @@ export function statusView(record: CronJobRecord, now: number, unplaced?: string
       .sort((a, b) => b.startedAt - a.startedAt)
       .map((r) => runView(r, true, unplaced)),
     history: history.map((h) => h.run),
+  };
+}
+
+/** A cron job's figures for the frameworks host's /metrics. */
+export function cronFigures(record: CronJobRecord, now: number, tally: CronFigures['runs'] | undefined): CronFigures {
+  const { spec } = record;
+  const schedule = spec.suspend ? undefined : scheduleOf(spec);
+  const next = schedule?.nextAfter(Math.max(now, record.lastScheduleTime));
+  const after = next === undefined ? undefined : schedule?.nextAfter(next);
+  return {
+    name: record.name,
+    createdMs: record.createdAtMs,
+    lastScheduleMs: record.lastScheduleTime,
+    lastSuccessMs: record.lastSuccessfulMs,
+    lastFailureMs: record.lastFailedMs ?? 0,
+    nextScheduleMs: next,
+    intervalMs: next === undefined || after === undefined ? undefined : after - next,
+    activeRuns: activeRuns(spec, record.runs).length,
+    runs: { succeeded: tally?.succeeded ?? 0, failed: tally?.failed ?? 0, skipped: tally?.skipped ?? 0 },
   };
 }
 

@@ -19,6 +19,7 @@ import type { FrameworkDriver } from '../../sdk/driver.js';
 import { FrameworkShell, type ShellHandlers } from '../shell.js';
 import { killRetryMsOf } from '../common/kill-tracker.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
+import type { WorkloadFigures } from '../workload-figures.js';
 import { ServiceBook } from './book.js';
 import * as change from './deployments.js';
 import { ServiceLauncher } from './launcher.js';
@@ -28,7 +29,7 @@ import { SERVICES_FRAMEWORK_NAME, type ServicesHandle, type ServicesOptions } fr
 import { isLive } from './planner.js';
 import { ServiceSupervisor } from './supervisor.js';
 import { parseServiceSpec } from './spec.js';
-import { deploymentView, endpointsOf, workloadView } from './views.js';
+import { deploymentView, endpointsOf, serviceFigures, workloadView } from './views.js';
 import { ServiceWatchHub } from './watch.js';
 
 const MAX_INSTANCES = 10_000;
@@ -167,6 +168,7 @@ export class ServicesFramework implements ServicesHandle {
       const last = this.#view(record);
       await this.book.remove(name);
       this.#supervisor.notes.delete(name);
+      this.#supervisor.restarts.delete(name);
       for (const t of tasks.filter(isLive)) this.#supervisor.killOrphan(t.taskId, t.agentId, this.#graceOf(record, t.version));
       this.#hub.deleted(name, last);
       this.o.logger.info({ service: name, tasks: tasks.length }, 'service deleted');
@@ -215,6 +217,12 @@ export class ServicesFramework implements ServicesHandle {
 
   watch(listener: WatchListener): () => void {
     return this.#hub.subscribe(listener);
+  }
+
+  /** Each service's figures for /metrics, as the book holds them now (no plan is made for a scrape). */
+  figures(): WorkloadFigures {
+    const restarts = this.#supervisor.restarts;
+    return { kind: 'SERVICE', services: this.book.sorted().map((r) => serviceFigures(r, this.book.tasksOf(r), restarts.get(r.name) ?? 0)) };
   }
 
   /** Stop intake, let the running step finish, close the driver. The framework stays registered. */

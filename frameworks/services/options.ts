@@ -3,6 +3,7 @@
 import type { FrameworkState } from '../../sdk/state.js';
 import type { FrameworkOptions } from '../framework-options.js';
 import type { ServiceController } from '../workload.js';
+import type { ReportsFigures } from '../workload-figures.js';
 
 /** The name the services framework registers with (and its state lives under). */
 export const SERVICES_FRAMEWORK_NAME = 'agora-services';
@@ -18,7 +19,7 @@ export interface ServicesOptions extends FrameworkOptions {
   readonly backoffResetSeconds?: number;
 }
 
-export type ServicesHandle = ServiceController & {
+export type ServicesHandle = ServiceController & ReportsFigures & {
   /** Stop acting: close the driver (the framework stays registered; its tasks keep running). */
   stop(): Promise<void>;
 };

@@ -42,6 +42,8 @@ export class ServiceSupervisor {
   /** Instances the last plans want started, in priority order. */
   pending: readonly PendingLaunch[] = [];
   readonly notes = new Map<string, Notes>();
+  /** Failed tasks per service since this framework started (agora_service_restarts_total); the service's delete drops its count. */
+  readonly restarts = new Map<string, number>();
   /** Every kill sent and not yet answered (tasks of services, and orphans: tasks no service owns). */
   readonly kills: KillTracker;
   readonly #offers: OfferInterest;
@@ -193,6 +195,7 @@ export class ServiceSupervisor {
     const { [task.taskId]: _ended, ...tasks } = record.tasks;
     const next = settle({ ...record, tasks, relaunches: out.relaunches }, out.deployment, undefined, now);
     const level = out.failure ? 'warn' : 'info';
+    if (out.failure) this.restarts.set(record.name, (this.restarts.get(record.name) ?? 0) + 1);
     const backoff = out.relaunch === undefined ? {} : { failures: out.relaunch.failures, relaunchInMs: out.relaunch.untilMs - now };
     this.deps.logger[level]({ service: record.name, taskId: task.taskId, state, reason, message, ...backoff }, 'task ended');
     await this.#save(next);

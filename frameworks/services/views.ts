@@ -5,6 +5,7 @@ import { activeDeployment, specOf, type DeploymentRecord, type ServiceRecord, ty
 import { backoffUntilMs } from './backoff.js';
 import { isAvailable, isLive, rolloutCounts } from './planner.js';
 import { specToWire } from './spec.js';
+import type { ServiceFigures } from '../workload-figures.js';
 
 /** Why instances wait: the planner's reason, or why offers did not fit them. */
 export interface Notes {
@@ -25,19 +26,32 @@ export function workloadView(record: ServiceRecord, tasks: readonly TaskView[], 
   };
 }
 
+/** Running tasks; of them healthy (or unchecked), unhealthy, ready (available): the status and /metrics agree. */
+function runningCounts(record: ServiceRecord, tasks: readonly TaskView[]): { running: number; healthy: number; unhealthy: number; ready: number } {
+  const running = tasks.filter((t) => isLive(t) && t.state === 'TASK_RUNNING');
+  const healthOk = (t: TaskView): boolean => !specOf(record, t.version)?.healthCheck || t.healthy === true;
+  return {
+    running: running.length,
+    healthy: running.filter(healthOk).length,
+    unhealthy: running.filter((t) => t.healthy === false).length,
+    ready: running.filter((t) => isAvailable(t, specOf(record, t.version))).length,
+  };
+}
+
+/** A service's figures for the frameworks host's /metrics. */
+export function serviceFigures(record: ServiceRecord, tasks: readonly TaskView[], restarts: number): ServiceFigures {
+  const { running, healthy, ready } = runningCounts(record, tasks);
+  return { name: record.name, desired: record.instances, running, healthy, ready, phase: record.deployments.at(-1)?.phase ?? '', restarts };
+}
+
 function statusView(record: ServiceRecord, tasks: readonly TaskView[], notes: Notes | undefined): ServiceStatus {
   const live = tasks.filter(isLive);
-  const running = live.filter((t) => t.state === 'TASK_RUNNING');
-  const healthOk = (t: TaskView): boolean => !specOf(record, t.version)?.healthCheck || t.healthy === true;
   const active = activeDeployment(record);
   const finished = record.deployments.filter((d) => d !== active).reverse();
   return {
     instances: record.instances,
     staged: live.filter((t) => t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING').length,
-    running: running.length,
-    healthy: running.filter(healthOk).length,
-    unhealthy: running.filter((t) => t.healthy === false).length,
-    ready: running.filter((t) => isAvailable(t, specOf(record, t.version))).length,
+    ...runningCounts(record, tasks),
     version: record.version,
     versions: record.versions.map((v) => ({ version: v.version, createdAtMs: v.createdAtMs, change: v.change })),
     deployments: [...(active ? [active] : []), ...finished].map((d) => deploymentView(d, record, tasks)),

@@ -14,6 +14,7 @@ import { may, requirePermission, type Principal } from '../../core/security/prin
 import { ownsOr } from '../frameworks.js';
 import type { FrameworkRecord } from '../model.js';
 import { registerAclRoutes } from './acl.js';
+import type { Registry } from 'prom-client';
 import { createMasterMetrics } from '../metrics.js';
 import type { OperatorContext } from './context.js';
 import { registerOperatorWrites } from './operator.js';
@@ -36,6 +37,8 @@ export type { OperatorContext } from './context.js';
 
 export interface OperatorRouteOptions {
   events?: EventStreamOptions;
+  /** More registries served on /metrics after the master's (`agora up`: the frameworks host's). */
+  metrics?: () => readonly Registry[];
 }
 
 const DEFAULT_TASK_LIMIT = 100;
@@ -48,7 +51,7 @@ const MAX_TASK_LIMIT = 10_000;
  */
 export function registerOperatorRoutes(app: HttpServer, master: OperatorContext, options: OperatorRouteOptions = {}): void {
   const { state } = master;
-  const metrics = createMasterMetrics(state, () => master.leader().self);
+  const metrics = createMasterMetrics(state, () => master.leader().self, options.metrics);
   registerHttpEdgeMetrics(metrics.registry, app);
   app.addHook('onClose', async () => metrics.close());
   const viewer = (req: Parameters<typeof principalOf>[0]): Principal => {
