@@ -17,6 +17,7 @@ import { expectLintClean, parseScrape, scrape, type Scrape } from '../support/pr
 import { channel, secureFetch } from '../support/security.js';
 import { tempDir } from '../support/tmp.js';
 import { JobsClient } from '../../proto/index.js';
+import { startUp } from '../../cli/up-command.js';
 
 afterEach(async () => {
   await stopJobsHosts();
@@ -189,6 +190,27 @@ describe('frameworks host metrics', () => {
     const res = await secureFetch(`https://${open.httpAddress ?? ''}/metrics`, { token: null });
     expect(res.status).toBe(200);
     expectLintClean(parseScrape(await res.text()));
+  });
+
+  it('agora up: the master\'s /metrics carries the frameworks\' figures, each family once', async () => {
+    const dataDir = await tempDir('up-metrics');
+    const up = await startUp({ httpPort: 0, grpcPort: 0, agentHttpPort: 0, dataDir, executor: 'process', resources: 'cpus:2;mem:2048;disk:2048', hostname: '127.0.0.1', logLevel: 'silent', insecure: true, writeContext: false, allowRootTasks: false, allowPrivileged: false });
+    try {
+      await up.frameworks.waitLeading(10_000);
+      const base = `http://${up.master.httpAddress}`;
+      const bad = await fetch(`${base}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: 'name: x\ncompletions: -1\n' });
+      expect(bad.status).toBe(400);
+      const m = parseScrape(await (await fetch(`${base}/metrics`)).text());
+      expectLintClean(m);
+      expect(m.value('agora_master_leader')).toBe(1);
+      expect(m.value('agora_frameworks_leader')).toBe(1);
+      expect(m.value('agora_jobs{phase="pending"}')).toBe(0);
+      expect(m.value('agora_jobs_api_requests_total{transport="http",method="POST /api/v1/jobs",code="400"}')).toBe(1);
+      // The master's own routes are not the Jobs API's.
+      expect(m.text).not.toContain('method="GET /metrics"');
+    } finally {
+      await up.stop();
+    }
   });
 
   it('a standby serves its own figures and no workloads', async () => {
