@@ -3,7 +3,8 @@
 // agents registering, re-registering and removed; registry writes timed and their failures
 // counted; health-check failures per task, gone with the task; and in a ZooKeeper group the
 // leader gauge moving on failover while a standby serves no cluster figures. The example alert
-// rules (docs/alerts.yml) pass `promtool check rules` and name only metrics that exist.
+// rules (docs/alerts.yml) pass `promtool check rules` and name only metrics that exist (the
+// workload rules: on a frameworks host; its own metrics are frameworks-metrics.test.ts's).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { Master } from '../../master/master.js';
 import { REPO_ROOT, launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { withWriteFaults } from '../support/faulty-store.js';
 import { eventually, MasterHarness, stopHarnesses, TEST_MASTER_OPTIONS } from '../support/master-harness.js';
+import { startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { expectLintClean, promtool, scrape, type Scrape } from '../support/prometheus.js';
 import { secureFetch, testMasterSecurity, testPki } from '../support/security.js';
 import { testServices } from '../support/services.js';
@@ -168,14 +170,16 @@ describe('operator metrics: a master group on ZooKeeper', () => {
 });
 
 describe('the example alert rules', () => {
-  it('pass promtool check rules and name only metrics a leader serves', async () => {
+  it('pass promtool check rules and name only metrics a leader serves (a master, a frameworks host)', async () => {
     const checked = promtool('check', 'rules', ALERTS).on();
     expect(checked.status, checked.output).toBe(0);
-    expect(checked.output).toContain('SUCCESS: 3 rules found');
+    expect(checked.output).toContain('SUCCESS: 6 rules found');
     const h = await MasterHarness.start();
-    const served = (await scrape(h.master.httpAddress)).text;
+    const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress });
+    closers.push(() => stopJobsHosts());
+    const served = (await scrape(h.master.httpAddress)).text + (await scrape(host.httpAddress ?? '')).text;
     const named = new Set(readFileSync(ALERTS, 'utf8').match(/\bagora_[a-z_]+/g) ?? []);
-    expect(named.size).toBeGreaterThanOrEqual(3);
+    expect(named.size).toBeGreaterThanOrEqual(9);
     for (const name of named) expect(served, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 });
