@@ -5,7 +5,7 @@
 // leader gauge moving on failover while a standby serves no cluster figures. The example alert
 // rules (docs/alerts.yml) pass `promtool check rules` and name only metrics that exist (the
 // workload rules: on a frameworks host; its own metrics are frameworks-metrics.test.ts's).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shortId } from '../../core/ids.js';
@@ -20,6 +20,7 @@ import { expectLintClean, promtool, scrape, type Scrape } from '../support/prome
 import { secureFetch, testMasterSecurity, testPki } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
+import { tempDir } from '../support/tmp.js';
 
 const MIB = 1024 * 1024;
 const ALERTS = path.join(REPO_ROOT, 'docs', 'alerts.yml');
@@ -181,5 +182,43 @@ describe('the example alert rules', () => {
     const named = new Set(readFileSync(ALERTS, 'utf8').match(/\bagora_[a-z_]+/g) ?? []);
     expect(named.size).toBeGreaterThanOrEqual(9);
     for (const name of named) expect(served, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+  });
+
+  it('fire when they should: promtool test rules over made-up workload series', async () => {
+    // web: 2 of 3 ready from minute 1 (fires after 5 m); cron job "never": no success, created at
+    // 0, every 5 min (fires past 2 intervals); "steady": a success every minute (never fires).
+    const cron = (job: string, success: string): string[] => [
+      `      - { series: 'agora_cron_created_timestamp_seconds{cronjob="${job}"}', values: '0x12' }`,
+      `      - { series: 'agora_cron_last_success_timestamp_seconds{cronjob="${job}"}', values: '${success}' }`,
+      `      - { series: 'agora_cron_interval_seconds{cronjob="${job}"}', values: '300x12' }`,
+    ];
+    const alert = (at: string, name: string, labels: string, annotations: string): string[] => [
+      `      - { eval_time: ${at}, alertname: ${name}, exp_alerts: [{ exp_labels: { severity: warning, ${labels} }, exp_annotations: { ${annotations} } }] }`,
+    ];
+    const none = (at: string, name: string): string => `      - { eval_time: ${at}, alertname: ${name}, exp_alerts: [] }`;
+    const file = path.join(await tempDir('rules'), 'alerts.test.yml');
+    writeFileSync(
+      file,
+      [
+        `rule_files: [${JSON.stringify(ALERTS)}]`,
+        'evaluation_interval: 1m',
+        'tests:',
+        '  - interval: 1m',
+        '    input_series:',
+        `      - { series: 'agora_service_instances_desired{service="web"}', values: '3x12' }`,
+        `      - { series: 'agora_service_instances{service="web",state="ready"}', values: '3 2x11' }`,
+        ...cron('never', '0x12'),
+        ...cron('steady', '0 0+60x11'),
+        '    alert_rule_test:',
+        none('5m', 'AgoraServiceBelowDesired'),
+        ...alert('6m', 'AgoraServiceBelowDesired', 'service: web', 'summary: "Service web has fewer instances ready than desired", description: "2 ready for 5 minutes; `agora describe service web` says why instances wait."'),
+        none('10m', 'AgoraCronJobNotSucceeding'),
+        ...alert('11m', 'AgoraCronJobNotSucceeding', 'cronjob: never', 'summary: "Cron job never has not succeeded in 2 schedules", description: "No success for 11m 0s; see its runs with `agora describe cronjob never`."'),
+        '',
+      ].join('\n'),
+    );
+    const tested = promtool('test', 'rules', file).on();
+    expect(tested.status, tested.output).toBe(0);
+    expect(tested.output).toContain('SUCCESS');
   });
 });
