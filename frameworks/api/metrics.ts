@@ -5,8 +5,9 @@
 //   gRPC   method = the Jobs method (`Apply`, `Scale`, …), code = the gRPC status name (`OK`, `PERMISSION_DENIED`)
 //   HTTP   method = `VERB /route` (`POST /api/v1/services/:name/scale`), code = the HTTP status (`200`, `403`)
 //
-// Streams (gRPC Watch and TaskLogs; HTTP event streams and followed logs) are counted when they
-// end but not timed: their length is the client's, not the server's latency.
+// Streams are not timed: their length is the client's, not the server's latency. HTTP event
+// streams and followed logs are counted when they end; the gRPC streams (Watch, TaskLogs) are not
+// counted at all (only unary calls are wrapped).
 import type * as grpc from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { GrpcStatus } from '../../core/errors.js';
