@@ -119,6 +119,8 @@ describe('frameworks host metrics', () => {
     await call((cb) => jobs.apply({ document: ['kind: CronJob', 'name: tick', "schedule: '*/1 * * * * *'", task('true')].join('\n') }, cb));
     await call((cb) => jobs.apply({ document: ['kind: CronJob', 'name: broken', "schedule: '*/1 * * * * *'", 'retries: 0', task('exit 3')].join('\n') }, cb));
     await call((cb) => jobs.apply({ document: ['kind: Job', 'name: batch', 'completions: 3', 'parallelism: 3', task('true')].join('\n') }, cb));
+    // Every second, but a run lasts 60 s and FORBID keeps it alone: the times in between are skipped.
+    await call((cb) => jobs.apply({ document: ['kind: CronJob', 'name: slow', "schedule: '*/1 * * * * *'", 'concurrencyPolicy: FORBID', task('sleep 60')].join('\n') }, cb));
 
     const first = await scraped(
       host,
@@ -129,14 +131,17 @@ describe('frameworks host metrics', () => {
         expect(m.value('agora_cron_runs_total{cronjob="broken",outcome="failed"}')).toBeGreaterThanOrEqual(1);
         expect(m.value('agora_job_tasks{job="batch",state="succeeded"}')).toBe(3);
         expect(m.value('agora_job_phase{job="batch",phase="succeeded"}')).toBe(1);
+        expect(m.value('agora_cron_runs_total{cronjob="slow",outcome="skipped"}')).toBeGreaterThanOrEqual(1);
       },
-      'a cron success, a cron failure, the job complete',
+      'a cron success, a cron failure, the job complete, a skipped time',
     );
     expect(first.value('agora_cron_last_success_timestamp_seconds{cronjob="broken"}')).toBe(0);
     expect(first.value('agora_cron_last_failure_timestamp_seconds{cronjob="tick"}')).toBe(0);
     expect(first.value('agora_cron_interval_seconds{cronjob="tick"}')).toBe(1);
     expect(first.value('agora_cron_next_schedule_timestamp_seconds{cronjob="tick"}')).toBeGreaterThan(first.value('agora_cron_last_schedule_timestamp_seconds{cronjob="tick"}'));
     expect(first.value('agora_jobs{phase="succeeded"}')).toBe(1);
+    expect(first.value('agora_cron_active_runs{cronjob="slow"}')).toBe(1);
+    expect(first.value('agora_cron_runs_total{cronjob="slow",outcome="succeeded"}')).toBe(0);
     expect(first.value('agora_job_completions{job="batch"}')).toBe(3);
     expect(first.value('agora_job_tasks{job="batch",state="failed"}')).toBe(0);
     const success = first.value('agora_cron_last_success_timestamp_seconds{cronjob="tick"}');
@@ -158,8 +163,8 @@ describe('frameworks host metrics', () => {
     expect(bad.status).toBe(400);
     expect((await secureFetch(`https://${host.httpAddress ?? ''}/api/v1/jobs/batch`)).status).toBe(200);
     const api = await scrape(host.httpAddress ?? '');
-    expect(api.value('agora_jobs_api_requests_total{transport="grpc",method="Apply",code="OK"}')).toBe(3);
-    expect(api.value('agora_jobs_api_request_duration_seconds_count{transport="grpc",method="Apply"}')).toBe(3);
+    expect(api.value('agora_jobs_api_requests_total{transport="grpc",method="Apply",code="OK"}')).toBe(4);
+    expect(api.value('agora_jobs_api_request_duration_seconds_count{transport="grpc",method="Apply"}')).toBe(4);
     expect(api.value('agora_jobs_api_requests_total{transport="grpc",method="Get",code="UNAUTHENTICATED"}')).toBe(1);
     expect(api.value('agora_jobs_api_requests_total{transport="http",method="POST /api/v1/jobs",code="400"}')).toBe(1);
     expect(api.value('agora_jobs_api_requests_total{transport="http",method="GET /api/v1/jobs/:name",code="200"}')).toBe(1);
@@ -167,11 +172,13 @@ describe('frameworks host metrics', () => {
     expectLintClean(api);
 
     await call((cb) => jobs.delete({ kind: 'CRONJOB', name: 'tick' }, cb));
+    await call((cb) => jobs.delete({ kind: 'CRONJOB', name: 'slow' }, cb));
     await call((cb) => jobs.delete({ kind: 'JOB', name: 'batch' }, cb));
     const after = await scrape(host.httpAddress ?? '');
     expect(after.has('agora_cron_last_success_timestamp_seconds{cronjob="tick"}')).toBe(false);
     expect(after.has('agora_cron_runs_total{cronjob="tick",outcome="succeeded"}')).toBe(false);
     expect(after.has('agora_job_tasks{job="batch",state="succeeded"}')).toBe(false);
+    expect(after.has('agora_cron_active_runs{cronjob="slow"}')).toBe(false);
     expect(after.value('agora_jobs{phase="succeeded"}')).toBe(0);
     void h;
   });
