@@ -10,7 +10,8 @@
 // Ctrl-C (SIGINT) or SIGTERM stops this process and leaves the copies running: the next start with
 // the same --state takes them over. --teardown removes the framework and kills every copy.
 // Credentials as examples/keep-running.ts: $AGORA_CA and $AGORA_TOKEN (or $AGORA_TOKEN_FILE), by
-// default what `agora up` made in .agora/; AGORA_INSECURE=1 for a master started with --insecure.
+// default what `agora up` made in .agora/; AGORA_INSECURE=1 for a master started with --insecure;
+// AGORA_LOG_LEVEL (warn) for the driver's own log lines.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
@@ -183,7 +184,14 @@ async function onAgentAdded(driver: SchedulerDriver, agent: Agent): Promise<void
 }
 
 // --- 7. Run: subscribe (as the same framework after a restart), then live until stopped. --------
-const connection = { master: flags.master, logger: createLogger({ name: flags.name, level: 'warn' }), ...(credentials ? { credentials } : { insecure }) };
+// The driver's own log lines: AGORA_LOG_LEVEL=debug shows each connection attempt and event.
+const LOG_LEVELS = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+const logLevel = LOG_LEVELS.find((level) => level === (process.env['AGORA_LOG_LEVEL'] ?? 'warn'));
+if (logLevel === undefined) {
+  console.error(`AGORA_LOG_LEVEL: one of ${LOG_LEVELS.join(', ')}, not "${process.env['AGORA_LOG_LEVEL']}"`);
+  process.exit(2);
+}
+const connection = { master: flags.master, logger: createLogger({ name: flags.name, level: logLevel }), ...(credentials ? { credentials } : { insecure }) };
 const framework = { name: flags.name, failoverTimeoutSeconds: failoverSeconds, agentEvents: true, ...(savedId ? { id: savedId } : {}) };
 
 async function run(): Promise<void> {
