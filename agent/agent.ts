@@ -26,7 +26,7 @@ import { StatusUpdateManager } from './status-updates.js';
 import { TaskManager, type CheckEvents, type CheckStarter } from './task-manager.js';
 import { recoverTasks } from './task-recovery.js';
 import { SandboxWatch } from './sandbox-watch.js';
-import { UsageSampler } from './usage.js';
+import { UsageSampler, usageSummary } from './usage.js';
 import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.js';
 import { requireAuthentication } from '../core/security/edge.js';
 import type { ServerTls } from '../core/security/tls.js';
@@ -141,6 +141,7 @@ export class Agent implements AgentContext {
       },
       {
         hello: () => this.#hello(),
+        usage: () => usageSummary(this.usage.all()),
         onRegistered: (answer, master) => this.#onRegistered(answer, master),
         onConnected: () => this.#onConnected(),
         onMessage: (message) => this.#onMessage(message),

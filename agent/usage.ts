@@ -13,7 +13,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { isActive } from '../core/task-state.js';
-import type { TaskInfo__Output } from '../proto/index.js';
+import type { AgentUsage, TaskInfo__Output } from '../proto/index.js';
 import type { ContainerUsage } from './executor.js';
 import { taskKey, type TaskEntry } from './task-entry.js';
 
@@ -142,4 +142,26 @@ export class UsageSampler {
       sampledAtMs,
     });
   }
+}
+
+/**
+ * The sums the agent reports to the master on its pongs: cores in use (the tasks' utilisation; a
+ * task sampled once counts 0 until its second sample) and memory working sets, in all and per role.
+ */
+export function usageSummary(samples: readonly TaskUsage[]): AgentUsage {
+  const roles = new Map<string, { cpus: number; memBytes: number }>();
+  let cpus = 0;
+  let memBytes = 0;
+  let sampledAtMs = 0;
+  for (const u of samples) {
+    const c = u.cpuUtilization ?? 0;
+    cpus += c;
+    memBytes += u.workingSetBytes;
+    sampledAtMs = Math.max(sampledAtMs, u.sampledAtMs);
+    const r = roles.get(u.role) ?? { cpus: 0, memBytes: 0 };
+    r.cpus += c;
+    r.memBytes += u.workingSetBytes;
+    roles.set(u.role, r);
+  }
+  return { cpus, memBytes, sampledAtMs, roles: [...roles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([role, r]) => ({ role, ...r })) };
 }

@@ -2,7 +2,8 @@
 // a busy loop held to 0.5 cores by its CFS quota (cpus:0.5) and a process holding 64 MiB, on the
 // process executor (cgroups v1 on the test machine) and on Docker (busybox: a shell loop, and
 // 48 MiB written to the container's /dev/shm, which the kernel charges to its memory). The same
-// figures on GET /api/v1/containers and the agent's /metrics (promtool-clean), gone with the task.
+// figures on GET /api/v1/containers and the agent's /metrics (promtool-clean), gone with the task;
+// and summed at the master, per agent and per role (/api/v1/agents, its /metrics).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/agent.js';
 import type { ContainerJson } from '../../agent/containers.js';
@@ -21,11 +22,11 @@ afterEach(async () => {
   await stopHarnesses();
 });
 
-async function setup(flags: Record<string, string> = {}): Promise<{ agent: Agent; fw: TestFramework; base: string }> {
+async function setup(flags: Record<string, string> = {}): Promise<{ h: MasterHarness; agent: Agent; fw: TestFramework; base: string }> {
   const h = await MasterHarness.start();
   const agent = await startTestAgent(h.address, { usageInterval: '200ms', ...flags });
   const fw = await h.framework({ autoAck: true });
-  return { agent, fw, base: `https://${agent.httpAddress}` };
+  return { h, agent, fw, base: `https://${agent.httpAddress}` };
 }
 
 /** The task's entry on /api/v1/containers once it has a usage sample that `ready` accepts. */
@@ -100,6 +101,39 @@ describe('agent: usage per task', () => {
     await eventually(async () => !(await scrape(base.slice('https://'.length))).text.includes('task_id="burn"'), { what: "burn's series gone" });
     const { body } = await getJson<{ containers: ContainerJson[] }>(`${base}/api/v1/containers`);
     expect(body.containers.map((c) => c.taskId)).toEqual(['hold']);
+  });
+
+  it('the master: used per agent on /api/v1/agents, agora_agent_used and agora_role_used on its /metrics (promtool-clean)', async () => {
+    const { h, agent, fw, base } = await setup();
+    await launchTask(
+      fw,
+      taskInfo('burn', 'cpus:0.5;mem:32', { command: { value: BURN } }),
+      taskInfo('hold', 'cpus:0.2;mem:256', { command: { value: HOLD_64 } }),
+    );
+    const hold = await measured(base, 'hold', (c) => (c.usage?.memoryWorkingSetBytes ?? 0) >= 64 * MIB);
+    await measured(base, 'burn', (c) => (c.usage?.cpuUtilization ?? 0) > 0.2);
+    const agentId = agent.agentId as string;
+    const used = await eventually(
+      async () => {
+        const { body } = await getJson<{ agents: { id: string; used: { cpus: number; memBytes: number; roles: Record<string, { cpus: number; memBytes: number }> } | null }[] }>(`https://${h.master.httpAddress}/api/v1/agents`);
+        const u = body.agents.find((a) => a.id === agentId)?.used;
+        if (!u || u.cpus < 0.2 || u.memBytes < 64 * MIB) throw new Error(`not reported yet: ${JSON.stringify(u)}`);
+        return u;
+      },
+      { timeoutMs: 10_000, what: "the agent's usage at the master" },
+    );
+    // One busy loop held to 0.5 cores, and the 64 MiB holder idle: well under 0.2 + 0.5 + slack.
+    expect(used.cpus).toBeLessThan(0.65);
+    expect(used.memBytes).toBeLessThan(64 * MIB + 128 * MIB);
+    expect(Object.keys(used.roles)).toEqual([hold.role]);
+    expect(used.roles[hold.role]?.memBytes).toBe(used.memBytes);
+
+    const m = await scrape(h.master.httpAddress);
+    expectLintClean(m);
+    expect(m.value(`agora_agent_used{agent_id="${agentId}",resource="cpus"}`)).toBeGreaterThan(0.2);
+    expect(m.value(`agora_agent_used_bytes{agent_id="${agentId}",resource="mem"}`)).toBeGreaterThanOrEqual(64 * MIB);
+    expect(m.value(`agora_role_used{role="${hold.role}",resource="cpus"}`)).toBeGreaterThan(0.2);
+    expect(m.value(`agora_role_used_bytes{role="${hold.role}",resource="mem"}`)).toBeGreaterThanOrEqual(64 * MIB);
   });
 
   it('Docker: a shell loop at cpus:0.5 uses ≈0.5 cores; 48 MiB in /dev/shm is in the working set', async () => {
