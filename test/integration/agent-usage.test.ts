@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/agent.js';
 import type { ContainerJson } from '../../agent/containers.js';
 import { getJson, launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
+import { runCli, stopCliProcesses } from '../support/cli.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { expectLintClean, scrape } from '../support/prometheus.js';
 import { testServices } from '../support/services.js';
@@ -18,6 +19,7 @@ const BURN = 'while :; do :; done';
 const HOLD_64 = `exec ${process.execPath} -e "const b = Buffer.alloc(64 * 1024 * 1024, 1); setInterval(() => b[0]++, 1000)"`;
 
 afterEach(async () => {
+  await stopCliProcesses();
   await stopTestAgents();
   await stopHarnesses();
 });
@@ -134,6 +136,27 @@ describe('agent: usage per task', () => {
     expect(m.value(`agora_agent_used_bytes{agent_id="${agentId}",resource="mem"}`)).toBeGreaterThanOrEqual(64 * MIB);
     expect(m.value(`agora_role_used{role="${hold.role}",resource="cpus"}`)).toBeGreaterThan(0.2);
     expect(m.value(`agora_role_used_bytes{role="${hold.role}",resource="mem"}`)).toBeGreaterThanOrEqual(64 * MIB);
+
+    // agora top: used / allocated / total per agent (cpus:0.7 allocated of the test agent's 4).
+    const master = ['--master', `https://${h.master.httpAddress}`];
+    const top = await runCli(['top', ...master]);
+    expect(top.code, top.stderr).toBe(0);
+    const row = new RegExp(`^127\\.0\\.0\\.1\\s+${agentId}\\s+(\\d+(?:\\.\\d+)?)/0\\.7/4\\s+\\d+%\\s+(\\d+(?:\\.\\d+)?)Mi/288Mi/4Gi\\s`, 'm');
+    const found = row.exec(top.stdout);
+    expect(found, top.stdout).not.toBeNull();
+    expect(Number(found?.[1])).toBeGreaterThan(0.2);
+    expect(Number(found?.[2])).toBeGreaterThanOrEqual(64);
+    // agora top tasks: the busy loop first by CPU, the 64 MiB holder first by memory.
+    const byCpu = await runCli(['top', 'tasks', ...master]);
+    expect(byCpu.code, byCpu.stderr).toBe(0);
+    expect(byCpu.stdout).toMatch(/^TASK\s+WORKLOAD\s+AGENT\s+CPUS \(USED\/ALLOC\)\s+MEM \(USED\/LIMIT\)/);
+    expect(byCpu.stdout.split('\n').slice(1, 3).map((l) => l.split(/\s+/)[0])).toEqual(['burn', 'hold']);
+    expect(byCpu.stdout).toMatch(/\nhold\s+<none>\s+127\.0\.0\.1\s+[\d.]+\/0\.2\s+\d+(\.\d+)?Mi\/256Mi\s/);
+    const byMem = await runCli(['top', 'tasks', '--sort-by', 'mem', '--limit', '1', ...master]);
+    expect(byMem.stdout.split('\n').slice(1).filter((l) => l !== '').map((l) => l.split(/\s+/)[0])).toEqual(['hold']);
+    const bad = await runCli(['top', 'tasks', '--sort-by', 'disk', ...master]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("--sort-by: expected cpu or mem, got 'disk'");
   });
 
   it('Docker: a shell loop at cpus:0.5 uses ≈0.5 cores; 48 MiB in /dev/shm is in the working set', async () => {
