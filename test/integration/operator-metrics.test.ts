@@ -3,7 +3,8 @@
 // agents registering, re-registering and removed; registry writes timed and their failures
 // counted; health-check failures per task, gone with the task; and in a ZooKeeper group the
 // leader gauge moving on failover while a standby serves no cluster figures. The example alert
-// rules (docs/alerts.yml) pass `promtool check rules` and name only metrics that exist.
+// rules (docs/alerts.yml) pass `promtool check rules` and name only metrics that exist. Usage
+// series (agora_task_*, agora_agent_used, agora_role_used) are checked in agent-usage.test.ts.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -168,12 +169,13 @@ describe('operator metrics: a master group on ZooKeeper', () => {
 });
 
 describe('the example alert rules', () => {
-  it('pass promtool check rules and name only metrics a leader serves', async () => {
+  it('pass promtool check rules and name only metrics a leader or an agent serves', async () => {
     const checked = promtool('check', 'rules', ALERTS).on();
     expect(checked.status, checked.output).toBe(0);
-    expect(checked.output).toContain('SUCCESS: 3 rules found');
+    expect(checked.output).toContain('SUCCESS: 4 rules found');
     const h = await MasterHarness.start();
-    const served = (await scrape(h.master.httpAddress)).text;
+    const agent = await startTestAgent(h.address);
+    const served = (await scrape(h.master.httpAddress)).text + (await scrape(agent.httpAddress)).text;
     const named = new Set(readFileSync(ALERTS, 'utf8').match(/\bagora_[a-z_]+/g) ?? []);
     expect(named.size).toBeGreaterThanOrEqual(3);
     for (const name of named) expect(served, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
