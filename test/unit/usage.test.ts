@@ -6,6 +6,7 @@ import { silentLogger } from '../../core/logger.js';
 import type { ContainerUsage } from '../../agent/executor.js';
 import type { TaskEntry } from '../../agent/task-entry.js';
 import { cpuUtilization, roleOf, UsageSampler, usageSummary, workloadOf, type TaskUsage } from '../../agent/usage.js';
+import { compileAgentOptions } from '../../agent/options.js';
 import { acceptUsage, MAX_ROLES } from '../../master/usage.js';
 import type { Resource__Output } from '../../proto/index.js';
 
@@ -61,6 +62,15 @@ describe('the usage sampler', () => {
     clock.advance(5000);
     await turn();
     expect(reads).toBe(4);
+  });
+});
+
+describe('--usage-interval', () => {
+  it('defaults to 10 s and names itself when it is bad', () => {
+    expect(compileAgentOptions({ master: 'm:1' }).usageInterval).toBe(10_000);
+    expect(compileAgentOptions({ master: 'm:1', usageInterval: '200ms' }).usageInterval).toBe(200);
+    expect(() => compileAgentOptions({ master: 'm:1', usageInterval: '0' })).toThrow(/--usage-interval/);
+    expect(() => compileAgentOptions({ master: 'm:1', usageInterval: 'often' })).toThrow(/--usage-interval/);
   });
 });
 
