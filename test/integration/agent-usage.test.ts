@@ -66,11 +66,13 @@ describe('agent: usage per task', () => {
     await fw.waitForUpdate('hold', 'TASK_RUNNING', { timeoutMs: 10_000 });
 
     const burn = await utilisationOver(base, 'burn', 2_000);
-    // The CFS quota holds it to 0.5; less only if the (shared, 2-core) machine starves it.
-    expect(burn.average).toBeGreaterThan(0.3);
+    // The CFS quota holds it to 0.5 at most; less when the machine is loaded (a 2-core CI machine
+    // at a load of 9 gave it 0.35). A figure in the wrong unit (µs for ns) would be 1000× off.
+    expect(burn.average).toBeGreaterThan(0.15);
     expect(burn.average).toBeLessThan(0.56);
-    expect(burn.last).toBeGreaterThan(0.2);
-    expect(burn.last).toBeLessThan(0.6);
+    // The sampler's own figure is over one 200 ms window, which may hold a third 50 ms CFS slice.
+    expect(burn.last).toBeGreaterThan(0.1);
+    expect(burn.last).toBeLessThan(0.8);
 
     const hold = await measured(base, 'hold', (c) => (c.usage?.memoryWorkingSetBytes ?? 0) >= 64 * MIB);
     expect(hold.usage?.memoryWorkingSetBytes).toBeLessThan(64 * MIB + 96 * MIB); // node itself: ~40-60 MiB
@@ -90,7 +92,7 @@ describe('agent: usage per task', () => {
     const burnLabels = `{framework_id="${fw.frameworkId}",task_id="burn",workload="service/spin"}`;
     const holdLabels = `{framework_id="${fw.frameworkId}",task_id="hold",workload=""}`;
     expect(m.value(`agora_task_cpu_seconds_total${burnLabels}`)).toBeGreaterThan(0.5);
-    expect(m.value(`agora_task_cpu_utilization${burnLabels}`)).toBeLessThan(0.6);
+    expect(m.value(`agora_task_cpu_utilization${burnLabels}`)).toBeLessThan(0.8);
     expect(m.value(`agora_task_cpu_throttled_seconds_total${burnLabels}`)).toBeGreaterThan(0);
     expect(m.value(`agora_task_memory_working_set_bytes${holdLabels}`)).toBeGreaterThanOrEqual(64 * MIB);
     expect(m.value(`agora_task_memory_rss_bytes${holdLabels}`)).toBeGreaterThanOrEqual(64 * MIB);
@@ -113,28 +115,39 @@ describe('agent: usage per task', () => {
       taskInfo('hold', 'cpus:0.2;mem:256', { command: { value: HOLD_64 } }),
     );
     const hold = await measured(base, 'hold', (c) => (c.usage?.memoryWorkingSetBytes ?? 0) >= 64 * MIB);
-    await measured(base, 'burn', (c) => (c.usage?.cpuUtilization ?? 0) > 0.2);
+    await measured(base, 'burn', (c) => (c.usage?.cpuUtilization ?? 0) > 0.1);
     const agentId = agent.agentId as string;
-    const used = await eventually(
+    type Used = { cpus: number; memBytes: number; sampledAtMs: number; roles: Record<string, { cpus: number; memBytes: number }> };
+    // The master shows exactly the agent's sums of one round of samples: read the agent's
+    // containers, the master's agents, and the containers again; when both container reads are of
+    // the round the master reports, the sums must match.
+    const { used, containers } = await eventually(
       async () => {
-        const { body } = await getJson<{ agents: { id: string; used: { cpus: number; memBytes: number; roles: Record<string, { cpus: number; memBytes: number }> } | null }[] }>(`https://${h.master.httpAddress}/api/v1/agents`);
+        const before = (await getJson<{ containers: ContainerJson[] }>(`${base}/api/v1/containers`)).body.containers;
+        const { body } = await getJson<{ agents: { id: string; used: Used | null }[] }>(`https://${h.master.httpAddress}/api/v1/agents`);
+        const after = (await getJson<{ containers: ContainerJson[] }>(`${base}/api/v1/containers`)).body.containers;
         const u = body.agents.find((a) => a.id === agentId)?.used;
-        if (!u || u.cpus < 0.2 || u.memBytes < 64 * MIB) throw new Error(`not reported yet: ${JSON.stringify(u)}`);
-        return u;
+        const rounds = new Set([...before, ...after].map((c) => c.usage?.sampledAtMs));
+        if (!u || u.memBytes < 64 * MIB || rounds.size !== 1 || !rounds.has(u.sampledAtMs)) throw new Error(`not one round yet: ${JSON.stringify(u)}`);
+        return { used: u, containers: after };
       },
-      { timeoutMs: 10_000, what: "the agent's usage at the master" },
+      { timeoutMs: 15_000, intervalMs: 20, what: "the agent's usage at the master" },
     );
-    // One busy loop held to 0.5 cores, and the 64 MiB holder idle: well under 0.2 + 0.5 + slack.
-    expect(used.cpus).toBeLessThan(0.65);
+    const sum = (f: (c: ContainerJson) => number): number => containers.reduce((acc, c) => acc + f(c), 0);
+    expect(used.cpus).toBeCloseTo(sum((c) => c.usage?.cpuUtilization ?? 0), 9);
+    expect(used.memBytes).toBe(sum((c) => c.usage?.memoryWorkingSetBytes ?? 0));
+    // Both quotas together are 0.7 cores; one 200 ms window may catch a CFS period more (100 ms).
+    expect(used.cpus).toBeGreaterThan(0.1);
+    expect(used.cpus).toBeLessThan(0.7 + 0.5);
     expect(used.memBytes).toBeLessThan(64 * MIB + 128 * MIB);
     expect(Object.keys(used.roles)).toEqual([hold.role]);
     expect(used.roles[hold.role]?.memBytes).toBe(used.memBytes);
 
     const m = await scrape(h.master.httpAddress);
     expectLintClean(m);
-    expect(m.value(`agora_agent_used{agent_id="${agentId}",resource="cpus"}`)).toBeGreaterThan(0.2);
+    expect(m.value(`agora_agent_used{agent_id="${agentId}",resource="cpus"}`)).toBeGreaterThan(0.1);
     expect(m.value(`agora_agent_used_bytes{agent_id="${agentId}",resource="mem"}`)).toBeGreaterThanOrEqual(64 * MIB);
-    expect(m.value(`agora_role_used{role="${hold.role}",resource="cpus"}`)).toBeGreaterThan(0.2);
+    expect(m.value(`agora_role_used{role="${hold.role}",resource="cpus"}`)).toBeGreaterThan(0.1);
     expect(m.value(`agora_role_used_bytes{role="${hold.role}",resource="mem"}`)).toBeGreaterThanOrEqual(64 * MIB);
 
     // agora top: used / allocated / total per agent (cpus:0.7 allocated of the test agent's 4).
@@ -144,7 +157,7 @@ describe('agent: usage per task', () => {
     const row = new RegExp(`^127\\.0\\.0\\.1\\s+${agentId}\\s+(\\d+(?:\\.\\d+)?)/0\\.7/4\\s+\\d+%\\s+(\\d+(?:\\.\\d+)?)Mi/288Mi/4Gi\\s`, 'm');
     const found = row.exec(top.stdout);
     expect(found, top.stdout).not.toBeNull();
-    expect(Number(found?.[1])).toBeGreaterThan(0.2);
+    expect(Number(found?.[1])).toBeGreaterThan(0.1);
     expect(Number(found?.[2])).toBeGreaterThanOrEqual(64);
     // agora top tasks: the busy loop first by CPU, the 64 MiB holder first by memory.
     const byCpu = await runCli(['top', 'tasks', ...master]);
@@ -172,7 +185,7 @@ describe('agent: usage per task', () => {
     await fw.waitForUpdate('dhold', 'TASK_RUNNING', { timeoutMs: 30_000 });
 
     const burn = await utilisationOver(base, 'dburn', 2_000);
-    expect(burn.average).toBeGreaterThan(0.3);
+    expect(burn.average).toBeGreaterThan(0.15);
     expect(burn.average).toBeLessThan(0.56);
 
     const hold = await measured(base, 'dhold', (c) => (c.usage?.memoryWorkingSetBytes ?? 0) >= 48 * MIB);
