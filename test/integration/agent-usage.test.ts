@@ -3,14 +3,17 @@
 // process executor (cgroups v1 on the test machine) and on Docker (busybox: a shell loop, and
 // 48 MiB written to the container's /dev/shm, which the kernel charges to its memory). The same
 // figures on GET /api/v1/containers and the agent's /metrics (promtool-clean), gone with the task;
-// and summed at the master, per agent and per role (/api/v1/agents, its /metrics).
+// read with the same credentials as /api/v1/state; and summed at the master, per agent and per
+// role (/api/v1/agents, its /metrics); `agora top` and `agora top tasks` printing them.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/agent.js';
 import type { ContainerJson } from '../../agent/containers.js';
 import { getJson, launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { runCli, stopCliProcesses } from '../support/cli.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
+import { issueToken } from '../support/acl.js';
 import { expectLintClean, scrape } from '../support/prometheus.js';
+import { secureFetch } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { taskInfo, type TestFramework } from '../support/test-framework.js';
 
@@ -56,7 +59,7 @@ async function utilisationOver(base: string, taskId: string, windowMs: number): 
 
 describe('agent: usage per task', () => {
   it('process executor (cgroups v1): a loop at cpus:0.5 uses ≈0.5 cores; 64 MiB held is in the working set; on /containers and /metrics', async () => {
-    const { fw, base } = await setup();
+    const { h, fw, base } = await setup();
     await launchTask(
       fw,
       taskInfo('burn', 'cpus:0.5;mem:32', { command: { value: BURN }, labels: { 'agora.service': 'spin' } }),
@@ -98,6 +101,16 @@ describe('agent: usage per task', () => {
     expect(m.value(`agora_task_memory_rss_bytes${holdLabels}`)).toBeGreaterThanOrEqual(64 * MIB);
     expect(m.value(`agora_task_memory_limit_bytes${holdLabels}`)).toBe(256 * MIB);
     expect(m.value(`agora_task_oom_kills_total${holdLabels}`)).toBe(0);
+
+    // Read as /api/v1/state is: credentials with cluster.view, and a framework's tasks only to its
+    // principal and to holders of frameworks.view.
+    expect((await secureFetch(`${base}/api/v1/containers`, { token: null })).status).toBe(401);
+    const master = h.master.httpAddress;
+    const bob = await issueToken(master, 'bob', [{ allow: ['frameworks.register'] }]);
+    const refused = await secureFetch(`${base}/api/v1/containers`, { token: bob });
+    expect([refused.status, await refused.text()]).toEqual([403, expect.stringContaining('cluster.view')]);
+    const carol = await issueToken(master, 'carol', [{ allow: ['cluster.view'] }]);
+    expect(await (await secureFetch(`${base}/api/v1/containers`, { token: carol })).json()).toEqual({ containers: [] });
 
     // Gone with the task: from /containers and every family of /metrics.
     await fw.kill('burn');
