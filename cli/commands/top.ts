@@ -27,6 +27,7 @@ export function registerTopCommand(program: Command): void {
   const tasks = cmd
     .command('tasks')
     .description('the heaviest live tasks, by CPU or memory used')
+    .configureHelp({ showGlobalOptions: true })
     .option('--sort-by <what>', 'cpu (cores used) or mem (working set)', 'cpu')
     .option('--limit <n>', 'how many tasks to list', '20');
   tasks.action(async (flags: { sortBy: string; limit: string }) => {
