@@ -2,7 +2,8 @@
 // agent's total, and allocation per role, from the master's operator API.
 // `agora top tasks`: the heaviest live tasks, by CPU (or --sort-by mem), from each connected
 // agent's GET /api/v1/containers (found through the master's /api/v1/agents), with the same
-// credentials: tasks these credentials may not read on an agent are not listed.
+// credentials: tasks these credentials may not read on an agent are not listed, and an agent that
+// does not answer is named on stderr while the others' tasks are listed.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { ContainerJson } from '../../agent/containers.js';
@@ -44,16 +45,23 @@ export interface TaskUsageRow extends ContainerJson {
 
 async function heaviestTasks(client: AgoraClient, sortBy: SortBy): Promise<TaskUsageRow[]> {
   const { agents } = await client.master<{ agents: AgentJson[] }>('/api/v1/agents');
-  const lists = await Promise.all(
-    agents
-      .filter((a) => a.state === 'connected')
-      .map(async (a) => {
-        const { containers } = await client.agent<{ containers: ContainerJson[] }>(a.httpAddress, '/api/v1/containers');
-        return containers.map((c) => ({ ...c, agent: a.hostname }));
-      }),
+  const connected = agents.filter((a) => a.state === 'connected');
+  const lists = await Promise.allSettled(
+    connected.map(async (a) => {
+      const { containers } = await client.agent<{ containers: ContainerJson[] }>(a.httpAddress, '/api/v1/containers');
+      return containers.map((c) => ({ ...c, agent: a.hostname }));
+    }),
   );
+  // An agent that does not answer is named on stderr; the others' tasks are still listed.
+  lists.forEach((r, i) => {
+    if (r.status === 'rejected') process.stderr.write(`warning: agent ${connected[i]?.id ?? ''} (${connected[i]?.httpAddress ?? ''}): ${(r.reason as Error).message}\n`);
+  });
+  // None answering is an error of its own (credentials the agents refuse, a CA they do not share).
+  const failed = lists.filter((r) => r.status === 'rejected');
+  if (failed.length > 0 && failed.length === lists.length) throw failed[0]?.reason;
+  const rows = lists.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
   const key = sortBy === 'cpu' ? (r: TaskUsageRow) => r.usage?.cpuUtilization ?? -1 : (r: TaskUsageRow) => r.usage?.memoryWorkingSetBytes ?? -1;
-  return lists.flat().sort((a, b) => key(b) - key(a) || (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+  return rows.sort((a, b) => key(b) - key(a) || (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
 }
 
 /** cpus: used / allocated; mem: working set / limit (the allocation when the task has no limit). */
