@@ -26,6 +26,7 @@ import { StatusUpdateManager } from './status-updates.js';
 import { TaskManager, type CheckEvents, type CheckStarter } from './task-manager.js';
 import { recoverTasks } from './task-recovery.js';
 import { SandboxWatch } from './sandbox-watch.js';
+import { UsageSampler, usageSummary } from './usage.js';
 import { AGENT_SHUTDOWN, AGENT_STOPPING, FRAMEWORK_REMOVED } from './task-spec.js';
 import { requireAuthentication } from '../core/security/edge.js';
 import type { ServerTls } from '../core/security/tls.js';
@@ -78,6 +79,8 @@ export class Agent implements AgentContext {
   readonly security: AgentSecurity;
   /** Disk limits and log rotation of the running tasks' sandboxes. */
   readonly sandboxLimits: SandboxWatch;
+  /** Every --usage-interval, what each live task has used. */
+  readonly usage: UsageSampler;
 
   private constructor(
     readonly options: AgentOptions,
@@ -117,6 +120,14 @@ export class Agent implements AgentContext {
       startCheck: deps.startCheck ?? ((check, spec, events) => startHealthChecker({ check, target: spec, clock: deps.clock, log: logger.child({ component: 'checks', taskId: spec.taskId }), ...checkCallbacks(events) })),
     });
     this.sandboxLimits = new SandboxWatch({ options, clock: deps.clock, logger, tasks: this.tasks });
+    this.usage = new UsageSampler({
+      clock: deps.clock,
+      intervalMs: options.usageInterval,
+      log: logger.child({ component: 'usage' }),
+      tasks: () => this.tasks.tasks.values(),
+      frameworkRoles: (frameworkId) => this.tasks.frameworks.get(frameworkId)?.roles ?? [],
+      diskBytes: (frameworkId, taskId) => this.sandboxLimits.diskUsage(frameworkId, taskId)?.usedBytes,
+    });
     this.#connection = new MasterConnection(
       {
         discovery,
@@ -130,6 +141,7 @@ export class Agent implements AgentContext {
       },
       {
         hello: () => this.#hello(),
+        usage: () => usageSummary(this.usage.all()),
         onRegistered: (answer, master) => this.#onRegistered(answer, master),
         onConnected: () => this.#onConnected(),
         onMessage: (message) => this.#onMessage(message),
@@ -148,6 +160,7 @@ export class Agent implements AgentContext {
     try {
       await agent.#recover();
       agent.sandboxLimits.start();
+      agent.usage.start();
       await agent.#serveHttp();
     } catch (err) {
       await agent.stop();
@@ -208,6 +221,7 @@ export class Agent implements AgentContext {
     this.#transition('STOPPING');
     this.#connection.stop();
     this.sandboxLimits.stop();
+    this.usage.stop();
     if (this.options.killTasksOnStop) await this.tasks.killAll(AGENT_STOPPING);
     this.tasks.detach();
     await this.tasks.idle();

@@ -5,7 +5,7 @@ import type { Clock } from '../core/clock.js';
 import type { MasterDiscovery } from '../core/discovery.js';
 import type { Logger } from '../core/logger.js';
 import type { Random } from '../core/random.js';
-import type { AgentMessage, AgentRegistered__Output, MasterMessage__Output } from '../proto/index.js';
+import type { AgentMessage, AgentRegistered__Output, AgentUsage, MasterMessage__Output } from '../proto/index.js';
 import type { GatewayTransport } from './gateway-transport.js';
 
 export type ConnectionState = 'IDLE' | 'CONNECTING' | 'REGISTERING' | 'REGISTERED' | 'BACKOFF' | 'CLOSED';
@@ -15,6 +15,8 @@ export interface ConnectionHandlers {
   hello(): AgentMessage | Buffer | Promise<AgentMessage | Buffer>;
   /** The master answered registered / reregistered; messages wait until this resolves. */
   onRegistered(answer: AgentRegistered__Output, master: string, details: RegistrationDetails): void | Promise<void>;
+  /** What the agent's tasks use, sent with every pong (agent/usage.ts); none without it. */
+  usage?(): AgentUsage | undefined;
   /** The stream is registered and messages flow (after onRegistered). */
   onConnected?(): void;
   /** Any other message from the master, while registered. */

@@ -203,7 +203,8 @@ export class MasterConnection {
   #dispatch(call: Call, message: MasterMessage__Output): void {
     if (message.ping) {
       this.#armPingWatchdog();
-      call.write({ pong: { seq: message.ping.seq } });
+      const usage = this.handlers.usage?.();
+      call.write({ pong: { seq: message.ping.seq, ...(usage ? { usage } : {}) } });
       return;
     }
     this.handlers.onMessage(message);

@@ -8,6 +8,7 @@ import type { DiskUsage } from './disk-watch.js';
 import type { RotationState } from './sandbox-files.js';
 import type { StatusUpdateManager } from './status-updates.js';
 import type { TaskManager } from './task-manager.js';
+import type { TaskUsage } from './usage.js';
 
 export type AgentLifecycle = 'INITIALIZED' | 'RECOVERING' | 'REGISTERING' | 'RUNNING' | 'STOPPING' | 'STOPPED';
 
@@ -23,6 +24,14 @@ export interface AgentContext {
   readonly updates: StatusUpdateManager;
   /** The sandbox watch (sandbox-watch.ts), when the agent runs one. */
   readonly sandboxLimits?: SandboxLimitsView;
+  /** The usage sampler (usage.ts), when the agent runs one. */
+  readonly usage?: UsageView;
+}
+
+/** The latest usage sample of each live task. */
+export interface UsageView {
+  all(): TaskUsage[];
+  usage(frameworkId: string, taskId: string): TaskUsage | undefined;
 }
 
 /** What the sandbox watch tells the endpoints: log rotations (for followers) and disk usage. */

@@ -43,6 +43,24 @@ export interface ExitInfo {
   readonly launchFailed?: boolean;
 }
 
+/** What a container has used so far, as its cgroup (or Docker) counts it (executors/cgroup-usage.ts). */
+export interface ContainerUsage {
+  /** CPU time of every process, user and system, since the container began. */
+  readonly cpuSeconds: number;
+  /** Memory charged, page cache included. */
+  readonly memoryBytes: number;
+  /** Memory less the inactive file cache: what the limit is measured against. */
+  readonly workingSetBytes: number;
+  /** Anonymous memory (heap, stacks). */
+  readonly rssBytes: number;
+  /** The memory limit; undefined: none. */
+  readonly limitBytes: number | undefined;
+  readonly oomKills: number;
+  /** CFS periods in which the container was throttled, and the time it spent so. */
+  readonly throttledPeriods: number;
+  readonly throttledSeconds: number;
+}
+
 /** What an executor writes in the sandbox so that a restarted agent can re-adopt the container. */
 export type ContainerCheckpoint = Readonly<Record<string, unknown>>;
 
@@ -55,6 +73,8 @@ export interface Container {
    * task.fake.healthy. The task manager reports it on RUNNING updates instead of running a check.
    */
   readonly healthy?: boolean;
+  /** What it has used so far; undefined when the executor cannot tell (no cgroup, the fake executor). */
+  usage?(): Promise<ContainerUsage | undefined>;
   /** Resolves once, when the container has ended (also after a kill). Never rejects. */
   wait(): Promise<ExitInfo>;
   /** SIGTERM (or docker stop), then SIGKILL after `gracePeriodMs`; resolves when it has ended. */

@@ -3,6 +3,7 @@
 //   GET /health                                  lifecycle and whether the agent is registered
 //   GET /metrics                                 Prometheus text
 //   GET /api/v1/state                            id, master, resources total/used/free, tasks
+//   GET /api/v1/containers                       each live task's usage beside its allocation (containers.ts)
 //   GET /api/v1/tasks/:id/logs?stream=stdout|stderr&offset=&length=&follow=1
 //   GET /api/v1/tasks/:id/files?path=            a sandbox directory (at most 5,000 entries: `truncated`)
 //   GET /api/v1/tasks/:id/files/download?path=  a sandbox file
@@ -18,9 +19,10 @@
 // Tasks are named by task id alone (every framework is searched; live tasks first, then the
 // completed ones, newest first; `frameworkId=` picks one when ids collide).
 //
-// Who may read: /health is open (and /metrics with --open-metrics); the state and metrics need
-// `cluster.view`; a task's logs and files belong to its framework's principal, and to holders of
-// `frameworks.view` (callers are authenticated by the master's Access service: security.ts).
+// Who may read: /health is open (and /metrics with --open-metrics); the state, containers and
+// metrics need `cluster.view`; a task's logs and files (and its entries in the state and the
+// containers) belong to its framework's principal, and to holders of `frameworks.view` (callers
+// are authenticated by the master's Access service: security.ts).
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { queryInt, type HttpServer } from '../core/http.js';
 import { formatRanges } from '../core/ranges.js';
@@ -28,6 +30,7 @@ import type { Resources } from '../core/resources.js';
 import { isTerminal } from '../core/task-state.js';
 import { VERSION } from '../core/version.js';
 import { taskResources, usedResources, type AgentContext } from './context.js';
+import { containersJson } from './containers.js';
 import { createAgentMetrics } from './metrics.js';
 import { checkLog, followFile, listDirectory, openDownload, readRange, type RotationState } from './sandbox-files.js';
 import type { TaskEntry } from './task-manager.js';
@@ -60,6 +63,11 @@ export function registerAgentRoutes(app: HttpServer, agent: AgentContext): void 
     const principal = principalOf(req);
     requirePermission(principal, 'cluster.view');
     return stateJson(agent, (frameworkId) => canView(agent, principal, frameworkId));
+  });
+  app.get('/api/v1/containers', async (req) => {
+    const principal = principalOf(req);
+    requirePermission(principal, 'cluster.view');
+    return { containers: containersJson(agent, (frameworkId) => canView(agent, principal, frameworkId)) };
   });
 
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/logs', async (req, reply) => {

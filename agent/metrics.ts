@@ -13,6 +13,7 @@ import { exposition, processMetrics } from '../core/process-metrics.js';
 import { registerResourceGauges } from '../core/resource-metrics.js';
 import { isActive, TASK_STATES } from '../core/task-state.js';
 import { usedResources, type AgentContext } from './context.js';
+import { registerUsageMetrics } from './usage-metrics.js';
 
 export interface AgentMetrics {
   readonly contentType: string;
@@ -85,6 +86,7 @@ export function createAgentMetrics(agent: AgentContext): AgentMetrics {
       }
     },
   });
+  registerUsageMetrics(registers, agent.usage);
   return { contentType: registry.contentType, scrape: () => exposition([processMetrics(), registry]) };
 }
 

@@ -99,6 +99,7 @@ export const AGENT_OPTIONS = {
   }),
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities (cap-add) and mount host paths outside their sandbox', false),
   ...SANDBOX_LIMIT_OPTIONS,
+  usageInterval: opt.duration('--usage-interval', 'how often each live task\u2019s usage (CPU, memory, throttling, OOM kills) is read from its cgroup or Docker', '10s', { minMs: 10, maxMs: 24 * 3600 * 1000 }),
   insecure: opt.bool('--insecure', 'turn off TLS and authentication (to a master that is --insecure too); a warning is logged at every start', false),
   tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): the master and callers are checked against it'),
   tlsCert: opt.optionalString('--tls-cert', "this agent's certificate (PEM; OU agent): presented to the master and served on the agent's HTTP port"),

@@ -81,6 +81,16 @@ export class AgoraClient {
     }
   }
 
+  /** GET an agent's HTTP API (`address` as the master lists it: host:port), with these credentials. */
+  async agent<T>(address: string, path: string): Promise<T> {
+    const url = `${httpBase(address, this.scheme)}${path}`;
+    try {
+      return await requestJson<T>(url, { timeoutMs: DEFAULT_TIMEOUT_MS, auth: this.#auth });
+    } catch (err) {
+      throw this.explain(err, url);
+    }
+  }
+
   /** Call the Jobs API's HTTP mirror. */
   async jobs<T>(method: string, path: string, body?: unknown, options: Omit<RequestOptions, 'method' | 'body' | 'auth'> = {}): Promise<T> {
     const base = await this.jobsUrl();

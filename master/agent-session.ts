@@ -3,13 +3,14 @@
 // failure answered on the stream without ever crashing the master.
 import { FailedPreconditionError } from '../core/errors.js';
 import { INSECURE_PRINCIPAL, requirePermission, type Principal } from '../core/security/principal.js';
-import type { AgentMessage__Output } from '../proto/index.js';
+import type { AgentMessage__Output, AgentUsage__Output } from '../proto/index.js';
 import { agentDisconnected } from './agent-liveness.js';
 import { registerAgent, reregisterAgent } from './agent-registration.js';
 import { handleStatusUpdate, updateAgentResources } from './agent-updates.js';
-import type { AgentLink } from './model.js';
+import type { AgentLink, AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
 import { reportTask } from './task-reports.js';
+import { acceptUsage } from './usage.js';
 
 export class AgentSession {
   #agentId: string | undefined;
@@ -60,7 +61,10 @@ export class AgentSession {
     }
     const agent = this.#agentId === undefined ? undefined : this.state.agent(this.#agentId);
     if (!agent || agent.link !== this.link) throw new FailedPreconditionError('the agent must register (or re-register) first');
-    if (message.pong) agent.pongSeq = Math.max(agent.pongSeq, Number(message.pong.seq));
+    if (message.pong) {
+      agent.pongSeq = Math.max(agent.pongSeq, Number(message.pong.seq));
+      if (message.pong.usage) this.#keepUsage(agent, message.pong.usage);
+    }
     else if (message.statusUpdate) handleStatusUpdate(this.state, agent, message.statusUpdate.frameworkId, message.statusUpdate.status);
     else if (message.resourceUpdate) updateAgentResources(this.state, agent, message.resourceUpdate.resources);
     else if (message.frameworkMessage) {
@@ -72,5 +76,12 @@ export class AgentSession {
     } else if (message.taskStates) {
       for (const t of message.taskStates.tasks) reportTask(this.state, agent, t);
     }
+  }
+
+  /** Keep a usage report that passes the checks; a bad one is logged and dropped (the last stays). */
+  #keepUsage(agent: AgentRecord, wire: AgentUsage__Output): void {
+    const report = acceptUsage(wire, this.state.clock.now());
+    if (typeof report === 'string') this.state.logger.warn({ agentId: agent.id, reason: report }, 'agent usage report dropped');
+    else agent.usage = report;
   }
 }

@@ -20,6 +20,7 @@ import { TASK_STATES, isTerminal, type TaskState } from '../core/task-state.js';
 import { registerOperatorMetrics } from './metrics-operator.js';
 import type { AgentConnectionState, DrainState } from './model.js';
 import type { MasterState } from './state.js';
+import { registerUsageGauges } from './usage.js';
 
 const AGENT_STATES: readonly AgentConnectionState[] = ['connected', 'disconnected', 'unreachable', 'recovering'];
 const DRAIN_STATES: readonly DrainState[] = ['draining', 'drained'];
@@ -131,6 +132,7 @@ export function createMasterMetrics(state: MasterState, leads: () => boolean, mo
     },
   });
   registerResourceGauges(state, registers);
+  registerUsageGauges(state, registers);
   registerStatsCounters(state, registers);
 
   const terminal = new Counter({

@@ -41,6 +41,19 @@ export interface AgentRecord {
   version: string;
   /** The credential's principal that registered this agent id: only it may re-register it. */
   principal: string | undefined;
+  /** What its tasks use, from its latest pong that carried a report (usage.ts). */
+  usage?: UsageReport;
+}
+
+/** What an agent's live tasks use, summed, as it last reported it (master/usage.ts). */
+export interface UsageReport {
+  /** Cores (the tasks' CPU utilisation) and bytes (their working sets). */
+  readonly cpus: number;
+  readonly memBytes: number;
+  readonly roles: ReadonlyMap<string, { readonly cpus: number; readonly memBytes: number }>;
+  /** The agent's clock at its latest sample; the master's at receipt. */
+  readonly sampledAtMs: number;
+  readonly receivedAtMs: number;
 }
 
 export interface FrameworkStream {

@@ -1,10 +1,10 @@
-// cgroup v1: one hierarchy per controller (memory, cpu, pids), each task in <mount>/<parent>/<name>.
+// cgroup v1: one hierarchy per controller (memory, cpu, cpuacct, pids), each task in <mount>/<parent>/<name>.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CgroupLimits, CgroupRef, Cgroups, CpuThrottling, TaskCgroup } from './cgroup-types.js';
 import { discardDirs, killProcs, makeDir, readKey, readNumber, removeDir, writeValue } from './cgroup-fs.js';
 
-export type V1Controller = 'memory' | 'cpu' | 'pids';
+export type V1Controller = 'memory' | 'cpu' | 'cpuacct' | 'pids';
 export type V1Mounts = Partial<Record<V1Controller, string>>;
 
 const CFS_PERIOD_US = 100_000;

@@ -2,7 +2,7 @@
 //
 //   detectCgroups()  reads /proc/self/mounts once:
 //     cgroup2 mounted at /sys/fs/cgroup          → v2: /sys/fs/cgroup/agora/<task>
-//     otherwise cgroup (v1) mounts per controller → v1: <memory|cpu|pids mount>/agora/<task>
+//     otherwise cgroup (v1) mounts per controller → v1: <memory|cpu|cpuacct|pids mount>/agora/<task>
 //     neither, or not writable (not root)        → disabled, with the reason (tasks run unlimited)
 //
 // A TaskCgroup is created before the task starts; the task's wrapper shell writes its own pid
@@ -26,7 +26,8 @@ export interface CgroupsOptions {
   readonly unifiedMountPoint?: string;
 }
 
-export const V1_CONTROLLERS = ['memory', 'cpu', 'pids'] as const;
+// cpuacct only accounts (the CPU time of the usage, cgroup-usage.ts); it limits nothing.
+export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids'] as const;
 
 export function detectCgroups(options: CgroupsOptions = {}): Cgroups {
   if (options.mode === 'off') return disabled('cgroups are turned off by configuration');
@@ -86,7 +87,8 @@ function v1Mounts(mounts: readonly Mount[]): V1Mounts {
   const found: Partial<Record<(typeof V1_CONTROLLERS)[number], string>> = {};
   for (const controller of V1_CONTROLLERS) {
     const m = mounts.find((x) => x.fstype === 'cgroup' && x.options.includes(controller));
-    if (m) found[controller] = m.mountPoint;
+    // cpu,cpuacct in one hierarchy: the cpu directory is the cpuacct one too.
+    if (m && !(controller === 'cpuacct' && found.cpu === m.mountPoint)) found[controller] = m.mountPoint;
   }
   return found;
 }

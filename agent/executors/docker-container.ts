@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { Logger } from '../../core/logger.js';
-import type { Container, ContainerCheckpoint, ExitInfo } from '../executor.js';
+import type { Container, ContainerCheckpoint, ContainerUsage, ExitInfo } from '../executor.js';
 import type { UserIdentity } from '../user-db.js';
+import { parseDockerStats, type DockerStats } from './cgroup-usage.js';
 import { exitFromStatus, memoryLimitExit } from './exit-status.js';
 import { openTaskFile } from './task-file.js';
 
@@ -59,6 +60,17 @@ export class DockerContainer implements Container {
 
   wait(): Promise<ExitInfo> {
     return this.ended;
+  }
+
+  /** From Docker's stats (one-shot: the engine does not wait a second for a second sample). */
+  async usage(): Promise<ContainerUsage | undefined> {
+    if (this.stopped) return undefined;
+    try {
+      return parseDockerStats((await this.container.stats({ stream: false, 'one-shot': true })) as DockerStats);
+    } catch (err) {
+      if (statusCode(err) !== 404) this.facts.log.debug({ err }, 'could not read the container stats');
+      return undefined;
+    }
   }
 
   /**

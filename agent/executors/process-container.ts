@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Logger } from '../../core/logger.js';
-import type { Container, ContainerCheckpoint, ExitInfo } from '../executor.js';
+import type { Container, ContainerCheckpoint, ContainerUsage, ExitInfo } from '../executor.js';
 import type { CgroupRef, TaskCgroup } from './cgroup-types.js';
+import { readCgroupUsage } from './cgroup-usage.js';
 import { exitFromSignal, exitFromStatus, memoryLimitExit, parseStatusFile, signalNumber, UNKNOWN_EXIT_MESSAGE } from './exit-status.js';
 import { REASON_LAUNCH_FAILED } from './failed-launch.js';
 import { isSameProcessAlive, signalGroup } from './proc.js';
@@ -86,6 +87,12 @@ export class ProcessContainer implements Container {
 
   wait(): Promise<ExitInfo> {
     return this.ended;
+  }
+
+  /** From the task's cgroup; undefined without one (cgroups off) or once it is removed. */
+  usage(): Promise<ContainerUsage | undefined> {
+    const cgroup = this.facts.cgroup;
+    return Promise.resolve(cgroup && this.state === 'running' ? readCgroupUsage(cgroup.ref) : undefined);
   }
 
   async kill(gracePeriodMs: number): Promise<void> {

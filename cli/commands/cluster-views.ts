@@ -5,6 +5,8 @@ import { age, mebibytes, percent, pretty, table, trim, type Cell } from '../tabl
 
 export type { ResourcesJson };
 
+const MIB = 1024 * 1024;
+
 export interface AgentJson {
   id: string;
   hostname: string;
@@ -13,6 +15,8 @@ export interface AgentJson {
   drain: { state: string } | null;
   version: string;
   resources: { total: ResourcesJson; allocated: ResourcesJson; used: ResourcesJson; offered: ResourcesJson; available: ResourcesJson };
+  /** Measured use of its tasks (cores, working-set bytes), as the agent last reported it; null before. */
+  used?: { cpus: number; memBytes: number } | null;
   activeTasks: number;
   registeredAtMs: number;
 }
@@ -89,14 +93,29 @@ export function tasksTable(tasks: readonly TaskJson[], frameworkNames: ReadonlyM
 }
 
 /** `agora top`: what each agent has in use, then what each role holds. */
+/**
+ * Per agent, measured use / allocation to tasks / total (cpu% and mem%: measured use of the total;
+ * `-` for use an agent has not reported); per role, allocation.
+ */
 export function topTables(agents: readonly AgentJson[], roles: readonly RoleJson[]): string {
   const agentRows = agents.map((a) => {
-    const { used, total } = a.resources;
-    return [a.hostname, a.id, `${trim(used.cpus)}/${trim(total.cpus)}`, percent(used.cpus, total.cpus), `${mebibytes(used.mem)}/${mebibytes(total.mem)}`, percent(used.mem, total.mem), `${mebibytes(used.disk)}/${mebibytes(total.disk)}`, a.activeTasks];
+    const { used: held, total } = a.resources;
+    const cpus = a.used ? trim(a.used.cpus) : '-';
+    const mem = a.used ? mebibytes(a.used.memBytes / MIB) : '-';
+    return [
+      a.hostname,
+      a.id,
+      `${cpus}/${trim(held.cpus)}/${trim(total.cpus)}`,
+      a.used ? percent(a.used.cpus, total.cpus) : '-',
+      `${mem}/${mebibytes(held.mem)}/${mebibytes(total.mem)}`,
+      a.used ? percent(a.used.memBytes / MIB, total.mem) : '-',
+      `${mebibytes(held.disk)}/${mebibytes(total.disk)}`,
+      a.activeTasks,
+    ];
   });
   const roleRows = roles.map((r) => [r.role, trim(r.weight), trim(r.allocated.cpus), mebibytes(r.allocated.mem), mebibytes(r.allocated.disk), trim(r.dominantShare, 3), r.quota?.guarantee.text, r.frameworks.length]);
   return (
-    table(['agent', 'id', 'cpus', 'cpu%', 'mem', 'mem%', 'disk', 'tasks'], agentRows) +
+    table(['agent', 'id', 'cpus (used/alloc/total)', 'cpu%', 'mem (used/alloc/total)', 'mem%', 'disk (alloc/total)', 'tasks'], agentRows) +
     '\n' +
     table(['role', 'weight', 'cpus', 'mem', 'disk', 'share', 'quota', 'frameworks'], roleRows)
   );

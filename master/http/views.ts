@@ -6,6 +6,7 @@ import { TASK_STATES, isActive, type TaskState } from '../../core/task-state.js'
 import type { FrameworkView, RoleView } from '../allocator/types.js';
 import type { AgentRecord, FrameworkRecord, OfferRecord, TaskRecord } from '../model.js';
 import type { MasterState } from '../state.js';
+import { usedJson } from '../usage.js';
 import type { OperatorContext } from './context.js';
 
 export interface ResourcesJson {
@@ -111,6 +112,8 @@ export function agentJson(state: MasterState, agent: AgentRecord, index = indexS
       offered: resourcesJson(r.offered),
       available: resourcesJson(r.available),
     },
+    // Measured use of its tasks (master/usage.ts), beside `resources.used`, what they were allocated.
+    used: usedJson(agent),
     activeTasks: tasks.filter((t) => isActive(t.state)).length,
     registeredAtMs: agent.registeredAtMs,
     reregisteredAtMs: agent.reregisteredAtMs ?? null,

@@ -9,6 +9,7 @@ import type { AgentInfo as _agora_v1_AgentInfo, AgentInfo__Output as _agora_v1_A
 import type { AgentMessage as _agora_v1_AgentMessage, AgentMessage__Output as _agora_v1_AgentMessage__Output } from './agora/v1/AgentMessage.js';
 import type { AgentRegistered as _agora_v1_AgentRegistered, AgentRegistered__Output as _agora_v1_AgentRegistered__Output } from './agora/v1/AgentRegistered.js';
 import type { AgentTask as _agora_v1_AgentTask, AgentTask__Output as _agora_v1_AgentTask__Output } from './agora/v1/AgentTask.js';
+import type { AgentUsage as _agora_v1_AgentUsage, AgentUsage__Output as _agora_v1_AgentUsage__Output } from './agora/v1/AgentUsage.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from './agora/v1/Attribute.js';
 import type { CommandInfo as _agora_v1_CommandInfo, CommandInfo__Output as _agora_v1_CommandInfo__Output } from './agora/v1/CommandInfo.js';
 import type { ContainerInfo as _agora_v1_ContainerInfo, ContainerInfo__Output as _agora_v1_ContainerInfo__Output } from './agora/v1/ContainerInfo.js';
@@ -46,6 +47,7 @@ import type { ReregisterAgent as _agora_v1_ReregisterAgent, ReregisterAgent__Out
 import type { Reservation as _agora_v1_Reservation, Reservation__Output as _agora_v1_Reservation__Output } from './agora/v1/Reservation.js';
 import type { Resource as _agora_v1_Resource, Resource__Output as _agora_v1_Resource__Output } from './agora/v1/Resource.js';
 import type { ResourceUpdate as _agora_v1_ResourceUpdate, ResourceUpdate__Output as _agora_v1_ResourceUpdate__Output } from './agora/v1/ResourceUpdate.js';
+import type { RoleUsage as _agora_v1_RoleUsage, RoleUsage__Output as _agora_v1_RoleUsage__Output } from './agora/v1/RoleUsage.js';
 import type { ShutdownAgent as _agora_v1_ShutdownAgent, ShutdownAgent__Output as _agora_v1_ShutdownAgent__Output } from './agora/v1/ShutdownAgent.js';
 import type { ShutdownFramework as _agora_v1_ShutdownFramework, ShutdownFramework__Output as _agora_v1_ShutdownFramework__Output } from './agora/v1/ShutdownFramework.js';
 import type { StatusAcknowledgement as _agora_v1_StatusAcknowledgement, StatusAcknowledgement__Output as _agora_v1_StatusAcknowledgement__Output } from './agora/v1/StatusAcknowledgement.js';
@@ -76,6 +78,7 @@ export interface ProtoGrpcType {
       AgentMessage: MessageTypeDefinition<_agora_v1_AgentMessage, _agora_v1_AgentMessage__Output>
       AgentRegistered: MessageTypeDefinition<_agora_v1_AgentRegistered, _agora_v1_AgentRegistered__Output>
       AgentTask: MessageTypeDefinition<_agora_v1_AgentTask, _agora_v1_AgentTask__Output>
+      AgentUsage: MessageTypeDefinition<_agora_v1_AgentUsage, _agora_v1_AgentUsage__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
       CheckType: EnumTypeDefinition
       CommandInfo: MessageTypeDefinition<_agora_v1_CommandInfo, _agora_v1_CommandInfo__Output>
@@ -117,6 +120,7 @@ export interface ProtoGrpcType {
       Reservation: MessageTypeDefinition<_agora_v1_Reservation, _agora_v1_Reservation__Output>
       Resource: MessageTypeDefinition<_agora_v1_Resource, _agora_v1_Resource__Output>
       ResourceUpdate: MessageTypeDefinition<_agora_v1_ResourceUpdate, _agora_v1_ResourceUpdate__Output>
+      RoleUsage: MessageTypeDefinition<_agora_v1_RoleUsage, _agora_v1_RoleUsage__Output>
       ShutdownAgent: MessageTypeDefinition<_agora_v1_ShutdownAgent, _agora_v1_ShutdownAgent__Output>
       ShutdownFramework: MessageTypeDefinition<_agora_v1_ShutdownFramework, _agora_v1_ShutdownFramework__Output>
       StatusAcknowledgement: MessageTypeDefinition<_agora_v1_StatusAcknowledgement, _agora_v1_StatusAcknowledgement__Output>

@@ -4,7 +4,8 @@
 // counted; health-check failures per task, gone with the task; and in a ZooKeeper group the
 // leader gauge moving on failover while a standby serves no cluster figures. The example alert
 // rules (docs/alerts.yml) pass `promtool check rules` and name only metrics that exist (the
-// workload rules: on a frameworks host; its own metrics are frameworks-metrics.test.ts's).
+// workload rules: on a frameworks host; its own metrics are frameworks-metrics.test.ts's; usage
+// series — agora_task_*, agora_agent_used, agora_role_used — are checked in agent-usage.test.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -171,14 +172,15 @@ describe('operator metrics: a master group on ZooKeeper', () => {
 });
 
 describe('the example alert rules', () => {
-  it('pass promtool check rules and name only metrics a leader serves (a master, a frameworks host)', async () => {
+  it('pass promtool check rules and name only metrics a leader serves (a master, a frameworks host) or an agent', async () => {
     const checked = promtool('check', 'rules', ALERTS).on();
     expect(checked.status, checked.output).toBe(0);
-    expect(checked.output).toContain('SUCCESS: 6 rules found');
+    expect(checked.output).toContain('SUCCESS: 7 rules found');
     const h = await MasterHarness.start();
     const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress });
     closers.push(() => stopJobsHosts());
-    const served = (await scrape(h.master.httpAddress)).text + (await scrape(host.httpAddress ?? '')).text;
+    const agent = await startTestAgent(h.address);
+    const served = (await scrape(h.master.httpAddress)).text + (await scrape(host.httpAddress ?? '')).text + (await scrape(agent.httpAddress)).text;
     const named = new Set(readFileSync(ALERTS, 'utf8').match(/\bagora_[a-z_]+/g) ?? []);
     expect(named.size).toBeGreaterThanOrEqual(9);
     for (const name of named) expect(served, name).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));

@@ -9,7 +9,9 @@ import { cgroupName, detectCgroups } from '../../agent/executors/index.js';
 export function taskCgroupDirs(agent: Agent, frameworkId: string, taskId: string): Record<string, string> {
   const name = cgroupName(taskId, agent.checkpoint.sandboxDir(frameworkId, taskId));
   if (detectCgroups().version === 2) return { unified: path.join('/sys/fs/cgroup/agora', name) };
-  return Object.fromEntries(['memory', 'cpu', 'pids'].map((c) => [c, path.join('/sys/fs/cgroup', c, 'agora', name)]));
+  // cpuacct has a directory of its own only where it is mounted apart from cpu.
+  const controllers = ['memory', 'cpu', 'pids', ...(fs.existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage') && !fs.existsSync('/sys/fs/cgroup/cpu/cpuacct.usage') ? ['cpuacct'] : [])];
+  return Object.fromEntries(controllers.map((c) => [c, path.join('/sys/fs/cgroup', c, 'agora', name)]));
 }
 
 /** The directory holding the task's pids.max and pids.current. */

@@ -60,6 +60,13 @@ describe('detectCgroups', () => {
     for (const c of ['memory', 'cpu', 'pids']) expect(fs.statSync(path.join(dir, c, 'agora')).isDirectory()).toBe(true);
   });
 
+  it('gives a task a cpuacct directory where cpuacct is mounted apart from cpu (for its CPU time)', () => {
+    const mounts = ['memory', 'cpu', 'cpuacct'].map((c) => `cgroup ${path.join(dir, c)} cgroup rw,${c} 0 0`).join('\n');
+    const cg = detectCgroups({ mounts, unifiedMountPoint: '/nowhere' }).create('t', { cpus: 0, memMb: 0 });
+    expect(cg?.ref.paths['cpuacct']).toBe(path.join(dir, 'cpuacct/agora/t'));
+    expect(cg?.procsFiles).toContain(path.join(dir, 'cpuacct/agora/t/cgroup.procs'));
+  });
+
   it('uses v2 when cgroup2 is mounted as the main hierarchy, delegating the controllers it has', () => {
     touch('unified', 'cgroup.subtree_control');
     fs.writeFileSync(path.join(dir, 'unified', 'cgroup.controllers'), 'cpuset cpu io memory hugetlb\n');
