@@ -20,11 +20,12 @@ import { FrameworkShell, type ShellHandlers } from '../shell.js';
 import { killRetryMsOf } from '../common/kill-tracker.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import type { WorkloadFigures } from '../workload-figures.js';
+import { decideScale, recordDecision, type AutoscaleDecision, type Recommendation, type TaskSample } from './autoscale.js';
 import { ServiceBook } from './book.js';
 import * as change from './deployments.js';
 import { ServiceLauncher } from './launcher.js';
 import { PlanDebt } from './plan-debt.js';
-import type { ServiceRecord } from './model.js';
+import { activeDeployment, specOf, type ServiceRecord, type TaskView } from './model.js';
 import { SERVICES_FRAMEWORK_NAME, type ServicesHandle, type ServicesOptions } from './options.js';
 import { isLive } from './planner.js';
 import { ServiceSupervisor } from './supervisor.js';
@@ -33,6 +34,17 @@ import { deploymentView, endpointsOf, serviceFigures, workloadView } from './vie
 import { ServiceWatchHub } from './watch.js';
 
 const MAX_INSTANCES = 10_000;
+
+/** A service the autoscaler measures: its RUNNING tasks and where they run. */
+export interface AutoscaleTarget {
+  readonly name: string;
+  readonly tasks: readonly { readonly taskId: string; readonly agentId: string }[];
+}
+
+/** The tasks an autoscaler averages over: running, not being stopped. */
+function runningOf(tasks: readonly TaskView[]): TaskView[] {
+  return tasks.filter((t) => isLive(t) && t.state === 'TASK_RUNNING' && t.killRequestedAtMs === undefined);
+}
 
 interface Compiled {
   readonly options: ServicesOptions;
@@ -61,6 +73,8 @@ export class ServicesFramework implements ServicesHandle {
   readonly #supervisor: ServiceSupervisor;
   readonly #launcher: ServiceLauncher;
   readonly #debt: PlanDebt;
+  /** The autoscaler's recent recommendations per service (in memory: a new leader starts afresh). */
+  readonly #recommendations = new Map<string, readonly Recommendation[]>();
 
   private constructor(
     private readonly o: Compiled,
@@ -181,6 +195,46 @@ export class ServicesFramework implements ServicesHandle {
       throw new InvalidArgumentError('instances', `must be a whole number from 0 to ${MAX_INSTANCES}, got ${String(instances)}`);
     }
     return this.#deploy(name, (r, ctx) => change.scale(r, instances, ctx));
+  }
+
+  /** Services with `autoscale`, and the agents of their RUNNING tasks: what the autoscaler measures. */
+  autoscaled(): AutoscaleTarget[] {
+    return this.book.sorted().flatMap((r) => {
+      if (specOf(r, r.version)?.autoscale === undefined) return [];
+      return [{ name: r.name, tasks: runningOf(this.book.tasksOf(r)).map((t) => ({ taskId: t.taskId, agentId: t.agentId })) }];
+    });
+  }
+
+  /**
+   * One autoscaling round for a service, from its tasks' samples (by task id): decide (autoscale.ts)
+   * and, if the count changes, scale as `agora scale` does, recording the decision on the service.
+   */
+  async autoscale(name: string, samples: ReadonlyMap<string, TaskSample>): Promise<AutoscaleDecision | undefined> {
+    return this.#act(async () => {
+      const record = this.book.get(name);
+      const spec = record && specOf(record, record.version)?.autoscale;
+      if (record === undefined || spec === undefined) {
+        this.#recommendations.delete(name);
+        return undefined;
+      }
+      const now = this.o.clock.now();
+      const running = runningOf(this.book.tasksOf(record));
+      const out = decideScale({
+        spec,
+        current: record.instances,
+        samples: running.map((t) => samples.get(t.taskId) ?? {}),
+        deploying: activeDeployment(record) !== undefined,
+        now,
+        recommendations: this.#recommendations.get(name) ?? [],
+      });
+      this.#recommendations.set(name, out.recommendations);
+      if (out.to === undefined) return undefined;
+      const decision: AutoscaleDecision = { at: now, from: record.instances, to: out.to, reason: out.reason };
+      const scaled = change.scale(record, out.to, this.#ctx(record, name)).record;
+      await this.#commit({ ...scaled, autoscaleDecisions: recordDecision(record.autoscaleDecisions ?? [], decision) });
+      this.o.logger.info({ service: name, from: decision.from, to: decision.to, reason: decision.reason }, 'service autoscaled');
+      return decision;
+    });
   }
 
   async rollback(name: string, toVersion?: string): Promise<Deployment> {

@@ -2,6 +2,7 @@
 // per service in FrameworkState); `TaskRuntime` is what status updates tell, kept in memory and
 // rebuilt by reconciliation after a restart.
 import type { TaskState } from '../../core/task-state.js';
+import type { AutoscaleDecision } from './autoscale.js';
 import type { ServiceSpecDoc } from './spec.js';
 
 export type DeploymentPhase =
@@ -100,6 +101,8 @@ export interface ServiceRecord {
   readonly tasks: Readonly<Record<string, TaskRecord>>;
   /** Instances waiting out their restart backoff (absent in records written before it existed). */
   readonly relaunches?: readonly Relaunch[];
+  /** The autoscaler's last decisions, oldest first (absent = none). */
+  readonly autoscaleDecisions?: readonly AutoscaleDecision[];
 }
 
 /** What status updates tell about a task (in memory). */

@@ -7,6 +7,7 @@ import { validateName } from '../../core/ids.js';
 import { MAX_BACKOFF_SECONDS, MAX_LIFETIME_SECONDS } from '../../core/limits.js';
 import type { ServiceSpec } from '../../proto/index.js';
 import { checkToWire } from '../common/checks.js';
+import { clampInstances, parseAutoscale, type AutoscaleSpec } from './autoscale.js';
 import { compact, describe, MAX_BACKOFF_FACTOR, numberAt, objectAt, onlyKeys } from '../common/spec-fields.js';
 import { parseTaskTemplate, TEMPLATE_DEFAULTS, TEMPLATE_KEYS, type TaskTemplateDoc } from '../common/task-template.js';
 
@@ -22,6 +23,8 @@ export interface ServiceSpecDoc extends TaskTemplateDoc {
   readonly canary: { readonly instances: number };
   /** Absent = UNREACHABLE_DEFAULTS (kept absent so specs written before it keep their version). */
   readonly unreachableStrategy?: UnreachableStrategy;
+  /** Absent = a fixed count. With it, `instances` is the starting count (clamped to min..max). */
+  readonly autoscale?: AutoscaleSpec;
 }
 
 /** Marathon's unreachableStrategy: replace an instance whose agent is unreachable, forget it later. */
@@ -48,7 +51,7 @@ export const SPEC_DEFAULTS = Object.freeze({
   upgradeStrategy: Object.freeze({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }),
 });
 
-const SPEC_KEYS = ['kind', 'name', 'instances', ...TEMPLATE_KEYS, 'backoff', 'upgradeStrategy', 'canary', 'unreachableStrategy'];
+const SPEC_KEYS = ['kind', 'name', 'instances', ...TEMPLATE_KEYS, 'backoff', 'upgradeStrategy', 'canary', 'unreachableStrategy', 'autoscale'];
 
 /** Validate a parsed document (camelCase, proto3 JSON form) into a normalized spec. */
 export function parseServiceSpec(input: unknown): ServiceSpecDoc {
@@ -57,7 +60,8 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
   onlyKeys(doc, SPEC_KEYS, '');
   if (doc['kind'] !== undefined && !(typeof doc['kind'] === 'string' && /^service$/i.test(doc['kind']))) throw new InvalidArgumentError('kind', `must be Service, got ${describe(doc['kind'])}`);
   const name = validateName(doc['name'], 'name');
-  const instances = numberAt(doc['instances'], 'instances', { min: 0, integer: true, max: 10_000 }) ?? SPEC_DEFAULTS.instances;
+  const autoscale = parseAutoscale(doc['autoscale']);
+  const instances = clampInstances(numberAt(doc['instances'], 'instances', { min: 0, integer: true, max: 10_000 }) ?? SPEC_DEFAULTS.instances, autoscale);
   const canary = objectAt(doc['canary'], 'canary');
   if (canary) onlyKeys(canary, ['instances'], 'canary');
   const t = parseTaskTemplate(doc, '', { readiness: true });
@@ -83,6 +87,7 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
     fetch: t.fetch,
     user: t.user,
     unreachableStrategy: parseUnreachable(doc['unreachableStrategy']),
+    autoscale,
   });
 }
 
@@ -140,6 +145,7 @@ export function specToWire(spec: ServiceSpecDoc): ServiceSpec {
     constraints: spec.constraints.map((c) => ({ field: c.field, operator: c.operator, value: c.value ?? '' })),
     fetch: spec.fetch.map((f) => ({ ...f })),
     unreachableStrategy: spec.unreachableStrategy ? { ...spec.unreachableStrategy } : null,
+    autoscale: spec.autoscale ? { ...spec.autoscale } : null,
     env: { ...spec.env },
     labels: { ...spec.labels },
   };

@@ -59,6 +59,7 @@ function statusView(record: ServiceRecord, tasks: readonly TaskView[], notes: No
     endpoints: endpointsOf(record, tasks),
     pendingReason: notes?.waiting || notes?.unplaced || '',
     backoffUntilMs: backoffUntilMs(record),
+    autoscaleDecisions: (record.autoscaleDecisions ?? []).map((d) => ({ atMs: d.at, from: d.from, to: d.to, reason: d.reason })),
   };
 }
 

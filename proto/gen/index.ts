@@ -23,6 +23,8 @@ export * from './agora/v1/ApplyResult.js';
 export * from './agora/v1/Attribute.js';
 export * from './agora/v1/AuthenticateRequest.js';
 export * from './agora/v1/AuthenticateResponse.js';
+export * from './agora/v1/AutoscaleDecision.js';
+export * from './agora/v1/AutoscaleSpec.js';
 export * from './agora/v1/BackoffPolicy.js';
 export * from './agora/v1/CanarySpec.js';
 export * from './agora/v1/CheckType.js';

@@ -8,6 +8,8 @@ import type { AgentInfo as _agora_v1_AgentInfo, AgentInfo__Output as _agora_v1_A
 import type { ApplyRequest as _agora_v1_ApplyRequest, ApplyRequest__Output as _agora_v1_ApplyRequest__Output } from './agora/v1/ApplyRequest.js';
 import type { ApplyResponse as _agora_v1_ApplyResponse, ApplyResponse__Output as _agora_v1_ApplyResponse__Output } from './agora/v1/ApplyResponse.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from './agora/v1/Attribute.js';
+import type { AutoscaleDecision as _agora_v1_AutoscaleDecision, AutoscaleDecision__Output as _agora_v1_AutoscaleDecision__Output } from './agora/v1/AutoscaleDecision.js';
+import type { AutoscaleSpec as _agora_v1_AutoscaleSpec, AutoscaleSpec__Output as _agora_v1_AutoscaleSpec__Output } from './agora/v1/AutoscaleSpec.js';
 import type { BackoffPolicy as _agora_v1_BackoffPolicy, BackoffPolicy__Output as _agora_v1_BackoffPolicy__Output } from './agora/v1/BackoffPolicy.js';
 import type { CanarySpec as _agora_v1_CanarySpec, CanarySpec__Output as _agora_v1_CanarySpec__Output } from './agora/v1/CanarySpec.js';
 import type { CommandInfo as _agora_v1_CommandInfo, CommandInfo__Output as _agora_v1_CommandInfo__Output } from './agora/v1/CommandInfo.js';
@@ -95,6 +97,8 @@ export interface ProtoGrpcType {
       ApplyResponse: MessageTypeDefinition<_agora_v1_ApplyResponse, _agora_v1_ApplyResponse__Output>
       ApplyResult: EnumTypeDefinition
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
+      AutoscaleDecision: MessageTypeDefinition<_agora_v1_AutoscaleDecision, _agora_v1_AutoscaleDecision__Output>
+      AutoscaleSpec: MessageTypeDefinition<_agora_v1_AutoscaleSpec, _agora_v1_AutoscaleSpec__Output>
       BackoffPolicy: MessageTypeDefinition<_agora_v1_BackoffPolicy, _agora_v1_BackoffPolicy__Output>
       CanarySpec: MessageTypeDefinition<_agora_v1_CanarySpec, _agora_v1_CanarySpec__Output>
       CheckType: EnumTypeDefinition

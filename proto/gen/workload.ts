@@ -4,6 +4,8 @@ import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-load
 import type { Ack as _agora_v1_Ack, Ack__Output as _agora_v1_Ack__Output } from './agora/v1/Ack.js';
 import type { AgentInfo as _agora_v1_AgentInfo, AgentInfo__Output as _agora_v1_AgentInfo__Output } from './agora/v1/AgentInfo.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from './agora/v1/Attribute.js';
+import type { AutoscaleDecision as _agora_v1_AutoscaleDecision, AutoscaleDecision__Output as _agora_v1_AutoscaleDecision__Output } from './agora/v1/AutoscaleDecision.js';
+import type { AutoscaleSpec as _agora_v1_AutoscaleSpec, AutoscaleSpec__Output as _agora_v1_AutoscaleSpec__Output } from './agora/v1/AutoscaleSpec.js';
 import type { BackoffPolicy as _agora_v1_BackoffPolicy, BackoffPolicy__Output as _agora_v1_BackoffPolicy__Output } from './agora/v1/BackoffPolicy.js';
 import type { CanarySpec as _agora_v1_CanarySpec, CanarySpec__Output as _agora_v1_CanarySpec__Output } from './agora/v1/CanarySpec.js';
 import type { CommandInfo as _agora_v1_CommandInfo, CommandInfo__Output as _agora_v1_CommandInfo__Output } from './agora/v1/CommandInfo.js';
@@ -64,6 +66,8 @@ export interface ProtoGrpcType {
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
+      AutoscaleDecision: MessageTypeDefinition<_agora_v1_AutoscaleDecision, _agora_v1_AutoscaleDecision__Output>
+      AutoscaleSpec: MessageTypeDefinition<_agora_v1_AutoscaleSpec, _agora_v1_AutoscaleSpec__Output>
       BackoffPolicy: MessageTypeDefinition<_agora_v1_BackoffPolicy, _agora_v1_BackoffPolicy__Output>
       CanarySpec: MessageTypeDefinition<_agora_v1_CanarySpec, _agora_v1_CanarySpec__Output>
       CheckType: EnumTypeDefinition

@@ -142,6 +142,21 @@ describe('service specs', () => {
     expect(versionKey(spec)).not.toBe(versionKey(parseServiceSpec(MIN)));
   });
 
+  it('autoscale: validated naming the field, instances clamped into its bounds, sent back on the wire', () => {
+    const a = parseServiceSpec({ ...MIN, instances: 9, autoscale: { min: 1, max: 3, targetCpuUtilization: 0.5 } });
+    expect(a.instances).toBe(3);
+    expect(a.autoscale).toEqual({ min: 1, max: 3, targetCpuUtilization: 0.5, scaleDownStabilizationSeconds: 300, scaleUpStabilizationSeconds: 0 });
+    expect(parseServiceSpec({ ...MIN, instances: 0, autoscale: { min: 2, max: 3, targetMemoryUtilization: 0.8 } }).instances).toBe(2);
+    expect(parseServiceSpec(MIN).autoscale).toBeUndefined();
+    expect(specToWire(a).autoscale).toEqual(a.autoscale);
+    expect(specToWire(parseServiceSpec(MIN)).autoscale).toBeNull();
+    expect(parseServiceSpec({ ...specToWire(a), container: null, healthCheck: null, readinessCheck: null, autoscale: { ...a.autoscale, targetMemoryUtilization: null } })).toEqual(a);
+    expect(fieldOf(() => parseServiceSpec({ ...MIN, autoscale: { min: 3, max: 2, targetCpuUtilization: 0.5 } }))).toBe('autoscale.max');
+    expect(fieldOf(() => parseServiceSpec({ ...MIN, autoscale: { min: 1, max: 2 } }))).toBe('autoscale.targetCpuUtilization');
+    expect(fieldOf(() => parseServiceSpec({ ...MIN, autoscale: { min: 1, max: 2, targetCpuUtilization: 2 } }))).toBe('autoscale.targetCpuUtilization');
+    expect(fieldOf(() => parseServiceSpec({ ...MIN, autoscale: 3 }))).toBe('autoscale');
+  });
+
   it('a version is everything but the count', () => {
     const a = parseServiceSpec({ ...MIN, instances: 1, env: { B: '1', A: '2' } });
     const b = parseServiceSpec({ ...MIN, instances: 9, env: { A: '2', B: '1' } });

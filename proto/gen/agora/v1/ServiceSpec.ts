@@ -11,6 +11,7 @@ import type { UpgradeStrategy as _agora_v1_UpgradeStrategy, UpgradeStrategy__Out
 import type { CanarySpec as _agora_v1_CanarySpec, CanarySpec__Output as _agora_v1_CanarySpec__Output } from '../../agora/v1/CanarySpec.js';
 import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from '../../agora/v1/URI.js';
 import type { UnreachableStrategy as _agora_v1_UnreachableStrategy, UnreachableStrategy__Output as _agora_v1_UnreachableStrategy__Output } from '../../agora/v1/UnreachableStrategy.js';
+import type { AutoscaleSpec as _agora_v1_AutoscaleSpec, AutoscaleSpec__Output as _agora_v1_AutoscaleSpec__Output } from '../../agora/v1/AutoscaleSpec.js';
 
 export interface ServiceSpec {
   'name'?: (string);
@@ -45,6 +46,10 @@ export interface ServiceSpec {
   'fetch'?: (_agora_v1_URI)[];
   'user'?: (string);
   'unreachableStrategy'?: (_agora_v1_UnreachableStrategy | null);
+  /**
+   * absent = a fixed count
+   */
+  'autoscale'?: (_agora_v1_AutoscaleSpec | null);
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
 }
 
@@ -81,5 +86,9 @@ export interface ServiceSpec__Output {
   'fetch': (_agora_v1_URI__Output)[];
   'user': (string);
   'unreachableStrategy': (_agora_v1_UnreachableStrategy__Output | null);
+  /**
+   * absent = a fixed count
+   */
+  'autoscale': (_agora_v1_AutoscaleSpec__Output | null);
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
 }

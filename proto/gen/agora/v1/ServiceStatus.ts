@@ -5,6 +5,7 @@ import type { ServiceVersion as _agora_v1_ServiceVersion, ServiceVersion__Output
 import type { Deployment as _agora_v1_Deployment, Deployment__Output as _agora_v1_Deployment__Output } from '../../agora/v1/Deployment.js';
 import type { Instance as _agora_v1_Instance, Instance__Output as _agora_v1_Instance__Output } from '../../agora/v1/Instance.js';
 import type { Endpoint as _agora_v1_Endpoint, Endpoint__Output as _agora_v1_Endpoint__Output } from '../../agora/v1/Endpoint.js';
+import type { AutoscaleDecision as _agora_v1_AutoscaleDecision, AutoscaleDecision__Output as _agora_v1_AutoscaleDecision__Output } from '../../agora/v1/AutoscaleDecision.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ServiceStatus {
@@ -36,6 +37,10 @@ export interface ServiceStatus {
    * relaunches delayed until then (0 = none)
    */
   'backoffUntilMs'?: (number | string | Long);
+  /**
+   * the last 10, oldest first
+   */
+  'autoscaleDecisions'?: (_agora_v1_AutoscaleDecision)[];
 }
 
 export interface ServiceStatus__Output {
@@ -67,4 +72,8 @@ export interface ServiceStatus__Output {
    * relaunches delayed until then (0 = none)
    */
   'backoffUntilMs': (number);
+  /**
+   * the last 10, oldest first
+   */
+  'autoscaleDecisions': (_agora_v1_AutoscaleDecision__Output)[];
 }
