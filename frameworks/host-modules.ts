@@ -8,6 +8,7 @@ import type { FrameworkAccess, FrameworkOptions } from './framework-options.js';
 import { BATCH_FRAMEWORK_NAME, startBatch } from './batch/index.js';
 import { CRON_FRAMEWORK_NAME, startCron } from './cron/index.js';
 import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
+import { taskUsageReader, type TaskUsageReaderOptions } from './task-usage.js';
 import type { WorkloadController, WorkloadKind } from './workload.js';
 import type { ReportsFigures } from './workload-figures.js';
 
@@ -25,6 +26,8 @@ export interface ModuleContext {
   readonly access: FrameworkAccess;
   /** Who tasks run as when a spec names nobody. */
   readonly taskUser: string;
+  /** Where the services autoscaler reads tasks' usage (the master's and agents' HTTP, the host's credentials), and how often. */
+  readonly usage?: Omit<TaskUsageReaderOptions, 'logger'> & { readonly autoscaleIntervalMs: number };
   /** A framework was refused by the master for good (FrameworkOptions.onRefused). */
   readonly onRefused?: (message: string) => void;
   /** Aborted when the host stops or loses its leadership while this start is under way. */
@@ -69,7 +72,9 @@ export const servicesModule: FrameworkModule = {
   name: SERVICES_FRAMEWORK_NAME,
   kind: 'SERVICE',
   async start(ctx) {
-    return startServices(await frameworkOptions(ctx, SERVICES_FRAMEWORK_NAME));
+    const usage = ctx.usage;
+    const autoscaling = usage ? { measureUsage: taskUsageReader({ ...usage, logger: ctx.logger }), autoscaleIntervalMs: usage.autoscaleIntervalMs } : {};
+    return startServices({ ...(await frameworkOptions(ctx, SERVICES_FRAMEWORK_NAME)), ...autoscaling });
   },
 };
 

@@ -24,6 +24,7 @@ export const FRAMEWORKS_OPTIONS = {
   tokenFile: opt.optionalString('--token-file', "a file holding the built-in frameworks' token (a principal with the `frameworks` policy: agora acl token create --principal agora-frameworks --policy frameworks)"),
   openMetrics: opt.bool('--open-metrics', 'serve /metrics without credentials (for a Prometheus without a token), as the masters do', false),
   taskUser: opt.string('--task-user', 'the user tasks run as when a spec names none', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),
+  autoscaleInterval: opt.duration('--autoscale-interval', 'how often services with autoscale are measured (their agents\' /api/v1/containers) and scaled', '15s', { minMs: 10 }),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
   // Limits of the Jobs API's HTTP and gRPC servers (core/server-limits.ts has the defaults and why).
   ...SERVER_LIMIT_OPTIONS,

@@ -311,6 +311,7 @@ export class FrameworksHost {
       // a lost connection keeps its subscriptions but makes no new one (another may lead by then).
       access: { ...(this.#security?.access ?? { insecure: true }), mayConnect: () => this.#vouched() },
       taskUser: options.taskUser,
+      usage: { masterHttp: () => this.#masterHttp?.current(), http: this.#security?.http ?? {}, scheme: this.#security?.scheme ?? 'https', autoscaleIntervalMs: options.autoscaleInterval },
       onRefused: (message) => void this.#frameworkRefused(message),
       signal: this.#termEnded.signal,
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),

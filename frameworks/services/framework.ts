@@ -21,6 +21,7 @@ import { killRetryMsOf } from '../common/kill-tracker.js';
 import type { ApplyOptions, ApplyOutcome, WatchListener } from '../workload.js';
 import type { WorkloadFigures } from '../workload-figures.js';
 import { decideScale, recordDecision, type AutoscaleDecision, type Recommendation, type TaskSample } from './autoscale.js';
+import { AutoscaleLoop, DEFAULT_AUTOSCALE_INTERVAL_MS, type AutoscaleTarget } from './autoscaler.js';
 import { ServiceBook } from './book.js';
 import * as change from './deployments.js';
 import { ServiceLauncher } from './launcher.js';
@@ -35,12 +36,6 @@ import { ServiceWatchHub } from './watch.js';
 
 const MAX_INSTANCES = 10_000;
 
-/** A service the autoscaler measures: its RUNNING tasks and where they run. */
-export interface AutoscaleTarget {
-  readonly name: string;
-  readonly tasks: readonly { readonly taskId: string; readonly agentId: string }[];
-}
-
 /** The tasks an autoscaler averages over: running, not being stopped. */
 function runningOf(tasks: readonly TaskView[]): TaskView[] {
   return tasks.filter((t) => isLive(t) && t.state === 'TASK_RUNNING' && t.killRequestedAtMs === undefined);
@@ -54,6 +49,7 @@ interface Compiled {
   readonly tickMs: number;
   readonly backoffResetMs: number;
   readonly killRetryMs: number;
+  readonly autoscaleIntervalMs: number;
 }
 
 function compile(options: ServicesOptions): Compiled {
@@ -62,8 +58,11 @@ function compile(options: ServicesOptions): Compiled {
   if (!Number.isFinite(tickMs) || tickMs <= 0) throw new InvalidArgumentError('tickMs', `must be a positive number, got ${tickMs}`);
   const reset = options.backoffResetSeconds ?? 60;
   if (!Number.isFinite(reset) || reset < 0) throw new InvalidArgumentError('backoffResetSeconds', `must be ≥ 0, got ${reset}`);
+  const autoscaleIntervalMs = options.autoscaleIntervalMs ?? DEFAULT_AUTOSCALE_INTERVAL_MS;
+  if (!Number.isFinite(autoscaleIntervalMs) || autoscaleIntervalMs <= 0) throw new InvalidArgumentError('autoscaleIntervalMs', `must be a positive number, got ${autoscaleIntervalMs}`);
   const logger = (options.logger ?? silentLogger()).child({ component: 'services' });
-  return { options, role: options.role || '*', clock: options.clock ?? systemClock, logger, tickMs, backoffResetMs: reset * 1000, killRetryMs: killRetryMsOf(options.killRetryMs) };
+  const clock = options.clock ?? systemClock;
+  return { options, role: options.role || '*', clock, logger, tickMs, backoffResetMs: reset * 1000, killRetryMs: killRetryMsOf(options.killRetryMs), autoscaleIntervalMs };
 }
 
 export class ServicesFramework implements ServicesHandle {
@@ -75,6 +74,7 @@ export class ServicesFramework implements ServicesHandle {
   readonly #debt: PlanDebt;
   /** The autoscaler's recent recommendations per service (in memory: a new leader starts afresh). */
   readonly #recommendations = new Map<string, readonly Recommendation[]>();
+  #autoscaler: AutoscaleLoop | undefined;
 
   private constructor(
     private readonly o: Compiled,
@@ -109,6 +109,11 @@ export class ServicesFramework implements ServicesHandle {
       fw.#shell = shell;
       return fw.#handlers();
     });
+    const measure = options.measureUsage;
+    if (measure !== undefined) {
+      fw.#autoscaler = new AutoscaleLoop({ intervalMs: o.autoscaleIntervalMs, clock: o.clock, logger: o.logger, measure, targets: () => fw.autoscaled(), decide: (name, samples) => fw.autoscale(name, samples) });
+      fw.#autoscaler.start();
+    }
     o.logger.info({ frameworkId: fw.#shell?.driver?.frameworkId, services: fw.book.records.size }, 'services framework started');
     return fw;
   }
@@ -282,6 +287,7 @@ export class ServicesFramework implements ServicesHandle {
   /** Stop intake, let the running step finish, close the driver. The framework stays registered. */
   async stop(): Promise<void> {
     const shell = this.#shell;
+    this.#autoscaler?.stop();
     if (shell === undefined || !shell.running) return;
     await shell.stop();
     this.#hub.clear();

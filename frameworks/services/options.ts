@@ -1,6 +1,7 @@
 // The services framework's options, as its host (`agora frameworks`, `agora up`) passes them: the
 // ones every framework takes (frameworks/framework-options.ts) and its own.
 import type { FrameworkState } from '../../sdk/state.js';
+import type { MeasureUsage } from './autoscaler.js';
 import type { FrameworkOptions } from '../framework-options.js';
 import type { ServiceController } from '../workload.js';
 import type { ReportsFigures } from '../workload-figures.js';
@@ -17,6 +18,10 @@ export interface ServicesOptions extends FrameworkOptions {
   readonly tickMs?: number;
   /** A task healthy for this long resets its service's restart backoff (default 60 s). */
   readonly backoffResetSeconds?: number;
+  /** How often services with `autoscale` are measured and scaled (default 15 s). */
+  readonly autoscaleIntervalMs?: number;
+  /** Reads the tasks' utilisation (the host's frameworks/task-usage.ts); absent = no autoscaling. */
+  readonly measureUsage?: MeasureUsage;
 }
 
 export type ServicesHandle = ServiceController & ReportsFigures & {
