@@ -43,6 +43,7 @@ export function describeService(w: Workload): string {
     ['Role', spec.role || '(default)'],
     ['Labels', Object.entries(spec.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')],
   ];
+  if (spec.autoscale) lines.push(['Autoscale', autoscaleLine(spec.autoscale)]);
   if (s.pendingReason) lines.push(['Pending', `${pendingCount(s)} instance(s) waiting: ${s.pendingReason}`]);
   if (n(s.backoffUntilMs) > Date.now()) lines.push(['Backoff', `relaunches delayed until ${new Date(n(s.backoffUntilMs)).toISOString()}`]);
   let out = fields(lines);
@@ -52,6 +53,10 @@ export function describeService(w: Workload): string {
     ['id', 'version', 'from', 'phase', 'progress', 'started', 'message'],
     (s.deployments ?? []).map((d) => [d.id, d.version, d.fromVersion, pretty(d.phase, 'DEPLOYMENT_'), `${Math.round(n(d.progress) * 100)}%`, `${age(n(d.startedAtMs))} ago`, d.message]),
   );
+  if (spec.autoscale || (s.autoscaleDecisions ?? []).length > 0) {
+    const decisions = [...(s.autoscaleDecisions ?? [])].reverse();
+    out += section('Autoscaling', ['when', 'from', 'to', 'reason'], decisions.map((d) => [`${age(n(d.atMs))} ago`, n(d.from), n(d.to), d.reason]));
+  }
   out += section(
     'Tasks',
     ['id', 'state', 'healthy', 'ready', 'version', 'host', 'ports', 'age', 'message'],
@@ -59,6 +64,11 @@ export function describeService(w: Workload): string {
   );
   out += section('Endpoints', ['task', 'host', 'ports', 'ready', 'healthy'], (s.endpoints ?? []).map((e) => [e.taskId, e.host, ports(e.ports), e.ready, e.healthy]));
   return out;
+}
+
+function autoscaleLine(a: NonNullable<ServiceSpec['autoscale']>): string {
+  const targets = [a.targetCpuUtilization != null ? `cpu ${String(a.targetCpuUtilization)}` : '', a.targetMemoryUtilization != null ? `memory ${String(a.targetMemoryUtilization)}` : ''].filter(Boolean).join(', ');
+  return `${n(a.min)}..${n(a.max)} instances, target ${targets} of the allocation; stabilisation down ${n(a.scaleDownStabilizationSeconds)}s, up ${n(a.scaleUpStabilizationSeconds)}s`;
 }
 
 function taskRow(t: Instance, pendingReason: string | undefined): Cell[] {

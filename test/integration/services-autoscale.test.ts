@@ -5,6 +5,7 @@
 // the service scales out to its max 3, then back in to its min 1 once the burn is over and the
 // short down-stabilisation window has passed; each decision is recorded with its reason.
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeService } from '../../cli/commands/describe.js';
 import { httpAuth } from '../../frameworks/api/http-client.js';
 import { startServices, SERVICES_FRAMEWORK_NAME, type ServicesHandle } from '../../frameworks/services/index.js';
 import { taskUsageReader } from '../../frameworks/task-usage.js';
@@ -60,5 +61,10 @@ describe('services: autoscaling', () => {
     expect(last?.reason).toMatch(/^cpu 0\.\d\d of 0\.50 target over \d tasks → \d+(; clamped to min 1)?/);
     expect(Number(last?.atMs)).toBeGreaterThan(Number(ups.at(-1)?.atMs));
     expect(back.service?.autoscale).toMatchObject({ min: 1, max: 3, targetCpuUtilization: 0.5, scaleDownStabilizationSeconds: 2 });
+    // `agora describe service` prints the bounds and the decisions, newest first.
+    const text = describeService(back);
+    expect(text).toMatch(/Autoscale:\s+1\.\.3 instances, target cpu 0\.5 of the allocation; stabilisation down 2s, up 0s/);
+    const section = text.slice(text.indexOf('Autoscaling:'));
+    expect(section.split('\n')[2]).toContain(last?.reason ?? '?');
   }, 90_000);
 });
