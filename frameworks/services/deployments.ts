@@ -14,6 +14,7 @@ import {
   type TaskView,
   type VersionRecord,
 } from './model.js';
+import { clampInstances, type AutoscaleSpec } from './autoscale.js';
 import { versionKey, type ServiceSpecDoc } from './spec.js';
 
 export const MAX_VERSIONS = 20;
@@ -55,11 +56,26 @@ export function applySpec(existing: ServiceRecord | undefined, spec: ServiceSpec
     return { ...newVersion(empty, spec, 'create', ctx), result: 'CREATED' };
   }
   const current = specOf(existing, existing.version);
+  // An autoscaled service keeps the count its autoscaler set (clamped into the new bounds):
+  // `instances` is only where a new service starts.
+  if (current?.autoscale && spec.autoscale) spec = { ...spec, instances: clampInstances(existing.instances, spec.autoscale) };
   if (current !== undefined && versionKey(current) === versionKey(spec)) {
-    if (existing.instances === spec.instances) return { record: existing, deployment: activeDeployment(existing), result: 'UNCHANGED' };
-    return { ...scale(existing, spec.instances, ctx), result: 'UPDATED' };
+    // `autoscale` is not part of a version: a change of it alone restarts nothing.
+    const record = JSON.stringify(current.autoscale) === JSON.stringify(spec.autoscale) ? existing : withAutoscale(existing, spec.autoscale, ctx.now);
+    if (existing.instances === spec.instances) return { record, deployment: activeDeployment(existing), result: record === existing ? 'UNCHANGED' : 'UPDATED' };
+    return { ...scale(record, spec.instances, ctx), result: 'UPDATED' };
   }
   return { ...newVersion(existing, spec, 'spec', ctx), result: 'UPDATED' };
+}
+
+/** The current version's spec with another `autoscale` (none: a fixed count). */
+function withAutoscale(record: ServiceRecord, autoscale: AutoscaleSpec | undefined, now: number): ServiceRecord {
+  const versions = record.versions.map((v) => {
+    if (v.version !== record.version) return v;
+    const { autoscale: _old, ...rest } = v.spec;
+    return { ...v, spec: autoscale ? { ...rest, autoscale } : rest };
+  });
+  return { ...record, versions, updatedAtMs: now };
 }
 
 /** A new count: joins the active deployment (changing its target), or starts a scale deployment. */

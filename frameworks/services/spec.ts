@@ -14,7 +14,7 @@ import { parseTaskTemplate, TEMPLATE_DEFAULTS, TEMPLATE_KEYS, type TaskTemplateD
 export type { ContainerDoc, FetchDoc, PortDoc } from '../common/task-template.js';
 export { MAX_BACKOFF_FACTOR } from '../common/spec-fields.js';
 
-/** A valid service spec with defaults applied. `instances` is not part of a version. */
+/** A valid service spec with defaults applied. `instances` and `autoscale` are not part of a version. */
 export interface ServiceSpecDoc extends TaskTemplateDoc {
   readonly name: string;
   readonly instances: number;
@@ -107,9 +107,9 @@ function parseUnreachable(value: unknown): UnreachableStrategy | undefined {
   return out;
 }
 
-/** What makes a version: everything but the instance count. */
+/** What makes a version: everything but the instance count and how it is autoscaled. */
 export function versionKey(spec: ServiceSpecDoc): string {
-  const { instances: _instances, ...rest } = spec;
+  const { instances: _instances, autoscale: _autoscale, ...rest } = spec;
   return JSON.stringify(rest);
 }
 

@@ -1,6 +1,9 @@
 // The autoscaler's pure parts: the `autoscale` block's validation (errors name the field) and HPA's
 // decision rule on plain numbers with a fake clock.
 import { describe, expect, it } from 'vitest';
+import { applySpec } from '../../frameworks/services/deployments.js';
+import { specOf } from '../../frameworks/services/model.js';
+import { parseServiceSpec } from '../../frameworks/services/spec.js';
 import { clampInstances, decideScale, parseAutoscale, recordDecision, type AutoscaleInput, type AutoscaleSpec, type Recommendation } from '../../frameworks/services/autoscale.js';
 
 function fieldOf(fn: () => unknown): string | undefined {
@@ -104,5 +107,30 @@ describe('the decision', () => {
     let h = recordDecision([], { at: 0, from: 1, to: 2, reason: 'r0' });
     for (let i = 1; i < 15; i++) h = recordDecision(h, { at: i, from: 1, to: 2, reason: `r${i}` });
     expect(h.map((d) => d.reason)).toEqual(Array.from({ length: 10 }, (_, i) => `r${i + 5}`));
+  });
+});
+
+describe('applying an autoscaled service', () => {
+  const ctx = (now: number) => ({ now, tasks: [], newId: () => `web-${now}` });
+  const base = { name: 'web', command: 'serve', resources: { cpus: 0.5, mem: 64 } };
+
+  it('keeps the autoscaler’s count on a re-apply, clamped into new bounds, and changes autoscale without a new version', () => {
+    const created = applySpec(undefined, parseServiceSpec({ ...base, instances: 2, autoscale: { min: 1, max: 5, targetCpuUtilization: 0.5 } }), ctx(1)).record;
+    const scaled = { ...created, instances: 4 }; // as the autoscaler left it
+    const again = applySpec(scaled, parseServiceSpec({ ...base, instances: 2, autoscale: { min: 1, max: 5, targetCpuUtilization: 0.5 } }), ctx(2));
+    expect(again.result).toBe('UNCHANGED');
+    expect(again.record.instances).toBe(4);
+    const tighter = applySpec(scaled, parseServiceSpec({ ...base, autoscale: { min: 1, max: 3, targetCpuUtilization: 0.7 } }), ctx(3));
+    expect(tighter.result).toBe('UPDATED');
+    expect(tighter.record.instances).toBe(3);
+    expect(tighter.record.versions.map((v) => v.version)).toEqual(['v1']);
+    expect(specOf(tighter.record, 'v1')?.autoscale).toMatchObject({ max: 3, targetCpuUtilization: 0.7 });
+    const fixed = applySpec(tighter.record, parseServiceSpec({ ...base, instances: 2 }), ctx(4));
+    expect(fixed.record.versions.map((v) => v.version)).toEqual(['v1']);
+    expect(specOf(fixed.record, 'v1')?.autoscale).toBeUndefined();
+    expect(fixed.record.instances).toBe(2);
+    const changed = applySpec(scaled, parseServiceSpec({ ...base, command: 'serve2', instances: 1, autoscale: { min: 1, max: 5, targetCpuUtilization: 0.5 } }), ctx(5));
+    expect(changed.record.version).toBe('v2');
+    expect(changed.record.instances).toBe(4);
   });
 });
