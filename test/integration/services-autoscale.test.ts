@@ -5,15 +5,21 @@
 // the service scales out to its max 3, then back in to its min 1 once the burn is over and the
 // short down-stabilisation window has passed; each decision is recorded with its reason.
 import { afterAll, describe, expect, it } from 'vitest';
+import { servicesModule } from '../../frameworks/host-modules.js';
+import type { Workload } from '../../proto/index.js';
+import { startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { describeService } from '../../cli/commands/describe.js';
 import { httpAuth } from '../../frameworks/api/http-client.js';
 import { startServices, SERVICES_FRAMEWORK_NAME, type ServicesHandle } from '../../frameworks/services/index.js';
 import { taskUsageReader } from '../../frameworks/task-usage.js';
 import { silentLogger } from '../../core/logger.js';
 import { FAST_DRIVER, startClusterBase, started, stopFrameworkClusters, until } from '../support/framework-cluster.js';
-import { frameworksAccess } from '../support/security.js';
+import { frameworksAccess, secureFetch } from '../support/security.js';
 
-afterAll(stopFrameworkClusters);
+afterAll(async () => {
+  await stopJobsHosts();
+  await stopFrameworkClusters();
+});
 
 const BURN_THEN_IDLE = `end=$(( $(date +%s) + 6 )); while [ $(date +%s) -lt $end ]; do :; done; exec sleep 600`;
 
@@ -67,4 +73,19 @@ describe('services: autoscaling', () => {
     const section = text.slice(text.indexOf('Autoscaling:'));
     expect(section.split('\n')[2]).toContain(last?.reason ?? '?');
   }, 90_000);
+
+  it('runs in the frameworks host (agora frameworks --autoscale-interval), reading the agents with the host’s token and CA', async () => {
+    const { master } = await startClusterBase(SERVICES_FRAMEWORK_NAME, { agents: [{ usageInterval: '200ms' }] });
+    const host = await startJobsHost({ master: master.address, masterHttp: master.master.httpAddress, modules: [servicesModule], flags: { autoscaleInterval: '300ms' } });
+    const api = `https://${host.httpAddress}/api/v1/services`;
+    const spec = { name: 'hot', instances: 1, command: BURN_THEN_IDLE.replace('+ 6', '+ 30'), resources: { cpus: 0.2, mem: 32 }, killGracePeriodSeconds: 0.5, autoscale: { min: 1, max: 2, targetCpuUtilization: 0.5 } };
+    const created = await secureFetch(api, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    expect(created.status).toBe(201);
+    const w = await until(async () => {
+      const got = (await (await secureFetch(`${api}/hot`)).json()) as Workload;
+      return got.serviceStatus?.instances === 2 ? got : undefined;
+    }, 'the host scaled the service out to 2', 30_000);
+    expect(w.serviceStatus?.autoscaleDecisions?.[0]).toMatchObject({ from: 1, to: 2 });
+    expect(w.serviceStatus?.autoscaleDecisions?.[0]?.reason).toMatch(/^cpu \d\.\d\d of 0\.50 target over 1 task → \d+(; clamped to max 2)?$/);
+  }, 60_000);
 });
