@@ -4,16 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { applySpec } from '../../frameworks/services/deployments.js';
 import { specOf } from '../../frameworks/services/model.js';
 import { parseServiceSpec } from '../../frameworks/services/spec.js';
+import { thrown } from '../support/thrown.js';
 import { clampInstances, decideScale, parseAutoscale, recordDecision, type AutoscaleInput, type AutoscaleSpec, type Recommendation } from '../../frameworks/services/autoscale.js';
-
-function fieldOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { field?: string }).field;
-  }
-  throw new Error('expected an error');
-}
 
 const SPEC: AutoscaleSpec = { min: 1, max: 5, targetCpuUtilization: 0.5, scaleDownStabilizationSeconds: 0, scaleUpStabilizationSeconds: 0 };
 const input = (over: Partial<AutoscaleInput>): AutoscaleInput => ({ spec: SPEC, current: 3, samples: [], deploying: false, now: 1_000_000, recommendations: [], ...over });
@@ -27,16 +19,16 @@ describe('autoscale spec', () => {
   });
 
   it('names the field at fault', () => {
-    expect(fieldOf(() => parseAutoscale({ max: 3, targetCpuUtilization: 0.5 }))).toBe('autoscale.min');
-    expect(fieldOf(() => parseAutoscale({ min: 0, max: 3, targetCpuUtilization: 0.5 }))).toBe('autoscale.min');
-    expect(fieldOf(() => parseAutoscale({ min: 1.5, max: 3, targetCpuUtilization: 0.5 }))).toBe('autoscale.min');
-    expect(fieldOf(() => parseAutoscale({ min: 3, max: 2, targetCpuUtilization: 0.5 }))).toBe('autoscale.max');
-    expect(fieldOf(() => parseAutoscale({ min: 1, max: 100_000, targetCpuUtilization: 0.5 }))).toBe('autoscale.max');
-    expect(fieldOf(() => parseAutoscale({ min: 1, max: 3 }))).toBe('autoscale.targetCpuUtilization');
-    expect(fieldOf(() => parseAutoscale({ min: 1, max: 3, targetCpuUtilization: 0 }))).toBe('autoscale.targetCpuUtilization');
-    expect(fieldOf(() => parseAutoscale({ min: 1, max: 3, targetMemoryUtilization: 1.2 }))).toBe('autoscale.targetMemoryUtilization');
-    expect(fieldOf(() => parseAutoscale({ min: 1, max: 3, targetCpuUtilization: 0.5, scaleDownStabilizationSeconds: -1 }))).toBe('autoscale.scaleDownStabilizationSeconds');
-    expect(fieldOf(() => parseAutoscale({ min: 1, max: 3, targetCpuUtilization: 0.5, cooldown: 1 }))).toMatch(/^autoscale/);
+    expect(thrown(() => parseAutoscale({ max: 3, targetCpuUtilization: 0.5 })).field).toBe('autoscale.min');
+    expect(thrown(() => parseAutoscale({ min: 0, max: 3, targetCpuUtilization: 0.5 })).field).toBe('autoscale.min');
+    expect(thrown(() => parseAutoscale({ min: 1.5, max: 3, targetCpuUtilization: 0.5 })).field).toBe('autoscale.min');
+    expect(thrown(() => parseAutoscale({ min: 3, max: 2, targetCpuUtilization: 0.5 })).field).toBe('autoscale.max');
+    expect(thrown(() => parseAutoscale({ min: 1, max: 100_000, targetCpuUtilization: 0.5 })).field).toBe('autoscale.max');
+    expect(thrown(() => parseAutoscale({ min: 1, max: 3 })).field).toBe('autoscale.targetCpuUtilization');
+    expect(thrown(() => parseAutoscale({ min: 1, max: 3, targetCpuUtilization: 0 })).field).toBe('autoscale.targetCpuUtilization');
+    expect(thrown(() => parseAutoscale({ min: 1, max: 3, targetMemoryUtilization: 1.2 })).field).toBe('autoscale.targetMemoryUtilization');
+    expect(thrown(() => parseAutoscale({ min: 1, max: 3, targetCpuUtilization: 0.5, scaleDownStabilizationSeconds: -1 })).field).toBe('autoscale.scaleDownStabilizationSeconds');
+    expect(thrown(() => parseAutoscale({ min: 1, max: 3, targetCpuUtilization: 0.5, cooldown: 1 })).field).toMatch(/^autoscale/);
   });
 
   it('clamps the starting count into the bounds', () => {
