@@ -99,75 +99,76 @@ export class FrameworksMetrics {
 type Figures = { services: ServiceFigures[]; cronjobs: CronFigures[]; jobs: JobFigures[] };
 type Read = () => Figures;
 
-/** A gauge rebuilt at every scrape from the figures: one series per workload, none for a deleted one. */
-function gauge<T>(registry: Registry, name: string, help: string, labelNames: string[], rows: () => readonly T[], each: (row: T, set: (labels: Record<string, string>, value: number) => void) => void): void {
-  new Gauge({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const row of rows()) each(row, (labels, value) => this.set(labels, value));
-    },
-  });
+type Put = (labels: Record<string, string>, value: number) => void;
+
+/**
+ * A gauge or a counter rebuilt at every scrape from the figures (the counters are counted by the
+ * frameworks, read here): one series per workload, none for a deleted one.
+ */
+function derived<T>(kind: 'gauge' | 'counter', registry: Registry, name: string, help: string, labelNames: string[], rows: () => readonly T[], each: (row: T, put: Put) => void): void {
+  const fill = (reset: () => void, put: Put): void => {
+    reset();
+    for (const row of rows()) each(row, put);
+  };
+  const base = { name, help, labelNames, registers: [registry] };
+  if (kind === 'gauge') {
+    new Gauge({
+      ...base,
+      collect() {
+        fill(() => this.reset(), (labels, value) => this.set(labels, value));
+      },
+    });
+  } else {
+    new Counter({
+      ...base,
+      collect() {
+        fill(() => this.reset(), (labels, value) => this.inc(labels, value));
+      },
+    });
+  }
 }
 
 function registerWorkloadMetrics(registry: Registry, read: Read): void {
   const services = () => read().services;
   const cronjobs = () => read().cronjobs;
   const jobs = () => read().jobs;
-  gauge(registry, 'agora_service_instances_desired', 'Instances each service should have', ['service'], services, (s, set) => set({ service: s.name }, s.desired));
-  gauge(registry, 'agora_service_instances', "Each service's live instances that are running; of them healthy (or without a health check); of them ready (available: also ready where checked)", ['service', 'state'], services, (s, set) => {
+  derived('gauge', registry, 'agora_service_instances_desired', 'Instances each service should have', ['service'], services, (s, set) => set({ service: s.name }, s.desired));
+  derived('gauge', registry, 'agora_service_instances', "Each service's live instances that are running; of them healthy (or without a health check); of them ready (available: also ready where checked)", ['service', 'state'], services, (s, set) => {
     set({ service: s.name, state: 'running' }, s.running);
     set({ service: s.name, state: 'healthy' }, s.healthy);
     set({ service: s.name, state: 'ready' }, s.ready);
   });
-  gauge(registry, 'agora_service_deployment_phase', "1 for the phase of each service's latest deployment, 0 for the others", ['service', 'phase'], services, (s, set) => {
+  derived('gauge', registry, 'agora_service_deployment_phase', "1 for the phase of each service's latest deployment, 0 for the others", ['service', 'phase'], services, (s, set) => {
     for (const p of DEPLOYMENT_PHASES) set({ service: s.name, phase: p }, phaseLabel(s.phase) === p ? 1 : 0);
   });
-  counter(registry, 'agora_service_restarts_total', "Each service's tasks that failed and were relaunched, since this host started leading", ['service'], services, (s, inc) => inc({ service: s.name }, s.restarts));
+  derived('counter', registry, 'agora_service_restarts_total', "Each service's tasks that failed and were relaunched, since this host started leading", ['service'], services, (s, inc) => inc({ service: s.name }, s.restarts));
 
   const seconds = (ms: number): number => ms / 1000;
-  gauge(registry, 'agora_cron_created_timestamp_seconds', 'When each cron job was created (Unix time)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.createdMs)));
-  gauge(registry, 'agora_cron_last_schedule_timestamp_seconds', 'The latest scheduled time each cron job has considered (Unix time; its creation until the first)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.lastScheduleMs)));
-  gauge(registry, 'agora_cron_last_success_timestamp_seconds', 'When a run of each cron job last succeeded (Unix time; 0: never)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.lastSuccessMs)));
-  gauge(registry, 'agora_cron_last_failure_timestamp_seconds', 'When a run of each cron job last failed for good, its retries spent (Unix time; 0: never)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.lastFailureMs)));
-  gauge(registry, 'agora_cron_next_schedule_timestamp_seconds', 'The next scheduled time of each cron job (none while suspended, or for a job that runs after others)', ['cronjob'], cronjobs, (c, set) => {
+  derived('gauge', registry, 'agora_cron_created_timestamp_seconds', 'When each cron job was created (Unix time)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.createdMs)));
+  derived('gauge', registry, 'agora_cron_last_schedule_timestamp_seconds', 'The latest scheduled time each cron job has considered (Unix time; its creation until the first)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.lastScheduleMs)));
+  derived('gauge', registry, 'agora_cron_last_success_timestamp_seconds', 'When a run of each cron job last succeeded (Unix time; 0: never)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.lastSuccessMs)));
+  derived('gauge', registry, 'agora_cron_last_failure_timestamp_seconds', 'When a run of each cron job last failed for good, its retries spent (Unix time; 0: never)', ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, seconds(c.lastFailureMs)));
+  derived('gauge', registry, 'agora_cron_next_schedule_timestamp_seconds', 'The next scheduled time of each cron job (none while suspended, or for a job that runs after others)', ['cronjob'], cronjobs, (c, set) => {
     if (c.nextScheduleMs !== undefined) set({ cronjob: c.name }, seconds(c.nextScheduleMs));
   });
-  gauge(registry, 'agora_cron_interval_seconds', "Seconds between each cron job's next two scheduled times (none while suspended, or for a job that runs after others)", ['cronjob'], cronjobs, (c, set) => {
+  derived('gauge', registry, 'agora_cron_interval_seconds', "Seconds between each cron job's next two scheduled times (none while suspended, or for a job that runs after others)", ['cronjob'], cronjobs, (c, set) => {
     if (c.intervalMs !== undefined) set({ cronjob: c.name }, seconds(c.intervalMs));
   });
-  gauge(registry, 'agora_cron_active_runs', "Each cron job's runs not finished for good (pending, running, or failed with a retry to come)", ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, c.activeRuns));
-  counter(registry, 'agora_cron_runs_total', "Each cron job's runs by outcome (succeeded; failed, retries spent; skipped scheduled times), since this host started leading", ['cronjob', 'outcome'], cronjobs, (c, inc) => {
+  derived('gauge', registry, 'agora_cron_active_runs', "Each cron job's runs not finished for good (pending, running, or failed with a retry to come)", ['cronjob'], cronjobs, (c, set) => set({ cronjob: c.name }, c.activeRuns));
+  derived('counter', registry, 'agora_cron_runs_total', "Each cron job's runs by outcome (succeeded; failed, retries spent; skipped scheduled times), since this host started leading", ['cronjob', 'outcome'], cronjobs, (c, inc) => {
     for (const o of RUN_OUTCOMES) inc({ cronjob: c.name, outcome: o }, c.runs[o]);
   });
 
-  gauge(registry, 'agora_jobs', 'Jobs by phase', ['phase'], () => [jobs()], (all, set) => {
+  derived('gauge', registry, 'agora_jobs', 'Jobs by phase', ['phase'], () => [jobs()], (all, set) => {
     for (const p of JOB_PHASES) set({ phase: p }, all.filter((j) => phaseLabel(j.phase) === p).length);
   });
-  gauge(registry, 'agora_job_phase', "1 for each job's phase, 0 for the others", ['job', 'phase'], jobs, (j, set) => {
+  derived('gauge', registry, 'agora_job_phase', "1 for each job's phase, 0 for the others", ['job', 'phase'], jobs, (j, set) => {
     for (const p of JOB_PHASES) set({ job: j.name, phase: p }, phaseLabel(j.phase) === p ? 1 : 0);
   });
-  gauge(registry, 'agora_job_completions', 'Successful tasks each job needs', ['job'], jobs, (j, set) => set({ job: j.name }, j.completions));
-  gauge(registry, 'agora_job_tasks', "Each job's tasks in its current run: active, succeeded, failed", ['job', 'state'], jobs, (j, set) => {
+  derived('gauge', registry, 'agora_job_completions', 'Successful tasks each job needs', ['job'], jobs, (j, set) => set({ job: j.name }, j.completions));
+  derived('gauge', registry, 'agora_job_tasks', "Each job's tasks in its current run: active, succeeded, failed", ['job', 'state'], jobs, (j, set) => {
     set({ job: j.name, state: 'active' }, j.active);
     set({ job: j.name, state: 'succeeded' }, j.succeeded);
     set({ job: j.name, state: 'failed' }, j.failed);
-  });
-}
-
-/** A counter another part counts, read at scrape time; a workload gone takes its series with it. */
-function counter<T>(registry: Registry, name: string, help: string, labelNames: string[], rows: () => readonly T[], each: (row: T, inc: (labels: Record<string, string>, value: number) => void) => void): void {
-  new Counter({
-    name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      for (const row of rows()) each(row, (labels, value) => this.inc(labels, value));
-    },
   });
 }
