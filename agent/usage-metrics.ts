@@ -3,7 +3,8 @@
 // Every family is rebuilt at each scrape from the samples of the live tasks, so a task's series go
 // when it ends. A figure the container cannot tell (no memory limit; a sandbox the disk watch does
 // not measure; utilisation before the second sample) is left out rather than shown as 0.
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { registerScraped } from '../core/scraped-metrics.js';
 import type { UsageView } from './context.js';
 import type { TaskUsage } from './usage.js';
 
@@ -30,17 +31,17 @@ const FAMILIES: readonly Family[] = [
 
 export function registerUsageMetrics(registers: Registry[], usage: UsageView | undefined): void {
   for (const f of FAMILIES) {
-    const collect = function (this: Gauge<(typeof LABELS)[number]> | Counter<(typeof LABELS)[number]>): void {
-      this.reset();
-      for (const u of usage?.all() ?? []) {
-        const v = f.read(u);
-        if (v === undefined || !Number.isFinite(v)) continue;
-        const labels = { framework_id: u.frameworkId, task_id: u.taskId, workload: u.workload };
-        if (this instanceof Counter) this.inc(labels, v);
-        else this.set(labels, v);
-      }
-    };
-    if (f.counter) new Counter({ name: f.name, help: f.help, labelNames: LABELS, registers, collect });
-    else new Gauge({ name: f.name, help: f.help, labelNames: LABELS, registers, collect });
+    registerScraped(registers, {
+      kind: f.counter ? 'counter' : 'gauge',
+      name: f.name,
+      help: f.help,
+      labelNames: LABELS,
+      fill(put) {
+        for (const u of usage?.all() ?? []) {
+          const v = f.read(u);
+          if (v !== undefined && Number.isFinite(v)) put({ framework_id: u.frameworkId, task_id: u.taskId, workload: u.workload }, v);
+        }
+      },
+    });
   }
 }

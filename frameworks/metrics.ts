@@ -12,7 +12,8 @@
 // (a standby has no frameworks, so nothing would be counted twice anyway, but it says so plainly,
 // as a standby master does). Label values: a service, cron job or job by name; a phase in lower
 // case without its prefix (`DEPLOYMENT_IN_PROGRESS` → `in_progress`, `JOB_FAILED` → `failed`).
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
+import { registerScraped, type Put } from '../core/scraped-metrics.js';
 import { registerHttpEdgeMetrics } from '../core/edge-metrics.js';
 import type { HttpServer } from '../core/http.js';
 import { exposition, processMetrics } from '../core/process-metrics.js';
@@ -99,33 +100,9 @@ export class FrameworksMetrics {
 type Figures = { services: ServiceFigures[]; cronjobs: CronFigures[]; jobs: JobFigures[] };
 type Read = () => Figures;
 
-type Put = (labels: Record<string, string>, value: number) => void;
-
-/**
- * A gauge or a counter rebuilt at every scrape from the figures (the counters are counted by the
- * frameworks, read here): one series per workload, none for a deleted one.
- */
+/** A gauge or counter of one series set per workload row (core/scraped-metrics.ts): none for a deleted one. */
 function derived<T>(kind: 'gauge' | 'counter', registry: Registry, name: string, help: string, labelNames: string[], rows: () => readonly T[], each: (row: T, put: Put) => void): void {
-  const fill = (reset: () => void, put: Put): void => {
-    reset();
-    for (const row of rows()) each(row, put);
-  };
-  const base = { name, help, labelNames, registers: [registry] };
-  if (kind === 'gauge') {
-    new Gauge({
-      ...base,
-      collect() {
-        fill(() => this.reset(), (labels, value) => this.set(labels, value));
-      },
-    });
-  } else {
-    new Counter({
-      ...base,
-      collect() {
-        fill(() => this.reset(), (labels, value) => this.inc(labels, value));
-      },
-    });
-  }
+  registerScraped([registry], { kind, name, help, labelNames, fill: (put) => rows().forEach((row) => each(row, put)) });
 }
 
 function registerWorkloadMetrics(registry: Registry, read: Read): void {

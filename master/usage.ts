@@ -6,7 +6,8 @@
 // with valid names — and a report that fails is dropped whole (the previous one stays): an agent
 // cannot grow the master's label sets without bound. Only connected agents count: the last report
 // of one that went away is no longer what runs there.
-import { Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { registerScraped, type Put } from '../core/scraped-metrics.js';
 import { isValidRole } from '../core/resources-values.js';
 import type { AgentUsage__Output } from '../proto/index.js';
 import type { AgentRecord, UsageReport } from './model.js';
@@ -58,18 +59,7 @@ function byRole(state: MasterState): Map<string, { cpus: number; memBytes: numbe
 
 /** agora_agent_used{,_bytes}{agent_id,resource} and agora_role_used{,_bytes}{role,resource}. */
 export function registerUsageGauges(state: MasterState, registers: Registry[]): void {
-  const gauge = (name: string, help: string, labelNames: string[], fill: (set: (labels: Record<string, string>, v: number) => void) => void): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        fill((labels, v) => this.set(labels, v));
-      },
-    });
-  };
+  const gauge = (name: string, help: string, labelNames: string[], fill: (put: Put) => void): void => registerScraped(registers, { name, help, labelNames, fill });
   gauge('agora_agent_used', "Cores the agent's tasks use (measured: the sum of their CPU utilisation)", ['agent_id', 'resource'], (set) => {
     for (const [a, u] of reports(state)) set({ agent_id: a.id, resource: 'cpus' }, u.cpus);
   });
