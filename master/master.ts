@@ -23,6 +23,7 @@ import { Resources } from '../core/resources.js';
 import { openStore, type Store } from '../core/store/index.js';
 import { VERSION } from '../core/version.js';
 import { requireAuthentication } from '../core/security/edge.js';
+import { DASHBOARD_OPEN_PATHS, registerDashboard } from './http/dashboard.js';
 import type { Authenticator } from '../core/security/authenticate.js';
 import type { ServerTls } from '../core/security/tls.js';
 import { AccessService, AgentGatewayService, SchedulerService, SERVICE_NAMES, type MasterInfo } from '../proto/index.js';
@@ -290,7 +291,7 @@ export class Master {
     this.grpcPort = await this.#grpc.bind(this.options.bind, this.options.grpcPort);
     const http = createHttpServer({ logger: this.state.logger, limits: httpLimitsFrom(this.options), ...(tls ? { tls } : {}) });
     this.#http = http;
-    requireAuthentication(http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
+    requireAuthentication(http, authenticator, { open: ['/health', ...DASHBOARD_OPEN_PATHS, ...(this.options.openMetrics ? ['/metrics'] : [])] });
     const master = this;
     registerLeaderGuard(http, {
       acting: () => this.#acting(),
@@ -301,6 +302,7 @@ export class Master {
       scheme: this.httpScheme,
     });
     registerOperatorRoutes(http, this, this.deps.metrics ? { metrics: this.deps.metrics } : {});
+    registerDashboard(http, { authenticator, tls: tls !== undefined });
     this.deps.routes?.(http, this.edge);
     this.httpPort = await listenHttp(http, this.options.bind, this.options.httpPort);
     this.state.masterInfo.grpcAddress = this.grpcAddress;

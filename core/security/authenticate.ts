@@ -9,6 +9,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { UnauthenticatedError } from '../errors.js';
+import { sessionCookieOf } from './session-cookie.js';
 import { AUTHORIZATION_METADATA_KEY } from './tls.js';
 import { INSECURE_PRINCIPAL, type Principal } from './principal.js';
 
@@ -20,6 +21,8 @@ export interface PeerAuth {
 export interface Credentials {
   /** A bearer token. */
   readonly token?: string;
+  /** The token came from the dashboard's session cookie (core/security/session-cookie.ts), not a header. */
+  readonly fromCookie?: boolean;
   /** A client certificate (DER) the caller presented over TLS. */
   readonly certificate?: Buffer;
 }
@@ -58,6 +61,8 @@ export function httpCredentials(req: IncomingMessage): Credentials {
   const header = req.headers.authorization;
   const token = typeof header === 'string' ? (bearerOf(header) ?? header) : undefined;
   if (token !== undefined) return { token };
+  const cookie = sessionCookieOf(req.headers.cookie);
+  if (cookie !== undefined) return { token: cookie, fromCookie: true };
   const socket = req.socket as Partial<TLSSocket>;
   const raw = typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().raw : undefined;
   return raw ? { certificate: raw } : {};

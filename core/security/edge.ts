@@ -3,7 +3,8 @@
 //   gRPC   authenticatedUnary(auth, handler)  unary calls: the handler gets the principal
 //          authenticateCall(auth, call)        streams: once, when the stream opens
 //   HTTP   requireAuthentication(app, auth, { open })   every route but the open ones; the
-//          principal is on the request (principalOf(req))
+//          principal is on the request (principalOf(req)); the dashboard's session cookie counts
+//          as a token, and a write it authenticates needs x-agora-request (session-cookie.ts)
 //
 // A refusal is UNAUTHENTICATED (401 with `www-authenticate: Bearer`) naming why; nothing runs.
 import type * as grpc from '@grpc/grpc-js';
@@ -12,6 +13,7 @@ import { InternalError } from '../errors.js';
 import { unary, type UnaryOptions } from '../grpc.js';
 import { grpcCredentials, httpCredentials, type Authenticator, type PeerAuth } from './authenticate.js';
 import type { Principal } from './principal.js';
+import { checkCookieWrite } from './session-cookie.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -46,7 +48,10 @@ export function requireAuthentication(app: FastifyInstance, auth: Authenticator,
     const path = req.url.split('?')[0] ?? '';
     if (open.has(path)) return;
     try {
-      req.agoraPrincipal = await auth.authenticate(httpCredentials(req.raw));
+      const credentials = httpCredentials(req.raw);
+      const principal = await auth.authenticate(credentials);
+      if (credentials.fromCookie) checkCookieWrite(req.raw, principal.name);
+      req.agoraPrincipal = principal;
     } catch (err) {
       void reply.header('www-authenticate', 'Bearer realm="agora"');
       throw err;
