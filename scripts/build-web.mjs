@@ -3,7 +3,7 @@
 // the master serves, so nothing is fetched at run time.
 //   node scripts/build-web.mjs [--out DIR]
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,7 +24,10 @@ await build({
   logLevel: 'warning',
   legalComments: 'linked',
 });
-const css = [readFileSync(path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), 'utf8'), readFileSync(path.join(root, 'web', 'app.css'), 'utf8')].join('\n');
+// uPlot's stylesheet, then web/styles/base.css, then the other sheets in name order.
+const styles = path.join(root, 'web', 'styles');
+const sheets = ['base.css', ...readdirSync(styles).filter((f) => f.endsWith('.css') && f !== 'base.css').sort()];
+const css = [path.join(root, 'node_modules', 'uplot', 'dist', 'uPlot.min.css'), ...sheets.map((f) => path.join(styles, f))].map((f) => readFileSync(f, 'utf8')).join('\n');
 writeFileSync(path.join(out, 'app.css'), css);
 copyFileSync(path.join(root, 'web', 'index.html'), path.join(out, 'index.html'));
 copyFileSync(path.join(root, 'web', 'favicon.svg'), path.join(out, 'favicon.svg'));
