@@ -149,6 +149,7 @@ export function registerUpCommand(program: Command): void {
     const context = options.writeContext ? await registerContext(up, scheme, logger) : undefined;
     process.stdout.write(
       [
+        `dashboard: ${scheme}://${up.master.httpAddress}/`,
         `master http: ${scheme}://${up.master.httpAddress}`,
         `master grpc: ${up.master.grpcAddress}`,
         `agent http: ${scheme}://${up.agent.httpAddress}`,
