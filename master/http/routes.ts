@@ -1,6 +1,7 @@
 // Operator HTTP endpoints of the master (JSON, camelCase). See master/README.md for the list.
 //
 //   routes.ts   reads: health, version, metrics, state, agents, frameworks, roles, offers, leader
+//   usage-history.ts  the cluster's resources over time
 //   tasks.ts    the task list with its filters, and one task with its status history
 //   operator.ts writes: teardown, weights, quota, drain / undrain
 //   sse.ts      the event stream
@@ -20,6 +21,7 @@ import type { OperatorContext } from './context.js';
 import { registerOperatorWrites } from './operator.js';
 import { registerEventStream, type EventStreamOptions } from './sse.js';
 import { canViewTasks, registerTaskRoutes } from './tasks.js';
+import { registerUsageHistory } from './usage-history.js';
 import {
   agentJson,
   agentsJson,
@@ -115,6 +117,7 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
   });
 
   registerTaskRoutes(app, state);
+  registerUsageHistory(app, master);
   registerOperatorWrites(app, master);
   registerAclRoutes(app, master);
   registerEventStream(app, master, options.events);
