@@ -2,6 +2,7 @@
 //
 //   routes.ts   reads: health, version, metrics, state, agents, frameworks, roles, offers, leader
 //   usage-history.ts  the cluster's resources over time
+//   agent-proxy.ts    an agent's containers, and a task's logs and sandbox, through the master
 //   tasks.ts    the task list with its filters, and one task with its status history
 //   operator.ts writes: teardown, weights, quota, drain / undrain
 //   sse.ts      the event stream
@@ -22,6 +23,7 @@ import { registerOperatorWrites } from './operator.js';
 import { registerEventStream, type EventStreamOptions } from './sse.js';
 import { canViewTasks, registerTaskRoutes } from './tasks.js';
 import { registerUsageHistory } from './usage-history.js';
+import { registerAgentProxy } from './agent-proxy.js';
 import {
   agentJson,
   agentsJson,
@@ -118,6 +120,7 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
 
   registerTaskRoutes(app, state);
   registerUsageHistory(app, master);
+  registerAgentProxy(app, master);
   registerOperatorWrites(app, master);
   registerAclRoutes(app, master);
   registerEventStream(app, master, options.events);
