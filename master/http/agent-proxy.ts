@@ -14,14 +14,13 @@
 // token to forward: FAILED_PRECONDITION. Answers stream through (forward.ts).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Agent as UndiciAgent, type Dispatcher } from 'undici';
-import { FailedPreconditionError, NotFoundError, UnavailableError } from '../../core/errors.js';
+import { NotFoundError, UnavailableError } from '../../core/errors.js';
 import type { HttpServer } from '../../core/http.js';
-import { httpCredentials } from '../../core/security/authenticate.js';
 import { principalOf } from '../../core/security/edge.js';
 import { requirePermission } from '../../core/security/principal.js';
 import type { AgentRecord, TaskRecord } from '../model.js';
 import type { OperatorContext } from './context.js';
-import { forward } from './forward.js';
+import { callerToken, forward } from './forward.js';
 import { canViewTasks } from './tasks.js';
 import { allTasks } from './views.js';
 
@@ -39,7 +38,7 @@ export function registerAgentProxy(app: HttpServer, ctx: OperatorContext): void 
   const scheme = tls ? 'https' : 'http';
 
   const pass = (reply: FastifyReply, agent: AgentRecord, path: string, follow = false): ReturnType<typeof forward> => {
-    const token = callerToken(reply.request, ctx.security.insecure);
+    const token = callerToken(reply.request, ctx.security.insecure, 'reading an agent');
     return forward(reply, {
       url: `${scheme}://${agent.httpAddress}${path}`,
       peer: `agent ${agent.id} at ${agent.httpAddress}`,
@@ -65,16 +64,6 @@ export function registerAgentProxy(app: HttpServer, ctx: OperatorContext): void 
       return pass(reply, agent, `/api/v1/tasks/${encodeURIComponent(task.taskId)}/${suffix}?${params.toString()}`, follow);
     });
   }
-}
-
-/** The caller's token (header or session cookie); the agent must see it to authorise the caller. */
-function callerToken(req: FastifyRequest, insecure: boolean): string | undefined {
-  if (insecure) return undefined;
-  const token = httpCredentials(req.raw).token;
-  if (token === undefined) {
-    throw new FailedPreconditionError('reading an agent through the master forwards your token, and you signed in with a client certificate only: send a bearer token, or ask the agent directly');
-  }
-  return token;
 }
 
 function knownAgent(ctx: OperatorContext, agentId: string): AgentRecord {

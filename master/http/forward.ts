@@ -7,9 +7,10 @@
 // stall longer than `bodyTimeoutMs`. A caller that goes away aborts the upstream request. A peer
 // that cannot be reached is UNAVAILABLE naming it; what the peer answers (its errors too) is passed
 // through as it is.
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { request, type Dispatcher } from 'undici';
-import { UnavailableError } from '../../core/errors.js';
+import { FailedPreconditionError, UnavailableError } from '../../core/errors.js';
+import { httpCredentials } from '../../core/security/authenticate.js';
 
 export interface ForwardOptions {
   readonly url: string;
@@ -57,4 +58,15 @@ export async function forward(reply: FastifyReply, options: ForwardOptions): Pro
   // An upstream that fails mid-body ends the caller's answer (fastify destroys it); nothing to log.
   res.body.once('error', () => undefined);
   return reply.send(res.body);
+}
+
+/**
+ * The caller's token (header or session cookie), to forward so that the peer authorises the caller
+ * itself (undefined when security is off). A caller known by its client certificate alone has none.
+ */
+export function callerToken(req: FastifyRequest, insecure: boolean, what: string): string | undefined {
+  if (insecure) return undefined;
+  const token = httpCredentials(req.raw).token;
+  if (token === undefined) throw new FailedPreconditionError(`${what} through the master forwards your token, and you signed in with a client certificate only: send a bearer token, or ask it directly`);
+  return token;
 }
