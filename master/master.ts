@@ -70,6 +70,8 @@ export interface MasterDeps {
   grpcServices?: (server: GrpcServer, edge: MasterEdge) => void;
   /** TLS material and tokens given in memory (agora up, tests) rather than by flags. */
   security?: MasterSecurityDeps;
+  /** The built dashboard's files (default: dist/web, found by dashboardDir()). */
+  dashboardDir?: string;
 }
 
 /** What services sharing the master's ports use to know their callers. */
@@ -303,7 +305,7 @@ export class Master {
       scheme: this.httpScheme,
     });
     registerOperatorRoutes(http, this, this.deps.metrics ? { metrics: this.deps.metrics } : {});
-    registerDashboard(http, { authenticator, tls: tls !== undefined });
+    registerDashboard(http, { authenticator, tls: tls !== undefined, ...(this.deps.dashboardDir ? { dir: this.deps.dashboardDir } : {}) });
     this.deps.routes?.(http, this.edge);
     registerJobsForward(http, { jobsApi: this.options.jobsApi, store: this.store, cluster: this.options.cluster, tls, insecure: this.security.insecure, logger: this.state.logger });
     this.httpPort = await listenHttp(http, this.options.bind, this.options.httpPort);

@@ -33,6 +33,8 @@ export interface HarnessOptions {
   store?: 'memory' | 'file' | { dir: string } | { url: string };
   /** The master's clock (default: the system's); a FakeClock lets a test move its timers. Start it at Date.now(): peers' certificates are checked against it. */
   clock?: Clock;
+  /** The built dashboard to serve (default: dist/web when built). */
+  dashboardDir?: string;
 }
 
 const running = new Set<MasterHarness>();
@@ -57,7 +59,7 @@ export class MasterHarness {
     const flags = { ...TEST_MASTER_FLAGS, ...options.master };
     let master: Master;
     try {
-      master = await Master.start(flags, { store, security: testMasterSecurity(), ...(options.clock ? { clock: options.clock } : {}) });
+      master = await Master.start(flags, { store, security: testMasterSecurity(), ...(options.clock ? { clock: options.clock } : {}), ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}) });
     } catch (err) {
       await store.close();
       throw err;
