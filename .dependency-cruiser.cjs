@@ -1,5 +1,6 @@
 // Layering rules from ARCHITECTURE.md ("Layout and the direction of imports"): cli → master | agent | frameworks → sdk → core → proto;
-// master → core; agent → core. Arrows point down only; no cycles; the allocator does no I/O.
+// master → core; agent → core. Arrows point down only; no cycles; the allocator does no I/O; web/ (browser code) and the
+// server folders never import each other.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -84,6 +85,20 @@ module.exports = {
       to: { path: '^(master|agent|frameworks|cli|core)/' },
     },
     {
+      name: 'web-is-browser-code',
+      severity: 'error',
+      comment: 'The dashboard (web/) runs in the browser and reaches the cluster over HTTP only: it imports nothing of the server folders.',
+      from: { path: '^web/' },
+      to: { path: '^(proto|core|master|agent|sdk|frameworks|cli|examples)/' },
+    },
+    {
+      name: 'nothing-imports-web',
+      severity: 'error',
+      comment: 'The server serves the built dashboard as files (dist/web); no server code imports web/.',
+      from: { path: '^(proto|core|master|agent|sdk|frameworks|cli|examples)/' },
+      to: { path: '^web/' },
+    },
+    {
       name: 'allocator-is-pure',
       severity: 'error',
       comment: 'master/allocator/ takes facts and `now` and returns offers: no gRPC, timers, logger, store or Node built-ins.',
@@ -101,7 +116,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
-      extensions: ['.ts', '.js', '.d.ts'],
+      extensions: ['.ts', '.tsx', '.js', '.d.ts'],
     },
   },
 };

@@ -68,6 +68,21 @@ export class ReplayLog {
   }
 
   /**
+   * The last `limit` events kept, oldest first: each one's id and its data, decoded back from the
+   * frame (the log keeps each event once, encoded; a reader of recent events costs a parse).
+   */
+  recent(limit: number): { id: string; data: unknown }[] {
+    const out: { id: string; data: unknown }[] = [];
+    for (let seq = Math.max(this.oldest, this.#next - Math.max(0, limit)); seq < this.#next; seq++) {
+      const text = (this.#frames[seq % this.capacity] as Buffer).toString('utf8');
+      // A frame is `id: …\nevent: …\ndata: <one line of JSON>\n\n` (sseFrame).
+      const start = text.indexOf('\ndata: ') + '\ndata: '.length;
+      out.push({ id: this.idOf(seq), data: JSON.parse(text.slice(start, text.indexOf('\n', start))) as unknown });
+    }
+    return out;
+  }
+
+  /**
    * Frames from `from` on, concatenated up to `maxBytes` (at least one frame when there is one):
    * the bytes and the seq after the last frame taken.
    */

@@ -34,6 +34,7 @@ import { agentGatewayHandlers, schedulerHandlers } from './grpc-services.js';
 import type { LeaderView } from './http/context.js';
 import { registerLeaderGuard } from './http/leader-guard.js';
 import { registerOperatorRoutes } from './http/routes.js';
+import { registerJobsForward } from './http/jobs-forward.js';
 import { compileMasterOptions, type MasterOptions } from './options.js';
 import { recoveryOver } from './reconciliation.js';
 import { recoverFromRegistry } from './recovery.js';
@@ -69,6 +70,8 @@ export interface MasterDeps {
   grpcServices?: (server: GrpcServer, edge: MasterEdge) => void;
   /** TLS material and tokens given in memory (agora up, tests) rather than by flags. */
   security?: MasterSecurityDeps;
+  /** The built dashboard's files (default: dist/web, found by dashboardDir()). */
+  dashboardDir?: string;
 }
 
 /** What services sharing the master's ports use to know their callers. */
@@ -302,8 +305,9 @@ export class Master {
       scheme: this.httpScheme,
     });
     registerOperatorRoutes(http, this, this.deps.metrics ? { metrics: this.deps.metrics } : {});
-    registerDashboard(http, { authenticator, tls: tls !== undefined });
+    registerDashboard(http, { authenticator, tls: tls !== undefined, ...(this.deps.dashboardDir ? { dir: this.deps.dashboardDir } : {}) });
     this.deps.routes?.(http, this.edge);
+    registerJobsForward(http, { jobsApi: this.options.jobsApi, store: this.store, cluster: this.options.cluster, tls, insecure: this.security.insecure, logger: this.state.logger });
     this.httpPort = await listenHttp(http, this.options.bind, this.options.httpPort);
     this.state.masterInfo.grpcAddress = this.grpcAddress;
     this.state.masterInfo.httpAddress = this.httpAddress;

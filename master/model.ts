@@ -99,6 +99,21 @@ export interface TaskRecord {
   holdsResources: boolean;
   readonly launchedAtMs: number;
   updatedAtMs: number;
+  /** The statuses applied to it, oldest first, the last MAX_TASK_STATUSES (task-history.ts). */
+  statuses?: TaskStatusEntry[];
+  /** How many older statuses the bound dropped. */
+  statusesDropped?: number;
+}
+
+/** One status in a task's history (task-history.ts). */
+export interface TaskStatusEntry {
+  readonly state: string;
+  readonly reason: string;
+  readonly message: string;
+  readonly source: string;
+  readonly healthy?: boolean;
+  readonly ready?: boolean;
+  readonly timestampMs: number;
 }
 
 export interface OfferRecord {

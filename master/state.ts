@@ -15,6 +15,7 @@ import type { MasterOptions } from './options.js';
 import { AwaitedAcknowledgements } from './awaited-acks.js';
 import { OwedAnswers } from './owed-answers.js';
 import { MasterRecords } from './records.js';
+import { recordStatus, seedHistory } from './task-history.js';
 import { TimeSlices } from './time-slices.js';
 import type { Registry } from './registry.js';
 
@@ -101,6 +102,7 @@ export class MasterState extends MasterRecords {
 
   addTask(task: TaskRecord): void {
     this.indexTask(task);
+    seedHistory(task);
     this.emit({ type: 'TASK_ADDED', frameworkId: task.frameworkId, taskId: task.taskId, agentId: task.agentId, state: task.state });
   }
 
@@ -116,9 +118,11 @@ export class MasterState extends MasterRecords {
       if (from !== to) this.logger.warn({ frameworkId: task.frameworkId, taskId: task.taskId, from, to }, 'illegal task transition ignored');
       return false;
     }
+    seedHistory(task);
     task.state = to;
     task.status = status;
     task.updatedAtMs = this.now();
+    recordStatus(task, status);
     if (to === 'TASK_UNREACHABLE') this.releaseTaskResources(task, false);
     if (isTerminal(to)) {
       this.releaseTaskResources(task, true);
@@ -158,6 +162,7 @@ export class MasterState extends MasterRecords {
   addCompleted(task: TaskRecord): void {
     const framework = this.framework(task.frameworkId);
     if (!framework) return;
+    seedHistory(task);
     framework.completed.push(task);
     const excess = framework.completed.length - this.options.maxCompletedTasksPerFramework;
     if (excess > 0) framework.completed.splice(0, excess);

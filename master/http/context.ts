@@ -1,6 +1,7 @@
 // What the operator endpoints need from the master process, kept narrow so master/http never
 // imports master.ts (the Master class satisfies it).
 import type { AclStore } from '../../core/security/acl-store.js';
+import type { TlsMaterial } from '../../core/security/tls.js';
 import type { MasterState } from '../state.js';
 
 /** Who leads: this master (`self`), and the leader's advertised addresses when known. */
@@ -14,7 +15,7 @@ export interface OperatorContext {
   readonly lifecycle: string;
   readonly grpcAddress: string;
   readonly httpAddress: string;
-  /** Tokens and policies (acl undefined when the master is --insecure). */
-  readonly security: { readonly insecure: boolean; readonly acl: AclStore | undefined };
+  /** Tokens and policies (acl undefined when the master is --insecure); the cluster CA in `tls` (undefined when --insecure). */
+  readonly security: { readonly insecure: boolean; readonly acl: AclStore | undefined; readonly tls?: TlsMaterial | undefined };
   leader(): LeaderView;
 }

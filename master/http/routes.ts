@@ -1,13 +1,15 @@
 // Operator HTTP endpoints of the master (JSON, camelCase). See master/README.md for the list.
 //
-//   routes.ts   reads: health, version, metrics, state, agents, frameworks, tasks, roles, offers, leader
+//   routes.ts   reads: health, version, metrics, state, agents, frameworks, roles, offers, leader
+//   usage-history.ts  the cluster's resources over time
+//   agent-proxy.ts    an agent's containers, and a task's logs and sandbox, through the master
+//   tasks.ts    the task list with its filters, and one task with its status history
 //   operator.ts writes: teardown, weights, quota, drain / undrain
 //   sse.ts      the event stream
 //   views.ts    records → JSON, used by all three
-import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { NotFoundError } from '../../core/errors.js';
 import { registerHttpEdgeMetrics } from '../../core/edge-metrics.js';
-import { queryInt, type HttpServer } from '../../core/http.js';
-import { parseTaskState } from '../../core/task-state.js';
+import type { HttpServer } from '../../core/http.js';
 import { VERSION } from '../../core/version.js';
 import { principalOf } from '../../core/security/edge.js';
 import { may, requirePermission, type Principal } from '../../core/security/principal.js';
@@ -19,10 +21,12 @@ import { createMasterMetrics } from '../metrics.js';
 import type { OperatorContext } from './context.js';
 import { registerOperatorWrites } from './operator.js';
 import { registerEventStream, type EventStreamOptions } from './sse.js';
+import { canViewTasks, registerTaskRoutes } from './tasks.js';
+import { registerUsageHistory } from './usage-history.js';
+import { registerAgentProxy } from './agent-proxy.js';
 import {
   agentJson,
   agentsJson,
-  allTasks,
   frameworkJson,
   frameworksJson,
   masterJson,
@@ -30,19 +34,16 @@ import {
   removedFrameworksJson,
   roleJson,
   summaryJson,
-  taskJson,
 } from './views.js';
 
 export type { OperatorContext } from './context.js';
+export { canViewTasks } from './tasks.js';
 
 export interface OperatorRouteOptions {
   events?: EventStreamOptions;
   /** More registries served on /metrics after the master's (`agora up`: the frameworks host's). */
   metrics?: () => readonly Registry[];
 }
-
-const DEFAULT_TASK_LIMIT = 100;
-const MAX_TASK_LIMIT = 10_000;
 
 /**
  * Who sees what: `cluster.view` reads agents, roles, offers, metrics, events and the frameworks'
@@ -117,30 +118,12 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
     return { roles: state.allocator.roles().map(roleJson) };
   });
 
-  app.get('/api/v1/tasks', async (req) => {
-    const principal = principalOf(req);
-    const query = req.query as Record<string, unknown>;
-    const limit = queryInt(query, 'limit', DEFAULT_TASK_LIMIT, MAX_TASK_LIMIT);
-    const offset = queryInt(query, 'offset', 0);
-    const frameworkId = queryString(query, 'frameworkId');
-    const agentId = queryString(query, 'agentId');
-    const stateFilter = query['state'] === undefined || query['state'] === '' ? undefined : parseTaskState(queryString(query, 'state'), 'state');
-    const seeAll = may(principal, 'frameworks.view');
-    const visible = (id: string): boolean => seeAll || canViewTasks(principal, state.framework(id));
-    const matching = allTasks(state).filter(
-      (t) => (frameworkId === undefined || t.frameworkId === frameworkId) && (agentId === undefined || t.agentId === agentId) && (stateFilter === undefined || t.state === stateFilter) && visible(t.frameworkId),
-    );
-    return { tasks: matching.slice(offset, offset + limit).map(taskJson), total: matching.length, offset, limit };
-  });
-
+  registerTaskRoutes(app, state);
+  registerUsageHistory(app, master);
+  registerAgentProxy(app, master);
   registerOperatorWrites(app, master);
   registerAclRoutes(app, master);
   registerEventStream(app, master, options.events);
-}
-
-/** May `principal` see this framework's tasks (its own, or with frameworks.view)? */
-export function canViewTasks(principal: Principal, framework: Pick<FrameworkRecord, 'principal'> | undefined): boolean {
-  return may(principal, 'frameworks.view') || (framework !== undefined && ownsOr(principal, framework));
 }
 
 function frameworkView(state: OperatorContext['state'], framework: FrameworkRecord, principal: Principal): Record<string, unknown> {
@@ -155,11 +138,4 @@ function visibleFrameworks(state: OperatorContext['state'], principal: Principal
   return frameworksJson(state)
     .filter((json) => all || ownsOr(principal, byId.get(json['id'] as string) ?? { principal: undefined }))
     .map((json) => (canViewTasks(principal, byId.get(json['id'] as string)) ? json : { ...json, tasks: [], completedTasks: [] }));
-}
-
-function queryString(query: Record<string, unknown>, name: string): string | undefined {
-  const raw = query[name];
-  if (raw === undefined || raw === '') return undefined;
-  if (typeof raw !== 'string') throw new InvalidArgumentError(name, 'give it once');
-  return raw;
 }

@@ -10,6 +10,9 @@
 // `?lastEventId=`) gets what it missed; when those events are gone, or the id is another master's,
 // it gets `event: resync` first (re-read /api/v1/state, as a Kubernetes watch that gets 410 Gone
 // lists again) and the stream goes on from now.
+//
+// GET /api/v1/events/recent?limit=N (default 50, at most 200) answers the last events of that same
+// log, oldest first, each with its `id` — a page lists them, then follows the stream.
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { queryInt, type HttpServer } from '../../core/http.js';
@@ -26,6 +29,10 @@ export interface EventStreamOptions {
   /** Events kept for clients that resume (default: the master's --sse-replay-events). */
   replayEvents?: number;
 }
+
+/** GET /api/v1/events/recent: how many events by default, and at most. */
+const DEFAULT_RECENT = 50;
+const MAX_RECENT = 200;
 
 /** Largest write to one client at a time: a few TLS records, one syscall. */
 const MAX_BATCH_BYTES = 64 * 1024;
@@ -58,6 +65,13 @@ export function registerEventStream(app: HttpServer, ctx: OperatorContext, optio
   app.addHook('onClose', async () => unsubscribe());
   app.addHook('preClose', async () => {
     for (const close of [...open]) close();
+  });
+
+  // The last events, for a page that shows "recent events" before its stream brings new ones.
+  app.get('/api/v1/events/recent', async (req) => {
+    requirePermission(principalOf(req), 'cluster.view');
+    const limit = queryInt(req.query as Record<string, unknown>, 'limit', Math.min(DEFAULT_RECENT, log.capacity), Math.min(MAX_RECENT, log.capacity));
+    return { events: log.recent(limit).map(({ id, data }) => ({ ...(data as object), id })) };
   });
 
   app.get('/api/v1/events', async (req, reply) => {

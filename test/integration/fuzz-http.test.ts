@@ -36,7 +36,7 @@ function http(server: 'master' | 'agent', route: string, method: string, url: st
   return { via: 'http', server, route, method, url, note: extra.body ? `${note} (${extra.body.note})`.trim() : note, ...extra };
 }
 
-const MASTER_READS = ['/health', '/version', '/metrics', '/api/v1/state', '/api/v1/state-summary', '/api/v1/leader', '/api/v1/agents', '/api/v1/frameworks', '/api/v1/offers', '/api/v1/roles', '/api/v1/weights', '/api/v1/quota', '/api/v1/acl/whoami', '/api/v1/acl/actions', '/api/v1/acl/tokens', '/api/v1/acl/policies'];
+const MASTER_READS = ['/health', '/version', '/metrics', '/api/v1/state', '/api/v1/state-summary', '/api/v1/leader', '/api/v1/agents', '/api/v1/frameworks', '/api/v1/offers', '/api/v1/roles', '/api/v1/weights', '/api/v1/quota', '/api/v1/acl/whoami', '/api/v1/acl/actions', '/api/v1/acl/tokens', '/api/v1/acl/policies', '/api/v1/usage/history', '/api/v1/events/recent', '/api/v1/session'];
 /** A valid policy, mutated one field at a time (patterns included: they must be matched in linear time). */
 const POLICY = {
   kind: 'Policy',
@@ -66,8 +66,10 @@ function masterCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     { weight: 2, arbitrary: segment(fx.frameworkIds).map((id) => http('master', 'GET /api/v1/frameworks/:id', 'GET', `/api/v1/frameworks/${id}`, `id ${id}`)) },
     {
       weight: 4,
-      arbitrary: query({ limit: numericText(), offset: numericText(), frameworkId: fc.oneof(hostileString('url'), fc.constantFrom(...fx.frameworkIds)), agentId: fc.oneof(hostileString('url'), fc.constant(fx.agentId)), state: fc.oneof(hostileString('url'), fc.constantFrom('TASK_RUNNING', 'running', 'RUNNING', 'TASK_FINISHED')) }).map((q) => http('master', 'GET /api/v1/tasks', 'GET', `/api/v1/tasks${q}`, `query ${q}`)),
+      arbitrary: query({ limit: numericText(), offset: numericText(), frameworkId: fc.oneof(hostileString('url'), fc.constantFrom(...fx.frameworkIds)), agentId: fc.oneof(hostileString('url'), fc.constant(fx.agentId)), state: fc.oneof(hostileString('url'), fc.constantFrom('TASK_RUNNING', 'running', 'RUNNING', 'TASK_FINISHED')), label: fc.oneof(hostileString('url'), fc.constantFrom('agora.service%3Dfuzz', 'agora.job=x', '%3D', 'a=')), active: fc.oneof(hostileString('url'), fc.constantFrom('1', '0', 'true')), q: hostileString('url') }).map((q) => http('master', 'GET /api/v1/tasks', 'GET', `/api/v1/tasks${q}`, `query ${q}`)),
     },
+    { weight: 2, arbitrary: fc.tuple(segment(fx.frameworkIds), segment([fx.liveTaskId, ...fx.jobTaskIds])).map(([f, id]) => http('master', 'GET /api/v1/frameworks/:frameworkId/tasks/:taskId', 'GET', `/api/v1/frameworks/${f}/tasks/${id}`, `framework ${f}, task ${id}`)) },
+    ...agentProxyCases(t),
     { weight: 2, arbitrary: query({ heartbeatMs: fc.oneof(numericText(), fc.constantFrom('10', '9', '3600000', '3600001')) }).map((q) => http('master', 'GET /api/v1/events', 'GET', `/api/v1/events${q}`, `query ${q}`, { stream: true })) },
     { weight: 3, arbitrary: objectOf({ frameworkId: hostileString().filter((s) => !fx.frameworkIds.includes(s)) }).chain(bodyOf).map((body) => http('master', 'POST /api/v1/teardown', 'POST', '/api/v1/teardown', '', { body })) },
     { weight: 2, arbitrary: fc.tuple(segment(fx.frameworkIds), segment().filter(notFixture([fx.liveTaskId]))).map(([f, id]) => http('master', 'POST /api/v1/frameworks/:id/tasks/:taskId/kill', 'POST', `/api/v1/frameworks/${f}/tasks/${id}/kill`, `framework ${f}, task ${id}`)) },
@@ -111,6 +113,27 @@ function agentCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     { weight: 4, arbitrary: fc.tuple(task, query({ path: sandboxPath, frameworkId })).map(([id, q]) => http('agent', 'GET /api/v1/tasks/:id/files/download', 'GET', `/api/v1/tasks/${id}/files/download${q}`, `task ${id}, query ${q}`)) },
     { weight: 1, arbitrary: fc.tuple(fc.constantFrom('POST', 'DELETE', 'PUT'), task).map(([m, id]) => http('agent', `${m} (no such route)`, m, `/api/v1/tasks/${id}/logs`, `${m} task ${id}`)) },
   );
+}
+
+/** The dashboard's reads of agents through the master (master/http/agent-proxy.ts): the agent's cases, sent to the master. */
+function agentProxyCases(t: FuzzTarget): { weight: number; arbitrary: fc.Arbitrary<FuzzCase> }[] {
+  const fx = t.fixtures;
+  const agent = segment([fx.agentId]);
+  const task = segment([fx.liveTaskId, ...fx.jobTaskIds]);
+  const frameworkId = fc.oneof(hostileString('url'), fc.constantFrom(...fx.frameworkIds));
+  const sandboxPath = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...SANDBOX_PATHS, t.secretPath) }, { weight: 2, arbitrary: hostileString('url') });
+  const base = (a: string, id: string): string => `/api/v1/agents/${a}/tasks/${id}`;
+  return [
+    { weight: 1, arbitrary: agent.map((a) => http('master', 'GET /api/v1/agents/:agentId/containers', 'GET', `/api/v1/agents/${a}/containers`, `agent ${a}`)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(agent, task, query({ stream: fc.oneof(fc.constantFrom('stdout', 'stderr', 'both'), hostileString('url')), offset: numericText(), length: numericText(), follow: fc.constantFrom('1', '', '0', 'yes'), frameworkId }))
+        .map(([a, id, q]) => http('master', 'GET /api/v1/agents/:agentId/tasks/:taskId/logs', 'GET', `${base(a, id)}/logs${q}`, `agent ${a}, task ${id}, query ${q}`, { stream: /[?&]follow=(1)?(&|$)/.test(q) })),
+    },
+    { weight: 2, arbitrary: fc.tuple(agent, task, query({ path: sandboxPath, frameworkId })).map(([a, id, q]) => http('master', 'GET /api/v1/agents/:agentId/tasks/:taskId/files', 'GET', `${base(a, id)}/files${q}`, `agent ${a}, task ${id}, query ${q}`)) },
+    { weight: 2, arbitrary: fc.tuple(agent, task, query({ path: sandboxPath, frameworkId })).map(([a, id, q]) => http('master', 'GET /api/v1/agents/:agentId/tasks/:taskId/files/download', 'GET', `${base(a, id)}/files/download${q}`, `agent ${a}, task ${id}, query ${q}`)) },
+  ];
 }
 
 function decodeURIComponentSafe(s: string): string {

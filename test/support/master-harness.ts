@@ -29,10 +29,12 @@ export { TEST_MASTER_FLAGS as TEST_MASTER_OPTIONS } from '../../sdk/testing/inde
 export interface HarnessOptions {
   /** Master flags over TEST_MASTER_OPTIONS (the testing kit's TEST_MASTER_FLAGS), e.g. { offerTimeout: '200ms' }. */
   master?: Record<string, unknown>;
-  /** 'memory' (default), 'file' (a fresh temp dir) or { dir } (an existing store directory). */
-  store?: 'memory' | 'file' | { dir: string };
+  /** 'memory' (default), 'file' (a fresh temp dir), { dir } (an existing store directory) or { url } (a named memory:// store others share: jobs-host.ts uniqueStore()). */
+  store?: 'memory' | 'file' | { dir: string } | { url: string };
   /** The master's clock (default: the system's); a FakeClock lets a test move its timers. Start it at Date.now(): peers' certificates are checked against it. */
   clock?: Clock;
+  /** The built dashboard to serve (default: dist/web when built). */
+  dashboardDir?: string;
 }
 
 const running = new Set<MasterHarness>();
@@ -51,12 +53,13 @@ export class MasterHarness {
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<MasterHarness> {
-    const storeDir = options.store === 'file' ? await tempDir('master-store') : typeof options.store === 'object' ? options.store.dir : undefined;
-    const store = await openStore(storeDir ?? 'memory:', { chroot: '/agora' });
+    const storeDir = options.store === 'file' ? await tempDir('master-store') : typeof options.store === 'object' && 'dir' in options.store ? options.store.dir : undefined;
+    const named = typeof options.store === 'object' && 'url' in options.store ? options.store.url : undefined;
+    const store = await openStore(storeDir ?? named ?? 'memory:', { chroot: '/agora' });
     const flags = { ...TEST_MASTER_FLAGS, ...options.master };
     let master: Master;
     try {
-      master = await Master.start(flags, { store, security: testMasterSecurity(), ...(options.clock ? { clock: options.clock } : {}) });
+      master = await Master.start(flags, { store, security: testMasterSecurity(), ...(options.clock ? { clock: options.clock } : {}), ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}) });
     } catch (err) {
       await store.close();
       throw err;

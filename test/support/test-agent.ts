@@ -229,6 +229,8 @@ export class TestAgent {
   /** Frameworks seen in launches (for re-registration). */
   readonly frameworks = new Map<string, FrameworkInfo>();
   answerPings: boolean;
+  /** What the agent's pongs report its tasks use (none when undefined). */
+  usage: { cpus: number; memBytes: number } | undefined;
   autoRun: boolean;
   readonly hostname: string;
   readonly resources: string;
@@ -436,7 +438,7 @@ export class TestAgent {
   #receive(m: MasterMessage__Output): void {
     this.messages.push(m);
     if (m.ping) {
-      if (this.answerPings) this.send({ pong: { seq: m.ping.seq } });
+      if (this.answerPings) this.send({ pong: { seq: m.ping.seq, ...(this.usage ? { usage: { ...this.usage, roles: [], sampledAtMs: Date.now() } } : {}) } });
     } else if (m.launch) {
       this.#track(m.launch.frameworkId, m.launch.frameworkInfo ?? undefined, m.launch.tasks);
     } else if (m.launchGroup) {

@@ -25,6 +25,20 @@ describe('replay log', () => {
     expect(log.bytes).toBe([2, 3, 4].reduce((sum, seq) => sum + (log.frame(seq) as Buffer).length, 0));
   });
 
+  it('decodes the last events kept, oldest first, with their ids', () => {
+    const log = new ReplayLog('e1', 3);
+    expect(log.recent(10)).toEqual([]);
+    fill(log, 5);
+    expect(log.recent(2)).toEqual([
+      { id: 'e1-3', data: { i: 3 } },
+      { id: 'e1-4', data: { i: 4 } },
+    ]);
+    expect(log.recent(10).map((e) => e.id)).toEqual(['e1-2', 'e1-3', 'e1-4']);
+    expect(log.recent(0)).toEqual([]);
+    log.append('agent_added', { message: 'line\nbreak: data: x' });
+    expect(log.recent(1)).toEqual([{ id: 'e1-5', data: { message: 'line\nbreak: data: x' } }]);
+  });
+
   it('takes frames in order up to a byte budget, at least one', () => {
     const log = new ReplayLog('e1', 10);
     fill(log, 4);

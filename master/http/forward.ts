@@ -1,0 +1,72 @@
+// One request forwarded to another Agora server (an agent, the Jobs API) on the caller's behalf,
+// its answer streamed back as it comes: status, body and the headers that describe the body. Used
+// by the agent proxy (agent-proxy.ts) and the Jobs API forwarding (jobs-forward.ts).
+//
+// Bounded: the answer's headers must come within `headersTimeoutMs` and, unless the body is a
+// stream meant to stay open (a followed log, an event stream: bodyTimeoutMs 0), the body must not
+// stall longer than `bodyTimeoutMs`. A caller that goes away aborts the upstream request. A peer
+// that cannot be reached is UNAVAILABLE naming it; what the peer answers (its errors too) is passed
+// through as it is.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { request, type Dispatcher } from 'undici';
+import { FailedPreconditionError, UnavailableError } from '../../core/errors.js';
+import { httpCredentials } from '../../core/security/authenticate.js';
+
+export interface ForwardOptions {
+  readonly url: string;
+  /** Who is asked, for errors: "agent a1 at 10.0.0.1:5052". */
+  readonly peer: string;
+  readonly dispatcher?: Dispatcher | undefined;
+  /** Sent as `authorization: Bearer` (only over https). */
+  readonly token?: string | undefined;
+  readonly method?: string;
+  readonly body?: string | undefined;
+  readonly contentType?: string | undefined;
+  readonly headersTimeoutMs?: number;
+  /** 0: the body may stay open as long as the caller listens. */
+  readonly bodyTimeoutMs?: number;
+}
+
+const HEADERS_TIMEOUT_MS = 10_000;
+const BODY_TIMEOUT_MS = 30_000;
+
+/** Headers of the peer's answer passed on to the caller. */
+const PASSED = /^(content-type|content-length|content-disposition|cache-control|www-authenticate|x-agora-[a-z-]+)$/;
+
+export async function forward(reply: FastifyReply, options: ForwardOptions): Promise<FastifyReply> {
+  const abort = new AbortController();
+  reply.raw.once('close', () => abort.abort());
+  const headers: Record<string, string> = { accept: '*/*' };
+  if (options.token !== undefined && options.url.startsWith('https:')) headers['authorization'] = `Bearer ${options.token}`;
+  if (options.contentType !== undefined) headers['content-type'] = options.contentType;
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(options.url, {
+      method: (options.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers,
+      ...(options.body === undefined ? {} : { body: options.body }),
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      signal: abort.signal,
+      headersTimeout: options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS,
+      bodyTimeout: options.bodyTimeoutMs ?? BODY_TIMEOUT_MS,
+    });
+  } catch (err) {
+    throw new UnavailableError(`${options.peer} cannot be reached: ${(err as Error).message}`);
+  }
+  void reply.status(res.statusCode);
+  for (const [name, value] of Object.entries(res.headers)) if (value !== undefined && PASSED.test(name)) void reply.header(name, value);
+  // An upstream that fails mid-body ends the caller's answer (fastify destroys it); nothing to log.
+  res.body.once('error', () => undefined);
+  return reply.send(res.body);
+}
+
+/**
+ * The caller's token (header or session cookie), to forward so that the peer authorises the caller
+ * itself (undefined when security is off). A caller known by its client certificate alone has none.
+ */
+export function callerToken(req: FastifyRequest, insecure: boolean, what: string): string | undefined {
+  if (insecure) return undefined;
+  const token = httpCredentials(req.raw).token;
+  if (token === undefined) throw new FailedPreconditionError(`${what} through the master forwards your token, and you signed in with a client certificate only: send a bearer token, or ask it directly`);
+  return token;
+}
