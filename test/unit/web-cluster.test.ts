@@ -1,6 +1,7 @@
 // The dashboard's cluster pages, their pure steps (web/pages/cluster-model.ts): usage history into
 // chart series, the task filters into the API's query and back, the followed log's cap, events.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { pacer } from '../../web/pages/pace.js';
 import {
   appendCapped,
   bytes,
@@ -182,5 +183,45 @@ describe('events', () => {
     expect(unavailable(undefined)).toBe(false);
     expect(missingRoute({ status: 404, message: 'no route for GET /api/v1/agents/a/containers' })).toBe(true);
     expect(missingRoute({ status: 404, message: "file 'x' not found" })).toBe(false);
+  });
+});
+
+describe('the task list pacer', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('lets a new key load at once and spaces reloads of the same key', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const p = pacer(1000);
+    const started: number[] = [];
+    const load = (key: string): Promise<void> => p.wait(key).then(() => void started.push(Date.now()));
+    await load('page=1');
+    expect(started).toEqual([0]);
+    const again = load('page=1');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(started).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(1);
+    await again;
+    expect(started).toEqual([0, 1000]);
+    // Another page: no wait.
+    await load('page=2');
+    expect(started).toEqual([0, 1000, 1000]);
+  });
+
+  it('stops waiting when the load is abandoned', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const p = pacer(60_000);
+    await p.wait('k');
+    const abort = new AbortController();
+    let done = false;
+    const waiting = p.wait('k', abort.signal).then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(done).toBe(false);
+    abort.abort();
+    await waiting;
+    expect(done).toBe(true);
   });
 });

@@ -11,7 +11,15 @@ export interface ChartSeries {
   readonly fill?: string;
 }
 
-export function Chart({ data, series, format, height = 160, testId }: { data: uPlot.AlignedData; series: readonly ChartSeries[]; format: (v: number) => string; height?: number; testId?: string }) {
+export function Chart({ data, series, format, incrs, height = 160, testId }: {
+  data: uPlot.AlignedData;
+  series: readonly ChartSeries[];
+  format: (v: number) => string;
+  /** The y axis's tick steps (e.g. powers of two for MiB); uPlot's decimal ones otherwise. */
+  incrs?: readonly number[];
+  height?: number;
+  testId?: string;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   // The latest data, for the plot made on mount (the effect below runs after it).
@@ -29,7 +37,7 @@ export function Chart({ data, series, format, height = 160, testId }: { data: uP
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, 1e-9) * 1.05] } },
       axes: [
         { stroke: '#667587', grid: { stroke: '#eef2f6' }, ticks: { stroke: '#dde3ea' } },
-        { stroke: '#667587', grid: { stroke: '#eef2f6' }, ticks: { stroke: '#dde3ea' }, size: 64, values: (_u, vals) => vals.map((v) => format(v)) },
+        { stroke: '#667587', grid: { stroke: '#eef2f6' }, ticks: { stroke: '#dde3ea' }, size: 64, values: (_u, vals) => vals.map((v) => format(v)), ...(incrs ? { incrs: [...incrs] } : {}) },
       ],
       series: [
         {},
@@ -37,6 +45,7 @@ export function Chart({ data, series, format, height = 160, testId }: { data: uP
           label: s.label,
           stroke: s.color,
           width: 1.5,
+          points: { show: false },
           ...(s.dash ? { dash: [...s.dash] } : {}),
           ...(s.fill ? { fill: s.fill } : {}),
           value: (_u: uPlot, v: number | null) => (v === null ? '—' : format(v)),

@@ -1,5 +1,6 @@
 // A time relative and absolute, like ui.tsx's Time, but without a timer of its own: for rows of a
-// long table, which share one clock (useNow) instead of one interval each.
+// long table, which share one clock (useNow) instead of one interval each. For past times only: a
+// time a little after the shared clock's last tick reads "0s ago", not "in 3s".
 import { useEffect, useState } from 'preact/hooks';
 import { relative } from './ui.js';
 
@@ -8,7 +9,7 @@ export function When({ ms, now }: { ms: number | undefined; now: number }) {
   const date = new Date(ms);
   return (
     <time dateTime={date.toISOString()} title={date.toLocaleString()}>
-      {relative(ms, now)}
+      {relative(ms, Math.max(now, ms))}
     </time>
   );
 }

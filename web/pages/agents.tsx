@@ -1,12 +1,13 @@
 // Agents: the list (hostname, state, attributes, resources allocated and measured against the
 // total, tasks) and one agent's page (its fields, resources, tasks, and drain / undrain, which ask
 // first). Both follow the master's agent and task events.
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
 import { ActionButton, Badge, ErrorBox, Loading, Section, StateBadge, Time, UsageBar, fmt, mib } from '../components/ui.js';
 import { isActiveState, type AgentJson, type TaskPageJson } from './cluster-model.js';
+import { RELOAD_GAP_MS, paced, pacer } from './pace.js';
 
 const MIB = 1024 * 1024;
 
@@ -52,7 +53,8 @@ function ResourceCell({ agent, kind }: { agent: AgentJson; kind: 'cpus' | 'mem' 
 }
 
 export function Agents() {
-  const agents = useLive((signal) => getJson<{ agents: AgentJson[] }>('/api/v1/agents', signal), ['agents', 'tasks'], [], { everyMs: 15_000 });
+  const pace = useMemo(() => pacer(RELOAD_GAP_MS), []);
+  const agents = useLive(paced(pace, (signal) => getJson<{ agents: AgentJson[] }>('/api/v1/agents', signal)), ['agents', 'tasks'], [], { everyMs: 15_000 });
   return (
     <div>
       <div class="page-head">
@@ -121,7 +123,8 @@ export function Agents() {
 }
 
 export function AgentPage({ id }: { id: string; who: Session }) {
-  const agent = useLive((signal) => getJson<{ agent: AgentJson }>(pathOf('/api/v1/agents', id), signal), ['agents', 'tasks'], [id], {
+  const pace = useMemo(() => pacer(RELOAD_GAP_MS), []);
+  const agent = useLive(paced(pace, (signal) => getJson<{ agent: AgentJson }>(pathOf('/api/v1/agents', id), signal), id), ['agents', 'tasks'], [id], {
     everyMs: 15_000,
     filter: (_topic, data) => !data || (data as { agentId?: string }).agentId === id,
   });
@@ -290,7 +293,8 @@ function AgentResources({ agent: a }: { agent: AgentJson }) {
 }
 
 function AgentTasks({ agentId }: { agentId: string }) {
-  const tasks = useLive((signal) => getJson<TaskPageJson>(`/api/v1/tasks?agentId=${encodeURIComponent(agentId)}&active=1&limit=100`, signal), ['tasks'], [agentId], {
+  const pace = useMemo(() => pacer(RELOAD_GAP_MS), []);
+  const tasks = useLive(paced(pace, (signal) => getJson<TaskPageJson>(`/api/v1/tasks?agentId=${encodeURIComponent(agentId)}&active=1&limit=100`, signal), agentId), ['tasks'], [agentId], {
     filter: (_topic, data) => !data || (data as { agentId?: string }).agentId === agentId,
   });
   const live = tasks.data?.tasks.filter((t) => isActiveState(t.state));

@@ -36,6 +36,8 @@ export interface TaskJson {
   readonly updatedAtMs: number;
   /** Only on the single task (GET /api/v1/frameworks/:id/tasks/:taskId), oldest first. */
   readonly statuses?: readonly TaskStatusJson[];
+  /** How many older statuses the bound on the history dropped. */
+  readonly statusesDropped?: number;
 }
 
 export interface TaskPageJson {

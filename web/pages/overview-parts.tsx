@@ -1,12 +1,13 @@
 // The overview's lower cards: roles (weight, quota, dominant share), the leading master, and the
 // master's recent events — read once from /api/v1/events/recent, then appended as the event stream
 // brings new ones.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { getJson } from '../api.js';
 import { subscribe, useLive } from '../live.js';
 import { href } from '../router.js';
 import { ErrorBox, Loading, Section, Time, fmt, mib } from '../components/ui.js';
 import { eventText, mergeEvents, percent, unavailable, type MasterEventJson, type ResourcesJson } from './cluster-model.js';
+import { RELOAD_GAP_MS, paced, pacer } from './pace.js';
 
 interface RoleJson {
   readonly role: string;
@@ -23,7 +24,8 @@ function quantity(r: ResourcesJson): string {
 }
 
 export function RolesCard() {
-  const roles = useLive((signal) => getJson<{ roles: RoleJson[] }>('/api/v1/roles', signal), ['frameworks', 'tasks']);
+  const pace = useMemo(() => pacer(RELOAD_GAP_MS), []);
+  const roles = useLive(paced(pace, (signal) => getJson<{ roles: RoleJson[] }>('/api/v1/roles', signal)), ['frameworks', 'tasks']);
   return (
     <Section title="Roles">
       <ErrorBox error={roles.error} />
@@ -37,7 +39,7 @@ export function RolesCard() {
                 <th>Role</th>
                 <th class="num">Weight</th>
                 <th>Quota</th>
-                <th>Allocated</th>
+                <th class="hide-narrow">Allocated</th>
                 <th class="num">Dominant share</th>
               </tr>
             </thead>
@@ -57,7 +59,7 @@ export function RolesCard() {
                   </td>
                   <td class="num">{fmt(r.weight)}</td>
                   <td class="wrap">{r.quota ? <QuotaText quota={r.quota} /> : <span class="muted">none</span>}</td>
-                  <td class="wrap">{quantity(r.allocated)}</td>
+                  <td class="wrap hide-narrow">{quantity(r.allocated)}</td>
                   <td class="num">{percent(r.dominantShare)}</td>
                 </tr>
               ))}

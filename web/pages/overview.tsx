@@ -10,6 +10,7 @@ import { Chart } from '../components/chart.js';
 import { ErrorBox, Loading, Section, UsageBar, fmt, mib } from '../components/ui.js';
 import { historySeries, refreshMs, unavailable, type AgentJson, type ResourceKind, type ResourcesJson, type UsageHistory } from './cluster-model.js';
 import { EventsCard, LeaderCard, RolesCard } from './overview-parts.js';
+import { RELOAD_GAP_MS, paced, pacer } from './pace.js';
 
 interface Summary {
   readonly agents: Readonly<Record<'total' | 'connected' | 'disconnected' | 'unreachable' | 'recovering' | 'draining' | 'drained', number>>;
@@ -31,7 +32,8 @@ async function loadSummary(signal: AbortSignal): Promise<{ summary: Summary; mea
 }
 
 export function Overview() {
-  const live = useLive(loadSummary, ['agents', 'frameworks', 'tasks']);
+  const pace = useMemo(() => pacer(RELOAD_GAP_MS), []);
+  const live = useLive(paced(pace, loadSummary), ['agents', 'frameworks', 'tasks']);
   const [every, setEvery] = useState(5000);
   const history = useLive(
     async (signal) => {
@@ -114,10 +116,13 @@ function Counts({ summary: s }: { summary: Summary }) {
   );
 }
 
-const KINDS: readonly { kind: ResourceKind; label: string; format: (v: number) => string; testId: string }[] = [
+/** MiB ticks at powers of two: 512 MiB, 1 GiB, 2 GiB… rather than 3.9 GiB. */
+const BINARY = Array.from({ length: 30 }, (_, i) => 2 ** (i - 4));
+
+const KINDS: readonly { kind: ResourceKind; label: string; format: (v: number) => string; testId: string; incrs?: readonly number[] }[] = [
   { kind: 'cpus', label: 'CPU', format: (v) => `${fmt(v, 1)}`, testId: 'chart-cpu' },
-  { kind: 'mem', label: 'Memory', format: mib, testId: 'chart-mem' },
-  { kind: 'disk', label: 'Disk', format: mib, testId: 'chart-disk' },
+  { kind: 'mem', label: 'Memory', format: mib, testId: 'chart-mem', incrs: BINARY },
+  { kind: 'disk', label: 'Disk', format: mib, testId: 'chart-disk', incrs: BINARY },
 ];
 
 function ResourcesCard({ summary, measured, history, historyError }: { summary: Summary; measured: Measured | undefined; history: UsageHistory | undefined; historyError: Error | undefined }) {
@@ -139,7 +144,7 @@ function ResourcesCard({ summary, measured, history, historyError }: { summary: 
                 </span>
               </div>
               <UsageBar total={total} allocated={allocated} {...(used === undefined ? {} : { used })} />
-              <HistoryChart history={history} error={historyError} kind={k.kind} format={k.format} testId={k.testId} />
+              <HistoryChart history={history} error={historyError} kind={k.kind} format={k.format} testId={k.testId} {...(k.incrs ? { incrs: k.incrs } : {})} />
             </div>
           );
         })}
@@ -157,10 +162,10 @@ const SERIES = [
   { label: 'used', color: '#2f5d8a', fill: '#2f5d8a22' },
 ] as const;
 
-function HistoryChart({ history, error, kind, format, testId }: { history: UsageHistory | undefined; error: Error | undefined; kind: ResourceKind; format: (v: number) => string; testId: string }) {
+function HistoryChart({ history, error, kind, format, testId, incrs }: { history: UsageHistory | undefined; error: Error | undefined; kind: ResourceKind; format: (v: number) => string; testId: string; incrs?: readonly number[] }) {
   const data = useMemo(() => (history ? historySeries(history.samples, kind) : undefined), [history, kind]);
   if (!history && unavailable(error)) return <p class="muted small" data-testid={testId}>Usage history is not available from this master.</p>;
   if (!history) return error ? <ErrorBox error={error} /> : <p class="muted small">Loading the history…</p>;
   if (!data || data[0].length < 2) return <p class="muted small" data-testid={testId}>Collecting samples (one every {Math.round(history.intervalMs / 1000)} s)…</p>;
-  return <Chart data={data} series={SERIES} format={format} testId={testId} />;
+  return <Chart data={data} series={SERIES} format={format} testId={testId} {...(incrs ? { incrs } : {})} />;
 }

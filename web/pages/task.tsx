@@ -140,6 +140,7 @@ function StatusHistory({ task: t }: { task: TaskJson }) {
   return (
     <div class="table-wrap" data-testid="status-history">
       {t.statuses ? null : <p class="muted small">This master keeps no status history; the latest status is shown.</p>}
+      {t.statusesDropped ? <p class="muted small">{t.statusesDropped} earlier statuses were not kept (the master keeps the latest ones).</p> : null}
       <table>
         <thead>
           <tr>
@@ -228,7 +229,8 @@ function UsageFigures({ c, u }: { c: Container; u: NonNullable<Container['usage'
         <dd>{bytes(u.memoryRssBytes)}</dd>
         <dt>Disk</dt>
         <dd>
-          {bytes(u.diskBytes)} of {mib(c.allocation.diskBytes / (1024 * 1024))}
+          {bytes(u.diskBytes)}
+          {c.allocation.diskBytes > 0 ? ` of ${mib(c.allocation.diskBytes / (1024 * 1024))}` : ''}
         </dd>
         <dt>OOM kills</dt>
         <dd>{u.oomKills}</dd>

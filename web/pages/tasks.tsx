@@ -1,7 +1,8 @@
 // Tasks: every task the master holds, filtered by state, framework, agent, workload and a text
 // search, 100 a page. The filters live in the route (#/tasks?state=…&page=2), so a link keeps
 // them; the master filters and pages, so a cluster of thousands of tasks sends one page. Rows are
-// memoised and keyed: a reload after a burst of task events re-renders only the rows that changed.
+// memoised and keyed: a reload after a burst of task events re-renders only the rows that changed,
+// and while events stream the list re-reads at most once a second (pace.ts).
 import { memo } from 'preact/compat';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { getJson } from '../api.js';
@@ -10,6 +11,7 @@ import { href, navigate, type Route } from '../router.js';
 import { ErrorBox, Loading, StateBadge, fmt, mib } from '../components/ui.js';
 import { When, useNow } from '../components/when.js';
 import { ACTIVE, PAGE_SIZE, filtersOf, matchesLocally, pageCount, tasksQuery, workloadOf, type AgentJson, type TaskFilters, type TaskJson, type TaskPageJson } from './cluster-model.js';
+import { RELOAD_GAP_MS, pacer } from './pace.js';
 export { TaskPage } from './task.js';
 
 const STATES = ['TASK_STAGING', 'TASK_STARTING', 'TASK_RUNNING', 'TASK_KILLING', 'TASK_FINISHED', 'TASK_FAILED', 'TASK_KILLED', 'TASK_ERROR', 'TASK_LOST', 'TASK_UNREACHABLE', 'TASK_GONE', 'TASK_DROPPED'];
@@ -32,7 +34,15 @@ function setFilter(f: TaskFilters, change: Partial<TaskFilters>): void {
 export function Tasks({ route }: { route: Route }) {
   const filters = filtersOf(route.params);
   const query = tasksQuery(filters);
-  const tasks = useLive((signal) => getJson<TaskPageJson>(`/api/v1/tasks${query}`, signal), ['tasks'], [query]);
+  const pace = useMemo(() => pacer(RELOAD_GAP_MS), []);
+  const tasks = useLive(
+    async (signal) => {
+      await pace.wait(query, signal);
+      return getJson<TaskPageJson>(`/api/v1/tasks${query}`, signal);
+    },
+    ['tasks'],
+    [query],
+  );
   const names = useLive(loadNames, ['frameworks', 'agents']);
   const shown = useMemo(() => tasks.data?.tasks.filter((t) => matchesLocally(t, filters)), [tasks.data, query]);
   const cut = tasks.data && shown ? tasks.data.tasks.length - shown.length : 0;
