@@ -46,6 +46,7 @@ export function TaskPage({ frameworkId, taskId }: { frameworkId: string; taskId:
     filter: (_topic, data) => !data || (data as { taskId?: string }).taskId === taskId,
   });
   const t = task.data;
+  // Keyed by it below: another task starts on stdout at the sandbox's top, not where this one was.
   const base = t ? pathOf('/api/v1/agents', t.agentId, 'tasks', t.id) : '';
   return (
     <div>
@@ -68,10 +69,10 @@ export function TaskPage({ frameworkId, taskId }: { frameworkId: string; taskId:
             <StatusHistory task={t} />
           </Section>
           <Section title="Output">
-            <LogView base={base} frameworkId={t.frameworkId} live={isActiveState(t.state)} />
+            <LogView key={base} base={base} frameworkId={t.frameworkId} live={isActiveState(t.state)} />
           </Section>
           <Section title="Sandbox">
-            <Sandbox base={base} frameworkId={t.frameworkId} />
+            <Sandbox key={base} base={base} frameworkId={t.frameworkId} />
           </Section>
         </>
       )}
