@@ -70,7 +70,7 @@ export function Agents() {
             <thead>
               <tr>
                 <th>Agent</th>
-                <th>State</th>
+                <th class="hide-narrow">State</th>
                 <th class="hide-narrow">Attributes</th>
                 <th>CPU</th>
                 <th>Memory</th>
@@ -92,9 +92,12 @@ export function Agents() {
                     <a href={href(['agents', a.id])}>
                       <strong>{a.hostname}</strong>
                     </a>
-                    <div class="muted small mono">{a.id}</div>
+                    <div class="muted small mono hide-narrow">{a.id}</div>
+                    <div class="show-narrow">
+                      <AgentStateBadges agent={a} />
+                    </div>
                   </td>
-                  <td>
+                  <td class="hide-narrow">
                     <AgentStateBadges agent={a} />
                   </td>
                   <td class="wrap hide-narrow">
