@@ -4,7 +4,7 @@
 // memoised and keyed: a reload after a burst of task events re-renders only the rows that changed,
 // and while events stream the list re-reads at most once a second (pace.ts).
 import { memo } from 'preact/compat';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { getJson } from '../api.js';
 import { useLive } from '../live.js';
 import { href, navigate, type Route } from '../router.js';
@@ -64,10 +64,24 @@ export function Tasks({ route }: { route: Route }) {
 function Filters({ filters, names, workloads }: { filters: TaskFilters; names: Names | undefined; workloads: readonly TaskJson[] | undefined }) {
   const [q, setQ] = useState(filters.q ?? '');
   const [workload, setWorkload] = useState(filters.workload ?? '');
+  // What this form last put in the route: a route that says otherwise was changed elsewhere (a
+  // link, the navigation), and the fields follow it; typing meanwhile is not overwritten.
+  const committed = useRef({ q: filters.q ?? '', workload: filters.workload ?? '' });
+  useEffect(() => {
+    const route = { q: filters.q ?? '', workload: filters.workload ?? '' };
+    if (route.q !== committed.current.q || route.workload !== committed.current.workload) {
+      committed.current = route;
+      setQ(route.q);
+      setWorkload(route.workload);
+    }
+  }, [filters.q, filters.workload]);
   // Typing is debounced: the route (and so the request) changes once the typing pauses.
   useEffect(() => {
-    if (q === (filters.q ?? '') && workload === (filters.workload ?? '')) return;
-    const t = setTimeout(() => setFilter(filters, { q, workload }), 300);
+    if (q === committed.current.q && workload === committed.current.workload) return;
+    const t = setTimeout(() => {
+      committed.current = { q, workload };
+      setFilter(filters, { q, workload });
+    }, 300);
     return () => clearTimeout(t);
   }, [q, workload]);
   const known = useMemo(() => [...new Set((workloads ?? []).map((t) => workloadOf(t.labels)).filter((w) => w))].sort(), [workloads]);
