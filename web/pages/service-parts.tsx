@@ -1,6 +1,6 @@
 // The sections of a service's page: the actions, the deployment in progress, the instances with
 // their tasks, endpoints, versions and recent deployments.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { pathOf, postJson } from '../api.js';
 import { ActionButton, Badge, Section, StateBadge, Time } from '../components/ui.js';
 import { Empty, Flag, portsText, TaskLink } from '../components/workload-ui.js';
@@ -12,6 +12,8 @@ export function ServiceActions({ w, deployment, onDone }: { w: Workload; deploym
   const name = String(w.name ?? '');
   const wanted = num(w.serviceStatus?.instances);
   const [instances, setInstances] = useState(String(wanted));
+  // The wanted count changed (a scale here or elsewhere, an apply): the input follows it.
+  useEffect(() => setInstances(String(wanted)), [wanted]);
   const targets = rollbackTargets(w);
   const [target, setTarget] = useState('');
   const toVersion = target || targets[0] || '';
@@ -78,8 +80,13 @@ export function DeploymentCard({ d, s }: { d: Deployment; s: ServiceStatus | und
         {num(s?.ready)}/{num(s?.instances)} ready, {num(s?.healthy)} healthy · started <Time ms={num(d.startedAtMs)} />
       </p>
       {currentStepText(d) ? <p class="muted">Now: {currentStepText(d)}</p> : null}
-      {num(d.canaryInstances) > 0 ? <p data-testid="canary">{paused ? `Paused with ${num(d.canaryInstances)} canary instance(s) on the new version: promote to go on, or abort to go back.` : `${num(d.canaryInstances)} canary instance(s).`}</p> : null}
-      {d.message ? <p class="muted">{d.message}</p> : null}
+      {num(d.canaryInstances) > 0 ? (
+        <p data-testid="canary">
+          <Badge kind="warn">canary</Badge> {num(d.canaryInstances)} instance(s) of {d.version}
+          {paused ? ' up and waiting: promote to roll out the rest, or abort to go back.' : ''}
+        </p>
+      ) : null}
+      {d.message && !paused ? <p class="muted">{d.message}</p> : null}
       {(d.steps ?? []).length > 0 ? (
         <ol class="steps">
           {(d.steps ?? []).map((st, i) => (
