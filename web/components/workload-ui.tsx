@@ -2,7 +2,7 @@
 // runs it — the built-in ones are found by name in the master's frameworks list), a workload's page
 // heading, and a list's empty / error / loading states.
 import type { ComponentChildren } from 'preact';
-import { getJson } from '../api.js';
+import { getJson, type Session } from '../api.js';
 import { useLive, type Live } from '../live.js';
 import { href } from '../router.js';
 import { frameworkIds } from '../pages/workload-model.js';
@@ -61,4 +61,13 @@ export function portsText(ports: readonly { name?: string; number?: number }[] |
 export function Flag({ value }: { value: boolean | undefined }) {
   if (value === undefined || value === null) return <span class="muted">—</span>;
   return <span class={value ? 'flag yes' : 'flag no'}>{value ? 'yes' : 'no'}</span>;
+}
+
+/** Whether the signed-in principal may change workloads at all (the API still decides per kind). */
+export function mayWrite(who: Session): boolean {
+  return who.insecure || who.permissions.includes('jobs.write');
+}
+
+export function ReadOnlyNote({ who }: { who: Session }) {
+  return mayWrite(who) ? null : <span class="muted small">Read-only: {who.principal} does not hold jobs.write.</span>;
 }

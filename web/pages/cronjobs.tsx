@@ -6,7 +6,7 @@ import { deleteJson, getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href, navigate } from '../router.js';
 import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { CRON_FRAMEWORK, Empty, LoadState, TaskLink, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { CRON_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, TaskLink, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
 import { nextRunText, num, runRows, type RunRow, type Workload } from './workload-model.js';
 
 const TOPICS: readonly Topic[] = ['cronjobs', 'tasks'];
@@ -65,7 +65,8 @@ function CronRow({ w }: { w: Workload }) {
   );
 }
 
-export function CronJobPage({ name }: { name: string; who: Session }) {
+export function CronJobPage({ name, who }: { name: string; who: Session }) {
+  const ro = !mayWrite(who);
   const frameworkId = useFrameworkId(CRON_FRAMEWORK);
   const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/cronjobs', name), signal), TOPICS, [name], {
     filter: (topic, data) => topic === 'tasks' || (data as { name?: string } | undefined)?.name === name || data === undefined,
@@ -83,13 +84,14 @@ export function CronJobPage({ name }: { name: string; who: Session }) {
       {w ? (
         <>
           <div class="card actions-bar">
-            <ActionButton label="Run now" testId="run-now" run={() => postJson(`${base}/trigger`)} onDone={live.reload} />
+            <ActionButton label="Run now" testId="run-now" disabled={ro} run={() => postJson(`${base}/trigger`)} onDone={live.reload} />
             {spec.suspend ? (
-              <ActionButton label="Resume" testId="resume" run={() => postJson(`${base}/resume`)} onDone={live.reload} />
+              <ActionButton label="Resume" testId="resume" disabled={ro} run={() => postJson(`${base}/resume`)} onDone={live.reload} />
             ) : (
-              <ActionButton label="Suspend" testId="suspend" ask={{ title: `Suspend ${name}?`, body: <p>No scheduled run starts until it is resumed. Runs already going carry on.</p>, confirm: 'Suspend', danger: true }} run={() => postJson(`${base}/suspend`, { suspend: true })} onDone={live.reload} />
+              <ActionButton label="Suspend" testId="suspend" disabled={ro} ask={{ title: `Suspend ${name}?`, body: <p>No scheduled run starts until it is resumed. Runs already going carry on.</p>, confirm: 'Suspend', danger: true }} run={() => postJson(`${base}/suspend`, { suspend: true })} onDone={live.reload} />
             )}
-            <ActionButton label="Delete" testId="delete" ask={{ title: `Delete ${name}?`, body: <p>The cron job and its history go; runs still going are killed.</p>, confirm: 'Delete', danger: true }} run={() => deleteJson(base)} onDone={() => navigate(['cronjobs'])} />
+            <ReadOnlyNote who={who} />
+            <ActionButton label="Delete" testId="delete" disabled={ro} ask={{ title: `Delete ${name}?`, body: <p>The cron job and its history go; runs still going are killed.</p>, confirm: 'Delete', danger: true }} run={() => deleteJson(base)} onDone={() => navigate(['cronjobs'])} />
           </div>
           <Section title="Schedule">
             <dl class="kv">

@@ -6,7 +6,7 @@ import { deleteJson, getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href, navigate } from '../router.js';
 import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { BATCH_FRAMEWORK, Empty, LoadState, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { BATCH_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
 import { num, phaseText, queueOrder, type Workload } from './workload-model.js';
 import { IndexTable, JobTasks, PHASE_KIND } from './job-parts.js';
 
@@ -72,7 +72,8 @@ function JobRow({ w }: { w: Workload }) {
   );
 }
 
-export function JobPage({ name }: { name: string; who: Session }) {
+export function JobPage({ name, who }: { name: string; who: Session }) {
+  const ro = !mayWrite(who);
   const frameworkId = useFrameworkId(BATCH_FRAMEWORK);
   const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/jobs', name), signal), TOPICS, [name], {
     filter: (topic, data) => topic === 'tasks' || (data as { name?: string } | undefined)?.name === name || data === undefined,
@@ -93,12 +94,13 @@ export function JobPage({ name }: { name: string; who: Session }) {
         <>
           <div class="card actions-bar">
             {spec.suspend ? (
-              <ActionButton label="Resume" testId="resume" run={() => postJson(`${base}/resume`)} onDone={live.reload} />
+              <ActionButton label="Resume" testId="resume" disabled={ro} run={() => postJson(`${base}/resume`)} onDone={live.reload} />
             ) : (
-              <ActionButton label="Suspend" testId="suspend" disabled={finished} ask={{ title: `Suspend ${name}?`, body: <p>Its running tasks are killed and no new ones start until it is resumed.</p>, confirm: 'Suspend', danger: true }} run={() => postJson(`${base}/suspend`, { suspend: true })} onDone={live.reload} />
+              <ActionButton label="Suspend" testId="suspend" disabled={ro || finished} ask={{ title: `Suspend ${name}?`, body: <p>Its running tasks are killed and no new ones start until it is resumed.</p>, confirm: 'Suspend', danger: true }} run={() => postJson(`${base}/suspend`, { suspend: true })} onDone={live.reload} />
             )}
-            <ActionButton label="Run again" testId="run-again" disabled={!finished} ask={{ title: `Run ${name} again?`, body: <p>A new run starts from the beginning; this run's results are replaced.</p>, confirm: 'Run again' }} run={() => postJson(`${base}/trigger`)} onDone={live.reload} />
-            <ActionButton label="Delete" testId="delete" ask={{ title: `Delete ${name}?`, body: <p>The job and its record go; tasks still running are killed.</p>, confirm: 'Delete', danger: true }} run={() => deleteJson(base)} onDone={() => navigate(['jobs'])} />
+            <ActionButton label="Run again" testId="run-again" disabled={ro || !finished} ask={{ title: `Run ${name} again?`, body: <p>A new run starts from the beginning; this run's results are replaced.</p>, confirm: 'Run again' }} run={() => postJson(`${base}/trigger`)} onDone={live.reload} />
+            <ReadOnlyNote who={who} />
+            <ActionButton label="Delete" testId="delete" disabled={ro} ask={{ title: `Delete ${name}?`, body: <p>The job and its record go; tasks still running are killed.</p>, confirm: 'Delete', danger: true }} run={() => deleteJson(base)} onDone={() => navigate(['jobs'])} />
           </div>
           {s.pendingReason ? (
             <div class="card pending">

@@ -1,14 +1,15 @@
 // The sections of a service's page: the actions, the deployment in progress, the instances with
 // their tasks, endpoints, versions and recent deployments.
 import { useEffect, useState } from 'preact/hooks';
-import { pathOf, postJson } from '../api.js';
+import { pathOf, postJson, type Session } from '../api.js';
 import { ActionButton, Badge, Section, StateBadge, Time } from '../components/ui.js';
-import { Empty, Flag, portsText, TaskLink } from '../components/workload-ui.js';
+import { Empty, Flag, mayWrite, portsText, ReadOnlyNote, TaskLink } from '../components/workload-ui.js';
 import { canaryActions, currentStepText, num, phaseText, progressPercent, rollbackTargets, type Deployment, type ServiceStatus, type Workload } from './workload-model.js';
 
 const act = (name: string, action: string, body: unknown = {}): Promise<unknown> => postJson(`${pathOf('/api/v1/services', name)}/${action}`, body);
 
-export function ServiceActions({ w, deployment, onDone }: { w: Workload; deployment: Deployment | undefined; onDone: () => void }) {
+export function ServiceActions({ w, deployment, who, onDone }: { w: Workload; deployment: Deployment | undefined; who: Session; onDone: () => void }) {
+  const ro = !mayWrite(who);
   const name = String(w.name ?? '');
   const wanted = num(w.serviceStatus?.instances);
   const [instances, setInstances] = useState(String(wanted));
@@ -24,21 +25,21 @@ export function ServiceActions({ w, deployment, onDone }: { w: Workload; deploym
     <div class="card actions-bar">
       <label class="inline">
         Instances
-        <input type="number" min={0} step={1} value={instances} data-testid="scale-input" onInput={(e) => setInstances((e.target as HTMLInputElement).value)} />
+        <input type="number" min={0} step={1} value={instances} disabled={ro} data-testid="scale-input" onInput={(e) => setInstances((e.target as HTMLInputElement).value)} />
       </label>
       <ActionButton
         label="Scale"
         testId="scale"
-        disabled={!scaleOk || n === wanted}
+        disabled={ro || !scaleOk || n === wanted}
         ask={{ title: `Scale ${name}?`, body: <p>{`From ${wanted} to ${instances} instance${n === 1 ? '' : 's'}.${n < wanted ? ' Instances will be killed.' : ''}`}</p>, confirm: 'Scale', danger: n < wanted }}
         run={() => act(name, 'scale', { instances: n })}
         onDone={onDone}
       />
-      <ActionButton label="Restart" testId="restart" ask={{ title: `Restart ${name}?`, body: <p>Every instance is replaced by a fresh one of the same version, a few at a time.</p>, confirm: 'Restart', danger: true }} run={() => act(name, 'restart')} onDone={onDone} />
+      <ActionButton label="Restart" testId="restart" disabled={ro} ask={{ title: `Restart ${name}?`, body: <p>Every instance is replaced by a fresh one of the same version, a few at a time.</p>, confirm: 'Restart', danger: true }} run={() => act(name, 'restart')} onDone={onDone} />
       <ActionButton
         label="Roll back"
         testId="rollback"
-        disabled={targets.length === 0}
+        disabled={ro || targets.length === 0}
         ask={{
           title: `Roll back ${name}?`,
           body: (
@@ -59,8 +60,9 @@ export function ServiceActions({ w, deployment, onDone }: { w: Workload; deploym
         run={() => act(name, 'rollback', { toVersion })}
         onDone={onDone}
       />
-      {canary.promote ? <ActionButton label="Promote" testId="promote" ask={{ title: `Promote the canary of ${name}?`, body: <p>Every instance moves to version {deployment?.version}.</p>, confirm: 'Promote' }} run={() => act(name, 'promote')} onDone={onDone} /> : null}
-      {canary.abort ? <ActionButton label="Abort" testId="abort" ask={{ title: `Abort the deployment of ${name}?`, body: <p>The deployment stops and the service goes back to version {deployment?.fromVersion || 'before'}.</p>, confirm: 'Abort', danger: true }} run={() => act(name, 'abort')} onDone={onDone} /> : null}
+      {canary.promote ? <ActionButton label="Promote" testId="promote" disabled={ro} ask={{ title: `Promote the canary of ${name}?`, body: <p>Every instance moves to version {deployment?.version}.</p>, confirm: 'Promote' }} run={() => act(name, 'promote')} onDone={onDone} /> : null}
+      <ReadOnlyNote who={who} />
+      {canary.abort ? <ActionButton label="Abort" testId="abort" disabled={ro} ask={{ title: `Abort the deployment of ${name}?`, body: <p>The deployment stops and the service goes back to version {deployment?.fromVersion || 'before'}.</p>, confirm: 'Abort', danger: true }} run={() => act(name, 'abort')} onDone={onDone} /> : null}
     </div>
   );
 }

@@ -77,7 +77,7 @@ function DeploymentState({ w }: { w: Workload }) {
   return <Badge kind="ok">stable</Badge>;
 }
 
-export function ServicePage({ name }: { name: string; who: Session }) {
+export function ServicePage({ name, who }: { name: string; who: Session }) {
   const frameworkId = useFrameworkId(SERVICES_FRAMEWORK);
   const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/services', name), signal), TOPICS, [name], {
     filter: (topic, data) => topic === 'tasks' || (data as { name?: string } | undefined)?.name === name || data === undefined,
@@ -94,7 +94,7 @@ export function ServicePage({ name }: { name: string; who: Session }) {
       {w ? (
         <>
           <Summary w={w} />
-          <ServiceActions w={w} deployment={d} onDone={live.reload} />
+          <ServiceActions w={w} deployment={d} who={who} onDone={live.reload} />
           {d ? <DeploymentCard d={d} s={s} /> : null}
           <Instances s={s} frameworkId={frameworkId} />
           <Endpoints s={s} />
