@@ -3,7 +3,7 @@
 // heading, and a list's empty / error / loading states.
 import type { ComponentChildren } from 'preact';
 import { getJson, type Session } from '../api.js';
-import { useLive, type Live } from '../live.js';
+import { useLive, type Live, type Topic } from '../live.js';
 import { href } from '../router.js';
 import { frameworkIds } from '../pages/workload-model.js';
 import { ErrorBox, Loading } from './ui.js';
@@ -14,9 +14,15 @@ export const BATCH_FRAMEWORK = 'agora-batch';
 
 /** The id of the framework named `name`, or undefined while loading or when the caller may not see it. */
 export function useFrameworkId(name: string): string | undefined {
-  const live = useLive(async (signal) => frameworkIds((await getJson<{ frameworks?: { id?: string; name?: string }[] }>('/api/v1/frameworks', signal)).frameworks ?? []), ['frameworks']);
-  return live.data?.[name];
+  const live = useLive(async (signal) => {
+    known = frameworkIds((await getJson<{ frameworks?: { id?: string; name?: string }[] }>('/api/v1/frameworks', signal)).frameworks ?? []);
+    return known;
+  }, ['frameworks']);
+  return (live.data ?? known)[name];
 }
+
+/** The ids last seen, so the next page links its tasks at once. */
+let known: Record<string, string> = {};
 
 /** A task id linking to its page (plain text until the framework's id is known). */
 export function TaskLink({ frameworkId, taskId }: { frameworkId: string | undefined; taskId: string | undefined }) {
@@ -70,4 +76,16 @@ export function mayWrite(who: Session): boolean {
 
 export function ReadOnlyNote({ who }: { who: Session }) {
   return mayWrite(who) ? null : <span class="muted small">Read-only: {who.principal} does not hold jobs.write.</span>;
+}
+
+/**
+ * Which events concern one workload's page: the Jobs API's about this name, a resync (no data), and
+ * the master's task events of the framework that runs it (all of them until its id is known).
+ */
+export function workloadEvents(name: string, frameworkId: string | undefined): (topic: Topic, data: unknown) => boolean {
+  return (topic, data) => {
+    if (data === undefined) return true;
+    if (topic === 'tasks') return !frameworkId || (data as { frameworkId?: string }).frameworkId === frameworkId;
+    return (data as { name?: string }).name === name;
+  };
 }

@@ -6,7 +6,7 @@ import { deleteJson, getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href, navigate } from '../router.js';
 import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { CRON_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, TaskLink, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { CRON_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, TaskLink, useFrameworkId, workloadEvents, WorkloadHead } from '../components/workload-ui.js';
 import { nextRunText, num, runRows, type RunRow, type Workload } from './workload-model.js';
 
 const TOPICS: readonly Topic[] = ['cronjobs', 'tasks'];
@@ -68,8 +68,8 @@ function CronRow({ w }: { w: Workload }) {
 export function CronJobPage({ name, who }: { name: string; who: Session }) {
   const ro = !mayWrite(who);
   const frameworkId = useFrameworkId(CRON_FRAMEWORK);
-  const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/cronjobs', name), signal), TOPICS, [name], {
-    filter: (topic, data) => topic === 'tasks' || (data as { name?: string } | undefined)?.name === name || data === undefined,
+  const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/cronjobs', name), signal), TOPICS, [name, frameworkId], {
+    filter: workloadEvents(name, frameworkId),
   });
   const w = live.data;
   const spec = w?.cronjob ?? {};

@@ -6,7 +6,7 @@ import { deleteJson, getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href, navigate } from '../router.js';
 import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { BATCH_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { BATCH_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, useFrameworkId, workloadEvents, WorkloadHead } from '../components/workload-ui.js';
 import { num, phaseText, queueOrder, type Workload } from './workload-model.js';
 import { IndexTable, JobTasks, PHASE_KIND } from './job-parts.js';
 
@@ -75,8 +75,8 @@ function JobRow({ w }: { w: Workload }) {
 export function JobPage({ name, who }: { name: string; who: Session }) {
   const ro = !mayWrite(who);
   const frameworkId = useFrameworkId(BATCH_FRAMEWORK);
-  const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/jobs', name), signal), TOPICS, [name], {
-    filter: (topic, data) => topic === 'tasks' || (data as { name?: string } | undefined)?.name === name || data === undefined,
+  const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/jobs', name), signal), TOPICS, [name, frameworkId], {
+    filter: workloadEvents(name, frameworkId),
   });
   const w = live.data;
   const spec = w?.job ?? {};

@@ -7,7 +7,7 @@ import { getJson, pathOf, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href } from '../router.js';
 import { Badge, Section, Time } from '../components/ui.js';
-import { Empty, LoadState, SERVICES_FRAMEWORK, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { Empty, LoadState, SERVICES_FRAMEWORK, useFrameworkId, workloadEvents, WorkloadHead } from '../components/workload-ui.js';
 import { activeDeployment, instanceCounts, num, phaseText, progressPercent, type Workload } from './workload-model.js';
 import { DeploymentCard, Deployments, Endpoints, Instances, ServiceActions, Versions } from './service-parts.js';
 
@@ -79,8 +79,8 @@ function DeploymentState({ w }: { w: Workload }) {
 
 export function ServicePage({ name, who }: { name: string; who: Session }) {
   const frameworkId = useFrameworkId(SERVICES_FRAMEWORK);
-  const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/services', name), signal), TOPICS, [name], {
-    filter: (topic, data) => topic === 'tasks' || (data as { name?: string } | undefined)?.name === name || data === undefined,
+  const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/services', name), signal), TOPICS, [name, frameworkId], {
+    filter: workloadEvents(name, frameworkId),
   });
   const w = live.data;
   const s = w?.serviceStatus;
