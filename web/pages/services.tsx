@@ -127,7 +127,7 @@ function Summary({ w }: { w: Workload }) {
       ) : null}
       {backoff > Date.now() ? (
         <p class="pending">
-          Relaunches delayed until <Time ms={backoff} /> after repeated failures.
+          Relaunches are delayed after repeated failures; the next one <Time ms={backoff} />.
         </p>
       ) : null}
       <p class="muted small">{w.service?.command || (w.service?.args ?? []).join(' ')}</p>
