@@ -2,7 +2,7 @@
 // which canary actions it allows, rollback targets, a cron job's next run in two zones, the runs'
 // rows with outcomes, an Indexed job's per-index status, and the order of the jobs' queue.
 import { describe, expect, it } from 'vitest';
-import { activeDeployment, canaryActions, duration, frameworkIds, indexRows, nextRunText, progressPercent, queueOrder, rollbackTargets, runRows, zonedTime, type Workload } from '../../web/pages/workload-model.js';
+import { activeDeployment, canaryActions, duration, frameworkIds, indexRows, nextRunText, progressPercent, queueOrder, rollbackTargets, runRows, workloadEvents, zonedTime, type Workload } from '../../web/pages/workload-model.js';
 
 describe('deployments', () => {
   const deployments = [
@@ -122,5 +122,19 @@ describe('jobs', () => {
 
   it('framework ids by name, the first of each name', () => {
     expect(frameworkIds([{ id: 'a', name: 'agora-batch' }, { id: 'b', name: 'agora-cron' }, { id: 'c', name: 'agora-batch' }, { id: 'd' }])).toEqual({ 'agora-batch': 'a', 'agora-cron': 'b' });
+  });
+});
+
+describe('live updates', () => {
+  it('a workload page reloads for its own name, its framework task events, and a resync', () => {
+    const accepts = workloadEvents('web', 'fw-services');
+    expect(accepts('services', { type: 'MODIFIED', kind: 'SERVICE', name: 'web' })).toBe(true);
+    expect(accepts('deployments', { type: 'DEPLOYMENT_PROGRESS', kind: 'SERVICE', name: 'web', deployment: { progress: 0.5 } })).toBe(true);
+    expect(accepts('services', { type: 'MODIFIED', kind: 'SERVICE', name: 'api' })).toBe(false);
+    expect(accepts('endpoints', { type: 'ENDPOINTS', name: 'web-2' })).toBe(false);
+    expect(accepts('tasks', { type: 'TASK_UPDATED', frameworkId: 'fw-services', taskId: 'web.v1.a' })).toBe(true);
+    expect(accepts('tasks', { type: 'TASK_UPDATED', frameworkId: 'fw-batch', taskId: 'crunch.r1.i0.a0.b' })).toBe(false);
+    expect(accepts('tasks', undefined)).toBe(true);
+    expect(workloadEvents('web', undefined)('tasks', { frameworkId: 'fw-batch' })).toBe(true);
   });
 });

@@ -3,7 +3,7 @@
 // heading, and a list's empty / error / loading states.
 import type { ComponentChildren } from 'preact';
 import { getJson, type Session } from '../api.js';
-import { useLive, type Live, type Topic } from '../live.js';
+import { useLive, type Live } from '../live.js';
 import { href } from '../router.js';
 import { frameworkIds } from '../pages/workload-model.js';
 import { ErrorBox, Loading } from './ui.js';
@@ -76,16 +76,4 @@ export function mayWrite(who: Session): boolean {
 
 export function ReadOnlyNote({ who }: { who: Session }) {
   return mayWrite(who) ? null : <span class="muted small">Read-only: {who.principal} does not hold jobs.write.</span>;
-}
-
-/**
- * Which events concern one workload's page: the Jobs API's about this name, a resync (no data), and
- * the master's task events of the framework that runs it (all of them until its id is known).
- */
-export function workloadEvents(name: string, frameworkId: string | undefined): (topic: Topic, data: unknown) => boolean {
-  return (topic, data) => {
-    if (data === undefined) return true;
-    if (topic === 'tasks') return !frameworkId || (data as { frameworkId?: string }).frameworkId === frameworkId;
-    return (data as { name?: string }).name === name;
-  };
 }

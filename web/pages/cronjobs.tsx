@@ -6,8 +6,8 @@ import { deleteJson, getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href, navigate } from '../router.js';
 import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { CRON_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, TaskLink, useFrameworkId, workloadEvents, WorkloadHead } from '../components/workload-ui.js';
-import { nextRunText, num, runRows, type RunRow, type Workload } from './workload-model.js';
+import { CRON_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, TaskLink, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { nextRunText, num, runRows, type RunRow, workloadEvents, type Workload } from './workload-model.js';
 
 const TOPICS: readonly Topic[] = ['cronjobs', 'tasks'];
 const viewerZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';

@@ -6,8 +6,8 @@ import { deleteJson, getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href, navigate } from '../router.js';
 import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { BATCH_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, useFrameworkId, workloadEvents, WorkloadHead } from '../components/workload-ui.js';
-import { num, phaseText, queueOrder, type Workload } from './workload-model.js';
+import { BATCH_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { num, phaseText, queueOrder, workloadEvents, type Workload } from './workload-model.js';
 import { IndexTable, JobTasks, PHASE_KIND } from './job-parts.js';
 
 const TOPICS: readonly Topic[] = ['jobs', 'tasks'];

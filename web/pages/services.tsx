@@ -7,8 +7,8 @@ import { getJson, pathOf, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href } from '../router.js';
 import { Badge, Section, Time } from '../components/ui.js';
-import { Empty, LoadState, SERVICES_FRAMEWORK, useFrameworkId, workloadEvents, WorkloadHead } from '../components/workload-ui.js';
-import { activeDeployment, instanceCounts, num, phaseText, progressPercent, type Workload } from './workload-model.js';
+import { Empty, LoadState, SERVICES_FRAMEWORK, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { activeDeployment, instanceCounts, num, phaseText, progressPercent, workloadEvents, type Workload } from './workload-model.js';
 import { DeploymentCard, Deployments, Endpoints, Instances, ServiceActions, Versions } from './service-parts.js';
 
 const TOPICS: readonly Topic[] = ['services', 'deployments', 'endpoints', 'tasks'];

@@ -1,7 +1,8 @@
 // The Jobs API's workloads as the pages read them (JSON camelCase, enums as their names, int64 as
 // numbers or strings), and the pure decisions the pages make from them: a deployment's percent and
 // whether it can be promoted or aborted, a cron job's next run in words, a job's per-index rows.
-// No DOM here, so the unit tests run it as it is.
+// No DOM here (nor imports of browser modules, whose types would bring the DOM into the Node
+// typecheck), so the unit tests run it as it is.
 
 export interface Port {
   readonly name?: string;
@@ -297,4 +298,16 @@ export function queueOrder(items: readonly Workload[]): Workload[] {
     if (rank(a) <= 1) return num(b.job?.priority) - num(a.job?.priority) || num(a.createdAtMs) - num(b.createdAtMs) || String(a.name).localeCompare(String(b.name));
     return num(b.createdAtMs) - num(a.createdAtMs) || String(a.name).localeCompare(String(b.name));
   });
+}
+
+/**
+ * Which events concern one workload's page: the Jobs API's about this name, a resync (no data), and
+ * the master's task events of the framework that runs it (all of them until its id is known).
+ */
+export function workloadEvents(name: string, frameworkId: string | undefined): (topic: string, data: unknown) => boolean {
+  return (topic, data) => {
+    if (data === undefined || data === null) return true;
+    if (topic === 'tasks') return !frameworkId || (data as { frameworkId?: string }).frameworkId === frameworkId;
+    return (data as { name?: string }).name === name;
+  };
 }
