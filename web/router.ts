@@ -19,6 +19,8 @@ export function useRoute(): Route {
   useEffect(() => {
     const on = (): void => setRoute(currentRoute());
     addEventListener('hashchange', on);
+    // The hash may have changed between the first render and this effect (effects run after paint).
+    on();
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;
