@@ -2,7 +2,7 @@
 // installs it) driven by playwright-core. One browser per test file, a fresh context (cookies,
 // storage) per test, screenshots kept as artefacts under test-results/dashboard/.
 //
-//   const browser = await launchBrowser({ trust: path.join(dataDir, 'tls', 'server.pem') });
+//   const browser = await launchBrowser({ trust: [readFileSync(path.join(dataDir, 'tls', 'server.pem'))] });
 //   it('…', async (ctx) => {
 //     const t = await browser.open(ctx);           // closed when the test finishes
 //     await t.page.goto(up.masterUrl);
@@ -21,7 +21,7 @@
 // which playwright's ignoreHTTPSErrors would not check. Importing the run's CA into an NSS database
 // would be closer to what a user does, but needs certutil and a profile per run for no more trust.
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { TestContext } from 'vitest';
@@ -31,15 +31,15 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const ARTEFACTS = path.join(REPO_ROOT, 'test-results', 'dashboard');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
-/** The base64 SHA-256 of the SubjectPublicKeyInfo of the certificate in `pemFile`, as Chromium's pin list takes it. */
-export function spkiPin(pemFile: string): string {
-  const der = new X509Certificate(readFileSync(pemFile)).publicKey.export({ type: 'spki', format: 'der' });
+/** The base64 SHA-256 of the SubjectPublicKeyInfo of a certificate (PEM), as Chromium's pin list takes it. */
+export function spkiPin(pem: string | Buffer): string {
+  const der = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
   return createHash('sha256').update(der).digest('base64');
 }
 
 export interface BrowserOptions {
-  /** PEM files of the server certificates to trust (pinned by key). */
-  readonly trust?: string | readonly string[];
+  /** The server certificates to trust (PEM), pinned by key. */
+  readonly trust?: readonly (string | Buffer)[];
 }
 
 export interface LaunchedBrowser {
@@ -56,8 +56,7 @@ export interface PageOptions {
 
 /** The browser of a test file. */
 export async function launchBrowser(options: BrowserOptions = {}): Promise<LaunchedBrowser> {
-  const trust = typeof options.trust === 'string' ? [options.trust] : (options.trust ?? []);
-  const pins = trust.map(spkiPin);
+  const pins = (options.trust ?? []).map(spkiPin);
   const args = pins.length > 0 ? [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${pins.join(',')}`] : CHROMIUM_ARGS;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args });
   return {
