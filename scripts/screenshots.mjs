@@ -10,7 +10,7 @@
 // overview.png and service.png at 1280×800. Stops everything it started, also on failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,9 +80,30 @@ async function main() {
     await save(page, path.join(out, 'service.png'));
   } finally {
     await browser?.close();
+    // Tasks outlive `agora up` (its next start re-adopts them): end them with it.
     up.child.kill('SIGTERM');
     await up.exited;
+    killProcessesUnder(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** SIGKILL every process whose working directory is under `dir`: the tasks, in their sandboxes. */
+function killProcessesUnder(dir) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cwd = '';
+    try {
+      cwd = readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (cwd !== dir && !cwd.startsWith(`${dir}/`)) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // gone already
+    }
   }
 }
 
