@@ -9,6 +9,7 @@ export interface Bench {
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   allocator: () => import('./allocator.js'),
+  dashboard: () => import('./dashboard.js'),
   failover: () => import('./failover.js'),
   heal: () => import('./heal.js'),
   jobs: () => import('./jobs.js'),

@@ -24,6 +24,8 @@ const REQUIREMENTS = [
   { what: 'nc', pkg: 'netcat-openbsd', ok: () => onPath('nc') },
   { what: 'tar', pkg: 'tar', ok: () => onPath('tar') },
   { what: '/usr/bin/promtool', pkg: 'prometheus', ok: () => isFile('/usr/bin/promtool') },
+  // The dashboard's browser tests drive it through playwright-core (test/support/browser.ts).
+  { what: '/usr/bin/chromium', pkg: 'chromium', ok: () => isFile('/usr/bin/chromium') },
 ];
 
 const isRoot = process.getuid?.() === 0;

@@ -75,11 +75,14 @@ export interface UpProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-/** `agora up` on port 0s with a few free task ports; resolves once it prints its addresses. */
-export async function startUpProcess(dataDir: string, timeoutMs = 30_000): Promise<UpProcess> {
+/**
+ * `agora up` on port 0s with a few free task ports; resolves once it prints its addresses.
+ * `capacity` is its agent's scalar resources (default `cpus:2;mem:2048;disk:1024`).
+ */
+export async function startUpProcess(dataDir: string, timeoutMs = 30_000, capacity = 'cpus:2;mem:2048;disk:1024'): Promise<UpProcess> {
   // Free ports as one-port ranges, so tasks never collide with other tests' servers.
   const ports = (await freePorts(8)).sort((a, b) => a - b).map((p) => `${p}-${p}`);
-  const resources = `cpus:2;mem:2048;disk:1024;ports:[${ports.join(',')}]`;
+  const resources = `${capacity};ports:[${ports.join(',')}]`;
   const args = [...CLI, 'up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--resources', resources, '--log-level', 'warn'];
   const config = `${dataDir}.cli-config.yaml`;
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: config } });
