@@ -103,10 +103,10 @@ afterAll(() => {
 describe('the packed tarball, installed outside the repository', () => {
   it('holds the build and the .proto files the runtime loads, and no tests, sources or source maps', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const needed of ['package.json', 'README.md', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts', 'dist/core/store/zookeeper-framing.js', 'proto/agora/v1/common.proto', 'proto/agora/v1/scheduler.proto']) {
+    for (const needed of ['package.json', 'README.md', 'dist/cli/main.js', 'dist/sdk/index.js', 'dist/sdk/index.d.ts', 'dist/core/store/zookeeper-framing.js', 'proto/agora/v1/common.proto', 'proto/agora/v1/scheduler.proto', 'dist/web/index.html', 'dist/web/app.js', 'dist/web/app.css']) {
       expect(paths, needed).toContain(needed);
     }
-    const stray = paths.filter((p) => !/^(package\.json|README\.md|proto\/agora\/v1\/[a-z]+\.proto|dist\/(proto|core|master|agent|sdk|frameworks|cli)\/.+\.(js|d\.ts))$/.test(p));
+    const stray = paths.filter((p) => !/^(package\.json|README\.md|proto\/agora\/v1\/[a-z]+\.proto|dist\/(proto|core|master|agent|sdk|frameworks|cli)\/.+\.(js|d\.ts)|dist\/web\/(index\.html|app\.js|app\.css|favicon\.svg))$/.test(p));
     expect(stray).toEqual([]);
     expect(packed.size).toBeLessThan(1_000_000);
     expect(installed.version).toBe(manifest.version);
@@ -253,6 +253,12 @@ describe('the packed tarball, installed outside the repository', () => {
     const tls = { ca: readFileSync(path.join(dataDir, 'tls', 'ca.pem')) };
     const token = readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim();
     expect((await secureFetch(`https://${master}/health`, { tls, token: null })).status).toBe(200);
+    // The dashboard ships built: its page and bundle are served from the installed package.
+    for (const [file, type] of [['/', 'text/html'], ['/ui/app.js', 'text/javascript']] as const) {
+      const res = await secureFetch(`https://${master}${file}`, { tls, token: null });
+      expect(res.status, file).toBe(200);
+      expect(res.headers.get('content-type'), file).toContain(type);
+    }
     const agents = (await (await secureFetch(`https://${master}/api/v1/agents`, { tls, token })).json()) as { agents: { attributes: Record<string, string> }[] };
     expect(agents.agents.map((a) => a.attributes)).toEqual([{ rack: 'r1', zone: 'a' }]);
 
