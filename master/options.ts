@@ -37,7 +37,10 @@ export const MASTER_OPTIONS = {
   openMetrics: opt.bool('--open-metrics', 'serve /metrics without credentials (for a Prometheus without a token)', false),
   defaultTaskUser: opt.string('--default-task-user', 'user a task runs as when neither it nor its framework names one', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),
   authCache: opt.duration('--auth-cache', 'how long agents and frameworks may reuse an answer of the Access service (a revoked token stops working there within this)', '5s'),
-  jobsApi: opt.optionalString('--jobs-api', "the Jobs API's URL (https://host:port) the master forwards the dashboard's workload requests to, when it does not serve the API itself and no frameworks host shares its store"),
+  jobsApi: {
+    ...opt.optionalString('--jobs-api', "the Jobs API's URL (https://host:port) the master forwards the dashboard's workload requests to, when it does not serve the API itself and no frameworks host shares its store"),
+    parse: (raw: unknown, f: string) => opt.string(f, '', undefined, { re: /^(https?:\/\/)?[A-Za-z0-9.:[\]-]+:\d{1,5}\/?$/, hint: 'https://host:port' }).parse(raw, f),
+  },
   usageHistoryInterval: opt.duration('--usage-history-interval', "how often the leader samples the cluster's total, allocated and used resources for /api/v1/usage/history (0 = never)", '10s'),
   usageHistorySize: opt.int('--usage-history-size', 'samples of /api/v1/usage/history kept (360 at 10s = one hour)', 360, { min: 1, max: 100_000 }),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),

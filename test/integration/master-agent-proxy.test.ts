@@ -33,6 +33,21 @@ async function cluster(): Promise<{ h: MasterHarness; agent: Agent; fw: TestFram
   return { h, agent, fw, base };
 }
 
+/** The connections established to the agent's HTTP port, by the caller's address (the kernel's table: Linux). */
+async function agentConnections(agent: Agent): Promise<Set<string>> {
+  const port = Number(agent.httpAddress.split(':').at(-1)).toString(16).toUpperCase().padStart(4, '0');
+  const open = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const rows = (await readFile(table, 'utf8').catch(() => '')).split('\n').slice(1);
+    for (const row of rows) {
+      // columns: sl, local address (hex ip:port), remote address, state (01 = ESTABLISHED)
+      const [, local, remote, state] = row.trim().split(/\s+/);
+      if (local?.endsWith(`:${port}`) && state === '01' && remote) open.add(remote);
+    }
+  }
+  return open;
+}
+
 describe('the agent proxy', () => {
   it('serves a task’s logs, sandbox listing and downloads, byte for byte', async () => {
     const { agent, fw, base } = await cluster();
@@ -63,7 +78,7 @@ describe('the agent proxy', () => {
   });
 
   it('streams a followed log as the task writes it, and with the session cookie too', async () => {
-    const { fw, base } = await cluster();
+    const { agent, fw, base } = await cluster();
     const q = `frameworkId=${fw.frameworkId}`;
     const listing = (await (await secureFetch(`${base}/tasks/t1/files?${q}`)).json()) as Json;
     const abort = new AbortController();
@@ -82,7 +97,15 @@ describe('the agent proxy', () => {
     await writeFile(path.join(listing.sandbox as string, 'go'), '');
     await readUntil('second\n');
     expect(text).toBe('first\nsecond\n');
+    // Hanging up ends the master's request to the agent too: the connection that carried the
+    // follow closes (the master's pool may open a fresh one; that one carries nothing).
+    const during = await agentConnections(agent);
+    expect(during.size).toBeGreaterThan(0);
     abort.abort();
+    await eventually(async () => {
+      const now = await agentConnections(agent);
+      expect([...during].filter((c) => now.has(c))).toEqual([]);
+    }, { what: 'the upstream follow closed' });
   });
 
   it('answers NOT_FOUND to a principal that may not see the framework’s tasks, and needs a token to forward', async () => {

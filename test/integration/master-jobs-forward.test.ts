@@ -40,6 +40,10 @@ describe('the Jobs API through a master that runs alone', () => {
       expect(web.name).toBe('web');
       expect(web.serviceStatus?.running).toBe(1);
     }, { timeoutMs: 20_000, what: 'web running' });
+    // A task's logs, by task id alone, through the Jobs API (which finds its agent).
+    const [task] = ((await (await secureFetch(url('/api/v1/tasks?label=agora.service%3Dweb&active=1'))).json()) as Json).tasks as Json[];
+    const logs = await secureFetch(url(`/api/v1/tasks/${encodeURIComponent(task?.id as string)}/logs`));
+    expect(logs.status, await logs.clone().text()).toBe(200);
     // A write with the session cookie needs x-agora-request at the master, and is forwarded with it.
     const cookie = `agora_session=${testPki().adminToken}`;
     const bare = await secureFetch(url('/api/v1/services/web/scale'), { method: 'POST', token: null, body: JSON.stringify({ instances: 2 }), headers: { cookie, 'content-type': 'application/json' } });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileOptions, formatDuration, opt, parseAddress, parseDuration } from '../../core/options.js';
+import { compileMasterOptions } from '../../master/options.js';
 
 const spec = {
   allocationInterval: opt.duration('--allocation-interval', 'how often the allocator runs', '1s', { minMs: 1 }),
@@ -64,5 +65,21 @@ describe('addresses', () => {
 
   it.each(['', 'host', 'host:port', 'a:99999'])('rejects %j naming the field', (text) => {
     expect(() => parseAddress(text, '--master')).toThrow(/--master: /);
+  });
+});
+
+describe('the master’s dashboard flags', () => {
+  it('takes --jobs-api as a URL or host:port, and --usage-history-* with their defaults', () => {
+    expect(compileMasterOptions({})).toMatchObject({ jobsApi: undefined, usageHistoryInterval: 10_000, usageHistorySize: 360 });
+    expect(compileMasterOptions({ jobsApi: 'https://10.0.0.1:5060', usageHistoryInterval: '0' })).toMatchObject({ jobsApi: 'https://10.0.0.1:5060', usageHistoryInterval: 0 });
+    expect(compileMasterOptions({ jobsApi: 'frameworks.internal:5060' }).jobsApi).toBe('frameworks.internal:5060');
+  });
+
+  it.each([
+    [{ jobsApi: 'javascript:alert(1)' }, "--jobs-api: expected https://host:port, got 'javascript:alert(1)'"],
+    [{ jobsApi: 'https://h:1/api' }, "--jobs-api: expected https://host:port, got 'https://h:1/api'"],
+    [{ usageHistorySize: '0' }, '--usage-history-size: must be at least 1'],
+  ])('names the flag in the error: %j', (raw, message) => {
+    expect(() => compileMasterOptions(raw)).toThrow(message);
   });
 });
