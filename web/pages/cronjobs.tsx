@@ -30,9 +30,9 @@ export function CronJobs() {
               <tr>
                 <th>Name</th>
                 <th>Schedule</th>
-                <th>Time zone</th>
-                <th>Suspended</th>
-                <th>Last run</th>
+                <th class="wide-only">Time zone</th>
+                <th class="wide-only">Suspended</th>
+                <th class="wide-only">Last run</th>
                 <th>Last outcome</th>
                 <th>Next run</th>
               </tr>
@@ -52,11 +52,19 @@ function CronRow({ w }: { w: Workload }) {
     <tr data-testid={`cronjob-row-${w.name ?? ''}`}>
       <td>
         <a href={href(['cronjobs', String(w.name ?? '')])}>{w.name}</a>
+        {spec.suspend ? (
+          <div class="narrow-only">
+            <Badge kind="warn">suspended</Badge>
+          </div>
+        ) : null}
       </td>
-      <td class="mono">{spec.schedule || `after ${(spec.after ?? []).join(', ')}`}</td>
-      <td>{spec.timeZone || 'UTC'}</td>
-      <td>{spec.suspend ? <Badge kind="warn">suspended</Badge> : <span class="muted">no</span>}</td>
       <td>
+        <span class="mono">{spec.schedule || `after ${(spec.after ?? []).join(', ')}`}</span>
+        <div class="narrow-only muted small">{spec.timeZone || 'UTC'}</div>
+      </td>
+      <td class="wide-only">{spec.timeZone || 'UTC'}</td>
+      <td class="wide-only">{spec.suspend ? <Badge kind="warn">suspended</Badge> : <span class="muted">no</span>}</td>
+      <td class="wide-only">
         <Time ms={num(w.cronjobStatus?.lastScheduleMs)} />
       </td>
       <td>{last ? <Badge kind={last.outcomeKind}>{last.outcome}</Badge> : <span class="muted">—</span>}</td>
