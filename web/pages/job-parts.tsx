@@ -26,8 +26,8 @@ export function IndexTable({ w, frameworkId }: { w: Workload; frameworkId: strin
               <th>Status</th>
               <th class="num">Attempts</th>
               <th>Latest task</th>
-              <th>Host</th>
-              <th>Message</th>
+              <th class="wide-only">Host</th>
+              <th class="wide-only">Message</th>
             </tr>
           </thead>
           <tbody>
@@ -41,8 +41,8 @@ export function IndexTable({ w, frameworkId }: { w: Workload; frameworkId: strin
                 <td>
                   <TaskLink frameworkId={frameworkId} taskId={r.task?.taskId} />
                 </td>
-                <td>{r.task?.hostname || <span class="muted">—</span>}</td>
-                <td class="wrap">{r.task?.message}</td>
+                <td class="wide-only">{r.task?.hostname || <span class="muted">—</span>}</td>
+                <td class="wrap wide-only">{r.task?.message}</td>
               </tr>
             ))}
           </tbody>
@@ -69,9 +69,9 @@ export function JobTasks({ w, frameworkId }: { w: Workload; frameworkId: string 
                 <th class="num">Attempt</th>
                 <th>State</th>
                 <th class="num">Exit</th>
-                <th>Host</th>
+                <th class="wide-only">Host</th>
                 <th>Started</th>
-                <th>Message</th>
+                <th class="wide-only">Message</th>
               </tr>
             </thead>
             <tbody>
@@ -86,11 +86,11 @@ export function JobTasks({ w, frameworkId }: { w: Workload; frameworkId: string 
                     <StateBadge state={String(t.state ?? '')} />
                   </td>
                   <td class="num">{t.exitCode ?? ''}</td>
-                  <td>{t.hostname || <span class="muted">—</span>}</td>
+                  <td class="wide-only">{t.hostname || <span class="muted">—</span>}</td>
                   <td>
                     <Time ms={num(t.startedAtMs) || num(t.stagedAtMs)} />
                   </td>
-                  <td class="wrap">{t.message}</td>
+                  <td class="wrap wide-only">{t.message}</td>
                 </tr>
               ))}
             </tbody>
