@@ -2,13 +2,13 @@
 // Jobs API says it) — and one job's page: completions against wanted, parallelism, per-index status
 // for an Indexed job, its tasks, and suspend / resume / run again / delete. Live through the Jobs
 // API's watch (jobs) and the master's task events.
-import { deleteJson, getJson, pathOf, postJson, type Session } from '../api.js';
+import { getJson, pathOf, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
-import { href, navigate } from '../router.js';
-import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { BATCH_FRAMEWORK, Empty, LoadState, mayWrite, ReadOnlyNote, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { href } from '../router.js';
+import { Badge, Time } from '../components/ui.js';
+import { BATCH_FRAMEWORK, Empty, LoadState, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
 import { num, phaseText, queueOrder, workloadEvents, type Workload } from './workload-model.js';
-import { IndexTable, JobTasks, PHASE_KIND } from './job-parts.js';
+import { IndexTable, JobActions, JobProgress, JobTasks, PHASE_KIND } from './job-parts.js';
 
 const TOPICS: readonly Topic[] = ['jobs', 'tasks'];
 
@@ -73,7 +73,6 @@ function JobRow({ w }: { w: Workload }) {
 }
 
 export function JobPage({ name, who }: { name: string; who: Session }) {
-  const ro = !mayWrite(who);
   const frameworkId = useFrameworkId(BATCH_FRAMEWORK);
   const live = useLive((signal) => getJson<Workload>(pathOf('/api/v1/jobs', name), signal), TOPICS, [name, frameworkId], {
     filter: workloadEvents(name, frameworkId),
@@ -81,9 +80,7 @@ export function JobPage({ name, who }: { name: string; who: Session }) {
   const w = live.data;
   const spec = w?.job ?? {};
   const s = w?.jobStatus ?? {};
-  const base = pathOf('/api/v1/jobs', name);
   const indexed = spec.completionMode === 'INDEXED';
-  const finished = s.phase === 'JOB_SUCCEEDED' || s.phase === 'JOB_FAILED';
   return (
     <>
       <WorkloadHead kind="Jobs" list="jobs" name={name}>
@@ -92,53 +89,14 @@ export function JobPage({ name, who }: { name: string; who: Session }) {
       <LoadState live={live} what="the job" />
       {w ? (
         <>
-          <div class="card actions-bar">
-            {spec.suspend ? (
-              <ActionButton label="Resume" testId="resume" disabled={ro} run={() => postJson(`${base}/resume`)} onDone={live.reload} />
-            ) : (
-              <ActionButton label="Suspend" testId="suspend" disabled={ro || finished} ask={{ title: `Suspend ${name}?`, body: <p>Its running tasks are killed and no new ones start until it is resumed.</p>, confirm: 'Suspend', danger: true }} run={() => postJson(`${base}/suspend`, { suspend: true })} onDone={live.reload} />
-            )}
-            <ActionButton label="Run again" testId="run-again" disabled={ro || !finished} ask={{ title: `Run ${name} again?`, body: <p>A new run starts from the beginning; this run's results are replaced.</p>, confirm: 'Run again' }} run={() => postJson(`${base}/trigger`)} onDone={live.reload} />
-            <ReadOnlyNote who={who} />
-            <ActionButton label="Delete" testId="delete" disabled={ro} ask={{ title: `Delete ${name}?`, body: <p>The job and its record go; tasks still running are killed.</p>, confirm: 'Delete', danger: true }} run={() => deleteJson(base)} onDone={() => navigate(['jobs'])} />
-          </div>
+          <JobActions w={w} who={who} onDone={live.reload} />
           {s.pendingReason ? (
             <div class="card pending">
               <strong>Waiting:</strong> <span data-testid="pending-reason">{s.pendingReason}</span>
             </div>
           ) : null}
           {s.phase === 'JOB_FAILED' && s.message ? <div class="error">{s.message}</div> : null}
-          <Section title="Progress">
-            <div class="counts">
-              <div class="count">
-                <div class="stat" data-testid="completions">
-                  {num(s.succeeded)}/{num(spec.completions ?? 1)}
-                </div>
-                <div class="stat-label">succeeded of wanted</div>
-              </div>
-              <Count label="active" value={num(s.active)} />
-              <Count label={`failed (limit ${num(spec.backoffLimit ?? 6)})`} value={num(s.failed)} />
-              <Count label="parallelism" value={num(spec.parallelism ?? 1)} />
-            </div>
-            <progress max={Math.max(1, num(spec.completions ?? 1))} value={num(s.succeeded)} aria-label="completions" />
-            <dl class="kv">
-              <dt>Mode</dt>
-              <dd>
-                {indexed ? 'Indexed' : 'NonIndexed'}
-                {spec.gang ? ', gang (all tasks together)' : ''}, priority {num(spec.priority)}
-              </dd>
-              <dt>Started</dt>
-              <dd>
-                <Time ms={num(s.startedAtMs)} />
-              </dd>
-              <dt>Completed</dt>
-              <dd>
-                <Time ms={num(s.completedAtMs)} />
-              </dd>
-              <dt>Command</dt>
-              <dd class="mono">{spec.task?.command || (spec.task?.args ?? []).join(' ')}</dd>
-            </dl>
-          </Section>
+          <JobProgress w={w} />
           {indexed ? <IndexTable w={w} frameworkId={frameworkId} /> : null}
           <JobTasks w={w} frameworkId={frameworkId} />
         </>
@@ -147,11 +105,3 @@ export function JobPage({ name, who }: { name: string; who: Session }) {
   );
 }
 
-function Count({ label, value }: { label: string; value: number }) {
-  return (
-    <div class="count">
-      <div class="stat">{value}</div>
-      <div class="stat-label">{label}</div>
-    </div>
-  );
-}

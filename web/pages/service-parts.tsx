@@ -118,10 +118,10 @@ export function Instances({ s, frameworkId }: { s: ServiceStatus | undefined; fr
                 <th>Healthy</th>
                 <th>Ready</th>
                 <th>Version</th>
-                <th>Host</th>
-                <th>Ports</th>
+                <th class="wide-only">Host</th>
+                <th class="wide-only">Ports</th>
                 <th>Started</th>
-                <th>Message</th>
+                <th class="wide-only">Message</th>
               </tr>
             </thead>
             <tbody>
@@ -143,12 +143,12 @@ export function Instances({ s, frameworkId }: { s: ServiceStatus | undefined; fr
                       <Flag value={t.ready} />
                     </td>
                     <td class="mono">{t.version}</td>
-                    <td>{t.hostname || <span class="muted">—</span>}</td>
-                    <td class="mono">{portsText(t.ports)}</td>
+                    <td class="wide-only">{t.hostname || <span class="muted">—</span>}</td>
+                    <td class="mono wide-only">{portsText(t.ports)}</td>
                     <td>
                       <Time ms={num(t.startedAtMs) || num(t.stagedAtMs)} />
                     </td>
-                    <td class="wrap">{pending ? `pending: ${s.pendingReason}` : t.message}</td>
+                    <td class="wrap wide-only">{pending ? `pending: ${s.pendingReason}` : t.message}</td>
                   </tr>
                 );
               })}

@@ -30,13 +30,14 @@ export function Services() {
             <thead>
               <tr>
                 <th>Name</th>
-                <th class="num">Running</th>
-                <th class="num">Healthy</th>
-                <th class="num">Ready</th>
-                <th class="num">Wanted</th>
-                <th>Version</th>
+                <th class="num wide-only">Running</th>
+                <th class="num wide-only">Healthy</th>
+                <th class="num wide-only">Ready</th>
+                <th class="num wide-only">Wanted</th>
+                <th class="narrow-only">Instances</th>
+                <th class="wide-only">Version</th>
                 <th>Deployment</th>
-                <th>Created</th>
+                <th class="wide-only">Created</th>
               </tr>
             </thead>
             <tbody>{items.map((w) => <ServiceRow key={w.name} w={w} />)}</tbody>
@@ -55,15 +56,20 @@ function ServiceRow({ w }: { w: Workload }) {
       <td>
         <a href={href(['services', String(w.name ?? '')])}>{w.name}</a>
       </td>
-      <td class={`num ${short(c.running)}`}>{c.running}</td>
-      <td class={`num ${short(c.healthy)}`}>{c.healthy}</td>
-      <td class={`num ${short(c.ready)}`}>{c.ready}</td>
-      <td class="num">{c.wanted}</td>
-      <td class="mono">{w.version}</td>
+      <td class={`num wide-only ${short(c.running)}`}>{c.running}</td>
+      <td class={`num wide-only ${short(c.healthy)}`}>{c.healthy}</td>
+      <td class={`num wide-only ${short(c.ready)}`}>{c.ready}</td>
+      <td class="num wide-only">{c.wanted}</td>
+      <td class="narrow-only small">
+        <span class={short(c.running)}>{c.running} running</span>, <span class={short(c.healthy)}>{c.healthy} healthy</span>
+        <br />
+        <span class={short(c.ready)}>{c.ready} ready</span> of {c.wanted}
+      </td>
+      <td class="mono wide-only">{w.version}</td>
       <td>
         <DeploymentState w={w} />
       </td>
-      <td>
+      <td class="wide-only">
         <Time ms={num(w.createdAtMs)} />
       </td>
     </tr>
