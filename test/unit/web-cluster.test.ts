@@ -3,12 +3,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pacer } from '../../web/pages/pace.js';
 import {
-  appendCapped,
   bytes,
   crumbs,
   eventText,
   filtersOf,
   historySeries,
+  LogTail,
   matchesLocally,
   mergeEvents,
   missingRoute,
@@ -118,23 +118,32 @@ describe('the followed log', () => {
     expect(tailOffset(10)).toBe(0);
     expect(tailOffset(64 * 1024 + 5)).toBe(5);
   });
+});
 
-  it('keeps at most the cap, cut at a line start when one is near', () => {
-    expect(appendCapped('ab\n', 'cd\n', 100)).toEqual({ text: 'ab\ncd\n', cut: false });
-    const { text, cut } = appendCapped('line1\nline2\n', 'line3\n', 10);
-    expect(cut).toBe(true);
-    expect(text).toBe('line3\n');
-    expect(text.length).toBeLessThanOrEqual(10);
-    // No newline near the cut: keep exactly the last `cap` characters.
-    expect(appendCapped('x'.repeat(20), 'y'.repeat(5), 8).text).toBe('xxxyyyyy');
+describe('the log tail the page holds', () => {
+  it('drops the oldest chunks once past the cap, never the newest', () => {
+    const tail = new LogTail(10);
+    expect(tail.push('aaaa')).toEqual({ kept: 'aaaa', drop: 0 });
+    expect(tail.push('bbbb')).toEqual({ kept: 'bbbb', drop: 0 });
+    expect(tail.cut).toBe(false);
+    expect(tail.push('cccc')).toEqual({ kept: 'cccc', drop: 1 });
+    expect(tail.length).toBe(8);
+    expect(tail.cut).toBe(true);
   });
 
-  it('stays bounded however much is appended', () => {
-    let log = '';
-    for (let i = 0; i < 5000; i++) log = appendCapped(log, `line ${i} ${'z'.repeat(300)}\n`, 64 * 1024).text;
-    expect(log.length).toBeLessThanOrEqual(64 * 1024);
-    expect(log.endsWith(`line 4999 ${'z'.repeat(300)}\n`)).toBe(true);
-    expect(log.startsWith('line ')).toBe(true);
+  it('keeps the end of a chunk larger than the cap', () => {
+    const tail = new LogTail(4);
+    tail.push('xy');
+    expect(tail.push('123456')).toEqual({ kept: '3456', drop: 1 });
+    expect(tail.length).toBe(4);
+  });
+
+  it('stays within the cap over many appends', () => {
+    const tail = new LogTail(64 * 1024);
+    for (let i = 0; i < 10_000; i++) {
+      tail.push(`line ${i}\n`.repeat(1 + (i % 50)));
+      expect(tail.length).toBeLessThanOrEqual(64 * 1024);
+    }
   });
 });
 

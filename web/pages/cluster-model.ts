@@ -196,19 +196,6 @@ export function tailOffset(size: number, window = LOG_TAIL_BYTES): number {
   return Number.isFinite(size) && size > window ? size - window : 0;
 }
 
-/**
- * The log with `chunk` appended, cut to its last `cap` characters — at a line start when one is
- * near, so the page does not begin mid-line. `cut` says whether anything was dropped.
- */
-export function appendCapped(text: string, chunk: string, cap = LOG_KEEP_CHARS): { text: string; cut: boolean } {
-  const all = text + chunk;
-  if (all.length <= cap) return { text: all, cut: false };
-  let start = all.length - cap;
-  const newline = all.indexOf('\n', start);
-  if (newline !== -1 && newline - start < 4096) start = newline + 1;
-  return { text: all.slice(start), cut: true };
-}
-
 // ---- sandbox paths and sizes ----
 
 /** `a/b/c` → `a/b`; `a` → ''. */
@@ -287,4 +274,40 @@ export function unavailable(error: unknown): boolean {
 /** The master has no such route at all (not: the route is there and the thing is not). */
 export function missingRoute(error: unknown): boolean {
   return unavailable(error) && /^no route for /.test(String((error as { message?: unknown }).message ?? ''));
+}
+
+/**
+ * The followed log as the page holds it: a list of chunks (one text node each), the oldest dropped
+ * whole once the total passes the cap, so an append never rewrites what is already shown.
+ */
+export class LogTail {
+  readonly #sizes: number[] = [];
+  #total = 0;
+  #dropped = false;
+
+  constructor(readonly cap = LOG_KEEP_CHARS) {}
+
+  /** Add a chunk (its end, if it alone is over the cap): what to show, and how many of the oldest chunks to remove. */
+  push(chunk: string): { kept: string; drop: number } {
+    const kept = chunk.length > this.cap ? chunk.slice(chunk.length - this.cap) : chunk;
+    if (kept.length < chunk.length) this.#dropped = true;
+    this.#sizes.push(kept.length);
+    this.#total += kept.length;
+    let drop = 0;
+    while (this.#total > this.cap && this.#sizes.length > 1) {
+      this.#total -= this.#sizes.shift() ?? 0;
+      drop += 1;
+    }
+    if (drop > 0) this.#dropped = true;
+    return { kept, drop };
+  }
+
+  get length(): number {
+    return this.#total;
+  }
+
+  /** Whether anything was dropped. */
+  get cut(): boolean {
+    return this.#dropped;
+  }
 }

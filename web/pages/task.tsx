@@ -147,9 +147,8 @@ function StatusHistory({ task: t }: { task: TaskJson }) {
           <tr>
             <th>When</th>
             <th>State</th>
-            <th>Reason</th>
-            <th>Source</th>
-            <th>Message</th>
+            <th>Reason and message</th>
+            <th class="hide-narrow">Source</th>
           </tr>
         </thead>
         <tbody>
@@ -162,9 +161,11 @@ function StatusHistory({ task: t }: { task: TaskJson }) {
                 <StateBadge state={s.state} />
                 {s.healthy === undefined ? null : <span class="muted small"> {s.healthy ? 'healthy' : 'unhealthy'}</span>}
               </td>
-              <td class="small">{s.reason === 'REASON_UNSPECIFIED' ? '' : s.reason.replace(/^REASON_/, '').toLowerCase()}</td>
-              <td class="small muted">{s.source.replace(/^SOURCE_/, '').toLowerCase()}</td>
-              <td class="wrap">{s.message}</td>
+              <td class="wrap">
+                {s.reason === 'REASON_UNSPECIFIED' ? null : <div class="small">{s.reason.replace(/^REASON_/, '').toLowerCase()}</div>}
+                {s.message ? <div>{s.message}</div> : null}
+              </td>
+              <td class="small muted hide-narrow">{s.source.replace(/^SOURCE_/, '').toLowerCase()}</td>
             </tr>
           ))}
         </tbody>

@@ -150,9 +150,9 @@ function TaskTable({ tasks, names }: { tasks: readonly TaskJson[]; names: Names 
           <tr>
             <th>Task</th>
             <th>State</th>
-            <th>Workload</th>
+            <th class="hide-narrow">Workload</th>
             <th class="hide-narrow">Framework</th>
-            <th>Agent</th>
+            <th class="hide-narrow">Agent</th>
             <th class="num hide-narrow">CPU</th>
             <th class="num hide-narrow">Memory</th>
             <th>Updated</th>
@@ -187,13 +187,14 @@ const TaskRow = memo(
         <td>
           <a href={href(['tasks', t.frameworkId, t.id])}>{t.id}</a>
           {t.name && t.name !== t.id ? <div class="muted small">{t.name}</div> : null}
+          {workload ? <div class="muted small show-narrow">{workload}</div> : null}
         </td>
         <td>
           <StateBadge state={t.state} />
         </td>
-        <td>{workload || <span class="muted">—</span>}</td>
+        <td class="hide-narrow">{workload || <span class="muted">—</span>}</td>
         <td class="hide-narrow">{framework ?? <span class="mono small">{t.frameworkId}</span>}</td>
-        <td>
+        <td class="hide-narrow">
           <a href={href(['agents', t.agentId])}>{agent ?? t.agentId}</a>
         </td>
         <td class="num hide-narrow">{fmt(t.resources.cpus)}</td>
