@@ -40,7 +40,7 @@ export function RolesCard() {
                 <th class="num">Weight</th>
                 <th>Quota</th>
                 <th class="hide-narrow">Allocated</th>
-                <th class="num">Dominant share</th>
+                <th class="num wrap">Dominant share</th>
               </tr>
             </thead>
             <tbody>
