@@ -113,6 +113,8 @@ export interface TaskFilters {
 }
 
 export const PAGE_SIZE = 100;
+/** The task search waits for typing to pause this long before it asks the master. */
+export const SEARCH_PAUSE_MS = 300;
 
 /** `active` is not a task state but the live ones (the API's `active=1`). */
 export const ACTIVE = 'active';

@@ -10,7 +10,7 @@ import { useLive } from '../live.js';
 import { href, navigate, type Route } from '../router.js';
 import { ErrorBox, Loading, StateBadge, fmt, mib } from '../components/ui.js';
 import { When, useNow } from '../components/when.js';
-import { ACTIVE, PAGE_SIZE, filtersOf, matchesLocally, pageCount, tasksQuery, workloadOf, type AgentJson, type TaskFilters, type TaskJson, type TaskPageJson } from './cluster-model.js';
+import { ACTIVE, PAGE_SIZE, SEARCH_PAUSE_MS, filtersOf, matchesLocally, pageCount, tasksQuery, workloadOf, type AgentJson, type TaskFilters, type TaskJson, type TaskPageJson } from './cluster-model.js';
 import { RELOAD_GAP_MS, pacer } from './pace.js';
 export { TaskPage } from './task.js';
 
@@ -81,7 +81,7 @@ function Filters({ filters, names, workloads }: { filters: TaskFilters; names: N
     const t = setTimeout(() => {
       committed.current = { q, workload };
       setFilter(filters, { q, workload });
-    }, 300);
+    }, SEARCH_PAUSE_MS);
     return () => clearTimeout(t);
   }, [q, workload]);
   const known = useMemo(() => [...new Set((workloads ?? []).map((t) => workloadOf(t.labels)).filter((w) => w))].sort(), [workloads]);
