@@ -54,6 +54,37 @@ export function LoadState<T>({ live, what }: { live: Live<T>; what: string }) {
   return <Loading what={what} />;
 }
 
+/**
+ * A list page of one kind: its heading with the count, the load's state, "none yet" with how to
+ * make one, else a table with these column headings and rows.
+ */
+export function WorkloadList<T>({ title, noun, live, count, file, head, children }: { title: string; noun: string; live: Live<T>; count: number; file: string; head: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <>
+      <div class="page-head">
+        <h1>{title}</h1>
+        <span class="muted">{live.data ? `${count} ${noun}${count === 1 ? '' : 's'}` : ''}</span>
+      </div>
+      <LoadState live={live} what={`${noun}s`} />
+      {live.data && count === 0 ? (
+        <Empty>
+          No {noun}s yet. Create one with <code>agora apply -f {file}</code>.
+        </Empty>
+      ) : null}
+      {count > 0 ? (
+        <div class="card table-wrap">
+          <table class="workloads">
+            <thead>
+              <tr>{head}</tr>
+            </thead>
+            <tbody>{children}</tbody>
+          </table>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
 export function Empty({ children }: { children: ComponentChildren }) {
   return <p class="muted">{children}</p>;
 }

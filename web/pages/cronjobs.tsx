@@ -6,7 +6,7 @@ import { getJson, pathOf, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href } from '../router.js';
 import { Badge, Time } from '../components/ui.js';
-import { CRON_FRAMEWORK, Empty, LoadState, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { CRON_FRAMEWORK, LoadState, useFrameworkId, WorkloadHead, WorkloadList } from '../components/workload-ui.js';
 import { num, runRows, workloadEvents, type Workload } from './workload-model.js';
 import { CronActions, Runs, Schedule } from './cron-parts.js';
 
@@ -16,32 +16,26 @@ export function CronJobs() {
   const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/cronjobs', signal)).items ?? [], TOPICS);
   const items = [...(live.data ?? [])].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return (
-    <>
-      <div class="page-head">
-        <h1>Cron jobs</h1>
-        <span class="muted">{live.data ? `${items.length} cron job${items.length === 1 ? '' : 's'}` : ''}</span>
-      </div>
-      <LoadState live={live} what="cron jobs" />
-      {live.data && items.length === 0 ? <Empty>No cron jobs yet. Create one with <code>agora apply -f cronjob.yaml</code>.</Empty> : null}
-      {items.length > 0 ? (
-        <div class="card table-wrap">
-          <table class="workloads">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Schedule</th>
-                <th class="wide-only">Time zone</th>
-                <th class="wide-only">Suspended</th>
-                <th class="wide-only">Last run</th>
-                <th>Last outcome</th>
-                <th>Next run</th>
-              </tr>
-            </thead>
-            <tbody>{items.map((w) => <CronRow key={w.name} w={w} />)}</tbody>
-          </table>
-        </div>
-      ) : null}
-    </>
+    <WorkloadList
+      title="Cron jobs"
+      noun="cron job"
+      file="cronjob.yaml"
+      live={live}
+      count={items.length}
+      head={
+        <>
+          <th>Name</th>
+          <th>Schedule</th>
+          <th class="wide-only">Time zone</th>
+          <th class="wide-only">Suspended</th>
+          <th class="wide-only">Last run</th>
+          <th>Last outcome</th>
+          <th>Next run</th>
+        </>
+      }
+    >
+      {items.map((w) => <CronRow key={w.name} w={w} />)}
+    </WorkloadList>
   );
 }
 

@@ -6,7 +6,7 @@ import { getJson, pathOf, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href } from '../router.js';
 import { Badge, Time } from '../components/ui.js';
-import { BATCH_FRAMEWORK, Empty, LoadState, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { BATCH_FRAMEWORK, LoadState, useFrameworkId, WorkloadHead, WorkloadList } from '../components/workload-ui.js';
 import { num, phaseText, queueOrder, workloadEvents, type Workload } from './workload-model.js';
 import { IndexTable, JobActions, JobProgress, JobTasks, PHASE_KIND } from './job-parts.js';
 
@@ -16,33 +16,27 @@ export function Jobs() {
   const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/jobs', signal)).items ?? [], TOPICS);
   const items = queueOrder(live.data ?? []);
   return (
-    <>
-      <div class="page-head">
-        <h1>Jobs</h1>
-        <span class="muted">{live.data ? `${items.length} job${items.length === 1 ? '' : 's'}` : ''}</span>
-      </div>
-      <LoadState live={live} what="jobs" />
-      {live.data && items.length === 0 ? <Empty>No jobs yet. Create one with <code>agora apply -f job.yaml</code>.</Empty> : null}
-      {items.length > 0 ? (
-        <div class="card table-wrap">
-          <table class="workloads">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Phase</th>
-                <th class="num">Succeeded</th>
-                <th class="num">Active</th>
-                <th class="num">Failed</th>
-                <th class="num wide-only">Priority</th>
-                <th class="wide-only">Created</th>
-                <th class="wide-only">Waiting because</th>
-              </tr>
-            </thead>
-            <tbody>{items.map((w) => <JobRow key={w.name} w={w} />)}</tbody>
-          </table>
-        </div>
-      ) : null}
-    </>
+    <WorkloadList
+      title="Jobs"
+      noun="job"
+      file="job.yaml"
+      live={live}
+      count={items.length}
+      head={
+        <>
+          <th>Name</th>
+          <th>Phase</th>
+          <th class="num">Succeeded</th>
+          <th class="num">Active</th>
+          <th class="num">Failed</th>
+          <th class="num wide-only">Priority</th>
+          <th class="wide-only">Created</th>
+          <th class="wide-only">Waiting because</th>
+        </>
+      }
+    >
+      {items.map((w) => <JobRow key={w.name} w={w} />)}
+    </WorkloadList>
   );
 }
 

@@ -7,7 +7,7 @@ import { getJson, pathOf, type Session } from '../api.js';
 import { useLive, type Topic } from '../live.js';
 import { href } from '../router.js';
 import { Badge, Section, Time } from '../components/ui.js';
-import { Empty, LoadState, SERVICES_FRAMEWORK, useFrameworkId, WorkloadHead } from '../components/workload-ui.js';
+import { LoadState, SERVICES_FRAMEWORK, useFrameworkId, WorkloadHead, WorkloadList } from '../components/workload-ui.js';
 import { activeDeployment, instanceCounts, num, phaseText, progressPercent, workloadEvents, type Workload } from './workload-model.js';
 import { DeploymentCard, Deployments, Endpoints, Instances, ServiceActions, Versions } from './service-parts.js';
 
@@ -17,34 +17,28 @@ export function Services() {
   const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/services', signal)).items ?? [], TOPICS);
   const items = [...(live.data ?? [])].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return (
-    <>
-      <div class="page-head">
-        <h1>Services</h1>
-        <span class="muted">{live.data ? `${items.length} service${items.length === 1 ? '' : 's'}` : ''}</span>
-      </div>
-      <LoadState live={live} what="services" />
-      {live.data && items.length === 0 ? <Empty>No services yet. Create one with <code>agora apply -f service.yaml</code>.</Empty> : null}
-      {items.length > 0 ? (
-        <div class="card table-wrap">
-          <table class="workloads">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th class="num wide-only">Running</th>
-                <th class="num wide-only">Healthy</th>
-                <th class="num wide-only">Ready</th>
-                <th class="num wide-only">Wanted</th>
-                <th class="narrow-only">Instances</th>
-                <th class="wide-only">Version</th>
-                <th>Deployment</th>
-                <th class="wide-only">Created</th>
-              </tr>
-            </thead>
-            <tbody>{items.map((w) => <ServiceRow key={w.name} w={w} />)}</tbody>
-          </table>
-        </div>
-      ) : null}
-    </>
+    <WorkloadList
+      title="Services"
+      noun="service"
+      file="service.yaml"
+      live={live}
+      count={items.length}
+      head={
+        <>
+          <th>Name</th>
+          <th class="num wide-only">Running</th>
+          <th class="num wide-only">Healthy</th>
+          <th class="num wide-only">Ready</th>
+          <th class="num wide-only">Wanted</th>
+          <th class="narrow-only">Instances</th>
+          <th class="wide-only">Version</th>
+          <th>Deployment</th>
+          <th class="wide-only">Created</th>
+        </>
+      }
+    >
+      {items.map((w) => <ServiceRow key={w.name} w={w} />)}
+    </WorkloadList>
   );
 }
 
