@@ -146,22 +146,26 @@ export class UsageSampler {
 
 /**
  * The sums the agent reports to the master on its pongs: cores in use (the tasks' utilisation; a
- * task sampled once counts 0 until its second sample) and memory working sets, in all and per role.
+ * task sampled once counts 0 until its second sample), memory working sets and sandbox disk (the
+ * disk watch's latest du; a sandbox it has not measured yet, or a task without a disk resource,
+ * counts 0), in all and per role.
  */
 export function usageSummary(samples: readonly TaskUsage[]): AgentUsage {
-  const roles = new Map<string, { cpus: number; memBytes: number }>();
-  let cpus = 0;
-  let memBytes = 0;
+  type Sums = { cpus: number; memBytes: number; diskBytes: number };
+  const add = (s: Sums, u: TaskUsage): void => {
+    s.cpus += u.cpuUtilization ?? 0;
+    s.memBytes += u.workingSetBytes;
+    s.diskBytes += u.diskBytes ?? 0;
+  };
+  const roles = new Map<string, Sums>();
+  const all: Sums = { cpus: 0, memBytes: 0, diskBytes: 0 };
   let sampledAtMs = 0;
   for (const u of samples) {
-    const c = u.cpuUtilization ?? 0;
-    cpus += c;
-    memBytes += u.workingSetBytes;
+    add(all, u);
     sampledAtMs = Math.max(sampledAtMs, u.sampledAtMs);
-    const r = roles.get(u.role) ?? { cpus: 0, memBytes: 0 };
-    r.cpus += c;
-    r.memBytes += u.workingSetBytes;
+    const r = roles.get(u.role) ?? { cpus: 0, memBytes: 0, diskBytes: 0 };
+    add(r, u);
     roles.set(u.role, r);
   }
-  return { cpus, memBytes, sampledAtMs, roles: [...roles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([role, r]) => ({ role, ...r })) };
+  return { ...all, sampledAtMs, roles: [...roles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([role, r]) => ({ role, ...r })) };
 }

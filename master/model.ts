@@ -47,10 +47,11 @@ export interface AgentRecord {
 
 /** What an agent's live tasks use, summed, as it last reported it (master/usage.ts). */
 export interface UsageReport {
-  /** Cores (the tasks' CPU utilisation) and bytes (their working sets). */
+  /** Cores (the tasks' CPU utilisation) and bytes (their working sets; their sandboxes on disk). */
   readonly cpus: number;
   readonly memBytes: number;
-  readonly roles: ReadonlyMap<string, { readonly cpus: number; readonly memBytes: number }>;
+  readonly diskBytes: number;
+  readonly roles: ReadonlyMap<string, { readonly cpus: number; readonly memBytes: number; readonly diskBytes: number }>;
   /** The agent's clock at its latest sample; the master's at receipt. */
   readonly sampledAtMs: number;
   readonly receivedAtMs: number;

@@ -15,8 +15,8 @@ export interface AgentJson {
   drain: { state: string } | null;
   version: string;
   resources: { total: ResourcesJson; allocated: ResourcesJson; used: ResourcesJson; offered: ResourcesJson; available: ResourcesJson };
-  /** Measured use of its tasks (cores, working-set bytes), as the agent last reported it; null before. */
-  used?: { cpus: number; memBytes: number } | null;
+  /** Measured use of its tasks (cores, working-set bytes, sandbox bytes), as the agent last reported it; null before. */
+  used?: { cpus: number; memBytes: number; diskBytes?: number } | null;
   activeTasks: number;
   registeredAtMs: number;
 }
@@ -92,9 +92,8 @@ export function tasksTable(tasks: readonly TaskJson[], frameworkNames: ReadonlyM
   );
 }
 
-/** `agora top`: what each agent has in use, then what each role holds. */
 /**
- * Per agent, measured use / allocation to tasks / total (cpu% and mem%: measured use of the total;
+ * `agora top`: per agent, measured use / allocation to tasks / total (cpu% and mem%: measured use of the total;
  * `-` for use an agent has not reported); per role, allocation.
  */
 export function topTables(agents: readonly AgentJson[], roles: readonly RoleJson[]): string {
@@ -102,6 +101,7 @@ export function topTables(agents: readonly AgentJson[], roles: readonly RoleJson
     const { used: held, total } = a.resources;
     const cpus = a.used ? trim(a.used.cpus) : '-';
     const mem = a.used ? mebibytes(a.used.memBytes / MIB) : '-';
+    const disk = a.used?.diskBytes == null ? '-' : mebibytes(a.used.diskBytes / MIB); // none from a master older than the figure
     return [
       a.hostname,
       a.id,
@@ -109,13 +109,13 @@ export function topTables(agents: readonly AgentJson[], roles: readonly RoleJson
       a.used ? percent(a.used.cpus, total.cpus) : '-',
       `${mem}/${mebibytes(held.mem)}/${mebibytes(total.mem)}`,
       a.used ? percent(a.used.memBytes / MIB, total.mem) : '-',
-      `${mebibytes(held.disk)}/${mebibytes(total.disk)}`,
+      `${disk}/${mebibytes(held.disk)}/${mebibytes(total.disk)}`,
       a.activeTasks,
     ];
   });
   const roleRows = roles.map((r) => [r.role, trim(r.weight), trim(r.allocated.cpus), mebibytes(r.allocated.mem), mebibytes(r.allocated.disk), trim(r.dominantShare, 3), r.quota?.guarantee.text, r.frameworks.length]);
   return (
-    table(['agent', 'id', 'cpus (used/alloc/total)', 'cpu%', 'mem (used/alloc/total)', 'mem%', 'disk (alloc/total)', 'tasks'], agentRows) +
+    table(['agent', 'id', 'cpus (used/alloc/total)', 'cpu%', 'mem (used/alloc/total)', 'mem%', 'disk (used/alloc/total)', 'tasks'], agentRows) +
     '\n' +
     table(['role', 'weight', 'cpus', 'mem', 'disk', 'share', 'quota', 'frameworks'], roleRows)
   );

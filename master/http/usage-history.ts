@@ -1,7 +1,7 @@
 // GET /api/v1/usage/history (cluster.view): the leader's samples of the cluster's total, allocated
 // and used resources (master/usage-history.ts), oldest first, for the dashboard's overview charts.
-// `used` is what the agents measure (cpus, and memory as working sets); disk use is not measured,
-// so used.disk is 0.
+// `used` is what the agents measure: cpus, memory as working sets, disk as the tasks' sandbox sizes
+// (the agents' disk watch: tasks with a disk resource; an agent too old to send it counts 0).
 import type { HttpServer } from '../../core/http.js';
 import type { Resources } from '../../core/resources.js';
 import { principalOf } from '../../core/security/edge.js';
@@ -35,12 +35,14 @@ export function clusterSample(state: MasterState): Omit<UsageSample, 't'> {
   const cluster = clusterResources(state);
   let cpus = 0;
   let memBytes = 0;
+  let diskBytes = 0;
   for (const a of state.allAgents()) {
     if (a.state !== 'connected' || !a.usage) continue;
     cpus += a.usage.cpus;
     memBytes += a.usage.memBytes;
+    diskBytes += a.usage.diskBytes;
   }
-  return { total: amounts(cluster.total), allocated: amounts(cluster.allocated), used: { cpus, mem: memBytes / MIB, disk: 0 } };
+  return { total: amounts(cluster.total), allocated: amounts(cluster.allocated), used: { cpus, mem: memBytes / MIB, disk: diskBytes / MIB } };
 }
 
 function amounts(r: Resources): Amounts {

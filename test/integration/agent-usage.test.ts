@@ -4,7 +4,9 @@
 // 48 MiB written to the container's /dev/shm, which the kernel charges to its memory). The same
 // figures on GET /api/v1/containers and the agent's /metrics (promtool-clean), gone with the task;
 // read with the same credentials as /api/v1/state; and summed at the master, per agent and per
-// role (/api/v1/agents, its /metrics); `agora top` and `agora top tasks` printing them.
+// role (/api/v1/agents, its /metrics); `agora top` and `agora top tasks` printing them. And the
+// sandbox disk a task wrote (24 MiB, measured by the disk watch's du), summed the same way and in
+// the master's usage history.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Agent } from '../../agent/agent.js';
 import type { ContainerJson } from '../../agent/containers.js';
@@ -27,8 +29,8 @@ afterEach(async () => {
   await stopHarnesses();
 });
 
-async function setup(flags: Record<string, string> = {}): Promise<{ h: MasterHarness; agent: Agent; fw: TestFramework; base: string }> {
-  const h = await MasterHarness.start();
+async function setup(flags: Record<string, string> = {}, masterFlags: Record<string, string> = {}): Promise<{ h: MasterHarness; agent: Agent; fw: TestFramework; base: string }> {
+  const h = await MasterHarness.start({ master: masterFlags });
   const agent = await startTestAgent(h.address, { usageInterval: '200ms', ...flags });
   const fw = await h.framework({ autoAck: true });
   return { h, agent, fw, base: `https://${agent.httpAddress}` };
@@ -183,6 +185,53 @@ describe('agent: usage per task', () => {
     const bad = await runCli(['top', 'tasks', '--sort-by', 'disk', ...master]);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("--sort-by: expected cpu or mem, got 'disk'");
+  });
+
+  it('the master: sandbox disk in use (the disk watch\u2019s du) on /api/v1/agents, the usage history, its /metrics and agora top', async () => {
+    const { h, agent, fw } = await setup({ diskWatchInterval: '200ms' }, { usageHistoryInterval: '200ms' });
+    // 24 MiB of zeros written into the sandbox (the cwd): real blocks, which du counts.
+    await launchTask(fw, taskInfo('fill', 'cpus:0.1;mem:32;disk:64', { command: { value: 'dd if=/dev/zero of=fill bs=1M count=24 && sleep 600' } }));
+    const agentId = agent.agentId as string;
+    const master = `https://${h.master.httpAddress}`;
+    type Used = { diskBytes: number; roles: Record<string, { diskBytes: number }> };
+    const used = await eventually(
+      async () => {
+        const { body } = await getJson<{ agents: { id: string; used: Used | null }[] }>(`${master}/api/v1/agents`);
+        const u = body.agents.find((a) => a.id === agentId)?.used;
+        if (!u || u.diskBytes < 24 * MIB) throw new Error(`not measured yet: ${JSON.stringify(u)}`);
+        return u;
+      },
+      { timeoutMs: 20_000, intervalMs: 100, what: "the sandbox's disk at the master" },
+    );
+    // The file, the task's stdout and stderr, and directory blocks: a few KiB more.
+    expect(used.diskBytes).toBeLessThan(24 * MIB + 4 * MIB);
+    const [role, byRole] = Object.entries(used.roles)[0] ?? [];
+    expect(byRole?.diskBytes).toBe(used.diskBytes);
+
+    type Sample = { used: { disk: number } };
+    const history = await eventually(
+      async () => {
+        const { body } = await getJson<{ samples: Sample[] }>(`${master}/api/v1/usage/history`);
+        const last = body.samples.at(-1);
+        if (!last || last.used.disk < 24) throw new Error(`no sample with the disk yet: ${JSON.stringify(last)}`);
+        return last;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: 'a usage history sample with the disk' },
+    );
+    expect(history.used.disk).toBeLessThan(24 + 4); // MiB
+
+    const m = await scrape(h.master.httpAddress);
+    expectLintClean(m);
+    expect(m.value(`agora_agent_used_bytes{agent_id="${agentId}",resource="disk"}`)).toBeGreaterThanOrEqual(24 * MIB);
+    expect(m.value(`agora_role_used_bytes{role="${role}",resource="disk"}`)).toBeGreaterThanOrEqual(24 * MIB);
+
+    // agora top: disk used / allocated / total (disk:64 of the test agent's 4096).
+    const top = await runCli(['top', '--master', master]);
+    expect(top.code, top.stderr).toBe(0);
+    expect(top.stdout).toMatch(/^AGENT\s+ID\s+CPUS \(USED\/ALLOC\/TOTAL\)\s+CPU%\s+MEM \(USED\/ALLOC\/TOTAL\)\s+MEM%\s+DISK \(USED\/ALLOC\/TOTAL\)\s+TASKS$/m);
+    const found = new RegExp(`^127\\.0\\.0\\.1\\s+${agentId}\\s.*\\s(\\d+(?:\\.\\d+)?)Mi/64Mi/4Gi\\s+1$`, 'm').exec(top.stdout);
+    expect(found, top.stdout).not.toBeNull();
+    expect(Number(found?.[1])).toBeGreaterThanOrEqual(24);
   });
 
   it('Docker: a shell loop at cpus:0.5 uses ≈0.5 cores; 48 MiB in /dev/shm is in the working set', async () => {

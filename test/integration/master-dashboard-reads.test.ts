@@ -10,6 +10,8 @@ afterEach(stopHarnesses);
 
 type Json = Record<string, any>;
 
+const MIB = 1024 * 1024;
+
 async function http(h: MasterHarness, path: string, token?: string | null): Promise<{ status: number; json: Json }> {
   const res = await secureFetch(`https://${h.master.httpAddress}${path}`, token === undefined ? {} : { token });
   return { status: res.status, json: (await res.json()) as Json };
@@ -20,18 +22,25 @@ describe('GET /api/v1/usage/history', () => {
     const clock = new FakeClock(Date.now()); // now: certificates are checked against it
     const h = await MasterHarness.start({ clock, master: { usageHistoryInterval: '10s', usageHistorySize: 2, agentPingInterval: '15s' } });
     const agent = await h.agent({ resources: 'cpus:4;mem:2048;disk:1000' });
-    agent.usage = { cpus: 1.5, memBytes: 256 * 1024 * 1024 };
+    agent.usage = { cpus: 1.5, memBytes: 256 * MIB, diskBytes: 300 * MIB };
+    // An agent older than the disk figure sends none: it counts 0.
+    const old = await h.agent({ resources: 'cpus:1;mem:1024;disk:500' });
+    old.usage = { cpus: 0.5, memBytes: 64 * MIB };
     expect((await http(h, '/api/v1/usage/history')).json).toEqual({ intervalMs: 10_000, samples: [] });
     const t0 = clock.now();
     clock.advance(10_000); // a sample, before any usage report
     clock.advance(5_000); // a ping: the agent's pong reports its usage
-    await eventually(() => expect(h.state.agent(agent.agentId)?.usage?.cpus).toBe(1.5));
+    await eventually(() => expect([h.state.agent(agent.agentId)?.usage?.cpus, h.state.agent(old.agentId)?.usage?.cpus]).toEqual([1.5, 0.5]));
     clock.advance(5_000); // a sample with it
     const { json } = await http(h, '/api/v1/usage/history');
     expect(json.samples).toEqual([
-      { t: t0 + 10_000, total: { cpus: 4, mem: 2048, disk: 1000 }, allocated: { cpus: 0, mem: 0, disk: 0 }, used: { cpus: 0, mem: 0, disk: 0 } },
-      { t: t0 + 20_000, total: { cpus: 4, mem: 2048, disk: 1000 }, allocated: { cpus: 0, mem: 0, disk: 0 }, used: { cpus: 1.5, mem: 256, disk: 0 } },
+      { t: t0 + 10_000, total: { cpus: 5, mem: 3072, disk: 1500 }, allocated: { cpus: 0, mem: 0, disk: 0 }, used: { cpus: 0, mem: 0, disk: 0 } },
+      { t: t0 + 20_000, total: { cpus: 5, mem: 3072, disk: 1500 }, allocated: { cpus: 0, mem: 0, disk: 0 }, used: { cpus: 2, mem: 320, disk: 300 } },
     ]);
+    const { agents } = (await http(h, '/api/v1/agents')).json;
+    const used = (id: string): Json => agents.find((a: Json) => a.id === id).used;
+    expect(used(agent.agentId)).toMatchObject({ cpus: 1.5, memBytes: 256 * MIB, diskBytes: 300 * MIB, roles: {} });
+    expect(used(old.agentId)).toMatchObject({ cpus: 0.5, memBytes: 64 * MIB, diskBytes: 0 });
     clock.advance(10_000); // the oldest goes: two are kept
     expect((await http(h, '/api/v1/usage/history')).json.samples.map((s: Json) => s.t)).toEqual([t0 + 20_000, t0 + 30_000]);
   });

@@ -229,8 +229,8 @@ export class TestAgent {
   /** Frameworks seen in launches (for re-registration). */
   readonly frameworks = new Map<string, FrameworkInfo>();
   answerPings: boolean;
-  /** What the agent's pongs report its tasks use (none when undefined). */
-  usage: { cpus: number; memBytes: number } | undefined;
+  /** What the agent's pongs report its tasks use (none when undefined; no diskBytes: as an agent older than the field). */
+  usage: { cpus: number; memBytes: number; diskBytes?: number } | undefined;
   autoRun: boolean;
   readonly hostname: string;
   readonly resources: string;

@@ -90,33 +90,41 @@ describe('usage helpers', () => {
     expect(cpuUtilization({ cpuSeconds: 1, sampledAtMs: 10 }, { cpuSeconds: 2, sampledAtMs: 10 })).toBeUndefined();
   });
 
-  it('sums cores and working sets per agent and per role (a first sample counts no cores)', () => {
-    const u = (role: string, cpu: number | undefined, mem: number, at: number): TaskUsage => ({ ...ZERO, frameworkId: 'f', taskId: `${role}${at}`, workload: '', role, cpuUtilization: cpu, workingSetBytes: mem, diskBytes: undefined, sampledAtMs: at });
-    expect(usageSummary([u('prod', 0.5, 10, 1), u('dev', undefined, 5, 3), u('prod', 0.25, 1, 2)])).toEqual({
+  it('sums cores, working sets and sandbox disk per agent and per role (a first sample counts no cores, an unmeasured sandbox no disk)', () => {
+    const u = (role: string, cpu: number | undefined, mem: number, at: number, disk?: number): TaskUsage => ({ ...ZERO, frameworkId: 'f', taskId: `${role}${at}`, workload: '', role, cpuUtilization: cpu, workingSetBytes: mem, diskBytes: disk, sampledAtMs: at });
+    expect(usageSummary([u('prod', 0.5, 10, 1, 4096), u('dev', undefined, 5, 3), u('prod', 0.25, 1, 2, 1000)])).toEqual({
       cpus: 0.75,
       memBytes: 16,
+      diskBytes: 5096,
       sampledAtMs: 3,
-      roles: [{ role: 'dev', cpus: 0, memBytes: 5 }, { role: 'prod', cpus: 0.75, memBytes: 11 }],
+      roles: [
+        { role: 'dev', cpus: 0, memBytes: 5, diskBytes: 0 },
+        { role: 'prod', cpus: 0.75, memBytes: 11, diskBytes: 5096 },
+      ],
     });
+    expect(usageSummary([])).toEqual({ cpus: 0, memBytes: 0, diskBytes: 0, sampledAtMs: 0, roles: [] });
   });
 });
 
 describe('what the master keeps of a report', () => {
-  const report = { cpus: 1.5, memBytes: 100, sampledAtMs: 7, roles: [{ role: 'prod', cpus: 1.5, memBytes: 100 }] };
+  const report = { cpus: 1.5, memBytes: 100, diskBytes: 300, sampledAtMs: 7, roles: [{ role: 'prod', cpus: 1.5, memBytes: 100, diskBytes: 300 }] };
 
   it('keeps a sound report, with the time it came', () => {
     const kept = acceptUsage(report, 42);
-    expect(kept).toMatchObject({ cpus: 1.5, memBytes: 100, sampledAtMs: 7, receivedAtMs: 42 });
-    expect(typeof kept !== 'string' && [...kept.roles]).toEqual([['prod', { cpus: 1.5, memBytes: 100 }]]);
+    expect(kept).toMatchObject({ cpus: 1.5, memBytes: 100, diskBytes: 300, sampledAtMs: 7, receivedAtMs: 42 });
+    expect(typeof kept !== 'string' && [...kept.roles]).toEqual([['prod', { cpus: 1.5, memBytes: 100, diskBytes: 300 }]]);
   });
 
   it('drops a report with a bad figure, a bad or repeated role, or too many roles, naming the field', () => {
-    expect(acceptUsage({ ...report, cpus: Number.NaN }, 0)).toMatch(/^usage\.cpus and usage\.memBytes/);
-    expect(acceptUsage({ ...report, memBytes: -1 }, 0)).toMatch(/^usage\.cpus and usage\.memBytes/);
-    expect(acceptUsage({ ...report, roles: [{ role: 'a b', cpus: 0, memBytes: 0 }] }, 0)).toBe("usage.roles: invalid or repeated role 'a b'");
+    expect(acceptUsage({ ...report, cpus: Number.NaN }, 0)).toBe('usage.cpus must be finite and not negative, got NaN');
+    expect(acceptUsage({ ...report, memBytes: -1 }, 0)).toBe('usage.memBytes must be finite and not negative, got -1');
+    expect(acceptUsage({ ...report, diskBytes: -1 }, 0)).toBe('usage.diskBytes must be finite and not negative, got -1');
+    expect(acceptUsage({ ...report, diskBytes: Number.NaN }, 0)).toBe('usage.diskBytes must be finite and not negative, got NaN');
+    expect(acceptUsage({ ...report, roles: [{ role: 'prod', cpus: 0, memBytes: 0, diskBytes: Number.NaN }] }, 0)).toBe('usage.roles[prod].diskBytes must be finite and not negative, got NaN');
+    expect(acceptUsage({ ...report, roles: [{ role: 'a b', cpus: 0, memBytes: 0, diskBytes: 0 }] }, 0)).toBe("usage.roles: invalid or repeated role 'a b'");
     expect(acceptUsage({ ...report, roles: [report.roles[0]!, report.roles[0]!] }, 0)).toBe("usage.roles: invalid or repeated role 'prod'");
-    expect(acceptUsage({ ...report, roles: [{ role: 'prod', cpus: Infinity, memBytes: 0 }] }, 0)).toMatch(/^usage\.roles\[prod\]/);
-    const many = Array.from({ length: MAX_ROLES + 1 }, (_, i) => ({ role: `r${i}`, cpus: 0, memBytes: 0 }));
+    expect(acceptUsage({ ...report, roles: [{ role: 'prod', cpus: Infinity, memBytes: 0, diskBytes: 0 }] }, 0)).toMatch(/^usage\.roles\[prod\]\.cpus /);
+    const many = Array.from({ length: MAX_ROLES + 1 }, (_, i) => ({ role: `r${i}`, cpus: 0, memBytes: 0, diskBytes: 0 }));
     expect(acceptUsage({ ...report, roles: many }, 0)).toBe(`usage.roles: at most ${MAX_ROLES} roles, got ${MAX_ROLES + 1}`);
   });
 });

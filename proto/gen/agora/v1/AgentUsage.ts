@@ -24,6 +24,11 @@ export interface AgentUsage {
    * when the latest sample was taken (agent's clock)
    */
   'sampledAtMs'?: (number | string | Long);
+  /**
+   * The sum of the tasks' sandbox sizes as the disk watch last measured them (tasks with a disk
+   * resource; a sandbox not measured yet counts 0). Agents older than this field send none: 0.
+   */
+  'diskBytes'?: (number | string);
 }
 
 /**
@@ -46,4 +51,9 @@ export interface AgentUsage__Output {
    * when the latest sample was taken (agent's clock)
    */
   'sampledAtMs': (number);
+  /**
+   * The sum of the tasks' sandbox sizes as the disk watch last measured them (tasks with a disk
+   * resource; a sandbox not measured yet counts 0). Agents older than this field send none: 0.
+   */
+  'diskBytes': (number);
 }

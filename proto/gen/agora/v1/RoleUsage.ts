@@ -6,10 +6,18 @@ export interface RoleUsage {
   'role'?: (string);
   'cpus'?: (number | string);
   'memBytes'?: (number | string);
+  /**
+   * as AgentUsage.disk_bytes, for this role's tasks
+   */
+  'diskBytes'?: (number | string);
 }
 
 export interface RoleUsage__Output {
   'role': (string);
   'cpus': (number);
   'memBytes': (number);
+  /**
+   * as AgentUsage.disk_bytes, for this role's tasks
+   */
+  'diskBytes': (number);
 }
