@@ -40,7 +40,7 @@ function Attributes({ attributes }: { attributes: Readonly<Record<string, string
 function ResourceCell({ agent, kind }: { agent: AgentJson; kind: 'cpus' | 'mem' | 'disk' }) {
   const total = agent.resources.total[kind];
   const allocated = agent.resources.allocated[kind];
-  const used = kind === 'cpus' ? agent.used?.cpus : kind === 'mem' && agent.used ? agent.used.memBytes / MIB : undefined;
+  const used = !agent.used ? undefined : kind === 'cpus' ? agent.used.cpus : kind === 'mem' ? agent.used.memBytes / MIB : agent.used.diskBytes === undefined ? undefined : agent.used.diskBytes / MIB;
   const show = kind === 'cpus' ? (v: number) => fmt(v, 1) : mib;
   return (
     <div class="res-cell">
@@ -285,7 +285,7 @@ function AgentResources({ agent: a }: { agent: AgentJson }) {
         Measured use:{' '}
         {a.used ? (
           <>
-            {fmt(a.used.cpus, 2)} cores, {mib(a.used.memBytes / MIB)} memory (sampled <Time ms={a.used.sampledAtMs} />)
+            {fmt(a.used.cpus, 2)} cores, {mib(a.used.memBytes / MIB)} memory{a.used.diskBytes === undefined ? '' : `, ${mib(a.used.diskBytes / MIB)} disk`} (sampled <Time ms={a.used.sampledAtMs} />)
           </>
         ) : (
           'no report yet'

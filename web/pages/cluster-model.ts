@@ -58,7 +58,7 @@ export interface AgentJson {
   readonly attributes: Readonly<Record<string, string>>;
   readonly resources: { readonly total: ResourcesJson; readonly allocated: ResourcesJson; readonly used: ResourcesJson; readonly offered: ResourcesJson; readonly available: ResourcesJson };
   /** Measured by the agent: cores in use and memory working set; null before its first report. */
-  readonly used: { readonly cpus: number; readonly memBytes: number; readonly sampledAtMs: number } | null;
+  readonly used: { readonly cpus: number; readonly memBytes: number; readonly diskBytes?: number; readonly sampledAtMs: number } | null;
   readonly activeTasks: number;
   readonly registeredAtMs: number;
   readonly reregisteredAtMs: number | null;

@@ -12,6 +12,8 @@ import { historySeries, refreshMs, unavailable, type AgentJson, type ResourceKin
 import { EventsCard, LeaderCard, RolesCard } from './overview-parts.js';
 import { RELOAD_GAP_MS, paced, pacer } from './pace.js';
 
+const MIB = 1024 * 1024;
+
 interface Summary {
   readonly agents: Readonly<Record<'total' | 'connected' | 'disconnected' | 'unreachable' | 'recovering' | 'draining' | 'drained', number>>;
   readonly frameworks: Readonly<Record<'total' | 'connected' | 'disconnected' | 'removed', number>>;
@@ -22,12 +24,14 @@ interface Summary {
 interface Measured {
   readonly cpus: number;
   readonly mem: number;
+  readonly disk: number;
 }
 
 async function loadSummary(signal: AbortSignal): Promise<{ summary: Summary; measured: Measured | undefined }> {
   const [summary, { agents }] = await Promise.all([getJson<Summary>('/api/v1/state-summary', signal), getJson<{ agents: AgentJson[] }>('/api/v1/agents', signal)]);
   const reporting = agents.filter((a) => a.used);
-  const measured = reporting.length === 0 ? undefined : { cpus: reporting.reduce((n, a) => n + (a.used?.cpus ?? 0), 0), mem: reporting.reduce((n, a) => n + (a.used?.memBytes ?? 0), 0) / (1024 * 1024) };
+  const sum = (f: (u: NonNullable<AgentJson['used']>) => number): number => reporting.reduce((n, a) => n + (a.used ? f(a.used) : 0), 0);
+  const measured = reporting.length === 0 ? undefined : { cpus: sum((u) => u.cpus), mem: sum((u) => u.memBytes) / MIB, disk: sum((u) => u.diskBytes ?? 0) / MIB };
   return { summary, measured };
 }
 
@@ -133,7 +137,7 @@ function ResourcesCard({ summary, measured, history, historyError }: { summary: 
         {KINDS.map((k) => {
           const total = summary.resources.total[k.kind];
           const allocated = summary.resources.allocated[k.kind];
-          const used = last ? last.used[k.kind] : k.kind === 'disk' ? undefined : measured?.[k.kind];
+          const used = last ? last.used[k.kind] : measured?.[k.kind];
           return (
             <div key={k.kind} class="resource">
               <div class="resource-head">
