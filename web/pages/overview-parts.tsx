@@ -58,8 +58,8 @@ export function RolesCard() {
                     <div class="muted small">{r.frameworks.length} framework{r.frameworks.length === 1 ? '' : 's'}</div>
                   </td>
                   <td class="num">{fmt(r.weight)}</td>
-                  <td class="wrap">{r.quota ? <QuotaText quota={r.quota} /> : <span class="muted">none</span>}</td>
-                  <td class="wrap hide-narrow">{quantity(r.allocated)}</td>
+                  <td class="wrap-anywhere">{r.quota ? <QuotaText quota={r.quota} /> : <span class="muted">none</span>}</td>
+                  <td class="wrap-anywhere hide-narrow">{quantity(r.allocated)}</td>
                   <td class="num">{percent(r.dominantShare)}</td>
                 </tr>
               ))}
