@@ -30,7 +30,7 @@ interface Up {
 }
 
 function startUp(dataDir: string, config: string, extra: string[] = []): Up {
-  const args = agoraArgv('up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, ...extra);
+  const args = agoraArgv('up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir, ...extra);
   const child = spawn(process.execPath, [...args, '--resources', 'cpus:2;mem:2048;disk:1024;ports:[31000-31010]', '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,7 +147,7 @@ describe('agora up', () => {
     await Promise.all(
       cases.map(async ([flag, value, says], i) => {
         const dataDir = path.join(base, `bad-${i}`);
-        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, flag, value], { timeoutMs: 30_000 });
+        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir, flag, value], { timeoutMs: 30_000 });
         expect(bad.code, value).toBe(2);
         expect(bad.stderr, value).toContain(`${flag}: ${says}`);
         expect(existsSync(dataDir), `${value}: nothing made`).toBe(false);
