@@ -14,6 +14,7 @@ import { secureFetch } from '../support/security.js';
 import { TestFramework, taskInfo } from '../support/test-framework.js';
 import { tempDir } from '../support/tmp.js';
 import { agoraArgv } from '../support/build.js';
+import { dig } from '../support/dig.js';
 import { eventually } from '../support/waits.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -104,6 +105,11 @@ describe('agora up', () => {
     expect(await logs.text()).toBe('hello from agora as nobody\n');
     expect(existsSync(path.join(dataDir, 'store'))).toBe(true);
     expect(existsSync(path.join(dataDir, 'agent', 'meta', 'agent.json'))).toBe(true);
+
+    // The service DNS it prints answers once the frameworks lead (no services yet: NXDOMAIN).
+    const dnsPort = Number(/service dns: 127\.0\.0\.1:(\d+) \(udp, tcp\)/.exec(up.output())?.[1]);
+    expect(dnsPort).toBeGreaterThan(0);
+    await eventually(async () => expect((await dig(dnsPort, 'web.services.agora', 'A')).status).toBe('NXDOMAIN'), { timeoutMs: 10_000, what: 'the service DNS answering' });
 
     await fw.close();
     up.kill('SIGTERM');
