@@ -19,6 +19,7 @@ export interface ServiceDnsConfig {
   readonly dnsDomain: string;
   readonly dnsTcpMaxConnections: number;
   readonly dnsTcpIdleTimeout: number;
+  readonly dnsRate: number;
 }
 
 export interface ServiceDnsDeps {
@@ -39,10 +40,10 @@ export async function startServiceDns(config: ServiceDnsConfig, deps: ServiceDns
   };
   let server: DnsServer;
   try {
-    server = await startDnsServer({ bind: config.dnsBind, port: config.dnsPort, maxTcpConnections: config.dnsTcpMaxConnections, tcpIdleMs: config.dnsTcpIdleTimeout }, responder, logger);
+    server = await startDnsServer({ bind: config.dnsBind, port: config.dnsPort, maxTcpConnections: config.dnsTcpMaxConnections, tcpIdleMs: config.dnsTcpIdleTimeout, ratePerSecond: config.dnsRate }, responder, logger);
   } catch (err) {
     follower.close();
-    throw err;
+    throw new Error(`the service DNS cannot listen on ${config.dnsBind}:${config.dnsPort} (--dns-bind, --dns-port): ${(err as Error).message}`, { cause: err });
   }
   logger.info({ bind: config.dnsBind, port: server.port, domain: config.dnsDomain }, 'service DNS listening');
   return {

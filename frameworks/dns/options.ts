@@ -18,5 +18,6 @@ export const DNS_OPTIONS = {
   dnsTtl: opt.duration('--dns-ttl', 'TTL of the service DNS records (whole seconds)', '5s', { minMs: 0, maxMs: 3_600_000 }),
   dnsDomain: domain('--dns-domain', 'the domain service DNS answers for: <service>.services.<domain>', 'agora.'),
   dnsTcpMaxConnections: opt.int('--dns-tcp-max-connections', 'open TCP connections on the service DNS; more are closed at once', 64, { min: 1 }),
+  dnsRate: opt.int('--dns-rate', 'service DNS queries a second one client address may make; more are dropped (0 = no limit)', 1000, { min: 0 }),
   dnsTcpIdleTimeout: opt.duration('--dns-tcp-idle-timeout', 'a service DNS TCP connection with no complete query for this long is closed', '5s', { minMs: 10, maxMs: 3_600_000 }),
 };

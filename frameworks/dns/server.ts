@@ -1,13 +1,14 @@
 // The DNS server's sockets: UDP and TCP on one port (RFC 1035 §4.2; TCP messages carry a two-byte
-// length). Bounded: at most `maxTcpConnections` TCP connections (more are closed at once), each
-// closed after `tcpIdleMs` without a complete query, and a query larger than a DNS message can be
-// closes its connection. UDP needs no bound of its own: one datagram in, at most one out, never
-// larger than the client's limit (message.ts), and ANY draws one small record.
+// length). Bounded: each client address gets at most `ratePerSecond` queries a second (rate.ts; more
+// are dropped); at most `maxTcpConnections` TCP connections (more are closed at once), each closed
+// after `tcpIdleMs` without a complete query. A UDP answer is never larger than the client's limit
+// (message.ts), and ANY draws one small record.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { isIPv6 } from 'node:net';
 import type { Logger } from '../../core/logger.js';
 import { respond, type Responder } from './message.js';
+import { ClientRate } from './rate.js';
 
 export interface DnsServerOptions {
   readonly bind: string;
@@ -15,6 +16,8 @@ export interface DnsServerOptions {
   readonly port: number;
   readonly maxTcpConnections: number;
   readonly tcpIdleMs: number;
+  /** Queries a second per client address (0 = no limit). */
+  readonly ratePerSecond: number;
 }
 
 export interface DnsServer {
@@ -24,11 +27,12 @@ export interface DnsServer {
 
 export async function startDnsServer(options: DnsServerOptions, responder: Responder, logger: Logger): Promise<DnsServer> {
   // With port 0 the UDP socket picks, and TCP takes the same number; taken already: pick again.
+  const rate = new ClientRate(options.ratePerSecond);
   for (let attempt = 0; ; attempt++) {
-    const udp = await bindUdp(options, responder, logger);
+    const udp = await bindUdp(options, responder, rate, logger);
     const port = udp.address().port;
     try {
-      const tcp = await listenTcp({ ...options, port }, responder, logger);
+      const tcp = await listenTcp({ ...options, port }, responder, rate, logger);
       return { port, close: () => closeBoth(udp, tcp) };
     } catch (err) {
       udp.close();
@@ -37,9 +41,10 @@ export async function startDnsServer(options: DnsServerOptions, responder: Respo
   }
 }
 
-function bindUdp(options: DnsServerOptions, responder: Responder, logger: Logger): Promise<dgram.Socket> {
+function bindUdp(options: DnsServerOptions, responder: Responder, rate: ClientRate, logger: Logger): Promise<dgram.Socket> {
   const socket = dgram.createSocket(isIPv6(options.bind) ? 'udp6' : 'udp4');
   socket.on('message', (query, from) => {
+    if (!rate.allow(from.address)) return;
     const reply = safeRespond(query, 'udp', responder, logger);
     if (reply) socket.send(reply, from.port, from.address);
   });
@@ -58,12 +63,12 @@ interface TcpServer {
   readonly sockets: Set<net.Socket>;
 }
 
-function listenTcp(options: DnsServerOptions, responder: Responder, logger: Logger): Promise<TcpServer> {
+function listenTcp(options: DnsServerOptions, responder: Responder, rate: ClientRate, logger: Logger): Promise<TcpServer> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    serveTcp(socket, responder, options, logger);
+    serveTcp(socket, responder, rate, options, logger);
   });
   server.maxConnections = options.maxTcpConnections;
   return new Promise((resolve, reject) => {
@@ -76,7 +81,7 @@ function listenTcp(options: DnsServerOptions, responder: Responder, logger: Logg
 }
 
 /** Queries one after another on one connection, each with its two-byte length. */
-function serveTcp(socket: net.Socket, responder: Responder, options: DnsServerOptions, logger: Logger): void {
+function serveTcp(socket: net.Socket, responder: Responder, rate: ClientRate, options: DnsServerOptions, logger: Logger): void {
   let buffered = Buffer.alloc(0);
   socket.setTimeout(options.tcpIdleMs, () => socket.destroy());
   socket.on('error', () => socket.destroy());
@@ -87,6 +92,7 @@ function serveTcp(socket: net.Socket, responder: Responder, options: DnsServerOp
       if (buffered.length < 2 + length) return;
       const query = buffered.subarray(2, 2 + length);
       buffered = buffered.subarray(2 + length);
+      if (!rate.allow(socket.remoteAddress ?? '')) continue;
       const reply = safeRespond(query, 'tcp', responder, logger);
       if (!reply) {
         socket.destroy();

@@ -11,7 +11,7 @@ import { dig } from '../support/dig.js';
 import { FakeServiceController, fakeServicesModule } from '../support/fake-service-controller.js';
 import { call, jobsClient, startJobsHost, stopJobsHosts, uniqueStore } from '../support/jobs-host.js';
 import { secureFetch } from '../support/security.js';
-import { eventually, within } from '../support/waits.js';
+import { eventually, holdsFor, within } from '../support/waits.js';
 
 const sockets = new Set<net.Socket | dgram.Socket>();
 
@@ -97,6 +97,28 @@ describe('service DNS edges', () => {
     // Whatever came back is a DNS header at least, and the server still answers real queries.
     expect(replies.every((r) => r.length >= 12)).toBe(true);
     expect((await dig(port, 'web.services.agora', 'A')).answers.map((a) => a.data)).toEqual(['10.9.0.1']);
+  });
+
+  it('drops a client past --dns-rate queries a second', async () => {
+    const { port } = await hostWithWeb({ dnsRate: 5 });
+    const udp = dgram.createSocket('udp4');
+    sockets.add(udp);
+    let replies = 0;
+    udp.on('message', () => (replies += 1));
+    const query = dnsPacket.encode({ type: 'query', id: 9, questions: [{ name: 'web.services.agora', type: 'A' }] });
+    // 20 at once fall in at most two one-second windows: 5 or 10 answered, never 20.
+    for (let i = 0; i < 20; i++) udp.send(query, port, '127.0.0.1');
+    await eventually(() => expect(replies).toBeGreaterThanOrEqual(5), { timeoutMs: 1000, what: 'the first five answered' });
+    await holdsFor(300, () => expect(replies).toBeLessThanOrEqual(10), 'no more than two windows answered');
+    await eventually(async () => expect((await dig(port, 'web.services.agora', 'A')).answers).toHaveLength(1), { timeoutMs: 5000, what: 'answers again the next second' });
+  });
+
+  it('a taken port is an error naming the flag', async () => {
+    const taken = dgram.createSocket('udp4');
+    sockets.add(taken);
+    await new Promise<void>((resolve) => taken.bind(0, '127.0.0.1', resolve));
+    const port = taken.address().port;
+    await expect(startJobsHost({ flags: { dnsPort: port } })).rejects.toThrow(`cannot listen on 127.0.0.1:${port} (--dns-bind, --dns-port)`);
   });
 
   it('caps TCP connections and closes idle ones', async () => {

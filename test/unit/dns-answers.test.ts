@@ -6,6 +6,7 @@ import { answer, RCODE, type ServiceEndpoints } from '../../frameworks/dns/answe
 import { applyEvent } from '../../frameworks/dns/follow.js';
 import { respond, type Responder } from '../../frameworks/dns/message.js';
 import { meaningOf, taskLabel } from '../../frameworks/dns/names.js';
+import { ClientRate } from '../../frameworks/dns/rate.js';
 import type { Endpoint } from '../../proto/index.js';
 
 const OPTIONS = { domain: 'agora', ttlSeconds: 5 };
@@ -159,6 +160,21 @@ describe('the wire', () => {
 
   it('a class other than IN is refused', () => {
     expect(decode(respond(dnsPacket.encode({ type: 'query', id: 7, questions: [{ name: 'web.services.agora', type: 'A', class: 'CH' }] }), 'udp', serving)).rcode).toBe('REFUSED');
+  });
+});
+
+describe('the rate per client', () => {
+  it('allows --dns-rate queries a second per address, then drops until the next second', () => {
+    let now = 5_000;
+    const rate = new ClientRate(2, () => now, 3);
+    expect([rate.allow('a'), rate.allow('a'), rate.allow('a'), rate.allow('b')]).toEqual([true, true, false, true]);
+    now = 5_999;
+    expect(rate.allow('a')).toBe(false);
+    now = 6_000;
+    expect(rate.allow('a')).toBe(true);
+    // Memory is bounded: past maxClients addresses the counts start afresh.
+    expect([rate.allow('b'), rate.allow('c'), rate.allow('a'), rate.allow('a')]).toEqual([true, true, true, true]);
+    expect(new ClientRate(0).allow('a')).toBe(true);
   });
 });
 
