@@ -9,7 +9,10 @@ import type { Endpoint, WatchEvent } from '../../proto/index.js';
 import type { ControllerRegistry, JobsApi } from '../api/index.js';
 import type { ServiceEndpoints } from './answers.js';
 
-/** Who the follower is to the Jobs API: an in-process reader of services and nothing else. */
+/**
+ * Who the follower is to the Jobs API: code in this process, not a caller who authenticated (hence
+ * `insecure`), that may read services and nothing else.
+ */
 const DNS_PRINCIPAL: Principal = Object.freeze({ name: 'agora-dns', via: 'insecure', grants: Object.freeze([{ action: 'jobs.read' as const, objects: ['SERVICE'] }]) });
 
 export class EndpointFollower {

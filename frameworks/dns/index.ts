@@ -10,6 +10,8 @@ import { EndpointFollower } from './follow.js';
 import { normalizeDomain } from './names.js';
 import { startDnsServer, type DnsServer } from './server.js';
 
+export type { DnsServer };
+
 export { DNS_OPTIONS } from './options.js';
 
 export interface ServiceDnsConfig {

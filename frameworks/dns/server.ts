@@ -10,6 +10,9 @@ import type { Logger } from '../../core/logger.js';
 import { respond, type Responder } from './message.js';
 import { ClientRate } from './rate.js';
 
+/** Answers a TCP client may leave unread before it is cut: a few large answers. */
+const MAX_UNREAD_BYTES = 256 * 1024;
+
 export interface DnsServerOptions {
   readonly bind: string;
   /** 0 picks a free port (the same number for UDP and TCP). */
@@ -95,6 +98,11 @@ function serveTcp(socket: net.Socket, responder: Responder, rate: ClientRate, op
       if (!rate.allow(socket.remoteAddress ?? '')) continue;
       const reply = safeRespond(query, 'tcp', responder, logger);
       if (!reply) {
+        socket.destroy();
+        return;
+      }
+      // A client that asks and never reads is cut before its answers pile up here.
+      if (socket.writableLength > MAX_UNREAD_BYTES) {
         socket.destroy();
         return;
       }

@@ -113,6 +113,20 @@ describe('service DNS edges', () => {
     await eventually(async () => expect((await dig(port, 'web.services.agora', 'A')).answers).toHaveLength(1), { timeoutMs: 5000, what: 'answers again the next second' });
   });
 
+  it('cuts a TCP client that asks and never reads', async () => {
+    // An idle timeout longer than the wait: only the unread cap can close it in time.
+    const { port } = await hostWithWeb({ dnsRate: 0, dnsTcpIdleTimeout: '60s' });
+    const client = await connect(port);
+    client.pause();
+    const query = dnsPacket.encode({ type: 'query', id: 3, questions: [{ name: '_http._tcp.web.services.agora', type: 'SRV' }] });
+    const framed = Buffer.concat([Buffer.from([0, query.length]), query]);
+    // Far more answers than the sockets' buffers hold: the server must stop writing and cut it.
+    const burst = Buffer.concat(Array.from({ length: 1000 }, () => framed));
+    for (let i = 0; i < 80 && !client.destroyed; i++) client.write(burst);
+    expect(await within(closed(client), 10_000, false)).toBe(true);
+    expect((await dig(port, 'web.services.agora', 'A', ['+tcp'])).answers).toHaveLength(1);
+  });
+
   it('a taken port is an error naming the flag', async () => {
     const taken = dgram.createSocket('udp4');
     sockets.add(taken);
