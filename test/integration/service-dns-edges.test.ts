@@ -11,7 +11,7 @@ import { dig } from '../support/dig.js';
 import { FakeServiceController, fakeServicesModule } from '../support/fake-service-controller.js';
 import { call, jobsClient, startJobsHost, stopJobsHosts, uniqueStore } from '../support/jobs-host.js';
 import { secureFetch } from '../support/security.js';
-import { eventually, holdsFor, within } from '../support/waits.js';
+import { eventually, holdsFor, pace, within } from '../support/waits.js';
 
 const sockets = new Set<net.Socket | dgram.Socket>();
 
@@ -113,18 +113,26 @@ describe('service DNS edges', () => {
     await eventually(async () => expect((await dig(port, 'web.services.agora', 'A')).answers).toHaveLength(1), { timeoutMs: 5000, what: 'answers again the next second' });
   });
 
-  it('cuts a TCP client that asks and never reads', async () => {
-    // An idle timeout longer than the wait: only the unread cap can close it in time.
-    const { port } = await hostWithWeb({ dnsRate: 0, dnsTcpIdleTimeout: '60s' });
+  it('cuts a TCP client that asks and does not read', async () => {
+    // An idle timeout longer than the test: only the unread cap can close it.
+    const { fake, port } = await hostWithWeb({ dnsRate: 0, dnsTcpIdleTimeout: '60s' });
+    // Ten instances: each answer is over 1 KB.
+    fake.setEndpoints('web', Array.from({ length: 10 }, (_, i) => endpoint(`web.v1.${i}`, `10.9.1.${i + 1}`, 8000 + i)));
     const client = await connect(port);
     client.pause();
+    let received = 0;
+    client.on('data', (d: Buffer) => (received += d.length));
+    client.on('error', () => undefined);
     const query = dnsPacket.encode({ type: 'query', id: 3, questions: [{ name: '_http._tcp.web.services.agora', type: 'SRV' }] });
     const framed = Buffer.concat([Buffer.from([0, query.length]), query]);
-    // Far more answers than the sockets' buffers hold: the server must stop writing and cut it.
-    const burst = Buffer.concat(Array.from({ length: 1000 }, () => framed));
-    for (let i = 0; i < 80 && !client.destroyed; i++) client.write(burst);
+    // 50,000 queries: their answers (~60 MB) are far beyond what the sockets' buffers hold.
+    for (let i = 0; i < 50; i++) client.write(Buffer.concat(Array.from({ length: 1000 }, () => framed)));
+    const answerBytes = 50_000 * 1000; // at least: ten SRV records and ten A records each
+    await pace(1500, 'the client not reading while the server answers');
+    client.resume();
     expect(await within(closed(client), 10_000, false)).toBe(true);
-    expect((await dig(port, 'web.services.agora', 'A', ['+tcp'])).answers).toHaveLength(1);
+    expect(received).toBeLessThan(answerBytes / 4);
+    expect((await dig(port, 'web.services.agora', 'A', ['+tcp'])).answers).toHaveLength(10);
   });
 
   it('a taken port is an error naming the flag', async () => {
