@@ -15,6 +15,7 @@ export function registerFrameworksCommand(program: Command): void {
     const { FrameworksHost } = await import('../frameworks/host.js');
     const host = await FrameworksHost.run(options, { logger });
     process.stdout.write(`frameworks listening: grpc ${host.grpcAddress ?? ''}, http ${options.insecure ? 'http' : 'https'}://${host.httpAddress ?? ''}\n`);
+    process.stdout.write(`service dns: ${options.dnsBind ?? options.bind}:${host.dnsPort ?? ''} (udp, tcp)\n`);
     await runUntilSignal(logger, () => host.stop());
   });
 }

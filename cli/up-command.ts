@@ -13,6 +13,7 @@ import { Agent } from '../agent/agent.js';
 import { EXECUTOR_KINDS } from '../agent/options.js';
 import { Master } from '../master/master.js';
 import { FrameworksHost } from '../frameworks/host.js';
+import { DNS_OPTIONS } from '../frameworks/dns/options.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
 import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
 import { writeContext } from './config.js';
@@ -31,6 +32,8 @@ export const UP_OPTIONS = {
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities and mount host paths (with tasks.privileged)', false),
   writeContext: opt.bool('--write-context', 'make this cluster the CLI\u2019s current context (`up` in $AGORA_CONFIG or ~/.agora/config.yaml), so `agora` finds it and its token', true),
   insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
+  // Service DNS, as `agora frameworks` has it; --dns-bind defaults to --hostname here.
+  ...DNS_OPTIONS,
 };
 
 export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
@@ -48,8 +51,19 @@ function optionalResources(flag: string, description: string): OptionSpec<string
   return { flag, description, parse, default: undefined };
 }
 
-/** What startUp() needs: the compiled flags; attributes may be left out (none). */
-export type UpStartOptions = Omit<UpOptions, 'attributes'> & { readonly attributes?: Attributes };
+type DnsKey = keyof typeof DNS_OPTIONS;
+
+/**
+ * What startUp() needs: the compiled flags; attributes may be left out (none), and so may the DNS
+ * flags (then the service DNS takes a free port: benchmarks and tests run side by side).
+ */
+export type UpStartOptions = Omit<UpOptions, 'attributes' | DnsKey> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, DnsKey>>;
+
+/** The DNS flags startUp() gives the frameworks host. */
+function dnsFlags(options: UpStartOptions): Record<string, unknown> {
+  const given = Object.fromEntries(Object.keys(DNS_OPTIONS).flatMap((k) => (options[k as DnsKey] === undefined ? [] : [[k, options[k as DnsKey]]])));
+  return { dnsPort: 0, dnsBind: options.hostname, ...given };
+}
 
 export interface Up {
   readonly master: Master;
@@ -123,7 +137,7 @@ export async function startUp(
   }
   try {
     const credentials = security ? { token: security.frameworksToken, tls: { ca: security.masterTls.ca } } : undefined;
-    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...extra.frameworks });
+    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...dnsFlags(options), ...extra.frameworks });
   } catch (err) {
     await frameworks.stop();
     await agent.stop();
@@ -153,6 +167,7 @@ export function registerUpCommand(program: Command): void {
         `master http: ${scheme}://${up.master.httpAddress}`,
         `master grpc: ${up.master.grpcAddress}`,
         `agent http: ${scheme}://${up.agent.httpAddress}`,
+        `service dns: ${options.dnsBind ?? options.hostname}:${up.frameworks.dnsPort ?? ''} (udp, tcp)`,
         `data dir: ${path.resolve(options.dataDir)}`,
         ...(up.security ? [`admin token: ${up.security.files.adminToken}`, `cluster CA: ${up.security.files.ca}`] : ['security: OFF (--insecure)']),
         ...(context ? [`cli context: up (${context})`] : []),

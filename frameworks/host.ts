@@ -24,6 +24,7 @@ import { JobsService, SERVICE_NAMES } from '../proto/index.js';
 import { electFrameworkLeader, type FrameworkLeadership } from '../sdk/leader.js';
 import { ControllerRegistry, JobsApi, jobsGrpcHandlers, MasterTaskLocator, registerJobsHttp, type LeaderAddresses, type ServingGate } from './api/index.js';
 import { masterHttpFinder, type MasterHttpFinder } from './host-master.js';
+import { startServiceDns, type DnsServer } from './dns/index.js';
 import { FrameworksMetrics } from './metrics.js';
 import { FRAMEWORK_MODULES, type FrameworkModule, type RunningController } from './host-modules.js';
 import { compileFrameworksOptions, storeUrl, type FrameworksOptions } from './host-options.js';
@@ -100,6 +101,7 @@ export class FrameworksHost {
   #leadingWaiters: (() => void)[] = [];
   #security: HostSecurity | undefined;
   #discovery: MasterDiscovery | undefined;
+  #dns: DnsServer | undefined;
 
   private constructor(readonly deps: HostDeps) {
     this.#baseLogger = deps.logger ?? createLogger({ name: 'agora-frameworks' });
@@ -192,6 +194,11 @@ export class FrameworksHost {
     return this.#advertise?.httpAddress;
   }
 
+  /** The service DNS port, UDP and TCP (once started). */
+  get dnsPort(): number | undefined {
+    return this.#dns?.port;
+  }
+
   /** Open the store (unless given) and stand for election. Resolves after the first round. */
   async start(options: FrameworksOptions, overrides: StartOverrides = {}): Promise<void> {
     if (this.lifecycle !== 'INITIALIZED') throw new Error(`cannot start a frameworks host that is ${this.lifecycle}`);
@@ -205,6 +212,8 @@ export class FrameworksHost {
     if (!options.insecure && overrides.store === undefined) requireZkCredentials(url, options.zkCredentialsFile !== undefined, options.store === undefined ? '--master' : '--store');
     this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout, credentials: options.zkCredentialsFile }));
     this.#masterHttp = await masterHttpFinder(options);
+    // Standbys answer too (REFUSED), so a resolver given every instance moves on to the leader.
+    this.#dns = await startServiceDns({ ...options, dnsBind: options.dnsBind ?? options.bind }, { api: this.api, registry: this.registry, serving: () => this.gate.serving(), logger: this.#baseLogger });
     this.lifecycle = 'STANDBY';
     await this.#join();
   }
@@ -384,7 +393,7 @@ export class FrameworksHost {
     clearTimeout(this.#retryTimer);
     await this.#leadership?.resign().catch((err: unknown) => this.logger.warn({ err }, 'resign failed'));
     await this.#stopControllers();
-    await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close()]);
+    await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close(), this.#dns?.close()]);
     await this.#masterHttp?.close();
     this.#security?.authenticator.close?.();
     await this.#discovery?.close().catch(() => undefined);

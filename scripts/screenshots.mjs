@@ -124,7 +124,7 @@ async function freePorts(count) {
 /** `agora up` on free ports; resolves with its HTTPS address once it prints it. */
 async function startUp(dataDir) {
   const resources = `cpus:4;mem:4096;disk:4096;ports:[${await freePorts(8)}]`;
-  const args = [CLI, 'up', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--write-context', 'false', '--log-level', 'error', '--resources', resources];
+  const args = [CLI, 'up', '--data-dir', dataDir, '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--write-context', 'false', '--log-level', 'error', '--resources', resources];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let output = '';

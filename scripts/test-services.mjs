@@ -22,6 +22,8 @@ const REQUIREMENTS = [
   { what: 'runc', pkg: 'runc', ok: () => onPath('runc') },
   { what: '/bin/busybox (static)', pkg: 'busybox-static', ok: () => isStaticElf('/bin/busybox') },
   { what: 'nc', pkg: 'netcat-openbsd', ok: () => onPath('nc') },
+  // The service DNS tests ask it with a real resolver client (test/support/dig.ts).
+  { what: 'dig', pkg: 'dnsutils', ok: () => onPath('dig') },
   { what: 'tar', pkg: 'tar', ok: () => onPath('tar') },
   { what: '/usr/bin/promtool', pkg: 'prometheus', ok: () => isFile('/usr/bin/promtool') },
   // The dashboard's browser tests drive it through playwright-core (test/support/browser.ts).

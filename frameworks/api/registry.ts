@@ -8,9 +8,17 @@ import { namesOf, WORKLOAD_KINDS } from './kinds.js';
 export class ControllerRegistry {
   readonly #controllers = new Map<WorkloadKind, WorkloadController>();
   readonly #onClear = new Set<() => void>();
+  readonly #onSet = new Set<(kind: WorkloadKind) => void>();
 
   set(controller: WorkloadController): void {
     this.#controllers.set(controller.kind, controller);
+    for (const listener of [...this.#onSet]) listener(controller.kind);
+  }
+
+  /** Called each time a controller is set (the host was elected); returns an unsubscribe. */
+  onSet(listener: (kind: WorkloadKind) => void): () => void {
+    this.#onSet.add(listener);
+    return () => this.#onSet.delete(listener);
   }
 
   /** Drop every controller (leadership lost); open watches end. */

@@ -81,6 +81,7 @@ export class ChaosCluster {
         '--cluster': CLUSTER_NAME,
         '--grpc-port': '0',
         '--http-port': '0',
+        '--dns-port': '0',
         '--retry-delay': '200ms',
         '--zk-session-timeout': '2s',
         '--log-level': 'warn',

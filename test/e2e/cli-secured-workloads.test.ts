@@ -26,7 +26,7 @@ beforeAll(async () => {
   store = await openStore('memory:', { chroot: '/agora' });
   host = FrameworksHost.create({ logger: silentLogger(), modules: [fakeServicesModule(fake)] });
   master = await Master.start(TEST_MASTER_OPTIONS, { store, security: testMasterSecurity(), ...host.masterHooks });
-  await host.startEmbedded(master, { token: testPki().frameworksToken, tls: testPki().clientTls }, { logLevel: 'silent' });
+  await host.startEmbedded(master, { token: testPki().frameworksToken, tls: testPki().clientTls }, { logLevel: 'silent', dnsPort: 0 });
   await host.waitLeading(10_000);
   const dir = await tempDir('cli-workloads');
   config = path.join(dir, 'config.yaml');

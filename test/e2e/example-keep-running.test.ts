@@ -55,7 +55,7 @@ async function copies(get: ReturnType<typeof upFetch>, http: string): Promise<Ta
 describe('examples/keep-running.ts', () => {
   it('keeps 3 copies running and replaces one that is killed', async () => {
     const dataDir = await tempDir('example');
-    const up = start([...agoraArgv('up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir), '--resources', 'cpus:2;mem:2048;disk:1024;ports:[31000-31010]', '--log-level', 'warn', '--write-context', 'false']);
+    const up = start([...agoraArgv('up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir), '--resources', 'cpus:2;mem:2048;disk:1024;ports:[31000-31010]', '--log-level', 'warn', '--write-context', 'false']);
     const [http, grpc, agentHttp] = await eventually(() => {
       const out = up.output();
       const found = [/master http: https:\/\/(\S+)/, /master grpc: (\S+)/, /agent http: https:\/\/(\S+)/].map((re) => re.exec(out)?.[1]);

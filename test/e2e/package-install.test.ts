@@ -234,7 +234,7 @@ describe('the packed tarball, installed outside the repository', () => {
 
   it('starts agora up from the installed package, healthy with its agent\u2019s attributes, runs the daemon example against it, and stops it on SIGTERM', async () => {
     const dataDir = path.join(outside, 'up');
-    const args = ['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--resources', 'cpus:1;mem:512;disk:512', '--attributes', 'rack:r1;zone:a', '--log-level', 'warn'];
+    const args = ['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir, '--resources', 'cpus:1;mem:512;disk:512', '--attributes', 'rack:r1;zone:a', '--log-level', 'warn'];
     const child = spawn(bin(), args, { cwd: consumer, env: cleanEnv({ AGORA_CONFIG: path.join(outside, 'cli-config.yaml') }), stdio: ['ignore', 'pipe', 'pipe'] });
     children.add(child);
     let out = '';

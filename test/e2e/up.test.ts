@@ -14,6 +14,7 @@ import { secureFetch } from '../support/security.js';
 import { TestFramework, taskInfo } from '../support/test-framework.js';
 import { tempDir } from '../support/tmp.js';
 import { agoraArgv } from '../support/build.js';
+import { dig } from '../support/dig.js';
 import { eventually } from '../support/waits.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -30,7 +31,7 @@ interface Up {
 }
 
 function startUp(dataDir: string, config: string, extra: string[] = []): Up {
-  const args = agoraArgv('up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, ...extra);
+  const args = agoraArgv('up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir, ...extra);
   const child = spawn(process.execPath, [...args, '--resources', 'cpus:2;mem:2048;disk:1024;ports:[31000-31010]', '--log-level', 'warn'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,6 +106,11 @@ describe('agora up', () => {
     expect(existsSync(path.join(dataDir, 'store'))).toBe(true);
     expect(existsSync(path.join(dataDir, 'agent', 'meta', 'agent.json'))).toBe(true);
 
+    // The service DNS it prints answers once the frameworks lead (no services yet: NXDOMAIN).
+    const dnsPort = Number(/service dns: 127\.0\.0\.1:(\d+) \(udp, tcp\)/.exec(up.output())?.[1]);
+    expect(dnsPort).toBeGreaterThan(0);
+    await eventually(async () => expect((await dig(dnsPort, 'web.services.agora', 'A')).status).toBe('NXDOMAIN'), { timeoutMs: 10_000, what: 'the service DNS answering' });
+
     await fw.close();
     up.kill('SIGTERM');
     expect(await up.exited).toBe(0);
@@ -147,7 +153,7 @@ describe('agora up', () => {
     await Promise.all(
       cases.map(async ([flag, value, says], i) => {
         const dataDir = path.join(base, `bad-${i}`);
-        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, flag, value], { timeoutMs: 30_000 });
+        const bad = await runCli(['up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir, flag, value], { timeoutMs: 30_000 });
         expect(bad.code, value).toBe(2);
         expect(bad.stderr, value).toContain(`${flag}: ${says}`);
         expect(existsSync(dataDir), `${value}: nothing made`).toBe(false);

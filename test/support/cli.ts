@@ -83,7 +83,7 @@ export async function startUpProcess(dataDir: string, timeoutMs = 30_000, capaci
   // Free ports as one-port ranges, so tasks never collide with other tests' servers.
   const ports = (await freePorts(8)).sort((a, b) => a - b).map((p) => `${p}-${p}`);
   const resources = `${capacity};ports:[${ports.join(',')}]`;
-  const args = [...CLI, 'up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--data-dir', dataDir, '--resources', resources, '--log-level', 'warn'];
+  const args = [...CLI, 'up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir, '--resources', resources, '--log-level', 'warn'];
   const config = `${dataDir}.cli-config.yaml`;
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: config } });
   children.add(child);
@@ -185,7 +185,7 @@ export async function startFrameworksProcess(args: readonly string[], timeoutMs 
   // Masters started from the CLI know the admin token (--bootstrap-token-file), and keep their
   // znodes private to the test ZooKeeper credentials, which the frameworks' store needs too.
   const secure = ['--tls-ca', pki.files.ca, '--tls-cert', pki.files.serverCert, '--tls-key', pki.files.serverKey, '--token-file', pki.files.adminToken, '--zk-credentials-file', pki.files.zkCredentials];
-  const child = spawn(process.execPath, [...CLI, 'frameworks', '--grpc-port', '0', '--http-port', '0', '--retry-delay', '200ms', ...secure, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'frameworks', '--grpc-port', '0', '--http-port', '0', '--dns-port', '0', '--retry-delay', '200ms', ...secure, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

@@ -46,6 +46,7 @@ export async function startJobsHost(options: JobsHostOptions = {}): Promise<Fram
     store: options.store ?? uniqueStore(),
     grpcPort: 0,
     httpPort: 0,
+    dnsPort: 0,
     retryDelay: '100ms',
     logLevel: 'silent',
     tlsCa: pki.files.ca,
