@@ -130,6 +130,8 @@ describe('docker executor: published ports', () => {
     void container.reachable!(new AbortController().signal).then((a) => (answer = a));
     // The published port accepts at once: a connect to it says nothing about the task.
     await eventually(async () => expect(await accepts(port!)).toBe(true), { what: 'docker-proxy on the host port', timeoutMs: 5_000 });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(answer).toBeUndefined();
     await holdsFor(Math.max(0, 1_500 - (Date.now() - started)), () => answer === undefined, 'the probe answered before the container listens');
     await eventually(() => expect(answer).toEqual({ ok: true, message: 'its port answers' }), { what: 'the probe', timeoutMs: 10_000 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
