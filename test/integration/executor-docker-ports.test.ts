@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ContainerSpec, Executor } from '../../agent/executor.js';
 import { createExecutor } from '../../agent/executors/index.js';
 import type { DockerInfo__Output, TaskInfo__Output } from '../../proto/index.js';
+import { createTestNetwork, type TestNetwork } from '../support/docker-network.js';
 import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
@@ -22,9 +23,8 @@ import { removeDir, tempDir } from '../support/tmp.js';
 import { NOBODY } from '../support/users.js';
 import { eventually, holdsFor, within } from '../support/waits.js';
 
-/** A user-defined bridge of this test's own (engineer I's prefix), on a subnet tied to the pid. */
-const NETWORK = `agi-${process.pid}`;
-const SUBNET = `10.213.${process.pid % 250}.0/24`;
+let network: TestNetwork;
+let NETWORK = '';
 let root: string;
 let executor: Executor;
 let docker: Docker;
@@ -34,14 +34,15 @@ beforeAll(async () => {
   root = await tempDir('executor-docker-ports');
   executor = createExecutor('docker', { dockerSocket: testServices().dockerSocket, portCheckTimeoutMs: 10_000 });
   docker = new Docker({ socketPath: testServices().dockerSocket });
-  await docker.createNetwork({ Name: NETWORK, Driver: 'bridge', IPAM: { Config: [{ Subnet: SUBNET }] }, Options: { 'com.docker.network.bridge.name': NETWORK } });
+  network = await createTestNetwork(docker);
+  NETWORK = network.name;
 });
 
 afterAll(async () => {
   await executor.close();
   const mine = await docker.listContainers({ all: true, filters: { label: ['agora.framework-id=fw-ports'] } });
   await Promise.allSettled(mine.map((c) => docker.getContainer(c.Id).remove({ force: true })));
-  await docker.getNetwork(NETWORK).remove().catch(() => undefined);
+  await network?.remove();
   removeDir(root);
 });
 
