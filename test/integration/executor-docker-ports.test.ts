@@ -4,7 +4,8 @@
 // networking needs no mapping and its port answers; on a user-defined bridge (created here; the
 // engine publishes through docker-proxy, no iptables needed) the task is not reachable — and,
 // through a real agent, not `ready` — until its container listens, though the published port
-// accepts connections all along (docker-proxy); one that never listens fails when the bound passes.
+// accepts connections all along (docker-proxy); one that never listens fails when the bound passes;
+// an agent restarted before the port answered probes it again.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,9 +15,11 @@ import type { ContainerSpec, Executor } from '../../agent/executor.js';
 import { createExecutor } from '../../agent/executors/index.js';
 import type { DockerInfo__Output, TaskInfo__Output } from '../../proto/index.js';
 import { createTestNetwork, type TestNetwork } from '../support/docker-network.js';
-import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
+import { Agent } from '../../agent/agent.js';
+import { launchTask, startTestAgent, stopTestAgents, TEST_AGENT_FLAGS } from '../support/agent-harness.js';
 import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
+import { testPki } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
 import { removeDir, tempDir } from '../support/tmp.js';
@@ -174,6 +177,23 @@ describe('agent: a Docker task on a bridge is not ready until its port answers',
     expect(Number(ready.timestampMs) - Number(running.timestampMs)).toBeGreaterThanOrEqual(1_000);
     expect(await httpStatus(port!)).toBe(404);
     expect(fw.updates('late').map((u) => `${u.state}${u.ready === true ? '+' : u.ready === false ? '-' : ''}`)).toEqual(['TASK_STARTING', 'TASK_RUNNING-', 'TASK_RUNNING+']);
+  });
+
+  it('probes again after an agent restart a task that was not ready yet', async () => {
+    const [port] = await freePorts(1);
+    const h = await MasterHarness.start();
+    const flags = { dockerSocket: testServices().dockerSocket, workDir: await tempDir('agent-ports'), resources: `cpus:4;mem:4096;disk:4096;ports:[${port}-${port}]` };
+    // Not startTestAgent's: its clean-up would kill through this stopped agent, whose detached container never ends.
+    const first = await Agent.start({ ...TEST_AGENT_FLAGS, master: h.address, ...flags }, { tls: testPki().agentTls });
+    const fw = await h.framework({ autoAck: true, failoverTimeoutSeconds: 60 });
+    await launchTask(fw, boxed('slow', port!, 'sleep 4; exec httpd -f -p 8080 -h /tmp'));
+    expect((await fw.waitForUpdate('slow', 'TASK_RUNNING', { timeoutMs: 30_000 })).ready).toBe(false);
+    await eventually(() => first.updates.pendingCount() === 0, { what: 'updates acknowledged' });
+    await first.stop();
+    expect(fw.updates('slow').some((u) => u.ready === true)).toBe(false);
+    await startTestAgent(h.address, flags);
+    await eventually(() => expect(fw.updates('slow').at(-1)).toMatchObject({ state: 'TASK_RUNNING', ready: true }), { what: 'ready after the restart', timeoutMs: 20_000 });
+    expect(await httpStatus(port!)).toBe(404);
   });
 
   it('fails one whose port never answers within --docker-port-check-timeout', async () => {
