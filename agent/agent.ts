@@ -271,6 +271,7 @@ export class Agent implements AgentContext {
           allowPrivileged: this.options.allowPrivileged,
           logLimits: { maxBytes: this.options.logMaxSize, maxFiles: this.options.logMaxFiles },
           pidsLimit: this.options.taskPidsLimit,
+          portCheckTimeoutMs: this.options.dockerPortCheckTimeout,
           ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}),
         });
       this.#executors.set(kind, executor);

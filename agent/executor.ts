@@ -73,6 +73,13 @@ export interface Container {
    * task.fake.healthy. The task manager reports it on RUNNING updates instead of running a check.
    */
   readonly healthy?: boolean;
+  /**
+   * Whether the task can be reached yet, where the executor can tell more than "it runs": the
+   * docker executor's published ports answering a TCP connect. Resolves once — ok, or not within
+   * the executor's bound (the message names the port) — or not ok when `signal` aborts. The task
+   * manager reports `ready: false` on RUNNING until it resolves ok. Absent: nothing to wait for.
+   */
+  reachable?(signal: AbortSignal): Promise<{ readonly ok: boolean; readonly message: string }>;
   /** What it has used so far; undefined when the executor cannot tell (no cgroup, the fake executor). */
   usage?(): Promise<ContainerUsage | undefined>;
   /** Resolves once, when the container has ended (also after a kill). Never rejects. */

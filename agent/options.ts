@@ -85,6 +85,7 @@ export const AGENT_OPTIONS = {
   attributes: opt.custom<Attributes>('--attributes', 'attributes, e.g. rack:r1;zone:a', parseAttributesFlag, Object.freeze({})),
   executor: opt.oneOf<ExecutorKind>('--executor', 'how tasks run (a task with a container image always uses docker)', EXECUTOR_KINDS, 'process'),
   dockerSocket: opt.optionalString('--docker-socket', 'Docker engine socket (default /var/run/docker.sock)'),
+  dockerPortCheckTimeout: opt.duration('--docker-port-check-timeout', "how long a Docker task's published ports may take to answer before it fails (not ready until then; a longer health check delay + grace wins)", '60s', { minMs: 1, maxMs: 24 * 3600 * 1000 }),
   statusUpdateRetry: opt.duration('--status-update-retry', 'first resend of an unacknowledged status update (then doubling)', '10s', { minMs: 1 }),
   statusUpdateRetryMax: opt.duration('--status-update-retry-max', 'longest interval between resends', '10m', { minMs: 1 }),
   reconnectBackoff: opt.duration('--reconnect-backoff', 'first delay before reconnecting to the master (jittered, doubling)', '1s', { minMs: 1 }),

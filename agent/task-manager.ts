@@ -29,6 +29,7 @@ import {
   terminalStatus,
   type KillCause,
 } from './task-spec.js';
+import { reachableProbe, unreachableCause, watchReachable } from './task-reachable.js';
 import { taskKey, type CheckStarter, type CompletedTask, type TaskEntry } from './task-entry.js';
 
 export { taskKey, type CheckEvents, type CheckStarter, type CompletedTask, type TaskEntry } from './task-entry.js';
@@ -297,13 +298,23 @@ export class TaskManager {
     }
     const carried = (container as { healthy?: unknown }).healthy;
     if (typeof carried === 'boolean') entry.healthy = carried; // the fake executor's stand-in for a health check
+    const probe = reachableProbe(entry, container, Boolean(entry.info.readinessCheck && isConfigured(entry.info.readinessCheck)));
+    if (probe) entry.ready = false;
     if (reportRunning && !entry.cause) {
       const pid = container.checkpoint['pid'];
       const containerStatus = { containerId: String(container.checkpoint['containerId'] ?? entry.taskId), ...(typeof pid === 'number' ? { executorPid: pid } : {}) };
       await this.report(entry, { state: 'TASK_RUNNING', reason: 'REASON_UNSPECIFIED', message: '', containerStatus });
     }
     if (entry.cause) this.#track(this.#kill(entry, entry.cause, this.#graceMs(entry)));
-    else this.#watch(entry);
+    else {
+      this.#watch(entry);
+      if (probe) {
+        watchReachable(entry, probe, {
+          ready: () => this.#checkChanged(entry, 'ready', true),
+          unreachable: (message) => this.#track(this.#kill(entry, unreachableCause(message), this.#graceMs(entry))),
+        });
+      }
+    }
     // Not awaited: idle() waits for launches and kills, not for containers to end by themselves.
     void ended.then((exit) => this.#track(this.finish(entry, exit)));
   }

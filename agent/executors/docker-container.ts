@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logger.js';
 import type { Container, ContainerCheckpoint, ContainerUsage, ExitInfo } from '../executor.js';
 import type { UserIdentity } from '../user-db.js';
 import { parseDockerStats, type DockerStats } from './cgroup-usage.js';
+import type { PortsAnswer } from './docker-ports.js';
 import { exitFromStatus, memoryLimitExit } from './exit-status.js';
 import { openTaskFile } from './task-file.js';
 
@@ -26,6 +27,8 @@ export interface DockerTaskFacts {
   readonly log: Logger;
   /** Start the sandbox log files afresh (a recovery copies the whole log again). */
   readonly truncateLogs: boolean;
+  /** Waits for the published ports to answer (docker-ports.ts); absent when nothing is published. */
+  readonly probePorts?: ((signal: AbortSignal) => Promise<PortsAnswer>) | undefined;
 }
 
 /** How long to wait for the log stream to drain once the container stopped. */
@@ -60,6 +63,10 @@ export class DockerContainer implements Container {
 
   wait(): Promise<ExitInfo> {
     return this.ended;
+  }
+
+  get reachable(): ((signal: AbortSignal) => Promise<PortsAnswer>) | undefined {
+    return this.facts.probePorts;
   }
 
   /** From Docker's stats (one-shot: the engine does not wait a second for a second sample). */

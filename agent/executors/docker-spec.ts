@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type Docker from 'dockerode';
 import type { ContainerSpec } from '../executor.js';
+import { requestedPorts } from './docker-ports.js';
 
 /** Where the task's sandbox appears inside the container (as Mesos' /mnt/mesos/sandbox). */
 export const CONTAINER_SANDBOX = '/mnt/agora/sandbox';
@@ -36,10 +37,8 @@ export interface AgentLimits {
 export function containerCreateOptions(spec: ContainerSpec, image: string, agent: AgentLimits = {}): Docker.ContainerCreateOptions {
   const info = spec.task.container;
   const docker = info?.docker;
-  // proto3 enums default to their zero value, NETWORK_HOST: like Mesos, host networking by default.
-  const network = docker?.network ?? 'NETWORK_HOST';
-  const networkMode = network === 'NETWORK_USER' ? docker?.networkName || 'bridge' : (NETWORK_MODES[network] ?? 'host');
-  const mapped = networkMode !== 'host' && networkMode !== 'none';
+  const networkMode = networkModeOf(spec);
+  const mapped = publishes(networkMode);
   const params = parameters(docker?.parameters ?? []);
   const env = { ...spec.env, AGORA_SANDBOX: CONTAINER_SANDBOX, ...params.env };
   const ports = mapped ? portBindings(spec) : undefined;
@@ -78,6 +77,19 @@ export function containerCreateOptions(spec: ContainerSpec, image: string, agent
   // Docker refuses a hostname with host networking.
   if (info?.hostname && networkMode !== 'host') options.Hostname = info.hostname;
   return options;
+}
+
+/** Docker's NetworkMode for the task: host, bridge, none or a user network's name. */
+export function networkModeOf(spec: Pick<ContainerSpec, 'task'>): string {
+  const docker = spec.task.container?.docker;
+  // proto3 enums default to their zero value, NETWORK_HOST: like Mesos, host networking by default.
+  const network = docker?.network ?? 'NETWORK_HOST';
+  return network === 'NETWORK_USER' ? docker?.networkName || 'bridge' : (NETWORK_MODES[network] ?? 'host');
+}
+
+/** Whether ports are published (mapped) on this network mode: not on host (nothing to map) or none. */
+export function publishes(networkMode: string): boolean {
+  return networkMode !== 'host' && networkMode !== 'none';
 }
 
 /**
@@ -121,17 +133,14 @@ function binds(spec: ContainerSpec): string[] {
   ];
 }
 
-/** Bridge/user networks: container ports published on the task's host ports. */
+/** Bridge/user networks: container ports published on the task's host ports (docker-ports.ts). */
 function portBindings(spec: ContainerSpec): Docker.PortMap {
-  const mappings = spec.task.container?.docker?.portMappings ?? [];
   const bindings: Docker.PortMap = {};
-  mappings.forEach((m, i) => {
-    // host_port 0: the task's port of the same name, else the one at the same position.
-    const host = m.hostPort || (m.name ? spec.ports.find((p) => p.name === m.name) : undefined)?.number || spec.ports[i]?.number;
-    if (!host) return;
-    const key = `${m.containerPort}/${m.protocol || 'tcp'}`;
-    bindings[key] = [...(bindings[key] ?? []), { HostPort: String(host) }];
-  });
+  for (const p of requestedPorts(spec)) {
+    // A port with no host port is published on none: the check after the start names it.
+    const key = `${p.containerPort}/${p.protocol}`;
+    bindings[key] = [...(bindings[key] ?? []), ...(p.hostPort ? [{ HostPort: String(p.hostPort) }] : [])];
+  }
   return bindings;
 }
 

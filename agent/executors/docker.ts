@@ -1,18 +1,24 @@
 // The docker executor: a task in a Docker container, through dockerode against the engine's
 // socket. Allowed here (docker-policy.ts: privileged, cap-add, host paths)? Image present? else
 // pull (a failure ends the launch with REASON_CONTAINER_PULL_FAILED); create as the task's user
-// with limits, network, ports, volumes and agora.* labels (docker-spec.ts); start; then a
-// DockerContainer copies the logs, waits and removes it. After an agent restart the container is
+// with limits, network, ports, volumes and agora.* labels (docker-spec.ts); start; check that the
+// engine published every mapped port (else the launch fails, naming the port and why) and hand
+// the container a probe that waits for them to answer (docker-ports.ts); then a DockerContainer
+// copies the logs, waits and removes it. After an agent restart the container is
 // found again by id, else by its agora.task-id and agora.sandbox labels.
 import Docker from 'dockerode';
 import type { Logger } from '../../core/logger.js';
+import { healthCheckSettings } from '../health/index.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
 import { DockerContainer, statusCode, type DockerTaskFacts } from './docker-container.js';
 import { containerRefusal } from './docker-policy.js';
-import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID, type LogLimits } from './docker-spec.js';
+import { probeTargets, requestedPorts, unpublished, unpublishedMessage, waitForPorts, type PortsAnswer } from './docker-ports.js';
+import { containerCreateOptions, LABEL_SANDBOX, LABEL_TASK_ID, networkModeOf, type LogLimits } from './docker-spec.js';
 import { failedLaunch } from './failed-launch.js';
 
 export const REASON_PULL_FAILED = 'REASON_CONTAINER_PULL_FAILED';
+/** How long a Docker task's published ports may take to answer before it fails (--docker-port-check-timeout). */
+export const DEFAULT_PORT_CHECK_TIMEOUT_MS = 60_000;
 
 export interface DockerExecutorOptions {
   /** The engine's API socket; default /var/run/docker.sock. */
@@ -23,6 +29,8 @@ export interface DockerExecutorOptions {
   readonly logLimits?: LogLimits;
   /** --task-pids-limit: HostConfig.PidsLimit of every container; 0 or absent = none. */
   readonly pidsLimit?: number;
+  /** --docker-port-check-timeout: how long published ports may take to answer; default 60 s. */
+  readonly portCheckTimeoutMs?: number;
   readonly log: Logger;
 }
 
@@ -33,6 +41,7 @@ export class DockerExecutor implements Executor {
   private readonly allowPrivileged: boolean;
   private readonly logLimits: LogLimits | undefined;
   private readonly pidsLimit: number;
+  private readonly portCheckTimeoutMs: number;
   private readonly watching = new Set<DockerContainer>();
 
   constructor(options: DockerExecutorOptions) {
@@ -41,6 +50,7 @@ export class DockerExecutor implements Executor {
     this.allowPrivileged = options.allowPrivileged ?? false;
     this.logLimits = options.logLimits;
     this.pidsLimit = options.pidsLimit ?? 0;
+    this.portCheckTimeoutMs = options.portCheckTimeoutMs ?? DEFAULT_PORT_CHECK_TIMEOUT_MS;
   }
 
   async launch(spec: ContainerSpec): Promise<Container> {
@@ -64,7 +74,38 @@ export class DockerExecutor implements Executor {
       return failedLaunch(spec.taskId, `could not start the container from '${image}': ${errorText(err)}`);
     }
     log.debug({ containerId: container.id, image }, 'task container started');
-    return this.watch(new DockerContainer(this.docker, container, { ...facts(spec, log), truncateLogs: false }));
+    const ports = await this.publishedPorts(spec, container);
+    if (typeof ports === 'string') {
+      await container.remove({ force: true }).catch(() => undefined);
+      return failedLaunch(spec.taskId, ports);
+    }
+    return this.watch(new DockerContainer(this.docker, container, { ...facts(spec, log), truncateLogs: false, probePorts: ports }));
+  }
+
+  /**
+   * After the start, on a network that publishes ports: every port mapping has its HostPort
+   * binding in docker inspect (else why not, as a string), and a probe that waits for them to
+   * answer (undefined when no TCP port is published).
+   */
+  private async publishedPorts(spec: ContainerSpec, container: Docker.Container): Promise<string | PortProbe | undefined> {
+    const mode = networkModeOf(spec);
+    const requested = requestedPorts(spec);
+    if (requested.length === 0 || mode === 'host') return undefined;
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await container.inspect();
+    } catch (err) {
+      return `could not inspect the container to check its published ports: ${errorText(err)}`;
+    }
+    const missing = unpublished(requested, info.NetworkSettings.Ports);
+    if (missing) {
+      const hasNetwork = mode === 'none' || (await this.docker.getNetwork(mode).inspect().then(() => true, () => false));
+      return unpublishedMessage(missing, mode, hasNetwork);
+    }
+    const targets = probeTargets(requested, info.NetworkSettings.Networks, mode);
+    if (targets.length === 0) return undefined;
+    const timeoutMs = portCheckTimeout(spec, this.portCheckTimeoutMs);
+    return (signal) => waitForPorts(targets, { timeoutMs, signal });
   }
 
   /** Rejects when the engine cannot be asked: whether the task still runs is then unknown. */
@@ -75,7 +116,10 @@ export class DockerExecutor implements Executor {
     const info = await this.docker.getContainer(id).inspect();
     // Logs are copied again from the start, so the sandbox files end up whole whatever the
     // agent had copied before it went down.
-    const container = this.watch(new DockerContainer(this.docker, this.docker.getContainer(id), { ...facts(spec, log), truncateLogs: true }));
+    // A task not yet ready when the agent went down is probed again (the task manager asks only then).
+    const ports = info.State.Running ? await this.publishedPorts(spec, this.docker.getContainer(id)) : undefined;
+    const probePorts = typeof ports === 'function' ? ports : undefined;
+    const container = this.watch(new DockerContainer(this.docker, this.docker.getContainer(id), { ...facts(spec, log), truncateLogs: true, probePorts }));
     if (info.State.Running) {
       log.info({ containerId: id }, 'task container re-adopted');
       return container;
@@ -136,6 +180,16 @@ export class DockerExecutor implements Executor {
     });
     return found[0]?.Id;
   }
+}
+
+type PortProbe = (signal: AbortSignal) => Promise<PortsAnswer>;
+
+/** --docker-port-check-timeout, or the task's health check's delay and grace period when longer. */
+export function portCheckTimeout(spec: Pick<ContainerSpec, 'task'>, flagMs: number): number {
+  const check = spec.task.healthCheck;
+  if (!check) return flagMs;
+  const settings = healthCheckSettings(check);
+  return Math.max(flagMs, settings.delayMs + settings.gracePeriodMs);
 }
 
 function facts(spec: ContainerSpec, log: Logger): Omit<DockerTaskFacts, 'truncateLogs'> {

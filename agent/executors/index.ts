@@ -1,7 +1,7 @@
 // The executors, chosen by kind:
 //
 //   createExecutor('process', { cgroups, pidsLimit })                                  ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
-//   createExecutor('docker', { dockerSocket, allowPrivileged, pidsLimit, logLimits })  DockerExecutor   (docker*.ts)
+//   createExecutor('docker', { dockerSocket, allowPrivileged, pidsLimit, logLimits, portCheckTimeoutMs })  DockerExecutor   (docker*.ts)
 //   createExecutor('fake', { clock })                                                  FakeExecutor     (fake.ts)
 //
 // All implement agent/executor.ts; the task manager never needs to know which one runs a task.
@@ -26,6 +26,8 @@ export interface ExecutorOptions {
   readonly logLimits?: LogLimits;
   /** Process and Docker executors: most processes and threads per task (--task-pids-limit); 0 or absent = none. */
   readonly pidsLimit?: number;
+  /** Docker executor: --docker-port-check-timeout, how long published ports may take to answer. */
+  readonly portCheckTimeoutMs?: number;
   /** Process executor: cgroup detection options, or a ready Cgroups (tests). */
   readonly cgroups?: CgroupsOptions | Cgroups;
 }
@@ -41,6 +43,7 @@ export function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}
         allowPrivileged: options.allowPrivileged ?? false,
         ...(options.logLimits ? { logLimits: options.logLimits } : {}),
         pidsLimit: options.pidsLimit ?? 0,
+        ...(options.portCheckTimeoutMs === undefined ? {} : { portCheckTimeoutMs: options.portCheckTimeoutMs }),
         ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}),
       });
     case 'fake':

@@ -62,9 +62,12 @@ export interface RolloutCounts {
   readonly killing: number;
 }
 
-/** Running, and passing its health check and readiness check where it has them. */
+/**
+ * Running, and passing its health check and readiness check where it has them; never while its
+ * agent says it is not ready (a Docker task whose published ports do not answer yet), checked or not.
+ */
 export function isAvailable(task: TaskView, spec: ServiceSpecDoc | undefined): boolean {
-  if (task.state !== 'TASK_RUNNING') return false;
+  if (task.state !== 'TASK_RUNNING' || task.ready === false) return false;
   if (spec?.healthCheck && task.healthy !== true) return false;
   if (spec?.readinessCheck && task.ready !== true) return false;
   return true;

@@ -45,6 +45,21 @@ describe('service planner: keeping instances running', () => {
     expect(sim.deployment?.phase).toBe('DEPLOYMENT_SUCCEEDED');
   });
 
+  it('waits for an instance its agent says is not ready (a Docker port not answering yet), with no check of its own', () => {
+    const sim = new Sim();
+    sim.apply({ instances: 2 });
+    sim.step();
+    sim.run();
+    for (const t of sim.liveTasks()) sim.set(t.taskId, { ready: false });
+    sim.step();
+    expect(sim.available()).toHaveLength(0);
+    expect(sim.deployment?.phase).toBe('DEPLOYMENT_IN_PROGRESS');
+    for (const t of sim.liveTasks()) sim.set(t.taskId, { ready: true });
+    sim.step();
+    expect(sim.available()).toHaveLength(2);
+    expect(sim.deployment?.phase).toBe('DEPLOYMENT_SUCCEEDED');
+  });
+
   it('scales up, then down killing the youngest first', () => {
     const sim = created(3);
     const original = sim.liveTasks().map((t) => t.taskId);

@@ -18,7 +18,8 @@ export interface TaskStatus {
    */
   'healthy'?: (boolean);
   /**
-   * absent: no readiness check, or no result yet
+   * absent: no readiness check, or no result yet. A Docker task with published ports and no
+   * readiness check of its own is false until its ports answer (agent/README.md).
    */
   'ready'?: (boolean);
   /**
@@ -57,7 +58,8 @@ export interface TaskStatus__Output {
    */
   'healthy'?: (boolean);
   /**
-   * absent: no readiness check, or no result yet
+   * absent: no readiness check, or no result yet. A Docker task with published ports and no
+   * readiness check of its own is false until its ports answer (agent/README.md).
    */
   'ready'?: (boolean);
   /**
