@@ -380,6 +380,28 @@ function memberView(node: ZkNode): ZkEnsembleMember {
   };
 }
 
+/**
+ * A standalone server's directory made in `dir` (zoo.cfg, log4j.properties, data/) listening on
+ * `address:port`, and the argv that runs it: for a ZooKeeper on a host of its own (netns.ts).
+ */
+export function standaloneZkArgv(dir: string, address: string, port: number, tickTime = 500): string[] {
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const lines = [
+    `tickTime=${tickTime}`,
+    `minSessionTimeout=${2 * tickTime}`,
+    'maxSessionTimeout=60000',
+    `dataDir=${path.join(dir, 'data')}`,
+    `clientPort=${port}`,
+    `clientPortAddress=${address}`,
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=*',
+    'forceSync=no',
+  ];
+  fs.writeFileSync(path.join(dir, 'zoo.cfg'), lines.join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'log4j.properties'), LOG4J);
+  return ['java', ...jvmFlags(dir), '-cp', JARS.join(':'), MAIN_CLASS, path.join(dir, 'zoo.cfg')];
+}
+
 function jvmFlags(dir: string): string[] {
   return [
     // Small, quick-starting JVMs: up to seven of them share two cores in a test run.
