@@ -187,6 +187,8 @@ describe('on hosts of their own', () => {
     expect(seen.filter((p) => !p.ok)).toEqual([]);
     const failedAt = new Set(seen.flatMap((p) => p.tried.map((x) => x.at.split(':')[0])));
     expect([...failedAt].filter((ip) => ip !== victim.host.ip)).toEqual([]);
+    const failedConnections = seen.flatMap((p) => p.tried).length;
+    console.info(JSON.stringify({ scenario: 'agent cut', probes: seen.length, probesDuringCut: during.length, failedProbes: 0, failedConnections, cutToHealMs: healedAt - cutAt }));
   }, 120_000);
 
   it('a partitioned leading master loses leadership; another leads; healed and restarted, the old one stands by', async () => {
@@ -219,5 +221,6 @@ describe('on hosts of their own', () => {
     await old.start();
     await holdsFor(1_500, async () => expect(await selves()).toEqual(old === cluster.masters[0] ? [false, true] : [true, false]), 'the old master, back, stays a standby');
     expect(tookMs).toBeLessThan(8_000);
+    console.info(JSON.stringify({ scenario: 'leader cut', newLeaderAfterMs: tookMs, rounds: rounds.length }));
   }, 60_000);
 });
