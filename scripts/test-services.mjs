@@ -23,6 +23,9 @@ const REQUIREMENTS = [
   { what: '/bin/busybox (static)', pkg: 'busybox-static', ok: () => isStaticElf('/bin/busybox') },
   { what: 'nc', pkg: 'netcat-openbsd', ok: () => onPath('nc') },
   { what: 'tar', pkg: 'tar', ok: () => onPath('tar') },
+  // Hosts of their own (test/support/netns.ts: ip netns) and their client (curl).
+  { what: 'ip', pkg: 'iproute2', ok: () => onPath('ip') },
+  { what: 'curl', pkg: 'curl', ok: () => onPath('curl') },
   { what: '/usr/bin/promtool', pkg: 'prometheus', ok: () => isFile('/usr/bin/promtool') },
   // The dashboard's browser tests drive it through playwright-core (test/support/browser.ts).
   { what: '/usr/bin/chromium', pkg: 'chromium', ok: () => isFile('/usr/bin/chromium') },
