@@ -48,6 +48,13 @@ describe('agent addresses', () => {
     expect(tasks.map((t) => t.agentIp)).toEqual(['127.0.0.2', '127.0.0.2']);
   });
 
+  it('the master refuses a registration whose ip is no IP, naming agentInfo.ip', async () => {
+    const h = await MasterHarness.start();
+    await expect(h.agent({ hostname: 'odd.test', ip: 'not-an-ip' })).rejects.toThrow(/agentInfo\.ip/);
+    await expect(h.agent({ hostname: 'any.test', ip: '0.0.0.0' })).rejects.toThrow(/agentInfo\.ip/);
+    expect((await h.agent({ hostname: 'old.test' })).agentId).toBeTruthy();
+  });
+
   it('refuses addresses that make no sense, naming the flag', () => {
     const base = { master: '127.0.0.1:5051' };
     expect(thrown(() => compileAgentOptions({ ...base, advertiseIp: 'not-an-ip' }))).toMatchObject({ field: '--advertise-ip' });
