@@ -1,7 +1,9 @@
 // The IP a master or an agent advertises (`--advertise-ip`): what others connect to — for an
 // agent, the address its tasks' host ports answer at. Chosen once at start, as Mesos's
 // `--advertise_ip` / Consul's `-advertise`: the flag; else `--hostname` when it is an IP; else the
-// `--bind` address when it is a specific one; else the machine's first non-loopback IPv4.
+// `--bind` address when it is a specific one; else the IPv4 of the interface the default route
+// leaves by (as Consul picks its private address), else the first non-loopback IPv4.
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { InvalidArgumentError } from './errors.js';
@@ -31,7 +33,7 @@ export function isLoopback(address: string): boolean {
  * connect to it), and a loopback `--bind` with a `--hostname` IP off loopback (others would be
  * told to connect where nothing listens for them).
  */
-export function resolveAdvertiseIp(flags: AddressFlags, interfaces: Interfaces = os.networkInterfaces()): string {
+export function resolveAdvertiseIp(flags: AddressFlags, interfaces: Interfaces = os.networkInterfaces(), routeTable = readRouteTable()): string {
   const { hostname, bind } = flags;
   if (isUnspecified(hostname)) throw new InvalidArgumentError('--hostname', `'${hostname}' is where this process listens on every address, not one others can connect to: give this machine's name or IP`);
   if (bind.trim() === '') throw new InvalidArgumentError('--bind', 'must be an address (0.0.0.0 for every address)');
@@ -46,9 +48,28 @@ export function resolveAdvertiseIp(flags: AddressFlags, interfaces: Interfaces =
   if (advertised !== undefined) return advertised;
   if (net.isIP(hostname) !== 0) return hostname;
   if (net.isIP(bind) !== 0 && !isUnspecified(bind)) return bind;
-  const found = firstExternalIPv4(interfaces);
+  const found = defaultRouteIPv4(interfaces, routeTable) ?? firstExternalIPv4(interfaces);
   if (found === undefined) throw new InvalidArgumentError('--advertise-ip', 'this machine has no non-loopback IPv4 address to advertise: give one');
   return found;
+}
+
+/** The IPv4 of the interface the default route leaves by (/proc/net/route's text), if any. */
+export function defaultRouteIPv4(interfaces: Interfaces, routeTable: string): string | undefined {
+  for (const line of routeTable.split('\n').slice(1)) {
+    const [iface, destination, , , , , , mask] = line.trim().split(/\s+/);
+    if (iface === undefined || destination !== '00000000' || mask !== '00000000') continue;
+    const address = interfaces[iface]?.find((a) => a.family === 'IPv4' && !a.internal)?.address;
+    if (address !== undefined) return address;
+  }
+  return undefined;
+}
+
+function readRouteTable(): string {
+  try {
+    return readFileSync('/proc/net/route', 'utf8');
+  } catch {
+    return ''; // not Linux: name order decides
+  }
 }
 
 /** The first non-loopback IPv4 address, interfaces in name order (so the choice is stable). */

@@ -7,7 +7,7 @@ import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OP
 export const MASTER_OPTIONS = {
   hostname: opt.string('--hostname', 'address advertised to agents and frameworks', '127.0.0.1'),
   bind: opt.string('--bind', 'address to listen on', '127.0.0.1'),
-  advertiseIp: opt.optionalString('--advertise-ip', "this master's IP in its MasterInfo (default: --hostname when an IP, else --bind when not 0.0.0.0/::, else the first non-loopback IPv4)"),
+  advertiseIp: opt.optionalString('--advertise-ip', "this master's IP in its MasterInfo (default: --hostname when an IP, else --bind when not 0.0.0.0/::, else the default route's IPv4)"),
   httpPort: opt.port('--http-port', 'operator HTTP port (0 picks a free port)', 5050),
   grpcPort: opt.port('--grpc-port', 'gRPC port for agents and frameworks (0 picks a free port)', 5051),
   zk: opt.optionalString('--zk', 'ZooKeeper URL zk://[user:password@]h1:2181,h2:2181/agora (HA); else --data-dir'),

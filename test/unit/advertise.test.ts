@@ -1,7 +1,7 @@
 // The advertised IP's default and the address flags refused (core/advertise.ts), on given interfaces.
 import type os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { firstExternalIPv4, resolveAdvertiseIp, type Interfaces } from '../../core/advertise.js';
+import { defaultRouteIPv4, firstExternalIPv4, resolveAdvertiseIp, type Interfaces } from '../../core/advertise.js';
 import { compileMasterOptions } from '../../master/options.js';
 import { thrown } from '../support/thrown.js';
 
@@ -16,12 +16,20 @@ const MACHINE: Interfaces = {
   eth0: [iface('192.168.1.5', 'IPv4', false)],
 };
 
+const ROUTES = `Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT
+eth0\t0001A8C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+eth1\t00000000\t0100000A\t0003\t0\t0\t0\t00000000\t0\t0\t0
+`;
+
 describe('advertised IP', () => {
-  it('defaults: the flag, else --hostname when an IP, else a specific --bind, else the first external IPv4 by interface name', () => {
+  it('defaults: the flag, else --hostname when an IP, else a specific --bind, else the default route\'s IPv4, else the first external IPv4 by interface name', () => {
     expect(resolveAdvertiseIp({ advertiseIp: '10.1.1.1', hostname: 'node-1', bind: '0.0.0.0' }, MACHINE)).toBe('10.1.1.1');
     expect(resolveAdvertiseIp({ hostname: '127.0.0.1', bind: '127.0.0.1' }, MACHINE)).toBe('127.0.0.1');
     expect(resolveAdvertiseIp({ hostname: 'node-1', bind: '10.0.0.7' }, MACHINE)).toBe('10.0.0.7');
-    expect(resolveAdvertiseIp({ hostname: 'node-1', bind: '0.0.0.0' }, MACHINE)).toBe('192.168.1.5');
+    expect(resolveAdvertiseIp({ hostname: 'node-1', bind: '0.0.0.0' }, MACHINE, '')).toBe('192.168.1.5');
+    // The default route's interface first (a bridge that sorts earlier is no way out).
+    expect(resolveAdvertiseIp({ hostname: 'node-1', bind: '0.0.0.0' }, MACHINE, ROUTES)).toBe('10.0.0.7');
+    expect(defaultRouteIPv4(MACHINE, ROUTES)).toBe('10.0.0.7');
     expect(firstExternalIPv4({ lo: MACHINE['lo'] })).toBeUndefined();
   });
 
@@ -30,7 +38,7 @@ describe('advertised IP', () => {
     expect(thrown(() => resolveAdvertiseIp({ advertiseIp: '10.0.0', hostname: 'n', bind: '0.0.0.0' }, MACHINE)).field).toBe('--advertise-ip');
     expect(thrown(() => resolveAdvertiseIp({ hostname: '::', bind: '0.0.0.0' }, MACHINE)).field).toBe('--hostname');
     expect(thrown(() => resolveAdvertiseIp({ hostname: '10.0.0.7', bind: '127.0.0.1' }, MACHINE)).field).toBe('--bind');
-    expect(thrown(() => resolveAdvertiseIp({ hostname: 'n', bind: '0.0.0.0' }, { lo: MACHINE['lo'] })).field).toBe('--advertise-ip');
+    expect(thrown(() => resolveAdvertiseIp({ hostname: 'n', bind: '0.0.0.0' }, { lo: MACHINE['lo'] }, ROUTES)).field).toBe('--advertise-ip');
   });
 
   it('masters: --advertise-ip is checked and resolved with their options', () => {
