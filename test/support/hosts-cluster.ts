@@ -18,7 +18,7 @@ import { HostNetwork, type NetHost } from './netns.js';
 import { testPki } from './security.js';
 import { stopService, type ServiceProcess } from './tmp.js';
 import { eventually } from './waits.js';
-import { standaloneZkArgv } from './zookeeper.js';
+import { JARS, jvmFlags, LOG4J, MAIN_CLASS } from './zookeeper.js';
 
 export const ZK_PORT = 2181;
 export const MASTER_HTTP_PORT = 5050;
@@ -213,6 +213,29 @@ async function hostCertificates(dir: string, serverIps: readonly string[], agent
     agentCert: write('agent.pem', agent.certPem),
     agentKey: write('agent-key.pem', agent.keyPem),
   };
+}
+
+/**
+ * A standalone server's directory made in `dir` (zoo.cfg, log4j.properties, data/) listening on
+ * `address:port`, and the argv that runs it: a ZooKeeper on a host of its own, with zookeeper.ts's
+ * JVM flags and jars.
+ */
+export function standaloneZkArgv(dir: string, address: string, port: number, tickTime = 500): string[] {
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const lines = [
+    `tickTime=${tickTime}`,
+    `minSessionTimeout=${2 * tickTime}`,
+    'maxSessionTimeout=60000',
+    `dataDir=${path.join(dir, 'data')}`,
+    `clientPort=${port}`,
+    `clientPortAddress=${address}`,
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=*',
+    'forceSync=no',
+  ];
+  writeFileSync(path.join(dir, 'zoo.cfg'), lines.join('\n') + '\n');
+  writeFileSync(path.join(dir, 'log4j.properties'), LOG4J);
+  return ['java', ...jvmFlags(dir), '-cp', JARS.join(':'), MAIN_CLASS, path.join(dir, 'zoo.cfg')];
 }
 
 function range(n: number): number[] {

@@ -14,8 +14,8 @@ import path from 'node:path';
 import { freePorts, isAddressInUse, LOOPBACK } from './ports.js';
 import { logTail, makeServiceDir, removeDir, spawnService, stopService, type ServiceProcess } from './tmp.js';
 
-const JARS = ['zookeeper.jar', 'slf4j-log4j12.jar', 'log4j-1.2.jar'].map((j) => `/usr/share/java/${j}`);
-const MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
+export const JARS = ['zookeeper.jar', 'slf4j-log4j12.jar', 'log4j-1.2.jar'].map((j) => `/usr/share/java/${j}`);
+export const MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
 const START_ATTEMPTS = 3;
 
 export type ZkMode = 'leader' | 'follower' | 'standalone';
@@ -380,29 +380,8 @@ function memberView(node: ZkNode): ZkEnsembleMember {
   };
 }
 
-/**
- * A standalone server's directory made in `dir` (zoo.cfg, log4j.properties, data/) listening on
- * `address:port`, and the argv that runs it: for a ZooKeeper on a host of its own (netns.ts).
- */
-export function standaloneZkArgv(dir: string, address: string, port: number, tickTime = 500): string[] {
-  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
-  const lines = [
-    `tickTime=${tickTime}`,
-    `minSessionTimeout=${2 * tickTime}`,
-    'maxSessionTimeout=60000',
-    `dataDir=${path.join(dir, 'data')}`,
-    `clientPort=${port}`,
-    `clientPortAddress=${address}`,
-    'admin.enableServer=false',
-    '4lw.commands.whitelist=*',
-    'forceSync=no',
-  ];
-  fs.writeFileSync(path.join(dir, 'zoo.cfg'), lines.join('\n') + '\n');
-  fs.writeFileSync(path.join(dir, 'log4j.properties'), LOG4J);
-  return ['java', ...jvmFlags(dir), '-cp', JARS.join(':'), MAIN_CLASS, path.join(dir, 'zoo.cfg')];
-}
-
-function jvmFlags(dir: string): string[] {
+/** The JVM flags of a test ZooKeeper whose directory is `dir` (its log4j.properties is there). */
+export function jvmFlags(dir: string): string[] {
   return [
     // Small, quick-starting JVMs: up to seven of them share two cores in a test run.
     '-Xms32m',
@@ -416,7 +395,7 @@ function jvmFlags(dir: string): string[] {
   ];
 }
 
-const LOG4J = `log4j.rootLogger=INFO, CONSOLE
+export const LOG4J = `log4j.rootLogger=INFO, CONSOLE
 log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
 log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
 log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] %m%n
