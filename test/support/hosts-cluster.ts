@@ -8,6 +8,7 @@
 //     zk      java ZooKeeper on zk:2181 (clientPortAddress: its IP only)
 //     mN      agora master --zk zk://<zk>:2181/agora --hostname <ip> --bind <ip>
 //     aN      agora agent  --master zk://…  --hostname <ip> --bind <ip>   (advertises <ip>)
+//             (the last master and agent: --bind 0.0.0.0 --advertise-ip <ip>)
 //     fw      agora frameworks --master zk://… --hostname <ip> --bind <ip>
 //     client  curl (clientJson) and the endpoint prober
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -127,14 +128,14 @@ export class HostsCluster {
       const zkHost = network.host('zk');
       const zk = new HostProcess('zk', zkHost, standaloneZkArgv(path.join(dir, 'zk', 'server'), zkHost.ip, ZK_PORT), dir, async () => (await zkHost.exec(['sh', '-c', `echo ruok | nc -w 1 ${zkHost.ip} ${ZK_PORT}`])).stdout === 'imok');
       const serving = (host: NetHost, port: number) => async () => (await host.exec(['nc', '-z', '-w', '1', host.ip, String(port)])).code === 0;
-      const masters = masterNames.map((n) => {
+      const masters = masterNames.map((n, i) => {
         const host = network.host(n);
-        const flags = { ...MASTER_FLAGS, ...addressFlags(host), '--http-port': String(MASTER_HTTP_PORT), '--grpc-port': '5051', '--tls-ca': files.ca, '--tls-cert': files.serverCert, '--tls-key': files.serverKey, '--bootstrap-token-file': files.token, '--zk-credentials-file': files.zkCredentials };
+        const flags = { ...MASTER_FLAGS, ...addressFlags(host, i === masterNames.length - 1), '--http-port': String(MASTER_HTTP_PORT), '--grpc-port': '5051', '--tls-ca': files.ca, '--tls-cert': files.serverCert, '--tls-key': files.serverKey, '--bootstrap-token-file': files.token, '--zk-credentials-file': files.zkCredentials };
         return new HostProcess(n, host, [process.execPath, ...agoraArgv('master', '--zk', zkUrl, '--cluster', CLUSTER, ...Object.entries(flags).flat())], dir, serving(host, MASTER_HTTP_PORT));
       });
-      const agents = agentNames.map((n) => {
+      const agents = agentNames.map((n, i) => {
         const host = network.host(n);
-        const flags = { ...AGENT_FLAGS, ...addressFlags(host), '--master': zkUrl, '--cluster': CLUSTER, '--http-port': '5052', '--work-dir': path.join(dir, n, 'work'), '--tls-ca': files.ca, '--tls-cert': files.agentCert, '--tls-key': files.agentKey };
+        const flags = { ...AGENT_FLAGS, ...addressFlags(host, i === agentNames.length - 1), '--master': zkUrl, '--cluster': CLUSTER, '--http-port': '5052', '--work-dir': path.join(dir, n, 'work'), '--tls-ca': files.ca, '--tls-cert': files.agentCert, '--tls-key': files.agentKey };
         return new HostProcess(n, host, [process.execPath, ...agoraArgv('agent', ...Object.entries(flags).flat())], dir, serving(host, 5052));
       });
       const fwHost = network.host('fw');
@@ -184,8 +185,9 @@ export class HostsCluster {
   }
 }
 
-function addressFlags(host: NetHost): Record<string, string> {
-  return { '--hostname': host.ip, '--bind': host.ip };
+/** Listening on the host's IP; or (`everywhere`, the last master and agent) on 0.0.0.0, told the IP to advertise. */
+function addressFlags(host: NetHost, everywhere = false): Record<string, string> {
+  return everywhere ? { '--hostname': host.ip, '--bind': '0.0.0.0', '--advertise-ip': host.ip } : { '--hostname': host.ip, '--bind': host.ip };
 }
 
 /**
