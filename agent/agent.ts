@@ -117,7 +117,7 @@ export class Agent implements AgentContext {
       agentId: () => this.#agentId ?? '',
       killGracePeriodMs: options.killGracePeriod,
       users: { users: deps.users ?? new UserDb(), allowRoot: options.allowRootTasks },
-      startCheck: deps.startCheck ?? ((check, spec, events) => startHealthChecker({ check, target: spec, clock: deps.clock, log: logger.child({ component: 'checks', taskId: spec.taskId }), ...checkCallbacks(events) })),
+      startCheck: deps.startCheck ?? ((check, spec, events) => startHealthChecker({ check, target: spec, host: this.advertiseIp, clock: deps.clock, log: logger.child({ component: 'checks', taskId: spec.taskId }), ...checkCallbacks(events) })),
     });
     this.sandboxLimits = new SandboxWatch({ options, clock: deps.clock, logger, tasks: this.tasks });
     this.usage = new UsageSampler({
@@ -187,6 +187,11 @@ export class Agent implements AgentContext {
     return this.options.hostname;
   }
 
+  /** The IP its tasks are reached at (--advertise-ip, resolved when the options were compiled). */
+  get advertiseIp(): string {
+    return this.options.advertiseIp ?? this.options.hostname;
+  }
+
   get httpPort(): number {
     return this.#httpPort;
   }
@@ -204,6 +209,7 @@ export class Agent implements AgentContext {
       httpAddress: this.httpAddress,
       port: this.#httpPort,
       version: VERSION,
+      ip: this.advertiseIp,
     };
   }
 

@@ -1,5 +1,6 @@
 // `agora agent` options: every timeout of ARCHITECTURE.md's defaults is a flag, so tests run in seconds.
 // Compiled once into a frozen object; a bad flag fails at start and names itself.
+import { resolveAdvertiseIp } from '../core/advertise.js';
 import { AgoraError, InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, parseAddress, type OptionSpec, type OptionsOf } from '../core/options.js';
 import { HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';
@@ -78,6 +79,7 @@ export const AGENT_OPTIONS = {
   cluster: opt.string('--cluster', 'cluster name (with zk://, the election read is /agora/<cluster>/master/election)', 'default', { re: /^[a-z0-9][a-z0-9-]*$/, hint: 'a lower-case name' }),
   hostname: opt.string('--hostname', 'hostname advertised to the master (and in http_address)', '127.0.0.1'),
   bind: opt.string('--bind', 'address the agent HTTP server listens on', '127.0.0.1'),
+  advertiseIp: opt.optionalString('--advertise-ip', "the IP others reach this agent's tasks at (default: --hostname when an IP, else --bind when not 0.0.0.0/::, else the default route's IPv4)"),
   httpPort: opt.port('--http-port', 'agent HTTP port (0 picks a free port)', 5052),
   workDir: opt.string('--work-dir', 'checkpoints and task sandboxes', '.agora/agent'),
   resources: optional('--resources', 'resources to offer, e.g. cpus:4;mem:8192;ports:[31000-32000] (overrides detection per name)', parseResourcesFlag),
@@ -123,5 +125,6 @@ export function compileAgentOptions(raw: Record<string, unknown>): AgentOptions 
   if (options.reconnectBackoffMax < options.reconnectBackoff) {
     throw new InvalidArgumentError('--reconnect-backoff-max', `must be at least --reconnect-backoff (${options.reconnectBackoff} ms)`);
   }
-  return options;
+  // The advertised IP is chosen once, here, so every part of the agent reports the same one.
+  return Object.freeze({ ...options, advertiseIp: resolveAdvertiseIp(options) });
 }

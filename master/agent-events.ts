@@ -5,8 +5,8 @@
 //
 // Every agent is sent to every framework that asks: any of them may be offered any agent (roles
 // and reservations decide which resources, not which agents). What is sent is what an offer shows
-// of an agent — hostname, total resources, attributes — plus whether it is draining; never its
-// addresses, principal or anything secret.
+// of an agent — hostname, IP, total resources, attributes — plus whether it is draining; never its
+// HTTP address, principal or anything secret.
 import { resourcesToWire } from '../core/wire.js';
 import type { Event } from '../proto/index.js';
 import type { AgentRecord, FrameworkRecord } from './model.js';
@@ -29,6 +29,7 @@ function agentAdded(agent: AgentRecord): Event {
       resources: resourcesToWire(agent.total),
       attributes: agent.info.attributes,
       draining: agent.drain !== undefined,
+      ip: agent.info.ip ?? '',
     },
   };
 }

@@ -2,6 +2,8 @@
 // the allocator. An agent back (after a master failover, a partition, a restart of its own) is
 // bound to the principal that registered it, and its report replaces what the master had: the
 // tasks it brings are adopted, those it does not are DROPPED or GONE, and offers made before are void.
+import net from 'node:net';
+import { isUnspecified } from '../core/advertise.js';
 import { InvalidArgumentError, PermissionDeniedError } from '../core/errors.js';
 import type { Principal } from '../core/security/principal.js';
 import type { TaskState } from '../core/task-state.js';
@@ -21,6 +23,8 @@ import { reportTask, type ReregistrationContext } from './task-reports.js';
 function validateAgentInfo(info: AgentInfo__Output | null | undefined): { info: AgentInfo__Output; total: Resources } {
   if (!info) throw new InvalidArgumentError('agentInfo', 'is required');
   if (!info.hostname) throw new InvalidArgumentError('agentInfo.hostname', 'is required');
+  // "" is an agent older than the field; anything else must be an address tasks can be reached at.
+  if (info.ip && (net.isIP(info.ip) === 0 || isUnspecified(info.ip))) throw new InvalidArgumentError('agentInfo.ip', `expected the agent's IP address, got '${info.ip.slice(0, 64)}'`);
   const total = resourcesFromWire(info.resources, 'agentInfo.resources');
   if (total.isEmpty()) throw new InvalidArgumentError('agentInfo.resources', 'the agent offers no resources');
   return { info, total };

@@ -126,7 +126,7 @@ export class Master {
       seed: options.seed,
       minAllocatable: options.minAllocatableResources.split('|').filter((s) => s.trim() !== '').map((s) => Resources.parse(s, '--min-allocatable-resources')),
     });
-    const masterInfo: MasterInfo = { id: shortId(8), hostname: options.hostname, ip: options.hostname, version: VERSION, cluster: options.cluster, startedAtMs: clock.now() };
+    const masterInfo: MasterInfo = { id: shortId(8), hostname: options.hostname, ip: options.advertiseIp ?? options.hostname, version: VERSION, cluster: options.cluster, startedAtMs: clock.now() };
     const state = new MasterState(options, clock, logger, allocator, registry, masterInfo);
     let security: MasterSecurity;
     try {

@@ -1,4 +1,5 @@
 // `agora master` options: one flag for every default in ARCHITECTURE.md. Compiled once, frozen.
+import { resolveAdvertiseIp } from '../core/advertise.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { compileOptions, opt, type OptionsOf } from '../core/options.js';
 import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';
@@ -6,6 +7,7 @@ import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OP
 export const MASTER_OPTIONS = {
   hostname: opt.string('--hostname', 'address advertised to agents and frameworks', '127.0.0.1'),
   bind: opt.string('--bind', 'address to listen on', '127.0.0.1'),
+  advertiseIp: opt.optionalString('--advertise-ip', "this master's IP in its MasterInfo (default: --hostname when an IP, else --bind when not 0.0.0.0/::, else the default route's IPv4)"),
   httpPort: opt.port('--http-port', 'operator HTTP port (0 picks a free port)', 5050),
   grpcPort: opt.port('--grpc-port', 'gRPC port for agents and frameworks (0 picks a free port)', 5051),
   zk: opt.optionalString('--zk', 'ZooKeeper URL zk://[user:password@]h1:2181,h2:2181/agora (HA); else --data-dir'),
@@ -56,7 +58,7 @@ export type MasterOptions = OptionsOf<typeof MASTER_OPTIONS>;
 export function compileMasterOptions(raw: Record<string, unknown>): MasterOptions {
   const options = compileOptions(MASTER_OPTIONS, raw);
   httpLimitsFrom(options);
-  return options;
+  return Object.freeze({ ...options, advertiseIp: resolveAdvertiseIp(options) });
 }
 
 /** The TLS files a secure master needs; a missing one names its flag. */

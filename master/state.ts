@@ -95,7 +95,8 @@ export class MasterState extends MasterRecords {
   forwardStatus(frameworkId: string, status: TaskStatus): boolean {
     const framework = this.framework(frameworkId);
     const state = this.stateForFramework(framework, status.state as TaskState);
-    return this.sendEvent(frameworkId, { update: { status: { ...status, state } } });
+    const agentIp = this.agent(status.agentId ?? '')?.info.ip ?? '';
+    return this.sendEvent(frameworkId, { update: { status: { ...status, state, agentIp } } });
   }
 
   // ---- tasks ----
@@ -216,6 +217,7 @@ export class MasterState extends MasterRecords {
       attributes: agent.info.attributes,
       agentHttpAddress: agent.httpAddress,
       allocationRole: offer.role,
+      agentIp: agent.info.ip,
     };
   }
 

@@ -25,6 +25,9 @@ const REQUIREMENTS = [
   // The service DNS tests ask it with a real resolver client (test/support/dig.ts).
   { what: 'dig', pkg: 'dnsutils', ok: () => onPath('dig') },
   { what: 'tar', pkg: 'tar', ok: () => onPath('tar') },
+  // Hosts of their own (test/support/netns.ts: ip netns) and their client (curl).
+  { what: 'ip', pkg: 'iproute2', ok: () => onPath('ip') },
+  { what: 'curl', pkg: 'curl', ok: () => onPath('curl') },
   { what: '/usr/bin/promtool', pkg: 'prometheus', ok: () => isFile('/usr/bin/promtool') },
   // The dashboard's browser tests drive it through playwright-core (test/support/browser.ts).
   { what: '/usr/bin/chromium', pkg: 'chromium', ok: () => isFile('/usr/bin/chromium') },

@@ -24,7 +24,7 @@ export async function dispatchAgentEvent<D>(driver: D, handlers: AgentHandlers<D
     case 'agentAdded': {
       const a = event.agentAdded;
       if (a) {
-        const agent: Agent = { agentId: a.agentId, hostname: a.hostname, attributes: attributesFromWire(a.attributes), resources: resourcesFromWire(a.resources), draining: a.draining };
+        const agent: Agent = { agentId: a.agentId, hostname: a.hostname, ip: a.ip, attributes: attributesFromWire(a.attributes), resources: resourcesFromWire(a.resources), draining: a.draining };
         await handlers.agentAdded?.(driver, agent);
       }
       return true;

@@ -51,6 +51,8 @@ export function sdkStatus(status: TaskStatus__Output): TaskStatus | undefined {
 export interface Agent {
   readonly agentId: string;
   readonly hostname: string;
+  /** The IP its tasks are reached at (the agent's --advertise-ip); '' from an agent that sent none. */
+  readonly ip: string;
   readonly attributes: Attributes;
   /** Its total resources (not what is free: offers say that). */
   readonly resources: Resources;

@@ -62,7 +62,7 @@ export function describeService(w: Workload): string {
     ['id', 'state', 'healthy', 'ready', 'version', 'host', 'ports', 'age', 'message'],
     (s.tasks ?? []).map((t) => taskRow(t, s.pendingReason)),
   );
-  out += section('Endpoints', ['task', 'host', 'ports', 'ready', 'healthy'], (s.endpoints ?? []).map((e) => [e.taskId, e.host, ports(e.ports), e.ready, e.healthy]));
+  out += section('Endpoints', ['task', 'host', 'ip', 'ports', 'ready', 'healthy'], (s.endpoints ?? []).map((e) => [e.taskId, e.host, e.ip, ports(e.ports), e.ready, e.healthy]));
   return out;
 }
 

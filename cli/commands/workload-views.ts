@@ -23,7 +23,7 @@ export function servicesTable(items: readonly Workload[], wide: boolean): string
       const row: Cell[] = [w.name, `${n(s.ready)}/${n(s.instances)}`, n(s.running), n(s.healthy), w.version, deploymentSummary(latestDeployment(w)), age(n(w.createdAtMs))];
       if (!wide) return row;
       const ports = (w.service?.ports ?? []).map((p) => p.name || String(p.number ?? '')).join(',');
-      const endpoints = (s.endpoints ?? []).map((e) => `${e.host ?? ''}:${(e.ports ?? []).map((p) => p.number).join('/')}`).join(',');
+      const endpoints = (s.endpoints ?? []).map((e) => `${e.ip || e.host || ''}:${(e.ports ?? []).map((p) => p.number).join('/')}`).join(',');
       return [...row, ports, endpoints, w.service?.command || (w.service?.args ?? []).join(' ')];
     }),
   );

@@ -71,7 +71,7 @@ export class ServiceLauncher {
       const { service, version, canary, spec, relaunch } = placement.task;
       const taskId = `${service}.${version}.${shortId(8)}`;
       const ports = placement.ports.map((number, i) => ({ number, name: spec.ports[i]?.name ?? '' }));
-      const record: TaskRecord = { taskId, version, agentId: launch.agentId, hostname: launch.hostname, attributes: facts.attributes, ...zoneOf(facts), ports, stagedAtMs: now, canary, ...(relaunch ? { failures: relaunch.failures } : {}) };
+      const record: TaskRecord = { taskId, version, agentId: launch.agentId, hostname: launch.hostname, ...ipOf(launch), attributes: facts.attributes, ...zoneOf(facts), ports, stagedAtMs: now, canary, ...(relaunch ? { failures: relaunch.failures } : {}) };
       byService.set(service, [...(byService.get(service) ?? []), record]);
       if (relaunch) carried.add(relaunch.taskId);
       infos.push(taskInfo(taskId, launch.agentId, version, placement));
@@ -121,4 +121,10 @@ export class ServiceLauncher {
 
 function zoneOf(f: { readonly region?: string | undefined; readonly zone?: string | undefined }): { region?: string; zone?: string } {
   return { ...(f.region ? { region: f.region } : {}), ...(f.zone ? { zone: f.zone } : {}) };
+}
+
+/** The IP of the launch's agent, as its offers carry it ('' from an agent older than the field: left out). */
+function ipOf(launch: Launch<PendingLaunch>): { ip?: string } {
+  const ip = launch.offers[0]?.agentIp;
+  return ip ? { ip } : {};
 }

@@ -61,6 +61,8 @@ export interface Placement {
 
 export interface TaskRecord extends Placement {
   readonly taskId: string;
+  /** Its agent's IP (the offer's agent_ip): clients connect to ip:port. Absent in older records. */
+  readonly ip?: string;
   readonly version: string;
   readonly ports: readonly { readonly number: number; readonly name: string }[];
   readonly stagedAtMs: number;

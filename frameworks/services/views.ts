@@ -79,6 +79,7 @@ export function instanceView(t: TaskView): Instance {
     taskId: t.taskId,
     agentId: t.agentId,
     hostname: t.hostname,
+    agentIp: t.ip ?? '',
     version: t.version,
     state: t.state,
     ...(t.healthy === undefined ? {} : { healthy: t.healthy }),
@@ -100,7 +101,7 @@ export function endpointsOf(record: ServiceRecord, tasks: readonly TaskView[]): 
     .map((t) => ({
       taskId: t.taskId,
       host: t.hostname,
-      ip: '',
+      ip: t.ip ?? '',
       ports: t.ports.map((p) => ({ number: p.number, name: p.name })),
       ready: true,
       ...(t.healthy === undefined ? {} : { healthy: t.healthy }),

@@ -99,6 +99,7 @@ export function agentJson(state: MasterState, agent: AgentRecord, index = indexS
   return {
     id: agent.id,
     hostname: agent.hostname,
+    ip: agent.info.ip ?? '',
     httpAddress: agent.httpAddress,
     state: agent.state,
     drain: agent.drain ? { state: agent.drain.state, gracePeriodSeconds: agent.drain.gracePeriodMs / 1000, startedAtMs: agent.drain.startedAtMs } : null,

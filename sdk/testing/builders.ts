@@ -55,6 +55,8 @@ export interface OfferFixture {
   readonly role?: string;
   /** Default `<hostname>:5052`. */
   readonly agentHttpAddress?: string;
+  /** The agent's IP (its tasks answer there); default `127.0.0.1`. */
+  readonly agentIp?: string;
 }
 
 /** A whole Offer (as handlers get it) of one agent's resources. */
@@ -71,6 +73,7 @@ export function offer(fixture: OfferFixture = {}): Offer__Output {
     attributes: wireAttributes(fixture.attributes ?? {}, 'attributes'),
     agentHttpAddress: fixture.agentHttpAddress ?? `${hostname}:5052`,
     allocationRole: fixture.role ?? '*',
+    agentIp: fixture.agentIp ?? '127.0.0.1',
     unavailability: null,
     domain: null,
   };
@@ -103,6 +106,7 @@ export function status(fixture: StatusFixture): TaskStatus {
     data: Buffer.alloc(0),
     containerStatus: null,
     ...fixture,
+    agentIp: fixture.agentIp ?? '',
   };
 }
 

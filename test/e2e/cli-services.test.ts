@@ -82,6 +82,8 @@ describe('agora CLI with services', () => {
     expect(described).toMatch(/^Instances:\s+3 desired \| 0 staged \| 3 running \| 3 healthy/m);
     expect(described).toMatch(/^Health check:\s+HTTP GET http:\/\/:http\/ /m);
     expect(described.match(/^ {2}\S+\s+Running\s+true\s/gm)).toHaveLength(3);
+    // Endpoints: task, host, ip (the agent's --advertise-ip, 127.0.0.1 under `agora up`), ports.
+    expect(described.match(/^ {2}web\.\S+\s+127\.0\.0\.1\s+127\.0\.0\.1\s+http=\d+\s/gm)).toHaveLength(3);
 
     const scaled = expectOk(await agora('scale', 'service/web', '2', '--wait', '--timeout', '60s'));
     expect(scaled.stdout).toMatch(/^service\/web scaled to 2/);

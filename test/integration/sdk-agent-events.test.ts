@@ -44,7 +44,7 @@ async function operator(h: MasterHarness, path: string, body?: unknown): Promise
 describe('agent events', () => {
   it('tells a framework that asks of agents registered, added, drained, undrained and removed; nothing to one that does not', async () => {
     const h = await MasterHarness.start();
-    const a = await h.agent({ hostname: 'a.test', resources: 'cpus:2;mem:1024', attributes: 'rack:r1;zone:z1' });
+    const a = await h.agent({ hostname: 'a.test', ip: '10.231.0.7', resources: 'cpus:2;mem:1024', attributes: 'rack:r1;zone:z1' });
     const w = await watcher(h, true);
     const plain = await watcher(h, false);
 
@@ -52,7 +52,7 @@ describe('agent events', () => {
     await eventually(() => expect(added(w.seen).map((x) => x.agentId)).toEqual([a.agentId]));
     expect(w.seen[0]).toEqual({ subscribed: false });
     const first = added(w.seen)[0]!;
-    expect(first).toMatchObject({ hostname: 'a.test', attributes: { rack: 'r1', zone: 'z1' }, draining: false });
+    expect(first).toMatchObject({ hostname: 'a.test', ip: '10.231.0.7', attributes: { rack: 'r1', zone: 'z1' }, draining: false });
     expect(first.resources.scalar('cpus')).toBe(2);
     expect(first.resources.scalar('mem')).toBe(1024);
 

@@ -179,6 +179,8 @@ export const DEFAULT_AGENT_RESOURCES = 'cpus:4;mem:4096;disk:10240;ports:[31000-
 
 export interface TestAgentOptions {
   hostname?: string;
+  /** AgentInfo.ip, the IP it advertises (default none: an agent older than the field). */
+  ip?: string;
   /** Resource text, e.g. `cpus:2;mem:1024` (default DEFAULT_AGENT_RESOURCES). */
   resources?: string;
   /** `rack:r1;zone:a`. */
@@ -319,6 +321,7 @@ export class TestAgent {
       httpAddress: `${this.hostname}:5052`,
       port: 5052,
       version: 'test',
+      ...(this.options.ip === undefined ? {} : { ip: this.options.ip }),
     };
   }
 

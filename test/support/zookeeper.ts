@@ -14,8 +14,8 @@ import path from 'node:path';
 import { freePorts, isAddressInUse, LOOPBACK } from './ports.js';
 import { logTail, makeServiceDir, removeDir, spawnService, stopService, type ServiceProcess } from './tmp.js';
 
-const JARS = ['zookeeper.jar', 'slf4j-log4j12.jar', 'log4j-1.2.jar'].map((j) => `/usr/share/java/${j}`);
-const MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
+export const JARS = ['zookeeper.jar', 'slf4j-log4j12.jar', 'log4j-1.2.jar'].map((j) => `/usr/share/java/${j}`);
+export const MAIN_CLASS = 'org.apache.zookeeper.server.quorum.QuorumPeerMain';
 const START_ATTEMPTS = 3;
 
 export type ZkMode = 'leader' | 'follower' | 'standalone';
@@ -380,7 +380,8 @@ function memberView(node: ZkNode): ZkEnsembleMember {
   };
 }
 
-function jvmFlags(dir: string): string[] {
+/** The JVM flags of a test ZooKeeper whose directory is `dir` (its log4j.properties is there). */
+export function jvmFlags(dir: string): string[] {
   return [
     // Small, quick-starting JVMs: up to seven of them share two cores in a test run.
     '-Xms32m',
@@ -394,7 +395,7 @@ function jvmFlags(dir: string): string[] {
   ];
 }
 
-const LOG4J = `log4j.rootLogger=INFO, CONSOLE
+export const LOG4J = `log4j.rootLogger=INFO, CONSOLE
 log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender
 log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout
 log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t:%C{1}@%L] %m%n

@@ -98,7 +98,7 @@ describe('FakeDriver', () => {
       agentRemoved: (_d: SchedulerDriver, e: { agentId: string; reason: string }) => void seen.push(`removed ${e.agentId}: ${e.reason}`),
       agentDraining: (_d: SchedulerDriver, e: { agentId: string; draining: boolean }) => void seen.push(`draining ${e.agentId} ${e.draining}`),
     };
-    await driver.deliverAgentAdded(handlers, { agentId: 'a1', hostname: 'h1', attributes: { role: 'web' }, resources: Resources.parse('cpus:1'), draining: false });
+    await driver.deliverAgentAdded(handlers, { agentId: 'a1', hostname: 'h1', ip: '10.0.0.1', attributes: { role: 'web' }, resources: Resources.parse('cpus:1'), draining: false });
     await driver.deliverAgentDraining(handlers, { agentId: 'a1', draining: true });
     await driver.deliverAgentRemoved(handlers, { agentId: 'a1', reason: 'unreachable' });
     expect(seen).toEqual(['added a1', 'draining a1 true', 'removed a1: unreachable']);

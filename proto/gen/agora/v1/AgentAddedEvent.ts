@@ -21,6 +21,10 @@ export interface AgentAddedEvent {
    * an operator drained it: no offers from it until undrained
    */
   'draining'?: (boolean);
+  /**
+   * the IP its tasks are reached at (AgentInfo.ip); "" if it sent none
+   */
+  'ip'?: (string);
 }
 
 /**
@@ -40,4 +44,8 @@ export interface AgentAddedEvent__Output {
    * an operator drained it: no offers from it until undrained
    */
   'draining': (boolean);
+  /**
+   * the IP its tasks are reached at (AgentInfo.ip); "" if it sent none
+   */
+  'ip': (string);
 }

@@ -29,6 +29,12 @@ export interface AgentInfo {
    */
   'version'?: (string);
   'domain'?: (_agora_v1_FaultDomain | null);
+  /**
+   * The IP others reach this agent's tasks at (its --advertise-ip): frameworks find it on each
+   * offer as `agent_ip` and on each relayed TaskStatus as `agent_ip`. "" from agents older than
+   * the field.
+   */
+  'ip'?: (string);
 }
 
 export interface AgentInfo__Output {
@@ -55,4 +61,10 @@ export interface AgentInfo__Output {
    */
   'version': (string);
   'domain': (_agora_v1_FaultDomain__Output | null);
+  /**
+   * The IP others reach this agent's tasks at (its --advertise-ip): frameworks find it on each
+   * offer as `agent_ip` and on each relayed TaskStatus as `agent_ip`. "" from agents older than
+   * the field.
+   */
+  'ip': (string);
 }

@@ -12,6 +12,9 @@ export interface Endpoint {
    * hostname of the agent
    */
   'host'?: (string);
+  /**
+   * the agent's IP (its --advertise-ip): connect to ip:port; "" when not known
+   */
   'ip'?: (string);
   'ports'?: (_agora_v1_Port)[];
   'ready'?: (boolean);
@@ -28,6 +31,9 @@ export interface Endpoint__Output {
    * hostname of the agent
    */
   'host': (string);
+  /**
+   * the agent's IP (its --advertise-ip): connect to ip:port; "" when not known
+   */
   'ip': (string);
   'ports': (_agora_v1_Port__Output)[];
   'ready': (boolean);

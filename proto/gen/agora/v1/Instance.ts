@@ -36,6 +36,10 @@ export interface Instance {
    */
   'attempt'?: (number);
   'canary'?: (boolean);
+  /**
+   * services: the IP of its agent (AgentInfo.ip), "" when not known
+   */
+  'agentIp'?: (string);
   '_healthy'?: "healthy";
   '_ready'?: "ready";
   '_exitCode'?: "exitCode";
@@ -72,6 +76,10 @@ export interface Instance__Output {
    */
   'attempt': (number);
   'canary': (boolean);
+  /**
+   * services: the IP of its agent (AgentInfo.ip), "" when not known
+   */
+  'agentIp': (string);
   '_healthy'?: "healthy";
   '_ready'?: "ready";
   '_exitCode'?: "exitCode";

@@ -23,6 +23,11 @@ export interface Offer {
   'allocationRole'?: (string);
   'unavailability'?: (_agora_v1_Unavailability | null);
   'domain'?: (_agora_v1_FaultDomain | null);
+  /**
+   * The IP the agent's tasks are reached at (the agent's --advertise-ip, AgentInfo.ip): a task's
+   * host ports answer at agent_ip:port. "" for an agent older than the field.
+   */
+  'agentIp'?: (string);
 }
 
 export interface Offer__Output {
@@ -42,4 +47,9 @@ export interface Offer__Output {
   'allocationRole': (string);
   'unavailability': (_agora_v1_Unavailability__Output | null);
   'domain': (_agora_v1_FaultDomain__Output | null);
+  /**
+   * The IP the agent's tasks are reached at (the agent's --advertise-ip, AgentInfo.ip): a task's
+   * host ports answer at agent_ip:port. "" for an agent older than the field.
+   */
+  'agentIp': (string);
 }

@@ -41,6 +41,11 @@ export interface TaskStatus {
   'labels'?: ({[key: string]: string});
   'data'?: (Buffer | Uint8Array | string);
   'containerStatus'?: (_agora_v1_ContainerStatus | null);
+  /**
+   * The IP of the task's agent (AgentInfo.ip), set by the master on every update it relays to a
+   * framework while it knows the agent; "" otherwise. The agent itself never sets it.
+   */
+  'agentIp'?: (string);
   '_healthy'?: "healthy";
   '_ready'?: "ready";
   '_exitCode'?: "exitCode";
@@ -81,6 +86,11 @@ export interface TaskStatus__Output {
   'labels': ({[key: string]: string});
   'data': (Buffer);
   'containerStatus': (_agora_v1_ContainerStatus__Output | null);
+  /**
+   * The IP of the task's agent (AgentInfo.ip), set by the master on every update it relays to a
+   * framework while it knows the agent; "" otherwise. The agent itself never sets it.
+   */
+  'agentIp': (string);
   '_healthy'?: "healthy";
   '_ready'?: "ready";
   '_exitCode'?: "exitCode";
