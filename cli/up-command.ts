@@ -13,6 +13,7 @@ import { Agent } from '../agent/agent.js';
 import { EXECUTOR_KINDS } from '../agent/options.js';
 import { Master } from '../master/master.js';
 import { FrameworksHost } from '../frameworks/host.js';
+import { proxyOptionSpecs } from '../frameworks/proxy/options.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
 import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
 import { writeContext } from './config.js';
@@ -31,6 +32,8 @@ export const UP_OPTIONS = {
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities and mount host paths (with tasks.privileged)', false),
   writeContext: opt.bool('--write-context', 'make this cluster the CLI\u2019s current context (`up` in $AGORA_CONFIG or ~/.agora/config.yaml), so `agora` finds it and its token', true),
   insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
+  // The services' L4 proxy, on loopback: a one-machine cluster opens no service to the network unless asked.
+  ...proxyOptionSpecs('127.0.0.1'),
 };
 
 export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
@@ -39,6 +42,13 @@ export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
  * --resources as text (the agent parses it again when it starts), checked with the other flags so
  * a bad value fails before the master makes its store and certificates.
  */
+/** The proxy's flags as the frameworks host reads them (unset: loopback and the host's defaults). */
+function upProxyFlags(o: UpStartOptions): Record<string, unknown> {
+  const ms = (v: number | undefined): string | undefined => (v === undefined ? undefined : `${v}ms`);
+  const flags = { proxy: o.proxy, proxyBind: o.proxyBind ?? UP_OPTIONS.proxyBind.default, proxyConnectTimeout: ms(o.proxyConnectTimeout), proxyIdleTimeout: ms(o.proxyIdleTimeout), proxyMaxConnections: o.proxyMaxConnections };
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+}
+
 function optionalResources(flag: string, description: string): OptionSpec<string | undefined> {
   const parse = (raw: unknown, f: string): string => {
     const text = String(raw);
@@ -48,8 +58,10 @@ function optionalResources(flag: string, description: string): OptionSpec<string
   return { flag, description, parse, default: undefined };
 }
 
-/** What startUp() needs: the compiled flags; attributes may be left out (none). */
-export type UpStartOptions = Omit<UpOptions, 'attributes'> & { readonly attributes?: Attributes };
+type ProxyFlags = 'proxy' | 'proxyBind' | 'proxyConnectTimeout' | 'proxyIdleTimeout' | 'proxyMaxConnections';
+
+/** What startUp() needs: the compiled flags; attributes (none) and the proxy's (its defaults) may be left out. */
+export type UpStartOptions = Omit<UpOptions, 'attributes' | ProxyFlags> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, ProxyFlags>>;
 
 export interface Up {
   readonly master: Master;
@@ -123,7 +135,7 @@ export async function startUp(
   }
   try {
     const credentials = security ? { token: security.frameworksToken, tls: { ca: security.masterTls.ca } } : undefined;
-    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...extra.frameworks });
+    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...upProxyFlags(options), ...extra.frameworks });
   } catch (err) {
     await frameworks.stop();
     await agent.stop();

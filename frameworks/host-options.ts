@@ -1,6 +1,7 @@
 // `agora frameworks` options (also what `agora up` passes to the in-process host). Compiled once,
 // frozen; a bad flag names itself.
 import { compileOptions, opt, type OptionsOf } from '../core/options.js';
+import { proxyOptionSpecs } from './proxy/options.js';
 import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';
 
 export const FRAMEWORKS_OPTIONS = {
@@ -26,6 +27,8 @@ export const FRAMEWORKS_OPTIONS = {
   taskUser: opt.string('--task-user', 'the user tasks run as when a spec names none', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),
   autoscaleInterval: opt.duration('--autoscale-interval', 'how often services with autoscale are measured (their agents\' /api/v1/containers) and scaled', '15s', { minMs: 10 }),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  // The services' L4 proxy (proxy/): on every interface, as a load balancer is.
+  ...proxyOptionSpecs('0.0.0.0'),
   // Limits of the Jobs API's HTTP and gRPC servers (core/server-limits.ts has the defaults and why).
   ...SERVER_LIMIT_OPTIONS,
   ...HTTP_LIMIT_OPTIONS,
