@@ -58,7 +58,8 @@ export class PortListener {
         metrics.connectFailures.inc({ service });
         this.deps.logger.debug({ service, taskId: target.key, err: err.message }, 'proxy connect failed: trying the next instance');
       },
-      exhausted: (tried) => this.deps.logger.warn({ service, tried }, 'proxy: no instance took the connection'),
+      // Debug, not warn: a client retrying a service with no instance would fill the log.
+      exhausted: (tried) => this.deps.logger.debug({ service, tried }, 'proxy: no instance took the connection'),
       closed: () => {
         this.#sockets.delete(socket);
         metrics.active.dec({ service });

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameworksHost } from '../../frameworks/host.js';
 import type { Endpoint } from '../../proto/index.js';
 import { FakeServiceController, fakeServicesModule } from '../support/fake-service-controller.js';
-import { startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
+import { startJobsHost, stopJobsHosts, uniqueStore } from '../support/jobs-host.js';
 import { freePorts } from '../support/ports.js';
 import { expectLintClean, parseScrape } from '../support/prometheus.js';
 import { accepts } from '../support/proxy-client.js';
@@ -179,6 +179,28 @@ describe('the proxy relay', () => {
     await eventually(() => expect(three.every((s) => s.destroyed || s.readableEnded)).toBe(true), { what: 'idle connections closed', timeoutMs: 3_000 });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(await greeting(servicePort)).toBe('idle');
+  });
+});
+
+describe('leadership', () => {
+  it('moves the service ports to the host that leads next', async () => {
+    const store = uniqueStore();
+    const [port] = (await freePorts(1)) as [number];
+    const one = new FakeServiceController();
+    const two = new FakeServiceController();
+    const flags = { proxyBind: '127.0.0.1' };
+    const leader = await startJobsHost({ store, modules: [fakeServicesModule(one)], flags });
+    const standby = await startJobsHost({ store, modules: [fakeServicesModule(two)], lead: false, flags });
+    const [first, second] = [await backend('first'), await backend('second')];
+    for (const [fake, b] of [[one, first], [two, second]] as const) {
+      await fake.apply({ name: 'moving', command: 'x', servicePort: port });
+      fake.setEndpoints('moving', [endpoint('m', b.port)]);
+    }
+    await eventually(async () => expect(await greeting(port)).toBe('first'), { what: 'the leader serving the port' });
+    expect(standby.lifecycle).toBe('STANDBY');
+    await leader.stop();
+    await standby.waitLeading(10_000);
+    await eventually(async () => expect(await greeting(port)).toBe('second'), { what: 'the new leader serving the port' });
   });
 });
 
