@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   jobs: () => import('./jobs.js'),
   launch: () => import('./launch.js'),
   offers: () => import('./offers.js'),
+  proxy: () => import('./proxy.js'),
   sse: () => import('./sse.js'),
 };
 

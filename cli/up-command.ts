@@ -14,6 +14,7 @@ import { EXECUTOR_KINDS } from '../agent/options.js';
 import { Master } from '../master/master.js';
 import { FrameworksHost } from '../frameworks/host.js';
 import { DNS_OPTIONS } from '../frameworks/dns/options.js';
+import { proxyOptionSpecs } from '../frameworks/proxy/options.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
 import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
 import { writeContext } from './config.js';
@@ -34,6 +35,8 @@ export const UP_OPTIONS = {
   insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
   // Service DNS, as `agora frameworks` has it; --dns-bind defaults to --hostname here.
   ...DNS_OPTIONS,
+  // The services' L4 proxy, on loopback: a one-machine cluster opens no service to the network unless asked.
+  ...proxyOptionSpecs('127.0.0.1'),
 };
 
 export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
@@ -42,6 +45,13 @@ export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
  * --resources as text (the agent parses it again when it starts), checked with the other flags so
  * a bad value fails before the master makes its store and certificates.
  */
+/** The proxy's flags as the frameworks host reads them (unset: loopback and the host's defaults). */
+function upProxyFlags(o: UpStartOptions): Record<string, unknown> {
+  const ms = (v: number | undefined): string | undefined => (v === undefined ? undefined : `${v}ms`);
+  const flags = { proxy: o.proxy, proxyBind: o.proxyBind ?? UP_OPTIONS.proxyBind.default, proxyConnectTimeout: ms(o.proxyConnectTimeout), proxyIdleTimeout: ms(o.proxyIdleTimeout), proxyMaxConnections: o.proxyMaxConnections };
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+}
+
 function optionalResources(flag: string, description: string): OptionSpec<string | undefined> {
   const parse = (raw: unknown, f: string): string => {
     const text = String(raw);
@@ -52,12 +62,14 @@ function optionalResources(flag: string, description: string): OptionSpec<string
 }
 
 type DnsKey = keyof typeof DNS_OPTIONS;
+type ProxyFlags = 'proxy' | 'proxyBind' | 'proxyConnectTimeout' | 'proxyIdleTimeout' | 'proxyMaxConnections';
 
 /**
  * What startUp() needs: the compiled flags; attributes may be left out (none), and so may the DNS
- * flags (then the service DNS takes a free port: benchmarks and tests run side by side).
+ * flags (then the service DNS takes a free port: benchmarks and tests run side by side) and the
+ * proxy's (its defaults).
  */
-export type UpStartOptions = Omit<UpOptions, 'attributes' | DnsKey> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, DnsKey>>;
+export type UpStartOptions = Omit<UpOptions, 'attributes' | DnsKey | ProxyFlags> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, DnsKey | ProxyFlags>>;
 
 /** The DNS flags startUp() gives the frameworks host. */
 function dnsFlags(options: UpStartOptions): Record<string, unknown> {
@@ -137,7 +149,7 @@ export async function startUp(
   }
   try {
     const credentials = security ? { token: security.frameworksToken, tls: { ca: security.masterTls.ca } } : undefined;
-    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...dnsFlags(options), ...extra.frameworks });
+    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...dnsFlags(options), ...upProxyFlags(options), ...extra.frameworks });
   } catch (err) {
     await frameworks.stop();
     await agent.stop();

@@ -2,6 +2,7 @@
 // frozen; a bad flag names itself.
 import { compileOptions, opt, type OptionsOf } from '../core/options.js';
 import { DNS_OPTIONS } from './dns/options.js';
+import { proxyOptionSpecs } from './proxy/options.js';
 import { GRPC_LIMIT_OPTIONS, HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../core/server-limits.js';
 
 export const FRAMEWORKS_OPTIONS = {
@@ -29,6 +30,8 @@ export const FRAMEWORKS_OPTIONS = {
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
   // Service DNS (dns/README.md): port, address, TTL, domain, TCP bounds.
   ...DNS_OPTIONS,
+  // The services' L4 proxy (proxy/): on every interface, as a load balancer is.
+  ...proxyOptionSpecs('0.0.0.0'),
   // Limits of the Jobs API's HTTP and gRPC servers (core/server-limits.ts has the defaults and why).
   ...SERVER_LIMIT_OPTIONS,
   ...HTTP_LIMIT_OPTIONS,

@@ -29,6 +29,7 @@ import { FrameworksMetrics } from './metrics.js';
 import { FRAMEWORK_MODULES, type FrameworkModule, type RunningController } from './host-modules.js';
 import { compileFrameworksOptions, storeUrl, type FrameworksOptions } from './host-options.js';
 import { embeddedHostSecurity, hostSecurityFromOptions, type HostCredentials, type HostSecurity } from './host-security.js';
+import { ServiceProxy } from './proxy/proxy.js';
 import type { TaskLocator, WorkloadKind } from './workload.js';
 
 export const FRAMEWORKS_ELECTION_NAME = 'agora-frameworks';
@@ -102,6 +103,8 @@ export class FrameworksHost {
   #security: HostSecurity | undefined;
   #discovery: MasterDiscovery | undefined;
   #dns: DnsServer | undefined;
+  /** The services' L4 proxy (--proxy), following the services while this host leads. */
+  #proxy: ServiceProxy | undefined;
 
   private constructor(readonly deps: HostDeps) {
     this.#baseLogger = deps.logger ?? createLogger({ name: 'agora-frameworks' });
@@ -208,6 +211,7 @@ export class FrameworksHost {
     this.#ownsStore = overrides.store === undefined;
     this.#security ??= overrides.security ?? hostSecurityFromOptions(options, () => this.#discovery?.current(), this.logger);
     this.api.taskUser = options.taskUser;
+    if (options.proxy) this.#proxy = new ServiceProxy(options, this.#baseLogger.child({ component: 'proxy' }), this.metrics.own);
     const url = storeUrl(options);
     if (!options.insecure && overrides.store === undefined) requireZkCredentials(url, options.zkCredentialsFile !== undefined, options.store === undefined ? '--master' : '--store');
     this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout, credentials: options.zkCredentialsFile }));
@@ -303,6 +307,7 @@ export class FrameworksHost {
     }
     this.lifecycle = 'LEADING';
     this.#failures = 0;
+    this.#proxy?.follow(this.registry);
     this.logger.info({ grpc: this.grpcAddress, http: this.httpAddress }, 'frameworks leading');
     for (const waiter of this.#leadingWaiters.splice(0)) waiter();
   }
@@ -392,6 +397,7 @@ export class FrameworksHost {
     this.#endTerm();
     clearTimeout(this.#retryTimer);
     await this.#leadership?.resign().catch((err: unknown) => this.logger.warn({ err }, 'resign failed'));
+    this.#proxy?.close();
     await this.#stopControllers();
     await Promise.allSettled([this.#grpc?.shutdown(1000), this.#http?.close(), this.#dns?.close()]);
     await this.#masterHttp?.close();

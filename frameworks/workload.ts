@@ -18,6 +18,8 @@ export interface ApplyOutcome {
   readonly result: 'CREATED' | 'UPDATED' | 'UNCHANGED';
   /** A service change starts a deployment; its id, to follow with watch / rollout status. */
   readonly deploymentId?: string;
+  /** Accepted, but probably not what was meant (ApplyResponse.warnings). */
+  readonly warnings?: readonly string[];
 }
 
 export interface ApplyOptions {

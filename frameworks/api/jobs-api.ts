@@ -155,7 +155,7 @@ function hasLabels(w: Workload, labels: Readonly<Record<string, string>>): boole
 }
 
 export function applyResponse(outcome: ApplyOutcome): ApplyResponse {
-  return { kind: outcome.kind, name: outcome.name, version: outcome.version, result: outcome.result, deploymentId: outcome.deploymentId ?? '', warnings: [] };
+  return { kind: outcome.kind, name: outcome.name, version: outcome.version, result: outcome.result, deploymentId: outcome.deploymentId ?? '', warnings: [...(outcome.warnings ?? [])] };
 }
 
 export function deploymentResponse(d: Deployment): DeploymentResponse {

@@ -30,6 +30,7 @@ import { activeDeployment, specOf, type ServiceRecord, type TaskView } from './m
 import { SERVICES_FRAMEWORK_NAME, type ServicesHandle, type ServicesOptions } from './options.js';
 import { isLive } from './planner.js';
 import { ServiceSupervisor } from './supervisor.js';
+import { checkServicePort, servicePortWarnings } from './service-port.js';
 import { parseServiceSpec } from './spec.js';
 import { deploymentView, endpointsOf, serviceFigures, workloadView } from './views.js';
 import { ServiceWatchHub } from './watch.js';
@@ -164,11 +165,13 @@ export class ServicesFramework implements ServicesHandle {
     }
     return this.#act(async () => {
       const existing = this.book.records.get(parsed.name);
+      checkServicePort(parsed, this.book.records.values());
       const out = change.applySpec(existing, parsed, this.#ctx(existing, parsed.name));
       if (!options.dryRun && out.result !== 'UNCHANGED') await this.#commit(out.record);
       // A dry run started nothing: no deployment to follow.
       const deploymentId = options.dryRun ? undefined : out.deployment?.id;
-      return { kind: 'SERVICE', name: parsed.name, version: out.record.version, result: out.result, ...(deploymentId ? { deploymentId } : {}) };
+      const warnings = servicePortWarnings(parsed);
+      return { kind: 'SERVICE', name: parsed.name, version: out.record.version, result: out.result, ...(deploymentId ? { deploymentId } : {}), ...(warnings.length ? { warnings } : {}) };
     });
   }
 

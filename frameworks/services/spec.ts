@@ -25,6 +25,8 @@ export interface ServiceSpecDoc extends TaskTemplateDoc {
   readonly unreachableStrategy?: UnreachableStrategy;
   /** Absent = a fixed count. With it, `instances` is the starting count (clamped to min..max). */
   readonly autoscale?: AutoscaleSpec;
+  /** Where the frameworks host's proxy listens for this service (frameworks/proxy/); absent = nowhere. Part of a version. */
+  readonly servicePort?: number;
 }
 
 /** Marathon's unreachableStrategy: replace an instance whose agent is unreachable, forget it later. */
@@ -51,7 +53,7 @@ export const SPEC_DEFAULTS = Object.freeze({
   upgradeStrategy: Object.freeze({ minimumHealthCapacity: 1, maximumOverCapacity: 1 }),
 });
 
-const SPEC_KEYS = ['kind', 'name', 'instances', ...TEMPLATE_KEYS, 'backoff', 'upgradeStrategy', 'canary', 'unreachableStrategy', 'autoscale'];
+const SPEC_KEYS = ['kind', 'name', 'instances', ...TEMPLATE_KEYS, 'backoff', 'upgradeStrategy', 'canary', 'unreachableStrategy', 'autoscale', 'servicePort'];
 
 /** Validate a parsed document (camelCase, proto3 JSON form) into a normalized spec. */
 export function parseServiceSpec(input: unknown): ServiceSpecDoc {
@@ -88,6 +90,7 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
     user: t.user,
     unreachableStrategy: parseUnreachable(doc['unreachableStrategy']),
     autoscale,
+    servicePort: numberAt(doc['servicePort'], 'servicePort', { min: 1, max: 65535, integer: true }),
   });
 }
 

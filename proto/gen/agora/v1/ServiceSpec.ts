@@ -50,7 +50,13 @@ export interface ServiceSpec {
    * absent = a fixed count
    */
   'autoscale'?: (_agora_v1_AutoscaleSpec | null);
+  /**
+   * The port the frameworks host's L4 proxy listens on for this service, spreading connections
+   * over its available endpoints (their first port). 1..65535, unique across services; absent = none.
+   */
+  'servicePort'?: (number);
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
+  '_servicePort'?: "servicePort";
 }
 
 export interface ServiceSpec__Output {
@@ -90,5 +96,11 @@ export interface ServiceSpec__Output {
    * absent = a fixed count
    */
   'autoscale': (_agora_v1_AutoscaleSpec__Output | null);
+  /**
+   * The port the frameworks host's L4 proxy listens on for this service, spreading connections
+   * over its available endpoints (their first port). 1..65535, unique across services; absent = none.
+   */
+  'servicePort'?: (number);
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
+  '_servicePort'?: "servicePort";
 }
