@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../support/build.js';
-import { HostsCluster, type HostProcess } from '../support/hosts-cluster.js';
+import { DNS_PORT, HostsCluster, type HostProcess } from '../support/hosts-cluster.js';
 import { stopService, tempDir, type ServiceProcess } from '../support/tmp.js';
 import { eventually, holdsFor } from '../support/waits.js';
 
@@ -38,6 +38,8 @@ interface Probe {
   tried: { at: string; error: string }[];
 }
 
+const SERVICE_PORT = 30080;
+
 let cluster: HostsCluster;
 let dir: string;
 
@@ -51,6 +53,7 @@ function spec(version: string): Record<string, unknown> {
   return {
     name: 'web',
     instances: 3,
+    servicePort: SERVICE_PORT,
     command: 'mkdir -p www && echo "$V $HOST" > www/index.html && exec busybox httpd -f -p $PORT0 -h www',
     env: { V: version },
     resources: { cpus: 0.1, mem: 32 },
@@ -93,6 +96,28 @@ function startProber(): ServiceProcess {
   const own = path.join(dir, 'prober');
   mkdirSync(own, { recursive: true });
   return cluster.client.run([process.execPath, '--import', loader, script, cluster.jobsUrl(''), 'web', cluster.files.ca, cluster.files.token, '100'], { dir: own, name: 'prober' });
+}
+
+/** `dig` from the client host at the frameworks host's service DNS: the answers' data, sorted. */
+async function dig(name: string, type: 'A' | 'SRV'): Promise<string[]> {
+  const out = await cluster.client.exec(['dig', `@${cluster.frameworks.host.ip}`, '-p', String(DNS_PORT), name, type, '+short', '+time=1', '+tries=2']);
+  return out.stdout.split('\n').filter((l) => l.trim() !== '').sort();
+}
+
+/** Through the service port from the client host, a new connection every 100 ms: `ok|fail <ms>` lines. */
+function startServicePortProber(): ServiceProcess {
+  const own = path.join(dir, 'lb-prober');
+  mkdirSync(own, { recursive: true });
+  const url = `http://${cluster.frameworks.host.ip}:${SERVICE_PORT}/`;
+  const loop = `while :; do if curl -sS -o /dev/null --max-time 2 ${url}; then echo "ok $(date +%s%3N)"; else echo "fail $(date +%s%3N)"; fi; sleep 0.1; done`;
+  return cluster.client.run(['sh', '-c', loop], { dir: own, name: 'lb-prober' });
+}
+
+function servicePortProbes(proc: ServiceProcess): { ok: boolean; t: number }[] {
+  return readFileSync(proc.logFile, 'utf8')
+    .split('\n')
+    .map((l) => /^(ok|fail) (\d+)$/.exec(l))
+    .flatMap((m) => (m ? [{ ok: m[1] === 'ok', t: Number(m[2]) }] : []));
 }
 
 function probes(proc: ServiceProcess): Probe[] {
@@ -138,8 +163,18 @@ describe('on hosts of their own', () => {
       expect(got.stdout).toBe(`1 ${e.ip}\n`);
     }
 
+    // Found by DNS from the client host: an A record per agent host, an SRV record per instance.
+    await eventually(async () => expect(await dig('web.services.agora.', 'A')).toEqual([...agentIps].sort()), { timeoutMs: 5_000, intervalMs: 200, what: 'the A records' });
+    const srv = await dig('_http._tcp.web.services.agora.', 'SRV');
+    expect(srv.map((l) => Number(l.split(' ')[2])).sort()).toEqual(first.map((e) => e.ports[0]!.number).sort());
+    // Reached through the service port: the frameworks host's proxy hands it to an instance.
+    const viaPort = await cluster.client.exec(['curl', '-sS', '--max-time', '2', `http://${cluster.frameworks.host.ip}:${SERVICE_PORT}/`]);
+    expect(agentIps.map((ip) => `1 ${ip}\n`)).toContain(viaPort.stdout);
+
     const prober = startProber();
+    const lbProber = startServicePortProber();
     await eventually(() => probes(prober).filter((p) => p.ok).length >= 5, { timeoutMs: 15_000, intervalMs: 200, what: 'the prober answered' });
+    await eventually(() => servicePortProbes(lbProber).filter((p) => p.ok).length >= 5, { timeoutMs: 15_000, intervalMs: 200, what: 'the service port answered' });
 
     // The rolling update to v2 starts, and the first agent's host is cut off at once.
     const victim = cluster.agents[0]!;
@@ -179,7 +214,16 @@ describe('on hosts of their own', () => {
     const { body: tasks } = await cluster.clientJson<{ tasks: { state: string }[] }>(cluster.masterUrl(leader, '/api/v1/tasks'));
     expect(tasks.tasks.filter((t) => t.state === 'TASK_RUNNING')).toHaveLength(3);
 
+    // DNS follows: the A records are the hosts of the 3 live endpoints.
+    const liveIps = [...new Set((await endpoints()).map((e) => e.ip))].sort();
+    await eventually(async () => expect(await dig('web.services.agora.', 'A')).toEqual(liveIps), { timeoutMs: 5_000, intervalMs: 200, what: 'the A records after the heal' });
+
     await stopService(prober, 'SIGTERM', 1_000);
+    await stopService(lbProber, 'SIGTERM', 1_000);
+    // Through the service port the service answered every time, also while the host was cut off.
+    const viaProxy = servicePortProbes(lbProber);
+    expect(viaProxy.filter((p) => p.t >= cutAt && p.t <= healedAt).length).toBeGreaterThan(5);
+    expect(viaProxy.filter((p) => !p.ok)).toEqual([]);
     const seen = probes(prober);
     const during = seen.filter((p) => p.t >= cutAt && p.t <= healedAt);
     expect(during.length).toBeGreaterThan(10);
@@ -188,7 +232,7 @@ describe('on hosts of their own', () => {
     const failedAt = new Set(seen.flatMap((p) => p.tried.map((x) => x.at.split(':')[0])));
     expect([...failedAt].filter((ip) => ip !== victim.host.ip)).toEqual([]);
     const failedConnections = seen.flatMap((p) => p.tried).length;
-    console.info(JSON.stringify({ scenario: 'agent cut', probes: seen.length, probesDuringCut: during.length, failedProbes: 0, failedConnections, cutToHealMs: healedAt - cutAt }));
+    console.info(JSON.stringify({ scenario: 'agent cut', probes: seen.length, probesDuringCut: during.length, failedProbes: 0, failedConnections, servicePortProbes: viaProxy.length, cutToHealMs: healedAt - cutAt }));
   }, 120_000);
 
   it('a partitioned leading master loses leadership; another leads; healed and restarted, the old one stands by', async () => {

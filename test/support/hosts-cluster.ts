@@ -24,6 +24,8 @@ import { JARS, jvmFlags, LOG4J, MAIN_CLASS } from './zookeeper.js';
 export const ZK_PORT = 2181;
 export const MASTER_HTTP_PORT = 5050;
 export const JOBS_HTTP_PORT = 5060;
+/** The frameworks host's service DNS (its default port) and proxy listen on its own IP. */
+export const DNS_PORT = 8600;
 export const CLUSTER = 'hosts';
 
 /** Short timings: a partition is noticed in about a second, a leader replaced in about two. */
@@ -139,7 +141,7 @@ export class HostsCluster {
         return new HostProcess(n, host, [process.execPath, ...agoraArgv('agent', ...Object.entries(flags).flat())], dir, serving(host, 5052));
       });
       const fwHost = network.host('fw');
-      const fwFlags = { ...addressFlags(fwHost), '--master': zkUrl, '--cluster': CLUSTER, '--grpc-port': '5061', '--http-port': String(JOBS_HTTP_PORT), '--retry-delay': '200ms', '--zk-session-timeout': '2s', '--tls-ca': files.ca, '--tls-cert': files.serverCert, '--tls-key': files.serverKey, '--token-file': files.token, '--zk-credentials-file': files.zkCredentials, '--log-level': 'info' };
+      const fwFlags = { ...addressFlags(fwHost), '--master': zkUrl, '--cluster': CLUSTER, '--grpc-port': '5061', '--http-port': String(JOBS_HTTP_PORT), '--retry-delay': '200ms', '--zk-session-timeout': '2s', '--dns-port': String(DNS_PORT), '--proxy-connect-timeout': '300ms', '--tls-ca': files.ca, '--tls-cert': files.serverCert, '--tls-key': files.serverKey, '--token-file': files.token, '--zk-credentials-file': files.zkCredentials, '--log-level': 'info' };
       const frameworks = new HostProcess('fw', fwHost, [process.execPath, ...agoraArgv('frameworks', ...Object.entries(fwFlags).flat())], dir, serving(fwHost, JOBS_HTTP_PORT));
       const cluster = new HostsCluster(network, dir, zk, masters, agents, frameworks, { ca: files.ca, token: files.token });
       await zk.start(60_000);
