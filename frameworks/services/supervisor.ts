@@ -103,7 +103,10 @@ export class ServiceSupervisor {
         record = book.records.get(name) ?? next;
         continue;
       }
-      for (const k of p.kill) this.killTask(next, k.taskId, k.reason);
+      // Out of the endpoints (DNS, the proxy) before any of them is sent its kill.
+      const killing = p.kill.filter((k) => this.#markKilling(next, k.taskId));
+      if (killing.length > 0) this.deps.publish();
+      for (const k of killing) this.#sendKill(next, k.taskId, k.reason);
       if (p.wakeAtMs !== undefined) wakeAt(p.wakeAtMs);
       const unplaced = p.launches.length === 0 ? '' : this.notes.get(name)?.unplaced || 'waiting for offers';
       this.notes.set(name, { waiting: p.waiting, unplaced });
@@ -124,13 +127,27 @@ export class ServiceSupervisor {
     }
   }
 
-  /** Ask the master to kill a task with its version's grace period (the kill tracker sends it again until it ends). */
+  /**
+   * Ask the master to kill a task with its version's grace period (the kill tracker sends it again
+   * until it ends). The endpoints lose it first, so no new connection is sent to a task that is
+   * being stopped.
+   */
   killTask(record: ServiceRecord, taskId: string, reason: string): void {
+    if (!this.#markKilling(record, taskId)) return;
+    this.deps.publish();
+    this.#sendKill(record, taskId, reason);
+  }
+
+  /** Marked before it is sent: its end is then no failure (backoff.ts isFailure), and it is no endpoint. */
+  #markKilling(record: ServiceRecord, taskId: string): boolean {
     const { book, clock } = this.deps;
-    const task = record.tasks[taskId];
-    if (task === undefined) return;
-    // Marked before it is sent: its end is then no failure (backoff.ts isFailure).
+    if (record.tasks[taskId] === undefined) return false;
     book.runtime.set(taskId, { ...(book.runtime.get(taskId) ?? UNCONFIRMED), killRequestedAtMs: clock.now() });
+    return true;
+  }
+
+  #sendKill(record: ServiceRecord, taskId: string, reason: string): void {
+    const task = record.tasks[taskId]!;
     const grace = (specOf(record, task.version) ?? specOf(record, record.version))!.killGracePeriodSeconds;
     this.kills.kill(taskId, task.agentId, grace, `service ${record.name}: ${reason}`);
   }
