@@ -26,7 +26,7 @@ async function setUp() {
   const task = (id: string, port: number) => ({ taskId: id, agentId: 'a1', hostname: 'h1', ip: '10.0.0.1', attributes: {}, version: record.version, ports: [{ number: port, name: 'http' }], stagedAtMs: T0, canary: false });
   const running: ServiceRecord = { ...record, tasks: { t1: task('t1', 31001), t2: task('t2', 31002) } };
   await book.put(running);
-  for (const id of ['t1', 't2']) book.runtime.set(id, { state: 'TASK_RUNNING', confirmed: true, startedAtMs: T0, healthySinceMs: T0 });
+  for (const id of ['t1', 't2']) book.runtime.set(id, { state: 'TASK_RUNNING', confirmed: true, startedAtMs: T0, healthySinceMs: T0, message: '' });
   let published: string[] = [];
   const atKill: { taskId: string; endpoints: string[] }[] = [];
   const driver = {
@@ -46,7 +46,7 @@ async function setUp() {
     killRetryMs: 10_000,
     publish: () => {
       const r = book.records.get('web');
-      published = r ? endpointsOf(r, book.tasksOf(r)).map((e) => e.taskId) : [];
+      published = r ? endpointsOf(r, book.tasksOf(r)).map((e) => String(e.taskId)) : [];
     },
     debt: new PlanDebt({ schedule: () => undefined, pay: () => undefined, now: () => clock.now() }),
   });
