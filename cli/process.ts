@@ -2,16 +2,14 @@
 // on SIGINT / SIGTERM (stop intake, drain, force after a grace period).
 import type { Command } from 'commander';
 import type { Logger } from '../core/logger.js';
-import type { OptionSpec } from '../core/options.js';
-import { formatDuration } from '../core/options.js';
+import { shownDefault, type OptionSpec } from '../core/options.js';
 
 /** Add one `--flag <value>` per option; defaults are applied by compileOptions, not commander. */
 export function addSpecOptions(cmd: Command, spec: Record<string, OptionSpec<unknown>>): void {
   for (const option of Object.values(spec)) {
-    const def = option.default;
-    const shown = def === undefined ? '' : typeof def === 'number' && /interval|timeout|refuse|period|duration|delay|backoff|retry|cache/i.test(option.flag) ? ` (default ${formatDuration(def)})` : ` (default ${String(def)})`;
+    const def = shownDefault(option);
     // A switch may be given alone (`--insecure`) or with a value (`--insecure false`).
-    cmd.option(`${option.flag} ${typeof def === 'boolean' ? '[value]' : '<value>'}`, `${option.description}${shown}`);
+    cmd.option(`${option.flag} ${typeof option.default === 'boolean' ? '[value]' : '<value>'}`, `${option.description}${def === undefined ? '' : ` (default ${def})`}`);
   }
 }
 

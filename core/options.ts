@@ -11,6 +11,15 @@ export interface OptionSpec<T> {
   readonly parse: (raw: unknown, flag: string) => T;
   /** Used when the raw value is undefined; when absent the option is required. */
   readonly default?: T;
+  /** The default as a user would type it, for help texts ('2s', not 2000); absent: not shown. */
+  readonly shown?: string;
+}
+
+/** The default a help text shows: `shown`, else a string, number or boolean default as it is. */
+export function shownDefault(option: OptionSpec<unknown>): string | undefined {
+  if (option.shown !== undefined) return option.shown === '' ? undefined : option.shown;
+  const def = option.default;
+  return typeof def === 'string' || typeof def === 'number' || typeof def === 'boolean' ? String(def) : undefined;
 }
 
 export type OptionsOf<S extends Record<string, OptionSpec<unknown>>> = {
@@ -82,7 +91,7 @@ export const opt = {
       if (bounds.maxMs !== undefined && ms > bounds.maxMs) fail(f, `must be at most ${formatDuration(bounds.maxMs)}, got '${String(raw)}'`);
       return ms;
     };
-    return def === undefined ? { flag, description, parse } : { flag, description, parse, default: parse(def, flag) };
+    return def === undefined ? { flag, description, parse } : { flag, description, parse, default: parse(def, flag), shown: def };
   },
 
   int(flag: string, description: string, def?: number, bounds: { min?: number; max?: number } = {}): OptionSpec<number> {
@@ -150,9 +159,10 @@ export const opt = {
     return { flag, description, parse: (raw, f) => readCredentialsFile(String(raw), f), default: undefined };
   },
 
-  /** Any custom parser. */
-  custom<T>(flag: string, description: string, parse: (raw: unknown, flag: string) => T, def?: T): OptionSpec<T> {
-    return def === undefined ? { flag, description, parse } : { flag, description, parse, default: def };
+  /** Any custom parser; `shown` is the default as typed (a default that is not text shows nothing without it). */
+  custom<T>(flag: string, description: string, parse: (raw: unknown, flag: string) => T, def?: T, shown?: string): OptionSpec<T> {
+    if (def === undefined) return { flag, description, parse };
+    return shown === undefined ? { flag, description, parse, default: def } : { flag, description, parse, default: def, shown };
   },
 };
 
