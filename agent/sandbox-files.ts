@@ -19,6 +19,7 @@ import fs, { constants as C } from 'node:fs';
 import { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import { closeNode, heldPath, openInSandbox, reopen, sandboxComponents, type SandboxNode } from './sandbox-path.js';
+import { pause } from '../core/pause.js';
 
 export interface FileEntry {
   name: string;
@@ -170,7 +171,7 @@ export function followFile(sandbox: string, name: string, options: FollowOptions
       generation = Math.min(generation, before.count); // a count forgotten: nothing rotated
       const k = before.count - generation;
       if (k > 0 && before.busy) {
-        await sleep(options.pollMs, options.signal);
+        await pause(options.pollMs, options.signal);
         continue;
       }
       let read: { data: Buffer; size: number } | undefined;
@@ -201,20 +202,9 @@ export function followFile(sandbox: string, name: string, options: FollowOptions
       }
       // Read once more after the end was seen, so the last bytes written are not lost.
       if (wasEnded) return;
-      await sleep(options.pollMs, options.signal);
+      await pause(options.pollMs, options.signal);
     }
   }
   return Readable.from(generate(), { objectMode: false });
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

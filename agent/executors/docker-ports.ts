@@ -17,6 +17,7 @@
 import net from 'node:net';
 import type Docker from 'dockerode';
 import type { ContainerSpec } from '../executor.js';
+import { pause } from '../../core/pause.js';
 
 export interface RequestedPort {
   /** The mapping's name, else its host port's name, else '' . */
@@ -134,14 +135,3 @@ function connectOnce(host: string, port: number, signal: AbortSignal): Promise<s
   });
 }
 
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

@@ -4,12 +4,9 @@
 // the controller, TaskLogs and Delete all go through to real tasks.
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgoraClient } from '../../cli/client.js';
-import type { FrameworkModule } from '../../frameworks/host-modules.js';
-import { SERVICES_FRAMEWORK_NAME, startServices } from '../../frameworks/services/index.js';
-import { FrameworkState } from '../../sdk/state.js';
 import type { Endpoint, WatchEvent__Output } from '../../proto/index.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { call, collect, jobsClient, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
+import { call, collect, jobsClient, fastServicesModule, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
 import { secureFetch, testPki } from '../support/security.js';
@@ -20,16 +17,6 @@ afterEach(async () => {
   await stopHarnesses();
 });
 
-/** The services module with test-sized intervals. */
-const fastServices: FrameworkModule = {
-  name: SERVICES_FRAMEWORK_NAME,
-  kind: 'SERVICE',
-  async start(ctx) {
-    const state = new FrameworkState(ctx.store, ctx.cluster, SERVICES_FRAMEWORK_NAME);
-    await ctx.store.mkdirp(state.root);
-    return startServices({ master: ctx.master, state, access: ctx.access, apiUrl: ctx.apiUrl, tickMs: 100, driver: { reconnect: { initialMs: 50, maxMs: 300 } }, waitSubscribedMs: 10_000 });
-  },
-};
 
 const server = `require('http').createServer((q, s) => s.end('ok')).listen(+process.env.PORT0, () => console.log('listening'))`;
 const WEB = [
@@ -49,7 +36,7 @@ describe('Jobs API over the services framework', () => {
     const h = await MasterHarness.start();
     const ports = (await freePorts(8)).map((p) => `${p}-${p}`).join(',');
     await startTestAgent(h.address, { resources: `cpus:2;mem:2048;disk:1024;ports:[${ports}]` });
-    const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServices] });
+    const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServicesModule] });
     const api = `https://${host.httpAddress}`;
     expect(await new AgoraClient({ master: h.master.httpAddress, ca: testPki().clientTls.ca, token: testPki().adminToken }).jobsUrl()).toBe(api);
 

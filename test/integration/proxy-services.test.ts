@@ -6,12 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FrameworksHost } from '../../frameworks/host.js';
-import type { FrameworkModule } from '../../frameworks/host-modules.js';
-import { SERVICES_FRAMEWORK_NAME, startServices } from '../../frameworks/services/index.js';
 import type { ApplyResponse__Output, Endpoint, JobsClient } from '../../proto/index.js';
-import { FrameworkState } from '../../sdk/state.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
-import { call, jobsClient, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
+import { call, jobsClient, fastServicesModule, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
 import { expectLintClean, parseScrape } from '../support/prometheus.js';
@@ -19,15 +16,6 @@ import { accepts, getOnce, tally } from '../support/proxy-client.js';
 import { secureFetch } from '../support/security.js';
 import { tempDir } from '../support/tmp.js';
 
-const fastServices: FrameworkModule = {
-  name: SERVICES_FRAMEWORK_NAME,
-  kind: 'SERVICE',
-  async start(ctx) {
-    const state = new FrameworkState(ctx.store, ctx.cluster, SERVICES_FRAMEWORK_NAME);
-    await ctx.store.mkdirp(state.root);
-    return startServices({ master: ctx.master, state, access: ctx.access, apiUrl: ctx.apiUrl, tickMs: 100, driver: { reconnect: { initialMs: 50, maxMs: 300 } }, waitSubscribedMs: 10_000 });
-  },
-};
 
 let host: FrameworksHost;
 let jobs: JobsClient;
@@ -80,7 +68,7 @@ beforeAll(async () => {
   const h = await MasterHarness.start();
   const ports = (await freePorts(12)).map((p) => `${p}-${p}`).join(',');
   await startTestAgent(h.address, { resources: `cpus:4;mem:4096;disk:1024;ports:[${ports}]` });
-  host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServices], flags: { proxyBind: '127.0.0.1', proxyConnectTimeout: '500ms' } });
+  host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServicesModule], flags: { proxyBind: '127.0.0.1', proxyConnectTimeout: '500ms' } });
   jobs = jobsClient(host);
 });
 

@@ -4,13 +4,10 @@
 // with their targets, NXDOMAIN, REFUSED, TCP and truncation; a scale from 2 to 3 and a crashed
 // instance are followed within a second.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FrameworkModule } from '../../frameworks/host-modules.js';
-import { SERVICES_FRAMEWORK_NAME, startServices } from '../../frameworks/services/index.js';
-import { FrameworkState } from '../../sdk/state.js';
 import type { Endpoint } from '../../proto/index.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
 import { dig } from '../support/dig.js';
-import { call, jobsClient, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
+import { call, jobsClient, fastServicesModule, startJobsHost, stopJobsHosts } from '../support/jobs-host.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { freePorts } from '../support/ports.js';
 import { secureFetch } from '../support/security.js';
@@ -21,16 +18,6 @@ afterEach(async () => {
   await stopHarnesses();
 });
 
-/** The services module with test-sized intervals. */
-const fastServices: FrameworkModule = {
-  name: SERVICES_FRAMEWORK_NAME,
-  kind: 'SERVICE',
-  async start(ctx) {
-    const state = new FrameworkState(ctx.store, ctx.cluster, SERVICES_FRAMEWORK_NAME);
-    await ctx.store.mkdirp(state.root);
-    return startServices({ master: ctx.master, state, access: ctx.access, apiUrl: ctx.apiUrl, tickMs: 100, driver: { reconnect: { initialMs: 50, maxMs: 300 } }, waitSubscribedMs: 10_000 });
-  },
-};
 
 // A server that dies when asked (a crash the framework has to notice on its own).
 const server = `require('http').createServer((q, s) => q.url === '/die' ? process.exit(3) : s.end('ok')).listen(+process.env.PORT0)`;
@@ -57,7 +44,7 @@ async function clusterOfThree(): Promise<{ dnsPort: number; api: string; jobs: R
     const ports = (await freePorts(3)).map((p) => `${p}-${p}`).join(',');
     await startTestAgent(h.address, { hostname: ip, resources: `cpus:1;mem:1024;disk:1024;ports:[${ports}]`, attributes: `n:${i}` });
   }
-  const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServices], flags: { dnsTtl: '3s' } });
+  const host = await startJobsHost({ master: h.address, masterHttp: h.master.httpAddress, modules: [fastServicesModule], flags: { dnsTtl: '3s' } });
   return { dnsPort: host.dnsPort ?? 0, api: `https://${host.httpAddress}`, jobs: jobsClient(host) };
 }
 

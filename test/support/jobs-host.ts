@@ -12,8 +12,21 @@ import { silentLogger } from '../../core/logger.js';
 import { FrameworksHost } from '../../frameworks/host.js';
 import type { FrameworkModule } from '../../frameworks/host-modules.js';
 import { compileFrameworksOptions } from '../../frameworks/host-options.js';
+import { SERVICES_FRAMEWORK_NAME, startServices } from '../../frameworks/services/index.js';
 import { JobsClient } from '../../proto/index.js';
+import { FrameworkState } from '../../sdk/state.js';
 import { adminChannel, secureFetch, testAuthenticator, testPki } from './security.js';
+
+/** The real services framework with test-sized intervals, as a host module. */
+export const fastServicesModule: FrameworkModule = {
+  name: SERVICES_FRAMEWORK_NAME,
+  kind: 'SERVICE',
+  async start(ctx) {
+    const state = new FrameworkState(ctx.store, ctx.cluster, SERVICES_FRAMEWORK_NAME);
+    await ctx.store.mkdirp(state.root);
+    return startServices({ master: ctx.master, state, access: ctx.access, apiUrl: ctx.apiUrl, tickMs: 100, driver: { reconnect: { initialMs: 50, maxMs: 300 } }, waitSubscribedMs: 10_000 });
+  },
+};
 
 const hosts = new Set<FrameworksHost>();
 const clients = new Set<grpc.Client>();
