@@ -76,3 +76,40 @@ describe('noOfferFits', () => {
     expect(noOfferFits([r('a'), r('b'), r('c'), r('d'), r('e')])).toBe('no offer fits: a; b; c; and 2 more');
   });
 });
+
+describe('LaunchProtocol.declineAll', () => {
+  it('declines the other offers when one was taken back meanwhile, without a warning', async () => {
+    const calls: string[][] = [];
+    const warned: unknown[] = [];
+    const driver = {
+      decline: async (ids: readonly string[]) => {
+        calls.push([...ids]);
+        const i = ids.indexOf('o2');
+        if (i >= 0) throw new FailedPreconditionError("offer 'o2' is not valid: it was used, declined, rescinded or never made", { field: `offerIds[${i}]` });
+      },
+    } as unknown as FrameworkDriver;
+    const logger = { ...silentLogger(), warn: (o: unknown) => void warned.push(o), debug: () => undefined } as unknown as ReturnType<typeof silentLogger>;
+    const protocol = new LaunchProtocol({ logger, declinedIdle: () => undefined });
+    await protocol.declineAll(driver, ['o1', 'o2', 'o3'], true);
+    expect(calls).toEqual([
+      ['o1', 'o2', 'o3'],
+      ['o1', 'o3'],
+    ]);
+    expect(warned).toEqual([]);
+  });
+
+  it('warns, and tries no more, when a decline fails for another reason', async () => {
+    const calls: string[][] = [];
+    const warned: unknown[] = [];
+    const driver = {
+      decline: async (ids: readonly string[]) => {
+        calls.push([...ids]);
+        throw new FailedPreconditionError("offer 'o1' belongs to another framework", { field: 'offerIds[0]' });
+      },
+    } as unknown as FrameworkDriver;
+    const logger = { ...silentLogger(), warn: (o: unknown) => void warned.push(o) } as unknown as ReturnType<typeof silentLogger>;
+    await new LaunchProtocol({ logger, declinedIdle: () => undefined }).declineAll(driver, ['o1', 'o2'], true);
+    expect(calls).toHaveLength(1);
+    expect(warned).toHaveLength(1);
+  });
+});
