@@ -24,12 +24,14 @@ let servicePort: number;
 let otherPort: number;
 
 // Answers its task id; /health fails while a file named after the task is in `sick`. On SIGTERM it
-// keeps serving for a second, answering `stopping <id>`, then exits: a request that reaches an
-// instance after its kill was sent is seen, not hidden by a refused connect the proxy retries.
+// keeps serving for a second, then exits; a connection it accepts after SIGTERM is answered
+// `stopping <id>`: a new connection sent to an instance after its kill is seen, not hidden by a
+// refused connect the proxy retries. (A connection the proxy opened before the instance left the
+// endpoints may carry its request after SIGTERM: that one drains, as it should, and is answered.)
 function serverScript(dir: string): string {
   return [
     "const h=require('http'),f=require('fs'),id=process.env.AGORA_TASK_ID;",
-    "const s=h.createServer((q,r)=>{if(q.url==='/health'){r.statusCode=f.existsSync('" + dir + "/'+id)?503:200;return r.end()}r.end(stop?'stopping '+id:id)});let stop=false;",
+    "const s=h.createServer((q,r)=>{if(q.url==='/health'){r.statusCode=f.existsSync('" + dir + "/'+id)?503:200;return r.end()}r.end(q.socket.late?'stopping '+id:id)});let stop=false;s.on('connection',(c)=>{c.late=stop});",
     "s.listen(+process.env.PORT0);process.on('SIGTERM',()=>{stop=true;setTimeout(()=>process.exit(0),1000)});",
   ].join('');
 }
@@ -119,6 +121,7 @@ describe('the service proxy', () => {
   it('answers every request of a load loop through a rolling update', async () => {
     const old = new Set((await endpoints()).map((e) => e.taskId));
     let failed = 0;
+    const failures: string[] = [];
     let requests = 0;
     let replaced = false;
     const seen = new Set<string>();
@@ -129,9 +132,13 @@ describe('the service proxy', () => {
         try {
           const { status, body } = await getOnce(servicePort);
           if (status === 200 && !body.startsWith('stopping')) seen.add(body);
-          else failed += 1;
-        } catch {
+          else {
+            failed += 1;
+            failures.push(`#${requests}: ${status} ${body.slice(0, 80)}`);
+          }
+        } catch (err) {
           failed += 1;
+          failures.push(`#${requests}: ${(err as Error).message}`);
         }
       }
     })();
@@ -143,7 +150,7 @@ describe('the service proxy', () => {
     }, { timeoutMs: 30_000, what: 'the new version to replace the old' });
     replaced = true;
     await loop;
-    expect({ failed, requests: requests >= 200 }).toEqual({ failed: 0, requests: true });
+    expect({ failed, requests: requests >= 200 }, failures.join('; ')).toEqual({ failed: 0, requests: true });
     // The loop ran across the update: it reached old instances and new ones.
     expect([...seen].filter((id) => old.has(id)).length).toBeGreaterThan(0);
     expect([...seen].filter((id) => !old.has(id)).length).toBeGreaterThan(0);
