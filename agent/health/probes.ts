@@ -66,7 +66,8 @@ function failing(message: string): Probe {
 function httpProbe(spec: HttpCheck__Output, host: string, port: number): Probe {
   const scheme = spec.scheme === 'https' ? 'https' : 'http';
   const urlPath = spec.path ? (spec.path.startsWith('/') ? spec.path : `/${spec.path}`) : '/';
-  const url = `${scheme}://${host}:${port}${urlPath}`;
+  // An IPv6 host (an agent advertising one) goes in brackets, or the URL is not one.
+  const url = `${scheme}://${net.isIPv6(host) ? `[${host}]` : host}:${port}${urlPath}`;
   const good = (status: number): boolean => (spec.statuses.length > 0 ? spec.statuses.includes(status) : status >= 200 && status < 400);
   return (signal) =>
     new Promise((resolve) => {

@@ -128,6 +128,27 @@ describe('HTTP health checks', () => {
     expect(outcome).toMatchObject({ healthy: false, message: expect.stringContaining('returned 200') });
   });
 
+  it('checks an IPv6 host (an agent advertising one) with the address in brackets', async () => {
+    const v6 = http.createServer((_req, res) => res.end());
+    const port = await new Promise<number>((resolve) => v6.listen(0, '::1', () => resolve((v6.address() as net.AddressInfo).port)));
+    try {
+      const outcomes: CheckOutcome[] = [];
+      const checker = new HealthChecker({
+        check: httpCheck({ ...fast }),
+        target: { sandbox, env: {}, ports: [{ number: port, name: 'web' }], user: NOBODY },
+        host: '::1',
+        onResult: () => undefined,
+        onFailed: () => undefined,
+        onCheck: (o) => outcomes.push(o),
+      });
+      checkers.push(checker.start());
+      await until(() => outcomes.length > 0, 'a check');
+      expect(outcomes[0]).toMatchObject({ healthy: true, message: `HTTP GET http://[::1]:${port}/health returned 200` });
+    } finally {
+      await new Promise((resolve) => v6.close(resolve));
+    }
+  });
+
   it('fails, saying why, when the port cannot be resolved', async () => {
     const rec = run(healthCheck({ ...fast, http: { scheme: '', port: 0, portName: 'admin', path: '', statuses: [] } }));
     expect(await rec.next()).toEqual({ healthy: false, ignored: false, consecutiveFailures: 1, message: "the task has no port named 'admin'" });
