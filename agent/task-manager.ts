@@ -309,7 +309,7 @@ export class TaskManager {
     else {
       this.#watch(entry);
       if (probe) {
-        watchReachable(entry, probe, {
+        void watchReachable(entry, probe, {
           ready: () => this.#checkChanged(entry, 'ready', true),
           unreachable: (message) => this.#track(this.#kill(entry, unreachableCause(message), this.#graceMs(entry))),
         });

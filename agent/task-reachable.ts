@@ -20,13 +20,19 @@ export function unreachableCause(message: string): KillCause {
   return { state: 'TASK_FAILED', reason: 'REASON_READINESS_CHECK_FAILED', message };
 }
 
-/** Runs the probe until it answers, the task is unwatched (entry.checks) or the bound passes. */
-export function watchReachable(entry: TaskEntry, probe: Reachable, on: { ready(): void; unreachable(message: string): void }): void {
+/**
+ * Runs the probe until it answers, the task is unwatched (entry.checks) or the bound passes. A
+ * probe that throws fails the task, naming the error, rather than escape as an unhandled
+ * rejection that would end the agent.
+ */
+export function watchReachable(entry: TaskEntry, probe: Reachable, on: { ready(): void; unreachable(message: string): void }): Promise<void> {
   const controller = new AbortController();
   entry.checks.push({ stop: () => controller.abort() });
-  void probe(controller.signal).then((answer) => {
-    if (controller.signal.aborted) return;
-    if (answer.ok) on.ready();
-    else on.unreachable(answer.message);
-  });
+  return probe(controller.signal)
+    .catch((err: unknown) => ({ ok: false, message: `the port check failed: ${err instanceof Error ? err.message : String(err)}` }))
+    .then((answer) => {
+      if (controller.signal.aborted) return;
+      if (answer.ok) on.ready();
+      else on.unreachable(answer.message);
+    });
 }

@@ -1,9 +1,12 @@
 // A Docker task's published ports (agent/executors/docker-ports.ts), on plain data: which host
 // port each mapping asks for, which docker inspect shows unbound and why, where the probe connects,
-// and how long it may take (agent/executors/docker.ts portCheckTimeout).
+// and how long it may take (agent/executors/docker.ts portCheckTimeout); a probe that throws fails
+// the task instead of ending the agent (agent/task-reachable.ts).
 import { describe, expect, it } from 'vitest';
 import { portCheckTimeout } from '../../agent/executors/docker.js';
-import { describePort, probeTargets, requestedPorts, unpublished, unpublishedMessage } from '../../agent/executors/docker-ports.js';
+import { describePort, probeTargets, requestedPorts, unpublished, unpublishedMessage, waitForPorts } from '../../agent/executors/docker-ports.js';
+import type { TaskEntry } from '../../agent/task-entry.js';
+import { watchReachable } from '../../agent/task-reachable.js';
 import type { ContainerSpec } from '../../agent/executor.js';
 import type { PortMapping__Output, TaskInfo__Output } from '../../proto/index.js';
 
@@ -64,5 +67,19 @@ describe('docker ports', () => {
     const check = { type: 'TCP', tcp: { port: 0, portName: 'http' }, delaySeconds: 30, gracePeriodSeconds: 300 };
     expect(portCheckTimeout(spec([], [], check), 60_000)).toBe(330_000);
     expect(portCheckTimeout(spec([], [], { ...check, delaySeconds: 1, gracePeriodSeconds: 2 }), 60_000)).toBe(60_000);
+  });
+});
+
+describe('watching a task until its ports answer', () => {
+  it('fails the task, naming the error, when the probe throws (a port no socket can connect to)', async () => {
+    const entry = { checks: [] } as unknown as TaskEntry;
+    const bad = { ...web, containerPort: 70_000 };
+    const seen: string[] = [];
+    await watchReachable(entry, (signal) => waitForPorts([{ port: bad, host: '127.0.0.1' }], { timeoutMs: 100, signal }), {
+      ready: () => seen.push('ready'),
+      unreachable: (message) => seen.push(message),
+    });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatch(/^the port check failed: .*70000/);
   });
 });
