@@ -19,6 +19,9 @@ import { addSpecOptions, runUntilSignal } from './process.js';
 import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
 import { writeContext } from './config.js';
 
+// The services' L4 proxy, on loopback: a one-machine cluster opens no service to the network unless asked.
+const UP_PROXY_OPTIONS = proxyOptionSpecs('127.0.0.1');
+
 export const UP_OPTIONS = {
   httpPort: opt.port('--http-port', 'master HTTP port (0 picks a free port)', 5050),
   grpcPort: opt.port('--grpc-port', 'master gRPC port (0 picks a free port)', 5051),
@@ -35,8 +38,7 @@ export const UP_OPTIONS = {
   insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
   // Service DNS, as `agora frameworks` has it; --dns-bind defaults to --hostname here.
   ...DNS_OPTIONS,
-  // The services' L4 proxy, on loopback: a one-machine cluster opens no service to the network unless asked.
-  ...proxyOptionSpecs('127.0.0.1'),
+  ...UP_PROXY_OPTIONS,
 };
 
 export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
@@ -45,13 +47,6 @@ export type UpOptions = OptionsOf<typeof UP_OPTIONS>;
  * --resources as text (the agent parses it again when it starts), checked with the other flags so
  * a bad value fails before the master makes its store and certificates.
  */
-/** The proxy's flags as the frameworks host reads them (unset: loopback and the host's defaults). */
-function upProxyFlags(o: UpStartOptions): Record<string, unknown> {
-  const ms = (v: number | undefined): string | undefined => (v === undefined ? undefined : `${v}ms`);
-  const flags = { proxy: o.proxy, proxyBind: o.proxyBind ?? UP_OPTIONS.proxyBind.default, proxyConnectTimeout: ms(o.proxyConnectTimeout), proxyIdleTimeout: ms(o.proxyIdleTimeout), proxyMaxConnections: o.proxyMaxConnections };
-  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-}
-
 function optionalResources(flag: string, description: string): OptionSpec<string | undefined> {
   const parse = (raw: unknown, f: string): string => {
     const text = String(raw);
@@ -62,7 +57,7 @@ function optionalResources(flag: string, description: string): OptionSpec<string
 }
 
 type DnsKey = keyof typeof DNS_OPTIONS;
-type ProxyFlags = 'proxy' | 'proxyBind' | 'proxyConnectTimeout' | 'proxyIdleTimeout' | 'proxyMaxConnections';
+type ProxyFlags = keyof typeof UP_PROXY_OPTIONS;
 
 /**
  * What startUp() needs: the compiled flags; attributes may be left out (none), and so may the DNS
@@ -71,10 +66,14 @@ type ProxyFlags = 'proxy' | 'proxyBind' | 'proxyConnectTimeout' | 'proxyIdleTime
  */
 export type UpStartOptions = Omit<UpOptions, 'attributes' | DnsKey | ProxyFlags> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, DnsKey | ProxyFlags>>;
 
-/** The DNS flags startUp() gives the frameworks host. */
-function dnsFlags(options: UpStartOptions): Record<string, unknown> {
-  const given = Object.fromEntries(Object.keys(DNS_OPTIONS).flatMap((k) => (options[k as DnsKey] === undefined ? [] : [[k, options[k as DnsKey]]])));
-  return { dnsPort: 0, dnsBind: options.hostname, ...given };
+/**
+ * The DNS and proxy flags startUp() gives the frameworks host (compiled values: it takes a
+ * duration in ms as it is). Unset: DNS on a free port at --hostname, the proxy on loopback.
+ */
+function serviceFlags(options: UpStartOptions): Record<string, unknown> {
+  const keys = [...Object.keys(DNS_OPTIONS), ...Object.keys(UP_PROXY_OPTIONS)] as (DnsKey | ProxyFlags)[];
+  const given = Object.fromEntries(keys.flatMap((k) => (options[k] === undefined ? [] : [[k, options[k]]])));
+  return { dnsPort: 0, dnsBind: options.hostname, proxyBind: UP_PROXY_OPTIONS.proxyBind.default, ...given };
 }
 
 export interface Up {
@@ -149,7 +148,7 @@ export async function startUp(
   }
   try {
     const credentials = security ? { token: security.frameworksToken, tls: { ca: security.masterTls.ca } } : undefined;
-    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...dnsFlags(options), ...upProxyFlags(options), ...extra.frameworks });
+    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...serviceFlags(options), ...extra.frameworks });
   } catch (err) {
     await frameworks.stop();
     await agent.stop();
