@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { ContainerSpec, Executor } from '../../agent/executor.js';
 import { createExecutor } from '../../agent/executors/index.js';
 import type { DockerInfo__Output, TaskInfo__Output } from '../../proto/index.js';
@@ -185,6 +185,8 @@ describe('agent: a Docker task on a bridge is not ready until its port answers',
     const flags = { dockerSocket: testServices().dockerSocket, workDir: await tempDir('agent-ports'), resources: `cpus:4;mem:4096;disk:4096;ports:[${port}-${port}]` };
     // Not startTestAgent's: its clean-up would kill through this stopped agent, whose detached container never ends.
     const first = await Agent.start({ ...TEST_AGENT_FLAGS, master: h.address, ...flags }, { tls: testPki().agentTls });
+    // Stopped below; stopped here too when the test fails before then, or it would run on, reconnecting.
+    onTestFinished(() => first.stop());
     const fw = await h.framework({ autoAck: true, failoverTimeoutSeconds: 60 });
     await launchTask(fw, boxed('slow', port!, 'sleep 4; exec httpd -f -p 8080 -h /tmp'));
     expect((await fw.waitForUpdate('slow', 'TASK_RUNNING', { timeoutMs: 30_000 })).ready).toBe(false);
