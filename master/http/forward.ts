@@ -38,6 +38,13 @@ const BODY_TIMEOUT_MS = 30_000;
 /** Headers of the peer's answer passed on to the caller. */
 const PASSED = /^(content-type|content-length|content-disposition|cache-control|www-authenticate|x-agora-[a-z-]+)$/;
 
+/**
+ * The body is the peer's (an agent's copy of a task's file, say), served on the dashboard's origin:
+ * never sniffed into another type, and, should it be rendered as a page, in a sandbox with no
+ * script and no access to the origin — whatever content-type the peer gave.
+ */
+const UNTRUSTED_BODY = { 'x-content-type-options': 'nosniff', 'content-security-policy': "sandbox; default-src 'none'" };
+
 export async function forward(reply: FastifyReply, options: ForwardOptions): Promise<FastifyReply> {
   checkPathKept(options.url);
   const abort = new AbortController();
@@ -61,6 +68,7 @@ export async function forward(reply: FastifyReply, options: ForwardOptions): Pro
   }
   void reply.status(res.statusCode);
   for (const [name, value] of Object.entries(res.headers)) if (value !== undefined && PASSED.test(name)) void reply.header(name, value);
+  void reply.headers(UNTRUSTED_BODY);
   // An upstream that fails mid-body ends the caller's answer (fastify destroys it); nothing to log.
   res.body.once('error', () => undefined);
   return reply.send(res.body);

@@ -64,6 +64,9 @@ describe('the agent proxy', () => {
     const download = await secureFetch(`${base}/tasks/t1/files/download?${q}&path=data.bin`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toBe('attachment; filename="data.bin"');
+    // A task's bytes on the dashboard's origin: never sniffed, never a page that runs script there.
+    expect(download.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(download.headers.get('content-security-policy')).toBe("sandbox; default-src 'none'");
     const bytes = Buffer.from(await download.arrayBuffer());
     expect(bytes.equals(await readFile(path.join(listing.sandbox as string, 'data.bin')))).toBe(true);
 
