@@ -20,7 +20,7 @@ import { principalOf } from '../../core/security/edge.js';
 import { requirePermission } from '../../core/security/principal.js';
 import type { AgentRecord, TaskRecord } from '../model.js';
 import type { OperatorContext } from './context.js';
-import { callerToken, forward } from './forward.js';
+import { callerToken, followsLog, forward } from './forward.js';
 import { canViewTasks } from './tasks.js';
 import { allTasks } from './views.js';
 
@@ -60,7 +60,7 @@ export function registerAgentProxy(app: HttpServer, ctx: OperatorContext): void 
       const agent = knownAgent(ctx, task.agentId);
       const params = new URLSearchParams({ frameworkId: task.frameworkId });
       for (const name of PASSED_QUERY) if (typeof query[name] === 'string') params.set(name, query[name]);
-      const follow = suffix === 'logs' && ['1', 'true', ''].includes(String(query['follow'] ?? '0'));
+      const follow = suffix === 'logs' && followsLog(query);
       return pass(reply, agent, `/api/v1/tasks/${encodeURIComponent(task.taskId)}/${suffix}?${params.toString()}`, follow);
     });
   }

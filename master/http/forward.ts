@@ -88,6 +88,12 @@ export function checkPathKept(url: string): void {
   }
 }
 
+/** A log read asks to follow (`follow`, `follow=`, `=1`, `=true`), as the agent and the Jobs API read the flag. */
+export function followsLog(query: unknown): boolean {
+  const value = (query as Record<string, unknown> | undefined)?.['follow'];
+  return value === '' || value === '1' || value === 'true';
+}
+
 /**
  * The caller's token (header or session cookie), to forward so that the peer authorises the caller
  * itself (undefined when security is off). A caller known by its client certificate alone has none.
