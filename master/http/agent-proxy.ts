@@ -78,9 +78,10 @@ function taskOnAgent(ctx: OperatorContext, req: FastifyRequest<TaskParams>, quer
   const principal = principalOf(req);
   const { agentId, taskId } = req.params;
   const frameworkId = typeof query['frameworkId'] === 'string' && query['frameworkId'] !== '' ? query['frameworkId'] : undefined;
-  const live = frameworkId === undefined ? undefined : ctx.state.task(frameworkId, taskId);
-  const candidates = live ? [live] : allTasks(ctx.state).filter((t) => t.taskId === taskId && (frameworkId === undefined || t.frameworkId === frameworkId));
-  const task = candidates.findLast((t) => t.agentId === agentId && canViewTasks(principal, ctx.state.framework(t.frameworkId)));
+  // Every run of that id, live or completed: a live run elsewhere does not hide an ended one here.
+  const task = allTasks(ctx.state).findLast(
+    (t) => t.taskId === taskId && t.agentId === agentId && (frameworkId === undefined || t.frameworkId === frameworkId) && canViewTasks(principal, ctx.state.framework(t.frameworkId)),
+  );
   if (!task) throw new NotFoundError('task', `${taskId} on agent ${agentId}`);
   return task;
 }

@@ -134,6 +134,22 @@ describe('the agent proxy', () => {
     expect((await secureFetch(`${base}/tasks/t1/logs?${q}`, { token: null })).status).toBe(401);
   });
 
+  it('reads an ended run on its agent while a new run of the same task id lives on another', async () => {
+    const { h, fw, base } = await cluster();
+    const q = `frameworkId=${fw.frameworkId}`;
+    await eventually(async () => expect(await (await secureFetch(`${base}/tasks/t1/logs?${q}`)).text()).toBe('first\n'));
+    const other = await startTestAgent(h.address);
+    await fw.kill('t1');
+    await fw.waitForUpdate('t1', 'TASK_KILLED');
+    const offer = await fw.nextOffer({ agentId: other.agentId, timeoutMs: 10_000 });
+    await fw.launch(offer, [taskInfo('t1', 'cpus:0.1;mem:32', { command: { value: 'echo again; sleep 60' } })], { refuseSeconds: 0 });
+    await eventually(() => expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ agentId: other.agentId, state: 'TASK_RUNNING' }));
+    const ended = await secureFetch(`${base}/tasks/t1/logs?${q}`);
+    expect(ended.status, await ended.clone().text()).toBe(200);
+    expect(await ended.text()).toMatch(/^first\n/);
+    await eventually(async () => expect(await (await secureFetch(`https://${h.master.httpAddress}/api/v1/agents/${other.agentId}/tasks/t1/logs?${q}`)).text()).toBe('again\n'));
+  });
+
   it('answers UNAVAILABLE naming the agent when it cannot be reached', async () => {
     const { h, agent, fw, base } = await cluster();
     const address = agent.httpAddress;
