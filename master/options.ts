@@ -58,6 +58,11 @@ export type MasterOptions = OptionsOf<typeof MASTER_OPTIONS>;
 export function compileMasterOptions(raw: Record<string, unknown>): MasterOptions {
   const options = compileOptions(MASTER_OPTIONS, raw);
   httpLimitsFrom(options);
+  // The caller's token goes on only over TLS (http/forward.ts): a plain-http Jobs API behind a
+  // secure master would refuse every forwarded request, for a reason no caller could see.
+  if (!options.insecure && options.jobsApi?.startsWith('http://')) {
+    throw new InvalidArgumentError('--jobs-api', `'${options.jobsApi}' is plain http, and this master forwards the caller's token over https only: give https://host:port (or run both --insecure)`);
+  }
   return Object.freeze({ ...options, advertiseIp: resolveAdvertiseIp(options) });
 }
 

@@ -20,7 +20,7 @@ import { principalOf } from '../../core/security/edge.js';
 import { requirePermission } from '../../core/security/principal.js';
 import type { AgentRecord, TaskRecord } from '../model.js';
 import type { OperatorContext } from './context.js';
-import { callerToken, forward } from './forward.js';
+import { callerToken, followsLog, forward } from './forward.js';
 import { canViewTasks } from './tasks.js';
 import { allTasks } from './views.js';
 
@@ -60,7 +60,7 @@ export function registerAgentProxy(app: HttpServer, ctx: OperatorContext): void 
       const agent = knownAgent(ctx, task.agentId);
       const params = new URLSearchParams({ frameworkId: task.frameworkId });
       for (const name of PASSED_QUERY) if (typeof query[name] === 'string') params.set(name, query[name]);
-      const follow = suffix === 'logs' && ['1', 'true', ''].includes(String(query['follow'] ?? '0'));
+      const follow = suffix === 'logs' && followsLog(query);
       return pass(reply, agent, `/api/v1/tasks/${encodeURIComponent(task.taskId)}/${suffix}?${params.toString()}`, follow);
     });
   }
@@ -78,9 +78,10 @@ function taskOnAgent(ctx: OperatorContext, req: FastifyRequest<TaskParams>, quer
   const principal = principalOf(req);
   const { agentId, taskId } = req.params;
   const frameworkId = typeof query['frameworkId'] === 'string' && query['frameworkId'] !== '' ? query['frameworkId'] : undefined;
-  const live = frameworkId === undefined ? undefined : ctx.state.task(frameworkId, taskId);
-  const candidates = live ? [live] : allTasks(ctx.state).filter((t) => t.taskId === taskId && (frameworkId === undefined || t.frameworkId === frameworkId));
-  const task = candidates.findLast((t) => t.agentId === agentId && canViewTasks(principal, ctx.state.framework(t.frameworkId)));
+  // Every run of that id, live or completed: a live run elsewhere does not hide an ended one here.
+  const task = allTasks(ctx.state).findLast(
+    (t) => t.taskId === taskId && t.agentId === agentId && (frameworkId === undefined || t.frameworkId === frameworkId) && canViewTasks(principal, ctx.state.framework(t.frameworkId)),
+  );
   if (!task) throw new NotFoundError('task', `${taskId} on agent ${agentId}`);
   return task;
 }

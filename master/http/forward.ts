@@ -7,9 +7,14 @@
 // stall longer than `bodyTimeoutMs`. A caller that goes away aborts the upstream request. A peer
 // that cannot be reached is UNAVAILABLE naming it; what the peer answers (its errors too) is passed
 // through as it is.
+//
+// The peer is asked for the path as given, never another: a URL client resolves `.` and `..`
+// segments (percent-encoded or behind a backslash too), so a caller's
+// `/api/v1/services/../../metrics`, matched by a forwarded route, would reach a path no route
+// forwards. Such a path is INVALID_ARGUMENT.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { request, type Dispatcher } from 'undici';
-import { FailedPreconditionError, UnavailableError } from '../../core/errors.js';
+import { FailedPreconditionError, InvalidArgumentError, UnavailableError } from '../../core/errors.js';
 import { httpCredentials } from '../../core/security/authenticate.js';
 
 export interface ForwardOptions {
@@ -33,7 +38,15 @@ const BODY_TIMEOUT_MS = 30_000;
 /** Headers of the peer's answer passed on to the caller. */
 const PASSED = /^(content-type|content-length|content-disposition|cache-control|www-authenticate|x-agora-[a-z-]+)$/;
 
+/**
+ * The body is the peer's (an agent's copy of a task's file, say), served on the dashboard's origin:
+ * never sniffed into another type, and, should it be rendered as a page, in a sandbox with no
+ * script and no access to the origin — whatever content-type the peer gave.
+ */
+const UNTRUSTED_BODY = { 'x-content-type-options': 'nosniff', 'content-security-policy': "sandbox; default-src 'none'" };
+
 export async function forward(reply: FastifyReply, options: ForwardOptions): Promise<FastifyReply> {
+  checkPathKept(options.url);
   const abort = new AbortController();
   reply.raw.once('close', () => abort.abort());
   const headers: Record<string, string> = { accept: '*/*' };
@@ -55,9 +68,30 @@ export async function forward(reply: FastifyReply, options: ForwardOptions): Pro
   }
   void reply.status(res.statusCode);
   for (const [name, value] of Object.entries(res.headers)) if (value !== undefined && PASSED.test(name)) void reply.header(name, value);
+  void reply.headers(UNTRUSTED_BODY);
   // An upstream that fails mid-body ends the caller's answer (fastify destroys it); nothing to log.
   res.body.once('error', () => undefined);
   return reply.send(res.body);
+}
+
+/** Refuse a URL whose path a URL client would rewrite (dot segments, backslashes): see the top. */
+export function checkPathKept(url: string): void {
+  const given = url.replace(/^[a-z]+:\/\/[^/?#]*/i, '').split(/[?#]/)[0] ?? '';
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new InvalidArgumentError('path', `'${given.slice(0, 128)}' does not make a URL`);
+  }
+  if (parsed.pathname !== (given === '' ? '/' : given)) {
+    throw new InvalidArgumentError('path', `'${given.slice(0, 128)}' has '.' or '..' segments, or characters a URL rewrites: ask for the path itself`);
+  }
+}
+
+/** A log read asks to follow (`follow`, `follow=`, `=1`, `=true`), as the agent and the Jobs API read the flag. */
+export function followsLog(query: unknown): boolean {
+  const value = (query as Record<string, unknown> | undefined)?.['follow'];
+  return value === '' || value === '1' || value === 'true';
 }
 
 /**

@@ -18,7 +18,7 @@ import type { HttpServer } from '../../core/http.js';
 import type { Logger } from '../../core/logger.js';
 import type { TlsMaterial } from '../../core/security/tls.js';
 import type { Store } from '../../core/store/index.js';
-import { callerToken, forward } from './forward.js';
+import { callerToken, followsLog, forward } from './forward.js';
 
 /** The built-in frameworks host's election (frameworks/host.ts FRAMEWORKS_ELECTION_NAME; the master may not import it). */
 const FRAMEWORKS_ELECTION = 'agora-frameworks';
@@ -57,7 +57,7 @@ function forwardJobsApi(app: FastifyInstance, options: JobsForwardOptions): void
     const target = base();
     if (target === undefined) throw new UnavailableError('no frameworks host leads: the Jobs API (services, cron jobs, jobs) cannot be reached from this master — start `agora frameworks` on its store, or give the master --jobs-api');
     const path = req.url;
-    const streams = /\/watch(\?|$)/.test(path) || /\/logs\?(.*&)?follow=(1|true)(&|$)/.test(path);
+    const streams = streamsThrough(req.routeOptions.url, req.query);
     const body = req.body === undefined || req.body === null ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
     return forward(reply, {
       url: `${target}${path}`,
@@ -71,6 +71,11 @@ function forwardJobsApi(app: FastifyInstance, options: JobsForwardOptions): void
     });
   };
   for (const url of PATHS) app.route({ method: METHODS, url, handler });
+}
+
+/** The answer stays open as long as the caller listens (no body timeout): the watch, a followed log. */
+export function streamsThrough(route: string | undefined, query: unknown): boolean {
+  return route === '/api/v1/watch' || (route === '/api/v1/tasks/:id/logs' && followsLog(query));
 }
 
 /** The Jobs API's base URL now: the flag's, or the frameworks leader's advertised address. */

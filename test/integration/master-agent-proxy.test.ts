@@ -64,6 +64,9 @@ describe('the agent proxy', () => {
     const download = await secureFetch(`${base}/tasks/t1/files/download?${q}&path=data.bin`);
     expect(download.status).toBe(200);
     expect(download.headers.get('content-disposition')).toBe('attachment; filename="data.bin"');
+    // A task's bytes on the dashboard's origin: never sniffed, never a page that runs script there.
+    expect(download.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(download.headers.get('content-security-policy')).toBe("sandbox; default-src 'none'");
     const bytes = Buffer.from(await download.arrayBuffer());
     expect(bytes.equals(await readFile(path.join(listing.sandbox as string, 'data.bin')))).toBe(true);
 
@@ -129,6 +132,22 @@ describe('the agent proxy', () => {
     expect(((await byCert.json()) as Json)).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION' });
     // Unauthenticated: nothing.
     expect((await secureFetch(`${base}/tasks/t1/logs?${q}`, { token: null })).status).toBe(401);
+  });
+
+  it('reads an ended run on its agent while a new run of the same task id lives on another', async () => {
+    const { h, fw, base } = await cluster();
+    const q = `frameworkId=${fw.frameworkId}`;
+    await eventually(async () => expect(await (await secureFetch(`${base}/tasks/t1/logs?${q}`)).text()).toBe('first\n'));
+    const other = await startTestAgent(h.address);
+    await fw.kill('t1');
+    await fw.waitForUpdate('t1', 'TASK_KILLED');
+    const offer = await fw.nextOffer({ agentId: other.agentId, timeoutMs: 10_000 });
+    await fw.launch(offer, [taskInfo('t1', 'cpus:0.1;mem:32', { command: { value: 'echo again; sleep 60' } })], { refuseSeconds: 0 });
+    await eventually(() => expect(h.state.task(fw.frameworkId, 't1')).toMatchObject({ agentId: other.agentId, state: 'TASK_RUNNING' }));
+    const ended = await secureFetch(`${base}/tasks/t1/logs?${q}`);
+    expect(ended.status, await ended.clone().text()).toBe(200);
+    expect(await ended.text()).toMatch(/^first\n/);
+    await eventually(async () => expect(await (await secureFetch(`https://${h.master.httpAddress}/api/v1/agents/${other.agentId}/tasks/t1/logs?${q}`)).text()).toBe('again\n'));
   });
 
   it('answers UNAVAILABLE naming the agent when it cannot be reached', async () => {

@@ -1,6 +1,7 @@
 // A master that runs alone forwards the dashboard's Jobs API paths to the leading frameworks host,
 // found through the election in the store they share (or --jobs-api): a real master, a real agent
 // and a real frameworks host in this process, over HTTPS, with the caller's token forwarded.
+import https from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueToken } from '../support/acl.js';
 import { startTestAgent, stopTestAgents } from '../support/agent-harness.js';
@@ -15,6 +16,21 @@ afterEach(async () => {
 });
 
 type Json = Record<string, any>;
+
+/** GET `path` exactly as written (fetch would resolve its dot segments first), as the admin. */
+function rawGet(address: string, path: string): Promise<{ status: number; body: string }> {
+  const colon = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const options = { host: address.slice(0, colon), port: Number(address.slice(colon + 1)), path, ca: testPki().clientTls.ca, headers: { authorization: `Bearer ${testPki().adminToken}` } };
+    const req = https.request(options, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 const SERVICE = ['kind: Service', 'name: web', 'instances: 1', 'command: "sleep 60"', 'resources: { cpus: 0.05, mem: 16 }', 'killGracePeriodSeconds: 0.2'].join('\n');
 
@@ -66,6 +82,13 @@ describe('the Jobs API through a master that runs alone', () => {
     const unknown = await secureFetch(url('/api/v1/services/nope'));
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as Json).code).toBe('AGORA_NOT_FOUND');
+    // A path that climbs out of a forwarded route is refused, not resolved into another one on the
+    // frameworks host (its /metrics, here).
+    for (const path of ['/api/v1/services/../../../metrics', '/api/v1/services/%2e%2e/%2E%2e/%2e%2e/metrics', '/api/v1/jobs/..\\..\\..\\metrics', '/api/v1/cronjobs/./x']) {
+      const climbed = await rawGet(h.master.httpAddress, path);
+      expect(climbed.status, `${path}: ${climbed.body.slice(0, 120)}`).toBe(400);
+      expect((JSON.parse(climbed.body) as Json).code).toBe('AGORA_INVALID_ARGUMENT');
+    }
   });
 
   it('uses --jobs-api when the frameworks host is on another store, and says so when none leads', async () => {

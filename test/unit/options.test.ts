@@ -73,12 +73,14 @@ describe('the master’s dashboard flags', () => {
     expect(compileMasterOptions({})).toMatchObject({ jobsApi: undefined, usageHistoryInterval: 10_000, usageHistorySize: 360 });
     expect(compileMasterOptions({ jobsApi: 'https://10.0.0.1:5060', usageHistoryInterval: '0' })).toMatchObject({ jobsApi: 'https://10.0.0.1:5060', usageHistoryInterval: 0 });
     expect(compileMasterOptions({ jobsApi: 'frameworks.internal:5060' }).jobsApi).toBe('frameworks.internal:5060');
+    expect(compileMasterOptions({ jobsApi: 'http://10.0.0.1:5060', insecure: true }).jobsApi).toBe('http://10.0.0.1:5060');
   });
 
   it.each([
     [{ jobsApi: 'javascript:alert(1)' }, "--jobs-api: expected https://host:port, got 'javascript:alert(1)'"],
     [{ jobsApi: 'https://h:1/api' }, "--jobs-api: expected https://host:port, got 'https://h:1/api'"],
     [{ usageHistorySize: '0' }, '--usage-history-size: must be at least 1'],
+    [{ jobsApi: 'http://10.0.0.1:5060' }, "--jobs-api: 'http://10.0.0.1:5060' is plain http"],
   ])('names the flag in the error: %j', (raw, message) => {
     expect(() => compileMasterOptions(raw)).toThrow(message);
   });
