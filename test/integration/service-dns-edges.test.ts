@@ -155,4 +155,23 @@ describe('service DNS edges', () => {
     expect(Date.now() - opened).toBeGreaterThanOrEqual(1400);
     expect((await dig(port, 'web.services.agora', 'A', ['+tcp'])).answers).toHaveLength(1);
   });
+
+  it('closes a TCP client that trickles a query a byte at a time after the idle timeout', async () => {
+    const { port } = await hostWithWeb({ dnsTcpIdleTimeout: '1s' });
+    const client = await connect(port);
+    client.on('error', () => undefined);
+    const query = dnsPacket.encode({ type: 'query', id: 4, questions: [{ name: 'web.services.agora', type: 'A' }] });
+    const framed = Buffer.concat([Buffer.from([0, query.length]), query]);
+    // One byte every 200 ms: the whole query would take ~7 s, each byte well inside the timeout.
+    let sent = 0;
+    const trickle = setInterval(() => {
+      if (sent < framed.length && !client.destroyed) client.write(framed.subarray(sent, ++sent));
+    }, 200);
+    try {
+      expect(await within(closed(client), 4000, false)).toBe(true);
+      expect(sent).toBeLessThan(framed.length);
+    } finally {
+      clearInterval(trickle);
+    }
+  });
 });
