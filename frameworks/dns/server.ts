@@ -86,7 +86,10 @@ function listenTcp(options: DnsServerOptions, responder: Responder, rate: Client
 /** Queries one after another on one connection, each with its two-byte length. */
 function serveTcp(socket: net.Socket, responder: Responder, rate: ClientRate, options: DnsServerOptions, logger: Logger): void {
   let buffered = Buffer.alloc(0);
-  socket.setTimeout(options.tcpIdleMs, () => socket.destroy());
+  // Idle = no complete query, not no byte: a client trickling a byte at a time must not hold one of
+  // the few connections for ever (socket.setTimeout would restart on every byte).
+  const idle = setTimeout(() => socket.destroy(), options.tcpIdleMs);
+  socket.once('close', () => clearTimeout(idle));
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -95,6 +98,7 @@ function serveTcp(socket: net.Socket, responder: Responder, rate: ClientRate, op
       if (buffered.length < 2 + length) return;
       const query = buffered.subarray(2, 2 + length);
       buffered = buffered.subarray(2 + length);
+      idle.refresh();
       if (!rate.allow(socket.remoteAddress ?? '')) continue;
       const reply = safeRespond(query, 'tcp', responder, logger);
       if (!reply) {

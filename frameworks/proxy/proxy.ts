@@ -33,6 +33,8 @@ export class ServiceProxy {
   readonly #listeners = new Map<number, PortListener>();
   /** Ports being opened (listen not yet resolved), so one sync does not open them twice. */
   readonly #opening = new Set<number>();
+  /** Ports that could not be had: left alone until the retry timer, not tried again by every sync. */
+  readonly #failed = new Set<number>();
   readonly #metrics: ProxyMetrics;
   #stopWatch: (() => void) | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -108,7 +110,7 @@ export class ServiceProxy {
       this.logger.info({ port, service: listener.service }, 'proxy port closed');
     }
     for (const [port, service] of wanted) {
-      if (!this.#listeners.has(port) && !this.#opening.has(port)) void this.#open(port, service);
+      if (!this.#listeners.has(port) && !this.#opening.has(port) && !this.#failed.has(port)) void this.#open(port, service);
     }
   }
 
@@ -129,6 +131,7 @@ export class ServiceProxy {
       this.logger.info({ port, service, bind: settings.proxyBind }, 'proxy listening');
     } catch (err) {
       this.logger.error({ err, port, service, retryMs: RETRY_LISTEN_MS }, 'proxy cannot listen on a servicePort: trying again');
+      this.#failed.add(port);
       this.#retryLater();
     } finally {
       this.#opening.delete(port);
@@ -141,6 +144,7 @@ export class ServiceProxy {
     if (this.#retry || this.#closed) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
+      this.#failed.clear();
       this.#sync();
     }, RETRY_LISTEN_MS);
     this.#retry.unref();

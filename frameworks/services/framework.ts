@@ -333,6 +333,8 @@ export class ServicesFramework implements ServicesHandle {
     return this.#act(async () => {
       const record = this.book.need(name);
       const out = fn(record, this.#ctx(record, name));
+      // A rollback brings back an older spec, and with it maybe a port another service took since.
+      checkServicePort(specOf(out.record, out.record.version)!, this.book.records.values());
       await this.#commit(out.record);
       const now = this.book.need(name);
       const dep = now.deployments.find((d) => d.id === out.deployment?.id) ?? now.deployments.at(-1);

@@ -97,6 +97,20 @@ describe('the proxy relay', () => {
     await eventually(async () => expect(await accepts(servicePort)).toBe(false), { what: 'the port closed' });
   });
 
+  it('takes a service port held by another process once it comes free', async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const squatter = await new Promise<net.Server>((resolve) => {
+      const s = net.createServer((c) => c.end('squatter\n')).listen(port, '127.0.0.1', () => resolve(s));
+      servers.add(s);
+    });
+    const a = await backend('a');
+    await fake.apply({ name: 'echo', command: 'x', servicePort: port });
+    fake.setEndpoints('echo', [endpoint('a', a.port)]);
+    await holdsFor(300, async () => expect(await greeting(port)).toBe('squatter'), 'the proxy taking a port in use');
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await eventually(async () => expect(await greeting(port)).toBe('a'), { what: 'the proxy listening once the port is free', timeoutMs: 5_000 });
+  });
+
   it('tries the next instance when one refuses or does not answer within the connect timeout', async () => {
     const live = await backend('live');
     const [refusing, silent] = (await freePorts(2)) as [number, number];

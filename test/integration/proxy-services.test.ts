@@ -167,4 +167,16 @@ describe('the service proxy', () => {
     expect(warned.warnings.join(' ')).toContain("agents' default port range");
     expect(await accepts(otherPort)).toBe(false);
   });
+
+  it('refuses a rollback to a servicePort another service took since, naming it', async () => {
+    const [first, second] = (await freePorts(2)) as [number, number];
+    const doc = (name: string, port: number): string => [`kind: Service`, `name: ${name}`, 'instances: 0', 'command: sleep 100', 'resources: { cpus: 0.01, mem: 8 }', `servicePort: ${port}`, ''].join('\n');
+    await call((cb) => jobs.apply({ document: doc('mover', first) }, cb));
+    await call((cb) => jobs.apply({ document: doc('mover', second) }, cb));
+    await call((cb) => jobs.apply({ document: doc('taker', first) }, cb));
+    await expect(call((cb) => jobs.rollback({ name: 'mover' }, cb))).rejects.toMatchObject({ field: 'servicePort', message: expect.stringContaining('service taker') });
+    await call((cb) => jobs.delete({ kind: 'SERVICE', name: 'taker' }, cb));
+    await call((cb) => jobs.rollback({ name: 'mover' }, cb));
+    await call((cb) => jobs.delete({ kind: 'SERVICE', name: 'mover' }, cb));
+  });
 });

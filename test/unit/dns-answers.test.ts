@@ -172,9 +172,19 @@ describe('the rate per client', () => {
     expect(rate.allow('a')).toBe(false);
     now = 6_000;
     expect(rate.allow('a')).toBe(true);
-    // Memory is bounded: past maxClients addresses the counts start afresh.
-    expect([rate.allow('b'), rate.allow('c'), rate.allow('a'), rate.allow('a')]).toEqual([true, true, true, true]);
     expect(new ClientRate(0).allow('a')).toBe(true);
+  });
+
+  it('stays bounded past maxClients addresses without forgetting the counts it has', () => {
+    let now = 7_000;
+    const rate = new ClientRate(2, () => now, 3);
+    expect([rate.allow('victim'), rate.allow('victim')]).toEqual([true, true]);
+    // A flood of forged sources: two fill the table, the other 98 share one budget of 2 ...
+    expect(Array.from({ length: 100 }, (_, i) => rate.allow(`forged-${i}`)).filter(Boolean)).toHaveLength(2 + 2);
+    // ... and the address it reflects at is still over its limit.
+    expect(rate.allow('victim')).toBe(false);
+    now = 8_000;
+    expect(rate.allow('victim')).toBe(true);
   });
 });
 
