@@ -191,11 +191,19 @@ export function decline(state: MasterState, request: DeclineRequest__Output): vo
   const filterMs = refuseMs(state, request.filters, 'filters.refuseSeconds');
   if (request.offerIds.length === 0) throw new InvalidArgumentError('offerIds', 'at least one offer id is required');
   const offers: OfferRecord[] = [];
+  const seen = new Set<string>();
   for (const [i, id] of request.offerIds.entries()) {
+    if (seen.has(id)) throw new InvalidArgumentError(`offerIds[${i}]`, `offer '${id}' is named twice`);
+    seen.add(id);
     const offer = state.offer(id);
-    if (!offer) throw new FailedPreconditionError(`offer '${id}' is not valid: it was used, declined, rescinded or never made`, { field: `offerIds[${i}]` });
+    // An offer no longer outstanding (used, declined, rescinded — the master rescinds a framework's
+    // offers when it suppresses, so a decline can cross the rescind) is already back: declining it
+    // again is a no-op, as in Mesos. Only the others are declined.
+    if (!offer) {
+      state.logger.debug({ frameworkId: framework.id, offerId: id }, 'declined offer is no longer outstanding: ignored');
+      continue;
+    }
     if (offer.frameworkId !== framework.id) throw new FailedPreconditionError(`offer '${id}' belongs to another framework`, { field: `offerIds[${i}]` });
-    if (offers.includes(offer)) throw new InvalidArgumentError(`offerIds[${i}]`, `offer '${id}' is named twice`);
     offers.push(offer);
   }
   for (const offer of offers) {

@@ -12,7 +12,6 @@
 //
 // and the one summary of why tasks wait ("why is this pending?"): the distinct reasons sdk
 // matchOffers gave for the first unplaced task, at most three.
-import { FailedPreconditionError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { TaskInfo } from '../../proto/index.js';
 import { declinePolicy, type DeclineFilter } from '../../sdk/decline.js';
@@ -43,29 +42,11 @@ export class LaunchProtocol {
     return this.#decline.filter(waiting);
   }
 
-  /**
-   * Decline offers; never throws (a failed decline leaves them to the offer timeout). An offer the
-   * master took back meanwhile (rescinded because this framework suppressed, or its agent left)
-   * fails the whole call, naming it: the others go back without it — its resources are back already.
-   */
+  /** Decline offers; never throws (a failed decline leaves them to the offer timeout). */
   async declineAll(driver: SchedulerDriver, offerIds: readonly string[], waiting: boolean): Promise<void> {
     if (offerIds.length === 0) return;
     if (!waiting) this.deps.declinedIdle();
-    let left = [...offerIds];
-    while (left.length > 0) {
-      try {
-        await driver.decline(left, this.filter(waiting));
-        return;
-      } catch (err) {
-        const gone = goneOffer(err, left.length);
-        if (gone === undefined) {
-          this.deps.logger.warn({ err }, 'decline failed');
-          return;
-        }
-        this.deps.logger.debug({ offerId: left[gone] }, 'an offer declined was already taken back');
-        left = left.filter((_, i) => i !== gone);
-      }
-    }
+    await driver.decline(offerIds, this.filter(waiting)).catch((err: unknown) => this.deps.logger.warn({ err }, 'decline failed'));
   }
 
   /**
@@ -101,12 +82,4 @@ export function noOfferFits(reasons: readonly { readonly reason: string }[]): st
   const distinct = [...new Set(reasons.map((r) => r.reason))];
   const more = distinct.length > MAX_PENDING_REASONS ? `; and ${distinct.length - MAX_PENDING_REASONS} more` : '';
   return `no offer fits: ${distinct.slice(0, MAX_PENDING_REASONS).join('; ')}${more}`;
-}
-
-/** The index of the offer a decline failed on because the master no longer holds it, if that is why. */
-function goneOffer(err: unknown, count: number): number | undefined {
-  if (!(err instanceof FailedPreconditionError) || !/ is not valid: /.test(err.message)) return undefined;
-  const m = /^offerIds\[(\d+)\]$/.exec(err.field ?? '');
-  const i = m ? Number(m[1]) : NaN;
-  return i < count ? i : undefined;
 }

@@ -48,7 +48,6 @@ describe('bad accept and decline calls', () => {
       ['a NaN refuse_seconds', fw.launch(offerA, task, { refuseSeconds: Number.NaN }), 'AGORA_INVALID_ARGUMENT', 'filters.refuseSeconds'],
       ['an unsupported operation', fw.acceptOperations(offerA, [{ reserve: { resources: [] } }]), 'AGORA_INVALID_ARGUMENT', 'operations[0]'],
       ['decline without offers', fw.decline([]), 'AGORA_INVALID_ARGUMENT', 'offerIds'],
-      ['decline of an unknown offer', fw.decline(['nope']), 'AGORA_FAILED_PRECONDITION', 'offerIds[0]'],
       ['decline with a bad filter', fw.decline(offerA, -5), 'AGORA_INVALID_ARGUMENT', 'filters.refuseSeconds'],
       ['decline naming an offer twice', fw.decline([offerA.id, offerA.id]), 'AGORA_INVALID_ARGUMENT', 'offerIds[1]'],
     ];
@@ -65,12 +64,14 @@ describe('bad accept and decline calls', () => {
     h.invariant();
   });
 
-  it('rejects a used offer, a declined offer and another framework\'s offer', async () => {
+  it('rejects a used offer and another framework\'s offer; declining one no longer outstanding is a no-op', async () => {
     const { h, fw } = await setup({ resources: 'cpus:4;mem:4096' });
     const offer = await fw.nextOffer();
     await fw.launch(offer, [taskInfo('t1', 'cpus:1;mem:128')]);
     expect(await rejection(fw.launch(offer, [taskInfo('t2')]))).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
-    expect(await rejection(fw.decline(offer))).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
+    // Declining an offer no longer outstanding (here: used) is a no-op, as in Mesos: its resources are back already.
+    await fw.decline(offer);
+    await fw.decline(['nope']);
     h.invariant();
 
     const other = await h.framework({ name: 'other' });
@@ -79,8 +80,10 @@ describe('bad accept and decline calls', () => {
     expect(await rejection(fw.launch(theirs, [taskInfo('t3')]))).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
     expect(await rejection(fw.decline(theirs))).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
     expect(stillValid(h, theirs)).toBe(true);
-    await other.decline(theirs, 0);
-    expect(await rejection(other.decline(theirs))).toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
+    // A decline naming one offer gone and one outstanding declines the outstanding one.
+    await other.decline([theirs.id, 'gone-already'], 0);
+    expect(stillValid(h, theirs)).toBe(false);
+    await other.decline(theirs);
     h.invariant();
   });
 

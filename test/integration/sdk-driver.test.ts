@@ -83,7 +83,8 @@ describe('FrameworkDriver against a real master', () => {
   it('rejects bad calls with typed errors', async () => {
     const h = await MasterHarness.start();
     const { driver } = await startDriver(h.address, []);
-    await expect(driver.decline(['no-such-offer'])).rejects.toMatchObject({ code: 'AGORA_FAILED_PRECONDITION', field: 'offerIds[0]' });
+    await expect(driver.decline(['no-such-offer', 'no-such-offer'])).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'offerIds[1]' });
+    await driver.decline(['no-such-offer']); // no longer outstanding: a no-op, as in Mesos
     await expect(driver.revive(['not-my-role'])).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'roles[0]' });
     await expect(driver.launch(['x'], [])).rejects.toMatchObject({ code: 'AGORA_INVALID_ARGUMENT', field: 'tasks' });
   });

@@ -78,27 +78,7 @@ describe('noOfferFits', () => {
 });
 
 describe('LaunchProtocol.declineAll', () => {
-  it('declines the other offers when one was taken back meanwhile, without a warning', async () => {
-    const calls: string[][] = [];
-    const warned: unknown[] = [];
-    const driver = {
-      decline: async (ids: readonly string[]) => {
-        calls.push([...ids]);
-        const i = ids.indexOf('o2');
-        if (i >= 0) throw new FailedPreconditionError("offer 'o2' is not valid: it was used, declined, rescinded or never made", { field: `offerIds[${i}]` });
-      },
-    } as unknown as FrameworkDriver;
-    const logger = { ...silentLogger(), warn: (o: unknown) => void warned.push(o), debug: () => undefined } as unknown as ReturnType<typeof silentLogger>;
-    const protocol = new LaunchProtocol({ logger, declinedIdle: () => undefined });
-    await protocol.declineAll(driver, ['o1', 'o2', 'o3'], true);
-    expect(calls).toEqual([
-      ['o1', 'o2', 'o3'],
-      ['o1', 'o3'],
-    ]);
-    expect(warned).toEqual([]);
-  });
-
-  it('warns, and tries no more, when a decline fails for another reason', async () => {
+  it('warns, once, when a decline fails', async () => {
     const calls: string[][] = [];
     const warned: unknown[] = [];
     const driver = {
