@@ -154,6 +154,24 @@ export function Section({ title, children, actions }: { title: string; children:
   );
 }
 
+/**
+ * A section's table: its column headings and rows — or, when `empty` is given and there are no
+ * rows, that text instead of an empty table.
+ */
+export function Table({ head, rows, empty, testId }: { head: ComponentChildren; rows: readonly ComponentChildren[]; empty?: ComponentChildren; testId?: string }) {
+  if (rows.length === 0 && empty !== undefined) return <p class="muted">{empty}</p>;
+  return (
+    <div class="table-wrap" data-testid={testId}>
+      <table>
+        <thead>
+          <tr>{head}</tr>
+        </thead>
+        <tbody>{rows}</tbody>
+      </table>
+    </div>
+  );
+}
+
 export function Loading({ what }: { what: string }) {
   return <p class="muted">Loading {what}…</p>;
 }
