@@ -6,7 +6,7 @@ import { getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
 import { ActionButton, Badge, ErrorBox, Loading, Section, StateBadge, Table, Time, UsageBar, fmt, mib } from '../components/ui.js';
-import { isActiveState, type AgentJson, type TaskPageJson } from './cluster-model.js';
+import type { AgentJson, TaskPageJson } from './cluster-model.js';
 import { RELOAD_GAP_MS, paced, pacer } from './pace.js';
 
 const MIB = 1024 * 1024;
@@ -296,7 +296,7 @@ function AgentTasks({ agentId }: { agentId: string }) {
   const tasks = useLive(paced(pace, (signal) => getJson<TaskPageJson>(`/api/v1/tasks?agentId=${encodeURIComponent(agentId)}&active=1&limit=100`, signal), agentId), ['tasks'], [agentId], {
     filter: (_topic, data) => !data || (data as { agentId?: string }).agentId === agentId,
   });
-  const live = tasks.data?.tasks.filter((t) => isActiveState(t.state));
+  const live = tasks.data?.tasks;
   return (
     <Section title="Tasks" actions={<a href={href(['tasks'], { agent: agentId })}>all tasks on this agent →</a>}>
       <ErrorBox error={tasks.error} />
