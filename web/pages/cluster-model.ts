@@ -242,7 +242,8 @@ export function eventText(e: MasterEventJson): string {
   return what;
 }
 
-function eventKey(e: MasterEventJson): string {
+/** One event's identity: the same event from the recent list and the stream is one row. */
+export function eventKey(e: MasterEventJson): string {
   return [e.type, e.timestampMs, e.agentId, e.frameworkId, e.taskId, e.state].join('|');
 }
 
