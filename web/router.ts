@@ -1,17 +1,12 @@
 // Hash routes (#/services/web): the master serves one page at `/`, and a link or a reload keeps
 // the view. `useRoute()` is the current route; `href()` builds a link with each part encoded.
 import { useEffect, useState } from 'preact/hooks';
+import { href, parseRoute, type Route } from './route.js';
 
-export interface Route {
-  /** The path's parts, decoded: #/services/web → ['services', 'web']. */
-  readonly parts: readonly string[];
-  readonly params: URLSearchParams;
-}
+export { href, type Route };
 
 export function currentRoute(): Route {
-  const hash = location.hash.replace(/^#\/?/, '');
-  const [path = '', q = ''] = hash.split('?');
-  return { parts: path.split('/').filter((p) => p !== '').map(decodeURIComponent), params: new URLSearchParams(q) };
+  return parseRoute(location.hash);
 }
 
 export function useRoute(): Route {
@@ -24,13 +19,6 @@ export function useRoute(): Route {
     return () => removeEventListener('hashchange', on);
   }, []);
   return route;
-}
-
-export function href(parts: readonly string[], params?: Record<string, string | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined && v !== '') q.set(k, v);
-  const s = q.toString();
-  return `#/${parts.map(encodeURIComponent).join('/')}${s ? `?${s}` : ''}`;
 }
 
 export function navigate(parts: readonly string[], params?: Record<string, string | undefined>): void {

@@ -172,6 +172,40 @@ describe('the web dashboard', () => {
     await t.shot('cron-run');
   });
 
+  it('leaves a workload list alone while tasks of another kind come and go', async (ctx) => {
+    const t = await browser.open(ctx);
+    await signIn(t.page, cluster);
+    await visit(t.page, cluster, ['cronjobs']);
+    await t.page.getByTestId('cronjob-row-hello').waitFor({ timeout: SHOWS_MS });
+    const loads: string[] = [];
+    t.page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/v1/cronjobs') loads.push(r.url());
+    });
+    // A listener of its own in the page on the master's stream: once it has seen the new service's
+    // tasks run, the dashboard's stream (pushed the same events at the same time) has seen them too.
+    const seen = t.page.evaluate(
+      () =>
+        new Promise<void>((resolve) => {
+          const es = new EventSource('/api/v1/events', { withCredentials: true });
+          const running = new Set<string>();
+          es.addEventListener('task_updated', (e) => {
+            const d = JSON.parse(String((e as unknown as { data: unknown }).data)) as { taskId?: string; state?: string };
+            if (d.state === 'TASK_RUNNING' && d.taskId?.startsWith('quiet.')) running.add(d.taskId);
+            if (running.size === 2) {
+              es.close();
+              resolve();
+            }
+          });
+        }),
+    );
+    await apply(cluster, serviceSpec('quiet', 'exec sleep 3600', 2));
+    expect(await within(seen.then(() => true), 30_000, false), "the new service's two tasks ran").toBe(true);
+    // A reload would follow an event at once (the list pages are not paced); one more round trip
+    // through the page makes sure any such request was already sent.
+    await statusFromPage(t.page, '/api/v1/session');
+    expect(loads, 'the cron job list reloaded for task events of a service').toEqual([]);
+  });
+
   it('shows why a pending job waits, as the API says', async (ctx) => {
     const t = await browser.open(ctx);
     await signIn(t.page, cluster);

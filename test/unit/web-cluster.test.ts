@@ -9,7 +9,6 @@ import {
   filtersOf,
   historySeries,
   LogTail,
-  matchesLocally,
   mergeEvents,
   missingRoute,
   pageCount,
@@ -21,7 +20,6 @@ import {
   unavailable,
   workloadLabel,
   workloadOf,
-  type TaskJson,
   type UsageSample,
 } from '../../web/pages/cluster-model.js';
 
@@ -31,23 +29,6 @@ const sample = (t: number, used: number): UsageSample => ({
   allocated: { cpus: 1.5, mem: 512, disk: 100 },
   used: { cpus: used, mem: used * 100, disk: 0 },
 });
-
-function task(over: Partial<TaskJson> = {}): TaskJson {
-  return {
-    id: 'web.1a2b',
-    name: 'web',
-    frameworkId: 'f1',
-    agentId: 'a1',
-    state: 'TASK_RUNNING',
-    role: '*',
-    resources: { cpus: 0.5, mem: 128, disk: 0 },
-    status: { state: 'TASK_RUNNING', reason: 'REASON_UNSPECIFIED', message: '', source: 'SOURCE_EXECUTOR', timestampMs: 1 },
-    labels: { 'agora.service': 'web', 'agora.version': '3' },
-    launchedAtMs: 1,
-    updatedAtMs: 2,
-    ...over,
-  };
-}
 
 describe('usage history → chart series', () => {
   it('gives x in seconds, then total, allocated and used of one resource, oldest first', () => {
@@ -96,14 +77,6 @@ describe('task filters', () => {
     expect(filtersOf(new URLSearchParams('state=TASK_RUNNING&q=web&page=2'))).toEqual({ state: 'TASK_RUNNING', framework: undefined, agent: undefined, workload: undefined, q: 'web', page: 2 });
     expect(filtersOf(new URLSearchParams('page=-4')).page).toBe(1);
     expect(filtersOf(new URLSearchParams('page=x')).page).toBe(1);
-  });
-
-  it('filters a page itself when the master ignored label, q or active', () => {
-    expect(matchesLocally(task(), { workload: 'service/web', q: 'WEB.1' })).toBe(true);
-    expect(matchesLocally(task(), { workload: 'service/api' })).toBe(false);
-    expect(matchesLocally(task(), { q: 'nope' })).toBe(false);
-    expect(matchesLocally(task({ state: 'TASK_FINISHED' }), { state: 'active' })).toBe(false);
-    expect(matchesLocally(task({ state: 'TASK_STAGING' }), { state: 'active' })).toBe(true);
   });
 
   it('counts pages of 100, at least one', () => {

@@ -84,20 +84,20 @@ export function mib(n: number): string {
   return n >= 1024 ? `${fmt(n / 1024, 1)} GiB` : `${fmt(n, 0)} MiB`;
 }
 
+/** What an action asks before it runs (the action itself is the button's `run`). */
 export interface ConfirmRequest {
   readonly title: string;
   readonly body?: ComponentChildren;
   readonly confirm: string;
   /** Harmful actions are red. */
   readonly danger?: boolean;
-  readonly action: () => Promise<unknown>;
 }
 
 /**
  * An action button that asks first (when `ask` is given) and shows the API's error if the call
  * fails. The dialog is a real <dialog>: Escape cancels.
  */
-export function ActionButton({ label, ask, run, testId, disabled, onDone }: { label: string; ask?: Omit<ConfirmRequest, 'action'>; run: () => Promise<unknown>; testId?: string; disabled?: boolean; onDone?: () => void }) {
+export function ActionButton({ label, ask, run, testId, disabled, onDone }: { label: string; ask?: ConfirmRequest; run: () => Promise<unknown>; testId?: string; disabled?: boolean; onDone?: () => void }) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
@@ -151,6 +151,24 @@ export function Section({ title, children, actions }: { title: string; children:
       </header>
       {children}
     </section>
+  );
+}
+
+/**
+ * A section's table: its column headings and rows — or, when `empty` is given and there are no
+ * rows, that text instead of an empty table.
+ */
+export function Table({ head, rows, empty, testId }: { head: ComponentChildren; rows: readonly ComponentChildren[]; empty?: ComponentChildren; testId?: string }) {
+  if (rows.length === 0 && empty !== undefined) return <p class="muted">{empty}</p>;
+  return (
+    <div class="table-wrap" data-testid={testId}>
+      <table>
+        <thead>
+          <tr>{head}</tr>
+        </thead>
+        <tbody>{rows}</tbody>
+      </table>
+    </div>
   );
 }
 

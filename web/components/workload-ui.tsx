@@ -67,9 +67,9 @@ export function WorkloadList<T>({ title, noun, live, count, file, head, children
       </div>
       <LoadState live={live} what={`${noun}s`} />
       {live.data && count === 0 ? (
-        <Empty>
+        <p class="muted">
           No {noun}s yet. Create one with <code>agora apply -f {file}</code>.
-        </Empty>
+        </p>
       ) : null}
       {count > 0 ? (
         <div class="card table-wrap">
@@ -83,10 +83,6 @@ export function WorkloadList<T>({ title, noun, live, count, file, head, children
       ) : null}
     </>
   );
-}
-
-export function Empty({ children }: { children: ComponentChildren }) {
-  return <p class="muted">{children}</p>;
 }
 
 /** Ports as "http=31002, 31003". */

@@ -5,8 +5,8 @@ import { useMemo, useState } from 'preact/hooks';
 import { getJson, pathOf, postJson, type Session } from '../api.js';
 import { useLive } from '../live.js';
 import { href } from '../router.js';
-import { ActionButton, Badge, ErrorBox, Loading, Section, StateBadge, Time, UsageBar, fmt, mib } from '../components/ui.js';
-import { isActiveState, type AgentJson, type TaskPageJson } from './cluster-model.js';
+import { ActionButton, Badge, ErrorBox, Loading, Section, StateBadge, Table, Time, UsageBar, fmt, mib } from '../components/ui.js';
+import type { AgentJson, TaskPageJson } from './cluster-model.js';
 import { RELOAD_GAP_MS, paced, pacer } from './pace.js';
 
 const MIB = 1024 * 1024;
@@ -255,32 +255,28 @@ function AgentResources({ agent: a }: { agent: AgentJson }) {
   ];
   return (
     <Section title="Resources">
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th />
-              <th class="num">Total</th>
-              <th class="num">Allocated</th>
-              <th class="num">Held by tasks</th>
-              <th class="num">Offered</th>
-              <th class="num">Available</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(([label, show]) => (
-              <tr key={label}>
-                <th>{label}</th>
-                <td class="num">{show(r.total)}</td>
-                <td class="num">{show(r.allocated)}</td>
-                <td class="num">{show(r.used)}</td>
-                <td class="num">{show(r.offered)}</td>
-                <td class="num">{show(r.available)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={
+          <>
+            <th />
+            <th class="num">Total</th>
+            <th class="num">Allocated</th>
+            <th class="num">Held by tasks</th>
+            <th class="num">Offered</th>
+            <th class="num">Available</th>
+          </>
+        }
+        rows={rows.map(([label, show]) => (
+          <tr key={label}>
+            <th>{label}</th>
+            <td class="num">{show(r.total)}</td>
+            <td class="num">{show(r.allocated)}</td>
+            <td class="num">{show(r.used)}</td>
+            <td class="num">{show(r.offered)}</td>
+            <td class="num">{show(r.available)}</td>
+          </tr>
+        ))}
+      />
       <p class="muted small">
         Measured use:{' '}
         {a.used ? (
@@ -300,45 +296,40 @@ function AgentTasks({ agentId }: { agentId: string }) {
   const tasks = useLive(paced(pace, (signal) => getJson<TaskPageJson>(`/api/v1/tasks?agentId=${encodeURIComponent(agentId)}&active=1&limit=100`, signal), agentId), ['tasks'], [agentId], {
     filter: (_topic, data) => !data || (data as { agentId?: string }).agentId === agentId,
   });
-  const live = tasks.data?.tasks.filter((t) => isActiveState(t.state));
+  const live = tasks.data?.tasks;
   return (
     <Section title="Tasks" actions={<a href={href(['tasks'], { agent: agentId })}>all tasks on this agent →</a>}>
       <ErrorBox error={tasks.error} />
       {!live ? (
         <Loading what="tasks" />
-      ) : live.length === 0 ? (
-        <p class="muted">No live tasks on this agent.</p>
       ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Task</th>
-                <th>State</th>
-                <th class="num">CPU</th>
-                <th class="num">Memory</th>
-                <th>Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {live.map((t) => (
-                <tr key={`${t.frameworkId}/${t.id}`} data-testid={`task-row-${t.id}`}>
-                  <td class="wrap">
-                    <a href={href(['tasks', t.frameworkId, t.id])}>{t.id}</a>
-                  </td>
-                  <td>
-                    <StateBadge state={t.state} />
-                  </td>
-                  <td class="num">{fmt(t.resources.cpus)}</td>
-                  <td class="num">{mib(t.resources.mem)}</td>
-                  <td>
-                    <Time ms={t.updatedAtMs} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          empty="No live tasks on this agent."
+          head={
+            <>
+              <th>Task</th>
+              <th>State</th>
+              <th class="num">CPU</th>
+              <th class="num">Memory</th>
+              <th>Updated</th>
+            </>
+          }
+          rows={live.map((t) => (
+            <tr key={`${t.frameworkId}/${t.id}`} data-testid={`task-row-${t.id}`}>
+              <td class="wrap">
+                <a href={href(['tasks', t.frameworkId, t.id])}>{t.id}</a>
+              </td>
+              <td>
+                <StateBadge state={t.state} />
+              </td>
+              <td class="num">{fmt(t.resources.cpus)}</td>
+              <td class="num">{mib(t.resources.mem)}</td>
+              <td>
+                <Time ms={t.updatedAtMs} />
+              </td>
+            </tr>
+          ))}
+        />
       )}
     </Section>
   );

@@ -168,21 +168,6 @@ export function isActiveState(state: string): boolean {
   return ACTIVE_STATES.has(state);
 }
 
-/**
- * Does a row match the filters the master may not know (an older master ignores `label`, `q` and
- * `active`)? Applied to each page as well, so the list never shows what the filter excludes.
- */
-export function matchesLocally(t: TaskJson, f: TaskFilters): boolean {
-  if (f.state === ACTIVE && !isActiveState(t.state)) return false;
-  const label = workloadLabel(f.workload ?? '');
-  if (label) {
-    const eq = label.indexOf('=');
-    if (t.labels[label.slice(0, eq)] !== label.slice(eq + 1)) return false;
-  }
-  const q = f.q?.trim().toLowerCase();
-  return !q || t.id.toLowerCase().includes(q) || t.name.toLowerCase().includes(q);
-}
-
 export function pageCount(total: number, size = PAGE_SIZE): number {
   return Math.max(1, Math.ceil(total / size));
 }
@@ -257,7 +242,8 @@ export function eventText(e: MasterEventJson): string {
   return what;
 }
 
-function eventKey(e: MasterEventJson): string {
+/** One event's identity: the same event from the recent list and the stream is one row. */
+export function eventKey(e: MasterEventJson): string {
   return [e.type, e.timestampMs, e.agentId, e.frameworkId, e.taskId, e.state].join('|');
 }
 

@@ -1,8 +1,8 @@
 // The sections of a cron job's page: its actions, its schedule with the next run, and its runs.
 import { deleteJson, pathOf, postJson, type Session } from '../api.js';
 import { navigate } from '../router.js';
-import { ActionButton, Badge, Section, Time } from '../components/ui.js';
-import { Empty, mayWrite, ReadOnlyNote, TaskLink } from '../components/workload-ui.js';
+import { ActionButton, Badge, Section, Table, Time } from '../components/ui.js';
+import { mayWrite, ReadOnlyNote, TaskLink } from '../components/workload-ui.js';
 import { nextRunText, num, type RunRow, type Workload } from './workload-model.js';
 
 const viewerZone = (): string => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -66,49 +66,42 @@ export function Schedule({ w }: { w: Workload }) {
 export function Runs({ rows, frameworkId }: { rows: readonly RunRow[]; frameworkId: string | undefined }) {
   return (
     <Section title="Runs">
-      {rows.length === 0 ? (
-        <Empty>No runs yet.</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Outcome</th>
-                <th>Started</th>
-                <th>Ended</th>
-                <th>Took</th>
-                <th>Tasks</th>
-                <th>Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((r) => (
-                <tr key={r.id} data-testid="run-row" data-run={r.id}>
-                  <td>
-                    <Badge kind={r.outcomeKind}>{r.outcome}</Badge>
-                    {r.manual ? <span class="muted small"> manual</span> : null}
-                  </td>
-                  <td>
-                    <Time ms={r.startedAtMs} />
-                  </td>
-                  <td>
-                    <Time ms={r.finishedAtMs} />
-                  </td>
-                  <td>{r.took}</td>
-                  <td>
-                    {r.taskIds.map((id) => (
-                      <div key={id}>
-                        <TaskLink frameworkId={frameworkId} taskId={id} />
-                      </div>
-                    ))}
-                  </td>
-                  <td class="wrap">{r.detail}</td>
-                </tr>
+      <Table
+        empty="No runs yet."
+        head={
+          <>
+            <th>Outcome</th>
+            <th>Started</th>
+            <th>Ended</th>
+            <th>Took</th>
+            <th>Tasks</th>
+            <th>Detail</th>
+          </>
+        }
+        rows={rows.map((r) => (
+          <tr key={r.id} data-testid="run-row" data-run={r.id}>
+            <td>
+              <Badge kind={r.outcomeKind}>{r.outcome}</Badge>
+              {r.manual ? <span class="muted small"> manual</span> : null}
+            </td>
+            <td>
+              <Time ms={r.startedAtMs} />
+            </td>
+            <td>
+              <Time ms={r.finishedAtMs} />
+            </td>
+            <td>{r.took}</td>
+            <td>
+              {r.taskIds.map((id) => (
+                <div key={id}>
+                  <TaskLink frameworkId={frameworkId} taskId={id} />
+                </div>
               ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+            </td>
+            <td class="wrap">{r.detail}</td>
+          </tr>
+        ))}
+      />
     </Section>
   );
 }

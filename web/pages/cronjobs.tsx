@@ -11,9 +11,11 @@ import { num, runRows, workloadEvents, type Workload } from './workload-model.js
 import { CronActions, Runs, Schedule } from './cron-parts.js';
 
 const TOPICS: readonly Topic[] = ['cronjobs', 'tasks'];
+/** The list: its kind's own watch events, which come whenever a view changes, its tasks' included — not every task event in the cluster. */
+const LIST_TOPICS: readonly Topic[] = ['cronjobs'];
 
 export function CronJobs() {
-  const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/cronjobs', signal)).items ?? [], TOPICS);
+  const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/cronjobs', signal)).items ?? [], LIST_TOPICS);
   const items = [...(live.data ?? [])].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return (
     <WorkloadList

@@ -2,8 +2,8 @@
 // and the job's tasks.
 import { deleteJson, pathOf, postJson, type Session } from '../api.js';
 import { navigate } from '../router.js';
-import { ActionButton, Badge, Section, StateBadge, Time } from '../components/ui.js';
-import { Empty, mayWrite, ReadOnlyNote, TaskLink } from '../components/workload-ui.js';
+import { ActionButton, Badge, Section, StateBadge, Table, Time } from '../components/ui.js';
+import { mayWrite, ReadOnlyNote, TaskLink } from '../components/workload-ui.js';
 import { indexRows, num, type Workload } from './workload-model.js';
 
 export const PHASE_KIND: Record<string, string> = { JOB_RUNNING: 'wait', JOB_PENDING: 'warn', JOB_SUCCEEDED: 'ok', JOB_FAILED: 'bad', JOB_SUSPENDED: 'done', JOB_SKIPPED: 'warn' };
@@ -18,36 +18,32 @@ export function IndexTable({ w, frameworkId }: { w: Workload; frameworkId: strin
           <span key={r.index} class={`cell ${r.state}`} title={`index ${r.index}: ${r.state}`} />
         ))}
       </div>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th class="num">Index</th>
-              <th>Status</th>
-              <th class="num">Attempts</th>
-              <th>Latest task</th>
-              <th class="wide-only">Host</th>
-              <th class="wide-only">Message</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.index} data-testid={`index-row-${r.index}`}>
-                <td class="num">{r.index}</td>
-                <td>
-                  <Badge kind={INDEX_KIND[r.state] ?? ''}>{r.state}</Badge>
-                </td>
-                <td class="num">{r.attempts}</td>
-                <td>
-                  <TaskLink frameworkId={frameworkId} taskId={r.task?.taskId} />
-                </td>
-                <td class="wide-only">{r.task?.hostname || <span class="muted">—</span>}</td>
-                <td class="wrap wide-only">{r.task?.message}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={
+          <>
+            <th class="num">Index</th>
+            <th>Status</th>
+            <th class="num">Attempts</th>
+            <th>Latest task</th>
+            <th class="wide-only">Host</th>
+            <th class="wide-only">Message</th>
+          </>
+        }
+        rows={rows.map((r) => (
+          <tr key={r.index} data-testid={`index-row-${r.index}`}>
+            <td class="num">{r.index}</td>
+            <td>
+              <Badge kind={INDEX_KIND[r.state] ?? ''}>{r.state}</Badge>
+            </td>
+            <td class="num">{r.attempts}</td>
+            <td>
+              <TaskLink frameworkId={frameworkId} taskId={r.task?.taskId} />
+            </td>
+            <td class="wide-only">{r.task?.hostname || <span class="muted">—</span>}</td>
+            <td class="wrap wide-only">{r.task?.message}</td>
+          </tr>
+        ))}
+      />
     </Section>
   );
 }
@@ -57,46 +53,39 @@ export function JobTasks({ w, frameworkId }: { w: Workload; frameworkId: string 
   const tasks = w.jobStatus?.tasks ?? [];
   return (
     <Section title={`Tasks (${tasks.length})`}>
-      {tasks.length === 0 ? (
-        <Empty>No tasks launched yet.</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Task</th>
-                {indexed ? <th class="num">Index</th> : null}
-                <th class="num">Attempt</th>
-                <th>State</th>
-                <th class="num">Exit</th>
-                <th class="wide-only">Host</th>
-                <th>Started</th>
-                <th class="wide-only">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tasks.map((t) => (
-                <tr key={t.taskId} data-testid={`task-row-${t.taskId ?? ''}`}>
-                  <td>
-                    <TaskLink frameworkId={frameworkId} taskId={t.taskId} />
-                  </td>
-                  {indexed ? <td class="num">{num(t.index)}</td> : null}
-                  <td class="num">{num(t.attempt)}</td>
-                  <td>
-                    <StateBadge state={String(t.state ?? '')} />
-                  </td>
-                  <td class="num">{t.exitCode ?? ''}</td>
-                  <td class="wide-only">{t.hostname || <span class="muted">—</span>}</td>
-                  <td>
-                    <Time ms={num(t.startedAtMs) || num(t.stagedAtMs)} />
-                  </td>
-                  <td class="wrap wide-only">{t.message}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        empty="No tasks launched yet."
+        head={
+          <>
+            <th>Task</th>
+            {indexed ? <th class="num">Index</th> : null}
+            <th class="num">Attempt</th>
+            <th>State</th>
+            <th class="num">Exit</th>
+            <th class="wide-only">Host</th>
+            <th>Started</th>
+            <th class="wide-only">Message</th>
+          </>
+        }
+        rows={tasks.map((t) => (
+          <tr key={t.taskId} data-testid={`task-row-${t.taskId ?? ''}`}>
+            <td>
+              <TaskLink frameworkId={frameworkId} taskId={t.taskId} />
+            </td>
+            {indexed ? <td class="num">{num(t.index)}</td> : null}
+            <td class="num">{num(t.attempt)}</td>
+            <td>
+              <StateBadge state={String(t.state ?? '')} />
+            </td>
+            <td class="num">{t.exitCode ?? ''}</td>
+            <td class="wide-only">{t.hostname || <span class="muted">—</span>}</td>
+            <td>
+              <Time ms={num(t.startedAtMs) || num(t.stagedAtMs)} />
+            </td>
+            <td class="wrap wide-only">{t.message}</td>
+          </tr>
+        ))}
+      />
     </Section>
   );
 }

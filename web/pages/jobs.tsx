@@ -11,9 +11,11 @@ import { num, phaseText, queueOrder, workloadEvents, type Workload } from './wor
 import { IndexTable, JobActions, JobProgress, JobTasks, PHASE_KIND } from './job-parts.js';
 
 const TOPICS: readonly Topic[] = ['jobs', 'tasks'];
+/** The list: its kind's own watch events, which come whenever a view changes, its tasks' included — not every task event in the cluster. */
+const LIST_TOPICS: readonly Topic[] = ['jobs'];
 
 export function Jobs() {
-  const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/jobs', signal)).items ?? [], TOPICS);
+  const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/jobs', signal)).items ?? [], LIST_TOPICS);
   const items = queueOrder(live.data ?? []);
   return (
     <WorkloadList

@@ -6,8 +6,9 @@ import { getJson } from '../api.js';
 import { subscribe, useLive } from '../live.js';
 import { href } from '../router.js';
 import { ErrorBox, Loading, Section, Time, fmt, mib } from '../components/ui.js';
-import { eventText, mergeEvents, percent, unavailable, type MasterEventJson, type ResourcesJson } from './cluster-model.js';
+import { eventKey, eventText, mergeEvents, percent, unavailable, type MasterEventJson, type ResourcesJson } from './cluster-model.js';
 import { RELOAD_GAP_MS, paced, pacer } from './pace.js';
+import { When, useNow } from '../components/when.js';
 
 interface RoleJson {
   readonly role: string;
@@ -147,6 +148,7 @@ export function EventsCard() {
   const [events, setEvents] = useState<MasterEventJson[]>([]);
   const [error, setError] = useState<unknown>();
   const [missing, setMissing] = useState(false);
+  const now = useNow(10_000);
   useEffect(() => {
     const abort = new AbortController();
     getJson<{ events: MasterEventJson[] }>(`/api/v1/events/recent?limit=${KEEP}`, abort.signal).then(
@@ -174,8 +176,8 @@ export function EventsCard() {
       <ol class="events" data-testid="events">
         {events.length === 0 ? <li class="muted">No events yet.</li> : null}
         {[...events].reverse().map((e) => (
-          <li key={`${e.type}|${e.timestampMs}|${e.taskId ?? e.agentId ?? e.frameworkId ?? ''}|${e.state ?? ''}`} class={`event ${e.type.split('_')[0]?.toLowerCase() ?? ''}`}>
-            <Time ms={e.timestampMs} /> <EventSubject e={e} />
+          <li key={eventKey(e)} class={`event ${e.type.split('_')[0]?.toLowerCase() ?? ''}`}>
+            <When ms={e.timestampMs} now={now} /> <EventSubject e={e} />
           </li>
         ))}
       </ol>

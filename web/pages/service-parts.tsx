@@ -2,8 +2,8 @@
 // their tasks, endpoints, versions and recent deployments.
 import { useEffect, useState } from 'preact/hooks';
 import { pathOf, postJson, type Session } from '../api.js';
-import { ActionButton, Badge, Section, StateBadge, Time } from '../components/ui.js';
-import { Empty, Flag, mayWrite, portsText, ReadOnlyNote, TaskLink } from '../components/workload-ui.js';
+import { ActionButton, Badge, Section, StateBadge, Table, Time } from '../components/ui.js';
+import { Flag, mayWrite, portsText, ReadOnlyNote, TaskLink } from '../components/workload-ui.js';
 import { canaryActions, currentStepText, num, phaseText, progressPercent, rollbackTargets, type Deployment, type ServiceStatus, type Workload } from './workload-model.js';
 
 const act = (name: string, action: string, body: unknown = {}): Promise<unknown> => postJson(`${pathOf('/api/v1/services', name)}/${action}`, body);
@@ -106,56 +106,49 @@ export function Instances({ s, frameworkId }: { s: ServiceStatus | undefined; fr
   const tasks = s?.tasks ?? [];
   return (
     <Section title={`Tasks (${tasks.length})`}>
-      {tasks.length === 0 ? (
-        <Empty>No tasks.</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>Task</th>
-                <th>State</th>
-                <th>Healthy</th>
-                <th>Ready</th>
-                <th>Version</th>
-                <th class="wide-only">Host</th>
-                <th class="wide-only">Ports</th>
-                <th>Started</th>
-                <th class="wide-only">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tasks.map((t) => {
-                const pending = !t.agentId && t.state === 'TASK_STAGING' && s?.pendingReason;
-                return (
-                  <tr key={t.taskId} data-testid={`task-row-${t.taskId ?? ''}`}>
-                    <td>
-                      <TaskLink frameworkId={frameworkId} taskId={t.taskId} />
-                      {t.canary ? <Badge kind="warn">canary</Badge> : null}
-                    </td>
-                    <td>
-                      <StateBadge state={String(t.state ?? '')} />
-                    </td>
-                    <td>
-                      <Flag value={t.healthy} />
-                    </td>
-                    <td>
-                      <Flag value={t.ready} />
-                    </td>
-                    <td class="mono">{t.version}</td>
-                    <td class="wide-only">{t.hostname || <span class="muted">—</span>}</td>
-                    <td class="mono wide-only">{portsText(t.ports)}</td>
-                    <td>
-                      <Time ms={num(t.startedAtMs) || num(t.stagedAtMs)} />
-                    </td>
-                    <td class="wrap wide-only">{pending ? `pending: ${s.pendingReason}` : t.message}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        empty="No tasks."
+        head={
+          <>
+            <th>Task</th>
+            <th>State</th>
+            <th>Healthy</th>
+            <th>Ready</th>
+            <th>Version</th>
+            <th class="wide-only">Host</th>
+            <th class="wide-only">Ports</th>
+            <th>Started</th>
+            <th class="wide-only">Message</th>
+          </>
+        }
+        rows={tasks.map((t) => {
+          const pending = !t.agentId && t.state === 'TASK_STAGING' && s?.pendingReason;
+          return (
+            <tr key={t.taskId} data-testid={`task-row-${t.taskId ?? ''}`}>
+              <td>
+                <TaskLink frameworkId={frameworkId} taskId={t.taskId} />
+                {t.canary ? <Badge kind="warn">canary</Badge> : null}
+              </td>
+              <td>
+                <StateBadge state={String(t.state ?? '')} />
+              </td>
+              <td>
+                <Flag value={t.healthy} />
+              </td>
+              <td>
+                <Flag value={t.ready} />
+              </td>
+              <td class="mono">{t.version}</td>
+              <td class="wide-only">{t.hostname || <span class="muted">—</span>}</td>
+              <td class="mono wide-only">{portsText(t.ports)}</td>
+              <td>
+                <Time ms={num(t.startedAtMs) || num(t.stagedAtMs)} />
+              </td>
+              <td class="wrap wide-only">{pending ? `pending: ${s.pendingReason}` : t.message}</td>
+            </tr>
+          );
+        })}
+      />
     </Section>
   );
 }
@@ -184,30 +177,26 @@ export function Versions({ w }: { w: Workload }) {
   const versions = [...(w.serviceStatus?.versions ?? [])].reverse();
   return (
     <Section title="Versions">
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>Version</th>
-              <th>Change</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {versions.map((v) => (
-              <tr key={v.version} class={v.version === w.version ? 'current' : ''}>
-                <td class="mono">
-                  {v.version} {v.version === w.version ? <Badge kind="ok">current</Badge> : null}
-                </td>
-                <td>{v.change}</td>
-                <td>
-                  <Time ms={num(v.createdAtMs)} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table
+        head={
+          <>
+            <th>Version</th>
+            <th>Change</th>
+            <th>Created</th>
+          </>
+        }
+        rows={versions.map((v) => (
+          <tr key={v.version} class={v.version === w.version ? 'current' : ''}>
+            <td class="mono">
+              {v.version} {v.version === w.version ? <Badge kind="ok">current</Badge> : null}
+            </td>
+            <td>{v.change}</td>
+            <td>
+              <Time ms={num(v.createdAtMs)} />
+            </td>
+          </tr>
+        ))}
+      />
     </Section>
   );
 }
@@ -218,36 +207,29 @@ export function Deployments({ s }: { s: ServiceStatus | undefined }) {
   const list = s?.deployments ?? [];
   return (
     <Section title="Deployments">
-      {list.length === 0 ? (
-        <Empty>None yet.</Empty>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th>To</th>
-                <th>Phase</th>
-                <th class="num">Progress</th>
-                <th>Started</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((d) => (
-                <tr key={d.id} title={d.message}>
-                  <td class="mono">{d.version}</td>
-                  <td>
-                    <Badge kind={PHASE_KIND[String(d.phase)] ?? 'wait'}>{phaseText(d.phase, 'DEPLOYMENT_')}</Badge>
-                  </td>
-                  <td class="num">{progressPercent(d)}%</td>
-                  <td>
-                    <Time ms={num(d.startedAtMs)} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <Table
+        empty="None yet."
+        head={
+          <>
+            <th>To</th>
+            <th>Phase</th>
+            <th class="num">Progress</th>
+            <th>Started</th>
+          </>
+        }
+        rows={list.map((d) => (
+          <tr key={d.id} title={d.message}>
+            <td class="mono">{d.version}</td>
+            <td>
+              <Badge kind={PHASE_KIND[String(d.phase)] ?? 'wait'}>{phaseText(d.phase, 'DEPLOYMENT_')}</Badge>
+            </td>
+            <td class="num">{progressPercent(d)}%</td>
+            <td>
+              <Time ms={num(d.startedAtMs)} />
+            </td>
+          </tr>
+        ))}
+      />
     </Section>
   );
 }

@@ -12,9 +12,11 @@ import { activeDeployment, instanceCounts, num, phaseText, progressPercent, work
 import { DeploymentCard, Deployments, Endpoints, Instances, ServiceActions, Versions } from './service-parts.js';
 
 const TOPICS: readonly Topic[] = ['services', 'deployments', 'endpoints', 'tasks'];
+/** The list: its kind's own watch events, which come whenever a view changes, its tasks' included — not every task event in the cluster. */
+const LIST_TOPICS: readonly Topic[] = ['services', 'deployments', 'endpoints'];
 
 export function Services() {
-  const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/services', signal)).items ?? [], TOPICS);
+  const live = useLive(async (signal) => (await getJson<{ items?: Workload[] }>('/api/v1/services', signal)).items ?? [], LIST_TOPICS);
   const items = [...(live.data ?? [])].sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return (
     <WorkloadList
