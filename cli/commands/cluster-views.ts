@@ -19,6 +19,7 @@ export interface AgentJson {
   used?: { cpus: number; memBytes: number; diskBytes?: number } | null;
   activeTasks: number;
   registeredAtMs: number;
+  attributes?: Record<string, unknown>;
 }
 
 export interface FrameworkJson {
@@ -44,6 +45,7 @@ export interface TaskJson {
   role: string;
   resources: ResourcesJson;
   status: { message: string; healthy?: boolean; reason: string };
+  labels?: Record<string, string>;
   launchedAtMs: number;
 }
 

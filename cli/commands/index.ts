@@ -6,6 +6,7 @@ import { registerApplyCommand } from './apply.js';
 import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
+import { registerDiffCommand } from './diff.js';
 import { registerGetCommand } from './get.js';
 import { registerLogsCommand } from './logs.js';
 import { registerRolloutCommand } from './rollout.js';
@@ -21,6 +22,7 @@ export function registerClientCommands(program: Command): void {
   registerScaleCommand(program);
   registerRolloutCommand(program);
   registerDeleteCommand(program);
+  registerDiffCommand(program);
   registerRunnableCommands(program);
   registerLogsCommand(program);
   registerTopCommand(program);
