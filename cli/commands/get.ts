@@ -105,7 +105,20 @@ export function registerGetCommand(program: Command): void {
     if (!flags.watch) return;
     const abort = new AbortController();
     process.once('SIGINT', () => abort.abort());
-    await source.watch(name, (row) => (keep(row) ? process.stdout.write(changed(source, output, row)) : undefined), abort.signal);
+    // A change that prints as the last line printed for that object did (a status field no column
+    // shows) is not printed again.
+    const last = new Map<string, string>();
+    await source.watch(
+      name,
+      (row) => {
+        if (!keep(row)) return;
+        const text = changed(source, output, row);
+        if (last.get(source.id(row)) === text) return;
+        last.set(source.id(row), text);
+        process.stdout.write(text);
+      },
+      abort.signal,
+    );
   });
 }
 

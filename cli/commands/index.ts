@@ -7,6 +7,7 @@ import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
 import { registerDiffCommand } from './diff.js';
+import { registerExplainCommand } from './explain.js';
 import { registerGetCommand } from './get.js';
 import { registerLogsCommand } from './logs.js';
 import { registerRolloutCommand } from './rollout.js';
@@ -23,6 +24,7 @@ export function registerClientCommands(program: Command): void {
   registerRolloutCommand(program);
   registerDeleteCommand(program);
   registerDiffCommand(program);
+  registerExplainCommand(program);
   registerRunnableCommands(program);
   registerLogsCommand(program);
   registerTopCommand(program);
