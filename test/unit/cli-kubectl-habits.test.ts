@@ -3,7 +3,7 @@
 // API ignores of it), List documents, and `explain` walking the proto comments.
 import { describe, expect, it } from 'vitest';
 import { explain } from '../../cli/commands/explain.js';
-import { parseGetOutput, parseSelector, parseSortBy, renderJsonPath, selects, sortByPath } from '../../cli/commands/get-options.js';
+import { parseGetOutput, parseJsonPathTemplate, parseSelector, parseSortBy, renderJsonPath, selects, sortByPath } from '../../cli/commands/get-options.js';
 import { normalizedDocument } from '../../cli/commands/normalized-spec.js';
 import { pruned, specPart, workloadDocument, workloadSources } from '../../cli/commands/workload-documents.js';
 import { fromObject } from '../../frameworks/api/document.js';
@@ -51,7 +51,7 @@ describe('-o, JSONPath and --sort-by', () => {
   });
 
   it('render templates as kubectl: text kept, several results joined by spaces, objects as JSON', () => {
-    const render = (t: string): string => renderJsonPath((parseGetOutput(`jsonpath=${t}`) as { template: never }).template, list);
+    const render = (t: string): string => renderJsonPath(parseJsonPathTemplate(t, '-o jsonpath'), list);
     expect(render('{.items[*].name}')).toBe('b a c');
     expect(render('names: {.items[*].name}\\n')).toBe('names: b a c\n');
     expect(render('{.items[0].status}')).toBe('{"n":10}');
