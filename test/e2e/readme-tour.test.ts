@@ -93,7 +93,9 @@ describe('README: the first five minutes', () => {
       if (runJob !== undefined) await jobSucceeded(runJob, 1); // "run a finished job again"
 
       const bounded = follows(text);
+      const began = Date.now();
       const r = await run(text, bounded ? FOLLOW_FOR_MS : undefined);
+      if (process.env['TOUR_TRACE']) console.log(`${Date.now() - began} ms  exit ${String(r.code)}  ${text}\n${r.out}${r.err}`);
       expect(r.code === 0 || (bounded && r.bounded), `${label}\nexit ${String(r.code)}\n${r.out}\n${r.err}`).toBe(true);
       if (bounded && /agora logs/.test(text)) expect(r.out, label).not.toBe('');
 
