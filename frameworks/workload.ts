@@ -71,6 +71,8 @@ export interface TaskLocation {
 /** Where a task's logs can be read, and how to read them. */
 export interface TaskLocator {
   locate(taskId: string): Promise<TaskLocation | undefined>;
+  /** The cluster's agents, by total resources and attributes (apply warns of specs none could take). */
+  agents?(): Promise<readonly import('./api/feasibility.js').AgentCapacity[]>;
   /** Credentials for the agents' HTTP endpoints. */
   readonly http?: import('./api/http-client.js').HttpAuth;
 }

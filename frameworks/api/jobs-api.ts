@@ -8,6 +8,7 @@ import { authorizeSpec, maskEnv, readable, requireRead, requireWrite } from './a
 import type { ApplyResponse, Deployment, DeploymentResponse, Endpoint, Workload } from '../../proto/index.js';
 import type { ApplyOutcome, TaskLocator, WorkloadKind } from '../workload.js';
 import { parseDocument, specFromWire, type DocumentFormat, type ParsedSpec } from './document.js';
+import { feasibilityWarnings } from './feasibility.js';
 import type { ControllerRegistry } from './registry.js';
 import { readTaskLogs, type LogChunk, type LogRequest } from './task-logs.js';
 import { openWatch, type WatchFilter, type WatchSink } from './watch.js';
@@ -40,7 +41,18 @@ export class JobsApi {
     requireWrite(principal, kind);
     authorizeSpec(principal, kind, spec, this.taskUser);
     const outcome = await this.controllers.get(kind).apply(spec, { dryRun });
-    return applyResponse(outcome);
+    const feasibility = await this.#feasibility(kind, spec);
+    return applyResponse(feasibility.length === 0 ? outcome : { ...outcome, warnings: [...(outcome.warnings ?? []), ...feasibility] });
+  }
+
+  /** Warnings for what no agent of the cluster could ever take; none when the agents are unknown. */
+  async #feasibility(kind: WorkloadKind, spec: Record<string, unknown>): Promise<string[]> {
+    if (this.locator.agents === undefined) return [];
+    try {
+      return feasibilityWarnings(kind, spec, await this.locator.agents());
+    } catch {
+      return []; // the master is away or slow: the spec is applied all the same, unjudged
+    }
   }
 
   async get(principal: Principal, kind: WorkloadKind, name: string): Promise<Workload> {
