@@ -8,6 +8,7 @@ import { authorizeSpec, maskEnv, readable, requireRead, requireWrite } from './a
 import type { ApplyResponse, Deployment, DeploymentResponse, Endpoint, Workload } from '../../proto/index.js';
 import type { ApplyOutcome, TaskLocator, WorkloadKind } from '../workload.js';
 import { parseDocument, specFromWire, type DocumentFormat, type ParsedSpec } from './document.js';
+import { namesOf } from './kinds.js';
 import { feasibilityWarnings } from './feasibility.js';
 import type { ControllerRegistry } from './registry.js';
 import { readTaskLogs, type LogChunk, type LogRequest } from './task-logs.js';
@@ -158,7 +159,7 @@ function required(name: string): string {
 
 function runnableKind(kind: WorkloadKind, call: string): 'CRONJOB' | 'JOB' {
   if (kind === 'CRONJOB' || kind === 'JOB') return kind;
-  throw new InvalidArgumentError('kind', `${call} takes CRONJOB or JOB, got ${kind}`);
+  throw new InvalidArgumentError('kind', `${call} takes CronJob or Job, got ${namesOf(kind).document}`);
 }
 
 function hasLabels(w: Workload, labels: Readonly<Record<string, string>>): boolean {
