@@ -11,14 +11,9 @@
 // it Pending (agents may join later; a spec applied before its agents is normal), with a warning
 // in the apply response naming the field as the YAML spells it and the largest agent. Pure.
 import { compiledOf, parseConstraints, type Constraint } from '../../sdk/constraint-spec.js';
-import type { WorkloadKind } from '../workload.js';
+import type { AgentCapacity, WorkloadKind } from '../workload.js';
 
-export interface AgentCapacity {
-  readonly hostname: string;
-  readonly scalars: Readonly<Record<ScalarName, number>>;
-  readonly ports: number;
-  readonly attributes: Readonly<Record<string, string>>;
-}
+export type { AgentCapacity };
 
 const SCALARS = ['cpus', 'mem', 'disk', 'gpus'] as const;
 type ScalarName = (typeof SCALARS)[number];

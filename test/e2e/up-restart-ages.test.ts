@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/agent-harness.js';
 import { CLI, killProcessesUnder, runCli, stopCliProcesses } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
-import { eventually } from '../support/waits.js';
+import { eventually, pace } from '../support/waits.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -62,8 +62,7 @@ describe('agora up restarted', () => {
     }, { timeoutMs: 20_000, intervalMs: 200, what: 'the task running' });
 
     expect(await first.stop()).toBe(0);
-    // Long enough that an age counted from the restart would be visibly younger.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await pace(2_000, 'long enough that an age counted from the restart would be visibly younger');
     const restartedAt = Date.now();
     const second = up(dataDir, config);
     await eventually(() => expect(second.output()).toContain('cli context: up'), { timeoutMs: 30_000, intervalMs: 50, what: 'agora up restarted' });

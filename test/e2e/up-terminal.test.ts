@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../support/agent-harness.js';
 import { CLI, runCli, stopCliProcesses } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
-import { eventually } from '../support/waits.js';
+import { eventually, pace } from '../support/waits.js';
 
 const BANNER = [/^agora \S+ is up: /, /^dashboard: https:\/\//, /^master http: https:\/\//, /^master grpc: /, /^agent http: https:\/\//, /^service dns: /, /^data dir: /, /^admin token: /, /^cluster CA: /, /^cli context: up /];
 // A pretty log line: time, level, name, message, fields on the same line.
@@ -38,7 +38,6 @@ async function upOnTerminal(extra: string[]): Promise<{ lines: () => string[]; c
       await exited;
     }
   });
-  // eslint-disable-next-line no-control-regex
   const lines = (): string[] => out.replace(/\x1b\[[0-9;]*m/g, '').split(/\r?\n/).filter((l) => l.trim() !== '' && !/^Script (started|done)/.test(l));
   await eventually(() => expect(out).toContain('cli context: up'), { timeoutMs: 30_000, intervalMs: 50, what: 'the banner' });
   // The built-in frameworks subscribe after the banner: wait for all three before counting.
@@ -46,7 +45,7 @@ async function upOnTerminal(extra: string[]): Promise<{ lines: () => string[]; c
     const r = await runCli(['get', 'frameworks'], { env: { AGORA_CONFIG: config } });
     expect(r.stdout.match(/agora-(services|cron|batch)/g)?.length ?? 0).toBe(3);
   }, { timeoutMs: 20_000, intervalMs: 200, what: 'the built-in frameworks subscribed' });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await pace(500, 'a line logged late in the start would be printed by now');
   return { lines, config };
 }
 
