@@ -40,7 +40,8 @@ interface Run {
 }
 
 describe('README: the first five minutes', () => {
-  const steps = tourSteps(sectionOf(readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'), 'The first five minutes').text);
+  const section = sectionOf(readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'), 'The first five minutes');
+  const steps = tourSteps(section.text, section.firstLine);
 
   it('has files and commands to run', () => {
     expect(steps.filter((s) => s.kind === 'file').length).toBeGreaterThanOrEqual(3);
