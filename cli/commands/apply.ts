@@ -77,5 +77,7 @@ export function fromFile(err: unknown, source: WorkloadSource): unknown {
 function print(res: ApplyResponse, dryRun: boolean): void {
   const kind = namesOf(res.kind as WorkloadKind).document.toLowerCase();
   const verb = VERBS[res.result as keyof typeof VERBS] ?? String(res.result);
-  process.stdout.write(`${kind}/${res.name ?? ''} ${verb}${dryRun ? ' (dry run)' : ''}${res.version ? ` (version ${res.version})` : ''}\n`);
+  const label = `${kind}/${res.name ?? ''}`;
+  process.stdout.write(`${label} ${verb}${dryRun ? ' (dry run)' : ''}${res.version ? ` (version ${res.version})` : ''}\n`);
+  for (const warning of res.warnings ?? []) process.stderr.write(`warning: ${label}: ${warning}\n`);
 }

@@ -188,6 +188,12 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "type": "TaskStatus",
         "label": "repeated",
         "comment": "updates waiting for acknowledgement, oldest first"
+      },
+      {
+        "name": "launchedAtMs",
+        "type": "int64",
+        "label": "",
+        "comment": "when the agent launched it (kept in its checkpoint across restarts); 0 from older agents"
       }
     ]
   },
