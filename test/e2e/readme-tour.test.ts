@@ -164,9 +164,9 @@ function shell(text: string, cwd: string, env: NodeJS.ProcessEnv, boundMs?: numb
   });
 }
 
-/** The id of a task of the workload the tour is about (a running one if there is one). */
+/** The id of a task of the workload the tour is about (a running one if there is one; -a: ended ones count). */
 async function taskOf(workload: string | undefined, agoraJson: <T>(args: string) => Promise<T>): Promise<string> {
-  const { items: tasks } = await agoraJson<{ items: { id: string; state: string; launchedAtMs: number }[] }>('get tasks');
+  const { items: tasks } = await agoraJson<{ items: { id: string; state: string; launchedAtMs: number }[] }>('get tasks -a');
   const mine = tasks.filter((t) => workload === undefined || t.id.startsWith(`${workload}.`)).sort((a, b) => b.launchedAtMs - a.launchedAtMs);
   const task = mine.find((t) => t.state === 'TASK_RUNNING') ?? mine[0];
   if (task === undefined) throw new Error(`TASK_ID: no task of ${workload ?? 'any workload'} to name`);
