@@ -1,0 +1,214 @@
+// `agora exec` as a user runs it: the CLI → the master → the task's agent, over TLS with tokens,
+// into a real process task (run as nobody, in its cgroup) — output, exit status, stdin, a
+// pseudo-terminal driven by `script` (resize included), the refusals, and no process left behind
+// when the CLI goes away.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { issueToken } from '../support/acl.js';
+import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
+import { CLI, runCli, stopCliProcesses, testCliConfig } from '../support/cli.js';
+import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
+import { channel, testPki } from '../support/security.js';
+import { taskInfo } from '../support/test-framework.js';
+import { descendants } from '../../agent/process-tree.js';
+import type { Agent } from '../../agent/agent.js';
+
+afterEach(async () => {
+  await stopCliProcesses();
+  await stopTestAgents();
+  await stopHarnesses();
+});
+afterAll(stopCliProcesses);
+
+const SLEEPER = 'cat /proc/self/cgroup > cgroup-of-task; exec sleep 600';
+
+async function cluster(agentFlags: Record<string, string> = {}): Promise<{ h: MasterHarness; agent: Agent; flags: string[] }> {
+  const h = await MasterHarness.start();
+  const agent = await startTestAgent(h.address, agentFlags);
+  return { h, agent, flags: ['--master', `https://${h.master.httpAddress}`, '--ca', testPki().files.ca] };
+}
+
+async function runningTask(h: MasterHarness, id: string, options: { token?: string; env?: Record<string, string> } = {}): Promise<void> {
+  const fw = await h.framework({ autoAck: true, ...(options.token ? { credentials: channel({ token: options.token }) } : {}) });
+  const variables = Object.entries(options.env ?? {}).map(([name, value]) => ({ name, value }));
+  await launchTask(fw, taskInfo(id, 'cpus:0.1;mem:64', { command: { value: SLEEPER, environment: { variables } } }));
+  // No more offers to it: the next framework of the test gets the agent's rest.
+  await fw.suppress();
+  await fw.waitForUpdate(id, 'TASK_RUNNING', { timeoutMs: 10_000 });
+}
+
+function sandboxOf(agent: Agent, taskId: string): string {
+  const entry = [...agent.tasks.tasks.values()].find((t) => t.taskId === taskId);
+  if (!entry) throw new Error(`no task ${taskId}`);
+  return entry.sandbox;
+}
+
+describe('agora exec', () => {
+  it('runs a command in the task: its sandbox, user, cgroup and environment; the exit status is the CLI\u2019s', async () => {
+    const { h, agent, flags } = await cluster();
+    await runningTask(h, 'web-1', { env: { GREETING: 'hello from the task' } });
+    const sandbox = sandboxOf(agent, 'web-1');
+    await eventually(() => expect(fs.existsSync(`${sandbox}/cgroup-of-task`)).toBe(true));
+
+    const out = await runCli(['exec', 'web-1', ...flags, '--', 'sh', '-c', 'pwd; id -un; echo "$GREETING"; cat /proc/self/cgroup; echo oops >&2; exit 3']);
+    const taskCgroup = fs.readFileSync(`${sandbox}/cgroup-of-task`, 'utf8');
+    expect(out.code).toBe(3);
+    expect(out.stderr).toBe('oops\n');
+    const [pwd, user, greeting, ...cgroup] = out.stdout.trimEnd().split('\n');
+    expect([pwd, user, greeting]).toEqual([sandbox, 'nobody', 'hello from the task']);
+    // The same cgroups as the task's own process (memory, cpu, pids: the task's directories).
+    expect(cgroup.join('\n')).toBe(taskCgroup.trimEnd());
+    expect(taskCgroup).toMatch(/memory:\/agora\/web-1-/);
+
+    const ok = await runCli(['exec', 'web-1', ...flags, '--', 'true']);
+    expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, '', '']);
+  });
+
+  it('passes stdin with -i', async () => {
+    const { h, flags } = await cluster();
+    await runningTask(h, 'cat-1');
+    const out = await runCli(['exec', '-i', 'cat-1', ...flags, '--', 'sh', '-c', 'tr a-z A-Z; echo done'], { stdin: 'piped in\nsecond line\n' });
+    expect([out.code, out.stdout, out.stderr]).toEqual([0, 'PIPED IN\nSECOND LINE\ndone\n', '']);
+    // Without -i the command's stdin is empty.
+    const closed = await runCli(['exec', 'cat-1', ...flags, '--', 'cat'], { stdin: 'not passed\n' });
+    expect([closed.code, closed.stdout]).toEqual([0, '']);
+  });
+
+  it('refuses: no token 401, no permission 403, another framework\u2019s task 404, an ended task FAILED_PRECONDITION', async () => {
+    const { h, flags } = await cluster();
+    await runningTask(h, 'admin-task');
+    const address = h.master.httpAddress;
+    // A framework's own principal may exec into its own tasks without tasks.exec.
+    const ownerToken = await issueToken(address, 'owner', [
+      { allow: ['frameworks.register'], roles: ['*'] },
+      { allow: ['tasks.run_as'], users: ['nobody'] },
+    ]);
+    await runningTask(h, 'owned-task', { token: ownerToken });
+
+    const noToken = await runCli(['exec', 'admin-task', '--master', `https://${address}`, '--ca', testPki().files.ca, '--token', 'agora_nope_nope', '--', 'true']);
+    expect(noToken.code).toBe(1);
+    expect(noToken.stderr).toMatch(/did not accept the credentials/);
+
+    const viewer = await issueToken(address, 'viewer', [{ allow: ['frameworks.view', 'cluster.view'] }]);
+    const refused = await runCli(['exec', 'admin-task', ...flags, '--token', viewer, '--', 'true']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("lacks permission 'tasks.exec'");
+
+    const execer = await issueToken(address, 'execer', [{ allow: ['tasks.exec'] }]);
+    const hidden = await runCli(['exec', 'admin-task', ...flags, '--token', execer, '--', 'true']);
+    expect(hidden.code).toBe(1);
+    expect(hidden.stderr).toContain('task admin-task not found');
+
+    const own = await runCli(['exec', 'owned-task', ...flags, '--token', ownerToken, '--', 'id', '-un']);
+    expect([own.code, own.stdout]).toEqual([0, 'nobody\n']);
+    const notOwn = await runCli(['exec', 'admin-task', ...flags, '--token', ownerToken, '--', 'true']);
+    expect(notOwn.stderr).toContain("lacks permission 'tasks.exec'");
+
+    const fw = h.frameworks[0]!;
+    await fw.revive();
+    await launchTask(fw, taskInfo('short', 'cpus:0.1;mem:32', { command: { value: 'true' } }));
+    await fw.waitForUpdate('short', 'TASK_FINISHED', { timeoutMs: 10_000 });
+    const ended = await runCli(['exec', 'short', ...flags, '--', 'true']);
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toContain('task short is not running (TASK_FINISHED)');
+  });
+
+  it('gives an interactive shell a pseudo-terminal: -it, typed input, a resize, exit 7', async () => {
+    const { h, flags } = await cluster();
+    await runningTask(h, 'sh-1');
+    // `script` gives the CLI a terminal of its own, as a user's shell would.
+    const cli = [process.execPath, ...CLI, 'exec', '-it', 'sh-1', ...flags, '--', 'sh'].map(quote).join(' ');
+    const local = spawn('script', ['-q', '-e', '-c', `exec ${cli}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', AGORA_CONFIG: configOf() } });
+    let screen = '';
+    local.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+    const exited = new Promise<number | null>((resolve) => local.once('exit', (code) => resolve(code)));
+    try {
+      local.stdin.write('echo "user=$(id -un) term=$TERM"\r');
+      await eventually(() => expect(screen).toContain('user=nobody term=xterm'), { timeoutMs: 15_000 });
+      // A tty on the remote side, and raw mode locally: the remote terminal echoes what is typed.
+      local.stdin.write('tty\r');
+      await eventually(() => expect(screen).toMatch(/\/dev\/pts\/\d+/));
+      // Resize the CLI's terminal: SIGWINCH reaches the CLI, which resizes the remote one.
+      const pty = await eventually(() => {
+        const found = ptyOf(local.pid!);
+        expect(found).toBeDefined();
+        return found!;
+      });
+      spawn('stty', ['-F', pty, 'rows', '41', 'cols', '101']);
+      await eventually(async () => {
+        local.stdin.write('stty size\r');
+        await new Promise((r) => setTimeout(r, 200));
+        expect(screen).toContain('41 101');
+      });
+      local.stdin.write('exit 7\r');
+      expect(await exited).toBe(7);
+    } finally {
+      local.kill('SIGKILL');
+    }
+  });
+
+  it('kills the remote command when the CLI goes away, ends sessions when idle or when the task ends', async () => {
+    const { h, flags } = await cluster({ execIdleTimeout: '1500ms' });
+    await runningTask(h, 'long-1');
+    const cli = spawn(process.execPath, [...CLI, 'exec', 'long-1', ...flags, '--', 'sh', '-c', 'echo started; sleep 6061'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: configOf() } });
+    let out = '';
+    cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await eventually(() => expect(out).toBe('started\n'), { timeoutMs: 15_000 });
+    expect(processesRunning('6061')).toHaveLength(1);
+    cli.kill('SIGKILL');
+    await eventually(() => expect(processesRunning('6061')).toEqual([]));
+
+    // Nothing read or written for --exec-idle-timeout: the session ends, its command killed.
+    const idle = await runCli(['exec', 'long-1', ...flags, '--', 'sleep', '6062']);
+    expect(idle.code).toBe(1);
+    expect(idle.stderr).toContain('idle for 1500 ms (--exec-idle-timeout)');
+    expect(processesRunning('6062')).toEqual([]);
+
+    // The task ending ends the session.
+    const running = runCli(['exec', 'long-1', ...flags, '--', 'sh', '-c', 'while sleep 0.5; do echo tick; done']);
+    await eventually(() => expect(processesRunning('0.5').length).toBeGreaterThan(0), { timeoutMs: 15_000 });
+    await h.frameworks[0]!.kill('long-1');
+    const ended = await running;
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toContain('task long-1 ended');
+  });
+});
+
+function quote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The config file runCli would use (the run's admin, CA). */
+function configOf(): string {
+  return testCliConfig();
+}
+
+/** The terminal the CLI under `script` (pid) has as stdin. */
+function ptyOf(scriptPid: number): string | undefined {
+  for (const pid of descendants(scriptPid)) {
+    try {
+      const target = fs.readlinkSync(`/proc/${pid}/fd/0`);
+      if (/^\/dev\/pts\/\d+$/.test(target)) return target;
+    } catch {
+      // gone
+    }
+  }
+  return undefined;
+}
+
+/** Pids of `sleep ARG` processes (ARG unique to a test). */
+function processesRunning(arg: string): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        const argv = fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0');
+        return argv[0] === 'sleep' && argv[1] === arg;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
