@@ -4,6 +4,7 @@
 // when the CLI goes away.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { issueToken } from '../support/acl.js';
 import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-harness.js';
@@ -76,7 +77,7 @@ describe('agora exec', () => {
   });
 
   it('refuses: no token 401, no permission 403, another framework\u2019s task 404, an ended task FAILED_PRECONDITION', async () => {
-    const { h, flags } = await cluster();
+    const { h, agent, flags } = await cluster();
     await runningTask(h, 'admin-task');
     const address = h.master.httpAddress;
     // A framework's own principal may exec into its own tasks without tasks.exec.
@@ -86,9 +87,8 @@ describe('agora exec', () => {
     ]);
     await runningTask(h, 'owned-task', { token: ownerToken });
 
-    const noToken = await runCli(['exec', 'admin-task', '--master', `https://${address}`, '--ca', testPki().files.ca, '--token', 'agora_nope_nope', '--', 'true']);
-    expect(noToken.code).toBe(1);
-    expect(noToken.stderr).toMatch(/did not accept the credentials/);
+    const noToken = await runCli(['exec', 'admin-task', '--master', `https://${address}`, '--ca', testPki().files.ca, '--token', `agora_${'0'.repeat(16)}_${'0'.repeat(64)}`, '--', 'true']);
+    expect([noToken.code, noToken.stderr]).toEqual([1, expect.stringMatching(/did not accept the credentials/)]);
 
     const viewer = await issueToken(address, 'viewer', [{ allow: ['frameworks.view', 'cluster.view'] }]);
     const refused = await runCli(['exec', 'admin-task', ...flags, '--token', viewer, '--', 'true']);
@@ -98,20 +98,29 @@ describe('agora exec', () => {
     const execer = await issueToken(address, 'execer', [{ allow: ['tasks.exec'] }]);
     const hidden = await runCli(['exec', 'admin-task', ...flags, '--token', execer, '--', 'true']);
     expect(hidden.code).toBe(1);
-    expect(hidden.stderr).toContain('task admin-task not found');
+    expect(hidden.stderr).toContain("task 'admin-task' not found");
 
     const own = await runCli(['exec', 'owned-task', ...flags, '--token', ownerToken, '--', 'id', '-un']);
     expect([own.code, own.stdout]).toEqual([0, 'nobody\n']);
     const notOwn = await runCli(['exec', 'admin-task', ...flags, '--token', ownerToken, '--', 'true']);
     expect(notOwn.stderr).toContain("lacks permission 'tasks.exec'");
 
-    const fw = h.frameworks[0]!;
-    await fw.revive();
-    await launchTask(fw, taskInfo('short', 'cpus:0.1;mem:32', { command: { value: 'true' } }));
-    await fw.waitForUpdate('short', 'TASK_FINISHED', { timeoutMs: 10_000 });
-    const ended = await runCli(['exec', 'short', ...flags, '--', 'true']);
+    // The agent refuses on its own too (defence in depth): no token, and a token without the permission.
+    const agentUrl = `https://${agent.httpAddress}/api/v1/tasks/admin-task/exec?command=true`;
+    expect(await upgradeStatus(agentUrl)).toBe(401);
+    expect(await upgradeStatus(agentUrl, viewer)).toBe(403);
+    expect(await upgradeStatus(agentUrl, execer)).toBe(404);
+    expect(await upgradeStatus(`https://${address}/api/v1/tasks/admin-task/exec?command=true`)).toBe(401);
+    // Not an upgrade: the endpoint says what it speaks.
+    expect(await upgradeStatus(agentUrl, testPki().adminToken, false)).toBe(400);
+
+    const owner = h.frameworks[1]!;
+    await owner.kill('owned-task');
+    await owner.waitForUpdate('owned-task', 'TASK_KILLED', { timeoutMs: 10_000 });
+    const ended = await runCli(['exec', 'owned-task', ...flags, '--', 'true']);
     expect(ended.code).toBe(1);
-    expect(ended.stderr).toContain('task short is not running (TASK_FINISHED)');
+    expect(ended.stderr).toContain('task owned-task is not running (TASK_KILLED)');
+    expect(await upgradeStatus(`https://${agent.httpAddress}/api/v1/tasks/owned-task/exec?command=true`, testPki().adminToken)).toBe(409);
   });
 
   it('gives an interactive shell a pseudo-terminal: -it, typed input, a resize, exit 7', async () => {
@@ -211,4 +220,23 @@ function processesRunning(arg: string): number[] {
       }
     })
     .map(Number);
+}
+
+/** The status an exec request gets (101 when it is accepted), as a raw HTTPS client sends it. */
+function upgradeStatus(url: string, token?: string, asUpgrade = true): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = asUpgrade ? { connection: 'Upgrade', upgrade: 'agora-exec.v1' } : {};
+    if (token) headers['authorization'] = `Bearer ${token}`;
+    const req = https.request(url, { headers, ca: fs.readFileSync(testPki().files.ca) });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.once('upgrade', (_res, socket) => {
+      socket.destroy();
+      resolve(101);
+    });
+    req.end();
+  });
 }
