@@ -31,11 +31,6 @@ export async function startDockerExec(socketPath: string, containerId: string, r
     if (req.tty) exec.resize({ h: size.rows, w: size.cols }).catch((err: unknown) => log.debug({ err }, 'could not resize the exec terminal'));
   };
   if (req.size) resize(req.size);
-  let pid: number | undefined;
-  exec
-    .inspect()
-    .then((info) => (pid = info.Pid))
-    .catch(() => undefined);
   const exited = new Promise<ExitFrame>((resolve) => {
     let once = false;
     const done = (): void => {
@@ -62,8 +57,14 @@ export async function startDockerExec(socketPath: string, containerId: string, r
     resize,
     exited,
     kill: () => {
-      if (pid !== undefined && pid > 0) killTree(pid);
-      stream.destroy();
+      // Its host pid now (asked at the start, the engine may not have known it yet).
+      exec
+        .inspect()
+        .then((info) => {
+          if (info.Running && info.Pid > 0) killTree(info.Pid);
+        })
+        .catch((err: unknown) => log.warn({ err }, 'could not find the exec process to kill it'))
+        .finally(() => stream.destroy());
     },
   };
 }

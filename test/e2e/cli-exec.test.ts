@@ -11,6 +11,7 @@ import { launchTask, startTestAgent, stopTestAgents } from '../support/agent-har
 import { CLI, runCli, stopCliProcesses, testCliConfig } from '../support/cli.js';
 import { eventually, MasterHarness, stopHarnesses } from '../support/master-harness.js';
 import { channel, testPki } from '../support/security.js';
+import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
 import { descendants } from '../../agent/process-tree.js';
 import type { Agent } from '../../agent/agent.js';
@@ -181,6 +182,36 @@ describe('agora exec', () => {
     const ended = await running;
     expect(ended.code).toBe(1);
     expect(ended.stderr).toContain('task long-1 ended');
+  });
+
+  it('runs in the container of a Docker task: its user, environment and exit status; -i, -t', async () => {
+    const { dockerSocket, busyboxImage } = testServices();
+    const { h, flags } = await cluster({ dockerSocket });
+    const fw = await h.framework({ autoAck: true });
+    await launchTask(
+      fw,
+      taskInfo('boxed', 'cpus:0.1;mem:64', {
+        command: { value: 'exec sleep 600', environment: { variables: [{ name: 'IN_BOX', value: 'yes' }] } },
+        container: { type: 'CONTAINER_DOCKER', docker: { image: busyboxImage, network: 'NETWORK_NONE' } },
+      }),
+    );
+    await fw.waitForUpdate('boxed', 'TASK_RUNNING', { timeoutMs: 30_000 });
+    const out = await runCli(['exec', 'boxed', ...flags, '--', 'sh', '-c', 'id -u; echo "$IN_BOX"; echo err >&2; exit 4']);
+    expect([out.code, out.stdout, out.stderr]).toEqual([4, '65534\nyes\n', 'err\n']);
+    const piped = await runCli(['exec', '-i', 'boxed', ...flags, '--', 'tr', 'a-z', 'A-Z'], { stdin: 'boxed in\n' });
+    expect([piped.code, piped.stdout]).toEqual([0, 'BOXED IN\n']);
+    // -t without a local terminal: the command still gets a pty in the container.
+    const tty = await runCli(['exec', '-t', 'boxed', ...flags, '--', 'sh', '-c', 'test -t 1 && echo tty']);
+    expect([tty.code, tty.stdout.trim()]).toEqual([0, 'tty']);
+
+    // The engine cannot kill an exec: the agent kills its processes itself when the CLI goes away.
+    const cli = spawn(process.execPath, [...CLI, 'exec', 'boxed', ...flags, '--', 'sh', '-c', 'echo started; sleep 6063'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: testCliConfig() } });
+    let started = '';
+    cli.stdout.on('data', (d: Buffer) => (started += d.toString()));
+    await eventually(() => expect(started).toBe('started\n'), { timeoutMs: 15_000 });
+    expect(processesRunning('6063')).toHaveLength(1);
+    cli.kill('SIGKILL');
+    await eventually(() => expect(processesRunning('6063')).toEqual([]));
   });
 });
 
