@@ -13,6 +13,7 @@ import { eventually, MasterHarness, stopHarnesses } from '../support/master-harn
 import { channel, testPki } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
+import { pace } from '../support/waits.js';
 import { descendants } from '../../agent/process-tree.js';
 import type { Agent } from '../../agent/agent.js';
 
@@ -148,7 +149,7 @@ describe('agora exec', () => {
       spawn('stty', ['-F', pty, 'rows', '41', 'cols', '101']);
       await eventually(async () => {
         local.stdin.write('stty size\r');
-        await new Promise((r) => setTimeout(r, 200));
+        await pace(200, 'the remote shell answers stty size');
         expect(screen).toContain('41 101');
       });
       local.stdin.write('exit 7\r');
