@@ -160,13 +160,16 @@ describe('agora exec', () => {
   });
 
   it('kills the remote command when the CLI goes away, ends sessions when idle or when the task ends', async () => {
-    const { h, flags } = await cluster({ execIdleTimeout: '1500ms' });
+    const { h, flags } = await cluster({ execIdleTimeout: '1500ms', execMaxSessions: '1' });
     await runningTask(h, 'long-1');
     const cli = spawn(process.execPath, [...CLI, 'exec', 'long-1', ...flags, '--', 'sh', '-c', 'echo started; sleep 6061'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: configOf() } });
     let out = '';
     cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
     await eventually(() => expect(out).toBe('started\n'), { timeoutMs: 15_000 });
     expect(processesRunning('6061')).toHaveLength(1);
+    // --exec-max-sessions 1: a second session at once is refused.
+    const second = await runCli(['exec', 'long-1', ...flags, '--', 'true']);
+    expect([second.code, second.stderr]).toEqual([1, expect.stringContaining('already runs 1 exec sessions (--exec-max-sessions)')]);
     cli.kill('SIGKILL');
     await eventually(() => expect(processesRunning('6061')).toEqual([]));
 
