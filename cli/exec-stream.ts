@@ -36,7 +36,21 @@ export async function execInTask(client: AgoraClient, target: ExecTarget, query:
   return session(socket, query, io);
 }
 
-function upgrade(client: AgoraClient, url: string): Promise<Duplex> {
+const REDIRECTS = new Set([301, 302, 307, 308]);
+const MAX_REDIRECTS = 5;
+
+/** The upgraded socket; a standby master's redirect to its leader is followed (the token only over TLS). */
+async function upgrade(client: AgoraClient, url: string): Promise<Duplex> {
+  let target = url;
+  for (let hops = 0; ; hops += 1) {
+    const answer = await upgradeOnce(client, target);
+    if (!('location' in answer)) return answer.socket;
+    if (hops >= MAX_REDIRECTS) throw new AgoraError('AGORA_UNAVAILABLE', `${new URL(url).host}: too many redirects`);
+    target = new URL(answer.location, target).toString();
+  }
+}
+
+function upgradeOnce(client: AgoraClient, url: string): Promise<{ socket: Duplex } | { location: string }> {
   const secure = url.startsWith('https:');
   const { token, ca } = client.connection;
   const headers: Record<string, string> = { connection: 'Upgrade', upgrade: EXEC_PROTOCOL };
@@ -45,6 +59,12 @@ function upgrade(client: AgoraClient, url: string): Promise<Duplex> {
     const req = (secure ? https : http).request(url, { method: 'GET', headers, ...(secure && ca ? { ca } : {}) });
     req.once('error', (err) => reject(new AgoraError('AGORA_UNAVAILABLE', `${new URL(url).host} cannot be reached: ${err.message}`)));
     req.once('response', (res) => {
+      const location = res.headers.location;
+      if (REDIRECTS.has(res.statusCode ?? 0) && typeof location === 'string') {
+        res.resume();
+        resolve({ location });
+        return;
+      }
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.once('end', () => {
@@ -55,7 +75,7 @@ function upgrade(client: AgoraClient, url: string): Promise<Duplex> {
     });
     req.once('upgrade', (_res, socket: Duplex, head: Buffer) => {
       if (head.length > 0) socket.unshift(head);
-      resolve(socket);
+      resolve({ socket });
     });
     req.end();
   });
@@ -76,21 +96,31 @@ function session(socket: Duplex, query: ExecQuery, io: ExecIo): Promise<number> 
       if (size) send(FRAME.RESIZE, size);
     };
     const onInterrupt = (): void => finish(new AgoraError('AGORA_CANCELLED', 'interrupted: the remote command is killed'));
+    // However the process goes, the terminal is given back as it was.
+    const restore = (): void => {
+      if (raw) stdin.setRawMode(false);
+    };
     const finish = (outcome: number | Error): void => {
       if (done) return;
       done = true;
-      if (raw) stdin.setRawMode(false);
+      restore();
+      process.off('exit', restore);
       io.stdin.off('data', onInput);
       io.stdin.off('end', onInputEnd);
       if (query.stdin) io.stdin.pause();
       process.off('SIGWINCH', onResize);
       process.off('SIGINT', onInterrupt);
+      process.off('SIGTERM', onInterrupt);
+      process.off('SIGHUP', onInterrupt);
       socket.end();
       socket.destroy();
       if (typeof outcome === 'number') resolve(outcome);
       else reject(outcome);
     };
-    if (raw) stdin.setRawMode(true);
+    if (raw) {
+      stdin.setRawMode(true);
+      process.once('exit', restore);
+    }
     if (query.stdin) {
       io.stdin.on('data', onInput);
       io.stdin.once('end', onInputEnd);
@@ -98,6 +128,8 @@ function session(socket: Duplex, query: ExecQuery, io: ExecIo): Promise<number> 
     }
     if (query.tty) process.on('SIGWINCH', onResize);
     if (!raw) process.on('SIGINT', onInterrupt);
+    process.on('SIGTERM', onInterrupt);
+    process.on('SIGHUP', onInterrupt);
     const reader = new FrameReader();
     socket.on('data', (chunk: Buffer) => {
       let frames;

@@ -13,7 +13,7 @@ import { eventually, MasterHarness, stopHarnesses } from '../support/master-harn
 import { channel, testPki } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
-import { pace } from '../support/waits.js';
+import { holdsFor, pace } from '../support/waits.js';
 import { descendants } from '../../agent/process-tree.js';
 import type { Agent } from '../../agent/agent.js';
 
@@ -162,16 +162,21 @@ describe('agora exec', () => {
   it('kills the remote command when the CLI goes away, ends sessions when idle or when the task ends', async () => {
     const { h, flags } = await cluster({ execIdleTimeout: '1500ms', execMaxSessions: '1' });
     await runningTask(h, 'long-1');
-    const cli = spawn(process.execPath, [...CLI, 'exec', 'long-1', ...flags, '--', 'sh', '-c', 'echo started; sleep 6061'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: configOf() } });
+    // Output every 0.61 s keeps the session from being idle.
+    const loop = 'echo started; while :; do echo .; sleep 0.61; done';
+    const cli = spawn(process.execPath, [...CLI, 'exec', 'long-1', ...flags, '--', 'sh', '-c', loop], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_CONFIG: configOf() } });
     let out = '';
     cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await eventually(() => expect(out).toBe('started\n'), { timeoutMs: 15_000 });
-    expect(processesRunning('6061')).toHaveLength(1);
+    await eventually(() => expect(out).toMatch(/^started\n/), { timeoutMs: 15_000 });
+    await eventually(() => expect(processesRunning('0.61')).toHaveLength(1));
     // --exec-max-sessions 1: a second session at once is refused.
     const second = await runCli(['exec', 'long-1', ...flags, '--', 'true']);
     expect([second.code, second.stderr]).toEqual([1, expect.stringContaining('already runs 1 exec sessions (--exec-max-sessions)')]);
+    expect(out).toMatch(/^started\n(\.\n)+$/);
     cli.kill('SIGKILL');
-    await eventually(() => expect(processesRunning('6061')).toEqual([]));
+    // The loop is gone, not just between two sleeps.
+    await eventually(() => expect(processesRunning('0.61')).toEqual([]));
+    await holdsFor(1500, () => expect(processesRunning('0.61')).toEqual([]), 'no sleep of the killed loop comes back');
 
     // Nothing read or written for --exec-idle-timeout: the session ends, its command killed.
     const idle = await runCli(['exec', 'long-1', ...flags, '--', 'sleep', '6062']);
