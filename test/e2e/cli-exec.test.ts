@@ -157,6 +157,18 @@ describe('agora exec', () => {
     } finally {
       local.kill('SIGKILL');
     }
+
+    // A terminal session's command is in a session of its own (script's setsid): the CLI going
+    // away still kills it.
+    const again = spawn('script', ['-q', '-e', '-c', `exec ${cli}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', AGORA_CONFIG: configOf() } });
+    try {
+      again.stdout.resume();
+      again.stdin.write('sleep 6064\r');
+      await eventually(() => expect(processesRunning('6064')).toHaveLength(1), { timeoutMs: 15_000 });
+    } finally {
+      again.kill('SIGKILL');
+    }
+    await eventually(() => expect(processesRunning('6064')).toEqual([]));
   });
 
   it('kills the remote command when the CLI goes away, ends sessions when idle or when the task ends', async () => {
