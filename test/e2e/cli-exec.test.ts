@@ -128,45 +128,29 @@ describe('agora exec', () => {
   it('gives an interactive shell a pseudo-terminal: -it, typed input, a resize, exit 7', async () => {
     const { h, flags } = await cluster();
     await runningTask(h, 'sh-1');
-    // `script` gives the CLI a terminal of its own, as a user's shell would.
     const cli = [process.execPath, ...CLI, 'exec', '-it', 'sh-1', ...flags, '--', 'sh'].map(quote).join(' ');
-    const local = spawn('script', ['-q', '-e', '-c', `exec ${cli}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', AGORA_CONFIG: configOf() } });
-    let screen = '';
-    local.stdout.on('data', (d: Buffer) => (screen += d.toString()));
-    const exited = new Promise<number | null>((resolve) => local.once('exit', (code) => resolve(code)));
+    const local = terminal(cli);
     try {
-      local.stdin.write('echo "user=$(id -un) term=$TERM"\r');
-      await eventually(() => expect(screen).toContain('user=nobody term=xterm'), { timeoutMs: 15_000 });
+      local.type('echo "user=$(id -un) term=$TERM"');
+      await eventually(() => expect(local.screen()).toContain('user=nobody term=xterm'), { timeoutMs: 15_000 });
       // A tty on the remote side, and raw mode locally: the remote terminal echoes what is typed.
-      local.stdin.write('tty\r');
-      await eventually(() => expect(screen).toMatch(/\/dev\/pts\/\d+/));
-      // Resize the CLI's terminal: SIGWINCH reaches the CLI, which resizes the remote one.
-      const pty = await eventually(() => {
-        const found = ptyOf(local.pid!);
-        expect(found).toBeDefined();
-        return found!;
-      });
-      spawn('stty', ['-F', pty, 'rows', '41', 'cols', '101']);
-      await eventually(async () => {
-        local.stdin.write('stty size\r');
-        await pace(200, 'the remote shell answers stty size');
-        expect(screen).toContain('41 101');
-      });
-      local.stdin.write('exit 7\r');
-      expect(await exited).toBe(7);
+      local.type('tty');
+      await eventually(() => expect(local.screen()).toMatch(/\/dev\/pts\/\d+/));
+      await local.resizeAndCheck(41, 101);
+      local.type('exit 7');
+      expect(await local.exited).toBe(7);
     } finally {
-      local.kill('SIGKILL');
+      local.kill();
     }
 
     // A terminal session's command is in a session of its own (script's setsid): the CLI going
     // away still kills it.
-    const again = spawn('script', ['-q', '-e', '-c', `exec ${cli}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', AGORA_CONFIG: configOf() } });
+    const again = terminal(cli);
     try {
-      again.stdout.resume();
-      again.stdin.write('sleep 6064\r');
+      again.type('sleep 6064');
       await eventually(() => expect(processesRunning('6064')).toHaveLength(1), { timeoutMs: 15_000 });
     } finally {
-      again.kill('SIGKILL');
+      again.kill();
     }
     await eventually(() => expect(processesRunning('6064')).toEqual([]));
   });
@@ -205,7 +189,7 @@ describe('agora exec', () => {
     expect(ended.stderr).toContain('task long-1 ended');
   });
 
-  it('runs in the container of a Docker task: its user, environment and exit status; -i, -t', async () => {
+  it('runs in the container of a Docker task: its user, environment and exit status; -i, -it with a resize, -t', async () => {
     const { dockerSocket, busyboxImage } = testServices();
     const { h, flags } = await cluster({ dockerSocket });
     const fw = await h.framework({ autoAck: true });
@@ -221,6 +205,17 @@ describe('agora exec', () => {
     expect([out.code, out.stdout, out.stderr]).toEqual([4, '65534\nyes\n', 'err\n']);
     const piped = await runCli(['exec', '-i', 'boxed', ...flags, '--', 'tr', 'a-z', 'A-Z'], { stdin: 'boxed in\n' });
     expect([piped.code, piped.stdout]).toEqual([0, 'BOXED IN\n']);
+    // -it under a terminal: typed input, and a resize through the engine's API.
+    const shell = terminal([process.execPath, ...CLI, 'exec', '-it', 'boxed', ...flags, '--', 'sh'].map(quote).join(' '));
+    try {
+      shell.type('echo "in=$IN_BOX"');
+      await eventually(() => expect(shell.screen()).toContain('in=yes'), { timeoutMs: 15_000 });
+      await shell.resizeAndCheck(33, 77);
+      shell.type('exit 5');
+      expect(await shell.exited).toBe(5);
+    } finally {
+      shell.kill();
+    }
     // -t without a local terminal: the command still gets a pty in the container.
     const tty = await runCli(['exec', '-t', 'boxed', ...flags, '--', 'sh', '-c', 'test -t 1 && echo tty']);
     expect([tty.code, tty.stdout.trim()]).toEqual([0, 'tty']);
@@ -235,6 +230,35 @@ describe('agora exec', () => {
     await eventually(() => expect(processesRunning('6063')).toEqual([]));
   });
 });
+
+/** The CLI under `script`: a terminal of its own, as a user's shell gives it. */
+function terminal(commandLine: string): { type(line: string): void; screen(): string; resizeAndCheck(rows: number, cols: number): Promise<void>; exited: Promise<number | null>; kill(): void } {
+  const local = spawn('script', ['-q', '-e', '-c', `exec ${commandLine}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, TERM: 'xterm', AGORA_CONFIG: configOf() } });
+  let screen = '';
+  local.stdout.on('data', (d: Buffer) => (screen += d.toString()));
+  const exited = new Promise<number | null>((resolve) => local.once('exit', (code) => resolve(code)));
+  const type = (line: string): void => void local.stdin.write(`${line}\r`);
+  return {
+    type,
+    screen: () => screen,
+    exited,
+    kill: () => local.kill('SIGKILL'),
+    // Resize the CLI's terminal: SIGWINCH reaches the CLI, which resizes the remote one.
+    async resizeAndCheck(rows: number, cols: number): Promise<void> {
+      const pty = await eventually(() => {
+        const found = ptyOf(local.pid!);
+        expect(found).toBeDefined();
+        return found!;
+      });
+      spawn('stty', ['-F', pty, 'rows', String(rows), 'cols', String(cols)]);
+      await eventually(async () => {
+        type('stty size');
+        await pace(200, 'the remote shell answers stty size');
+        expect(screen).toContain(`${rows} ${cols}`);
+      });
+    },
+  };
+}
 
 function quote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
