@@ -9,6 +9,7 @@
 // --exec-idle-timeout (nothing read or written either way), the task ending, the agent stopping, a
 // malformed frame. The client going away ends it too. Every end kills what the command started.
 // At most --exec-max-sessions run at once on an agent (RESOURCE_EXHAUSTED beyond).
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { Clock, TimerHandle } from '../core/clock.js';
@@ -37,6 +38,7 @@ export interface ExecSessionsOptions {
 
 export class ExecSessions {
   readonly #sessions = new Set<ExecSession>();
+  readonly #watched = new WeakSet<TaskEntry>();
 
   constructor(readonly options: ExecSessionsOptions) {}
 
@@ -57,12 +59,20 @@ export class ExecSessions {
       const process = await this.#start(entry, request);
       const socket = acceptUpgrade(reply, upgrade, EXEC_PROTOCOL);
       const ended = { code: 'AGORA_FAILED_PRECONDITION', message: `task ${entry.taskId} ended` };
-      const session = new ExecSession(socket, process, this.options, () => this.#sessions.delete(session), () => (taskEnding(entry) ? ended : undefined));
+      const session = new ExecSession(entry, socket, process, this.options, () => this.#sessions.delete(session), () => (taskEnding(entry) ? ended : undefined));
       this.#sessions.add(session);
       this.options.log.info({ frameworkId: entry.frameworkId, taskId: entry.taskId, principal: principalOf(req).name, tty: request.tty, stdin: request.stdin }, 'exec session started');
-      // The task's end ends its sessions.
-      void entry.container?.wait().then(() => session.fail(ended));
+      this.#endWithTask(entry, ended);
       return reply;
+    });
+  }
+
+  /** The task's end ends its sessions: one watch per task, however many sessions it has had. */
+  #endWithTask(entry: TaskEntry, ended: ErrorFrame): void {
+    if (this.#watched.has(entry)) return;
+    this.#watched.add(entry);
+    void entry.container?.wait().then(() => {
+      for (const session of [...this.#sessions]) if (session.entry === entry) session.fail(ended);
     });
   }
 
@@ -137,6 +147,7 @@ class ExecSession {
   #ended = false;
 
   constructor(
+    readonly entry: TaskEntry,
     private readonly socket: Duplex,
     private readonly process: ExecProcess,
     private readonly options: ExecSessionsOptions,
@@ -144,6 +155,8 @@ class ExecSession {
     /** Why the session ends, when the task has ended (checked when the command exits). */
     private readonly taskEnded: () => ErrorFrame | undefined,
   ) {
+    // Quiet is normal in a session (a shell waiting for input): only --exec-idle-timeout ends it.
+    (socket as Partial<Socket>).setTimeout?.(0);
     this.#touch();
     this.#pipe(process.stdout, FRAME.STDOUT);
     if (process.stderr) this.#pipe(process.stderr, FRAME.STDERR);

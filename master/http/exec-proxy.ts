@@ -12,6 +12,7 @@
 // agent's refusal (its 4xx/5xx) is passed back as it is. Either side closing closes the other.
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { FailedPreconditionError, NotFoundError, TimeoutError, UnavailableError } from '../../core/errors.js';
@@ -82,6 +83,9 @@ function relay(reply: FastifyReply, upgrade: Upgrade, agent: AgentRecord, path: 
     });
     out.once('upgrade', (_res, agentSocket: Duplex, head: Buffer) => {
       upgrade.socket.off('close', callerGone);
+      // The answer came: the session may be quiet as long as the agent lets it (--exec-idle-timeout).
+      out.removeAllListeners('timeout');
+      for (const socket of [agentSocket, upgrade.socket]) (socket as Partial<Socket>).setTimeout?.(0);
       const caller = acceptUpgrade(reply, upgrade, EXEC_PROTOCOL);
       join(caller, agentSocket, head);
       resolve(reply);

@@ -27,8 +27,8 @@ afterAll(stopCliProcesses);
 const SLEEPER = 'cat /proc/self/cgroup > cgroup-of-task; exec sleep 600';
 
 async function cluster(agentFlags: Record<string, string> = {}): Promise<{ h: MasterHarness; agent: Agent; flags: string[] }> {
-  const h = await MasterHarness.start();
-  const agent = await startTestAgent(h.address, agentFlags);
+  const h = await MasterHarness.start({ master: { httpIdleTimeout: '1s' } });
+  const agent = await startTestAgent(h.address, { httpIdleTimeout: '1s', ...agentFlags });
   return { h, agent, flags: ['--master', `https://${h.master.httpAddress}`, '--ca', testPki().files.ca] };
 }
 
@@ -66,6 +66,11 @@ describe('agora exec', () => {
 
     const ok = await runCli(['exec', 'web-1', ...flags, '--', 'true']);
     expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, '', '']);
+
+    // A quiet session outlives the HTTP idle timeouts of the master and the agent (1 s here):
+    // only --exec-idle-timeout ends it.
+    const quiet = await runCli(['exec', 'web-1', ...flags, '--', 'sh', '-c', 'sleep 2.5; echo still here']);
+    expect([quiet.code, quiet.stdout]).toEqual([0, 'still here\n']);
   });
 
   it('passes stdin with -i', async () => {
