@@ -1,6 +1,6 @@
 // "Why did the last launches fail?" for `agora describe`: the last failed task of a workload, with
 // its state, reason and message, on one line — e.g.
-//   Last failure:  FAILED (CONTAINER_LAUNCH_FAILED) 12s ago on 10.0.0.7, task web.v1.1a2b3c4d:
+//   Last failure:  Failed (REASON_CONTAINER_LAUNCH_FAILED) 12s ago on 10.0.0.7, task web.v1.1a2b3c4d:
 //                  the Docker engine is unreachable at unix:///var/run/docker.sock: connect ENOENT …
 import type { Instance, TaskFailure } from '../../proto/index.js';
 import { age, pretty } from '../table.js';
@@ -10,7 +10,7 @@ const n = (v: unknown): number => Number(v ?? 0);
 /** A service's ServiceStatus.last_failure as one line; '' when there is none. */
 export function lastFailureLine(f: TaskFailure | null | undefined): string {
   if (!f?.taskId) return '';
-  const reason = f.reason && String(f.reason) !== 'REASON_UNSPECIFIED' ? ` (${pretty(f.reason, 'REASON_')})` : '';
+  const reason = f.reason && String(f.reason) !== 'REASON_UNSPECIFIED' ? ` (${String(f.reason)})` : '';
   const where = f.hostname ? ` on ${f.hostname}` : '';
   const when = n(f.atMs) ? ` ${age(n(f.atMs))} ago` : '';
   return `${pretty(f.state, 'TASK_')}${reason}${when}${where}, task ${f.taskId}${f.message ? `: ${f.message}` : ''}`;
