@@ -112,7 +112,7 @@ function offer(id: string, capabilities: AgentCapability__Output[]): Offer__Outp
     frameworkId: 'fw',
     agentId: `agent-${id}`,
     hostname: `host-${id}`,
-    resources: resourcesToWire(Resources.parse('cpus:4;mem:4096')),
+    resources: resourcesToWire(Resources.parse('cpus:4;mem:4096')) as Offer__Output['resources'],
     attributes: [],
     agentHttpAddress: '',
     allocationRole: '',
