@@ -70,6 +70,8 @@ export class Agent implements AgentContext {
   #httpPort = 0;
   #http: HttpServer | undefined;
   #stopping: Promise<void> | undefined;
+  /** The capabilities the master was last told of (hello or update). */
+  #announced: readonly AgentCapability[] = [];
   #resolveStopped!: () => void;
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#resolveStopped = resolve));
   readonly tasks: TaskManager;
@@ -303,6 +305,7 @@ export class Agent implements AgentContext {
 
   #hello(): AgentMessage {
     const agentInfo = this.agentInfo();
+    this.#announced = agentInfo.capabilities ?? [];
     if (this.#agentId === undefined) return { register: { agentInfo, version: VERSION } };
     return {
       reregister: { agentId: this.#agentId, agentInfo, tasks: this.tasks.agentTasks(), frameworks: this.tasks.frameworkInfos(), version: VERSION },
@@ -321,6 +324,9 @@ export class Agent implements AgentContext {
 
   #onConnected(): void {
     if (this.#lifecycle === 'REGISTERING') this.#transition('RUNNING');
+    // A change between the hello and now would otherwise wait for the next one.
+    const now = this.capabilities.capabilities;
+    if (now.join() !== this.#announced.join()) this.#capabilitiesChanged(now);
     this.updates.connected();
   }
 
@@ -331,7 +337,9 @@ export class Agent implements AgentContext {
 
   /** Registered: tell the master now. Not: the next (re)registration carries them. */
   #capabilitiesChanged(capabilities: readonly AgentCapability[]): void {
-    if (this.#lifecycle === 'RUNNING') this.#connection.send({ capabilitiesUpdate: { capabilities: [...capabilities] } });
+    if (this.#lifecycle !== 'RUNNING') return;
+    this.#announced = capabilities;
+    this.#connection.send({ capabilitiesUpdate: { capabilities: [...capabilities] } });
   }
 
   #sendUpdate(frameworkId: string, status: TaskStatus): void {
