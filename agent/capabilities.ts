@@ -62,7 +62,9 @@ export class CapabilityWatch {
     this.#why = why;
     this.#capabilities = Object.freeze(has ? (['DOCKER'] as const) : []);
     if (has && !had) this.deps.logger.info({ endpoint: this.deps.endpoint }, 'docker engine answers: this agent runs containers');
-    if (!has && (had || first)) this.deps.logger.warn({ endpoint: this.deps.endpoint, why }, 'docker engine unreachable: this agent runs no containers');
+    // No engine at start is how the machine is (info: agora up prints it too); losing one is news (warn).
+    if (!has && first) this.deps.logger.info({ endpoint: this.deps.endpoint, why }, 'no docker engine answers: this agent runs no containers');
+    if (!has && had) this.deps.logger.warn({ endpoint: this.deps.endpoint, why }, 'docker engine unreachable: this agent runs no containers');
     if (!first && has !== had) this.deps.onChange(this.#capabilities);
   }
 
