@@ -4,14 +4,12 @@
 // image task on an agent without it; an engine that goes away fails launches saying the engine is
 // unreachable (and describe shows it), and an agent that re-checks withdraws DOCKER, then gets it
 // back. "Gone" is a unix-socket relay to the test engine that the test closes and reopens.
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startUp, type Up } from '../../cli/up-command.js';
 import { describeService } from '../../cli/commands/describe.js';
 import { NO_AGENT_RUNS_CONTAINERS } from '../../frameworks/common/launch-protocol.js';
 import type { ServiceStatus, Workload } from '../../proto/index.js';
+import { dockerRelay, type DockerRelay as Relay } from '../support/docker-relay.js';
 import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
 import { MasterHarness, stopHarnesses } from '../support/master-harness.js';
@@ -56,43 +54,6 @@ function imageService(name: string, instances = 1): string {
 
 function imageSpec(name: string, instances = 1): Record<string, unknown> {
   return { name, instances, container: { image: testServices().busyboxImage, network: 'NETWORK_NONE' }, command: 'exec sleep 600', resources: { cpus: 0.05, mem: 32 }, killGracePeriodSeconds: 0.5, backoff: { seconds: 0.1 } };
-}
-
-interface Relay {
-  readonly socketPath: string;
-  close(): Promise<void>;
-  open(): Promise<void>;
-}
-
-/** A unix socket that relays to the test engine while open: closing it is the engine going away. */
-async function relay(): Promise<Relay> {
-  const socketPath = path.join(await tempDir('dr'), 'd.sock');
-  const target = testServices().dockerSocket;
-  let server: net.Server | undefined;
-  const sockets = new Set<net.Socket>();
-  const open = async (): Promise<void> => {
-    server = net.createServer((client) => {
-      const upstream = net.connect(target);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => (client.destroy(), upstream.destroy()));
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve, reject) => server!.once('error', reject).listen(socketPath, resolve));
-  };
-  const close = async (): Promise<void> => {
-    const s = server;
-    server = undefined;
-    for (const socket of sockets) socket.destroy();
-    if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
-    fs.rmSync(socketPath, { force: true });
-  };
-  await open();
-  const r = { socketPath, close, open };
-  relays.push(r);
-  return r;
 }
 
 describe('docker where it is', () => {
@@ -161,7 +122,8 @@ describe('docker where it is', () => {
   });
 
   it('an engine that goes away: the launch fails naming the unreachable engine, and describe shows it', async () => {
-    const r = await relay();
+    const r = await dockerRelay();
+    relays.push(r);
     // The agent checks only at start here, so the master still believes it runs containers.
     const u = await up({ dockerSocket: `unix://${r.socketPath}` }, { dockerCheckInterval: '0' });
     expect(u.agent.capabilities.capabilities).toEqual(['DOCKER']);
@@ -175,7 +137,8 @@ describe('docker where it is', () => {
   });
 
   it('an agent that re-checks withdraws DOCKER when its engine goes, and gets it back when it returns', async () => {
-    const r = await relay();
+    const r = await dockerRelay();
+    relays.push(r);
     const c = await startCluster({ agents: [{ dockerSocket: r.socketPath, dockerCheckInterval: '100ms', dockerCheckTimeout: '1s' }] });
     const id = c.agents[0]!.agentId!;
     const capabilities = (): unknown => c.master.state.agent(id)!.info.capabilities;
