@@ -2,7 +2,7 @@
 // its state, reason and message, on one line — e.g.
 //   Last failure:  Failed (REASON_CONTAINER_LAUNCH_FAILED) 12s ago on 10.0.0.7, task web.v1.1a2b3c4d:
 //                  the Docker engine is unreachable at unix:///var/run/docker.sock: connect ENOENT …
-import type { Instance, TaskFailure } from '../../proto/index.js';
+import type { CronJobRun, Instance, TaskFailure } from '../../proto/index.js';
 import { age, pretty } from '../table.js';
 
 const n = (v: unknown): number => Number(v ?? 0);
@@ -25,4 +25,13 @@ export function lastFailedTaskLine(tasks: readonly Instance[] | null | undefined
   if (last === undefined) return '';
   const where = last.hostname ? ` on ${last.hostname}` : '';
   return `${pretty(last.state, 'TASK_')}${where}, task ${last.taskId ?? ''}${last.message ? `: ${last.message}` : ''}`;
+}
+
+/** A cron job's latest failed run (active or in the history) as one line; '' when none failed. */
+export function lastFailedRunLine(runs: readonly CronJobRun[]): string {
+  const failed = runs.filter((r) => String(r.phase ?? '') === 'JOB_FAILED');
+  const last = failed.sort((a, b) => n(b.finishedAtMs || b.startedAtMs) - n(a.finishedAtMs || a.startedAtMs))[0];
+  if (last === undefined) return '';
+  const tasks = (last.taskIds ?? []).length > 0 ? `, task ${String(last.taskIds!.at(-1))}` : '';
+  return `run ${last.id ?? ''}${tasks}${last.message ? `: ${last.message}` : ''}`;
 }

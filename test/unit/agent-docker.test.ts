@@ -9,7 +9,7 @@ import { resourcesToWire } from '../../core/wire.js';
 import { CapabilityWatch } from '../../agent/capabilities.js';
 import { dockerodeOptions, parseDockerEndpoint, resolveDockerEndpoint } from '../../agent/docker-endpoint.js';
 import { compileAgentOptions } from '../../agent/options.js';
-import { lastFailedTaskLine, lastFailureLine } from '../../cli/commands/describe-failure.js';
+import { lastFailedRunLine, lastFailedTaskLine, lastFailureLine } from '../../cli/commands/describe-failure.js';
 import { NO_AGENT_RUNS_CONTAINERS, noOfferFits } from '../../frameworks/common/launch-protocol.js';
 import type { AgentCapability__Output, Offer__Output } from '../../proto/index.js';
 import { matchOffers, NO_CONTAINERS } from '../../sdk/offers.js';
@@ -173,5 +173,15 @@ describe('describe: why the last launches failed', () => {
     ];
     expect(lastFailedTaskLine(tasks)).toBe('Failed on h, task j.a1: the Docker engine is unreachable at unix:///x');
     expect(lastFailedTaskLine([])).toBe('');
+  });
+
+  it('a cron job: its latest failed run', () => {
+    const runs = [
+      { id: 'r1', phase: 'JOB_FAILED' as const, finishedAtMs: 10, taskIds: ['r1.1.a'], message: 'old' },
+      { id: 'r2', phase: 'JOB_FAILED' as const, finishedAtMs: 20, taskIds: ['r2.1.a', 'r2.2.b'], message: 'the Docker engine is unreachable at unix:///x' },
+      { id: 'r3', phase: 'JOB_SUCCEEDED' as const, finishedAtMs: 30 },
+    ];
+    expect(lastFailedRunLine(runs)).toBe('run r2, task r2.2.b: the Docker engine is unreachable at unix:///x');
+    expect(lastFailedRunLine([runs[2]!])).toBe('');
   });
 });
