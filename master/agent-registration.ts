@@ -11,6 +11,7 @@ import { resourcesFromWire } from '../core/wire.js';
 import type { Resources } from '../core/resources.js';
 import type { AgentInfo__Output, ReregisterAgent__Output } from '../proto/index.js';
 import { checkDrained } from './agent-drain.js';
+import { knownCapabilities } from './agent-updates.js';
 import { agentAddedEvent } from './agent-events.js';
 import { startPinging } from './agent-liveness.js';
 import { agentEntry, agentPrincipal, connectedFields, newAgentRecord, usedOf } from './agent-records.js';
@@ -27,7 +28,7 @@ function validateAgentInfo(info: AgentInfo__Output | null | undefined): { info: 
   if (info.ip && (net.isIP(info.ip) === 0 || isUnspecified(info.ip))) throw new InvalidArgumentError('agentInfo.ip', `expected the agent's IP address, got '${info.ip.slice(0, 64)}'`);
   const total = resourcesFromWire(info.resources, 'agentInfo.resources');
   if (total.isEmpty()) throw new InvalidArgumentError('agentInfo.resources', 'the agent offers no resources');
-  return { info, total };
+  return { info: { ...info, capabilities: knownCapabilities(info.capabilities) }, total };
 }
 
 function registeredMessage(state: MasterState, agentId: string): { agentId: string; masterInfo: typeof state.masterInfo; pingIntervalSeconds: number; maxMissedPings: number } {

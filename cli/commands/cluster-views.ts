@@ -19,6 +19,8 @@ export interface AgentJson {
   used?: { cpus: number; memBytes: number; diskBytes?: number } | null;
   activeTasks: number;
   registeredAtMs: number;
+  /** What it runs beyond commands (DOCKER); absent from a master older than the field. */
+  capabilities?: string[];
 }
 
 export interface FrameworkJson {
@@ -57,14 +59,14 @@ export interface RoleJson {
 }
 
 export function agentsTable(agents: readonly AgentJson[], wide: boolean): string {
-  const headers = ['id', 'hostname', 'state', 'cpus', 'mem', 'tasks', 'age', ...(wide ? ['address', 'disk', 'ports', 'version'] : [])];
+  const headers = ['id', 'hostname', 'state', 'cpus', 'mem', 'tasks', 'age', ...(wide ? ['address', 'disk', 'ports', 'version', 'capabilities'] : [])];
   return table(
     headers,
     agents.map((a) => {
       const r = a.resources;
       const state = a.drain ? `${a.state},${a.drain.state}` : a.state;
       const row: Cell[] = [a.id, a.hostname, state, `${trim(r.used.cpus)}/${trim(r.total.cpus)}`, `${mebibytes(r.used.mem)}/${mebibytes(r.total.mem)}`, a.activeTasks, age(a.registeredAtMs)];
-      return wide ? [...row, a.httpAddress, `${mebibytes(r.used.disk)}/${mebibytes(r.total.disk)}`, r.total.ports, a.version] : row;
+      return wide ? [...row, a.httpAddress, `${mebibytes(r.used.disk)}/${mebibytes(r.total.disk)}`, r.total.ports, a.version, (a.capabilities ?? []).join(',') || '-'] : row;
     }),
   );
 }

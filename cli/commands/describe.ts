@@ -8,6 +8,7 @@ import { withClientFlags } from '../client.js';
 import { age, pretty, type Cell } from '../table.js';
 import { describeCronJob } from './describe-cronjob.js';
 import { fields, resourcesLine, section } from './describe-format.js';
+import { lastFailureLine } from './describe-failure.js';
 import { describeJob } from './describe-job.js';
 import { clientFor, parseRef } from './shared.js';
 
@@ -45,6 +46,8 @@ export function describeService(w: Workload): string {
   ];
   if (spec.autoscale) lines.push(['Autoscale', autoscaleLine(spec.autoscale)]);
   if (s.pendingReason) lines.push(['Pending', `${pendingCount(s)} instance(s) waiting: ${s.pendingReason}`]);
+  const failure = lastFailureLine(s.lastFailure);
+  if (failure) lines.push(['Last failure', failure]);
   if (n(s.backoffUntilMs) > Date.now()) lines.push(['Backoff', `relaunches delayed until ${new Date(n(s.backoffUntilMs)).toISOString()}`]);
   let out = fields(lines);
   out += section('Versions', ['version', 'created', 'change'], (s.versions ?? []).map((v) => [v.version, `${age(n(v.createdAtMs))} ago`, v.change]));

@@ -29,6 +29,11 @@ export function templateResources(template: Pick<TaskTemplateDoc, 'resources'>):
 }
 
 /** One request per port of the template, in order (named and/or fixed). */
+/** The agent capabilities a template's tasks need: a container image needs DOCKER. */
+export function templateCapabilities(template: Pick<TaskTemplateDoc, 'container'>): { capabilities?: ['DOCKER'] } {
+  return template.container?.image ? { capabilities: ['DOCKER'] } : {};
+}
+
 export function portRequests(template: Pick<TaskTemplateDoc, 'ports'>): PortRequest[] {
   return (template.ports ?? []).map((p) => compact({ name: p.name === '' ? undefined : p.name, number: p.number }));
 }

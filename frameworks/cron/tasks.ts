@@ -3,7 +3,7 @@
 // AGORA_SCHEDULED_TIME (ISO 8601), and carries the labels agora.cronjob and agora.run.
 import type { TaskInfo } from '../../proto/index.js';
 import type { PendingTask, TaskPlacement } from '../../sdk/offers.js';
-import { portRequests, templateResources, templateTaskInfo } from '../common/task-info.js';
+import { portRequests, templateCapabilities, templateResources, templateTaskInfo } from '../common/task-info.js';
 import type { RunRecord } from './model.js';
 import type { CronJobSpec } from './spec.js';
 
@@ -30,6 +30,7 @@ export function pendingRun(spec: CronJobSpec, run: RunRecord, defaultRole: strin
     role: spec.task.role || defaultRole,
     group: spec.name,
     constraints: spec.task.constraints,
+    ...templateCapabilities(spec.task),
   };
 }
 

@@ -4,7 +4,7 @@
 import type { Resources } from '../../core/resources.js';
 import type { PendingTask, TaskPlacement } from '../../sdk/offers.js';
 import type { TaskInfo } from '../../proto/index.js';
-import { portRequests, templateResources, templateTaskInfo } from '../common/task-info.js';
+import { portRequests, templateCapabilities, templateResources, templateTaskInfo } from '../common/task-info.js';
 import type { ServiceSpecDoc } from './spec.js';
 
 /** One instance waiting for an offer. */
@@ -31,6 +31,7 @@ export function pendingLaunch(spec: ServiceSpecDoc, version: string, canary: boo
     role: spec.role || defaultRole,
     group: spec.name,
     constraints: spec.constraints,
+    ...templateCapabilities(spec),
   };
 }
 

@@ -11,6 +11,7 @@ import type { AgentRegistered as _agora_v1_AgentRegistered, AgentRegistered__Out
 import type { AgentTask as _agora_v1_AgentTask, AgentTask__Output as _agora_v1_AgentTask__Output } from './agora/v1/AgentTask.js';
 import type { AgentUsage as _agora_v1_AgentUsage, AgentUsage__Output as _agora_v1_AgentUsage__Output } from './agora/v1/AgentUsage.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from './agora/v1/Attribute.js';
+import type { CapabilitiesUpdate as _agora_v1_CapabilitiesUpdate, CapabilitiesUpdate__Output as _agora_v1_CapabilitiesUpdate__Output } from './agora/v1/CapabilitiesUpdate.js';
 import type { CommandInfo as _agora_v1_CommandInfo, CommandInfo__Output as _agora_v1_CommandInfo__Output } from './agora/v1/CommandInfo.js';
 import type { ContainerInfo as _agora_v1_ContainerInfo, ContainerInfo__Output as _agora_v1_ContainerInfo__Output } from './agora/v1/ContainerInfo.js';
 import type { ContainerStatus as _agora_v1_ContainerStatus, ContainerStatus__Output as _agora_v1_ContainerStatus__Output } from './agora/v1/ContainerStatus.js';
@@ -72,6 +73,7 @@ export interface ProtoGrpcType {
   agora: {
     v1: {
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AgentCapability: EnumTypeDefinition
       AgentError: MessageTypeDefinition<_agora_v1_AgentError, _agora_v1_AgentError__Output>
       AgentGateway: SubtypeConstructor<typeof grpc.Client, _agora_v1_AgentGatewayClient> & { service: _agora_v1_AgentGatewayDefinition }
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
@@ -80,6 +82,7 @@ export interface ProtoGrpcType {
       AgentTask: MessageTypeDefinition<_agora_v1_AgentTask, _agora_v1_AgentTask__Output>
       AgentUsage: MessageTypeDefinition<_agora_v1_AgentUsage, _agora_v1_AgentUsage__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
+      CapabilitiesUpdate: MessageTypeDefinition<_agora_v1_CapabilitiesUpdate, _agora_v1_CapabilitiesUpdate__Output>
       CheckType: EnumTypeDefinition
       CommandInfo: MessageTypeDefinition<_agora_v1_CommandInfo, _agora_v1_CommandInfo__Output>
       ContainerInfo: MessageTypeDefinition<_agora_v1_ContainerInfo, _agora_v1_ContainerInfo__Output>

@@ -65,6 +65,7 @@ import type { ServiceSpec as _agora_v1_ServiceSpec, ServiceSpec__Output as _agor
 import type { ServiceStatus as _agora_v1_ServiceStatus, ServiceStatus__Output as _agora_v1_ServiceStatus__Output } from './agora/v1/ServiceStatus.js';
 import type { ServiceVersion as _agora_v1_ServiceVersion, ServiceVersion__Output as _agora_v1_ServiceVersion__Output } from './agora/v1/ServiceVersion.js';
 import type { SuspendRequest as _agora_v1_SuspendRequest, SuspendRequest__Output as _agora_v1_SuspendRequest__Output } from './agora/v1/SuspendRequest.js';
+import type { TaskFailure as _agora_v1_TaskFailure, TaskFailure__Output as _agora_v1_TaskFailure__Output } from './agora/v1/TaskFailure.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
 import type { TaskLogsRequest as _agora_v1_TaskLogsRequest, TaskLogsRequest__Output as _agora_v1_TaskLogsRequest__Output } from './agora/v1/TaskLogsRequest.js';
@@ -92,6 +93,7 @@ export interface ProtoGrpcType {
     v1: {
       AbortRequest: MessageTypeDefinition<_agora_v1_AbortRequest, _agora_v1_AbortRequest__Output>
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AgentCapability: EnumTypeDefinition
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       ApplyRequest: MessageTypeDefinition<_agora_v1_ApplyRequest, _agora_v1_ApplyRequest__Output>
       ApplyResponse: MessageTypeDefinition<_agora_v1_ApplyResponse, _agora_v1_ApplyResponse__Output>
@@ -166,6 +168,7 @@ export interface ProtoGrpcType {
       ServiceVersion: MessageTypeDefinition<_agora_v1_ServiceVersion, _agora_v1_ServiceVersion__Output>
       SpecFormat: EnumTypeDefinition
       SuspendRequest: MessageTypeDefinition<_agora_v1_SuspendRequest, _agora_v1_SuspendRequest__Output>
+      TaskFailure: MessageTypeDefinition<_agora_v1_TaskFailure, _agora_v1_TaskFailure__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
       TaskLogsRequest: MessageTypeDefinition<_agora_v1_TaskLogsRequest, _agora_v1_TaskLogsRequest__Output>

@@ -85,6 +85,7 @@ export interface ProtoGrpcType {
       AcknowledgeRequest: MessageTypeDefinition<_agora_v1_AcknowledgeRequest, _agora_v1_AcknowledgeRequest__Output>
       AcknowledgementRefusal: MessageTypeDefinition<_agora_v1_AcknowledgementRefusal, _agora_v1_AcknowledgementRefusal__Output>
       AgentAddedEvent: MessageTypeDefinition<_agora_v1_AgentAddedEvent, _agora_v1_AgentAddedEvent__Output>
+      AgentCapability: EnumTypeDefinition
       AgentDrainingEvent: MessageTypeDefinition<_agora_v1_AgentDrainingEvent, _agora_v1_AgentDrainingEvent__Output>
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       AgentRemovedEvent: MessageTypeDefinition<_agora_v1_AgentRemovedEvent, _agora_v1_AgentRemovedEvent__Output>

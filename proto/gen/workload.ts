@@ -47,6 +47,7 @@ import type { ResourceSpec as _agora_v1_ResourceSpec, ResourceSpec__Output as _a
 import type { ServiceSpec as _agora_v1_ServiceSpec, ServiceSpec__Output as _agora_v1_ServiceSpec__Output } from './agora/v1/ServiceSpec.js';
 import type { ServiceStatus as _agora_v1_ServiceStatus, ServiceStatus__Output as _agora_v1_ServiceStatus__Output } from './agora/v1/ServiceStatus.js';
 import type { ServiceVersion as _agora_v1_ServiceVersion, ServiceVersion__Output as _agora_v1_ServiceVersion__Output } from './agora/v1/ServiceVersion.js';
+import type { TaskFailure as _agora_v1_TaskFailure, TaskFailure__Output as _agora_v1_TaskFailure__Output } from './agora/v1/TaskFailure.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from './agora/v1/TaskStatus.js';
@@ -64,6 +65,7 @@ export interface ProtoGrpcType {
   agora: {
     v1: {
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AgentCapability: EnumTypeDefinition
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
       AutoscaleDecision: MessageTypeDefinition<_agora_v1_AutoscaleDecision, _agora_v1_AutoscaleDecision__Output>
@@ -119,6 +121,7 @@ export interface ProtoGrpcType {
       ServiceSpec: MessageTypeDefinition<_agora_v1_ServiceSpec, _agora_v1_ServiceSpec__Output>
       ServiceStatus: MessageTypeDefinition<_agora_v1_ServiceStatus, _agora_v1_ServiceStatus__Output>
       ServiceVersion: MessageTypeDefinition<_agora_v1_ServiceVersion, _agora_v1_ServiceVersion__Output>
+      TaskFailure: MessageTypeDefinition<_agora_v1_TaskFailure, _agora_v1_TaskFailure__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
       TaskState: EnumTypeDefinition
