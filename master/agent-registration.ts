@@ -10,6 +10,7 @@ import type { TaskState } from '../core/task-state.js';
 import { resourcesFromWire } from '../core/wire.js';
 import type { Resources } from '../core/resources.js';
 import type { AgentInfo__Output, ReregisterAgent__Output } from '../proto/index.js';
+import { schedulable } from './agent-cordon.js';
 import { checkDrained } from './agent-drain.js';
 import { agentAddedEvent } from './agent-events.js';
 import { startPinging } from './agent-liveness.js';
@@ -80,6 +81,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
       info: { ...info, id },
       state: 'admitted',
       ...(known?.drain ? { drain: known.drain } : {}),
+      ...(known?.cordon ? { cordon: known.cordon } : {}),
       registeredAtMs: known?.registeredAtMs ?? state.now(),
       ...(bound ?? owner ? { principal: (bound ?? owner) as string } : {}),
     });
@@ -122,7 +124,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
     const used = state.tasksOnAgent(id).filter((t) => t.holdsResources).map(usedOf);
     state.allocator.addAgent({ id, hostname: agent.hostname, total }, used);
   }
-  state.allocator.setAgentActive(id, agent.drain === undefined);
+  state.allocator.setAgentActive(id, schedulable(agent));
   link.send({ reregistered: registeredMessage(state, id) });
   agentBack(state, id, reported, context.told);
   startPinging(state, agent);
