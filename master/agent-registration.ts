@@ -17,6 +17,7 @@ import { startPinging } from './agent-liveness.js';
 import { agentEntry, agentPrincipal, connectedFields, newAgentRecord, usedOf } from './agent-records.js';
 import { adoptFramework } from './frameworks.js';
 import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
+import type { AgentEntry } from './registry.js';
 import { agentBack } from './reconciliation.js';
 import type { MasterState } from './state.js';
 import { reportTask, type ReregistrationContext } from './task-reports.js';
@@ -75,7 +76,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
   // Written only when the agent was unreachable, unknown or has changed.
   const unchanged = (known === prior ? priorSame : asRemembered(known)) && (known?.principal !== undefined || owner === undefined);
   if (!unchanged) {
-    await state.registry.putAgent({
+    const entry: AgentEntry = {
       id,
       hostname: info.hostname,
       info: { ...info, id },
@@ -84,7 +85,15 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
       ...(known?.cordon ? { cordon: known.cordon } : {}),
       registeredAtMs: known?.registeredAtMs ?? state.now(),
       ...(bound ?? owner ? { principal: (bound ?? owner) as string } : {}),
-    });
+    };
+    await state.registry.putAgent(entry);
+    // An operator's drain or cordon written while this write was on its way has been overwritten
+    // by it: write the entry again with what the record now holds.
+    const now = state.agent(id);
+    const { drain, cordon, ...rest } = entry;
+    if (now && (now.drain !== drain || now.cordon !== cordon)) {
+      await state.registry.putAgent({ ...rest, ...(now.drain ? { drain: now.drain } : {}), ...(now.cordon ? { cordon: now.cordon } : {}) });
+    }
   }
   let agent = state.agent(id);
   if (agent?.principal !== undefined && owner !== undefined && agent.principal !== owner) {

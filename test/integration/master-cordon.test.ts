@@ -3,14 +3,62 @@
 // cordon is in the registry, so a master restarted on the same store keeps it; uncordon offers it
 // again; a principal without agents.drain is refused and nothing changes.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from '../../master/registry.js';
+import { openStore, type Store } from '../../core/store/index.js';
+import { Master } from '../../master/master.js';
+import { Registry, type AgentEntry } from '../../master/registry.js';
+import { withWriteFaults } from '../support/faulty-store.js';
 import { issueToken } from '../support/acl.js';
-import { MasterHarness, eventually, stopHarnesses } from '../support/master-harness.js';
-import { secureFetch } from '../support/security.js';
+import { MasterHarness, TEST_MASTER_OPTIONS, eventually, stopHarnesses } from '../support/master-harness.js';
+import { secureFetch, testMasterSecurity } from '../support/security.js';
+import { TestAgent } from '../support/test-agent.js';
 import { taskInfo } from '../support/test-framework.js';
 import { readSse } from '../support/sse-client.js';
 
-afterEach(stopHarnesses);
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  await stopHarnesses();
+});
+
+const AGENTS = '/default/registry/agents/';
+
+/** A store whose agent-entry writes (the registry's multi) wait, in order, while held — to line up a race. */
+function gatedStore(store: Store): Store & { hold(): void; release(): void; readonly waiting: number } {
+  let held = false;
+  const queue: (() => void)[] = [];
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'hold') return () => void (held = true);
+      if (prop === 'release') return () => {
+        held = false;
+        for (const go of queue.splice(0)) go();
+      };
+      if (prop === 'waiting') return queue.length;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const method = (value as (...args: unknown[]) => unknown).bind(target);
+      if (prop !== 'multi') return method;
+      return (ops: readonly { path: string }[]) => {
+        if (!held || !ops.some((op) => op.path.startsWith(AGENTS))) return method(ops);
+        return new Promise<void>((resolve) => queue.push(resolve)).then(() => method(ops));
+      };
+    },
+  }) as Store & { hold(): void; release(): void; readonly waiting: number };
+}
+
+async function masterOn<S extends Store>(store: S): Promise<Master> {
+  const m = await Master.start({ ...TEST_MASTER_OPTIONS }, { store, security: testMasterSecurity() });
+  cleanups.push(async () => {
+    await m.stop();
+    await store.close();
+  });
+  return m;
+}
+
+async function post(m: Master, path: string): Promise<{ status: number; json: Json }> {
+  const res = await secureFetch(`https://127.0.0.1:${m.httpPort}${path}`, { method: 'POST' });
+  return { status: res.status, json: (await res.json()) as Json };
+}
 
 type Json = Record<string, any>;
 
@@ -94,5 +142,49 @@ describe('cordon', () => {
     }
     expect(h.state.agent(agent.agentId)?.cordon).toBeUndefined();
     expect((await http(h, 'GET', `/api/v1/agents/${agent.agentId}`)).json.agent.active).toBe(true);
+  });
+
+  it('changes nothing when the registry does not take it', async () => {
+    const store = withWriteFaults(await openStore('memory:', { chroot: '/agora' }));
+    const m = await masterOn(store);
+    const agent = await TestAgent.connect(m.grpcAddress, { resources: 'cpus:2;mem:1024' });
+    cleanups.push(() => agent.close());
+    store.faults.failUnder(AGENTS);
+    const refused = await post(m, `/api/v1/agents/${agent.agentId}/cordon`);
+    expect(refused.status).toBe(503);
+    expect(store.faults.refused).toBeGreaterThan(0);
+    expect(m.state.agent(agent.agentId)?.cordon).toBeUndefined();
+    expect(m.state.allocator.agent(agent.agentId)?.active).toBe(true);
+    store.faults.heal();
+    expect((await post(m, `/api/v1/agents/${agent.agentId}/cordon`)).status).toBe(200);
+  });
+
+  it('is kept in the registry when the agent re-registers while the cordon is being written', async () => {
+    const store = gatedStore(await openStore('memory:', { chroot: '/agora' }));
+    const m = await masterOn(store);
+    const agent = await TestAgent.connect(m.grpcAddress, { resources: 'cpus:2;mem:1024' });
+    cleanups.push(() => agent.close());
+    // The registry writes one entry at a time: count the entries it is given, not the store's writes.
+    const registry = m.state.registry;
+    const given: AgentEntry[] = [];
+    const put = registry.putAgent.bind(registry);
+    registry.putAgent = (entry) => {
+      given.push(entry);
+      return put(entry);
+    };
+    store.hold();
+    const cordon = post(m, `/api/v1/agents/${agent.agentId}/cordon`);
+    await eventually(() => expect(store.waiting).toBe(1));
+    // The agent comes back reporting more resources: its entry is written again, without the
+    // cordon, which is not applied yet.
+    const back = TestAgent.connect(m.grpcAddress, { agentId: agent.agentId, hostname: agent.hostname, resources: 'cpus:3;mem:1024' });
+    await eventually(() => expect(given).toHaveLength(2));
+    expect(given[1]?.cordon).toBeUndefined();
+    store.release();
+    expect((await cordon).status).toBe(200);
+    const again = await back;
+    cleanups.push(() => again.close());
+    await eventually(async () => expect((await Registry.open(store, 'default')).snapshot.agents.get(agent.agentId)?.cordon?.principal).toBe('admin'));
+    expect(m.state.allocator.agent(agent.agentId)?.active).toBe(false);
   });
 });
