@@ -3,7 +3,7 @@
 // jobs: describe-job.ts; tasks and agents (the master's objects): describe-task.ts, describe-agent.ts.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from '../../core/errors.js';
-import { namesOf } from '../../frameworks/api/kinds.js';
+import { kindFromAlias, namesOf } from '../../frameworks/api/kinds.js';
 import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
 import { withClientFlags } from '../client.js';
 import { age, pretty, type Cell } from '../table.js';
@@ -27,6 +27,8 @@ export function registerDescribeCommand(program: Command): void {
       process.stdout.write(master.kind === 'task' ? await describeTaskCommand(client, master.id) : await describeAgentCommand(client, master.id));
       return;
     }
+    const kindText = second !== undefined ? first : first.slice(0, Math.max(0, first.indexOf('/')));
+    if (kindText !== '' && !kindFromAlias(kindText)) throw new InvalidArgumentError('KIND/NAME', `unknown kind '${kindText}': expected service, cronjob, job, task or agent (e.g. service/web, task/ID)`);
     const ref = parseRef(first, second);
     const w = await clientFor(cmd).jobs<Workload>('GET', `/api/v1/${namesOf(ref.kind).plural}/${encodeURIComponent(ref.name)}`);
     process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : ref.kind === 'CRONJOB' ? describeCronJob(w) : describeJob(w));
