@@ -4,9 +4,10 @@
 //
 //   TASK_ID        that task's output, as it is
 //   service/NAME   every placed instance's, each line prefixed `[TASK_ID] ` (kubectl --prefix);
-//   job/NAME       with -f all are followed at once, and instances that start later join (the
-//                  workload is looked at every --refresh); it ends when every followed task has
-//                  ended and the workload has no live instance left (a service runs until ^C)
+//   job/NAME       with -f all are followed at once, and instances that start later join from
+//                  their first line (the workload is looked at every --refresh); it ends when
+//                  every followed task has ended and the workload has no live instance left (a
+//                  service's logs, never: ^C)
 //   cronjob/NAME   the latest task of the newest run that launched one (or of --run's)
 //
 // --tail counts lines (the last N of each task); --limit-bytes is the last N bytes.
@@ -130,13 +131,16 @@ async function readWorkload(client: AgoraClient, ref: WorkloadRef, o: ReadOption
   }
   const followed = new Map<string, Promise<void>>();
   const failures: unknown[] = [];
-  const join = (list: readonly Instance[]): void => {
+  // Instances that start after the follow began are printed from their first line (--tail and
+  // --limit-bytes cut what was there before, and all of theirs is new).
+  const fromStart: ReadOptions = { ...o, tailLines: undefined, lastBytes: undefined };
+  const join = (list: readonly Instance[], opts: ReadOptions): void => {
     for (const t of list) {
       if (!t.agentId || !t.taskId || followed.has(t.taskId)) continue;
       const id = t.taskId;
       followed.set(
         id,
-        readPrefixed(client, id, o, write, signal).catch((err: unknown) => {
+        readPrefixed(client, id, opts, write, signal).catch((err: unknown) => {
           if (signal.aborted) return;
           failures.push(err);
           process.stderr.write(`warning: [${id}] ${(err as Error).message.split('\n')[0] ?? ''}\n`);
@@ -144,13 +148,13 @@ async function readWorkload(client: AgoraClient, ref: WorkloadRef, o: ReadOption
       );
     }
   };
-  join(first);
+  join(first, o);
   let current = first;
   while (!signal.aborted) {
     const settled = await allSettledWithin([...followed.values()], refreshMs, signal);
     current = await instances(client, ref).catch(() => current);
     const before = followed.size;
-    join(current);
+    join(current, fromStart);
     if (settled && followed.size === before && !current.some(isLive)) break;
   }
   if (followed.size > 0 && failures.length === followed.size) throw failures[0];

@@ -131,7 +131,8 @@ describe('agora day-two verbs', () => {
     const seen = byTask(followed.stdout);
     expect([...seen.keys()].sort()).toEqual([...ids, third].sort());
     expect(seen.get(ids[0]!)!.length).toBeGreaterThan(5); // kept following
-    expect(seen.get(third)![0]).toBe('tick 0'); // from its start
+    expect(seen.get(ids[0]!)![0]).not.toBe('tick 0'); // --tail 1: from its last line on
+    expect(seen.get(third)![0]).toBe('tick 0'); // joined later: from its first line
   });
 
   it('prints a job’s tasks, prefixed, and -f ends when the job has', async () => {
