@@ -39,6 +39,7 @@ export function registerApplyCommand(program: Command): void {
       const kind = namesOf(res.kind as WorkloadKind).document.toLowerCase();
       const label = `${kind}/${res.name ?? ''}`;
       process.stdout.write(`${label} ${VERBS[res.result as keyof typeof VERBS] ?? String(res.result)}${flags.dryRun ? ' (dry run)' : ''}${res.version ? ` (version ${res.version})` : ''}\n`);
+      for (const warning of res.warnings ?? []) process.stderr.write(`warning: ${label}: ${warning}\n`);
       if (res.kind === 'SERVICE' && res.deploymentId && flags.wait && !flags.dryRun) {
         await followDeployment(client, res.name ?? '', res.deploymentId, { timeoutMs });
       }

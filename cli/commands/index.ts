@@ -8,6 +8,7 @@ import { registerCompletionCommand } from './completion.js';
 import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
+import { registerExecCommand } from './exec.js';
 import { registerGetCommand } from './get.js';
 import { registerLogsCommand } from './logs.js';
 import { registerRolloutCommand } from './rollout.js';
@@ -26,6 +27,7 @@ export function registerClientCommands(program: Command): void {
   registerDeleteCommand(program);
   registerRunnableCommands(program);
   registerLogsCommand(program);
+  registerExecCommand(program);
   registerTopCommand(program);
   registerAclCommand(program);
   registerConfigCommand(program);
