@@ -84,6 +84,7 @@ export async function candidates(program: Command, words: readonly string[], sou
   if (positionals.length === 0 && subcommands.length > 0) return starts(subcommands);
   const verb = cmd.name();
   if (verb === 'completion' && positionals.length === 0) return starts(['bash', 'zsh']);
+  if (verb === 'exec' && positionals.length === 0) return starts(await source.names('task'));
   if ((verb === 'use-context' || verb === 'delete-context' || verb === 'set-context') && positionals.length === 0) return starts(source.contexts());
   if (verb === 'get') {
     if (positionals.length === 0) return starts(GET_KINDS);

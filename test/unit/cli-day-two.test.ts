@@ -55,7 +55,7 @@ describe('completion', () => {
   const source: NameSource = {
     names: async (kind) => {
       asked.push(kind);
-      return { service: ['web', 'worker'], agent: ['S1', 'S2'], job: ['etl'], cronjob: [] }[kind] ?? [];
+      return { service: ['web', 'worker'], agent: ['S1', 'S2'], job: ['etl'], cronjob: [], task: ['web.1', 'etl.0'] }[kind] ?? [];
     },
     contexts: () => ['prod', 'up'],
   };
@@ -80,6 +80,7 @@ describe('completion', () => {
     expect(await complete('logs', '-f', 'job/')).toEqual(['job/etl']);
     expect(await complete('cordon', 'agent/')).toEqual(['agent/S1', 'agent/S2']);
     expect(await complete('get', 'services', 'wo')).toEqual(['worker']);
+    expect(await complete('exec', '-it', 'we')).toEqual(['web.1']);
     expect(await complete('rollout', 'status', 'service/')).toEqual(['service/web', 'service/worker']);
     // A kind the verb does not take asks nothing.
     asked.length = 0;
