@@ -6,8 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { AgoraError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerAgentCommand } from './agent-command.js';
+import { runComplete } from './commands/completion.js';
 import { registerClientCommands } from './commands/index.js';
 import { registerFrameworksCommand } from './frameworks-command.js';
+import { groupCommands } from './help-groups.js';
 import { registerMasterCommand } from './master-command.js';
 import { registerUpCommand } from './up-command.js';
 import { RemoteExitError } from './errors.js';
@@ -23,11 +25,17 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerFrameworksCommand(program);
   registerClientCommands(program);
+  groupCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Shell completion (commands/completion.ts): the words are the line being typed, not flags.
+  if (argv[2] === '__complete') {
+    await runComplete(program, argv.slice(3));
+    return 0;
+  }
   try {
     await program.parseAsync(argv);
     return 0;

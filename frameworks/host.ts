@@ -9,6 +9,7 @@
 // A lost ZooKeeper connection is ridden out while the session may live (2/3 of its timeout, as
 // the masters do): the frameworks keep running; the Jobs API answers only while the session is
 // vouched for. The frameworks stop on session expiry, or when the grace runs out unconnected.
+import { VERSION } from '../core/version.js';
 import type { Clock } from '../core/clock.js';
 import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
@@ -255,6 +256,8 @@ export class FrameworksHost {
     // /metrics as the masters serve it: `cluster.view`, or anyone with --open-metrics.
     requireAuthentication(this.#http, security.authenticator, { open: ['/health', ...(options.openMetrics ? ['/metrics'] : [])] });
     this.#http.get('/health', async () => ({ status: 'ok', lifecycle: this.lifecycle, leader: this.gate.leader() ?? null }));
+    // Any authenticated caller, as the masters' /version (`agora version` asks both).
+    this.#http.get('/version', async () => ({ version: VERSION }));
     this.metrics.serve(this.#http);
     this.registerHttp(this.#http);
     const httpPort = await listenHttp(this.#http, options.bind, options.httpPort);

@@ -2,7 +2,9 @@
 // that prepare for it: `config` (contexts and credentials) and `tls` (a CA and certificates).
 import type { Command } from 'commander';
 import { registerAclCommand } from './acl.js';
+import { registerAgentAdminCommands } from './agent-admin.js';
 import { registerApplyCommand } from './apply.js';
+import { registerCompletionCommand } from './completion.js';
 import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
@@ -14,6 +16,7 @@ import { registerRunnableCommands } from './runnable.js';
 import { registerScaleCommand } from './scale.js';
 import { registerTlsCommand } from './tls.js';
 import { registerTopCommand } from './top.js';
+import { registerVersionCommand } from './version.js';
 
 export function registerClientCommands(program: Command): void {
   registerApplyCommand(program);
@@ -29,4 +32,7 @@ export function registerClientCommands(program: Command): void {
   registerAclCommand(program);
   registerConfigCommand(program);
   registerTlsCommand(program);
+  registerAgentAdminCommands(program);
+  registerVersionCommand(program);
+  registerCompletionCommand(program);
 }

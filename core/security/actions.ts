@@ -24,7 +24,7 @@ export const ACTIONS = {
   'cluster.view': { objects: 'none', doc: 'read agents, frameworks, roles, weights, quota, offers, the event stream and metrics' },
   'weights.update': { objects: 'none', doc: "set roles' weights" },
   'quota.update': { objects: 'none', doc: "set and remove roles' quota" },
-  'agents.drain': { objects: 'none', doc: 'drain and undrain agents' },
+  'agents.drain': { objects: 'none', doc: 'drain and undrain, cordon and uncordon agents' },
   'acl.manage': { objects: 'none', doc: 'create, list and revoke tokens; write and delete policies' },
   'acl.review': { objects: 'none', doc: 'ask the master who a credential belongs to (agents and the built-in frameworks, for requests they serve)' },
   'jobs.read': { objects: 'kinds', doc: 'read workloads of these kinds in the Jobs API (and their tasks\u2019 logs)' },

@@ -105,6 +105,7 @@ export function agentJson(state: MasterState, agent: AgentRecord, index = indexS
     capabilities: [...(agent.info.capabilities ?? [])],
     state: agent.state,
     drain: agent.drain ? { state: agent.drain.state, gracePeriodSeconds: agent.drain.gracePeriodMs / 1000, startedAtMs: agent.drain.startedAtMs } : null,
+    cordon: agent.cordon ? { cordonedAtMs: agent.cordon.cordonedAtMs, principal: agent.cordon.principal } : null,
     active: state.allocator.agent(agent.id)?.active ?? false,
     version: agent.version,
     attributes: { ...agent.attributes },
