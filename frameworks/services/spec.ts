@@ -138,8 +138,9 @@ function parseUpgrade(value: unknown): ServiceSpecDoc['upgradeStrategy'] {
 
 /** The wire form (workload.proto ServiceSpec) of a normalized spec, for Get and Watch. */
 export function specToWire(spec: ServiceSpecDoc): ServiceSpec {
+  const { envFrom, files, ...rest } = spec;
   return {
-    ...spec,
+    ...rest,
     args: [...spec.args],
     ports: spec.ports.map((p) => ({ ...p, labels: { ...p.labels } })),
     container: spec.container ? { ...spec.container, parameters: [...spec.container.parameters], volumes: [...spec.container.volumes] } : null,
@@ -151,5 +152,7 @@ export function specToWire(spec: ServiceSpecDoc): ServiceSpec {
     autoscale: spec.autoscale ? { ...spec.autoscale } : null,
     env: { ...spec.env },
     labels: { ...spec.labels },
+    ...(envFrom ? { envFrom: { ...envFrom } } : {}),
+    ...(files ? { files: files.map((f) => ({ ...f })) } : {}),
   };
 }
