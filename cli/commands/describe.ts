@@ -10,6 +10,7 @@ import { describeCronJob } from './describe-cronjob.js';
 import { fields, resourcesLine, section } from './describe-format.js';
 import { describeJob } from './describe-job.js';
 import { clientFor, parseRef } from './shared.js';
+import { describeObject, objectRef } from './objects.js';
 
 export function registerDescribeCommand(program: Command): void {
   const cmd = program
@@ -18,6 +19,8 @@ export function registerDescribeCommand(program: Command): void {
     .argument('<ref>', 'KIND/NAME, or KIND')
     .argument('[name]', 'NAME, when KIND is given alone');
   withClientFlags(cmd).action(async (first: string, second: string | undefined) => {
+    const object = objectRef(first, second);
+    if (object) return describeObject(clientFor(cmd), object);
     const ref = parseRef(first, second);
     const w = await clientFor(cmd).jobs<Workload>('GET', `/api/v1/${namesOf(ref.kind).plural}/${encodeURIComponent(ref.name)}`);
     process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : ref.kind === 'CRONJOB' ? describeCronJob(w) : describeJob(w));
