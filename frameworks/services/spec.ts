@@ -91,6 +91,8 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
     unreachableStrategy: parseUnreachable(doc['unreachableStrategy']),
     autoscale,
     servicePort: numberAt(doc['servicePort'], 'servicePort', { min: 1, max: 65535, integer: true }),
+    envFrom: t.envFrom,
+    files: t.files,
   });
 }
 
