@@ -3,8 +3,10 @@
 // and its new task sees the new value. The value shows nowhere else: not in `get`, `describe`,
 // `-o yaml|json`, the master's tasks and events, the Jobs API's workload views, nor — in clear —
 // in the store or the agent's checkpoint on disk. A principal without secrets.read gets 403 on
-// reading it and cannot reference it in a workload.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+// reading it and cannot reference it in a workload. Started again with another key, `agora up`
+// refuses, naming the flag.
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killProcessesUnder, runCli, startUpProcess, stopCliProcesses, type CliResult, type UpProcess } from '../support/cli.js';
@@ -137,7 +139,9 @@ describe('secrets and configs', () => {
       expect([view, res.status]).toEqual([view, 200]);
       expect(await res.text()).not.toContain(FIRST);
     }
-    // At rest: the store holds it sealed; the agent's checkpoint (meta/) holds none of it.
+    // At rest: the store holds it sealed, under the key `agora up` made (0600); the agent's
+    // checkpoint (meta/) holds none of it.
+    expect((await stat(path.join(dataDir, 'secrets-key'))).mode & 0o777).toBe(0o600);
     expect(await filesHolding(path.join(dataDir, 'store'), FIRST)).toEqual([]);
     expect(await filesHolding(path.join(dataDir, 'agent', 'meta'), FIRST)).toEqual([]);
     expect(await filesHolding(path.join(dataDir, 'store'), 'level=debug')).not.toEqual([]);
@@ -180,5 +184,16 @@ describe('secrets and configs', () => {
     const configOnly = thief.replace(/envFrom:.*\n/, '').replace(/ {2}- \{ path: secret\/password.*\n/, '');
     const allowed = await as('/api/v1/apply?dryRun=1', { method: 'POST', body: configOnly, headers: { 'content-type': 'application/yaml' } });
     expect(allowed.status).toBe(201);
+  }, 60_000);
+
+  it('refuses to start again with another secrets key, naming the flag', async () => {
+    up.kill('SIGTERM');
+    await within(up.exited, 10_000, undefined);
+    await writeFile(path.join(dataDir, 'secrets-key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const refused = await startUpProcess(dataDir).then(
+      () => undefined,
+      (err: Error) => err,
+    );
+    expect(refused?.message).toMatch(/--secrets-key-file is not the key the stored secrets were sealed with/);
   }, 60_000);
 });
