@@ -11,6 +11,10 @@ import { may } from '../../core/security/principal.js';
 import { SecretKey, SecretOpenError } from '../../core/security/secret-box.js';
 import { openStore } from '../../core/store/index.js';
 import { parseTaskTemplate } from '../../frameworks/common/task-template.js';
+import { templateTaskInfo } from '../../frameworks/common/task-info.js';
+import { currentTemplate, validateJobSpec } from '../../frameworks/batch/spec.js';
+import { jobSpecToWire } from '../../frameworks/batch/views.js';
+import { Resources } from '../../core/resources.js';
 import { resolveRefs, sandboxPath } from '../../frameworks/common/value-refs.js';
 import { parseObjectDoc } from '../../frameworks/objects/spec.js';
 import { ConfigObjects } from '../../frameworks/objects/store.js';
@@ -112,6 +116,20 @@ describe('references in a task template', () => {
     expect(secrets?.files?.map((f) => [f.path, Buffer.from(f.data as Uint8Array).toString(), f.mode])).toEqual([['app.ini', '[app]', 0o440]]);
     expect(() => resolveRefs(t, () => undefined)).toThrow("envFrom.P: secret 'db' has no key 'password' (or does not exist): create it first");
     expect(resolveRefs(parseTaskTemplate(base, '', { readiness: true }), undefined)).toBeUndefined();
+  });
+});
+
+describe('references through a kind', () => {
+  const task = { command: 'run', resources: { cpus: 0.1, mem: 32 }, envFrom: { P: { secret: 'db', key: 'password' } }, files: [{ path: 'a.ini', config: 'app', key: 'ini' }] };
+
+  it('a Job keeps them in its stored template and its view, and its TaskInfo carries the values apart from env', () => {
+    const spec = validateJobSpec({ name: 'crunch', task });
+    expect(currentTemplate(spec.task)).toMatchObject({ envFrom: task.envFrom, files: [{ path: 'a.ini', config: 'app', key: 'ini', mode: 0o440 }] });
+    expect(jobSpecToWire(spec).task).toMatchObject({ envFrom: task.envFrom, files: [{ path: 'a.ini', config: 'app', key: 'ini' }] });
+    const values: Record<string, string> = { 'SECRET/db/password': 'hunter2', 'CONFIG/app/ini': 'x=1' };
+    const info = templateTaskInfo(spec.task, { taskId: 't', agentId: 'a', name: 'crunch', env: {}, labels: {}, values: (k, n, key) => values[`${k}/${n}/${key}`] }, { resources: Resources.fromScalars({ cpus: 0.1, mem: 32 }), ports: [] });
+    expect(info.secrets?.env).toEqual([{ name: 'P', value: 'hunter2' }]);
+    expect(JSON.stringify(info.command)).not.toContain('hunter2');
   });
 });
 
