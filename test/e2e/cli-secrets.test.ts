@@ -1,6 +1,6 @@
 // Secrets and Configs through the CLI against `agora up`: a service given a secret as a variable
 // and as a file (and a config as a file) sees the values; rotating the secret rolls the service
-// and its new task sees the new value. The value shows nowhere else: not in `get`, `describe`,
+// and its new task sees the new value, as does a Job launched after. The value shows nowhere else: not in `get`, `describe`,
 // `-o yaml|json`, the master's tasks and events, the Jobs API's workload views, nor — in clear —
 // in the store or the agent's checkpoint on disk. A principal without secrets.read gets 403 on
 // reading it and cannot reference it in a workload. Started again with another key, `agora up`
@@ -158,6 +158,17 @@ describe('secrets and configs', () => {
     await eventually(async () => (task = await runningTask()) !== undefined && task.id !== first.id && (await logsOf(task.id)).includes('level=debug'), { timeoutMs: 30_000, what: 'the rolled task' });
     expect(await logsOf((task as TaskJson).id)).toBe(`env=${SECOND}\nfile=${SECOND}\n[app]\nlevel=debug\n`);
     expect(await filesHolding(path.join(dataDir, 'store'), SECOND)).toEqual([]);
+
+    // A Job's task reads the value at its launch, as a service's does.
+    const job = 'kind: Job\nname: reader\ntask:\n  command: \'echo "job=$DB_PASSWORD"\'\n  resources: { cpus: 0.1, mem: 32 }\n  envFrom: { DB_PASSWORD: { secret: db, key: password } }\n';
+    expect(ok(await agora('apply', '-f', await specFile('reader.yaml', job))).stdout).toMatch(/^job\/reader created/);
+    let jobTask: string | undefined;
+    await eventually(async () => {
+      const { tasks } = (await (await up.fetch(`${up.masterUrl}/api/v1/tasks`)).json()) as { tasks: TaskJson[] };
+      jobTask = tasks.find((t) => t.name === 'reader' && t.state === 'TASK_FINISHED')?.id;
+      return jobTask !== undefined;
+    }, { timeoutMs: 30_000, what: 'the job finishing' });
+    expect(await logsOf(jobTask as string)).toBe(`job=${SECOND}\n`);
   }, 150_000);
 
   it('without secrets.read: 403 on the values, and no workload may reference the secret', async () => {
