@@ -1,10 +1,10 @@
 // Secrets and Configs through the CLI against `agora up`: a service given a secret as a variable
 // and as a file (and a config as a file) sees the values; rotating the secret rolls the service
-// and its new task sees the new value, as does a Job launched after. The value shows nowhere else: not in `get`, `describe`,
-// `-o yaml|json`, the master's tasks and events, the Jobs API's workload views, nor — in clear —
-// in the store or the agent's checkpoint on disk. A principal without secrets.read gets 403 on
-// reading it and cannot reference it in a workload. Started again with another key, `agora up`
-// refuses, naming the flag.
+// and its new task sees the new value, as does a Job launched after. The value shows nowhere
+// else: not in `get`, `describe`, `-o yaml|json`, the master's tasks and events, the Jobs API's
+// workload views, nor — in clear — in the store or the agent's checkpoint on disk. A principal
+// without secrets.read gets 403 on reading it and cannot reference it in a workload. Started
+// again with another key, `agora up` refuses, naming the flag.
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
