@@ -139,6 +139,19 @@ describe('secrets and configs', () => {
       expect([view, res.status]).toEqual([view, 200]);
       expect(await res.text()).not.toContain(FIRST);
     }
+    // The Jobs API's watch stream: the service's initial event, references but no value.
+    const watch = new AbortController();
+    const stream = await up.fetch(`${up.masterUrl}/api/v1/watch?initial=1&kinds=service`, { signal: watch.signal });
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+    let events = '';
+    while (!events.includes('"name":"vault"')) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      events += Buffer.from(chunk.value).toString();
+    }
+    watch.abort();
+    expect(events).toContain('"envFrom"');
+    expect(events).not.toContain(FIRST);
     // At rest: the store holds it sealed, under the key `agora up` made (0600); the agent's
     // checkpoint (meta/) holds none of it.
     expect((await stat(path.join(dataDir, 'secrets-key'))).mode & 0o777).toBe(0o600);
