@@ -20,6 +20,7 @@ import type { Executor, ExecutorKind } from './executor.js';
 import { createExecutor } from './executors/index.js';
 import { startHealthChecker, type CheckOutcome, type HealthCheckerOptions } from './health/index.js';
 import { registerAgentRoutes } from './http.js';
+import { ExecSessions } from './exec.js';
 import { compileAgentOptions, type AgentOptions } from './options.js';
 import { detectResources, type MachineFacts } from './resources-detect.js';
 import { StatusUpdateManager } from './status-updates.js';
@@ -262,6 +263,14 @@ export class Agent implements AgentContext {
     this.#http = createHttpServer({ logger: this.logger, limits: httpLimitsFrom(this.options), ...(tls ? { tls } : {}) });
     requireAuthentication(this.#http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
     registerAgentRoutes(this.#http, this);
+    new ExecSessions({
+      tasks: this.tasks,
+      maxSessions: this.options.execMaxSessions,
+      idleTimeoutMs: this.options.execIdleTimeout,
+      dockerSocket: this.options.dockerSocket ?? '/var/run/docker.sock',
+      clock: this.deps.clock,
+      log: this.logger.child({ component: 'exec' }),
+    }).register(this.#http);
     this.#httpPort = await listenHttp(this.#http, this.options.bind, this.options.httpPort);
   }
 

@@ -24,6 +24,8 @@ export const EXECUTOR_KINDS: readonly ExecutorKind[] = ['process', 'docker', 'fa
  * pid_max (32,768 on many hosts). Why this and not another: agent/README.md.
  */
 export const DEFAULT_TASK_PIDS_LIMIT = 1024;
+/** --exec-max-sessions: `agora exec` sessions at once per agent. */
+export const DEFAULT_EXEC_MAX_SESSIONS = 16;
 /** The kernel's PID_MAX_LIMIT (64-bit): pids.max takes no more. */
 const MAX_TASK_PIDS_LIMIT = 4_194_304;
 
@@ -101,6 +103,8 @@ export const AGENT_OPTIONS = {
     max: MAX_TASK_PIDS_LIMIT,
   }),
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities (cap-add) and mount host paths outside their sandbox', false),
+  execMaxSessions: opt.int('--exec-max-sessions', 'most `agora exec` sessions running at once on this agent', DEFAULT_EXEC_MAX_SESSIONS, { min: 1, max: 10_000 }),
+  execIdleTimeout: opt.duration('--exec-idle-timeout', 'an `agora exec` session with nothing read or written for this long is ended (its command killed)', '30m', { minMs: 1, maxMs: 7 * 24 * 3600 * 1000 }),
   ...SANDBOX_LIMIT_OPTIONS,
   usageInterval: opt.duration('--usage-interval', 'how often each live task\u2019s usage (CPU, memory, throttling, OOM kills) is read from its cgroup or Docker', '10s', { minMs: 10, maxMs: 24 * 3600 * 1000 }),
   insecure: opt.bool('--insecure', 'turn off TLS and authentication (to a master that is --insecure too); a warning is logged at every start', false),

@@ -79,6 +79,7 @@ export class TaskManager {
         task: t.info as AgentTask['task'],
         latestStatus: t.latest ?? this.#status(t, { state: 'TASK_STAGING', reason: 'REASON_UNSPECIFIED', message: '' }),
         unacknowledged: this.deps.updates.unacknowledged(t.frameworkId, t.taskId),
+        launchedAtMs: t.launchedAtMs,
       }));
   }
 

@@ -15,3 +15,10 @@ export class FileInputError extends AgoraError {
 
 /** The server did not accept the credentials the CLI sent (or that it sent none). */
 export class CredentialsRejectedError extends UnauthenticatedError {}
+
+/** A remote command ended with this status (`agora exec`): the CLI exits with it, printing nothing. */
+export class RemoteExitError extends Error {
+  constructor(readonly exitCode: number) {
+    super(`the remote command exited with status ${exitCode}`);
+  }
+}

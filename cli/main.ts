@@ -10,6 +10,7 @@ import { registerClientCommands } from './commands/index.js';
 import { registerFrameworksCommand } from './frameworks-command.js';
 import { registerMasterCommand } from './master-command.js';
 import { registerUpCommand } from './up-command.js';
+import { RemoteExitError } from './errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('agora')
@@ -33,6 +34,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // Usage errors (commander has printed them) and bad input exit 2; other failures exit 1.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    // `agora exec`: the remote command's own status, as kubectl passes it back.
+    if (err instanceof RemoteExitError) return err.exitCode;
     if (err instanceof AgoraError) {
       process.stderr.write(`error: ${err.message}\n`);
       return err.code === 'AGORA_INVALID_ARGUMENT' ? 2 : 1;

@@ -5,7 +5,8 @@
 // and are re-adopted by the next `agora up` on the same data dir), then the master.
 import path from 'node:path';
 import type { Command } from 'commander';
-import { createLogger } from '../core/logger.js';
+import { createLogger, LOG_FORMATS, type Logger } from '../core/logger.js';
+import { VERSION } from '../core/version.js';
 import { compileOptions, opt, type OptionSpec, type OptionsOf } from '../core/options.js';
 import { parseAttributes, type Attributes } from '../core/wire.js';
 import { Resources } from '../core/resources.js';
@@ -32,6 +33,7 @@ export const UP_OPTIONS = {
   attributes: opt.custom<Attributes>('--attributes', 'the agent\u2019s attributes, as `agora agent --attributes`, e.g. rack:r1;zone:a', (raw, flag) => parseAttributes(String(raw), flag), Object.freeze({})),
   hostname: opt.string('--hostname', 'hostname the master and agent advertise', '127.0.0.1'),
   logLevel: opt.oneOf('--log-level', 'log level', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'),
+  logFormat: opt.oneOf('--log-format', 'pretty (one line per entry), json (JSON lines) or auto (pretty on a terminal)', LOG_FORMATS, 'auto'),
   allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (a principal must also hold tasks.run_as on root)', false),
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities and mount host paths (with tasks.privileged)', false),
   writeContext: opt.bool('--write-context', 'make this cluster the CLI\u2019s current context (`up` in $AGORA_CONFIG or ~/.agora/config.yaml), so `agora` finds it and its token', true),
@@ -64,7 +66,38 @@ type ProxyFlags = keyof typeof UP_PROXY_OPTIONS;
  * flags (then the service DNS takes a free port: benchmarks and tests run side by side) and the
  * proxy's (its defaults).
  */
-export type UpStartOptions = Omit<UpOptions, 'attributes' | DnsKey | ProxyFlags> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, DnsKey | ProxyFlags>>;
+export type UpStartOptions = Omit<UpOptions, 'attributes' | 'logFormat' | DnsKey | ProxyFlags> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, 'logFormat' | DnsKey | ProxyFlags>>;
+
+/**
+ * What a one-process cluster says at info as a matter of course — its own election, its agent's
+ * lifecycle, the built-in frameworks subscribing — logged at debug by `agora up`, so that a start
+ * on a terminal is the banner alone (`--log-level debug` shows them). `agora master`, `agent` and
+ * `frameworks` log them at info: there they are news.
+ */
+export const UP_DEBUG_MESSAGES: ReadonlySet<string> = new Set([
+  'master listening',
+  'election state changed',
+  'election joined',
+  'leader changed',
+  'elected: recovering from the registry',
+  'master leading',
+  'agent lifecycle',
+  'agent recovered',
+  'agent registered',
+  'service DNS listening',
+  'elected: starting the frameworks',
+  'framework subscribed',
+  'subscribed',
+  'services framework started',
+  'cron framework started',
+  'batch framework started',
+  'answering for the services',
+  'frameworks leading',
+]);
+
+function upLogger(options: Pick<UpStartOptions, 'logLevel' | 'logFormat'>): Logger {
+  return createLogger({ level: options.logLevel, name: 'agora', format: options.logFormat ?? 'auto', debugMessages: UP_DEBUG_MESSAGES });
+}
 
 /**
  * The DNS and proxy flags startUp() gives the frameworks host (compiled values: it takes a
@@ -90,7 +123,7 @@ export async function startUp(
   options: UpStartOptions,
   extra: { agent?: Record<string, unknown>; master?: Record<string, unknown>; frameworks?: Record<string, unknown> } = {},
 ): Promise<Up> {
-  const logger = createLogger({ level: options.logLevel, name: 'agora' });
+  const logger = upLogger(options);
   const dataDir = path.resolve(options.dataDir);
   const security = options.insecure ? undefined : await bootstrapUpSecurity(dataDir, options.hostname);
   // The Jobs API is served on the master's own ports (HTTP mirror and gRPC).
@@ -170,11 +203,12 @@ export function registerUpCommand(program: Command): void {
   cmd.action(async (raw: Record<string, unknown>) => {
     const options = compileOptions(UP_OPTIONS, raw);
     const up = await startUp(options);
-    const logger = createLogger({ level: options.logLevel, name: 'agora' });
+    const logger = upLogger(options);
     const scheme = up.security ? 'https' : 'http';
     const context = options.writeContext ? await registerContext(up, scheme, logger) : undefined;
     process.stdout.write(
       [
+        `agora ${VERSION} is up: a master, an agent and the built-in frameworks. Ctrl-C stops it; tasks keep running.`,
         `dashboard: ${scheme}://${up.master.httpAddress}/`,
         `master http: ${scheme}://${up.master.httpAddress}`,
         `master grpc: ${up.master.grpcAddress}`,
@@ -191,7 +225,7 @@ export function registerUpCommand(program: Command): void {
 }
 
 /** Make this cluster the CLI's current context `up`; a config file it cannot edit only costs a warning. */
-async function registerContext(up: Up, scheme: 'http' | 'https', logger: ReturnType<typeof createLogger>): Promise<string | undefined> {
+async function registerContext(up: Up, scheme: 'http' | 'https', logger: Logger): Promise<string | undefined> {
   const master = `${scheme}://${up.master.httpAddress}`;
   try {
     const context = up.security ? { master, tokenFile: up.security.files.adminToken, ca: up.security.files.ca } : { master, insecure: true };

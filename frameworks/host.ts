@@ -118,6 +118,7 @@ export class FrameworksHost {
     const host = this;
     const locator: TaskLocator = {
       locate: (taskId) => host.#locator()?.locate(taskId) ?? Promise.resolve(undefined),
+      agents: () => host.#locator()?.agents() ?? Promise.resolve([]),
       get http() {
         return host.#security?.http ?? {};
       },

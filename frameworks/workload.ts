@@ -69,8 +69,18 @@ export interface TaskLocation {
 }
 
 /** Where a task's logs can be read, and how to read them. */
+/** An agent by its total resources and attributes, as apply judges a spec against it (api/feasibility.ts). */
+export interface AgentCapacity {
+  readonly hostname: string;
+  readonly scalars: Readonly<Record<'cpus' | 'mem' | 'disk' | 'gpus', number>>;
+  readonly ports: number;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
 export interface TaskLocator {
   locate(taskId: string): Promise<TaskLocation | undefined>;
+  /** The cluster's agents, by total resources and attributes (apply warns of specs none could take). */
+  agents?(): Promise<readonly AgentCapacity[]>;
   /** Credentials for the agents' HTTP endpoints. */
   readonly http?: import('./api/http-client.js').HttpAuth;
 }

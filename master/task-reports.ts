@@ -61,7 +61,7 @@ export function reportTask(state: MasterState, agent: AgentRecord, reported: Age
       state: reportedState,
       status: latest as TaskStatus,
       holdsResources: isActive(reportedState),
-      launchedAtMs: state.now(),
+      launchedAtMs: reportedLaunch(reported, state.now()),
       updatedAtMs: state.now(),
     };
     state.addTask(task);
@@ -124,7 +124,7 @@ function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask
       state: latest.state as TaskState,
       status: latest,
       holdsResources: false,
-      launchedAtMs: state.now(),
+      launchedAtMs: reportedLaunch(reported, state.now()),
       updatedAtMs: state.now(),
     };
     state.addCompleted(task);
@@ -145,4 +145,15 @@ function reportEnded(state: MasterState, agent: AgentRecord, reported: AgentTask
 function agentWillResend(reported: AgentTask__Output): boolean {
   const uuid = reported.latestStatus?.uuid ?? '';
   return uuid !== '' && reported.unacknowledged.some((u) => u.uuid === uuid);
+}
+
+/**
+ * When the agent says it launched a task it reports (its checkpoint keeps the time across
+ * restarts of the agent and the master), so that a re-adopted task's age counts from its launch,
+ * not from the re-registration. Bounded by now: the agent's clock cannot make a task younger than
+ * it is or older than the epoch. 0 (an older agent) means now.
+ */
+function reportedLaunch(reported: AgentTask__Output, now: number): number {
+  const at = Number(reported.launchedAtMs ?? 0);
+  return Number.isFinite(at) && at > 0 ? Math.min(at, now) : now;
 }

@@ -130,6 +130,7 @@ function rawParts(input: unknown, field: string): RawParts {
 }
 
 function operatorOf(raw: unknown, field: string): ConstraintOperator {
+  if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) throw new InvalidArgumentError(field, `is required: one of ${CONSTRAINT_OPERATORS.join(', ')}`);
   let op: ConstraintOperator | undefined;
   if (typeof raw === 'number') op = BY_NUMBER[raw];
   else if (typeof raw === 'string') op = CONSTRAINT_OPERATORS.find((o) => o === raw.trim().toUpperCase());
@@ -141,7 +142,7 @@ function operatorOf(raw: unknown, field: string): ConstraintOperator {
 function valueOf(raw: unknown, field: string): string | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
-  if (typeof raw !== 'string') throw new InvalidArgumentError(field, `must be a string, got ${typeof raw}`);
+  if (typeof raw !== 'string') throw new InvalidArgumentError(field, `must be a string, got ${Array.isArray(raw) ? 'a list' : typeof raw === 'object' ? 'an object' : typeof raw}`);
   if (raw.length > MAX_CONSTRAINT_TEXT) throw new InvalidArgumentError(field, `is ${raw.length} characters long; at most ${MAX_CONSTRAINT_TEXT}`);
   return raw;
 }

@@ -41,8 +41,9 @@ export function registerApplyCommand(program: Command): void {
       const kind = (object ?? namesOf(res.kind as WorkloadKind)).document.toLowerCase();
       const label = `${kind}/${res.name ?? ''}`;
       process.stdout.write(`${label} ${VERBS[res.result as keyof typeof VERBS] ?? String(res.result)}${flags.dryRun ? ' (dry run)' : ''}${res.version ? ` (version ${res.version})` : ''}\n`);
-      // A changed Secret or Config names the services it rolls.
+      // A changed Secret or Config names the services it rolls: news, not a warning.
       if (object) for (const w of res.warnings ?? []) process.stdout.write(`  ${w}\n`);
+      else for (const warning of res.warnings ?? []) process.stderr.write(`warning: ${label}: ${warning}\n`);
       if (res.kind === 'SERVICE' && res.deploymentId && flags.wait && !flags.dryRun) {
         await followDeployment(client, res.name ?? '', res.deploymentId, { timeoutMs });
       }

@@ -6,6 +6,7 @@ import { registerApplyCommand } from './apply.js';
 import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
+import { registerExecCommand } from './exec.js';
 import { registerGetCommand } from './get.js';
 import { registerLogsCommand } from './logs.js';
 import { registerRolloutCommand } from './rollout.js';
@@ -23,6 +24,7 @@ export function registerClientCommands(program: Command): void {
   registerDeleteCommand(program);
   registerRunnableCommands(program);
   registerLogsCommand(program);
+  registerExecCommand(program);
   registerTopCommand(program);
   registerAclCommand(program);
   registerConfigCommand(program);

@@ -19,6 +19,7 @@ export const ACTIONS = {
   'frameworks.view': { objects: 'none', doc: "see every framework's tasks, sandboxes and logs (a principal always sees its own frameworks')" },
   'frameworks.teardown': { objects: 'none', doc: 'tear down any framework (a framework may always tear itself down)' },
   'tasks.kill': { objects: 'none', doc: "kill any framework's tasks through the operator API (a framework kills its own through the scheduler API)" },
+  'tasks.exec': { objects: 'none', doc: "run commands inside any task one may see (`agora exec`), as the task's user; not implied by frameworks.view (a framework's principal may always exec into its own tasks)" },
   'env.view': { objects: 'none', doc: "see the values of tasks' and workloads' environment variables (others see them masked)" },
   'cluster.view': { objects: 'none', doc: 'read agents, frameworks, roles, weights, quota, offers, the event stream and metrics' },
   'weights.update': { objects: 'none', doc: "set roles' weights" },

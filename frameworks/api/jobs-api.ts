@@ -11,6 +11,8 @@ import { parseDocument, readDocument, specFromWire, type DocumentFormat, type Pa
 import type { ConfigObjects } from '../objects/store.js';
 import type { ObjectKind, ObjectView } from '../objects/spec.js';
 import { applyObject, authorizeRefs, deleteObject, getObject, listObjects, objectKindOfDocument, requireObjects } from './objects-api.js';
+import { namesOf } from './kinds.js';
+import { feasibilityWarnings } from './feasibility.js';
 import type { ControllerRegistry } from './registry.js';
 import { readTaskLogs, type LogChunk, type LogRequest } from './task-logs.js';
 import { openWatch, type WatchFilter, type WatchSink } from './watch.js';
@@ -51,7 +53,18 @@ export class JobsApi {
     authorizeSpec(principal, kind, spec, this.taskUser);
     authorizeRefs(this.objects, principal, kind, spec);
     const outcome = await this.controllers.get(kind).apply(spec, { dryRun });
-    return applyResponse(outcome);
+    const feasibility = await this.#feasibility(kind, spec);
+    return applyResponse(feasibility.length === 0 ? outcome : { ...outcome, warnings: [...(outcome.warnings ?? []), ...feasibility] });
+  }
+
+  /** Warnings for what no agent of the cluster could ever take; none when the agents are unknown. */
+  async #feasibility(kind: WorkloadKind, spec: Record<string, unknown>): Promise<string[]> {
+    if (this.locator.agents === undefined) return [];
+    try {
+      return feasibilityWarnings(kind, spec, await this.locator.agents());
+    } catch {
+      return []; // the master is away or slow: the spec is applied all the same, unjudged
+    }
   }
 
   async get(principal: Principal, kind: WorkloadKind, name: string): Promise<Workload> {
@@ -179,7 +192,7 @@ function required(name: string): string {
 
 function runnableKind(kind: WorkloadKind, call: string): 'CRONJOB' | 'JOB' {
   if (kind === 'CRONJOB' || kind === 'JOB') return kind;
-  throw new InvalidArgumentError('kind', `${call} takes CRONJOB or JOB, got ${kind}`);
+  throw new InvalidArgumentError('kind', `${call} takes CronJob or Job, got ${namesOf(kind).document}`);
 }
 
 function hasLabels(w: Workload, labels: Readonly<Record<string, string>>): boolean {

@@ -7,6 +7,7 @@
 // Used by the Jobs API's TaskLogs stream and by `agora logs`.
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { TaskLocation, TaskLocator, WorkloadKind } from '../workload.js';
+import { agentCapacity, type AgentCapacity } from './feasibility.js';
 import { httpBase, request, requestJson, type HttpAuth } from './http-client.js';
 
 interface TaskRow {
@@ -16,6 +17,8 @@ interface TaskRow {
 }
 
 const LOOKUP_TIMEOUT_MS = 10_000;
+// Apply waits this long at most for the agents it checks a spec against (then warns of nothing).
+const AGENTS_TIMEOUT_MS = 2_000;
 
 export interface MasterTaskLocatorOptions {
   /** The master's HTTP address now (host:port or URL). */
@@ -48,6 +51,14 @@ export class MasterTaskLocator implements TaskLocator {
       requestJson<{ framework: { name: string } }>(`${base}/api/v1/frameworks/${encodeURIComponent(task.frameworkId)}`, { timeoutMs: LOOKUP_TIMEOUT_MS, auth }),
     ]);
     return { agentHttpAddress: httpBase(agent.httpAddress, this.options.scheme), kind: this.options.kindOf(framework.name) };
+  }
+
+  async agents(): Promise<readonly AgentCapacity[]> {
+    const address = this.options.masterHttp();
+    if (address === undefined) return [];
+    const base = httpBase(address, this.options.scheme);
+    const { agents } = await requestJson<{ agents: (Parameters<typeof agentCapacity>[0] & { state?: string })[] }>(`${base}/api/v1/agents`, { timeoutMs: AGENTS_TIMEOUT_MS, auth: this.options.http });
+    return agents.filter((a) => a.state !== 'removed').map(agentCapacity);
   }
 }
 

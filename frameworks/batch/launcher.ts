@@ -30,6 +30,7 @@ import type { CompiledBatchOptions } from './options.js';
 import { explainPending } from './queue.js';
 import type { QueueEntry, JobSupervisor } from './supervisor.js';
 import { jobTasks, mintTaskId, taskInfo, type JobTask } from './tasks.js';
+import { resourcesText } from './spec.js';
 
 export interface JobLauncherDeps {
   readonly book: JobBook;
@@ -99,9 +100,11 @@ export class JobLauncher {
     }
     const unplaced = new Map<string, number>();
     for (const u of result.unplaced) unplaced.set(u.task.job, (unplaced.get(u.task.job) ?? 0) + 1);
-    for (const e of entries) {
+    const placed = new Map<string, number>();
+    for (const l of result.launches) for (const p of l.tasks) placed.set(p.task.job, (placed.get(p.task.job) ?? 0) + 1);
+    for (const [i, e] of entries.entries()) {
       const left = unplaced.get(e.spec.name) ?? 0;
-      const why = left === 0 ? '' : explainPending({ ...e, pending: left }, offers) || 'waiting for offers: higher-priority jobs took the ones that fit';
+      const why = left === 0 ? '' : explainPending({ ...e, pending: left }, offers) || whoTookThem(e, left, entries.slice(0, i), placed);
       supervisor.reasons.set(e.spec.name, why);
     }
     if (result.launches.length > 0) {
@@ -200,4 +203,20 @@ export class JobLauncher {
       }
     }
   }
+}
+
+/**
+ * Why tasks that would fit the round's offers were not placed: the offers went to jobs ahead of
+ * this one in the queue, or to its own other tasks — said only when it is so.
+ */
+function whoTookThem(entry: QueueEntry, left: number, ahead: readonly QueueEntry[], placed: ReadonlyMap<string, number>): string {
+  const took = ahead.filter((a) => (placed.get(a.spec.name) ?? 0) > 0).map((a) => a.spec.name);
+  if (took.length > 0) {
+    const names = took.length > 3 ? `${took.slice(0, 3).join(', ')} and ${took.length - 3} more` : took.join(', ');
+    return `waiting for offers: jobs ahead of it in the queue (${names}) took the ones that fit`;
+  }
+  const own = placed.get(entry.spec.name) ?? 0;
+  const each = resourcesText(entry.spec.task.resources);
+  if (own > 0) return `waiting for offers: ${own} of its tasks launched on this round's offers, ${left} more need room (${each} each)`;
+  return `waiting for offers with room for ${left} task${left === 1 ? '' : 's'} (${each} each)`;
 }

@@ -39,6 +39,7 @@ export interface CheckDoc {
 
 const CHECK_KEYS = ['type', 'http', 'tcp', 'command', 'delaySeconds', 'intervalSeconds', 'timeoutSeconds', 'consecutiveFailures', 'gracePeriodSeconds'];
 const TYPES = ['HTTP', 'TCP', 'COMMAND'] as const;
+const CHECK_EXAMPLES: Record<(typeof TYPES)[number], string> = { HTTP: '{ portName: http, path: / }', TCP: '{ portName: http }', COMMAND: '{ value: "test -f ready" }' };
 
 /** Validate a check against the template's port names (in order; '' for unnamed ports). */
 export function parseCheck(value: unknown, path: string, portNames: readonly string[]): CheckDoc | undefined {
@@ -49,11 +50,11 @@ export function parseCheck(value: unknown, path: string, portNames: readonly str
   const tcp = objectAt(doc['tcp'], join(path, 'tcp'));
   const command = doc['command'] === null || doc['command'] === undefined || doc['command'] === '' ? undefined : doc['command'];
   const given = [http && 'HTTP', tcp && 'TCP', command !== undefined && 'COMMAND'].filter((t): t is (typeof TYPES)[number] => typeof t === 'string');
-  const declared = doc['type'] === 'CHECK_TYPE_UNSPECIFIED' ? undefined : enumAt(doc['type'], join(path, 'type'), TYPES);
+  const declared = doc['type'] === 'CHECK_TYPE_UNSPECIFIED' ? undefined : enumAt(doc['type'], join(path, 'type'), TYPES, '', TYPES);
   if (given.length === 0) {
     // An all-default message from a typed client means "no check".
     if (declared === undefined) return undefined;
-    throw new InvalidArgumentError(join(path, declared.toLowerCase()), `a ${declared} check needs its settings`);
+    throw new InvalidArgumentError(join(path, declared.toLowerCase()), `is required with type: ${declared}, e.g. ${CHECK_EXAMPLES[declared]}`);
   }
   if (given.length > 1) throw new InvalidArgumentError(path, `give exactly one of http, tcp or command, got ${given.join(' and ').toLowerCase()}`);
   const type = given[0]!;
@@ -73,7 +74,7 @@ export function parseCheck(value: unknown, path: string, portNames: readonly str
 
 function parseHttp(doc: Doc, path: string, portNames: readonly string[]): HttpCheckDoc {
   const port = parsePort(doc, path, portNames, ['scheme', 'path', 'statuses', 'port', 'portName', 'portIndex']);
-  const scheme = enumAt(doc['scheme'], join(path, 'scheme'), ['HTTP', 'HTTPS'] as const) ?? 'HTTP';
+  const scheme = enumAt(doc['scheme'], join(path, 'scheme'), ['HTTP', 'HTTPS'] as const, '', ['http', 'https']) ?? 'HTTP';
   const urlPath = stringAt(doc['path'], join(path, 'path')) ?? '/';
   if (!urlPath.startsWith('/')) throw new InvalidArgumentError(join(path, 'path'), `must start with '/', got '${urlPath}'`);
   const statuses = listAt(doc['statuses'], join(path, 'statuses')).map((s, i) => numberAt(s, join(join(path, 'statuses'), i), { min: 100, max: 599, integer: true })!);

@@ -123,15 +123,19 @@ export function roleAt(value: unknown, path: string): string {
   return role;
 }
 
-/** One of `choices`, case-insensitively, with an optional prefix the proto enum names carry. */
-export function enumAt<T extends string>(value: unknown, path: string, choices: readonly T[], prefix = ''): T | undefined {
+/**
+ * One of `choices`, case-insensitively, with an optional prefix the proto enum names carry. An
+ * error lists `spelled`, the choices as the docs write them (default: lower case, no prefix).
+ */
+export function enumAt<T extends string>(value: unknown, path: string, choices: readonly T[], prefix = '', spelled?: readonly string[]): T | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value === 'string') {
     const upper = value.trim().toUpperCase();
     const found = choices.find((c) => c === upper || c === `${prefix}${upper}`);
     if (found !== undefined) return found;
   }
-  throw new InvalidArgumentError(path, `must be one of ${choices.map((c) => c.slice(prefix.length).toLowerCase()).join(', ')}, got ${describe(value)}`);
+  const names = spelled ?? choices.map((c) => c.slice(prefix.length).toLowerCase());
+  throw new InvalidArgumentError(path, `must be one of ${names.join(', ')}, got ${describe(value)}`);
 }
 
 export function describe(value: unknown): string {

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { FailedPreconditionError, InvalidArgumentError } from '../../core/errors.js';
 import type { TaskSecrets } from '../../proto/index.js';
-import { join, listAt, numberAt, objectAt, onlyKeys, stringAt, type Doc } from './spec-fields.js';
+import { join, listAt, objectAt, onlyKeys, stringAt, type Doc } from './spec-fields.js';
 
 /** As written (and as the wire's ValueRef): `{ secret, key }` or `{ config, key }`. */
 export type ValueRefDoc = { readonly secret: string; readonly key: string } | { readonly config: string; readonly key: string };
@@ -21,7 +21,8 @@ export function targetOf(ref: ValueRefDoc): { kind: 'SECRET' | 'CONFIG'; name: s
   return 'secret' in ref ? { kind: 'SECRET', name: ref.secret } : { kind: 'CONFIG', name: ref.config };
 }
 
-export type FileRefDoc = { readonly path: string } & ValueRefDoc & { readonly mode: number };
+/** `mode` is octal text ("0400"): a YAML number 0400 reads as decimal 400, so numbers are refused. */
+export type FileRefDoc = { readonly path: string } & ValueRefDoc & { readonly mode: string };
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_PATH = 1024;
@@ -67,9 +68,17 @@ export function parseFiles(value: unknown, at: string): FileRefDoc[] {
     const prior = seen.get(file);
     if (prior !== undefined) throw new InvalidArgumentError(join(here, 'path'), `'${file}' is already written by ${join(at, prior)}`);
     seen.set(file, i);
-    const mode = numberAt(doc['mode'], join(here, 'mode'), { min: 0, max: 0o777, integer: true }) ?? ('secret' in ref ? 0o400 : 0o440);
+    const mode = modeAt(doc['mode'], join(here, 'mode')) ?? ('secret' in ref ? '0400' : '0440');
     return { path: file, ...ref, mode };
   });
+}
+
+/** Octal permission bits as text: "0400", "440", "0o640"; at most 0777. */
+function modeAt(value: unknown, at: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const m = typeof value === 'string' ? /^(?:0o?)?([0-7]{3})$/.exec(value) : null;
+  if (!m) throw new InvalidArgumentError(at, `must be octal permission bits written as a string, e.g. "0400" (a YAML number 0400 would read as decimal 400), got ${JSON.stringify(value) ?? 'nothing'}`);
+  return `0${m[1]}`;
 }
 
 /** A relative path inside the sandbox, normalised (`./a//b` → `a/b`); anything leaving it is refused. */
@@ -112,6 +121,6 @@ export function resolveRefs(template: Parameters<typeof refsOf>[0], resolve: Val
   };
   return {
     env: Object.entries(template.envFrom ?? {}).map(([name, ref]) => ({ name, value: read(ref, `envFrom.${name}`) })),
-    files: (template.files ?? []).map((f, i) => ({ path: f.path, mode: f.mode, data: Buffer.from(read(f, `files[${i}]`)) })),
+    files: (template.files ?? []).map((f, i) => ({ path: f.path, mode: parseInt(f.mode, 8), data: Buffer.from(read(f, `files[${i}]`)) })),
   };
 }

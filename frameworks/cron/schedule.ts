@@ -46,7 +46,7 @@ export class CronSchedule {
     }
     const parts = text.split(' ').length;
     if (!text.startsWith('@') && parts !== 5 && parts !== 6) {
-      throw new InvalidArgumentError(field, `'${text}' has ${parts} fields; expected 5 (minute hour day month weekday) or 6 (with seconds first)`);
+      throw new InvalidArgumentError(field, `'${text}' has ${parts} field${parts === 1 ? '' : 's'}; expected 5 (minute hour day month weekday) or 6 (with seconds first)`);
     }
     let schedule: CronSchedule;
     try {

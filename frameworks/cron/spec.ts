@@ -69,7 +69,7 @@ export function validateCronJobSpec(input: Record<string, unknown>): CronJobSpec
     name,
     schedule,
     timeZone,
-    concurrencyPolicy: enumAt(doc['concurrencyPolicy'], 'concurrencyPolicy', ['ALLOW', 'FORBID', 'REPLACE'] as const) ?? CRON_DEFAULTS.concurrencyPolicy,
+    concurrencyPolicy: enumAt(doc['concurrencyPolicy'], 'concurrencyPolicy', ['ALLOW', 'FORBID', 'REPLACE'] as const, '', ['Allow', 'Forbid', 'Replace']) ?? CRON_DEFAULTS.concurrencyPolicy,
     startingDeadlineSeconds: numberAt(doc['startingDeadlineSeconds'], 'startingDeadlineSeconds', { min: 0, max: MAX_LIFETIME_SECONDS }),
     retries: numberAt(doc['retries'], 'retries', { min: 0, integer: true, max: 1000 }) ?? CRON_DEFAULTS.retries,
     backoff: parseBackoff(doc['backoff']),

@@ -77,11 +77,12 @@ export interface UpProcess {
 
 /**
  * `agora up` on port 0s with a few free task ports; resolves once it prints its addresses.
- * `capacity` is its agent's scalar resources (default `cpus:2;mem:2048;disk:1024`).
+ * `capacity` is its agent's scalar resources (default `cpus:2;mem:2048;disk:1024`), `taskPorts` how many
+ * free ports it offers tasks.
  */
-export async function startUpProcess(dataDir: string, timeoutMs = 30_000, capacity = 'cpus:2;mem:2048;disk:1024'): Promise<UpProcess> {
+export async function startUpProcess(dataDir: string, timeoutMs = 30_000, capacity = 'cpus:2;mem:2048;disk:1024', taskPorts = 8): Promise<UpProcess> {
   // Free ports as one-port ranges, so tasks never collide with other tests' servers.
-  const ports = (await freePorts(8)).sort((a, b) => a - b).map((p) => `${p}-${p}`);
+  const ports = (await freePorts(taskPorts)).sort((a, b) => a - b).map((p) => `${p}-${p}`);
   const resources = `${capacity};ports:[${ports.join(',')}]`;
   const args = [...CLI, 'up', '--http-port', '0', '--grpc-port', '0', '--agent-http-port', '0', '--dns-port', '0', '--data-dir', dataDir, '--resources', resources, '--log-level', 'warn'];
   const config = `${dataDir}.cli-config.yaml`;

@@ -78,6 +78,47 @@ describe('batch launcher', () => {
   });
 });
 
+describe('batch launcher: why tasks wait', () => {
+  it('a job alone whose own tasks took the offers says so, not that other jobs took them', async () => {
+    const { driver, launcher, reasons } = await queued([{ name: 'j', tasks: 2 }]);
+    await driver.deliverOffers({ offers: (d, o) => launcher.offers(d, o) }, [offer({ id: 'o1', agentId: 'a1', resources: 'cpus:1;mem:64' })]);
+    expect(driver.launched).toHaveLength(1);
+    expect(reasons.get('j')).toBe("waiting for offers: 1 of its tasks launched on this round's offers, 1 more need room (cpus:1;mem:16 each)");
+  });
+
+  it('a job behind another that took the offers names it', async () => {
+    const { driver, launcher, reasons } = await queued([{ name: 'first', tasks: 1 }, { name: 'second', tasks: 1 }]);
+    await driver.deliverOffers({ offers: (d, o) => launcher.offers(d, o) }, [offer({ id: 'o1', agentId: 'a1', resources: 'cpus:1;mem:64' })]);
+    expect(reasons.get('first')).toBe('');
+    expect(reasons.get('second')).toBe('waiting for offers: jobs ahead of it in the queue (first) took the ones that fit');
+  });
+
+  it('a task no offer could hold names the resource and the largest offer', async () => {
+    const { driver, launcher, reasons } = await queued([{ name: 'huge', tasks: 1, cpus: 64 }]);
+    await driver.deliverOffers({ offers: (d, o) => launcher.offers(d, o) }, [offer({ id: 'o1', agentId: 'a1', resources: 'cpus:2;mem:64' })]);
+    expect(reasons.get('huge')).toBe('insufficient cpus: need 64, largest offer has 2');
+  });
+});
+
+/** Jobs queued in this order (each task 1 cpu unless told), their launcher and their reasons. */
+async function queued(jobs: readonly { name: string; tasks: number; cpus?: number }[]): Promise<{ driver: FakeDriver; launcher: JobLauncher; reasons: Map<string, string> }> {
+  const state = await memoryState('agora-batch');
+  const book = await JobBook.load(state);
+  const queue: QueueEntry[] = [];
+  for (const j of jobs) {
+    const spec = validateJobSpec({ name: j.name, completions: j.tasks, parallelism: j.tasks, task: { command: 'true', resources: { cpus: j.cpus ?? 1, mem: 16 } } });
+    const record: JobRecord = changeOf(undefined, spec, T0).record;
+    await book.put(record);
+    const decisions = planJob(spec, record.run, T0).launch;
+    queue.push({ spec, submittedAtMs: T0, pending: decisions.length, record, decisions });
+  }
+  const reasons = new Map<string, string>();
+  const supervisor = { queue, reasons, replan: async () => undefined, declinedIdle: () => undefined } as unknown as JobSupervisor;
+  const options = compileBatchOptions({ master: 'localhost:1', state, access: { insecure: true } });
+  const launcher = new JobLauncher({ book, holds: new GangHolds(), supervisor, clock: new FakeClock(T0), logger: silentLogger(), role: '*', options });
+  return { driver: new FakeDriver(), launcher, reasons };
+}
+
 /** Two agents with room for one task each. */
 function twoAgents(): Offer__Output[] {
   return [offer({ id: 'o1', agentId: 'a1', resources: 'cpus:1;mem:64' }), offer({ id: 'o2', agentId: 'a2', resources: 'cpus:1;mem:64' })];

@@ -70,7 +70,7 @@ describe('validateCronJobSpec', () => {
     ['a backoff factor below 1', { ...MIN, backoff: { factor: 0.5 } }, 'backoff.factor', /at least 1/],
     ['a string for suspend', { ...MIN, suspend: 'yes' }, 'suspend', /true or false/],
     ['a number for schedule', { ...MIN, schedule: 5 }, 'schedule', /string/],
-    ['an unknown policy', { ...MIN, concurrencyPolicy: 'Sometimes' }, 'concurrencyPolicy', /allow, forbid, replace/],
+    ['an unknown policy', { ...MIN, concurrencyPolicy: 'Sometimes' }, 'concurrencyPolicy', /Allow, Forbid, Replace/],
     ['an unknown field', { ...MIN, schedul: '* * * * *' }, 'schedul', /unknown field/],
     ['no task', { name: 'x', schedule: '@daily' }, 'task', /required/],
     ['a task with nothing to run', { ...MIN, task: { resources: { cpus: 1, mem: 1 } } }, 'task.command', /command/],

@@ -82,14 +82,14 @@ describe('references in a task template', () => {
 
   it('parses envFrom and files, with default modes and normalised paths', () => {
     const t = parseTaskTemplate(
-      { ...base, envFrom: { DB_PASSWORD: { secret: 'db', key: 'password' }, LEVEL: { config: 'app', key: 'level' } }, files: [{ path: './conf//app.ini', config: 'app', key: 'ini' }, { path: 'tls/key.pem', secret: 'tls', key: 'key', mode: 0o440 }] },
+      { ...base, envFrom: { DB_PASSWORD: { secret: 'db', key: 'password' }, LEVEL: { config: 'app', key: 'level' } }, files: [{ path: './conf//app.ini', config: 'app', key: 'ini' }, { path: 'tls/key.pem', secret: 'tls', key: 'key', mode: '440' }] },
       '',
       { readiness: true },
     );
     expect(t.envFrom).toEqual({ DB_PASSWORD: { secret: 'db', key: 'password' }, LEVEL: { config: 'app', key: 'level' } });
     expect(t.files).toEqual([
-      { path: 'conf/app.ini', config: 'app', key: 'ini', mode: 0o440 },
-      { path: 'tls/key.pem', secret: 'tls', key: 'key', mode: 0o440 },
+      { path: 'conf/app.ini', config: 'app', key: 'ini', mode: '0440' },
+      { path: 'tls/key.pem', secret: 'tls', key: 'key', mode: '0440' },
     ]);
     expect(parseTaskTemplate(base, '', { readiness: true })).not.toHaveProperty('envFrom');
   });
@@ -104,7 +104,8 @@ describe('references in a task template', () => {
     expect(bad({ files: [{ path: '/etc/passwd', secret: 'a', key: 'k' }] })).toMatch(/is absolute/);
     expect(bad({ files: [{ path: 'a/../../b', secret: 'a', key: 'k' }] })).toMatch(/leaves the sandbox/);
     expect(bad({ files: [{ path: 'a', secret: 's', key: 'k' }, { path: './a', config: 'c', key: 'k' }] })).toMatch(/^task\.files\[1\]\.path: 'a' is already written by task\.files\[0\]/);
-    expect(bad({ files: [{ path: 'a', secret: 's', key: 'k', mode: 0o4755 }] })).toMatch(/mode: must be at most 511/);
+    expect(bad({ files: [{ path: 'a', secret: 's', key: 'k', mode: '4755' }] })).toMatch(/mode: must be octal permission bits/);
+    expect(bad({ files: [{ path: 'a', secret: 's', key: 'k', mode: 400 }] })).toMatch(/a YAML number 0400 would read as decimal 400/);
     expect(() => sandboxPath('a/b/', 'p')).toThrow(/names no file/);
   });
 
@@ -124,7 +125,7 @@ describe('references through a kind', () => {
 
   it('a Job keeps them in its stored template and its view, and its TaskInfo carries the values apart from env', () => {
     const spec = validateJobSpec({ name: 'crunch', task });
-    expect(currentTemplate(spec.task)).toMatchObject({ envFrom: task.envFrom, files: [{ path: 'a.ini', config: 'app', key: 'ini', mode: 0o440 }] });
+    expect(currentTemplate(spec.task)).toMatchObject({ envFrom: task.envFrom, files: [{ path: 'a.ini', config: 'app', key: 'ini', mode: '0440' }] });
     expect(jobSpecToWire(spec).task).toMatchObject({ envFrom: task.envFrom, files: [{ path: 'a.ini', config: 'app', key: 'ini' }] });
     const values: Record<string, string> = { 'SECRET/db/password': 'hunter2', 'CONFIG/app/ini': 'x=1' };
     const info = templateTaskInfo(spec.task, { taskId: 't', agentId: 'a', name: 'crunch', env: {}, labels: {}, values: (k, n, key) => values[`${k}/${n}/${key}`] }, { resources: Resources.fromScalars({ cpus: 0.1, mem: 32 }), ports: [] });

@@ -3,6 +3,7 @@
 
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from '../../agora/v1/TaskInfo.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from '../../agora/v1/TaskStatus.js';
+import type { Long } from '@grpc/proto-loader';
 
 /**
  * A task the agent is running (or has finished but not yet had acknowledged).
@@ -18,6 +19,10 @@ export interface AgentTask {
    * updates waiting for acknowledgement, oldest first
    */
   'unacknowledged'?: (_agora_v1_TaskStatus)[];
+  /**
+   * when the agent launched it (kept in its checkpoint across restarts); 0 from older agents
+   */
+  'launchedAtMs'?: (number | string | Long);
 }
 
 /**
@@ -34,4 +39,8 @@ export interface AgentTask__Output {
    * updates waiting for acknowledgement, oldest first
    */
   'unacknowledged': (_agora_v1_TaskStatus__Output)[];
+  /**
+   * when the agent launched it (kept in its checkpoint across restarts); 0 from older agents
+   */
+  'launchedAtMs': (number);
 }

@@ -11,10 +11,9 @@ export interface FileSpec {
   'config'?: (string);
   'key'?: (string);
   /**
-   * default 0400 (a Secret's), 0440 (a Config's)
+   * octal text, "0400"; default "0400" (a Secret's), "0440" (a Config's)
    */
-  'mode'?: (number);
-  '_mode'?: "mode";
+  'mode'?: (string);
 }
 
 export interface FileSpec__Output {
@@ -26,8 +25,7 @@ export interface FileSpec__Output {
   'config': (string);
   'key': (string);
   /**
-   * default 0400 (a Secret's), 0440 (a Config's)
+   * octal text, "0400"; default "0400" (a Secret's), "0440" (a Config's)
    */
-  'mode'?: (number);
-  '_mode'?: "mode";
+  'mode': (string);
 }
