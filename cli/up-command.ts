@@ -18,7 +18,7 @@ import { FrameworksHost } from '../frameworks/host.js';
 import { DNS_OPTIONS } from '../frameworks/dns/options.js';
 import { proxyOptionSpecs } from '../frameworks/proxy/options.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
-import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
+import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, upSecretsKey, type UpSecurity } from './up-security.js';
 import { writeContext } from './config.js';
 
 // The services' L4 proxy, on loopback: a one-machine cluster opens no service to the network unless asked.
@@ -196,7 +196,8 @@ export async function startUp(
   }
   try {
     const credentials = security ? { token: security.frameworksToken, tls: { ca: security.masterTls.ca } } : undefined;
-    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...serviceFlags(options), ...extra.frameworks });
+    const secretsKeyFile = await upSecretsKey(dataDir);
+    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, secretsKeyFile, ...serviceFlags(options), ...extra.frameworks });
   } catch (err) {
     await frameworks.stop();
     await agent.stop();

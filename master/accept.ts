@@ -141,7 +141,8 @@ export function accept(state: MasterState, request: AcceptRequest__Output, princ
       state.addTask(record);
       launched.push(record);
     }
-    const tasks = records.map((r) => r.info);
+    // The agent gets each TaskInfo whole; the master's own copy has no values of secrets (newTask).
+    const tasks = ok.map(({ task }) => ({ ...task, agentId }));
     if (isGroup) {
       state.sendToAgent(agentId, { launchGroup: { frameworkId: framework.id, frameworkInfo: framework.info, executorId: op.launchGroup?.executorId ?? '', taskGroup: { tasks } } });
     } else if (tasks.length > 0) {
@@ -171,7 +172,9 @@ export function accept(state: MasterState, request: AcceptRequest__Output, princ
 
 function newTask(state: MasterState, frameworkId: string, agentId: string, role: string, info: TaskInfo__Output, resources: Resources): TaskRecord {
   const now = state.now();
-  const taskInfo = { ...info, agentId };
+  // TaskInfo.secrets is relayed to the agent, never kept: no view, event or reconciliation of the
+  // master's can show what it does not hold.
+  const taskInfo = { ...info, agentId, secrets: null };
   return {
     frameworkId,
     taskId: info.taskId,

@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { InvalidArgumentError } from '../../core/errors.js';
 import { parseDuration } from '../../core/options.js';
 import { namesOf } from '../../frameworks/api/kinds.js';
+import { objectNames } from '../../frameworks/objects/spec.js';
 import type { ApplyResponse } from '../../proto/index.js';
 import type { WorkloadKind } from '../../frameworks/workload.js';
 import { withClientFlags } from '../client.js';
@@ -36,10 +37,13 @@ export function registerApplyCommand(program: Command): void {
     for (const text of documents) {
       const query = flags.dryRun ? '?dryRun=1' : '';
       const res = await client.jobs<ApplyResponse>('POST', `/api/v1/apply${query}`, text, { contentType: 'application/yaml' });
-      const kind = namesOf(res.kind as WorkloadKind).document.toLowerCase();
+      const object = res.kind === 'SECRET' || res.kind === 'CONFIG' ? objectNames(res.kind) : undefined;
+      const kind = (object ?? namesOf(res.kind as WorkloadKind)).document.toLowerCase();
       const label = `${kind}/${res.name ?? ''}`;
       process.stdout.write(`${label} ${VERBS[res.result as keyof typeof VERBS] ?? String(res.result)}${flags.dryRun ? ' (dry run)' : ''}${res.version ? ` (version ${res.version})` : ''}\n`);
-      for (const warning of res.warnings ?? []) process.stderr.write(`warning: ${label}: ${warning}\n`);
+      // A changed Secret or Config names the services it rolls: news, not a warning.
+      if (object) for (const w of res.warnings ?? []) process.stdout.write(`  ${w}\n`);
+      else for (const warning of res.warnings ?? []) process.stderr.write(`warning: ${label}: ${warning}\n`);
       if (res.kind === 'SERVICE' && res.deploymentId && flags.wait && !flags.dryRun) {
         await followDeployment(client, res.name ?? '', res.deploymentId, { timeoutMs });
       }

@@ -14,11 +14,12 @@ import { lastFailureLine } from './describe-failure.js';
 import { describeJob } from './describe-job.js';
 import { describeTaskCommand } from './describe-task.js';
 import { clientFor, parseRef } from './shared.js';
+import { describeObject, objectRef } from './objects.js';
 
 export function registerDescribeCommand(program: Command): void {
   const cmd = program
     .command('describe')
-    .description('show a service, cron job, job, task or agent in detail (e.g. agora describe service/web, agora describe task/ID)')
+    .description('show a service, cron job, job, secret, config, task or agent in detail (e.g. agora describe service/web, agora describe task/ID)')
     .argument('<ref>', 'KIND/NAME (service, cronjob, job) or KIND/ID (task, agent), or KIND')
     .argument('[name]', 'NAME or ID, when KIND is given alone');
   withClientFlags(cmd).action(async (first: string, second: string | undefined) => {
@@ -28,8 +29,10 @@ export function registerDescribeCommand(program: Command): void {
       process.stdout.write(master.kind === 'task' ? await describeTaskCommand(client, master.id) : await describeAgentCommand(client, master.id));
       return;
     }
+    const object = objectRef(first, second);
+    if (object) return describeObject(clientFor(cmd), object);
     const kindText = second !== undefined ? first : first.slice(0, Math.max(0, first.indexOf('/')));
-    if (kindText !== '' && !kindFromAlias(kindText)) throw new InvalidArgumentError('KIND/NAME', `unknown kind '${kindText}': expected service, cronjob, job, task or agent (e.g. service/web, task/ID)`);
+    if (kindText !== '' && !kindFromAlias(kindText)) throw new InvalidArgumentError('KIND/NAME', `unknown kind '${kindText}': expected service, cronjob, job, secret, config, task or agent (e.g. service/web, task/ID)`);
     const ref = parseRef(first, second);
     const w = await clientFor(cmd).jobs<Workload>('GET', `/api/v1/${namesOf(ref.kind).plural}/${encodeURIComponent(ref.name)}`);
     process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : ref.kind === 'CRONJOB' ? describeCronJob(w) : describeJob(w));

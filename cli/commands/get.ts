@@ -10,6 +10,8 @@ import { withClientFlags } from '../client.js';
 import { agentsTable, frameworksTable, tasksTable, type AgentJson, type FrameworkJson, type TaskJson } from './cluster-views.js';
 import { clientFor, outputFormat, printStructured, type OutputFormat } from './shared.js';
 import { cronJobsTable, jobsTable, servicesTable } from './workload-views.js';
+import { objectKindFromAlias } from '../../frameworks/objects/spec.js';
+import { getObjects } from './objects.js';
 
 const CLUSTER_KINDS: Record<string, 'agents' | 'frameworks' | 'tasks'> = {
   agent: 'agents',
@@ -27,7 +29,7 @@ export function registerGetCommand(program: Command): void {
   const cmd = program
     .command('get')
     .description('list agents, frameworks, tasks, services, cron jobs or jobs')
-    .argument('<what>', 'agents | frameworks | tasks | services | cronjobs | jobs')
+    .argument('<what>', 'agents | frameworks | tasks | services | cronjobs | jobs | secrets | configs')
     .argument('[name]', 'one of them, by name (or id)')
     .option('-o, --output <format>', 'wide, json or yaml');
   withClientFlags(cmd).action(async (what: string, name: string | undefined, flags: { output?: string }) => {
@@ -35,8 +37,10 @@ export function registerGetCommand(program: Command): void {
     const client = clientFor(cmd);
     const cluster = CLUSTER_KINDS[what.toLowerCase()];
     if (cluster) return getCluster(client, cluster, name, format);
+    const object = objectKindFromAlias(what);
+    if (object) return getObjects(client, object, name, format);
     const kind = kindFromAlias(what);
-    if (!kind) throw new InvalidArgumentError('what', `cannot get '${what}': expected agents, frameworks, tasks, services, cronjobs or jobs`);
+    if (!kind) throw new InvalidArgumentError('what', `cannot get '${what}': expected agents, frameworks, tasks, services, cronjobs, jobs, secrets or configs`);
     const plural = namesOf(kind).plural;
     const items = name === undefined ? (await client.jobs<{ items: Workload[] }>('GET', `/api/v1/${plural}`)).items : [await client.jobs<Workload>('GET', `/api/v1/${plural}/${encodeURIComponent(name)}`)];
     if (format === 'json' || format === 'yaml') return printStructured(format, name === undefined ? items : items[0]);

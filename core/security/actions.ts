@@ -3,8 +3,8 @@
 // and `agora acl` — so a permission named in a refusal is always one that can be granted.
 import { InvalidArgumentError } from '../errors.js';
 
-/** What an action's objects are: roles, users or workload kinds; 'none' when it has none. */
-export type ObjectKind = 'roles' | 'users' | 'kinds' | 'none';
+/** What an action's objects are: roles, users, workload kinds or secret names; 'none' when it has none. */
+export type ObjectKind = 'roles' | 'users' | 'kinds' | 'secrets' | 'none';
 
 interface ActionSpec {
   readonly objects: ObjectKind;
@@ -29,6 +29,7 @@ export const ACTIONS = {
   'acl.review': { objects: 'none', doc: 'ask the master who a credential belongs to (agents and the built-in frameworks, for requests they serve)' },
   'jobs.read': { objects: 'kinds', doc: 'read workloads of these kinds in the Jobs API (and their tasks\u2019 logs)' },
   'jobs.write': { objects: 'kinds', doc: 'create, change, run and delete workloads of these kinds in the Jobs API' },
+  'secrets.read': { objects: 'secrets', doc: "read the values of these Secrets, and apply workloads whose tasks are given them (jobs.read/jobs.write on Secret covers their keys and sizes, and writing them)" },
 } as const satisfies Record<string, ActionSpec>;
 
 export type Action = keyof typeof ACTIONS;
@@ -44,11 +45,11 @@ export function objectKindOf(action: Action): ObjectKind {
 }
 
 /** The workload kinds, as the Jobs API names them (and as policies may spell them). */
-export const WORKLOAD_KINDS = Object.freeze({ service: 'SERVICE', cronjob: 'CRONJOB', job: 'JOB' } as const);
+export const WORKLOAD_KINDS = Object.freeze({ service: 'SERVICE', cronjob: 'CRONJOB', job: 'JOB', secret: 'SECRET', config: 'CONFIG' } as const);
 
 /** `Service`, `service` or `SERVICE` → `SERVICE`; anything else names `field`. */
 export function normaliseKind(value: string, field: string): string {
   const kind = (WORKLOAD_KINDS as Record<string, string>)[value.toLowerCase()];
-  if (kind === undefined) throw new InvalidArgumentError(field, `'${value}' is not a workload kind (Service, CronJob or Job)`);
+  if (kind === undefined) throw new InvalidArgumentError(field, `'${value}' is not a workload kind (Service, CronJob, Job, Secret or Config)`);
   return kind;
 }

@@ -160,6 +160,8 @@ export function currentTemplate(task: TaskTemplateDoc): TaskTemplateDoc {
     killGracePeriodSeconds: task.killGracePeriodSeconds,
     fetch: task.fetch ?? [],
     user: task.user,
+    envFrom: task.envFrom,
+    files: task.files,
   });
 }
 

@@ -6,6 +6,7 @@ import type { PendingTask, TaskPlacement } from '../../sdk/offers.js';
 import { portRequests, templateCapabilities, templateResources, templateTaskInfo } from '../common/task-info.js';
 import type { RunRecord } from './model.js';
 import type { CronJobSpec } from './spec.js';
+import type { ValueResolver } from '../common/value-refs.js';
 
 /** One run's current attempt, waiting for an offer. */
 export interface PendingRun extends PendingTask {
@@ -39,7 +40,7 @@ export function attemptTaskId(runId: string, attempt: number, random: string): s
   return `${runId}.${attempt}.${random}`;
 }
 
-export function taskInfo(taskId: string, agentId: string, placement: TaskPlacement<PendingRun>): TaskInfo {
+export function taskInfo(taskId: string, agentId: string, placement: TaskPlacement<PendingRun>, values?: ValueResolver): TaskInfo {
   const { spec, runId } = placement.task;
   return templateTaskInfo(
     spec.task,
@@ -49,6 +50,7 @@ export function taskInfo(taskId: string, agentId: string, placement: TaskPlaceme
       name: spec.name,
       env: { AGORA_CRONJOB: spec.name, AGORA_RUN_ID: runId, AGORA_SCHEDULED_TIME: new Date(placement.task.scheduledTime).toISOString() },
       labels: { 'agora.cronjob': spec.name, 'agora.run': runId },
+      ...(values ? { values } : {}),
     },
     placement,
   );
