@@ -12,7 +12,8 @@ import type { Random } from '../core/random.js';
 import type { Resources } from '../core/resources.js';
 import { VERSION } from '../core/version.js';
 import { attributesToWire, resourcesToWire } from '../core/wire.js';
-import type { AgentInfo, AgentMessage, AgentRegistered__Output, MasterMessage__Output, TaskStatus } from '../proto/index.js';
+import type { AgentCapability, AgentInfo, AgentMessage, AgentRegistered__Output, MasterMessage__Output, TaskStatus } from '../proto/index.js';
+import { CapabilityWatch } from './capabilities.js';
 import { Checkpoint } from './checkpoint.js';
 import { MasterConnection } from './connection.js';
 import type { AgentContext, AgentLifecycle } from './context.js';
@@ -20,6 +21,7 @@ import type { Executor, ExecutorKind } from './executor.js';
 import { createExecutor } from './executors/index.js';
 import { startHealthChecker, type CheckOutcome, type HealthCheckerOptions } from './health/index.js';
 import { registerAgentRoutes } from './http.js';
+import { ExecSessions } from './exec.js';
 import { compileAgentOptions, type AgentOptions } from './options.js';
 import { detectResources, type MachineFacts } from './resources-detect.js';
 import { StatusUpdateManager } from './status-updates.js';
@@ -69,6 +71,8 @@ export class Agent implements AgentContext {
   #httpPort = 0;
   #http: HttpServer | undefined;
   #stopping: Promise<void> | undefined;
+  /** The capabilities the master was last told of (hello or update). */
+  #announced: readonly AgentCapability[] = [];
   #resolveStopped!: () => void;
   readonly stopped: Promise<void> = new Promise((resolve) => (this.#resolveStopped = resolve));
   readonly tasks: TaskManager;
@@ -81,6 +85,8 @@ export class Agent implements AgentContext {
   readonly sandboxLimits: SandboxWatch;
   /** Every --usage-interval, what each live task has used. */
   readonly usage: UsageSampler;
+  /** Whether its Docker engine answers (the DOCKER capability), checked every --docker-check-interval. */
+  readonly capabilities: CapabilityWatch;
 
   private constructor(
     readonly options: AgentOptions,
@@ -128,6 +134,14 @@ export class Agent implements AgentContext {
       frameworkRoles: (frameworkId) => this.tasks.frameworks.get(frameworkId)?.roles ?? [],
       diskBytes: (frameworkId, taskId) => this.sandboxLimits.diskUsage(frameworkId, taskId)?.usedBytes,
     });
+    this.capabilities = new CapabilityWatch({
+      ping: async () => this.#executor('docker').ping?.(),
+      endpoint: options.dockerEndpoint.url,
+      clock: deps.clock,
+      intervalMs: options.dockerCheckInterval,
+      logger: logger.child({ component: 'capabilities' }),
+      onChange: (capabilities) => this.#capabilitiesChanged(capabilities),
+    });
     this.#connection = new MasterConnection(
       {
         discovery,
@@ -162,6 +176,8 @@ export class Agent implements AgentContext {
       agent.sandboxLimits.start();
       agent.usage.start();
       await agent.#serveHttp();
+      // Before the first registration, which carries the answer.
+      await agent.capabilities.start();
     } catch (err) {
       await agent.stop();
       throw err;
@@ -210,6 +226,7 @@ export class Agent implements AgentContext {
       port: this.#httpPort,
       version: VERSION,
       ip: this.advertiseIp,
+      capabilities: [...this.capabilities.capabilities],
     };
   }
 
@@ -226,6 +243,7 @@ export class Agent implements AgentContext {
   async #stop(): Promise<void> {
     this.#transition('STOPPING');
     this.#connection.stop();
+    this.capabilities.stop();
     this.sandboxLimits.stop();
     this.usage.stop();
     if (this.options.killTasksOnStop) await this.tasks.killAll(AGENT_STOPPING);
@@ -262,6 +280,14 @@ export class Agent implements AgentContext {
     this.#http = createHttpServer({ logger: this.logger, limits: httpLimitsFrom(this.options), ...(tls ? { tls } : {}) });
     requireAuthentication(this.#http, authenticator, { open: ['/health', ...(this.options.openMetrics ? ['/metrics'] : [])] });
     registerAgentRoutes(this.#http, this);
+    new ExecSessions({
+      tasks: this.tasks,
+      maxSessions: this.options.execMaxSessions,
+      idleTimeoutMs: this.options.execIdleTimeout,
+      dockerSocket: this.options.dockerSocket ?? '/var/run/docker.sock',
+      clock: this.deps.clock,
+      log: this.logger.child({ component: 'exec' }),
+    }).register(this.#http);
     this.#httpPort = await listenHttp(this.#http, this.options.bind, this.options.httpPort);
   }
 
@@ -278,7 +304,8 @@ export class Agent implements AgentContext {
           logLimits: { maxBytes: this.options.logMaxSize, maxFiles: this.options.logMaxFiles },
           pidsLimit: this.options.taskPidsLimit,
           portCheckTimeoutMs: this.options.dockerPortCheckTimeout,
-          ...(this.options.dockerSocket ? { dockerSocket: this.options.dockerSocket } : {}),
+          dockerEndpoint: this.options.dockerEndpoint,
+          dockerPingTimeoutMs: this.options.dockerCheckTimeout,
         });
       this.#executors.set(kind, executor);
     }
@@ -287,6 +314,7 @@ export class Agent implements AgentContext {
 
   #hello(): AgentMessage {
     const agentInfo = this.agentInfo();
+    this.#announced = agentInfo.capabilities ?? [];
     if (this.#agentId === undefined) return { register: { agentInfo, version: VERSION } };
     return {
       reregister: { agentId: this.#agentId, agentInfo, tasks: this.tasks.agentTasks(), frameworks: this.tasks.frameworkInfos(), version: VERSION },
@@ -305,12 +333,22 @@ export class Agent implements AgentContext {
 
   #onConnected(): void {
     if (this.#lifecycle === 'REGISTERING') this.#transition('RUNNING');
+    // A change between the hello and now would otherwise wait for the next one.
+    const now = this.capabilities.capabilities;
+    if (now.join() !== this.#announced.join()) this.#capabilitiesChanged(now);
     this.updates.connected();
   }
 
   #onDisconnected(): void {
     this.updates.disconnected();
     if (this.#lifecycle === 'RUNNING') this.#transition('REGISTERING');
+  }
+
+  /** Registered: tell the master now. Not: the next (re)registration carries them. */
+  #capabilitiesChanged(capabilities: readonly AgentCapability[]): void {
+    if (this.#lifecycle !== 'RUNNING') return;
+    this.#announced = capabilities;
+    this.#connection.send({ capabilitiesUpdate: { capabilities: [...capabilities] } });
   }
 
   #sendUpdate(frameworkId: string, status: TaskStatus): void {

@@ -100,4 +100,9 @@ export interface Executor {
   recover(spec: ContainerSpec, checkpoint: ContainerCheckpoint): Promise<Container | ExitInfo>;
   /** Release what the executor holds (connections); containers keep running. */
   close(): Promise<void>;
+  /**
+   * Whether what it runs on answers (the Docker engine): undefined when it does, else why not.
+   * Absent: always ready (process, fake).
+   */
+  ping?(): Promise<string | undefined>;
 }

@@ -7,6 +7,7 @@
 //   GET /api/v1/tasks/:id/logs?stream=stdout|stderr&offset=&length=&follow=1
 //   GET /api/v1/tasks/:id/files?path=            a sandbox directory (at most 5,000 entries: `truncated`)
 //   GET /api/v1/tasks/:id/files/download?path=  a sandbox file
+//   GET /api/v1/tasks/:id/exec?command=…         `agora exec`, an HTTP/1.1 Upgrade (exec.ts)
 //
 // Logs are rotated by the agent (log-rotation.ts): an offset is a position in the current file,
 // which starts again at 0 after a rotation; `x-agora-log-rotations` counts the rotations so far,

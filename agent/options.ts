@@ -7,6 +7,7 @@ import { HTTP_LIMIT_OPTIONS, httpLimitsFrom, SERVER_LIMIT_OPTIONS } from '../cor
 import { Resources } from '../core/resources.js';
 import { parseStoreUrl } from '../core/store/index.js';
 import { parseAttributes, type Attributes } from '../core/wire.js';
+import { resolveDockerEndpoint, type DockerEndpoint } from './docker-endpoint.js';
 import type { ExecutorKind } from './executor.js';
 import { SANDBOX_LIMIT_OPTIONS } from './sandbox-limits.js';
 
@@ -24,6 +25,8 @@ export const EXECUTOR_KINDS: readonly ExecutorKind[] = ['process', 'docker', 'fa
  * pid_max (32,768 on many hosts). Why this and not another: agent/README.md.
  */
 export const DEFAULT_TASK_PIDS_LIMIT = 1024;
+/** --exec-max-sessions: `agora exec` sessions at once per agent. */
+export const DEFAULT_EXEC_MAX_SESSIONS = 16;
 /** The kernel's PID_MAX_LIMIT (64-bit): pids.max takes no more. */
 const MAX_TASK_PIDS_LIMIT = 4_194_304;
 
@@ -86,7 +89,9 @@ export const AGENT_OPTIONS = {
   memReserve: optional('--mem-reserve', 'memory kept back from detection: MiB or a percentage (default 1024 MiB, half below 2 GiB)', parseMemReserve),
   attributes: opt.custom<Attributes>('--attributes', 'attributes, e.g. rack:r1;zone:a', parseAttributesFlag, Object.freeze({})),
   executor: opt.oneOf<ExecutorKind>('--executor', 'how tasks run (a task with a container image always uses docker)', EXECUTOR_KINDS, 'process'),
-  dockerSocket: opt.optionalString('--docker-socket', 'Docker engine socket (default /var/run/docker.sock)'),
+  dockerSocket: opt.optionalString('--docker-socket', 'the Docker engine: unix:///path (or /path) or tcp://host:port; wins over $DOCKER_HOST (default unix:///var/run/docker.sock)'),
+  dockerCheckInterval: opt.duration('--docker-check-interval', 'how often the agent pings its Docker engine to advertise whether it runs containers (0 = only at start)', '30s', { maxMs: 24 * 3600 * 1000 }),
+  dockerCheckTimeout: opt.duration('--docker-check-timeout', 'how long the Docker engine may take to answer a ping before it counts as unreachable', '5s', { minMs: 1, maxMs: 3600 * 1000 }),
   dockerPortCheckTimeout: opt.duration('--docker-port-check-timeout', "how long a Docker task's published ports may take to answer before it fails (not ready until then; a longer health check delay + grace wins)", '60s', { minMs: 1, maxMs: 24 * 3600 * 1000 }),
   statusUpdateRetry: opt.duration('--status-update-retry', 'first resend of an unacknowledged status update (then doubling)', '10s', { minMs: 1 }),
   statusUpdateRetryMax: opt.duration('--status-update-retry-max', 'longest interval between resends', '10m', { minMs: 1 }),
@@ -101,6 +106,8 @@ export const AGENT_OPTIONS = {
     max: MAX_TASK_PIDS_LIMIT,
   }),
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities (cap-add) and mount host paths outside their sandbox', false),
+  execMaxSessions: opt.int('--exec-max-sessions', 'most `agora exec` sessions running at once on this agent', DEFAULT_EXEC_MAX_SESSIONS, { min: 1, max: 10_000 }),
+  execIdleTimeout: opt.duration('--exec-idle-timeout', 'an `agora exec` session with nothing read or written for this long is ended (its command killed)', '30m', { minMs: 1, maxMs: 7 * 24 * 3600 * 1000 }),
   ...SANDBOX_LIMIT_OPTIONS,
   usageInterval: opt.duration('--usage-interval', 'how often each live task\u2019s usage (CPU, memory, throttling, OOM kills) is read from its cgroup or Docker', '10s', { minMs: 10, maxMs: 24 * 3600 * 1000 }),
   insecure: opt.bool('--insecure', 'turn off TLS and authentication (to a master that is --insecure too); a warning is logged at every start', false),
@@ -114,9 +121,13 @@ export const AGENT_OPTIONS = {
   ...HTTP_LIMIT_OPTIONS,
 };
 
-export type AgentOptions = OptionsOf<typeof AGENT_OPTIONS>;
+export type AgentOptions = OptionsOf<typeof AGENT_OPTIONS> & {
+  /** Where the Docker engine is: --docker-socket, else $DOCKER_HOST, else the default socket. */
+  readonly dockerEndpoint: DockerEndpoint;
+};
 
-export function compileAgentOptions(raw: Record<string, unknown>): AgentOptions {
+/** `env` is where $DOCKER_HOST is read (process.env unless a test says otherwise). */
+export function compileAgentOptions(raw: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): AgentOptions {
   const options = compileOptions(AGENT_OPTIONS, raw);
   httpLimitsFrom(options);
   if (options.statusUpdateRetryMax < options.statusUpdateRetry) {
@@ -126,5 +137,5 @@ export function compileAgentOptions(raw: Record<string, unknown>): AgentOptions 
     throw new InvalidArgumentError('--reconnect-backoff-max', `must be at least --reconnect-backoff (${options.reconnectBackoff} ms)`);
   }
   // The advertised IP is chosen once, here, so every part of the agent reports the same one.
-  return Object.freeze({ ...options, advertiseIp: resolveAdvertiseIp(options) });
+  return Object.freeze({ ...options, advertiseIp: resolveAdvertiseIp(options), dockerEndpoint: resolveDockerEndpoint(options.dockerSocket, env) });
 }

@@ -28,8 +28,10 @@ import {
   maxCompletionCause,
   terminalStatus,
   type KillCause,
+  withoutSecrets,
 } from './task-spec.js';
 import { reachableProbe, unreachableCause, watchReachable } from './task-reachable.js';
+import { writeSecretFiles } from './secret-files.js';
 import { taskKey, type CheckStarter, type CompletedTask, type TaskEntry } from './task-entry.js';
 
 export { taskKey, type CheckEvents, type CheckStarter, type CompletedTask, type TaskEntry } from './task-entry.js';
@@ -180,7 +182,8 @@ export class TaskManager {
     const entry: TaskEntry = {
       frameworkId,
       taskId: info.taskId,
-      info,
+      // The values of secrets stay in the spec (memory) only: not in the journal, nor in any view.
+      info: withoutSecrets(info),
       sandbox,
       launchedAtMs,
       executorKind: kind,
@@ -275,6 +278,16 @@ export class TaskManager {
       this.deps.logger.warn({ frameworkId, taskId, refusal: entry.refusal }, 'task refused');
       await this.finish(entry, { launchFailed: true, message: entry.refusal ?? 'the task has no user to run as' });
       return;
+    }
+    const files = entry.spec.task.secrets?.files ?? [];
+    if (files.length > 0) {
+      step.doing = "write the task's files from secrets and configs";
+      try {
+        await writeSecretFiles(entry.sandbox, files, user);
+      } catch (err) {
+        await this.finish(entry, { launchFailed: true, message: err instanceof Error ? err.message : String(err) });
+        return;
+      }
     }
     step.doing = 'start the task';
     let container: Container;

@@ -82,6 +82,8 @@ export function buildSpec(task: TaskInfo__Output, ctx: SpecContext): ContainerSp
   if (ports[0]) env['PORT'] = String(ports[0].number);
   env['PORTS'] = ports.map((p) => p.number).join(',');
   for (const v of task.command?.environment?.variables ?? []) if (v.name) env[v.name] = v.value ?? '';
+  // Values of Secrets and Configs come last: the task asked for these names explicitly.
+  for (const v of task.secrets?.env ?? []) if (v.name) env[v.name] = v.value ?? '';
   return {
     frameworkId: ctx.frameworkId,
     taskId: task.taskId,
@@ -150,4 +152,9 @@ function signalNumber(signal: string): number {
 
 export function isTerminalState(state: string | undefined | null): boolean {
   return state !== undefined && state !== null && isTerminal(state as TaskState);
+}
+
+/** The TaskInfo as the agent keeps it (journal, views, recovery): without the values of secrets. */
+export function withoutSecrets(task: TaskInfo__Output): TaskInfo__Output {
+  return task.secrets ? { ...task, secrets: null } : task;
 }

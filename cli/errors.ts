@@ -22,3 +22,10 @@ export class ExitCode extends Error {
     super(`exit ${exitCode}`);
   }
 }
+
+/** A remote command ended with this status (`agora exec`): the CLI exits with it, printing nothing. */
+export class RemoteExitError extends Error {
+  constructor(readonly exitCode: number) {
+    super(`the remote command exited with status ${exitCode}`);
+  }
+}

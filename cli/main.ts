@@ -7,10 +7,13 @@ import { AgoraError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerAgentCommand } from './agent-command.js';
 import { ExitCode } from './errors.js';
+import { runComplete } from './commands/completion.js';
 import { registerClientCommands } from './commands/index.js';
 import { registerFrameworksCommand } from './frameworks-command.js';
+import { groupCommands } from './help-groups.js';
 import { registerMasterCommand } from './master-command.js';
 import { registerUpCommand } from './up-command.js';
+import { RemoteExitError } from './errors.js';
 
 export function buildProgram(): Command {
   const program = new Command('agora')
@@ -23,11 +26,17 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerFrameworksCommand(program);
   registerClientCommands(program);
+  groupCommands(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  // Shell completion (commands/completion.ts): the words are the line being typed, not flags.
+  if (argv[2] === '__complete') {
+    await runComplete(program, argv.slice(3));
+    return 0;
+  }
   try {
     await program.parseAsync(argv);
     return 0;
@@ -35,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
     // Usage errors (commander has printed them) and bad input exit 2; other failures exit 1.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof ExitCode) return err.exitCode;
+    // `agora exec`: the remote command's own status, as kubectl passes it back.
+    if (err instanceof RemoteExitError) return err.exitCode;
     if (err instanceof AgoraError) {
       process.stderr.write(`error: ${err.message}\n`);
       return err.code === 'AGORA_INVALID_ARGUMENT' ? 2 : 1;

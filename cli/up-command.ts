@@ -12,12 +12,13 @@ import { parseAttributes, type Attributes } from '../core/wire.js';
 import { Resources } from '../core/resources.js';
 import { Agent } from '../agent/agent.js';
 import { EXECUTOR_KINDS } from '../agent/options.js';
+import { parseDockerEndpoint } from '../agent/docker-endpoint.js';
 import { Master } from '../master/master.js';
 import { FrameworksHost } from '../frameworks/host.js';
 import { DNS_OPTIONS } from '../frameworks/dns/options.js';
 import { proxyOptionSpecs } from '../frameworks/proxy/options.js';
 import { addSpecOptions, runUntilSignal } from './process.js';
-import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, type UpSecurity } from './up-security.js';
+import { bootstrapUpSecurity, FRAMEWORKS_PRINCIPAL, upSecretsKey, type UpSecurity } from './up-security.js';
 import { writeContext } from './config.js';
 
 // The services' L4 proxy, on loopback: a one-machine cluster opens no service to the network unless asked.
@@ -36,6 +37,7 @@ export const UP_OPTIONS = {
   logFormat: opt.oneOf('--log-format', 'pretty (one line per entry), json (JSON lines) or auto (pretty on a terminal)', LOG_FORMATS, 'auto'),
   allowRootTasks: opt.bool('--allow-root-tasks', 'let tasks run as root (a principal must also hold tasks.run_as on root)', false),
   allowPrivileged: opt.bool('--allow-privileged', 'let Docker tasks run privileged, add capabilities and mount host paths (with tasks.privileged)', false),
+  dockerSocket: dockerSocketOption('--docker-socket', 'the Docker engine the agent runs image tasks on: unix:///path (or /path) or tcp://host:port; wins over $DOCKER_HOST (default unix:///var/run/docker.sock)'),
   writeContext: opt.bool('--write-context', 'make this cluster the CLI\u2019s current context (`up` in $AGORA_CONFIG or ~/.agora/config.yaml), so `agora` finds it and its token', true),
   insecure: opt.bool('--insecure', 'no TLS, tokens or policies: anyone who reaches a port may do anything (a warning is logged at every start)', false),
   // Service DNS, as `agora frameworks` has it; --dns-bind defaults to --hostname here.
@@ -58,6 +60,15 @@ function optionalResources(flag: string, description: string): OptionSpec<string
   return { flag, description, parse, default: undefined };
 }
 
+/** --docker-socket as text (the agent resolves it again), checked with the other flags. */
+function dockerSocketOption(flag: string, description: string): OptionSpec<string | undefined> {
+  const parse = (raw: unknown, f: string): string => {
+    parseDockerEndpoint(String(raw), f);
+    return String(raw);
+  };
+  return { flag, description, parse, default: undefined };
+}
+
 type DnsKey = keyof typeof DNS_OPTIONS;
 type ProxyFlags = keyof typeof UP_PROXY_OPTIONS;
 
@@ -66,7 +77,7 @@ type ProxyFlags = keyof typeof UP_PROXY_OPTIONS;
  * flags (then the service DNS takes a free port: benchmarks and tests run side by side) and the
  * proxy's (its defaults).
  */
-export type UpStartOptions = Omit<UpOptions, 'attributes' | 'logFormat' | DnsKey | ProxyFlags> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, 'logFormat' | DnsKey | ProxyFlags>>;
+export type UpStartOptions = Omit<UpOptions, 'attributes' | 'logFormat' | 'dockerSocket' | DnsKey | ProxyFlags> & { readonly attributes?: Attributes } & Partial<Pick<UpOptions, 'logFormat' | 'dockerSocket' | DnsKey | ProxyFlags>>;
 
 /**
  * What a one-process cluster says at info as a matter of course — its own election, its agent's
@@ -84,6 +95,8 @@ export const UP_DEBUG_MESSAGES: ReadonlySet<string> = new Set([
   'agent lifecycle',
   'agent recovered',
   'agent registered',
+  'docker engine answers: this agent runs containers',
+  'no docker engine answers: this agent runs no containers',
   'service DNS listening',
   'elected: starting the frameworks',
   'framework subscribed',
@@ -169,6 +182,8 @@ export async function startUp(
         insecure: options.insecure,
         allowRootTasks: options.allowRootTasks,
         allowPrivileged: options.allowPrivileged,
+        // Unset: the agent reads $DOCKER_HOST, then takes the default socket.
+        ...(options.dockerSocket ? { dockerSocket: options.dockerSocket } : {}),
         ...(options.resources ? { resources: options.resources } : {}),
         attributes: formatAttributes(options.attributes ?? {}),
         ...extra.agent,
@@ -181,7 +196,8 @@ export async function startUp(
   }
   try {
     const credentials = security ? { token: security.frameworksToken, tls: { ca: security.masterTls.ca } } : undefined;
-    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, ...serviceFlags(options), ...extra.frameworks });
+    const secretsKeyFile = await upSecretsKey(dataDir);
+    await frameworks.startEmbedded(master, credentials, { hostname: options.hostname, logLevel: options.logLevel, insecure: options.insecure, secretsKeyFile, ...serviceFlags(options), ...extra.frameworks });
   } catch (err) {
     await frameworks.stop();
     await agent.stop();
@@ -212,6 +228,7 @@ export function registerUpCommand(program: Command): void {
         `master http: ${scheme}://${up.master.httpAddress}`,
         `master grpc: ${up.master.grpcAddress}`,
         `agent http: ${scheme}://${up.agent.httpAddress}`,
+        `docker: ${up.agent.options.dockerEndpoint.url} (${up.agent.capabilities.dockerProblem === '' ? 'answers: image tasks run here' : 'not reachable: image tasks stay pending'})`,
         `service dns: ${options.dnsBind ?? options.hostname}:${up.frameworks.dnsPort ?? ''} (udp, tcp)`,
         `data dir: ${path.resolve(options.dataDir)}`,
         ...(up.security ? [`admin token: ${up.security.files.adminToken}`, `cluster CA: ${up.security.files.ca}`] : ['security: OFF (--insecure)']),

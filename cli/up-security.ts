@@ -6,6 +6,8 @@
 //   <data-dir>/tls/server.pem …       the master's certificate (the Jobs API is on its ports)
 //   <data-dir>/tls/agent.pem …        the agent's certificate (OU agent)
 //   <data-dir>/tls/frameworks-token   the built-in frameworks' token (principal agora-frameworks)
+//   <data-dir>/secrets-key            the key Secrets are sealed with in the store (0600; also
+//                                     made with --insecure: secrets are encrypted at rest regardless)
 //
 // The certificates cover --hostname, 127.0.0.1, localhost and ::1; a later start with another
 // hostname gets new ones from the same CA.
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { createCa, createCertificate, subjectAltNames, type PemPair } from '../core/security/pki.js';
 import type { ServerTls } from '../core/security/tls.js';
 import { newToken, parseToken } from '../core/security/tokens.js';
+import { SecretKey } from '../core/security/secret-box.js';
 
 export const FRAMEWORKS_PRINCIPAL = 'agora-frameworks';
 
@@ -60,6 +63,14 @@ async function pair(dir: string, name: string, make: () => Promise<PemPair>, ok:
   await fs.chmod(keyFile, 0o600);
   await fs.writeFile(certFile, made.certPem, { mode: 0o644 });
   return made;
+}
+
+/** `<data-dir>/secrets-key`: made (32 random bytes, base64, 0600) on the first start; its path. */
+export async function upSecretsKey(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'secrets-key');
+  await fs.mkdir(dataDir, { recursive: true });
+  if (!existsSync(file)) await SecretKey.createFile(file);
+  return file;
 }
 
 /** A token file: read, or made with mode 0600. */

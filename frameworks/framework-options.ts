@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { DriverOptions } from '../sdk/options.js';
 import type { FrameworkState } from '../sdk/state.js';
+import type { ValueResolver } from './common/value-refs.js';
 
 /** Driver settings for tests and tuning (reconnect, heartbeats, reconciliation, call timeout). */
 export type DriverTuning = Pick<DriverOptions, 'reconnect' | 'heartbeatMisses' | 'reconcile' | 'callTimeoutMs' | 'random'>;
@@ -40,6 +41,8 @@ export interface FrameworkOptions {
    * or its id was removed): the driver has stopped. The host starts the frameworks afresh.
    */
   readonly onRefused?: (message: string) => void;
+  /** The values of Secrets and Configs that tasks reference (envFrom, files), read at each launch. */
+  readonly values?: ValueResolver;
 }
 
 /** The driver's credentials, or plaintext for a master started with --insecure. */

@@ -10,6 +10,7 @@ import { CRON_FRAMEWORK_NAME, startCron } from './cron/index.js';
 import { SERVICES_FRAMEWORK_NAME, startServices } from './services/index.js';
 import { taskUsageReader, type TaskUsageReaderOptions } from './task-usage.js';
 import type { WorkloadController, WorkloadKind } from './workload.js';
+import type { ValueResolver } from './common/value-refs.js';
 import type { ReportsFigures } from './workload-figures.js';
 
 export interface ModuleContext {
@@ -32,6 +33,8 @@ export interface ModuleContext {
   readonly onRefused?: (message: string) => void;
   /** Aborted when the host stops or loses its leadership while this start is under way. */
   readonly signal?: AbortSignal;
+  /** The values of Secrets and Configs tasks reference, read at each launch. */
+  readonly values?: ValueResolver;
 }
 
 /** A started framework; `figures` feeds /metrics (metrics.ts), and every built-in framework has it. */
@@ -58,6 +61,7 @@ export async function frameworkOptions(ctx: ModuleContext, name: string): Promis
     ...(ctx.onRefused ? { onRefused: ctx.onRefused } : {}),
     ...(ctx.clock ? { clock: ctx.clock } : {}),
     ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.values ? { values: ctx.values } : {}),
   };
 }
 

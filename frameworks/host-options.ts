@@ -23,6 +23,7 @@ export const FRAMEWORKS_OPTIONS = {
   tlsCa: opt.optionalString('--tls-ca', 'the cluster CA certificate (PEM): the masters, agents and callers are checked against it'),
   tlsCert: opt.optionalString('--tls-cert', "the Jobs API's certificate (PEM)"),
   tlsKey: opt.optionalString('--tls-key', "the Jobs API's private key (PEM)"),
+  secretsKeyFile: opt.optionalString('--secrets-key-file', 'a file holding the key Secrets are sealed with in the store (32 bytes, base64; mode 0600): head -c 32 /dev/urandom | base64. Without it no Secret can be stored, and a store holding some refuses to start'),
   tokenFile: opt.optionalString('--token-file', "a file holding the built-in frameworks' token (a principal with the `frameworks` policy: agora acl token create --principal agora-frameworks --policy frameworks)"),
   openMetrics: opt.bool('--open-metrics', 'serve /metrics without credentials (for a Prometheus without a token), as the masters do', false),
   taskUser: opt.string('--task-user', 'the user tasks run as when a spec names none', 'nobody', { re: /^[A-Za-z0-9_][A-Za-z0-9_.-]*(:\d+)?$/, hint: 'a user name or uid' }),

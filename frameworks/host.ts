@@ -9,6 +9,7 @@
 // A lost ZooKeeper connection is ridden out while the session may live (2/3 of its timeout, as
 // the masters do): the frameworks keep running; the Jobs API answers only while the session is
 // vouched for. The frameworks stop on session expiry, or when the grace runs out unconnected.
+import { VERSION } from '../core/version.js';
 import type { Clock } from '../core/clock.js';
 import { createGrpcServer, type GrpcServer } from '../core/grpc.js';
 import { createHttpServer, listenHttp, type HttpServer } from '../core/http.js';
@@ -31,6 +32,9 @@ import { compileFrameworksOptions, storeUrl, type FrameworksOptions } from './ho
 import { embeddedHostSecurity, hostSecurityFromOptions, type HostCredentials, type HostSecurity } from './host-security.js';
 import { ServiceProxy } from './proxy/proxy.js';
 import type { TaskLocator, WorkloadKind } from './workload.js';
+import { SecretKey } from '../core/security/secret-box.js';
+import { systemClock } from '../core/clock.js';
+import { ConfigObjects } from './objects/store.js';
 
 export const FRAMEWORKS_ELECTION_NAME = 'agora-frameworks';
 
@@ -85,6 +89,8 @@ export class FrameworksHost {
   /** The logger modules get (each binds its own component). */
   readonly #baseLogger: Logger;
   #options: FrameworksOptions | undefined;
+  /** The key Secrets are sealed with (--secrets-key-file), checked against the store at start. */
+  #secretsKey: SecretKey | undefined;
   #store: Store | undefined;
   #ownsStore = false;
   #grpc: GrpcServer | undefined;
@@ -216,6 +222,9 @@ export class FrameworksHost {
     const url = storeUrl(options);
     if (!options.insecure && overrides.store === undefined) requireZkCredentials(url, options.zkCredentialsFile !== undefined, options.store === undefined ? '--master' : '--store');
     this.#store = overrides.store ?? (await openStore(url, { chroot: url.startsWith('zk://') ? '' : '/agora', sessionTimeoutMs: options.zkSessionTimeout, credentials: options.zkCredentialsFile }));
+    // Refuse to start with secrets in the store and no key, or the wrong one (objects/store.ts).
+    this.#secretsKey = options.secretsKeyFile === undefined ? undefined : await SecretKey.readFile(options.secretsKeyFile);
+    await ConfigObjects.checkKey(ConfigObjects.namespace(this.#store, options.cluster), this.#secretsKey);
     this.#masterHttp = await masterHttpFinder(options);
     // Standbys answer too (REFUSED), so a resolver given every instance moves on to the leader.
     this.#dns = await startServiceDns({ ...options, dnsBind: options.dnsBind ?? options.bind }, { api: this.api, registry: this.registry, serving: () => this.gate.serving(), logger: this.#baseLogger });
@@ -255,6 +264,8 @@ export class FrameworksHost {
     // /metrics as the masters serve it: `cluster.view`, or anyone with --open-metrics.
     requireAuthentication(this.#http, security.authenticator, { open: ['/health', ...(options.openMetrics ? ['/metrics'] : [])] });
     this.#http.get('/health', async () => ({ status: 'ok', lifecycle: this.lifecycle, leader: this.gate.leader() ?? null }));
+    // Any authenticated caller, as the masters' /version (`agora version` asks both).
+    this.#http.get('/version', async () => ({ version: VERSION }));
     this.metrics.serve(this.#http);
     this.registerHttp(this.#http);
     const httpPort = await listenHttp(this.#http, options.bind, options.httpPort);
@@ -290,8 +301,12 @@ export class FrameworksHost {
     this.lifecycle = 'STARTING';
     this.logger.info({ modules: this.#modules().map((m) => m.name) }, 'elected: starting the frameworks');
     try {
+      const options = this.#options as FrameworksOptions;
+      const objects = await ConfigObjects.open(this.#store as Store, options.cluster, this.#secretsKey, this.deps.clock ?? systemClock);
+      if (term !== this.#term) return;
+      this.api.objects = objects;
       for (const module of this.#modules()) {
-        const controller = await module.start(this.#moduleContext());
+        const controller = await module.start(this.#moduleContext(objects));
         if (term !== this.#term) {
           await controller.stop();
           return;
@@ -313,7 +328,7 @@ export class FrameworksHost {
     for (const waiter of this.#leadingWaiters.splice(0)) waiter();
   }
 
-  #moduleContext(): Parameters<FrameworkModule['start']>[0] {
+  #moduleContext(objects: ConfigObjects): Parameters<FrameworkModule['start']>[0] {
     const options = this.#options as FrameworksOptions;
     return {
       master: options.master,
@@ -329,6 +344,7 @@ export class FrameworksHost {
       usage: { masterHttp: () => this.#masterHttp?.current(), http: this.#security?.http ?? {}, scheme: this.#security?.scheme ?? 'https', autoscaleIntervalMs: options.autoscaleInterval },
       onRefused: (message) => void this.#frameworkRefused(message),
       signal: this.#termEnded.signal,
+      values: (kind, name, key) => objects.value(kind, name, key),
       ...(this.deps.clock ? { clock: this.deps.clock } : {}),
     };
   }
@@ -368,6 +384,7 @@ export class FrameworksHost {
 
   async #stopControllers(): Promise<void> {
     this.registry.clear();
+    this.api.objects = undefined;
     const running = this.#running.splice(0).reverse();
     for (const controller of running) {
       await controller.stop().catch((err: unknown) => this.logger.error({ err, kind: controller.kind }, 'stopping a framework failed'));

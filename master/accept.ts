@@ -12,7 +12,7 @@ import { INSECURE_PRINCIPAL, type Principal } from '../core/security/principal.j
 import { subscribedFramework } from './frameworks.js';
 import { authorizeLaunch } from './launch-policy.js';
 import { checkTaskBounds } from './task-bounds.js';
-import type { OfferRecord, TaskRecord } from './model.js';
+import type { AgentRecord, OfferRecord, TaskRecord } from './model.js';
 import type { MasterState } from './state.js';
 
 const MAX_REFUSE_SECONDS = 365 * 24 * 3600;
@@ -111,6 +111,7 @@ export function accept(state: MasterState, request: AcceptRequest__Output, princ
       try {
         const resources = checkTask(state, framework.id, task, `${field}[${j}]`, groupPool, batchIds);
         const authorized = authorizeLaunch(principal, framework.info, task, state.options.defaultTaskUser);
+        if (agent) checkRunsContainers(agent, task, `${field}[${j}]`);
         groupPool = groupPool.subtract(resources);
         batchIds.add(task.taskId);
         ok.push({ task: authorized, resources });
@@ -140,7 +141,8 @@ export function accept(state: MasterState, request: AcceptRequest__Output, princ
       state.addTask(record);
       launched.push(record);
     }
-    const tasks = records.map((r) => r.info);
+    // The agent gets each TaskInfo whole; the master's own copy has no values of secrets (newTask).
+    const tasks = ok.map(({ task }) => ({ ...task, agentId }));
     if (isGroup) {
       state.sendToAgent(agentId, { launchGroup: { frameworkId: framework.id, frameworkInfo: framework.info, executorId: op.launchGroup?.executorId ?? '', taskGroup: { tasks } } });
     } else if (tasks.length > 0) {
@@ -170,7 +172,9 @@ export function accept(state: MasterState, request: AcceptRequest__Output, princ
 
 function newTask(state: MasterState, frameworkId: string, agentId: string, role: string, info: TaskInfo__Output, resources: Resources): TaskRecord {
   const now = state.now();
-  const taskInfo = { ...info, agentId };
+  // TaskInfo.secrets is relayed to the agent, never kept: no view, event or reconciliation of the
+  // master's can show what it does not hold.
+  const taskInfo = { ...info, agentId, secrets: null };
   return {
     frameworkId,
     taskId: info.taskId,
@@ -213,4 +217,15 @@ export function decline(state: MasterState, request: DeclineRequest__Output): vo
     }
   }
   state.requestAllocation(offers.map((o) => o.agentId));
+}
+
+/**
+ * An image task only on an agent whose Docker engine answered (the DOCKER capability): the
+ * frameworks' matching already skips the others; this is for any framework that did not.
+ */
+function checkRunsContainers(agent: AgentRecord, task: TaskInfo__Output, field: string): void {
+  const image = task.container?.docker?.image;
+  if (!image && task.container?.type !== 'CONTAINER_DOCKER') return;
+  if ((agent.info.capabilities ?? []).includes('DOCKER')) return;
+  throw new InvalidArgumentError(`${field}.container`, `agent '${agent.id}' runs no containers (no Docker engine answers there); a task with a container image needs an agent with the DOCKER capability`);
 }

@@ -3,6 +3,7 @@
 // again. Validate → persist → apply: a drain the registry did not take changes nothing.
 import { NotFoundError } from '../core/errors.js';
 import { isActive } from '../core/task-state.js';
+import { schedulable } from './agent-cordon.js';
 import { agentDrainingEvent } from './agent-events.js';
 import { agentEntry } from './agent-records.js';
 import type { AgentRecord } from './model.js';
@@ -46,6 +47,6 @@ export async function undrainAgent(state: MasterState, agentId: string): Promise
   agent.drain = undefined;
   state.logger.info({ agentId }, 'agent undrained');
   agentDrainingEvent(state, agentId, false);
-  if (state.allocator.agent(agentId)) state.allocator.setAgentActive(agentId, agent.state === 'connected');
+  if (state.allocator.agent(agentId)) state.allocator.setAgentActive(agentId, agent.state === 'connected' && schedulable(agent));
   state.requestAllocation([agentId]);
 }

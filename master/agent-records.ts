@@ -17,6 +17,7 @@ export function agentEntry(agent: AgentRecord): AgentEntry {
     info: agent.info,
     state: agent.state === 'unreachable' ? 'unreachable' : 'admitted',
     ...(agent.drain ? { drain: agent.drain } : {}),
+    ...(agent.cordon ? { cordon: agent.cordon } : {}),
     registeredAtMs: agent.registeredAtMs,
     ...(agent.unreachableSinceMs === undefined ? {} : { unreachableSinceMs: agent.unreachableSinceMs }),
     ...(agent.principal === undefined ? {} : { principal: agent.principal }),

@@ -10,12 +10,15 @@ import type { TaskState } from '../core/task-state.js';
 import { resourcesFromWire } from '../core/wire.js';
 import type { Resources } from '../core/resources.js';
 import type { AgentInfo__Output, ReregisterAgent__Output } from '../proto/index.js';
+import { schedulable } from './agent-cordon.js';
 import { checkDrained } from './agent-drain.js';
+import { knownCapabilities } from './agent-updates.js';
 import { agentAddedEvent } from './agent-events.js';
 import { startPinging } from './agent-liveness.js';
 import { agentEntry, agentPrincipal, connectedFields, newAgentRecord, usedOf } from './agent-records.js';
 import { adoptFramework } from './frameworks.js';
 import type { AgentLink, AgentRecord, TaskRecord } from './model.js';
+import type { AgentEntry } from './registry.js';
 import { agentBack } from './reconciliation.js';
 import type { MasterState } from './state.js';
 import { reportTask, type ReregistrationContext } from './task-reports.js';
@@ -27,7 +30,7 @@ function validateAgentInfo(info: AgentInfo__Output | null | undefined): { info: 
   if (info.ip && (net.isIP(info.ip) === 0 || isUnspecified(info.ip))) throw new InvalidArgumentError('agentInfo.ip', `expected the agent's IP address, got '${info.ip.slice(0, 64)}'`);
   const total = resourcesFromWire(info.resources, 'agentInfo.resources');
   if (total.isEmpty()) throw new InvalidArgumentError('agentInfo.resources', 'the agent offers no resources');
-  return { info, total };
+  return { info: { ...info, capabilities: knownCapabilities(info.capabilities) }, total };
 }
 
 function registeredMessage(state: MasterState, agentId: string): { agentId: string; masterInfo: typeof state.masterInfo; pingIntervalSeconds: number; maxMissedPings: number } {
@@ -74,15 +77,24 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
   // Written only when the agent was unreachable, unknown or has changed.
   const unchanged = (known === prior ? priorSame : asRemembered(known)) && (known?.principal !== undefined || owner === undefined);
   if (!unchanged) {
-    await state.registry.putAgent({
+    const entry: AgentEntry = {
       id,
       hostname: info.hostname,
       info: { ...info, id },
       state: 'admitted',
       ...(known?.drain ? { drain: known.drain } : {}),
+      ...(known?.cordon ? { cordon: known.cordon } : {}),
       registeredAtMs: known?.registeredAtMs ?? state.now(),
       ...(bound ?? owner ? { principal: (bound ?? owner) as string } : {}),
-    });
+    };
+    await state.registry.putAgent(entry);
+    // An operator's drain or cordon written while this write was on its way has been overwritten
+    // by it: write the entry again with what the record now holds.
+    const now = state.agent(id);
+    const { drain, cordon, ...rest } = entry;
+    if (now && (now.drain !== drain || now.cordon !== cordon)) {
+      await state.registry.putAgent({ ...rest, ...(now.drain ? { drain: now.drain } : {}), ...(now.cordon ? { cordon: now.cordon } : {}) });
+    }
   }
   let agent = state.agent(id);
   if (agent?.principal !== undefined && owner !== undefined && agent.principal !== owner) {
@@ -122,7 +134,7 @@ export async function reregisterAgent(state: MasterState, link: AgentLink, messa
     const used = state.tasksOnAgent(id).filter((t) => t.holdsResources).map(usedOf);
     state.allocator.addAgent({ id, hostname: agent.hostname, total }, used);
   }
-  state.allocator.setAgentActive(id, agent.drain === undefined);
+  state.allocator.setAgentActive(id, schedulable(agent));
   link.send({ reregistered: registeredMessage(state, id) });
   agentBack(state, id, reported, context.told);
   startPinging(state, agent);

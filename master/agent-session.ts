@@ -1,12 +1,12 @@
 // One agent's gateway stream: its messages handled one at a time, in order — registration first,
-// then pongs, status updates, resource changes, framework messages and task reports — and a
+// then pongs, status updates, resource and capability changes, framework messages and task reports — and a
 // failure answered on the stream without ever crashing the master.
 import { FailedPreconditionError } from '../core/errors.js';
 import { INSECURE_PRINCIPAL, requirePermission, type Principal } from '../core/security/principal.js';
 import type { AgentMessage__Output, AgentUsage__Output } from '../proto/index.js';
 import { agentDisconnected } from './agent-liveness.js';
 import { registerAgent, reregisterAgent } from './agent-registration.js';
-import { handleStatusUpdate, updateAgentResources } from './agent-updates.js';
+import { handleStatusUpdate, updateAgentCapabilities, updateAgentResources } from './agent-updates.js';
 import type { AgentLink, AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
 import { reportTask } from './task-reports.js';
@@ -67,6 +67,7 @@ export class AgentSession {
     }
     else if (message.statusUpdate) handleStatusUpdate(this.state, agent, message.statusUpdate.frameworkId, message.statusUpdate.status);
     else if (message.resourceUpdate) updateAgentResources(this.state, agent, message.resourceUpdate.resources);
+    else if (message.capabilitiesUpdate) updateAgentCapabilities(this.state, agent, message.capabilitiesUpdate.capabilities);
     else if (message.frameworkMessage) {
       const m = message.frameworkMessage;
       this.state.sendEvent(m.frameworkId, { message: { agentId: agent.id, executorId: m.executorId, data: m.data } });

@@ -1,8 +1,8 @@
 // What a registered agent reports on its own: status updates of its tasks (only for tasks it runs),
-// and a change of its resources.
+// a change of its resources, and a change of its capabilities (its Docker engine came or went).
 import { InvalidArgumentError } from '../core/errors.js';
 import { resourcesFromWire } from '../core/wire.js';
-import type { AgentInfo__Output, TaskStatus } from '../proto/index.js';
+import type { AgentCapability__Output, AgentInfo__Output, TaskStatus } from '../proto/index.js';
 import { checkDrained } from './agent-drain.js';
 import type { AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
@@ -40,5 +40,24 @@ export function updateAgentResources(state: MasterState, agent: AgentRecord, res
   if (state.allocator.agent(agent.id)) state.allocator.updateAgentTotal(agent.id, total);
   agent.total = total;
   agent.info = { ...agent.info, resources };
+  state.requestAllocation([agent.id]);
+}
+
+const KNOWN_CAPABILITIES: ReadonlySet<string> = new Set<AgentCapability__Output>(['DOCKER']);
+
+/** The capabilities this master knows, once each, in order (a newer agent's others are left out). */
+export function knownCapabilities(list: readonly (AgentCapability__Output | number)[] | null | undefined): AgentCapability__Output[] {
+  return [...new Set((list ?? []).filter((c): c is AgentCapability__Output => typeof c === 'string' && KNOWN_CAPABILITIES.has(c)))];
+}
+
+/**
+ * The agent runs containers now, or no longer: its offers are made again with the new list, so
+ * no framework places an image task on the strength of an old one.
+ */
+export function updateAgentCapabilities(state: MasterState, agent: AgentRecord, list: readonly (AgentCapability__Output | number)[]): void {
+  const capabilities = knownCapabilities(list);
+  state.logger.info({ agentId: agent.id, capabilities }, 'agent capabilities changed');
+  state.rescindOffersWhere((o) => o.agentId === agent.id, 'agent capabilities changed');
+  agent.info = { ...agent.info, capabilities };
   state.requestAllocation([agent.id]);
 }

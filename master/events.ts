@@ -13,6 +13,8 @@ export type MasterEvent =
   | { type: 'AGENT_REMOVED'; agentId: string; reason: string }
   | { type: 'AGENT_DRAINING'; agentId: string }
   | { type: 'AGENT_DRAINED'; agentId: string }
+  | { type: 'AGENT_CORDONED'; agentId: string; principal: string }
+  | { type: 'AGENT_UNCORDONED'; agentId: string; principal: string }
   | { type: 'FRAMEWORK_ADDED'; frameworkId: string; name: string }
   | { type: 'FRAMEWORK_RESUBSCRIBED'; frameworkId: string; name: string }
   | { type: 'FRAMEWORK_DISCONNECTED'; frameworkId: string }

@@ -16,6 +16,12 @@ import type { TimerHandle } from '../core/clock.js';
 export type AgentConnectionState = 'recovering' | 'connected' | 'disconnected' | 'unreachable';
 export type DrainState = 'draining' | 'drained';
 
+/** Who cordoned an agent, and when (persisted with the agent's registry entry). */
+export interface AgentCordon {
+  readonly cordonedAtMs: number;
+  readonly principal: string;
+}
+
 export interface AgentLink {
   send(message: import('../proto/index.js').MasterMessage): void;
   close(reason?: string): void;
@@ -30,6 +36,8 @@ export interface AgentRecord {
   attributes: Attributes;
   state: AgentConnectionState;
   drain: { state: DrainState; gracePeriodMs: number; startedAtMs: number } | undefined;
+  /** Cordoned (unschedulable): not offered, its running tasks untouched (agent-cordon.ts). */
+  cordon?: AgentCordon | undefined;
   registeredAtMs: number;
   reregisteredAtMs: number | undefined;
   unreachableSinceMs: number | undefined;

@@ -57,6 +57,7 @@ export function recoverFromRegistry(state: MasterState, snapshot: RegistrySnapsh
         attributes: attributesFromWire(info.attributes),
         state: recovering ? 'recovering' : 'unreachable',
         drain: entry.drain,
+        ...(entry.cordon ? { cordon: entry.cordon } : {}),
         registeredAtMs: entry.registeredAtMs,
         reregisteredAtMs: undefined,
         unreachableSinceMs: entry.unreachableSinceMs,

@@ -24,6 +24,8 @@ export interface AgentEntry {
   readonly info: unknown;
   readonly state: 'admitted' | 'unreachable';
   readonly drain?: { readonly state: 'draining' | 'drained'; readonly gracePeriodMs: number; readonly startedAtMs: number };
+  /** Cordoned by an operator: kept across failovers like a drain. */
+  readonly cordon?: { readonly cordonedAtMs: number; readonly principal: string };
   readonly registeredAtMs: number;
   readonly unreachableSinceMs?: number;
   /** Whose credential registered it (absent in registries written before authentication). */

@@ -218,6 +218,7 @@ export class MasterState extends MasterRecords {
       agentHttpAddress: agent.httpAddress,
       allocationRole: offer.role,
       agentIp: agent.info.ip,
+      agentCapabilities: agent.info.capabilities ?? [],
     };
   }
 

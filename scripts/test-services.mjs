@@ -31,6 +31,9 @@ const REQUIREMENTS = [
   { what: '/usr/bin/promtool', pkg: 'prometheus', ok: () => isFile('/usr/bin/promtool') },
   // The dashboard's browser tests drive it through playwright-core (test/support/browser.ts).
   { what: '/usr/bin/chromium', pkg: 'chromium', ok: () => isFile('/usr/bin/chromium') },
+  // Clients in other languages (proto/CLIENTS.md): protoc compiles the protos, the Python example runs.
+  { what: '/usr/bin/protoc', pkg: 'protobuf-compiler', ok: () => isFile('/usr/bin/protoc') },
+  { what: "Debian python3's grpc", pkg: 'python3-grpcio', ok: () => isFile('/usr/lib/python3/dist-packages/grpc/__init__.py') },
 ];
 
 const isRoot = process.getuid?.() === 0;

@@ -34,6 +34,8 @@ export interface Taken {
 export class AgentSlot {
   readonly offers: Offer__Output[] = [];
   readonly facts: AgentFacts;
+  /** What the agent can run beyond commands (Offer.agent_capabilities), as its first offer says. */
+  readonly capabilities: ReadonlySet<string>;
   #total: Resources = Resources.EMPTY;
   #remaining: Resources = Resources.EMPTY;
   #usable = new Map<string, Usable>();
@@ -48,6 +50,7 @@ export class AgentSlot {
     first: Offer__Output,
   ) {
     this.facts = agentFactsOf(first);
+    this.capabilities = new Set(first.agentCapabilities ?? []);
   }
 
   get hostname(): string {

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { countRanges, type Range } from '../core/ranges.js';
 import { Resources } from '../core/resources.js';
+import type { AgentCapability__Output } from '../proto/index.js';
 import { parseConstraints, type Constraint, type ConstraintInput } from './constraint-spec.js';
 
 /** A port a task wants: a name (`"http"`), or `{ name?, number? }` where `number` asks for that exact host port. */
@@ -21,6 +22,8 @@ export interface PendingTask {
   /** The app/group the task belongs to: constraints count the group's placed tasks. Default ''. */
   readonly group?: string;
   readonly constraints?: readonly ConstraintInput[];
+  /** What its agent must be able to run: a task with a container image needs `['DOCKER']`. Default none. */
+  readonly capabilities?: readonly AgentCapability__Output[];
 }
 
 /** One requested port, in the order asked. */
@@ -48,6 +51,8 @@ export interface TaskNeed {
   readonly group: string;
   readonly constraints: readonly Constraint[];
   readonly hasGroupBy: boolean;
+  /** Agent capabilities the task needs (sorted, once each). */
+  readonly capabilities: readonly string[];
   /** Equal for tasks that any agent would treat the same (same needs, role, group and constraints). */
   readonly key: string;
 }
@@ -82,6 +87,7 @@ export class TaskCompiler {
     const fixedPorts = ports.flatMap((p) => (p.number === undefined ? [] : [p.number])).sort((a, b) => a - b);
     const constraintKey = this.#constraintKey(constraints);
     const portKey = ports.map((p) => `${p.name ?? ''}=${p.number ?? ''}`).join(',');
+    const capabilities = capabilitiesOf(task.capabilities, `${field}.capabilities`);
     return {
       resources: need.resources,
       scalarNames: need.scalarNames,
@@ -96,8 +102,9 @@ export class TaskCompiler {
       group,
       constraints,
       hasGroupBy: constraints.some((c) => c.operator === 'GROUP_BY'),
+      capabilities,
       // Constraint-free tasks do not depend on their group, so the group stays out of their key.
-      key: [need.resources.format(), portKey, role ?? '', constraintKey === '' ? '' : group, constraintKey].join('\u0000'),
+      key: [need.resources.format(), portKey, role ?? '', constraintKey === '' ? '' : group, constraintKey, capabilities.join(',')].join('\u0000'),
     };
   }
 
@@ -154,6 +161,17 @@ function roleOf(role: unknown, field: string): string | undefined {
   if (role === undefined || role === '') return undefined;
   if (typeof role !== 'string') throw new InvalidArgumentError(field, 'must be a string');
   return role;
+}
+
+const NO_CAPABILITIES: readonly string[] = Object.freeze([]);
+
+function capabilitiesOf(list: unknown, field: string): readonly string[] {
+  if (list === undefined) return NO_CAPABILITIES;
+  if (!Array.isArray(list)) throw new InvalidArgumentError(field, "must be a list of agent capabilities, e.g. ['DOCKER']");
+  list.forEach((c: unknown, i) => {
+    if (typeof c !== 'string' || c === '') throw new InvalidArgumentError(`${field}[${i}]`, "must be an agent capability name, e.g. 'DOCKER'");
+  });
+  return list.length === 0 ? NO_CAPABILITIES : Object.freeze([...new Set(list as string[])].sort());
 }
 
 function groupOf(group: unknown, field: string): string {

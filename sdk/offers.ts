@@ -4,7 +4,7 @@
 //   offers ──► merge per (agent, allocation role) ──► AgentSlot[] (in order of first offer)
 //   tasks  ──► TaskCompiler ──► TaskNeed[] (validated up front; errors name tasks[i]...)
 //   for each task, in the order given:
-//     feasibility, per agent, first failure wins:  role ─► resources (scalars, ports) ─► constraints
+//     feasibility, per agent, first failure wins:  capabilities ─► role ─► resources (scalars, ports) ─► constraints
 //     GROUP_BY last: it compares the agent with the other agents that passed everything else
 //     choice among feasible agents: first-fit | bin-pack (fullest after placing) | spread
 //     take: reserved-for-role resources first, then unreserved; lowest free ports; tally the group
@@ -258,6 +258,7 @@ class Matcher {
 
   /** The pipeline for one agent: undefined when it may take the task, else why not. */
   #reject(slot: AgentSlot, need: TaskNeed, tally: PlacementTally, groupBy: GroupByMode, explain: boolean): string | undefined {
+    for (const c of need.capabilities) if (!slot.capabilities.has(c)) return explain ? missingCapability(c) : '';
     if (need.role !== undefined && slot.role !== '' && slot.role !== need.role) {
       return explain ? `offered to role ${slot.role}, the task runs as ${need.role}` : '';
     }
@@ -293,6 +294,14 @@ class Matcher {
     return tally;
   }
 }
+
+/** Why an agent without capability `c` cannot take a task that needs it. */
+export function missingCapability(c: string): string {
+  return c === 'DOCKER' ? NO_CONTAINERS : `the agent lacks capability ${c}`;
+}
+
+/** The reason of an agent that runs no containers, for a task with an image. */
+export const NO_CONTAINERS = 'runs no containers (image tasks need Docker)';
 
 /**
  * For each GROUP_BY field: the smallest value, among agents that could otherwise take the task,

@@ -5,8 +5,11 @@
 // engine published every mapped port (else the launch fails, naming the port and why) and hand
 // the container a probe that waits for them to answer (docker-ports.ts); then a DockerContainer
 // copies the logs, waits and removes it. After an agent restart the container is
-// found again by id, else by its agora.task-id and agora.sandbox labels.
+// found again by id, else by its agora.task-id and agora.sandbox labels. Before anything, the
+// engine is pinged: one that does not answer fails the launch saying so, naming where it was
+// looked for (not as a pull that failed: nothing was pulled).
 import Docker from 'dockerode';
+import { dockerodeOptions, parseDockerEndpoint, resolveDockerEndpoint, type DockerEndpoint } from '../docker-endpoint.js';
 import type { Logger } from '../../core/logger.js';
 import { healthCheckSettings } from '../health/index.js';
 import type { Container, ContainerCheckpoint, ContainerSpec, Executor, ExitInfo } from '../executor.js';
@@ -20,9 +23,16 @@ export const REASON_PULL_FAILED = 'REASON_CONTAINER_PULL_FAILED';
 /** How long a Docker task's published ports may take to answer before it fails (--docker-port-check-timeout). */
 export const DEFAULT_PORT_CHECK_TIMEOUT_MS = 60_000;
 
+/** How long the engine may take to answer a ping (--docker-check-timeout). */
+export const DEFAULT_PING_TIMEOUT_MS = 5_000;
+
 export interface DockerExecutorOptions {
-  /** The engine's API socket; default /var/run/docker.sock. */
+  /** The engine's API socket (a path, unix:///path or tcp://host:port); default /var/run/docker.sock. */
   readonly socketPath?: string;
+  /** Where the engine is, resolved (wins over socketPath). */
+  readonly endpoint?: DockerEndpoint;
+  /** How long a ping may take before the engine counts as unreachable; default 5 s. */
+  readonly pingTimeoutMs?: number;
   /** --allow-privileged: privileged containers, cap-add and host-path volumes may run. */
   readonly allowPrivileged?: boolean;
   /** The agent's --log-max-size and --log-max-files, for the engine's json-file log. */
@@ -43,9 +53,14 @@ export class DockerExecutor implements Executor {
   private readonly pidsLimit: number;
   private readonly portCheckTimeoutMs: number;
   private readonly watching = new Set<DockerContainer>();
+  private readonly pingTimeoutMs: number;
+  /** Where the engine is (unix:///… or tcp://…), for messages. */
+  readonly endpoint: DockerEndpoint;
 
   constructor(options: DockerExecutorOptions) {
-    this.docker = new Docker({ socketPath: options.socketPath ?? '/var/run/docker.sock' });
+    this.endpoint = options.endpoint ?? (options.socketPath === undefined ? resolveDockerEndpoint(undefined, {}) : parseDockerEndpoint(options.socketPath, 'socketPath'));
+    this.docker = new Docker(dockerodeOptions(this.endpoint));
+    this.pingTimeoutMs = options.pingTimeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
     this.log = options.log.child({ component: 'docker-executor' });
     this.allowPrivileged = options.allowPrivileged ?? false;
     this.logLimits = options.logLimits;
@@ -59,6 +74,8 @@ export class DockerExecutor implements Executor {
     if (!image) return failedLaunch(spec.taskId, 'the task has no Docker image (container.docker.image)');
     const refusal = containerRefusal(spec, { allowPrivileged: this.allowPrivileged });
     if (refusal) return failedLaunch(spec.taskId, refusal);
+    const unreachable = await this.ping();
+    if (unreachable !== undefined) return failedLaunch(spec.taskId, unreachable);
     const pullError = await this.ensureImage(image, spec.task.container?.docker?.forcePull ?? false, log);
     if (pullError) return failedLaunch(spec.taskId, pullError, REASON_PULL_FAILED);
     let container: Docker.Container;
@@ -125,6 +142,22 @@ export class DockerExecutor implements Executor {
       return container;
     }
     return container.wait();
+  }
+
+  /** undefined when the engine answers its ping in time; else "the Docker engine is unreachable at …: why". */
+  async ping(): Promise<string | undefined> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.pingTimeoutMs);
+    try {
+      // dockerode takes the signal; its types do not say so.
+      await (this.docker as unknown as { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> }).ping({ abortSignal: abort.signal });
+      return undefined;
+    } catch (err) {
+      const why = abort.signal.aborted ? `no answer within ${this.pingTimeoutMs} ms` : errorText(err);
+      return `the Docker engine is unreachable at ${this.endpoint.url}: ${why}`;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Stop watching: open docker wait and log requests end; running containers are left alone. */

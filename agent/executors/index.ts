@@ -1,12 +1,13 @@
 // The executors, chosen by kind:
 //
 //   createExecutor('process', { cgroups, pidsLimit })                                  ProcessExecutor  (process.ts, wrapper.ts, cgroups*.ts)
-//   createExecutor('docker', { dockerSocket, allowPrivileged, pidsLimit, logLimits, portCheckTimeoutMs })  DockerExecutor   (docker*.ts)
+//   createExecutor('docker', { dockerSocket | dockerEndpoint, dockerPingTimeoutMs, allowPrivileged, pidsLimit, logLimits, portCheckTimeoutMs })  DockerExecutor   (docker*.ts)
 //   createExecutor('fake', { clock })                                                  FakeExecutor     (fake.ts)
 //
 // All implement agent/executor.ts; the task manager never needs to know which one runs a task.
 import { systemClock, type Clock } from '../../core/clock.js';
 import { silentLogger, type Logger } from '../../core/logger.js';
+import type { DockerEndpoint } from '../docker-endpoint.js';
 import type { Executor, ExecutorKind } from '../executor.js';
 import { detectCgroups, type Cgroups, type CgroupsOptions } from './cgroups.js';
 import { DockerExecutor } from './docker.js';
@@ -18,8 +19,12 @@ export interface ExecutorOptions {
   readonly log?: Logger;
   /** Fake executor: the clock its tasks run on; default the system clock. */
   readonly clock?: Clock;
-  /** Docker executor: the engine's API socket; default /var/run/docker.sock. */
+  /** Docker executor: the engine's API socket (a path, unix:///path or tcp://host:port); default /var/run/docker.sock. */
   readonly dockerSocket?: string;
+  /** Docker executor: where the engine is, resolved (wins over dockerSocket). */
+  readonly dockerEndpoint?: DockerEndpoint;
+  /** Docker executor: how long the engine may take to answer a ping; default 5 s. */
+  readonly dockerPingTimeoutMs?: number;
   /** Docker executor: --allow-privileged (privileged, cap-add, host-path volumes); default false. */
   readonly allowPrivileged?: boolean;
   /** Docker executor: the cap on the engine's own copy of a task's log (json-file max-size, max-file). */
@@ -45,6 +50,8 @@ export function createExecutor(kind: ExecutorKind, options: ExecutorOptions = {}
         pidsLimit: options.pidsLimit ?? 0,
         ...(options.portCheckTimeoutMs === undefined ? {} : { portCheckTimeoutMs: options.portCheckTimeoutMs }),
         ...(options.dockerSocket ? { socketPath: options.dockerSocket } : {}),
+        ...(options.dockerEndpoint ? { endpoint: options.dockerEndpoint } : {}),
+        ...(options.dockerPingTimeoutMs === undefined ? {} : { pingTimeoutMs: options.dockerPingTimeoutMs }),
       });
     case 'fake':
       return new FakeExecutor(options.clock ?? systemClock);

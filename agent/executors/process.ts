@@ -16,7 +16,7 @@ import { isSameProcessAlive, processStartTime } from './proc.js';
 import { ProcessContainer, readStatusFile, type ProcessCheckpoint } from './process-container.js';
 import { SHELL, wrapperArgs } from './wrapper.js';
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export interface ProcessExecutorOptions {
   readonly cgroups: Cgroups;

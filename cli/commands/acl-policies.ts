@@ -73,7 +73,7 @@ export function policiesTable(policies: readonly PolicyJson[]): string {
 
 /** The actions a policy grants, or `(every action)` rather than all sixteen names. */
 function allowsText(p: Policy): string {
-  const actions = new Set(p.rules.filter((r) => !r.roles && !r.users && !r.kinds).flatMap((r) => r.allow));
+  const actions = new Set(p.rules.filter((r) => !r.roles && !r.users && !r.kinds && !r.secrets).flatMap((r) => r.allow));
   if (ACTION_NAMES.every((a) => actions.has(a))) return '(every action)';
   return [...new Set(p.rules.flatMap((r) => r.allow))].join(',');
 }

@@ -7,14 +7,13 @@
 import type { Command } from 'commander';
 import { AgoraError } from '../../core/errors.js';
 import { parseDuration } from '../../core/options.js';
-import { namesOf } from '../../frameworks/api/kinds.js';
 import type { ApplyResponse } from '../../proto/index.js';
 import type { WorkloadKind } from '../../frameworks/workload.js';
 import { withClientFlags, type AgoraClient } from '../client.js';
 import { followDeployment } from './deployment-progress.js';
 import { clientFor } from './shared.js';
 import { readDocuments } from './spec-files.js';
-import { workloadSources, type WorkloadSource } from './workload-documents.js';
+import { documentName, isObjectKind, workloadSources, type WorkloadSource } from './workload-documents.js';
 
 interface ApplyFlags {
   file: string;
@@ -75,9 +74,12 @@ export function fromFile(err: unknown, source: WorkloadSource): unknown {
 }
 
 function print(res: ApplyResponse, dryRun: boolean): void {
-  const kind = namesOf(res.kind as WorkloadKind).document.toLowerCase();
+  const object = isObjectKind(String(res.kind));
+  const kind = documentName(res.kind as WorkloadKind).toLowerCase();
   const verb = VERBS[res.result as keyof typeof VERBS] ?? String(res.result);
   const label = `${kind}/${res.name ?? ''}`;
   process.stdout.write(`${label} ${verb}${dryRun ? ' (dry run)' : ''}${res.version ? ` (version ${res.version})` : ''}\n`);
-  for (const warning of res.warnings ?? []) process.stderr.write(`warning: ${label}: ${warning}\n`);
+  // A changed Secret or Config names the services it rolls: news, not a warning.
+  if (object) for (const w of res.warnings ?? []) process.stdout.write(`  ${w}\n`);
+  else for (const warning of res.warnings ?? []) process.stderr.write(`warning: ${label}: ${warning}\n`);
 }

@@ -12,14 +12,23 @@ export interface AgentJson {
   hostname: string;
   httpAddress: string;
   state: string;
-  drain: { state: string } | null;
+  drain: { state: string; gracePeriodSeconds?: number; startedAtMs?: number } | null;
+  /** Cordoned: not offered, its tasks untouched (absent from a master older than cordon). */
+  cordon?: { cordonedAtMs: number; principal: string } | null;
+  /** Offered by the allocator: connected, neither drained nor cordoned. */
+  active?: boolean;
+  ip?: string;
+  attributes?: Record<string, string | number>;
+  reregisteredAtMs?: number | null;
+  unreachableSinceMs?: number | null;
   version: string;
   resources: { total: ResourcesJson; allocated: ResourcesJson; used: ResourcesJson; offered: ResourcesJson; available: ResourcesJson };
   /** Measured use of its tasks (cores, working-set bytes, sandbox bytes), as the agent last reported it; null before. */
   used?: { cpus: number; memBytes: number; diskBytes?: number } | null;
   activeTasks: number;
   registeredAtMs: number;
-  attributes?: Record<string, unknown>;
+  /** What it runs beyond commands (DOCKER); absent from a master older than the field. */
+  capabilities?: string[];
 }
 
 export interface FrameworkJson {
@@ -59,14 +68,14 @@ export interface RoleJson {
 }
 
 export function agentsTable(agents: readonly AgentJson[], wide: boolean): string {
-  const headers = ['id', 'hostname', 'state', 'cpus', 'mem', 'tasks', 'age', ...(wide ? ['address', 'disk', 'ports', 'version'] : [])];
+  const headers = ['id', 'hostname', 'state', 'cpus', 'mem', 'tasks', 'age', ...(wide ? ['address', 'disk', 'ports', 'version', 'capabilities'] : [])];
   return table(
     headers,
     agents.map((a) => {
       const r = a.resources;
-      const state = a.drain ? `${a.state},${a.drain.state}` : a.state;
+      const state = [a.state, a.drain?.state, a.cordon ? 'cordoned' : undefined].filter(Boolean).join(',');
       const row: Cell[] = [a.id, a.hostname, state, `${trim(r.used.cpus)}/${trim(r.total.cpus)}`, `${mebibytes(r.used.mem)}/${mebibytes(r.total.mem)}`, a.activeTasks, age(a.registeredAtMs)];
-      return wide ? [...row, a.httpAddress, `${mebibytes(r.used.disk)}/${mebibytes(r.total.disk)}`, r.total.ports, a.version] : row;
+      return wide ? [...row, a.httpAddress, `${mebibytes(r.used.disk)}/${mebibytes(r.total.disk)}`, r.total.ports, a.version, (a.capabilities ?? []).join(',') || '-'] : row;
     }),
   );
 }

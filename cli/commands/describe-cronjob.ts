@@ -2,6 +2,7 @@
 // and the history, each run with its task ids, exit code, start and end.
 import type { CronJobRun, CronJobSpec, CronJobStatus, Workload } from '../../proto/index.js';
 import { age, pretty, type Cell } from '../table.js';
+import { lastFailedRunLine } from './describe-failure.js';
 import { fields, resourcesLine, section } from './describe-format.js';
 
 const n = (v: unknown): number => Number(v ?? 0);
@@ -29,6 +30,8 @@ export function describeCronJob(w: Workload): string {
     ['Next schedule', when(s.nextScheduleMs)],
     ['Last successful', when(s.lastSuccessfulMs)],
   ];
+  const failure = lastFailedRunLine([...(s.active ?? []), ...(s.history ?? [])]);
+  if (failure) lines.push(['Last failure', failure]);
   return fields(lines) + runs('Active runs', s.active ?? []) + runs('History', s.history ?? []);
 }
 

@@ -2,6 +2,7 @@
 // completed and failed indexes), why it waits, and every task with its index and attempt.
 import type { Instance, JobSpec, JobStatus, Workload } from '../../proto/index.js';
 import { age, pretty, type Cell } from '../table.js';
+import { lastFailedTaskLine } from './describe-failure.js';
 import { fields, resourcesLine, section } from './describe-format.js';
 
 const n = (v: unknown): number => Number(v ?? 0);
@@ -37,6 +38,8 @@ export function describeJob(w: Workload): string {
     lines.push(['Failed indexes', ranges(s.failedIndexes ?? [])]);
   }
   if (s.pendingReason) lines.push(['Pending', s.pendingReason]);
+  const failure = lastFailedTaskLine(s.tasks);
+  if (failure) lines.push(['Last failure', failure]);
   const rows = (s.tasks ?? []).map((t: Instance): Cell[] => [t.taskId, indexed ? n(t.index) : '-', n(t.attempt), pretty(t.state, 'TASK_'), t.exitCode ?? '', t.hostname, n(t.stagedAtMs) ? age(n(t.stagedAtMs)) : '', t.message]);
   return fields(lines) + section('Tasks', ['id', 'index', 'attempt', 'state', 'exit', 'host', 'age', 'message'], rows);
 }

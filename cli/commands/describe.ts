@@ -1,23 +1,38 @@
 // `agora describe service/NAME`: everything about one workload for people — spec, versions,
 // deployments, tasks, endpoints, and why instances are still pending. Cron jobs: describe-cronjob.ts;
-// jobs: describe-job.ts.
+// jobs: describe-job.ts; tasks and agents (the master's objects): describe-task.ts, describe-agent.ts.
 import type { Command } from 'commander';
-import { namesOf } from '../../frameworks/api/kinds.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import { kindFromAlias, namesOf } from '../../frameworks/api/kinds.js';
 import type { Instance, ServiceSpec, ServiceStatus, Workload } from '../../proto/index.js';
 import { withClientFlags } from '../client.js';
 import { age, pretty, type Cell } from '../table.js';
+import { describeAgentCommand } from './describe-agent.js';
 import { describeCronJob } from './describe-cronjob.js';
 import { fields, resourcesLine, section } from './describe-format.js';
+import { lastFailureLine } from './describe-failure.js';
 import { describeJob } from './describe-job.js';
+import { describeTaskCommand } from './describe-task.js';
 import { clientFor, parseRef } from './shared.js';
+import { describeObject, objectRef } from './objects.js';
 
 export function registerDescribeCommand(program: Command): void {
   const cmd = program
     .command('describe')
-    .description('show a service, cron job or job in detail (e.g. agora describe service/web)')
-    .argument('<ref>', 'KIND/NAME, or KIND')
-    .argument('[name]', 'NAME, when KIND is given alone');
+    .description('show a service, cron job, job, secret, config, task or agent in detail (e.g. agora describe service/web, agora describe task/ID)')
+    .argument('<ref>', 'KIND/NAME (service, cronjob, job) or KIND/ID (task, agent), or KIND')
+    .argument('[name]', 'NAME or ID, when KIND is given alone');
   withClientFlags(cmd).action(async (first: string, second: string | undefined) => {
+    const master = masterObject(first, second);
+    if (master) {
+      const client = clientFor(cmd);
+      process.stdout.write(master.kind === 'task' ? await describeTaskCommand(client, master.id) : await describeAgentCommand(client, master.id));
+      return;
+    }
+    const object = objectRef(first, second);
+    if (object) return describeObject(clientFor(cmd), object);
+    const kindText = second !== undefined ? first : first.slice(0, Math.max(0, first.indexOf('/')));
+    if (kindText !== '' && !kindFromAlias(kindText)) throw new InvalidArgumentError('KIND/NAME', `unknown kind '${kindText}': expected service, cronjob, job, secret, config, task or agent (e.g. service/web, task/ID)`);
     const ref = parseRef(first, second);
     const w = await clientFor(cmd).jobs<Workload>('GET', `/api/v1/${namesOf(ref.kind).plural}/${encodeURIComponent(ref.name)}`);
     process.stdout.write(ref.kind === 'SERVICE' ? describeService(w) : ref.kind === 'CRONJOB' ? describeCronJob(w) : describeJob(w));
@@ -25,6 +40,18 @@ export function registerDescribeCommand(program: Command): void {
 }
 
 const n = (v: unknown): number => Number(v ?? 0);
+
+const MASTER_KINDS: Record<string, 'task' | 'agent'> = { task: 'task', tasks: 'task', agent: 'agent', agents: 'agent', node: 'agent', nodes: 'agent' };
+
+/** `task/ID`, `agent/ID` (or the kind and the id as two arguments); undefined for workloads. */
+function masterObject(first: string, second: string | undefined): { kind: 'task' | 'agent'; id: string } | undefined {
+  const slash = first.indexOf('/');
+  const [kindText, id] = second !== undefined ? [first, second] : slash === -1 ? [first, undefined] : [first.slice(0, slash), first.slice(slash + 1)];
+  const kind = MASTER_KINDS[kindText.toLowerCase()];
+  if (!kind) return undefined;
+  if (!id) throw new InvalidArgumentError('KIND/ID', `'${first}' names no ${kind} (e.g. ${kind}/${kind === 'task' ? 'web.1' : 'S1'}; agora get ${kind}s lists them)`);
+  return { kind, id };
+}
 
 export function describeService(w: Workload): string {
   const spec: ServiceSpec = w.service ?? {};
@@ -45,6 +72,8 @@ export function describeService(w: Workload): string {
   ];
   if (spec.autoscale) lines.push(['Autoscale', autoscaleLine(spec.autoscale)]);
   if (s.pendingReason) lines.push(['Pending', `${pendingCount(s)} instance(s) waiting: ${s.pendingReason}`]);
+  const failure = lastFailureLine(s.lastFailure);
+  if (failure) lines.push(['Last failure', failure]);
   if (n(s.backoffUntilMs) > Date.now()) lines.push(['Backoff', `relaunches delayed until ${new Date(n(s.backoffUntilMs)).toISOString()}`]);
   let out = fields(lines);
   out += section('Versions', ['version', 'created', 'change'], (s.versions ?? []).map((v) => [v.version, `${age(n(v.createdAtMs))} ago`, v.change]));

@@ -14,7 +14,7 @@ import { ExitCode } from '../errors.js';
 import { applyOne, fromFile, readWorkloads } from './apply.js';
 import { normalizedDocument } from './normalized-spec.js';
 import { clientFor } from './shared.js';
-import { specPart, workloadDocument, type WorkloadSource } from './workload-documents.js';
+import { isObjectKind, specPart, workloadDocument, type WorkloadSource } from './workload-documents.js';
 
 export function registerDiffCommand(program: Command): void {
   const cmd = program
@@ -29,6 +29,11 @@ export function registerDiffCommand(program: Command): void {
       const res = await applyOne(client, source, true);
       if (res.result === 'UNCHANGED') continue;
       changed = true;
+      // A Secret's or Config's values are not printed: only that it would change.
+      if (isObjectKind(source.kind)) {
+        process.stdout.write(`${source.label}: would be ${res.result === 'CREATED' ? 'created' : 'changed'} (values not shown)\n`);
+        continue;
+      }
       process.stdout.write(patch(source, await live(client, source)));
     }
     if (changed) throw new ExitCode(1);
@@ -38,6 +43,7 @@ export function registerDiffCommand(program: Command): void {
 /** The live workload's spec document, or undefined when it does not exist yet. */
 async function live(client: AgoraClient, source: WorkloadSource): Promise<Workload | undefined> {
   try {
+    if (isObjectKind(source.kind)) return undefined;
     return await client.jobs<Workload>('GET', `/api/v1/${namesOf(source.kind).plural}/${encodeURIComponent(source.name)}`);
   } catch (err) {
     if (err instanceof AgoraError && err.code === 'AGORA_NOT_FOUND') return undefined;

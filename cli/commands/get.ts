@@ -16,6 +16,7 @@ import { stringify as toYaml } from 'yaml';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../../core/errors.js';
 import { parseTaskState } from '../../core/task-state.js';
 import { kindFromAlias, namesOf } from '../../frameworks/api/kinds.js';
+import { objectKindFromAlias, objectNames } from '../../frameworks/objects/spec.js';
 import type { WorkloadKind } from '../../frameworks/workload.js';
 import type { WatchEvent, Workload } from '../../proto/index.js';
 import type { AgoraClient } from '../client.js';
@@ -23,6 +24,7 @@ import { withClientFlags } from '../client.js';
 import { sseFrames } from '../sse.js';
 import { agentsTable, frameworksTable, tasksTable, type AgentJson, type FrameworkJson, type TaskJson } from './cluster-views.js';
 import { parseGetOutput, parseSelector, parseSortBy, renderJsonPath, selects, sortByPath, type GetOutput } from './get-options.js';
+import { getObjects } from './objects.js';
 import { clientFor } from './shared.js';
 import { listDocument, workloadDocument } from './workload-documents.js';
 import { cronJobsTable, jobsTable, servicesTable } from './workload-views.js';
@@ -72,7 +74,7 @@ export function registerGetCommand(program: Command): void {
   const cmd = program
     .command('get')
     .description('list agents, frameworks, tasks, services, cron jobs or jobs')
-    .argument('<what>', 'agents | frameworks | tasks | services | cronjobs | jobs')
+    .argument('<what>', 'agents | frameworks | tasks | services | cronjobs | jobs | secrets | configs')
     .argument('[name]', 'one of them, by name (or id)')
     .option('-o, --output <format>', 'wide, json, yaml, name, or jsonpath=TEMPLATE (e.g. jsonpath={.items[*].name})')
     .option('-l, --selector <selector>', 'only those whose labels match: key=value, key!=value, key, !key, comma-separated (agents: attributes)')
@@ -88,13 +90,21 @@ export function registerGetCommand(program: Command): void {
     if (cluster !== 'tasks' && (flags.all || flags.state !== undefined)) throw new InvalidArgumentError(flags.all ? '--all' : '--state', 'is for tasks only');
     const state = flags.state === undefined ? undefined : parseTaskState(flags.state, '--state');
     const client = clientFor(cmd);
+    const object = objectKindFromAlias(what);
+    if (object) {
+      // Secrets and configs (commands/objects.ts): a table, json or yaml, never their values.
+      if (output.kind === 'name' || output.kind === 'jsonpath' || selector || sortBy || flags.watch) {
+        throw new InvalidArgumentError('-o', `${objectNames(object).plural} print as a table, wide, json or yaml, without -l, --sort-by or --watch`);
+      }
+      return getObjects(client, object, name, output.kind);
+    }
     let source: Source<unknown>;
     if (cluster === 'agents') source = agentsSource(client) as Source<unknown>;
     else if (cluster === 'frameworks') source = frameworksSource(client) as Source<unknown>;
     else if (cluster === 'tasks') source = (await tasksSource(client, { all: Boolean(flags.all), ...(state ? { state } : {}) })) as Source<unknown>;
     else {
       const kind = kindFromAlias(what);
-      if (!kind) throw new InvalidArgumentError('what', `cannot get '${what}': expected agents, frameworks, tasks, services, cronjobs or jobs`);
+      if (!kind) throw new InvalidArgumentError('what', `cannot get '${what}': expected agents, frameworks, tasks, services, cronjobs, jobs, secrets or configs`);
       source = workloadSource(client, kind) as Source<unknown>;
     }
     if (selector && !source.labels) throw new InvalidArgumentError('-l', `${source.plural} have no labels to select on`);

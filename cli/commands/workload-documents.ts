@@ -13,6 +13,7 @@
 // Env values a caller may not see print as the mask, and the Jobs API refuses to apply the mask.
 import { InvalidArgumentError } from '../../core/errors.js';
 import { kindFromDocument, kindFromWire, namesOf } from '../../frameworks/api/kinds.js';
+import { objectKindOf, objectNames, type ObjectKind } from '../../frameworks/objects/spec.js';
 import type { WorkloadKind } from '../../frameworks/workload.js';
 import type { Workload } from '../../proto/index.js';
 import { FileInputError } from '../errors.js';
@@ -75,7 +76,8 @@ export function specPart(doc: Doc): Doc {
 export interface WorkloadSource {
   readonly origin: string;
   readonly where: string;
-  readonly kind: WorkloadKind;
+  /** A workload, or a Secret or Config (frameworks/objects/), which apply and delete take too. */
+  readonly kind: WorkloadKind | ObjectKind;
   readonly name: string;
   /** `service/web`, for messages. */
   readonly label: string;
@@ -100,16 +102,25 @@ export function workloadSources(docs: readonly SourceDocument[]): WorkloadSource
 
 function checked(value: unknown, origin: string, where: string): WorkloadSource {
   if (!isDoc(value)) throw new FileInputError(origin, where.replace(/[.:] ?$/, '') || '(document)', 'must be a mapping with kind, name and the fields of its spec');
-  let kind: WorkloadKind;
+  let kind: WorkloadKind | ObjectKind | undefined = objectKindOf(value['kind']);
   try {
-    kind = kindFromDocument(value['kind']);
+    kind ??= kindFromDocument(value['kind']);
   } catch (err) {
-    if (err instanceof InvalidArgumentError) throw new FileInputError(origin, `${where}kind`, err.message.replace(/^kind: /, ''));
+    if (err instanceof InvalidArgumentError) throw new FileInputError(origin, `${where}kind`, `${err.message.replace(/^kind: /, '')}, Secret or Config`.replace(/ or Job, Secret/, ', Job, Secret'));
     throw err;
   }
   const name = value['name'];
   if (typeof name !== 'string' || name === '') throw new FileInputError(origin, `${where}name`, 'is required');
-  return { origin, where, kind, name, label: `${namesOf(kind).document.toLowerCase()}/${name}`, doc: value };
+  return { origin, where, kind, name, label: `${documentName(kind).toLowerCase()}/${name}`, doc: value };
+}
+
+/** `Service`, `Secret`: a kind as documents spell it. */
+export function documentName(kind: WorkloadKind | ObjectKind): string {
+  return isObjectKind(kind) ? objectNames(kind).document : namesOf(kind).document;
+}
+
+export function isObjectKind(kind: string): kind is ObjectKind {
+  return kind === 'SECRET' || kind === 'CONFIG';
 }
 
 function isDoc(value: unknown): value is Doc {

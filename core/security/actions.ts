@@ -3,8 +3,8 @@
 // and `agora acl` — so a permission named in a refusal is always one that can be granted.
 import { InvalidArgumentError } from '../errors.js';
 
-/** What an action's objects are: roles, users or workload kinds; 'none' when it has none. */
-export type ObjectKind = 'roles' | 'users' | 'kinds' | 'none';
+/** What an action's objects are: roles, users, workload kinds or secret names; 'none' when it has none. */
+export type ObjectKind = 'roles' | 'users' | 'kinds' | 'secrets' | 'none';
 
 interface ActionSpec {
   readonly objects: ObjectKind;
@@ -19,15 +19,17 @@ export const ACTIONS = {
   'frameworks.view': { objects: 'none', doc: "see every framework's tasks, sandboxes and logs (a principal always sees its own frameworks')" },
   'frameworks.teardown': { objects: 'none', doc: 'tear down any framework (a framework may always tear itself down)' },
   'tasks.kill': { objects: 'none', doc: "kill any framework's tasks through the operator API (a framework kills its own through the scheduler API)" },
+  'tasks.exec': { objects: 'none', doc: "run commands inside any task one may see (`agora exec`), as the task's user; not implied by frameworks.view (a framework's principal may always exec into its own tasks)" },
   'env.view': { objects: 'none', doc: "see the values of tasks' and workloads' environment variables (others see them masked)" },
   'cluster.view': { objects: 'none', doc: 'read agents, frameworks, roles, weights, quota, offers, the event stream and metrics' },
   'weights.update': { objects: 'none', doc: "set roles' weights" },
   'quota.update': { objects: 'none', doc: "set and remove roles' quota" },
-  'agents.drain': { objects: 'none', doc: 'drain and undrain agents' },
+  'agents.drain': { objects: 'none', doc: 'drain and undrain, cordon and uncordon agents' },
   'acl.manage': { objects: 'none', doc: 'create, list and revoke tokens; write and delete policies' },
   'acl.review': { objects: 'none', doc: 'ask the master who a credential belongs to (agents and the built-in frameworks, for requests they serve)' },
   'jobs.read': { objects: 'kinds', doc: 'read workloads of these kinds in the Jobs API (and their tasks\u2019 logs)' },
   'jobs.write': { objects: 'kinds', doc: 'create, change, run and delete workloads of these kinds in the Jobs API' },
+  'secrets.read': { objects: 'secrets', doc: "read the values of these Secrets, and apply workloads whose tasks are given them (jobs.read/jobs.write on Secret covers their keys and sizes, and writing them)" },
 } as const satisfies Record<string, ActionSpec>;
 
 export type Action = keyof typeof ACTIONS;
@@ -43,11 +45,11 @@ export function objectKindOf(action: Action): ObjectKind {
 }
 
 /** The workload kinds, as the Jobs API names them (and as policies may spell them). */
-export const WORKLOAD_KINDS = Object.freeze({ service: 'SERVICE', cronjob: 'CRONJOB', job: 'JOB' } as const);
+export const WORKLOAD_KINDS = Object.freeze({ service: 'SERVICE', cronjob: 'CRONJOB', job: 'JOB', secret: 'SECRET', config: 'CONFIG' } as const);
 
 /** `Service`, `service` or `SERVICE` → `SERVICE`; anything else names `field`. */
 export function normaliseKind(value: string, field: string): string {
   const kind = (WORKLOAD_KINDS as Record<string, string>)[value.toLowerCase()];
-  if (kind === undefined) throw new InvalidArgumentError(field, `'${value}' is not a workload kind (Service, CronJob or Job)`);
+  if (kind === undefined) throw new InvalidArgumentError(field, `'${value}' is not a workload kind (Service, CronJob, Job, Secret or Config)`);
   return kind;
 }

@@ -12,6 +12,8 @@
 //       users: [app]
 //     - allow: [jobs.read, jobs.write]
 //       kinds: [Service, Job]
+//     - allow: [secrets.read]
+//       secrets: [team-a-*]
 //
 // A rule without its object field covers every object. The built-in policies below cannot be
 // replaced or deleted.
@@ -24,6 +26,7 @@ export interface PolicyRule {
   readonly roles?: readonly string[];
   readonly users?: readonly string[];
   readonly kinds?: readonly string[];
+  readonly secrets?: readonly string[];
 }
 
 export interface Policy {
@@ -33,7 +36,7 @@ export interface Policy {
 }
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
-const OBJECT_FIELDS = ['roles', 'users', 'kinds'] as const;
+const OBJECT_FIELDS = ['roles', 'users', 'kinds', 'secrets'] as const;
 const RULE_KEYS = new Set(['allow', ...OBJECT_FIELDS]);
 const POLICY_KEYS = new Set(['kind', 'name', 'description', 'rules']);
 
@@ -61,14 +64,14 @@ export function parsePolicy(value: unknown, field = 'policy'): Policy {
 function parseRule(value: unknown, field: string): PolicyRule {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError(field, 'expected a rule object with `allow`');
   const raw = value as Record<string, unknown>;
-  for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) throw new InvalidArgumentError(`${field}.${key}`, `unknown field (expected allow, roles, users or kinds)`);
+  for (const key of Object.keys(raw)) if (!RULE_KEYS.has(key)) throw new InvalidArgumentError(`${field}.${key}`, `unknown field (expected allow, roles, users, kinds or secrets)`);
   const allowRaw = typeof raw['allow'] === 'string' ? [raw['allow']] : raw['allow'];
   if (!Array.isArray(allowRaw) || allowRaw.length === 0) throw new InvalidArgumentError(`${field}.allow`, 'name at least one action');
   const allow = allowRaw.map((a, i) => {
     if (!isAction(a)) throw new InvalidArgumentError(`${field}.allow[${i}]`, `unknown action ${JSON.stringify(a)} (known: ${ACTION_NAMES.join(', ')})`);
     return a;
   });
-  const rule: { allow: Action[]; roles?: string[]; users?: string[]; kinds?: string[] } = { allow };
+  const rule: { allow: Action[]; roles?: string[]; users?: string[]; kinds?: string[]; secrets?: string[] } = { allow };
   for (const key of OBJECT_FIELDS) {
     if (raw[key] === undefined) continue;
     const wrong = allow.find((a) => objectKindOf(a) !== key);

@@ -26,9 +26,14 @@ export interface ParsedSpec {
 export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 
 export function parseDocument(text: string, format: DocumentFormat = 'FORMAT_AUTO', expected?: WorkloadKind): ParsedSpec {
+  return fromObject(readDocument(text, format), expected);
+}
+
+/** The document's text parsed (YAML or JSON), its kind not looked at yet. */
+export function readDocument(text: string, format: DocumentFormat = 'FORMAT_AUTO'): unknown {
   if (text.trim() === '') throw new InvalidArgumentError('document', 'is empty');
   if (Buffer.byteLength(text) > MAX_DOCUMENT_BYTES) throw new InvalidArgumentError('document', `is larger than ${MAX_DOCUMENT_BYTES} bytes`);
-  return fromObject(parseText(text, format), expected);
+  return parseText(text, format);
 }
 
 /** An already parsed document (an HTTP JSON body); `expected` is the kind the route serves. */

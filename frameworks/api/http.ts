@@ -8,6 +8,8 @@
 //   GET /api/v1/services/NAME/endpoints[?watch=1]   GET /api/v1/services/NAME/endpoints/watch   (SSE)
 //   POST /api/v1/{cronjobs,jobs}/NAME/{trigger, suspend, resume}
 //   GET /api/v1/watch?kinds=service,job&names=a,b&initial=1   (SSE: one event per WatchEvent)
+//   POST|PUT /api/v1/{secrets,configs}   GET /api/v1/{secrets,configs}[/NAME[?reveal=1]]   DELETE …/NAME
+//     (a Secret's values only with reveal=1 and secrets.read on it; objects-api.ts)
 //
 // kinds and names are comma-separated lists and may also be repeated; any other query parameter
 // given twice is INVALID_ARGUMENT naming it.
@@ -18,7 +20,9 @@ import { InvalidArgumentError, toAgoraError, UnavailableError } from '../../core
 import { queryInt, type HttpServer } from '../../core/http.js';
 import type { WatchEvent } from '../../proto/index.js';
 import type { WorkloadKind } from '../workload.js';
-import { fromObject } from './document.js';
+import { fromObject, readDocument } from './document.js';
+import { objectKindOf, OBJECT_KINDS, type ObjectKind } from '../objects/spec.js';
+import { objectKindOfDocument } from './objects-api.js';
 import type { ServingGate } from './gate.js';
 import { httpBase } from './http-client.js';
 import type { ApplyInput, JobsApi } from './jobs-api.js';
@@ -72,6 +76,7 @@ function routes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
     app.get(`${base}/:name`, async (req: Req) => api.get(principalOf(req), kind, req.params.name));
     app.delete(`${base}/:name`, async (req: Req) => api.delete(principalOf(req), kind, req.params.name));
   }
+  objectRoutes(app, api);
   serviceRoutes(app, api, heartbeatMs);
   for (const kind of ['CRONJOB', 'JOB'] as const) {
     const base = `/api/v1/${kind === 'JOB' ? 'jobs' : 'cronjobs'}/:name`;
@@ -87,6 +92,30 @@ function routes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
   }
   app.get('/api/v1/watch', async (req: Req, reply) => watchAll(api, req, reply, heartbeatMs));
   app.get('/api/v1/tasks/:name/logs', async (req: Req, reply) => taskLogs(api, req, reply));
+}
+
+function objectRoutes(app: FastifyInstance, api: JobsApi): void {
+  for (const { kind, plural, document } of OBJECT_KINDS) {
+    const base = `/api/v1/${plural}`;
+    const apply = async (req: Req, reply: FastifyReply): Promise<unknown> => sendApply(reply, await api.apply(principalOf(req), objectInput(req.body, kind, document), dryRun(req)));
+    app.post(base, apply);
+    app.put(base, apply);
+    app.get(base, async (req: Req) => ({ items: api.listObjects(principalOf(req), kind) }));
+    app.get(`${base}/:name`, async (req: Req) => api.getObject(principalOf(req), kind, req.params.name, ['1', 'true', ''].includes(single(req, 'reveal') ?? 'no')));
+    app.delete(`${base}/:name`, async (req: Req) => {
+      await api.deleteObject(principalOf(req), kind, req.params.name);
+      return {};
+    });
+  }
+}
+
+/** A Secret or Config body (YAML text or JSON), `kind` optional but, if given, this route's. */
+function objectInput(raw: unknown, kind: ObjectKind, document: string): ApplyInput {
+  const value = typeof raw === 'string' ? readDocument(raw) : raw;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InvalidArgumentError('body', `send the ${document} as YAML or JSON`);
+  const given = (value as Body)['kind'];
+  if (given !== undefined && objectKindOf(given) !== kind) throw new InvalidArgumentError('kind', `is ${String(given)}, but this endpoint takes ${document} documents`);
+  return { object: { ...(value as Body), kind: document }, kind };
 }
 
 function serviceRoutes(app: FastifyInstance, api: JobsApi, heartbeatMs: number): void {
@@ -193,6 +222,8 @@ async function taskLogs(api: JobsApi, req: Req, reply: FastifyReply): Promise<un
 function applyInput(raw: unknown, expected?: WorkloadKind): ApplyInput {
   if (typeof raw === 'string') return expected ? { document: raw, expected } : { document: raw };
   if (raw === undefined || raw === null) throw new InvalidArgumentError('body', 'send the spec as YAML or JSON');
+  const object = expected === undefined ? objectKindOfDocument(raw) : undefined;
+  if (object) return { object: raw as Body, kind: object };
   return { parsed: fromObject(raw, expected) };
 }
 

@@ -7,7 +7,10 @@ import type { Principal } from '../../core/security/principal.js';
 import { authorizeSpec, HIDDEN_ENV_VALUE, maskEnv, readable, requireRead, requireWrite } from './access.js';
 import type { ApplyResponse, Deployment, DeploymentResponse, Endpoint, Workload } from '../../proto/index.js';
 import type { ApplyOutcome, TaskLocator, WorkloadKind } from '../workload.js';
-import { parseDocument, specFromWire, type DocumentFormat, type ParsedSpec } from './document.js';
+import { parseDocument, readDocument, specFromWire, type DocumentFormat, type ParsedSpec } from './document.js';
+import type { ConfigObjects } from '../objects/store.js';
+import type { ObjectKind, ObjectView } from '../objects/spec.js';
+import { applyObject, authorizeRefs, deleteObject, getObject, listObjects, objectKindOfDocument, requireObjects } from './objects-api.js';
 import { namesOf } from './kinds.js';
 import { feasibilityWarnings } from './feasibility.js';
 import type { ControllerRegistry } from './registry.js';
@@ -18,7 +21,9 @@ import { openWatch, type WatchFilter, type WatchSink } from './watch.js';
 export type ApplyInput =
   | { readonly document: string; readonly format?: DocumentFormat; readonly expected?: WorkloadKind }
   | { readonly structured: WorkloadKind; readonly spec: Record<string, unknown> }
-  | { readonly parsed: ParsedSpec };
+  | { readonly parsed: ParsedSpec }
+  /** A Secret or Config document, already parsed (objects-api.ts). */
+  | { readonly object: Record<string, unknown>; readonly kind: ObjectKind };
 
 export interface JobsApiOptions {
   /** Who a spec's tasks run as when it names no user (the frameworks' --task-user). */
@@ -28,6 +33,8 @@ export interface JobsApiOptions {
 export class JobsApi {
   /** Set by the host at start, from --task-user. */
   taskUser: string;
+  /** Secrets and Configs: set by the host while it leads (objects/store.ts). */
+  objects: ConfigObjects | undefined;
 
   constructor(
     readonly controllers: ControllerRegistry,
@@ -35,13 +42,17 @@ export class JobsApi {
     options: JobsApiOptions = { taskUser: 'nobody' },
   ) {
     this.taskUser = options.taskUser;
+    this.objects = undefined;
   }
 
   async apply(principal: Principal, input: ApplyInput, dryRun = false): Promise<ApplyResponse> {
-    const { kind, spec } = toParsed(input);
+    const object = objectOf(input);
+    if (object) return applyObject(requireObjects(this.objects), this.controllers, principal, object.kind, object.raw, dryRun);
+    const { kind, spec } = toParsed(input as Exclude<ApplyInput, { object: unknown }>);
     requireWrite(principal, kind);
     refuseMaskedEnv(kind, spec);
     authorizeSpec(principal, kind, spec, this.taskUser);
+    authorizeRefs(this.objects, principal, kind, spec);
     const outcome = await this.controllers.get(kind).apply(spec, { dryRun });
     const feasibility = await this.#feasibility(kind, spec);
     return applyResponse(feasibility.length === 0 ? outcome : { ...outcome, warnings: [...(outcome.warnings ?? []), ...feasibility] });
@@ -72,6 +83,19 @@ export class JobsApi {
     const lists = await Promise.all(served.map((k) => this.controllers.get(k).list()));
     const all = lists.map((items) => [...items].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? ''))).flat().filter((w) => hasLabels(w, labels));
     return maskEnv(principal, all);
+  }
+
+  /** A Secret or Config: its keys and sizes; a Secret's values only with `reveal` and secrets.read. */
+  getObject(principal: Principal, kind: ObjectKind, name: string, reveal = false): ObjectView {
+    return getObject(requireObjects(this.objects), principal, kind, required(name), reveal);
+  }
+
+  listObjects(principal: Principal, kind: ObjectKind): ObjectView[] {
+    return listObjects(requireObjects(this.objects), principal, kind);
+  }
+
+  async deleteObject(principal: Principal, kind: ObjectKind, name: string): Promise<void> {
+    await deleteObject(requireObjects(this.objects), this.controllers, principal, kind, required(name));
   }
 
   async delete(principal: Principal, kind: WorkloadKind, name: string): Promise<{ deploymentId: string }> {
@@ -147,7 +171,16 @@ export class JobsApi {
   }
 }
 
-function toParsed(input: ApplyInput): ParsedSpec {
+/** A Secret or Config to apply: given as one, or a document whose kind says so. */
+function objectOf(input: ApplyInput): { kind: ObjectKind; raw: Record<string, unknown> } | undefined {
+  if ('object' in input) return { kind: input.kind, raw: input.object };
+  if (!('document' in input) || input.expected !== undefined) return undefined;
+  const raw = readDocument(input.document, input.format);
+  const kind = objectKindOfDocument(raw);
+  return kind ? { kind, raw: raw as Record<string, unknown> } : undefined;
+}
+
+function toParsed(input: Exclude<ApplyInput, { object: unknown }>): ParsedSpec {
   if ('parsed' in input) return input.parsed;
   if ('document' in input) return parseDocument(input.document, input.format, input.expected);
   return { kind: input.structured, spec: specFromWire(input.structured, input.spec) };

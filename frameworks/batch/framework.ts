@@ -70,7 +70,7 @@ export class BatchFramework implements BatchHandle {
       decline: (ids) => this.#declineNow(ids),
     });
     this.#applies = new Applies({ book, supervisor: this.#supervisor, now: () => this.#now(), change: changeOf, act: (fn) => this.#act(fn) });
-    this.#launcher = new JobLauncher({ book, holds: this.#holds, supervisor: this.#supervisor, clock, logger, role: this.#role, options: c });
+    this.#launcher = new JobLauncher({ book, holds: this.#holds, supervisor: this.#supervisor, clock, logger, role: this.#role, options: c, ...(o.values ? { values: o.values } : {}) });
   }
 
   static async start(options: BatchOptions): Promise<BatchFramework> {

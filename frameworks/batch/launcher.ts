@@ -22,6 +22,7 @@ import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import type { SchedulerDriver } from '../../sdk/driver-api.js';
 import { matchOffers, type Launch } from '../../sdk/offers.js';
 import { LaunchProtocol } from '../common/launch-protocol.js';
+import type { ValueResolver } from '../common/value-refs.js';
 import type { JobBook, JobTaskEntry } from './book.js';
 import { decideGang, describeGang, type HeldOffer } from './gang.js';
 import type { GangHolds } from './holds.js';
@@ -39,6 +40,7 @@ export interface JobLauncherDeps {
   readonly logger: Logger;
   readonly role: string;
   readonly options: CompiledBatchOptions;
+  readonly values?: ValueResolver;
 }
 
 export class JobLauncher {
@@ -171,7 +173,7 @@ export class JobLauncher {
         const taskId = mintTaskId(record.name, record.runs, d);
         const entry: JobTaskEntry = { taskId, attempt: d.attempt, ...(d.index === undefined ? {} : { index: d.index }), state: 'TASK_STAGING', launchedAtMs: now, agentId: launch.agentId, hostname: launch.hostname };
         added.set(record.name, [...(added.get(record.name) ?? []), entry]);
-        infos.push(taskInfo(record.spec, record.runs, taskId, launch.agentId, placement));
+        infos.push(taskInfo(record.spec, record.runs, taskId, launch.agentId, placement, this.deps.values));
         job.set(taskId, record.name);
       }
       planned.push({ launch, infos, job });

@@ -11,7 +11,8 @@
 import { Resources } from '../../core/resources.js';
 import type { Offer__Output } from '../../proto/index.js';
 import { resourcesFromWire } from '../../core/wire.js';
-import { matchOffers, type PendingTask } from '../../sdk/offers.js';
+import { matchOffers, NO_CONTAINERS, type PendingTask } from '../../sdk/offers.js';
+import { NO_AGENT_RUNS_CONTAINERS } from '../common/launch-protocol.js';
 import { describeGang } from './gang.js';
 import { taskShape, type JobSpecDoc } from './spec.js';
 
@@ -55,6 +56,7 @@ export function explainPending(job: QueuedJob, offers: readonly Offer__Output[])
   if (scalar !== undefined) return scalar;
   const unplaced = matchOffers(offers, tasks).unplaced[0];
   if (unplaced === undefined) return '';
+  if (unplaced.reasons.length > 0 && unplaced.reasons.every((r) => r.reason === NO_CONTAINERS)) return NO_AGENT_RUNS_CONTAINERS;
   const distinct = [...new Set(unplaced.reasons.map((r) => r.reason))];
   const shown = distinct.slice(0, MAX_REASONS).join('; ');
   return distinct.length > MAX_REASONS ? `${shown}; and ${distinct.length - MAX_REASONS} more` : shown;

@@ -9,7 +9,7 @@ import { validateName } from '../../core/ids.js';
 import { MAX_LIFETIME_SECONDS } from '../../core/limits.js';
 import type { Constraint } from '../../sdk/constraint-spec.js';
 import { boolAt, compact, deepFreeze, describe, numberAt, objectAt, onlyKeys, stringMapAt, type NumberRule, type ResourcesDoc } from '../common/spec-fields.js';
-import { portRequests } from '../common/task-info.js';
+import { portRequests, templateCapabilities } from '../common/task-info.js';
 import { parseTaskTemplate, TEMPLATE_DEFAULTS, TEMPLATE_KEYS, type TaskTemplateDoc as CommonTemplate } from '../common/task-template.js';
 import type { PortRequest } from '../../sdk/offers.js';
 
@@ -89,6 +89,8 @@ export interface TaskShape {
   readonly constraints: readonly Constraint[];
   readonly role?: string;
   readonly group: string;
+  /** ['DOCKER'] for a template with a container image; absent otherwise. */
+  readonly capabilities?: readonly 'DOCKER'[];
 }
 
 export function taskShape(spec: JobSpecDoc): TaskShape {
@@ -99,6 +101,7 @@ export function taskShape(spec: JobSpecDoc): TaskShape {
     constraints: spec.task.constraints,
     role: spec.task.role === '' ? undefined : spec.task.role,
     group: `job:${spec.name}`,
+    capabilities: templateCapabilities(spec.task).capabilities,
   });
 }
 
@@ -157,6 +160,8 @@ export function currentTemplate(task: TaskTemplateDoc): TaskTemplateDoc {
     killGracePeriodSeconds: task.killGracePeriodSeconds,
     fetch: task.fetch ?? [],
     user: task.user,
+    envFrom: task.envFrom,
+    files: task.files,
   });
 }
 

@@ -10,6 +10,7 @@ import type { TaskInfo } from '../../proto/index.js';
 import { templateTaskInfo } from '../common/task-info.js';
 import type { LaunchDecision } from './planner.js';
 import { taskShape, type JobSpecDoc } from './spec.js';
+import type { ValueResolver } from '../common/value-refs.js';
 
 /** One task waiting for an offer. */
 export interface JobTask extends PendingTask {
@@ -27,12 +28,12 @@ export function mintTaskId(job: string, run: number, d: LaunchDecision): string 
   return d.index === undefined ? `${job}.r${run}.a${d.attempt}.${shortId(8)}` : `${job}.r${run}.i${d.index}.a${d.attempt}.${shortId(6)}`;
 }
 
-export function taskInfo(spec: JobSpecDoc, run: number, taskId: string, agentId: string, placement: TaskPlacement<JobTask>): TaskInfo {
+export function taskInfo(spec: JobSpecDoc, run: number, taskId: string, agentId: string, placement: TaskPlacement<JobTask>, values?: ValueResolver): TaskInfo {
   const d = placement.task.decision;
   const labels: Record<string, string> = { 'agora.job': spec.name, 'agora.job.run': String(run), 'agora.job.attempt': String(d.attempt) };
   if (d.index !== undefined) labels['agora.job.index'] = String(d.index);
   const env = { AGORA_JOB: spec.name, AGORA_JOB_RUN: String(run), ...d.env };
   // A template stored before jobs had ports and fetch has neither.
   const task = { ...spec.task, ports: spec.task.ports ?? [], fetch: spec.task.fetch ?? [] };
-  return templateTaskInfo(task, { taskId, agentId, name: spec.name, env, labels }, placement);
+  return templateTaskInfo(task, { taskId, agentId, name: spec.name, env, labels, ...(values ? { values } : {}) }, placement);
 }

@@ -42,6 +42,8 @@ export function jobSpecToWire(spec: JobSpecDoc): JobSpec {
       role: t.role,
       killGracePeriodSeconds: t.killGracePeriodSeconds,
       user: t.user,
+      ...(t.envFrom ? { envFrom: { ...t.envFrom } } : {}),
+      ...(t.files ? { files: t.files.map((f) => ({ ...f })) } : {}),
     },
   };
 }

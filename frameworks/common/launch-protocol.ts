@@ -17,6 +17,7 @@ import type { TaskInfo } from '../../proto/index.js';
 import { declinePolicy, type DeclineFilter } from '../../sdk/decline.js';
 import type { SchedulerDriver } from '../../sdk/driver-api.js';
 import { wasRefused } from '../../sdk/errors.js';
+import { NO_CONTAINERS } from '../../sdk/offers.js';
 
 export interface LaunchTarget {
   readonly agentId: string;
@@ -77,8 +78,15 @@ export class LaunchProtocol {
 /** How many distinct reasons a pending summary shows. */
 export const MAX_PENDING_REASONS = 3;
 
-/** "no offer fits: <reason>; <reason>; <reason>; and N more" from matchOffers' reasons for one unplaced task. */
+/** The pending reason of an image task that every agent offered turned down for want of Docker. */
+export const NO_AGENT_RUNS_CONTAINERS = 'no agent runs containers (image tasks need Docker)';
+
+/**
+ * "no offer fits: <reason>; <reason>; <reason>; and N more" from matchOffers' reasons for one
+ * unplaced task — or, when every agent runs no containers, NO_AGENT_RUNS_CONTAINERS.
+ */
 export function noOfferFits(reasons: readonly { readonly reason: string }[]): string {
+  if (reasons.length > 0 && reasons.every((r) => r.reason === NO_CONTAINERS)) return NO_AGENT_RUNS_CONTAINERS;
   const distinct = [...new Set(reasons.map((r) => r.reason))];
   const more = distinct.length > MAX_PENDING_REASONS ? `; and ${distinct.length - MAX_PENDING_REASONS} more` : '';
   return `no offer fits: ${distinct.slice(0, MAX_PENDING_REASONS).join('; ')}${more}`;

@@ -13,6 +13,7 @@ import type { PortRequest, TaskPlacement } from '../../sdk/offers.js';
 import { checkToWire } from './checks.js';
 import { compact } from './spec-fields.js';
 import type { TaskTemplateDoc } from './task-template.js';
+import { resolveRefs, type ValueResolver } from './value-refs.js';
 
 // Templates are frozen and shared by every task of a workload: their Resources are made once.
 const NEEDS = new WeakMap<object, Resources>();
@@ -29,6 +30,11 @@ export function templateResources(template: Pick<TaskTemplateDoc, 'resources'>):
 }
 
 /** One request per port of the template, in order (named and/or fixed). */
+/** The agent capabilities a template's tasks need: a container image needs DOCKER. */
+export function templateCapabilities(template: Pick<TaskTemplateDoc, 'container'>): { capabilities?: ['DOCKER'] } {
+  return template.container?.image ? { capabilities: ['DOCKER'] } : {};
+}
+
 export function portRequests(template: Pick<TaskTemplateDoc, 'ports'>): PortRequest[] {
   return (template.ports ?? []).map((p) => compact({ name: p.name === '' ? undefined : p.name, number: p.number }));
 }
@@ -44,11 +50,14 @@ export interface TaskIdentity {
   readonly labels: Readonly<Record<string, string>>;
   /** Announce the task for discovery even without ports (a service is always announced). */
   readonly discovery?: boolean;
+  /** Where the values of the template's envFrom and files are read (TaskInfo.secrets). */
+  readonly values?: ValueResolver;
 }
 
 /** The TaskInfo of one task of `template` placed on an offer. */
 export function templateTaskInfo(template: TaskTemplateDoc, id: TaskIdentity, placement: Pick<TaskPlacement<unknown>, 'resources' | 'ports'>): TaskInfo {
   const ports = discoveryPorts(template, placement.ports);
+  const secrets = resolveRefs(template, id.values);
   return {
     name: id.name,
     taskId: id.taskId,
@@ -61,6 +70,7 @@ export function templateTaskInfo(template: TaskTemplateDoc, id: TaskIdentity, pl
     killPolicy: { gracePeriodSeconds: template.killGracePeriodSeconds },
     labels: { ...template.labels, ...id.labels },
     ...(ports.length > 0 || id.discovery === true ? { discovery: { name: id.name, ports, labels: {} } } : {}),
+    ...(secrets ? { secrets } : {}),
   };
 }
 

@@ -23,6 +23,7 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import { MAX_GRACE_SECONDS } from '../../core/limits.js';
 import { parseConstraints, type Constraint } from '../../sdk/constraint-spec.js';
 import { parseCheck, type CheckDoc } from './checks.js';
+import { parseEnvFrom, parseFiles, type FileRefDoc, type ValueRefDoc } from './value-refs.js';
 import {
   boolAt, compact, enumAt, join, listAt, numberAt, objectAt, onlyKeys, resourcesAt, roleAt, stringAt, stringListAt, stringMapAt, type Doc, type ResourcesDoc,
 } from './spec-fields.js';
@@ -73,12 +74,16 @@ export interface TaskTemplateDoc {
   readonly fetch: readonly FetchDoc[];
   /** '' = the framework's task user. */
   readonly user: string;
+  /** Variables from Secrets and Configs (value-refs.ts); absent when none. */
+  readonly envFrom?: Readonly<Record<string, ValueRefDoc>>;
+  /** Files from Secrets and Configs written into the sandbox; absent when none. */
+  readonly files?: readonly FileRefDoc[];
 }
 
 /** The template's fields, as a document gives them. */
 export const TEMPLATE_KEYS: readonly string[] = [
   'command', 'args', 'container', 'resources', 'ports', 'env', 'labels', 'healthCheck', 'readinessCheck', 'constraints', 'role',
-  'killGracePeriodSeconds', 'fetch', 'user',
+  'killGracePeriodSeconds', 'fetch', 'user', 'envFrom', 'files',
 ];
 
 /** Agora's kill grace (Mesos's default), for every kind. */
@@ -104,13 +109,16 @@ export function parseTaskTemplate(doc: Doc, at: string, rules: TemplateRules): T
   const portNames = ports.map((p) => p.name);
   const container = parseContainer(doc['container'], path('container'));
   const { command, args } = parseCommand(doc, at, container);
+  const env = stringMapAt(doc['env'], path('env'), 'env');
+  const envFrom = parseEnvFrom(doc['envFrom'], path('envFrom'), env);
+  const files = parseFiles(doc['files'], path('files'));
   return compact({
     command,
     args,
     container,
     resources: resourcesAt(doc['resources'], path('resources'), '{ cpus: 0.1, mem: 64 }'),
     ports,
-    env: stringMapAt(doc['env'], path('env'), 'env'),
+    env,
     labels: stringMapAt(doc['labels'], path('labels')),
     healthCheck: parseCheck(doc['healthCheck'], path('healthCheck'), portNames),
     readinessCheck: rules.readiness ? parseCheck(doc['readinessCheck'], path('readinessCheck'), portNames) : undefined,
@@ -119,6 +127,9 @@ export function parseTaskTemplate(doc: Doc, at: string, rules: TemplateRules): T
     killGracePeriodSeconds: numberAt(doc['killGracePeriodSeconds'], path('killGracePeriodSeconds'), { min: 0, max: MAX_GRACE_SECONDS }) ?? TEMPLATE_DEFAULTS.killGracePeriodSeconds,
     fetch: listAt(doc['fetch'], path('fetch')).map((f, i) => parseFetch(f, join(path('fetch'), i))),
     user: stringAt(doc['user'], path('user')) ?? '',
+    // Absent rather than empty, so a template stored before references existed compares equal.
+    envFrom: Object.keys(envFrom).length > 0 ? envFrom : undefined,
+    files: files.length > 0 ? files : undefined,
   });
 }
 

@@ -25,6 +25,7 @@ import { CronSupervisor } from './supervisor.js';
 import { validateCronJobSpec, type CronJobSpec } from './spec.js';
 import { cronFigures, workloadView } from './views.js';
 import type { WorkloadFigures } from '../workload-figures.js';
+import type { ValueResolver } from '../common/value-refs.js';
 
 export const CRON_FRAMEWORK_NAME = 'agora-cron';
 
@@ -47,6 +48,7 @@ export class CronFramework implements RunnableController {
     logger: Logger,
     killRetryMs: number,
     unreachableTimeoutMs: number,
+    values?: ValueResolver,
   ) {
     this.#clock = clock;
     this.#logger = logger;
@@ -67,6 +69,7 @@ export class CronFramework implements RunnableController {
       clock,
       logger,
       role,
+      ...(values ? { values } : {}),
       pending: () => this.#supervisor.pending,
       declinedIdle: () => this.#supervisor.declinedIdle(),
       replan: () => this.#supervisor.replan(),
@@ -79,7 +82,7 @@ export class CronFramework implements RunnableController {
     const clock = options.clock ?? systemClock;
     const killRetryMs = killRetryMsOf(options.killRetryMs);
     const timeout = msOption(options.unreachableTimeoutMs, UNREACHABLE_TIMEOUT_MS, 'unreachableTimeoutMs');
-    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger, killRetryMs, timeout);
+    const fw = new CronFramework(await CronBook.load(options.state), options.role || '*', clock, logger, killRetryMs, timeout, options.values);
     // The shell hands itself over before subscribing: the first plan's wake-up reaches it.
     await FrameworkShell.start(
       // Partition-aware: a task whose agent stops answering is UNREACHABLE, not LOST — it may still

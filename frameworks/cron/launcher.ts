@@ -12,6 +12,7 @@ import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import type { FrameworkDriver } from '../../sdk/driver.js';
 import { matchOffers, type Launch, type MatchResult } from '../../sdk/offers.js';
 import { LaunchProtocol, noOfferFits } from '../common/launch-protocol.js';
+import type { ValueResolver } from '../common/value-refs.js';
 import type { CronBook } from './book.js';
 import type { AttemptTask } from './model.js';
 import { withTask } from './runs.js';
@@ -22,6 +23,7 @@ export interface CronLauncherDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly role: string;
+  readonly values?: ValueResolver;
   /** The runs waiting for a task now. */
   readonly pending: () => readonly PendingRun[];
   /** Offers were declined for long: offers must be revived before runs can wait for them. */
@@ -74,7 +76,7 @@ export class CronLauncher {
       const taskId = attemptTaskId(runId, attempt, shortId(6));
       const task: AttemptTask = { attempt, taskId, agentId: launch.agentId, launchedAt: now };
       byJob.set(job, [...(byJob.get(job) ?? []), { runId, task }]);
-      infos.push(taskInfo(taskId, launch.agentId, placement));
+      infos.push(taskInfo(taskId, launch.agentId, placement, this.deps.values));
     }
     const persisted: TaskInfo[] = [];
     for (const [job, tasks] of byJob) {

@@ -3,9 +3,10 @@
 // AGORA_SCHEDULED_TIME (ISO 8601), and carries the labels agora.cronjob and agora.run.
 import type { TaskInfo } from '../../proto/index.js';
 import type { PendingTask, TaskPlacement } from '../../sdk/offers.js';
-import { portRequests, templateResources, templateTaskInfo } from '../common/task-info.js';
+import { portRequests, templateCapabilities, templateResources, templateTaskInfo } from '../common/task-info.js';
 import type { RunRecord } from './model.js';
 import type { CronJobSpec } from './spec.js';
+import type { ValueResolver } from '../common/value-refs.js';
 
 /** One run's current attempt, waiting for an offer. */
 export interface PendingRun extends PendingTask {
@@ -30,6 +31,7 @@ export function pendingRun(spec: CronJobSpec, run: RunRecord, defaultRole: strin
     role: spec.task.role || defaultRole,
     group: spec.name,
     constraints: spec.task.constraints,
+    ...templateCapabilities(spec.task),
   };
 }
 
@@ -38,7 +40,7 @@ export function attemptTaskId(runId: string, attempt: number, random: string): s
   return `${runId}.${attempt}.${random}`;
 }
 
-export function taskInfo(taskId: string, agentId: string, placement: TaskPlacement<PendingRun>): TaskInfo {
+export function taskInfo(taskId: string, agentId: string, placement: TaskPlacement<PendingRun>, values?: ValueResolver): TaskInfo {
   const { spec, runId } = placement.task;
   return templateTaskInfo(
     spec.task,
@@ -48,6 +50,7 @@ export function taskInfo(taskId: string, agentId: string, placement: TaskPlaceme
       name: spec.name,
       env: { AGORA_CRONJOB: spec.name, AGORA_RUN_ID: runId, AGORA_SCHEDULED_TIME: new Date(placement.task.scheduledTime).toISOString() },
       labels: { 'agora.cronjob': spec.name, 'agora.run': runId },
+      ...(values ? { values } : {}),
     },
     placement,
   );

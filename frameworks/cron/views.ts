@@ -130,5 +130,7 @@ function taskToWire(task: TaskTemplate): WireTask {
     fetch: task.fetch.map((f) => ({ ...f })),
     user: task.user,
     healthCheck: task.healthCheck ? checkToWire(task.healthCheck) : null,
+    ...(task.envFrom ? { envFrom: { ...task.envFrom } } : {}),
+    ...(task.files ? { files: task.files.map((f) => ({ ...f })) } : {}),
   };
 }

@@ -99,7 +99,7 @@ export class ServicesFramework implements ServicesHandle {
       publish: () => this.#publish(),
       debt: this.#debt,
     });
-    this.#launcher = new ServiceLauncher({ book, supervisor: this.#supervisor, clock: o.clock, logger: o.logger, role: o.role });
+    this.#launcher = new ServiceLauncher({ book, supervisor: this.#supervisor, clock: o.clock, logger: o.logger, role: o.role, ...(o.options.values ? { values: o.options.values } : {}) });
   }
 
   static async start(options: ServicesOptions): Promise<ServicesFramework> {

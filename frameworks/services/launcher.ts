@@ -11,6 +11,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Logger } from '../../core/logger.js';
 import type { Offer__Output, TaskInfo } from '../../proto/index.js';
 import { LaunchProtocol, noOfferFits } from '../common/launch-protocol.js';
+import type { ValueResolver } from '../common/value-refs.js';
 import type { ServiceBook } from './book.js';
 import { relaunchesOf, type TaskRecord } from './model.js';
 import { isLive } from './planner.js';
@@ -23,6 +24,7 @@ export interface ServiceLauncherDeps {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly role: string;
+  readonly values?: ValueResolver;
 }
 
 export class ServiceLauncher {
@@ -74,7 +76,7 @@ export class ServiceLauncher {
       const record: TaskRecord = { taskId, version, agentId: launch.agentId, hostname: launch.hostname, ...ipOf(launch), attributes: facts.attributes, ...zoneOf(facts), ports, stagedAtMs: now, canary, ...(relaunch ? { failures: relaunch.failures } : {}) };
       byService.set(service, [...(byService.get(service) ?? []), record]);
       if (relaunch) carried.add(relaunch.taskId);
-      infos.push(taskInfo(taskId, launch.agentId, version, placement));
+      infos.push(taskInfo(taskId, launch.agentId, version, placement, this.deps.values));
     }
     // Each task is in the book before it is launched, so a new leader reconciles it rather than
     // launching it again. A launch that cannot be recorded (a stale instance, a store error) is not

@@ -105,6 +105,19 @@ export interface ServiceRecord {
   readonly relaunches?: readonly Relaunch[];
   /** The autoscaler's last decisions, oldest first (absent = none). */
   readonly autoscaleDecisions?: readonly AutoscaleDecision[];
+  /** The latest task of the service that failed, as its last status said: why launches fail (absent = none yet). */
+  readonly lastFailure?: TaskFailureRecord;
+}
+
+/** A failed task: what `agora describe service` shows under "Last failure". */
+export interface TaskFailureRecord {
+  readonly taskId: string;
+  readonly atMs: number;
+  readonly state: TaskState;
+  readonly reason: string;
+  readonly message: string;
+  readonly agentId: string;
+  readonly hostname: string;
 }
 
 /** What status updates tell about a task (in memory). */

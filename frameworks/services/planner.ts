@@ -13,7 +13,7 @@
 //   an instance that failed waits out its own restart backoff (backoff.ts), the others launch at
 //   once; a deployment whose version failed too often FAILS and the service returns to the
 //   version it came from.
-import { activeDeployment, relaunchesOf, specOf, type DeploymentRecord, type Relaunch, type ServiceRecord, type TaskView } from './model.js';
+import { activeDeployment, relaunchesOf, specOf, type DeploymentRecord, type Relaunch, type ServiceRecord, type TaskFailureRecord, type TaskView } from './model.js';
 import { gateOnBackoff } from './backoff.js';
 import { holdsPlace, isLive, nextPartitionChange, toExpunge } from './partition.js';
 import type { ServiceSpecDoc } from './spec.js';
@@ -117,7 +117,7 @@ export function plan(record: ServiceRecord, tasks: readonly TaskView[], now: num
   if (live.some((t) => !t.confirmed)) {
     return { ...base, launches: [], deployment: dep, waiting: 'reconciling task states with the master' };
   }
-  const failed = dep !== undefined && dep.failures >= dep.failureLimit ? failDeployment(dep, now) : undefined;
+  const failed = dep !== undefined && dep.failures >= dep.failureLimit ? failDeployment(dep, record.lastFailure, now) : undefined;
   if (failed !== undefined) {
     const revert = failed.fromVersion !== '' && failed.fromVersion !== failed.version ? { version: failed.fromVersion, instances: failed.fromInstances } : undefined;
     return { ...base, launches: [], deployment: failed, revert };
@@ -189,9 +189,17 @@ export function victims(tasks: readonly TaskView[], count: number, available: (t
     .slice(0, count);
 }
 
-function failDeployment(dep: DeploymentRecord, now: number): DeploymentRecord {
+/** "version v2 failed 3 launch(es) (the last: TASK_FAILED: why); the service returns to version v1". */
+function failDeployment(dep: DeploymentRecord, last: TaskFailureRecord | undefined, now: number): DeploymentRecord {
   const back = dep.fromVersion !== '' && dep.fromVersion !== dep.version ? `; the service returns to version ${dep.fromVersion}` : '';
-  return { ...dep, phase: 'DEPLOYMENT_FAILED', finishedAtMs: now, message: `version ${dep.version} failed ${dep.failures} launch(es)${back}` };
+  const why = last === undefined ? '' : ` (the last: ${last.state}${last.message ? `: ${oneLine(last.message)}` : ''})`;
+  return { ...dep, phase: 'DEPLOYMENT_FAILED', finishedAtMs: now, message: `version ${dep.version} failed ${dep.failures} launch(es)${why}${back}` };
+}
+
+/** A status message on one line, bounded: it ends up in a deployment's message. */
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}…` : flat;
 }
 
 /** Phase and progress of the active deployment after this plan. */

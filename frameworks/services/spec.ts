@@ -91,6 +91,8 @@ export function parseServiceSpec(input: unknown): ServiceSpecDoc {
     unreachableStrategy: parseUnreachable(doc['unreachableStrategy']),
     autoscale,
     servicePort: numberAt(doc['servicePort'], 'servicePort', { min: 1, max: 65535, integer: true }),
+    envFrom: t.envFrom,
+    files: t.files,
   });
 }
 
@@ -138,8 +140,9 @@ function parseUpgrade(value: unknown): ServiceSpecDoc['upgradeStrategy'] {
 
 /** The wire form (workload.proto ServiceSpec) of a normalized spec, for Get and Watch. */
 export function specToWire(spec: ServiceSpecDoc): ServiceSpec {
+  const { envFrom, files, ...rest } = spec;
   return {
-    ...spec,
+    ...rest,
     args: [...spec.args],
     ports: spec.ports.map((p) => ({ ...p, labels: { ...p.labels } })),
     container: spec.container ? { ...spec.container, parameters: [...spec.container.parameters], volumes: [...spec.container.volumes] } : null,
@@ -151,5 +154,7 @@ export function specToWire(spec: ServiceSpecDoc): ServiceSpec {
     autoscale: spec.autoscale ? { ...spec.autoscale } : null,
     env: { ...spec.env },
     labels: { ...spec.labels },
+    ...(envFrom ? { envFrom: { ...envFrom } } : {}),
+    ...(files ? { files: files.map((f) => ({ ...f })) } : {}),
   };
 }

@@ -210,7 +210,8 @@ export class ServiceSupervisor {
     const now = this.deps.clock.now();
     const out = taskEnded(record, task, { state, reason, message }, now, this.deps.backoffResetMs);
     const { [task.taskId]: _ended, ...tasks } = record.tasks;
-    const next = settle({ ...record, tasks, relaunches: out.relaunches }, out.deployment, undefined, now);
+    const lastFailure = out.failure ? { lastFailure: { taskId: task.taskId, atMs: now, state, reason, message, agentId: task.agentId, hostname: task.hostname } } : {};
+    const next = settle({ ...record, tasks, relaunches: out.relaunches, ...lastFailure }, out.deployment, undefined, now);
     const level = out.failure ? 'warn' : 'info';
     if (out.failure) this.restarts.set(record.name, (this.restarts.get(record.name) ?? 0) + 1);
     const backoff = out.relaunch === undefined ? {} : { failures: out.relaunch.failures, relaunchInMs: out.relaunch.untilMs - now };

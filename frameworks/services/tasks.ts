@@ -4,8 +4,9 @@
 import type { Resources } from '../../core/resources.js';
 import type { PendingTask, TaskPlacement } from '../../sdk/offers.js';
 import type { TaskInfo } from '../../proto/index.js';
-import { portRequests, templateResources, templateTaskInfo } from '../common/task-info.js';
+import { portRequests, templateCapabilities, templateResources, templateTaskInfo } from '../common/task-info.js';
 import type { ServiceSpecDoc } from './spec.js';
+import type { ValueResolver } from '../common/value-refs.js';
 
 /** One instance waiting for an offer. */
 export interface PendingLaunch extends PendingTask {
@@ -31,10 +32,11 @@ export function pendingLaunch(spec: ServiceSpecDoc, version: string, canary: boo
     role: spec.role || defaultRole,
     group: spec.name,
     constraints: spec.constraints,
+    ...templateCapabilities(spec),
   };
 }
 
-export function taskInfo(taskId: string, agentId: string, version: string, placement: TaskPlacement<PendingLaunch>): TaskInfo {
+export function taskInfo(taskId: string, agentId: string, version: string, placement: TaskPlacement<PendingLaunch>, values?: ValueResolver): TaskInfo {
   const spec = placement.task.spec;
   return templateTaskInfo(
     spec,
@@ -45,6 +47,7 @@ export function taskInfo(taskId: string, agentId: string, version: string, place
       env: { AGORA_SERVICE: spec.name, AGORA_SERVICE_VERSION: version },
       labels: { 'agora.service': spec.name, 'agora.version': version },
       discovery: true,
+      ...(values ? { values } : {}),
     },
     placement,
   );

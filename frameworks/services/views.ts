@@ -1,7 +1,7 @@
 // Wire views (workload.proto) of a service: its Workload (spec of the current version with the
 // current count, and ServiceStatus), its deployments with steps, its instances and its endpoints.
-import type { Deployment, DeploymentStep, Endpoint, Instance, ServiceStatus, Workload } from '../../proto/index.js';
-import { activeDeployment, specOf, type DeploymentRecord, type ServiceRecord, type TaskView } from './model.js';
+import type { Deployment, DeploymentStep, Endpoint, Instance, ServiceStatus, TaskFailure, Workload } from '../../proto/index.js';
+import { activeDeployment, specOf, type DeploymentRecord, type ServiceRecord, type TaskFailureRecord, type TaskView } from './model.js';
 import { backoffUntilMs } from './backoff.js';
 import { isAvailable, isLive, rolloutCounts } from './planner.js';
 import { specToWire } from './spec.js';
@@ -60,7 +60,13 @@ function statusView(record: ServiceRecord, tasks: readonly TaskView[], notes: No
     pendingReason: notes?.waiting || notes?.unplaced || '',
     backoffUntilMs: backoffUntilMs(record),
     autoscaleDecisions: (record.autoscaleDecisions ?? []).map((d) => ({ atMs: d.at, from: d.from, to: d.to, reason: d.reason })),
+    lastFailure: lastFailureView(record.lastFailure),
   };
+}
+
+function lastFailureView(f: TaskFailureRecord | undefined): TaskFailure | null {
+  if (f === undefined) return null;
+  return { taskId: f.taskId, atMs: f.atMs, state: f.state, reason: f.reason as TaskFailure['reason'], message: f.message, agentId: f.agentId, hostname: f.hostname };
 }
 
 // A task's view is immutable and kept by the book until its record or runtime changes

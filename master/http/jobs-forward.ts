@@ -3,7 +3,7 @@
 // the dashboard's Jobs API paths to the leading frameworks host instead, so the dashboard keeps one
 // origin:
 //
-//   /api/v1/apply, /api/v1/{services,cronjobs,jobs}[/…], /api/v1/watch, /api/v1/tasks/:id/logs
+//   /api/v1/apply, /api/v1/{services,cronjobs,jobs,secrets,configs}[/…], /api/v1/watch, /api/v1/tasks/:id/logs
 //
 // Which host: --jobs-api when given (a frameworks host on another store), else the leader of the
 // frameworks hosts' election in the store the master shares with them (the SDK's framework
@@ -23,7 +23,7 @@ import { callerToken, followsLog, forward } from './forward.js';
 /** The built-in frameworks host's election (frameworks/host.ts FRAMEWORKS_ELECTION_NAME; the master may not import it). */
 const FRAMEWORKS_ELECTION = 'agora-frameworks';
 
-const PATHS = ['/api/v1/apply', '/api/v1/services', '/api/v1/services/*', '/api/v1/cronjobs', '/api/v1/cronjobs/*', '/api/v1/jobs', '/api/v1/jobs/*', '/api/v1/watch', '/api/v1/tasks/:id/logs'];
+const PATHS = ['/api/v1/apply', '/api/v1/services', '/api/v1/services/*', '/api/v1/cronjobs', '/api/v1/cronjobs/*', '/api/v1/jobs', '/api/v1/jobs/*', '/api/v1/secrets', '/api/v1/secrets/*', '/api/v1/configs', '/api/v1/configs/*', '/api/v1/watch', '/api/v1/tasks/:id/logs'];
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE'];
 
 export interface JobsForwardOptions {

@@ -1,4 +1,4 @@
-// The operator's write endpoints: teardown, weights, quota, drain / undrain. Each one validates its
+// The operator's write endpoints: teardown, weights, quota, drain / undrain, cordon / uncordon. Each one validates its
 // whole input first (bad input → 400 naming the field, and nothing changes), then persists to the
 // registry, then applies to the master's memory and the allocator — so a failed registry write
 // leaves memory as it was too.
@@ -7,6 +7,7 @@ import type { HttpServer } from '../../core/http.js';
 import { Resources } from '../../core/resources.js';
 import { principalOf } from '../../core/security/edge.js';
 import { may, requirePermission, type Principal } from '../../core/security/principal.js';
+import { cordonAgent, uncordonAgent } from '../agent-cordon.js';
 import { drainAgent, undrainAgent } from '../agent-drain.js';
 import { kill, ownsOr, removeFramework } from '../frameworks.js';
 import type { FrameworkRecord } from '../model.js';
@@ -113,6 +114,23 @@ export function registerOperatorWrites(app: HttpServer, ctx: OperatorContext): v
     requirePermission(principalOf(req), 'agents.drain');
     const agent = knownAgent(state, req.params.id);
     await undrainAgent(state, agent);
+    return { agent: agentJson(state, state.agent(agent)!) };
+  });
+
+  // Cordon: no new offers from the agent, its tasks untouched (the same permission as a drain).
+  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/cordon', async (req) => {
+    const principal = principalOf(req);
+    requirePermission(principal, 'agents.drain');
+    const agent = knownAgent(state, req.params.id);
+    await cordonAgent(state, agent, principal.name);
+    return { agent: agentJson(state, state.agent(agent)!) };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/v1/agents/:id/uncordon', async (req) => {
+    const principal = principalOf(req);
+    requirePermission(principal, 'agents.drain');
+    const agent = knownAgent(state, req.params.id);
+    await uncordonAgent(state, agent, principal.name);
     return { agent: agentJson(state, state.agent(agent)!) };
   });
 

@@ -23,6 +23,7 @@ import { registerOperatorWrites } from './operator.js';
 import { registerEventStream, type EventStreamOptions } from './sse.js';
 import { canViewTasks, registerTaskRoutes } from './tasks.js';
 import { registerUsageHistory } from './usage-history.js';
+import { registerExecProxy } from './exec-proxy.js';
 import { registerAgentProxy } from './agent-proxy.js';
 import {
   agentJson,
@@ -121,6 +122,7 @@ export function registerOperatorRoutes(app: HttpServer, master: OperatorContext,
   registerTaskRoutes(app, state);
   registerUsageHistory(app, master);
   registerAgentProxy(app, master);
+  registerExecProxy(app, master);
   registerOperatorWrites(app, master);
   registerAclRoutes(app, master);
   registerEventStream(app, master, options.events);

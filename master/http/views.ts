@@ -101,8 +101,11 @@ export function agentJson(state: MasterState, agent: AgentRecord, index = indexS
     hostname: agent.hostname,
     ip: agent.info.ip ?? '',
     httpAddress: agent.httpAddress,
+    // What it can run beyond commands: DOCKER when its engine answered its last check.
+    capabilities: [...(agent.info.capabilities ?? [])],
     state: agent.state,
     drain: agent.drain ? { state: agent.drain.state, gracePeriodSeconds: agent.drain.gracePeriodMs / 1000, startedAtMs: agent.drain.startedAtMs } : null,
+    cordon: agent.cordon ? { cordonedAtMs: agent.cordon.cordonedAtMs, principal: agent.cordon.principal } : null,
     active: state.allocator.agent(agent.id)?.active ?? false,
     version: agent.version,
     attributes: { ...agent.attributes },

@@ -11,6 +11,7 @@ import type { AgentRegistered as _agora_v1_AgentRegistered, AgentRegistered__Out
 import type { AgentTask as _agora_v1_AgentTask, AgentTask__Output as _agora_v1_AgentTask__Output } from './agora/v1/AgentTask.js';
 import type { AgentUsage as _agora_v1_AgentUsage, AgentUsage__Output as _agora_v1_AgentUsage__Output } from './agora/v1/AgentUsage.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from './agora/v1/Attribute.js';
+import type { CapabilitiesUpdate as _agora_v1_CapabilitiesUpdate, CapabilitiesUpdate__Output as _agora_v1_CapabilitiesUpdate__Output } from './agora/v1/CapabilitiesUpdate.js';
 import type { CommandInfo as _agora_v1_CommandInfo, CommandInfo__Output as _agora_v1_CommandInfo__Output } from './agora/v1/CommandInfo.js';
 import type { ContainerInfo as _agora_v1_ContainerInfo, ContainerInfo__Output as _agora_v1_ContainerInfo__Output } from './agora/v1/ContainerInfo.js';
 import type { ContainerStatus as _agora_v1_ContainerStatus, ContainerStatus__Output as _agora_v1_ContainerStatus__Output } from './agora/v1/ContainerStatus.js';
@@ -48,6 +49,7 @@ import type { Reservation as _agora_v1_Reservation, Reservation__Output as _agor
 import type { Resource as _agora_v1_Resource, Resource__Output as _agora_v1_Resource__Output } from './agora/v1/Resource.js';
 import type { ResourceUpdate as _agora_v1_ResourceUpdate, ResourceUpdate__Output as _agora_v1_ResourceUpdate__Output } from './agora/v1/ResourceUpdate.js';
 import type { RoleUsage as _agora_v1_RoleUsage, RoleUsage__Output as _agora_v1_RoleUsage__Output } from './agora/v1/RoleUsage.js';
+import type { SecretFile as _agora_v1_SecretFile, SecretFile__Output as _agora_v1_SecretFile__Output } from './agora/v1/SecretFile.js';
 import type { ShutdownAgent as _agora_v1_ShutdownAgent, ShutdownAgent__Output as _agora_v1_ShutdownAgent__Output } from './agora/v1/ShutdownAgent.js';
 import type { ShutdownFramework as _agora_v1_ShutdownFramework, ShutdownFramework__Output as _agora_v1_ShutdownFramework__Output } from './agora/v1/ShutdownFramework.js';
 import type { StatusAcknowledgement as _agora_v1_StatusAcknowledgement, StatusAcknowledgement__Output as _agora_v1_StatusAcknowledgement__Output } from './agora/v1/StatusAcknowledgement.js';
@@ -55,6 +57,7 @@ import type { StatusAcknowledgements as _agora_v1_StatusAcknowledgements, Status
 import type { StatusUpdate as _agora_v1_StatusUpdate, StatusUpdate__Output as _agora_v1_StatusUpdate__Output } from './agora/v1/StatusUpdate.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
+import type { TaskSecrets as _agora_v1_TaskSecrets, TaskSecrets__Output as _agora_v1_TaskSecrets__Output } from './agora/v1/TaskSecrets.js';
 import type { TaskStates as _agora_v1_TaskStates, TaskStates__Output as _agora_v1_TaskStates__Output } from './agora/v1/TaskStates.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from './agora/v1/TaskStatus.js';
 import type { TcpCheck as _agora_v1_TcpCheck, TcpCheck__Output as _agora_v1_TcpCheck__Output } from './agora/v1/TcpCheck.js';
@@ -72,6 +75,7 @@ export interface ProtoGrpcType {
   agora: {
     v1: {
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AgentCapability: EnumTypeDefinition
       AgentError: MessageTypeDefinition<_agora_v1_AgentError, _agora_v1_AgentError__Output>
       AgentGateway: SubtypeConstructor<typeof grpc.Client, _agora_v1_AgentGatewayClient> & { service: _agora_v1_AgentGatewayDefinition }
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
@@ -80,6 +84,7 @@ export interface ProtoGrpcType {
       AgentTask: MessageTypeDefinition<_agora_v1_AgentTask, _agora_v1_AgentTask__Output>
       AgentUsage: MessageTypeDefinition<_agora_v1_AgentUsage, _agora_v1_AgentUsage__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
+      CapabilitiesUpdate: MessageTypeDefinition<_agora_v1_CapabilitiesUpdate, _agora_v1_CapabilitiesUpdate__Output>
       CheckType: EnumTypeDefinition
       CommandInfo: MessageTypeDefinition<_agora_v1_CommandInfo, _agora_v1_CommandInfo__Output>
       ContainerInfo: MessageTypeDefinition<_agora_v1_ContainerInfo, _agora_v1_ContainerInfo__Output>
@@ -121,6 +126,7 @@ export interface ProtoGrpcType {
       Resource: MessageTypeDefinition<_agora_v1_Resource, _agora_v1_Resource__Output>
       ResourceUpdate: MessageTypeDefinition<_agora_v1_ResourceUpdate, _agora_v1_ResourceUpdate__Output>
       RoleUsage: MessageTypeDefinition<_agora_v1_RoleUsage, _agora_v1_RoleUsage__Output>
+      SecretFile: MessageTypeDefinition<_agora_v1_SecretFile, _agora_v1_SecretFile__Output>
       ShutdownAgent: MessageTypeDefinition<_agora_v1_ShutdownAgent, _agora_v1_ShutdownAgent__Output>
       ShutdownFramework: MessageTypeDefinition<_agora_v1_ShutdownFramework, _agora_v1_ShutdownFramework__Output>
       StatusAcknowledgement: MessageTypeDefinition<_agora_v1_StatusAcknowledgement, _agora_v1_StatusAcknowledgement__Output>
@@ -128,6 +134,7 @@ export interface ProtoGrpcType {
       StatusUpdate: MessageTypeDefinition<_agora_v1_StatusUpdate, _agora_v1_StatusUpdate__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
+      TaskSecrets: MessageTypeDefinition<_agora_v1_TaskSecrets, _agora_v1_TaskSecrets__Output>
       TaskState: EnumTypeDefinition
       TaskStates: MessageTypeDefinition<_agora_v1_TaskStates, _agora_v1_TaskStates__Output>
       TaskStatus: MessageTypeDefinition<_agora_v1_TaskStatus, _agora_v1_TaskStatus__Output>

@@ -27,8 +27,10 @@ import type { QuotaInfo as _agora_v1_QuotaInfo, QuotaInfo__Output as _agora_v1_Q
 import type { Range as _agora_v1_Range, Range__Output as _agora_v1_Range__Output } from './agora/v1/Range.js';
 import type { Reservation as _agora_v1_Reservation, Reservation__Output as _agora_v1_Reservation__Output } from './agora/v1/Reservation.js';
 import type { Resource as _agora_v1_Resource, Resource__Output as _agora_v1_Resource__Output } from './agora/v1/Resource.js';
+import type { SecretFile as _agora_v1_SecretFile, SecretFile__Output as _agora_v1_SecretFile__Output } from './agora/v1/SecretFile.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
+import type { TaskSecrets as _agora_v1_TaskSecrets, TaskSecrets__Output as _agora_v1_TaskSecrets__Output } from './agora/v1/TaskSecrets.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from './agora/v1/TaskStatus.js';
 import type { TcpCheck as _agora_v1_TcpCheck, TcpCheck__Output as _agora_v1_TcpCheck__Output } from './agora/v1/TcpCheck.js';
 import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from './agora/v1/URI.js';
@@ -40,6 +42,7 @@ export interface ProtoGrpcType {
   agora: {
     v1: {
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AgentCapability: EnumTypeDefinition
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
       CheckType: EnumTypeDefinition
@@ -69,8 +72,10 @@ export interface ProtoGrpcType {
       Range: MessageTypeDefinition<_agora_v1_Range, _agora_v1_Range__Output>
       Reservation: MessageTypeDefinition<_agora_v1_Reservation, _agora_v1_Reservation__Output>
       Resource: MessageTypeDefinition<_agora_v1_Resource, _agora_v1_Resource__Output>
+      SecretFile: MessageTypeDefinition<_agora_v1_SecretFile, _agora_v1_SecretFile__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
+      TaskSecrets: MessageTypeDefinition<_agora_v1_TaskSecrets, _agora_v1_TaskSecrets__Output>
       TaskState: EnumTypeDefinition
       TaskStatus: MessageTypeDefinition<_agora_v1_TaskStatus, _agora_v1_TaskStatus__Output>
       TaskStatusReason: EnumTypeDefinition

@@ -142,6 +142,12 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "type": "TaskStates",
         "label": "",
         "comment": ""
+      },
+      {
+        "name": "capabilitiesUpdate",
+        "type": "CapabilitiesUpdate",
+        "label": "",
+        "comment": ""
       }
     ]
   },
@@ -342,6 +348,17 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
       {
         "name": "attributes",
         "type": "Attribute",
+        "label": "repeated",
+        "comment": ""
+      }
+    ]
+  },
+  "CapabilitiesUpdate": {
+    "comment": "The agent's capabilities changed (its Docker engine went away or came back): the whole new list. Offers of the agent are rescinded and made again with it.",
+    "fields": [
+      {
+        "name": "capabilities",
+        "type": "AgentCapability",
         "label": "repeated",
         "comment": ""
       }
@@ -1453,6 +1470,52 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "type": "string",
         "label": "",
         "comment": "\"\" = the task's own built-in executor (id = task_id)"
+      },
+      {
+        "name": "secrets",
+        "type": "TaskSecrets",
+        "label": "",
+        "comment": "Values of Secrets and Configs the task is given, resolved by its framework at launch. The master relays them to the agent and keeps none (its copy of the TaskInfo has none); the agent sets the variables, writes the files into the sandbox, and keeps none in its checkpoint."
+      }
+    ]
+  },
+  "TaskSecrets": {
+    "comment": "",
+    "fields": [
+      {
+        "name": "env",
+        "type": "EnvironmentVariable",
+        "label": "repeated",
+        "comment": ""
+      },
+      {
+        "name": "files",
+        "type": "SecretFile",
+        "label": "repeated",
+        "comment": ""
+      }
+    ]
+  },
+  "SecretFile": {
+    "comment": "A file written into the sandbox before the task starts, owned by the task's user.",
+    "fields": [
+      {
+        "name": "path",
+        "type": "string",
+        "label": "",
+        "comment": "relative to the sandbox; may not leave it"
+      },
+      {
+        "name": "data",
+        "type": "bytes",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "mode",
+        "type": "uint32",
+        "label": "",
+        "comment": "0 = 0400"
       }
     ]
   },
@@ -1689,6 +1752,12 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "type": "string",
         "label": "",
         "comment": "The IP the agent's tasks are reached at (the agent's --advertise-ip, AgentInfo.ip): a task's host ports answer at agent_ip:port. \"\" for an agent older than the field."
+      },
+      {
+        "name": "agentCapabilities",
+        "type": "AgentCapability",
+        "label": "repeated",
+        "comment": "The agent's capabilities (AgentInfo.capabilities) when the offer was made: an image task needs DOCKER. Empty for an agent older than the field, or one that has none."
       }
     ]
   },
@@ -1837,6 +1906,12 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "type": "string",
         "label": "",
         "comment": "The IP others reach this agent's tasks at (its --advertise-ip): frameworks find it on each offer as `agent_ip` and on each relayed TaskStatus as `agent_ip`. \"\" from agents older than the field."
+      },
+      {
+        "name": "capabilities",
+        "type": "AgentCapability",
+        "label": "repeated",
+        "comment": "What the agent can run beyond plain commands, as it last found (AgentCapability). An agent re-checks while it runs and tells the master of a change (agent.proto CapabilitiesUpdate)."
       }
     ]
   },
@@ -2750,6 +2825,77 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "type": "uint32",
         "label": "optional",
         "comment": "The port the frameworks host's L4 proxy listens on for this service, spreading connections over its available endpoints (their first port). 1..65535, unique across services; absent = none."
+      },
+      {
+        "name": "envFrom",
+        "type": "ValueRef",
+        "label": "map",
+        "keyType": "string",
+        "comment": "Variables whose values come from a key of a Secret or Config (Kubernetes' env[].valueFrom)."
+      },
+      {
+        "name": "files",
+        "type": "FileSpec",
+        "label": "repeated",
+        "comment": "Files written into the sandbox from a key of a Secret or Config before the task starts."
+      }
+    ]
+  },
+  "ValueRef": {
+    "comment": "One key of a Secret or of a Config: give `secret` or `config`, and `key`.",
+    "fields": [
+      {
+        "name": "secret",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "config",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "key",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      }
+    ]
+  },
+  "FileSpec": {
+    "comment": "",
+    "fields": [
+      {
+        "name": "path",
+        "type": "string",
+        "label": "",
+        "comment": "relative to the sandbox"
+      },
+      {
+        "name": "secret",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "config",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "key",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "mode",
+        "type": "string",
+        "label": "",
+        "comment": "octal text, \"0400\"; default \"0400\" (a Secret's), \"0440\" (a Config's)"
       }
     ]
   },
@@ -2904,6 +3050,19 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "name": "healthCheck",
         "type": "HealthCheck",
         "label": "",
+        "comment": ""
+      },
+      {
+        "name": "envFrom",
+        "type": "ValueRef",
+        "label": "map",
+        "keyType": "string",
+        "comment": ""
+      },
+      {
+        "name": "files",
+        "type": "FileSpec",
+        "label": "repeated",
         "comment": ""
       }
     ]
@@ -3421,6 +3580,59 @@ export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = {
         "type": "AutoscaleDecision",
         "label": "repeated",
         "comment": "the last 10, oldest first"
+      },
+      {
+        "name": "lastFailure",
+        "type": "TaskFailure",
+        "label": "",
+        "comment": "the latest failed launch or run of an instance; unset when none"
+      }
+    ]
+  },
+  "TaskFailure": {
+    "comment": "A task that failed, as its last status said: why the last launches failed.",
+    "fields": [
+      {
+        "name": "taskId",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "atMs",
+        "type": "int64",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "state",
+        "type": "TaskState",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "reason",
+        "type": "TaskStatusReason",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "message",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "agentId",
+        "type": "string",
+        "label": "",
+        "comment": ""
+      },
+      {
+        "name": "hostname",
+        "type": "string",
+        "label": "",
+        "comment": ""
       }
     ]
   },
@@ -4729,6 +4941,19 @@ export const ENUM_DOCS: Readonly<Record<string, EnumDoc>> = {
       }
     ]
   },
+  "AgentCapability": {
+    "comment": "What an agent can run, found by the agent itself (as Mesos agents advertise capabilities).",
+    "values": [
+      {
+        "name": "AGENT_CAPABILITY_UNSPECIFIED",
+        "comment": ""
+      },
+      {
+        "name": "DOCKER",
+        "comment": "Its Docker engine answered a ping: tasks with a container image may run there. Frameworks place image tasks only on such agents; the master refuses them on any other."
+      }
+    ]
+  },
   "SpecFormat": {
     "comment": "",
     "values": [
@@ -4827,6 +5052,14 @@ export const ENUM_DOCS: Readonly<Record<string, EnumDoc>> = {
       {
         "name": "JOB",
         "comment": ""
+      },
+      {
+        "name": "SECRET",
+        "comment": "not a workload: what Apply answers for a Secret document"
+      },
+      {
+        "name": "CONFIG",
+        "comment": "likewise for a Config"
       }
     ]
   },

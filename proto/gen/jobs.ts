@@ -32,6 +32,7 @@ import type { Environment as _agora_v1_Environment, Environment__Output as _agor
 import type { EnvironmentVariable as _agora_v1_EnvironmentVariable, EnvironmentVariable__Output as _agora_v1_EnvironmentVariable__Output } from './agora/v1/EnvironmentVariable.js';
 import type { FakeTask as _agora_v1_FakeTask, FakeTask__Output as _agora_v1_FakeTask__Output } from './agora/v1/FakeTask.js';
 import type { FaultDomain as _agora_v1_FaultDomain, FaultDomain__Output as _agora_v1_FaultDomain__Output } from './agora/v1/FaultDomain.js';
+import type { FileSpec as _agora_v1_FileSpec, FileSpec__Output as _agora_v1_FileSpec__Output } from './agora/v1/FileSpec.js';
 import type { Filters as _agora_v1_Filters, Filters__Output as _agora_v1_Filters__Output } from './agora/v1/Filters.js';
 import type { FrameworkInfo as _agora_v1_FrameworkInfo, FrameworkInfo__Output as _agora_v1_FrameworkInfo__Output } from './agora/v1/FrameworkInfo.js';
 import type { GetRequest as _agora_v1_GetRequest, GetRequest__Output as _agora_v1_GetRequest__Output } from './agora/v1/GetRequest.js';
@@ -61,13 +62,16 @@ import type { ResourceSpec as _agora_v1_ResourceSpec, ResourceSpec__Output as _a
 import type { RestartRequest as _agora_v1_RestartRequest, RestartRequest__Output as _agora_v1_RestartRequest__Output } from './agora/v1/RestartRequest.js';
 import type { RollbackRequest as _agora_v1_RollbackRequest, RollbackRequest__Output as _agora_v1_RollbackRequest__Output } from './agora/v1/RollbackRequest.js';
 import type { ScaleRequest as _agora_v1_ScaleRequest, ScaleRequest__Output as _agora_v1_ScaleRequest__Output } from './agora/v1/ScaleRequest.js';
+import type { SecretFile as _agora_v1_SecretFile, SecretFile__Output as _agora_v1_SecretFile__Output } from './agora/v1/SecretFile.js';
 import type { ServiceSpec as _agora_v1_ServiceSpec, ServiceSpec__Output as _agora_v1_ServiceSpec__Output } from './agora/v1/ServiceSpec.js';
 import type { ServiceStatus as _agora_v1_ServiceStatus, ServiceStatus__Output as _agora_v1_ServiceStatus__Output } from './agora/v1/ServiceStatus.js';
 import type { ServiceVersion as _agora_v1_ServiceVersion, ServiceVersion__Output as _agora_v1_ServiceVersion__Output } from './agora/v1/ServiceVersion.js';
 import type { SuspendRequest as _agora_v1_SuspendRequest, SuspendRequest__Output as _agora_v1_SuspendRequest__Output } from './agora/v1/SuspendRequest.js';
+import type { TaskFailure as _agora_v1_TaskFailure, TaskFailure__Output as _agora_v1_TaskFailure__Output } from './agora/v1/TaskFailure.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
 import type { TaskLogsRequest as _agora_v1_TaskLogsRequest, TaskLogsRequest__Output as _agora_v1_TaskLogsRequest__Output } from './agora/v1/TaskLogsRequest.js';
+import type { TaskSecrets as _agora_v1_TaskSecrets, TaskSecrets__Output as _agora_v1_TaskSecrets__Output } from './agora/v1/TaskSecrets.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from './agora/v1/TaskStatus.js';
 import type { TaskTemplate as _agora_v1_TaskTemplate, TaskTemplate__Output as _agora_v1_TaskTemplate__Output } from './agora/v1/TaskTemplate.js';
 import type { TcpCheck as _agora_v1_TcpCheck, TcpCheck__Output as _agora_v1_TcpCheck__Output } from './agora/v1/TcpCheck.js';
@@ -77,6 +81,7 @@ import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from 
 import type { Unavailability as _agora_v1_Unavailability, Unavailability__Output as _agora_v1_Unavailability__Output } from './agora/v1/Unavailability.js';
 import type { UnreachableStrategy as _agora_v1_UnreachableStrategy, UnreachableStrategy__Output as _agora_v1_UnreachableStrategy__Output } from './agora/v1/UnreachableStrategy.js';
 import type { UpgradeStrategy as _agora_v1_UpgradeStrategy, UpgradeStrategy__Output as _agora_v1_UpgradeStrategy__Output } from './agora/v1/UpgradeStrategy.js';
+import type { ValueRef as _agora_v1_ValueRef, ValueRef__Output as _agora_v1_ValueRef__Output } from './agora/v1/ValueRef.js';
 import type { Volume as _agora_v1_Volume, Volume__Output as _agora_v1_Volume__Output } from './agora/v1/Volume.js';
 import type { WatchEvent as _agora_v1_WatchEvent, WatchEvent__Output as _agora_v1_WatchEvent__Output } from './agora/v1/WatchEvent.js';
 import type { WatchRequest as _agora_v1_WatchRequest, WatchRequest__Output as _agora_v1_WatchRequest__Output } from './agora/v1/WatchRequest.js';
@@ -92,6 +97,7 @@ export interface ProtoGrpcType {
     v1: {
       AbortRequest: MessageTypeDefinition<_agora_v1_AbortRequest, _agora_v1_AbortRequest__Output>
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AgentCapability: EnumTypeDefinition
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       ApplyRequest: MessageTypeDefinition<_agora_v1_ApplyRequest, _agora_v1_ApplyRequest__Output>
       ApplyResponse: MessageTypeDefinition<_agora_v1_ApplyResponse, _agora_v1_ApplyResponse__Output>
@@ -127,6 +133,7 @@ export interface ProtoGrpcType {
       EnvironmentVariable: MessageTypeDefinition<_agora_v1_EnvironmentVariable, _agora_v1_EnvironmentVariable__Output>
       FakeTask: MessageTypeDefinition<_agora_v1_FakeTask, _agora_v1_FakeTask__Output>
       FaultDomain: MessageTypeDefinition<_agora_v1_FaultDomain, _agora_v1_FaultDomain__Output>
+      FileSpec: MessageTypeDefinition<_agora_v1_FileSpec, _agora_v1_FileSpec__Output>
       Filters: MessageTypeDefinition<_agora_v1_Filters, _agora_v1_Filters__Output>
       FrameworkCapability: EnumTypeDefinition
       FrameworkInfo: MessageTypeDefinition<_agora_v1_FrameworkInfo, _agora_v1_FrameworkInfo__Output>
@@ -161,14 +168,17 @@ export interface ProtoGrpcType {
       RestartRequest: MessageTypeDefinition<_agora_v1_RestartRequest, _agora_v1_RestartRequest__Output>
       RollbackRequest: MessageTypeDefinition<_agora_v1_RollbackRequest, _agora_v1_RollbackRequest__Output>
       ScaleRequest: MessageTypeDefinition<_agora_v1_ScaleRequest, _agora_v1_ScaleRequest__Output>
+      SecretFile: MessageTypeDefinition<_agora_v1_SecretFile, _agora_v1_SecretFile__Output>
       ServiceSpec: MessageTypeDefinition<_agora_v1_ServiceSpec, _agora_v1_ServiceSpec__Output>
       ServiceStatus: MessageTypeDefinition<_agora_v1_ServiceStatus, _agora_v1_ServiceStatus__Output>
       ServiceVersion: MessageTypeDefinition<_agora_v1_ServiceVersion, _agora_v1_ServiceVersion__Output>
       SpecFormat: EnumTypeDefinition
       SuspendRequest: MessageTypeDefinition<_agora_v1_SuspendRequest, _agora_v1_SuspendRequest__Output>
+      TaskFailure: MessageTypeDefinition<_agora_v1_TaskFailure, _agora_v1_TaskFailure__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
       TaskLogsRequest: MessageTypeDefinition<_agora_v1_TaskLogsRequest, _agora_v1_TaskLogsRequest__Output>
+      TaskSecrets: MessageTypeDefinition<_agora_v1_TaskSecrets, _agora_v1_TaskSecrets__Output>
       TaskState: EnumTypeDefinition
       TaskStatus: MessageTypeDefinition<_agora_v1_TaskStatus, _agora_v1_TaskStatus__Output>
       TaskStatusReason: EnumTypeDefinition
@@ -181,6 +191,7 @@ export interface ProtoGrpcType {
       Unavailability: MessageTypeDefinition<_agora_v1_Unavailability, _agora_v1_Unavailability__Output>
       UnreachableStrategy: MessageTypeDefinition<_agora_v1_UnreachableStrategy, _agora_v1_UnreachableStrategy__Output>
       UpgradeStrategy: MessageTypeDefinition<_agora_v1_UpgradeStrategy, _agora_v1_UpgradeStrategy__Output>
+      ValueRef: MessageTypeDefinition<_agora_v1_ValueRef, _agora_v1_ValueRef__Output>
       ValueType: EnumTypeDefinition
       Volume: MessageTypeDefinition<_agora_v1_Volume, _agora_v1_Volume__Output>
       VolumeMode: EnumTypeDefinition

@@ -54,12 +54,14 @@ import type { ReserveOperation as _agora_v1_ReserveOperation, ReserveOperation__
 import type { Resource as _agora_v1_Resource, Resource__Output as _agora_v1_Resource__Output } from './agora/v1/Resource.js';
 import type { ReviveRequest as _agora_v1_ReviveRequest, ReviveRequest__Output as _agora_v1_ReviveRequest__Output } from './agora/v1/ReviveRequest.js';
 import type { SchedulerClient as _agora_v1_SchedulerClient, SchedulerDefinition as _agora_v1_SchedulerDefinition } from './agora/v1/Scheduler.js';
+import type { SecretFile as _agora_v1_SecretFile, SecretFile__Output as _agora_v1_SecretFile__Output } from './agora/v1/SecretFile.js';
 import type { SubscribeRequest as _agora_v1_SubscribeRequest, SubscribeRequest__Output as _agora_v1_SubscribeRequest__Output } from './agora/v1/SubscribeRequest.js';
 import type { SubscribedEvent as _agora_v1_SubscribedEvent, SubscribedEvent__Output as _agora_v1_SubscribedEvent__Output } from './agora/v1/SubscribedEvent.js';
 import type { SuppressRequest as _agora_v1_SuppressRequest, SuppressRequest__Output as _agora_v1_SuppressRequest__Output } from './agora/v1/SuppressRequest.js';
 import type { TaskAcknowledgement as _agora_v1_TaskAcknowledgement, TaskAcknowledgement__Output as _agora_v1_TaskAcknowledgement__Output } from './agora/v1/TaskAcknowledgement.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
+import type { TaskSecrets as _agora_v1_TaskSecrets, TaskSecrets__Output as _agora_v1_TaskSecrets__Output } from './agora/v1/TaskSecrets.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from './agora/v1/TaskStatus.js';
 import type { TcpCheck as _agora_v1_TcpCheck, TcpCheck__Output as _agora_v1_TcpCheck__Output } from './agora/v1/TcpCheck.js';
 import type { TeardownRequest as _agora_v1_TeardownRequest, TeardownRequest__Output as _agora_v1_TeardownRequest__Output } from './agora/v1/TeardownRequest.js';
@@ -85,6 +87,7 @@ export interface ProtoGrpcType {
       AcknowledgeRequest: MessageTypeDefinition<_agora_v1_AcknowledgeRequest, _agora_v1_AcknowledgeRequest__Output>
       AcknowledgementRefusal: MessageTypeDefinition<_agora_v1_AcknowledgementRefusal, _agora_v1_AcknowledgementRefusal__Output>
       AgentAddedEvent: MessageTypeDefinition<_agora_v1_AgentAddedEvent, _agora_v1_AgentAddedEvent__Output>
+      AgentCapability: EnumTypeDefinition
       AgentDrainingEvent: MessageTypeDefinition<_agora_v1_AgentDrainingEvent, _agora_v1_AgentDrainingEvent__Output>
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       AgentRemovedEvent: MessageTypeDefinition<_agora_v1_AgentRemovedEvent, _agora_v1_AgentRemovedEvent__Output>
@@ -134,12 +137,14 @@ export interface ProtoGrpcType {
       Resource: MessageTypeDefinition<_agora_v1_Resource, _agora_v1_Resource__Output>
       ReviveRequest: MessageTypeDefinition<_agora_v1_ReviveRequest, _agora_v1_ReviveRequest__Output>
       Scheduler: SubtypeConstructor<typeof grpc.Client, _agora_v1_SchedulerClient> & { service: _agora_v1_SchedulerDefinition }
+      SecretFile: MessageTypeDefinition<_agora_v1_SecretFile, _agora_v1_SecretFile__Output>
       SubscribeRequest: MessageTypeDefinition<_agora_v1_SubscribeRequest, _agora_v1_SubscribeRequest__Output>
       SubscribedEvent: MessageTypeDefinition<_agora_v1_SubscribedEvent, _agora_v1_SubscribedEvent__Output>
       SuppressRequest: MessageTypeDefinition<_agora_v1_SuppressRequest, _agora_v1_SuppressRequest__Output>
       TaskAcknowledgement: MessageTypeDefinition<_agora_v1_TaskAcknowledgement, _agora_v1_TaskAcknowledgement__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
+      TaskSecrets: MessageTypeDefinition<_agora_v1_TaskSecrets, _agora_v1_TaskSecrets__Output>
       TaskState: EnumTypeDefinition
       TaskStatus: MessageTypeDefinition<_agora_v1_TaskStatus, _agora_v1_TaskStatus__Output>
       TaskStatusReason: EnumTypeDefinition

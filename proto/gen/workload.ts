@@ -25,6 +25,7 @@ import type { Environment as _agora_v1_Environment, Environment__Output as _agor
 import type { EnvironmentVariable as _agora_v1_EnvironmentVariable, EnvironmentVariable__Output as _agora_v1_EnvironmentVariable__Output } from './agora/v1/EnvironmentVariable.js';
 import type { FakeTask as _agora_v1_FakeTask, FakeTask__Output as _agora_v1_FakeTask__Output } from './agora/v1/FakeTask.js';
 import type { FaultDomain as _agora_v1_FaultDomain, FaultDomain__Output as _agora_v1_FaultDomain__Output } from './agora/v1/FaultDomain.js';
+import type { FileSpec as _agora_v1_FileSpec, FileSpec__Output as _agora_v1_FileSpec__Output } from './agora/v1/FileSpec.js';
 import type { Filters as _agora_v1_Filters, Filters__Output as _agora_v1_Filters__Output } from './agora/v1/Filters.js';
 import type { FrameworkInfo as _agora_v1_FrameworkInfo, FrameworkInfo__Output as _agora_v1_FrameworkInfo__Output } from './agora/v1/FrameworkInfo.js';
 import type { HealthCheck as _agora_v1_HealthCheck, HealthCheck__Output as _agora_v1_HealthCheck__Output } from './agora/v1/HealthCheck.js';
@@ -44,11 +45,14 @@ import type { Range as _agora_v1_Range, Range__Output as _agora_v1_Range__Output
 import type { Reservation as _agora_v1_Reservation, Reservation__Output as _agora_v1_Reservation__Output } from './agora/v1/Reservation.js';
 import type { Resource as _agora_v1_Resource, Resource__Output as _agora_v1_Resource__Output } from './agora/v1/Resource.js';
 import type { ResourceSpec as _agora_v1_ResourceSpec, ResourceSpec__Output as _agora_v1_ResourceSpec__Output } from './agora/v1/ResourceSpec.js';
+import type { SecretFile as _agora_v1_SecretFile, SecretFile__Output as _agora_v1_SecretFile__Output } from './agora/v1/SecretFile.js';
 import type { ServiceSpec as _agora_v1_ServiceSpec, ServiceSpec__Output as _agora_v1_ServiceSpec__Output } from './agora/v1/ServiceSpec.js';
 import type { ServiceStatus as _agora_v1_ServiceStatus, ServiceStatus__Output as _agora_v1_ServiceStatus__Output } from './agora/v1/ServiceStatus.js';
 import type { ServiceVersion as _agora_v1_ServiceVersion, ServiceVersion__Output as _agora_v1_ServiceVersion__Output } from './agora/v1/ServiceVersion.js';
+import type { TaskFailure as _agora_v1_TaskFailure, TaskFailure__Output as _agora_v1_TaskFailure__Output } from './agora/v1/TaskFailure.js';
 import type { TaskGroupInfo as _agora_v1_TaskGroupInfo, TaskGroupInfo__Output as _agora_v1_TaskGroupInfo__Output } from './agora/v1/TaskGroupInfo.js';
 import type { TaskInfo as _agora_v1_TaskInfo, TaskInfo__Output as _agora_v1_TaskInfo__Output } from './agora/v1/TaskInfo.js';
+import type { TaskSecrets as _agora_v1_TaskSecrets, TaskSecrets__Output as _agora_v1_TaskSecrets__Output } from './agora/v1/TaskSecrets.js';
 import type { TaskStatus as _agora_v1_TaskStatus, TaskStatus__Output as _agora_v1_TaskStatus__Output } from './agora/v1/TaskStatus.js';
 import type { TaskTemplate as _agora_v1_TaskTemplate, TaskTemplate__Output as _agora_v1_TaskTemplate__Output } from './agora/v1/TaskTemplate.js';
 import type { TcpCheck as _agora_v1_TcpCheck, TcpCheck__Output as _agora_v1_TcpCheck__Output } from './agora/v1/TcpCheck.js';
@@ -56,6 +60,7 @@ import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from 
 import type { Unavailability as _agora_v1_Unavailability, Unavailability__Output as _agora_v1_Unavailability__Output } from './agora/v1/Unavailability.js';
 import type { UnreachableStrategy as _agora_v1_UnreachableStrategy, UnreachableStrategy__Output as _agora_v1_UnreachableStrategy__Output } from './agora/v1/UnreachableStrategy.js';
 import type { UpgradeStrategy as _agora_v1_UpgradeStrategy, UpgradeStrategy__Output as _agora_v1_UpgradeStrategy__Output } from './agora/v1/UpgradeStrategy.js';
+import type { ValueRef as _agora_v1_ValueRef, ValueRef__Output as _agora_v1_ValueRef__Output } from './agora/v1/ValueRef.js';
 import type { Volume as _agora_v1_Volume, Volume__Output as _agora_v1_Volume__Output } from './agora/v1/Volume.js';
 import type { WeightInfo as _agora_v1_WeightInfo, WeightInfo__Output as _agora_v1_WeightInfo__Output } from './agora/v1/WeightInfo.js';
 import type { Workload as _agora_v1_Workload, Workload__Output as _agora_v1_Workload__Output } from './agora/v1/Workload.js';
@@ -64,6 +69,7 @@ export interface ProtoGrpcType {
   agora: {
     v1: {
       Ack: MessageTypeDefinition<_agora_v1_Ack, _agora_v1_Ack__Output>
+      AgentCapability: EnumTypeDefinition
       AgentInfo: MessageTypeDefinition<_agora_v1_AgentInfo, _agora_v1_AgentInfo__Output>
       Attribute: MessageTypeDefinition<_agora_v1_Attribute, _agora_v1_Attribute__Output>
       AutoscaleDecision: MessageTypeDefinition<_agora_v1_AutoscaleDecision, _agora_v1_AutoscaleDecision__Output>
@@ -93,6 +99,7 @@ export interface ProtoGrpcType {
       EnvironmentVariable: MessageTypeDefinition<_agora_v1_EnvironmentVariable, _agora_v1_EnvironmentVariable__Output>
       FakeTask: MessageTypeDefinition<_agora_v1_FakeTask, _agora_v1_FakeTask__Output>
       FaultDomain: MessageTypeDefinition<_agora_v1_FaultDomain, _agora_v1_FaultDomain__Output>
+      FileSpec: MessageTypeDefinition<_agora_v1_FileSpec, _agora_v1_FileSpec__Output>
       Filters: MessageTypeDefinition<_agora_v1_Filters, _agora_v1_Filters__Output>
       FrameworkCapability: EnumTypeDefinition
       FrameworkInfo: MessageTypeDefinition<_agora_v1_FrameworkInfo, _agora_v1_FrameworkInfo__Output>
@@ -116,11 +123,14 @@ export interface ProtoGrpcType {
       Reservation: MessageTypeDefinition<_agora_v1_Reservation, _agora_v1_Reservation__Output>
       Resource: MessageTypeDefinition<_agora_v1_Resource, _agora_v1_Resource__Output>
       ResourceSpec: MessageTypeDefinition<_agora_v1_ResourceSpec, _agora_v1_ResourceSpec__Output>
+      SecretFile: MessageTypeDefinition<_agora_v1_SecretFile, _agora_v1_SecretFile__Output>
       ServiceSpec: MessageTypeDefinition<_agora_v1_ServiceSpec, _agora_v1_ServiceSpec__Output>
       ServiceStatus: MessageTypeDefinition<_agora_v1_ServiceStatus, _agora_v1_ServiceStatus__Output>
       ServiceVersion: MessageTypeDefinition<_agora_v1_ServiceVersion, _agora_v1_ServiceVersion__Output>
+      TaskFailure: MessageTypeDefinition<_agora_v1_TaskFailure, _agora_v1_TaskFailure__Output>
       TaskGroupInfo: MessageTypeDefinition<_agora_v1_TaskGroupInfo, _agora_v1_TaskGroupInfo__Output>
       TaskInfo: MessageTypeDefinition<_agora_v1_TaskInfo, _agora_v1_TaskInfo__Output>
+      TaskSecrets: MessageTypeDefinition<_agora_v1_TaskSecrets, _agora_v1_TaskSecrets__Output>
       TaskState: EnumTypeDefinition
       TaskStatus: MessageTypeDefinition<_agora_v1_TaskStatus, _agora_v1_TaskStatus__Output>
       TaskStatusReason: EnumTypeDefinition
@@ -131,6 +141,7 @@ export interface ProtoGrpcType {
       Unavailability: MessageTypeDefinition<_agora_v1_Unavailability, _agora_v1_Unavailability__Output>
       UnreachableStrategy: MessageTypeDefinition<_agora_v1_UnreachableStrategy, _agora_v1_UnreachableStrategy__Output>
       UpgradeStrategy: MessageTypeDefinition<_agora_v1_UpgradeStrategy, _agora_v1_UpgradeStrategy__Output>
+      ValueRef: MessageTypeDefinition<_agora_v1_ValueRef, _agora_v1_ValueRef__Output>
       ValueType: EnumTypeDefinition
       Volume: MessageTypeDefinition<_agora_v1_Volume, _agora_v1_Volume__Output>
       VolumeMode: EnumTypeDefinition

@@ -12,7 +12,7 @@ import { newUuid } from '../../core/ids.js';
 import { Resources } from '../../core/resources.js';
 import { isTaskState, type TaskState } from '../../core/task-state.js';
 import { attributesToWire, parseAttributes, type Attributes } from '../../core/wire.js';
-import type { Attribute__Output, CommandInfo, Offer__Output, Resource__Output } from '../../proto/index.js';
+import type { AgentCapability__Output, Attribute__Output, CommandInfo, Offer__Output, Resource__Output } from '../../proto/index.js';
 import { resourcesToWire, type TaskSpec, type TaskStatus } from '../types.js';
 
 let sequence = 0;
@@ -57,6 +57,8 @@ export interface OfferFixture {
   readonly agentHttpAddress?: string;
   /** The agent's IP (its tasks answer there); default `127.0.0.1`. */
   readonly agentIp?: string;
+  /** What the agent can run (image tasks need DOCKER); default `['DOCKER']`. */
+  readonly agentCapabilities?: readonly AgentCapability__Output[];
 }
 
 /** A whole Offer (as handlers get it) of one agent's resources. */
@@ -74,6 +76,7 @@ export function offer(fixture: OfferFixture = {}): Offer__Output {
     agentHttpAddress: fixture.agentHttpAddress ?? `${hostname}:5052`,
     allocationRole: fixture.role ?? '*',
     agentIp: fixture.agentIp ?? '127.0.0.1',
+    agentCapabilities: [...(fixture.agentCapabilities ?? ['DOCKER'])],
     unavailability: null,
     domain: null,
   };

@@ -11,7 +11,7 @@ import { CLI, runCli, stopCliProcesses } from '../support/cli.js';
 import { tempDir } from '../support/tmp.js';
 import { eventually, pace } from '../support/waits.js';
 
-const BANNER = [/^agora \S+ is up: /, /^dashboard: https:\/\//, /^master http: https:\/\//, /^master grpc: /, /^agent http: https:\/\//, /^service dns: /, /^data dir: /, /^admin token: /, /^cluster CA: /, /^cli context: up /];
+const BANNER = [/^agora \S+ is up: /, /^dashboard: https:\/\//, /^master http: https:\/\//, /^master grpc: /, /^agent http: https:\/\//, /^docker: /, /^service dns: /, /^data dir: /, /^admin token: /, /^cluster CA: /, /^cli context: up /];
 // A pretty log line: time, level, name, message, fields on the same line.
 const LOG_LINE = /^\[\d\d:\d\d:\d\d\.\d{3}\] (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) \(agora[\w-]*\): /;
 

@@ -67,7 +67,7 @@ function spec(command: string, docker: Partial<DockerInfo__Output>, hostPort: nu
     command: { value: command, arguments: [], environment: null, user: '', uris: [] },
     container: { type: 'CONTAINER_DOCKER', docker: info, volumes: [], hostname: '' },
     healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
-    data: Buffer.alloc(0), fake: null, executorId: '',
+    data: Buffer.alloc(0), fake: null, executorId: '', secrets: null,
   };
   return { frameworkId: 'fw-ports', taskId, task, sandbox, runtimeDir: `${sandbox}.meta`, user: NOBODY, env: {}, cpus: 0, memMb: 0, ports: [{ number: hostPort, name: HTTP }] };
 }

@@ -60,7 +60,7 @@ function makeSpec(command: string, opts: SpecOptions = {}): ContainerSpec {
     command: { value: command, arguments: [], environment: null, user: '', uris: [] },
     container: { type: 'CONTAINER_DOCKER', docker: dockerInfo(opts.docker ?? {}), volumes: opts.volumes ?? [], hostname: '' },
     healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
-    data: Buffer.alloc(0), fake: null, executorId: '',
+    data: Buffer.alloc(0), fake: null, executorId: '', secrets: null,
   };
   return { frameworkId: 'fw-d', taskId, task, sandbox, runtimeDir: `${sandbox}.meta`, user, env: { AGORA_TASK_ID: taskId, GREETING: 'hello' }, cpus: opts.cpus ?? 0, memMb: opts.memMb ?? 0, ports: [] };
 }

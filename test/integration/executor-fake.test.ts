@@ -15,7 +15,7 @@ function makeSpec(fake: Partial<FakeTask__Output> | null): ContainerSpec {
   const task: TaskInfo__Output = {
     name: taskId, taskId, agentId: 'agent-1', resources: [], command: null, container: null,
     healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
-    data: Buffer.alloc(0), fake: fake ? { exitCode: 0, startupSeconds: 0, ...fake } : null, executorId: '',
+    data: Buffer.alloc(0), fake: fake ? { exitCode: 0, startupSeconds: 0, ...fake } : null, executorId: '', secrets: null,
   };
   return { frameworkId: 'fw', taskId, task, sandbox: '/nonexistent', runtimeDir: '/nonexistent', user: NOBODY, env: {}, cpus: 0.1, memMb: 32, ports: [] };
 }

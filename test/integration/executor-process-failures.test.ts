@@ -51,7 +51,7 @@ function makeSpec(command: string, env: Record<string, string> = {}): ContainerS
     name: taskId, taskId, agentId: 'agent-1', resources: [],
     command: { shell: true, value: command, arguments: [], environment: null, user: '', uris: [] },
     container: null, healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
-    data: Buffer.alloc(0), fake: null, executorId: '',
+    data: Buffer.alloc(0), fake: null, executorId: '', secrets: null,
   } as TaskInfo__Output;
   return { frameworkId: 'fw-1', taskId, task, sandbox, runtimeDir, user: NOBODY, env: { AGORA_TASK_ID: taskId, ...env }, cpus: 0.1, memMb: 32, ports: [] };
 }

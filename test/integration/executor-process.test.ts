@@ -59,7 +59,7 @@ function task(taskId: string, command: string, exec?: SpecOptions['exec']): Task
     name: taskId, taskId, agentId: 'agent-1', resources: [],
     command: { shell: !exec, value: exec?.value ?? command, arguments: exec?.arguments ?? [], environment: null, user: '', uris: [] },
     container: null, healthCheck: null, readinessCheck: null, killPolicy: null, labels: {}, discovery: null,
-    data: Buffer.alloc(0), fake: null, executorId: '',
+    data: Buffer.alloc(0), fake: null, executorId: '', secrets: null,
   };
 }
 

@@ -78,6 +78,8 @@ function masterCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     { weight: 1, arbitrary: segment(ROLES).map((r) => http('master', 'DELETE /api/v1/quota/:role', 'DELETE', `/api/v1/quota/${r}`, `role ${r}`)) },
     { weight: 2, arbitrary: fc.tuple(segment([fx.agentId]), objectOf({ gracePeriodSeconds: number }).chain(bodyOf)).map(([id, body]) => http('master', 'POST /api/v1/agents/:id/drain', 'POST', `/api/v1/agents/${id}/drain`, `agent ${id}`, { body })) },
     { weight: 1, arbitrary: segment([fx.agentId]).map((id) => http('master', 'POST /api/v1/agents/:id/undrain', 'POST', `/api/v1/agents/${id}/undrain`, `agent ${id}`)) },
+    { weight: 1, arbitrary: segment([fx.agentId]).map((id) => http('master', 'POST /api/v1/agents/:id/cordon', 'POST', `/api/v1/agents/${id}/cordon`, `agent ${id}`)) },
+    { weight: 1, arbitrary: segment([fx.agentId]).map((id) => http('master', 'POST /api/v1/agents/:id/uncordon', 'POST', `/api/v1/agents/${id}/uncordon`, `agent ${id}`)) },
     {
       weight: 4,
       arbitrary: objectOf({ principal: fc.oneof(fc.constant('fuzz-user'), hostileString()), policies: listOf(fc.oneof(fc.constantFrom('admin', 'viewer', 'frameworks'), hostileString()), 3), description: hostileString(), ttlSeconds: number })

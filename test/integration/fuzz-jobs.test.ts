@@ -115,6 +115,15 @@ function httpCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
         .tuple(fc.constantFrom(['cronjobs', FIXTURE_NAMES.cron] as const, ['jobs', FIXTURE_NAMES.job] as const), fc.constantFrom('trigger', 'suspend', 'resume'), objectOf({ suspend: fc.oneof(fc.boolean(), hostileValue()) }))
         .chain(([[plural, name], action, b]) => fc.tuple(segment([name]), bodyOf(b)).map(([n, body]) => http(`POST /api/v1/${plural}/:name/${action}`, 'POST', `/api/v1/${plural}/${n}/${action}`, `name ${n}`, { body }))),
     },
+    // Secrets and Configs: dry runs of hostile documents, reads and deletes of names that are not there.
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(fc.constantFrom('secrets', 'configs'), fc.oneof(hostileValue(), objectOf({ name: fc.oneof(hostileString(), fc.constant('fz-db')), data: hostileValue(), labels: hostileValue() })), fc.constantFrom('POST', 'PUT'))
+        .chain(([p, v, method]) => bodyOf(v, { yaml: true }).map((body) => http(`${method} /api/v1/${p}`, method, `/api/v1/${p}?dryRun=1`, 'a hostile object', { body }))),
+    },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('secrets', 'configs'), notFixture, query({ reveal: fc.constantFrom('1', '', 'x') })).map(([p, n, q]) => http(`GET /api/v1/${p}/:name`, 'GET', `/api/v1/${p}/${n}${q}`, `name ${n}, query ${q}`)) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('secrets', 'configs'), notFixture).map(([p, n]) => http(`DELETE /api/v1/${p}/:name`, 'DELETE', `/api/v1/${p}/${n}`, `name ${n}`)) },
     { weight: 2, arbitrary: query({ kinds: fc.oneof(fc.constantFrom('service', 'cronjob,job', 'Service', 'SERVICE', 'svc', ',', 'service,,job'), text), names: fc.oneof(fc.constantFrom(...Object.values(FIXTURE_NAMES)), text), initial: fc.constantFrom('1', 'true', '', '0'), heartbeatMs: heartbeat }).map((q) => http('GET /api/v1/watch', 'GET', `/api/v1/watch${q}`, `query ${q}`, { stream: true })) },
     {
       weight: 4,

@@ -42,7 +42,7 @@ describe('validateJobSpec', () => {
     expect(spec.task.env).toEqual({ A: '1' });
     expect(spec.task.constraints).toEqual([{ field: 'hostname', operator: 'UNIQUE' }]);
     expect(resourcesText(spec.task.resources)).toBe('cpus:0.5;mem:64;gpus:1');
-    expect(taskShape(spec)).toEqual({ resources: 'cpus:0.5;mem:64;gpus:1', constraints: [{ field: 'hostname', operator: 'UNIQUE' }], group: 'job:crunch' });
+    expect(taskShape(spec)).toEqual({ resources: 'cpus:0.5;mem:64;gpus:1', constraints: [{ field: 'hostname', operator: 'UNIQUE' }], group: 'job:crunch', capabilities: ['DOCKER'] });
   });
 
   it.each([

@@ -4,6 +4,7 @@
 import type { Resource as _agora_v1_Resource, Resource__Output as _agora_v1_Resource__Output } from '../../agora/v1/Resource.js';
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from '../../agora/v1/Attribute.js';
 import type { FaultDomain as _agora_v1_FaultDomain, FaultDomain__Output as _agora_v1_FaultDomain__Output } from '../../agora/v1/FaultDomain.js';
+import type { AgentCapability as _agora_v1_AgentCapability, AgentCapability__Output as _agora_v1_AgentCapability__Output } from '../../agora/v1/AgentCapability.js';
 
 export interface AgentInfo {
   /**
@@ -35,6 +36,11 @@ export interface AgentInfo {
    * the field.
    */
   'ip'?: (string);
+  /**
+   * What the agent can run beyond plain commands, as it last found (AgentCapability). An agent
+   * re-checks while it runs and tells the master of a change (agent.proto CapabilitiesUpdate).
+   */
+  'capabilities'?: (_agora_v1_AgentCapability)[];
 }
 
 export interface AgentInfo__Output {
@@ -67,4 +73,9 @@ export interface AgentInfo__Output {
    * the field.
    */
   'ip': (string);
+  /**
+   * What the agent can run beyond plain commands, as it last found (AgentCapability). An agent
+   * re-checks while it runs and tells the master of a change (agent.proto CapabilitiesUpdate).
+   */
+  'capabilities': (_agora_v1_AgentCapability__Output)[];
 }

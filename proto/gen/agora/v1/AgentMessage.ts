@@ -9,6 +9,7 @@ import type { ResourceUpdate as _agora_v1_ResourceUpdate, ResourceUpdate__Output
 import type { ExecutorExited as _agora_v1_ExecutorExited, ExecutorExited__Output as _agora_v1_ExecutorExited__Output } from '../../agora/v1/ExecutorExited.js';
 import type { ExecutorToFramework as _agora_v1_ExecutorToFramework, ExecutorToFramework__Output as _agora_v1_ExecutorToFramework__Output } from '../../agora/v1/ExecutorToFramework.js';
 import type { TaskStates as _agora_v1_TaskStates, TaskStates__Output as _agora_v1_TaskStates__Output } from '../../agora/v1/TaskStates.js';
+import type { CapabilitiesUpdate as _agora_v1_CapabilitiesUpdate, CapabilitiesUpdate__Output as _agora_v1_CapabilitiesUpdate__Output } from '../../agora/v1/CapabilitiesUpdate.js';
 
 export interface AgentMessage {
   'register'?: (_agora_v1_RegisterAgent | null);
@@ -19,7 +20,8 @@ export interface AgentMessage {
   'executorExited'?: (_agora_v1_ExecutorExited | null);
   'frameworkMessage'?: (_agora_v1_ExecutorToFramework | null);
   'taskStates'?: (_agora_v1_TaskStates | null);
-  'type'?: "register"|"reregister"|"pong"|"statusUpdate"|"resourceUpdate"|"executorExited"|"frameworkMessage"|"taskStates";
+  'capabilitiesUpdate'?: (_agora_v1_CapabilitiesUpdate | null);
+  'type'?: "register"|"reregister"|"pong"|"statusUpdate"|"resourceUpdate"|"executorExited"|"frameworkMessage"|"taskStates"|"capabilitiesUpdate";
 }
 
 export interface AgentMessage__Output {
@@ -31,5 +33,6 @@ export interface AgentMessage__Output {
   'executorExited'?: (_agora_v1_ExecutorExited__Output | null);
   'frameworkMessage'?: (_agora_v1_ExecutorToFramework__Output | null);
   'taskStates'?: (_agora_v1_TaskStates__Output | null);
-  'type'?: "register"|"reregister"|"pong"|"statusUpdate"|"resourceUpdate"|"executorExited"|"frameworkMessage"|"taskStates";
+  'capabilitiesUpdate'?: (_agora_v1_CapabilitiesUpdate__Output | null);
+  'type'?: "register"|"reregister"|"pong"|"statusUpdate"|"resourceUpdate"|"executorExited"|"frameworkMessage"|"taskStates"|"capabilitiesUpdate";
 }

@@ -6,6 +6,14 @@ export const Kind = {
   SERVICE: 'SERVICE',
   CRONJOB: 'CRONJOB',
   JOB: 'JOB',
+  /**
+   * not a workload: what Apply answers for a Secret document
+   */
+  SECRET: 'SECRET',
+  /**
+   * likewise for a Config
+   */
+  CONFIG: 'CONFIG',
 } as const;
 
 export type Kind =
@@ -17,5 +25,15 @@ export type Kind =
   | 2
   | 'JOB'
   | 3
+  /**
+   * not a workload: what Apply answers for a Secret document
+   */
+  | 'SECRET'
+  | 4
+  /**
+   * likewise for a Config
+   */
+  | 'CONFIG'
+  | 5
 
 export type Kind__Output = typeof Kind[keyof typeof Kind]

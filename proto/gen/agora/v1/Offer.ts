@@ -5,6 +5,7 @@ import type { Resource as _agora_v1_Resource, Resource__Output as _agora_v1_Reso
 import type { Attribute as _agora_v1_Attribute, Attribute__Output as _agora_v1_Attribute__Output } from '../../agora/v1/Attribute.js';
 import type { Unavailability as _agora_v1_Unavailability, Unavailability__Output as _agora_v1_Unavailability__Output } from '../../agora/v1/Unavailability.js';
 import type { FaultDomain as _agora_v1_FaultDomain, FaultDomain__Output as _agora_v1_FaultDomain__Output } from '../../agora/v1/FaultDomain.js';
+import type { AgentCapability as _agora_v1_AgentCapability, AgentCapability__Output as _agora_v1_AgentCapability__Output } from '../../agora/v1/AgentCapability.js';
 
 export interface Offer {
   'id'?: (string);
@@ -28,6 +29,11 @@ export interface Offer {
    * host ports answer at agent_ip:port. "" for an agent older than the field.
    */
   'agentIp'?: (string);
+  /**
+   * The agent's capabilities (AgentInfo.capabilities) when the offer was made: an image task
+   * needs DOCKER. Empty for an agent older than the field, or one that has none.
+   */
+  'agentCapabilities'?: (_agora_v1_AgentCapability)[];
 }
 
 export interface Offer__Output {
@@ -52,4 +58,9 @@ export interface Offer__Output {
    * host ports answer at agent_ip:port. "" for an agent older than the field.
    */
   'agentIp': (string);
+  /**
+   * The agent's capabilities (AgentInfo.capabilities) when the offer was made: an image task
+   * needs DOCKER. Empty for an agent older than the field, or one that has none.
+   */
+  'agentCapabilities': (_agora_v1_AgentCapability__Output)[];
 }

@@ -12,6 +12,8 @@ import type { CanarySpec as _agora_v1_CanarySpec, CanarySpec__Output as _agora_v
 import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from '../../agora/v1/URI.js';
 import type { UnreachableStrategy as _agora_v1_UnreachableStrategy, UnreachableStrategy__Output as _agora_v1_UnreachableStrategy__Output } from '../../agora/v1/UnreachableStrategy.js';
 import type { AutoscaleSpec as _agora_v1_AutoscaleSpec, AutoscaleSpec__Output as _agora_v1_AutoscaleSpec__Output } from '../../agora/v1/AutoscaleSpec.js';
+import type { ValueRef as _agora_v1_ValueRef, ValueRef__Output as _agora_v1_ValueRef__Output } from '../../agora/v1/ValueRef.js';
+import type { FileSpec as _agora_v1_FileSpec, FileSpec__Output as _agora_v1_FileSpec__Output } from '../../agora/v1/FileSpec.js';
 
 export interface ServiceSpec {
   'name'?: (string);
@@ -55,6 +57,14 @@ export interface ServiceSpec {
    * over its available endpoints (their first port). 1..65535, unique across services; absent = none.
    */
   'servicePort'?: (number);
+  /**
+   * Variables whose values come from a key of a Secret or Config (Kubernetes' env[].valueFrom).
+   */
+  'envFrom'?: ({[key: string]: _agora_v1_ValueRef});
+  /**
+   * Files written into the sandbox from a key of a Secret or Config before the task starts.
+   */
+  'files'?: (_agora_v1_FileSpec)[];
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
   '_servicePort'?: "servicePort";
 }
@@ -101,6 +111,14 @@ export interface ServiceSpec__Output {
    * over its available endpoints (their first port). 1..65535, unique across services; absent = none.
    */
   'servicePort'?: (number);
+  /**
+   * Variables whose values come from a key of a Secret or Config (Kubernetes' env[].valueFrom).
+   */
+  'envFrom': ({[key: string]: _agora_v1_ValueRef__Output});
+  /**
+   * Files written into the sandbox from a key of a Secret or Config before the task starts.
+   */
+  'files': (_agora_v1_FileSpec__Output)[];
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
   '_servicePort'?: "servicePort";
 }

@@ -6,6 +6,7 @@ import type { Deployment as _agora_v1_Deployment, Deployment__Output as _agora_v
 import type { Instance as _agora_v1_Instance, Instance__Output as _agora_v1_Instance__Output } from '../../agora/v1/Instance.js';
 import type { Endpoint as _agora_v1_Endpoint, Endpoint__Output as _agora_v1_Endpoint__Output } from '../../agora/v1/Endpoint.js';
 import type { AutoscaleDecision as _agora_v1_AutoscaleDecision, AutoscaleDecision__Output as _agora_v1_AutoscaleDecision__Output } from '../../agora/v1/AutoscaleDecision.js';
+import type { TaskFailure as _agora_v1_TaskFailure, TaskFailure__Output as _agora_v1_TaskFailure__Output } from '../../agora/v1/TaskFailure.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ServiceStatus {
@@ -41,6 +42,10 @@ export interface ServiceStatus {
    * the last 10, oldest first
    */
   'autoscaleDecisions'?: (_agora_v1_AutoscaleDecision)[];
+  /**
+   * the latest failed launch or run of an instance; unset when none
+   */
+  'lastFailure'?: (_agora_v1_TaskFailure | null);
 }
 
 export interface ServiceStatus__Output {
@@ -76,4 +81,8 @@ export interface ServiceStatus__Output {
    * the last 10, oldest first
    */
   'autoscaleDecisions': (_agora_v1_AutoscaleDecision__Output)[];
+  /**
+   * the latest failed launch or run of an instance; unset when none
+   */
+  'lastFailure': (_agora_v1_TaskFailure__Output | null);
 }

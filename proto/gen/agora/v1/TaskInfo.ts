@@ -8,6 +8,7 @@ import type { HealthCheck as _agora_v1_HealthCheck, HealthCheck__Output as _agor
 import type { KillPolicy as _agora_v1_KillPolicy, KillPolicy__Output as _agora_v1_KillPolicy__Output } from '../../agora/v1/KillPolicy.js';
 import type { DiscoveryInfo as _agora_v1_DiscoveryInfo, DiscoveryInfo__Output as _agora_v1_DiscoveryInfo__Output } from '../../agora/v1/DiscoveryInfo.js';
 import type { FakeTask as _agora_v1_FakeTask, FakeTask__Output as _agora_v1_FakeTask__Output } from '../../agora/v1/FakeTask.js';
+import type { TaskSecrets as _agora_v1_TaskSecrets, TaskSecrets__Output as _agora_v1_TaskSecrets__Output } from '../../agora/v1/TaskSecrets.js';
 
 export interface TaskInfo {
   'name'?: (string);
@@ -37,6 +38,12 @@ export interface TaskInfo {
    * "" = the task's own built-in executor (id = task_id)
    */
   'executorId'?: (string);
+  /**
+   * Values of Secrets and Configs the task is given, resolved by its framework at launch. The
+   * master relays them to the agent and keeps none (its copy of the TaskInfo has none); the agent
+   * sets the variables, writes the files into the sandbox, and keeps none in its checkpoint.
+   */
+  'secrets'?: (_agora_v1_TaskSecrets | null);
   '_maxCompletionTimeSeconds'?: "maxCompletionTimeSeconds";
 }
 
@@ -68,5 +75,11 @@ export interface TaskInfo__Output {
    * "" = the task's own built-in executor (id = task_id)
    */
   'executorId': (string);
+  /**
+   * Values of Secrets and Configs the task is given, resolved by its framework at launch. The
+   * master relays them to the agent and keeps none (its copy of the TaskInfo has none); the agent
+   * sets the variables, writes the files into the sandbox, and keeps none in its checkpoint.
+   */
+  'secrets': (_agora_v1_TaskSecrets__Output | null);
   '_maxCompletionTimeSeconds'?: "maxCompletionTimeSeconds";
 }

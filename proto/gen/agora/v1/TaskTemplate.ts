@@ -7,6 +7,8 @@ import type { PortSpec as _agora_v1_PortSpec, PortSpec__Output as _agora_v1_Port
 import type { Constraint as _agora_v1_Constraint, Constraint__Output as _agora_v1_Constraint__Output } from '../../agora/v1/Constraint.js';
 import type { URI as _agora_v1_URI, URI__Output as _agora_v1_URI__Output } from '../../agora/v1/URI.js';
 import type { HealthCheck as _agora_v1_HealthCheck, HealthCheck__Output as _agora_v1_HealthCheck__Output } from '../../agora/v1/HealthCheck.js';
+import type { ValueRef as _agora_v1_ValueRef, ValueRef__Output as _agora_v1_ValueRef__Output } from '../../agora/v1/ValueRef.js';
+import type { FileSpec as _agora_v1_FileSpec, FileSpec__Output as _agora_v1_FileSpec__Output } from '../../agora/v1/FileSpec.js';
 
 /**
  * What one task of a cron job or job runs.
@@ -25,6 +27,8 @@ export interface TaskTemplate {
   'fetch'?: (_agora_v1_URI)[];
   'user'?: (string);
   'healthCheck'?: (_agora_v1_HealthCheck | null);
+  'envFrom'?: ({[key: string]: _agora_v1_ValueRef});
+  'files'?: (_agora_v1_FileSpec)[];
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
 }
 
@@ -45,5 +49,7 @@ export interface TaskTemplate__Output {
   'fetch': (_agora_v1_URI__Output)[];
   'user': (string);
   'healthCheck': (_agora_v1_HealthCheck__Output | null);
+  'envFrom': ({[key: string]: _agora_v1_ValueRef__Output});
+  'files': (_agora_v1_FileSpec__Output)[];
   '_killGracePeriodSeconds'?: "killGracePeriodSeconds";
 }
