@@ -36,13 +36,11 @@ export function registerApplyCommand(program: Command): void {
     const timeoutMs = parseDuration(flags.timeout, '--timeout');
     const sources = await readWorkloads(flags.file);
     const client = clientFor(cmd);
-    if (sources.length > 1 || flags.dryRun) {
-      const checked = await Promise.all(sources.map((s) => applyOne(client, s, true)));
-      if (flags.dryRun) {
-        checked.forEach((res) => print(res, true));
-        return;
-      }
+    if (flags.dryRun) {
+      for (const source of sources) print(await applyOne(client, source, true), true);
+      return;
     }
+    if (sources.length > 1) await Promise.all(checkable(sources).map((s) => applyOne(client, s, true)));
     for (const source of sources) {
       const res = await applyOne(client, source, false);
       print(res, false);
@@ -51,6 +49,15 @@ export function registerApplyCommand(program: Command): void {
       }
     }
   });
+}
+
+/**
+ * What a dry run can check before anything is applied: every document, unless the batch also makes
+ * Secrets or Configs — a workload may reference one that does not exist until its document is
+ * applied, so then only those are checked first (the workloads are checked as they are applied).
+ */
+function checkable(sources: readonly WorkloadSource[]): readonly WorkloadSource[] {
+  return sources.some((s) => isObjectKind(s.kind)) ? sources.filter((s) => isObjectKind(s.kind)) : sources;
 }
 
 /** The workload documents of `-f` (parsed, kind and name checked), in order. */

@@ -118,7 +118,7 @@ describe('agora CLI with services', () => {
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toMatch(/^error: \S+bad\.yaml: instances: .+\n$/);
     const noKind = await runCli(['apply', '-f', '-', '--master', up.masterUrl], { stdin: 'name: x\ncommand: "true"\n' });
-    expect([noKind.code, noKind.stderr]).toEqual([2, 'error: standard input: kind: is required: Service, CronJob or Job\n']);
+    expect([noKind.code, noKind.stderr]).toEqual([2, 'error: standard input: kind: is required: Service, CronJob, Job, Secret or Config\n']);
     const noFile = await agora('apply', '-f', path.join(specDir, 'nope.yaml'));
     expect([noFile.code, noFile.stderr]).toEqual([2, `error: -f: cannot read ${path.join(specDir, 'nope.yaml')}: ENOENT\n`]);
     const badRef = await agora('scale', 'web', '3');
