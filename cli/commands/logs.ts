@@ -12,7 +12,7 @@
 //
 // --tail counts lines (the last N of each task); --limit-bytes is the last N bytes.
 import type { Command } from 'commander';
-import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { AgoraError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { parseDuration } from '../../core/options.js';
 import { isTaskState, isTerminal } from '../../core/task-state.js';
 import type { CronJobRun, Instance, Workload } from '../../proto/index.js';
@@ -126,7 +126,18 @@ async function readWorkload(client: AgoraClient, ref: WorkloadRef, o: ReadOption
   if (!o.follow) {
     const placed = first.filter((t) => t.agentId);
     if (placed.length === 0) throw new NotFoundError('placed instance', ref.label);
-    for (const t of placed) await readPrefixed(client, t.taskId!, o, write, signal);
+    // A task placed a moment ago may not have reached its agent yet: it has no output to show.
+    let read = 0;
+    for (const t of placed) {
+      try {
+        await readPrefixed(client, t.taskId!, o, write, signal);
+        read += 1;
+      } catch (err) {
+        if (!(err instanceof AgoraError && err.code === 'AGORA_NOT_FOUND')) throw err;
+        process.stderr.write(`[${t.taskId!}] no output yet: the task is starting\n`);
+      }
+    }
+    if (read === 0) throw new NotFoundError('started instance', ref.label);
     return;
   }
   const followed = new Map<string, Promise<void>>();
