@@ -171,7 +171,7 @@ describe('agora day-two verbs', () => {
     expect(noAgent.stderr).toContain("agent 'nope' not found");
     expect((await agora('describe', 'task/')).code).toBe(2);
     const kind = await agora('describe', 'pod/x');
-    expect([kind.code, kind.stderr]).toEqual([2, "error: KIND/NAME: unknown kind 'pod': expected service, cronjob, job, task or agent (e.g. service/web, task/ID)\n"]);
+    expect([kind.code, kind.stderr]).toEqual([2, "error: KIND/NAME: unknown kind 'pod': expected service, cronjob, job, secret, config, task or agent (e.g. service/web, task/ID)\n"]);
   });
 
   it('cordons an agent (a new instance waits) and uncordons it; refuses one without agents.drain', async () => {
