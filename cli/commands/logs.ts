@@ -100,7 +100,9 @@ async function readTask(client: AgoraClient, taskId: string, o: ReadOptions, wri
     if (!o.follow) return;
     offset = next;
   }
-  for await (const chunk of client.taskLogs({ taskId, stream: o.stream, offset, follow: o.follow }, signal)) write(chunk.data);
+  // Without follow, the last bytes are exactly that many, however much the task writes meanwhile.
+  const length = o.lastBytes !== undefined && !o.follow && o.tailLines === undefined ? o.lastBytes : undefined;
+  for await (const chunk of client.taskLogs({ taskId, stream: o.stream, offset, follow: o.follow, ...(length ? { length } : {}) }, signal)) write(chunk.data);
 }
 
 /** The last `o.tailLines` lines, and the offset just past them (where following goes on). */
