@@ -12,7 +12,7 @@
 //
 // --tail counts lines (the last N of each task); --limit-bytes is the last N bytes.
 import type { Command } from 'commander';
-import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { AgoraError, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import { parseDuration } from '../../core/options.js';
 import { isTaskState, isTerminal } from '../../core/task-state.js';
 import type { CronJobRun, Instance, Workload } from '../../proto/index.js';
@@ -100,7 +100,9 @@ async function readTask(client: AgoraClient, taskId: string, o: ReadOptions, wri
     if (!o.follow) return;
     offset = next;
   }
-  for await (const chunk of client.taskLogs({ taskId, stream: o.stream, offset, follow: o.follow }, signal)) write(chunk.data);
+  // Without follow, the last bytes are exactly that many, however much the task writes meanwhile.
+  const length = o.lastBytes !== undefined && !o.follow && o.tailLines === undefined ? o.lastBytes : undefined;
+  for await (const chunk of client.taskLogs({ taskId, stream: o.stream, offset, follow: o.follow, ...(length ? { length } : {}) }, signal)) write(chunk.data);
 }
 
 /** The last `o.tailLines` lines, and the offset just past them (where following goes on). */
@@ -126,7 +128,18 @@ async function readWorkload(client: AgoraClient, ref: WorkloadRef, o: ReadOption
   if (!o.follow) {
     const placed = first.filter((t) => t.agentId);
     if (placed.length === 0) throw new NotFoundError('placed instance', ref.label);
-    for (const t of placed) await readPrefixed(client, t.taskId!, o, write, signal);
+    // A task placed a moment ago may not have reached its agent yet: it has no output to show.
+    let read = 0;
+    for (const t of placed) {
+      try {
+        await readPrefixed(client, t.taskId!, o, write, signal);
+        read += 1;
+      } catch (err) {
+        if (!(err instanceof AgoraError && err.code === 'AGORA_NOT_FOUND')) throw err;
+        process.stderr.write(`[${t.taskId!}] no output yet: the task is starting\n`);
+      }
+    }
+    if (read === 0) throw new NotFoundError('started instance', ref.label);
     return;
   }
   const followed = new Map<string, Promise<void>>();
