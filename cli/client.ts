@@ -81,6 +81,16 @@ export class AgoraClient {
     }
   }
 
+  /** A raw response from the master (its event stream). */
+  async masterStream(path: string, signal?: AbortSignal): Promise<Response> {
+    const url = `${this.masterUrl}${path}`;
+    try {
+      return await request(url, { auth: this.#auth, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      throw this.explain(err, url);
+    }
+  }
+
   /** GET an agent's HTTP API (`address` as the master lists it: host:port), with these credentials. */
   async agent<T>(address: string, path: string): Promise<T> {
     const url = `${httpBase(address, this.scheme)}${path}`;

@@ -16,6 +16,13 @@ export class FileInputError extends AgoraError {
 /** The server did not accept the credentials the CLI sent (or that it sent none). */
 export class CredentialsRejectedError extends UnauthenticatedError {}
 
+/** End the command with this exit code and no message (`agora diff`: 1 when there are differences). */
+export class ExitCode extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 /** A remote command ended with this status (`agora exec`): the CLI exits with it, printing nothing. */
 export class RemoteExitError extends Error {
   constructor(readonly exitCode: number) {

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 
 const GROUPS: readonly (readonly [string, readonly string[]])[] = [
-  ['Workload Commands:', ['apply', 'get', 'describe', 'delete', 'logs', 'exec', 'run', 'suspend', 'resume']],
+  ['Workload Commands:', ['apply', 'diff', 'get', 'describe', 'explain', 'delete', 'logs', 'exec', 'run', 'suspend', 'resume']],
   ['Deploy Commands:', ['scale', 'rollout']],
   ['Cluster Management Commands:', ['top', 'cordon', 'uncordon', 'drain', 'undrain']],
   ['Settings Commands:', ['config', 'acl', 'tls', 'completion', 'version']],

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { AgoraError } from '../core/errors.js';
 import { VERSION } from '../core/version.js';
 import { registerAgentCommand } from './agent-command.js';
+import { ExitCode } from './errors.js';
 import { runComplete } from './commands/completion.js';
 import { registerClientCommands } from './commands/index.js';
 import { registerFrameworksCommand } from './frameworks-command.js';
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     // Usage errors (commander has printed them) and bad input exit 2; other failures exit 1.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ExitCode) return err.exitCode;
     // `agora exec`: the remote command's own status, as kubectl passes it back.
     if (err instanceof RemoteExitError) return err.exitCode;
     if (err instanceof AgoraError) {

@@ -126,6 +126,61 @@ export function generate(outDir) {
     writeFileSync(full, tidy(readFileSync(full, 'utf8')));
   }
   writeFileSync(join(outDir, 'index.ts'), barrel(files));
+  writeFileSync(join(outDir, 'docs.ts'), docsModule());
+}
+
+/**
+ * The messages and enums of agora.v1 with their fields' types and the .proto comments, which the
+ * runtime loader drops: `agora explain` reads them. Parsed with protobufjs, proto-loader's own parser.
+ */
+function docsModule() {
+  const require = createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader/package.json'));
+  const protobuf = require('protobufjs');
+  const root = new protobuf.Root();
+  root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
+  root.loadSync(protoFiles(), { alternateCommentMode: true, keepCase: GENERATOR_OPTIONS.keepCase });
+  root.resolveAll();
+  const text = (comment) => (comment ?? '').replace(/\s+/g, ' ').trim();
+  const messages = {};
+  const enums = {};
+  for (const type of root.lookup('agora.v1').nestedArray) {
+    if (type instanceof protobuf.Type) {
+      messages[type.name] = {
+        comment: text(type.comment),
+        fields: type.fieldsArray.map((f) => ({
+          name: f.name,
+          type: f.resolvedType ? f.resolvedType.name : f.type,
+          label: f.map ? 'map' : f.repeated ? 'repeated' : f.options?.proto3_optional || f.partOf?.name?.startsWith('_') ? 'optional' : '',
+          ...(f.map ? { keyType: f.keyType } : {}),
+          comment: text(f.comment),
+        })),
+      };
+    } else if (type instanceof protobuf.Enum) {
+      enums[type.name] = { comment: text(type.comment), values: Object.keys(type.values).map((name) => ({ name, comment: text(type.comments[name]) })) };
+    }
+  }
+  const lines = [
+    '// Messages and enums of agora.v1: field types and the comments of proto/agora/v1/*.proto (for `agora explain`).',
+    'export interface FieldDoc {',
+    '  readonly name: string;',
+    '  /** A scalar (string, uint32, double, ...) or a message or enum of agora.v1. */',
+    '  readonly type: string;',
+    "  readonly label: '' | 'optional' | 'repeated' | 'map';",
+    '  readonly keyType?: string;',
+    '  readonly comment: string;',
+    '}',
+    'export interface MessageDoc {',
+    '  readonly comment: string;',
+    '  readonly fields: readonly FieldDoc[];',
+    '}',
+    'export interface EnumDoc {',
+    '  readonly comment: string;',
+    '  readonly values: readonly { readonly name: string; readonly comment: string }[];',
+    '}',
+    `export const MESSAGE_DOCS: Readonly<Record<string, MessageDoc>> = ${JSON.stringify(messages, null, 2)};`,
+    `export const ENUM_DOCS: Readonly<Record<string, EnumDoc>> = ${JSON.stringify(enums, null, 2)};`,
+  ];
+  return `${HEADER}${lines.join('\n')}\n`;
 }
 
 /** Names the files that differ between two trees (missing, extra or changed). */

@@ -3,21 +3,17 @@
 // (every .yaml, .yml and .json in it, in name order) or `-` (standard input). Every document is
 // checked before the first is sent, so a typo in one file applies nothing; `get` prints a document
 // `apply -f` takes back.
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { parseAllDocuments } from 'yaml';
 import { AgoraError, InvalidArgumentError } from '../../core/errors.js';
 import { ACTION_NAMES } from '../../core/security/actions.js';
 import { parsePolicy, validatePolicyName, type Policy } from '../../core/security/policy.js';
 import { withClientFlags, type AgoraClient } from '../client.js';
 import { FileInputError } from '../errors.js';
 import { table } from '../table.js';
-import { clientFor, printStructured, readSource, structured } from './shared.js';
+import { clientFor, printStructured, structured } from './shared.js';
+import { readDocuments } from './spec-files.js';
 
 type PolicyJson = Policy & { builtIn: boolean };
-
-const POLICY_FILES = /\.(ya?ml|json)$/i;
 
 export function registerPolicyCommands(policy: Command): void {
   const apply = withClientFlags(
@@ -96,21 +92,7 @@ async function put(client: AgoraClient, origin: string, policy: Policy): Promise
 
 /** Every policy document of the source, parsed and checked. */
 export async function readPolicies(source: string): Promise<{ origin: string; policy: Policy }[]> {
-  const texts = await readTexts(source);
-  const out: { origin: string; policy: Policy }[] = [];
-  for (const { origin, text } of texts) {
-    const docs = parseAllDocuments(text);
-    if (!Array.isArray(docs)) throw new FileInputError(origin, '(file)', 'not YAML or JSON');
-    const present = docs.filter((d) => d.contents !== null || d.errors.length > 0);
-    for (const [i, doc] of present.entries()) {
-      const where = present.length > 1 ? `document ${i + 1}: ` : '';
-      const bad = doc.errors[0];
-      if (bad) throw new FileInputError(origin, `${where}line ${bad.linePos?.[0].line ?? '?'}`, `not valid YAML or JSON: ${bad.message.split('\n')[0] ?? ''}`);
-      out.push({ origin, policy: checked(doc.toJS(), origin, where) });
-    }
-  }
-  if (out.length === 0) throw new InvalidArgumentError('-f', `${source === '-' ? 'standard input' : source} holds no policy`);
-  return out;
+  return (await readDocuments(source, 'policy')).map((d) => ({ origin: d.origin, policy: checked(d.value, d.origin, d.where) }));
 }
 
 function checked(value: unknown, origin: string, where: string): Policy {
@@ -123,15 +105,4 @@ function checked(value: unknown, origin: string, where: string): Policy {
     const message = err.message.startsWith(`${err.field}: `) ? err.message.slice(err.field.length + 2) : err.message;
     throw new FileInputError(origin, `${where}${field}`, message);
   }
-}
-
-async function readTexts(source: string): Promise<{ origin: string; text: string }[]> {
-  if (source === '-') return [{ origin: 'standard input', text: await readSource('-') }];
-  const info = await stat(source).catch((err: NodeJS.ErrnoException) => {
-    throw new InvalidArgumentError('-f', `cannot read ${source}: ${err.code ?? err.message}`);
-  });
-  if (!info.isDirectory()) return [{ origin: source, text: await readSource(source) }];
-  const names = (await readdir(source)).filter((n) => POLICY_FILES.test(n)).sort();
-  if (names.length === 0) throw new InvalidArgumentError('-f', `${source} holds no .yaml, .yml or .json file`);
-  return Promise.all(names.map(async (n) => ({ origin: path.join(source, n), text: await readSource(path.join(source, n)) })));
 }

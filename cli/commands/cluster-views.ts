@@ -54,6 +54,7 @@ export interface TaskJson {
   role: string;
   resources: ResourcesJson;
   status: { message: string; healthy?: boolean; reason: string };
+  labels?: Record<string, string>;
   launchedAtMs: number;
 }
 

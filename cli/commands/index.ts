@@ -8,6 +8,8 @@ import { registerCompletionCommand } from './completion.js';
 import { registerConfigCommand } from './config.js';
 import { registerDeleteCommand } from './delete.js';
 import { registerDescribeCommand } from './describe.js';
+import { registerDiffCommand } from './diff.js';
+import { registerExplainCommand } from './explain.js';
 import { registerExecCommand } from './exec.js';
 import { registerGetCommand } from './get.js';
 import { registerLogsCommand } from './logs.js';
@@ -25,6 +27,8 @@ export function registerClientCommands(program: Command): void {
   registerScaleCommand(program);
   registerRolloutCommand(program);
   registerDeleteCommand(program);
+  registerDiffCommand(program);
+  registerExplainCommand(program);
   registerRunnableCommands(program);
   registerLogsCommand(program);
   registerExecCommand(program);

@@ -1,5 +1,6 @@
 // Specs as the Jobs API receives them → what a controller's apply() takes: the document's fields
-// in proto3 JSON form (camelCase), without `kind`, which only routes it.
+// in proto3 JSON form (camelCase), without `kind`, which only routes it, nor `status`, which is
+// read-only (what `get -o yaml` prints beside the spec) and ignored.
 //
 //   document text (YAML or JSON) ─ parseDocument ─┐
 //   structured ServiceSpec / CronJobSpec / JobSpec ┴─ { kind, spec } ─► controller.apply(spec)
@@ -40,7 +41,12 @@ export function fromObject(value: unknown, expected?: WorkloadKind): ParsedSpec 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new InvalidArgumentError('document', 'must be one object (a mapping) with `kind` and the fields of its spec');
   }
-  const { kind: rawKind, ...spec } = value as Record<string, unknown>;
+  // `status` is what `agora get -o yaml` prints beside the spec (version, times, the framework's
+  // status): read-only, so a document printed by get applies back unchanged.
+  const { kind: rawKind, status, ...spec } = value as Record<string, unknown>;
+  if (status !== undefined && status !== null && (typeof status !== 'object' || Array.isArray(status))) {
+    throw new InvalidArgumentError('status', 'is read-only and ignored, but must be a mapping when given (as `agora get -o yaml` prints it)');
+  }
   const kind = rawKind === undefined && expected !== undefined ? expected : kindFromDocument(rawKind);
   if (expected !== undefined && kind !== expected) {
     throw new InvalidArgumentError('kind', `is ${String(rawKind)}, but this endpoint takes ${expected.toLowerCase()} specs`);

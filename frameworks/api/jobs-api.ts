@@ -4,7 +4,7 @@
 // through unchanged (with their `field`).
 import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import type { Principal } from '../../core/security/principal.js';
-import { authorizeSpec, maskEnv, readable, requireRead, requireWrite } from './access.js';
+import { authorizeSpec, HIDDEN_ENV_VALUE, maskEnv, readable, requireRead, requireWrite } from './access.js';
 import type { ApplyResponse, Deployment, DeploymentResponse, Endpoint, Workload } from '../../proto/index.js';
 import type { ApplyOutcome, TaskLocator, WorkloadKind } from '../workload.js';
 import { parseDocument, readDocument, specFromWire, type DocumentFormat, type ParsedSpec } from './document.js';
@@ -50,6 +50,7 @@ export class JobsApi {
     if (object) return applyObject(requireObjects(this.objects), this.controllers, principal, object.kind, object.raw, dryRun);
     const { kind, spec } = toParsed(input as Exclude<ApplyInput, { object: unknown }>);
     requireWrite(principal, kind);
+    refuseMaskedEnv(kind, spec);
     authorizeSpec(principal, kind, spec, this.taskUser);
     authorizeRefs(this.objects, principal, kind, spec);
     const outcome = await this.controllers.get(kind).apply(spec, { dryRun });
@@ -183,6 +184,22 @@ function toParsed(input: Exclude<ApplyInput, { object: unknown }>): ParsedSpec {
   if ('parsed' in input) return input.parsed;
   if ('document' in input) return parseDocument(input.document, input.format, input.expected);
   return { kind: input.structured, spec: specFromWire(input.structured, input.spec) };
+}
+
+/**
+ * A spec printed by `get` for a caller without env.view shows every env value as the mask; applied
+ * back, it would replace the real values with the mask. Refuse it, naming the variable.
+ */
+function refuseMaskedEnv(kind: WorkloadKind, spec: Record<string, unknown>): void {
+  const where = kind === 'SERVICE' ? '' : 'task.';
+  const template = kind === 'SERVICE' ? spec : spec['task'];
+  const env = typeof template === 'object' && template !== null ? (template as Record<string, unknown>)['env'] : undefined;
+  if (typeof env !== 'object' || env === null) return;
+  for (const [name, value] of Object.entries(env)) {
+    if (value === HIDDEN_ENV_VALUE) {
+      throw new InvalidArgumentError(`${where}env.${name}`, `is '${HIDDEN_ENV_VALUE}', the mask shown to callers without env.view: give the real value (applying the mask would overwrite it)`);
+    }
+  }
 }
 
 function required(name: string): string {

@@ -79,7 +79,7 @@ describe('agora CLI: cron jobs', () => {
     }
     expect((await up.fetch(`${up.masterUrl}/api/v1/cronjobs/broken`)).status).toBe(404);
     const badCli = await runCli(['apply', '-f', '-', '--master', up.masterUrl], { stdin: 'kind: CronJob\nname: broken\nschedule: "* * * * *"\ntimeZone: Nowhere/Town\ntask: { command: "true", resources: { cpus: 0.05, mem: 16 } }\n' });
-    expect([badCli.code, badCli.stderr]).toEqual([2, expect.stringMatching(/^error: timeZone: unknown time zone 'Nowhere\/Town'/)]);
+    expect([badCli.code, badCli.stderr]).toEqual([2, expect.stringMatching(/^error: standard input: timeZone: unknown time zone 'Nowhere\/Town'/)]);
     expect((await workload()).version).toBe('v3'); // suspend and resume made v2 and v3; the refused specs nothing
   }, 90_000);
 
@@ -99,7 +99,7 @@ describe('agora CLI: cron jobs', () => {
 
     const status = async (): Promise<{ active: Run[]; history: Run[] }> => {
       const r = await agora('get', 'cronjob', 'tick', '-o', 'json');
-      const s = (JSON.parse(r.stdout) as { cronjobStatus: { active?: Run[]; history?: Run[] } }).cronjobStatus;
+      const s = (JSON.parse(r.stdout) as { status: { active?: Run[]; history?: Run[] } }).status;
       return { active: s.active ?? [], history: (s.history ?? []).filter((h) => h.phase !== 'JOB_SKIPPED') };
     };
     // A run is RUNNING 3 s of every 5, and each look is a CLI process: on a loaded machine, allow a minute.

@@ -30,7 +30,7 @@ describe('agora exec on agora up', () => {
     const taskId = await eventually(
       async () => {
         const listed = await runCli(['get', 'tasks', '-o', 'json', '--master', up.masterUrl]);
-        const running = (JSON.parse(listed.stdout) as { id: string; state: string }[]).find((t) => t.state === 'TASK_RUNNING' && t.id.startsWith('sleeper'));
+        const running = (JSON.parse(listed.stdout) as { items: { id: string; state: string }[] }).items.find((t) => t.state === 'TASK_RUNNING' && t.id.startsWith('sleeper'));
         expect(running).toBeDefined();
         return running!.id;
       },

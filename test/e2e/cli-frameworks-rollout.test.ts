@@ -59,8 +59,9 @@ describe('agora frameworks fails over during a rolling update', () => {
     const service = async (): Promise<ServiceJson> => {
       const res = await cli(['get', 'services', 'slow', '-o', 'json']);
       if (res.code !== 0) throw new Error(res.stderr);
-      const parsed = JSON.parse(res.stdout) as ServiceJson | ServiceJson[];
-      return Array.isArray(parsed) ? (parsed[0] as ServiceJson) : parsed;
+      // `get -o json` prints the document apply takes back: the service's status is under `status`.
+      const doc = JSON.parse(res.stdout) as { status?: ServiceJson['serviceStatus'] & { version?: string } };
+      return { version: doc.status?.version, serviceStatus: doc.status };
     };
 
     expect((await cli(['apply', '-f', '-', '--no-wait'], spec('red'))).code).toBe(0);

@@ -47,8 +47,9 @@ function expectOk(r: CliResult): CliResult {
 
 function parseService(r: CliResult): ServiceJson {
   if (r.code !== 0) throw new Error(r.stderr);
-  const parsed = JSON.parse(r.stdout) as ServiceJson | ServiceJson[];
-  return Array.isArray(parsed) ? (parsed[0] as ServiceJson) : parsed;
+  // `get -o json` prints the document apply takes back: the service's status is under `status`.
+  const doc = JSON.parse(r.stdout) as { status?: ServiceJson['serviceStatus'] & { version?: string } };
+  return { version: doc.status?.version, serviceStatus: doc.status };
 }
 
 /** GET http://127.0.0.1:port/path → status (0 when nothing answers). */
@@ -268,7 +269,7 @@ describe('agora CLI service scenarios against separate processes', () => {
     const [a1, a2, a3] = [await startAgent('a1.test'), await startAgent('a2.test'), await startAgent('a3.test')];
     await startFrameworksProcess(['--master', zk(), '--cluster', cluster, '--zk-session-timeout', '2s', '--log-level', 'warn']);
     await eventually(async () => (await agora(['get', 'services'])).code === 0, { timeoutMs: 30_000, what: 'the Jobs API' });
-    await eventually(async () => (JSON.parse(expectOk(await agora(['get', 'agents', '-o', 'json'])).stdout) as unknown[]).length === 3, { timeoutMs: 20_000, what: '3 agents' });
+    await eventually(async () => (JSON.parse(expectOk(await agora(['get', 'agents', '-o', 'json'])).stdout) as { items: unknown[] }).items.length === 3, { timeoutMs: 20_000, what: '3 agents' });
 
     expectOk(await agora(['apply', '-f', '-', '--timeout', '60s'], sleepSpec('spread', 3, ['constraints: [["hostname", "UNIQUE"]]'])));
     expect(await hostsOf('spread', 3)).toEqual(['a1.test', 'a2.test', 'a3.test']);

@@ -98,7 +98,7 @@ describe('agora CLI with services', () => {
     expectOk(await agora('rollout', 'status', 'service/web', '--timeout', '60s'));
     await eventually(async () => (await endpointsServe()).every((t) => t.startsWith('hello')), { timeoutMs: 20_000, what: 'the old version serving again' });
 
-    const tasks = JSON.parse(expectOk(await agora('get', 'tasks', '-o', 'json')).stdout) as { id: string; state: string }[];
+    const tasks = (JSON.parse(expectOk(await agora('get', 'tasks', '-o', 'json')).stdout) as { items: { id: string; state: string }[] }).items;
     const running = tasks.find((t) => t.state === 'TASK_RUNNING');
     expect(running).toBeDefined();
     expect(expectOk(await agora('logs', running?.id ?? '')).stdout).toMatch(/^listening on \d+\n$/);
@@ -116,9 +116,9 @@ describe('agora CLI with services', () => {
   it('rejects an invalid spec with a clear message naming the field, and bad usage with exit 2', async () => {
     const invalid = await agora('apply', '-f', await specFile('bad.yaml', 'kind: Service\nname: bad\ninstances: lots\ncommand: "true"\n'));
     expect(invalid.code).toBe(2);
-    expect(invalid.stderr).toMatch(/^error: instances: .+\n$/);
+    expect(invalid.stderr).toMatch(/^error: \S+bad\.yaml: instances: .+\n$/);
     const noKind = await runCli(['apply', '-f', '-', '--master', up.masterUrl], { stdin: 'name: x\ncommand: "true"\n' });
-    expect([noKind.code, noKind.stderr]).toEqual([2, 'error: kind: is required: Service, CronJob or Job\n']);
+    expect([noKind.code, noKind.stderr]).toEqual([2, 'error: standard input: kind: is required: Service, CronJob, Job, Secret or Config\n']);
     const noFile = await agora('apply', '-f', path.join(specDir, 'nope.yaml'));
     expect([noFile.code, noFile.stderr]).toEqual([2, `error: -f: cannot read ${path.join(specDir, 'nope.yaml')}: ENOENT\n`]);
     const badRef = await agora('scale', 'web', '3');

@@ -65,8 +65,8 @@ describe('README: the first five minutes', () => {
       return JSON.parse(r.out) as T;
     };
     const jobPhase = async (name: string): Promise<{ phase: string; runs: number }> => {
-      const w = await agoraJson<{ jobStatus?: { phase?: string; runs?: number } }>(`get jobs ${name}`);
-      return { phase: String(w.jobStatus?.phase ?? ''), runs: Number(w.jobStatus?.runs ?? 0) };
+      const w = await agoraJson<{ status?: { phase?: string; runs?: number } }>(`get jobs ${name}`);
+      return { phase: String(w.status?.phase ?? ''), runs: Number(w.status?.runs ?? 0) };
     };
     const jobSucceeded = (name: string, runs: number): Promise<void> =>
       eventually(async () => {
@@ -115,8 +115,8 @@ describe('README: the first five minutes', () => {
       if (cronRun !== undefined) {
         const id = r.out.trim().split(/\s+/).at(-1) ?? '';
         await eventually(async () => {
-          const w = await agoraJson<{ cronjobStatus?: { history?: { id: string; phase: string }[] } }>(`get cronjobs ${cronRun}`);
-          expect(w.cronjobStatus?.history?.find((h) => h.id === id)?.phase, `run ${id}`).toMatch(/SUCCEEDED/);
+          const w = await agoraJson<{ status?: { history?: { id: string; phase: string }[] } }>(`get cronjobs ${cronRun}`);
+          expect(w.status?.history?.find((h) => h.id === id)?.phase, `run ${id}`).toMatch(/SUCCEEDED/);
         }, { timeoutMs: SETTLE_TIMEOUT_MS, intervalMs: 500, what: `the run of cronjob/${cronRun} to succeed` });
       }
       if (runJob !== undefined) await jobSucceeded(runJob, 2);
@@ -164,9 +164,9 @@ function shell(text: string, cwd: string, env: NodeJS.ProcessEnv, boundMs?: numb
   });
 }
 
-/** The id of a task of the workload the tour is about (a running one if there is one). */
+/** The id of a task of the workload the tour is about (a running one if there is one; -a: ended ones count). */
 async function taskOf(workload: string | undefined, agoraJson: <T>(args: string) => Promise<T>): Promise<string> {
-  const tasks = await agoraJson<{ id: string; state: string; launchedAtMs: number }[]>('get tasks');
+  const { items: tasks } = await agoraJson<{ items: { id: string; state: string; launchedAtMs: number }[] }>('get tasks -a');
   const mine = tasks.filter((t) => workload === undefined || t.id.startsWith(`${workload}.`)).sort((a, b) => b.launchedAtMs - a.launchedAtMs);
   const task = mine.find((t) => t.state === 'TASK_RUNNING') ?? mine[0];
   if (task === undefined) throw new Error(`TASK_ID: no task of ${workload ?? 'any workload'} to name`);

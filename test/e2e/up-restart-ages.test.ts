@@ -47,7 +47,7 @@ describe('agora up restarted', () => {
     const config = path.join(dir, 'config.yaml');
     cleanups.push(async () => void (await killProcessesUnder(dataDir)));
     const agora = (...args: string[]): ReturnType<typeof runCli> => runCli(args, { env: { AGORA_CONFIG: config } });
-    const tasks = async (): Promise<TaskRow[]> => JSON.parse((await agora('get', 'tasks', '-o', 'json')).stdout || '[]') as TaskRow[];
+    const tasks = async (): Promise<TaskRow[]> => (JSON.parse((await agora('get', 'tasks', '-o', 'json')).stdout || '{"items":[]}') as { items: TaskRow[] }).items;
 
     const first = up(dataDir, config);
     await eventually(() => expect(first.output()).toContain('cli context: up'), { timeoutMs: 30_000, intervalMs: 50, what: 'agora up started' });

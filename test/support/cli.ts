@@ -135,6 +135,36 @@ export function runCli(args: readonly string[], options: { stdin?: string; timeo
   });
 }
 
+export interface RunningCli {
+  /** What it has printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Send `signal` (SIGINT: Ctrl-C) and wait for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<CliResult>;
+}
+
+/** Start `agora ARGS…` that runs until stopped (`get --watch`); stopCliProcesses() kills it if the test does not. */
+export function spawnCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
+  const env = dropEmpty({ ...cliEnv(args), ...options.env });
+  const child = spawn(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    stdout: () => stdout,
+    stderr: () => stderr,
+    stop: async (signal = 'SIGINT') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      children.delete(child);
+      return { code, stdout, stderr };
+    },
+  };
+}
+
 /** Variables set to '' or undefined are left out (so a test can unset one). */
 function dropEmpty(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
