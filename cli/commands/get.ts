@@ -45,6 +45,7 @@ const TASK_LIMIT = 10_000;
 
 interface GetFlags {
   output?: string;
+  reveal?: boolean;
   selector?: string;
   sortBy?: string;
   watch?: boolean;
@@ -81,6 +82,7 @@ export function registerGetCommand(program: Command): void {
     .option('--sort-by <path>', 'sort by a field: a JSONPath into -o json, e.g. .name or {.status.createdAtMs}')
     .option('-w, --watch', 'after the list, print a row for every change until interrupted (Ctrl-C)')
     .option('-a, --all', 'tasks: ended ones too (by default only live tasks)')
+    .option('--reveal', "secrets: print one secret's values with -o yaml|json (needs secrets.read on it)")
     .option('--state <state>', 'tasks: only those in this state (running, finished, TASK_FAILED, ...; ended ones included)');
   withClientFlags(cmd).action(async (what: string, name: string | undefined, flags: GetFlags) => {
     const output = parseGetOutput(flags.output);
@@ -91,12 +93,13 @@ export function registerGetCommand(program: Command): void {
     const state = flags.state === undefined ? undefined : parseTaskState(flags.state, '--state');
     const client = clientFor(cmd);
     const object = objectKindFromAlias(what);
+    if (flags.reveal && object !== 'SECRET') throw new InvalidArgumentError('--reveal', 'is for secrets only');
     if (object) {
       // Secrets and configs (commands/objects.ts): a table, json or yaml, never their values.
       if (output.kind === 'name' || output.kind === 'jsonpath' || selector || sortBy || flags.watch) {
         throw new InvalidArgumentError('-o', `${objectNames(object).plural} print as a table, wide, json or yaml, without -l, --sort-by or --watch`);
       }
-      return getObjects(client, object, name, output.kind);
+      return getObjects(client, object, name, output.kind, Boolean(flags.reveal));
     }
     let source: Source<unknown>;
     if (cluster === 'agents') source = agentsSource(client) as Source<unknown>;

@@ -7,6 +7,7 @@ import type { AgoraClient } from '../client.js';
 import { age, table } from '../table.js';
 import { fields, section } from './describe-format.js';
 import { printStructured, type OutputFormat } from './shared.js';
+import { listDocument } from './workload-documents.js';
 
 export interface ObjectRef {
   readonly kind: ObjectKind;
@@ -28,12 +29,29 @@ export function objectPath(kind: ObjectKind, name?: string): string {
   return `/api/v1/${objectNames(kind).plural}${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
 }
 
-export async function getObjects(client: AgoraClient, kind: ObjectKind, name: string | undefined, format: OutputFormat): Promise<void> {
-  const items = name === undefined ? (await client.jobs<{ items: ObjectView[] }>('GET', objectPath(kind))).items : [await client.jobs<ObjectView>('GET', objectPath(kind, name))];
-  if (format === 'json' || format === 'yaml') return printStructured(format, name === undefined ? items : items[0]);
+export async function getObjects(client: AgoraClient, kind: ObjectKind, name: string | undefined, format: OutputFormat, reveal = false): Promise<void> {
+  if (reveal && (kind !== 'SECRET' || name === undefined || (format !== 'json' && format !== 'yaml'))) {
+    throw new InvalidArgumentError('--reveal', 'goes with one secret and -o yaml or json (agora get secret NAME -o yaml --reveal)');
+  }
+  const items = name === undefined ? (await client.jobs<{ items: ObjectView[] }>('GET', objectPath(kind))).items : [await client.jobs<ObjectView>('GET', `${objectPath(kind, name)}${reveal ? '?reveal=1' : ''}`)];
+  if (format === 'json' || format === 'yaml') return printStructured(format, name === undefined ? listDocument(items.map(objectDocument)) : objectDocument(items[0]!));
   const rows = items.map((o) => [o.name, o.keys.length, ...(format === 'wide' ? [o.keys.map((k) => k.key).join(',') || '<none>', o.version] : []), age(o.updatedAtMs)]);
   const headers = ['NAME', 'KEYS', ...(format === 'wide' ? ['NAMES', 'VERSION'] : []), 'AGE'];
   process.stdout.write(items.length === 0 ? `No ${objectNames(kind).plural} found.\n` : table(headers, rows));
+}
+
+/**
+ * The document of a Secret or Config, as `apply -f` takes it back: kind, name, labels, data (a
+ * Secret's only when revealed), and read-only `status` (version, update time, keys and sizes).
+ */
+export function objectDocument(o: ObjectView): Record<string, unknown> {
+  return {
+    kind: o.kind,
+    name: o.name,
+    ...(Object.keys(o.labels ?? {}).length > 0 ? { labels: { ...o.labels } } : {}),
+    ...(o.data !== undefined ? { data: { ...o.data } } : {}),
+    status: { version: o.version, updatedAtMs: o.updatedAtMs, keys: o.keys },
+  };
 }
 
 export async function describeObject(client: AgoraClient, ref: ObjectRef): Promise<void> {

@@ -58,7 +58,17 @@ export function validateObjectKey(value: unknown, field: string): string {
 
 /** A parsed document (its `kind` already known to be Secret or Config). Errors name the field, never a value. */
 export function parseObjectDoc(kind: ObjectKind, value: Doc): ObjectDoc {
-  onlyKeys(value, ['kind', 'name', 'labels', 'data'], '');
+  // `status` is what `agora get -o yaml` prints beside the document: read-only, ignored here.
+  onlyKeys(value, ['kind', 'name', 'labels', 'data', 'status'], '');
+  const status = value['status'];
+  if (status !== undefined && (status === null || typeof status !== 'object' || Array.isArray(status))) {
+    throw new InvalidArgumentError('status', 'is read-only and ignored, but must be a mapping when given (as `agora get -o yaml` prints it)');
+  }
+  // A Secret printed without its values (get -o yaml without --reveal) must not apply back as
+  // a Secret with none: that would wipe them.
+  if (kind === 'SECRET' && value['data'] === undefined) {
+    throw new InvalidArgumentError('data', 'is required in a Secret (`agora get secret NAME -o yaml` leaves the values out unless given --reveal)');
+  }
   const name = validateObjectName(value['name']);
   const raw = objectAt(value['data'], 'data') ?? {};
   for (const key of Object.keys(raw)) validateObjectKey(key, `data.${key}`);

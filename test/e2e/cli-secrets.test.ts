@@ -184,6 +184,25 @@ describe('secrets and configs', () => {
     expect(await logsOf(jobTask as string)).toBe(`job=${SECOND}\n`);
   }, 150_000);
 
+  it('print as documents apply takes back: a config unchanged, a secret only with --reveal', async () => {
+    const configYaml = ok(await agora('get', 'config', 'app', '-o', 'yaml')).stdout;
+    expect(configYaml).toMatch(/^kind: Config\nname: app\n/);
+    expect(ok(await agora('apply', '-f', await specFile('app-back.yaml', configYaml))).stdout).toMatch(/^config\/app unchanged/);
+
+    // Without --reveal a Secret prints without its values, and that does not apply back as an
+    // empty Secret.
+    const hidden = ok(await agora('get', 'secret', 'db', '-o', 'yaml')).stdout;
+    expect(hidden).toMatch(/^kind: Secret\n/);
+    expect(hidden).not.toContain(SECOND);
+    const refused = await agora('apply', '-f', await specFile('db-hidden.yaml', hidden));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('data: is required in a Secret');
+    const revealed = ok(await agora('get', 'secret', 'db', '-o', 'json', '--reveal')).stdout;
+    expect((JSON.parse(revealed) as { data: Record<string, string> }).data.password).toBe(SECOND);
+    expect(ok(await agora('apply', '-f', await specFile('db-back.json', revealed))).stdout).toMatch(/^secret\/db unchanged/);
+    expect((await agora('get', 'secrets', '--reveal', '-o', 'yaml')).code).toBe(2);
+  }, 60_000);
+
   it('without secrets.read: 403 on the values, and no workload may reference the secret', async () => {
     const policy = await specFile('deployer.yaml', 'kind: Policy\nname: deployer\nrules:\n  - allow: [jobs.read, jobs.write, tasks.run_as, env.view]\n');
     ok(await agora('acl', 'policy', 'apply', '-f', policy));
