@@ -33,10 +33,15 @@ export async function startDashboardCluster(): Promise<DashboardCluster> {
   return { up, dataDir, token, serverCert: readFileSync(path.join(dataDir, 'tls', 'server.pem')) };
 }
 
-/** Apply a spec (YAML) through the CLI; a service's deployment is followed to its end. */
-export async function apply(cluster: DashboardCluster, spec: string): Promise<string> {
+/**
+ * Apply a spec (YAML) through the CLI; a service's deployment is followed to its end. `warning`:
+ * the one warning apply must print (a spec no agent could take), else it must print none.
+ */
+export async function apply(cluster: DashboardCluster, spec: string, warning?: RegExp): Promise<string> {
   const r = await runCli(['apply', '-f', '-', '--master', cluster.up.masterUrl, '--timeout', '60s'], { stdin: spec, timeoutMs: 70_000 });
-  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(r.code, r.stderr).toBe(0);
+  if (warning) expect(r.stderr).toMatch(new RegExp(`^warning: ${warning.source}[^\\n]*\\n$`));
+  else expect(r.stderr).toBe('');
   return r.stdout;
 }
 
