@@ -4,6 +4,7 @@
 // `-o json` prints for each object.
 //
 //   -l 'tier=web,env!=prod,canary,!legacy'   every requirement must hold (AND)
+//   -l 'env in (prod,staging),tier notin (db)' set-based, as kubectl's
 //   -o jsonpath='{.items[*].name}'            kubectl's template: text and {expressions}
 //   --sort-by=.status.createdAtMs             or {.status.createdAtMs}; numbers sort as numbers
 import { JSONPath } from 'jsonpath-plus';
@@ -23,19 +24,32 @@ export function parseGetOutput(value: string | undefined): GetOutput {
 
 export type Requirement =
   | { readonly op: 'eq' | 'ne'; readonly key: string; readonly value: string }
-  | { readonly op: 'exists' | 'absent'; readonly key: string };
+  | { readonly op: 'exists' | 'absent'; readonly key: string }
+  | { readonly op: 'in' | 'notin'; readonly key: string; readonly values: readonly string[] };
 
 const KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,251}[A-Za-z0-9])?$/;
 const VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
 
-/** `key=value,key!=value,key,!key` (also `key==value`) → requirements, all of which must hold. */
+/**
+ * `key=value,key!=value,key,!key` (also `key==value`), and `key in (a,b)`, `key notin (a,b)` →
+ * requirements, all of which must hold.
+ */
 export function parseSelector(text: string, flag = '-l'): Requirement[] {
-  if (text.trim() === '') throw new InvalidArgumentError(flag, 'is empty: expected key=value, key!=value, key or !key, separated by commas');
-  return text.split(',').map((raw) => {
+  if (text.trim() === '') throw new InvalidArgumentError(flag, 'is empty: expected key=value, key!=value, key, !key, key in (a,b) or key notin (a,b), separated by commas');
+  return splitRequirements(text, flag).map((raw) => {
     const part = raw.trim();
+    const set = /^(\S+)\s+(in|notin)\s*\((.*)\)$/.exec(part);
+    if (set) {
+      const key = set[1] ?? '';
+      if (!KEY.test(key)) throw new InvalidArgumentError(flag, `'${part}': '${key}' is not a label key (letters, digits, '.', '_', '-', '/')`);
+      const values = (set[3] ?? '').split(',').map((v) => v.trim());
+      const bad = values.find((v) => v === '' || !VALUE.test(v));
+      if (bad !== undefined) throw new InvalidArgumentError(flag, `'${part}': ${bad === '' ? 'an empty value' : `'${bad}' is not a label value`} in the set (letters, digits, '.', '_', '-', at most 63)`);
+      return { op: set[2] === 'in' ? 'in' : 'notin', key, values };
+    }
     const m = /^(!?)([^=!]*)(?:(==|=|!=)(.*))?$/.exec(part);
     const key = m?.[2]?.trim() ?? '';
-    if (!m || !KEY.test(key)) throw new InvalidArgumentError(flag, `'${part}' is not a requirement: expected key=value, key!=value, key or !key (keys: letters, digits, '.', '_', '-', '/')`);
+    if (!m || !KEY.test(key)) throw new InvalidArgumentError(flag, `'${part}' is not a requirement: expected key=value, key!=value, key, !key, key in (a,b) or key notin (a,b) (keys: letters, digits, '.', '_', '-', '/')`);
     const [, not, , op, value] = m;
     if (op === undefined) return { op: not ? 'absent' : 'exists', key };
     if (not) throw new InvalidArgumentError(flag, `'${part}': '!' goes only before a bare key (!key)`);
@@ -43,6 +57,26 @@ export function parseSelector(text: string, flag = '-l'): Requirement[] {
     if (!VALUE.test(v)) throw new InvalidArgumentError(flag, `'${part}': '${v}' is not a label value (letters, digits, '.', '_', '-', at most 63)`);
     return { op: op === '!=' ? 'ne' : 'eq', key, value: v };
   });
+}
+
+/** The selector's requirements: split at the commas outside a set's parentheses. */
+function splitRequirements(text: string, flag: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '(') depth += 1;
+    else if (c === ')') depth -= 1;
+    if (depth < 0 || depth > 1) throw new InvalidArgumentError(flag, `'${text}': unbalanced parentheses`);
+    if (c === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  if (depth !== 0) throw new InvalidArgumentError(flag, `'${text}': unbalanced parentheses`);
+  parts.push(text.slice(start));
+  return parts;
 }
 
 /** Do these labels satisfy every requirement? (`key!=v` holds for a missing key, as in kubectl.) */
@@ -58,6 +92,10 @@ export function selects(requirements: readonly Requirement[], labels: Readonly<R
         return has && labels[r.key] === r.value;
       case 'ne':
         return !has || labels[r.key] !== r.value;
+      case 'in':
+        return has && r.values.includes(labels[r.key] ?? '');
+      case 'notin':
+        return !has || !r.values.includes(labels[r.key] ?? '');
     }
   });
 }

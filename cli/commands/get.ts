@@ -3,7 +3,7 @@
 //   -o wide|json|yaml|name|jsonpath=TEMPLATE   json and yaml of a workload are the document
 //                                              `apply -f` takes back (workload-documents.ts);
 //                                              several objects print as `kind: List` + `items`
-//   -l, --selector key=value,key!=value,key,!key   workloads and tasks: their labels; agents:
+//   -l, --selector key=value,key!=value,key,!key,key in (a,b),key notin (a,b)   workloads and tasks: their labels; agents:
 //                                              their attributes; frameworks have none (refused)
 //   --sort-by .field                           a JSONPath into what -o json prints per object
 //   -w, --watch                                the table, then a row per change until Ctrl-C
@@ -78,7 +78,7 @@ export function registerGetCommand(program: Command): void {
     .argument('<what>', 'agents | frameworks | tasks | services | cronjobs | jobs | secrets | configs')
     .argument('[name]', 'one of them, by name (or id)')
     .option('-o, --output <format>', 'wide, json, yaml, name, or jsonpath=TEMPLATE (e.g. jsonpath={.items[*].name})')
-    .option('-l, --selector <selector>', 'only those whose labels match: key=value, key!=value, key, !key, comma-separated (agents: attributes)')
+    .option('-l, --selector <selector>', 'only those whose labels match: key=value, key!=value, key, !key, key in (a,b), key notin (a,b), comma-separated (agents: attributes)')
     .option('--sort-by <path>', 'sort by a field: a JSONPath into -o json, e.g. .name or {.status.createdAtMs}')
     .option('-w, --watch', 'after the list, print a row for every change until interrupted (Ctrl-C)')
     .option('-a, --all', 'tasks: ended ones too (by default only live tasks)')

@@ -8,10 +8,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { killProcessesUnder, runCli, spawnCli, startUpProcess, stopCliProcesses, type CliResult, type UpProcess } from '../support/cli.js';
+import { type CliResult, runCli, spawnCli, startUpForCli, stopUpForCli, type UpProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
-import { within } from '../support/waits.js';
 
 let up: UpProcess;
 let dataDir: string;
@@ -24,15 +23,11 @@ const CRUNCH = 'kind: Job\nname: crunch\ntask: { command: "true", resources: { c
 beforeAll(async () => {
   dataDir = await tempDir('cli-kubectl-up');
   dir = await tempDir('cli-kubectl-specs');
-  up = await startUpProcess(dataDir);
-  await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+  up = await startUpForCli(dataDir);
 });
 
 afterAll(async () => {
-  up.kill('SIGTERM');
-  await within(up.exited, 10_000, undefined);
-  await stopCliProcesses();
-  await killProcessesUnder(dataDir);
+  await stopUpForCli(up, dataDir);
 });
 
 function agora(args: string[], stdin?: string): Promise<CliResult> {
@@ -138,6 +133,8 @@ describe('agora CLI, kubectl habits', () => {
     expect(ok(await agora(['get', 'services', '-o', 'jsonpath={.items[*].name} {.items[0].status.version}']))).toBe('web v1');
     expect(ok(await agora(['get', 'services', '-l', 'tier=web', '-o', 'name']))).toBe('service/web\n');
     expect(ok(await agora(['get', 'services', '-l', 'tier!=web', '-o', 'name']))).toBe('');
+    expect(ok(await agora(['get', 'services', '-l', 'tier in (api,web)', '-o', 'name']))).toBe('service/web\n');
+    expect(ok(await agora(['get', 'services', '-l', 'tier notin (web)', '-o', 'name']))).toBe('');
     expect(ok(await agora(['get', 'cronjobs', '-l', 'tier,!legacy', '-o', 'name']))).toBe('cronjob/tick\n');
     expect(ok(await agora(['get', 'services', '-l', 'tier=batch']))).toBe('No services found.\n');
 

@@ -32,8 +32,23 @@ describe('label selectors', () => {
     expect(selects(parseSelector('zone=a'), labels)).toBe(false);
   });
 
+  it('parse and select set-based requirements: key in (a,b), key notin (a,b)', () => {
+    expect(parseSelector('env in (prod, staging),tier notin (db),canary')).toEqual([
+      { op: 'in', key: 'env', values: ['prod', 'staging'] },
+      { op: 'notin', key: 'tier', values: ['db'] },
+      { op: 'exists', key: 'canary' },
+    ]);
+    const labels = { tier: 'web', env: 'staging' };
+    expect(selects(parseSelector('env in (prod,staging)'), labels)).toBe(true);
+    expect(selects(parseSelector('env in (prod)'), labels)).toBe(false);
+    expect(selects(parseSelector('zone in (a)'), labels)).toBe(false); // in: the key must be there
+    expect(selects(parseSelector('tier notin (db,cache)'), labels)).toBe(true);
+    expect(selects(parseSelector('tier notin (web)'), labels)).toBe(false);
+    expect(selects(parseSelector('zone notin (a)'), labels)).toBe(true); // notin: a missing key holds
+  });
+
   it('refuse what is not a requirement, naming -l', () => {
-    for (const bad of ['', 'a b', '=x', 'a=b=c', '!a=b', 'a,,b', 'a=b c']) {
+    for (const bad of ['', 'a b', '=x', 'a=b=c', '!a=b', 'a,,b', 'a=b c', 'env in (a,b', 'env in a,b)', 'env in ()', 'env in (a,,b)', 'env in ((a))', 'env notin (a b)']) {
       const err = thrown(() => parseSelector(bad));
       expect([err.code, err.field]).toEqual(['AGORA_INVALID_ARGUMENT', '-l']);
     }
