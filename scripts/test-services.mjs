@@ -33,6 +33,8 @@ const REQUIREMENTS = [
   { what: '/usr/bin/chromium', pkg: 'chromium', ok: () => isFile('/usr/bin/chromium') },
   // Clients in other languages (proto/CLIENTS.md): protoc compiles the protos, the Python example runs.
   { what: '/usr/bin/protoc', pkg: 'protobuf-compiler', ok: () => isFile('/usr/bin/protoc') },
+  // `agora completion zsh` is tried in a real zsh (test/e2e/cli-day-two.test.ts).
+  { what: 'zsh', pkg: 'zsh', ok: () => onPath('zsh') },
   { what: "Debian python3's grpc", pkg: 'python3-grpcio', ok: () => isFile('/usr/lib/python3/dist-packages/grpc/__init__.py') },
 ];
 

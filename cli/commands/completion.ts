@@ -13,11 +13,12 @@ import { configPath, readConfigFile } from '../config-file.js';
 const COMPLETE_TIMEOUT_MS = 3_000;
 
 const WORKLOAD_KINDS = ['service/', 'cronjob/', 'job/'];
-const GET_KINDS = ['agents', 'frameworks', 'tasks', 'services', 'cronjobs', 'jobs'];
+const OBJECT_KINDS = ['secret/', 'config/'];
+const GET_KINDS = ['agents', 'frameworks', 'tasks', 'services', 'cronjobs', 'jobs', 'secrets', 'configs'];
 /** The verbs whose first argument is KIND/NAME, and the kinds each takes. */
 const REF_VERBS: Record<string, readonly string[]> = {
-  describe: [...WORKLOAD_KINDS, 'task/', 'agent/'],
-  delete: WORKLOAD_KINDS,
+  describe: [...WORKLOAD_KINDS, ...OBJECT_KINDS, 'task/', 'agent/'],
+  delete: [...WORKLOAD_KINDS, ...OBJECT_KINDS],
   scale: ['service/'],
   logs: WORKLOAD_KINDS,
   run: ['cronjob/', 'job/'],
@@ -159,7 +160,7 @@ async function namesOf(client: AgoraClient, kind: string): Promise<string[]> {
   if (kind === 'agent') return (await client.master<{ agents: { id: string }[] }>('/api/v1/agents')).agents.map((a) => a.id);
   if (kind === 'task') return (await client.master<{ tasks: { id: string }[] }>('/api/v1/tasks?active=1&limit=1000')).tasks.map((t) => t.id);
   if (kind === 'framework') return (await client.master<{ frameworks: { name: string }[] }>('/api/v1/frameworks')).frameworks.map((f) => f.name);
-  const plural = { service: 'services', cronjob: 'cronjobs', job: 'jobs' }[kind];
+  const plural = { service: 'services', cronjob: 'cronjobs', job: 'jobs', secret: 'secrets', config: 'configs' }[kind];
   if (!plural) return [];
   return (await client.jobs<{ items: { name: string }[] }>('GET', `/api/v1/${plural}`)).items.map((w) => w.name);
 }

@@ -9,10 +9,10 @@ import { chmod, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, killProcessesUnder, runCli, startUpProcess, stopCliProcesses, type CliResult, type UpProcess } from '../support/cli.js';
+import { CLI, cliOf, type CliResult, runCli, startUpForCli, stopUpForCli, type UpProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
-import { pace, within } from '../support/waits.js';
+import { pace } from '../support/waits.js';
 import { VERSION } from '../../core/version.js';
 
 let up: UpProcess;
@@ -23,23 +23,16 @@ let agentId: string;
 beforeAll(async () => {
   dataDir = await tempDir('cli-day-two');
   specDir = await tempDir('cli-day-two-specs');
-  up = await startUpProcess(dataDir);
-  await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+  up = await startUpForCli(dataDir);
   const { agents } = (await (await up.fetch(`${up.masterUrl}/api/v1/agents`)).json()) as { agents: { id: string }[] };
   agentId = agents[0]?.id ?? '';
 });
 
 afterAll(async () => {
-  await up.fetch(`${up.masterUrl}/api/v1/services/talk`, { method: 'DELETE' }).catch(() => undefined);
-  up.kill('SIGTERM');
-  await within(up.exited, 10_000, undefined);
-  await stopCliProcesses();
-  await killProcessesUnder(dataDir);
+  await stopUpForCli(up, dataDir, ['/api/v1/services/talk']);
 });
 
-function agora(...args: string[]): Promise<CliResult> {
-  return runCli([...args, '--master', up.masterUrl]);
-}
+const agora = cliOf(() => up);
 
 function expectOk(r: CliResult): CliResult {
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -214,7 +207,7 @@ describe('agora day-two verbs', () => {
     });
   });
 
-  it('completes verbs, kinds and names in bash through the completion script', async () => {
+  it('completes verbs, kinds and names in bash and zsh through the completion scripts', async () => {
     const bin = await tempDir('cli-day-two-bin');
     await writeFile(path.join(bin, 'agora'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${CLI.map((a) => JSON.stringify(a)).join(' ')} "$@"\n`);
     await chmod(path.join(bin, 'agora'), 0o755);
@@ -226,7 +219,7 @@ describe('agora day-two verbs', () => {
       return stdout.split('\n').filter(Boolean);
     };
     expect(await complete('dr')).toEqual(['drain']);
-    expect(await complete('describe', '')).toEqual(['service/', 'cronjob/', 'job/', 'task/', 'agent/']);
+    expect(await complete('describe', '')).toEqual(['service/', 'cronjob/', 'job/', 'secret/', 'config/', 'task/', 'agent/']);
     expect(await complete('describe', 'service/t')).toEqual(['service/talk']);
     expect(await complete('cordon', 'agent/')).toEqual([`agent/${agentId}`]);
     expect(await complete('logs', 'job/')).toEqual(['job/count']);
@@ -234,5 +227,23 @@ describe('agora day-two verbs', () => {
     // `complete -F` is registered for agora.
     const { stdout } = await promisify(execFile)('bash', ['-c', `source ${JSON.stringify(path.join(bin, 'agora.bash'))}; complete -p agora`]);
     expect(stdout.trim()).toBe('complete -F _agora_complete agora');
+
+    // zsh: the script registers _agora through compinit's compdef, and _agora hands the words
+    // to compadd (a function here standing in for the builtin, to record what it is given).
+    await writeFile(path.join(bin, '_agora.zsh'), expectOk(await runCli(['completion', 'zsh'])).stdout);
+    const zsh = async (...words: string[]): Promise<string> => {
+      const shell = [
+        'autoload -U compinit && compinit -u -D',
+        `source ${JSON.stringify(path.join(bin, '_agora.zsh'))}`,
+        'print -r -- "registered: $_comps[agora]"',
+        'compadd() { print -r -- "compadd $*" }',
+        `words=(agora ${words.map((w) => `'${w}'`).join(' ')}); CURRENT=${words.length + 1}`,
+        '_agora',
+      ].join('\n');
+      return (await promisify(execFile)('zsh', ['-f', '-c', shell], { env: { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}`, AGORA_CONFIG: up.config }, cwd: bin })).stdout;
+    };
+    expect(await zsh('dr')).toBe('registered: _agora\ncompadd -Q -- drain\n');
+    expect(await zsh('describe', 'service/t')).toBe('registered: _agora\ncompadd -Q -- service/talk\n');
+    expect(await zsh('cordon', '')).toBe('registered: _agora\ncompadd -Q -S  -- agent/\n');
   });
 });

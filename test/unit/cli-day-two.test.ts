@@ -65,8 +65,8 @@ describe('completion', () => {
     expect(await complete('dr')).toEqual(['drain']);
     expect(await complete('co')).toEqual(['cordon', 'config', 'completion']);
     expect(await complete('rollout', '')).toEqual(['status', 'history', 'undo', 'restart', 'promote', 'abort']);
-    expect(await complete('get', '')).toEqual(['agents', 'frameworks', 'tasks', 'services', 'cronjobs', 'jobs']);
-    expect(await complete('describe', '')).toEqual(['service/', 'cronjob/', 'job/', 'task/', 'agent/']);
+    expect(await complete('get', '')).toEqual(['agents', 'frameworks', 'tasks', 'services', 'cronjobs', 'jobs', 'secrets', 'configs']);
+    expect(await complete('describe', '')).toEqual(['service/', 'cronjob/', 'job/', 'secret/', 'config/', 'task/', 'agent/']);
     expect(await complete('logs', '--t')).toEqual(['--tail', '--token']);
     expect(await complete('get', 'services', '-o', '')).toEqual(['json', 'yaml', 'wide']);
     expect(await complete('get', '--context', '')).toEqual(['prod', 'up']);
