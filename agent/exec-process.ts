@@ -101,8 +101,11 @@ export function startProcessExec(spec: ContainerSpec, checkpoint: Readonly<Recor
   };
 }
 
-/** The pty slave script's command has as stdin (/dev/pts/N), or undefined when it has none (yet). */
-function ptySlave(scriptPid: number): string | undefined {
+/**
+ * The terminal (/dev/pts/N) a process under `scriptPid` (util-linux `script`) has as stdin, or
+ * undefined when none has one (yet).
+ */
+export function ptySlave(scriptPid: number): string | undefined {
   for (const pid of descendants(scriptPid)) {
     try {
       const target = fs.readlinkSync(`/proc/${pid}/fd/0`);

@@ -1,25 +1,20 @@
 // `agora exec` on the single-process cluster of `agora up`, as the tour shows it: into a service's
 // task, with the admin token `agora up` wrote (it holds tasks.exec), the task running as nobody.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killProcessesUnder, runCli, startUpProcess, stopCliProcesses, type UpProcess } from '../support/cli.js';
+import { runCli, startUpForCli, stopUpForCli, type UpProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
-import { within } from '../support/waits.js';
 
 let up: UpProcess;
 let dataDir: string;
 
 beforeAll(async () => {
   dataDir = await tempDir('exec-up');
-  up = await startUpProcess(dataDir);
-  await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+  up = await startUpForCli(dataDir);
 });
 
 afterAll(async () => {
-  up.kill('SIGTERM');
-  await within(up.exited, 10_000, undefined);
-  await stopCliProcesses();
-  await killProcessesUnder(dataDir);
+  await stopUpForCli(up, dataDir);
 });
 
 describe('agora exec on agora up', () => {

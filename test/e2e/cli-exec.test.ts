@@ -14,7 +14,7 @@ import { channel, testPki } from '../support/security.js';
 import { testServices } from '../support/services.js';
 import { taskInfo } from '../support/test-framework.js';
 import { holdsFor, pace } from '../support/waits.js';
-import { descendants } from '../../agent/process-tree.js';
+import { ptySlave } from '../../agent/exec-process.js';
 import type { Agent } from '../../agent/agent.js';
 
 afterEach(async () => {
@@ -251,7 +251,7 @@ function terminal(commandLine: string): { type(line: string): void; screen(): st
     // Resize the CLI's terminal: SIGWINCH reaches the CLI, which resizes the remote one.
     async resizeAndCheck(rows: number, cols: number): Promise<void> {
       const pty = await eventually(() => {
-        const found = ptyOf(local.pid!);
+        const found = ptySlave(local.pid!);
         expect(found).toBeDefined();
         return found!;
       });
@@ -272,19 +272,6 @@ function quote(word: string): string {
 /** The config file runCli would use (the run's admin, CA). */
 function configOf(): string {
   return testCliConfig();
-}
-
-/** The terminal the CLI under `script` (pid) has as stdin. */
-function ptyOf(scriptPid: number): string | undefined {
-  for (const pid of descendants(scriptPid)) {
-    try {
-      const target = fs.readlinkSync(`/proc/${pid}/fd/0`);
-      if (/^\/dev\/pts\/\d+$/.test(target)) return target;
-    } catch {
-      // gone
-    }
-  }
-  return undefined;
 }
 
 /** Pids of `sleep ARG` processes (ARG unique to a test). */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killProcessesUnder, runCli, startUpProcess, stopCliProcesses, type CliResult, type UpProcess } from '../support/cli.js';
+import { cliOf, type CliResult, startUpForCli, startUpProcess, stopUpForCli, type UpProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
 import { within } from '../support/waits.js';
@@ -24,21 +24,14 @@ const SECOND = 'second-Pa55w0rd-91c2';
 beforeAll(async () => {
   dataDir = await tempDir('cli-secrets');
   specDir = await tempDir('cli-secrets-specs');
-  up = await startUpProcess(dataDir);
-  await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/secrets`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+  up = await startUpForCli(dataDir);
 });
 
 afterAll(async () => {
-  await up.fetch(`${up.masterUrl}/api/v1/services/vault`, { method: 'DELETE' }).catch(() => undefined);
-  up.kill('SIGTERM');
-  await within(up.exited, 10_000, undefined);
-  await stopCliProcesses();
-  await killProcessesUnder(dataDir);
+  await stopUpForCli(up, dataDir, ['/api/v1/services/vault']);
 });
 
-function agora(...args: string[]): Promise<CliResult> {
-  return runCli([...args, '--master', up.masterUrl]);
-}
+const agora = cliOf(() => up);
 
 function ok(r: CliResult): CliResult {
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -182,6 +175,9 @@ describe('secrets and configs', () => {
       return jobTask !== undefined;
     }, { timeoutMs: 30_000, what: 'the job finishing' });
     expect(await logsOf(jobTask as string)).toBe(`job=${SECOND}\n`);
+    // Nor in what agora up itself logged (master, agent and frameworks in one process).
+    expect(up.output()).not.toContain(FIRST);
+    expect(up.output()).not.toContain(SECOND);
   }, 150_000);
 
   it('print as documents apply takes back: a config unchanged, a secret only with --reveal', async () => {

@@ -4,10 +4,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killProcessesUnder, runCli, startUpProcess, stopCliProcesses, type CliResult, type UpProcess } from '../support/cli.js';
+import { cliOf, type CliResult, runCli, startUpForCli, stopUpForCli, type UpProcess } from '../support/cli.js';
 import { eventually } from '../support/master-harness.js';
 import { tempDir } from '../support/tmp.js';
-import { within } from '../support/waits.js';
 
 let up: UpProcess;
 let dataDir: string;
@@ -16,22 +15,14 @@ let specDir: string;
 beforeAll(async () => {
   dataDir = await tempDir('cli-up');
   specDir = await tempDir('cli-specs');
-  up = await startUpProcess(dataDir);
-  // The frameworks start just after the master: wait until the Jobs API answers.
-  await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+  up = await startUpForCli(dataDir);
 });
 
 afterAll(async () => {
-  await up.fetch(`${up.masterUrl}/api/v1/services/web`, { method: 'DELETE' }).catch(() => undefined);
-  up.kill('SIGTERM');
-  await within(up.exited, 10_000, undefined);
-  await stopCliProcesses();
-  await killProcessesUnder(dataDir);
+  await stopUpForCli(up, dataDir, ['/api/v1/services/web']);
 });
 
-function agora(...args: string[]): Promise<CliResult> {
-  return runCli([...args, '--master', up.masterUrl]);
-}
+const agora = cliOf(() => up);
 
 function webSpec(greeting: string, instances = 3): string {
   const server = `require('http').createServer((q, s) => s.end('${greeting} ' + process.env.PORT0)).listen(+process.env.PORT0, () => console.log('listening on ' + process.env.PORT0))`;

@@ -11,6 +11,7 @@ import { REPO_ROOT } from './agent-harness.js';
 import { freePorts } from './ports.js';
 import { secureFetch, testPki } from './security.js';
 import { runDir } from './tmp.js';
+import { eventually, within } from './waits.js';
 
 const children = new Set<ChildProcess>();
 
@@ -107,6 +108,33 @@ export async function startUpProcess(dataDir: string, timeoutMs = 30_000, capaci
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`agora up printed no addresses:\n${out}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** `agora up` for a file of CLI tests (startUpProcess), once its Jobs API answers. */
+export async function startUpForCli(dataDir: string): Promise<UpProcess> {
+  const up = await startUpProcess(dataDir);
+  // The frameworks start just after the master.
+  await eventually(async () => (await up.fetch(`${up.masterUrl}/api/v1/services`)).status === 200, { timeoutMs: 20_000, what: 'the Jobs API' });
+  return up;
+}
+
+/**
+ * The end of such a cluster: the workloads at `deletePaths` (`/api/v1/services/web`) deleted so
+ * their tasks are killed, `agora up` stopped, the CLIs the tests started, tasks left under it.
+ */
+export async function stopUpForCli(up: UpProcess | undefined, dataDir: string, deletePaths: readonly string[] = []): Promise<void> {
+  if (up) {
+    for (const p of deletePaths) await up.fetch(`${up.masterUrl}${p}`, { method: 'DELETE' }).catch(() => undefined);
+    up.kill('SIGTERM');
+    await within(up.exited, 10_000, undefined);
+  }
+  await stopCliProcesses();
+  await killProcessesUnder(dataDir);
+}
+
+/** The CLI against this cluster's master, with the run's admin credentials. */
+export function cliOf(up: () => UpProcess): (...args: string[]) => Promise<CliResult> {
+  return (...args) => runCli([...args, '--master', up().masterUrl]);
 }
 
 export interface CliResult {
