@@ -27,7 +27,7 @@ const VERBS = { CREATED: 'created', UPDATED: 'configured', UNCHANGED: 'unchanged
 export function registerApplyCommand(program: Command): void {
   const cmd = program
     .command('apply')
-    .description('create or update services, cron jobs and jobs from files (YAML or JSON)')
+    .description('create or update services, cron jobs, jobs, secrets and configs from files (YAML or JSON)')
     .requiredOption('-f, --file <path>', 'a spec file, a directory of them (.yaml, .yml, .json), or - for standard input')
     .option('--no-wait', 'do not follow the deployment of a service')
     .option('--dry-run', 'validate and show what would happen; change nothing')

@@ -20,7 +20,7 @@ interface DeleteFlags {
 export function registerDeleteCommand(program: Command): void {
   const cmd = program
     .command('delete')
-    .description('delete services, cron jobs or jobs (agora delete service/web, or -f FILE|DIR|-)')
+    .description('delete services, cron jobs, jobs, secrets or configs (agora delete service/web, or -f FILE|DIR|-)')
     .argument('[ref]', 'KIND/NAME, or KIND')
     .argument('[name]', 'NAME, when KIND is given alone')
     .option('-f, --file <path>', 'delete what these documents name: a file, a directory of them, or - for standard input')

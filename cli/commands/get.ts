@@ -74,7 +74,7 @@ interface Source<R> {
 export function registerGetCommand(program: Command): void {
   const cmd = program
     .command('get')
-    .description('list agents, frameworks, tasks, services, cron jobs or jobs')
+    .description('list agents, frameworks, tasks, services, cron jobs, jobs, secrets or configs')
     .argument('<what>', 'agents | frameworks | tasks | services | cronjobs | jobs | secrets | configs')
     .argument('[name]', 'one of them, by name (or id)')
     .option('-o, --output <format>', 'wide, json, yaml, name, or jsonpath=TEMPLATE (e.g. jsonpath={.items[*].name})')
