@@ -10,7 +10,7 @@
 // A spec that fails is accepted all the same, as Kubernetes accepts a pod no node fits and leaves
 // it Pending (agents may join later; a spec applied before its agents is normal), with a warning
 // in the apply response naming the field as the YAML spells it and the largest agent. Pure.
-import { compiledOf, parseConstraints, type Constraint } from '../../sdk/constraint-spec.js';
+import { checkConstraint, parseConstraints, PlacementTally, type Constraint } from '../../sdk/constraints.js';
 import type { AgentCapacity, WorkloadKind } from '../workload.js';
 
 export type { AgentCapacity };
@@ -75,22 +75,15 @@ function safeConstraints(value: unknown): readonly Constraint[] {
   }
 }
 
-/** Whether an agent passes a constraint that depends on it alone; others (UNIQUE, MAX_PER, …) pass. */
+/**
+ * Whether an agent passes a constraint with no task placed yet, judged as placement judges it
+ * (sdk/constraints.ts): UNIQUE, MAX_PER, GROUP_BY pass on any agent that has the field.
+ */
 function passesAlone(c: Constraint, agent: AgentCapacity): boolean {
-  const value = c.field.toLowerCase() === 'hostname' ? agent.hostname : agent.attributes[c.field];
-  switch (c.operator) {
-    case 'IS':
-      return value === c.value;
-    case 'CLUSTER':
-      return c.value === undefined || value === c.value;
-    case 'LIKE':
-      return value !== undefined && compiledOf(c).regex?.test(value) === true;
-    case 'UNLIKE':
-      return value === undefined || compiledOf(c).regex?.test(value) !== true;
-    default:
-      return true;
-  }
+  return checkConstraint(c, agent, NO_TASKS, undefined, false) === undefined;
 }
+
+const NO_TASKS = new PlacementTally();
 
 function describeAgent(a: AgentCapacity): string {
   const attrs = Object.entries(a.attributes).map(([k, v]) => `${k}=${v}`);

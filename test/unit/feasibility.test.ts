@@ -40,5 +40,11 @@ describe('feasibility at apply', () => {
     expect(both[0]).toMatch(/^constraints: no agent matches/);
     // Constraints that depend on other tasks are not judged here.
     expect(feasibilityWarnings('SERVICE', task({ constraints: [{ field: 'hostname', operator: 'UNIQUE' }] }), [small])).toEqual([]);
+    // Judged as placement judges them: a field no agent has fails UNIQUE, MAX_PER, GROUP_BY and
+    // CLUSTER alike, and `HOSTNAME` is an attribute, not the hostname.
+    for (const operator of ['UNIQUE', 'CLUSTER', 'GROUP_BY']) {
+      expect(feasibilityWarnings('SERVICE', task({ constraints: [{ field: 'gpu_model', operator }] }), [small, big]), operator).toHaveLength(1);
+    }
+    expect(feasibilityWarnings('SERVICE', task({ constraints: [{ field: 'HOSTNAME', operator: 'IS', value: 'a1' }] }), [small, big])).toHaveLength(1);
   });
 });
