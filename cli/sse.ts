@@ -1,6 +1,7 @@
 // Server-Sent Events as the CLI reads them (`get --watch`): frames of `event:` and JSON `data:`,
 // from the Jobs API's /api/v1/watch or the master's /api/v1/events. Comments (heartbeats) and
 // `id:` lines are skipped.
+import { UnavailableError } from '../core/errors.js';
 import type { Response } from '../frameworks/api/http-client.js';
 
 export interface SseFrame {
@@ -24,7 +25,16 @@ export async function* sseFrames(res: Response): AsyncGenerator<SseFrame> {
         .filter((l) => l.startsWith('data:'))
         .map((l) => l.slice(l.startsWith('data: ') ? 6 : 5))
         .join('\n');
-      yield { event, data: data === '' ? undefined : (JSON.parse(data) as unknown) };
+      yield { event, data: data === '' ? undefined : parseData(event, data) };
     }
+  }
+}
+
+/** A frame's JSON; a frame that is not JSON ends the watch with a message, not a stack trace. */
+function parseData(event: string, data: string): unknown {
+  try {
+    return JSON.parse(data) as unknown;
+  } catch {
+    throw new UnavailableError(`the server sent a '${event}' event whose data is not JSON: ${data.slice(0, 80)}`);
   }
 }

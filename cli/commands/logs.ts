@@ -189,16 +189,20 @@ async function readPrefixed(client: AgoraClient, taskId: string, o: ReadOptions,
 }
 
 /** True when every promise settled within `ms`; false when the time ran out first. */
-async function allSettledWithin(promises: readonly Promise<void>[], ms: number, signal: AbortSignal): Promise<boolean> {
+export async function allSettledWithin(promises: readonly Promise<void>[], ms: number, signal: AbortSignal): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort = (): void => undefined;
   const timeout = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
-    signal.addEventListener('abort', () => resolve(false), { once: true });
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
     return await Promise.race([Promise.allSettled(promises).then(() => true as const), timeout]);
   } finally {
     clearTimeout(timer);
+    // Called every --refresh for as long as a follow lasts: leave no listener on the signal.
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
