@@ -1,24 +1,17 @@
 // Draining an agent for maintenance: no more offers from it, its tasks killed (each within the
 // drain's grace period and its own kill policy), "drained" once none is active; undrain offers it
-// again. Validate → persist → apply: a drain the registry did not take changes nothing.
-import { NotFoundError } from '../core/errors.js';
+// again. Validate → persist → apply (agent-cordon.ts holdAgent): a drain the registry did not take
+// changes nothing.
 import { isActive } from '../core/task-state.js';
-import { schedulable } from './agent-cordon.js';
+import { holdAgent, releaseAgent } from './agent-cordon.js';
 import { agentDrainingEvent } from './agent-events.js';
 import { agentEntry } from './agent-records.js';
 import type { AgentRecord } from './model.js';
 import type { MasterState } from './state.js';
 
 export async function drainAgent(state: MasterState, agentId: string, gracePeriodMs: number): Promise<void> {
-  const agent = state.agent(agentId);
-  if (!agent) throw new NotFoundError('agent', agentId);
-  if (agent.drain) return;
-  const drain = { state: 'draining', gracePeriodMs, startedAtMs: state.now() } as const;
-  await state.registry.putAgent(agentEntry({ ...agent, drain }));
-  if (agent.drain) return; // drained meanwhile by another call, which did the rest
-  agent.drain = drain;
-  if (state.allocator.agent(agentId)) state.allocator.setAgentActive(agentId, false);
-  state.rescindOffersWhere((o) => o.agentId === agentId, 'agent draining');
+  const agent = await holdAgent(state, agentId, 'drain', { state: 'draining', gracePeriodMs, startedAtMs: state.now() }, 'agent draining');
+  if (!agent) return;
   for (const task of state.tasksOnAgent(agentId)) {
     if (!isActive(task.state)) continue;
     const taskGrace = task.info.killPolicy?.gracePeriodSeconds;
@@ -40,13 +33,7 @@ export function checkDrained(state: MasterState, agent: AgentRecord): void {
 }
 
 export async function undrainAgent(state: MasterState, agentId: string): Promise<void> {
-  const agent = state.agent(agentId);
-  if (!agent) throw new NotFoundError('agent', agentId);
-  if (!agent.drain) return;
-  await state.registry.putAgent(agentEntry({ ...agent, drain: undefined }));
-  agent.drain = undefined;
+  if (!(await releaseAgent(state, agentId, 'drain'))) return;
   state.logger.info({ agentId }, 'agent undrained');
   agentDrainingEvent(state, agentId, false);
-  if (state.allocator.agent(agentId)) state.allocator.setAgentActive(agentId, agent.state === 'connected' && schedulable(agent));
-  state.requestAllocation([agentId]);
 }
