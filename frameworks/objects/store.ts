@@ -93,7 +93,7 @@ export class ConfigObjects {
     for (const kind of ['SECRET', 'CONFIG'] as const) {
       for (const name of await state.list(folder(kind))) {
         const node = await state.get<StoredObject>(`${folder(kind)}/${name}`);
-        if (node) objects.#held.set(`${kind}/${name}`, objects.#fromStored(kind, node.value));
+        if (node) objects.#held.set(`${kind}/${name}`, objects.#fromStored(kind, name, node.value));
       }
     }
     return objects;
@@ -168,10 +168,11 @@ export class ConfigObjects {
     return { name: doc.name, labels: { ...doc.labels }, version, updatedAtMs, data };
   }
 
-  #fromStored(kind: ObjectKind, stored: StoredObject): Held {
+  /** `name` is the node's, not the stored field: a secret copied to another node must not open there. */
+  #fromStored(kind: ObjectKind, name: string, stored: StoredObject): Held {
     const key = this.key;
     if (kind === 'SECRET' && key === undefined) throw new AgoraError('AGORA_FAILED_PRECONDITION', 'secrets are stored but no secrets key was given');
-    const data = kind === 'SECRET' ? Object.fromEntries(Object.entries(stored.data).map(([k, v]) => [k, (key as SecretKey).open(v, context(kind, stored.name, k))])) : { ...stored.data };
-    return { doc: { kind, name: stored.name, labels: { ...stored.labels }, data }, version: stored.version, updatedAtMs: stored.updatedAtMs };
+    const data = kind === 'SECRET' ? Object.fromEntries(Object.entries(stored.data).map(([k, v]) => [k, (key as SecretKey).open(v, context(kind, name, k))])) : { ...stored.data };
+    return { doc: { kind, name, labels: { ...stored.labels }, data }, version: stored.version, updatedAtMs: stored.updatedAtMs };
   }
 }
