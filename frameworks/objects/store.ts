@@ -8,7 +8,7 @@
 //
 // The frameworks host opens it when elected (before the frameworks, which read values at each
 // launch through `value()`), and writes go through it: only the leader writes, so its memory is
-// the truth while it leads. Listeners hear of every change (services roll, services/README.md).
+// the truth while it leads. Services that use a changed key are rolled by the API (objects-api.ts).
 import { AgoraError, FailedPreconditionError, NotFoundError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
 import { SecretKey, SecretOpenError } from '../../core/security/secret-box.js';
@@ -34,8 +34,6 @@ interface Held {
   readonly updatedAtMs: number;
 }
 
-export type ObjectChange = { readonly kind: ObjectKind; readonly name: string; readonly changedKeys: readonly string[] };
-
 function folder(kind: ObjectKind): string {
   return objectNames(kind).plural;
 }
@@ -46,7 +44,6 @@ function context(kind: ObjectKind, name: string, key: string): string {
 
 export class ConfigObjects {
   readonly #held = new Map<string, Held>();
-  readonly #listeners = new Set<(change: ObjectChange) => void>();
 
   private constructor(
     private readonly state: FrameworkState,
@@ -99,11 +96,6 @@ export class ConfigObjects {
     return objects;
   }
 
-  onChange(listener: (change: ObjectChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
   /** Validate (done by the caller: ObjectDoc), store, then hold. `changed` lists the keys whose value differs. */
   async apply(doc: ObjectDoc, dryRun = false): Promise<{ result: 'CREATED' | 'UPDATED' | 'UNCHANGED'; version: string; changedKeys: string[] }> {
     if (doc.kind === 'SECRET' && this.key === undefined) {
@@ -120,7 +112,6 @@ export class ConfigObjects {
     const updatedAtMs = this.clock.now();
     await this.state.set(`${folder(doc.kind)}/${doc.name}`, this.#toStored(doc, version, updatedAtMs));
     this.#held.set(`${doc.kind}/${doc.name}`, { doc, version, updatedAtMs });
-    this.#emit({ kind: doc.kind, name: doc.name, changedKeys });
     return { result, version, changedKeys };
   }
 
@@ -155,11 +146,6 @@ export class ConfigObjects {
     if (!this.#held.has(`${kind}/${name}`)) throw new NotFoundError(objectNames(kind).document.toLowerCase(), name);
     await this.state.delete(`${folder(kind)}/${name}`);
     this.#held.delete(`${kind}/${name}`);
-    this.#emit({ kind, name, changedKeys: [] });
-  }
-
-  #emit(change: ObjectChange): void {
-    for (const listener of [...this.#listeners]) listener(change);
   }
 
   #toStored(doc: ObjectDoc, version: string, updatedAtMs: number): StoredObject {
