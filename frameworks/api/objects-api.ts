@@ -17,6 +17,7 @@
 import { FailedPreconditionError, InvalidArgumentError } from '../../core/errors.js';
 import { requirePermission, type Principal } from '../../core/security/principal.js';
 import type { ApplyResponse, Workload } from '../../proto/index.js';
+import { join } from '../common/spec-fields.js';
 import { parseEnvFrom, parseFiles, refsOf, targetOf, type ValueRefDoc } from '../common/value-refs.js';
 import type { ConfigObjects } from '../objects/store.js';
 import { objectKindOf, objectNames, parseObjectDoc, type ObjectKind, type ObjectView } from '../objects/spec.js';
@@ -147,10 +148,6 @@ function inUse(kind: ObjectKind, name: string, users: readonly Use[], what: stri
 
 function asObject(value: unknown): Loose | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
-}
-
-function join(at: string, key: string): string {
-  return at === '' ? key : `${at}.${key}`;
 }
 
 export function objectKindFromPath(value: string): ObjectKind {

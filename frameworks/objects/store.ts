@@ -8,7 +8,7 @@
 //
 // The frameworks host opens it when elected (before the frameworks, which read values at each
 // launch through `value()`), and writes go through it: only the leader writes, so its memory is
-// the truth while it leads. Listeners hear of every change (services roll, services/README.md).
+// the truth while it leads. Services that use a changed key are rolled by the API (objects-api.ts).
 import { AgoraError, FailedPreconditionError, NotFoundError } from '../../core/errors.js';
 import type { Clock } from '../../core/clock.js';
 import { SecretKey, SecretOpenError } from '../../core/security/secret-box.js';
@@ -34,8 +34,6 @@ interface Held {
   readonly updatedAtMs: number;
 }
 
-export type ObjectChange = { readonly kind: ObjectKind; readonly name: string; readonly changedKeys: readonly string[] };
-
 function folder(kind: ObjectKind): string {
   return objectNames(kind).plural;
 }
@@ -46,7 +44,6 @@ function context(kind: ObjectKind, name: string, key: string): string {
 
 export class ConfigObjects {
   readonly #held = new Map<string, Held>();
-  readonly #listeners = new Set<(change: ObjectChange) => void>();
 
   private constructor(
     private readonly state: FrameworkState,
@@ -93,15 +90,10 @@ export class ConfigObjects {
     for (const kind of ['SECRET', 'CONFIG'] as const) {
       for (const name of await state.list(folder(kind))) {
         const node = await state.get<StoredObject>(`${folder(kind)}/${name}`);
-        if (node) objects.#held.set(`${kind}/${name}`, objects.#fromStored(kind, node.value));
+        if (node) objects.#held.set(`${kind}/${name}`, objects.#fromStored(kind, name, node.value));
       }
     }
     return objects;
-  }
-
-  onChange(listener: (change: ObjectChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
   }
 
   /** Validate (done by the caller: ObjectDoc), store, then hold. `changed` lists the keys whose value differs. */
@@ -120,7 +112,6 @@ export class ConfigObjects {
     const updatedAtMs = this.clock.now();
     await this.state.set(`${folder(doc.kind)}/${doc.name}`, this.#toStored(doc, version, updatedAtMs));
     this.#held.set(`${doc.kind}/${doc.name}`, { doc, version, updatedAtMs });
-    this.#emit({ kind: doc.kind, name: doc.name, changedKeys });
     return { result, version, changedKeys };
   }
 
@@ -155,11 +146,6 @@ export class ConfigObjects {
     if (!this.#held.has(`${kind}/${name}`)) throw new NotFoundError(objectNames(kind).document.toLowerCase(), name);
     await this.state.delete(`${folder(kind)}/${name}`);
     this.#held.delete(`${kind}/${name}`);
-    this.#emit({ kind, name, changedKeys: [] });
-  }
-
-  #emit(change: ObjectChange): void {
-    for (const listener of [...this.#listeners]) listener(change);
   }
 
   #toStored(doc: ObjectDoc, version: string, updatedAtMs: number): StoredObject {
@@ -168,10 +154,11 @@ export class ConfigObjects {
     return { name: doc.name, labels: { ...doc.labels }, version, updatedAtMs, data };
   }
 
-  #fromStored(kind: ObjectKind, stored: StoredObject): Held {
+  /** `name` is the node's, not the stored field: a secret copied to another node must not open there. */
+  #fromStored(kind: ObjectKind, name: string, stored: StoredObject): Held {
     const key = this.key;
     if (kind === 'SECRET' && key === undefined) throw new AgoraError('AGORA_FAILED_PRECONDITION', 'secrets are stored but no secrets key was given');
-    const data = kind === 'SECRET' ? Object.fromEntries(Object.entries(stored.data).map(([k, v]) => [k, (key as SecretKey).open(v, context(kind, stored.name, k))])) : { ...stored.data };
-    return { doc: { kind, name: stored.name, labels: { ...stored.labels }, data }, version: stored.version, updatedAtMs: stored.updatedAtMs };
+    const data = kind === 'SECRET' ? Object.fromEntries(Object.entries(stored.data).map(([k, v]) => [k, (key as SecretKey).open(v, context(kind, name, k))])) : { ...stored.data };
+    return { doc: { kind, name, labels: { ...stored.labels }, data }, version: stored.version, updatedAtMs: stored.updatedAtMs };
   }
 }

@@ -177,6 +177,17 @@ describe('the objects store', () => {
     await store.close();
   });
 
+  it('refuses a sealed secret copied to another name in the store (the name it is held under is the one it must open for)', async () => {
+    const store = await openStore('memory:');
+    const key = SecretKey.generate();
+    const objects = await ConfigObjects.open(store, 'c1', key, new FakeClock(0));
+    await objects.apply({ kind: 'SECRET', name: 'db', labels: {}, data: { password: 'hunter2' } });
+    const state = ConfigObjects.namespace(store, 'c1');
+    await state.set('secrets/other', (await state.get('secrets/db'))!.value);
+    expect(await rejection(ConfigObjects.open(store, 'c1', key, new FakeClock(0)))).toBeInstanceOf(SecretOpenError);
+    await store.close();
+  });
+
   it('refuses to open with secrets stored and no key, or another key, saying what to do', async () => {
     const store = await openStore('memory:');
     const objects = await ConfigObjects.open(store, 'c1', SecretKey.generate(), new FakeClock(0));
