@@ -39,6 +39,8 @@ export interface ExecSessionsOptions {
 export class ExecSessions {
   readonly #sessions = new Set<ExecSession>();
   readonly #watched = new WeakSet<TaskEntry>();
+  /** Requests past the session bound whose command is still starting. */
+  #starting = 0;
 
   constructor(readonly options: ExecSessionsOptions) {}
 
@@ -53,10 +55,23 @@ export class ExecSessions {
       const entry = this.#taskFor(req);
       const request = parseExecQuery(req.query as Record<string, unknown>);
       const upgrade = upgradeOf(req, EXEC_PROTOCOL);
-      if (this.#sessions.size >= this.options.maxSessions) {
+      // A slot is held from here, across the start: concurrent requests cannot all pass the bound.
+      if (this.#sessions.size + this.#starting >= this.options.maxSessions) {
         throw new AgoraError('AGORA_RESOURCE_EXHAUSTED', `this agent already runs ${this.options.maxSessions} exec sessions (--exec-max-sessions): try again when one ends`);
       }
-      const process = await this.#start(entry, request);
+      this.#starting += 1;
+      let process: ExecProcess;
+      try {
+        process = await this.#start(entry, request);
+      } finally {
+        this.#starting -= 1;
+      }
+      if (upgrade.socket.destroyed) {
+        // The caller left while the command started: no session would ever see its socket close.
+        process.kill();
+        void reply.hijack();
+        return reply;
+      }
       const socket = acceptUpgrade(reply, upgrade, EXEC_PROTOCOL);
       const ended = { code: 'AGORA_FAILED_PRECONDITION', message: `task ${entry.taskId} ended` };
       const session = new ExecSession(entry, socket, process, this.options, () => this.#sessions.delete(session), () => (taskEnding(entry) ? ended : undefined));

@@ -7,6 +7,7 @@
 // What left the tree before (a daemon that double-forked) is not found; it stays in the task's
 // cgroup (or container) and ends with the task.
 import fs from 'node:fs';
+import { parentPid } from './executors/proc.js';
 
 /** Each live process's parent id, from /proc/<pid>/stat. */
 export function parentIds(): Map<number, number> {
@@ -19,13 +20,8 @@ export function parentIds(): Map<number, number> {
   }
   for (const name of entries) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(name), Number(fields[1]));
-    } catch {
-      // gone meanwhile
-    }
+    const ppid = parentPid(Number(name));
+    if (ppid !== undefined) parents.set(Number(name), ppid);
   }
   return parents;
 }

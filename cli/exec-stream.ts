@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Response } from 'undici';
 import { AgoraError, isErrorCode } from '../core/errors.js';
-import { EXEC_PROTOCOL, encodeFrame, execQueryString, FRAME, FrameReader, type ErrorFrame, type ExecQuery, type ExitFrame, type TerminalSize } from '../core/exec-protocol.js';
+import { EXEC_PROTOCOL, encodeFrame, execQueryString, FRAME, FrameReader, parseError, parseExit, type ExecQuery, type TerminalSize } from '../core/exec-protocol.js';
 import { errorFromResponse } from '../frameworks/api/http-client.js';
 import type { AgoraClient } from './client.js';
 
@@ -142,10 +142,12 @@ function session(socket: Duplex, query: ExecQuery, io: ExecIo): Promise<number> 
       for (const frame of frames) {
         if (frame.type === FRAME.STDOUT) io.stdout.write(frame.payload);
         else if (frame.type === FRAME.STDERR) io.stderr.write(frame.payload);
-        else if (frame.type === FRAME.EXIT) finish((JSON.parse(frame.payload.toString('utf8')) as ExitFrame).exitCode);
-        else if (frame.type === FRAME.ERROR) {
-          const error = JSON.parse(frame.payload.toString('utf8')) as ErrorFrame;
-          finish(new AgoraError(isErrorCode(error.code) ? error.code : 'AGORA_INTERNAL', error.message));
+        else if (frame.type === FRAME.EXIT || frame.type === FRAME.ERROR) {
+          const exit = frame.type === FRAME.EXIT ? parseExit(frame.payload) : undefined;
+          const error = frame.type === FRAME.ERROR ? parseError(frame.payload) : undefined;
+          if (exit) finish(exit.exitCode);
+          else if (error) finish(new AgoraError(isErrorCode(error.code) ? error.code : 'AGORA_INTERNAL', error.message));
+          else finish(new AgoraError('AGORA_INTERNAL', `exec stream: a malformed ${frame.type === FRAME.EXIT ? 'EXIT' : 'ERROR'} frame`));
         }
       }
     });

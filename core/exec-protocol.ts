@@ -82,6 +82,27 @@ export function parseSize(payload: Buffer): TerminalSize | undefined {
   }
 }
 
+/** An EXIT payload, or undefined when it is not one (a peer's bad frame must not crash the reader). */
+export function parseExit(payload: Buffer): ExitFrame | undefined {
+  const v = parseJson(payload) as Partial<ExitFrame> | undefined;
+  if (typeof v?.exitCode !== 'number' || !Number.isInteger(v.exitCode)) return undefined;
+  return typeof v.signal === 'string' ? { exitCode: v.exitCode, signal: v.signal } : { exitCode: v.exitCode };
+}
+
+/** An ERROR payload, or undefined when it is not one. */
+export function parseError(payload: Buffer): ErrorFrame | undefined {
+  const v = parseJson(payload) as Partial<ErrorFrame> | undefined;
+  return typeof v?.code === 'string' && typeof v.message === 'string' ? { code: v.code, message: v.message } : undefined;
+}
+
+function parseJson(payload: Buffer): unknown {
+  try {
+    return JSON.parse(payload.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 export function validSize(n: unknown): n is number {
   return typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 10_000;
 }

@@ -20,6 +20,12 @@ export function isSameProcessAlive(pid: number, startTime: number): boolean {
   return fields[0] !== 'Z' && fields[0] !== 'X' && Number(fields[19]) === startTime;
 }
 
+/** Field 4 of /proc/<pid>/stat (the parent's pid), or undefined if gone. */
+export function parentPid(pid: number): number | undefined {
+  const stat = readStat(pid);
+  return stat === undefined ? undefined : Number(afterComm(stat)[1]);
+}
+
 function readStat(pid: number): string | undefined {
   try {
     return fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -2,7 +2,7 @@
 // agent runs a process task's exec with (agent/exec-process.ts).
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, execQueryString, FRAME, FrameReader, MAX_FRAME_BYTES, parseExecQuery, parseSize } from '../../core/exec-protocol.js';
+import { encodeFrame, execQueryString, FRAME, FrameReader, MAX_FRAME_BYTES, parseError, parseExecQuery, parseExit, parseSize } from '../../core/exec-protocol.js';
 import { execArgv, shellQuote } from '../../agent/exec-process.js';
 import { execScope } from '../../core/security/exec-access.js';
 import { ALL_GRANTS, type Principal } from '../../core/security/principal.js';
@@ -122,5 +122,14 @@ describe('exec scope', () => {
     expect(execScope(principal(ALL_GRANTS))).toBe('visible');
     expect(execScope(principal([{ action: 'tasks.exec' }]))).toBe('visible');
     expect(execScope(principal([{ action: 'frameworks.view' }]))).toBe('own');
+  });
+});
+
+describe('exec EXIT and ERROR payloads', () => {
+  it('reads good ones and gives undefined for bad ones rather than throwing', () => {
+    expect(parseExit(Buffer.from('{"exitCode":7,"signal":"SIGTERM"}'))).toEqual({ exitCode: 7, signal: 'SIGTERM' });
+    expect(parseError(Buffer.from('{"code":"AGORA_TIMEOUT","message":"idle"}'))).toEqual({ code: 'AGORA_TIMEOUT', message: 'idle' });
+    for (const bad of ['', 'not json', 'null', '{"exitCode":"7"}', '{"exitCode":1.5}']) expect(parseExit(Buffer.from(bad))).toBeUndefined();
+    for (const bad of ['', '{', '7', '{"code":1,"message":"m"}', '{"code":"C"}']) expect(parseError(Buffer.from(bad))).toBeUndefined();
   });
 });
